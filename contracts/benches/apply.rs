@@ -1,0 +1,2 @@
+//! Transactions applied per second (written next).
+fn main() {}

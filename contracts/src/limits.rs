@@ -1,0 +1,37 @@
+//! Named limits of the contracts. Every count or length read from a payload is checked
+//! against one of these before anything is allocated for it.
+
+/// Most admin approvals one governance transaction may carry.
+pub const APPROVALS_MAX: u16 = 64;
+
+/// Most members (department nodes) in the consortium.
+pub const MEMBERS_MAX: u16 = 64;
+
+/// Most keys listed in one genesis role list.
+pub const GENESIS_KEYS_MAX: u16 = 256;
+
+/// Largest canonical model spec a registration may carry (the payload must also fit the
+/// ledger's `TX_PAYLOAD_BYTES_MAX`).
+pub const MODEL_SPEC_BYTES_MAX: u32 = 48 * 1024;
+
+/// Longest consent validity: five years of milliseconds. A consent must name its end
+/// (PIPL Art. 15: consent is for a stated scope, and withdrawal is always possible).
+pub const CONSENT_VALIDITY_MS_MAX: u64 = 5 * 366 * 24 * 3600 * 1000;
+
+/// How long an assessment request may stay open (requested or authorised) before the
+/// time-out moves it to failed: 24 hours of block time.
+pub const REQUEST_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
+
+/// Most accesses recorded against one request (three departments, a few categories each).
+pub const REQUEST_ACCESSES_MAX: u16 = 64;
+
+const _: () = assert!(APPROVALS_MAX >= 1);
+const _: () = assert!(MEMBERS_MAX <= weinong_ledger::limits::MEMBERS_MAX);
+const _: () = assert!(MODEL_SPEC_BYTES_MAX < weinong_ledger::limits::TX_PAYLOAD_BYTES_MAX);
+const _: () = assert!(REQUEST_TIMEOUT_MS > 0);
+
+/// Most keys [`crate::PreparedKeys`] keeps a verification table for (about 25 KiB each).
+pub const PREPARED_KEYS_MAX: usize = 1024;
+
+/// Most role bindings recorded for one key (rebinding grows the history).
+pub const BINDINGS_PER_KEY_MAX: usize = 64;

@@ -1,0 +1,55 @@
+//! Read-only questions the node and auditors ask of the state, each answerable for any
+//! past time the state still describes (the ledger keeps whole histories).
+
+use std::collections::BTreeSet;
+
+use weinong_keys::{KeyId, SubjectPseudonym};
+
+use crate::state::{AccessEntry, Consent, ConsentStatus, KeyStatus, RequestEvent, State};
+use crate::types::{BlockTime, ConsentId, RequestId, Role};
+
+impl State {
+    /// A consent's status at time `t_ms` (block time), or `None` if no such consent.
+    /// Withdrawal counts from the block that recorded it.
+    pub fn consent_status(&self, consent: &ConsentId, t_ms: u64) -> Option<ConsentStatus> {
+        let c = self.consents.get(consent)?;
+        Some(match c.revoked {
+            Some(r) if r.at.time_ms <= t_ms => ConsentStatus::Revoked { at: r.at },
+            _ if t_ms < c.valid_from || t_ms < c.granted_at.time_ms => ConsentStatus::NotYetValid,
+            _ if t_ms >= c.valid_until => ConsentStatus::Expired,
+            _ => ConsentStatus::Valid,
+        })
+    }
+
+    /// Every consent recorded for `subject`, by consent id.
+    pub fn consents_of(&self, subject: &SubjectPseudonym) -> impl Iterator<Item = (&ConsentId, &Consent)> {
+        let from = (*subject, ConsentId::from_bytes([0; 32]));
+        let to = (*subject, ConsentId::from_bytes([0xff; 32]));
+        self.consents_by_subject.range(from..=to).filter_map(|(_, id)| self.consents.get_key_value(id))
+    }
+
+    /// The roles `key` held at time `t_ms`: bindings valid then, of a key not yet revoked
+    /// or rotated away then. Empty for an unknown key.
+    pub fn roles_at(&self, key: &KeyId, t_ms: u64) -> BTreeSet<Role> {
+        let Some(record) = self.keys.get(key) else { return BTreeSet::new() };
+        let ended = match record.status {
+            KeyStatus::Active => None,
+            KeyStatus::Rotated { at, .. } | KeyStatus::Revoked { at } => Some(at.time_ms),
+        };
+        if ended.is_some_and(|end| end <= t_ms) {
+            return BTreeSet::new();
+        }
+        record.bindings.iter().filter(|b| b.valid_at(t_ms)).map(|b| b.role).collect()
+    }
+
+    /// A request's history, oldest first.
+    pub fn request_history(&self, request: &RequestId) -> Option<&[(BlockTime, RequestEvent)]> {
+        self.requests.get(request).map(|r| r.history.as_slice())
+    }
+
+    /// Every access to `subject`'s data, in ledger order (the subject's right to know who
+    /// used their data, PIPL Art. 44–45).
+    pub fn accesses_to(&self, subject: &SubjectPseudonym) -> impl Iterator<Item = &AccessEntry> {
+        self.accesses.range((*subject, 0)..=(*subject, u64::MAX)).map(|(_, a)| a)
+    }
+}

@@ -1,0 +1,556 @@
+//! The contracts' state: keys and their role bindings, members, consents, accesses,
+//! assessment requests and models, in ordered maps only, so that iteration (and so the
+//! digest) is the same on every node.
+//!
+//! # State digest (format version 1)
+//!
+//! `digest = SM3("WNST" ‖ 0x01 ‖ consortium[32] ‖ last block height:u64 ‖ time:u64
+//! ‖ threshold:u16 ‖ governance seq:u64 ‖ members ‖ keys ‖ nonces ‖ models ‖ consents
+//! ‖ requests ‖ accesses)`, each map as `count:u64` then its entries in ascending key
+//! order, each entry's fields in declaration order with the payload rules of `codec`.
+//! Indexes derived from other maps (consents by subject, open deadlines) are not hashed:
+//! they are functions of what is. Computing it walks the whole state (about 2 µs per
+//! consent or access on this machine); a Merkle map is the next step if blocks get large.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use weinong_keys::{KeyId, PublicKey, Sm3, SubjectPseudonym};
+use weinong_ledger::{Hash32, TxHash};
+
+use crate::codec::{PAYLOAD_VERSION, Sink, Writer};
+use crate::types::{
+    BlockTime, CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId, Purpose,
+    RequestId, ResultCommitment, Role,
+};
+
+const STATE_TAG: &[u8; 4] = b"WNST";
+
+/// Whether a key may still sign.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyStatus {
+    /// It may sign (within its role bindings).
+    Active,
+    /// Replaced by `successor` at block `at`.
+    Rotated {
+        /// The new key.
+        successor: KeyId,
+        /// When.
+        at: BlockTime,
+    },
+    /// Revoked at block `at`.
+    Revoked {
+        /// When.
+        at: BlockTime,
+    },
+}
+
+/// A role bound to a key for `[valid_from, valid_until)`, until unbound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The role.
+    pub role: Role,
+    /// Start of validity, block time ms.
+    pub valid_from: u64,
+    /// End of validity (exclusive); `None`: until unbound.
+    pub valid_until: Option<u64>,
+    /// The block that bound it.
+    pub bound_at: BlockTime,
+    /// The block that unbound it, if any.
+    pub unbound_at: Option<BlockTime>,
+}
+
+impl Binding {
+    /// Whether the binding grants its role at time `t_ms`.
+    pub fn valid_at(&self, t_ms: u64) -> bool {
+        self.valid_from <= t_ms
+            && self.bound_at.time_ms <= t_ms
+            && self.valid_until.is_none_or(|until| t_ms < until)
+            && self.unbound_at.is_none_or(|at| t_ms < at.time_ms)
+    }
+
+    /// Whether the binding still holds (or will hold) its role: not unbound, not ended.
+    pub(crate) fn current(&self, now_ms: u64) -> bool {
+        self.unbound_at.is_none() && self.valid_until.is_none_or(|until| now_ms < until)
+    }
+}
+
+/// A registered key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub(crate) public: PublicKey,
+    pub(crate) sec1: [u8; 65],
+    pub(crate) member: Option<MemberId>,
+    pub(crate) registered_at: BlockTime,
+    pub(crate) status: KeyStatus,
+    pub(crate) bindings: Vec<Binding>,
+}
+
+impl KeyRecord {
+    pub(crate) fn new(public: PublicKey, at: BlockTime) -> Self {
+        let mut sec1 = [0u8; 65];
+        sec1.copy_from_slice(&public.to_sec1_bytes());
+        Self { public, sec1, member: None, registered_at: at, status: KeyStatus::Active, bindings: Vec::new() }
+    }
+    /// The public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+    /// The member the key belongs to, if any.
+    pub fn member(&self) -> Option<MemberId> {
+        self.member
+    }
+    /// Whether it may still sign.
+    pub fn status(&self) -> KeyStatus {
+        self.status
+    }
+    /// Every binding ever made, oldest first.
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+    /// Whether the key is active and holds `role` at `t_ms`.
+    pub(crate) fn has_role(&self, role: Role, t_ms: u64) -> bool {
+        self.status == KeyStatus::Active && self.bindings.iter().any(|b| b.role == role && b.valid_at(t_ms))
+    }
+}
+
+/// A consortium member (a department node).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    /// Its current key.
+    pub key: KeyId,
+    /// When it was admitted.
+    pub added_at: BlockTime,
+    /// When it was removed, if it was.
+    pub removed_at: Option<BlockTime>,
+}
+
+/// A registered model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelRecord {
+    /// The categories it reads.
+    pub categories: CategorySet,
+    /// When it was registered.
+    pub registered_at: BlockTime,
+    /// When it was retired, if it was.
+    pub retired_at: Option<BlockTime>,
+}
+
+/// A consent on the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Consent {
+    /// Whose data.
+    pub subject: SubjectPseudonym,
+    /// Who may receive results.
+    pub grantee: KeyId,
+    /// For what.
+    pub purpose: Purpose,
+    /// Which data.
+    pub categories: CategorySet,
+    /// Start of validity, ms.
+    pub valid_from: u64,
+    /// End of validity (exclusive), ms.
+    pub valid_until: u64,
+    /// SM3 of the consent form.
+    pub evidence: EvidenceHash,
+    /// The registrar that recorded it.
+    pub registrar: KeyId,
+    /// When it was recorded.
+    pub granted_at: BlockTime,
+    /// Its withdrawal, if withdrawn.
+    pub revoked: Option<Revocation>,
+}
+
+/// A consent's withdrawal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Revocation {
+    /// When.
+    pub at: BlockTime,
+    /// The registrar that recorded it.
+    pub registrar: KeyId,
+    /// SM3 of the withdrawal request.
+    pub evidence: EvidenceHash,
+}
+
+/// A consent's status at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsentStatus {
+    /// Its window has not begun (or it was not yet recorded).
+    NotYetValid,
+    /// Valid.
+    Valid,
+    /// Its window ended.
+    Expired,
+    /// Withdrawn at that block.
+    Revoked {
+        /// When.
+        at: BlockTime,
+    },
+}
+
+/// One recorded access to a subject's data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessEntry {
+    /// When.
+    pub at: BlockTime,
+    /// The transaction that recorded it.
+    pub tx: TxHash,
+    /// Which node read.
+    pub node: MemberId,
+    /// With which key.
+    pub signer: KeyId,
+    /// For which request.
+    pub request: RequestId,
+    /// Which data.
+    pub categories: CategorySet,
+    /// On which consent.
+    pub consent: ConsentId,
+    /// SM3 of the fields read.
+    pub fields: FieldsHash,
+}
+
+/// Where an assessment request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestStatus {
+    /// Waiting for the departments' accesses.
+    Requested,
+    /// Every category the model reads has been accessed.
+    Authorised,
+    /// Computed; the result is committed.
+    Computed {
+        /// The commitment.
+        commitment: ResultCommitment,
+    },
+    /// Failed.
+    Failed {
+        /// Why.
+        reason: FailureReason,
+    },
+}
+
+impl RequestStatus {
+    /// Whether the request can still move (requested or authorised).
+    pub fn is_open(self) -> bool {
+        matches!(self, RequestStatus::Requested | RequestStatus::Authorised)
+    }
+}
+
+impl std::fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestStatus::Requested => f.write_str("requested"),
+            RequestStatus::Authorised => f.write_str("authorised"),
+            RequestStatus::Computed { .. } => f.write_str("computed"),
+            RequestStatus::Failed { reason } => write!(f, "failed ({reason})"),
+        }
+    }
+}
+
+/// One step in a request's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestEvent {
+    /// Requested by an institution key.
+    Requested {
+        /// The requester.
+        by: KeyId,
+    },
+    /// A node recorded an access.
+    Accessed {
+        /// The node.
+        node: MemberId,
+        /// Which data.
+        categories: CategorySet,
+        /// On which consent.
+        consent: ConsentId,
+    },
+    /// All needed accesses are recorded.
+    Authorised,
+    /// The result was committed.
+    Computed {
+        /// By which key.
+        by: KeyId,
+        /// The commitment.
+        commitment: ResultCommitment,
+    },
+    /// The request failed (`by` is `None` for the time-out).
+    Failed {
+        /// By which key.
+        by: Option<KeyId>,
+        /// Why.
+        reason: FailureReason,
+    },
+}
+
+/// An assessment request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// The requesting institution's key.
+    pub requester: KeyId,
+    /// Whom it assesses.
+    pub subject: SubjectPseudonym,
+    /// Why.
+    pub purpose: Purpose,
+    /// Which model.
+    pub model: ModelId,
+    /// When it times out, block time ms.
+    pub deadline_ms: u64,
+    /// Where it stands.
+    pub status: RequestStatus,
+    /// Categories accessed so far.
+    pub accessed: CategorySet,
+    /// Every step, oldest first.
+    pub history: Vec<(BlockTime, RequestEvent)>,
+}
+
+/// The whole contract state. Cloning is a deep copy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    pub(crate) consortium: Hash32,
+    pub(crate) last: BlockTime,
+    pub(crate) threshold: u16,
+    pub(crate) governance_seq: u64,
+    pub(crate) members: BTreeMap<MemberId, MemberRecord>,
+    pub(crate) keys: BTreeMap<KeyId, KeyRecord>,
+    pub(crate) nonces: BTreeMap<KeyId, u64>,
+    pub(crate) models: BTreeMap<ModelId, ModelRecord>,
+    pub(crate) consents: BTreeMap<ConsentId, Consent>,
+    pub(crate) consents_by_subject: BTreeSet<(SubjectPseudonym, ConsentId)>,
+    pub(crate) requests: BTreeMap<RequestId, Request>,
+    pub(crate) open_deadlines: BTreeSet<(u64, RequestId)>,
+    /// Keyed by subject, then a ledger-wide access counter (so order is block order).
+    pub(crate) accesses: BTreeMap<(SubjectPseudonym, u64), AccessEntry>,
+}
+
+impl State {
+    /// The consortium id (SM3 of the genesis bytes).
+    pub fn consortium(&self) -> &Hash32 {
+        &self.consortium
+    }
+    /// The last block time applied.
+    pub fn last_block(&self) -> BlockTime {
+        self.last
+    }
+    /// Admin approvals a governance change needs.
+    pub fn threshold(&self) -> u16 {
+        self.threshold
+    }
+    /// The number the next governance change must carry.
+    pub fn governance_seq(&self) -> u64 {
+        self.governance_seq
+    }
+    /// A registered key.
+    pub fn key(&self, key: &KeyId) -> Option<&KeyRecord> {
+        self.keys.get(key)
+    }
+    /// A member.
+    pub fn member(&self, member: MemberId) -> Option<&MemberRecord> {
+        self.members.get(&member)
+    }
+    /// The signer's last accepted nonce.
+    pub fn last_nonce(&self, signer: &KeyId) -> Option<u64> {
+        self.nonces.get(signer).copied()
+    }
+    /// A model.
+    pub fn model(&self, model: &ModelId) -> Option<&ModelRecord> {
+        self.models.get(model)
+    }
+    /// A consent.
+    pub fn consent(&self, consent: &ConsentId) -> Option<&Consent> {
+        self.consents.get(consent)
+    }
+    /// A request.
+    pub fn request(&self, request: &RequestId) -> Option<&Request> {
+        self.requests.get(request)
+    }
+
+    /// Keys holding an active admin binding at `t_ms`.
+    pub(crate) fn admin_count(&self, t_ms: u64) -> u64 {
+        self.keys.values().filter(|k| k.has_role(Role::Admin, t_ms)).count() as u64
+    }
+
+    /// The state digest (see the module docs).
+    pub fn digest(&self) -> Hash32 {
+        let mut w = Writer::new(Sm3::default());
+        w.bytes(STATE_TAG);
+        w.u8(PAYLOAD_VERSION);
+        w.bytes(self.consortium.as_bytes());
+        block_time(&mut w, self.last);
+        w.u16(self.threshold);
+        w.u64(self.governance_seq);
+        w.count64(self.members.len());
+        for (id, m) in &self.members {
+            w.u16(id.0);
+            w.bytes(m.key.as_bytes());
+            block_time(&mut w, m.added_at);
+            opt_block_time(&mut w, m.removed_at);
+        }
+        w.count64(self.keys.len());
+        for (id, k) in &self.keys {
+            w.bytes(id.as_bytes());
+            w.bytes(&k.sec1);
+            match k.member {
+                None => w.u8(0),
+                Some(m) => {
+                    w.u8(1);
+                    w.u16(m.0);
+                }
+            }
+            block_time(&mut w, k.registered_at);
+            match k.status {
+                KeyStatus::Active => w.u8(0),
+                KeyStatus::Rotated { successor, at } => {
+                    w.u8(1);
+                    w.bytes(successor.as_bytes());
+                    block_time(&mut w, at);
+                }
+                KeyStatus::Revoked { at } => {
+                    w.u8(2);
+                    block_time(&mut w, at);
+                }
+            }
+            w.count64(k.bindings.len());
+            for b in &k.bindings {
+                w.u8(b.role.code());
+                w.u64(b.valid_from);
+                w.opt_u64(b.valid_until);
+                block_time(&mut w, b.bound_at);
+                opt_block_time(&mut w, b.unbound_at);
+            }
+        }
+        w.count64(self.nonces.len());
+        for (id, n) in &self.nonces {
+            w.bytes(id.as_bytes());
+            w.u64(*n);
+        }
+        w.count64(self.models.len());
+        for (id, m) in &self.models {
+            w.bytes(id.as_bytes());
+            w.u16(m.categories.bits());
+            block_time(&mut w, m.registered_at);
+            opt_block_time(&mut w, m.retired_at);
+        }
+        w.count64(self.consents.len());
+        for (id, c) in &self.consents {
+            consent(&mut w, id, c);
+        }
+        w.count64(self.requests.len());
+        for (id, r) in &self.requests {
+            request(&mut w, id, r);
+        }
+        w.count64(self.accesses.len());
+        for ((subject, n), a) in &self.accesses {
+            w.bytes(subject.as_bytes());
+            w.u64(*n);
+            access(&mut w, a);
+        }
+        Hash32(w.finish().finalize().into())
+    }
+}
+
+use weinong_keys::Digest as _;
+
+fn block_time<S: Sink>(w: &mut Writer<S>, t: BlockTime) {
+    w.u64(t.height);
+    w.u64(t.time_ms);
+}
+
+fn opt_block_time<S: Sink>(w: &mut Writer<S>, t: Option<BlockTime>) {
+    match t {
+        None => w.u8(0),
+        Some(t) => {
+            w.u8(1);
+            block_time(w, t);
+        }
+    }
+}
+
+fn consent<S: Sink>(w: &mut Writer<S>, id: &ConsentId, c: &Consent) {
+    w.bytes(id.as_bytes());
+    w.bytes(c.subject.as_bytes());
+    w.bytes(c.grantee.as_bytes());
+    w.u8(c.purpose.code());
+    w.u16(c.categories.bits());
+    w.u64(c.valid_from);
+    w.u64(c.valid_until);
+    w.bytes(c.evidence.as_bytes());
+    w.bytes(c.registrar.as_bytes());
+    block_time(w, c.granted_at);
+    match &c.revoked {
+        None => w.u8(0),
+        Some(r) => {
+            w.u8(1);
+            block_time(w, r.at);
+            w.bytes(r.registrar.as_bytes());
+            w.bytes(r.evidence.as_bytes());
+        }
+    }
+}
+
+fn request<S: Sink>(w: &mut Writer<S>, id: &RequestId, r: &Request) {
+    w.bytes(id.as_bytes());
+    w.bytes(r.requester.as_bytes());
+    w.bytes(r.subject.as_bytes());
+    w.u8(r.purpose.code());
+    w.bytes(r.model.as_bytes());
+    w.u64(r.deadline_ms);
+    status(w, r.status);
+    w.u16(r.accessed.bits());
+    w.count64(r.history.len());
+    for (at, event) in &r.history {
+        block_time(w, *at);
+        match event {
+            RequestEvent::Requested { by } => {
+                w.u8(1);
+                w.bytes(by.as_bytes());
+            }
+            RequestEvent::Accessed { node, categories, consent } => {
+                w.u8(2);
+                w.u16(node.0);
+                w.u16(categories.bits());
+                w.bytes(consent.as_bytes());
+            }
+            RequestEvent::Authorised => w.u8(3),
+            RequestEvent::Computed { by, commitment } => {
+                w.u8(4);
+                w.bytes(by.as_bytes());
+                w.bytes(commitment.as_bytes());
+            }
+            RequestEvent::Failed { by, reason } => {
+                w.u8(5);
+                match by {
+                    None => w.u8(0),
+                    Some(by) => {
+                        w.u8(1);
+                        w.bytes(by.as_bytes());
+                    }
+                }
+                w.u8(reason.code());
+            }
+        }
+    }
+}
+
+fn status<S: Sink>(w: &mut Writer<S>, s: RequestStatus) {
+    match s {
+        RequestStatus::Requested => w.u8(1),
+        RequestStatus::Authorised => w.u8(2),
+        RequestStatus::Computed { commitment } => {
+            w.u8(3);
+            w.bytes(commitment.as_bytes());
+        }
+        RequestStatus::Failed { reason } => {
+            w.u8(4);
+            w.u8(reason.code());
+        }
+    }
+}
+
+fn access<S: Sink>(w: &mut Writer<S>, a: &AccessEntry) {
+    block_time(w, a.at);
+    w.bytes(a.tx.as_bytes());
+    w.u16(a.node.0);
+    w.bytes(a.signer.as_bytes());
+    w.bytes(a.request.as_bytes());
+    w.u16(a.categories.bits());
+    w.bytes(a.consent.as_bytes());
+    w.bytes(a.fields.as_bytes());
+}
