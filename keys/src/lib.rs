@@ -1,0 +1,38 @@
+//! `weinong-keys`: the consortium's commercial cryptography (商用密码) and key material.
+//!
+//! Owns: SM2 key pairs, signatures (GB/T 32918.2, distinguishing ID `1234567812345678`) and
+//! public-key encryption (GB/T 32918.4, the ASN.1 form of OpenSSL 3); SM3 (GB/T 32905) and
+//! HMAC-SM3; SM4-GCM (GB/T 32907) sealing; [`KeyId`]; the encrypted keystore file; PEM/DER
+//! import and export; resident ID validation (GB 11643) and [`SubjectPseudonym`].
+//!
+//! Must not know: the ledger, transactions, networking or storage. Every primitive comes
+//! from an audited RustCrypto crate; this crate only composes them and gives them types.
+//! Secrets (`KeyPair`, `DataKey`, `Pepper`, `ResidentId`) zeroize on drop and never appear
+//! in `Debug` output.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod error;
+mod hash;
+mod id_number;
+mod key_id;
+mod keystore;
+mod pseudonym;
+mod sm2_keys;
+mod sm4_gcm;
+mod verify_table;
+
+pub use error::KeyError;
+pub use hash::{Digest, Sm3, hmac_sm3, hmac_sm3_verify, sm3_digest};
+pub use id_number::{IdError, ResidentId, Sex, check_char, valid_date};
+pub use key_id::KeyId;
+pub use keystore::{
+    KDF_ITERATIONS, KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, KEYSTORE_BYTES_MAX,
+    keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
+};
+pub use pseudonym::{Pepper, SubjectPseudonym};
+pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, Signature};
+pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION};
+pub use verify_table::PreparedPublicKey;
+pub use zeroize::Zeroizing;

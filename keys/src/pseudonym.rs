@@ -1,0 +1,142 @@
+//! Subject pseudonyms: HMAC-SM3 of a normalised resident ID under the consortium pepper.
+//!
+//! A plain hash of an 18-digit ID is brute-forceable (about 10^11 plausible IDs), so the
+//! pseudonym is keyed: only holders of the pepper (department nodes) can compute it, and
+//! the ledger, which never holds the pepper, sees only pseudonyms.
+
+use std::fmt;
+use std::str::FromStr;
+
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::{KeyError, ResidentId, hmac_sm3};
+
+/// Domain separation so the pepper's HMAC is not reusable for another purpose.
+const PSEUDONYM_DOMAIN: &[u8] = b"weinong/subject-pseudonym/v1\0";
+
+/// The consortium pepper: 32 secret bytes shared by department nodes, never on the ledger.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Pepper([u8; 32]);
+
+impl Pepper {
+    /// A fresh random pepper.
+    pub fn generate() -> Result<Self, KeyError> {
+        let mut p = [0u8; 32];
+        getrandom::fill(&mut p).map_err(|_| KeyError::Rng)?;
+        Ok(Self(p))
+    }
+
+    /// Wrap 32 bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Read a pepper file: 64 hex characters (surrounding whitespace ignored).
+    pub fn from_hex(text: &str) -> Result<Self, KeyError> {
+        let mut p = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut p).map_err(|e| KeyError::Hex {
+            what: "pepper (64 hex characters)",
+            reason: e.to_string(),
+        })?;
+        Ok(Self(p))
+    }
+
+    /// Hex form, for writing a pepper file. Handle with care.
+    pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(hex::encode(self.0))
+    }
+}
+
+impl ConstantTimeEq for Pepper {
+    fn ct_eq(&self, other: &Self) -> subtle::Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pepper(<redacted>)")
+    }
+}
+
+/// A subject's pseudonym: `HMAC-SM3(pepper, domain ‖ normalised ID)`, shown as hex.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SubjectPseudonym([u8; 32]);
+
+impl SubjectPseudonym {
+    /// Derive the pseudonym of a validated ID.
+    pub fn derive(pepper: &Pepper, id: &ResidentId) -> Self {
+        let mut msg = Vec::with_capacity(PSEUDONYM_DOMAIN.len() + 18);
+        msg.extend_from_slice(PSEUDONYM_DOMAIN);
+        msg.extend_from_slice(id.as_str().as_bytes());
+        let out = hmac_sm3(&pepper.0, &msg);
+        msg.zeroize();
+        Self(out)
+    }
+
+    /// Wrap raw bytes read back from storage or the ledger.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw 32 bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for SubjectPseudonym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for SubjectPseudonym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SubjectPseudonym({})", self.to_hex())
+    }
+}
+
+impl FromStr for SubjectPseudonym {
+    type Err = KeyError;
+
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(s.trim(), &mut out).map_err(|e| KeyError::Hex {
+            what: "subject pseudonym (64 hex characters)",
+            reason: e.to_string(),
+        })?;
+        Ok(Self(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hash::hmac_sm3;
+
+    #[test]
+    fn pseudonym_is_keyed_hmac_of_normalised_id() {
+        let pepper = Pepper::from_bytes([9; 32]);
+        let a =
+            SubjectPseudonym::derive(&pepper, &ResidentId::parse("11010519491231002x").unwrap());
+        let b =
+            SubjectPseudonym::derive(&pepper, &ResidentId::parse("11010519491231002X").unwrap());
+        assert_eq!(a, b);
+        let mut msg = PSEUDONYM_DOMAIN.to_vec();
+        msg.extend_from_slice(b"11010519491231002X");
+        assert_eq!(a.as_bytes(), &hmac_sm3(&[9; 32], &msg));
+        let other = SubjectPseudonym::derive(
+            &Pepper::from_bytes([8; 32]),
+            &ResidentId::parse("11010519491231002X").unwrap(),
+        );
+        assert_ne!(a, other);
+        assert_eq!(a.to_hex().parse::<SubjectPseudonym>().unwrap(), a);
+    }
+}

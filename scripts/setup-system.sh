@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the Debian packages the build and the tests need, if missing.
+#   libclang-dev  RocksDB's bindgen
+#   openssl       interoperability tests (SM2/SM3 against OpenSSL 3)
+#   postgresql    the PostgreSQL variants of the data tests
+# Runs as root (CI, the dev machine) or through sudo.
+set -euo pipefail
+need=()
+dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v clang >/dev/null 2>&1 || dpkg -s libclang-dev >/dev/null 2>&1 || true
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${need[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi

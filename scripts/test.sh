@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command of the README: system packages, PostgreSQL, then every test of the
+# workspace in the one build profile (release, with overflow checks).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weinong-target}"
+bash scripts/setup-system.sh
+if [ -f scripts/pg-test-setup.sh ] && [ -z "${WEINONG_TEST_PG_URL:-}" ]; then
+  # The script starts PostgreSQL, creates the test role and database and prints the URL.
+  WEINONG_TEST_PG_URL="$(bash scripts/pg-test-setup.sh | tail -n 1)"
+  export WEINONG_TEST_PG_URL
+fi
+cargo test --release --workspace "$@"
