@@ -1,0 +1,225 @@
+//! A compiled model: its id, declarations (inputs, parameters, outputs) and IR.
+
+use std::fmt;
+
+use super::ir::{InputId, Ir, NodeId, ValueRange};
+
+/// The department that holds an input, and so contributes it to the joint computation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Holder {
+    /// 民政: ability assessments, risk events, education, last assessment.
+    CivilAffairs,
+    /// 卫健: health records, screens, falls, anthropometry.
+    Health,
+    /// 医保: claims, ICD-10 derived condition flags, hospital stays.
+    MedicalInsurance,
+}
+
+impl Holder {
+    /// All holders, in party order.
+    pub const ALL: [Holder; 3] = [
+        Holder::CivilAffairs,
+        Holder::Health,
+        Holder::MedicalInsurance,
+    ];
+
+    /// The name used in specs and file names (`civil_affairs`, `health`, `medical_insurance`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Holder::CivilAffairs => "civil_affairs",
+            Holder::Health => "health",
+            Holder::MedicalInsurance => "medical_insurance",
+        }
+    }
+
+    /// The holder named `s`, if any.
+    pub fn parse(s: &str) -> Option<Holder> {
+        Holder::ALL.into_iter().find(|h| h.as_str() == s)
+    }
+
+    /// The MPC party this department runs (0, 1 or 2).
+    pub fn party(self) -> usize {
+        match self {
+            Holder::CivilAffairs => 0,
+            Holder::Health => 1,
+            Holder::MedicalInsurance => 2,
+        }
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Who may receive an output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Recipient {
+    /// The authorised requester (an institution, for an admission).
+    Requester,
+    /// A department node.
+    Department(Holder),
+}
+
+impl Recipient {
+    /// The recipient named `s` (`requester` or a holder name), if any.
+    pub fn parse(s: &str) -> Option<Recipient> {
+        if s == "requester" {
+            return Some(Recipient::Requester);
+        }
+        Holder::parse(s).map(Recipient::Department)
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Recipient::Requester => f.write_str("requester"),
+            Recipient::Department(h) => h.fmt(f),
+        }
+    }
+}
+
+/// A model id: SM3 of the canonical spec (see [`super::canonical`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModelId(pub [u8; 32]);
+
+impl fmt::Display for ModelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// Whether an input is an integer or a condition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// An integer in the declared unit.
+    Int,
+    /// 0 or 1.
+    Bool,
+}
+
+/// Where an input's values come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InputSource {
+    /// A CSV column of the holder's table. With `decimals = d`, the cell `12.3` is read as
+    /// `12.3 × 10^d` exactly (no floating point). An optional column may be empty: the value
+    /// is then `fill` and the column's known-flag input is 0.
+    Column {
+        /// The CSV header naming the column.
+        column: String,
+        /// Decimal places in the CSV (the model works in units of 10^-decimals).
+        decimals: u8,
+        /// For an optional column: the value used where a cell is empty, and the flag input.
+        optional: Option<(i64, InputId)>,
+    },
+    /// 1 where the optional input's cell was present, 0 where it was empty.
+    KnownFlag(InputId),
+}
+
+/// A declared input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDecl {
+    /// The name used in expressions.
+    pub name: String,
+    /// The department that holds it.
+    pub holder: Holder,
+    /// Integer or condition.
+    pub value_type: ValueType,
+    /// Valid values; anything outside is rejected before evaluation.
+    pub range: ValueRange,
+    /// The unit (documentation only).
+    pub unit: String,
+    /// What the input is.
+    pub doc: String,
+    /// Where the values come from.
+    pub source: InputSource,
+}
+
+/// A named parameter: a public constant chosen where the sources disagree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamDecl {
+    /// The name used in expressions and tables.
+    pub name: String,
+    /// The value this model uses.
+    pub value: i64,
+    /// The values the parameter may take.
+    pub allowed: ValueRange,
+    /// Why it is a parameter and what the sources say.
+    pub doc: String,
+}
+
+/// A declared output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputDecl {
+    /// Column name in results.
+    pub name: String,
+    /// The IR node computing it.
+    pub node: NodeId,
+    /// Its possible values.
+    pub range: ValueRange,
+    /// Who may receive it.
+    pub recipients: Vec<Recipient>,
+    /// What it means (value codes included).
+    pub doc: String,
+}
+
+/// A compiled model.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub(crate) id: ModelId,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) inputs: Vec<InputDecl>,
+    pub(crate) params: Vec<ParamDecl>,
+    pub(crate) outputs: Vec<OutputDecl>,
+    pub(crate) ir: Ir,
+}
+
+impl Model {
+    /// SM3 of the canonical spec.
+    pub fn id(&self) -> ModelId {
+        self.id
+    }
+    /// The model's name, e.g. `admission-v1`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The model's version string.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+    /// Inputs, indexed by [`InputId`]; sorted by name, each optional input's flag following it.
+    pub fn inputs(&self) -> &[InputDecl] {
+        &self.inputs
+    }
+    /// The input named `name`.
+    pub fn input(&self, name: &str) -> Option<(InputId, &InputDecl)> {
+        let index = self.inputs.iter().position(|i| i.name == name)?;
+        Some((InputId::from_index(index), &self.inputs[index]))
+    }
+    /// Parameters, sorted by name.
+    pub fn params(&self) -> &[ParamDecl] {
+        &self.params
+    }
+    /// Outputs, sorted by name.
+    pub fn outputs(&self) -> &[OutputDecl] {
+        &self.outputs
+    }
+    /// The output named `name`.
+    pub fn output_index(&self, name: &str) -> Option<usize> {
+        self.outputs.iter().position(|o| o.name == name)
+    }
+    /// The compiled IR.
+    pub fn ir(&self) -> &Ir {
+        &self.ir
+    }
+    /// The holders that contribute at least one input.
+    pub fn holders(&self) -> Vec<Holder> {
+        let mut holders: Vec<Holder> = self.inputs.iter().map(|i| i.holder).collect();
+        holders.sort();
+        holders.dedup();
+        holders
+    }
+}

@@ -1,0 +1,147 @@
+//! Worked cases for periodic-v1, expected values written by hand from the model's rules.
+
+mod model_support;
+
+use std::collections::BTreeMap;
+
+use model_support::{eval_plain, model, set_ability_total, with_param};
+use weinong_mpc::model::{Model, PERIODIC_V1};
+
+/// Stable resident: total 80 now and last time (grade 1 both), weight steady, no events.
+fn baseline(m: &Model) -> BTreeMap<String, i64> {
+    let mut s = BTreeMap::new();
+    for input in m.inputs() {
+        s.insert(input.name.clone(), 0);
+    }
+    set_ability_total(m, &mut s, 80);
+    s.insert("last_ability_total".into(), 80);
+    s.insert("last_ability_grade".into(), 1);
+    s.insert("weight_now".into(), 600);
+    s.insert("weight_6m_ago".into(), 600);
+    s.insert("weight_6m_known".into(), 1);
+    s
+}
+
+fn run(m: &Model, changes: &[(&str, i64)], total: Option<i64>) -> BTreeMap<String, i64> {
+    let mut s = baseline(m);
+    if let Some(t) = total {
+        set_ability_total(m, &mut s, t);
+    }
+    for (k, v) in changes {
+        s.insert((*k).to_owned(), *v);
+    }
+    eval_plain(m, &[s]).remove(0)
+}
+
+#[test]
+fn stable_resident_has_no_flags_and_priority_zero() {
+    let m = model(PERIODIC_V1);
+    let out = run(&m, &[], None);
+    for flag in [
+        "grade_worsened",
+        "ability_dropped",
+        "weight_lost",
+        "new_falls",
+        "new_hospital_stays",
+        "reassessment_priority",
+    ] {
+        assert_eq!(out[flag], 0, "{flag}");
+    }
+    assert_eq!(out["ability_grade"], 1);
+}
+
+#[test]
+fn grade_worsened_compares_the_adjusted_grade_with_the_last_one() {
+    let m = model(PERIODIC_V1);
+    // 65 is 中度 (2) against 轻度 (1) last time; 66 is still 轻度.
+    assert_eq!(run(&m, &[], Some(65))["grade_worsened"], 1);
+    assert_eq!(run(&m, &[], Some(66))["grade_worsened"], 0);
+    // Better than last time is not a decline.
+    assert_eq!(
+        run(&m, &[("last_ability_grade", 3)], None)["grade_worsened"],
+        0
+    );
+    // The dementia adjustment alone makes 80 (轻度) read 中度.
+    assert_eq!(run(&m, &[("icd_dementia", 1)], None)["grade_worsened"], 1);
+}
+
+#[test]
+fn ability_drop_at_the_parameter() {
+    let m = model(PERIODIC_V1);
+    // Default 5: 80 → 75 drops 5 (flag), 80 → 76 drops 4 (no flag).
+    assert_eq!(run(&m, &[], Some(75))["ability_dropped"], 1);
+    assert_eq!(run(&m, &[], Some(76))["ability_dropped"], 0);
+    assert_eq!(
+        run(&m, &[], Some(90))["ability_dropped"],
+        0,
+        "a rise is no drop"
+    );
+    let m10 = model(&with_param(PERIODIC_V1, "ability_drop_min", 10));
+    assert_eq!(run(&m10, &[], Some(71))["ability_dropped"], 0);
+    assert_eq!(run(&m10, &[], Some(70))["ability_dropped"], 1);
+}
+
+#[test]
+fn weight_loss_of_five_percent_in_six_months() {
+    let m = model(PERIODIC_V1);
+    // 60.0 kg → 57.0 kg is exactly 5 %; 57.1 kg is 4.83 %.
+    assert_eq!(run(&m, &[("weight_now", 570)], None)["weight_lost"], 1);
+    assert_eq!(run(&m, &[("weight_now", 571)], None)["weight_lost"], 0);
+    // 80.3 kg → 76.2 kg: 4.1 / 80.3 = 5.1 %.
+    assert_eq!(
+        run(&m, &[("weight_6m_ago", 803), ("weight_now", 762)], None)["weight_lost"],
+        1
+    );
+    // No earlier weight recorded: not flagged (the output's documented meaning).
+    let unknown = [
+        ("weight_6m_known", 0),
+        ("weight_6m_ago", 200),
+        ("weight_now", 400),
+    ];
+    assert_eq!(run(&m, &unknown, None)["weight_lost"], 0);
+    // Weight gain is no loss.
+    assert_eq!(run(&m, &[("weight_now", 700)], None)["weight_lost"], 0);
+}
+
+#[test]
+fn falls_stays_and_priority() {
+    let m = model(PERIODIC_V1);
+    assert_eq!(run(&m, &[("falls_since_last", 1)], None)["new_falls"], 1);
+    assert_eq!(
+        run(&m, &[("hospital_stays_since_last", 2)], None)["new_hospital_stays"],
+        1
+    );
+    // One ordinary flag: priority 1; two: 2.
+    assert_eq!(
+        run(&m, &[("falls_since_last", 1)], None)["reassessment_priority"],
+        1
+    );
+    assert_eq!(
+        run(
+            &m,
+            &[("falls_since_last", 1), ("hospital_stays_since_last", 1)],
+            None
+        )["reassessment_priority"],
+        2
+    );
+    // A worse grade weighs 2; with one more flag the priority is 3 (the cap).
+    assert_eq!(
+        run(&m, &[], Some(65))["reassessment_priority"],
+        2 + 1,
+        "65: grade worse (2) and a drop of 15 (1)"
+    );
+    assert_eq!(
+        run(&m, &[("icd_dementia", 1)], None)["reassessment_priority"],
+        2
+    );
+    let everything = [
+        ("falls_since_last", 3),
+        ("hospital_stays_since_last", 1),
+        ("weight_now", 500),
+    ];
+    assert_eq!(
+        run(&m, &everything, Some(40))["reassessment_priority"],
+        3,
+        "capped at 3"
+    );
+}

@@ -1,0 +1,194 @@
+//! Bad specs: each error names the line and the field, and says what to do.
+
+use weinong_mpc::model::{ADMISSION_V1, SpecError, compile};
+
+const SMALL: &str = r#"format_version = 1
+
+[model]
+name = "tiny"
+version = "1"
+title = "a tiny model"
+
+[params.cut]
+value = 3
+allowed = [1, 5]
+doc = "where the sources disagree"
+
+[inputs]
+a = { holder = "health", type = "int", range = [0, 4], doc = "item a" }
+b = { holder = "civil_affairs", type = "bool", doc = "flag b" }
+
+[tables.level]
+bands = [[0, 0], ["cut", 1]]
+doc = "0 low, 1 high"
+
+[derived]
+score = "a + 2 * b"
+
+[outputs.level]
+value = "band(score, level)"
+to = ["requester"]
+doc = "level"
+"#;
+
+fn error_of(source: &str) -> String {
+    match compile(source) {
+        Ok(_) => panic!("spec should be refused:\n{source}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn replaced(from: &str, to: &str) -> String {
+    assert!(SMALL.contains(from), "{from}");
+    SMALL.replacen(from, to, 1)
+}
+
+#[test]
+fn the_small_spec_compiles() {
+    let m = compile(SMALL).expect("valid");
+    assert_eq!(m.name(), "tiny");
+    assert_eq!(m.outputs()[0].range.max, 1);
+}
+
+#[test]
+fn unknown_field_names_its_line_and_field() {
+    let e = error_of(&replaced(
+        "title = \"a tiny model\"",
+        "title = \"a tiny model\"\ncolour = \"red\"",
+    ));
+    assert!(e.starts_with("line 7"), "{e}");
+    assert!(e.contains("colour"), "{e}");
+    let e = error_of(&replaced("doc = \"item a\"", "doc = \"item a\", scale = 2"));
+    assert!(e.starts_with("line 14"), "{e}");
+    assert!(e.contains("scale"), "{e}");
+}
+
+#[test]
+fn parameter_outside_its_allowed_range() {
+    let e = error_of(&replaced("value = 3", "value = 9"));
+    assert!(
+        e.starts_with("line 9, column 9, field `params.cut.value`"),
+        "{e}"
+    );
+    assert!(e.contains("outside the allowed range [1, 5]"), "{e}");
+}
+
+#[test]
+fn bad_holder_type_and_range() {
+    let e = error_of(&replaced("holder = \"health\"", "holder = \"police\""));
+    assert!(
+        e.contains("line 14, column 16") && e.contains("inputs.a.holder") && e.contains("police"),
+        "{e}"
+    );
+    let e = error_of(&replaced("range = [0, 4]", "range = [4, 0]"));
+    assert!(e.contains("inputs.a.range"), "{e}");
+    let e = error_of(&replaced(
+        "type = \"bool\"",
+        "type = \"bool\", range = [0, 1]",
+    ));
+    assert!(
+        e.contains("inputs.b.range") && e.contains("drop the range"),
+        "{e}"
+    );
+}
+
+#[test]
+fn expression_errors_point_into_the_expression() {
+    let e = error_of(&replaced("\"a + 2 * b\"", "\"a + 2 * c\""));
+    assert!(
+        e.starts_with("line 22, column 18, field `derived.score`"),
+        "{e}"
+    );
+    assert!(e.contains("unknown name `c`"), "{e}");
+    let e = error_of(&replaced("\"a + 2 * b\"", "\"a / 2\""));
+    assert!(
+        e.contains("line 22, column 12") && e.contains("no division"),
+        "{e}"
+    );
+    let e = error_of(&replaced("\"a + 2 * b\"", "\"a and b\""));
+    assert!(e.contains("needs a condition"), "{e}");
+    let e = error_of(&replaced("\"a + 2 * b\"", "\"a + score\""));
+    assert!(e.contains("depends on itself"), "{e}");
+}
+
+#[test]
+fn tables_must_cover_the_range_and_increase() {
+    let e = error_of(&replaced(
+        "[[0, 0], [\"cut\", 1]]",
+        "[[1, 0], [\"cut\", 1]]",
+    ));
+    assert!(
+        e.contains("outputs.level.value") && e.contains("starts at 1"),
+        "{e}"
+    );
+    let e = error_of(&replaced(
+        "[[0, 0], [\"cut\", 1]]",
+        "[[0, 0], [\"cut\", 1], [2, 2]]",
+    ));
+    assert!(
+        e.contains("line 18") && e.contains("tables.level.bands") && e.contains("must increase"),
+        "{e}"
+    );
+    let e = error_of(&replaced(
+        "[[0, 0], [\"cut\", 1]]",
+        "[[0, 0], [\"kut\", 1]]",
+    ));
+    assert!(e.contains("`kut` is not a parameter"), "{e}");
+}
+
+#[test]
+fn unused_inputs_floats_recipients_and_versions_are_refused() {
+    let e = error_of(&replaced("score = \"a + 2 * b\"", "score = \"a\""));
+    assert!(
+        e.contains("line 15") && e.contains("inputs.b") && e.contains("no output depends on it"),
+        "{e}"
+    );
+    let e = error_of(&replaced("range = [0, 4]", "range = [0, 4.5]"));
+    assert!(e.starts_with("line 14"), "{e}");
+    let e = error_of(&replaced("to = [\"requester\"]", "to = [\"press\"]"));
+    assert!(e.contains("outputs.level.to") && e.contains("press"), "{e}");
+    let e = error_of(&replaced("format_version = 1", "format_version = 2"));
+    assert!(
+        e.starts_with("line 1, column 18, field `format_version`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn optional_inputs_must_use_their_flag() {
+    let spec = replaced(
+        "doc = \"item a\" }",
+        "doc = \"item a\", optional = { fill = 0, flag = \"a_known\" } }",
+    );
+    let e = error_of(&spec);
+    assert!(e.contains("a_known") && e.contains("silently"), "{e}");
+    let used = spec.replacen(
+        "score = \"a + 2 * b\"",
+        "score = \"if(a_known, a, 0) + 2 * b\"",
+        1,
+    );
+    compile(&used).expect("flag used");
+}
+
+#[test]
+fn model_id_ignores_layout_and_follows_content() {
+    let a = compile(ADMISSION_V1).expect("ships").id();
+    let commented = format!(
+        "# a new comment\n{}",
+        ADMISSION_V1.replace("\n\n", "\n\n\n")
+    );
+    assert_eq!(compile(&commented).expect("same model").id(), a);
+    let changed = ADMISSION_V1.replacen("value = 46", "value = 51", 1);
+    assert_ne!(compile(&changed).expect("variant").id(), a);
+    assert_eq!(a.to_string().len(), 64);
+}
+
+#[test]
+fn oversized_and_non_toml_specs() {
+    assert!(matches!(
+        compile(&" ".repeat(2 << 20)),
+        Err(SpecError::TooLarge { .. })
+    ));
+    let e = error_of("format_version = 1\n[model\n");
+    assert!(e.starts_with("line 2"), "{e}");
+}
