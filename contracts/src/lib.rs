@@ -44,7 +44,10 @@ mod verify;
 pub use apply::{Outcome, Receipt, apply, expire_requests};
 pub use codec::PAYLOAD_VERSION;
 pub use genesis::Genesis;
-pub use payload::{Approval, Call, Change, Governance, kinds};
+pub use payload::{
+    AccessRecord, Approval, AssessmentRequest, Call, Change, ConsentGrant, ConsentRevoke, FailRequest, Governance,
+    ResultRecord, kinds,
+};
 pub use rejection::Rejection;
 pub use state::{ConsentStatus, RequestEvent, RequestStatus, State};
 pub use types::{
