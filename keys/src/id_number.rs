@@ -119,7 +119,7 @@ pub fn check_char(id: &[u8; 18]) -> u8 {
         .zip(WEIGHTS)
         .map(|(&c, w)| u32::from(c - b'0') * w)
         .sum();
-    CHECK_CHARS[(s % 11) as usize]
+    CHECK_CHARS[usize::try_from(s % 11).unwrap_or(0)]
 }
 
 fn digits(bytes: &[u8]) -> u32 {
@@ -129,17 +129,18 @@ fn digits(bytes: &[u8]) -> u32 {
 }
 
 fn date_of(id: &[u8; 18]) -> (u16, u8, u8) {
-    // At most 9999 / 99 / 99: the narrowing is lossless.
+    // At most 9999 / 99 / 99, so the conversions cannot fail.
+    let narrow = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
     (
-        digits(&id[6..10]) as u16,
-        digits(&id[10..12]) as u8,
-        digits(&id[12..14]) as u8,
+        u16::try_from(digits(&id[6..10])).unwrap_or(u16::MAX),
+        narrow(digits(&id[10..12])),
+        narrow(digits(&id[12..14])),
     )
 }
 
 /// Whether `y-m-d` is a real Gregorian date.
 pub fn valid_date(y: u16, m: u8, d: u8) -> bool {
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
