@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weinong-target}"
 bash scripts/setup-system.sh
 if [ -f scripts/pg-test-setup.sh ] && [ -z "${WEINONG_TEST_PG_URL:-}" ]; then
-  # The script starts PostgreSQL, creates the test role and database and prints the URL.
-  WEINONG_TEST_PG_URL="$(bash scripts/pg-test-setup.sh | tail -n 1)"
-  export WEINONG_TEST_PG_URL
+  # Starts PostgreSQL, creates the test role and database, prints `export WEINONG_TEST_PG_URL=…`.
+  eval "$(bash scripts/pg-test-setup.sh)"
 fi
 cargo test --release --workspace "$@"
