@@ -1,0 +1,229 @@
+//! Ledger store figures: appends per second (blocks of 1,000 leaves), proof generation and
+//! verification at 10^6 and 10^7 leaves, and fsck time per million transactions beside the
+//! bound SM2 verification sets on this machine's cores.
+//!
+//! Run: `cargo bench -p weinong-ledger --bench ledger_store` (the 10^7-leaf store takes a
+//! few minutes and ~3 GB in the temp dir; `LEDGER_BENCH_MAX_LEAVES=1000000` skips it).
+//!
+//! The 10^6/10^7-leaf stores cycle through 1,000 signed transactions (signing 10^7 would
+//! take 15 minutes and measures SM2, not the store); the log and its nodes are what proofs
+//! read, so the figures stand, but such a store would fail fsck's transaction-index check.
+//! The append and fsck figures use distinct transactions.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use weinong_keys::KeyPair;
+use weinong_ledger::merkle::{self, Sm3};
+use weinong_ledger::store::LedgerStore;
+use weinong_ledger::{
+    BlockHeader, CommitCertificate, Hash32, MemberSet, Transaction, TxBody, TxKind,
+};
+
+const BLOCK_LEAVES: usize = 1_000;
+/// RustCrypto SM2 verification on this machine, as DESIGN.md measured it.
+const SM2_VERIFY_US_REFERENCE: f64 = 176.0;
+
+struct Setup {
+    members: Vec<KeyPair>,
+    set: MemberSet,
+    signer: KeyPair,
+}
+
+fn setup() -> Setup {
+    let members: Vec<KeyPair> = (0..3).map(|_| KeyPair::generate()).collect();
+    let set = MemberSet::new(members.iter().map(|k| k.public_key().clone()).collect(), 2)
+        .expect("2 of 3");
+    Setup {
+        members,
+        set,
+        signer: KeyPair::generate(),
+    }
+}
+
+fn sign_txs(s: &Setup, first_nonce: u64, n: usize) -> Vec<Transaction> {
+    (0..n as u64)
+        .into_par_iter()
+        .map(|i| {
+            let nonce = first_nonce + i;
+            let body = TxBody {
+                kind: TxKind(0xF000),
+                signer: s.signer.key_id(),
+                nonce,
+                time_ms: nonce,
+                payload: nonce.to_be_bytes().repeat(4),
+            };
+            Transaction::sign(body, &s.signer).expect("small payload")
+        })
+        .collect()
+}
+
+fn append(s: &Setup, store: &mut LedgerStore, txs: &[Transaction]) {
+    let (log_size, log_root) = store.preview(txs);
+    let (height, previous) = match store.tip() {
+        Some(t) => (t.height + 1, t.hash()),
+        None => (0, Default::default()),
+    };
+    let header = BlockHeader {
+        height,
+        previous,
+        log_size,
+        log_root,
+        state_digest: Hash32::default(),
+        time_ms: height,
+        proposer: s.members[0].key_id(),
+    };
+    let cert = CommitCertificate::from_votes(
+        &header,
+        vec![header.vote(&s.members[0]), header.vote(&s.members[1])],
+    );
+    let keys = if height == 0 {
+        vec![s.signer.public_key().clone()]
+    } else {
+        vec![]
+    };
+    store
+        .append_block(&header, &cert, txs, &keys)
+        .expect("append");
+}
+
+fn per_op(total: Duration, ops: u64) -> f64 {
+    total.as_secs_f64() * 1e6 / ops as f64
+}
+
+fn bench_appends(s: &Setup) {
+    let blocks = 50usize;
+    let txs = sign_txs(s, 0, blocks * BLOCK_LEAVES);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = LedgerStore::create(dir.path(), &s.set).expect("create");
+    let started = Instant::now();
+    for chunk in txs.chunks(BLOCK_LEAVES) {
+        append(s, &mut store, chunk);
+    }
+    let elapsed = started.elapsed();
+    let leaves = (blocks * BLOCK_LEAVES) as f64;
+    println!(
+        "append: {blocks} blocks x {BLOCK_LEAVES} leaves in {:.3} s = {:.0} leaf appends/s ({:.2} ms per synced block, certificate check included; aim >= 200,000/s)",
+        elapsed.as_secs_f64(),
+        leaves / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e3 / blocks as f64
+    );
+
+    // fsck of the same store: every signature, every node.
+    let started = Instant::now();
+    let report = store.fsck().expect("clean");
+    let fsck = started.elapsed();
+    let fsck_s_per_million = fsck.as_secs_f64() * 1e6 / report.transactions as f64;
+
+    let key = s.signer.public_key();
+    let probe = &txs[0];
+    let n = 2_000u64;
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(probe.verify(black_box(key))).expect("valid");
+    }
+    let verify_us = per_op(started.elapsed(), n);
+    let prepared = weinong_keys::PreparedPublicKey::new(key);
+    let started = Instant::now();
+    for _ in 0..n {
+        black_box(probe.verify_prepared(black_box(&prepared))).expect("valid");
+    }
+    let prepared_us = per_op(started.elapsed(), n);
+    let cores = rayon::current_num_threads() as f64;
+    let bound_s = |us: f64| us * 1e6 / 1e6 / cores;
+    println!(
+        "fsck: {} tx in {:.2} s = {:.1} s per million transactions",
+        report.transactions,
+        fsck.as_secs_f64(),
+        fsck_s_per_million
+    );
+    println!(
+        "  SM2 bound on {cores} cores: {:.1} s per million at the reference {SM2_VERIFY_US_REFERENCE} us/verify \
+         (fsck at {:.0} % of it); measured here: plain verify {verify_us:.0} us -> {:.1} s/million (fsck at {:.0} %), \
+         prepared-key verify {prepared_us:.0} us -> {:.1} s/million (fsck at {:.0} %)",
+        bound_s(SM2_VERIFY_US_REFERENCE),
+        100.0 * bound_s(SM2_VERIFY_US_REFERENCE) / fsck_s_per_million,
+        bound_s(verify_us),
+        100.0 * bound_s(verify_us) / fsck_s_per_million,
+        bound_s(prepared_us),
+        100.0 * bound_s(prepared_us) / fsck_s_per_million,
+    );
+}
+
+fn bench_proofs(s: &Setup, leaves_max: u64) {
+    let cycle = sign_txs(s, 1 << 40, BLOCK_LEAVES);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut store = LedgerStore::create(dir.path(), &s.set).expect("create");
+    let mut target = 1_000_000u64;
+    let started = Instant::now();
+    while target <= leaves_max {
+        while store.log_size() < target {
+            append(s, &mut store, &cycle);
+        }
+        let build = started.elapsed();
+        let n = store.log_size();
+        let root = store.log_root();
+        let samples = 2_000u64;
+        let mut rng_state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            rng_state ^= rng_state << 13;
+            rng_state ^= rng_state >> 7;
+            rng_state ^= rng_state << 17;
+            rng_state
+        };
+        let indexes: Vec<u64> = (0..samples).map(|_| next() % n).collect();
+        let started_gen = Instant::now();
+        let proofs: Vec<_> = indexes
+            .iter()
+            .map(|&i| store.inclusion_proof(i, n).expect("proof"))
+            .collect();
+        let gen_us = per_op(started_gen.elapsed(), samples);
+        let data: Vec<Vec<u8>> = indexes
+            .iter()
+            .map(|&i| {
+                cycle[(i % BLOCK_LEAVES as u64) as usize]
+                    .as_bytes()
+                    .to_vec()
+            })
+            .collect();
+        let started_verify = Instant::now();
+        for ((i, proof), d) in indexes.iter().zip(&proofs).zip(&data) {
+            merkle::verify_inclusion::<Sm3>(d, *i, n, &root.0, proof).expect("verifies");
+        }
+        let verify_us = per_op(started_verify.elapsed(), samples);
+        let olds: Vec<u64> = (0..samples).map(|_| 1 + next() % n).collect();
+        let started_cgen = Instant::now();
+        let cproofs: Vec<_> = olds
+            .iter()
+            .map(|&o| store.consistency_proof(o, n).expect("proof"))
+            .collect();
+        let cgen_us = per_op(started_cgen.elapsed(), samples);
+        let old_roots: Vec<Hash32> = olds
+            .iter()
+            .map(|&o| store.root_at(o).expect("root"))
+            .collect();
+        let started_cver = Instant::now();
+        for ((o, p), r) in olds.iter().zip(&cproofs).zip(&old_roots) {
+            merkle::verify_consistency::<Sm3>(*o, &r.0, n, &root.0, p).expect("verifies");
+        }
+        let cver_us = per_op(started_cver.elapsed(), samples);
+        println!(
+            "proofs at {n} leaves (store built in {:.0} s): inclusion gen {gen_us:.1} us, verify {verify_us:.1} us (aim < 100 us); \
+             consistency gen {cgen_us:.1} us, verify {cver_us:.1} us",
+            build.as_secs_f64()
+        );
+        target *= 10;
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; any other argument is a filter we do not support.
+    let leaves_max = std::env::var("LEDGER_BENCH_MAX_LEAVES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000u64);
+    let s = setup();
+    bench_appends(&s);
+    bench_proofs(&s, leaves_max);
+}

@@ -1,0 +1,333 @@
+//! The RocksDB store: append, reopen, proofs against an in-memory reference, refused
+//! appends, and corruption written through RocksDB's own API.
+#![cfg(feature = "store")]
+
+mod common;
+
+use std::path::Path;
+
+use common::Consortium;
+use rocksdb::{ColumnFamilyDescriptor, DB, Options};
+use weinong_ledger::merkle::{self, MemoryLog, NodeSource, Sm3};
+use weinong_ledger::store::schema::{self, COLUMN_FAMILIES};
+use weinong_ledger::store::{Item, LedgerStore, StoreError};
+use weinong_ledger::{BlockHash, Hash32, Transaction};
+
+fn fresh(dir: &Path, c: &Consortium) -> LedgerStore {
+    LedgerStore::create(dir, &c.set).expect("create store")
+}
+
+#[test]
+fn appends_reopens_and_proves_like_the_reference() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let mut reference = MemoryLog::new();
+    let mut all: Vec<Transaction> = Vec::new();
+    let mut sizes = Vec::new();
+    {
+        let mut store = fresh(dir.path(), &c);
+        for n in [3usize, 0, 1, 17, 64, 5, 33] {
+            let txs = c.append(&mut store, n);
+            for tx in &txs {
+                reference.push::<Sm3>(tx.as_bytes());
+            }
+            all.extend(txs);
+            sizes.push(reference.size());
+            assert_eq!(store.log_root().0, reference.root::<Sm3>());
+        }
+    }
+    let store = LedgerStore::open(dir.path()).expect("reopen");
+    let n = reference.size();
+    assert_eq!(store.log_size(), n);
+    assert_eq!(store.tip().expect("blocks").height, 6);
+    for (i, tx) in all.iter().enumerate() {
+        let i = i as u64;
+        assert_eq!(&store.transaction(i).expect("stored tx"), tx);
+        assert_eq!(store.find_transaction(&tx.hash()).expect("indexed"), i);
+        for size in [i + 1, n] {
+            assert_eq!(
+                store.inclusion_proof(i, size).expect("proof"),
+                merkle::inclusion_proof::<Sm3, _>(&reference, size, i).expect("reference proof")
+            );
+        }
+        let height = store.block_of(i).expect("block holds it");
+        let h = store.header(height).expect("header");
+        let start = if height == 0 {
+            0
+        } else {
+            store.header(height - 1).expect("header").log_size
+        };
+        assert!(start <= i && i < h.log_size, "tx {i} in block {height}");
+    }
+    for &old in sizes.iter().filter(|s| **s > 0) {
+        assert_eq!(
+            store.consistency_proof(old, n).expect("proof"),
+            merkle::consistency_proof::<Sm3, _>(&reference, old, n).expect("reference")
+        );
+        assert_eq!(
+            store.root_at(old).expect("root").0,
+            merkle::root_at::<Sm3, _>(&reference, old).expect("root")
+        );
+    }
+    let report = store.fsck().expect("clean store");
+    assert_eq!(report.blocks, 7);
+    assert_eq!(report.transactions, n);
+    assert!(report.nodes >= n);
+    assert!(
+        store.inclusion_proof(0, n + 1).is_err(),
+        "no proof past the log"
+    );
+}
+
+#[test]
+fn refused_appends_change_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let mut store = fresh(dir.path(), &c);
+    c.append(&mut store, 4);
+    let tip = *store.tip().expect("tip");
+    let txs: Vec<Transaction> = (0..3).map(|_| c.tx(10)).collect();
+    let (good, cert) = c.block(&store, &txs);
+
+    let recertify = |h: &weinong_ledger::BlockHeader| {
+        weinong_ledger::CommitCertificate::from_votes(
+            h,
+            vec![h.vote(&c.members[0]), h.vote(&c.members[2])],
+        )
+    };
+    let mut cases = Vec::new();
+    let mut h = good;
+    h.height += 1;
+    cases.push(("height", h));
+    let mut h = good;
+    h.previous = BlockHash([7; 32]);
+    cases.push(("previous", h));
+    let mut h = good;
+    h.log_root = Hash32([7; 32]);
+    cases.push(("root", h));
+    let mut h = good;
+    h.log_size += 1;
+    cases.push(("size", h));
+    let mut h = good;
+    h.time_ms = tip.time_ms - 1;
+    cases.push(("time", h));
+    for (what, h) in cases {
+        let err = store
+            .append_block(&h, &recertify(&h), &txs, &[])
+            .expect_err(what);
+        assert!(matches!(err, StoreError::Rejected { .. }), "{what}: {err}");
+    }
+    // A certificate with one signature, or for another header.
+    let one = weinong_ledger::CommitCertificate::from_votes(&good, vec![good.vote(&c.members[0])]);
+    assert!(store.append_block(&good, &one, &txs, &[]).is_err());
+    let mut other = good;
+    other.state_digest = Hash32([1; 32]);
+    assert!(
+        store
+            .append_block(&good, &recertify(&other), &txs, &[])
+            .is_err()
+    );
+    // A signer the ledger has no key for.
+    let stranger = weinong_keys::KeyPair::generate();
+    let body = weinong_ledger::TxBody {
+        kind: weinong_ledger::TxKind(0xF000),
+        signer: stranger.key_id(),
+        nonce: 1,
+        time_ms: 1,
+        payload: vec![1],
+    };
+    let foreign = vec![Transaction::sign(body, &stranger).expect("small")];
+    let (fh, fc) = c.block(&store, &foreign);
+    assert!(store.append_block(&fh, &fc, &foreign, &[]).is_err());
+
+    assert_eq!(store.tip(), Some(&tip));
+    assert_eq!(store.log_size(), 4);
+    store
+        .append_block(&good, &cert, &txs, &[])
+        .expect("the good block still appends");
+    store.fsck().expect("clean");
+}
+
+/// Writes `value` (or deletes, if `None`) under `key` in `cf` through RocksDB's own API.
+fn tamper(dir: &Path, cf: &str, key: &[u8], value: Option<Vec<u8>>) {
+    let cfs = COLUMN_FAMILIES
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+    let db = DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open");
+    let handle = db.cf_handle(cf).expect("column family");
+    match value {
+        Some(v) => db.put_cf(handle, key, v).expect("raw put"),
+        None => db.delete_cf(handle, key).expect("raw delete"),
+    }
+    db.flush_cf(handle).expect("flush");
+}
+
+fn read_raw(dir: &Path, cf: &str, key: &[u8]) -> Vec<u8> {
+    let cfs = COLUMN_FAMILIES
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+    let db = DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open");
+    db.get_cf(db.cf_handle(cf).expect("cf"), key)
+        .expect("read")
+        .expect("present")
+}
+
+/// Builds a 24-block ledger (more than the open check window), applies `damage`, and
+/// returns what open and fsck say.
+fn damaged(damage: impl FnOnce(&Path)) -> (Result<LedgerStore, StoreError>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    {
+        let mut store = fresh(dir.path(), &c);
+        for _ in 0..24 {
+            c.append(&mut store, 6);
+        }
+    }
+    damage(dir.path());
+    (LedgerStore::open(dir.path()), dir)
+}
+
+/// Open or fsck must refuse, naming `item`.
+fn assert_refused(result: Result<LedgerStore, StoreError>, item: Item) {
+    let err = match result {
+        Err(e) => e,
+        Ok(store) => store.fsck().expect_err("fsck must find the damage"),
+    };
+    match &err {
+        StoreError::Corrupt { item: found, .. } => assert_eq!(*found, item, "{err}"),
+        other => panic!("expected corruption of {item}, got {other}"),
+    }
+}
+
+fn flip_last_byte(dir: &Path, cf: &str, key: &[u8]) {
+    let mut v = read_raw(dir, cf, key);
+    let last = v.len() - 1;
+    v[last] ^= 0x01;
+    tamper(dir, cf, key, Some(v));
+}
+
+#[test]
+fn corrupt_recent_header_is_refused_on_open() {
+    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_HEADERS, &schema::index_key(20)));
+    assert!(result.is_err(), "open must refuse a damaged recent block");
+    assert_refused(result, Item::Block(20));
+}
+
+#[test]
+fn corrupt_old_header_is_named_by_fsck() {
+    // Block 2 is outside the window open checks; fsck finds it.
+    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_HEADERS, &schema::index_key(2)));
+    assert_refused(result, Item::Block(2));
+}
+
+#[test]
+fn corrupt_certificate_is_named() {
+    let (result, _dir) =
+        damaged(|d| flip_last_byte(d, schema::CF_CERTIFICATES, &schema::index_key(5)));
+    assert_refused(result, Item::Block(5));
+}
+
+#[test]
+fn corrupt_transaction_is_named_and_not_served() {
+    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_TXS, &schema::index_key(40)));
+    if let Ok(store) = &result {
+        assert!(
+            store.transaction(40).is_err(),
+            "a damaged transaction must not be served"
+        );
+    }
+    assert_refused(result, Item::Transaction(40));
+}
+
+#[test]
+fn corrupt_payload_byte_of_an_old_transaction_is_named() {
+    // Change a payload byte (not the signature): the tx still decodes but its hash, leaf
+    // hash and signature no longer match.
+    let (result, _dir) = damaged(|d| {
+        let key = schema::index_key(7);
+        let mut v = read_raw(d, schema::CF_TXS, &key);
+        v[60] ^= 0x80;
+        tamper(d, schema::CF_TXS, &key, Some(v));
+    });
+    assert_refused(result, Item::Transaction(7));
+}
+
+#[test]
+fn missing_transaction_is_named() {
+    let (result, _dir) = damaged(|d| tamper(d, schema::CF_TXS, &schema::index_key(3), None));
+    assert_refused(result, Item::Transaction(3));
+}
+
+#[test]
+fn corrupt_interior_log_node_is_named() {
+    // Node (1, 5) covers leaves 10 and 11: in no recent root, so only fsck sees it.
+    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_NODES, &schema::node_key(1, 5)));
+    assert_refused(result, Item::Node(1, 5));
+}
+
+#[test]
+fn corrupt_frontier_node_is_refused_on_open() {
+    // 144 leaves = 128 + 16: node (7, 0) is part of every recent root.
+    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_NODES, &schema::node_key(7, 0)));
+    assert!(result.is_err(), "open must refuse");
+    let err = result.expect_err("checked");
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt {
+                item: Item::Block(23),
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn tip_past_the_stored_blocks_is_refused() {
+    let (result, _dir) = damaged(|d| {
+        tamper(
+            d,
+            schema::CF_META,
+            schema::META_TIP,
+            Some(30u64.to_be_bytes().to_vec()),
+        )
+    });
+    assert_refused(result, Item::Block(30));
+}
+
+#[test]
+fn block_stored_past_the_tip_is_named() {
+    let (result, _dir) = damaged(|d| {
+        let h = read_raw(d, schema::CF_HEADERS, &schema::index_key(23));
+        tamper(d, schema::CF_HEADERS, &schema::index_key(24), Some(h));
+    });
+    assert_refused(result, Item::Block(24));
+}
+
+#[test]
+fn stored_nodes_match_the_reference_tree() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let mut reference = MemoryLog::new();
+    let mut store = fresh(dir.path(), &c);
+    for _ in 0..3 {
+        for tx in c.append(&mut store, 11) {
+            reference.push::<Sm3>(tx.as_bytes());
+        }
+    }
+    drop(store);
+    for level in 0..5u8 {
+        for index in 0..(33u64 >> level) {
+            let raw = read_raw(
+                dir.path(),
+                schema::CF_NODES,
+                &schema::node_key(level, index),
+            );
+            assert_eq!(
+                raw.as_slice(),
+                reference.node(level, index).expect("complete node")
+            );
+        }
+    }
+}
