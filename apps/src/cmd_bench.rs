@@ -1,0 +1,27 @@
+//! `weinong bench …`: throughput benchmarks that print figures and the ratio to a peer
+//! implementation. Each area adds its variant here and keeps its code in its own module.
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use crate::Outcome;
+
+/// Benchmarks.
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// SM2 sign/verify, SM3 and SM4-GCM beside `openssl speed`.
+    Crypto(crate::cmd_bench_crypto::BenchCryptoArgs),
+    /// Department data: synth, import + clean into SQLite and PostgreSQL, and pandas.
+    Data(crate::cmd_data::BenchDataArgs),
+    /// Assessment models: admission-v1 latency for one subject, periodic-v1 throughput (MPC).
+    Assess(crate::cmd_model::BenchAssessArgs),
+}
+
+/// Dispatches `weinong bench`.
+pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
+    match cmd {
+        BenchCmd::Crypto(args) => crate::cmd_bench_crypto::bench_crypto(args),
+        BenchCmd::Data(args) => crate::cmd_data::bench_data(args),
+        BenchCmd::Assess(args) => crate::cmd_model::bench_assess(args),
+    }
+}

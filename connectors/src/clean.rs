@@ -1,0 +1,704 @@
+//! The cleaning rules: one raw row in canonical field order in, a clean row or a rejection
+//! out, with every correction recorded as an event so the quality report can count it.
+//!
+//! Per-row work is independent (it runs in parallel); duplicate detection needs the order
+//! of the file and happens afterwards in [`crate::import`]. Order of the checks, which
+//! decides which rule a problem is counted under:
+//!
+//! 1. exact duplicate of an earlier raw row → dropped (`duplicate_exact`);
+//! 2. ID number missing → rejected (`missing_rejected`), invalid → rejected (`id_invalid`);
+//! 3. another required field missing → rejected (`missing_rejected`);
+//! 4. each field normalised (dates, units, ICD-10, ranges, missing-value policies);
+//!    a required date that does not parse → rejected (`date_invalid`);
+//! 5. duplicate of an earlier stored row by the table's key → dropped (`duplicate_fuzzy`).
+//!
+//! Field-level counts are taken over stored rows only: a row that is later rejected or
+//! dropped contributes its rejection or its duplicate, nothing else.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use weinong_keys::{Pepper, ResidentId, Sex, SubjectPseudonym};
+
+use crate::date::{Date, DateForm};
+use crate::icd10::{self, Icd10};
+use crate::identity::Identity;
+use crate::limits::{IDENTITY_BYTES_MAX, TEXT_CHARS_MAX};
+use crate::schema::{DedupKey, FieldKind, FieldSpec, Imputation, MissingPolicy, TableSpec, Unit};
+
+/// The cleaning rules, in report order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// A row identical to an earlier one (before any normalisation): dropped.
+    DuplicateExact,
+    /// A row with the same key as an earlier stored row (same ID; or same name + birth date
+    /// + district; or the same event key): dropped, the first is kept.
+    DuplicateFuzzy,
+    /// An ID number failing GB 11643 (length, characters, birth date, check digit): rejected.
+    IdInvalid,
+    /// A birth date column disagreeing with the ID number: replaced by the ID's date.
+    BirthDateMismatch,
+    /// A date written in another accepted form: rewritten as `YYYY-MM-DD`.
+    DateFormat,
+    /// A date that does not parse: NULL, or the row is rejected when the date is required.
+    DateInvalid,
+    /// A measurement in another unit (斤, m): converted to kg or cm.
+    UnitConverted,
+    /// An ICD-10 code in a non-canonical form: rewritten.
+    Icd10Normalised,
+    /// A value in a diagnosis list that is not an ICD-10 code: dropped.
+    Icd10Invalid,
+    /// A number that does not parse: NULL.
+    NumberInvalid,
+    /// A value outside the field's valid range or set: NULL.
+    OutOfRange,
+    /// A required field empty: rejected.
+    MissingRejected,
+    /// An optional field empty: kept as NULL.
+    MissingNull,
+    /// An empty field filled in by its documented imputation.
+    MissingImputed,
+}
+
+impl Rule {
+    /// All rules in report order.
+    pub const ALL: [Rule; 14] = [
+        Rule::DuplicateExact,
+        Rule::DuplicateFuzzy,
+        Rule::IdInvalid,
+        Rule::BirthDateMismatch,
+        Rule::DateFormat,
+        Rule::DateInvalid,
+        Rule::UnitConverted,
+        Rule::Icd10Normalised,
+        Rule::Icd10Invalid,
+        Rule::NumberInvalid,
+        Rule::OutOfRange,
+        Rule::MissingRejected,
+        Rule::MissingNull,
+        Rule::MissingImputed,
+    ];
+
+    /// The rule's name in reports and dirt counts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::DuplicateExact => "duplicate_exact",
+            Rule::DuplicateFuzzy => "duplicate_fuzzy",
+            Rule::IdInvalid => "id_invalid",
+            Rule::BirthDateMismatch => "birth_date_mismatch",
+            Rule::DateFormat => "date_format",
+            Rule::DateInvalid => "date_invalid",
+            Rule::UnitConverted => "unit_converted",
+            Rule::Icd10Normalised => "icd10_normalised",
+            Rule::Icd10Invalid => "icd10_invalid",
+            Rule::NumberInvalid => "number_invalid",
+            Rule::OutOfRange => "out_of_range",
+            Rule::MissingRejected => "missing_rejected",
+            Rule::MissingNull => "missing_null",
+            Rule::MissingImputed => "missing_imputed",
+        }
+    }
+
+    /// Position in [`Rule::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// What the rule counts: `rows` or `values`.
+    pub fn counts(self) -> &'static str {
+        match self {
+            Rule::DuplicateExact
+            | Rule::DuplicateFuzzy
+            | Rule::IdInvalid
+            | Rule::MissingRejected => "rows",
+            _ => "values",
+        }
+    }
+
+    /// Chinese description (for the HTML report, shown first).
+    pub fn describe_zh(self) -> &'static str {
+        match self {
+            Rule::DuplicateExact => "完全重复的行：删除",
+            Rule::DuplicateFuzzy => {
+                "疑似重复（同一身份证号，或姓名+出生日期+区相同，或同一事件键）：保留第一条"
+            }
+            Rule::IdInvalid => "身份证号不符合 GB 11643（长度、字符、出生日期、校验码）：拒收该行",
+            Rule::BirthDateMismatch => "出生日期与身份证号不一致：以身份证号为准更正",
+            Rule::DateFormat => "日期格式不规范：统一为 YYYY-MM-DD",
+            Rule::DateInvalid => "日期无法识别：置空（必填日期则拒收该行）",
+            Rule::UnitConverted => "单位换算（斤→千克，米→厘米）",
+            Rule::Icd10Normalised => "ICD-10 编码规范化（大小写、小数点、临床版扩展码）",
+            Rule::Icd10Invalid => "非 ICD-10 编码：删除该编码",
+            Rule::NumberInvalid => "数值无法识别：置空",
+            Rule::OutOfRange => "超出有效范围：置空",
+            Rule::MissingRejected => "必填字段缺失：拒收该行",
+            Rule::MissingNull => "可选字段缺失：保留为空",
+            Rule::MissingImputed => "缺失值按规则填补",
+        }
+    }
+
+    /// English description.
+    pub fn describe_en(self) -> &'static str {
+        match self {
+            Rule::DuplicateExact => "exact duplicate rows: dropped",
+            Rule::DuplicateFuzzy => {
+                "fuzzy duplicates (same ID, or same name + birth date + district, or same event key): first kept"
+            }
+            Rule::IdInvalid => {
+                "ID number fails GB 11643 (length, characters, birth date, check digit): row rejected"
+            }
+            Rule::BirthDateMismatch => {
+                "birth date disagrees with the ID number: corrected from the ID"
+            }
+            Rule::DateFormat => "non-standard date format: rewritten as YYYY-MM-DD",
+            Rule::DateInvalid => "unreadable date: NULL (row rejected when the date is required)",
+            Rule::UnitConverted => "unit converted (jin to kg, m to cm)",
+            Rule::Icd10Normalised => "ICD-10 code normalised (case, dot, clinical extension)",
+            Rule::Icd10Invalid => "not an ICD-10 code: code dropped",
+            Rule::NumberInvalid => "unreadable number: NULL",
+            Rule::OutOfRange => "outside the valid range: NULL",
+            Rule::MissingRejected => "required field missing: row rejected",
+            Rule::MissingNull => "optional field missing: kept NULL",
+            Rule::MissingImputed => "missing value imputed by the field's rule",
+        }
+    }
+}
+
+/// A cleaned value of a data (non-identifying) field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    /// No value.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A decimal in tenths of the canonical unit.
+    Tenths(i64),
+    /// A date.
+    Date(Date),
+    /// A text code or identifier.
+    Text(String),
+    /// ICD-10 codes, canonical, in input order (never empty: an empty list is `Null`).
+    Codes(Vec<String>),
+}
+
+impl Value {
+    /// The canonical text form (empty for NULL), as in truth files and CSV exports.
+    pub fn render(&self) -> String {
+        match self {
+            Value::Null => String::new(),
+            Value::Int(n) => n.to_string(),
+            Value::Tenths(t) => {
+                let sign = if *t < 0 { "-" } else { "" };
+                format!("{sign}{}.{}", t.unsigned_abs() / 10, t.unsigned_abs() % 10)
+            }
+            Value::Date(d) => d.to_string(),
+            Value::Text(s) => s.clone(),
+            Value::Codes(c) => c.join(";"),
+        }
+    }
+
+    /// True unless NULL.
+    pub fn is_present(&self) -> bool {
+        !matches!(self, Value::Null)
+    }
+}
+
+/// One correction or observation on a row, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// The rule.
+    pub rule: Rule,
+    /// Index of the field in the table spec.
+    pub field: u16,
+}
+
+/// A row that passed the row checks.
+pub struct Cleaned {
+    /// Who the row is about.
+    pub subject: SubjectPseudonym,
+    /// Identifying fields, sealed before storage.
+    pub identity: Identity,
+    /// Values of the data fields, in `TableSpec::data_fields` order.
+    pub values: Vec<Value>,
+    /// Duplicate keys (first: primary, second: alternative).
+    pub keys: [Option<u128>; 2],
+    /// Corrections made.
+    pub events: Vec<Event>,
+}
+
+/// A rejected row: the rule and the field that caused it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// Why.
+    pub rule: Rule,
+    /// Which field.
+    pub field: u16,
+}
+
+/// A 128-bit hash of byte strings (two SipHash runs with different prefixes), for
+/// duplicate detection; a collision needs ~2^64 rows.
+pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> u128 {
+    let mut a = DefaultHasher::new();
+    let mut b = DefaultHasher::new();
+    0xA5u8.hash(&mut b);
+    for p in parts {
+        p.hash(&mut a);
+        p.hash(&mut b);
+    }
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+}
+
+/// Cleans one raw row (`raw[i]` is field `i` of the spec; empty means missing).
+pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cleaned, Rejection> {
+    let id_idx = spec.index_of("id_number").unwrap_or(0);
+    let id_text = raw.get(id_idx).map(|s| s.trim()).unwrap_or("");
+    let field_u16 = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
+    if id_text.is_empty() {
+        return Err(Rejection {
+            rule: Rule::MissingRejected,
+            field: field_u16(id_idx),
+        });
+    }
+    let id = ResidentId::parse(id_text).map_err(|_| Rejection {
+        rule: Rule::IdInvalid,
+        field: field_u16(id_idx),
+    })?;
+    for (i, f) in spec.fields.iter().enumerate() {
+        if f.missing == MissingPolicy::Reject && raw.get(i).is_none_or(|s| s.trim().is_empty()) {
+            return Err(Rejection {
+                rule: Rule::MissingRejected,
+                field: field_u16(i),
+            });
+        }
+    }
+    let mut events = Vec::new();
+    let mut identity = Identity::default();
+    identity.id_number = id.as_str().to_string();
+    let mut values = Vec::with_capacity(spec.fields.len());
+    for (i, f) in spec.fields.iter().enumerate() {
+        let text = raw.get(i).map(|s| s.trim()).unwrap_or("");
+        let mut ev = |rule| {
+            events.push(Event {
+                rule,
+                field: field_u16(i),
+            })
+        };
+        match f.kind {
+            FieldKind::IdNumber => {}
+            FieldKind::Name | FieldKind::Phone | FieldKind::Address => {
+                let v = identity_value(text, f, &mut ev).map_err(|rule| Rejection {
+                    rule,
+                    field: field_u16(i),
+                })?;
+                match f.kind {
+                    FieldKind::Name => identity.name = v.unwrap_or_default(),
+                    FieldKind::Phone => identity.phone = v,
+                    _ => identity.address = v,
+                }
+            }
+            _ => {
+                let v = clean_value(text, f, &id, &mut ev).map_err(|rule| Rejection {
+                    rule,
+                    field: field_u16(i),
+                })?;
+                values.push(v);
+            }
+        }
+    }
+    let subject = SubjectPseudonym::derive(pepper, &id);
+    let keys = dedup_keys(spec, &subject, &identity, &values);
+    Ok(Cleaned {
+        subject,
+        identity,
+        values,
+        keys,
+        events,
+    })
+}
+
+fn identity_value(
+    text: &str,
+    f: &FieldSpec,
+    ev: &mut impl FnMut(Rule),
+) -> Result<Option<String>, Rule> {
+    if text.is_empty() {
+        return missing(f, ev).map(|_| None);
+    }
+    if text.len() > IDENTITY_BYTES_MAX {
+        ev(Rule::OutOfRange);
+        return Ok(None);
+    }
+    Ok(Some(text.to_string()))
+}
+
+/// Applies the missing-value policy; `Err` means the row is rejected.
+fn missing(f: &FieldSpec, ev: &mut impl FnMut(Rule)) -> Result<(), Rule> {
+    match f.missing {
+        MissingPolicy::Reject => Err(Rule::MissingRejected),
+        MissingPolicy::Null => {
+            ev(Rule::MissingNull);
+            Ok(())
+        }
+        MissingPolicy::Impute(_) => {
+            ev(Rule::MissingImputed);
+            Ok(())
+        }
+    }
+}
+
+fn impute(f: &FieldSpec, id: &ResidentId) -> Value {
+    match f.missing {
+        MissingPolicy::Impute(Imputation::Zero) => Value::Int(0),
+        MissingPolicy::Impute(Imputation::SexFromId) => {
+            Value::Text(if id.sex() == Sex::Male { "1" } else { "2" }.to_string())
+        }
+        MissingPolicy::Impute(Imputation::BirthDateFromId) => {
+            id_birth_date(id).map_or(Value::Null, Value::Date)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn id_birth_date(id: &ResidentId) -> Option<Date> {
+    let (y, m, d) = id.birth_date();
+    Date::new(y, m, d)
+}
+
+fn clean_value(
+    text: &str,
+    f: &FieldSpec,
+    id: &ResidentId,
+    ev: &mut impl FnMut(Rule),
+) -> Result<Value, Rule> {
+    if text.is_empty() {
+        missing(f, ev)?;
+        return Ok(impute(f, id));
+    }
+    let v = match f.kind {
+        FieldKind::Date => match Date::parse(text) {
+            None => {
+                ev(Rule::DateInvalid);
+                if f.missing == MissingPolicy::Reject {
+                    return Err(Rule::DateInvalid);
+                }
+                Value::Null
+            }
+            Some((d, form)) => {
+                if form == DateForm::Other {
+                    ev(Rule::DateFormat);
+                }
+                if f.missing == MissingPolicy::Impute(Imputation::BirthDateFromId)
+                    && let Some(from_id) = id_birth_date(id)
+                    && from_id != d
+                {
+                    ev(Rule::BirthDateMismatch);
+                    Value::Date(from_id)
+                } else {
+                    Value::Date(d)
+                }
+            }
+        },
+        FieldKind::Int { min, max } => match text.parse::<i64>() {
+            Err(_) => {
+                ev(Rule::NumberInvalid);
+                Value::Null
+            }
+            Ok(n) if n < min || n > max => {
+                ev(Rule::OutOfRange);
+                Value::Null
+            }
+            Ok(n) => Value::Int(n),
+        },
+        FieldKind::Choice(set) => match text.parse::<i64>() {
+            Err(_) => {
+                ev(Rule::NumberInvalid);
+                Value::Null
+            }
+            Ok(n) if !set.contains(&n) => {
+                ev(Rule::OutOfRange);
+                Value::Null
+            }
+            Ok(n) => Value::Int(n),
+        },
+        FieldKind::Decimal {
+            unit,
+            min_x10,
+            max_x10,
+        } => match parse_measure(text, unit) {
+            None => {
+                ev(Rule::NumberInvalid);
+                Value::Null
+            }
+            Some((tenths, converted)) => {
+                if converted {
+                    ev(Rule::UnitConverted);
+                }
+                if tenths < min_x10 || tenths > max_x10 {
+                    ev(Rule::OutOfRange);
+                    Value::Null
+                } else {
+                    Value::Tenths(tenths)
+                }
+            }
+        },
+        FieldKind::Icd10List => {
+            let mut codes = Vec::new();
+            for part in icd10::split_list(text) {
+                match icd10::normalise(part) {
+                    Icd10::Canonical(c) => codes.push(c),
+                    Icd10::Normalised(c) => {
+                        ev(Rule::Icd10Normalised);
+                        codes.push(c);
+                    }
+                    Icd10::Invalid => ev(Rule::Icd10Invalid),
+                }
+            }
+            if codes.is_empty() {
+                Value::Null
+            } else {
+                Value::Codes(codes)
+            }
+        }
+        FieldKind::Code(set) => {
+            if set.contains(&text) {
+                Value::Text(text.to_string())
+            } else {
+                ev(Rule::OutOfRange);
+                Value::Null
+            }
+        }
+        FieldKind::Text => {
+            if text.chars().count() > TEXT_CHARS_MAX {
+                ev(Rule::OutOfRange);
+                if f.missing == MissingPolicy::Reject {
+                    return Err(Rule::OutOfRange);
+                }
+                Value::Null
+            } else {
+                Value::Text(text.to_string())
+            }
+        }
+        FieldKind::IdNumber | FieldKind::Name | FieldKind::Phone | FieldKind::Address => {
+            Value::Null
+        }
+    };
+    Ok(v)
+}
+
+/// Parses `65.3`, `65.3kg`, `130.6斤`, `162`, `162cm`, `1.62m` into tenths of the canonical
+/// unit, and whether a conversion happened. Results are rounded half away from zero to
+/// one decimal.
+pub fn parse_measure(text: &str, unit: Unit) -> Option<(i64, bool)> {
+    let t = text.trim();
+    // (suffix, numerator, denominator): canonical value = number * num / den.
+    let suffixes: &[(&str, i64, i64, bool)] = match unit {
+        Unit::Kilogram => &[
+            ("公斤", 1, 1, false),
+            ("千克", 1, 1, false),
+            ("kg", 1, 1, false),
+            ("斤", 1, 2, true),
+        ],
+        Unit::Centimetre => &[
+            ("厘米", 1, 1, false),
+            ("cm", 1, 1, false),
+            ("米", 100, 1, true),
+            ("m", 100, 1, true),
+        ],
+    };
+    let lower = t.to_ascii_lowercase();
+    let (number, num, den, converted) = suffixes
+        .iter()
+        .find_map(|(s, n, d, c)| lower.strip_suffix(s).map(|rest| (rest.trim(), *n, *d, *c)))
+        .unwrap_or((lower.as_str(), 1, 1, false));
+    let (mantissa, scale) = parse_decimal(number)?;
+    // value * 10 (tenths) = mantissa * num * 10 / (den * 10^scale)
+    let numer = i128::from(mantissa) * i128::from(num) * 10;
+    let denom = i128::from(den) * 10i128.pow(scale);
+    let q = numer / denom;
+    let r = numer % denom;
+    let rounded = if 2 * r.abs() >= denom {
+        q + numer.signum()
+    } else {
+        q
+    };
+    Some((i64::try_from(rounded).ok()?, converted))
+}
+
+/// `-12.345` → (-12345, 3). At most 12 digits in all.
+fn parse_decimal(s: &str) -> Option<(i64, u32)> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    if int.len() + frac.len() > 12 || !int.bytes().chain(frac.bytes()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut m: i64 = 0;
+    for c in int.bytes().chain(frac.bytes()) {
+        m = m * 10 + i64::from(c - b'0');
+    }
+    let scale = u32::try_from(frac.len()).ok()?;
+    Some((if neg { -m } else { m }, scale))
+}
+
+fn dedup_keys(
+    spec: &TableSpec,
+    subject: &SubjectPseudonym,
+    identity: &Identity,
+    values: &[Value],
+) -> [Option<u128>; 2] {
+    let value_of = |name: &str| -> Option<&Value> {
+        let pos = spec.data_fields().position(|(_, f)| f.name == name)?;
+        values.get(pos)
+    };
+    match spec.dedup {
+        DedupKey::PersonOrNameBirthDistrict => {
+            let first = Some(hash128([subject.as_bytes().as_slice()].into_iter()));
+            let birth = value_of("birth_date")
+                .map(Value::render)
+                .unwrap_or_default();
+            let district = value_of("district").map(Value::render).unwrap_or_default();
+            // Without a district the name + birth date pair is too weak to merge people.
+            let second = (!district.is_empty()).then(|| {
+                hash128(
+                    [
+                        b"nbd".as_slice(),
+                        identity.name.as_bytes(),
+                        birth.as_bytes(),
+                        district.as_bytes(),
+                    ]
+                    .into_iter(),
+                )
+            });
+            [first, second]
+        }
+        DedupKey::SubjectAnd(field) => {
+            let v = value_of(field).map(Value::render).unwrap_or_default();
+            [
+                Some(hash128(
+                    [subject.as_bytes().as_slice(), v.as_bytes()].into_iter(),
+                )),
+                None,
+            ]
+        }
+        DedupKey::Field(field) => {
+            let v = value_of(field).map(Value::render).unwrap_or_default();
+            [Some(hash128([v.as_bytes()].into_iter())), None]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{CIVIL, HEALTH};
+
+    fn raw(spec: &TableSpec, pairs: &[(&str, &str)]) -> Vec<String> {
+        let mut r = vec![String::new(); spec.fields.len()];
+        for (k, v) in pairs {
+            r[spec.index_of(k).expect("field")] = (*v).to_string();
+        }
+        r
+    }
+
+    #[test]
+    fn measures() {
+        assert_eq!(parse_measure("65.3", Unit::Kilogram), Some((653, false)));
+        assert_eq!(parse_measure("65.3kg", Unit::Kilogram), Some((653, false)));
+        assert_eq!(parse_measure("130.6斤", Unit::Kilogram), Some((653, true)));
+        assert_eq!(parse_measure("131斤", Unit::Kilogram), Some((655, true)));
+        assert_eq!(parse_measure("1.62m", Unit::Centimetre), Some((1620, true)));
+        assert_eq!(
+            parse_measure("1.625米", Unit::Centimetre),
+            Some((1625, true))
+        );
+        assert_eq!(
+            parse_measure("162CM", Unit::Centimetre),
+            Some((1620, false))
+        );
+        assert_eq!(parse_measure("65.35", Unit::Kilogram), Some((654, false)));
+        assert_eq!(parse_measure("abc", Unit::Kilogram), None);
+        assert_eq!(parse_measure(".", Unit::Kilogram), None);
+    }
+
+    #[test]
+    fn row_rules() {
+        let pepper = Pepper::from_bytes([1; 32]);
+        let ok = raw(
+            &CIVIL,
+            &[
+                ("id_number", "11010519491231002X"),
+                ("name", "张三"),
+                ("assessed_on", "2024/1/5"),
+                ("birth_date", "1949-12-30"),
+            ],
+        );
+        let c = clean_row(&CIVIL, &pepper, &ok).expect("valid row");
+        let rules: Vec<Rule> = c.events.iter().map(|e| e.rule).collect();
+        assert!(rules.contains(&Rule::DateFormat));
+        assert!(rules.contains(&Rule::BirthDateMismatch));
+        // sex imputed from the ID (sequence 002: female)
+        assert!(rules.contains(&Rule::MissingImputed));
+        let sex_pos = CIVIL
+            .data_fields()
+            .position(|(_, f)| f.name == "sex")
+            .expect("sex");
+        assert_eq!(c.values[sex_pos], Value::Text("2".into()));
+        let bd_pos = CIVIL
+            .data_fields()
+            .position(|(_, f)| f.name == "birth_date")
+            .expect("bd");
+        assert_eq!(c.values[bd_pos].render(), "1949-12-31");
+
+        let bad = raw(
+            &CIVIL,
+            &[
+                ("id_number", "110105194912310021"),
+                ("name", "张三"),
+                ("assessed_on", "2024-01-05"),
+            ],
+        );
+        assert_eq!(
+            clean_row(&CIVIL, &pepper, &bad).err().map(|r| r.rule),
+            Some(Rule::IdInvalid)
+        );
+        let no_name = raw(
+            &CIVIL,
+            &[
+                ("id_number", "11010519491231002X"),
+                ("assessed_on", "2024-01-05"),
+            ],
+        );
+        assert_eq!(
+            clean_row(&CIVIL, &pepper, &no_name).err().map(|r| r.rule),
+            Some(Rule::MissingRejected)
+        );
+
+        let h = raw(
+            &HEALTH,
+            &[
+                ("id_number", "11010519491231002x"),
+                ("name", "张三"),
+                ("exam_date", "2024年3月1日"),
+                ("weight_kg", "130.6斤"),
+                ("sbp", "1400"),
+                ("diagnoses", "i10;E119;高血压"),
+            ],
+        );
+        let c = clean_row(&HEALTH, &pepper, &h).expect("valid");
+        let count = |r: Rule| c.events.iter().filter(|e| e.rule == r).count();
+        assert_eq!(count(Rule::UnitConverted), 1);
+        assert_eq!(count(Rule::OutOfRange), 1);
+        assert_eq!(count(Rule::Icd10Normalised), 2);
+        assert_eq!(count(Rule::Icd10Invalid), 1);
+        assert_eq!(count(Rule::DateFormat), 1);
+        let dx = HEALTH
+            .data_fields()
+            .position(|(_, f)| f.name == "diagnoses")
+            .expect("dx");
+        assert_eq!(c.values[dx].render(), "I10;E11.9");
+    }
+}

@@ -1,0 +1,281 @@
+//! An import job: read a source, clean it, store it, report on it — in one database
+//! transaction, so an import that fails halfway leaves the store as it was.
+//!
+//! Work is pipelined: a producer thread reads chunks, cleans them in parallel (rayon),
+//! applies the order-dependent duplicate rules and seals new identities; the async side
+//! writes each finished batch. A bounded channel (`BATCHES_IN_FLIGHT`) keeps memory flat.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use weinong_keys::{DataKey, Pepper, SubjectPseudonym};
+
+use crate::clean::{Cleaned, Rejection, Rule, clean_row, hash128};
+use crate::error::ConnectorError;
+use crate::limits::IMPORT_CHUNK_ROWS;
+use crate::report::{QualityReport, Tally};
+use crate::schema::{Department, TableSpec};
+use crate::source::{Mapping, Source};
+use crate::store::{Inserter, JobRecord, Store, insert_job, insert_subjects};
+
+/// Batches cleaned ahead of the database writer.
+const BATCHES_IN_FLIGHT: usize = 2;
+
+/// The node's secrets an import needs: the data key (sealing identities) and the pepper
+/// (subject pseudonyms). Both zeroize on drop.
+#[derive(Clone, Debug)]
+pub struct Secrets {
+    /// SM4-GCM key for identifying fields.
+    pub data_key: DataKey,
+    /// HMAC-SM3 key for pseudonyms.
+    pub pepper: Pepper,
+}
+
+/// How an import runs.
+#[derive(Clone, Debug)]
+pub struct ImportOptions {
+    /// Rows per cleaning step.
+    pub chunk_rows: usize,
+    /// Progress bar (hidden when not on a terminal); counts rows read.
+    pub progress: Option<ProgressBar>,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions {
+            chunk_rows: IMPORT_CHUNK_ROWS,
+            progress: None,
+        }
+    }
+}
+
+struct Batch {
+    rows_read: u64,
+    subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
+    rows: Vec<(SubjectPseudonym, Vec<crate::clean::Value>)>,
+}
+
+/// Imports one file into `store` for `department`; returns its quality report (also stored
+/// with the job). On any error nothing of this import is stored.
+pub async fn import_file(
+    store: &Store,
+    department: Department,
+    path: &Path,
+    mapping: &Mapping,
+    secrets: &Secrets,
+    options: &ImportOptions,
+) -> Result<QualityReport, ConnectorError> {
+    let started = Instant::now();
+    let started_at_ms = i64::try_from(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis()),
+    )
+    .unwrap_or(0);
+    let spec = department.spec();
+    let source = Source::open(path, spec, mapping)?;
+    let info = source.info.clone();
+    let mut tx = store.begin().await?;
+    let (sender, mut receiver) =
+        tokio::sync::mpsc::channel::<Result<Batch, ConnectorError>>(BATCHES_IN_FLIGHT);
+    let producer = {
+        let secrets = secrets.clone();
+        let chunk_rows = options.chunk_rows.max(1);
+        std::thread::spawn(move || produce(spec, source, &secrets, chunk_rows, &sender))
+    };
+    let inserter = Inserter::new(spec);
+    let mut failure = None;
+    while let Some(batch) = receiver.recv().await {
+        let step = async {
+            let batch = batch?;
+            insert_subjects(&mut tx, department, &batch.subjects).await?;
+            inserter.insert(&mut tx, &batch.rows).await?;
+            if let Some(p) = &options.progress {
+                p.inc(batch.rows_read);
+            }
+            Ok::<(), ConnectorError>(())
+        };
+        if let Err(e) = step.await {
+            failure = Some(e);
+            break;
+        }
+    }
+    // Dropping the receiver stops the producer at its next send.
+    drop(receiver);
+    let tally = tokio::task::spawn_blocking(move || producer.join())
+        .await
+        .map_err(|e| ConnectorError::Invalid(format!("import worker failed: {e}")))?
+        .map_err(|_| ConnectorError::Invalid("import worker panicked".into()))?;
+    if let Some(e) = failure {
+        // `tx` is dropped without commit: sqlx rolls the transaction back.
+        return Err(e);
+    }
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let report = tally.into_report(spec, &info, duration_ms);
+    let job = JobRecord {
+        id: format!("{}-{started_at_ms}-{}", department.as_str(), job_nonce()?),
+        department: department.as_str().to_string(),
+        source: info.path.clone(),
+        started_at_ms,
+        rows_stored: i64::try_from(report.rows_stored).unwrap_or(i64::MAX),
+        report_json: serde_json::to_string(&report)
+            .map_err(|e| ConnectorError::Invalid(e.to_string()))?,
+    };
+    insert_job(&mut tx, &job).await?;
+    tx.commit()
+        .await
+        .map_err(ConnectorError::db("commit import"))?;
+    Ok(report)
+}
+
+fn job_nonce() -> Result<String, ConnectorError> {
+    // A random suffix keeps job ids unique when two imports start in the same millisecond.
+    let k = DataKey::generate()?;
+    Ok(hex::encode(&k.expose_bytes()[..4]))
+}
+
+/// Per-import state of the order-dependent rules.
+struct Seen {
+    raw: HashSet<u128>,
+    keys: [HashSet<u128>; 2],
+    subjects: HashSet<SubjectPseudonym>,
+}
+
+fn produce(
+    spec: &'static TableSpec,
+    mut source: Source,
+    secrets: &Secrets,
+    chunk_rows: usize,
+    sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
+) -> Tally {
+    let mut tally = Tally::new(spec);
+    let mut seen = Seen {
+        raw: HashSet::new(),
+        keys: [HashSet::new(), HashSet::new()],
+        subjects: HashSet::new(),
+    };
+    loop {
+        let chunk = match source.next_chunk(chunk_rows) {
+            Ok(c) => c,
+            Err(e) => {
+                // The consumer turns this into the import's error; if it is gone there is
+                // nobody left to tell.
+                let _ignored = sender.blocking_send(Err(e));
+                return tally;
+            }
+        };
+        if chunk.is_empty() {
+            return tally;
+        }
+        let batch = clean_chunk(spec, secrets, &chunk, &mut seen, &mut tally);
+        let batch = batch.and_then(|b| seal_new(spec, secrets, b));
+        let failed = batch.is_err();
+        if sender.blocking_send(batch).is_err() || failed {
+            return tally;
+        }
+    }
+}
+
+type Processed = (u128, Result<Cleaned, Rejection>);
+
+fn clean_chunk(
+    spec: &'static TableSpec,
+    secrets: &Secrets,
+    chunk: &[(u64, Vec<String>)],
+    seen: &mut Seen,
+    tally: &mut Tally,
+) -> Result<(Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>), ConnectorError> {
+    let processed: Vec<Processed> = chunk
+        .par_iter()
+        .map(|(_, raw)| {
+            let h = hash128(raw.iter().flat_map(|s| [s.as_bytes(), b"\x1f".as_slice()]));
+            (h, clean_row(spec, &secrets.pepper, raw))
+        })
+        .collect();
+    let mut rows = Vec::with_capacity(processed.len());
+    // The first stored row of a subject in this import carries the identity that is sealed.
+    let mut fresh = Vec::new();
+    let rows_read = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+    tally.rows_read += rows_read;
+    for ((line, raw), (h, outcome)) in chunk.iter().zip(processed) {
+        if !seen.raw.insert(h) {
+            tally.rows_duplicate += 1;
+            tally.add(spec, Rule::DuplicateExact, None, *line, raw);
+            continue;
+        }
+        let cleaned = match outcome {
+            Err(rej) => {
+                tally.reject(spec, rej.rule, rej.field, *line, raw);
+                continue;
+            }
+            Ok(c) => c,
+        };
+        let dup = cleaned
+            .keys
+            .iter()
+            .zip(&seen.keys)
+            .any(|(k, set)| k.is_some_and(|k| set.contains(&k)));
+        if dup {
+            tally.rows_duplicate += 1;
+            tally.add(spec, Rule::DuplicateFuzzy, None, *line, raw);
+            continue;
+        }
+        for (k, set) in cleaned.keys.iter().zip(seen.keys.iter_mut()) {
+            if let Some(k) = k {
+                set.insert(*k);
+            }
+        }
+        for e in &cleaned.events {
+            tally.add(spec, e.rule, Some(e.field), *line, raw);
+        }
+        count_present(spec, &cleaned, tally);
+        tally.rows_stored += 1;
+        if seen.subjects.insert(cleaned.subject) {
+            fresh.push((cleaned.subject, cleaned.identity));
+        }
+        rows.push((cleaned.subject, cleaned.values));
+    }
+    Ok((
+        Batch {
+            rows_read,
+            subjects: Vec::new(),
+            rows,
+        },
+        fresh,
+    ))
+}
+
+fn count_present(spec: &TableSpec, c: &Cleaned, tally: &mut Tally) {
+    let mut data = c.values.iter();
+    for (i, f) in spec.fields.iter().enumerate() {
+        let present = match f.kind {
+            crate::schema::FieldKind::IdNumber => !c.identity.id_number.is_empty(),
+            crate::schema::FieldKind::Name => !c.identity.name.is_empty(),
+            crate::schema::FieldKind::Phone => c.identity.phone.is_some(),
+            crate::schema::FieldKind::Address => c.identity.address.is_some(),
+            _ => data.next().is_some_and(crate::clean::Value::is_present),
+        };
+        if present {
+            tally.present(i);
+        }
+    }
+}
+
+fn seal_new(
+    spec: &'static TableSpec,
+    secrets: &Secrets,
+    (mut batch, fresh): (Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>),
+) -> Result<Batch, ConnectorError> {
+    let sealed: Result<Vec<_>, ConnectorError> = fresh
+        .par_iter()
+        .map(|(s, id)| {
+            id.seal(&secrets.data_key, spec.department, s)
+                .map(|b| (*s, b))
+        })
+        .collect();
+    batch.subjects = sealed?;
+    Ok(batch)
+}

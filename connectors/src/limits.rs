@@ -1,0 +1,38 @@
+//! Named limits of the connectors: every buffer, batch and file has an upper bound.
+
+/// Largest input file read into memory (bytes); bigger exports must be split.
+pub const IMPORT_FILE_BYTES_MAX: u64 = 8 << 30;
+
+/// Rows cleaned in parallel and written per step of an import.
+pub const IMPORT_CHUNK_ROWS: usize = 16_384;
+
+/// Bind parameters per SQL statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+pub const SQL_BINDS_MAX: usize = 32_000;
+
+/// Longest free identifier (claim number), in characters.
+pub const TEXT_CHARS_MAX: usize = 64;
+
+/// Longest identifying value (name, phone, address), in bytes.
+pub const IDENTITY_BYTES_MAX: usize = 1024;
+
+/// Examples kept per rule in a quality report.
+pub const EXAMPLES_PER_RULE: usize = 5;
+
+/// Columns in an input file.
+pub const COLUMNS_MAX: usize = 512;
+
+/// Largest mapping file (bytes).
+pub const MAPPING_BYTES_MAX: u64 = 1 << 20;
+
+/// Largest synthetic population (`weinong data synth --people`).
+pub const SYNTH_PEOPLE_MAX: u64 = 20_000_000;
+
+/// People generated per parallel step of the synthetic generator.
+pub const SYNTH_CHUNK_PEOPLE: usize = 8_192;
+
+/// Connections in a PostgreSQL pool (an import uses one; reports may use another).
+pub const PG_POOL_CONNECTIONS_MAX: u32 = 4;
+
+// An import chunk must fit at least one row of the widest table in one statement.
+const _: () = assert!(SQL_BINDS_MAX >= 64);
+const _: () = assert!(SQL_BINDS_MAX < 32_766);

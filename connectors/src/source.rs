@@ -1,0 +1,546 @@
+//! Source adapters: CSV, XLSX and JSON Lines files, mapped onto a department's canonical
+//! fields by a column mapping file, with text-encoding detection.
+//!
+//! Must not know: cleaning rules or storage. It yields raw rows as text in canonical field
+//! order (empty text for a missing value) and 1-based source line numbers.
+//!
+//! ## Mapping file (TOML or JSON, chosen by extension)
+//!
+//! ```toml
+//! department = "health"          # optional; checked against --department
+//! sheet = "体检"                  # XLSX only; default: the first sheet
+//! delimiter = ","                # CSV only; one ASCII character
+//! [columns]                      # canonical field = column name in the file
+//! id_number = "身份证号"
+//! exam_date = "体检日期"
+//! ```
+//!
+//! A canonical field without an entry is looked up by its canonical name, then by its
+//! Chinese label (`FieldSpec::label_zh`). Every mapped column must exist in the file, every
+//! key must be a canonical field, and every required field must find a column.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Cursor, Read};
+use std::path::Path;
+
+use calamine::{Data, Reader, Xlsx};
+use serde::Deserialize;
+
+use crate::error::ConnectorError;
+use crate::limits::{COLUMNS_MAX, IMPORT_FILE_BYTES_MAX, MAPPING_BYTES_MAX};
+use crate::schema::{Department, MissingPolicy, TableSpec};
+
+/// A column mapping file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// The department the mapping is for (checked when present).
+    pub department: Option<String>,
+    /// XLSX sheet name.
+    pub sheet: Option<String>,
+    /// CSV delimiter.
+    pub delimiter: Option<String>,
+    /// Canonical field name → source column name.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Mapping {
+    /// Reads a mapping file (`.toml` or `.json`).
+    pub fn load(path: &Path) -> Result<Mapping, ConnectorError> {
+        let bytes = read_limited(path, MAPPING_BYTES_MAX)?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ConnectorError::Mapping(format!("{}: not UTF-8 text", path.display())))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "toml" => toml::from_str(&text)
+                .map_err(|e| ConnectorError::Mapping(format!("{}: {e}", path.display()))),
+            "json" => serde_json::from_str(&text)
+                .map_err(|e| ConnectorError::Mapping(format!("{}: {e}", path.display()))),
+            _ => Err(ConnectorError::Mapping(format!(
+                "{}: mapping files end in .toml or .json",
+                path.display()
+            ))),
+        }
+    }
+
+    /// Resolves each canonical field to a column index of `header`.
+    pub fn resolve(
+        &self,
+        spec: &TableSpec,
+        header: &[String],
+    ) -> Result<Vec<Option<usize>>, ConnectorError> {
+        if let Some(d) = &self.department {
+            let d: Department = d
+                .parse()
+                .map_err(|e| ConnectorError::Mapping(format!("{e}")))?;
+            if d != spec.department {
+                return Err(ConnectorError::Mapping(format!(
+                    "the mapping is for department {d}, but the import is for {}",
+                    spec.department
+                )));
+            }
+        }
+        for key in self.columns.keys() {
+            if spec.index_of(key).is_none() {
+                let names: Vec<&str> = spec.fields.iter().map(|f| f.name).collect();
+                return Err(ConnectorError::Mapping(format!(
+                    "'{key}' is not a field of department {}; its fields are: {}",
+                    spec.department,
+                    names.join(", ")
+                )));
+            }
+        }
+        let find = |name: &str| header.iter().position(|h| h.trim() == name);
+        let mut out = Vec::with_capacity(spec.fields.len());
+        for f in spec.fields {
+            let col = match self.columns.get(f.name) {
+                Some(col) => Some(find(col).ok_or_else(|| {
+                    ConnectorError::Mapping(format!(
+                        "field '{}' is mapped to column '{col}', which the file does not have; its columns are: {}",
+                        f.name,
+                        header.join(", ")
+                    ))
+                })?),
+                None => find(f.name).or_else(|| find(f.label_zh)),
+            };
+            if col.is_none() && f.missing == MissingPolicy::Reject {
+                return Err(ConnectorError::Mapping(format!(
+                    "required field '{}' ({}) has no column in the file; map it in a mapping file (columns: {})",
+                    f.name,
+                    f.label_zh,
+                    header.join(", ")
+                )));
+            }
+            out.push(col);
+        }
+        Ok(out)
+    }
+}
+
+/// Input file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values.
+    Csv,
+    /// Excel workbook.
+    Xlsx,
+    /// JSON Lines: one object per line.
+    JsonLines,
+}
+
+impl Format {
+    /// The format named by a file's extension.
+    pub fn of(path: &Path) -> Result<Format, ConnectorError> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "csv" | "txt" => Ok(Format::Csv),
+            "xlsx" | "xlsm" => Ok(Format::Xlsx),
+            "jsonl" | "ndjson" => Ok(Format::JsonLines),
+            _ => Err(ConnectorError::UnsupportedFormat {
+                path: path.display().to_string(),
+            }),
+        }
+    }
+
+    /// Lower-case name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+            Format::JsonLines => "jsonl",
+        }
+    }
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ConnectorError> {
+    let file = File::open(path).map_err(|e| ConnectorError::io(path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| ConnectorError::io(path, e))?
+        .len();
+    if len > limit {
+        return Err(ConnectorError::FileTooLarge {
+            path: path.display().to_string(),
+            bytes: len,
+            limit,
+        });
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(limit)
+        .read_to_end(&mut buf)
+        .map_err(|e| ConnectorError::io(path, e))?;
+    Ok(buf)
+}
+
+/// Decodes text: UTF-8 (with or without BOM), else GBK/GB18030 as Chinese Windows exports
+/// write it; anything else is refused. Returns the text and the encoding's name.
+pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<(String, &'static str), ConnectorError> {
+    // Copies only when a BOM has to be dropped; otherwise the buffer becomes the text.
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let body = if bytes.starts_with(BOM) {
+        bytes[BOM.len()..].to_vec()
+    } else {
+        bytes
+    };
+    match String::from_utf8(body) {
+        Ok(s) => Ok((s, "UTF-8")),
+        Err(e) => {
+            let valid_up_to = e.utf8_error().valid_up_to();
+            let body = e.into_bytes();
+            let (cow, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(&body);
+            if !had_errors {
+                return Ok((cow.into_owned(), "GB18030"));
+            }
+            let offset = first_gb18030_error(&body).unwrap_or(valid_up_to);
+            Err(ConnectorError::UnknownEncoding {
+                path: path.display().to_string(),
+                offset: u64::try_from(offset).unwrap_or(u64::MAX),
+            })
+        }
+    }
+}
+
+fn first_gb18030_error(body: &[u8]) -> Option<usize> {
+    let mut decoder = encoding_rs::GB18030.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(body.len() * 3 + 16);
+    let (result, read) = decoder.decode_to_string_without_replacement(body, &mut out, true);
+    match result {
+        encoding_rs::DecoderResult::Malformed(bad, _) => {
+            Some(read.saturating_sub(usize::from(bad)))
+        }
+        _ => None,
+    }
+}
+
+/// What was read, for the report.
+#[derive(Clone, Debug)]
+pub struct SourceInfo {
+    /// The file.
+    pub path: String,
+    /// Its format.
+    pub format: Format,
+    /// Its text encoding (`binary` for XLSX).
+    pub encoding: &'static str,
+}
+
+enum Rows {
+    Csv(csv::Reader<Cursor<Vec<u8>>>, csv::StringRecord),
+    Table(std::vec::IntoIter<(u64, Vec<String>)>),
+    Jsonl {
+        text: String,
+        pos: usize,
+        line: u64,
+        header: Vec<String>,
+    },
+}
+
+/// An opened input: yields raw rows in canonical field order.
+pub struct Source {
+    /// Where it came from.
+    pub info: SourceInfo,
+    columns: Vec<Option<usize>>,
+    rows: Rows,
+}
+
+impl Source {
+    /// Opens `path` for `spec`, applying `mapping`.
+    pub fn open(
+        path: &Path,
+        spec: &TableSpec,
+        mapping: &Mapping,
+    ) -> Result<Source, ConnectorError> {
+        let format = Format::of(path)?;
+        let p = path.display().to_string();
+        match format {
+            Format::Csv => {
+                let (text, encoding) =
+                    decode_text(path, read_limited(path, IMPORT_FILE_BYTES_MAX)?)?;
+                let delimiter = match mapping.delimiter.as_deref() {
+                    None => b',',
+                    Some(d) if d.len() == 1 => d.as_bytes()[0],
+                    Some(d) => {
+                        return Err(ConnectorError::Mapping(format!(
+                            "delimiter '{d}' must be one ASCII character"
+                        )));
+                    }
+                };
+                let mut reader = csv::ReaderBuilder::new()
+                    .delimiter(delimiter)
+                    .has_headers(true)
+                    .flexible(false)
+                    .from_reader(Cursor::new(text.into_bytes()));
+                let header: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| ConnectorError::Csv {
+                        path: p.clone(),
+                        message: e.to_string(),
+                    })?
+                    .iter()
+                    .map(str::to_string)
+                    .collect();
+                let columns = resolve_header(spec, mapping, &header)?;
+                let info = SourceInfo {
+                    path: p,
+                    format,
+                    encoding,
+                };
+                Ok(Source {
+                    info,
+                    columns,
+                    rows: Rows::Csv(reader, csv::StringRecord::new()),
+                })
+            }
+            Format::Xlsx => {
+                let bytes = read_limited(path, IMPORT_FILE_BYTES_MAX)?;
+                let (header, rows) = read_xlsx(&p, bytes, mapping.sheet.as_deref())?;
+                let columns = resolve_header(spec, mapping, &header)?;
+                let info = SourceInfo {
+                    path: p,
+                    format,
+                    encoding: "binary",
+                };
+                Ok(Source {
+                    info,
+                    columns,
+                    rows: Rows::Table(rows.into_iter()),
+                })
+            }
+            Format::JsonLines => {
+                let (text, encoding) =
+                    decode_text(path, read_limited(path, IMPORT_FILE_BYTES_MAX)?)?;
+                let header = jsonl_keys(&p, &text)?;
+                let columns = resolve_header(spec, mapping, &header)?;
+                let info = SourceInfo {
+                    path: p,
+                    format,
+                    encoding,
+                };
+                Ok(Source {
+                    info,
+                    columns,
+                    rows: Rows::Jsonl {
+                        text,
+                        pos: 0,
+                        line: 0,
+                        header,
+                    },
+                })
+            }
+        }
+    }
+
+    /// Up to `n` further rows; an empty vector at the end.
+    pub fn next_chunk(&mut self, n: usize) -> Result<Vec<(u64, Vec<String>)>, ConnectorError> {
+        let mut out = Vec::with_capacity(n.min(1 << 16));
+        match &mut self.rows {
+            Rows::Csv(reader, record) => {
+                while out.len() < n {
+                    let more = reader
+                        .read_record(record)
+                        .map_err(|e| ConnectorError::Csv {
+                            path: self.info.path.clone(),
+                            message: e.to_string(),
+                        })?;
+                    if !more {
+                        break;
+                    }
+                    let line = record.position().map_or(0, csv::Position::line);
+                    let row = self
+                        .columns
+                        .iter()
+                        .map(|c| c.and_then(|i| record.get(i)).unwrap_or("").to_string())
+                        .collect();
+                    out.push((line, row));
+                }
+            }
+            Rows::Table(rows) => {
+                for (line, cells) in rows.by_ref().take(n) {
+                    let row = self
+                        .columns
+                        .iter()
+                        .map(|c| c.and_then(|i| cells.get(i).cloned()).unwrap_or_default())
+                        .collect();
+                    out.push((line, row));
+                }
+            }
+            Rows::Jsonl {
+                text,
+                pos,
+                line,
+                header,
+            } => {
+                while out.len() < n && *pos < text.len() {
+                    let rest = &text[*pos..];
+                    let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+                    let l = rest[..end].trim();
+                    *pos += end;
+                    *line += 1;
+                    if l.is_empty() {
+                        continue;
+                    }
+                    let mut obj = parse_json_object(&self.info.path, *line, l)?;
+                    let row = self
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            c.and_then(|i| header.get(i))
+                                .and_then(|k| obj.remove(k))
+                                .map(json_text)
+                                .unwrap_or_default()
+                        })
+                        .collect();
+                    out.push((*line, row));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn resolve_header(
+    spec: &TableSpec,
+    mapping: &Mapping,
+    header: &[String],
+) -> Result<Vec<Option<usize>>, ConnectorError> {
+    if header.len() > COLUMNS_MAX {
+        return Err(ConnectorError::Mapping(format!(
+            "{} columns is over the limit of {COLUMNS_MAX}",
+            header.len()
+        )));
+    }
+    mapping.resolve(spec, header)
+}
+
+fn jsonl_keys(path: &str, text: &str) -> Result<Vec<String>, ConnectorError> {
+    let first = text.lines().enumerate().find(|(_, l)| !l.trim().is_empty());
+    match first {
+        None => Ok(Vec::new()),
+        Some((i, l)) => {
+            let line = u64::try_from(i + 1).unwrap_or(u64::MAX);
+            let v: serde_json::Value =
+                serde_json::from_str(l.trim()).map_err(|e| ConnectorError::JsonLine {
+                    path: path.to_string(),
+                    line,
+                    message: e.to_string(),
+                })?;
+            match v {
+                serde_json::Value::Object(m) => Ok(m.keys().cloned().collect()),
+                _ => Err(ConnectorError::JsonLine {
+                    path: path.to_string(),
+                    line,
+                    message: "not a JSON object".into(),
+                }),
+            }
+        }
+    }
+}
+
+/// Parses one line's object; columns were resolved on the first line's keys and are looked
+/// up by key, so key order and absent keys (missing values) do not matter.
+fn parse_json_object(
+    path: &str,
+    line: u64,
+    l: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, ConnectorError> {
+    let v: serde_json::Value = serde_json::from_str(l).map_err(|e| ConnectorError::JsonLine {
+        path: path.to_string(),
+        line,
+        message: e.to_string(),
+    })?;
+    let serde_json::Value::Object(m) = v else {
+        return Err(ConnectorError::JsonLine {
+            path: path.to_string(),
+            line,
+            message: "not a JSON object".into(),
+        });
+    };
+    Ok(m)
+}
+
+fn json_text(v: serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Bool(b) => if b { "1" } else { "0" }.to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+type Table = (Vec<String>, Vec<(u64, Vec<String>)>);
+
+fn read_xlsx(path: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<Table, ConnectorError> {
+    let err = |message: String| ConnectorError::Xlsx {
+        path: path.to_string(),
+        message,
+    };
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| err(e.to_string()))?;
+    let name = match sheet {
+        Some(s) => s.to_string(),
+        None => book
+            .sheet_names()
+            .first()
+            .cloned()
+            .ok_or_else(|| err("the workbook has no sheets".into()))?,
+    };
+    let range = book
+        .worksheet_range(&name)
+        .map_err(|e| err(format!("sheet '{name}': {e}")))?;
+    let mut rows = range.rows();
+    let header: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(cell_text).collect())
+        .unwrap_or_default();
+    let start = range.start().map_or(0, |(r, _)| r);
+    let body = rows
+        .enumerate()
+        .map(|(i, r)| {
+            (
+                u64::from(start) + u64::try_from(i).unwrap_or(0) + 2,
+                r.iter().map(cell_text).collect(),
+            )
+        })
+        .collect();
+    Ok((header, body))
+}
+
+fn cell_text(c: &Data) -> String {
+    match c {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+        Data::Float(f) => {
+            if f.fract() == 0.0 && f.abs() < 1e15 {
+                format!("{}", *f as i64)
+            } else {
+                format!("{f}")
+            }
+        }
+        Data::DateTime(dt) => excel_date(dt.as_f64()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.chars().take(10).collect(),
+        Data::Error(e) => format!("#ERROR:{e:?}"),
+    }
+}
+
+/// An Excel serial date (days since 1899-12-30, the 1900 system) as `YYYY-MM-DD`.
+fn excel_date(serial: f64) -> String {
+    let days = serial.floor();
+    if !days.is_finite() || !(1.0..=200_000.0).contains(&days) {
+        return format!("{serial}");
+    }
+    // 1899-12-30 is day -25_569 relative to 1970-01-01; `days` is bounded above.
+    let n = days as i64 - 25_569;
+    crate::date::Date::from_days(n).map_or_else(|| format!("{serial}"), |d| d.to_string())
+}

@@ -1,0 +1,503 @@
+//! The clean records of one synthetic person in each department: conditions by age and
+//! sex (hypertension, diabetes, stroke, dementia, heart disease, COPD, kidney disease,
+//! cancer, Parkinson's, osteoporosis, cataract), a latent frailty that drives the ability
+//! items, screens and events, two check-ups about six months apart for the weight history,
+//! and insurance claims (outpatient visits and inpatient stays).
+//!
+//! Rows are `Vec<Value>` over all fields of the department's spec, identifying fields as
+//! text, exactly as the cleaner should produce them.
+
+use super::people::{AS_OF, Identity};
+use super::rng::R;
+use crate::clean::Value;
+use crate::date::Date;
+use crate::schema::{CIVIL, HEALTH, INSURANCE, TableSpec};
+
+/// Chronic conditions of a person.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Conditions {
+    pub hypertension: bool,
+    pub diabetes: bool,
+    pub diabetes_complicated: bool,
+    pub stroke: bool,
+    pub dementia: bool,
+    pub chd: bool,
+    pub old_mi: bool,
+    pub heart_failure: bool,
+    pub copd: bool,
+    pub ckd: bool,
+    pub cancer: u8,
+    pub parkinson: bool,
+    pub osteoporosis: bool,
+    pub cataract: bool,
+}
+
+/// Everything the department records derive from.
+pub struct Profile {
+    pub who: Identity,
+    pub c: Conditions,
+    pub frailty: f64,
+    pub education: i64,
+    pub care_grade: Option<i64>,
+}
+
+fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
+    x.max(lo).min(hi)
+}
+
+fn round_i(x: f64) -> i64 {
+    // Values here are small (|x| < 10^6): the conversion is exact after rounding.
+    x.round() as i64
+}
+
+fn age_of(birth: Date) -> u16 {
+    let mut age = AS_OF.year.saturating_sub(birth.year);
+    if (AS_OF.month, AS_OF.day) < (birth.month, birth.day) {
+        age = age.saturating_sub(1);
+    }
+    age
+}
+
+/// Draws conditions, frailty and the civil-affairs attributes.
+pub fn profile(r: &mut R, who: Identity) -> Profile {
+    let age = age_of(who.birth);
+    let a = f64::from(age.saturating_sub(60));
+    let mut c = Conditions {
+        hypertension: r.chance(clamp(0.40 + 0.008 * a, 0.0, 0.75)),
+        diabetes: r.chance(clamp(0.17 + 0.002 * a, 0.0, 0.28)),
+        stroke: r.chance(0.04 + 0.003 * a),
+        chd: r.chance(0.08 + 0.004 * a),
+        old_mi: r.chance(0.02 + 0.001 * a),
+        heart_failure: r.chance(0.015 + 0.003 * a),
+        copd: r.chance(if who.male { 0.09 } else { 0.05 }),
+        ckd: r.chance(0.05 + 0.003 * a),
+        parkinson: r.chance(0.01 + 0.001 * a),
+        osteoporosis: r.chance(if who.male { 0.08 } else { 0.28 }),
+        cataract: r.chance(clamp(0.25 + 0.012 * a, 0.0, 0.8)),
+        ..Conditions::default()
+    };
+    let p_dementia = match age {
+        ..65 => 0.01,
+        65..70 => 0.02,
+        70..75 => 0.04,
+        75..80 => 0.08,
+        80..85 => 0.15,
+        85..90 => 0.25,
+        _ => 0.35,
+    };
+    c.dementia = r.chance(p_dementia);
+    c.diabetes_complicated = c.diabetes && r.chance(0.25);
+    c.cancer = if r.chance(0.05) {
+        1 + u8::try_from(r.below(4)).unwrap_or(0)
+    } else {
+        0
+    };
+    let frailty = clamp(
+        a / 45.0 * 0.55
+            + if c.stroke { 0.2 } else { 0.0 }
+            + if c.dementia { 0.3 } else { 0.0 }
+            + if c.heart_failure { 0.1 } else { 0.0 }
+            + if c.parkinson { 0.15 } else { 0.0 }
+            + r.normal(0.0, 0.1),
+        0.0,
+        1.0,
+    );
+    let (p0, p1) = match age {
+        85.. => (40, 75),
+        75..85 => (20, 55),
+        _ => (6, 36),
+    };
+    let e = r.below(100);
+    let education = if e < p0 {
+        0
+    } else if e < p1 {
+        1
+    } else {
+        2
+    };
+    let care_grade =
+        (frailty > 0.3 && r.chance(0.6)).then(|| (1 + round_i(frailty * 5.0)).clamp(1, 6));
+    Profile {
+        who,
+        c,
+        frailty,
+        education,
+        care_grade,
+    }
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn opt_int(v: Option<i64>) -> Value {
+    v.map_or(Value::Null, Value::Int)
+}
+
+/// An ability item: `max` for the able, lower with frailty (weight `w`).
+fn ability(r: &mut R, max: i64, f: f64, w: f64) -> Value {
+    let x = f64::from(u32::try_from(max).unwrap_or(0)) * (1.0 - f * w + r.normal(0.0, 0.08));
+    Value::Int(round_i(x).clamp(0, max))
+}
+
+/// Civil affairs: one register row.
+pub fn civil(r: &mut R, p: &Profile) -> Vec<Value> {
+    let f = p.frailty;
+    let m = if p.c.dementia { 1.0 } else { 0.3 };
+    let assessed = Date::from_days(AS_OF.to_days() - i64::try_from(r.below(365)).unwrap_or(0))
+        .unwrap_or(AS_OF);
+    let consciousness = if f > 0.97 && r.chance(0.3) { 1 } else { 2 };
+    let mut row = vec![
+        text(&p.who.id_number),
+        text(&p.who.name),
+        if r.chance(0.1) {
+            Value::Null
+        } else {
+            text(&p.who.phone)
+        },
+        if r.chance(0.03) {
+            Value::Null
+        } else {
+            text(&p.who.address)
+        },
+        text(if p.who.male { "1" } else { "2" }),
+        Value::Date(p.who.birth),
+        text(crate::schema::DISTRICTS[usize::from(p.who.district)].0),
+        Value::Int(p.education),
+        Value::Int(i64::from(r.chance(0.18))),
+        opt_int(p.care_grade),
+        Value::Date(assessed),
+    ];
+    // 自理能力 (8), 基础运动能力 (4)
+    for max in [4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3] {
+        row.push(ability(r, max, f, 1.0));
+    }
+    // 精神状态: orientation, memory, understanding, expression weigh dementia.
+    for _ in 0..6 {
+        row.push(ability(
+            r,
+            4,
+            f * m + if p.c.dementia { 0.3 } else { 0.0 },
+            1.0,
+        ));
+    }
+    row.push(Value::Int(i64::from(!(p.c.dementia && r.chance(0.15)))));
+    row.push(Value::Int(i64::from(!r.chance(0.05 + 0.1 * f))));
+    row.push(Value::Int(consciousness));
+    // 感知觉与社会参与
+    row.push(ability(r, 2, f, if p.c.cataract { 0.8 } else { 0.4 }));
+    row.push(ability(r, 2, f, 0.5));
+    row.push(ability(r, 4, f, 1.0));
+    row.push(ability(r, 3, f, 1.1));
+    row.push(ability(r, 4, f, 0.9));
+    // care-risk events in 30 days
+    row.push(Value::Int(i64::from(r.chance(0.03 + 0.1 * f))));
+    row.push(Value::Int(i64::from(r.chance(if p.c.dementia {
+        0.04
+    } else {
+        0.01
+    }))));
+    row.push(Value::Int(i64::from(r.chance(0.002))));
+    row.push(Value::Int(i64::from(r.chance(if p.c.dementia {
+        0.05
+    } else {
+        0.004
+    }))));
+    debug_assert_eq!(row.len(), CIVIL.fields.len());
+    row
+}
+
+/// Canonical ICD-10 codes of the chronic conditions.
+pub fn chronic_codes(c: &Conditions) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if c.hypertension {
+        v.push("I10");
+    }
+    if c.diabetes {
+        v.push(if c.diabetes_complicated {
+            "E11.2"
+        } else {
+            "E11.9"
+        });
+    }
+    if c.stroke {
+        v.push("I69.3");
+    }
+    if c.dementia {
+        v.push("F03");
+    }
+    if c.chd {
+        v.push("I25.1");
+    }
+    if c.old_mi {
+        v.push("I25.2");
+    }
+    if c.heart_failure {
+        v.push("I50.9");
+    }
+    if c.copd {
+        v.push("J44.9");
+    }
+    if c.ckd {
+        v.push("N18.3");
+    }
+    match c.cancer {
+        1 => v.push("C34.9"),
+        2 => v.push("C16.9"),
+        3 => v.push("C18.9"),
+        4 => v.push("C50.9"),
+        _ => {}
+    }
+    if c.parkinson {
+        v.push("G20");
+    }
+    if c.osteoporosis {
+        v.push("M81.9");
+    }
+    if c.cataract {
+        v.push("H25.9");
+    }
+    v
+}
+
+fn codes(v: &[&str]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        Value::Codes(v.iter().map(|s| (*s).to_string()).collect())
+    }
+}
+
+/// Health: one or two check-ups (baseline about six months before the current one).
+pub fn health(r: &mut R, p: &Profile) -> Vec<Vec<Value>> {
+    let current = AS_OF.to_days() - i64::try_from(r.below(120)).unwrap_or(0);
+    let baseline = current - 170 - i64::try_from(r.below(30)).unwrap_or(0);
+    let height_cm = round_i(clamp(
+        r.normal(if p.who.male { 168.0 } else { 156.0 }, 6.0),
+        135.0,
+        195.0,
+    ));
+    let bmi = clamp(r.normal(23.5, 3.2), 15.5, 38.0);
+    let h_m = height_cm as f64 / 100.0;
+    let w0 = clamp(bmi * h_m * h_m, 32.0, 140.0);
+    let loss = if r.chance(0.08 + 0.1 * p.frailty) {
+        0.05 + 0.07 * r.unit()
+    } else {
+        r.normal(0.0, 0.015)
+    };
+    let w1 = clamp(w0 * (1.0 - loss), 30.0, 140.0);
+    let two = r.chance(0.85);
+    let mut rows = Vec::with_capacity(2);
+    if two {
+        rows.push(checkup(
+            r,
+            p,
+            baseline,
+            height_cm,
+            w0,
+            None,
+            (p.frailty - 0.03).max(0.0),
+        ));
+    }
+    rows.push(checkup(
+        r,
+        p,
+        current,
+        height_cm,
+        w1,
+        two.then_some(w0),
+        p.frailty,
+    ));
+    rows
+}
+
+fn checkup(
+    r: &mut R,
+    p: &Profile,
+    day: i64,
+    height_cm: i64,
+    weight: f64,
+    before: Option<f64>,
+    f: f64,
+) -> Vec<Value> {
+    let c = &p.c;
+    let date = Date::from_days(day).unwrap_or(AS_OF);
+    let sbp = round_i(clamp(
+        r.normal(if c.hypertension { 146.0 } else { 124.0 }, 13.0),
+        85.0,
+        220.0,
+    ));
+    let dbp = round_i(clamp(r.normal(80.0, 8.0), 45.0, 120.0)).min(sbp - 20);
+    let dx = chronic_codes(c);
+    let falls = if r.chance(0.12 + 0.3 * f) {
+        1 + i64::from(r.chance(0.3)) + i64::from(r.chance(0.1))
+    } else {
+        0
+    };
+    let weight_x10 = round_i(weight * 10.0);
+    let mut row = vec![
+        text(&p.who.id_number),
+        text(&p.who.name),
+        Value::Date(date),
+        Value::Tenths(height_cm * 10),
+        Value::Tenths(weight_x10),
+        Value::Int(sbp),
+        Value::Int(dbp),
+        codes(&dx),
+        Value::Int(falls),
+    ];
+    // Morse
+    row.push(Value::Int(if falls > 0 { 25 } else { 0 }));
+    row.push(Value::Int(if dx.len() >= 2 { 15 } else { 0 }));
+    row.push(Value::Int(if f < 0.3 {
+        0
+    } else if f < 0.7 {
+        15
+    } else if r.chance(0.5) {
+        30
+    } else {
+        0
+    }));
+    row.push(Value::Int(if r.chance(0.03) { 20 } else { 0 }));
+    row.push(Value::Int(if f < 0.3 {
+        0
+    } else if f < 0.6 {
+        10
+    } else {
+        20
+    }));
+    row.push(Value::Int(if c.dementia || r.chance(0.03) {
+        15
+    } else {
+        0
+    }));
+    // AD8: 1 yes, 0 no, NULL don't know.
+    let p_yes = if c.dementia { 0.7 } else { 0.04 + 0.1 * f };
+    for _ in 0..8 {
+        row.push(if r.chance(0.02) {
+            Value::Null
+        } else {
+            Value::Int(i64::from(r.chance(p_yes)))
+        });
+    }
+    // MMSE by education and dementia; 5 % not tested.
+    let mmse = if c.dementia {
+        r.normal(16.0, 5.0)
+    } else {
+        r.normal(28.0 - (2 - p.education) as f64 * 1.5 - 4.0 * f, 1.8)
+    };
+    row.push(if r.chance(0.05) {
+        Value::Null
+    } else {
+        Value::Int(round_i(clamp(mmse, 0.0, 30.0)))
+    });
+    // Braden: 1 (worst) .. 4 (best); friction 1..3.
+    for max in [4i64, 4, 4, 4, 4, 3] {
+        let x = max as f64 - f * (max - 1) as f64 * (0.7 + 0.5 * r.unit());
+        row.push(Value::Int(round_i(x).clamp(1, max)));
+    }
+    // MNA-SF
+    row.push(Value::Int(if f > 0.6 && r.chance(0.5) {
+        i64::from(r.chance(0.5))
+    } else {
+        2
+    }));
+    let wl = match before {
+        _ if r.chance(0.05) => 1,
+        Some(b) if b - weight > 3.0 => 0,
+        Some(b) if b - weight >= 1.0 => 2,
+        _ => 3,
+    };
+    row.push(Value::Int(wl));
+    row.push(Value::Int(if f < 0.3 {
+        2
+    } else if f < 0.7 {
+        1
+    } else {
+        0
+    }));
+    row.push(Value::Int(if r.chance(0.1) { 0 } else { 2 }));
+    row.push(Value::Int(if c.dementia {
+        if f > 0.8 { 0 } else { 1 }
+    } else {
+        2
+    }));
+    let bmi = weight / ((height_cm as f64 / 100.0).powi(2));
+    row.push(Value::Int(if bmi < 19.0 {
+        0
+    } else if bmi < 21.0 {
+        1
+    } else if bmi < 23.0 {
+        2
+    } else {
+        3
+    }));
+    debug_assert_eq!(row.len(), HEALTH.fields.len());
+    row
+}
+
+const ACUTE: [&str; 6] = ["J06.9", "K29.7", "M54.5", "R51", "J20.9", "N39.0"];
+
+/// Medical insurance: outpatient visits and inpatient stays in the last year.
+pub fn insurance(r: &mut R, p: &Profile, index: u64) -> Vec<Vec<Value>> {
+    let dx = chronic_codes(&p.c);
+    let visits = if dx.is_empty() {
+        r.below(2)
+    } else {
+        1 + r.below(4)
+    };
+    let heavy = p.c.heart_failure || p.c.stroke || p.c.cancer > 0;
+    let stays = if r.chance(0.08 + 0.25 * p.frailty + if heavy { 0.1 } else { 0.0 }) {
+        1 + r.below(2)
+    } else {
+        0
+    };
+    let ltc = i64::from(p.care_grade.is_some_and(|g| g >= 2));
+    let mut rows = Vec::new();
+    for k in 0..(visits + stays).min(15) {
+        let inpatient = k >= visits;
+        let admit = AS_OF.to_days() - 20 - i64::try_from(r.below(345)).unwrap_or(0);
+        let discharge = inpatient.then(|| admit + 3 + i64::try_from(r.below(18)).unwrap_or(0));
+        let mut list: Vec<&str> = Vec::new();
+        if (inpatient || (!dx.is_empty() && r.chance(0.7)))
+            && let Some(c) = dx.get(usize::try_from(r.below(dx.len() as u64)).unwrap_or(0))
+        {
+            list.push(c);
+        }
+        if !inpatient && (list.is_empty() || r.chance(0.3)) {
+            list.push(*r.pick(&ACUTE));
+        }
+        if inpatient {
+            for c in &dx {
+                if !list.contains(c) && r.chance(0.5) {
+                    list.push(c);
+                }
+            }
+        }
+        let meds = if inpatient {
+            5 + r.below(16)
+        } else {
+            1 + r.below(6)
+        };
+        rows.push(vec![
+            Value::Text(format!("YB{:012}", index * 16 + k)),
+            text(&p.who.id_number),
+            text(&p.who.name),
+            text(if inpatient { "2" } else { "1" }),
+            Value::Date(Date::from_days(admit).unwrap_or(AS_OF)),
+            discharge
+                .and_then(Date::from_days)
+                .map_or(Value::Null, Value::Date),
+            codes(&list),
+            Value::Int(i64::try_from(meds).unwrap_or(0)),
+            Value::Int(ltc),
+        ]);
+        debug_assert_eq!(rows.last().map(Vec::len), Some(INSURANCE.fields.len()));
+    }
+    rows
+}
+
+/// The spec of each generated department, in `Department::ALL` order.
+pub fn specs() -> [&'static TableSpec; 3] {
+    [&CIVIL, &HEALTH, &INSURANCE]
+}
