@@ -17,7 +17,7 @@
 //! Outputs are revealed to one party only (in-process, the requester's stand-in); the node
 //! issue sends output shares to the requester instead.
 
-use crate::rss::{ArithShares, Party, RevealTo};
+use crate::rss::{ArithShares, Party, RevealTo, Stats};
 use crate::run::{RunOptions, run_three_with};
 use crate::{MpcError, PartyId};
 
@@ -51,20 +51,38 @@ impl Backend for Mpc {
     }
 
     fn evaluate(&self, model: &Model, inputs: &InputBatch) -> Result<OutputBatch, EvalError> {
+        self.evaluate_with_stats(model, inputs)
+            .map(|(outputs, _)| outputs)
+    }
+}
+
+impl Mpc {
+    /// Like [`Backend::evaluate`], also returning each party's communication counters.
+    pub fn evaluate_with_stats(
+        &self,
+        model: &Model,
+        inputs: &InputBatch,
+    ) -> Result<(OutputBatch, [Stats; 3]), EvalError> {
         let results = run_three_with(&self.options, |party| {
             let holder = Holder::ALL[party.id().index()];
             let own = PartyInputs::of(model, inputs, holder);
-            evaluate_party(party, model, inputs.len(), &own, self.output_party)
+            let outputs = evaluate_party(party, model, inputs.len(), &own, self.output_party)?;
+            Ok((outputs, party.stats()))
         })
         .map_err(|e| EvalError::Mpc(e.to_string()))?;
         let mut revealed = None;
+        let mut stats = [Stats::default(); 3];
         for (index, result) in results.into_iter().enumerate() {
-            let outputs = result.map_err(|e| EvalError::Mpc(format!("party P{index}: {e}")))?;
+            let (outputs, party_stats) =
+                result.map_err(|e| EvalError::Mpc(format!("party P{index}: {e}")))?;
+            stats[index] = party_stats;
             if index == self.output_party.index() {
                 revealed = outputs;
             }
         }
-        revealed.ok_or_else(|| EvalError::Mpc("the output party received no outputs".to_owned()))
+        let outputs = revealed
+            .ok_or_else(|| EvalError::Mpc("the output party received no outputs".to_owned()))?;
+        Ok((outputs, stats))
     }
 }
 
