@@ -1,0 +1,35 @@
+//! Named limits of the MPC engine. Every buffer, frame and wait has a bound here, so a
+//! misbehaving peer or caller fails fast with a typed error instead of exhausting memory.
+
+use std::time::Duration;
+
+/// The most elements one operation call may take. 2^24 arithmetic shares are 256 MiB per
+/// party (two replicated components); beyond that callers stream their own batches.
+pub const BATCH_LEN_MAX: usize = 1 << 24;
+
+/// Comparison-style circuits (MSB, equality, A2B, B2A) expand every element into 64
+/// bit-planes; they process at most this many elements at a time, which keeps a party's
+/// working set near 64 × 2 × CHUNK_LEN / 8 bytes per live plane vector (16 MiB at 2^20).
+pub const CHUNK_LEN: usize = 1 << 20;
+
+/// The most `u64` words in one frame. A round of the largest circuit level on a full chunk
+/// needs 2 × 62 planes × CHUNK_LEN / 64 words, and a multiplication of a full batch needs
+/// BATCH_LEN_MAX words; frames above this are refused before their body is read.
+pub const FRAME_WORDS_MAX: usize = 1 << 24;
+
+/// How long a party waits for a peer's frame before giving up with `MpcError::Timeout`.
+pub const RECV_TIMEOUT_DEFAULT: Duration = Duration::from_secs(30);
+
+/// Frames a sender may queue towards one neighbour before it waits. Protocols send at most
+/// one frame per neighbour per round, so a small queue never throttles a correct run.
+pub const SEND_QUEUE_FRAMES: usize = 8;
+
+/// The most entries in one range-lookup table (thresholds). Each threshold costs one
+/// comparison per element.
+pub const RANGE_TABLE_LEN_MAX: usize = 64;
+
+const _: () = assert!(CHUNK_LEN % 64 == 0);
+const _: () = assert!(CHUNK_LEN <= BATCH_LEN_MAX);
+const _: () = assert!(BATCH_LEN_MAX <= FRAME_WORDS_MAX);
+const _: () = assert!(2 * 62 * (CHUNK_LEN / 64) <= FRAME_WORDS_MAX);
+const _: () = assert!(FRAME_WORDS_MAX as u64 <= u32::MAX as u64);

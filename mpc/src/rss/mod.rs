@@ -1,0 +1,166 @@
+//! The replicated-secret-sharing engine (Araki et al. 2016; ABY3 for conversions).
+//!
+//! A [`Party`] is one of the three parties of one session: its transport to the two
+//! neighbours and the PRGs it shares with each of them. All operations are methods of
+//! `Party` that take and return whole share vectors; every party must call the same
+//! operations in the same order with the same lengths (that is what keeps the pairwise PRG
+//! streams in step). A disagreement on a length shows up as a typed error at the first frame
+//! that carries it, and the party that finds it drops its transport, so its neighbours fail
+//! with `PeerClosed` instead of waiting.
+//!
+//! Submodules: [`shares`] (the share vectors and local ops), `arith` (input, reveal,
+//! multiplication, dot products, truncation), `bits` (AND/OR/NOT on packed bits),
+//! `circuits` (MSB and comparisons, equality, the bit-sliced adder, A2B/B2A), `convert`
+//! (bit injection, select, range lookup, max) and `transpose` (bit-slicing).
+
+mod arith;
+mod bits;
+mod circuits;
+mod convert;
+pub mod shares;
+mod transpose;
+
+pub use convert::RangeTable;
+pub use shares::{ArithShares, BitShares, BoolShares};
+
+use crate::prg::Prg;
+use crate::secrets::{DerivedKey, PartySecrets, SessionId};
+use crate::transport::{Peer, Transport};
+use crate::{MpcError, PartyId};
+
+/// Who learns a revealed value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevealTo {
+    /// Every party.
+    All,
+    /// Only this party; the others get `None`.
+    Party(PartyId),
+}
+
+/// Communication counters of one party since the session started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Communication rounds (the same count on every party).
+    pub rounds: u64,
+    /// Frames this party sent.
+    pub frames_sent: u64,
+    /// Payload bytes this party sent (8 per word; transport framing excluded).
+    pub bytes_sent: u64,
+}
+
+/// One party of a three-party session.
+pub struct Party {
+    id: PartyId,
+    transport: Box<dyn Transport>,
+    /// Shared with the next party: its `prg_prev` is the same stream.
+    prg_next: Prg,
+    /// Shared with the previous party.
+    prg_prev: Prg,
+    /// Known to all three parties (masks that only need to be independent of the data).
+    prg_common: Prg,
+    stats: Stats,
+}
+
+impl Party {
+    /// Sets up party `transport.party()` of `session` from its two pair secrets.
+    pub fn new(
+        session: &SessionId,
+        secrets: &PartySecrets,
+        transport: Box<dyn Transport>,
+    ) -> Party {
+        let id = transport.party();
+        let prg_next = Prg::new(&secrets.with_next.derive(b"prg", session, &[]));
+        let prg_prev = Prg::new(&secrets.with_prev.derive(b"prg", session, &[]));
+        let mut common = [0u8; 32];
+        let mut label = b"weinong-mpc/v1/common-prg".to_vec();
+        label.extend_from_slice(session.as_bytes());
+        common.copy_from_slice(&weinong_keys::sm3_digest(&label));
+        let prg_common = Prg::new(&DerivedKey(common));
+        Party {
+            id,
+            transport,
+            prg_next,
+            prg_prev,
+            prg_common,
+            stats: Stats::default(),
+        }
+    }
+
+    /// This party's position.
+    pub fn id(&self) -> PartyId {
+        self.id
+    }
+
+    /// Communication counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    fn send(&mut self, to: Peer, words: Vec<u64>) -> Result<(), MpcError> {
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += 8 * words.len() as u64;
+        self.transport.send(to, words)
+    }
+
+    fn recv(&mut self, from: Peer, len: usize) -> Result<Vec<u64>, MpcError> {
+        self.transport.recv(from, len)
+    }
+
+    /// Turns a 3-out-of-3 sharing `z` (already re-randomised) into replicated shares: send
+    /// our component to the previous party, receive the next party's. One round.
+    fn reshare(&mut self, z: Vec<u64>) -> Result<(Vec<u64>, Vec<u64>), MpcError> {
+        self.stats.rounds += 1;
+        let len = z.len();
+        self.send(Peer::Prev, z.clone())?;
+        let from_next = self.recv(Peer::Next, len)?;
+        Ok((z, from_next))
+    }
+
+    /// Adds an arithmetic zero sharing to `z`: α_i = F(k_{i,i+1}) − F(k_{i−1,i}), so the
+    /// three α sum to zero and each looks uniform to the other two parties.
+    fn add_zero_share(&mut self, z: &mut [u64]) {
+        let mut next = [0u64; 512];
+        let mut prev = [0u64; 512];
+        for chunk in z.chunks_mut(512) {
+            let n = chunk.len();
+            self.prg_next.fill(&mut next[..n]);
+            self.prg_prev.fill(&mut prev[..n]);
+            for ((x, r), s) in chunk.iter_mut().zip(&next[..n]).zip(&prev[..n]) {
+                *x = x.wrapping_add(r.wrapping_sub(*s));
+            }
+        }
+    }
+
+    /// XORs a boolean zero sharing into `z`.
+    fn xor_zero_share(&mut self, z: &mut [u64]) {
+        let mut next = [0u64; 512];
+        let mut prev = [0u64; 512];
+        for chunk in z.chunks_mut(512) {
+            let n = chunk.len();
+            self.prg_next.fill(&mut next[..n]);
+            self.prg_prev.fill(&mut prev[..n]);
+            for ((x, r), s) in chunk.iter_mut().zip(&next[..n]).zip(&prev[..n]) {
+                *x ^= r ^ s;
+            }
+        }
+    }
+}
+
+fn check_batch(len: usize) -> Result<(), MpcError> {
+    if len > crate::limits::BATCH_LEN_MAX {
+        Err(MpcError::BatchTooLarge {
+            len,
+            max: crate::limits::BATCH_LEN_MAX,
+        })
+    } else {
+        Ok(())
+    }
+}
+
+fn same_len(op: &'static str, left: usize, right: usize) -> Result<(), MpcError> {
+    if left == right {
+        Ok(())
+    } else {
+        Err(MpcError::LengthMismatch { op, left, right })
+    }
+}
