@@ -44,12 +44,16 @@ fn openssl_speed(secs: u64, args: &[&str]) -> Option<String> {
         .args(args)
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// `+F7:…:sign/s:verify/s` → (sign/s, verify/s).
 fn parse_sm2(text: &str) -> Option<(f64, f64)> {
-    let line = text.lines().find(|l| l.starts_with("+F7:") && l.contains("SM2"))?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("+F7:") && l.contains("SM2"))?;
     let f: Vec<&str> = line.split(':').collect();
     Some((f.get(4)?.parse().ok()?, f.get(5)?.parse().ok()?))
 }
@@ -63,8 +67,13 @@ fn parse_bytes(text: &str) -> Option<f64> {
 
 fn row(name: &str, unit: &str, ours: f64, peer: Option<f64>, peer_name: &str) {
     match peer {
-        Some(p) => println!("{name:<28} {ours:>12.0} {unit:<9} openssl {peer_name:<12} {p:>10.0} {unit:<9} ratio {:.2}x", ours / p),
-        None => println!("{name:<28} {ours:>12.0} {unit:<9} openssl {peer_name}: not measured (openssl missing)"),
+        Some(p) => println!(
+            "{name:<28} {ours:>12.0} {unit:<9} openssl {peer_name:<12} {p:>10.0} {unit:<9} ratio {:.2}x",
+            ours / p
+        ),
+        None => println!(
+            "{name:<28} {ours:>12.0} {unit:<9} openssl {peer_name}: not measured (openssl missing)"
+        ),
     }
 }
 
@@ -74,7 +83,9 @@ pub fn bench_crypto(args: BenchCryptoArgs) -> Result<Outcome> {
     let msg = [0x42u8; 64];
     let sig = key.sign(&msg);
     let prepared = PreparedPublicKey::new(key.public_key());
-    prepared.verify(&msg, &sig).context("self-check of the prepared verifier failed")?;
+    prepared
+        .verify(&msg, &sig)
+        .context("self-check of the prepared verifier failed")?;
 
     let sign = rate(s, || {
         black_box(key.sign(black_box(&msg)));
@@ -97,13 +108,29 @@ pub fn bench_crypto(args: BenchCryptoArgs) -> Result<Outcome> {
         / 1e6;
 
     let ossl_sm2 = openssl_speed(s, &["sm2"]).as_deref().and_then(parse_sm2);
-    let ossl_sm3 = openssl_speed(s, &["-bytes", "16384", "-evp", "sm3"]).as_deref().and_then(parse_bytes);
-    let ossl_sm4 = openssl_speed(s, &["-bytes", "16384", "-evp", "sm4-ctr"]).as_deref().and_then(parse_bytes);
+    let ossl_sm3 = openssl_speed(s, &["-bytes", "16384", "-evp", "sm3"])
+        .as_deref()
+        .and_then(parse_bytes);
+    let ossl_sm4 = openssl_speed(s, &["-bytes", "16384", "-evp", "sm4-ctr"])
+        .as_deref()
+        .and_then(parse_bytes);
 
     println!("weinong bench crypto: one core, {s} s per figure, 64-byte messages, 16 KiB blocks");
     row("SM2 sign", "ops/s", sign, ossl_sm2.map(|x| x.0), "sm2 sign");
-    row("SM2 verify (sm2 crate)", "ops/s", verify, ossl_sm2.map(|x| x.1), "sm2 verify");
-    row("SM2 verify (prepared key)", "ops/s", verify_prepared, ossl_sm2.map(|x| x.1), "sm2 verify");
+    row(
+        "SM2 verify (sm2 crate)",
+        "ops/s",
+        verify,
+        ossl_sm2.map(|x| x.1),
+        "sm2 verify",
+    );
+    row(
+        "SM2 verify (prepared key)",
+        "ops/s",
+        verify_prepared,
+        ossl_sm2.map(|x| x.1),
+        "sm2 verify",
+    );
     row("SM3", "MB/s", sm3, ossl_sm3, "sm3");
     row("SM4-GCM seal", "MB/s", sm4, ossl_sm4, "sm4-ctr");
     Ok(Outcome::Ok)
@@ -117,7 +144,10 @@ mod tests {
     fn parses_openssl_machine_readable_output() {
         let sm2 = "+DTP:256:sign:CurveSM2:1\n+R10:3836:256:CurveSM2:0.96\n+F7:0:256:CurveSM2:3995.833333:4215.151515\n";
         assert_eq!(parse_sm2(sm2), Some((3995.833333, 4215.151515)));
-        assert_eq!(parse_bytes("+H:16384\n+F:25:sm3:391442474.23\n"), Some(391.44247423));
+        assert_eq!(
+            parse_bytes("+H:16384\n+F:25:sm3:391442474.23\n"),
+            Some(391.44247423)
+        );
         assert_eq!(parse_sm2("garbage"), None);
     }
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use weinong_keys::{
-    KeyPair, Pepper, PublicKey, ResidentId, Signature, SubjectPseudonym, Zeroizing, keystore_public_key,
-    open_keystore, seal_keystore,
+    KeyPair, Pepper, PublicKey, ResidentId, Signature, SubjectPseudonym, Zeroizing,
+    keystore_public_key, open_keystore, seal_keystore,
 };
 
 use crate::Outcome;
@@ -110,7 +110,8 @@ pub fn keys(cmd: KeysCmd) -> Result<Outcome> {
         }
         KeysCmd::ExportPublic { file, out } => {
             let public = read_keystore_public(&file)?;
-            fs::write(&out, public.to_spki_pem()?).with_context(|| format!("cannot write {}", out.display()))?;
+            fs::write(&out, public.to_spki_pem()?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
         }
         KeysCmd::ExportPrivate { file, out } => {
             refuse_overwrite(&out)?;
@@ -120,7 +121,8 @@ pub fn keys(cmd: KeysCmd) -> Result<Outcome> {
         KeysCmd::ImportPrivate { pem, out } => {
             refuse_overwrite(&out)?;
             let text = read_text(&pem, "private key PEM")?;
-            let key = KeyPair::from_pkcs8_pem(&text).with_context(|| format!("{}", pem.display()))?;
+            let key =
+                KeyPair::from_pkcs8_pem(&text).with_context(|| format!("{}", pem.display()))?;
             let password = new_password()?;
             write_keystore(&out, &key, &password)?;
             println!("key id: {}", key.key_id());
@@ -132,7 +134,8 @@ pub fn keys(cmd: KeysCmd) -> Result<Outcome> {
 pub fn sign(args: SignArgs) -> Result<Outcome> {
     let key = open_keystore_file(&args.key)?;
     let msg = read_bytes(&args.input, "message")?;
-    fs::write(&args.out, key.sign(&msg).to_der()).with_context(|| format!("cannot write {}", args.out.display()))?;
+    fs::write(&args.out, key.sign(&msg).to_der())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
     Ok(Outcome::Ok)
 }
 
@@ -157,7 +160,9 @@ pub fn sm3(args: Sm3Args) -> Result<Outcome> {
     for file in &args.files {
         let digest = if file.as_os_str() == "-" {
             let mut buf = Vec::new();
-            std::io::stdin().read_to_end(&mut buf).context("cannot read standard input")?;
+            std::io::stdin()
+                .read_to_end(&mut buf)
+                .context("cannot read standard input")?;
             weinong_keys::sm3_digest(&buf)
         } else {
             sm3_file(file)?
@@ -173,7 +178,9 @@ fn sm3_file(path: &Path) -> Result<[u8; 32]> {
     let mut h = Sm3::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f.read(&mut buf).with_context(|| format!("cannot read {}", path.display()))?;
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -184,7 +191,8 @@ fn sm3_file(path: &Path) -> Result<[u8; 32]> {
 
 pub fn pseudonym(args: PseudonymArgs) -> Result<Outcome> {
     let text = Zeroizing::new(read_text(&args.pepper_file, "pepper file")?);
-    let pepper = Pepper::from_hex(&text).with_context(|| format!("{}", args.pepper_file.display()))?;
+    let pepper =
+        Pepper::from_hex(&text).with_context(|| format!("{}", args.pepper_file.display()))?;
     let id = ResidentId::parse(&args.id).context("invalid resident ID number")?;
     println!("{}", SubjectPseudonym::derive(&pepper, &id));
     Ok(Outcome::Ok)
@@ -213,8 +221,14 @@ pub fn read_public(path: &Path) -> Result<PublicKey> {
             keystore_public_key(text).with_context(|| format!("{}", path.display()))
         }
         Ok(text) if text.contains("-----BEGIN") => {
-            if text.contains("BEGIN RSA") || text.contains("BEGIN PRIVATE") || text.contains("BEGIN EC PRIVATE") {
-                bail!("{}: expected an SM2 public key (BEGIN PUBLIC KEY), found another PEM type", path.display());
+            if text.contains("BEGIN RSA")
+                || text.contains("BEGIN PRIVATE")
+                || text.contains("BEGIN EC PRIVATE")
+            {
+                bail!(
+                    "{}: expected an SM2 public key (BEGIN PUBLIC KEY), found another PEM type",
+                    path.display()
+                );
             }
             PublicKey::from_spki_pem(text).with_context(|| format!("{}", path.display()))
         }
@@ -223,9 +237,14 @@ pub fn read_public(path: &Path) -> Result<PublicKey> {
 }
 
 fn read_bytes(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let meta = fs::metadata(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let meta =
+        fs::metadata(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
     if meta.len() > MESSAGE_BYTES_MAX {
-        bail!("{what} {} is larger than {} bytes", path.display(), MESSAGE_BYTES_MAX);
+        bail!(
+            "{what} {} is larger than {} bytes",
+            path.display(),
+            MESSAGE_BYTES_MAX
+        );
     }
     fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
@@ -235,12 +254,16 @@ fn read_text(path: &Path, what: &str) -> Result<String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         bail!("{what} {} is empty", path.display());
     }
-    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{what} {} is not UTF-8 text", path.display()))
 }
 
 fn refuse_overwrite(path: &Path) -> Result<()> {
     if path.exists() {
-        bail!("{} already exists; refusing to overwrite a key file", path.display());
+        bail!(
+            "{} already exists; refusing to overwrite a key file",
+            path.display()
+        );
     }
     Ok(())
 }
@@ -287,7 +310,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         .mode(0o600)
         .open(path)
         .with_context(|| format!("cannot create {}", path.display()))?;
-    f.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    f.sync_all().with_context(|| format!("cannot sync {}", path.display()))?;
+    f.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    f.sync_all()
+        .with_context(|| format!("cannot sync {}", path.display()))?;
     Ok(())
 }

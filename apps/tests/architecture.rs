@@ -1,0 +1,106 @@
+//! Tidy test: the dependency arrows of ARCHITECTURE.md hold.
+//!
+//! `keys <- ledger <- contracts <- node <-(HTTP)- apps`, `keys <- mpc <- node`,
+//! `keys <- connectors <- node`; the ledger verifier builds without RocksDB; contracts never
+//! pull in a runtime, a database or a network stack.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+/// Workspace crate -> (normal dependency name, optional?) from `cargo metadata`.
+fn workspace_deps() -> BTreeMap<String, Vec<(String, bool)>> {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("run cargo metadata");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    let mut map = BTreeMap::new();
+    for pkg in meta["packages"].as_array().expect("packages") {
+        let name = pkg["name"].as_str().expect("name").to_owned();
+        let deps = pkg["dependencies"]
+            .as_array()
+            .expect("dependencies")
+            .iter()
+            .filter(|d| d["kind"].is_null()) // normal dependencies only
+            .map(|d| {
+                (
+                    d["name"].as_str().unwrap_or_default().to_owned(),
+                    d["optional"].as_bool().unwrap_or(false),
+                )
+            })
+            .collect();
+        map.insert(name, deps);
+    }
+    map
+}
+
+fn weinong_deps(deps: &[(String, bool)]) -> BTreeSet<&str> {
+    deps.iter()
+        .map(|(n, _)| n.as_str())
+        .filter(|n| n.starts_with("weinong"))
+        .collect()
+}
+
+#[test]
+fn dependency_arrows_point_one_way() {
+    let all = workspace_deps();
+    let allowed: &[(&str, &[&str])] = &[
+        ("weinong-keys", &[]),
+        ("weinong-ledger", &["weinong-keys"]),
+        ("weinong-contracts", &["weinong-keys", "weinong-ledger"]),
+        ("weinong-mpc", &["weinong-keys"]),
+        ("weinong-connectors", &["weinong-keys"]),
+    ];
+    for (krate, may) in allowed {
+        let Some(deps) = all.get(*krate) else {
+            continue;
+        };
+        let found = weinong_deps(deps);
+        let extra: Vec<_> = found.iter().filter(|d| !may.contains(d)).collect();
+        assert!(
+            extra.is_empty(),
+            "{krate} must not depend on {extra:?} (see ARCHITECTURE.md)"
+        );
+    }
+    if let Some(deps) = all.get("weinong") {
+        assert!(
+            !weinong_deps(deps).contains("weinong-node"),
+            "apps never link node internals"
+        );
+    }
+}
+
+#[test]
+fn the_verifier_and_the_contracts_stay_small() {
+    let all = workspace_deps();
+    if let Some(deps) = all.get("weinong-ledger") {
+        for heavy in ["rocksdb", "tokio", "libp2p"] {
+            if let Some((_, optional)) = deps.iter().find(|(n, _)| n == heavy) {
+                assert!(
+                    optional,
+                    "weinong-ledger must keep {heavy} behind a feature (the verifier builds without it)"
+                );
+            }
+        }
+    }
+    if let Some(deps) = all.get("weinong-contracts") {
+        for heavy in ["rocksdb", "tokio", "sqlx", "libp2p"] {
+            assert!(
+                !deps.iter().any(|(n, _)| n == heavy),
+                "weinong-contracts must not depend on {heavy}"
+            );
+        }
+    }
+}
