@@ -1,0 +1,176 @@
+//! `weinong audit …`: check ledger proofs offline, with the ledger's verifier only (no store,
+//! no network). Exit 0 and print what was proven, or exit 1 naming the first failed check.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use weinong_ledger::MemberSet;
+use weinong_ledger::bundle::{self, CertifiedHead, CheckFailed, ConsistencyFile, ProofBundle};
+use weinong_ledger::limits::BUNDLE_BYTES_MAX;
+
+use crate::Outcome;
+
+/// `weinong audit` subcommands.
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Verify a proof bundle: the transaction's signature, its inclusion in the log, and
+    /// the commit certificate of the head it is included in.
+    Verify(VerifyArgs),
+    /// Verify that one certified head's log is a prefix of another's.
+    Consistency(ConsistencyArgs),
+}
+
+/// `weinong audit verify`.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// Proof bundle JSON (`weinong ledger export-bundle`).
+    bundle: PathBuf,
+    /// Pin the consortium's member set (hex file, `weinong ledger head --members-out`);
+    /// without it the bundle's own set is used and printed for you to compare.
+    #[arg(long)]
+    members: Option<PathBuf>,
+}
+
+/// `weinong audit consistency`.
+#[derive(Args)]
+pub struct ConsistencyArgs {
+    /// The older certified head JSON.
+    old_head: PathBuf,
+    /// The newer certified head JSON.
+    new_head: PathBuf,
+    /// Consistency proof JSON.
+    proof: PathBuf,
+    /// Pin the consortium's member set (hex file).
+    #[arg(long)]
+    members: Option<PathBuf>,
+}
+
+/// Dispatches `weinong audit`.
+pub fn audit(cmd: AuditCmd) -> Result<Outcome> {
+    match cmd {
+        AuditCmd::Verify(args) => verify(args),
+        AuditCmd::Consistency(args) => consistency(args),
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let len = fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if len > BUNDLE_BYTES_MAX {
+        anyhow::bail!(
+            "{} is {len} bytes, over the {BUNDLE_BYTES_MAX}-byte limit",
+            path.display()
+        );
+    }
+    fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn pinned(path: Option<&PathBuf>) -> Result<Option<MemberSet>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = read_text(path)?;
+    let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", path.display()))?;
+    Ok(Some(MemberSet::decode(&bytes).with_context(|| {
+        format!("{}: not a member set", path.display())
+    })?))
+}
+
+fn failed(e: &CheckFailed) -> Outcome {
+    println!("FAILED check `{}`: {}", e.check, e.reason);
+    Outcome::CheckFailed
+}
+
+fn print_members(members: &MemberSet, was_pinned: bool) {
+    let how = if was_pinned {
+        "pinned"
+    } else {
+        "taken from the file: compare with the consortium's keys"
+    };
+    println!(
+        "member set ({how}), quorum {} of {}:",
+        members.quorum(),
+        members.keys().len()
+    );
+    for id in members.keys().keys() {
+        println!("  {id}");
+    }
+}
+
+fn verify(args: VerifyArgs) -> Result<Outcome> {
+    let pin = pinned(args.members.as_ref())?;
+    let text = read_text(&args.bundle)?;
+    let parsed: ProofBundle = match bundle::from_json(&text) {
+        Ok(b) => b,
+        Err(e) => return Ok(failed(&e)),
+    };
+    let report = match parsed.verify(pin.as_ref()) {
+        Ok(r) => r,
+        Err(e) => return Ok(failed(&e)),
+    };
+    let body = report.transaction.body();
+    println!("OK: transaction {} is proven.", report.tx_hash);
+    println!(
+        "  kind 0x{:04x}, nonce {}, payload {} bytes",
+        body.kind.0,
+        body.nonce,
+        body.payload.len()
+    );
+    println!("  signed (SM2) by key {}", body.signer);
+    println!(
+        "  leaf {} of the log of {} leaves with root {}",
+        report.leaf_index, report.head.size, report.head.root
+    );
+    println!(
+        "  that log head is block {} ({}), committed by {} member signatures (quorum {})",
+        report.header.height,
+        report.block_hash,
+        report.signatures,
+        report.members.quorum()
+    );
+    print_members(&report.members, pin.is_some());
+    Ok(Outcome::Ok)
+}
+
+fn consistency(args: ConsistencyArgs) -> Result<Outcome> {
+    let pin = pinned(args.members.as_ref())?;
+    let old: CertifiedHead = match bundle::from_json(&read_text(&args.old_head)?) {
+        Ok(h) => h,
+        Err(e) => {
+            return Ok(failed(&CheckFailed {
+                check: "old_head",
+                reason: e.reason,
+            }));
+        }
+    };
+    let new: CertifiedHead = match bundle::from_json(&read_text(&args.new_head)?) {
+        Ok(h) => h,
+        Err(e) => {
+            return Ok(failed(&CheckFailed {
+                check: "new_head",
+                reason: e.reason,
+            }));
+        }
+    };
+    let proof: ConsistencyFile = match bundle::from_json(&read_text(&args.proof)?) {
+        Ok(p) => p,
+        Err(e) => return Ok(failed(&e)),
+    };
+    match bundle::verify_consistency(&old, &new, &proof, pin.as_ref()) {
+        Ok(report) => {
+            println!(
+                "OK: the log of block {} ({} leaves, root {}) is a prefix of the log of block {} ({} leaves, root {}).",
+                report.old.height,
+                report.old.log_size,
+                report.old.log_root,
+                report.new.height,
+                report.new.log_size,
+                report.new.log_root
+            );
+            println!("  both heads carry a valid commit certificate");
+            Ok(Outcome::Ok)
+        }
+        Err(e) => Ok(failed(&e)),
+    }
+}
