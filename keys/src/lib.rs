@@ -17,6 +17,7 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
 )]
 
+mod digest_id;
 mod error;
 mod hash;
 mod id_number;

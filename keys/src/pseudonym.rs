@@ -5,11 +5,11 @@
 //! the ledger, which never holds the pepper, sees only pseudonyms.
 
 use std::fmt;
-use std::str::FromStr;
 
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::digest_id::digest_id;
 use crate::{KeyError, ResidentId, hmac_sm3};
 
 /// Domain separation so the pepper's HMAC is not reusable for another purpose.
@@ -60,9 +60,11 @@ impl fmt::Debug for Pepper {
     }
 }
 
-/// A subject's pseudonym: `HMAC-SM3(pepper, domain ‖ normalised ID)`, shown as hex.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SubjectPseudonym([u8; 32]);
+digest_id!(
+    /// A subject's pseudonym: `HMAC-SM3(pepper, domain ‖ normalised ID)`, shown as hex.
+    SubjectPseudonym,
+    "subject pseudonym"
+);
 
 impl SubjectPseudonym {
     /// Derive the pseudonym of a validated ID.
@@ -73,46 +75,6 @@ impl SubjectPseudonym {
         let out = hmac_sm3(&pepper.0, &msg);
         msg.zeroize();
         Self(out)
-    }
-
-    /// Wrap raw bytes read back from storage or the ledger.
-    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
-    }
-
-    /// The raw 32 bytes.
-    pub const fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// Lower-case hex.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for SubjectPseudonym {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl fmt::Debug for SubjectPseudonym {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SubjectPseudonym({})", self.to_hex())
-    }
-}
-
-impl FromStr for SubjectPseudonym {
-    type Err = KeyError;
-
-    fn from_str(s: &str) -> Result<Self, KeyError> {
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(s.trim(), &mut out).map_err(|e| KeyError::Hex {
-            what: "subject pseudonym (64 hex characters)",
-            reason: e.to_string(),
-        })?;
-        Ok(Self(out))
     }
 }
 
