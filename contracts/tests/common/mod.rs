@@ -44,6 +44,8 @@ pub struct World {
     pub spare: Vec<KeyPair>,
     nonces: BTreeMap<KeyId, u64>,
     pub at: BlockTime,
+    /// Every transaction submitted, with its block time, in order.
+    pub log: Vec<(Transaction, BlockTime)>,
 }
 
 impl World {
@@ -75,6 +77,7 @@ impl World {
             spare: (0..4).map(|_| KeyPair::generate()).collect(),
             nonces: BTreeMap::new(),
             at: BlockTime::new(0, T0),
+            log: Vec::new(),
         };
         let bind = Change::BindRole {
             key: world.institution.public_key().clone(),
@@ -130,9 +133,32 @@ impl World {
             expire_requests(&mut self.state, at).expect("time moves forward");
         }
         self.at = at;
+        self.log.push((tx.clone(), at));
         let verified = VerifiedTx::verify(&tx, &self.state)?;
         apply(&mut self.state, &verified, at)
     }
+}
+
+/// Applies `log` to the genesis state again, sweeping at each new height, and returns
+/// the state and each answer (receipt or rejection, as text). With `prepared`, signatures
+/// are checked with per-key tables instead.
+pub fn replay(genesis: &Genesis, log: &[(Transaction, BlockTime)], prepared: bool) -> (State, Vec<String>) {
+    let mut state = State::from_genesis(genesis).expect("valid genesis");
+    let mut tables = weinong_contracts::PreparedKeys::new();
+    let mut answers = Vec::new();
+    for (tx, at) in log {
+        if at.height > state.last_block().height {
+            expire_requests(&mut state, *at).expect("time moves forward");
+        }
+        let verified = if prepared {
+            VerifiedTx::verify_prepared(tx, &state, &mut tables)
+        } else {
+            VerifiedTx::verify(tx, &state)
+        };
+        let answer = verified.and_then(|v| apply(&mut state, &v, *at));
+        answers.push(format!("{answer:?}"));
+    }
+    (state, answers)
 }
 
 pub fn sign_with_nonce(key: &KeyPair, call: &Call, nonce: u64) -> Transaction {
