@@ -15,6 +15,10 @@ pub enum BenchCmd {
     Data(crate::cmd_data::BenchDataArgs),
     /// Assessment models: admission-v1 latency for one subject, periodic-v1 throughput (MPC).
     Assess(crate::cmd_model::BenchAssessArgs),
+    /// MPC engine: 10^6 multiplications, 10^6 comparisons, a weighted sum + threshold.
+    Mpc(crate::cmd_mpc::BenchMpcArgs),
+    /// PSI: 2^20 × 2^20 ECDH-PSI as two processes over loopback, beside SecretFlow's.
+    Psi(crate::cmd_psi::BenchPsiArgs),
 }
 
 /// Dispatches `weinong bench`.
@@ -23,5 +27,7 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::Crypto(args) => crate::cmd_bench_crypto::bench_crypto(args),
         BenchCmd::Data(args) => crate::cmd_data::bench_data(args),
         BenchCmd::Assess(args) => crate::cmd_model::bench_assess(args),
+        BenchCmd::Mpc(args) => crate::cmd_mpc::bench_mpc(args),
+        BenchCmd::Psi(args) => crate::cmd_psi::bench_psi(args),
     }
 }

@@ -1,0 +1,105 @@
+//! `weinong`: the command line of the Weinong consortium.
+//!
+//! A client only: it links `weinong-keys`, `weinong-ledger` (verifier), `weinong-mpc` and
+//! `weinong-connectors`, never node internals. Each area lives in its own `cmd_*` module;
+//! this file only parses arguments and dispatches. Exit codes: 0 success, 1 a check failed
+//! (invalid signature, failed audit), 2 usage or input error.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_audit;
+mod cmd_bench;
+mod cmd_bench_crypto;
+mod cmd_data;
+mod cmd_keys;
+mod cmd_ledger;
+mod cmd_model;
+mod cmd_mpc;
+mod cmd_psi;
+
+#[derive(Parser)]
+#[command(name = "weinong", version, about = "Weinong consortium command line")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create, inspect, import and export SM2 keystores.
+    #[command(subcommand)]
+    Keys(cmd_keys::KeysCmd),
+    /// Sign a file with an SM2 keystore (DER signature, as OpenSSL writes it).
+    Sign(cmd_keys::SignArgs),
+    /// Verify an SM2 signature: exit 0 valid, 1 invalid, 2 usage or input error.
+    Verify(cmd_keys::VerifyArgs),
+    /// Print the SM3 digest of each file, like `sha256sum`.
+    Sm3(cmd_keys::Sm3Args),
+    /// Compute the subject pseudonym of a resident ID number.
+    Pseudonym(cmd_keys::PseudonymArgs),
+    /// Department data: synthetic data, imports with cleaning and quality reports, exports.
+    #[command(subcommand)]
+    Data(cmd_data::DataCmd),
+    /// Throughput benchmarks with peer ratios.
+    #[command(subcommand)]
+    Bench(cmd_bench::BenchCmd),
+    /// Assessment models: check a spec, evaluate it over department CSVs.
+    #[command(subcommand)]
+    Model(cmd_model::ModelCmd),
+    /// Three-party MPC engine: self-test.
+    #[command(subcommand)]
+    Mpc(cmd_mpc::MpcCmd),
+    /// Private set intersection of resident-ID lists (ECDH-PSI on ristretto255).
+    #[command(subcommand)]
+    Psi(cmd_psi::PsiCmd),
+    /// Read a ledger store on disk: fsck, head, export proof bundles.
+    #[command(subcommand)]
+    Ledger(cmd_ledger::LedgerCmd),
+    /// Verify ledger proofs offline: exit 0 proven, 1 naming the first failed check.
+    #[command(subcommand)]
+    Audit(cmd_audit::AuditCmd),
+}
+
+/// The outcome of a command that ran to the end: success, or a check that failed.
+pub enum Outcome {
+    Ok,
+    CheckFailed,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Keys(cmd) => cmd_keys::keys(cmd),
+        Command::Sign(args) => cmd_keys::sign(args),
+        Command::Verify(args) => cmd_keys::verify(args),
+        Command::Sm3(args) => cmd_keys::sm3(args),
+        Command::Pseudonym(args) => cmd_keys::pseudonym(args),
+        Command::Data(cmd) => cmd_data::data(cmd),
+        Command::Bench(cmd) => cmd_bench::bench(cmd),
+        Command::Model(cmd) => cmd_model::model(cmd),
+        Command::Mpc(cmd) => cmd_mpc::mpc(cmd),
+        Command::Psi(cmd) => cmd_psi::psi(cmd),
+        Command::Ledger(cmd) => cmd_ledger::ledger(cmd),
+        Command::Audit(cmd) => cmd_audit::audit(cmd),
+    };
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
