@@ -68,6 +68,14 @@ pub trait NodeSource {
     /// Reads one perfect subtree root. Asking for a node that is not complete yet is a
     /// caller bug; a source may answer it with an error.
     fn node(&self, level: u8, index: u64) -> Result<NodeHash, Self::Error>;
+
+    /// Reads several nodes, in order. A store overrides this with one batched read: a
+    /// proof asks for all its nodes at once.
+    fn nodes(&self, keys: &[(u8, u64)]) -> Result<Vec<NodeHash>, Self::Error> {
+        keys.iter()
+            .map(|&(level, index)| self.node(level, index))
+            .collect()
+    }
 }
 
 /// What can go wrong building or checking a proof.
@@ -149,14 +157,7 @@ impl Frontier {
     /// Rebuilds the frontier of a log of `size` leaves from its stored perfect subtrees
     /// (one read per set bit of `size`).
     pub fn load<S: NodeSource>(source: &S, size: u64) -> Result<Self, S::Error> {
-        let mut roots = Vec::with_capacity(size.count_ones() as usize);
-        let mut start = 0u64;
-        for level in (0u8..64).rev() {
-            if size & (1u64 << level) != 0 {
-                roots.push(source.node(level, start >> level)?);
-                start += 1u64 << level;
-            }
-        }
+        let roots = source.nodes(&range_pieces(0, size, 64))?;
         Ok(Self { size, roots })
     }
 
@@ -211,42 +212,47 @@ fn fold_right<H: TreeDigest>(pieces: &[NodeHash]) -> Option<NodeHash> {
     )
 }
 
-/// The hash of the subtree with RFC 9420 array index `array_index` in a tree of `size`
-/// leaves. Complete subtrees are one read; the one incomplete right-edge subtree is folded
-/// from the perfect pieces of `[start, size)`.
-fn array_node<H: TreeDigest, S: NodeSource>(
-    source: &S,
-    size: u64,
-    array_index: u64,
-) -> Result<NodeHash, S::Error> {
+/// The perfect subtrees that make up the subtree with RFC 9420 array index `array_index`
+/// in a tree of `size` leaves: the node itself when complete, else the pieces of the one
+/// incomplete right-edge subtree.
+fn array_pieces(size: u64, array_index: u64) -> Vec<(u8, u64)> {
     let level = array_index.trailing_ones();
     let start = (array_index >> (level + 1)) << level;
     // The node spans 2^level leaves, cut short only on the right edge of the tree.
     let end = start.saturating_add(1u64 << level).min(size);
-    range_hash::<H, S>(source, start, end, level)
+    range_pieces(start, end, level)
 }
 
-/// `MTH(D[start:end])` where `start` is a multiple of `2^level` and
-/// `end - start <= 2^level`.
-fn range_hash<H: TreeDigest, S: NodeSource>(
-    source: &S,
-    start: u64,
-    end: u64,
-    level: u32,
-) -> Result<NodeHash, S::Error> {
-    let len = end - start;
-    if len == 1u64 << level {
-        return source.node(level_u8(level), start >> level);
-    }
+/// The perfect subtrees of `[start, end)`, largest first, where `start` is a multiple of
+/// `2^level` and `end - start <= 2^level`: one per set bit of the length.
+fn range_pieces(start: u64, end: u64, level: u32) -> Vec<(u8, u64)> {
+    let len = end.saturating_sub(start);
     let mut pieces = Vec::with_capacity(len.count_ones() as usize);
     let mut at = start;
-    for bit in (0u32..level).rev() {
+    for bit in (0u32..=level.min(63)).rev() {
         if len & (1u64 << bit) != 0 {
-            pieces.push(source.node(level_u8(bit), at >> bit)?);
+            pieces.push((level_u8(bit), at >> bit));
             at += 1u64 << bit;
         }
     }
-    Ok(fold_right::<H>(&pieces).expect("a non-empty range has at least one piece"))
+    pieces
+}
+
+/// Reads every piece of every planned subtree in one batch and folds each subtree
+/// (`MTH` of its pieces).
+fn read_planned<H: TreeDigest, S: NodeSource>(
+    source: &S,
+    plan: &[Vec<(u8, u64)>],
+) -> Result<Vec<NodeHash>, S::Error> {
+    let flat: Vec<(u8, u64)> = plan.iter().flatten().copied().collect();
+    let mut hashes = source.nodes(&flat)?.into_iter();
+    Ok(plan
+        .iter()
+        .map(|pieces| {
+            let part: Vec<NodeHash> = hashes.by_ref().take(pieces.len()).collect();
+            fold_right::<H>(&part).unwrap_or_else(empty_root::<H>)
+        })
+        .collect())
 }
 
 /// Tree levels are below 64 (sizes are at most 2^63), so they fit a `u8`.
@@ -259,12 +265,10 @@ pub fn root_at<H: TreeDigest, S: NodeSource>(
     source: &S,
     size: u64,
 ) -> Result<NodeHash, ProofError<S::Error>> {
-    if size == 0 {
-        return Ok(empty_root::<H>());
-    }
     check_size(size)?;
-    let level = 64 - (size - 1).leading_zeros();
-    range_hash::<H, S>(source, 0, size, level).map_err(ProofError::Source)
+    let plan = [range_pieces(0, size, 64)];
+    let mut roots = read_planned::<H, S>(source, &plan).map_err(ProofError::Source)?;
+    Ok(roots.pop().unwrap_or_else(empty_root::<H>))
 }
 
 fn check_size<E>(size: u64) -> Result<(), ProofError<E>> {
@@ -288,10 +292,11 @@ pub fn inclusion_proof<H: TreeDigest, S: NodeSource>(
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
-    ct_merkle::indices_for_inclusion_proof(size, index)
+    let plan: Vec<_> = ct_merkle::indices_for_inclusion_proof(size, index)
         .into_iter()
-        .map(|i| array_node::<H, S>(source, size, i).map_err(ProofError::Source))
-        .collect()
+        .map(|i| array_pieces(size, i))
+        .collect();
+    read_planned::<H, S>(source, &plan).map_err(ProofError::Source)
 }
 
 /// The consistency proof from size `old_size` to `new_size` (RFC 9162 §2.1.4.1).
@@ -304,10 +309,11 @@ pub fn consistency_proof<H: TreeDigest, S: NodeSource>(
     if old_size == 0 || old_size > new_size {
         return Err(ProofError::SizesInvalid { old_size, new_size });
     }
-    ct_merkle::indices_for_consistency_proof(old_size, new_size - old_size)
+    let plan: Vec<_> = ct_merkle::indices_for_consistency_proof(old_size, new_size - old_size)
         .into_iter()
-        .map(|i| array_node::<H, S>(source, new_size, i).map_err(ProofError::Source))
-        .collect()
+        .map(|i| array_pieces(new_size, i))
+        .collect();
+    read_planned::<H, S>(source, &plan).map_err(ProofError::Source)
 }
 
 /// Checks that `leaf_data` is leaf `index` of the tree with `size` leaves and `root`

@@ -622,40 +622,17 @@ impl LedgerStore {
             if header.log_size < start || header.time_ms < prev_time {
                 return Err(corrupt(Item::Block(height), "log size or time goes back"));
             }
-            let txs = self.read_block_txs(start, header.log_size)?;
+            let txs = self.load_block_txs(start, header.log_size)?;
             if full {
                 self.verify_signatures(&txs, &mut keys)?;
-                for (index, bytes) in &txs {
-                    let mut bad = None;
-                    frontier.push::<LogDigest>(merkle::leaf_hash::<LogDigest>(bytes), |level, i, hash| {
-                        nodes_checked += 1;
-                        if bad.is_none() {
-                            match self.nodes().node(level, i) {
-                                Ok(stored) if stored == *hash => {}
-                                Ok(_) => bad = Some(corrupt(Item::Node(level, i), "does not match the hash recomputed from the transactions")),
-                                Err(e) => bad = Some(e),
-                            }
-                        }
+                let mut emitted: Vec<(u8, u64, NodeHash)> = Vec::with_capacity(txs.len() * 2);
+                for t in &txs {
+                    frontier.push::<LogDigest>(t.leaf, |level, i, hash| {
+                        emitted.push((level, i, *hash))
                     });
-                    if let Some(e) = bad {
-                        return Err(
-                            if matches!(
-                                e,
-                                StoreError::Corrupt {
-                                    item: Item::Node(0, _),
-                                    ..
-                                }
-                            ) {
-                                corrupt(
-                                    Item::Transaction(*index),
-                                    "does not match its leaf hash in the log",
-                                )
-                            } else {
-                                e
-                            },
-                        );
-                    }
                 }
+                nodes_checked += emitted.len() as u64;
+                self.compare_nodes(&emitted)?;
                 if frontier.root::<LogDigest>() != header.log_root.0 {
                     return Err(corrupt(
                         Item::Block(height),
@@ -663,14 +640,9 @@ impl LedgerStore {
                     ));
                 }
             } else {
-                for (index, bytes) in &txs {
-                    if self.nodes().node(0, *index)? != merkle::leaf_hash::<LogDigest>(bytes) {
-                        return Err(corrupt(
-                            Item::Transaction(*index),
-                            "does not match its leaf hash in the log",
-                        ));
-                    }
-                }
+                let leaves: Vec<(u8, u64, NodeHash)> =
+                    txs.iter().map(|t| (0, t.index, t.leaf)).collect();
+                self.compare_nodes(&leaves)?;
                 if self.root_at(header.log_size)? != header.log_root {
                     return Err(corrupt(
                         Item::Block(height),
@@ -683,56 +655,102 @@ impl LedgerStore {
         Ok(nodes_checked)
     }
 
-    /// Reads and decodes the transactions `[start, end)`, checking the tx index.
-    fn read_block_txs(&self, start: u64, end: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let mut out = Vec::new();
+    /// Reads the transactions `[start, end)` in one forward scan, decodes and hashes them
+    /// on all cores, and checks the transaction index in one batched read.
+    fn load_block_txs(&self, start: u64, end: u64) -> Result<Vec<CheckedTx>, StoreError> {
+        let cf_txs = cf(&self.db, CF_TXS)?;
+        let mode = rocksdb::IteratorMode::From(&index_key(start), rocksdb::Direction::Forward);
+        let mut it = self.db.iterator_cf(cf_txs, mode);
+        let mut raw = Vec::new();
         for index in start..end {
-            let bytes = get(&self.db, CF_TXS, &index_key(index))?
-                .ok_or_else(|| corrupt(Item::Transaction(index), "missing"))?;
-            let tx =
-                Transaction::decode(&bytes).map_err(|e| corrupt(Item::Transaction(index), e))?;
-            let indexed =
-                get(&self.db, CF_TX_INDEX, tx.hash().as_bytes())?.and_then(|v| be_u64(&v));
-            if indexed != Some(index) {
+            match it.next() {
+                Some(Ok((key, value))) if be_u64(&key) == Some(index) => raw.push((index, value)),
+                Some(Err(e)) => return Err(db_err("scan transactions")(e)),
+                Some(Ok(_)) | None => return Err(corrupt(Item::Transaction(index), "missing")),
+            }
+        }
+        let decoded: Vec<Result<CheckedTx, StoreError>> = raw
+            .into_par_iter()
+            .map(|(index, bytes)| {
+                let tx = Transaction::decode(&bytes)
+                    .map_err(|e| corrupt(Item::Transaction(index), e))?;
+                Ok(CheckedTx {
+                    index,
+                    hash: tx.hash(),
+                    leaf: merkle::leaf_hash::<LogDigest>(&bytes),
+                    tx,
+                })
+            })
+            .collect();
+        let txs: Vec<CheckedTx> = decoded.into_iter().collect::<Result<_, _>>()?;
+        let indexed = self.db.batched_multi_get_cf(
+            cf(&self.db, CF_TX_INDEX)?,
+            txs.iter().map(|t| &t.hash.0),
+            false,
+        );
+        for (t, entry) in txs.iter().zip(indexed) {
+            let entry = entry.map_err(db_err("read transaction index"))?;
+            if entry.as_deref().and_then(be_u64) != Some(t.index) {
                 return Err(corrupt(
-                    Item::Transaction(index),
+                    Item::Transaction(t.index),
                     "transaction index entry missing or wrong",
                 ));
             }
-            out.push((index, bytes));
         }
-        Ok(out)
+        Ok(txs)
     }
 
-    /// Verifies the signatures of `txs` on all cores, signer keys prepared once.
+    /// Compares recomputed log nodes with the stored ones (one batched read), in order;
+    /// a bad leaf names its transaction.
+    fn compare_nodes(&self, expected: &[(u8, u64, NodeHash)]) -> Result<(), StoreError> {
+        let keys: Vec<[u8; 9]> = expected.iter().map(|(l, i, _)| node_key(*l, *i)).collect();
+        let stored = self
+            .db
+            .batched_multi_get_cf(cf(&self.db, CF_NODES)?, &keys, false);
+        for ((level, index, hash), value) in expected.iter().zip(stored) {
+            let value = value.map_err(db_err("read log nodes"))?;
+            match value.as_deref() {
+                Some(v) if v == hash.as_slice() => {}
+                _ if *level == 0 => {
+                    return Err(corrupt(
+                        Item::Transaction(*index),
+                        "does not match its leaf hash in the log",
+                    ));
+                }
+                Some(_) => {
+                    return Err(corrupt(
+                        Item::Node(*level, *index),
+                        "does not match the hash recomputed from the transactions",
+                    ));
+                }
+                None => return Err(corrupt(Item::Node(*level, *index), "missing")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Verifies the signatures of `txs` on all cores, signer keys prepared once; names
+    /// the first bad one.
     fn verify_signatures(
         &self,
-        txs: &[(u64, Vec<u8>)],
+        txs: &[CheckedTx],
         keys: &mut HashMap<KeyId, Arc<PreparedPublicKey>>,
     ) -> Result<(), StoreError> {
-        let decoded: Vec<(u64, Transaction)> = txs
-            .iter()
-            .map(|(i, b)| {
-                Transaction::decode(b)
-                    .map(|t| (*i, t))
-                    .map_err(|e| corrupt(Item::Transaction(*i), e))
-            })
-            .collect::<Result<_, _>>()?;
-        for (index, tx) in &decoded {
-            let signer = tx.body().signer;
+        for t in txs {
+            let signer = t.tx.body().signer;
             if let std::collections::hash_map::Entry::Vacant(slot) = keys.entry(signer) {
                 let key = self
                     .key(&signer)
-                    .map_err(|e| corrupt(Item::Transaction(*index), format!("signer key: {e}")))?;
+                    .map_err(|e| corrupt(Item::Transaction(t.index), format!("signer key: {e}")))?;
                 slot.insert(Arc::new(PreparedPublicKey::new(&key)));
             }
         }
         let keys = &*keys;
-        let first_bad = decoded
+        let first_bad = txs
             .par_iter()
-            .filter_map(|(index, tx)| {
-                let key = keys.get(&tx.body().signer)?;
-                tx.verify_prepared(key).err().map(|e| (*index, e))
+            .filter_map(|t| {
+                let key = keys.get(&t.tx.body().signer)?;
+                t.tx.verify_prepared(key).err().map(|e| (t.index, e))
             })
             .min_by_key(|(index, _)| *index);
         match first_bad {
@@ -740,6 +758,14 @@ impl LedgerStore {
             None => Ok(()),
         }
     }
+}
+
+/// A stored transaction, decoded and hashed, during a check.
+struct CheckedTx {
+    index: u64,
+    tx: Transaction,
+    hash: TxHash,
+    leaf: NodeHash,
 }
 
 /// Log nodes read from the store.
@@ -758,6 +784,26 @@ impl NodeSource for StoreNodes<'_> {
                 format!("{} bytes, not 32", bytes.len()),
             )
         })
+    }
+
+    fn nodes(&self, keys: &[(u8, u64)]) -> Result<Vec<NodeHash>, StoreError> {
+        let store_keys: Vec<[u8; 9]> = keys.iter().map(|&(l, i)| node_key(l, i)).collect();
+        let values = self
+            .db
+            .batched_multi_get_cf(cf(self.db, CF_NODES)?, &store_keys, false);
+        keys.iter()
+            .zip(values)
+            .map(|(&(level, index), value)| {
+                let value = value.map_err(db_err("read log nodes"))?;
+                let bytes = value.ok_or_else(|| corrupt(Item::Node(level, index), "missing"))?;
+                <[u8; 32]>::try_from(bytes.as_ref()).map_err(|_| {
+                    corrupt(
+                        Item::Node(level, index),
+                        format!("{} bytes, not 32", bytes.len()),
+                    )
+                })
+            })
+            .collect()
     }
 }
 
