@@ -419,3 +419,34 @@ fn mismatched_peers_are_refused() {
         "{text}"
     );
 }
+
+/// More rows than one input chunk (2^16) and many point batches: row numbers and batch
+/// offsets must carry across chunk and frame boundaries.
+#[test]
+fn crosses_input_chunks_and_frame_batches() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows_a = weinong_mpc::psi::limits::INPUT_CHUNK_ROWS as u64 + 3_000;
+    let ids_a: Vec<String> = (0..rows_a).map(resident_id).collect();
+    // Shared IDs spread over the whole receiver file, including its last rows.
+    let ids_b: Vec<String> = (0..4_000u64)
+        .map(|k| {
+            if k % 2 == 0 {
+                resident_id(k * 17 % rows_a)
+            } else {
+                resident_id(10_000_000 + k)
+            }
+        })
+        .collect();
+    let a = write_csv(dir.path(), "a.csv", "id", &ids_a);
+    let b = write_csv(dir.path(), "b.csv", "id", &ids_b);
+    let (lines, receiver, _) = run_local(&a, &b, Mode::Intersection).expect("PSI runs");
+    let in_b: HashSet<&String> = ids_b.iter().collect();
+    let expected: Vec<&String> = ids_a.iter().filter(|id| in_b.contains(id)).collect();
+    assert_eq!(expected.len(), 2_000);
+    assert_eq!(
+        lines[1..].iter().collect::<Vec<_>>(),
+        expected,
+        "all matches, in receiver order"
+    );
+    assert_eq!(receiver.own.rows, rows_a);
+}

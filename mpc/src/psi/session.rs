@@ -18,7 +18,7 @@
 //! (which reblinds or matches the peer's stream while the main thread blinds the own
 //! input). The first failure stops the other threads; the peer is told why with `Abort`.
 
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -195,7 +195,10 @@ impl Failure {
 
     /// What to tell the peer, if this party stopped for a reason of its own.
     fn abort_reason(&self) -> Option<String> {
-        let slot = self.error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = self
+            .error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         slot.as_ref().and_then(peer_message)
     }
 
@@ -260,14 +263,35 @@ fn run_party<T>(
         }
         drop(outbox);
         let _ = writer.join();
-        // Unblock a reader still waiting on the peer; the party is done either way.
-        let _ = stream.shutdown(Shutdown::Both);
+        if value.is_some() && !failure.is_stopped() {
+            close_gracefully(&stream);
+        } else {
+            // Unblock a reader still waiting on the peer; the party is done either way.
+            let _ = stream.shutdown(Shutdown::Both);
+        }
         value
     });
     match (outcome, failure.take()) {
         (_, Some(e)) => Err(e),
         (Some(v), None) => Ok(v),
         (None, None) => Err(PsiError::PeerClosed { phase: "the run" }),
+    }
+}
+
+/// Half-close, then wait (bounded by the read time-out and a byte budget) for the peer to
+/// close too. Closing a socket with unread bytes (a late keep-alive) makes the kernel send
+/// a reset, which can destroy frames the peer has not read yet, such as the last `Done`.
+fn close_gracefully(stream: &TcpStream) {
+    // Errors here mean the peer is already gone, which is what we are waiting for.
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut sink = [0u8; 4096];
+    let mut budget: usize = 1 << 20;
+    let mut reader = stream;
+    while budget > 0 {
+        match reader.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => budget = budget.saturating_sub(n),
+        }
     }
 }
 
