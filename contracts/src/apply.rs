@@ -13,7 +13,9 @@ use weinong_ledger::TxHash;
 use crate::genesis::Genesis;
 use crate::payload::Call;
 use crate::rejection::Rejection;
-use crate::state::{Binding, KeyRecord, KeyStatus, MemberRecord, RequestEvent, RequestStatus, State};
+use crate::state::{
+    Binding, KeyRecord, KeyStatus, MemberRecord, RequestEvent, RequestStatus, State,
+};
 use crate::types::{BlockTime, ConsentId, FailureReason, MemberId, ModelId, RequestId, Role};
 use crate::verify::VerifiedTx;
 use crate::{consent, governance, requests};
@@ -88,7 +90,11 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
     if let Some(&last) = state.nonces.get(&signer)
         && tx.nonce() <= last
     {
-        return Err(Rejection::NonceReused { signer, nonce: tx.nonce(), last });
+        return Err(Rejection::NonceReused {
+            signer,
+            nonce: tx.nonce(),
+            last,
+        });
     }
     let outcome = match tx.call() {
         Call::Governance(g) => governance::apply(state, signer, g, at)?,
@@ -102,7 +108,12 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
     // Nothing can fail past this point.
     state.nonces.insert(signer, tx.nonce());
     state.last = at;
-    Ok(Receipt { tx: tx.hash(), signer, at, outcome })
+    Ok(Receipt {
+        tx: tx.hash(),
+        signer,
+        at,
+        outcome,
+    })
 }
 
 /// Moves every open request whose deadline is at or before `at` to failed ("timed out").
@@ -110,13 +121,19 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
 /// deterministic as [`apply`]. Returns the requests timed out, in deadline order.
 pub fn expire_requests(state: &mut State, at: BlockTime) -> Result<Vec<RequestId>, Rejection> {
     check_time(state, at)?;
-    let due: Vec<(u64, RequestId)> = state.open_deadlines.range(..=(at.time_ms, RequestId::from_bytes([0xff; 32]))).copied().collect();
+    let due: Vec<(u64, RequestId)> = state
+        .open_deadlines
+        .range(..=(at.time_ms, RequestId::from_bytes([0xff; 32])))
+        .copied()
+        .collect();
     for key in &due {
         state.open_deadlines.remove(key);
         if let Some(request) = state.requests.get_mut(&key.1) {
             let reason = FailureReason::TimedOut;
             request.status = RequestStatus::Failed { reason };
-            request.history.push((at, RequestEvent::Failed { by: None, reason }));
+            request
+                .history
+                .push((at, RequestEvent::Failed { by: None, reason }));
         }
     }
     state.last = at;
@@ -125,24 +142,40 @@ pub fn expire_requests(state: &mut State, at: BlockTime) -> Result<Vec<RequestId
 
 fn check_time(state: &State, at: BlockTime) -> Result<(), Rejection> {
     if at.height < state.last.height || at.time_ms < state.last.time_ms {
-        return Err(Rejection::BlockTimeWentBack { at, last: state.last });
+        return Err(Rejection::BlockTimeWentBack {
+            at,
+            last: state.last,
+        });
     }
     Ok(())
 }
 
 fn check_signer(state: &State, signer: KeyId) -> Result<(), Rejection> {
-    let record = state.keys.get(&signer).ok_or(Rejection::UnknownSigner { signer })?;
+    let record = state
+        .keys
+        .get(&signer)
+        .ok_or(Rejection::UnknownSigner { signer })?;
     match record.status {
         KeyStatus::Active => Ok(()),
-        KeyStatus::Revoked { at } => Err(Rejection::KeyRevoked { key: signer, height: at.height }),
-        KeyStatus::Rotated { successor, at } => {
-            Err(Rejection::KeyRotated { key: signer, successor, height: at.height })
-        }
+        KeyStatus::Revoked { at } => Err(Rejection::KeyRevoked {
+            key: signer,
+            height: at.height,
+        }),
+        KeyStatus::Rotated { successor, at } => Err(Rejection::KeyRotated {
+            key: signer,
+            successor,
+            height: at.height,
+        }),
     }
 }
 
 /// Fails unless `key` is active and holds `role` at `at`.
-pub(crate) fn require_role(state: &State, key: KeyId, role: Role, at: BlockTime) -> Result<(), Rejection> {
+pub(crate) fn require_role(
+    state: &State,
+    key: KeyId,
+    role: Role,
+    at: BlockTime,
+) -> Result<(), Rejection> {
     match state.keys.get(&key) {
         Some(record) if record.has_role(role, at.time_ms) => Ok(()),
         _ => Err(Rejection::MissingRole { key, role, at }),
@@ -161,39 +194,61 @@ impl State {
     /// is outside `1..=admins`, a key is listed twice in one list, a member key twice, or a
     /// list is over its limit.
     pub fn from_genesis(genesis: &Genesis) -> Result<State, Rejection> {
-        let consortium = genesis.consortium().map_err(|e| Rejection::Malformed { kind: 0, source: e })?;
+        let consortium = genesis
+            .consortium()
+            .map_err(|e| Rejection::Malformed { kind: 0, source: e })?;
         let at = BlockTime::new(0, genesis.time_ms);
         let mut keys: BTreeMap<KeyId, KeyRecord> = BTreeMap::new();
         let mut members = BTreeMap::new();
-        let bind = |keys: &mut BTreeMap<KeyId, KeyRecord>, key: &weinong_keys::PublicKey, role: Role| {
-            let record = keys.entry(key.key_id()).or_insert_with(|| KeyRecord::new(key.clone(), at));
-            if record.bindings.iter().any(|b| b.role == role) {
-                return Err(Rejection::RoleAlreadyBound { key: key.key_id(), role });
-            }
-            record.bindings.push(Binding {
-                role,
-                valid_from: genesis.time_ms,
-                valid_until: None,
-                bound_at: at,
-                unbound_at: None,
-            });
-            Ok(())
-        };
+        let bind =
+            |keys: &mut BTreeMap<KeyId, KeyRecord>, key: &weinong_keys::PublicKey, role: Role| {
+                let record = keys
+                    .entry(key.key_id())
+                    .or_insert_with(|| KeyRecord::new(key.clone(), at));
+                if record.bindings.iter().any(|b| b.role == role) {
+                    return Err(Rejection::RoleAlreadyBound {
+                        key: key.key_id(),
+                        role,
+                    });
+                }
+                record.bindings.push(Binding {
+                    role,
+                    valid_from: genesis.time_ms,
+                    valid_until: None,
+                    bound_at: at,
+                    unbound_at: None,
+                });
+                Ok(())
+            };
         for (member, key) in &genesis.members {
             if members.contains_key(member) {
                 return Err(Rejection::MemberExists { member: *member });
             }
             bind(&mut keys, key, Role::Department)?;
-            let record = keys.get_mut(&key.key_id()).unwrap_or_else(|| unreachable!("bound just above"));
+            let record = keys
+                .get_mut(&key.key_id())
+                .unwrap_or_else(|| unreachable!("bound just above"));
             if let Some(other) = record.member {
-                return Err(Rejection::KeyAlreadyMember { key: key.key_id(), member: other });
+                return Err(Rejection::KeyAlreadyMember {
+                    key: key.key_id(),
+                    member: other,
+                });
             }
             record.member = Some(*member);
-            members.insert(*member, MemberRecord { key: key.key_id(), added_at: at, removed_at: None });
+            members.insert(
+                *member,
+                MemberRecord {
+                    key: key.key_id(),
+                    added_at: at,
+                    removed_at: None,
+                },
+            );
         }
-        for (list, role) in
-            [(&genesis.admins, Role::Admin), (&genesis.auditors, Role::Auditor), (&genesis.registrars, Role::Registrar)]
-        {
+        for (list, role) in [
+            (&genesis.admins, Role::Admin),
+            (&genesis.auditors, Role::Auditor),
+            (&genesis.registrars, Role::Registrar),
+        ] {
             for key in list {
                 bind(&mut keys, key, role)?;
             }
@@ -215,17 +270,29 @@ impl State {
         };
         let admins = state.admin_count(genesis.time_ms);
         if genesis.threshold == 0 || u64::from(genesis.threshold) > admins {
-            return Err(Rejection::ThresholdOutOfRange { k: genesis.threshold, admins });
+            return Err(Rejection::ThresholdOutOfRange {
+                k: genesis.threshold,
+                admins,
+            });
         }
         Ok(state)
     }
 }
 
 /// Fails unless `model` is registered and not retired.
-pub(crate) fn live_model(state: &State, model: ModelId) -> Result<&crate::state::ModelRecord, Rejection> {
-    let record = state.models.get(&model).ok_or(Rejection::UnknownModel { model })?;
+pub(crate) fn live_model(
+    state: &State,
+    model: ModelId,
+) -> Result<&crate::state::ModelRecord, Rejection> {
+    let record = state
+        .models
+        .get(&model)
+        .ok_or(Rejection::UnknownModel { model })?;
     if let Some(at) = record.retired_at {
-        return Err(Rejection::ModelRetired { model, height: at.height });
+        return Err(Rejection::ModelRetired {
+            model,
+            height: at.height,
+        });
     }
     Ok(record)
 }

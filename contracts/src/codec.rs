@@ -74,7 +74,8 @@ impl<S: Sink> Writer<S> {
     /// A list count. Callers bound their lists by a `u16` limit before encoding; a longer
     /// list here is our bug.
     pub(crate) fn count(&mut self, len: usize) {
-        let count = u16::try_from(len).unwrap_or_else(|_| unreachable!("lists are bounded by u16 limits"));
+        let count =
+            u16::try_from(len).unwrap_or_else(|_| unreachable!("lists are bounded by u16 limits"));
         self.u16(count);
     }
     /// A state-digest count (maps in the state may exceed `u16`).
@@ -98,21 +99,37 @@ impl<'a> Reader<'a> {
         let mut r = Self { what, rest: input };
         let found = r.u8()?;
         if found != PAYLOAD_VERSION {
-            return Err(DecodeError::UnknownVersion { what, supported: PAYLOAD_VERSION, found });
+            return Err(DecodeError::UnknownVersion {
+                what,
+                supported: PAYLOAD_VERSION,
+                found,
+            });
         }
         Ok(r)
     }
 
     /// A reader over a tagged structure: checks the tag and version.
-    pub(crate) fn tagged(what: &'static str, input: &'a [u8], tag: &[u8; 4]) -> Result<Self, DecodeError> {
+    pub(crate) fn tagged(
+        what: &'static str,
+        input: &'a [u8],
+        tag: &[u8; 4],
+    ) -> Result<Self, DecodeError> {
         let mut r = Self { what, rest: input };
         let found: [u8; 4] = r.array()?;
         if &found != tag {
-            return Err(DecodeError::WrongTag { what, expected: *tag, found });
+            return Err(DecodeError::WrongTag {
+                what,
+                expected: *tag,
+                found,
+            });
         }
         let found = r.u8()?;
         if found != PAYLOAD_VERSION {
-            return Err(DecodeError::UnknownVersion { what, supported: PAYLOAD_VERSION, found });
+            return Err(DecodeError::UnknownVersion {
+                what,
+                supported: PAYLOAD_VERSION,
+                found,
+            });
         }
         Ok(r)
     }
@@ -157,28 +174,48 @@ impl<'a> Reader<'a> {
     pub(crate) fn count(&mut self, field: &'static str, max: u16) -> Result<u16, DecodeError> {
         let count = self.u16()?;
         if count > max {
-            return Err(DecodeError::TooLong { what: self.what, field, len: u64::from(count), max: u64::from(max) });
+            return Err(DecodeError::TooLong {
+                what: self.what,
+                field,
+                len: u64::from(count),
+                max: u64::from(max),
+            });
         }
         Ok(count)
     }
     /// A `u32`-length-prefixed byte string of at most `max` bytes.
-    pub(crate) fn var_bytes(&mut self, field: &'static str, max: u32) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn var_bytes(
+        &mut self,
+        field: &'static str,
+        max: u32,
+    ) -> Result<&'a [u8], DecodeError> {
         let len = self.u32()?;
         if len > max {
-            return Err(DecodeError::TooLong { what: self.what, field, len: u64::from(len), max: u64::from(max) });
+            return Err(DecodeError::TooLong {
+                what: self.what,
+                field,
+                len: u64::from(len),
+                max: u64::from(max),
+            });
         }
         let len = usize::try_from(len).map_err(|_| DecodeError::Truncated { what: self.what })?;
         self.take(len)
     }
     pub(crate) fn invalid(&self, reason: &'static str) -> DecodeError {
-        DecodeError::Invalid { what: self.what, reason }
+        DecodeError::Invalid {
+            what: self.what,
+            reason,
+        }
     }
     /// Fails unless the whole input was consumed.
     pub(crate) fn finish(self) -> Result<(), DecodeError> {
         if self.rest.is_empty() {
             Ok(())
         } else {
-            Err(DecodeError::TrailingBytes { what: self.what, count: self.rest.len() as u64 })
+            Err(DecodeError::TrailingBytes {
+                what: self.what,
+                count: self.rest.len() as u64,
+            })
         }
     }
 }

@@ -17,16 +17,28 @@ use crate::rejection::Rejection;
 use crate::state::{AccessEntry, Consent, Request, RequestEvent, RequestStatus, Revocation, State};
 use crate::types::{BlockTime, CategorySet, ConsentId, Role};
 
-pub(crate) fn grant(state: &mut State, signer: KeyId, c: &ConsentGrant, at: BlockTime) -> Result<Outcome, Rejection> {
+pub(crate) fn grant(
+    state: &mut State,
+    signer: KeyId,
+    c: &ConsentGrant,
+    at: BlockTime,
+) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Registrar, at)?;
     if state.consents.contains_key(&c.consent) {
         return Err(Rejection::ConsentExists { consent: c.consent });
     }
     if c.valid_until <= c.valid_from || c.valid_until - c.valid_from > CONSENT_VALIDITY_MS_MAX {
-        return Err(Rejection::BadWindow { from: c.valid_from, until: c.valid_until });
+        return Err(Rejection::BadWindow {
+            from: c.valid_from,
+            until: c.valid_until,
+        });
     }
     if c.valid_until <= at.time_ms {
-        return Err(Rejection::ConsentExpired { consent: c.consent, valid_until: c.valid_until, now_ms: at.time_ms });
+        return Err(Rejection::ConsentExpired {
+            consent: c.consent,
+            valid_until: c.valid_until,
+            now_ms: at.time_ms,
+        });
     }
     if !state.keys.contains_key(&c.grantee) {
         return Err(Rejection::UnknownKey { key: c.grantee });
@@ -50,13 +62,28 @@ pub(crate) fn grant(state: &mut State, signer: KeyId, c: &ConsentGrant, at: Bloc
     Ok(Outcome::ConsentGranted { consent: c.consent })
 }
 
-pub(crate) fn revoke(state: &mut State, signer: KeyId, c: &ConsentRevoke, at: BlockTime) -> Result<Outcome, Rejection> {
+pub(crate) fn revoke(
+    state: &mut State,
+    signer: KeyId,
+    c: &ConsentRevoke,
+    at: BlockTime,
+) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Registrar, at)?;
-    let consent = state.consents.get_mut(&c.consent).ok_or(Rejection::UnknownConsent { consent: c.consent })?;
+    let consent = state
+        .consents
+        .get_mut(&c.consent)
+        .ok_or(Rejection::UnknownConsent { consent: c.consent })?;
     if let Some(r) = &consent.revoked {
-        return Err(Rejection::ConsentRevoked { consent: c.consent, height: r.at.height });
+        return Err(Rejection::ConsentRevoked {
+            consent: c.consent,
+            height: r.at.height,
+        });
     }
-    consent.revoked = Some(Revocation { at, registrar: signer, evidence: c.evidence });
+    consent.revoked = Some(Revocation {
+        at,
+        registrar: signer,
+        evidence: c.evidence,
+    });
     Ok(Outcome::ConsentRevoked { consent: c.consent })
 }
 
@@ -69,21 +96,43 @@ pub(crate) fn access(
 ) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Department, at)?;
     if member_of(state, signer) != Some(a.node) {
-        return Err(Rejection::NotTheNode { signer, node: a.node });
+        return Err(Rejection::NotTheNode {
+            signer,
+            node: a.node,
+        });
     }
     let request = crate::requests::open_request(state, a.request, at)?;
     if request.subject != a.subject {
-        return Err(Rejection::OtherSubject { request: a.request, expected: request.subject, found: a.subject });
+        return Err(Rejection::OtherSubject {
+            request: a.request,
+            expected: request.subject,
+            found: a.subject,
+        });
     }
-    let model = state.models.get(&request.model).ok_or(Rejection::UnknownModel { model: request.model })?;
+    let model = state
+        .models
+        .get(&request.model)
+        .ok_or(Rejection::UnknownModel {
+            model: request.model,
+        })?;
     let extra = a.categories.minus(model.categories);
     if !extra.is_empty() {
-        return Err(Rejection::NotNeeded { model: request.model, extra });
+        return Err(Rejection::NotNeeded {
+            model: request.model,
+            extra,
+        });
     }
     covering_consent(state, a.consent, request, a.categories, at.time_ms)?;
-    let accesses = request.history.iter().filter(|(_, e)| matches!(e, RequestEvent::Accessed { .. })).count();
+    let accesses = request
+        .history
+        .iter()
+        .filter(|(_, e)| matches!(e, RequestEvent::Accessed { .. }))
+        .count();
     if accesses >= usize::from(REQUEST_ACCESSES_MAX) {
-        return Err(Rejection::TooManyAccesses { request: a.request, count: accesses as u64 });
+        return Err(Rejection::TooManyAccesses {
+            request: a.request,
+            count: accesses as u64,
+        });
     }
     let needed = model.categories;
 
@@ -102,15 +151,28 @@ pub(crate) fn access(
             fields: a.fields,
         },
     );
-    let request = state.requests.get_mut(&a.request).unwrap_or_else(|| unreachable!("checked open above"));
+    let request = state
+        .requests
+        .get_mut(&a.request)
+        .unwrap_or_else(|| unreachable!("checked open above"));
     request.accessed = request.accessed.union(a.categories);
-    request.history.push((at, RequestEvent::Accessed { node: a.node, categories: a.categories, consent: a.consent }));
+    request.history.push((
+        at,
+        RequestEvent::Accessed {
+            node: a.node,
+            categories: a.categories,
+            consent: a.consent,
+        },
+    ));
     let authorised = request.status == RequestStatus::Requested && request.accessed.covers(needed);
     if authorised {
         request.status = RequestStatus::Authorised;
         request.history.push((at, RequestEvent::Authorised));
     }
-    Ok(Outcome::AccessRecorded { request: a.request, authorised })
+    Ok(Outcome::AccessRecorded {
+        request: a.request,
+        authorised,
+    })
 }
 
 /// Fails unless consent `id` covers `request`'s subject, requester and purpose and every
@@ -123,7 +185,10 @@ fn covering_consent(
     categories: CategorySet,
     now_ms: u64,
 ) -> Result<(), Rejection> {
-    let consent = state.consents.get(&id).ok_or(Rejection::UnknownConsent { consent: id })?;
+    let consent = state
+        .consents
+        .get(&id)
+        .ok_or(Rejection::UnknownConsent { consent: id })?;
     if consent.subject != request.subject {
         return Err(Rejection::ConsentOtherSubject {
             consent: id,
@@ -132,23 +197,45 @@ fn covering_consent(
         });
     }
     if consent.grantee != request.requester {
-        return Err(Rejection::ConsentOtherGrantee { consent: id, grantee: consent.grantee, requester: request.requester });
+        return Err(Rejection::ConsentOtherGrantee {
+            consent: id,
+            grantee: consent.grantee,
+            requester: request.requester,
+        });
     }
     if consent.purpose != request.purpose {
-        return Err(Rejection::ConsentOtherPurpose { consent: id, granted: consent.purpose, asked: request.purpose });
+        return Err(Rejection::ConsentOtherPurpose {
+            consent: id,
+            granted: consent.purpose,
+            asked: request.purpose,
+        });
     }
     if let Some(r) = &consent.revoked {
-        return Err(Rejection::ConsentRevoked { consent: id, height: r.at.height });
+        return Err(Rejection::ConsentRevoked {
+            consent: id,
+            height: r.at.height,
+        });
     }
     if now_ms < consent.valid_from {
-        return Err(Rejection::ConsentNotYetValid { consent: id, valid_from: consent.valid_from, now_ms });
+        return Err(Rejection::ConsentNotYetValid {
+            consent: id,
+            valid_from: consent.valid_from,
+            now_ms,
+        });
     }
     if now_ms >= consent.valid_until {
-        return Err(Rejection::ConsentExpired { consent: id, valid_until: consent.valid_until, now_ms });
+        return Err(Rejection::ConsentExpired {
+            consent: id,
+            valid_until: consent.valid_until,
+            now_ms,
+        });
     }
     let missing = categories.minus(consent.categories);
     if !missing.is_empty() {
-        return Err(Rejection::ConsentMissingCategories { consent: id, missing });
+        return Err(Rejection::ConsentMissingCategories {
+            consent: id,
+            missing,
+        });
     }
     Ok(())
 }

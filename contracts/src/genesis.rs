@@ -62,9 +62,11 @@ impl Genesis {
             w.u16(member.0);
             w.bytes(&key.to_sec1_bytes());
         }
-        for (field, list) in
-            [("admin count", &self.admins), ("auditor count", &self.auditors), ("registrar count", &self.registrars)]
-        {
+        for (field, list) in [
+            ("admin count", &self.admins),
+            ("auditor count", &self.auditors),
+            ("registrar count", &self.registrars),
+        ] {
             if list.len() > usize::from(GENESIS_KEYS_MAX) {
                 return Err(DecodeError::TooLong {
                     what: "genesis",
@@ -102,7 +104,14 @@ impl Genesis {
         let auditors = key_list(&mut r, "auditor count")?;
         let registrars = key_list(&mut r, "registrar count")?;
         r.finish()?;
-        Ok(Self { time_ms, threshold, members, admins, auditors, registrars })
+        Ok(Self {
+            time_ms,
+            threshold,
+            members,
+            admins,
+            auditors,
+            registrars,
+        })
     }
 
     /// The consortium id: SM3 of the canonical genesis bytes.

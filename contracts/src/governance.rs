@@ -17,23 +17,44 @@ use crate::rejection::Rejection;
 use crate::state::{Binding, KeyRecord, KeyStatus, MemberRecord, ModelRecord, State};
 use crate::types::{BlockTime, Role};
 
-pub(crate) fn apply(state: &mut State, signer: KeyId, g: &Governance, at: BlockTime) -> Result<Outcome, Rejection> {
+pub(crate) fn apply(
+    state: &mut State,
+    signer: KeyId,
+    g: &Governance,
+    at: BlockTime,
+) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Admin, at)?;
     if g.seq != state.governance_seq {
-        return Err(Rejection::GovernanceOutOfSequence { expected: state.governance_seq, found: g.seq });
+        return Err(Rejection::GovernanceOutOfSequence {
+            expected: state.governance_seq,
+            found: g.seq,
+        });
     }
     for approval in &g.approvals {
-        if !state.keys.get(&approval.admin).is_some_and(|k| k.has_role(Role::Admin, at.time_ms)) {
-            return Err(Rejection::ApproverNotAdmin { admin: approval.admin, at });
+        if !state
+            .keys
+            .get(&approval.admin)
+            .is_some_and(|k| k.has_role(Role::Admin, at.time_ms))
+        {
+            return Err(Rejection::ApproverNotAdmin {
+                admin: approval.admin,
+                at,
+            });
         }
     }
     let found = g.approvals.len() as u64;
     if found < u64::from(state.threshold) {
-        return Err(Rejection::TooFewApprovals { found, needed: state.threshold });
+        return Err(Rejection::TooFewApprovals {
+            found,
+            needed: state.threshold,
+        });
     }
     change(state, &g.change, at)?;
     state.governance_seq = state.governance_seq.saturating_add(1);
-    Ok(Outcome::Governed { seq: g.seq, change: g.change.name() })
+    Ok(Outcome::Governed {
+        seq: g.seq,
+        change: g.change.name(),
+    })
 }
 
 /// Validates then applies one change.
@@ -45,7 +66,9 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
                 return Err(Rejection::MemberExists { member: *member });
             }
             if state.members.len() >= usize::from(MEMBERS_MAX) {
-                return Err(Rejection::TooManyMembers { count: state.members.len() as u64 });
+                return Err(Rejection::TooManyMembers {
+                    count: state.members.len() as u64,
+                });
             }
             let id = key.key_id();
             let needs_binding = match state.keys.get(&id) {
@@ -53,21 +76,39 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
                 Some(record) => {
                     active(record, id)?;
                     if let Some(other) = record.member {
-                        return Err(Rejection::KeyAlreadyMember { key: id, member: other });
+                        return Err(Rejection::KeyAlreadyMember {
+                            key: id,
+                            member: other,
+                        });
                     }
-                    let needs = !record.bindings.iter().any(|b| b.role == Role::Department && b.current(now));
+                    let needs = !record
+                        .bindings
+                        .iter()
+                        .any(|b| b.role == Role::Department && b.current(now));
                     if needs {
                         room_for_binding(record, id)?;
                     }
                     needs
                 }
             };
-            let record = state.keys.entry(id).or_insert_with(|| KeyRecord::new(key.clone(), at));
+            let record = state
+                .keys
+                .entry(id)
+                .or_insert_with(|| KeyRecord::new(key.clone(), at));
             record.member = Some(*member);
             if needs_binding {
-                record.bindings.push(binding(Role::Department, now, None, at));
+                record
+                    .bindings
+                    .push(binding(Role::Department, now, None, at));
             }
-            state.members.insert(*member, MemberRecord { key: id, added_at: at, removed_at: None });
+            state.members.insert(
+                *member,
+                MemberRecord {
+                    key: id,
+                    added_at: at,
+                    removed_at: None,
+                },
+            );
         }
         Change::RemoveMember { member } => {
             let key = match state.members.get(member) {
@@ -79,44 +120,85 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
             }
             if let Some(record) = state.keys.get_mut(&key) {
                 record.member = None;
-                for b in record.bindings.iter_mut().filter(|b| b.role == Role::Department && b.current(now)) {
+                for b in record
+                    .bindings
+                    .iter_mut()
+                    .filter(|b| b.role == Role::Department && b.current(now))
+                {
                     b.unbound_at = Some(at);
                 }
             }
         }
-        Change::BindRole { key, role, valid_from, valid_until } => {
+        Change::BindRole {
+            key,
+            role,
+            valid_from,
+            valid_until,
+        } => {
             if let Some(until) = *valid_until
                 && until <= *valid_from
             {
-                return Err(Rejection::BadWindow { from: *valid_from, until });
+                return Err(Rejection::BadWindow {
+                    from: *valid_from,
+                    until,
+                });
             }
             let id = key.key_id();
             if let Some(record) = state.keys.get(&id) {
                 active(record, id)?;
-                if record.bindings.iter().any(|b| b.role == *role && b.current(now)) {
-                    return Err(Rejection::RoleAlreadyBound { key: id, role: *role });
+                if record
+                    .bindings
+                    .iter()
+                    .any(|b| b.role == *role && b.current(now))
+                {
+                    return Err(Rejection::RoleAlreadyBound {
+                        key: id,
+                        role: *role,
+                    });
                 }
                 room_for_binding(record, id)?;
             }
-            let record = state.keys.entry(id).or_insert_with(|| KeyRecord::new(key.clone(), at));
-            record.bindings.push(binding(*role, *valid_from, *valid_until, at));
+            let record = state
+                .keys
+                .entry(id)
+                .or_insert_with(|| KeyRecord::new(key.clone(), at));
+            record
+                .bindings
+                .push(binding(*role, *valid_from, *valid_until, at));
         }
         Change::UnbindRole { key, role } => {
-            let record = state.keys.get(key).ok_or(Rejection::UnknownKey { key: *key })?;
-            if !record.bindings.iter().any(|b| b.role == *role && b.current(now)) {
-                return Err(Rejection::RoleNotBound { key: *key, role: *role });
+            let record = state
+                .keys
+                .get(key)
+                .ok_or(Rejection::UnknownKey { key: *key })?;
+            if !record
+                .bindings
+                .iter()
+                .any(|b| b.role == *role && b.current(now))
+            {
+                return Err(Rejection::RoleNotBound {
+                    key: *key,
+                    role: *role,
+                });
             }
             if *role == Role::Admin && record.has_role(Role::Admin, now) {
                 admins_left_after_losing_one(state, now)?;
             }
             if let Some(record) = state.keys.get_mut(key) {
-                for b in record.bindings.iter_mut().filter(|b| b.role == *role && b.current(now)) {
+                for b in record
+                    .bindings
+                    .iter_mut()
+                    .filter(|b| b.role == *role && b.current(now))
+                {
                     b.unbound_at = Some(at);
                 }
             }
         }
         Change::RotateKey { old, new, .. } => {
-            let record = state.keys.get(old).ok_or(Rejection::UnknownKey { key: *old })?;
+            let record = state
+                .keys
+                .get(old)
+                .ok_or(Rejection::UnknownKey { key: *old })?;
             active(record, *old)?;
             let new_id = new.key_id();
             if state.keys.contains_key(&new_id) {
@@ -136,12 +218,18 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
                 m.key = new_id;
             }
             if let Some(record) = state.keys.get_mut(old) {
-                record.status = KeyStatus::Rotated { successor: new_id, at };
+                record.status = KeyStatus::Rotated {
+                    successor: new_id,
+                    at,
+                };
             }
             state.keys.insert(new_id, successor);
         }
         Change::RevokeKey { key } => {
-            let record = state.keys.get(key).ok_or(Rejection::UnknownKey { key: *key })?;
+            let record = state
+                .keys
+                .get(key)
+                .ok_or(Rejection::UnknownKey { key: *key })?;
             active(record, *key)?;
             if record.has_role(Role::Admin, now) {
                 admins_left_after_losing_one(state, now)?;
@@ -162,7 +250,14 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
             if state.models.contains_key(&model) {
                 return Err(Rejection::ModelExists { model });
             }
-            state.models.insert(model, ModelRecord { categories: *categories, registered_at: at, retired_at: None });
+            state.models.insert(
+                model,
+                ModelRecord {
+                    categories: *categories,
+                    registered_at: at,
+                    retired_at: None,
+                },
+            );
         }
         Change::RetireModel { model } => {
             crate::apply::live_model(state, *model)?;
@@ -175,7 +270,13 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
 }
 
 fn binding(role: Role, valid_from: u64, valid_until: Option<u64>, at: BlockTime) -> Binding {
-    Binding { role, valid_from, valid_until, bound_at: at, unbound_at: None }
+    Binding {
+        role,
+        valid_from,
+        valid_until,
+        bound_at: at,
+        unbound_at: None,
+    }
 }
 
 fn active(record: &KeyRecord, key: KeyId) -> Result<(), Rejection> {
@@ -187,7 +288,10 @@ fn active(record: &KeyRecord, key: KeyId) -> Result<(), Rejection> {
 
 fn room_for_binding(record: &KeyRecord, key: KeyId) -> Result<(), Rejection> {
     if record.bindings.len() >= BINDINGS_PER_KEY_MAX {
-        return Err(Rejection::TooManyBindings { key, count: record.bindings.len() as u64 });
+        return Err(Rejection::TooManyBindings {
+            key,
+            count: record.bindings.len() as u64,
+        });
     }
     Ok(())
 }
@@ -195,7 +299,10 @@ fn room_for_binding(record: &KeyRecord, key: KeyId) -> Result<(), Rejection> {
 fn admins_left_after_losing_one(state: &State, now: u64) -> Result<(), Rejection> {
     let left = state.admin_count(now).saturating_sub(1);
     if left < u64::from(state.threshold) {
-        return Err(Rejection::TooFewAdminsLeft { left, k: state.threshold });
+        return Err(Rejection::TooFewAdminsLeft {
+            left,
+            k: state.threshold,
+        });
     }
     Ok(())
 }

@@ -25,7 +25,10 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
+)]
 
 mod apply;
 mod codec;
@@ -45,13 +48,13 @@ pub use apply::{Outcome, Receipt, apply, expire_requests};
 pub use codec::PAYLOAD_VERSION;
 pub use genesis::Genesis;
 pub use payload::{
-    AccessRecord, Approval, AssessmentRequest, Call, Change, ConsentGrant, ConsentRevoke, FailRequest, Governance,
-    ResultRecord, kinds,
+    AccessRecord, Approval, AssessmentRequest, Call, Change, ConsentGrant, ConsentRevoke,
+    FailRequest, Governance, ResultRecord, kinds,
 };
 pub use rejection::Rejection;
 pub use state::{ConsentStatus, RequestEvent, RequestStatus, State};
 pub use types::{
-    BlockTime, CategorySet, ConsentId, DataCategory, Department, EvidenceHash, FailureReason, FieldsHash, MemberId,
-    ModelId, Purpose, RequestId, ResultCommitment, Role,
+    BlockTime, CategorySet, ConsentId, DataCategory, Department, EvidenceHash, FailureReason,
+    FieldsHash, MemberId, ModelId, Purpose, RequestId, ResultCommitment, Role,
 };
 pub use verify::{PreparedKeys, VerifiedTx};

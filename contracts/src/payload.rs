@@ -52,8 +52,8 @@ use weinong_ledger::{DecodeError, Hash32, TxKind};
 use crate::codec::{PAYLOAD_VERSION, Reader, Sink, Writer};
 use crate::limits::{APPROVALS_MAX, MODEL_SPEC_BYTES_MAX};
 use crate::types::{
-    CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId, Purpose, RequestId,
-    ResultCommitment, Role,
+    CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId, Purpose,
+    RequestId, ResultCommitment, Role,
 };
 
 /// The transaction kinds the contracts define.
@@ -182,7 +182,12 @@ impl Change {
                 w.u8(2);
                 w.u16(member.0);
             }
-            Change::BindRole { key, role, valid_from, valid_until } => {
+            Change::BindRole {
+                key,
+                role,
+                valid_from,
+                valid_until,
+            } => {
                 w.u8(3);
                 w.bytes(&key.to_sec1_bytes());
                 w.u8(role.code());
@@ -194,7 +199,11 @@ impl Change {
                 w.bytes(key.as_bytes());
                 w.u8(role.code());
             }
-            Change::RotateKey { old, new, old_signature } => {
+            Change::RotateKey {
+                old,
+                new,
+                old_signature,
+            } => {
                 w.u8(5);
                 w.bytes(old.as_bytes());
                 w.bytes(&new.to_sec1_bytes());
@@ -224,30 +233,53 @@ impl Change {
 
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(match r.u8()? {
-            1 => Change::AddMember { member: MemberId(r.u16()?), key: public_key(r)? },
-            2 => Change::RemoveMember { member: MemberId(r.u16()?) },
+            1 => Change::AddMember {
+                member: MemberId(r.u16()?),
+                key: public_key(r)?,
+            },
+            2 => Change::RemoveMember {
+                member: MemberId(r.u16()?),
+            },
             3 => {
                 let key = public_key(r)?;
                 let role = Role::decode(r)?;
                 let valid_from = r.u64()?;
                 let valid_until = r.opt_u64()?;
-                Change::BindRole { key, role, valid_from, valid_until }
+                Change::BindRole {
+                    key,
+                    role,
+                    valid_from,
+                    valid_until,
+                }
             }
-            4 => Change::UnbindRole { key: KeyId::from_bytes(r.array()?), role: Role::decode(r)? },
+            4 => Change::UnbindRole {
+                key: KeyId::from_bytes(r.array()?),
+                role: Role::decode(r)?,
+            },
             5 => {
                 let old = KeyId::from_bytes(r.array()?);
                 let new = public_key(r)?;
                 let old_signature = signature(r)?;
-                Change::RotateKey { old, new, old_signature }
+                Change::RotateKey {
+                    old,
+                    new,
+                    old_signature,
+                }
             }
-            6 => Change::RevokeKey { key: KeyId::from_bytes(r.array()?) },
+            6 => Change::RevokeKey {
+                key: KeyId::from_bytes(r.array()?),
+            },
             7 => Change::SetThreshold { k: r.u16()? },
             8 => {
                 let categories = CategorySet::decode_nonempty(r)?;
-                let spec = r.var_bytes("model spec length", MODEL_SPEC_BYTES_MAX)?.to_vec();
+                let spec = r
+                    .var_bytes("model spec length", MODEL_SPEC_BYTES_MAX)?
+                    .to_vec();
                 Change::RegisterModel { categories, spec }
             }
-            9 => Change::RetireModel { model: ModelId::from_bytes(r.array()?) },
+            9 => Change::RetireModel {
+                model: ModelId::from_bytes(r.array()?),
+            },
             _ => return Err(r.invalid("unknown governance change code")),
         })
     }
@@ -523,7 +555,11 @@ impl Call {
                     approvals.push(Approval { admin, signature });
                 }
                 r.finish()?;
-                Call::Governance(Governance { seq, change, approvals })
+                Call::Governance(Governance {
+                    seq,
+                    change,
+                    approvals,
+                })
             }
             kinds::CONSENT_GRANT => {
                 let mut r = Reader::payload("consent grant payload", payload)?;
@@ -588,7 +624,9 @@ impl Call {
                 let request = RequestId::from_bytes(r.array()?);
                 let reason = FailureReason::decode(&mut r)?;
                 if reason == FailureReason::TimedOut {
-                    return Err(r.invalid("\"timed out\" is written by the time-out sweep, not by a transaction"));
+                    return Err(r.invalid(
+                        "\"timed out\" is written by the time-out sweep, not by a transaction",
+                    ));
                 }
                 r.finish()?;
                 Call::FailRequest(FailRequest { request, reason })
@@ -609,10 +647,16 @@ pub(crate) fn public_key(r: &mut Reader<'_>) -> Result<PublicKey, DecodeError> {
     if sec1[0] != 0x04 {
         return Err(r.invalid("public key is not in uncompressed SEC1 form (0x04 ‖ x ‖ y)"));
     }
-    PublicKey::from_sec1_bytes(&sec1).map_err(|source| DecodeError::Key { what: r.what(), source })
+    PublicKey::from_sec1_bytes(&sec1).map_err(|source| DecodeError::Key {
+        what: r.what(),
+        source,
+    })
 }
 
 fn signature(r: &mut Reader<'_>) -> Result<Signature, DecodeError> {
     let bytes: [u8; 64] = r.array()?;
-    Signature::from_bytes(&bytes).map_err(|source| DecodeError::Key { what: r.what(), source })
+    Signature::from_bytes(&bytes).map_err(|source| DecodeError::Key {
+        what: r.what(),
+        source,
+    })
 }

@@ -22,16 +22,23 @@ impl State {
     }
 
     /// Every consent recorded for `subject`, by consent id.
-    pub fn consents_of(&self, subject: &SubjectPseudonym) -> impl Iterator<Item = (&ConsentId, &Consent)> {
+    pub fn consents_of(
+        &self,
+        subject: &SubjectPseudonym,
+    ) -> impl Iterator<Item = (&ConsentId, &Consent)> {
         let from = (*subject, ConsentId::from_bytes([0; 32]));
         let to = (*subject, ConsentId::from_bytes([0xff; 32]));
-        self.consents_by_subject.range(from..=to).filter_map(|(_, id)| self.consents.get_key_value(id))
+        self.consents_by_subject
+            .range(from..=to)
+            .filter_map(|(_, id)| self.consents.get_key_value(id))
     }
 
     /// The roles `key` held at time `t_ms`: bindings valid then, of a key not yet revoked
     /// or rotated away then. Empty for an unknown key.
     pub fn roles_at(&self, key: &KeyId, t_ms: u64) -> BTreeSet<Role> {
-        let Some(record) = self.keys.get(key) else { return BTreeSet::new() };
+        let Some(record) = self.keys.get(key) else {
+            return BTreeSet::new();
+        };
         let ended = match record.status {
             KeyStatus::Active => None,
             KeyStatus::Rotated { at, .. } | KeyStatus::Revoked { at } => Some(at.time_ms),
@@ -39,7 +46,12 @@ impl State {
         if ended.is_some_and(|end| end <= t_ms) {
             return BTreeSet::new();
         }
-        record.bindings.iter().filter(|b| b.valid_at(t_ms)).map(|b| b.role).collect()
+        record
+            .bindings
+            .iter()
+            .filter(|b| b.valid_at(t_ms))
+            .map(|b| b.role)
+            .collect()
     }
 
     /// A request's history, oldest first.
@@ -50,6 +62,8 @@ impl State {
     /// Every access to `subject`'s data, in ledger order (the subject's right to know who
     /// used their data, PIPL Art. 44–45).
     pub fn accesses_to(&self, subject: &SubjectPseudonym) -> impl Iterator<Item = &AccessEntry> {
-        self.accesses.range((*subject, 0)..=(*subject, u64::MAX)).map(|(_, a)| a)
+        self.accesses
+            .range((*subject, 0)..=(*subject, u64::MAX))
+            .map(|(_, a)| a)
     }
 }

@@ -5,7 +5,9 @@ use weinong_keys::{KeyId, SubjectPseudonym};
 use weinong_ledger::{DecodeError, TxKind};
 
 use crate::state::RequestStatus;
-use crate::types::{BlockTime, CategorySet, ConsentId, MemberId, ModelId, Purpose, RequestId, Role};
+use crate::types::{
+    BlockTime, CategorySet, ConsentId, MemberId, ModelId, Purpose, RequestId, Role,
+};
 
 /// A refused transaction. A refusal leaves the state exactly as it was.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -48,7 +50,9 @@ pub enum Rejection {
         seq: u64,
     },
     /// The old key's signature on a rotation does not verify.
-    #[error("rotation of key {old}: the old key's signature does not verify over the rotation statement")]
+    #[error(
+        "rotation of key {old}: the old key's signature does not verify over the rotation statement"
+    )]
     BadRotationSignature {
         /// The key being rotated.
         old: KeyId,
@@ -82,7 +86,9 @@ pub enum Rejection {
         height: u64,
     },
     /// The nonce was used already (or an older one): replay protection.
-    #[error("nonce {nonce} of signer {signer} is not above its last accepted nonce {last}: replayed or stale")]
+    #[error(
+        "nonce {nonce} of signer {signer} is not above its last accepted nonce {last}: replayed or stale"
+    )]
     NonceReused {
         /// The signer.
         signer: KeyId,
@@ -104,7 +110,9 @@ pub enum Rejection {
 
     // ---- governance ----
     /// The governance change number is not the next one.
-    #[error("governance change number {found} is not the next one ({expected}); re-collect approvals for {expected}")]
+    #[error(
+        "governance change number {found} is not the next one ({expected}); re-collect approvals for {expected}"
+    )]
     GovernanceOutOfSequence {
         /// The next change number.
         expected: u64,
@@ -410,7 +418,9 @@ pub enum Rejection {
         found: ModelId,
     },
     /// Only the requester, a department or a steward may fail a request.
-    #[error("key {key} may not fail request {request}: only its requester, a department or a steward may")]
+    #[error(
+        "key {key} may not fail request {request}: only its requester, a department or a steward may"
+    )]
     MayNotFail {
         /// The key.
         key: KeyId,
@@ -427,6 +437,9 @@ pub enum Rejection {
 
 impl Rejection {
     pub(crate) fn malformed(kind: TxKind, source: DecodeError) -> Self {
-        Rejection::Malformed { kind: kind.0, source }
+        Rejection::Malformed {
+            kind: kind.0,
+            source,
+        }
     }
 }

@@ -12,7 +12,12 @@ use crate::rejection::Rejection;
 use crate::state::{Request, RequestEvent, RequestStatus, State};
 use crate::types::{BlockTime, CategorySet, RequestId, Role};
 
-pub(crate) fn open(state: &mut State, signer: KeyId, q: &AssessmentRequest, at: BlockTime) -> Result<Outcome, Rejection> {
+pub(crate) fn open(
+    state: &mut State,
+    signer: KeyId,
+    q: &AssessmentRequest,
+    at: BlockTime,
+) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Institution, at)?;
     if !q.purpose.is_assessment() {
         return Err(Rejection::NotAssessmentPurpose { purpose: q.purpose });
@@ -21,7 +26,10 @@ pub(crate) fn open(state: &mut State, signer: KeyId, q: &AssessmentRequest, at: 
         return Err(Rejection::RequestExists { request: q.request });
     }
     live_model(state, q.model)?;
-    let deadline_ms = at.time_ms.checked_add(REQUEST_TIMEOUT_MS).ok_or(Rejection::TimeOverflow { now_ms: at.time_ms })?;
+    let deadline_ms = at
+        .time_ms
+        .checked_add(REQUEST_TIMEOUT_MS)
+        .ok_or(Rejection::TimeOverflow { now_ms: at.time_ms })?;
     state.requests.insert(
         q.request,
         Request {
@@ -36,56 +44,124 @@ pub(crate) fn open(state: &mut State, signer: KeyId, q: &AssessmentRequest, at: 
         },
     );
     state.open_deadlines.insert((deadline_ms, q.request));
-    Ok(Outcome::Requested { request: q.request, deadline_ms })
+    Ok(Outcome::Requested {
+        request: q.request,
+        deadline_ms,
+    })
 }
 
-pub(crate) fn compute(state: &mut State, signer: KeyId, q: &ResultRecord, at: BlockTime) -> Result<Outcome, Rejection> {
+pub(crate) fn compute(
+    state: &mut State,
+    signer: KeyId,
+    q: &ResultRecord,
+    at: BlockTime,
+) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Department, at)?;
     if member_of(state, signer).is_none() {
         return Err(Rejection::NotAMember { signer });
     }
     let request = open_request(state, q.request, at)?;
     if request.status != RequestStatus::Authorised {
-        return Err(Rejection::RequestState { request: q.request, status: request.status, needed: "authorised" });
+        return Err(Rejection::RequestState {
+            request: q.request,
+            status: request.status,
+            needed: "authorised",
+        });
     }
     if request.model != q.model {
-        return Err(Rejection::OtherModel { request: q.request, expected: request.model, found: q.model });
+        return Err(Rejection::OtherModel {
+            request: q.request,
+            expected: request.model,
+            found: q.model,
+        });
     }
     let deadline = request.deadline_ms;
-    close(state, q.request, deadline, RequestStatus::Computed { commitment: q.commitment }, RequestEvent::Computed {
-        by: signer,
-        commitment: q.commitment,
-    }, at);
+    close(
+        state,
+        q.request,
+        deadline,
+        RequestStatus::Computed {
+            commitment: q.commitment,
+        },
+        RequestEvent::Computed {
+            by: signer,
+            commitment: q.commitment,
+        },
+        at,
+    );
     Ok(Outcome::Computed { request: q.request })
 }
 
-pub(crate) fn fail(state: &mut State, signer: KeyId, f: &FailRequest, at: BlockTime) -> Result<Outcome, Rejection> {
+pub(crate) fn fail(
+    state: &mut State,
+    signer: KeyId,
+    f: &FailRequest,
+    at: BlockTime,
+) -> Result<Outcome, Rejection> {
     let request = open_request(state, f.request, at)?;
     let allowed = request.requester == signer
         || require_role(state, signer, Role::Department, at).is_ok()
         || require_role(state, signer, Role::Steward, at).is_ok();
     if !allowed {
-        return Err(Rejection::MayNotFail { key: signer, request: f.request });
+        return Err(Rejection::MayNotFail {
+            key: signer,
+            request: f.request,
+        });
     }
     let deadline = request.deadline_ms;
     let reason = f.reason;
-    close(state, f.request, deadline, RequestStatus::Failed { reason }, RequestEvent::Failed { by: Some(signer), reason }, at);
-    Ok(Outcome::Failed { request: f.request, reason })
+    close(
+        state,
+        f.request,
+        deadline,
+        RequestStatus::Failed { reason },
+        RequestEvent::Failed {
+            by: Some(signer),
+            reason,
+        },
+        at,
+    );
+    Ok(Outcome::Failed {
+        request: f.request,
+        reason,
+    })
 }
 
 /// The request, if it exists, is open, and has not reached its deadline at `at`.
-pub(crate) fn open_request(state: &State, id: RequestId, at: BlockTime) -> Result<&Request, Rejection> {
-    let request = state.requests.get(&id).ok_or(Rejection::UnknownRequest { request: id })?;
+pub(crate) fn open_request(
+    state: &State,
+    id: RequestId,
+    at: BlockTime,
+) -> Result<&Request, Rejection> {
+    let request = state
+        .requests
+        .get(&id)
+        .ok_or(Rejection::UnknownRequest { request: id })?;
     if !request.status.is_open() {
-        return Err(Rejection::RequestState { request: id, status: request.status, needed: "requested or authorised" });
+        return Err(Rejection::RequestState {
+            request: id,
+            status: request.status,
+            needed: "requested or authorised",
+        });
     }
     if at.time_ms >= request.deadline_ms {
-        return Err(Rejection::RequestTimedOut { request: id, deadline_ms: request.deadline_ms, now_ms: at.time_ms });
+        return Err(Rejection::RequestTimedOut {
+            request: id,
+            deadline_ms: request.deadline_ms,
+            now_ms: at.time_ms,
+        });
     }
     Ok(request)
 }
 
-fn close(state: &mut State, id: RequestId, deadline: u64, status: RequestStatus, event: RequestEvent, at: BlockTime) {
+fn close(
+    state: &mut State,
+    id: RequestId,
+    deadline: u64,
+    status: RequestStatus,
+    event: RequestEvent,
+    at: BlockTime,
+) {
     state.open_deadlines.remove(&(deadline, id));
     if let Some(request) = state.requests.get_mut(&id) {
         request.status = status;

@@ -203,7 +203,10 @@ closed_enum!(
 impl Purpose {
     /// Purposes an assessment request may state.
     pub const fn is_assessment(self) -> bool {
-        matches!(self, Purpose::AdmissionAssessment | Purpose::PeriodicAssessment)
+        matches!(
+            self,
+            Purpose::AdmissionAssessment | Purpose::PeriodicAssessment
+        )
     }
 }
 
@@ -252,11 +255,14 @@ impl DataCategory {
     /// Which department holds this category.
     pub const fn holder(self) -> Department {
         match self {
-            Self::AbilityAssessment | Self::HouseholdIncome | Self::Subsidies => Department::CivilAffairs,
-            Self::VitalSigns | Self::Diagnoses | Self::Falls | Self::Screens => Department::Health,
-            Self::InsuranceClaims | Self::HospitalStays | Self::Medications | Self::LongTermCare => {
-                Department::MedicalInsurance
+            Self::AbilityAssessment | Self::HouseholdIncome | Self::Subsidies => {
+                Department::CivilAffairs
             }
+            Self::VitalSigns | Self::Diagnoses | Self::Falls | Self::Screens => Department::Health,
+            Self::InsuranceClaims
+            | Self::HospitalStays
+            | Self::Medications
+            | Self::LongTermCare => Department::MedicalInsurance,
         }
     }
 }
@@ -312,7 +318,10 @@ impl CategorySet {
 
     /// The categories, in code order.
     pub fn iter(self) -> impl Iterator<Item = DataCategory> {
-        DataCategory::ALL.iter().copied().filter(move |c| self.contains(*c))
+        DataCategory::ALL
+            .iter()
+            .copied()
+            .filter(move |c| self.contains(*c))
     }
 
     /// The bit mask (the canonical encoding).
@@ -322,7 +331,11 @@ impl CategorySet {
 
     /// The set with this bit mask; `None` if an unknown bit is set.
     pub const fn from_bits(bits: u16) -> Option<Self> {
-        if bits & !Self::KNOWN == 0 { Some(Self(bits)) } else { None }
+        if bits & !Self::KNOWN == 0 {
+            Some(Self(bits))
+        } else {
+            None
+        }
     }
 
     pub(crate) fn decode_nonempty(r: &mut crate::codec::Reader<'_>) -> Result<Self, DecodeError> {

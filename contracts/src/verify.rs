@@ -33,8 +33,14 @@ impl VerifiedTx {
 
     /// As [`Self::verify`], with per-key tables for recurring signers (see
     /// [`PreparedKeys`]).
-    pub fn verify_prepared(tx: &Transaction, state: &State, prepared: &mut PreparedKeys) -> Result<Self, Rejection> {
-        Self::verify_with(tx, state, &mut |key, msg, sig| prepared.verify(key, msg, sig))
+    pub fn verify_prepared(
+        tx: &Transaction,
+        state: &State,
+        prepared: &mut PreparedKeys,
+    ) -> Result<Self, Rejection> {
+        Self::verify_with(tx, state, &mut |key, msg, sig| {
+            prepared.verify(key, msg, sig)
+        })
     }
 
     fn verify_with(
@@ -43,16 +49,24 @@ impl VerifiedTx {
         check: &mut dyn FnMut(&PublicKey, &[u8], &Signature) -> bool,
     ) -> Result<Self, Rejection> {
         let body = tx.body();
-        let call = Call::decode(body.kind, &body.payload).map_err(|e| Rejection::malformed(body.kind, e))?;
+        let call = Call::decode(body.kind, &body.payload)
+            .map_err(|e| Rejection::malformed(body.kind, e))?;
         let signer = body.signer;
-        let record = state.key(&signer).ok_or(Rejection::UnknownSigner { signer })?;
+        let record = state
+            .key(&signer)
+            .ok_or(Rejection::UnknownSigner { signer })?;
         if !check(record.public_key(), tx.signed_bytes(), tx.signature()) {
             return Err(Rejection::BadSignature { signer });
         }
         if let Call::Governance(g) = &call {
             verify_governance(g, state, check)?;
         }
-        Ok(Self { signer, nonce: body.nonce, hash: tx.hash(), call })
+        Ok(Self {
+            signer,
+            nonce: body.nonce,
+            hash: tx.hash(),
+            call,
+        })
     }
 
     /// The signer's key id.
@@ -80,14 +94,28 @@ fn verify_governance(
 ) -> Result<(), Rejection> {
     let approved = Governance::approved_bytes(state.consortium(), g.seq, &g.change);
     for a in &g.approvals {
-        let key = state.key(&a.admin).ok_or(Rejection::UnknownApprover { admin: a.admin })?;
+        let key = state
+            .key(&a.admin)
+            .ok_or(Rejection::UnknownApprover { admin: a.admin })?;
         if !check(key.public_key(), &approved, &a.signature) {
-            return Err(Rejection::BadApproval { admin: a.admin, seq: g.seq });
+            return Err(Rejection::BadApproval {
+                admin: a.admin,
+                seq: g.seq,
+            });
         }
     }
-    if let Change::RotateKey { old, new, old_signature } = &g.change {
+    if let Change::RotateKey {
+        old,
+        new,
+        old_signature,
+    } = &g.change
+    {
         let key = state.key(old).ok_or(Rejection::UnknownKey { key: *old })?;
-        if !check(key.public_key(), &rotation_bytes(state.consortium(), old, new), old_signature) {
+        if !check(
+            key.public_key(),
+            &rotation_bytes(state.consortium(), old, new),
+            old_signature,
+        ) {
             return Err(Rejection::BadRotationSignature { old: *old });
         }
     }

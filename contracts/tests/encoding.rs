@@ -3,9 +3,10 @@
 
 use proptest::prelude::*;
 use weinong_contracts::{
-    AccessRecord, Approval, AssessmentRequest, Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke,
-    DataCategory, EvidenceHash, FailRequest, FailureReason, FieldsHash, Genesis, Governance, MemberId, ModelId, Purpose,
-    RequestId, ResultCommitment, ResultRecord, Role, kinds, limits,
+    AccessRecord, Approval, AssessmentRequest, Call, CategorySet, Change, ConsentGrant, ConsentId,
+    ConsentRevoke, DataCategory, EvidenceHash, FailRequest, FailureReason, FieldsHash, Genesis,
+    Governance, MemberId, ModelId, Purpose, RequestId, ResultCommitment, ResultRecord, Role, kinds,
+    limits,
 };
 use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{DecodeError, Hash32, TxKind};
@@ -57,7 +58,10 @@ fn sample_calls() -> Vec<Call> {
     let sig = key.sign(b"x");
     vec![
         Call::ConsentGrant(grant()),
-        Call::ConsentRevoke(ConsentRevoke { consent: ConsentId::from_bytes([5; 32]), evidence: EvidenceHash::from_bytes([6; 32]) }),
+        Call::ConsentRevoke(ConsentRevoke {
+            consent: ConsentId::from_bytes([5; 32]),
+            evidence: EvidenceHash::from_bytes([6; 32]),
+        }),
         Call::AccessRecord(AccessRecord {
             request: RequestId::from_bytes([7; 32]),
             node: MemberId(2),
@@ -77,20 +81,38 @@ fn sample_calls() -> Vec<Call> {
             model: ModelId::from_bytes([15; 32]),
             commitment: ResultCommitment::from_bytes([16; 32]),
         }),
-        Call::FailRequest(FailRequest { request: RequestId::from_bytes([17; 32]), reason: FailureReason::DataUnavailable }),
+        Call::FailRequest(FailRequest {
+            request: RequestId::from_bytes([17; 32]),
+            reason: FailureReason::DataUnavailable,
+        }),
         Call::Governance(Governance {
             seq: 3,
-            change: Change::BindRole { key: key.public_key().clone(), role: Role::Steward, valid_from: 5, valid_until: Some(9) },
-            approvals: vec![Approval { admin: key.key_id(), signature: sig.clone() }],
+            change: Change::BindRole {
+                key: key.public_key().clone(),
+                role: Role::Steward,
+                valid_from: 5,
+                valid_until: Some(9),
+            },
+            approvals: vec![Approval {
+                admin: key.key_id(),
+                signature: sig.clone(),
+            }],
         }),
         Call::Governance(Governance {
             seq: 4,
-            change: Change::RotateKey { old: KeyId::from_bytes([1; 32]), new: key.public_key().clone(), old_signature: sig },
+            change: Change::RotateKey {
+                old: KeyId::from_bytes([1; 32]),
+                new: key.public_key().clone(),
+                old_signature: sig,
+            },
             approvals: vec![],
         }),
         Call::Governance(Governance {
             seq: 5,
-            change: Change::RegisterModel { categories: CategorySet::of(&[DataCategory::Screens]), spec: b"spec".to_vec() },
+            change: Change::RegisterModel {
+                categories: CategorySet::of(&[DataCategory::Screens]),
+                spec: b"spec".to_vec(),
+            },
             approvals: vec![],
         }),
     ]
@@ -103,13 +125,23 @@ fn every_call_round_trips_and_refuses_trailing_or_missing_bytes() {
         assert_eq!(Call::decode(call.kind(), &bytes).expect("decodes"), call);
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(matches!(Call::decode(call.kind(), &longer), Err(DecodeError::TrailingBytes { count: 1, .. })));
+        assert!(matches!(
+            Call::decode(call.kind(), &longer),
+            Err(DecodeError::TrailingBytes { count: 1, .. })
+        ));
         for cut in 0..bytes.len() {
-            assert!(Call::decode(call.kind(), &bytes[..cut]).is_err(), "{:?} cut at {cut} decoded", call.kind());
+            assert!(
+                Call::decode(call.kind(), &bytes[..cut]).is_err(),
+                "{:?} cut at {cut} decoded",
+                call.kind()
+            );
         }
         let mut newer = bytes.clone();
         newer[0] = 2;
-        assert!(matches!(Call::decode(call.kind(), &newer), Err(DecodeError::UnknownVersion { found: 2, .. })));
+        assert!(matches!(
+            Call::decode(call.kind(), &newer),
+            Err(DecodeError::UnknownVersion { found: 2, .. })
+        ));
     }
 }
 
@@ -119,14 +151,29 @@ fn unknown_codes_and_kinds_are_refused() {
     let purpose_at = 1 + 32 * 3;
     let mut bad = bytes.clone();
     bad[purpose_at] = 99;
-    assert!(matches!(Call::decode(kinds::CONSENT_GRANT, &bad), Err(DecodeError::Invalid { reason: "unknown purpose code", .. })));
+    assert!(matches!(
+        Call::decode(kinds::CONSENT_GRANT, &bad),
+        Err(DecodeError::Invalid {
+            reason: "unknown purpose code",
+            ..
+        })
+    ));
     let mut bad = bytes.clone();
     bad[purpose_at + 1] = 0x80; // bit 15: no such category
-    assert!(matches!(Call::decode(kinds::CONSENT_GRANT, &bad), Err(DecodeError::Invalid { .. })));
+    assert!(matches!(
+        Call::decode(kinds::CONSENT_GRANT, &bad),
+        Err(DecodeError::Invalid { .. })
+    ));
     let mut bad = bytes.clone();
     bad[purpose_at + 1] = 0;
     bad[purpose_at + 2] = 0; // no category at all
-    assert!(matches!(Call::decode(kinds::CONSENT_GRANT, &bad), Err(DecodeError::Invalid { reason: "empty set of data categories", .. })));
+    assert!(matches!(
+        Call::decode(kinds::CONSENT_GRANT, &bad),
+        Err(DecodeError::Invalid {
+            reason: "empty set of data categories",
+            ..
+        })
+    ));
     assert!(Call::decode(TxKind(0xF000), &bytes).is_err());
     assert!(Call::decode(TxKind(0x0400), &bytes).is_err());
     // "Timed out" is not a reason a transaction may give.
@@ -146,14 +193,23 @@ fn oversize_fields_are_refused_before_allocation() {
     bytes.extend(u32::MAX.to_be_bytes());
     assert!(matches!(
         Call::decode(kinds::GOVERNANCE, &bytes),
-        Err(DecodeError::TooLong { field: "model spec length", .. })
+        Err(DecodeError::TooLong {
+            field: "model spec length",
+            ..
+        })
     ));
     // More approvals than the limit.
     let mut bytes = vec![1];
     bytes.extend(0u64.to_be_bytes());
     bytes.extend([7, 0, 1]);
     bytes.extend((limits::APPROVALS_MAX + 1).to_be_bytes());
-    assert!(matches!(Call::decode(kinds::GOVERNANCE, &bytes), Err(DecodeError::TooLong { field: "approval count", .. })));
+    assert!(matches!(
+        Call::decode(kinds::GOVERNANCE, &bytes),
+        Err(DecodeError::TooLong {
+            field: "approval count",
+            ..
+        })
+    ));
     // Encoding refuses what decoding would refuse.
     let big = Call::Governance(Governance {
         seq: 0,
@@ -172,7 +228,10 @@ fn genesis_round_trips_and_names_the_consortium() {
     let genesis = Genesis {
         time_ms: 42,
         threshold: 2,
-        members: vec![(MemberId(2), keys[0].public_key().clone()), (MemberId(1), keys[1].public_key().clone())],
+        members: vec![
+            (MemberId(2), keys[0].public_key().clone()),
+            (MemberId(1), keys[1].public_key().clone()),
+        ],
         admins: vec![keys[2].public_key().clone(), keys[3].public_key().clone()],
         auditors: vec![],
         registrars: vec![keys[4].public_key().clone()],
@@ -181,7 +240,10 @@ fn genesis_round_trips_and_names_the_consortium() {
     let back = Genesis::decode(&bytes).expect("decodes");
     assert_eq!(back.encode().expect("encodes"), bytes);
     assert_eq!(back.members[0].0, MemberId(1), "members are sorted");
-    assert_eq!(genesis.consortium().expect("id"), Hash32(sm3_digest(&bytes)));
+    assert_eq!(
+        genesis.consortium().expect("id"),
+        Hash32(sm3_digest(&bytes))
+    );
     let mut longer = bytes.clone();
     longer.push(0);
     assert!(Genesis::decode(&longer).is_err());

@@ -8,6 +8,7 @@
 //! - governance with k-1 approvals, a repeated approver or an approval over other bytes is
 //!   refused;
 //! - a refused transaction leaves the state unchanged (whole state and digest);
+//!
 //! and at the end, that the same sequence applied again (with plain and with prepared-key
 //! verification) gives the same answers and the same digest.
 
@@ -18,9 +19,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::{DAY, HOUR, T0, Who, World, replay};
 use proptest::prelude::*;
 use weinong_contracts::{
-    AccessRecord, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke,
-    DataCategory, EvidenceHash, FailRequest, FailureReason, FieldsHash, Governance, MemberId, Outcome, Purpose,
-    RequestId, RequestStatus, ResultCommitment, ResultRecord, Role, VerifiedTx, apply, expire_requests,
+    AccessRecord, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant, ConsentId,
+    ConsentRevoke, DataCategory, EvidenceHash, FailRequest, FailureReason, FieldsHash, Governance,
+    MemberId, Outcome, Purpose, RequestId, RequestStatus, ResultCommitment, ResultRecord, Role,
+    VerifiedTx, apply, expire_requests,
     payload::{model_id, rotation_bytes},
 };
 use weinong_keys::{KeyId, SubjectPseudonym};
@@ -64,15 +66,50 @@ enum ChangeAction {
 
 #[derive(Clone, Debug)]
 enum Action {
-    Grant { consent: u8, subject: u8, other_grantee: bool, purpose: u8, cats: u16, from_h: u16, len_h: u16 },
-    Revoke { consent: u8 },
-    Request { request: u8, subject: u8, purpose: u8, model: u8 },
+    Grant {
+        consent: u8,
+        subject: u8,
+        other_grantee: bool,
+        purpose: u8,
+        cats: u16,
+        from_h: u16,
+        len_h: u16,
+    },
+    Revoke {
+        consent: u8,
+    },
+    Request {
+        request: u8,
+        subject: u8,
+        purpose: u8,
+        model: u8,
+    },
     /// `coherent`: pick an existing request and one of its subject's consents.
-    Access { coherent: bool, request: u8, node: u16, subject: u8, cats: u16, consent: u8 },
-    Result { request: u8, node: u8 },
-    Fail { request: u8, reason: u8 },
-    Gov { submitter: u8, approvers: u8, defect: Defect, change: ChangeAction },
-    Replay { back: u8 },
+    Access {
+        coherent: bool,
+        request: u8,
+        node: u16,
+        subject: u8,
+        cats: u16,
+        consent: u8,
+    },
+    Result {
+        request: u8,
+        node: u8,
+    },
+    Fail {
+        request: u8,
+        reason: u8,
+    },
+    Gov {
+        submitter: u8,
+        approvers: u8,
+        defect: Defect,
+        change: ChangeAction,
+    },
+    Replay {
+        back: u8,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -140,8 +177,20 @@ fn action() -> impl Strategy<Value = Action> {
 }
 
 fn step() -> impl Strategy<Value = Step> {
-    (action(), prop::option::weighted(0.2, 0u8..15), prop::bool::weighted(0.7), 0u16..120, prop_oneof![15 => Just(0u8), 1 => 1u8..3])
-        .prop_map(|(action, signer, new_block, dt_min, jump_days)| Step { action, signer, new_block, dt_min, jump_days })
+    (
+        action(),
+        prop::option::weighted(0.2, 0u8..15),
+        prop::bool::weighted(0.7),
+        0u16..120,
+        prop_oneof![15 => Just(0u8), 1 => 1u8..3],
+    )
+        .prop_map(|(action, signer, new_block, dt_min, jump_days)| Step {
+            action,
+            signer,
+            new_block,
+            dt_min,
+            jump_days,
+        })
 }
 
 fn subject(i: u8) -> SubjectPseudonym {
@@ -152,7 +201,11 @@ fn spec(i: u8) -> Vec<u8> {
 }
 /// Model 0 is registered in setup and reads vital signs, diagnoses and insurance claims.
 fn model_cats() -> CategorySet {
-    CategorySet::of(&[DataCategory::VitalSigns, DataCategory::Diagnoses, DataCategory::InsuranceClaims])
+    CategorySet::of(&[
+        DataCategory::VitalSigns,
+        DataCategory::Diagnoses,
+        DataCategory::InsuranceClaims,
+    ])
 }
 
 /// What the oracle knows, from accepted transactions only.
@@ -165,19 +218,40 @@ struct Oracle {
     unbound: BTreeSet<(KeyId, Role)>,
 }
 
-fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) -> (weinong_ledger::Transaction, Defect) {
-    let natural = |_: &World, who: Who| step.signer.map_or(who, |i| POOL[usize::from(i) % POOL.len()]);
+fn build(
+    w: &mut World,
+    step: &Step,
+    history: &[weinong_ledger::Transaction],
+) -> (weinong_ledger::Transaction, Defect) {
+    let natural = |_: &World, who: Who| {
+        step.signer
+            .map_or(who, |i| POOL[usize::from(i) % POOL.len()])
+    };
     let mut defect = Defect::None;
     let tx = match &step.action {
-        Action::Grant { consent, subject: s, other_grantee, purpose, cats, from_h, len_h } => {
-            let grantee = if *other_grantee { w.stranger.key_id() } else { w.institution.key_id() };
+        Action::Grant {
+            consent,
+            subject: s,
+            other_grantee,
+            purpose,
+            cats,
+            from_h,
+            len_h,
+        } => {
+            let grantee = if *other_grantee {
+                w.stranger.key_id()
+            } else {
+                w.institution.key_id()
+            };
             let from = w.at.time_ms.saturating_sub(48 * HOUR) + u64::from(*from_h) * HOUR;
             let call = Call::ConsentGrant(ConsentGrant {
                 consent: ConsentId::from_bytes([*consent; 32]),
                 subject: subject(*s),
                 grantee,
                 purpose: Purpose::from_code(*purpose).expect("1..4"),
-                categories: CategorySet::from_bits(*cats).filter(|c| !c.is_empty()).unwrap_or(model_cats()),
+                categories: CategorySet::from_bits(*cats)
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(model_cats()),
                 valid_from: from,
                 valid_until: from + u64::from(*len_h) * HOUR,
                 evidence: EvidenceHash::from_bytes([0xee; 32]),
@@ -193,7 +267,12 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
             let who = natural(w, Who::Registrar);
             w.sign(who, &call)
         }
-        Action::Request { request, subject: s, purpose, model } => {
+        Action::Request {
+            request,
+            subject: s,
+            purpose,
+            model,
+        } => {
             let call = Call::AssessmentRequest(AssessmentRequest {
                 request: RequestId::from_bytes([*request; 32]),
                 subject: subject(*s),
@@ -203,12 +282,21 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
             let who = natural(w, Who::Institution);
             w.sign(who, &call)
         }
-        Action::Access { coherent, request, node, subject: s, cats, consent } => {
+        Action::Access {
+            coherent,
+            request,
+            node,
+            subject: s,
+            cats,
+            consent,
+        } => {
             let mut record = AccessRecord {
                 request: RequestId::from_bytes([*request; 32]),
                 node: MemberId(*node),
                 subject: subject(*s),
-                categories: CategorySet::from_bits(*cats).filter(|c| !c.is_empty()).unwrap_or(model_cats()),
+                categories: CategorySet::from_bits(*cats)
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(model_cats()),
                 consent: ConsentId::from_bytes([*consent; 32]),
                 fields: FieldsHash::from_bytes([0xff; 32]),
             };
@@ -221,7 +309,8 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
                     let subject = w.state.request(id).expect("listed").subject;
                     record.request = *id;
                     record.subject = subject;
-                    let consents: Vec<ConsentId> = w.state.consents_of(&subject).map(|(c, _)| *c).collect();
+                    let consents: Vec<ConsentId> =
+                        w.state.consents_of(&subject).map(|(c, _)| *c).collect();
                     if let Some(c) = consents.get(usize::from(*consent) % consents.len().max(1)) {
                         record.consent = *c;
                     }
@@ -235,9 +324,15 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
             // Prefer an authorised request, so the computed path is reached.
             let authorised: Vec<RequestId> = (0..16u8)
                 .map(|i| RequestId::from_bytes([i; 32]))
-                .filter(|id| w.state.request(id).is_some_and(|r| r.status == RequestStatus::Authorised))
+                .filter(|id| {
+                    w.state
+                        .request(id)
+                        .is_some_and(|r| r.status == RequestStatus::Authorised)
+                })
                 .collect();
-            let id = authorised.get(usize::from(*request) % authorised.len().max(1)).copied();
+            let id = authorised
+                .get(usize::from(*request) % authorised.len().max(1))
+                .copied();
             let call = Call::ResultRecord(ResultRecord {
                 request: id.unwrap_or(RequestId::from_bytes([*request; 32])),
                 model: model_id(&spec(0)),
@@ -254,7 +349,12 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
             let who = natural(w, Who::Institution);
             w.sign(who, &call)
         }
-        Action::Gov { submitter, approvers, defect: d, change } => {
+        Action::Gov {
+            submitter,
+            approvers,
+            defect: d,
+            change,
+        } => {
             defect = *d;
             let change = change_of(w, change);
             let seq = w.state.governance_seq();
@@ -265,7 +365,12 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
                 Defect::Duplicate | Defect::WrongBytes => (0..k).collect(),
             };
             let consortium = *w.state.consortium();
-            let mut approvals = common::approve(&consortium, seq, &change, chosen.iter().map(|&i| &w.admins[i]));
+            let mut approvals = common::approve(
+                &consortium,
+                seq,
+                &change,
+                chosen.iter().map(|&i| &w.admins[i]),
+            );
             match d {
                 Defect::Duplicate => {
                     // k entries, k-1 distinct: the first admin counted twice (for k = 1,
@@ -280,18 +385,31 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
                 Defect::WrongBytes => {
                     // The last approver signed the next change number instead.
                     if let Some(last) = approvals.last_mut() {
-                        let admin = w.admins.iter().find(|a| a.key_id() == last.admin).expect("an admin");
-                        last.signature = admin.sign(&Governance::approved_bytes(&consortium, seq + 1, &change));
+                        let admin = w
+                            .admins
+                            .iter()
+                            .find(|a| a.key_id() == last.admin)
+                            .expect("an admin");
+                        last.signature =
+                            admin.sign(&Governance::approved_bytes(&consortium, seq + 1, &change));
                     }
                 }
                 _ => {}
             }
-            let call = Call::Governance(Governance { seq, change, approvals });
+            let call = Call::Governance(Governance {
+                seq,
+                change,
+                approvals,
+            });
             let who = natural(w, Who::Admin(usize::from(*submitter)));
             w.sign(who, &call)
         }
         Action::Replay { back } => {
-            match history.len().checked_sub(1 + usize::from(*back)).and_then(|i| history.get(i)) {
+            match history
+                .len()
+                .checked_sub(1 + usize::from(*back))
+                .and_then(|i| history.get(i))
+            {
                 Some(tx) => tx.clone(),
                 None => {
                     let call = Call::ConsentRevoke(ConsentRevoke {
@@ -309,8 +427,13 @@ fn build(w: &mut World, step: &Step, history: &[weinong_ledger::Transaction]) ->
 fn change_of(w: &World, c: &ChangeAction) -> Change {
     let pool_key = |i: u8| w.key(POOL[usize::from(i) % POOL.len()]);
     match c {
-        ChangeAction::Revoke(i) => Change::RevokeKey { key: pool_key(*i).key_id() },
-        ChangeAction::Unbind(i, r) => Change::UnbindRole { key: pool_key(*i).key_id(), role: Role::from_code(*r).expect("1..7") },
+        ChangeAction::Revoke(i) => Change::RevokeKey {
+            key: pool_key(*i).key_id(),
+        },
+        ChangeAction::Unbind(i, r) => Change::UnbindRole {
+            key: pool_key(*i).key_id(),
+            role: Role::from_code(*r).expect("1..7"),
+        },
         ChangeAction::Bind(i, r) => Change::BindRole {
             key: pool_key(*i).public_key().clone(),
             role: Role::from_code(*r).expect("1..7"),
@@ -321,12 +444,21 @@ fn change_of(w: &World, c: &ChangeAction) -> Change {
         ChangeAction::Rotate(i, s) => {
             let old = pool_key(*i);
             let new = w.spare[usize::from(*s)].public_key().clone();
-            let old_signature = old.sign(&rotation_bytes(w.state.consortium(), &old.key_id(), &new));
-            Change::RotateKey { old: old.key_id(), new, old_signature }
+            let old_signature =
+                old.sign(&rotation_bytes(w.state.consortium(), &old.key_id(), &new));
+            Change::RotateKey {
+                old: old.key_id(),
+                new,
+                old_signature,
+            }
         }
-        ChangeAction::RemoveMember(m) => Change::RemoveMember { member: MemberId(*m) },
+        ChangeAction::RemoveMember(m) => Change::RemoveMember {
+            member: MemberId(*m),
+        },
         ChangeAction::Model(bits) => Change::RegisterModel {
-            categories: CategorySet::from_bits(*bits).filter(|c| !c.is_empty()).unwrap_or(model_cats()),
+            categories: CategorySet::from_bits(*bits)
+                .filter(|c| !c.is_empty())
+                .unwrap_or(model_cats()),
             spec: spec((*bits % 3) as u8),
         },
     }
@@ -345,9 +477,13 @@ fn role_needed(call: &Call) -> Option<Role> {
 
 fn run(steps: &[Step]) -> Result<(), TestCaseError> {
     let mut w = World::new(4, 2);
-    let register = Change::RegisterModel { categories: model_cats(), spec: spec(0) };
+    let register = Change::RegisterModel {
+        categories: model_cats(),
+        spec: spec(0),
+    };
     let tx = w.governance(0, &[0, 1], register);
-    w.submit_at(tx, BlockTime::new(2, T0)).map_err(|e| TestCaseError::fail(format!("setup: {e}")))?;
+    w.submit_at(tx, BlockTime::new(2, T0))
+        .map_err(|e| TestCaseError::fail(format!("setup: {e}")))?;
     let mut oracle = Oracle::default();
     let mut sent: Vec<weinong_ledger::Transaction> = Vec::new();
     let mut accepted = 0u32;
@@ -368,7 +504,8 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
         w.at = at;
         w.log.push((tx.clone(), at));
         let before = w.state.clone();
-        let answer = VerifiedTx::verify(&tx, &w.state).and_then(|v| apply(&mut w.state, &v, at).map(|r| (v, r)));
+        let answer = VerifiedTx::verify(&tx, &w.state)
+            .and_then(|v| apply(&mut w.state, &v, at).map(|r| (v, r)));
         let (verified, receipt) = match answer {
             Err(rejection) => {
                 prop_assert!(w.state == before, "refusal {rejection} changed the state");
@@ -382,13 +519,22 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
         let signer = verified.signer();
 
         // Nothing from a revoked or rotated key, nothing in a role after it was unbound.
-        prop_assert!(!oracle.dead_keys.contains(&signer), "accepted from dead key: {call:?}");
+        prop_assert!(
+            !oracle.dead_keys.contains(&signer),
+            "accepted from dead key: {call:?}"
+        );
         if let Some(role) = role_needed(&call) {
-            prop_assert!(!oracle.unbound.contains(&(signer, role)), "accepted after unbinding {role}: {call:?}");
+            prop_assert!(
+                !oracle.unbound.contains(&(signer, role)),
+                "accepted after unbinding {role}: {call:?}"
+            );
         }
         match &call {
             Call::Governance(g) => {
-                prop_assert!(matches!(defect, Defect::None), "defective governance accepted: {defect:?}");
+                prop_assert!(
+                    matches!(defect, Defect::None),
+                    "defective governance accepted: {defect:?}"
+                );
                 let distinct: BTreeSet<KeyId> = g.approvals.iter().map(|a| a.admin).collect();
                 prop_assert_eq!(distinct.len(), g.approvals.len());
                 prop_assert!(distinct.len() >= usize::from(before.threshold()));
@@ -410,7 +556,10 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                         oracle.unbound.remove(&(key.key_id(), *role));
                     }
                     Change::RemoveMember { member } => {
-                        let key = before.member(*member).expect("removed an existing member").key;
+                        let key = before
+                            .member(*member)
+                            .expect("removed an existing member")
+                            .key;
                         oracle.unbound.insert((key, Role::Department));
                     }
                     _ => {}
@@ -420,7 +569,10 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 oracle.consents.insert(c.consent, c.clone());
             }
             Call::ConsentRevoke(c) => {
-                prop_assert!(oracle.withdrawn.insert(c.consent), "consent withdrawn twice");
+                prop_assert!(
+                    oracle.withdrawn.insert(c.consent),
+                    "consent withdrawn twice"
+                );
             }
             Call::AssessmentRequest(q) => {
                 oracle.requests.insert(q.request, (signer, q.clone()));
@@ -429,14 +581,26 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 let consent = oracle.consents.get(&a.consent);
                 prop_assert!(consent.is_some(), "access on a consent never granted");
                 let consent = consent.expect("checked");
-                let (requester, request) = oracle.requests.get(&a.request).expect("access for a request never made");
-                prop_assert!(!oracle.withdrawn.contains(&a.consent), "access on a withdrawn consent");
-                prop_assert!(consent.valid_from <= at.time_ms && at.time_ms < consent.valid_until, "consent not valid now");
+                let (requester, request) = oracle
+                    .requests
+                    .get(&a.request)
+                    .expect("access for a request never made");
+                prop_assert!(
+                    !oracle.withdrawn.contains(&a.consent),
+                    "access on a withdrawn consent"
+                );
+                prop_assert!(
+                    consent.valid_from <= at.time_ms && at.time_ms < consent.valid_until,
+                    "consent not valid now"
+                );
                 prop_assert_eq!(consent.subject, a.subject);
                 prop_assert_eq!(request.subject, a.subject);
                 prop_assert_eq!(consent.grantee, *requester);
                 prop_assert_eq!(consent.purpose, request.purpose);
-                prop_assert!(consent.categories.covers(a.categories), "categories not covered");
+                prop_assert!(
+                    consent.categories.covers(a.categories),
+                    "categories not covered"
+                );
                 let recorded = matches!(receipt.outcome, Outcome::AccessRecorded { .. });
                 prop_assert!(recorded, "receipt is not an access record");
             }
@@ -473,9 +637,15 @@ fn the_generator_reaches_accepting_paths() {
     let mut runner = TestRunner::deterministic();
     let mut kinds_accepted: BTreeSet<u16> = BTreeSet::new();
     for _ in 0..10 {
-        let steps = prop::collection::vec(step(), 80).new_tree(&mut runner).expect("tree").current();
+        let steps = prop::collection::vec(step(), 80)
+            .new_tree(&mut runner)
+            .expect("tree")
+            .current();
         let mut w = World::new(4, 2);
-        let register = Change::RegisterModel { categories: model_cats(), spec: spec(0) };
+        let register = Change::RegisterModel {
+            categories: model_cats(),
+            spec: spec(0),
+        };
         let tx = w.governance(0, &[0, 1], register);
         w.submit_at(tx, BlockTime::new(2, T0)).expect("setup");
         let mut sent = Vec::new();
@@ -489,12 +659,17 @@ fn the_generator_reaches_accepting_paths() {
                 Ok(_) => {
                     kinds_accepted.insert(tx.body().kind.0);
                 }
-                Err(e) if std::env::var_os("SHOW_REFUSALS").is_some() => eprintln!("{:#06x}: {e}", tx.body().kind.0),
+                Err(e) if std::env::var_os("SHOW_REFUSALS").is_some() => {
+                    eprintln!("{:#06x}: {e}", tx.body().kind.0)
+                }
                 Err(_) => {}
             }
         }
     }
     for kind in [0x0001u16, 0x0100, 0x0101, 0x0200, 0x0300, 0x0301, 0x0302] {
-        assert!(kinds_accepted.contains(&kind), "no accepted transaction of kind {kind:#06x}: {kinds_accepted:?}");
+        assert!(
+            kinds_accepted.contains(&kind),
+            "no accepted transaction of kind {kind:#06x}: {kinds_accepted:?}"
+        );
     }
 }

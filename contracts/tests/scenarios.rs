@@ -5,9 +5,10 @@ mod common;
 
 use common::{DAY, HOUR, T0, Who, World, sign_with_nonce};
 use weinong_contracts::{
-    AccessRecord, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke,
-    ConsentStatus, DataCategory as C, EvidenceHash, FailRequest, FailureReason, FieldsHash, MemberId, ModelId,
-    Purpose, RequestEvent, RequestId, ResultCommitment, ResultRecord, Role,
+    AccessRecord, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant, ConsentId,
+    ConsentRevoke, ConsentStatus, DataCategory as C, EvidenceHash, FailRequest, FailureReason,
+    FieldsHash, MemberId, ModelId, Purpose, RequestEvent, RequestId, ResultCommitment,
+    ResultRecord, Role,
     payload::{model_id, rotation_bytes},
 };
 use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
@@ -18,36 +19,64 @@ enum Step {
     /// `who` signs `call` with its next nonce.
     Call(Who, Call),
     /// Admin `by` submits `change` with approvals by the admins listed.
-    Gov { by: usize, approvals: Vec<usize>, change: Change },
+    Gov {
+        by: usize,
+        approvals: Vec<usize>,
+        change: Change,
+    },
     /// A transaction exactly as given (replays, tampering).
     Tx(Transaction),
 }
 
 /// Submits `step` at block `height`, `time_ms`, and checks the answer: `"accepted"`,
 /// `"accepted: <text in the receipt's outcome>"`, or `"refused: <text in the reason>"`.
-fn check(w: &mut World, (height, time_ms): (u64, u64), step: Step, expect: &str) -> Option<Transaction> {
+fn check(
+    w: &mut World,
+    (height, time_ms): (u64, u64),
+    step: Step,
+    expect: &str,
+) -> Option<Transaction> {
     let tx = match step {
         Step::Call(who, call) => w.sign(who, &call),
-        Step::Gov { by, approvals, change } => w.governance(by, &approvals, change),
+        Step::Gov {
+            by,
+            approvals,
+            change,
+        } => w.governance(by, &approvals, change),
         Step::Tx(tx) => tx,
     };
     let before = w.state.clone();
     let answer = w.submit_at(tx.clone(), BlockTime::new(height, time_ms));
-    match (expect.strip_prefix("accepted"), expect.strip_prefix("refused: "), &answer) {
+    match (
+        expect.strip_prefix("accepted"),
+        expect.strip_prefix("refused: "),
+        &answer,
+    ) {
         (Some(rest), _, Ok(receipt)) => {
             let outcome = format!("{:?}", receipt.outcome);
             let want = rest.trim_start_matches(": ");
-            assert!(outcome.contains(want), "block {height}: outcome {outcome} lacks {want:?}");
+            assert!(
+                outcome.contains(want),
+                "block {height}: outcome {outcome} lacks {want:?}"
+            );
         }
         (_, Some(want), Err(rejection)) => {
             let text = rejection.to_string();
-            assert!(text.contains(want), "block {height}: refusal {text:?} lacks {want:?}");
+            assert!(
+                text.contains(want),
+                "block {height}: refusal {text:?} lacks {want:?}"
+            );
             // A refusal leaves the state as it was (apart from the block's time-out sweep).
             let mut swept = before;
             if height > swept.last_block().height {
-                weinong_contracts::expire_requests(&mut swept, BlockTime::new(height, time_ms)).expect("sweep");
+                weinong_contracts::expire_requests(&mut swept, BlockTime::new(height, time_ms))
+                    .expect("sweep");
             }
-            assert_eq!(w.state.digest(), swept.digest(), "block {height}: refusal changed the state");
+            assert_eq!(
+                w.state.digest(),
+                swept.digest(),
+                "block {height}: refusal changed the state"
+            );
         }
         _ => panic!("block {height}: expected {expect:?}, got {answer:?}"),
     }
@@ -69,10 +98,18 @@ fn model() -> ModelId {
     model_id(&spec())
 }
 fn admission_categories() -> CategorySet {
-    CategorySet::of(&[C::AbilityAssessment, C::VitalSigns, C::Diagnoses, C::InsuranceClaims])
+    CategorySet::of(&[
+        C::AbilityAssessment,
+        C::VitalSigns,
+        C::Diagnoses,
+        C::InsuranceClaims,
+    ])
 }
 fn register_model() -> Change {
-    Change::RegisterModel { categories: admission_categories(), spec: spec() }
+    Change::RegisterModel {
+        categories: admission_categories(),
+        spec: spec(),
+    }
 }
 
 fn grant(w: &World, consent: u8, who: &str, categories: &[C], from: u64, until: u64) -> Call {
@@ -126,26 +163,82 @@ const INSURANCE: Who = Who::Node(2);
 #[test]
 fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
     let mut w = World::new(3, 2);
-    let all = [C::AbilityAssessment, C::VitalSigns, C::Diagnoses, C::InsuranceClaims];
+    let all = [
+        C::AbilityAssessment,
+        C::VitalSigns,
+        C::Diagnoses,
+        C::InsuranceClaims,
+    ];
     let g = grant(&w, 1, ZHANG, &all, T0, T0 + 365 * DAY);
-    check(&mut w, (2, T0 + HOUR), Step::Call(Who::Registrar, g), "accepted: ConsentGranted");
-    check(&mut w, (3, T0 + 2 * HOUR), Step::Gov { by: 0, approvals: vec![0, 1], change: register_model() }, "accepted");
-    check(&mut w, (4, T0 + 3 * HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "accepted: Requested");
+    check(
+        &mut w,
+        (2, T0 + HOUR),
+        Step::Call(Who::Registrar, g),
+        "accepted: ConsentGranted",
+    );
+    check(
+        &mut w,
+        (3, T0 + 2 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: register_model(),
+        },
+        "accepted",
+    );
+    check(
+        &mut w,
+        (4, T0 + 3 * HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "accepted: Requested",
+    );
     let health = access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1);
-    check(&mut w, (5, T0 + 4 * HOUR), Step::Call(HEALTH, health), "accepted: authorised: false");
+    check(
+        &mut w,
+        (5, T0 + 4 * HOUR),
+        Step::Call(HEALTH, health),
+        "accepted: authorised: false",
+    );
     // Mr Zhang withdraws his consent through the portal; the registrar records it.
-    check(&mut w, (6, T0 + 5 * HOUR), Step::Call(Who::Registrar, revoke(1)), "accepted: ConsentRevoked");
+    check(
+        &mut w,
+        (6, T0 + 5 * HOUR),
+        Step::Call(Who::Registrar, revoke(1)),
+        "accepted: ConsentRevoked",
+    );
     let insurance = access(1, 3, ZHANG, &[C::InsuranceClaims], 1);
-    check(&mut w, (7, T0 + 6 * HOUR), Step::Call(INSURANCE, insurance), "refused: consent revoked at block 6");
+    check(
+        &mut w,
+        (7, T0 + 6 * HOUR),
+        Step::Call(INSURANCE, insurance),
+        "refused: consent revoked at block 6",
+    );
     // Withdrawing twice is refused with the same reason.
-    check(&mut w, (8, T0 + 7 * HOUR), Step::Call(Who::Registrar, revoke(1)), "refused: consent revoked at block 6");
+    check(
+        &mut w,
+        (8, T0 + 7 * HOUR),
+        Step::Call(Who::Registrar, revoke(1)),
+        "refused: consent revoked at block 6",
+    );
 
     let c = ConsentId::from_bytes([1; 32]);
-    assert_eq!(w.state.consent_status(&c, T0 + 4 * HOUR), Some(ConsentStatus::Valid));
-    assert!(matches!(w.state.consent_status(&c, T0 + 5 * HOUR), Some(ConsentStatus::Revoked { at }) if at.height == 6));
-    assert_eq!(w.state.consent_status(&c, T0 - 1), Some(ConsentStatus::NotYetValid));
+    assert_eq!(
+        w.state.consent_status(&c, T0 + 4 * HOUR),
+        Some(ConsentStatus::Valid)
+    );
+    assert!(
+        matches!(w.state.consent_status(&c, T0 + 5 * HOUR), Some(ConsentStatus::Revoked { at }) if at.height == 6)
+    );
+    assert_eq!(
+        w.state.consent_status(&c, T0 - 1),
+        Some(ConsentStatus::NotYetValid)
+    );
     // Not retroactive: the health node's access stays on record, and Mr Zhang can see it.
-    let seen: Vec<(u64, MemberId)> = w.state.accesses_to(&subject(ZHANG)).map(|a| (a.at.height, a.node)).collect();
+    let seen: Vec<(u64, MemberId)> = w
+        .state
+        .accesses_to(&subject(ZHANG))
+        .map(|a| (a.at.height, a.node))
+        .collect();
     assert_eq!(seen, vec![(5, MemberId(2))]);
     assert_eq!(w.state.accesses_to(&subject(LI)).count(), 0);
 }
@@ -153,26 +246,103 @@ fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
 #[test]
 fn an_admission_request_goes_from_requested_to_computed() {
     let mut w = World::new(3, 2);
-    let all = [C::AbilityAssessment, C::VitalSigns, C::Diagnoses, C::InsuranceClaims];
+    let all = [
+        C::AbilityAssessment,
+        C::VitalSigns,
+        C::Diagnoses,
+        C::InsuranceClaims,
+    ];
     let g = grant(&w, 1, ZHANG, &all, T0, T0 + 30 * DAY);
-    check(&mut w, (2, T0 + HOUR), Step::Call(Who::Registrar, g), "accepted");
+    check(
+        &mut w,
+        (2, T0 + HOUR),
+        Step::Call(Who::Registrar, g),
+        "accepted",
+    );
     // A request citing an unregistered model is refused; register it, then request.
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "refused: is not registered");
-    check(&mut w, (3, T0 + HOUR), Step::Gov { by: 1, approvals: vec![1, 2], change: register_model() }, "accepted");
-    check(&mut w, (4, T0 + 2 * HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "accepted");
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "refused: is not registered",
+    );
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Gov {
+            by: 1,
+            approvals: vec![1, 2],
+            change: register_model(),
+        },
+        "accepted",
+    );
+    check(
+        &mut w,
+        (4, T0 + 2 * HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "accepted",
+    );
     // Computing before every category is accessed is refused.
-    check(&mut w, (5, T0 + 2 * HOUR), Step::Call(CIVIL, result(1)), "refused: is requested; this call needs it authorised");
-    check(&mut w, (5, T0 + 2 * HOUR), Step::Call(CIVIL, access(1, 1, ZHANG, &[C::AbilityAssessment], 1)), "accepted: authorised: false");
+    check(
+        &mut w,
+        (5, T0 + 2 * HOUR),
+        Step::Call(CIVIL, result(1)),
+        "refused: is requested; this call needs it authorised",
+    );
+    check(
+        &mut w,
+        (5, T0 + 2 * HOUR),
+        Step::Call(CIVIL, access(1, 1, ZHANG, &[C::AbilityAssessment], 1)),
+        "accepted: authorised: false",
+    );
     // A node reading data the model does not use is refused (minimum necessary).
-    check(&mut w, (6, T0 + 3 * HOUR), Step::Call(HEALTH, access(1, 2, ZHANG, &[C::VitalSigns, C::Falls], 1)), "refused: are not read by model");
+    check(
+        &mut w,
+        (6, T0 + 3 * HOUR),
+        Step::Call(HEALTH, access(1, 2, ZHANG, &[C::VitalSigns, C::Falls], 1)),
+        "refused: are not read by model",
+    );
     // A node signing for another node is refused.
-    check(&mut w, (6, T0 + 3 * HOUR), Step::Call(HEALTH, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)), "refused: is not the key of member 3");
-    check(&mut w, (6, T0 + 3 * HOUR), Step::Call(HEALTH, access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1)), "accepted: authorised: false");
-    check(&mut w, (7, T0 + 4 * HOUR), Step::Call(INSURANCE, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)), "accepted: authorised: true");
+    check(
+        &mut w,
+        (6, T0 + 3 * HOUR),
+        Step::Call(HEALTH, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)),
+        "refused: is not the key of member 3",
+    );
+    check(
+        &mut w,
+        (6, T0 + 3 * HOUR),
+        Step::Call(
+            HEALTH,
+            access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1),
+        ),
+        "accepted: authorised: false",
+    );
+    check(
+        &mut w,
+        (7, T0 + 4 * HOUR),
+        Step::Call(INSURANCE, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)),
+        "accepted: authorised: true",
+    );
     // Only a department records the result; the institution cannot.
-    check(&mut w, (8, T0 + 5 * HOUR), Step::Call(Who::Institution, result(1)), "refused: holds no valid department role");
-    check(&mut w, (8, T0 + 5 * HOUR), Step::Call(CIVIL, result(1)), "accepted: Computed");
-    check(&mut w, (9, T0 + 6 * HOUR), Step::Call(CIVIL, result(1)), "refused: is computed");
+    check(
+        &mut w,
+        (8, T0 + 5 * HOUR),
+        Step::Call(Who::Institution, result(1)),
+        "refused: holds no valid department role",
+    );
+    check(
+        &mut w,
+        (8, T0 + 5 * HOUR),
+        Step::Call(CIVIL, result(1)),
+        "accepted: Computed",
+    );
+    check(
+        &mut w,
+        (9, T0 + 6 * HOUR),
+        Step::Call(CIVIL, result(1)),
+        "refused: is computed",
+    );
 
     let history: Vec<(u64, &'static str)> = w
         .state
@@ -192,7 +362,14 @@ fn an_admission_request_goes_from_requested_to_computed() {
         .collect();
     assert_eq!(
         history,
-        vec![(4, "requested"), (5, "accessed"), (6, "accessed"), (7, "accessed"), (7, "authorised"), (8, "computed")]
+        vec![
+            (4, "requested"),
+            (5, "accessed"),
+            (6, "accessed"),
+            (7, "accessed"),
+            (7, "authorised"),
+            (8, "computed")
+        ]
     );
     assert_eq!(w.state.accesses_to(&subject(ZHANG)).count(), 3);
 }
@@ -200,73 +377,278 @@ fn an_admission_request_goes_from_requested_to_computed() {
 #[test]
 fn consent_must_cover_requester_purpose_categories_and_time() {
     let mut w = World::new(3, 2);
-    check(&mut w, (2, T0), Step::Gov { by: 0, approvals: vec![0, 2], change: register_model() }, "accepted");
+    check(
+        &mut w,
+        (2, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 2],
+            change: register_model(),
+        },
+        "accepted",
+    );
     // Consent 1 covers health data only, from tomorrow, for 10 days.
-    let g = grant(&w, 1, ZHANG, &[C::VitalSigns, C::Diagnoses], T0 + DAY, T0 + 11 * DAY);
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Registrar, g), "accepted");
+    let g = grant(
+        &w,
+        1,
+        ZHANG,
+        &[C::VitalSigns, C::Diagnoses],
+        T0 + DAY,
+        T0 + 11 * DAY,
+    );
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Registrar, g),
+        "accepted",
+    );
     // Consent 2 is Mr Li's.
     let g = grant(&w, 2, LI, &[C::InsuranceClaims], T0, T0 + 11 * DAY);
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Registrar, g), "accepted");
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Registrar, g),
+        "accepted",
+    );
     // The same consent id again is refused; so is a window that ends before it starts.
     let g = grant(&w, 1, LI, &[C::Falls], T0, T0 + DAY);
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Registrar, g), "refused: exists already");
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Registrar, g),
+        "refused: exists already",
+    );
     let g = grant(&w, 3, LI, &[C::Falls], T0 + DAY, T0 + DAY);
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Registrar, g), "refused: is empty or longer");
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Registrar, g),
+        "refused: is empty or longer",
+    );
     // Only a registrar records consent.
     let g = grant(&w, 4, ZHANG, &[C::Falls], T0, T0 + DAY);
-    check(&mut w, (3, T0 + HOUR), Step::Call(HEALTH, g), "refused: holds no valid registrar role");
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(HEALTH, g),
+        "refused: holds no valid registrar role",
+    );
 
-    check(&mut w, (4, T0 + 2 * HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "accepted");
+    check(
+        &mut w,
+        (4, T0 + 2 * HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "accepted",
+    );
     let a = access(1, 2, ZHANG, &[C::VitalSigns], 1);
-    check(&mut w, (5, T0 + 3 * HOUR), Step::Call(HEALTH, a), "refused: is valid only from");
+    check(
+        &mut w,
+        (5, T0 + 3 * HOUR),
+        Step::Call(HEALTH, a),
+        "refused: is valid only from",
+    );
     let a = access(1, 3, ZHANG, &[C::InsuranceClaims], 2);
-    check(&mut w, (5, T0 + 3 * HOUR), Step::Call(INSURANCE, a), "refused: is for subject");
-    check(&mut w, (6, T0 + DAY + HOUR), Step::Call(Who::Institution, request(2, ZHANG)), "accepted");
+    check(
+        &mut w,
+        (5, T0 + 3 * HOUR),
+        Step::Call(INSURANCE, a),
+        "refused: is for subject",
+    );
+    check(
+        &mut w,
+        (6, T0 + DAY + HOUR),
+        Step::Call(Who::Institution, request(2, ZHANG)),
+        "accepted",
+    );
     let a = access(2, 3, ZHANG, &[C::InsuranceClaims], 1);
-    check(&mut w, (7, T0 + DAY + 2 * HOUR), Step::Call(INSURANCE, a), "refused: does not cover {insurance claims}");
+    check(
+        &mut w,
+        (7, T0 + DAY + 2 * HOUR),
+        Step::Call(INSURANCE, a),
+        "refused: does not cover {insurance claims}",
+    );
     let a = access(2, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1);
-    check(&mut w, (7, T0 + DAY + 2 * HOUR), Step::Call(HEALTH, a), "accepted");
+    check(
+        &mut w,
+        (7, T0 + DAY + 2 * HOUR),
+        Step::Call(HEALTH, a),
+        "accepted",
+    );
     // After the window ends, the same access is refused: the request is fresh, the consent is not.
-    check(&mut w, (8, T0 + 11 * DAY), Step::Call(Who::Institution, request(3, ZHANG)), "accepted");
+    check(
+        &mut w,
+        (8, T0 + 11 * DAY),
+        Step::Call(Who::Institution, request(3, ZHANG)),
+        "accepted",
+    );
     let a = access(3, 2, ZHANG, &[C::VitalSigns], 1);
-    check(&mut w, (9, T0 + 11 * DAY + HOUR), Step::Call(HEALTH, a), "refused: expired at");
+    check(
+        &mut w,
+        (9, T0 + 11 * DAY + HOUR),
+        Step::Call(HEALTH, a),
+        "refused: expired at",
+    );
 }
 
 #[test]
 fn governance_needs_k_distinct_admins_over_the_exact_change() {
     let mut w = World::new(4, 3);
     // Two approvals when three are needed.
-    check(&mut w, (2, T0), Step::Gov { by: 0, approvals: vec![0, 1], change: register_model() }, "refused: 2 valid admin approvals; governance needs 3");
+    check(
+        &mut w,
+        (2, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: register_model(),
+        },
+        "refused: 2 valid admin approvals; governance needs 3",
+    );
     // One admin listed three times: the payload itself is refused.
     let seq = w.state.governance_seq();
-    let mut approvals = common::approve(w.state.consortium(), seq, &register_model(), std::iter::once(&w.admins[0]));
+    let mut approvals = common::approve(
+        w.state.consortium(),
+        seq,
+        &register_model(),
+        std::iter::once(&w.admins[0]),
+    );
     approvals.push(approvals[0].clone());
     approvals.push(approvals[0].clone());
-    let call = Call::Governance(weinong_contracts::Governance { seq, change: register_model(), approvals });
-    check(&mut w, (2, T0), Step::Call(Who::Admin(0), call), "refused: approvals repeat an admin");
+    let call = Call::Governance(weinong_contracts::Governance {
+        seq,
+        change: register_model(),
+        approvals,
+    });
+    check(
+        &mut w,
+        (2, T0),
+        Step::Call(Who::Admin(0), call),
+        "refused: approvals repeat an admin",
+    );
     // Three approvals, but one was given for a different change.
     let other = Change::SetThreshold { k: 2 };
-    let mut approvals = common::approve(w.state.consortium(), seq, &register_model(), [&w.admins[0], &w.admins[1]].into_iter());
-    approvals.extend(common::approve(w.state.consortium(), seq, &other, std::iter::once(&w.admins[2])));
+    let mut approvals = common::approve(
+        w.state.consortium(),
+        seq,
+        &register_model(),
+        [&w.admins[0], &w.admins[1]].into_iter(),
+    );
+    approvals.extend(common::approve(
+        w.state.consortium(),
+        seq,
+        &other,
+        std::iter::once(&w.admins[2]),
+    ));
     approvals.sort_by_key(|a| a.admin);
-    let call = Call::Governance(weinong_contracts::Governance { seq, change: register_model(), approvals });
-    check(&mut w, (2, T0), Step::Call(Who::Admin(0), call), "refused: does not verify over this change");
+    let call = Call::Governance(weinong_contracts::Governance {
+        seq,
+        change: register_model(),
+        approvals,
+    });
+    check(
+        &mut w,
+        (2, T0),
+        Step::Call(Who::Admin(0), call),
+        "refused: does not verify over this change",
+    );
     // A non-admin's approval, or a non-admin submitter.
-    let approvals = common::approve(w.state.consortium(), seq, &register_model(), [&w.admins[0], &w.admins[1], &w.registrar].into_iter());
-    let call = Call::Governance(weinong_contracts::Governance { seq, change: register_model(), approvals });
-    check(&mut w, (2, T0), Step::Call(Who::Admin(0), call), "refused: approval by");
-    let approvals = common::approve(w.state.consortium(), seq, &register_model(), [&w.admins[0], &w.admins[1], &w.admins[2]].into_iter());
-    let call = Call::Governance(weinong_contracts::Governance { seq, change: register_model(), approvals });
-    check(&mut w, (2, T0), Step::Call(Who::Registrar, call), "refused: holds no valid admin role");
+    let approvals = common::approve(
+        w.state.consortium(),
+        seq,
+        &register_model(),
+        [&w.admins[0], &w.admins[1], &w.registrar].into_iter(),
+    );
+    let call = Call::Governance(weinong_contracts::Governance {
+        seq,
+        change: register_model(),
+        approvals,
+    });
+    check(
+        &mut w,
+        (2, T0),
+        Step::Call(Who::Admin(0), call),
+        "refused: approval by",
+    );
+    let approvals = common::approve(
+        w.state.consortium(),
+        seq,
+        &register_model(),
+        [&w.admins[0], &w.admins[1], &w.admins[2]].into_iter(),
+    );
+    let call = Call::Governance(weinong_contracts::Governance {
+        seq,
+        change: register_model(),
+        approvals,
+    });
+    check(
+        &mut w,
+        (2, T0),
+        Step::Call(Who::Registrar, call),
+        "refused: holds no valid admin role",
+    );
     // The same approvals submitted by an admin are accepted once, and not again.
-    check(&mut w, (3, T0), Step::Gov { by: 3, approvals: vec![0, 1, 2], change: register_model() }, "accepted: Governed");
-    check(&mut w, (4, T0), Step::Gov { by: 3, approvals: vec![0, 1, 2], change: register_model() }, "refused: is registered already");
+    check(
+        &mut w,
+        (3, T0),
+        Step::Gov {
+            by: 3,
+            approvals: vec![0, 1, 2],
+            change: register_model(),
+        },
+        "accepted: Governed",
+    );
+    check(
+        &mut w,
+        (4, T0),
+        Step::Gov {
+            by: 3,
+            approvals: vec![0, 1, 2],
+            change: register_model(),
+        },
+        "refused: is registered already",
+    );
     // Lowering k below… nothing: k must stay within 1..=admins, and cannot strand governance.
-    check(&mut w, (5, T0), Step::Gov { by: 0, approvals: vec![0, 1, 2], change: Change::SetThreshold { k: 5 } }, "refused: threshold 5 is outside 1..=4");
+    check(
+        &mut w,
+        (5, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1, 2],
+            change: Change::SetThreshold { k: 5 },
+        },
+        "refused: threshold 5 is outside 1..=4",
+    );
     let (admin2, admin3) = (w.admins[2].key_id(), w.admins[3].key_id());
-    check(&mut w, (5, T0), Step::Gov { by: 0, approvals: vec![0, 1, 2], change: Change::RevokeKey { key: admin3 } }, "accepted");
-    check(&mut w, (6, T0), Step::Gov { by: 0, approvals: vec![0, 1, 2], change: Change::RevokeKey { key: admin2 } }, "refused: would leave 2 active admins, below the threshold 3");
-    check(&mut w, (6, T0), Step::Gov { by: 3, approvals: vec![0, 1, 2], change: Change::SetThreshold { k: 2 } }, "refused: was revoked at block 5");
+    check(
+        &mut w,
+        (5, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1, 2],
+            change: Change::RevokeKey { key: admin3 },
+        },
+        "accepted",
+    );
+    check(
+        &mut w,
+        (6, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1, 2],
+            change: Change::RevokeKey { key: admin2 },
+        },
+        "refused: would leave 2 active admins, below the threshold 3",
+    );
+    check(
+        &mut w,
+        (6, T0),
+        Step::Gov {
+            by: 3,
+            approvals: vec![0, 1, 2],
+            change: Change::SetThreshold { k: 2 },
+        },
+        "refused: was revoked at block 5",
+    );
 }
 
 #[test]
@@ -277,74 +659,307 @@ fn rotated_and_revoked_keys_sign_nothing_afterwards() {
     let new = w.spare[0].public_key().clone();
     let statement = rotation_bytes(w.state.consortium(), &old, &new);
     let old_signature = w.node(1).sign(&statement);
-    let rotate = Change::RotateKey { old, new: new.clone(), old_signature };
-    check(&mut w, (2, T0 + HOUR), Step::Gov { by: 0, approvals: vec![0, 1], change: rotate }, "accepted: rotate key");
-    check(&mut w, (3, T0 + 2 * HOUR), Step::Gov { by: 0, approvals: vec![0, 1], change: register_model() }, "accepted");
+    let rotate = Change::RotateKey {
+        old,
+        new: new.clone(),
+        old_signature,
+    };
+    check(
+        &mut w,
+        (2, T0 + HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: rotate,
+        },
+        "accepted: rotate key",
+    );
+    check(
+        &mut w,
+        (3, T0 + 2 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: register_model(),
+        },
+        "accepted",
+    );
     let g = grant(&w, 1, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    check(&mut w, (3, T0 + 2 * HOUR), Step::Call(Who::Registrar, g), "accepted");
-    check(&mut w, (3, T0 + 2 * HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "accepted");
+    check(
+        &mut w,
+        (3, T0 + 2 * HOUR),
+        Step::Call(Who::Registrar, g),
+        "accepted",
+    );
+    check(
+        &mut w,
+        (3, T0 + 2 * HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "accepted",
+    );
     let a = access(1, 2, ZHANG, &[C::VitalSigns], 1);
-    check(&mut w, (4, T0 + 3 * HOUR), Step::Call(HEALTH, a.clone()), "refused: was replaced by");
-    check(&mut w, (4, T0 + 3 * HOUR), Step::Call(Who::Spare(0), a), "accepted");
+    check(
+        &mut w,
+        (4, T0 + 3 * HOUR),
+        Step::Call(HEALTH, a.clone()),
+        "refused: was replaced by",
+    );
+    check(
+        &mut w,
+        (4, T0 + 3 * HOUR),
+        Step::Call(Who::Spare(0), a),
+        "accepted",
+    );
     // A rotation the old key did not sign is refused.
-    let forged = Change::RotateKey { old: w.node(2).key_id(), new: w.spare[1].public_key().clone(), old_signature: w.spare[1].sign(b"not the statement") };
-    check(&mut w, (5, T0 + 4 * HOUR), Step::Gov { by: 0, approvals: vec![0, 1], change: forged }, "refused: the old key's signature does not verify");
+    let forged = Change::RotateKey {
+        old: w.node(2).key_id(),
+        new: w.spare[1].public_key().clone(),
+        old_signature: w.spare[1].sign(b"not the statement"),
+    };
+    check(
+        &mut w,
+        (5, T0 + 4 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: forged,
+        },
+        "refused: the old key's signature does not verify",
+    );
     // The registrar's key is revoked: from that block on, nothing it signs is accepted.
     let registrar = w.registrar.key_id();
-    check(&mut w, (5, T0 + 4 * HOUR), Step::Gov { by: 1, approvals: vec![1, 2], change: Change::RevokeKey { key: registrar } }, "accepted");
+    check(
+        &mut w,
+        (5, T0 + 4 * HOUR),
+        Step::Gov {
+            by: 1,
+            approvals: vec![1, 2],
+            change: Change::RevokeKey { key: registrar },
+        },
+        "accepted",
+    );
     let g = grant(&w, 2, LI, &[C::VitalSigns], T0, T0 + DAY);
-    check(&mut w, (5, T0 + 4 * HOUR), Step::Call(Who::Registrar, g), "refused: was revoked at block 5");
-    assert!(w.state.roles_at(&w.registrar.key_id(), T0 + 4 * HOUR).is_empty());
-    assert_eq!(w.state.roles_at(&w.registrar.key_id(), T0 + 3 * HOUR).into_iter().collect::<Vec<_>>(), vec![Role::Registrar]);
+    check(
+        &mut w,
+        (5, T0 + 4 * HOUR),
+        Step::Call(Who::Registrar, g),
+        "refused: was revoked at block 5",
+    );
+    assert!(
+        w.state
+            .roles_at(&w.registrar.key_id(), T0 + 4 * HOUR)
+            .is_empty()
+    );
+    assert_eq!(
+        w.state
+            .roles_at(&w.registrar.key_id(), T0 + 3 * HOUR)
+            .into_iter()
+            .collect::<Vec<_>>(),
+        vec![Role::Registrar]
+    );
     // The old health key held the department role before the rotation, the new one after.
     assert!(w.state.roles_at(&old, T0).contains(&Role::Department));
     assert!(w.state.roles_at(&old, T0 + HOUR).is_empty());
-    assert!(w.state.roles_at(&new.key_id(), T0 + HOUR).contains(&Role::Department));
+    assert!(
+        w.state
+            .roles_at(&new.key_id(), T0 + HOUR)
+            .contains(&Role::Department)
+    );
 }
 
 #[test]
 fn roles_hold_inside_their_window_and_until_unbound() {
     let mut w = World::new(3, 2);
     let steward = w.spare[2].public_key().clone();
-    let bind = Change::BindRole { key: steward.clone(), role: Role::Steward, valid_from: T0 + DAY, valid_until: Some(T0 + 3 * DAY) };
-    check(&mut w, (2, T0), Step::Gov { by: 0, approvals: vec![0, 1], change: bind.clone() }, "accepted");
-    check(&mut w, (3, T0), Step::Gov { by: 0, approvals: vec![0, 1], change: bind }, "refused: already holds the steward role");
+    let bind = Change::BindRole {
+        key: steward.clone(),
+        role: Role::Steward,
+        valid_from: T0 + DAY,
+        valid_until: Some(T0 + 3 * DAY),
+    };
+    check(
+        &mut w,
+        (2, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: bind.clone(),
+        },
+        "accepted",
+    );
+    check(
+        &mut w,
+        (3, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: bind,
+        },
+        "refused: already holds the steward role",
+    );
     let id = steward.key_id();
     assert!(w.state.roles_at(&id, T0).is_empty());
     assert!(w.state.roles_at(&id, T0 + DAY).contains(&Role::Steward));
     assert!(w.state.roles_at(&id, T0 + 3 * DAY).is_empty());
-    check(&mut w, (4, T0 + 2 * DAY), Step::Gov { by: 0, approvals: vec![0, 2], change: Change::UnbindRole { key: id, role: Role::Steward } }, "accepted");
+    check(
+        &mut w,
+        (4, T0 + 2 * DAY),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 2],
+            change: Change::UnbindRole {
+                key: id,
+                role: Role::Steward,
+            },
+        },
+        "accepted",
+    );
     assert!(w.state.roles_at(&id, T0 + DAY).contains(&Role::Steward));
     assert!(w.state.roles_at(&id, T0 + 2 * DAY).is_empty());
-    check(&mut w, (5, T0 + 2 * DAY), Step::Gov { by: 0, approvals: vec![0, 2], change: Change::UnbindRole { key: id, role: Role::Steward } }, "refused: holds no current steward binding");
+    check(
+        &mut w,
+        (5, T0 + 2 * DAY),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 2],
+            change: Change::UnbindRole {
+                key: id,
+                role: Role::Steward,
+            },
+        },
+        "refused: holds no current steward binding",
+    );
     // Removing the civil-affairs member takes its department role from that block.
-    check(&mut w, (6, T0 + 2 * DAY), Step::Gov { by: 1, approvals: vec![1, 2], change: Change::RemoveMember { member: MemberId(1) } }, "accepted");
-    assert!(w.state.roles_at(&w.node(0).key_id(), T0 + DAY).contains(&Role::Department));
-    assert!(w.state.roles_at(&w.node(0).key_id(), T0 + 2 * DAY).is_empty());
+    check(
+        &mut w,
+        (6, T0 + 2 * DAY),
+        Step::Gov {
+            by: 1,
+            approvals: vec![1, 2],
+            change: Change::RemoveMember {
+                member: MemberId(1),
+            },
+        },
+        "accepted",
+    );
+    assert!(
+        w.state
+            .roles_at(&w.node(0).key_id(), T0 + DAY)
+            .contains(&Role::Department)
+    );
+    assert!(
+        w.state
+            .roles_at(&w.node(0).key_id(), T0 + 2 * DAY)
+            .is_empty()
+    );
     let spare = w.spare[3].public_key().clone();
-    check(&mut w, (7, T0 + 2 * DAY), Step::Gov { by: 1, approvals: vec![1, 2], change: Change::AddMember { member: MemberId(1), key: spare.clone() } }, "refused: member 1 exists already");
-    check(&mut w, (7, T0 + 2 * DAY), Step::Gov { by: 1, approvals: vec![1, 2], change: Change::AddMember { member: MemberId(4), key: spare } }, "accepted");
-    assert!(w.state.roles_at(&w.spare[3].key_id(), T0 + 2 * DAY).contains(&Role::Department));
+    check(
+        &mut w,
+        (7, T0 + 2 * DAY),
+        Step::Gov {
+            by: 1,
+            approvals: vec![1, 2],
+            change: Change::AddMember {
+                member: MemberId(1),
+                key: spare.clone(),
+            },
+        },
+        "refused: member 1 exists already",
+    );
+    check(
+        &mut w,
+        (7, T0 + 2 * DAY),
+        Step::Gov {
+            by: 1,
+            approvals: vec![1, 2],
+            change: Change::AddMember {
+                member: MemberId(4),
+                key: spare,
+            },
+        },
+        "accepted",
+    );
+    assert!(
+        w.state
+            .roles_at(&w.spare[3].key_id(), T0 + 2 * DAY)
+            .contains(&Role::Department)
+    );
 }
 
 #[test]
 fn stale_requests_time_out_and_the_institution_may_cancel() {
     let mut w = World::new(3, 2);
-    check(&mut w, (2, T0), Step::Gov { by: 0, approvals: vec![0, 1], change: register_model() }, "accepted");
+    check(
+        &mut w,
+        (2, T0),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: register_model(),
+        },
+        "accepted",
+    );
     let g = grant(&w, 1, ZHANG, &[C::VitalSigns], T0, T0 + 30 * DAY);
     check(&mut w, (2, T0), Step::Call(Who::Registrar, g), "accepted");
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "accepted: deadline_ms: 1767315600000");
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Institution, request(1, ZHANG)), "refused: exists already");
-    check(&mut w, (3, T0 + HOUR), Step::Call(Who::Institution, request(2, ZHANG)), "accepted");
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "accepted: deadline_ms: 1767315600000",
+    );
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Institution, request(1, ZHANG)),
+        "refused: exists already",
+    );
+    check(
+        &mut w,
+        (3, T0 + HOUR),
+        Step::Call(Who::Institution, request(2, ZHANG)),
+        "accepted",
+    );
     // Request 2 is cancelled by its requester; an auditor may not fail requests.
-    let fail = |reason| Call::FailRequest(FailRequest { request: RequestId::from_bytes([2; 32]), reason });
-    check(&mut w, (4, T0 + 2 * HOUR), Step::Call(Who::Auditor, fail(FailureReason::Cancelled)), "refused: may not fail request");
-    check(&mut w, (4, T0 + 2 * HOUR), Step::Call(Who::Institution, fail(FailureReason::Cancelled)), "accepted: Cancelled");
+    let fail = |reason| {
+        Call::FailRequest(FailRequest {
+            request: RequestId::from_bytes([2; 32]),
+            reason,
+        })
+    };
+    check(
+        &mut w,
+        (4, T0 + 2 * HOUR),
+        Step::Call(Who::Auditor, fail(FailureReason::Cancelled)),
+        "refused: may not fail request",
+    );
+    check(
+        &mut w,
+        (4, T0 + 2 * HOUR),
+        Step::Call(Who::Institution, fail(FailureReason::Cancelled)),
+        "accepted: Cancelled",
+    );
     // A day after request 1, the block's sweep fails it; late accesses are refused.
     let a = access(1, 2, ZHANG, &[C::VitalSigns], 1);
-    check(&mut w, (5, T0 + DAY + HOUR), Step::Call(HEALTH, a), "refused: is failed (timed out)");
-    let last = w.state.request_history(&RequestId::from_bytes([1; 32])).and_then(|h| h.last().cloned());
-    assert_eq!(last, Some((BlockTime::new(5, T0 + DAY + HOUR), RequestEvent::Failed { by: None, reason: FailureReason::TimedOut })));
+    check(
+        &mut w,
+        (5, T0 + DAY + HOUR),
+        Step::Call(HEALTH, a),
+        "refused: is failed (timed out)",
+    );
+    let last = w
+        .state
+        .request_history(&RequestId::from_bytes([1; 32]))
+        .and_then(|h| h.last().cloned());
+    assert_eq!(
+        last,
+        Some((
+            BlockTime::new(5, T0 + DAY + HOUR),
+            RequestEvent::Failed {
+                by: None,
+                reason: FailureReason::TimedOut
+            }
+        ))
+    );
 }
 
 #[test]
@@ -352,19 +967,51 @@ fn replayed_nonces_and_unknown_signers_are_refused() {
     let mut w = World::new(3, 2);
     let g = grant(&w, 1, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
     let tx = check(&mut w, (2, T0), Step::Call(Who::Registrar, g), "accepted").expect("tx");
-    check(&mut w, (3, T0), Step::Tx(tx), "refused: is not above its last accepted nonce");
-    let stale = sign_with_nonce(&w.registrar, &grant(&w, 2, ZHANG, &[C::VitalSigns], T0, T0 + DAY), 1);
-    check(&mut w, (3, T0), Step::Tx(stale), "refused: nonce 1 of signer");
+    check(
+        &mut w,
+        (3, T0),
+        Step::Tx(tx),
+        "refused: is not above its last accepted nonce",
+    );
+    let stale = sign_with_nonce(
+        &w.registrar,
+        &grant(&w, 2, ZHANG, &[C::VitalSigns], T0, T0 + DAY),
+        1,
+    );
+    check(
+        &mut w,
+        (3, T0),
+        Step::Tx(stale),
+        "refused: nonce 1 of signer",
+    );
     let g = grant(&w, 3, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    check(&mut w, (3, T0), Step::Call(Who::Stranger, g), "refused: is not a registered key");
+    check(
+        &mut w,
+        (3, T0),
+        Step::Call(Who::Stranger, g),
+        "refused: is not a registered key",
+    );
     // A tampered payload no longer matches the registrar's signature.
-    let good = w.sign(Who::Registrar, &grant(&w, 4, ZHANG, &[C::VitalSigns], T0, T0 + DAY));
+    let good = w.sign(
+        Who::Registrar,
+        &grant(&w, 4, ZHANG, &[C::VitalSigns], T0, T0 + DAY),
+    );
     let mut bytes = good.as_bytes().to_vec();
     let flip = bytes.len() - 64 - 40;
     bytes[flip] ^= 1;
     let bad = Transaction::decode(&bytes).expect("still well-formed");
-    check(&mut w, (3, T0), Step::Tx(bad), "refused: the SM2 signature of signer");
+    check(
+        &mut w,
+        (3, T0),
+        Step::Tx(bad),
+        "refused: the SM2 signature of signer",
+    );
     // Block time never goes back.
     let g = grant(&w, 5, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    check(&mut w, (3, T0 - 1), Step::Call(Who::Registrar, g), "refused: block time went back");
+    check(
+        &mut w,
+        (3, T0 - 1),
+        Step::Call(Who::Registrar, g),
+        "refused: block time went back",
+    );
 }

@@ -1,13 +1,16 @@
 //! A small consortium for tests: three department nodes, admins, a registrar, an auditor,
 //! and a way to sign and submit calls at a chosen block time.
 
-#![allow(dead_code, reason = "each test file uses a different part of the fixture")]
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the fixture"
+)]
 
 use std::collections::BTreeMap;
 
 use weinong_contracts::{
-    Approval, BlockTime, Call, Change, Genesis, Governance, MemberId, Receipt, Rejection, Role, State, VerifiedTx,
-    apply, expire_requests,
+    Approval, BlockTime, Call, Change, Genesis, Governance, MemberId, Receipt, Rejection, Role,
+    State, VerifiedTx, apply, expire_requests,
 };
 use weinong_keys::{KeyId, KeyPair};
 use weinong_ledger::{Transaction, TxBody};
@@ -53,13 +56,18 @@ impl World {
     /// block 1, the institution key is bound the institution role.
     pub fn new(n_admins: usize, k: u16) -> World {
         let admins: Vec<KeyPair> = (0..n_admins).map(|_| KeyPair::generate()).collect();
-        let nodes: Vec<(MemberId, KeyPair)> = (1..=3).map(|i| (MemberId(i), KeyPair::generate())).collect();
+        let nodes: Vec<(MemberId, KeyPair)> = (1..=3)
+            .map(|i| (MemberId(i), KeyPair::generate()))
+            .collect();
         let registrar = KeyPair::generate();
         let auditor = KeyPair::generate();
         let genesis = Genesis {
             time_ms: T0,
             threshold: k,
-            members: nodes.iter().map(|(m, k)| (*m, k.public_key().clone())).collect(),
+            members: nodes
+                .iter()
+                .map(|(m, k)| (*m, k.public_key().clone()))
+                .collect(),
             admins: admins.iter().map(|k| k.public_key().clone()).collect(),
             auditors: vec![auditor.public_key().clone()],
             registrars: vec![registrar.public_key().clone()],
@@ -87,7 +95,9 @@ impl World {
         };
         let approvers: Vec<usize> = (0..usize::from(k)).collect();
         let tx = world.governance(0, &approvers, bind);
-        world.submit_at(tx, BlockTime::new(1, T0)).expect("bind the institution");
+        world
+            .submit_at(tx, BlockTime::new(1, T0))
+            .expect("bind the institution");
         world
     }
 
@@ -119,10 +129,24 @@ impl World {
 
     /// A governance transaction submitted by admin `submitter`, approved by `approvers`
     /// (admin indexes), for the state's next change number.
-    pub fn governance(&mut self, submitter: usize, approvers: &[usize], change: Change) -> Transaction {
+    pub fn governance(
+        &mut self,
+        submitter: usize,
+        approvers: &[usize],
+        change: Change,
+    ) -> Transaction {
         let seq = self.state.governance_seq();
-        let approvals = approve(self.state.consortium(), seq, &change, approvers.iter().map(|&i| &self.admins[i]));
-        let call = Call::Governance(Governance { seq, change, approvals });
+        let approvals = approve(
+            self.state.consortium(),
+            seq,
+            &change,
+            approvers.iter().map(|&i| &self.admins[i]),
+        );
+        let call = Call::Governance(Governance {
+            seq,
+            change,
+            approvals,
+        });
         self.sign(Who::Admin(submitter), &call)
     }
 
@@ -142,7 +166,11 @@ impl World {
 /// Applies `log` to the genesis state again, sweeping at each new height, and returns
 /// the state and each answer (receipt or rejection, as text). With `prepared`, signatures
 /// are checked with per-key tables instead.
-pub fn replay(genesis: &Genesis, log: &[(Transaction, BlockTime)], prepared: bool) -> (State, Vec<String>) {
+pub fn replay(
+    genesis: &Genesis,
+    log: &[(Transaction, BlockTime)],
+    prepared: bool,
+) -> (State, Vec<String>) {
     let mut state = State::from_genesis(genesis).expect("valid genesis");
     let mut tables = weinong_contracts::PreparedKeys::new();
     let mut answers = Vec::new();
@@ -163,7 +191,13 @@ pub fn replay(genesis: &Genesis, log: &[(Transaction, BlockTime)], prepared: boo
 
 pub fn sign_with_nonce(key: &KeyPair, call: &Call, nonce: u64) -> Transaction {
     let payload = call.encode().expect("within limits");
-    let body = TxBody { kind: call.kind(), signer: key.key_id(), nonce, time_ms: 0, payload };
+    let body = TxBody {
+        kind: call.kind(),
+        signer: key.key_id(),
+        nonce,
+        time_ms: 0,
+        payload,
+    };
     Transaction::sign(body, key).expect("payload within the ledger limit")
 }
 
@@ -175,8 +209,12 @@ pub fn approve<'a>(
     admins: impl Iterator<Item = &'a KeyPair>,
 ) -> Vec<Approval> {
     let bytes = Governance::approved_bytes(consortium, seq, change);
-    let mut approvals: Vec<Approval> =
-        admins.map(|k| Approval { admin: k.key_id(), signature: k.sign(&bytes) }).collect();
+    let mut approvals: Vec<Approval> = admins
+        .map(|k| Approval {
+            admin: k.key_id(),
+            signature: k.sign(&bytes),
+        })
+        .collect();
     approvals.sort_by_key(|a| a.admin);
     approvals
 }
