@@ -28,7 +28,7 @@ pub const SEND_QUEUE_FRAMES: usize = 8;
 /// comparison per element.
 pub const RANGE_TABLE_LEN_MAX: usize = 64;
 
-const _: () = assert!(CHUNK_LEN % 64 == 0);
+const _: () = assert!(CHUNK_LEN.is_multiple_of(64));
 const _: () = assert!(CHUNK_LEN <= BATCH_LEN_MAX);
 const _: () = assert!(BATCH_LEN_MAX <= FRAME_WORDS_MAX);
 const _: () = assert!(2 * 62 * (CHUNK_LEN / 64) <= FRAME_WORDS_MAX);

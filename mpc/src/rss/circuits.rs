@@ -142,7 +142,7 @@ impl Party {
                 };
                 next_rest.push(Group { g, p });
             }
-            if rest.len() % 2 == 0 {
+            if rest.len().is_multiple_of(2) {
                 // An unpaired last group passes to the next level unchanged.
                 if let Some(last) = rest.pop() {
                     next_rest.push(last);

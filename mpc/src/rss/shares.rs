@@ -57,6 +57,13 @@ impl ArithShares {
         self.a.len()
     }
 
+    /// This party's two replicated components (i and i+1), for the statistical tests of
+    /// what one party sees. Nothing in a protocol needs them; never log them.
+    #[doc(hidden)]
+    pub fn components_for_tests(&self) -> (Vec<u64>, Vec<u64>) {
+        (self.a.clone(), self.b.clone())
+    }
+
     /// Whether the vector is empty.
     pub fn is_empty(&self) -> bool {
         self.a.is_empty()
