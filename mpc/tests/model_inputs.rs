@@ -191,3 +191,33 @@ fn bad_subjects_and_headers() {
     let err = civil(&format!("subject,item\n{},3,9\n", subject(1))).expect_err("ragged row");
     assert!(matches!(err, InputError::Csv { .. }), "{err}");
 }
+
+#[test]
+fn in_memory_batches_are_checked_too() {
+    use weinong_mpc::model::InputBatch;
+    let m = model();
+    // Columns: item, weight, weight_known.
+    let ok = InputBatch::new(&m, vec![vec![1, 2], vec![615, 200], vec![1, 0]]);
+    assert!(ok.is_ok());
+    let err =
+        InputBatch::new(&m, vec![vec![1, 9], vec![615, 200], vec![1, 0]]).expect_err("item 9");
+    assert!(
+        matches!(
+            err,
+            InputError::OutOfRange {
+                line: 1,
+                value: 9,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = InputBatch::new(&m, vec![vec![1, 2], vec![615, 700], vec![1, 0]])
+        .expect_err("absent but not fill");
+    assert!(err.to_string().contains("not its fill value 200"), "{err}");
+    let err =
+        InputBatch::new(&m, vec![vec![1, 2], vec![615]]).expect_err("two columns for three inputs");
+    assert!(matches!(err, InputError::Shape { .. }), "{err}");
+    let err = InputBatch::new(&m, vec![vec![1, 2], vec![615], vec![1, 0]]).expect_err("ragged");
+    assert!(matches!(err, InputError::Shape { .. }), "{err}");
+}

@@ -57,6 +57,29 @@ impl InputBatch {
                 });
             }
         }
+        for (index, input) in model.inputs().iter().enumerate() {
+            let InputSource::Column {
+                optional: Some((fill, flag)),
+                ..
+            } = input.source
+            else {
+                continue;
+            };
+            let absent_but_filled = columns[flag.index()]
+                .iter()
+                .zip(&columns[index])
+                .position(|(known, value)| *known == 0 && *value != fill);
+            if let Some(row) = absent_but_filled {
+                return Err(InputError::Shape {
+                    reason: format!(
+                        "row {row}: `{}` is 0 but `{}` is {}, not its fill value {fill}",
+                        model.inputs()[flag.index()].name,
+                        input.name,
+                        columns[index][row]
+                    ),
+                });
+            }
+        }
         Ok(InputBatch { len, columns })
     }
 

@@ -18,7 +18,6 @@
 //! Floats and datetimes are not part of the spec format (the typed parse refuses them
 //! first). The model id is `SM3(canonical)`, printed as 64 lower-case hex digits.
 
-use sm3::{Digest, Sm3};
 use toml::{Table, Value};
 
 use super::decl::ModelId;
@@ -35,7 +34,7 @@ pub(crate) fn canonical_bytes(spec: &Table) -> Result<Vec<u8>, String> {
 
 /// SM3 of the canonical bytes.
 pub(crate) fn model_id(canonical: &[u8]) -> ModelId {
-    ModelId(Sm3::digest(canonical).into())
+    ModelId(weinong_keys::sm3_digest(canonical))
 }
 
 fn write_table(out: &mut Vec<u8>, table: &Table, path: &str) -> Result<(), String> {

@@ -910,42 +910,7 @@ impl Builder<'_> {
                     ty: int,
                 })
             }
-            ("min" | "max", n) if n >= 2 => {
-                let mut acc = self.lower(&args[0], site)?.node;
-                for arg in &args[1..] {
-                    let b = self.lower(arg, site)?.node;
-                    let a_lt_b = self.push(Op::Compare(CompareOp::Lt, acc, b), site, pos)?;
-                    let (if_true, if_false) = if name == "min" { (acc, b) } else { (b, acc) };
-                    let (ra, rb) = (self.nodes[acc.index()].range, self.nodes[b.index()].range);
-                    acc = self.push(
-                        Op::Select {
-                            cond: a_lt_b,
-                            if_true,
-                            if_false,
-                        },
-                        site,
-                        pos,
-                    )?;
-                    // The select's generic range is the union of both branches; as a min or
-                    // max it is tighter, which later backends use to size integers.
-                    let tight = if name == "min" {
-                        ValueRange {
-                            min: ra.min.min(rb.min),
-                            max: ra.max.min(rb.max),
-                        }
-                    } else {
-                        ValueRange {
-                            min: ra.min.max(rb.min),
-                            max: ra.max.max(rb.max),
-                        }
-                    };
-                    let node = &mut self.nodes[acc.index()];
-                    if matches!(node.op, Op::Select { .. }) {
-                        node.range = tight;
-                    }
-                }
-                Ok(Val { node: acc, ty: int })
-            }
+            ("min" | "max", n) if n >= 2 => self.min_max(name == "min", args, pos, site),
             ("if", 3) => {
                 let cond = self.condition(&args[0], site, "if")?;
                 let a = self.lower(&args[1], site)?;
@@ -1002,6 +967,53 @@ impl Builder<'_> {
                 format!("unknown function `{name}`; use sum, min, max, if or band"),
             )),
         }
+    }
+
+    /// `min(a, b, …)` or `max(a, b, …)` as a chain of compare-and-select.
+    fn min_max(
+        &mut self,
+        is_min: bool,
+        args: &[Expr],
+        pos: usize,
+        site: &ExprSite,
+    ) -> Result<Val, SpecError> {
+        let mut acc = self.lower(&args[0], site)?.node;
+        for arg in &args[1..] {
+            let b = self.lower(arg, site)?.node;
+            let a_lt_b = self.push(Op::Compare(CompareOp::Lt, acc, b), site, pos)?;
+            let (if_true, if_false) = if is_min { (acc, b) } else { (b, acc) };
+            let (ra, rb) = (self.nodes[acc.index()].range, self.nodes[b.index()].range);
+            acc = self.push(
+                Op::Select {
+                    cond: a_lt_b,
+                    if_true,
+                    if_false,
+                },
+                site,
+                pos,
+            )?;
+            // The select's generic range is the union of both branches; as a min or max it
+            // is tighter, which later backends use to size integers.
+            let tight = if is_min {
+                ValueRange {
+                    min: ra.min.min(rb.min),
+                    max: ra.max.min(rb.max),
+                }
+            } else {
+                ValueRange {
+                    min: ra.min.max(rb.min),
+                    max: ra.max.max(rb.max),
+                }
+            };
+            let node = &mut self.nodes[acc.index()];
+            if matches!(node.op, Op::Select { .. }) {
+                node.range = tight;
+            }
+        }
+        Ok(Val {
+            node: acc,
+            ty: ValueType::Int,
+        })
     }
 
     fn band(

@@ -13,7 +13,7 @@
 //! [`JoinPolicy::Strict`] it is an error naming the subject and the departments; under
 //! [`JoinPolicy::SkipIncomplete`] it is left out and listed in [`JoinReport::skipped`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io::Read;
 
@@ -89,54 +89,8 @@ impl DepartmentTable {
             .iter()
             .map(|h| h.trim().to_owned())
             .collect();
-        match headers.first() {
-            Some(first) if first.trim_start_matches('\u{feff}') == "subject" => {}
-            other => {
-                return Err(InputError::NoSubjectColumn {
-                    file: file.to_owned(),
-                    found: other.cloned().unwrap_or_default(),
-                });
-            }
-        }
-        let mut position: HashMap<&str, usize> = HashMap::new();
-        for (i, h) in headers.iter().enumerate().skip(1) {
-            if position.insert(h.as_str(), i).is_some() {
-                return Err(InputError::DuplicateColumn {
-                    file: file.to_owned(),
-                    column: h.clone(),
-                });
-            }
-        }
-        // (model input index, csv position, decimals, optional (fill, flag index))
-        let mut wanted = Vec::new();
-        for (index, input) in model.inputs().iter().enumerate() {
-            let InputSource::Column {
-                column,
-                decimals,
-                optional,
-            } = &input.source
-            else {
-                continue;
-            };
-            if input.holder != holder {
-                continue;
-            }
-            let at = *position
-                .get(column.as_str())
-                .ok_or_else(|| InputError::MissingColumn {
-                    file: file.to_owned(),
-                    column: column.clone(),
-                    input: input.name.clone(),
-                    holder,
-                })?;
-            wanted.push((
-                index,
-                at,
-                *decimals,
-                optional.map(|(fill, flag)| (fill, flag.index())),
-            ));
-        }
-        let used: Vec<usize> = wanted.iter().map(|w| w.1).collect();
+        let wanted = wanted_columns(model, holder, file, &headers)?;
+        let used: Vec<usize> = wanted.iter().map(|w| w.at).collect();
         let ignored_columns = headers
             .iter()
             .enumerate()
@@ -144,7 +98,6 @@ impl DepartmentTable {
             .filter(|(i, _)| !used.contains(i))
             .map(|(_, h)| h.clone())
             .collect();
-
         let mut table = DepartmentTable {
             holder,
             file: file.to_owned(),
@@ -152,13 +105,13 @@ impl DepartmentTable {
             columns: BTreeMap::new(),
             ignored_columns,
         };
-        for (index, _, _, optional) in &wanted {
-            table.columns.insert(*index, Vec::new());
-            if let Some((_, flag)) = optional {
-                table.columns.insert(*flag, Vec::new());
+        for w in &wanted {
+            table.columns.insert(w.input, Vec::new());
+            if let Some((_, flag)) = w.optional {
+                table.columns.insert(flag, Vec::new());
             }
         }
-        let mut seen: HashMap<SubjectKey, ()> = HashMap::new();
+        let mut seen: HashSet<SubjectKey> = HashSet::new();
         let mut record = csv::StringRecord::new();
         while csv.read_record(&mut record).map_err(csv_error)? {
             let line = record.position().map_or(0, csv::Position::line);
@@ -174,7 +127,7 @@ impl DepartmentTable {
                 line,
                 found: cell(0).chars().take(80).collect(),
             })?;
-            if seen.insert(subject, ()).is_some() {
+            if !seen.insert(subject) {
                 return Err(InputError::DuplicateSubject {
                     file: file.to_owned(),
                     line,
@@ -182,44 +135,17 @@ impl DepartmentTable {
                 });
             }
             table.subjects.push(subject);
-            for (index, at, decimals, optional) in &wanted {
-                let input = &model.inputs()[*index];
-                let text = cell(*at);
-                let value = if text.is_empty() {
-                    let Some((fill, flag)) = optional else {
-                        return Err(InputError::MissingValue {
-                            file: file.to_owned(),
-                            line,
-                            column: headers[*at].clone(),
-                        });
-                    };
-                    table.push(*flag, 0);
-                    *fill
-                } else {
-                    let value =
-                        parse_scaled(text, *decimals).ok_or_else(|| InputError::NotANumber {
-                            file: file.to_owned(),
-                            line,
-                            column: headers[*at].clone(),
-                            found: text.chars().take(80).collect(),
-                            decimals: *decimals,
-                        })?;
-                    if !input.range.contains(value) {
-                        return Err(InputError::OutOfRange {
-                            file: file.to_owned(),
-                            line,
-                            column: headers[*at].clone(),
-                            value,
-                            range: input.range,
-                            decimals: *decimals,
-                        });
-                    }
-                    if let Some((_, flag)) = optional {
-                        table.push(*flag, 1);
-                    }
-                    value
+            for w in &wanted {
+                let at = Cell {
+                    file,
+                    line,
+                    column: &headers[w.at],
                 };
-                table.push(*index, value);
+                let (value, known) = w.read(model, cell(w.at), &at)?;
+                table.push(w.input, value);
+                if let (Some((_, flag)), Some(known)) = (w.optional, known) {
+                    table.push(flag, known);
+                }
             }
         }
         Ok(table)
@@ -398,6 +324,120 @@ pub fn join(
             ignored_columns,
         },
     })
+}
+
+/// Where a cell is, for errors.
+struct Cell<'a> {
+    file: &'a str,
+    line: u64,
+    column: &'a str,
+}
+
+/// A model input read from one CSV column.
+struct Wanted {
+    /// The model input's index.
+    input: usize,
+    /// The CSV column's position.
+    at: usize,
+    decimals: u8,
+    /// For optional inputs: the fill value and the known-flag input's index.
+    optional: Option<(i64, usize)>,
+}
+
+impl Wanted {
+    /// The cell's value in model units, and the known-flag value for optional inputs.
+    fn read(
+        &self,
+        model: &Model,
+        text: &str,
+        at: &Cell<'_>,
+    ) -> Result<(i64, Option<i64>), InputError> {
+        if text.is_empty() {
+            return match self.optional {
+                Some((fill, _)) => Ok((fill, Some(0))),
+                None => Err(InputError::MissingValue {
+                    file: at.file.to_owned(),
+                    line: at.line,
+                    column: at.column.to_owned(),
+                }),
+            };
+        }
+        let value = parse_scaled(text, self.decimals).ok_or_else(|| InputError::NotANumber {
+            file: at.file.to_owned(),
+            line: at.line,
+            column: at.column.to_owned(),
+            found: text.chars().take(80).collect(),
+            decimals: self.decimals,
+        })?;
+        let range = model.inputs()[self.input].range;
+        if !range.contains(value) {
+            return Err(InputError::OutOfRange {
+                file: at.file.to_owned(),
+                line: at.line,
+                column: at.column.to_owned(),
+                value,
+                range,
+                decimals: self.decimals,
+            });
+        }
+        Ok((value, self.optional.map(|_| 1)))
+    }
+}
+
+/// Checks the header row and finds the column of every input `holder` supplies.
+fn wanted_columns(
+    model: &Model,
+    holder: Holder,
+    file: &str,
+    headers: &[String],
+) -> Result<Vec<Wanted>, InputError> {
+    match headers.first() {
+        Some(first) if first.trim_start_matches('\u{feff}') == "subject" => {}
+        other => {
+            return Err(InputError::NoSubjectColumn {
+                file: file.to_owned(),
+                found: other.cloned().unwrap_or_default(),
+            });
+        }
+    }
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for (i, h) in headers.iter().enumerate().skip(1) {
+        if position.insert(h.as_str(), i).is_some() {
+            return Err(InputError::DuplicateColumn {
+                file: file.to_owned(),
+                column: h.clone(),
+            });
+        }
+    }
+    let mut wanted = Vec::new();
+    for (index, input) in model.inputs().iter().enumerate() {
+        let InputSource::Column {
+            column,
+            decimals,
+            optional,
+        } = &input.source
+        else {
+            continue;
+        };
+        if input.holder != holder {
+            continue;
+        }
+        let at = *position
+            .get(column.as_str())
+            .ok_or_else(|| InputError::MissingColumn {
+                file: file.to_owned(),
+                column: column.clone(),
+                input: input.name.clone(),
+                holder,
+            })?;
+        wanted.push(Wanted {
+            input: index,
+            at,
+            decimals: *decimals,
+            optional: optional.map(|(fill, flag)| (fill, flag.index())),
+        });
+    }
+    Ok(wanted)
 }
 
 /// Parses `text` as an exact decimal with at most `decimals` places, scaled by 10^decimals.
