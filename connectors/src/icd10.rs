@@ -45,7 +45,9 @@ pub fn normalise(raw: &str) -> Icd10 {
             out.push(char::from(*c));
         }
         // `I10.x00`: the clinical version's placeholder for "no fourth character".
-        Some(b'x' | b'X') if !rest[1..].iter().all(|c| c.is_ascii_alphanumeric()) => return Icd10::Invalid,
+        Some(b'x' | b'X') if !rest[1..].iter().all(|c| c.is_ascii_alphanumeric()) => {
+            return Icd10::Invalid;
+        }
         Some(b'x' | b'X') => {}
         Some(_) => return Icd10::Invalid,
     }

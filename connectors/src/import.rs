@@ -86,12 +86,12 @@ pub async fn import_file(
         let chunk_rows = options.chunk_rows.max(1);
         std::thread::spawn(move || produce(spec, source, &secrets, chunk_rows, &sender))
     };
-    let inserter = Inserter::new(spec);
+    let inserter = Inserter::new(spec, store.backend());
     let mut failure = None;
     while let Some(batch) = receiver.recv().await {
         let step = async {
             let batch = batch?;
-            insert_subjects(&mut tx, department, &batch.subjects).await?;
+            insert_subjects(&mut tx, store.backend(), department, &batch.subjects).await?;
             inserter.insert(&mut tx, &batch.rows).await?;
             if let Some(p) = &options.progress {
                 p.inc(batch.rows_read);

@@ -344,26 +344,39 @@ fn decode_value(r: &AnyRow, col: usize, kind: FieldKind) -> Result<Value, Connec
 /// Prepared multi-row INSERT statements for one table.
 pub(crate) struct Inserter {
     table_sql_prefix: String,
-    per_row: usize,
+    tenths: Vec<bool>,
+    backend: Backend,
     rows_per_statement: usize,
     full_sql: String,
     kinds: Vec<FieldKind>,
 }
 
-fn values_sql(rows: usize, per_row: usize) -> String {
-    let mut s = String::with_capacity(rows * per_row * 6);
+/// `(p,p,…),(…)` for `rows` rows. SQLite gets anonymous `?` placeholders: it looks a
+/// named or numbered one up by a linear scan per parameter, which is quadratic in a
+/// 30,000-parameter statement. PostgreSQL needs `$n`. Columns flagged in `tenths` take an
+/// integer number of tenths and store it as DOUBLE PRECISION (binding floats through the
+/// `Any` driver gives NULLs a different PostgreSQL type than values).
+fn values_sql(rows: usize, tenths: &[bool], backend: Backend) -> String {
+    let mut s = String::with_capacity(rows * tenths.len() * 8);
     let mut n = 1usize;
     for r in 0..rows {
         if r > 0 {
             s.push(',');
         }
         s.push('(');
-        for c in 0..per_row {
+        for (c, &t) in tenths.iter().enumerate() {
             if c > 0 {
                 s.push(',');
             }
-            s.push('$');
-            s.push_str(&n.to_string());
+            let p = match backend {
+                Backend::Sqlite => "?".to_string(),
+                Backend::Postgres => format!("${n}"),
+            };
+            if t {
+                s.push_str(&format!("CAST({p} AS DOUBLE PRECISION) / 10"));
+            } else {
+                s.push_str(&p);
+            }
             n += 1;
         }
         s.push(')');
@@ -372,11 +385,13 @@ fn values_sql(rows: usize, per_row: usize) -> String {
 }
 
 impl Inserter {
-    pub(crate) fn new(spec: &TableSpec) -> Inserter {
+    pub(crate) fn new(spec: &TableSpec, backend: Backend) -> Inserter {
         let kinds: Vec<FieldKind> = spec.data_fields().map(|(_, f)| f.kind).collect();
         let cols: Vec<&str> = spec.data_fields().map(|(_, f)| f.name).collect();
-        let per_row = cols.len() + 1;
-        let rows_per_statement = (SQL_BINDS_MAX / per_row).max(1);
+        let tenths: Vec<bool> = std::iter::once(false)
+            .chain(kinds.iter().map(|k| matches!(k, FieldKind::Decimal { .. })))
+            .collect();
+        let rows_per_statement = (SQL_BINDS_MAX / tenths.len()).max(1);
         let table_sql_prefix = format!(
             "INSERT INTO {} (subject, {}) VALUES ",
             spec.table,
@@ -384,11 +399,12 @@ impl Inserter {
         );
         let full_sql = format!(
             "{table_sql_prefix}{}",
-            values_sql(rows_per_statement, per_row)
+            values_sql(rows_per_statement, &tenths, backend)
         );
         Inserter {
             table_sql_prefix,
-            per_row,
+            tenths,
+            backend,
             rows_per_statement,
             full_sql,
             kinds,
@@ -407,7 +423,7 @@ impl Inserter {
                 format!(
                     "{}{}",
                     self.table_sql_prefix,
-                    values_sql(chunk.len(), self.per_row)
+                    values_sql(chunk.len(), &self.tenths, self.backend)
                 )
             };
             let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -433,9 +449,10 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value, kind: FieldKind) -> AnyQuery<'q> {
             Value::Int(n) => Some(*n),
             _ => None,
         }),
+        // Tenths as integers; the statement divides by 10 (correctly rounded, so 653 gives
+        // the same double as the literal 65.3).
         FieldKind::Decimal { .. } => q.bind(match v {
-            // Tenths below 10^12 convert to f64 exactly; /10 is correctly rounded.
-            Value::Tenths(t) => Some(*t as f64 / 10.0),
+            Value::Tenths(t) => Some(*t),
             _ => None,
         }),
         _ => q.bind(match v {
@@ -448,6 +465,7 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value, kind: FieldKind) -> AnyQuery<'q> {
 /// Inserts sealed identities of new subjects (already stored ones are left as they are).
 pub(crate) async fn insert_subjects(
     tx: &mut Transaction<'static, Any>,
+    backend: Backend,
     department: Department,
     subjects: &[(SubjectPseudonym, Vec<u8>)],
 ) -> Result<(), ConnectorError> {
@@ -455,7 +473,7 @@ pub(crate) async fn insert_subjects(
     for chunk in subjects.chunks(per_statement) {
         let sql = format!(
             "INSERT INTO subject (department, subject, identity) VALUES {} ON CONFLICT (department, subject) DO NOTHING",
-            values_sql(chunk.len(), 3)
+            values_sql(chunk.len(), &[false; 3], backend)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (s, sealed) in chunk {
@@ -525,6 +543,13 @@ mod tests {
 
     #[test]
     fn values_sql_numbers_parameters() {
-        assert_eq!(values_sql(2, 3), "($1,$2,$3),($4,$5,$6)");
+        assert_eq!(
+            values_sql(2, &[false; 3], Backend::Postgres),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(
+            values_sql(2, &[false, true], Backend::Sqlite),
+            "(?,CAST(? AS DOUBLE PRECISION) / 10),(?,CAST(? AS DOUBLE PRECISION) / 10)"
+        );
     }
 }
