@@ -194,9 +194,7 @@ impl State {
     /// is outside `1..=admins`, a key is listed twice in one list, a member key twice, or a
     /// list is over its limit.
     pub fn from_genesis(genesis: &Genesis) -> Result<State, Rejection> {
-        let consortium = genesis
-            .consortium()
-            .map_err(|e| Rejection::Malformed { kind: 0, source: e })?;
+        let consortium = genesis.consortium().map_err(Rejection::GenesisOverLimit)?;
         let at = BlockTime::new(0, genesis.time_ms);
         let mut keys: BTreeMap<KeyId, KeyRecord> = BTreeMap::new();
         let mut members = BTreeMap::new();

@@ -16,7 +16,7 @@ use weinong_ledger::{DecodeError, Hash32};
 
 use crate::codec::{PAYLOAD_VERSION, Reader, Writer};
 use crate::limits::{GENESIS_KEYS_MAX, MEMBERS_MAX};
-use crate::payload::public_key;
+use crate::payload::{EncodeError, public_key};
 use crate::types::MemberId;
 
 const GENESIS_TAG: &[u8; 4] = b"WNGN";
@@ -41,13 +41,12 @@ pub struct Genesis {
 impl Genesis {
     /// The canonical bytes, with every list sorted (members by number, keys by key id).
     /// Fails if a list is over its limit.
-    pub fn encode(&self) -> Result<Vec<u8>, DecodeError> {
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut members = self.members.clone();
         members.sort_by_key(|(m, _)| *m);
         if members.len() > usize::from(MEMBERS_MAX) {
-            return Err(DecodeError::TooLong {
-                what: "genesis",
-                field: "member count",
+            return Err(EncodeError {
+                field: "genesis member count",
                 len: members.len() as u64,
                 max: u64::from(MEMBERS_MAX),
             });
@@ -68,8 +67,7 @@ impl Genesis {
             ("registrar count", &self.registrars),
         ] {
             if list.len() > usize::from(GENESIS_KEYS_MAX) {
-                return Err(DecodeError::TooLong {
-                    what: "genesis",
+                return Err(EncodeError {
                     field,
                     len: list.len() as u64,
                     max: u64::from(GENESIS_KEYS_MAX),
@@ -115,7 +113,7 @@ impl Genesis {
     }
 
     /// The consortium id: SM3 of the canonical genesis bytes.
-    pub fn consortium(&self) -> Result<Hash32, DecodeError> {
+    pub fn consortium(&self) -> Result<Hash32, EncodeError> {
         Ok(Hash32(sm3_digest(&self.encode()?)))
     }
 }

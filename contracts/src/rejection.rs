@@ -58,6 +58,10 @@ pub enum Rejection {
         old: KeyId,
     },
 
+    /// A genesis list is over its limit.
+    #[error("genesis: {0}")]
+    GenesisOverLimit(crate::payload::EncodeError),
+
     // ---- signer and replay ----
     /// The block time is earlier than one already applied.
     #[error("block time went back: {at} is before the last applied {last}")]
