@@ -192,3 +192,30 @@ fn oversized_and_non_toml_specs() {
     let e = error_of("format_version = 1\n[model\n");
     assert!(e.starts_with("line 2"), "{e}");
 }
+
+#[test]
+fn model_id_is_openssl_sm3_of_the_canonical_form() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    for source in [ADMISSION_V1, weinong_mpc::model::PERIODIC_V1] {
+        let canonical = weinong_mpc::model::canonical_form(source).expect("ships");
+        assert!(canonical.starts_with(b"weinong-model-spec/1\n{"));
+        let mut child = Command::new("openssl")
+            .args(["dgst", "-sm3", "-r"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("OpenSSL 3 is part of the development environment (DESIGN.md)");
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(&canonical)
+            .expect("write to openssl");
+        let out = child.wait_with_output().expect("openssl runs");
+        assert!(out.status.success());
+        let hex = String::from_utf8(out.stdout).expect("ASCII");
+        let id = compile(source).expect("ships").id().to_string();
+        assert_eq!(hex.split_whitespace().next(), Some(id.as_str()));
+    }
+}

@@ -41,17 +41,8 @@ pub fn compile(source: &str) -> Result<Model, SpecError> {
             max: SPEC_BYTES_MAX,
         });
     }
-    let table: toml::Table = toml::from_str(source).map_err(|e| syntax(source, &e))?;
     let spec: SpecFile = toml::from_str(source).map_err(|e| syntax(source, &e))?;
-    let canonical = canonical_bytes(&table).map_err(|path| SpecError::Invalid {
-        at: SpecLocation {
-            line: 0,
-            column: 0,
-            field: path,
-        },
-        reason: "floats and datetimes have no place in a model spec; use integers in a scaled unit"
-            .to_owned(),
-    })?;
+    let canonical = canonical_form(source)?;
     let at = |offset: usize, field: &str| SpecLocation::at(source, offset, field);
     let invalid = |offset: usize, field: &str, reason: String| SpecError::Invalid {
         at: at(offset, field),
@@ -189,6 +180,27 @@ pub fn compile(source: &str) -> Result<Model, SpecError> {
         params,
         outputs,
         ir: Ir { nodes },
+    })
+}
+
+/// The canonical bytes of a spec (what the model id hashes), after the same parse checks
+/// as [`compile`]; for anyone recomputing an id with another SM3 implementation.
+pub fn canonical_form(source: &str) -> Result<Vec<u8>, SpecError> {
+    if source.len() > SPEC_BYTES_MAX {
+        return Err(SpecError::TooLarge {
+            len: source.len(),
+            max: SPEC_BYTES_MAX,
+        });
+    }
+    let table: toml::Table = toml::from_str(source).map_err(|e| syntax(source, &e))?;
+    canonical_bytes(&table).map_err(|path| SpecError::Invalid {
+        at: SpecLocation {
+            line: 0,
+            column: 0,
+            field: path,
+        },
+        reason: "floats and datetimes have no place in a model spec; use integers in a scaled unit"
+            .to_owned(),
     })
 }
 

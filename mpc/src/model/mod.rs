@@ -30,7 +30,7 @@ pub mod secure;
 mod spec;
 
 pub use batch::{Backend, InputBatch, OutputBatch};
-pub use compile::{FORMAT_VERSION, compile};
+pub use compile::{FORMAT_VERSION, canonical_form, compile};
 pub use decl::{
     Holder, InputDecl, InputSource, Model, ModelId, OutputDecl, ParamDecl, Recipient, ValueType,
 };
