@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
@@ -117,7 +117,7 @@ fn run(args: RunArgs) -> Result<Outcome> {
             let listener = psi::listen(listen)?;
             let host = psi::peer_host(&args.peer)?;
             eprintln!("waiting for the peer from {host} on {listen}");
-            psi::accept_from(&listener, host, Duration::from_secs(600))?
+            psi::accept_from(&listener, host, limits::ACCEPT_TIMEOUT)?
         }
         None => psi::connect(&args.peer)?,
     };
@@ -272,13 +272,16 @@ impl Bars {
 impl Progress for Bars {
     fn begin(&self, stage: Stage, total: u64) {
         let Some(multi) = &self.multi else { return };
-        let (label, unit) = match stage {
-            Stage::BlindOwn => ("hash + blind own IDs", "{bytes}/{total_bytes}"),
-            Stage::ReblindPeer => ("reblind peer points", "{pos}/{len}"),
-            Stage::Match => ("match returned points", "{pos}/{len}"),
-            Stage::WriteOutput => ("write intersection", "{pos}/{len} rows"),
+        let (label, counts) = match stage {
+            Stage::BlindOwn => (
+                "hash + blind own IDs",
+                "{binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+            ),
+            Stage::ReblindPeer => ("reblind peer points", "{human_pos}/{human_len} points"),
+            Stage::Match => ("match returned points", "{human_pos}/{human_len} points"),
+            Stage::WriteOutput => ("write intersection", "{human_pos}/{human_len} rows"),
         };
-        let template = format!("{label:>22} [{{bar:30}}] {unit} {{per_sec}} eta {{eta}}");
+        let template = format!("{label:>22} [{{bar:30}}] {counts} eta {{eta}}");
         let style = ProgressStyle::with_template(&template)
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         let bar = multi.add(ProgressBar::new(total).with_style(style));

@@ -49,6 +49,10 @@ pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(2);
 /// How long a party retries connecting to a peer that is not listening yet.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a listening party waits for its peer to connect: departments start their
+/// sides by hand or by scheduler, so minutes, not seconds.
+pub const ACCEPT_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// Outgoing frames queued towards the writer thread before the producer waits.
 pub const SEND_QUEUE_FRAMES: usize = 64;
 
