@@ -331,3 +331,29 @@ fn stored_nodes_match_the_reference_tree() {
         }
     }
 }
+
+#[test]
+fn a_block_prepared_against_an_older_log_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let mut store = fresh(dir.path(), &c);
+    c.append(&mut store, 2);
+    let txs: Vec<Transaction> = (0..3).map(|_| c.tx(10)).collect();
+    let stale = store.prepare(txs.clone());
+    let (header, cert) = c.block(&store, &txs);
+    c.append(&mut store, 1);
+    let err = store
+        .append_prepared(&header, &cert, stale, &[])
+        .expect_err("stale");
+    assert!(matches!(err, StoreError::Rejected { .. }), "{err}");
+    let fresh_block = store.prepare(txs.clone());
+    let (header, cert) = c.block(&store, &txs);
+    assert_eq!(
+        (header.log_size, header.log_root),
+        (fresh_block.log_size(), fresh_block.log_root())
+    );
+    store
+        .append_prepared(&header, &cert, fresh_block, &[])
+        .expect("fresh prepare appends");
+    store.fsck().expect("clean");
+}

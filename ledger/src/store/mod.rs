@@ -18,7 +18,7 @@
 
 pub mod schema;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -238,11 +238,30 @@ impl LedgerStore {
 
     /// The log size and root after appending `txs`, for building the next header.
     pub fn preview(&self, txs: &[Transaction]) -> (u64, Hash32) {
-        let mut f = self.frontier.clone();
-        for tx in txs {
-            f.push::<LogDigest>(merkle::leaf_hash::<LogDigest>(tx.as_bytes()), |_, _, _| {});
+        let prepared = self.prepare(txs.to_vec());
+        (prepared.log_size(), prepared.log_root())
+    }
+
+    /// Hashes a block's transactions (on all cores) and computes the log nodes they add,
+    /// once: the proposer reads the log size and root from the result to build the header,
+    /// then hands the result to [`Self::append_prepared`].
+    pub fn prepare(&self, txs: Vec<Transaction>) -> PreparedBlock {
+        let hashes: Vec<(TxHash, NodeHash)> = txs
+            .par_iter()
+            .map(|tx| (tx.hash(), merkle::leaf_hash::<LogDigest>(tx.as_bytes())))
+            .collect();
+        let mut frontier = self.frontier.clone();
+        let mut nodes = Vec::with_capacity(txs.len() * 2);
+        for (_, leaf) in &hashes {
+            frontier.push::<LogDigest>(*leaf, |level, i, hash| nodes.push((level, i, *hash)));
         }
-        (f.size(), Hash32(f.root::<LogDigest>()))
+        PreparedBlock {
+            base_size: self.frontier.size(),
+            tx_hashes: hashes.into_iter().map(|(h, _)| h).collect(),
+            txs,
+            nodes,
+            frontier,
+        }
     }
 
     /// Appends one certified block in one synced write batch. `new_keys` are public keys
@@ -254,8 +273,82 @@ impl LedgerStore {
         txs: &[Transaction],
         new_keys: &[PublicKey],
     ) -> Result<(), StoreError> {
-        let height = header.height;
-        let reject = |reason: String| StoreError::Rejected { height, reason };
+        let prepared = self.prepare(txs.to_vec());
+        self.append_prepared(header, certificate, prepared, new_keys)
+    }
+
+    /// As [`Self::append_block`], for a block already [`prepared`](Self::prepare).
+    pub fn append_prepared(
+        &mut self,
+        header: &BlockHeader,
+        certificate: &CommitCertificate,
+        block: PreparedBlock,
+        new_keys: &[PublicKey],
+    ) -> Result<(), StoreError> {
+        self.check_next(header, &block)?;
+        let reject = |reason: String| StoreError::Rejected {
+            height: header.height,
+            reason,
+        };
+        certificate
+            .verify(header, &self.members)
+            .map_err(|e| reject(e.to_string()))?;
+        let mut batch = WriteBatch::default();
+        let cf_keys = cf(&self.db, CF_KEYS)?;
+        for key in new_keys {
+            batch.put_cf(cf_keys, key.key_id().as_bytes(), key.to_sec1_bytes());
+        }
+        let mut known: HashSet<KeyId> = new_keys.iter().map(PublicKey::key_id).collect();
+        let (cf_txs, cf_index) = (cf(&self.db, CF_TXS)?, cf(&self.db, CF_TX_INDEX)?);
+        for ((tx, hash), index) in block
+            .txs
+            .iter()
+            .zip(&block.tx_hashes)
+            .zip(block.base_size..)
+        {
+            let signer = tx.body().signer;
+            if !known.contains(&signer) {
+                if get(&self.db, CF_KEYS, signer.as_bytes())?.is_none() {
+                    return Err(reject(format!(
+                        "signer {signer} of transaction {hash} has no registered key"
+                    )));
+                }
+                known.insert(signer);
+            }
+            batch.put_cf(cf_txs, index_key(index), tx.as_bytes());
+            batch.put_cf(cf_index, hash.as_bytes(), index_key(index));
+        }
+        let cf_nodes = cf(&self.db, CF_NODES)?;
+        for (level, index, hash) in &block.nodes {
+            batch.put_cf(cf_nodes, node_key(*level, *index), hash);
+        }
+        batch.put_cf(
+            cf(&self.db, CF_HEADERS)?,
+            index_key(header.height),
+            header.encode(),
+        );
+        batch.put_cf(
+            cf(&self.db, CF_CERTIFICATES)?,
+            index_key(header.height),
+            certificate.encode(),
+        );
+        batch.put_cf(cf(&self.db, CF_META)?, META_TIP, index_key(header.height));
+        // One synced batch: the block is either wholly durable or wholly absent.
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(db_err("write block"))?;
+        self.tip = Some(*header);
+        self.frontier = block.frontier;
+        Ok(())
+    }
+
+    /// Checks that `header` is the next block over `block`: height, previous hash, time,
+    /// transaction count, log size and root.
+    fn check_next(&self, header: &BlockHeader, block: &PreparedBlock) -> Result<(), StoreError> {
+        let reject = |reason: String| StoreError::Rejected {
+            height: header.height,
+            reason,
+        };
         let (expected_height, expected_prev) = match &self.tip {
             Some(t) => (
                 t.height
@@ -265,92 +358,43 @@ impl LedgerStore {
             ),
             None => (0, BlockHash::default()),
         };
-        if height != expected_height {
+        if header.height != expected_height {
             return Err(reject(format!("expected height {expected_height}")));
         }
         if header.previous != expected_prev {
             return Err(reject(format!(
-                "previous hash {} is not the tip {}",
-                header.previous, expected_prev
+                "previous hash {} is not the tip {expected_prev}",
+                header.previous
             )));
         }
         if self.tip.is_some_and(|t| header.time_ms < t.time_ms) {
             return Err(reject("block time goes back".into()));
         }
-        if txs.len() > BLOCK_TXS_MAX as usize {
+        if block.txs.len() > BLOCK_TXS_MAX as usize {
             return Err(reject(format!(
                 "{} transactions, over the limit {BLOCK_TXS_MAX}",
-                txs.len()
+                block.txs.len()
             )));
         }
-        certificate
-            .verify(header, &self.members)
-            .map_err(|e| reject(e.to_string()))?;
-
-        let mut batch = WriteBatch::default();
-        let cf_nodes = cf(&self.db, CF_NODES)?;
-        let cf_txs = cf(&self.db, CF_TXS)?;
-        let cf_index = cf(&self.db, CF_TX_INDEX)?;
-        let cf_keys = cf(&self.db, CF_KEYS)?;
-        let new_ids: HashMap<KeyId, &PublicKey> =
-            new_keys.iter().map(|k| (k.key_id(), k)).collect();
-        for key in new_keys {
-            batch.put_cf(cf_keys, key.key_id().as_bytes(), key.to_sec1_bytes());
+        if block.base_size != self.frontier.size() {
+            return Err(reject(
+                "the block was prepared against an older log; prepare it again".into(),
+            ));
         }
-        let mut known: HashMap<KeyId, ()> = HashMap::new();
-        let mut frontier = self.frontier.clone();
-        for tx in txs {
-            let signer = tx.body().signer;
-            if !new_ids.contains_key(&signer) && !known.contains_key(&signer) {
-                if get(&self.db, CF_KEYS, signer.as_bytes())?.is_none() {
-                    return Err(reject(format!(
-                        "signer {signer} of transaction {} has no registered key",
-                        tx.hash()
-                    )));
-                }
-                known.insert(signer, ());
-            }
-            let index = frontier.size();
-            batch.put_cf(cf_txs, index_key(index), tx.as_bytes());
-            batch.put_cf(cf_index, tx.hash().as_bytes(), index_key(index));
-            frontier.push::<LogDigest>(
-                merkle::leaf_hash::<LogDigest>(tx.as_bytes()),
-                |level, i, hash| {
-                    batch.put_cf(cf_nodes, node_key(level, i), hash);
-                },
-            );
-        }
-        if header.log_size != frontier.size() {
+        if header.log_size != block.log_size() {
             return Err(reject(format!(
                 "log size {} but the log would hold {}",
                 header.log_size,
-                frontier.size()
+                block.log_size()
             )));
         }
-        let root = Hash32(frontier.root::<LogDigest>());
-        if header.log_root != root {
+        if header.log_root != block.log_root() {
             return Err(reject(format!(
-                "log root {} but the transactions give {root}",
-                header.log_root
+                "log root {} but the transactions give {}",
+                header.log_root,
+                block.log_root()
             )));
         }
-        batch.put_cf(
-            cf(&self.db, CF_HEADERS)?,
-            index_key(height),
-            header.encode(),
-        );
-        batch.put_cf(
-            cf(&self.db, CF_CERTIFICATES)?,
-            index_key(height),
-            certificate.encode(),
-        );
-        batch.put_cf(cf(&self.db, CF_META)?, META_TIP, index_key(height));
-        // One synced batch: the block is either wholly durable or wholly absent.
-        self.db
-            .write_opt(batch, &synced())
-            .map_err(db_err("write block"))?;
-        self.tip = Some(*header);
-        self.frontier = frontier;
         Ok(())
     }
 
@@ -766,6 +810,42 @@ struct CheckedTx {
     tx: Transaction,
     hash: TxHash,
     leaf: NodeHash,
+}
+
+/// A block's transactions with their hashes and the log nodes they add, computed once
+/// (see [`LedgerStore::prepare`]).
+pub struct PreparedBlock {
+    base_size: u64,
+    txs: Vec<Transaction>,
+    tx_hashes: Vec<TxHash>,
+    nodes: Vec<(u8, u64, NodeHash)>,
+    frontier: Frontier,
+}
+
+impl PreparedBlock {
+    /// Log leaves after this block.
+    pub fn log_size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// Log root after this block.
+    pub fn log_root(&self) -> Hash32 {
+        Hash32(self.frontier.root::<LogDigest>())
+    }
+
+    /// The transactions.
+    pub fn transactions(&self) -> &[Transaction] {
+        &self.txs
+    }
+}
+
+impl fmt::Debug for PreparedBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedBlock")
+            .field("base_size", &self.base_size)
+            .field("txs", &self.txs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Log nodes read from the store.
