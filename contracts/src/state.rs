@@ -9,7 +9,7 @@
 //! ‖ requests ‖ accesses)`, each map as `count:u64` then its entries in ascending key
 //! order, each entry's fields in declaration order with the payload rules of `codec`.
 //! Indexes derived from other maps (consents by subject, open deadlines) are not hashed:
-//! they are functions of what is. Computing it walks the whole state: about 10 ms for
+//! they are functions of what is. Computing it walks the whole state: 7–10 ms for
 //! 2,000 subjects' consents, requests and 6,000 accesses on the 2-core dev machine (bench
 //! `state_digest_2000_subjects`), so roughly 1 µs per record. At city scale (millions of
 //! consents) a per-block digest needs an incremental structure (a Merkle map updated per
