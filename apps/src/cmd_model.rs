@@ -16,8 +16,9 @@ use weinong_mpc::model::inputs::{DepartmentTable, JoinPolicy, join};
 use weinong_mpc::model::sample::random_batch;
 use weinong_mpc::model::{
     ADMISSION_V1, Backend, Holder, InputSource, Model, Mpc, PERIODIC_V1, Plaintext, Recipient,
-    compile,
+    canonical_form, compile,
 };
+use weinong_mpc::{RunOptions, TransportKind};
 
 use crate::Outcome;
 
@@ -53,6 +54,9 @@ pub struct SampleArgs {
 pub struct CheckArgs {
     /// The model spec (TOML).
     file: PathBuf,
+    /// Also write the canonical form (what the id hashes) here, e.g. for `openssl dgst -sm3`.
+    #[arg(long)]
+    canonical: Option<PathBuf>,
 }
 
 /// Which backend evaluates.
@@ -62,6 +66,9 @@ pub enum BackendKind {
     Plain,
     /// Three-party MPC, the parties in this process.
     Mpc,
+    /// TFHE: fresh requester keys, departments and one evaluator in this process (seconds
+    /// per subject).
+    Fhe,
 }
 
 /// What to do with a subject that some holding department does not list.
@@ -81,7 +88,7 @@ pub struct EvalArgs {
     /// Directory with civil_affairs.csv, health.csv, medical_insurance.csv.
     #[arg(long)]
     inputs: PathBuf,
-    /// plain or mpc.
+    /// plain, mpc or fhe.
     #[arg(long, value_enum, default_value_t = BackendKind::Plain)]
     backend: BackendKind,
     /// Results CSV: subject, then the outputs the recipient may receive.
@@ -143,6 +150,13 @@ fn check(a: CheckArgs) -> Result<Outcome> {
         m.ir().nodes().len(),
         m.ir().op_counts()
     );
+    if let Some(path) = &a.canonical {
+        let source = std::fs::read_to_string(&a.file)
+            .with_context(|| format!("read {}", a.file.display()))?;
+        std::fs::write(path, canonical_form(&source)?)
+            .with_context(|| format!("write {}", path.display()))?;
+        println!("canonical  {}", path.display());
+    }
     Ok(Outcome::Ok)
 }
 
@@ -175,6 +189,7 @@ fn eval(a: EvalArgs) -> Result<Outcome> {
     let backend: &dyn Backend = match a.backend {
         BackendKind::Plain => &Plaintext,
         BackendKind::Mpc => &Mpc::default(),
+        BackendKind::Fhe => &crate::cmd_fhe::FheInProcess,
     };
     let outputs = backend.evaluate(&m, &joined.batch)?;
     let elapsed = started.elapsed();
@@ -373,6 +388,29 @@ pub fn bench_assess(a: BenchAssessArgs) -> Result<Outcome> {
     if let Some(stats) = one_stats {
         println!("  {}", traffic(&stats, 1));
     }
+    // The same over loopback TCP with HMAC-SM3 frames: what the in-process figure leaves out
+    // of a deployment, short of the network itself.
+    let tcp = Mpc {
+        options: RunOptions {
+            transport: TransportKind::LoopbackTcp,
+            ..RunOptions::default()
+        },
+        ..Mpc::default()
+    };
+    let mut tcp_times = Vec::new();
+    for _ in 0..a.latency_runs.clamp(1, 10) {
+        let started = Instant::now();
+        if tcp.evaluate(&admission, &one)? != expected {
+            bail!("MPC result over TCP differs from the plaintext reference");
+        }
+        tcp_times.push(started.elapsed());
+    }
+    tcp_times.sort();
+    println!(
+        "admission-v1, 1 subject, MPC over loopback TCP (connection setup included): median {:.2} ms over {} runs",
+        ms(tcp_times[tcp_times.len() / 2]),
+        tcp_times.len()
+    );
 
     let batch = random_batch(&periodic, a.subjects, 11)?;
     let started = Instant::now();
