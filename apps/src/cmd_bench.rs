@@ -15,6 +15,9 @@ pub enum BenchCmd {
     Data(crate::cmd_data::BenchDataArgs),
     /// Assessment models: admission-v1 latency for one subject, periodic-v1 throughput (MPC).
     Assess(crate::cmd_model::BenchAssessArgs),
+    /// FHE backend: key generation and sizes, encrypted input sizes, admission-v1 for one
+    /// subject with the operations by kind.
+    Fhe(crate::cmd_fhe::BenchFheArgs),
     /// MPC engine: 10^6 multiplications, 10^6 comparisons, a weighted sum + threshold.
     Mpc(crate::cmd_mpc::BenchMpcArgs),
     /// PSI: 2^20 × 2^20 ECDH-PSI as two processes over loopback, beside SecretFlow's.
@@ -28,6 +31,7 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::Data(args) => crate::cmd_data::bench_data(args),
         BenchCmd::Assess(args) => crate::cmd_model::bench_assess(args),
         BenchCmd::Mpc(args) => crate::cmd_mpc::bench_mpc(args),
+        BenchCmd::Fhe(args) => crate::cmd_fhe::bench_fhe(args),
         BenchCmd::Psi(args) => crate::cmd_psi::bench_psi(args),
     }
 }

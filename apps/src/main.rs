@@ -13,6 +13,7 @@ mod cmd_audit;
 mod cmd_bench;
 mod cmd_bench_crypto;
 mod cmd_data;
+mod cmd_fhe;
 mod cmd_keys;
 mod cmd_ledger;
 mod cmd_model;
@@ -45,6 +46,9 @@ enum Command {
     /// Throughput benchmarks with peer ratios.
     #[command(subcommand)]
     Bench(cmd_bench::BenchCmd),
+    /// FHE: generate a requester's TFHE keys.
+    #[command(subcommand)]
+    Fhe(cmd_fhe::FheCmd),
     /// Assessment models: check a spec, evaluate it over department CSVs.
     #[command(subcommand)]
     Model(cmd_model::ModelCmd),
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Data(cmd) => cmd_data::data(cmd),
         Command::Bench(cmd) => cmd_bench::bench(cmd),
         Command::Model(cmd) => cmd_model::model(cmd),
+        Command::Fhe(cmd) => cmd_fhe::fhe(cmd),
         Command::Mpc(cmd) => cmd_mpc::mpc(cmd),
         Command::Psi(cmd) => cmd_psi::psi(cmd),
         Command::Ledger(cmd) => cmd_ledger::ledger(cmd),

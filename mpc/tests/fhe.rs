@@ -376,8 +376,7 @@ fn oversized_blobs_are_refused_before_parsing() {
                 (Holder::MedicalInsurance, &huge),
             ],
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, FheError::TooLarge { .. }), "{err}");
     let huge = vec![0u8; (weinong_mpc::fhe::limits::COMPACT_PUBLIC_KEY_BYTES_MAX + 1) as usize];
     assert!(matches!(
@@ -408,8 +407,7 @@ fn malformed_or_misdirected_inputs_are_refused() {
                 (Holder::MedicalInsurance, &insurance),
             ],
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, FheError::NotConformant { .. }), "{err}");
     // A missing department.
     let err = evaluator
@@ -418,8 +416,7 @@ fn malformed_or_misdirected_inputs_are_refused() {
             &plan,
             &[(Holder::CivilAffairs, &civil), (Holder::Health, &health)],
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, FheError::Shape { .. }), "{err}");
     // Truncated and bit-flipped headers.
     let err = evaluator
@@ -432,8 +429,7 @@ fn malformed_or_misdirected_inputs_are_refused() {
                 (Holder::MedicalInsurance, &insurance),
             ],
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, FheError::Malformed { .. }), "{err}");
     let mut flipped = civil.clone();
     flipped[3] ^= 0x55;
@@ -447,8 +443,7 @@ fn malformed_or_misdirected_inputs_are_refused() {
                 (Holder::MedicalInsurance, &insurance),
             ],
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(matches!(err, FheError::Malformed { .. }), "{err}");
     // Out-of-range plaintext never gets encrypted.
     let mut values: Vec<i64> = Plan::holder_inputs(&m, Holder::CivilAffairs)

@@ -26,6 +26,13 @@ pub struct EncryptedOutputs {
     values: Vec<Cipher>,
 }
 
+impl std::fmt::Debug for EncryptedOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kinds: Vec<Kind> = self.values.iter().map(Cipher::kind).collect();
+        write!(f, "EncryptedOutputs({kinds:?})")
+    }
+}
+
 impl EncryptedOutputs {
     pub(crate) fn new(values: Vec<Cipher>) -> EncryptedOutputs {
         EncryptedOutputs { values }
