@@ -35,11 +35,15 @@ DISTRICTS = ["310101", "310104", "310105", "310106", "310107", "310109", "310110
 # (name, label_zh, kind, arg, policy) — kind: id, name, phone, address, date, int(min,max),
 # choice(set), dec(unit,min_x10,max_x10), icd, code(set), text; policy: reject, null,
 # zero, sex, birth.
+# Chinese labels of the civil-affairs export's columns (FieldSpec::label_zh).
+LABELS = {'id_number': '身份证号', 'name': '姓名', 'phone': '联系电话', 'address': '居住地址', 'sex': '性别', 'birth_date': '出生日期', 'district': '所在区', 'education': '文化程度', 'living_alone': '独居', 'care_grade': '照护等级', 'assessed_on': '评估日期', 'gb_eating': '进食', 'gb_grooming': '修饰', 'gb_bathing': '洗澡', 'gb_dress_upper': '穿/脱上衣', 'gb_dress_lower': '穿/脱裤子和鞋袜', 'gb_urine': '小便控制', 'gb_bowel': '大便控制', 'gb_toilet': '如厕', 'gb_bed_transfer': '床上体位转移', 'gb_chair_transfer': '床椅转移', 'gb_walking': '平地行走', 'gb_stairs': '上下楼梯', 'gb_orient_time': '时间定向', 'gb_orient_place': '空间定向', 'gb_orient_person': '人物定向', 'gb_memory': '记忆', 'gb_understanding': '理解能力', 'gb_expression': '表达能力', 'gb_aggression': '攻击行为', 'gb_depression': '抑郁症状', 'gb_consciousness': '意识水平', 'gb_vision': '视力', 'gb_hearing': '听力', 'gb_daily_affairs': '执行日常事务', 'gb_transport': '使用交通工具外出', 'gb_social': '社会交往能力', 'risk_fall_30d': '近30天跌倒', 'risk_choking_30d': '近30天噎食', 'risk_self_harm_30d': '近30天自杀自伤', 'risk_wandering_30d': '近30天走失'}
+
+
 def items(spec):
     out = []
     for s in spec.split():
         n, lo, hi = s.split(":")
-        out.append((n, None, "int", (int(lo), int(hi)), "null"))
+        out.append((n, LABELS.get(n), "int", (int(lo), int(hi)), "null"))
     return out
 
 CIVIL = [
@@ -54,7 +58,7 @@ CIVIL = [
           "gb_orient_time:0:4 gb_orient_place:0:4 gb_orient_person:0:4 gb_memory:0:4 gb_understanding:0:4 "
           "gb_expression:0:4 gb_aggression:0:1 gb_depression:0:1 gb_consciousness:0:2 gb_vision:0:2 "
           "gb_hearing:0:2 gb_daily_affairs:0:4 gb_transport:0:3 gb_social:0:4") + [
-    (n, None, "int", (0, 1), "zero") for n in ["risk_fall_30d", "risk_choking_30d", "risk_self_harm_30d", "risk_wandering_30d"]
+    (n, LABELS[n], "int", (0, 1), "zero") for n in ["risk_fall_30d", "risk_choking_30d", "risk_self_harm_30d", "risk_wandering_30d"]
 ]
 HEALTH = [
     ("id_number", "身份证号", "id", None, "reject"), ("name", "姓名", "name", None, "reject"),

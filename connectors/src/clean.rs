@@ -235,14 +235,15 @@ pub struct Rejection {
 }
 
 /// A 128-bit hash of byte strings (two SipHash runs with different prefixes), for
-/// duplicate detection; a collision needs ~2^64 rows.
+/// duplicate detection; a collision needs ~2^64 rows. Parts are hashed as written: callers
+/// put a separator (0x1f) between parts whose boundaries could shift.
 pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> u128 {
     let mut a = DefaultHasher::new();
     let mut b = DefaultHasher::new();
     0xA5u8.hash(&mut b);
     for p in parts {
-        p.hash(&mut a);
-        p.hash(&mut b);
+        a.write(p);
+        b.write(p);
     }
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
@@ -567,6 +568,7 @@ fn dedup_keys(
                     [
                         b"nbd".as_slice(),
                         identity.name.as_bytes(),
+                        b"\x1f".as_slice(),
                         birth.as_bytes(),
                         district.as_bytes(),
                     ]

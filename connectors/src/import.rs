@@ -19,7 +19,7 @@ use crate::limits::IMPORT_CHUNK_ROWS;
 use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
 use crate::source::{Mapping, Source};
-use crate::store::{Inserter, JobRecord, Store, insert_job, insert_subjects};
+use crate::store::{Inserter, JobRecord, Store, SubjectInserter, insert_job};
 
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
@@ -86,13 +86,14 @@ pub async fn import_file(
         let chunk_rows = options.chunk_rows.max(1);
         std::thread::spawn(move || produce(spec, source, &secrets, chunk_rows, &sender))
     };
-    let inserter = Inserter::new(spec, store.backend());
+    let mut inserter = Inserter::new(spec, store.backend());
+    let mut subjects = SubjectInserter::new(store.backend(), department);
     let mut failure = None;
     while let Some(batch) = receiver.recv().await {
         let step = async {
             let batch = batch?;
-            insert_subjects(&mut tx, store.backend(), department, &batch.subjects).await?;
-            inserter.insert(&mut tx, &batch.rows).await?;
+            subjects.insert(&mut tx, batch.subjects).await?;
+            inserter.insert(&mut tx, batch.rows).await?;
             if let Some(p) = &options.progress {
                 p.inc(batch.rows_read);
             }
@@ -124,6 +125,8 @@ pub async fn import_file(
         report_json: serde_json::to_string(&report)
             .map_err(|e| ConnectorError::Invalid(e.to_string()))?,
     };
+    subjects.finish(&mut tx).await?;
+    inserter.finish(&mut tx).await?;
     insert_job(&mut tx, &job).await?;
     tx.commit()
         .await

@@ -349,6 +349,7 @@ pub(crate) struct Inserter {
     rows_per_statement: usize,
     full_sql: String,
     kinds: Vec<FieldKind>,
+    pending: Vec<(SubjectPseudonym, Vec<Value>)>,
 }
 
 /// `(p,p,…),(…)` for `rows` rows. SQLite gets anonymous `?` placeholders: it looks a
@@ -408,35 +409,63 @@ impl Inserter {
             rows_per_statement,
             full_sql,
             kinds,
+            pending: Vec::new(),
         }
     }
 
+    /// Queues rows and writes every full statement's worth; `finish` writes the rest.
+    /// Statements of one fixed size stay in the prepared-statement cache (a 30,000-
+    /// parameter statement costs more to prepare than to run).
     pub(crate) async fn insert(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        rows: Vec<(SubjectPseudonym, Vec<Value>)>,
+    ) -> Result<(), ConnectorError> {
+        self.pending.extend(rows);
+        while self.pending.len() >= self.rows_per_statement {
+            let rest = self.pending.split_off(self.rows_per_statement);
+            let full = std::mem::replace(&mut self.pending, rest);
+            self.execute(tx, &full).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the queued rows.
+    pub(crate) async fn finish(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), ConnectorError> {
+        let rows = std::mem::take(&mut self.pending);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.execute(tx, &rows).await
+    }
+
+    async fn execute(
         &self,
         tx: &mut Transaction<'static, Any>,
-        rows: &[(SubjectPseudonym, Vec<Value>)],
+        chunk: &[(SubjectPseudonym, Vec<Value>)],
     ) -> Result<(), ConnectorError> {
-        for chunk in rows.chunks(self.rows_per_statement) {
-            let sql = if chunk.len() == self.rows_per_statement {
-                self.full_sql.clone()
-            } else {
-                format!(
-                    "{}{}",
-                    self.table_sql_prefix,
-                    values_sql(chunk.len(), &self.tenths, self.backend)
-                )
-            };
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for (subject, values) in chunk {
-                q = q.bind(subject.as_bytes().to_vec());
-                for (v, kind) in values.iter().zip(&self.kinds) {
-                    q = bind_value(q, v, *kind);
-                }
+        let sql = if chunk.len() == self.rows_per_statement {
+            self.full_sql.clone()
+        } else {
+            format!(
+                "{}{}",
+                self.table_sql_prefix,
+                values_sql(chunk.len(), &self.tenths, self.backend)
+            )
+        };
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (subject, values) in chunk {
+            q = q.bind(subject.as_bytes().to_vec());
+            for (v, kind) in values.iter().zip(&self.kinds) {
+                q = bind_value(q, v, *kind);
             }
-            q.execute(&mut **tx)
-                .await
-                .map_err(ConnectorError::db("insert rows"))?;
         }
+        q.execute(&mut **tx)
+            .await
+            .map_err(ConnectorError::db("insert rows"))?;
         Ok(())
     }
 }
@@ -462,31 +491,82 @@ fn bind_value<'q>(q: AnyQuery<'q>, v: &Value, kind: FieldKind) -> AnyQuery<'q> {
     }
 }
 
-/// Inserts sealed identities of new subjects (already stored ones are left as they are).
-pub(crate) async fn insert_subjects(
-    tx: &mut Transaction<'static, Any>,
+/// Queued sealed identities of new subjects, written in fixed-size statements (already
+/// stored subjects are left as they are).
+pub(crate) struct SubjectInserter {
     backend: Backend,
     department: Department,
-    subjects: &[(SubjectPseudonym, Vec<u8>)],
-) -> Result<(), ConnectorError> {
-    let per_statement = SQL_BINDS_MAX / 3;
-    for chunk in subjects.chunks(per_statement) {
-        let sql = format!(
+    rows_per_statement: usize,
+    full_sql: String,
+    pending: Vec<(SubjectPseudonym, Vec<u8>)>,
+}
+
+impl SubjectInserter {
+    pub(crate) fn new(backend: Backend, department: Department) -> SubjectInserter {
+        let rows_per_statement = SQL_BINDS_MAX / 3;
+        SubjectInserter {
+            backend,
+            department,
+            rows_per_statement,
+            full_sql: Self::sql(rows_per_statement, backend),
+            pending: Vec::new(),
+        }
+    }
+
+    fn sql(rows: usize, backend: Backend) -> String {
+        format!(
             "INSERT INTO subject (department, subject, identity) VALUES {} ON CONFLICT (department, subject) DO NOTHING",
-            values_sql(chunk.len(), &[false; 3], backend)
-        );
+            values_sql(rows, &[false; 3], backend)
+        )
+    }
+
+    pub(crate) async fn insert(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+        subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
+    ) -> Result<(), ConnectorError> {
+        self.pending.extend(subjects);
+        while self.pending.len() >= self.rows_per_statement {
+            let rest = self.pending.split_off(self.rows_per_statement);
+            let full = std::mem::replace(&mut self.pending, rest);
+            self.execute(tx, full).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn finish(
+        &mut self,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), ConnectorError> {
+        let rows = std::mem::take(&mut self.pending);
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.execute(tx, rows).await
+    }
+
+    async fn execute(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        chunk: Vec<(SubjectPseudonym, Vec<u8>)>,
+    ) -> Result<(), ConnectorError> {
+        let sql = if chunk.len() == self.rows_per_statement {
+            self.full_sql.clone()
+        } else {
+            Self::sql(chunk.len(), self.backend)
+        };
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (s, sealed) in chunk {
             q = q
-                .bind(department.as_str())
+                .bind(self.department.as_str())
                 .bind(s.as_bytes().to_vec())
-                .bind(sealed.clone());
+                .bind(sealed);
         }
         q.execute(&mut **tx)
             .await
             .map_err(ConnectorError::db("insert subjects"))?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// Records an import job and its report.
