@@ -32,7 +32,7 @@ impl Party {
                 .zip(&r)
                 .map(|(x, r)| x.wrapping_sub(*r))
                 .collect();
-            self.send(Peer::Next, masked.clone())?;
+            self.send(Peer::Next, &masked)?;
             Ok(ArithShares::from_parts(r, masked))
         } else if values.is_some() {
             Err(MpcError::InputOwnership {
@@ -99,12 +99,12 @@ impl Party {
         let len = x.len();
         let receives = match to {
             RevealTo::All => {
-                self.send(Peer::Next, x.a.clone())?;
+                self.send(Peer::Next, &x.a)?;
                 true
             }
             RevealTo::Party(p) => {
                 if self.id.next() == p {
-                    self.send(Peer::Next, x.a.clone())?;
+                    self.send(Peer::Next, &x.a)?;
                 }
                 self.id == p
             }
@@ -125,15 +125,32 @@ impl Party {
     /// Element-wise product. One round, one ring element sent per element per party.
     pub fn mul(&mut self, x: &ArithShares, y: &ArithShares) -> Result<ArithShares, MpcError> {
         same_len("mul", x.len(), y.len())?;
-        let mut z: Vec<u64> = (0..x.len())
-            .map(|k| {
-                let (xa, xb, ya, yb) = (x.a[k], x.b[k], y.a[k], y.b[k]);
-                xa.wrapping_mul(ya)
-                    .wrapping_add(xa.wrapping_mul(yb))
-                    .wrapping_add(xb.wrapping_mul(ya))
-            })
-            .collect();
-        self.add_zero_share(&mut z);
+        // One pass: the local cross terms x_i·(y_i + y_{i+1}) + x_{i+1}·y_i plus the zero
+        // share, drawn in L1-sized chunks so nothing but z is allocated.
+        const CHUNK: usize = 512;
+        let mut z = Vec::with_capacity(x.len());
+        let mut next = [0u64; CHUNK];
+        let mut prev = [0u64; CHUNK];
+        let chunks =
+            x.a.chunks(CHUNK)
+                .zip(x.b.chunks(CHUNK))
+                .zip(y.a.chunks(CHUNK).zip(y.b.chunks(CHUNK)));
+        for ((xa, xb), (ya, yb)) in chunks {
+            let m = xa.len();
+            self.prg_next.fill(&mut next[..m]);
+            self.prg_prev.fill(&mut prev[..m]);
+            z.extend(
+                xa.iter()
+                    .zip(xb)
+                    .zip(ya.iter().zip(yb))
+                    .zip(next[..m].iter().zip(&prev[..m]))
+                    .map(|(((xa, xb), (ya, yb)), (r, s))| {
+                        xa.wrapping_mul(ya.wrapping_add(*yb))
+                            .wrapping_add(xb.wrapping_mul(*ya))
+                            .wrapping_add(r.wrapping_sub(*s))
+                    }),
+            );
+        }
         let (a, b) = self.reshare(z)?;
         Ok(ArithShares::from_parts(a, b))
     }
@@ -232,36 +249,56 @@ impl Party {
         }
         self.stats.rounds += 1;
         let len = x.len();
-        let m = self.prg_common.vec(len);
+        // All per-element work in one pass over L1-sized chunks of the common mask m and
+        // the P0–P1 randomness r; only the two result vectors are allocated.
+        const CHUNK: usize = 512;
+        let mut m = [0u64; CHUNK];
+        let mut r = [0u64; CHUNK];
+        let mut first = Vec::with_capacity(len);
+        let mut second = Vec::with_capacity(len);
         match self.id.index() {
             0 => {
-                let a =
-                    x.a.iter()
-                        .zip(&m)
-                        .map(|(x0, m)| x0.wrapping_add(*m) >> bits)
-                        .collect();
-                let r = self.prg_next.vec(len);
-                Ok(ArithShares::from_parts(a, r))
+                for x0 in x.a.chunks(CHUNK) {
+                    let n = x0.len();
+                    self.prg_common.fill(&mut m[..n]);
+                    self.prg_next.fill(&mut r[..n]);
+                    first.extend(
+                        x0.iter()
+                            .zip(&m[..n])
+                            .map(|(x0, m)| x0.wrapping_add(*m) >> bits),
+                    );
+                    second.extend_from_slice(&r[..n]);
+                }
+                Ok(ArithShares::from_parts(first, second))
             }
             1 => {
-                let r = self.prg_prev.vec(len);
-                let y2: Vec<u64> = (0..len)
-                    .map(|k| {
-                        let b = x.a[k].wrapping_add(x.b[k]).wrapping_sub(m[k]);
-                        (b.wrapping_neg() >> bits).wrapping_neg().wrapping_sub(r[k])
-                    })
-                    .collect();
-                self.send(Peer::Next, y2.clone())?;
-                Ok(ArithShares::from_parts(r, y2))
+                for (x1, x2) in x.a.chunks(CHUNK).zip(x.b.chunks(CHUNK)) {
+                    let n = x1.len();
+                    self.prg_common.fill(&mut m[..n]);
+                    self.prg_prev.fill(&mut r[..n]);
+                    first.extend_from_slice(&r[..n]);
+                    second.extend(x1.iter().zip(x2).zip(m[..n].iter().zip(&r[..n])).map(
+                        |((x1, x2), (m, r))| {
+                            let b = x1.wrapping_add(*x2).wrapping_sub(*m);
+                            (b.wrapping_neg() >> bits).wrapping_neg().wrapping_sub(*r)
+                        },
+                    ));
+                }
+                self.send(Peer::Next, &second)?;
+                Ok(ArithShares::from_parts(first, second))
             }
             _ => {
+                for x0 in x.b.chunks(CHUNK) {
+                    let n = x0.len();
+                    self.prg_common.fill(&mut m[..n]);
+                    second.extend(
+                        x0.iter()
+                            .zip(&m[..n])
+                            .map(|(x0, m)| x0.wrapping_add(*m) >> bits),
+                    );
+                }
                 let y2 = self.recv(Peer::Prev, len)?;
-                let a0 =
-                    x.b.iter()
-                        .zip(&m)
-                        .map(|(x0, m)| x0.wrapping_add(*m) >> bits)
-                        .collect();
-                Ok(ArithShares::from_parts(y2, a0))
+                Ok(ArithShares::from_parts(y2, second))
             }
         }
     }

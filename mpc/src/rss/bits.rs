@@ -24,13 +24,27 @@ impl Party {
         yb: &[u64],
     ) -> Result<Words, MpcError> {
         debug_assert!(xa.len() == xb.len() && ya.len() == yb.len() && xa.len() == ya.len());
-        let mut z: Vec<u64> = xa
-            .iter()
-            .zip(xb)
-            .zip(ya.iter().zip(yb))
-            .map(|((xa, xb), (ya, yb))| (xa & (ya ^ yb)) ^ (xb & ya))
-            .collect();
-        self.xor_zero_share(&mut z);
+        // One pass with the zero share drawn in L1-sized chunks (see `mul`).
+        const CHUNK: usize = 512;
+        let mut z = Vec::with_capacity(xa.len());
+        let mut next = [0u64; CHUNK];
+        let mut prev = [0u64; CHUNK];
+        let chunks = xa
+            .chunks(CHUNK)
+            .zip(xb.chunks(CHUNK))
+            .zip(ya.chunks(CHUNK).zip(yb.chunks(CHUNK)));
+        for ((xa, xb), (ya, yb)) in chunks {
+            let m = xa.len();
+            self.prg_next.fill(&mut next[..m]);
+            self.prg_prev.fill(&mut prev[..m]);
+            z.extend(
+                xa.iter()
+                    .zip(xb)
+                    .zip(ya.iter().zip(yb))
+                    .zip(next[..m].iter().zip(&prev[..m]))
+                    .map(|(((xa, xb), (ya, yb)), (r, s))| (xa & (ya ^ yb)) ^ (xb & ya) ^ r ^ s),
+            );
+        }
         let (a, b) = self.reshare(z)?;
         Ok(Words { a, b })
     }
@@ -55,7 +69,7 @@ impl Party {
             for (m, r) in masked.iter_mut().zip(&r) {
                 *m ^= r;
             }
-            self.send(Peer::Next, masked.clone())?;
+            self.send(Peer::Next, &masked)?;
             Ok(Words { a: r, b: masked })
         } else if self.id == owner.next() {
             let masked = self.recv(Peer::Prev, len)?;
@@ -132,12 +146,12 @@ impl Party {
         let words = x.a.len();
         let receives = match to {
             RevealTo::All => {
-                self.send(Peer::Next, x.a.clone())?;
+                self.send(Peer::Next, &x.a)?;
                 true
             }
             RevealTo::Party(p) => {
                 if self.id.next() == p {
-                    self.send(Peer::Next, x.a.clone())?;
+                    self.send(Peer::Next, &x.a)?;
                 }
                 self.id == p
             }

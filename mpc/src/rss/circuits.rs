@@ -424,11 +424,11 @@ impl Party {
                 Ok(ArithShares::from_parts(opened, c1))
             }
             1 => {
-                self.send(Peer::Next, masked.a.clone())?;
+                self.send(Peer::Next, &masked.a)?;
                 Ok(ArithShares::from_parts(c1, c2))
             }
             _ => {
-                self.send(Peer::Next, masked.a.clone())?;
+                self.send(Peer::Next, &masked.a)?;
                 let opened = open(self)?;
                 Ok(ArithShares::from_parts(c2, opened))
             }

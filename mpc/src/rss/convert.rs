@@ -70,7 +70,7 @@ impl Party {
                 let t = unpack_bits(&t, len);
                 let r = self.prg_prev.vec(len);
                 let t1: Vec<u64> = t.iter().zip(&r).map(|(t, r)| t.wrapping_sub(*r)).collect();
-                self.send(Peer::Next, t1)?;
+                self.send(Peer::Next, &t1)?;
                 r
             }
             1 => {

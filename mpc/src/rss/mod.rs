@@ -96,7 +96,7 @@ impl Party {
         self.stats
     }
 
-    fn send(&mut self, to: Peer, words: Vec<u64>) -> Result<(), MpcError> {
+    fn send(&mut self, to: Peer, words: &[u64]) -> Result<(), MpcError> {
         self.stats.frames_sent += 1;
         self.stats.bytes_sent += 8 * words.len() as u64;
         self.transport.send(to, words)
@@ -111,7 +111,7 @@ impl Party {
     fn reshare(&mut self, z: Vec<u64>) -> Result<(Vec<u64>, Vec<u64>), MpcError> {
         self.stats.rounds += 1;
         let len = z.len();
-        self.send(Peer::Prev, z.clone())?;
+        self.send(Peer::Prev, &z)?;
         let from_next = self.recv(Peer::Next, len)?;
         Ok((z, from_next))
     }
@@ -127,20 +127,6 @@ impl Party {
             self.prg_prev.fill(&mut prev[..n]);
             for ((x, r), s) in chunk.iter_mut().zip(&next[..n]).zip(&prev[..n]) {
                 *x = x.wrapping_add(r.wrapping_sub(*s));
-            }
-        }
-    }
-
-    /// XORs a boolean zero sharing into `z`.
-    fn xor_zero_share(&mut self, z: &mut [u64]) {
-        let mut next = [0u64; 512];
-        let mut prev = [0u64; 512];
-        for chunk in z.chunks_mut(512) {
-            let n = chunk.len();
-            self.prg_next.fill(&mut next[..n]);
-            self.prg_prev.fill(&mut prev[..n]);
-            for ((x, r), s) in chunk.iter_mut().zip(&next[..n]).zip(&prev[..n]) {
-                *x ^= r ^ s;
             }
         }
     }

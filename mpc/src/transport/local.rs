@@ -99,14 +99,20 @@ impl Transport for LocalTransport {
         self.me
     }
 
-    fn send(&mut self, to: Peer, words: Vec<u64>) -> Result<(), MpcError> {
+    fn send(&mut self, to: Peer, words: &[u64]) -> Result<(), MpcError> {
         let slot = match to {
             Peer::Next => 0,
             Peer::Prev => 1,
         };
         let seq = self.seq[slot];
         self.seq[slot] = seq.wrapping_add(1);
-        self.push(to, LocalFrame { seq, words })
+        self.push(
+            to,
+            LocalFrame {
+                seq,
+                words: words.to_vec(),
+            },
+        )
     }
 
     fn recv(&mut self, from: Peer, len: usize) -> Result<Vec<u64>, MpcError> {

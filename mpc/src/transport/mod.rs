@@ -36,7 +36,8 @@ pub trait Transport: Send {
     fn party(&self) -> PartyId;
 
     /// Sends one frame to a neighbour. Fails with `PeerClosed`/`Io` if the neighbour is gone.
-    fn send(&mut self, to: Peer, words: Vec<u64>) -> Result<(), MpcError>;
+    /// Takes a slice because every protocol keeps what it sends as part of its own shares.
+    fn send(&mut self, to: Peer, words: &[u64]) -> Result<(), MpcError>;
 
     /// Receives the next frame from a neighbour, which must hold exactly `len` words.
     /// Fails with `FrameLength`, `Malformed`, `BadTag`, `OutOfOrder`, `PeerClosed` or

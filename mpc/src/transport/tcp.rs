@@ -396,8 +396,8 @@ impl Transport for TcpTransport {
         self.me
     }
 
-    fn send(&mut self, to: Peer, words: Vec<u64>) -> Result<(), MpcError> {
-        self.link(to).send(&words)
+    fn send(&mut self, to: Peer, words: &[u64]) -> Result<(), MpcError> {
+        self.link(to).send(words)
     }
 
     fn recv(&mut self, from: Peer, len: usize) -> Result<Vec<u64>, MpcError> {
