@@ -261,9 +261,8 @@ fn bad_inputs_are_named_errors() {
         ),
     )
     .expect("write");
-    let err = run_local(&malformed, &good, Mode::Intersection)
-        .err()
-        .expect("malformed receiver input");
+    let err =
+        run_local(&malformed, &good, Mode::Intersection).expect_err("malformed receiver input");
     assert!(
         matches!(&err, PsiError::MalformedRow { line: 4, .. }),
         "{err}"
@@ -273,9 +272,7 @@ fn bad_inputs_are_named_errors() {
         "errors never quote the row"
     );
     // The same file at the sender: the receiver is told why the sender stopped.
-    let err = run_local(&good, &malformed, Mode::Intersection)
-        .err()
-        .expect("malformed sender input");
+    let err = run_local(&good, &malformed, Mode::Intersection).expect_err("malformed sender input");
     match &err {
         PsiError::PeerAborted { reason } => assert!(
             reason.contains("line 4") && reason.contains("malformed"),
@@ -325,8 +322,7 @@ fn peer_disconnect_mid_stream_is_a_clear_error() {
         &mut Vec::new(),
         &NoProgress,
     )
-    .err()
-    .expect("disconnect");
+    .expect_err("disconnect");
     fake_sender.join().expect("fake sender");
     assert!(matches!(err, PsiError::PeerClosed { .. }), "{err}");
     assert!(err.to_string().contains("disconnected"), "{err}");
@@ -371,9 +367,8 @@ fn mismatched_peers_are_refused() {
         &mut Vec::new(),
         &NoProgress,
     )
-    .err()
-    .expect("refused");
-    let other_err = other.join().expect("thread").err().expect("refused too");
+    .expect_err("refused");
+    let other_err = other.join().expect("thread").expect_err("refused too");
     for e in [&err, &other_err] {
         let text = e.to_string();
         assert!(
@@ -410,8 +405,7 @@ fn mismatched_peers_are_refused() {
         &mut Vec::new(),
         &NoProgress,
     )
-    .err()
-    .expect("refused");
+    .expect_err("refused");
     assert!(sender.join().expect("thread").is_err());
     let text = err.to_string();
     assert!(
