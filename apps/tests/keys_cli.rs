@@ -52,7 +52,7 @@ struct Dir(tempfile::TempDir);
 
 impl Dir {
     fn new() -> Self {
-        Self(tempfile::tempdir().unwrap())
+        Self(tempfile::tempdir().expect("create a temporary directory"))
     }
     fn p(&self, name: &str) -> PathBuf {
         self.0.path().join(name)
