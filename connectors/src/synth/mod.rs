@@ -323,8 +323,10 @@ fn write_chunk(
             out
         })
         .collect();
-    let mut civil_buf = String::new();
-    let mut health_buf = String::new();
+    // One CSV writer per file and chunk (a writer per row costs more than the row).
+    let mut civil_w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(1 << 20));
+    let mut health_w = csv::WriterBuilder::new().from_writer(Vec::with_capacity(1 << 20));
+    let csv_err = |e: csv::Error| ConnectorError::Invalid(format!("synth CSV: {e}"));
     let mut jsonl = String::new();
     for (emitted, truths) in chunk.iter().zip(truth_lines) {
         for k in 0..3 {
@@ -336,10 +338,10 @@ fn write_chunk(
             }
         }
         for row in &emitted[0].dirty {
-            civil_buf.push_str(&csv_line(row));
+            civil_w.write_record(row).map_err(csv_err)?;
         }
         for row in &emitted[1].dirty {
-            health_buf.push_str(&csv_line(row));
+            health_w.write_record(row).map_err(csv_err)?;
         }
         for row in &emitted[2].dirty {
             jsonl.push_str(&json_line(specs[2], row));
@@ -350,8 +352,17 @@ fn write_chunk(
         path: "synth output".into(),
         source: e,
     };
-    w.dirty[0].write_all(&gbk(&civil_buf)).map_err(io)?;
-    w.dirty[1].write_all(health_buf.as_bytes()).map_err(io)?;
+    let civil_bytes = civil_w
+        .into_inner()
+        .map_err(|e| ConnectorError::Invalid(format!("synth CSV: {e}")))?;
+    let health_bytes = health_w
+        .into_inner()
+        .map_err(|e| ConnectorError::Invalid(format!("synth CSV: {e}")))?;
+    // Rendered from UTF-8 strings, so the bytes are UTF-8.
+    let civil_text =
+        String::from_utf8(civil_bytes).map_err(|e| ConnectorError::Invalid(e.to_string()))?;
+    w.dirty[0].write_all(&gbk(&civil_text)).map_err(io)?;
+    w.dirty[1].write_all(&health_bytes).map_err(io)?;
     w.dirty[2].write_all(jsonl.as_bytes()).map_err(io)?;
     Ok(())
 }
