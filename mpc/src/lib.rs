@@ -73,8 +73,20 @@
 //! probability about |x|/2^63 per element, so keep fixed-point magnitudes far below 2^63
 //! (|x| < 2^45 gives ≤ 2^−18 per element).
 //!
-//! Large batches are cut into chunks of [`limits::CHUNK_LEN`] elements by the comparison
-//! circuits so memory stays bounded; [`limits::BATCH_LEN_MAX`] caps one call.
+//! The comparison circuits cut large batches into chunks of [`limits::CHUNK_LEN`] elements
+//! (2^16 by default, so a circuit level stays in cache and memory stays bounded); the round
+//! counts in the table are per chunk. [`Party::set_chunk_len`] trades memory for rounds on
+//! high-latency links. [`limits::BATCH_LEN_MAX`] caps one call.
+//!
+//! # Choices
+//!
+//! - PRG: AES-128-CTR (`aes` + `ctr`, AES-NI/VAES detected at run time), seeded per pair
+//!   and session with HMAC-SM3; see `prg.rs` for why not ChaCha.
+//! - Input from one owner sends a single vector (components r, x − r, 0), so an input costs
+//!   one message; multiplication re-randomises with a PRF zero sharing (Araki et al.).
+//! - Comparisons use x = x₀ + (x₁ + x₂): P1 inputs x₁ + x₂ as bits and a two-operand
+//!   carry tree computes the MSB, 181 AND gates (23 B) plus P1's 8-byte input, i.e. about
+//!   25 B per comparison per party in 8 rounds (SPU's ABY3: about 36 B, 8 rounds).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

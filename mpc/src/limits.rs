@@ -8,12 +8,19 @@ use std::time::Duration;
 pub const BATCH_LEN_MAX: usize = 1 << 24;
 
 /// Comparison-style circuits (MSB, equality, A2B, B2A) expand every element into 64
-/// bit-planes; they process at most this many elements at a time, which keeps a party's
-/// working set near 64 × 2 × CHUNK_LEN / 8 bytes per live plane vector (16 MiB at 2^20).
-pub const CHUNK_LEN: usize = 1 << 20;
+/// bit-planes; by default they process this many elements at a time. At 2^16 a live plane
+/// vector is 512 KiB, so a circuit level works in L2 cache: measured here, 10^6 comparisons
+/// run 2.6× faster than in one 2^20 chunk. The price is rounds: 8 per chunk, so a batch of
+/// n costs 8·⌈n / chunk⌉ rounds; on high-latency links raise it with
+/// `Party::set_chunk_len` (all parties must use the same value).
+pub const CHUNK_LEN: usize = 1 << 16;
+
+/// The largest chunk `Party::set_chunk_len` accepts; bounds a party's working set near
+/// 64 × 2 × CHUNK_LEN_MAX / 8 bytes per live plane vector (16 MiB at 2^20).
+pub const CHUNK_LEN_MAX: usize = 1 << 20;
 
 /// The most `u64` words in one frame. A round of the largest circuit level on a full chunk
-/// needs 2 × 62 planes × CHUNK_LEN / 64 words, and a multiplication of a full batch needs
+/// needs 2 × 62 planes × CHUNK_LEN_MAX / 64 words, and a multiplication of a full batch needs
 /// BATCH_LEN_MAX words; frames above this are refused before their body is read.
 pub const FRAME_WORDS_MAX: usize = 1 << 24;
 
@@ -29,7 +36,9 @@ pub const SEND_QUEUE_FRAMES: usize = 8;
 pub const RANGE_TABLE_LEN_MAX: usize = 64;
 
 const _: () = assert!(CHUNK_LEN.is_multiple_of(64));
-const _: () = assert!(CHUNK_LEN <= BATCH_LEN_MAX);
+const _: () = assert!(CHUNK_LEN <= CHUNK_LEN_MAX);
+const _: () = assert!(CHUNK_LEN_MAX.is_multiple_of(64));
+const _: () = assert!(CHUNK_LEN_MAX <= BATCH_LEN_MAX);
 const _: () = assert!(BATCH_LEN_MAX <= FRAME_WORDS_MAX);
-const _: () = assert!(2 * 62 * (CHUNK_LEN / 64) <= FRAME_WORDS_MAX);
+const _: () = assert!(2 * 62 * (CHUNK_LEN_MAX / 64) <= FRAME_WORDS_MAX);
 const _: () = assert!(FRAME_WORDS_MAX as u64 <= u32::MAX as u64);

@@ -330,3 +330,18 @@ fn transports_report_their_party() {
     let [a, b, c] = LocalTransport::triple(SHORT);
     assert_eq!([a.party(), b.party(), c.party()], PartyId::ALL);
 }
+
+/// Parties that disagree on the comparison chunk length fail with a typed error.
+#[test]
+fn chunk_length_mismatch_is_a_typed_error() {
+    let results = run_three_each(|p| {
+        p.set_chunk_len(if p.id() == PartyId::P2 { 128 } else { 64 })?;
+        let x = p.public(&vec![5u64; 300]);
+        let bits = p.lt_const(&x, 9)?;
+        p.reveal_bits(&bits, RevealTo::All)
+    })
+    .expect("setup");
+    assert_all_failed(&results);
+    let bad = run_three_each(|p| p.set_chunk_len(100)).expect("setup");
+    assert!(bad.iter().all(|r| r.is_err()));
+}

@@ -377,3 +377,41 @@ fn rounds_and_bytes_are_counted_as_documented() {
         assert_eq!(after_cmp.rounds - after_mul.rounds, 8);
     }
 }
+
+#[test]
+fn small_chunks_give_the_same_comparisons() {
+    let x: Vec<u64> = (0..300u64)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 2)
+        .collect();
+    let out = run_three(|p| {
+        p.set_chunk_len(64)?;
+        let xs = p.input(
+            PartyId::P1,
+            (p.id() == PartyId::P1).then_some(&x[..]),
+            x.len(),
+        )?;
+        let before = p.stats().rounds;
+        let lt = p.lt_const(&xs, 1 << 61)?;
+        let rounds = p.stats().rounds - before;
+        let eq = p.eq_public(&xs, &x)?;
+        Ok((
+            rounds,
+            p.reveal_bits(&lt, RevealTo::All)?,
+            p.reveal_bits(&eq, RevealTo::All)?,
+        ))
+    })
+    .expect("honest run");
+    let (rounds, lt, eq) = out[0].clone();
+    assert_eq!(
+        rounds,
+        8 * 5,
+        "300 elements in chunks of 64 are 5 chunks of 8 rounds"
+    );
+    assert_eq!(
+        lt.expect("all"),
+        x.iter()
+            .map(|v| (*v as i64) < (1 << 61))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(eq.expect("all"), vec![true; 300]);
+}

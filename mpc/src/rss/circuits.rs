@@ -11,7 +11,7 @@
 //! Costs per element per party (AND gates = bits sent): MSB 63 + 118 ANDs plus P1's 64-bit
 //! input, 8 rounds; equality 63 ANDs plus the input, 7 rounds.
 
-use crate::limits::CHUNK_LEN;
+use crate::limits::CHUNK_LEN_MAX;
 use crate::rss::bits::Words;
 use crate::rss::transpose::{from_planes, to_planes};
 use crate::rss::{ArithShares, BitShares, BoolShares, Party, check_batch, same_len};
@@ -175,12 +175,13 @@ impl Party {
     }
 
     /// The most significant bit of every element (1 for negative signed values). 8 rounds
-    /// per chunk of [`CHUNK_LEN`] elements.
+    /// per chunk (see [`Party::set_chunk_len`]).
     pub fn msb(&mut self, x: &ArithShares) -> Result<BitShares, MpcError> {
         check_batch(x.len())?;
         let mut a = Vec::with_capacity(x.len().div_ceil(64));
         let mut b = Vec::with_capacity(x.len().div_ceil(64));
-        for (ca, cb) in x.a.chunks(CHUNK_LEN).zip(x.b.chunks(CHUNK_LEN)) {
+        let chunk = self.chunk_len;
+        for (ca, cb) in x.a.chunks(chunk).zip(x.b.chunks(chunk)) {
             let bits = self.msb_chunk(ca, cb)?;
             a.extend_from_slice(&bits.a);
             b.extend_from_slice(&bits.b);
@@ -278,7 +279,8 @@ impl Party {
         check_batch(d.len())?;
         let mut a = Vec::with_capacity(d.len().div_ceil(64));
         let mut b = Vec::with_capacity(d.len().div_ceil(64));
-        for (ca, cb) in d.a.chunks(CHUNK_LEN).zip(d.b.chunks(CHUNK_LEN)) {
+        let chunk = self.chunk_len;
+        for (ca, cb) in d.a.chunks(chunk).zip(d.b.chunks(chunk)) {
             let bits = self.is_zero_chunk(ca, cb)?;
             a.extend_from_slice(&bits.a);
             b.extend_from_slice(&bits.b);
@@ -352,12 +354,12 @@ impl Party {
     }
 
     /// Arithmetic to boolean: the bit-sliced two's-complement bits of every element.
-    /// 8 rounds; at most [`CHUNK_LEN`] elements per call.
+    /// 8 rounds; at most [`CHUNK_LEN_MAX`] elements per call.
     pub fn a2b(&mut self, x: &ArithShares) -> Result<BoolShares, MpcError> {
-        if x.len() > CHUNK_LEN {
+        if x.len() > CHUNK_LEN_MAX {
             return Err(MpcError::BatchTooLarge {
                 len: x.len(),
-                max: CHUNK_LEN,
+                max: CHUNK_LEN_MAX,
             });
         }
         let w = x.len().div_ceil(64);
@@ -370,7 +372,7 @@ impl Party {
         })
     }
 
-    /// Boolean to arithmetic. 9 rounds; at most [`CHUNK_LEN`] elements per call.
+    /// Boolean to arithmetic. 9 rounds; at most [`CHUNK_LEN_MAX`] elements per call.
     ///
     /// Components 1 and 2 of the result are fresh randomness c₁ (P0–P1 PRG) and c₂ (P1–P2
     /// PRG); P1 inputs −(c₁ + c₂) in boolean form, the adder computes w = x − c₁ − c₂, and w
@@ -378,10 +380,10 @@ impl Party {
     /// knows c₂ but not c₁, so w tells neither anything about x.
     pub fn b2a(&mut self, x: &BoolShares) -> Result<ArithShares, MpcError> {
         let len = x.len;
-        if len > CHUNK_LEN {
+        if len > CHUNK_LEN_MAX {
             return Err(MpcError::BatchTooLarge {
                 len,
-                max: CHUNK_LEN,
+                max: CHUNK_LEN_MAX,
             });
         }
         let w = len.div_ceil(64);

@@ -59,6 +59,8 @@ pub struct Party {
     /// Known to all three parties (masks that only need to be independent of the data).
     prg_common: Prg,
     stats: Stats,
+    /// Elements per chunk of the comparison circuits; see [`crate::limits::CHUNK_LEN`].
+    chunk_len: usize,
 }
 
 impl Party {
@@ -83,12 +85,31 @@ impl Party {
             prg_prev,
             prg_common,
             stats: Stats::default(),
+            chunk_len: crate::limits::CHUNK_LEN,
         }
     }
 
     /// This party's position.
     pub fn id(&self) -> PartyId {
         self.id
+    }
+
+    /// Sets how many elements the comparison circuits (MSB, comparisons, equality) process
+    /// per chunk: a multiple of 64 in 64..=[`crate::limits::CHUNK_LEN_MAX`]. Fewer, larger
+    /// chunks mean fewer rounds and more memory. All three parties must set the same value;
+    /// if they do not, the first circuit fails with a typed `FrameLength` error.
+    pub fn set_chunk_len(&mut self, chunk_len: usize) -> Result<(), MpcError> {
+        if chunk_len == 0
+            || !chunk_len.is_multiple_of(64)
+            || chunk_len > crate::limits::CHUNK_LEN_MAX
+        {
+            return Err(MpcError::BatchTooLarge {
+                len: chunk_len,
+                max: crate::limits::CHUNK_LEN_MAX,
+            });
+        }
+        self.chunk_len = chunk_len;
+        Ok(())
     }
 
     /// Communication counters so far.
