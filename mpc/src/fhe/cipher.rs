@@ -19,7 +19,8 @@ use tfhe::prelude::*;
 use tfhe::safe_serialization::DeserializationConfig;
 use tfhe::{
     ClientKey, FheBool, FheInt2, FheInt4, FheInt6, FheInt8, FheInt10, FheInt12, FheInt14, FheInt16,
-    FheInt32, FheInt64,
+    FheInt32, FheInt64, FheUint2, FheUint4, FheUint6, FheUint8, FheUint10, FheUint12, FheUint14,
+    FheUint16, FheUint32, FheUint64,
 };
 
 use super::error::FheError;
@@ -79,7 +80,7 @@ pub(crate) enum Cmp {
 }
 
 macro_rules! ciphers {
-    ($($var:ident: $ty:ident, $clear:ty, $bits:literal;)*) => {
+    ($($var:ident: $ty:ident, $uty:ident, $clear:ty, $bits:literal;)*) => {
         /// One encrypted value.
         #[derive(Clone)]
         pub enum Cipher {
@@ -112,20 +113,25 @@ macro_rules! ciphers {
                 }
             }
 
+            /// Like [`Cipher::to_int`] for a value known to be non-negative (its proven
+            /// range starts at 0 or above): widening then fills with zero blocks, which costs
+            /// nothing, where sign extension needs a bootstrap.
+            pub(crate) fn to_int_nonneg(&self, bits: u32) -> Result<Cipher, FheError> {
+                match self.kind() {
+                    Kind::Int(own) if own < bits => match bits {
+                        $($bits => Ok(Cipher::$var(cast_via_unsigned::<$ty>(self))),)*
+                        other => Err(FheError::Internal(format!("no {other}-bit integer type"))),
+                    },
+                    _ => self.to_int(bits),
+                }
+            }
+
             /// A trivial (unencrypted) `bits`-bit ciphertext of `c` reduced modulo 2^bits.
             pub(crate) fn trivial(bits: u32, c: i64) -> Result<Cipher, FheError> {
                 let c = wrap(c, bits);
                 match bits {
                     $($bits => Ok(Cipher::$var(<$ty>::encrypt_trivial(clear::<$clear>(c)?))),)*
                     other => Err(FheError::Internal(format!("no {other}-bit integer type"))),
-                }
-            }
-
-            /// `self + other`, both of one integer width.
-            pub(crate) fn add(&self, other: &Cipher) -> Result<Cipher, FheError> {
-                match (self, other) {
-                    $((Cipher::$var(a), Cipher::$var(b)) => Ok(Cipher::$var(a + b)),)*
-                    _ => Err(mismatch("add", self, other)),
                 }
             }
 
@@ -338,6 +344,18 @@ macro_rules! ciphers {
             }
         }
 
+        /// `c` read as an unsigned integer of its own width, then cast to `T` (zero
+        /// extension); only for values known to be non-negative.
+        fn cast_via_unsigned<T>(c: &Cipher) -> T
+        where
+            T: CastFrom<FheBool> $(+ CastFrom<$uty>)*,
+        {
+            match c {
+                Cipher::Bool(b) => T::cast_from(b.clone()),
+                $(Cipher::$var(x) => T::cast_from(<$uty>::cast_from(x.clone())),)*
+            }
+        }
+
         /// Pushes `value` as a value of `kind` onto a compact list under construction.
         pub(crate) fn push_value(
             builder: &mut tfhe::CompactCiphertextListBuilder,
@@ -367,16 +385,16 @@ macro_rules! ciphers {
 }
 
 ciphers! {
-    I2: FheInt2, i8, 2;
-    I4: FheInt4, i8, 4;
-    I6: FheInt6, i8, 6;
-    I8: FheInt8, i8, 8;
-    I10: FheInt10, i16, 10;
-    I12: FheInt12, i16, 12;
-    I14: FheInt14, i16, 14;
-    I16: FheInt16, i16, 16;
-    I32: FheInt32, i32, 32;
-    I64: FheInt64, i64, 64;
+    I2: FheInt2, FheUint2, i8, 2;
+    I4: FheInt4, FheUint4, i8, 4;
+    I6: FheInt6, FheUint6, i8, 6;
+    I8: FheInt8, FheUint8, i8, 8;
+    I10: FheInt10, FheUint10, i16, 10;
+    I12: FheInt12, FheUint12, i16, 12;
+    I14: FheInt14, FheUint14, i16, 14;
+    I16: FheInt16, FheUint16, i16, 16;
+    I32: FheInt32, FheUint32, i32, 32;
+    I64: FheInt64, FheUint64, i64, 64;
 }
 
 /// Whether `blocks` are `expected` well-formed ciphertexts of the pinned computation

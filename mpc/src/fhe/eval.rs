@@ -209,7 +209,7 @@ fn run(
                 let started = Instant::now();
                 let node = &ir.nodes()[*index];
                 let value = match plan.sum_terms(*index) {
-                    Some(terms) => eval_sum(node, terms, &values)?,
+                    Some(terms) => eval_sum(ir, node, terms, &values)?,
                     None => eval_node(ir, node, &values, inputs)?,
                 };
                 let encrypted = matches!(value, Value::Enc(_))
@@ -274,16 +274,31 @@ fn operands(ir: &Ir, plan: &Plan, index: usize) -> Vec<NodeId> {
 }
 
 /// A chain of additions fused into one multi-operand sum (see `Plan`).
-fn eval_sum(node: &Node, terms: &[NodeId], values: &[Option<Value>]) -> Result<Value, FheError> {
+fn eval_sum(
+    ir: &Ir,
+    node: &Node,
+    terms: &[NodeId],
+    values: &[Option<Value>],
+) -> Result<Value, FheError> {
     let terms = terms
         .iter()
         .map(|t| {
-            values[t.index()]
-                .as_ref()
-                .ok_or_else(|| FheError::Internal(format!("node {} read before it ran", t.index())))
+            let value = values[t.index()].as_ref().ok_or_else(|| {
+                FheError::Internal(format!("node {} read before it ran", t.index()))
+            })?;
+            Ok((value, ir.node(*t).range.min >= 0))
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, FheError>>()?;
     sum(&terms, 0, width_of(node))
+}
+
+/// `x` at `bits` bits: zero-filled when its range is non-negative, sign-extended otherwise.
+fn widen(x: &Cipher, bits: u32, nonneg: bool) -> Result<Cipher, FheError> {
+    if nonneg {
+        x.to_int_nonneg(bits)
+    } else {
+        x.to_int(bits)
+    }
 }
 
 fn op_name(op: &Op) -> &'static str {
@@ -352,7 +367,13 @@ fn eval_node(
             .map(Value::Enc)
             .ok_or_else(|| FheError::Internal(format!("input {} not expanded", id.index()))),
         Op::Const(c) => Ok(Value::Public(*c)),
-        Op::Add(a, b) => add(get(*a)?, get(*b)?, bits),
+        Op::Add(a, b) => {
+            let terms = [
+                (get(*a)?, range(*a).min >= 0),
+                (get(*b)?, range(*b).min >= 0),
+            ];
+            sum(&terms, 0, bits)
+        }
         Op::Sub(a, b) => sub(get(*a)?, get(*b)?, bits),
         Op::Mul(a, b) => mul(get(*a)?, get(*b)?, bits),
         Op::ConstMul(a, c) => const_mul(get(*a)?, *c, bits),
@@ -371,25 +392,11 @@ fn eval_node(
         Op::Sum(terms) => {
             let terms = terms
                 .iter()
-                .map(|t| get(*t))
-                .collect::<Result<Vec<_>, _>>()?;
+                .map(|t| Ok((get(*t)?, range(*t).min >= 0)))
+                .collect::<Result<Vec<_>, FheError>>()?;
             sum(&terms, 0, bits)
         }
         Op::RangeLookup { x, bands } => range_lookup(get(*x)?, range(*x), bands, bits),
-    }
-}
-
-fn add(a: &Value, b: &Value, bits: u32) -> Result<Value, FheError> {
-    match (a, b) {
-        (Value::Public(x), Value::Public(y)) => x
-            .checked_add(*y)
-            .map(Value::Public)
-            .ok_or_else(|| overflow("sum")),
-        (Value::Enc(x), Value::Public(c)) | (Value::Public(c), Value::Enc(x)) => {
-            let x = x.to_int(bits)?;
-            Ok(Value::Enc(if *c == 0 { x } else { x.add_scalar(*c)? }))
-        }
-        (Value::Enc(x), Value::Enc(y)) => Ok(Value::Enc(x.to_int(bits)?.add(&y.to_int(bits)?)?)),
     }
 }
 
@@ -584,13 +591,14 @@ fn boolean_select(c: &FheBool, t: &Value, f: &Value) -> Option<FheBool> {
 }
 
 /// `constant + Σ terms` at `bits`, with tfhe's multi-operand addition.
-fn sum(terms: &[&Value], constant: i64, bits: u32) -> Result<Value, FheError> {
+/// Each term comes with whether its proven range is non-negative (free widening).
+fn sum(terms: &[(&Value, bool)], constant: i64, bits: u32) -> Result<Value, FheError> {
     let mut k = constant;
     let mut encrypted = Vec::new();
-    for term in terms {
+    for (term, nonneg) in terms {
         match term {
             Value::Public(c) => k = k.checked_add(*c).ok_or_else(|| overflow("sum"))?,
-            Value::Enc(x) => encrypted.push(x.to_int(bits)?),
+            Value::Enc(x) => encrypted.push(widen(x, bits, *nonneg)?),
         }
     }
     let total = match encrypted.len() {
@@ -659,6 +667,7 @@ fn range_lookup(
             _ => const_mul(&Value::Enc(Cipher::Bool(bit)), step, bits)?,
         });
     }
-    let refs: Vec<&Value> = terms.iter().collect();
+    // Conditions widen for free; the selects are already at `bits`.
+    let refs: Vec<(&Value, bool)> = terms.iter().map(|t| (t, true)).collect();
     sum(&refs, constant, bits)
 }

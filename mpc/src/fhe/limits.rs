@@ -6,17 +6,18 @@
 //! pinned parameter set (`weinong bench fhe` prints the sizes) and far below what a node can
 //! allocate.
 
-/// A serialized client key (measured: about 20 KiB).
+/// A serialized client key (measured: 47 KiB).
 pub const CLIENT_KEY_BYTES_MAX: u64 = 4 << 20;
-/// A serialized compact public key (measured: about 33 KiB).
+/// A serialized compressed compact public key (measured: 16 KiB).
 pub const COMPACT_PUBLIC_KEY_BYTES_MAX: u64 = 4 << 20;
-/// A serialized compressed server key (measured: about 60 MiB with the public-key keyswitch).
+/// A serialized compressed server key (measured: 57.5 MiB, public-key keyswitch included).
 pub const SERVER_KEY_BYTES_MAX: u64 = 256 << 20;
-/// One department's encrypted inputs for one subject (measured: a few KiB to tens of KiB).
+/// One department's encrypted inputs for one subject (measured for admission-v1: 16–17 KiB
+/// for 19–30 values, packed).
 pub const INPUT_LIST_BYTES_MAX: u64 = 8 << 20;
-/// One encrypted output value (measured: 16 KiB per 2-bit block).
+/// One encrypted output value (measured: about 16 KiB per 2-bit block).
 pub const OUTPUT_VALUE_BYTES_MAX: u64 = 4 << 20;
-/// All encrypted outputs of one subject.
+/// All encrypted outputs of one subject (measured for admission-v1: 291 KiB for 8 outputs).
 pub const OUTPUTS_BYTES_MAX: u64 = 64 << 20;
 /// Most outputs one model may have in the encrypted-outputs format.
 pub const OUTPUTS_COUNT_MAX: u32 = 1024;
