@@ -3,10 +3,8 @@
 //! below), with the full wire path (departments serialize, the evaluator checks and
 //! evaluates, the requester decrypts). Hostile key and ciphertext blobs give typed errors.
 //!
-//! Keys are generated once per test process. On 2 cores one admission-v1 subject takes
-//! seconds, so the default run covers a handful of random subjects per model plus the
-//! boundary rows; `cargo test --release -p weinong-mpc --features fhe -- --ignored` runs 20
-//! random subjects per model.
+//! Keys are generated once per test process. On 2 cores one admission-v1 subject takes a
+//! few seconds; 20 random subjects per model plus the boundary rows take a few minutes.
 
 #![cfg(feature = "fhe")]
 
@@ -50,25 +48,19 @@ fn assert_fhe_equals_plain(m: &Model, inputs: &InputBatch) {
     }
 }
 
+/// Random subjects per model checked on every output (the issue asks for at least 20).
+const RANDOM_SUBJECTS: usize = 20;
+
 #[test]
 fn admission_v1_random_subjects() {
     let m = model(ADMISSION_V1);
-    assert_fhe_equals_plain(&m, &random_batch(&m, 3, 101).expect("valid"));
+    assert_fhe_equals_plain(&m, &random_batch(&m, RANDOM_SUBJECTS, 101).expect("valid"));
 }
 
 #[test]
 fn periodic_v1_random_subjects() {
     let m = model(PERIODIC_V1);
-    assert_fhe_equals_plain(&m, &random_batch(&m, 3, 102).expect("valid"));
-}
-
-#[test]
-#[ignore = "20 random subjects per model: several minutes on 2 cores"]
-fn twenty_random_subjects_per_model() {
-    for (source, seed) in [(ADMISSION_V1, 201), (PERIODIC_V1, 202)] {
-        let m = model(source);
-        assert_fhe_equals_plain(&m, &random_batch(&m, 20, seed).expect("valid"));
-    }
+    assert_fhe_equals_plain(&m, &random_batch(&m, RANDOM_SUBJECTS, 102).expect("valid"));
 }
 
 /// The admission worked cases (`model_admission_cases.rs`), merged: the instruments read
