@@ -92,24 +92,30 @@ impl Party {
         out
     }
 
+    /// The sending half of a reveal, shared by arithmetic and boolean shares: each party
+    /// passes its first component to the next party when that party is a receiver.
+    /// Returns whether this party receives (and so must read the missing component).
+    pub(crate) fn send_reveal(&mut self, first: &[u64], to: RevealTo) -> Result<bool, MpcError> {
+        match to {
+            RevealTo::All => {
+                self.send(Peer::Next, first)?;
+                Ok(true)
+            }
+            RevealTo::Party(p) => {
+                if self.id.next() == p {
+                    self.send(Peer::Next, first)?;
+                }
+                Ok(self.id == p)
+            }
+        }
+    }
+
     /// Opens `x` to `to`. One round; with [`RevealTo::Party`] only the party before the
     /// receiver sends. Returns `Some(values)` on the parties that learn them.
     pub fn reveal(&mut self, x: &ArithShares, to: RevealTo) -> Result<Option<Vec<u64>>, MpcError> {
         self.stats.rounds += 1;
         let len = x.len();
-        let receives = match to {
-            RevealTo::All => {
-                self.send(Peer::Next, &x.a)?;
-                true
-            }
-            RevealTo::Party(p) => {
-                if self.id.next() == p {
-                    self.send(Peer::Next, &x.a)?;
-                }
-                self.id == p
-            }
-        };
-        if !receives {
+        if !self.send_reveal(&x.a, to)? {
             return Ok(None);
         }
         let missing = self.recv(Peer::Prev, len)?;

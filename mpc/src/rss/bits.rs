@@ -144,19 +144,7 @@ impl Party {
     ) -> Result<Option<Vec<bool>>, MpcError> {
         self.stats.rounds += 1;
         let words = x.a.len();
-        let receives = match to {
-            RevealTo::All => {
-                self.send(Peer::Next, &x.a)?;
-                true
-            }
-            RevealTo::Party(p) => {
-                if self.id.next() == p {
-                    self.send(Peer::Next, &x.a)?;
-                }
-                self.id == p
-            }
-        };
-        if !receives {
+        if !self.send_reveal(&x.a, to)? {
             return Ok(None);
         }
         let missing = self.recv(Peer::Prev, words)?;
