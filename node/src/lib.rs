@@ -1,0 +1,26 @@
+//! `weinong-node`: the department node.
+//!
+//! Owns: the node's TOML configuration ([`config`]); the peer-to-peer layer over libp2p
+//! (TCP + Noise + Yamux) where only consortium members and auditors, each bound to its
+//! ledger key, may connect ([`p2p`]); Raft ordering with openraft among the voting
+//! department nodes, its RocksDB log ([`raft`]); the replicated state machine that turns
+//! committed proposals into blocks through `weinong-contracts`, collects every member's
+//! signature on each header and stores the commit certificate ([`chain`]); the HTTP API
+//! with its OpenAPI document and signed requests ([`api`]); and [`run`], which wires them.
+//!
+//! Must not know: how assessments are computed (that is `weinong-mpc`), department data
+//! schemas (`weinong-connectors`), or anything about the CLI: clients speak HTTP only and
+//! link nothing of this crate but [`run::run`] (for `weinong node run` and `weinong devnet`).
+//!
+//! Invariants: a transaction is acknowledged only after the block holding it is committed
+//! by Raft (durable on a majority) and applied here; only transactions the contracts
+//! accept enter a block; every block a node stores carries a commit certificate from a
+//! quorum of members over the header it computed itself.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
+)]
+
+pub mod shared;

@@ -1,0 +1,135 @@
+//! What the node's tasks share: the ledger replica (store and contract state) behind one
+//! lock, the submission queue, and the counters `/metrics` reports.
+//!
+//! The HTTP API reads the ledger through [`Shared::ledger`] and submits through
+//! [`Shared::submit`]; it never touches Raft or libp2p directly.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+
+use tokio::sync::{mpsc, oneshot};
+use weinong_contracts::{Genesis, State};
+use weinong_keys::KeyId;
+use weinong_ledger::store::LedgerStore;
+use weinong_ledger::{Hash32, Transaction};
+
+/// The replica: the certified blocks and the contract state after the last of them.
+pub struct Replica {
+    /// Certified blocks, transactions, proofs.
+    pub store: LedgerStore,
+    /// Contract state after the store's tip.
+    pub state: State,
+}
+
+/// What happened to one submitted transaction.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SubmitOutcome {
+    /// In a committed, certified block.
+    Committed {
+        /// Transaction hash, hex.
+        tx: String,
+        /// Block height.
+        height: u64,
+        /// Index in the log.
+        index: u64,
+    },
+    /// The contracts refused it; nothing was recorded.
+    Rejected {
+        /// Transaction hash, hex.
+        tx: String,
+        /// Why, naming what is wrong.
+        reason: String,
+    },
+    /// The consortium could not order it now (no leader, leader unreachable, timeout);
+    /// it may or may not commit later: resubmitting is safe (nonces refuse a replay).
+    Unavailable {
+        /// Transaction hash, hex.
+        tx: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One submission: transactions and where to send their outcomes (same order).
+pub struct SubmitJob {
+    /// The transactions, decoded (so canonical) but not yet verified.
+    pub txs: Vec<Transaction>,
+    /// Outcomes, one per transaction, in order.
+    pub reply: oneshot::Sender<Vec<SubmitOutcome>>,
+}
+
+/// Counters for `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    /// Certified height + 1 (0 before the first block).
+    pub blocks: AtomicU64,
+    /// Connected, authenticated peers.
+    pub peers: AtomicU64,
+    /// Current Raft leader's node id, 0 if none known.
+    pub leader: AtomicU64,
+    /// Transactions committed since start.
+    pub committed_txs: AtomicU64,
+    /// Sum of submit-to-commit latencies in microseconds, and their count.
+    pub commit_latency_us_sum: AtomicU64,
+    /// Number of latencies summed.
+    pub commit_latency_count: AtomicU64,
+}
+
+impl Metrics {
+    /// Records one submit-to-commit latency.
+    pub fn record_latency(&self, micros: u64) {
+        self.commit_latency_us_sum
+            .fetch_add(micros, Ordering::Relaxed);
+        self.commit_latency_count.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The shared handle.
+pub struct Shared {
+    /// This node's name from its config.
+    pub name: String,
+    /// This node's ledger key.
+    pub key_id: KeyId,
+    /// The consortium id (SM3 of the genesis bytes).
+    pub consortium: Hash32,
+    /// The genesis document.
+    pub genesis: Genesis,
+    /// The replica.
+    pub replica: RwLock<Replica>,
+    /// Submission queue (the batcher, or the forwarder to the leader).
+    pub submit: mpsc::Sender<SubmitJob>,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+/// Errors of [`Shared`]'s helpers.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedError {
+    /// The replica lock was poisoned by a panicking writer.
+    #[error("the ledger replica is unavailable (a writer failed); restart the node")]
+    Poisoned,
+    /// The submission queue is closed (the node is stopping).
+    #[error("the node is shutting down; submit to another node")]
+    Stopping,
+}
+
+impl Shared {
+    /// Reads the replica.
+    pub fn ledger(&self) -> Result<RwLockReadGuard<'_, Replica>, SharedError> {
+        self.replica.read().map_err(|_| SharedError::Poisoned)
+    }
+
+    /// Submits transactions and waits for their outcomes.
+    pub async fn submit(
+        self: &Arc<Self>,
+        txs: Vec<Transaction>,
+    ) -> Result<Vec<SubmitOutcome>, SharedError> {
+        let (reply, outcome) = oneshot::channel();
+        self.submit
+            .send(SubmitJob { txs, reply })
+            .await
+            .map_err(|_| SharedError::Stopping)?;
+        outcome.await.map_err(|_| SharedError::Stopping)
+    }
+}
