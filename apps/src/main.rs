@@ -13,11 +13,13 @@ mod cmd_audit;
 mod cmd_bench;
 mod cmd_bench_crypto;
 mod cmd_data;
+mod cmd_devnet;
 mod cmd_fhe;
 mod cmd_keys;
 mod cmd_ledger;
 mod cmd_model;
 mod cmd_mpc;
+mod cmd_node;
 mod cmd_psi;
 
 #[derive(Parser)]
@@ -64,6 +66,11 @@ enum Command {
     /// Verify ledger proofs offline: exit 0 proven, 1 naming the first failed check.
     #[command(subcommand)]
     Audit(cmd_audit::AuditCmd),
+    /// Run a node (`weinong node run --config FILE`).
+    #[command(subcommand)]
+    Node(cmd_node::NodeCmd),
+    /// Run a whole consortium locally: three department nodes on loopback.
+    Devnet(cmd_devnet::DevnetArgs),
 }
 
 /// The outcome of a command that ran to the end: success, or a check that failed.
@@ -98,6 +105,8 @@ fn main() -> ExitCode {
         Command::Psi(cmd) => cmd_psi::psi(cmd),
         Command::Ledger(cmd) => cmd_ledger::ledger(cmd),
         Command::Audit(cmd) => cmd_audit::audit(cmd),
+        Command::Node(cmd) => cmd_node::node(cmd),
+        Command::Devnet(args) => cmd_devnet::devnet(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

@@ -23,4 +23,11 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
 )]
 
+pub mod chain;
+pub mod config;
+pub mod limits;
+pub mod raft;
+pub mod run;
 pub mod shared;
+pub mod submit;
+pub mod wire;
