@@ -28,6 +28,7 @@ pub mod config;
 pub mod limits;
 pub mod raft;
 pub mod run;
+pub mod p2p;
 pub mod shared;
 pub mod submit;
 pub mod wire;
