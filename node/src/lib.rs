@@ -23,4 +23,5 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
 )]
 
+pub mod api;
 pub mod shared;
