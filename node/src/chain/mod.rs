@@ -116,7 +116,9 @@ impl Chain {
         ) else {
             return PeerResponse::Certificate(None);
         };
-        let head_sigs = tree_head_of(&replica.store, height)
+        let head_sigs = replica
+            .store
+            .tree_head(height)
             .map(|sth| {
                 sth.cosignatures
                     .iter()
@@ -336,7 +338,7 @@ impl StateMachine {
                 .store
                 .append_prepared(&header, &certificate, prepared, &new_keys)
                 .map_err(|e| sm_error(format!("storing block {height}: {e}")))?;
-            if let Err(e) = record_tree_head(&mut replica.store, &tree_head) {
+            if let Err(e) = replica.store.record_tree_head(&tree_head) {
                 tracing::warn!(height, error = %e, "tree head not stored (too few co-signatures yet)");
             }
         }
@@ -535,17 +537,3 @@ impl RaftSnapshotBuilder<TypeConfig> for NoSnapshots {
     }
 }
 
-// TREEHEAD-PENDING: the ledger branch adds these to LedgerStore; until it merges they
-// are local so the rest builds.
-fn tree_head_of(
-    _s: &weinong_ledger::store::LedgerStore,
-    _h: u64,
-) -> Result<SignedTreeHead, String> {
-    Err("pending".into())
-}
-fn record_tree_head(
-    _s: &mut weinong_ledger::store::LedgerStore,
-    _t: &SignedTreeHead,
-) -> Result<(), String> {
-    Err("pending".into())
-}
