@@ -146,7 +146,7 @@ fn new_key(dir: &Path, name: &str, password: &str) -> Result<(KeyPair, String)> 
     Ok((key, rel))
 }
 
-fn create(args: &DevnetArgs) -> Result<Manifest> {
+pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
     let dir = &args.dir;
     if dir.exists() && fs::read_dir(dir)?.next().is_some() {
         bail!(
@@ -331,7 +331,7 @@ fn print_summary(dir: &Path, m: &Manifest) {
     }
 }
 
-fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
+pub(crate) fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
     let exe = std::env::current_exe().context("cannot find the weinong executable")?;
     let config = dir.join(&node.config);
     let log_path = config.with_file_name("node.log");
@@ -351,7 +351,7 @@ fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
     Ok(child)
 }
 
-fn wait_listening(url: &str, timeout: Duration) -> bool {
+pub(crate) fn wait_listening(url: &str, timeout: Duration) -> bool {
     let addr = url.trim_start_matches("http://");
     let start = Instant::now();
     while start.elapsed() < timeout {
@@ -437,7 +437,7 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
 }
 
 /// SIGTERM to every child, then up to 10 s for them to stop, then SIGKILL.
-fn stop(children: &mut Vec<(String, Child)>) {
+pub(crate) fn stop(children: &mut Vec<(String, Child)>) {
     for (_, child) in children.iter() {
         let _ = Command::new("kill")
             .arg("-TERM")

@@ -55,7 +55,7 @@ pub fn node(cmd: NodeCmd) -> Result<Outcome> {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WEINONG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,openraft=warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,openraft=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd_audit;
 mod cmd_bench;
+mod cmd_bench_ledger;
 mod cmd_bench_crypto;
 mod cmd_data;
 mod cmd_devnet;
