@@ -18,7 +18,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::{Value, json};
-use weinong_contracts::{CategorySet, Call, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose};
+use weinong_contracts::{
+    Call, CategorySet, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose,
+};
 use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, open_keystore};
 use weinong_ledger::{Transaction, TxBody};
 
@@ -73,8 +75,10 @@ impl Drop for Nodes {
 
 fn open_key(dir: &std::path::Path, rel: &str, password: &str) -> Result<KeyPair> {
     let path = dir.join(rel);
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    open_keystore(&text, password.as_bytes()).with_context(|| format!("cannot open {}", path.display()))
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    open_keystore(&text, password.as_bytes())
+        .with_context(|| format!("cannot open {}", path.display()))
 }
 
 fn clone_key(key: &KeyPair) -> Result<KeyPair> {
@@ -99,7 +103,12 @@ pub fn bench_ledger(args: BenchLedgerArgs) -> Result<Outcome> {
         if args.running {
             bail!("--running but {} holds no devnet", dir.display());
         }
-        println!("creating a devnet of {} nodes with {} load keys in {}", args.nodes, args.clients, dir.display());
+        println!(
+            "creating a devnet of {} nodes with {} load keys in {}",
+            args.nodes,
+            args.clients,
+            dir.display()
+        );
         cmd_devnet::create(&DevnetArgs {
             dir: dir.clone(),
             nodes: args.nodes,
@@ -110,25 +119,39 @@ pub fn bench_ledger(args: BenchLedgerArgs) -> Result<Outcome> {
         })?
     };
     let password = cmd_devnet::read_password(&dir)?;
-    let mut nodes = Nodes { children: Vec::new() };
+    let mut nodes = Nodes {
+        children: Vec::new(),
+    };
     if !args.running {
         for node in &manifest.nodes {
-            nodes.children.push((node.name.clone(), cmd_devnet::spawn(&dir, node)?));
+            nodes
+                .children
+                .push((node.name.clone(), cmd_devnet::spawn(&dir, node)?));
         }
     }
     let urls: Vec<String> = manifest.nodes.iter().map(|n| n.url.clone()).collect();
     for url in &urls {
         if !cmd_devnet::wait_listening(url, Duration::from_secs(120)) {
-            bail!("{url} did not come up; see the node logs under {}", dir.join("nodes").display());
+            bail!(
+                "{url} did not come up; see the node logs under {}",
+                dir.join("nodes").display()
+            );
         }
     }
-    let auditor_entry = manifest.actors.iter().find(|a| a.name == "auditor").context("no auditor in the manifest")?;
+    let auditor_entry = manifest
+        .actors
+        .iter()
+        .find(|a| a.name == "auditor")
+        .context("no auditor in the manifest")?;
     let auditor = open_key(&dir, &auditor_entry.keystore, &password)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let ok = runtime.block_on(async {
         wait_for_leader(&urls).await?;
         let acked = if args.check_only {
-            let path = args.acks.as_ref().context("--check-only needs --acks FILE")?;
+            let path = args
+                .acks
+                .as_ref()
+                .context("--check-only needs --acks FILE")?;
             std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?
                 .lines()
@@ -141,7 +164,11 @@ pub fn bench_ledger(args: BenchLedgerArgs) -> Result<Outcome> {
         check(&urls, &auditor, &acked, args.check).await
     })?;
     drop(nodes);
-    Ok(if ok { Outcome::Ok } else { Outcome::CheckFailed })
+    Ok(if ok {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
 async fn wait_for_leader(urls: &[String]) -> Result<()> {
@@ -151,7 +178,9 @@ async fn wait_for_leader(urls: &[String]) -> Result<()> {
         for url in urls {
             if let Ok(r) = http.get(format!("{url}/metrics")).send().await
                 && let Ok(text) = r.text().await
-                && text.lines().any(|l| l.starts_with("weinong_leader ") && !l.ends_with(" 0"))
+                && text
+                    .lines()
+                    .any(|l| l.starts_with("weinong_leader ") && !l.ends_with(" 0"))
             {
                 return Ok(());
             }
@@ -161,7 +190,12 @@ async fn wait_for_leader(urls: &[String]) -> Result<()> {
     bail!("no Raft leader was elected within 60 s")
 }
 
-fn sign_grants(key: &KeyPair, grantee: KeyId, count: usize, nonce_base: u64) -> Result<Vec<Transaction>> {
+fn sign_grants(
+    key: &KeyPair,
+    grantee: KeyId,
+    count: usize,
+    nonce_base: u64,
+) -> Result<Vec<Transaction>> {
     let now = now_ms();
     let categories = CategorySet::of(&DataCategory::ALL[..2]);
     (0..count)
@@ -221,14 +255,27 @@ async fn load(
     urls: &[String],
     auditor: &KeyPair,
 ) -> Result<Vec<String>> {
-    let load_keys: Vec<&cmd_devnet::Actor> = manifest.actors.iter().filter(|a| a.name.starts_with("load-")).collect();
+    let load_keys: Vec<&cmd_devnet::Actor> = manifest
+        .actors
+        .iter()
+        .filter(|a| a.name.starts_with("load-"))
+        .collect();
     if load_keys.len() < usize::from(args.clients) {
-        bail!("the devnet has {} load keys, --clients asks for {}", load_keys.len(), args.clients);
+        bail!(
+            "the devnet has {} load keys, --clients asks for {}",
+            load_keys.len(),
+            args.clients
+        );
     }
     let verify_us = measure_verify_us();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as f64;
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1) as f64;
     let bound = cores / (urls.len() as f64 * verify_us * 1e-6);
-    println!("signing {} transactions for {} clients ...", args.txs, args.clients);
+    println!(
+        "signing {} transactions for {} clients ...",
+        args.txs, args.clients
+    );
     let grantee = auditor.key_id();
     let nonce_base = now_ms().saturating_mul(1_000);
     let mut per_client = Vec::new();
@@ -249,8 +296,10 @@ async fn load(
     let committed = Arc::new(AtomicU64::new(0));
     let bar = indicatif::ProgressBar::new(args.txs as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} committed  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} committed  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -275,17 +324,40 @@ async fn load(
     let wall = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN);
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     let tps = acked.len() as f64 / wall;
-    println!("bench ledger: {} nodes, {} clients, batches of {}", urls.len(), args.clients, args.batch);
-    println!("  committed       {} of {} transactions in {:.1} s ({} rejected)", acked.len(), args.txs, wall, rejected.len());
+    println!(
+        "bench ledger: {} nodes, {} clients, batches of {}",
+        urls.len(),
+        args.clients,
+        args.batch
+    );
+    println!(
+        "  committed       {} of {} transactions in {:.1} s ({} rejected)",
+        acked.len(),
+        args.txs,
+        wall,
+        rejected.len()
+    );
     println!("  throughput      {tps:.0} committed tx/s");
-    println!("  commit latency  p50 {:.0} ms, p99 {:.0} ms (submit to acknowledged, per transaction)", pct(0.5), pct(0.99));
+    println!(
+        "  commit latency  p50 {:.0} ms, p99 {:.0} ms (submit to acknowledged, per transaction)",
+        pct(0.5),
+        pct(0.99)
+    );
     println!(
         "  machine bound   {bound:.0} tx/s = {cores} cores / ({} nodes x {verify_us:.0} us per SM2 verify, measured now)",
         urls.len()
     );
-    println!("  ratio           {:.0} % of the bound (aim: >= 70 % with p99 < 500 ms)", 100.0 * tps / bound);
+    println!(
+        "  ratio           {:.0} % of the bound (aim: >= 70 % with p99 < 500 ms)",
+        100.0 * tps / bound
+    );
     for r in rejected.iter().take(3) {
         println!("  rejected e.g.   {r}");
     }
@@ -314,7 +386,11 @@ async fn run_client(
         submitters.push(Client::new(url, clone_key(&key)?)?);
         readers.push(Client::new(url, clone_key(&reader)?)?);
     }
-    let mut report = ClientReport { latencies_ms: Vec::new(), acked: Vec::new(), rejected: Vec::new() };
+    let mut report = ClientReport {
+        latencies_ms: Vec::new(),
+        acked: Vec::new(),
+        rejected: Vec::new(),
+    };
     let mut turn = c;
     for chunk in txs.chunks(batch) {
         let mut pending: Vec<&Transaction> = chunk.iter().collect();
@@ -323,7 +399,10 @@ async fn run_client(
         while !pending.is_empty() {
             attempts += 1;
             if attempts > 200 {
-                bail!("client {c}: {} transactions still not ordered after 200 attempts", pending.len());
+                bail!(
+                    "client {c}: {} transactions still not ordered after 200 attempts",
+                    pending.len()
+                );
             }
             let node = turn % urls.len();
             turn += 1;
@@ -337,7 +416,10 @@ async fn run_client(
             };
             let outcomes = answer["outcomes"].as_array().cloned().unwrap_or_default();
             let mut retry = Vec::new();
-            for (tx, o) in pending.iter().zip(outcomes.iter().chain(std::iter::repeat(&Value::Null))) {
+            for (tx, o) in pending
+                .iter()
+                .zip(outcomes.iter().chain(std::iter::repeat(&Value::Null)))
+            {
                 let hash = tx.hash().to_hex();
                 match o["status"].as_str() {
                     Some("committed") => {
@@ -346,11 +428,16 @@ async fn run_client(
                     }
                     Some("rejected") => {
                         // A retry of a transaction that did commit meets its own nonce.
-                        let found = readers[node].get::<Value>(&format!("/v1/transactions/{hash}")).await.is_ok();
+                        let found = readers[node]
+                            .get::<Value>(&format!("/v1/transactions/{hash}"))
+                            .await
+                            .is_ok();
                         if found {
                             report.acked.push(hash);
                         } else {
-                            report.rejected.push(format!("{hash}: {}", o["reason"].as_str().unwrap_or("?")));
+                            report
+                                .rejected
+                                .push(format!("{hash}: {}", o["reason"].as_str().unwrap_or("?")));
                         }
                     }
                     _ => retry.push(*tx),
@@ -379,7 +466,11 @@ async fn check(urls: &[String], reader: &KeyPair, acked: &[String], sample: usiz
     let heights = loop {
         let mut heights = Vec::new();
         for c in &clients {
-            let h = c.get::<Value>("/v1/blocks/latest").await.ok().and_then(|v| v["height"].as_u64());
+            let h = c
+                .get::<Value>("/v1/blocks/latest")
+                .await
+                .ok()
+                .and_then(|v| v["height"].as_u64());
             heights.push(h);
         }
         let first = heights[0];
@@ -406,16 +497,30 @@ async fn check(urls: &[String], reader: &KeyPair, acked: &[String], sample: usiz
             ok = false;
         }
     }
-    println!("check: {} nodes agree on every header of heights 0..={top}: {}", urls.len(), if ok { "yes" } else { "NO" });
-    let take = if sample == 0 { acked.len() } else { sample.min(acked.len()) };
+    println!(
+        "check: {} nodes agree on every header of heights 0..={top}: {}",
+        urls.len(),
+        if ok { "yes" } else { "NO" }
+    );
+    let take = if sample == 0 {
+        acked.len()
+    } else {
+        sample.min(acked.len())
+    };
     let step = (acked.len() / take.max(1)).max(1);
     let mut missing = 0usize;
     for hash in acked.iter().step_by(step).take(take) {
         for c in &clients {
-            if c.get::<Value>(&format!("/v1/transactions/{hash}")).await.is_err() {
+            if c.get::<Value>(&format!("/v1/transactions/{hash}"))
+                .await
+                .is_err()
+            {
                 missing += 1;
                 if missing <= 3 {
-                    println!("check: acknowledged transaction {hash} is missing on {}", c.url("/")?);
+                    println!(
+                        "check: acknowledged transaction {hash} is missing on {}",
+                        c.url("/")?
+                    );
                 }
             }
         }
@@ -423,7 +528,11 @@ async fn check(urls: &[String], reader: &KeyPair, acked: &[String], sample: usiz
     println!(
         "check: {take} of {} acknowledged transactions looked up on every node: {}",
         acked.len(),
-        if missing == 0 { "all present".to_string() } else { format!("{missing} missing") }
+        if missing == 0 {
+            "all present".to_string()
+        } else {
+            format!("{missing} missing")
+        }
     );
     Ok(ok && missing == 0)
 }

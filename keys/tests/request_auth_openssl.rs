@@ -37,9 +37,17 @@ fn message_by_hand(
     let mut m = Vec::new();
     m.extend_from_slice(b"WNRQ");
     m.push(1);
-    m.extend_from_slice(&u32::try_from(method.len()).expect("short method").to_be_bytes());
+    m.extend_from_slice(
+        &u32::try_from(method.len())
+            .expect("short method")
+            .to_be_bytes(),
+    );
     m.extend_from_slice(method.as_bytes());
-    m.extend_from_slice(&u32::try_from(target.len()).expect("short target").to_be_bytes());
+    m.extend_from_slice(
+        &u32::try_from(target.len())
+            .expect("short target")
+            .to_be_bytes(),
+    );
     m.extend_from_slice(target.as_bytes());
     m.extend_from_slice(&sm3_digest(body));
     m.extend_from_slice(&time_ms.to_be_bytes());
