@@ -19,7 +19,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use weinong_contracts::{Genesis, MemberId};
-use weinong_keys::{KeyPair, keystore_public_key, seal_keystore};
+use weinong_keys::{KeyPair, seal_keystore};
 
 use crate::Outcome;
 use crate::cmd_keys::write_private;
@@ -478,11 +478,4 @@ pub fn read_password(dir: &Path) -> Result<String> {
         .with_context(|| format!("cannot read {}", path.display()))?
         .trim()
         .to_string())
-}
-
-/// Public key of a keystore file, without its password.
-pub fn keystore_key_id(path: &Path) -> Result<String> {
-    let text =
-        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(keystore_public_key(&text)?.key_id().to_hex())
 }
