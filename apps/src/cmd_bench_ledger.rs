@@ -61,6 +61,12 @@ pub struct BenchLedgerArgs {
     /// No load: only check the nodes against the hashes in --acks.
     #[arg(long)]
     check_only: bool,
+    /// Load only, no check (e.g. while a node is down).
+    #[arg(long, conflicts_with = "check_only")]
+    no_check: bool,
+    /// The check also covers the auditor's learner node (it must be running).
+    #[arg(long)]
+    include_auditor: bool,
 }
 
 struct Nodes {
@@ -161,7 +167,14 @@ pub fn bench_ledger(args: BenchLedgerArgs) -> Result<Outcome> {
         } else {
             load(&args, &dir, &manifest, &password, &urls, &auditor).await?
         };
-        check(&urls, &auditor, &acked, args.check).await
+        if args.no_check {
+            return Ok(true);
+        }
+        let mut checked = urls.clone();
+        if args.include_auditor {
+            checked.push(manifest.auditor.url.clone());
+        }
+        check(&checked, &auditor, &acked, args.check).await
     })?;
     drop(nodes);
     Ok(if ok {

@@ -56,8 +56,11 @@ pub fn node(cmd: NodeCmd) -> Result<Outcome> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WEINONG_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,openraft=error"));
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
         .try_init();
 }

@@ -104,10 +104,12 @@ impl PeerAuthority for LedgerAuthority {
 fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
     let config = Config {
         cluster_name: name.to_string(),
-        heartbeat_interval: 100,
-        election_timeout_min: 500,
-        election_timeout_max: 1_000,
-        max_payload_entries: 64,
+        // Generous for a loaded 2-core machine running three nodes: a block of 1,000
+        // transactions is ~300 KiB to replicate and verify.
+        heartbeat_interval: 250,
+        election_timeout_min: 1_500,
+        election_timeout_max: 3_000,
+        max_payload_entries: 16,
         snapshot_policy: openraft::SnapshotPolicy::Never,
         ..Default::default()
     };

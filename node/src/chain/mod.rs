@@ -536,4 +536,3 @@ impl RaftSnapshotBuilder<TypeConfig> for NoSnapshots {
         Err(no_snapshots())
     }
 }
-
