@@ -21,6 +21,11 @@
 //! Snapshots are not used: the Raft log is never purged, so a learner or a node that was
 //! down replicates from the log. Snapshot requests are refused with a reason.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits fix the error type (StorageError)"
+)]
+
 pub mod replay;
 pub mod votes;
 

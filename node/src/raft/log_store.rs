@@ -5,6 +5,11 @@
 //! Entries are stored with `postcard` (serde): this is private node storage, never signed
 //! or hashed; what is signed and hashed lives in the ledger's canonical encodings.
 
+#![allow(
+    clippy::result_large_err,
+    reason = "openraft's storage traits fix the error type (StorageError)"
+)]
+
 use std::fmt::Debug;
 use std::ops::RangeBounds;
 use std::path::Path;
