@@ -328,6 +328,12 @@ fn print_summary(dir: &Path, m: &Manifest) {
     }
     if let Some(first) = m.nodes.first() {
         println!("try:  curl {}/healthz", first.url);
+        println!(
+            "      WEINONG_KEY_PASSWORD=$(cat {pw}) weinong tx --node {url} --key {ks} head",
+            pw = dir.join("password").display(),
+            url = first.url,
+            ks = dir.join("keys/auditor.keystore.json").display()
+        );
     }
 }
 
@@ -393,13 +399,16 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
             );
         }
     }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    if let Err(e) = runtime.block_on(bind_care_homes(&args.dir, m)) {
+        println!("could not bind the sample care homes' institution role yet: {e:#}");
+    }
     println!(
         "the devnet is running; Ctrl-C stops it (logs: {}/nodes/*/node.log)",
         args.dir.display()
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let stopped_by_user = runtime.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let mut tick = tokio::time::interval(Duration::from_millis(500));
@@ -478,4 +487,103 @@ pub fn read_password(dir: &Path) -> Result<String> {
         .with_context(|| format!("cannot read {}", path.display()))?
         .trim()
         .to_string())
+}
+
+fn open_actor(dir: &Path, m: &Manifest, name: &str, password: &str) -> Result<KeyPair> {
+    let actor = m
+        .actors
+        .iter()
+        .find(|a| a.name == name)
+        .with_context(|| format!("no {name} in the manifest"))?;
+    let text = fs::read_to_string(dir.join(&actor.keystore))?;
+    weinong_keys::open_keystore(&text, password.as_bytes())
+        .with_context(|| format!("cannot open {name}'s keystore"))
+}
+
+/// Gives the sample care homes the institution role (a 2-of-2 admin governance change
+/// each), once: keys that already hold it are left alone.
+async fn bind_care_homes(dir: &Path, m: &Manifest) -> Result<()> {
+    use weinong_contracts::{Approval, Call, Change, Governance, Role};
+    use weinong_ledger::{Transaction, TxBody};
+
+    let password = read_password(dir)?;
+    let url = &m.nodes.first().context("no nodes")?.url;
+    let admins = [
+        open_actor(dir, m, "admin-1", &password)?,
+        open_actor(dir, m, "admin-2", &password)?,
+    ];
+    let signer =
+        crate::client::Client::new(url, KeyPair::from_secret_bytes(&*admins[0].secret_bytes())?)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for name in ["care-home-1", "care-home-2"] {
+        let home = open_actor(dir, m, name, &password)?;
+        let key: serde_json::Value = signer
+            .get(&format!("/v1/keys/{}", home.key_id()))
+            .await
+            .unwrap_or_default();
+        if key["roles"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == "institution"))
+        {
+            continue;
+        }
+        loop {
+            let gov: serde_json::Value = signer.get("/v1/governance").await?;
+            let seq = gov["seq"]
+                .as_u64()
+                .context("governance answer has no seq")?;
+            let consortium = weinong_ledger::Hash32(
+                hex::decode(gov["consortium"].as_str().unwrap_or_default())?
+                    .try_into()
+                    .map_err(|_| anyhow::anyhow!("consortium id is not 32 bytes"))?,
+            );
+            let change = Change::BindRole {
+                key: home.public_key().clone(),
+                role: Role::Institution,
+                valid_from: crate::client::now_ms().saturating_sub(60_000),
+                valid_until: None,
+            };
+            let bytes = Governance::approved_bytes(&consortium, seq, &change);
+            let mut approvals: Vec<Approval> = admins
+                .iter()
+                .map(|a| Approval {
+                    admin: a.key_id(),
+                    signature: a.sign(&bytes),
+                })
+                .collect();
+            approvals.sort_by_key(|a| a.admin);
+            let call = Call::Governance(Governance {
+                seq,
+                change,
+                approvals,
+            });
+            let body = TxBody {
+                kind: call.kind(),
+                signer: admins[0].key_id(),
+                nonce: crate::client::now_ms(),
+                time_ms: crate::client::now_ms(),
+                payload: call.encode()?,
+            };
+            let tx = Transaction::sign(body, &admins[0])?;
+            let answer: serde_json::Value = signer
+                .post(
+                    "/v1/transactions",
+                    &serde_json::json!({ "transactions": [hex::encode(tx.as_bytes())] }),
+                )
+                .await?;
+            let outcome = &answer["outcomes"][0];
+            match outcome["status"].as_str() {
+                Some("committed") => {
+                    println!(
+                        "{name} ({}) now holds the institution role",
+                        &home.key_id().to_hex()[..16]
+                    );
+                    break;
+                }
+                _ if Instant::now() > deadline => bail!("binding {name}: {outcome}"),
+                _ => tokio::time::sleep(Duration::from_millis(500)).await,
+            }
+        }
+    }
+    Ok(())
 }
