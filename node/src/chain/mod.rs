@@ -372,6 +372,28 @@ impl StateMachine {
         proposal: &Proposal,
         decoded: Vec<Result<Transaction, String>>,
     ) -> StoreResult<(BlockHeader, PreparedBlock, Vec<PublicKey>, Vec<TxFate>)> {
+        // Signatures are checked against the keys known when the block starts, under a
+        // shared lock, so peers' requests (which read the replica) are not held up by the
+        // block's SM2 verifications. A key registered inside a block signs from the next
+        // block on; every node applies this same rule, and keys are never removed from the
+        // state, so replaying the stored block verifies each transaction alike.
+        let verified: Vec<Result<(Transaction, VerifiedTx), String>> = {
+            let replica = self
+                .chain
+                .shared
+                .replica
+                .read()
+                .map_err(|_| sm_error("ledger replica poisoned"))?;
+            decoded
+                .into_iter()
+                .map(|tx| {
+                    let tx = tx?;
+                    let v = VerifiedTx::verify_prepared(&tx, &replica.state, &mut self.prepared)
+                        .map_err(|r| r.to_string())?;
+                    Ok((tx, v))
+                })
+                .collect()
+        };
         let mut replica = self
             .chain
             .shared
@@ -387,19 +409,17 @@ impl StateMachine {
             .map_err(|e| sm_error(format!("block {height}: {e}")))?;
         let base = replica.store.log_size();
         let mut accepted = Vec::new();
-        let mut fates = Vec::with_capacity(decoded.len());
+        let mut fates = Vec::with_capacity(verified.len());
         let mut new_keys: Vec<PublicKey> = Vec::new();
-        for tx in decoded {
-            let tx = match tx {
-                Ok(tx) => tx,
+        for item in verified {
+            let (tx, v) = match item {
+                Ok(pair) => pair,
                 Err(reason) => {
                     fates.push(TxFate::Rejected { reason });
                     continue;
                 }
             };
-            let outcome = VerifiedTx::verify_prepared(&tx, &replica.state, &mut self.prepared)
-                .and_then(|v| apply(&mut replica.state, &v, at));
-            match outcome {
+            match apply(&mut replica.state, &v, at) {
                 Ok(_) => {
                     let signer = tx.body().signer;
                     if replica.store.key(&signer).is_err()
