@@ -2,7 +2,8 @@
 //! foreground until Ctrl-C or SIGTERM.
 //!
 //! This is the only place the CLI links the node crate, and only its entry point
-//! (`weinong_node::run` and its config type); every other command is an HTTP client.
+//! (`weinong_node::run::run` and `weinong_node::config`); every other command is an HTTP
+//! client.
 
 use std::path::PathBuf;
 
