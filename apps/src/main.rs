@@ -1,24 +1,30 @@
 //! `weinong`: the command line of the Weinong consortium.
 //!
-//! A client only: it links `weinong-keys`, `weinong-ledger` (verifier), `weinong-mpc` and
-//! `weinong-connectors`, never node internals. Each area lives in its own `cmd_*` module;
-//! this file only parses arguments and dispatches. Exit codes: 0 success, 1 a check failed
+//! A client only: it links `weinong-keys`, `weinong-ledger` (verifier), `weinong-contracts`,
+//! `weinong-mpc` and `weinong-connectors`, never node internals (`weinong tx` speaks HTTP).
+//! Each area lives in its own `cmd_*` module; this file only parses arguments and
+//! dispatches. Exit codes: 0 success, 1 a check failed
 //! (invalid signature, failed audit), 2 usage or input error.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod cmd_audit;
 mod cmd_bench;
 mod cmd_bench_crypto;
+mod cmd_bench_ledger;
 mod cmd_data;
+mod cmd_devnet;
 mod cmd_fhe;
 mod cmd_keys;
 mod cmd_ledger;
 mod cmd_model;
 mod cmd_mpc;
+mod cmd_node;
 mod cmd_psi;
+mod cmd_tx;
 
 #[derive(Parser)]
 #[command(name = "weinong", version, about = "Weinong consortium command line")]
@@ -64,6 +70,13 @@ enum Command {
     /// Verify ledger proofs offline: exit 0 proven, 1 naming the first failed check.
     #[command(subcommand)]
     Audit(cmd_audit::AuditCmd),
+    /// Run a node (`weinong node run --config FILE`).
+    #[command(subcommand)]
+    Node(cmd_node::NodeCmd),
+    /// Run a whole consortium locally: three department nodes on loopback.
+    Devnet(cmd_devnet::DevnetArgs),
+    /// Talk to a node: submit transactions (consent, governance), fetch heads and bundles.
+    Tx(cmd_tx::TxArgs),
 }
 
 /// The outcome of a command that ran to the end: success, or a check that failed.
@@ -98,6 +111,9 @@ fn main() -> ExitCode {
         Command::Psi(cmd) => cmd_psi::psi(cmd),
         Command::Ledger(cmd) => cmd_ledger::ledger(cmd),
         Command::Audit(cmd) => cmd_audit::audit(cmd),
+        Command::Node(cmd) => cmd_node::node(cmd),
+        Command::Devnet(args) => cmd_devnet::devnet(args),
+        Command::Tx(args) => cmd_tx::tx(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

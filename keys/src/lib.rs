@@ -24,6 +24,7 @@ mod id_number;
 mod key_id;
 mod keystore;
 mod pseudonym;
+pub mod request_auth;
 mod sm2_keys;
 mod sm4_gcm;
 mod verify_table;
@@ -37,6 +38,7 @@ pub use keystore::{
     keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
 };
 pub use pseudonym::{Pepper, SubjectPseudonym};
+pub use request_auth::{RequestAuthError, RequestSignature, sign_request, verify_request};
 pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, Signature};
 pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION};
 pub use verify_table::PreparedPublicKey;

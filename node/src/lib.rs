@@ -23,5 +23,13 @@
     deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
 )]
 
+pub mod api;
+pub mod chain;
+pub mod config;
+pub mod limits;
 pub mod p2p;
+pub mod raft;
+pub mod run;
 pub mod shared;
+pub mod submit;
+pub mod wire;

@@ -1,0 +1,872 @@
+//! `weinong tx …`: build, sign and submit contract transactions against a node's API, and
+//! fetch transactions, heads and proof bundles.
+//!
+//! Governance is collected from files, since k admins rarely sit at one terminal:
+//! `tx governance propose … --out change.json` writes the change bound to the consortium
+//! and its sequence number; each admin runs `tx governance approve change.json --key
+//! admin.keystore`, which appends an SM2 approval; any admin then runs `tx governance
+//! submit change.json` to sign and submit the transaction.
+//!
+//! Nonces are the signing time in ms, raised above the key's last nonce on the ledger
+//! (`GET /v1/keys/{id}`), so successive transactions from one key always increase.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use weinong_contracts::payload::{model_id, rotation_bytes};
+use weinong_contracts::{
+    Approval, Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke, DataCategory,
+    EvidenceHash, Governance, MemberId, ModelId, Purpose, Role, kinds,
+};
+use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
+use weinong_ledger::bundle::{CertifiedHead, ProofBundle};
+use weinong_ledger::{Hash32, Transaction, TxBody};
+
+use crate::Outcome;
+use crate::client::{Client, now_ms};
+use crate::cmd_keys::{open_keystore_file, read_public};
+
+/// Largest file `tx` reads (a transaction list, a proposal, a model spec).
+const FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
+/// Format tag of a governance proposal file.
+pub const PROPOSAL_FORMAT: &str = "weinong-governance-proposal/1";
+
+/// `weinong tx`: the node and the key, then what to do.
+#[derive(Args)]
+pub struct TxArgs {
+    /// The node's API, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "WEINONG_NODE", global = true)]
+    node: Option<String>,
+    /// Keystore that signs requests and transactions (password from WEINONG_KEY_PASSWORD
+    /// or asked).
+    #[arg(long, global = true)]
+    key: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: TxCmd,
+}
+
+/// `weinong tx` subcommands.
+#[derive(Subcommand)]
+pub enum TxCmd {
+    /// Submit signed transactions: each FILE holds hex transactions, one per line.
+    Submit {
+        /// Hex transaction files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Record or withdraw a consent (registrar key).
+    #[command(subcommand)]
+    Consent(ConsentCmd),
+    /// k-of-n admin governance, collected from a file.
+    #[command(subcommand)]
+    Governance(GovernanceCmd),
+    /// Show a committed transaction.
+    Get {
+        /// Transaction hash (64 hex characters).
+        hash: String,
+    },
+    /// Show (or save) the latest certified head (`weinong-head/1`).
+    Head {
+        /// Write the head JSON here (for `weinong audit consistency`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fetch a transaction's proof bundle, check it, and save it for `weinong audit verify`.
+    Bundle {
+        /// Transaction hash.
+        hash: String,
+        /// Where to write the bundle JSON.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// Where a signed transaction goes: to the node, or to a file for `tx submit` later.
+#[derive(Args)]
+pub struct Delivery {
+    /// Write the signed transaction (hex) here instead of submitting it.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Nonce to sign with (default: now in ms, above the key's last nonce on the ledger).
+    #[arg(long)]
+    nonce: Option<u64>,
+}
+
+/// `weinong tx consent`.
+#[derive(Subcommand)]
+pub enum ConsentCmd {
+    /// Record a consent.
+    Grant {
+        /// Consent id (64 hex characters), unique on the ledger.
+        #[arg(long)]
+        consent: String,
+        /// Subject pseudonym (`weinong pseudonym`), 64 hex characters.
+        #[arg(long)]
+        subject: String,
+        /// Key id of who may receive results.
+        #[arg(long)]
+        grantee: String,
+        /// Purpose, e.g. "admission assessment".
+        #[arg(long)]
+        purpose: String,
+        /// Data categories, comma-separated, e.g. "ability assessment,vital signs".
+        #[arg(long)]
+        categories: String,
+        /// Start of validity, ms since the Unix epoch (default: now).
+        #[arg(long)]
+        valid_from: Option<u64>,
+        /// End of validity (exclusive), ms since the Unix epoch.
+        #[arg(long)]
+        valid_until: u64,
+        /// The signed consent form (kept off the ledger); its SM3 is recorded.
+        #[arg(long)]
+        evidence: PathBuf,
+        #[command(flatten)]
+        delivery: Delivery,
+    },
+    /// Record a consent's withdrawal.
+    Revoke {
+        /// Consent id.
+        #[arg(long)]
+        consent: String,
+        /// The withdrawal request (kept off the ledger); its SM3 is recorded.
+        #[arg(long)]
+        evidence: PathBuf,
+        #[command(flatten)]
+        delivery: Delivery,
+    },
+}
+
+/// `weinong tx governance`.
+#[derive(Subcommand)]
+pub enum GovernanceCmd {
+    /// Write a proposed change, bound to the consortium and the next sequence number (asked
+    /// of the node unless both --consortium and --seq are given).
+    Propose {
+        /// The proposal file to create.
+        #[arg(long)]
+        out: PathBuf,
+        /// Consortium id (hex), instead of asking the node.
+        #[arg(long, requires = "seq")]
+        consortium: Option<String>,
+        /// Governance sequence number, instead of asking the node.
+        #[arg(long, requires = "consortium")]
+        seq: Option<u64>,
+        #[command(subcommand)]
+        change: ChangeCmd,
+    },
+    /// Append this admin's approval (--key) to a proposal file.
+    Approve {
+        /// The proposal file.
+        file: PathBuf,
+    },
+    /// Sign the proposal with its approvals as a transaction (--key, an admin) and submit.
+    Submit {
+        /// The proposal file.
+        file: PathBuf,
+        #[command(flatten)]
+        delivery: Delivery,
+    },
+}
+
+/// A governance change.
+#[derive(Subcommand)]
+pub enum ChangeCmd {
+    /// Admit a department node.
+    AddMember {
+        /// New member number.
+        #[arg(long)]
+        member: u16,
+        /// The node's public key (PEM, DER or keystore).
+        #[arg(long)]
+        public: PathBuf,
+    },
+    /// Remove a member.
+    RemoveMember {
+        /// Member number.
+        #[arg(long)]
+        member: u16,
+    },
+    /// Bind a role to a key.
+    BindRole {
+        /// The key (PEM, DER or keystore).
+        #[arg(long)]
+        public: PathBuf,
+        /// admin, department, institution, auditor, steward or registrar.
+        #[arg(long)]
+        role: String,
+        /// Start, ms since the Unix epoch (default: now).
+        #[arg(long)]
+        valid_from: Option<u64>,
+        /// End (exclusive), ms; none: until unbound.
+        #[arg(long)]
+        valid_until: Option<u64>,
+    },
+    /// End a key's binding of a role.
+    UnbindRole {
+        /// Key id.
+        #[arg(long)]
+        key_id: String,
+        /// The role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Replace a key; the old key's keystore signs its consent to the rotation.
+    RotateKey {
+        /// The old key's keystore.
+        #[arg(long)]
+        old: PathBuf,
+        /// The new public key.
+        #[arg(long)]
+        new: PathBuf,
+    },
+    /// Revoke a key.
+    RevokeKey {
+        /// Key id.
+        #[arg(long)]
+        key_id: String,
+    },
+    /// Change the number of admin approvals needed.
+    SetThreshold {
+        /// New k.
+        #[arg(long)]
+        k: u16,
+    },
+    /// Register an assessment model (its id is the SM3 of the spec file).
+    RegisterModel {
+        /// Canonical model spec file.
+        #[arg(long)]
+        spec: PathBuf,
+        /// Data categories the model reads, comma-separated.
+        #[arg(long)]
+        categories: String,
+    },
+    /// Retire a model.
+    RetireModel {
+        /// Model id.
+        #[arg(long)]
+        model: String,
+    },
+}
+
+/// A proposal file: a change bound to a consortium and sequence number, and approvals.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Proposal {
+    /// [`PROPOSAL_FORMAT`].
+    pub format: String,
+    /// Consortium id, hex.
+    pub consortium: String,
+    /// Governance sequence number.
+    pub seq: u64,
+    /// What the change does, for the approvers to read.
+    pub summary: String,
+    /// Canonical governance payload without approvals, hex (carries the change).
+    pub payload: String,
+    /// Approvals so far.
+    pub approvals: Vec<ApprovalEntry>,
+}
+
+/// One admin's approval in a proposal file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalEntry {
+    /// Admin key id, hex.
+    pub admin: String,
+    /// SM2 signature `r‖s` over the approved bytes, hex.
+    pub signature: String,
+}
+
+/// Dispatches `weinong tx`.
+pub fn tx(args: TxArgs) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+struct Ctx {
+    node: Option<String>,
+    key: Option<PathBuf>,
+}
+
+impl Ctx {
+    fn key(&self) -> Result<KeyPair> {
+        let path = self
+            .key
+            .as_ref()
+            .ok_or_else(|| anyhow!("--key KEYSTORE is needed to sign"))?;
+        open_keystore_file(path)
+    }
+
+    fn client(&self) -> Result<Client> {
+        let node = self
+            .node
+            .as_deref()
+            .ok_or_else(|| anyhow!("--node URL (or WEINONG_NODE) is needed"))?;
+        Client::new(node, self.key()?)
+    }
+}
+
+async fn run(args: TxArgs) -> Result<Outcome> {
+    let ctx = Ctx {
+        node: args.node,
+        key: args.key,
+    };
+    match args.cmd {
+        TxCmd::Submit { files } => {
+            let mut txs = Vec::new();
+            for file in &files {
+                txs.extend(read_tx_file(file)?);
+            }
+            submit(&ctx.client()?, &txs).await
+        }
+        TxCmd::Consent(cmd) => consent(&ctx, cmd).await,
+        TxCmd::Governance(cmd) => governance(&ctx, cmd).await,
+        TxCmd::Get { hash } => {
+            let hash = hex32("transaction hash", &hash)?;
+            let v: Value = ctx
+                .client()?
+                .get(&format!("/v1/transactions/{}", hex::encode(hash)))
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(Outcome::Ok)
+        }
+        TxCmd::Head { out } => {
+            let head: CertifiedHead = ctx.client()?.get("/v1/tree-head").await?;
+            let (header, members) = head
+                .verify(None)
+                .map_err(|e| anyhow!("the node's head does not verify: {e}"))?;
+            let text = serde_json::to_string_pretty(&head)?;
+            match out {
+                Some(path) => {
+                    write_new(&path, text.as_bytes())?;
+                    println!(
+                        "block {} ({} leaves, root {}), certified by a quorum of {}: written to {}",
+                        header.height,
+                        header.log_size,
+                        header.log_root,
+                        members.quorum(),
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
+            }
+            Ok(Outcome::Ok)
+        }
+        TxCmd::Bundle { hash, out } => {
+            let hash = hex32("transaction hash", &hash)?;
+            let bundle: ProofBundle = ctx
+                .client()?
+                .get(&format!("/v1/bundles/{}", hex::encode(hash)))
+                .await?;
+            let report = bundle
+                .verify(None)
+                .map_err(|e| anyhow!("the node's bundle does not verify: {e}"))?;
+            if report.tx_hash.0 != hash {
+                bail!("the node sent a bundle for {} instead", report.tx_hash);
+            }
+            write_new(&out, serde_json::to_string_pretty(&bundle)?.as_bytes())?;
+            println!(
+                "transaction {} proven in block {}: written to {} (check it with `weinong audit verify`)",
+                report.tx_hash,
+                report.header.height,
+                out.display()
+            );
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+    let len = fs::metadata(path)
+        .with_context(|| format!("cannot read {what} {}", path.display()))?
+        .len();
+    if len > FILE_BYTES_MAX {
+        bail!(
+            "{what} {} is {len} bytes, over {FILE_BYTES_MAX}",
+            path.display()
+        );
+    }
+    fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// Hex transactions, one per non-empty line, each checked to decode.
+fn read_tx_file(path: &Path) -> Result<Vec<String>> {
+    let text = String::from_utf8(read_file(path, "transaction file")?).map_err(|_| {
+        anyhow!(
+            "{} is not text (hex transactions, one per line)",
+            path.display()
+        )
+    })?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let bytes = hex::decode(line)
+            .with_context(|| format!("{} line {}: not hex", path.display(), n + 1))?;
+        Transaction::decode(&bytes).with_context(|| {
+            format!(
+                "{} line {}: not a signed transaction",
+                path.display(),
+                n + 1
+            )
+        })?;
+        out.push(line.to_ascii_lowercase());
+    }
+    if out.is_empty() {
+        bail!("{} holds no transaction", path.display());
+    }
+    Ok(out)
+}
+
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Replaces `path`'s contents atomically (write a sibling, then rename).
+fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
+}
+
+fn hex32(what: &str, s: &str) -> Result<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s.trim(), &mut out)
+        .map_err(|e| anyhow!("{what} must be 64 hex characters: {e}"))?;
+    Ok(out)
+}
+
+fn normal(s: &str) -> String {
+    s.trim().to_lowercase().replace(['-', '_'], " ")
+}
+
+/// A closed-enum value by its label ("admission assessment", "admission-assessment").
+fn by_label<T: Copy>(what: &str, all: &[T], label: fn(T) -> &'static str, s: &str) -> Result<T> {
+    all.iter()
+        .copied()
+        .find(|v| normal(label(*v)) == normal(s))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| label(*v)).collect();
+            anyhow!("unknown {what} {s:?}; one of: {}", names.join(", "))
+        })
+}
+
+fn role(s: &str) -> Result<Role> {
+    by_label("role", Role::ALL, Role::label, s)
+}
+
+fn categories(s: &str) -> Result<CategorySet> {
+    let list = s
+        .split(',')
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| by_label("data category", DataCategory::ALL, DataCategory::label, c))
+        .collect::<Result<Vec<_>>>()?;
+    if list.is_empty() {
+        bail!("name at least one data category");
+    }
+    Ok(CategorySet::of(&list))
+}
+
+/// The next nonce for `key`: now in ms, above its last nonce on the ledger.
+async fn next_nonce(client: &Client, chosen: Option<u64>) -> Result<u64> {
+    if let Some(n) = chosen {
+        return Ok(n);
+    }
+    let info: Value = client
+        .get(&format!("/v1/keys/{}", client.key().key_id()))
+        .await?;
+    let last = info["last_nonce"].as_u64();
+    Ok(last.map_or(now_ms(), |l| now_ms().max(l.saturating_add(1))))
+}
+
+fn sign_call(key: &KeyPair, call: &Call, nonce: u64) -> Result<Transaction> {
+    let payload = call.encode().map_err(|e| anyhow!("{e}"))?;
+    let body = TxBody {
+        kind: call.kind(),
+        signer: key.key_id(),
+        nonce,
+        time_ms: now_ms(),
+        payload,
+    };
+    Transaction::sign(body, key).map_err(|e| anyhow!("{e}"))
+}
+
+/// Signs `call` and submits it, or writes it to `--out`.
+async fn deliver(ctx: &Ctx, call: &Call, delivery: Delivery) -> Result<Outcome> {
+    if let Some(out) = delivery.out {
+        let nonce = delivery.nonce.unwrap_or_else(now_ms);
+        let tx = sign_call(&ctx.key()?, call, nonce)?;
+        write_new(&out, format!("{}\n", hex::encode(tx.as_bytes())).as_bytes())?;
+        println!(
+            "transaction {} (nonce {nonce}) written to {}",
+            tx.hash(),
+            out.display()
+        );
+        return Ok(Outcome::Ok);
+    }
+    let client = ctx.client()?;
+    let nonce = next_nonce(&client, delivery.nonce).await?;
+    let tx = sign_call(client.key(), call, nonce)?;
+    submit(&client, &[hex::encode(tx.as_bytes())]).await
+}
+
+/// Submits hex transactions and prints each outcome; exit 1 unless all committed.
+async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
+    let answer: Value = client
+        .post("/v1/transactions", &json!({ "transactions": txs }))
+        .await?;
+    let outcomes = answer["outcomes"]
+        .as_array()
+        .ok_or_else(|| anyhow!("the node's answer has no outcomes: {answer}"))?;
+    let mut all_committed = true;
+    for o in outcomes {
+        let tx = o["tx"].as_str().unwrap_or("?");
+        match o["status"].as_str() {
+            Some("committed") => println!(
+                "committed {tx} in block {} at log index {}",
+                o["height"], o["index"]
+            ),
+            Some(status) => {
+                all_committed = false;
+                println!("{status} {tx}: {}", o["reason"].as_str().unwrap_or(""));
+            }
+            None => bail!("the node's answer has an outcome without status: {o}"),
+        }
+    }
+    Ok(if all_committed {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
+}
+
+async fn consent(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
+    match cmd {
+        ConsentCmd::Grant {
+            consent,
+            subject,
+            grantee,
+            purpose,
+            categories: cats,
+            valid_from,
+            valid_until,
+            evidence,
+            delivery,
+        } => {
+            let valid_from = valid_from.unwrap_or_else(now_ms);
+            if valid_until <= valid_from {
+                bail!("--valid-until {valid_until} must be after --valid-from {valid_from}");
+            }
+            let call = Call::ConsentGrant(ConsentGrant {
+                consent: ConsentId::from_bytes(hex32("--consent", &consent)?),
+                subject: SubjectPseudonym::from_bytes(hex32("--subject", &subject)?),
+                grantee: KeyId::from_bytes(hex32("--grantee", &grantee)?),
+                purpose: by_label("purpose", Purpose::ALL, Purpose::label, &purpose)?,
+                categories: categories(&cats)?,
+                valid_from,
+                valid_until,
+                evidence: EvidenceHash::from_bytes(sm3_digest(&read_file(&evidence, "evidence")?)),
+            });
+            deliver(ctx, &call, delivery).await
+        }
+        ConsentCmd::Revoke {
+            consent,
+            evidence,
+            delivery,
+        } => {
+            let call = Call::ConsentRevoke(ConsentRevoke {
+                consent: ConsentId::from_bytes(hex32("--consent", &consent)?),
+                evidence: EvidenceHash::from_bytes(sm3_digest(&read_file(&evidence, "evidence")?)),
+            });
+            deliver(ctx, &call, delivery).await
+        }
+    }
+}
+
+fn change(cmd: ChangeCmd, consortium: &Hash32) -> Result<Change> {
+    Ok(match cmd {
+        ChangeCmd::AddMember { member, public } => Change::AddMember {
+            member: MemberId(member),
+            key: read_public(&public)?,
+        },
+        ChangeCmd::RemoveMember { member } => Change::RemoveMember {
+            member: MemberId(member),
+        },
+        ChangeCmd::BindRole {
+            public,
+            role: r,
+            valid_from,
+            valid_until,
+        } => Change::BindRole {
+            key: read_public(&public)?,
+            role: role(&r)?,
+            valid_from: valid_from.unwrap_or_else(now_ms),
+            valid_until,
+        },
+        ChangeCmd::UnbindRole { key_id, role: r } => Change::UnbindRole {
+            key: KeyId::from_bytes(hex32("--key-id", &key_id)?),
+            role: role(&r)?,
+        },
+        ChangeCmd::RotateKey { old, new } => {
+            let old = open_keystore_file(&old)?;
+            let new = read_public(&new)?;
+            let signature = old.sign(&rotation_bytes(consortium, &old.key_id(), &new));
+            Change::RotateKey {
+                old: old.key_id(),
+                new,
+                old_signature: signature,
+            }
+        }
+        ChangeCmd::RevokeKey { key_id } => Change::RevokeKey {
+            key: KeyId::from_bytes(hex32("--key-id", &key_id)?),
+        },
+        ChangeCmd::SetThreshold { k } => Change::SetThreshold { k },
+        ChangeCmd::RegisterModel {
+            spec,
+            categories: cats,
+        } => {
+            let spec = read_file(&spec, "model spec")?;
+            println!("model id {}", model_id(&spec));
+            Change::RegisterModel {
+                categories: categories(&cats)?,
+                spec,
+            }
+        }
+        ChangeCmd::RetireModel { model } => Change::RetireModel {
+            model: ModelId::from_bytes(hex32("--model", &model)?),
+        },
+    })
+}
+
+impl Proposal {
+    /// A proposal with no approvals yet.
+    pub fn new(consortium: &Hash32, seq: u64, change: Change) -> Result<Self> {
+        let summary = format!("{}: {change:?}", change.name());
+        let payload = Call::Governance(Governance {
+            seq,
+            change,
+            approvals: Vec::new(),
+        })
+        .encode()
+        .map_err(|e| anyhow!("{e}"))?;
+        Ok(Self {
+            format: PROPOSAL_FORMAT.into(),
+            consortium: consortium.to_hex(),
+            seq,
+            summary,
+            payload: hex::encode(payload),
+            approvals: Vec::new(),
+        })
+    }
+
+    /// Reads and checks a proposal file.
+    pub fn read(path: &Path) -> Result<Self> {
+        let p: Proposal = serde_json::from_slice(&read_file(path, "proposal")?)
+            .with_context(|| format!("{} is not a governance proposal file", path.display()))?;
+        if p.format != PROPOSAL_FORMAT {
+            bail!(
+                "{}: format {:?} is not {PROPOSAL_FORMAT:?}",
+                path.display(),
+                p.format
+            );
+        }
+        p.governance()
+            .with_context(|| format!("{}: payload", path.display()))?;
+        Ok(p)
+    }
+
+    fn consortium(&self) -> Result<Hash32> {
+        Ok(Hash32(hex32("consortium", &self.consortium)?))
+    }
+
+    /// The governance call with the approvals collected, sorted by admin key id.
+    pub fn governance(&self) -> Result<Governance> {
+        let bytes = hex::decode(&self.payload).context("payload is not hex")?;
+        let Call::Governance(mut g) = Call::decode(kinds::GOVERNANCE, &bytes)? else {
+            bail!("payload is not a governance call");
+        };
+        if g.seq != self.seq || !g.approvals.is_empty() {
+            bail!("payload does not match the file's seq, or already carries approvals");
+        }
+        for a in &self.approvals {
+            g.approvals.push(Approval {
+                admin: KeyId::from_bytes(hex32("approval admin", &a.admin)?),
+                signature: Signature::from_bytes(
+                    &hex::decode(&a.signature).context("approval signature is not hex")?,
+                )?,
+            });
+        }
+        g.approvals.sort_by_key(|a| a.admin);
+        Ok(g)
+    }
+
+    /// The bytes each admin signs.
+    pub fn approved_bytes(&self) -> Result<Vec<u8>> {
+        let g = self.governance()?;
+        Ok(Governance::approved_bytes(
+            &self.consortium()?,
+            g.seq,
+            &g.change,
+        ))
+    }
+
+    /// Adds `key`'s approval; refuses a second one from the same admin.
+    pub fn approve(&mut self, key: &KeyPair) -> Result<()> {
+        let id = key.key_id().to_hex();
+        if self
+            .approvals
+            .iter()
+            .any(|a| a.admin.eq_ignore_ascii_case(&id))
+        {
+            bail!("key {id} already approved this change");
+        }
+        let signature = key.sign(&self.approved_bytes()?);
+        self.approvals.push(ApprovalEntry {
+            admin: id,
+            signature: hex::encode(signature.to_bytes()),
+        });
+        Ok(())
+    }
+}
+
+async fn governance(ctx: &Ctx, cmd: GovernanceCmd) -> Result<Outcome> {
+    match cmd {
+        GovernanceCmd::Propose {
+            out,
+            consortium,
+            seq,
+            change: cmd,
+        } => {
+            let (consortium, seq) = match (consortium, seq) {
+                (Some(c), Some(s)) => (Hash32(hex32("--consortium", &c)?), s),
+                _ => {
+                    let g: Value = ctx.client()?.get("/v1/governance").await?;
+                    let c = g["consortium"]
+                        .as_str()
+                        .ok_or_else(|| anyhow!("the node's answer lacks the consortium: {g}"))?;
+                    let s = g["seq"]
+                        .as_u64()
+                        .ok_or_else(|| anyhow!("the node's answer lacks seq: {g}"))?;
+                    (Hash32(hex32("consortium", c)?), s)
+                }
+            };
+            let proposal = Proposal::new(&consortium, seq, change(cmd, &consortium)?)?;
+            write_new(&out, serde_json::to_string_pretty(&proposal)?.as_bytes())?;
+            println!(
+                "proposal #{seq} ({}) written to {}; each admin now runs `weinong tx governance approve {}`",
+                proposal.summary,
+                out.display(),
+                out.display()
+            );
+            Ok(Outcome::Ok)
+        }
+        GovernanceCmd::Approve { file } => {
+            let mut proposal = Proposal::read(&file)?;
+            let key = ctx.key()?;
+            println!(
+                "approving #{} of consortium {}: {}",
+                proposal.seq, proposal.consortium, proposal.summary
+            );
+            proposal.approve(&key)?;
+            replace(&file, serde_json::to_string_pretty(&proposal)?.as_bytes())?;
+            println!(
+                "{} approval(s) in {}",
+                proposal.approvals.len(),
+                file.display()
+            );
+            Ok(Outcome::Ok)
+        }
+        GovernanceCmd::Submit { file, delivery } => {
+            let proposal = Proposal::read(&file)?;
+            if proposal.approvals.is_empty() {
+                bail!(
+                    "{} has no approval yet; run `weinong tx governance approve`",
+                    file.display()
+                );
+            }
+            let call = Call::Governance(proposal.governance()?);
+            deliver(ctx, &call, delivery).await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposals_collect_sorted_approvals_that_verify() {
+        let consortium = Hash32([9; 32]);
+        let target = KeyPair::generate();
+        let change = Change::BindRole {
+            key: target.public_key().clone(),
+            role: Role::Institution,
+            valid_from: 5,
+            valid_until: None,
+        };
+        let mut p = Proposal::new(&consortium, 3, change.clone()).unwrap();
+        let admins: Vec<KeyPair> = (0..3).map(|_| KeyPair::generate()).collect();
+        for a in &admins {
+            p.approve(a).unwrap();
+        }
+        assert!(p.approve(&admins[1]).is_err(), "one approval per admin");
+        // Through the file format and back.
+        let p: Proposal = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        let g = p.governance().unwrap();
+        assert_eq!((g.seq, &g.change), (3, &change));
+        let ids: Vec<KeyId> = g.approvals.iter().map(|a| a.admin).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        let approved = Governance::approved_bytes(&consortium, 3, &change);
+        for a in &g.approvals {
+            let key = admins.iter().find(|k| k.key_id() == a.admin).unwrap();
+            key.public_key().verify(&approved, &a.signature).unwrap();
+        }
+        // The submitted payload decodes as the contracts read it.
+        let bytes = Call::Governance(g.clone()).encode().unwrap();
+        assert_eq!(
+            Call::decode(kinds::GOVERNANCE, &bytes).unwrap(),
+            Call::Governance(g)
+        );
+    }
+
+    #[test]
+    fn labels_parse_loosely_and_unknown_ones_list_the_choices() {
+        assert_eq!(role("Institution").unwrap(), Role::Institution);
+        assert_eq!(
+            by_label(
+                "purpose",
+                Purpose::ALL,
+                Purpose::label,
+                "admission-assessment"
+            )
+            .unwrap(),
+            Purpose::AdmissionAssessment
+        );
+        assert_eq!(
+            categories("ability assessment, vital_signs").unwrap(),
+            CategorySet::of(&[DataCategory::AbilityAssessment, DataCategory::VitalSigns])
+        );
+        let e = role("boss").unwrap_err().to_string();
+        assert!(e.contains("registrar"), "{e}");
+        assert!(categories(" , ").is_err());
+    }
+}

@@ -1,0 +1,326 @@
+//! Signed HTTP requests: the one rule by which a client signs an API request and a node
+//! checks it, shared here so the CLI (which must not link the node) and the node agree.
+//!
+//! # The signed message (format version 1)
+//!
+//! ```text
+//! message = "WNRQ" ‖ 0x01
+//!           ‖ method_len:u32 ‖ method            (ASCII, as sent: "GET", "POST")
+//!           ‖ target_len:u32 ‖ path_and_query    (as sent: "/v1/blocks/3?x=1")
+//!           ‖ body_sm3[32]                       (SM3 of the body bytes; of "" if none)
+//!           ‖ time_ms:u64                        (caller's clock, ms since the Unix epoch)
+//!           ‖ key_id[32]                         (SM3 of the caller's SEC1 public key)
+//! ```
+//!
+//! Integers are big-endian; the two variable fields carry their length, so no choice of
+//! method and path can be read as another. The message is signed with SM2 under the
+//! default distinguishing ID `1234567812345678` (see [`crate::DEFAULT_DIST_ID`]), so
+//! OpenSSL 3 checks it with `openssl pkeyutl -verify -rawin -digest sm3 -pkeyopt
+//! distid:1234567812345678`.
+//!
+//! # Headers
+//!
+//! | header | value |
+//! |---|---|
+//! | [`HEADER_KEY`] `x-weinong-key` | the key id, 64 hex characters |
+//! | [`HEADER_TIME`] `x-weinong-time` | `time_ms`, decimal |
+//! | [`HEADER_SIGNATURE`] `x-weinong-signature` | the signature's 64-byte `r‖s`, 128 hex characters |
+//!
+//! What this module does not decide: how far `time_ms` may be from the server's clock and
+//! how replays are refused (the node's API owns its window and its cache of seen
+//! signatures), and which keys may call what (roles come from the ledger state).
+
+use crate::{KeyError, KeyId, KeyPair, PublicKey, Signature, sm3_digest};
+
+/// The domain tag that opens every signed request message.
+pub const REQUEST_TAG: &[u8; 4] = b"WNRQ";
+/// The message format version this build writes and checks.
+pub const REQUEST_AUTH_VERSION: u8 = 1;
+/// Header carrying the caller's key id (hex).
+pub const HEADER_KEY: &str = "x-weinong-key";
+/// Header carrying the signing time, milliseconds since the Unix epoch (decimal).
+pub const HEADER_TIME: &str = "x-weinong-time";
+/// Header carrying the SM2 signature `r‖s` (hex, 128 characters).
+pub const HEADER_SIGNATURE: &str = "x-weinong-signature";
+
+/// Why a request signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestAuthError {
+    /// A header is malformed (not hex, wrong length, not a number).
+    #[error("header {header}: {reason}")]
+    MalformedHeader {
+        /// The header's name.
+        header: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The public key given is not the one the request names.
+    #[error("the request names key {named}, but the key checked is {checked}")]
+    WrongKey {
+        /// The key id in the request.
+        named: KeyId,
+        /// The key id of the public key supplied.
+        checked: KeyId,
+    },
+    /// The signature does not verify over this method, target, body, time and key.
+    #[error(
+        "request signature does not verify: sign method, path with query, SM3 of the body, time and key id as keys::request_auth documents"
+    )]
+    BadSignature,
+    /// A field is too long to be length-prefixed (over 4 GiB).
+    #[error("{0} is too long to sign")]
+    TooLong(&'static str),
+}
+
+/// A request's signature with the fields that travel beside it in headers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSignature {
+    /// The caller's key id.
+    pub key: KeyId,
+    /// The signing time, milliseconds since the Unix epoch.
+    pub time_ms: u64,
+    /// SM2 signature over [`request_message`].
+    pub signature: Signature,
+}
+
+impl RequestSignature {
+    /// The three header `(name, value)` pairs to send.
+    pub fn headers(&self) -> [(&'static str, String); 3] {
+        [
+            (HEADER_KEY, self.key.to_hex()),
+            (HEADER_TIME, self.time_ms.to_string()),
+            (HEADER_SIGNATURE, hex::encode(self.signature.to_bytes())),
+        ]
+    }
+
+    /// Parse the three header values (as received; surrounding whitespace is ignored).
+    pub fn from_headers(key: &str, time: &str, signature: &str) -> Result<Self, RequestAuthError> {
+        let key: KeyId = key
+            .parse()
+            .map_err(|e: KeyError| RequestAuthError::MalformedHeader {
+                header: HEADER_KEY,
+                reason: e.to_string(),
+            })?;
+        let time = time.trim();
+        if time.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RequestAuthError::MalformedHeader {
+                header: HEADER_TIME,
+                reason: "expected milliseconds since the Unix epoch, decimal digits only".into(),
+            });
+        }
+        let time_ms = time
+            .parse::<u64>()
+            .map_err(|e| RequestAuthError::MalformedHeader {
+                header: HEADER_TIME,
+                reason: e.to_string(),
+            })?;
+        let mut raw = [0u8; 64];
+        hex::decode_to_slice(signature.trim(), &mut raw).map_err(|e| {
+            RequestAuthError::MalformedHeader {
+                header: HEADER_SIGNATURE,
+                reason: format!("expected 128 hex characters (r‖s): {e}"),
+            }
+        })?;
+        let signature =
+            Signature::from_bytes(&raw).map_err(|e| RequestAuthError::MalformedHeader {
+                header: HEADER_SIGNATURE,
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            key,
+            time_ms,
+            signature,
+        })
+    }
+}
+
+fn length_prefixed(
+    out: &mut Vec<u8>,
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<(), RequestAuthError> {
+    let len = u32::try_from(bytes.len()).map_err(|_| RequestAuthError::TooLong(what))?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
+/// The canonical message a caller signs (see the module documentation).
+pub fn request_message(
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    time_ms: u64,
+    key: &KeyId,
+) -> Result<Vec<u8>, RequestAuthError> {
+    let mut out = Vec::with_capacity(4 + 1 + 8 + method.len() + path_and_query.len() + 72);
+    out.extend_from_slice(REQUEST_TAG);
+    out.push(REQUEST_AUTH_VERSION);
+    length_prefixed(&mut out, "method", method.as_bytes())?;
+    length_prefixed(&mut out, "path and query", path_and_query.as_bytes())?;
+    out.extend_from_slice(&sm3_digest(body));
+    out.extend_from_slice(&time_ms.to_be_bytes());
+    out.extend_from_slice(key.as_bytes());
+    Ok(out)
+}
+
+/// Sign a request with `key` at `time_ms`.
+pub fn sign_request(
+    key: &KeyPair,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    time_ms: u64,
+) -> Result<RequestSignature, RequestAuthError> {
+    let id = key.key_id();
+    let message = request_message(method, path_and_query, body, time_ms, &id)?;
+    Ok(RequestSignature {
+        key: id,
+        time_ms,
+        signature: key.sign(&message),
+    })
+}
+
+/// Check that `signature` was made by `public` over this request. The caller decides
+/// separately whether `signature.time_ms` is recent enough and whether it was seen before.
+pub fn verify_request(
+    public: &PublicKey,
+    method: &str,
+    path_and_query: &str,
+    body: &[u8],
+    signature: &RequestSignature,
+) -> Result<(), RequestAuthError> {
+    if public.key_id() != signature.key {
+        return Err(RequestAuthError::WrongKey {
+            named: signature.key,
+            checked: public.key_id(),
+        });
+    }
+    let message = request_message(
+        method,
+        path_and_query,
+        body,
+        signature.time_ms,
+        &signature.key,
+    )?;
+    public
+        .verify(&message, &signature.signature)
+        .map_err(|_| RequestAuthError::BadSignature)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The message written out field by field, independently of `request_message`.
+    fn by_hand(method: &str, target: &str, body: &[u8], time_ms: u64, key: &KeyId) -> Vec<u8> {
+        let mut m = b"WNRQ\x01".to_vec();
+        m.extend_from_slice(&(method.len() as u32).to_be_bytes());
+        m.extend_from_slice(method.as_bytes());
+        m.extend_from_slice(&(target.len() as u32).to_be_bytes());
+        m.extend_from_slice(target.as_bytes());
+        let mut h = crate::Sm3::new();
+        crate::Digest::update(&mut h, body);
+        m.extend_from_slice(&crate::Digest::finalize(h));
+        m.extend_from_slice(&time_ms.to_be_bytes());
+        m.extend_from_slice(key.as_bytes());
+        m
+    }
+
+    use crate::Digest as _;
+
+    #[test]
+    fn message_matches_the_documented_layout() {
+        let key = KeyPair::from_secret_bytes(&[7; 32]).unwrap();
+        let id = key.key_id();
+        for (method, target, body, t) in [
+            ("GET", "/v1/blocks/latest", &b""[..], 0u64),
+            (
+                "POST",
+                "/v1/transactions?x=1",
+                &b"{\"transactions\":[]}"[..],
+                1_764_300_000_000,
+            ),
+            ("", "", &[0xffu8; 3][..], u64::MAX),
+        ] {
+            assert_eq!(
+                request_message(method, target, body, t, &id).unwrap(),
+                by_hand(method, target, body, t, &id)
+            );
+        }
+        // SM3("") from GB/T 32905's reference implementation output.
+        let empty = request_message("GET", "/", b"", 0, &id).unwrap();
+        assert_eq!(
+            hex::encode(&empty[4 + 1 + 4 + 3 + 4 + 1..][..32]),
+            "1ab21d8355cfa17f8e61194831e81a8f22bec8c728fefb747ed035eb5082aa2b"
+        );
+    }
+
+    #[test]
+    fn signs_verifies_and_refuses_any_change() {
+        let key = KeyPair::generate();
+        let sig = sign_request(&key, "POST", "/v1/transactions", b"{}", 42).unwrap();
+        verify_request(key.public_key(), "POST", "/v1/transactions", b"{}", &sig).unwrap();
+        let bad = |m: &str, p: &str, b: &[u8], s: &RequestSignature| {
+            verify_request(key.public_key(), m, p, b, s).unwrap_err()
+        };
+        assert_eq!(
+            bad("GET", "/v1/transactions", b"{}", &sig),
+            RequestAuthError::BadSignature
+        );
+        assert_eq!(
+            bad("POST", "/v1/transactions?a", b"{}", &sig),
+            RequestAuthError::BadSignature
+        );
+        assert_eq!(
+            bad("POST", "/v1/transactions", b"{ }", &sig),
+            RequestAuthError::BadSignature
+        );
+        let mut later = sig.clone();
+        later.time_ms = 43;
+        assert_eq!(
+            bad("POST", "/v1/transactions", b"{}", &later),
+            RequestAuthError::BadSignature
+        );
+        // Length prefixes keep method and path apart.
+        let split = sign_request(&key, "GE", "T/x", b"", 1).unwrap();
+        assert_eq!(
+            bad("G", "ET/x", b"", &split),
+            RequestAuthError::BadSignature
+        );
+        let other = KeyPair::generate();
+        assert!(matches!(
+            verify_request(other.public_key(), "POST", "/v1/transactions", b"{}", &sig),
+            Err(RequestAuthError::WrongKey { .. })
+        ));
+    }
+
+    #[test]
+    fn headers_round_trip_and_bad_headers_are_named() {
+        let key = KeyPair::generate();
+        let sig = sign_request(&key, "GET", "/healthz", b"", 1_700_000_000_123).unwrap();
+        let [(k, kv), (t, tv), (s, sv)] = sig.headers();
+        assert_eq!((k, t, s), (HEADER_KEY, HEADER_TIME, HEADER_SIGNATURE));
+        assert_eq!(RequestSignature::from_headers(&kv, &tv, &sv).unwrap(), sig);
+        let header_of = |e: RequestAuthError| match e {
+            RequestAuthError::MalformedHeader { header, .. } => header,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(
+            header_of(RequestSignature::from_headers("zz", &tv, &sv).unwrap_err()),
+            HEADER_KEY
+        );
+        for t in ["", "-1", "+5", "1e3", "99999999999999999999999"] {
+            assert_eq!(
+                header_of(RequestSignature::from_headers(&kv, t, &sv).unwrap_err()),
+                HEADER_TIME
+            );
+        }
+        for s in ["", &sv[..126], &"00".repeat(64)] {
+            assert_eq!(
+                header_of(RequestSignature::from_headers(&kv, &tv, s).unwrap_err()),
+                HEADER_SIGNATURE
+            );
+        }
+    }
+}

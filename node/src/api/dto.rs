@@ -1,0 +1,455 @@
+//! The API's wire types (JSON, with OpenAPI schemas). Each is built by hand from a domain
+//! type, so changing a ledger or contract type never silently changes the wire.
+//! Hashes, ids and canonical encodings are lower-case hex.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use weinong_contracts::{CategorySet, ConsentStatus, RequestEvent};
+use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use weinong_ledger::{BlockHeader, CommitCertificate};
+
+use crate::shared::SubmitOutcome;
+
+/// Every error: a stable code and a message naming what is wrong and what to do.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// snake_case code, e.g. `bad_signature`, `forbidden`, `body_too_large`.
+    pub code: String,
+    /// English explanation.
+    pub message: String,
+}
+
+/// `POST /v1/transactions` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// Canonical signed transactions (ledger `tx.rs` encoding), hex; 1 to 4096 of them.
+    pub transactions: Vec<String>,
+}
+
+/// What happened to one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum OutcomeBody {
+    /// In a committed, certified block.
+    Committed {
+        /// Transaction hash.
+        tx: String,
+        /// Block height.
+        height: u64,
+        /// Log index.
+        index: u64,
+    },
+    /// The contracts refused it; nothing was recorded.
+    Rejected {
+        /// Transaction hash.
+        tx: String,
+        /// Why.
+        reason: String,
+    },
+    /// Not ordered now; resubmitting is safe.
+    Unavailable {
+        /// Transaction hash.
+        tx: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl From<SubmitOutcome> for OutcomeBody {
+    fn from(o: SubmitOutcome) -> Self {
+        match o {
+            SubmitOutcome::Committed { tx, height, index } => {
+                OutcomeBody::Committed { tx, height, index }
+            }
+            SubmitOutcome::Rejected { tx, reason } => OutcomeBody::Rejected { tx, reason },
+            SubmitOutcome::Unavailable { tx, reason } => OutcomeBody::Unavailable { tx, reason },
+        }
+    }
+}
+
+/// `POST /v1/transactions` answer: one outcome per transaction, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResponse {
+    /// Outcomes, in the order submitted.
+    pub outcomes: Vec<OutcomeBody>,
+}
+
+/// A stored transaction.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransactionBody {
+    /// SM3 of the canonical bytes.
+    pub hash: String,
+    /// Log index.
+    pub index: u64,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Transaction kind (see contracts::payload::kinds).
+    pub kind: u16,
+    /// Signer's key id.
+    pub signer: String,
+    /// Signer's nonce.
+    pub nonce: u64,
+    /// Signer's clock, ms (informative).
+    pub time_ms: u64,
+    /// Canonical bytes, hex.
+    pub transaction: String,
+}
+
+/// One member's signature in a commit certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberSignatureBody {
+    /// Member key id.
+    pub signer: String,
+    /// SM2 `r‖s`, hex.
+    pub signature: String,
+}
+
+/// A certified block header.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BlockBody {
+    /// Height.
+    pub height: u64,
+    /// SM3 of the canonical header.
+    pub hash: String,
+    /// Previous block's hash.
+    pub previous: String,
+    /// Log size after this block.
+    pub log_size: u64,
+    /// Log root after this block.
+    pub log_root: String,
+    /// Contract state digest after this block.
+    pub state_digest: String,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// Proposer's key id.
+    pub proposer: String,
+    /// Canonical header, hex.
+    pub header: String,
+    /// Canonical commit certificate, hex.
+    pub certificate: String,
+    /// The certificate's signatures.
+    pub signatures: Vec<MemberSignatureBody>,
+}
+
+impl BlockBody {
+    /// From a header and its certificate.
+    pub fn new(header: &BlockHeader, certificate: &CommitCertificate) -> Self {
+        Self {
+            height: header.height,
+            hash: header.hash().to_hex(),
+            previous: header.previous.to_hex(),
+            log_size: header.log_size,
+            log_root: header.log_root.to_hex(),
+            state_digest: header.state_digest.to_hex(),
+            time_ms: header.time_ms,
+            proposer: header.proposer.to_hex(),
+            header: hex::encode(header.encode()),
+            certificate: hex::encode(certificate.encode()),
+            signatures: certificate
+                .signatures
+                .iter()
+                .map(|s| MemberSignatureBody {
+                    signer: s.signer.to_hex(),
+                    signature: hex::encode(s.signature.to_bytes()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A certified head (`weinong-head/1`), as `weinong audit consistency` reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedHeadBody {
+    /// `weinong-head/1`.
+    pub format: String,
+    /// Canonical member set, hex.
+    pub members: String,
+    /// Canonical header, hex.
+    pub header: String,
+    /// Canonical commit certificate, hex.
+    pub certificate: String,
+}
+
+impl From<CertifiedHead> for CertifiedHeadBody {
+    fn from(h: CertifiedHead) -> Self {
+        Self {
+            format: h.format,
+            members: h.members,
+            header: h.header,
+            certificate: h.certificate,
+        }
+    }
+}
+
+/// An inclusion proof of one transaction in the log of `tree_size` leaves.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InclusionBody {
+    /// Transaction hash.
+    pub tx: String,
+    /// Log index.
+    pub leaf_index: u64,
+    /// Log size the proof is against.
+    pub tree_size: u64,
+    /// Log root at that size.
+    pub root: String,
+    /// Audit path (RFC 9162 §2.1.3), hex nodes.
+    pub proof: Vec<String>,
+}
+
+/// `?size=` of `GET /v1/proofs/inclusion/{hash}`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionQuery {
+    /// Log size to prove against (default: the current log size); must exceed the leaf's
+    /// index.
+    pub size: Option<u64>,
+}
+
+/// `?from_height=&to_height=` of `GET /v1/proofs/consistency`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The older block.
+    pub from_height: u64,
+    /// The newer block (default: the tip).
+    pub to_height: Option<u64>,
+}
+
+/// A consistency proof (`weinong-consistency-proof/1`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyBody {
+    /// `weinong-consistency-proof/1`.
+    pub format: String,
+    /// Older log size.
+    pub old_size: u64,
+    /// Newer log size.
+    pub new_size: u64,
+    /// Proof nodes (RFC 9162 §2.1.4), hex.
+    pub proof: Vec<String>,
+}
+
+impl From<ConsistencyFile> for ConsistencyBody {
+    fn from(c: ConsistencyFile) -> Self {
+        Self {
+            format: c.format,
+            old_size: c.old_size,
+            new_size: c.new_size,
+            proof: c.proof,
+        }
+    }
+}
+
+/// `?at_height=` of `GET /v1/bundles/{hash}`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BundleQuery {
+    /// Prove against this later block's head (default: the block holding the transaction).
+    pub at_height: Option<u64>,
+}
+
+/// A proof bundle (`weinong-proof-bundle/1`), as `weinong audit verify` reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundleBody {
+    /// `weinong-proof-bundle/1`.
+    pub format: String,
+    /// Canonical member set, hex.
+    pub members: String,
+    /// Signer's SEC1 public key, hex.
+    pub signer_key: String,
+    /// Canonical transaction, hex.
+    pub transaction: String,
+    /// Log index.
+    pub leaf_index: u64,
+    /// Audit path, hex nodes.
+    pub inclusion_proof: Vec<String>,
+    /// Canonical header, hex.
+    pub header: String,
+    /// Canonical commit certificate, hex.
+    pub certificate: String,
+}
+
+impl From<ProofBundle> for ProofBundleBody {
+    fn from(b: ProofBundle) -> Self {
+        Self {
+            format: b.format,
+            members: b.members,
+            signer_key: b.signer_key,
+            transaction: b.transaction,
+            leaf_index: b.leaf_index,
+            inclusion_proof: b.inclusion_proof,
+            header: b.header,
+            certificate: b.certificate,
+        }
+    }
+}
+
+/// A consent's status at the tip's block time.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsentBody {
+    /// Consent id.
+    pub consent: String,
+    /// `valid`, `not_yet_valid`, `expired` or `revoked`.
+    pub status: String,
+    /// The time the status holds at (the tip's block time), ms.
+    pub at_time_ms: u64,
+    /// Who may receive results (key id).
+    pub grantee: String,
+    /// Purpose label.
+    pub purpose: String,
+    /// Data category labels.
+    pub categories: Vec<String>,
+    /// Start of validity, ms.
+    pub valid_from: u64,
+    /// End of validity (exclusive), ms.
+    pub valid_until: u64,
+    /// Block that recorded it.
+    pub granted_at_height: u64,
+    /// Block that recorded its withdrawal, if withdrawn.
+    pub revoked_at_height: Option<u64>,
+}
+
+/// The wire name of a consent status.
+pub fn consent_status_name(s: ConsentStatus) -> &'static str {
+    match s {
+        ConsentStatus::NotYetValid => "not_yet_valid",
+        ConsentStatus::Valid => "valid",
+        ConsentStatus::Expired => "expired",
+        ConsentStatus::Revoked { .. } => "revoked",
+    }
+}
+
+/// Category labels.
+pub fn category_labels(c: CategorySet) -> Vec<String> {
+    c.iter().map(|c| c.label().to_owned()).collect()
+}
+
+/// One step of a request's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RequestEventBody {
+    /// Block height.
+    pub height: u64,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// `requested`, `accessed`, `authorised`, `computed` or `failed`.
+    pub event: String,
+    /// Key that acted, if any.
+    pub by: Option<String>,
+    /// Member number of the node that accessed data.
+    pub node: Option<u16>,
+    /// Data categories accessed.
+    pub categories: Option<Vec<String>>,
+    /// Consent the access rested on.
+    pub consent: Option<String>,
+    /// Result commitment.
+    pub commitment: Option<String>,
+    /// Failure reason label.
+    pub reason: Option<String>,
+}
+
+impl RequestEventBody {
+    /// From a contract event at a block.
+    pub fn new(height: u64, time_ms: u64, e: &RequestEvent) -> Self {
+        let mut out = Self {
+            height,
+            time_ms,
+            event: String::new(),
+            by: None,
+            node: None,
+            categories: None,
+            consent: None,
+            commitment: None,
+            reason: None,
+        };
+        match e {
+            RequestEvent::Requested { by } => {
+                out.event = "requested".into();
+                out.by = Some(by.to_hex());
+            }
+            RequestEvent::Accessed {
+                node,
+                categories,
+                consent,
+            } => {
+                out.event = "accessed".into();
+                out.node = Some(node.0);
+                out.categories = Some(category_labels(*categories));
+                out.consent = Some(consent.to_hex());
+            }
+            RequestEvent::Authorised => out.event = "authorised".into(),
+            RequestEvent::Computed { by, commitment } => {
+                out.event = "computed".into();
+                out.by = Some(by.to_hex());
+                out.commitment = Some(commitment.to_hex());
+            }
+            RequestEvent::Failed { by, reason } => {
+                out.event = "failed".into();
+                out.by = by.map(|k| k.to_hex());
+                out.reason = Some(reason.label().to_owned());
+            }
+        }
+        out
+    }
+}
+
+/// An assessment request's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HistoryBody {
+    /// Request id.
+    pub request: String,
+    /// Where it stands (`requested`, `authorised`, `computed`, `failed (…)`).
+    pub status: String,
+    /// Requesting institution's key id.
+    pub requester: String,
+    /// Model id.
+    pub model: String,
+    /// Purpose label.
+    pub purpose: String,
+    /// Deadline, block time ms.
+    pub deadline_ms: u64,
+    /// Every step, oldest first.
+    pub events: Vec<RequestEventBody>,
+}
+
+/// A key as the ledger state knows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyBody {
+    /// Key id.
+    pub key_id: String,
+    /// `active`, `rotated` or `revoked`.
+    pub status: String,
+    /// Role labels held at `at_time_ms`.
+    pub roles: Vec<String>,
+    /// The tip's block time, ms.
+    pub at_time_ms: u64,
+    /// Last nonce the key used, if it signed anything; the next transaction needs a
+    /// larger one.
+    pub last_nonce: Option<u64>,
+}
+
+/// What a governance proposal must bind.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GovernanceBody {
+    /// Consortium id (SM3 of the genesis bytes), hex.
+    pub consortium: String,
+    /// Sequence number the next governance change must carry.
+    pub seq: u64,
+    /// Admin approvals a change needs.
+    pub threshold: u16,
+    /// Tip height, if any block exists.
+    pub height: Option<u64>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthBody {
+    /// Always true when the node answers and its replica is readable.
+    pub ok: bool,
+    /// Node name.
+    pub name: String,
+    /// Tip height, if any block exists.
+    pub height: Option<u64>,
+}

@@ -1,0 +1,93 @@
+//! The API's one error shape: `{"code": "snake_case", "message": "..."}` with its status.
+//!
+//! Codes are stable identifiers a client may match on; messages name what is wrong and
+//! what to do, in English, and never carry secrets or personal data.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use weinong_ledger::store::StoreError;
+
+use crate::shared::SharedError;
+
+use super::dto::ErrorBody;
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 401.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 403.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// 404.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 503.
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<SharedError> for ApiError {
+    fn from(e: SharedError) -> Self {
+        let code = match e {
+            SharedError::Poisoned => "replica_unavailable",
+            SharedError::Stopping => "node_stopping",
+        };
+        Self::unavailable(code, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => Self::not_found("not_found", e.to_string()),
+            // Corruption and RocksDB failures: the node cannot answer now; another node can.
+            other => Self::unavailable(
+                "ledger_unavailable",
+                format!("{other}; ask another node, and have this node's operator run fsck"),
+            ),
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The OpenAPI document: every route, its parameters, bodies and the error shape, and the
+//! request-signature scheme.
+
+use std::sync::OnceLock;
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::access::Access;
+use super::{
+    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, dto, ledger_routes, ops, state_routes,
+    submit,
+};
+
+/// The document's source.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Weinong node API", version = "1"),
+    paths(
+        submit::submit,
+        ledger_routes::transaction,
+        ledger_routes::block,
+        ledger_routes::latest_block,
+        ledger_routes::tree_head,
+        ledger_routes::inclusion_proof,
+        ledger_routes::consistency_proof,
+        ledger_routes::bundle,
+        state_routes::consent,
+        state_routes::history,
+        state_routes::key,
+        state_routes::governance,
+        ops::healthz,
+        ops::metrics,
+        ops::openapi_json,
+    ),
+    components(schemas(
+        dto::ErrorBody, dto::SubmitRequest, dto::SubmitResponse, dto::OutcomeBody,
+        dto::TransactionBody, dto::BlockBody, dto::MemberSignatureBody,
+        dto::CertifiedHeadBody, dto::InclusionBody, dto::ConsistencyBody,
+        dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody,
+        dto::KeyBody, dto::GovernanceBody, dto::HealthBody,
+    )),
+    modifiers(&Signing),
+)]
+struct ApiDoc;
+
+/// Adds the signature scheme, the limits and the role table to the document.
+struct Signing;
+
+impl Modify for Signing {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "weinong_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-weinong-signature",
+                "SM2 signature r‖s (hex) over \"WNRQ\" ‖ 0x01 ‖ len:u32 ‖ method ‖ len:u32 ‖ path_and_query ‖ SM3(body) ‖ time_ms:u64 ‖ key_id[32] (big-endian), with headers x-weinong-key (key id hex) and x-weinong-time (ms since the Unix epoch)",
+            ))),
+        );
+        let roles = [
+            (Access::Submit, "POST /v1/transactions"),
+            (
+                Access::Ledger,
+                "GET /v1/transactions, /v1/blocks, /v1/tree-head, /v1/proofs, /v1/bundles",
+            ),
+            (Access::Consents, "GET /v1/consents"),
+            (
+                Access::RequestHistory,
+                "GET /v1/requests/{id}/history (institutions: own requests only)",
+            ),
+            (Access::Account, "GET /v1/keys, /v1/governance"),
+        ]
+        .iter()
+        .map(|(a, routes)| format!("- {routes}: {}", a.role_list()))
+        .collect::<Vec<_>>()
+        .join("\n");
+        doc.info.description = Some(format!(
+            "Every /v1 request is signed (security scheme `weinong_signature`); 401 for a missing, malformed, unknown-key, wrong, stale (over {MAX_CLOCK_SKEW_MS} ms from the node's clock) or replayed signature; 403 when the key's roles at the tip's block time do not allow the route.\n\nRoles per route:\n{roles}\n\nRequest bodies are limited to {BODY_BYTES_MAX} bytes (413) and {SUBMIT_TXS_MAX} transactions per submission. Every error is JSON {{\"code\": \"snake_case\", \"message\": \"...\"}} (schema ErrorBody)."
+        ));
+    }
+}
+
+/// The document as a JSON value.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as JSON text, built once.
+pub fn document_json() -> String {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        document()
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\":\"openapi serialisation failed: {e}\"}}"))
+    })
+    .clone()
+}

@@ -1,0 +1,107 @@
+//! Unsigned operational routes: `/healthz`, `/metrics` (Prometheus text) and
+//! `/openapi.json`. They reveal no ledger content beyond the height.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::App;
+use super::dto::{ErrorBody, HealthBody};
+use super::error::ApiError;
+
+/// Liveness and height.
+#[utoipa::path(get, path = "/healthz", tag = "ops",
+    responses((status = 200, body = HealthBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Result<Json<HealthBody>, ApiError> {
+    let height = app.shared.ledger()?.store.tip().map(|t| t.height);
+    Ok(Json(HealthBody {
+        ok: true,
+        name: app.shared.name.clone(),
+        height,
+    }))
+}
+
+/// Prometheus text exposition of the node's counters.
+pub(crate) fn metrics_text(app: &App) -> String {
+    let m = &app.shared.metrics;
+    let height = app
+        .shared
+        .ledger()
+        .ok()
+        .and_then(|r| r.store.tip().map(|t| t.height));
+    let mut out = String::new();
+    let mut gauge = |name: &str, kind: &str, help: &str, value: &str| {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    match height {
+        Some(h) => gauge(
+            "weinong_height",
+            "gauge",
+            "Height of the last certified block.",
+            &h.to_string(),
+        ),
+        None => gauge(
+            "weinong_height",
+            "gauge",
+            "Height of the last certified block (-1: none yet).",
+            "-1",
+        ),
+    }
+    gauge(
+        "weinong_peers",
+        "gauge",
+        "Connected, authenticated peers.",
+        &m.peers.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_leader",
+        "gauge",
+        "Raft leader's node id (0: none known).",
+        &m.leader.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_committed_txs_total",
+        "counter",
+        "Transactions committed since start.",
+        &m.committed_txs.load(Ordering::Relaxed).to_string(),
+    );
+    let sum_us = m.commit_latency_us_sum.load(Ordering::Relaxed);
+    let count = m.commit_latency_count.load(Ordering::Relaxed);
+    let _ = writeln!(
+        out,
+        "# HELP weinong_commit_latency_seconds Submit-to-commit latency.\n# TYPE weinong_commit_latency_seconds summary\nweinong_commit_latency_seconds_sum {}.{:06}\nweinong_commit_latency_seconds_count {count}",
+        sum_us / 1_000_000,
+        sum_us % 1_000_000
+    );
+    out
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, content_type = "text/plain; version=0.0.4", body = String,
+        description = "weinong_height, weinong_peers, weinong_leader, weinong_committed_txs_total, weinong_commit_latency_seconds_{sum,count}")))]
+pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics_text(&app),
+    )
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, content_type = "application/json", body = Object, description = "the OpenAPI 3.1 document")))]
+pub(crate) async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document_json(),
+    )
+}

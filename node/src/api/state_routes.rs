@@ -1,0 +1,168 @@
+//! Contract-state reads: consent status, request histories, keys and the governance
+//! sequence. Times are the tip's block time: the state reads no clock.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use weinong_contracts::state::KeyStatus;
+use weinong_contracts::{ConsentId, RequestId, Role};
+use weinong_keys::KeyId;
+
+use super::App;
+use super::auth::Caller;
+use super::dto::{
+    ConsentBody, ErrorBody, GovernanceBody, HistoryBody, KeyBody, RequestEventBody,
+    category_labels, consent_status_name,
+};
+use super::error::ApiError;
+use super::extract::{ApiPath, hex32};
+
+/// A consent's status at the tip's block time.
+#[utoipa::path(get, path = "/v1/consents/{id}", tag = "state",
+    params(("id" = String, Path, description = "consent id, 64 hex characters")),
+    responses(
+        (status = 200, body = ConsentBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn consent(
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ConsentBody>, ApiError> {
+    let id = ConsentId::from_bytes(hex32("consent id", &id)?);
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let at = state.last_block().time_ms;
+    let (Some(c), Some(status)) = (state.consent(&id), state.consent_status(&id, at)) else {
+        return Err(ApiError::not_found(
+            "no_such_consent",
+            format!("consent {id} is not recorded on this ledger"),
+        ));
+    };
+    Ok(Json(ConsentBody {
+        consent: id.to_hex(),
+        status: consent_status_name(status).to_owned(),
+        at_time_ms: at,
+        grantee: c.grantee.to_hex(),
+        purpose: c.purpose.label().to_owned(),
+        categories: category_labels(c.categories),
+        valid_from: c.valid_from,
+        valid_until: c.valid_until,
+        granted_at_height: c.granted_at.height,
+        revoked_at_height: c.revoked.map(|r| r.at.height),
+    }))
+}
+
+/// An assessment request's history. Institutions see only requests they made.
+#[utoipa::path(get, path = "/v1/requests/{id}/history", tag = "state",
+    params(("id" = String, Path, description = "request id, 64 hex characters")),
+    responses(
+        (status = 200, body = HistoryBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn history(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<HistoryBody>, ApiError> {
+    let id = RequestId::from_bytes(hex32("request id", &id)?);
+    let replica = app.shared.ledger()?;
+    let not_found = || {
+        ApiError::not_found(
+            "no_such_request",
+            format!("request {id} is not recorded on this ledger"),
+        )
+    };
+    let request = replica.state.request(&id);
+    let sees_all =
+        caller.roles.contains(&Role::Department) || caller.roles.contains(&Role::Auditor);
+    if !sees_all && request.is_none_or(|r| r.requester != caller.key) {
+        // One answer for "not yours" and "no such request", so an institution cannot
+        // probe which request ids exist.
+        return Err(ApiError::forbidden(
+            "forbidden",
+            format!(
+                "an institution may read only the requests it made; key {} made no request {id}",
+                caller.key
+            ),
+        ));
+    }
+    let request = request.ok_or_else(not_found)?;
+    Ok(Json(HistoryBody {
+        request: id.to_hex(),
+        status: request.status.to_string(),
+        requester: request.requester.to_hex(),
+        model: request.model.to_hex(),
+        purpose: request.purpose.label().to_owned(),
+        deadline_ms: request.deadline_ms,
+        events: request
+            .history
+            .iter()
+            .map(|(at, e)| RequestEventBody::new(at.height, at.time_ms, e))
+            .collect(),
+    }))
+}
+
+/// A key's status, roles at the tip's block time and last nonce.
+#[utoipa::path(get, path = "/v1/keys/{id}", tag = "state",
+    params(("id" = String, Path, description = "key id, 64 hex characters")),
+    responses(
+        (status = 200, body = KeyBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn key(
+    State(app): State<Arc<App>>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<KeyBody>, ApiError> {
+    let id = KeyId::from_bytes(hex32("key id", &id)?);
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let record = state.key(&id).ok_or_else(|| {
+        ApiError::not_found(
+            "no_such_key",
+            format!("key {id} is not registered on this ledger"),
+        )
+    })?;
+    let at = state.last_block().time_ms;
+    Ok(Json(KeyBody {
+        key_id: id.to_hex(),
+        status: match record.status() {
+            KeyStatus::Active => "active",
+            KeyStatus::Rotated { .. } => "rotated",
+            KeyStatus::Revoked { .. } => "revoked",
+        }
+        .to_owned(),
+        roles: state
+            .roles_at(&id, at)
+            .iter()
+            .map(|r| r.label().to_owned())
+            .collect(),
+        at_time_ms: at,
+        last_nonce: state.last_nonce(&id),
+    }))
+}
+
+/// The consortium id, governance sequence number and threshold a proposal must use.
+#[utoipa::path(get, path = "/v1/governance", tag = "state",
+    responses(
+        (status = 200, body = GovernanceBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn governance(
+    State(app): State<Arc<App>>,
+) -> Result<Json<GovernanceBody>, ApiError> {
+    let replica = app.shared.ledger()?;
+    Ok(Json(GovernanceBody {
+        consortium: replica.state.consortium().to_hex(),
+        seq: replica.state.governance_seq(),
+        threshold: replica.state.threshold(),
+        height: replica.store.tip().map(|t| t.height),
+    }))
+}

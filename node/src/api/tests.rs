@@ -1,0 +1,777 @@
+//! The API against a real RocksDB ledger store in a temp dir and a contract state from a
+//! genesis. The only test double is the task that drains the submission queue (it answers
+//! every transaction `rejected` with its hash, in order), standing in for Raft.
+
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tower::ServiceExt;
+use weinong_contracts::{
+    Approval, BlockTime, Call, Change, Genesis, Governance, MemberId, Role, State, VerifiedTx,
+    apply, kinds,
+};
+use weinong_keys::request_auth::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
+use weinong_keys::{KeyPair, sign_request};
+use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use weinong_ledger::store::LedgerStore;
+use weinong_ledger::{
+    BlockHash, BlockHeader, CommitCertificate, LogDigest, MemberSet, Transaction, TxBody, TxKind,
+    merkle,
+};
+
+use super::auth::now_ms;
+use super::{ApiConfig, BODY_BYTES_MAX, router};
+use crate::shared::{Metrics, Replica, Shared, SubmitOutcome};
+
+struct Fixture {
+    router: Router,
+    members: Vec<KeyPair>,
+    set: MemberSet,
+    admin: KeyPair,
+    auditor: KeyPair,
+    registrar: KeyPair,
+    institution: KeyPair,
+    /// The governance transaction in block 0.
+    tx: Transaction,
+    _dir: tempfile::TempDir,
+}
+
+fn signed_tx(key: &KeyPair, kind: TxKind, nonce: u64, payload: Vec<u8>) -> Transaction {
+    let body = TxBody {
+        kind,
+        signer: key.key_id(),
+        nonce,
+        time_ms: nonce,
+        payload,
+    };
+    Transaction::sign(body, key).unwrap()
+}
+
+/// Genesis (3 members, one admin with k = 1, an auditor, a registrar), then block 0: the
+/// admin binds the institution role to a fourth key, certified by two members.
+fn fixture() -> Fixture {
+    let members: Vec<KeyPair> = (0..3).map(|_| KeyPair::generate()).collect();
+    let (admin, auditor, registrar, institution) = (
+        KeyPair::generate(),
+        KeyPair::generate(),
+        KeyPair::generate(),
+        KeyPair::generate(),
+    );
+    let genesis_ms = now_ms() - 3_600_000;
+    let genesis = Genesis {
+        time_ms: genesis_ms,
+        threshold: 1,
+        members: members
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                (
+                    MemberId(u16::try_from(i).unwrap() + 1),
+                    k.public_key().clone(),
+                )
+            })
+            .collect(),
+        admins: vec![admin.public_key().clone()],
+        auditors: vec![auditor.public_key().clone()],
+        registrars: vec![registrar.public_key().clone()],
+    };
+    let mut state = State::from_genesis(&genesis).unwrap();
+    let change = Change::BindRole {
+        key: institution.public_key().clone(),
+        role: Role::Institution,
+        valid_from: genesis_ms,
+        valid_until: None,
+    };
+    let approved = Governance::approved_bytes(state.consortium(), 0, &change);
+    let call = Call::Governance(Governance {
+        seq: 0,
+        change,
+        approvals: vec![Approval {
+            admin: admin.key_id(),
+            signature: admin.sign(&approved),
+        }],
+    });
+    let tx = signed_tx(&admin, kinds::GOVERNANCE, 1, call.encode().unwrap());
+    let at = BlockTime::new(0, genesis_ms + 1_000);
+    let verified = VerifiedTx::verify(&tx, &state).unwrap();
+    apply(&mut state, &verified, at).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let set = MemberSet::new(members.iter().map(|k| k.public_key().clone()).collect(), 2).unwrap();
+    let mut store = LedgerStore::create(dir.path(), &set).unwrap();
+    let (log_size, log_root) = store.preview(std::slice::from_ref(&tx));
+    let header = BlockHeader {
+        height: 0,
+        previous: BlockHash::default(),
+        log_size,
+        log_root,
+        state_digest: state.digest(),
+        time_ms: at.time_ms,
+        proposer: members[0].key_id(),
+    };
+    let cert = CommitCertificate::from_votes(
+        &header,
+        vec![header.vote(&members[0]), header.vote(&members[1])],
+    );
+    store
+        .append_block(
+            &header,
+            &cert,
+            std::slice::from_ref(&tx),
+            &[admin.public_key().clone()],
+        )
+        .unwrap();
+
+    let (submit, mut jobs) = mpsc::channel::<crate::shared::SubmitJob>(4);
+    tokio::spawn(async move {
+        while let Some(job) = jobs.recv().await {
+            let outcomes = job
+                .txs
+                .iter()
+                .map(|t| SubmitOutcome::Rejected {
+                    tx: t.hash().to_hex(),
+                    reason: "test double".into(),
+                })
+                .collect();
+            let _ = job.reply.send(outcomes);
+        }
+    });
+    let shared = Arc::new(Shared {
+        name: "test-node".into(),
+        key_id: members[0].key_id(),
+        consortium: *state.consortium(),
+        genesis,
+        replica: RwLock::new(Replica { store, state }),
+        submit,
+        metrics: Metrics::default(),
+    });
+    Fixture {
+        router: router(shared, ApiConfig::default()),
+        members,
+        set,
+        admin,
+        auditor,
+        registrar,
+        institution,
+        tx,
+        _dir: dir,
+    }
+}
+
+fn signed_at(
+    key: &KeyPair,
+    method: Method,
+    target: &str,
+    body: Vec<u8>,
+    time_ms: u64,
+) -> Request<Body> {
+    let sig = sign_request(key, method.as_str(), target, &body, time_ms).unwrap();
+    let mut req = Request::builder().method(method).uri(target);
+    for (name, value) in sig.headers() {
+        req = req.header(name, value);
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+fn signed(key: &KeyPair, method: Method, target: &str, body: Vec<u8>) -> Request<Body> {
+    signed_at(key, method, target, body, now_ms())
+}
+
+fn get(key: &KeyPair, target: &str) -> Request<Body> {
+    signed(key, Method::GET, target, Vec::new())
+}
+
+fn submit_body(txs: &[String]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "transactions": txs })).unwrap()
+}
+
+/// Sends `req`; every answer, success or error, must be JSON (metrics aside).
+async fn send(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = router.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json: Value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {bytes:?}"));
+    (status, json)
+}
+
+/// Expects an error answer with this status and code.
+async fn refused(router: &Router, req: Request<Body>, status: StatusCode, code: &str) -> String {
+    let (got, body) = send(router, req).await;
+    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+    let message = body["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+#[tokio::test]
+async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
+    let f = fixture();
+    let r = &f.router;
+    let unsigned = Request::get("/v1/blocks/latest")
+        .body(Body::empty())
+        .unwrap();
+    let m = refused(r, unsigned, StatusCode::UNAUTHORIZED, "missing_signature").await;
+    assert!(m.contains(HEADER_KEY), "{m}");
+
+    // Signed by another key while naming the auditor's.
+    let forged = {
+        let mut req = get(&KeyPair::generate(), "/v1/blocks/latest");
+        req.headers_mut()
+            .insert(HEADER_KEY, f.auditor.key_id().to_hex().parse().unwrap());
+        req
+    };
+    refused(r, forged, StatusCode::UNAUTHORIZED, "bad_signature").await;
+    // Signed for one path, sent to another.
+    let moved = {
+        let mut req = get(&f.auditor, "/v1/blocks/0");
+        *req.uri_mut() = "/v1/blocks/latest".parse().unwrap();
+        req
+    };
+    refused(r, moved, StatusCode::UNAUTHORIZED, "bad_signature").await;
+    // Body changed after signing.
+    let body_swapped = {
+        let req = signed(&f.admin, Method::POST, "/v1/transactions", submit_body(&[]));
+        let (parts, _) = req.into_parts();
+        Request::from_parts(parts, Body::from(submit_body(&["00".into()])))
+    };
+    refused(r, body_swapped, StatusCode::UNAUTHORIZED, "bad_signature").await;
+
+    let stale = signed_at(
+        &f.auditor,
+        Method::GET,
+        "/v1/blocks/latest",
+        vec![],
+        now_ms() - 60_000,
+    );
+    refused(r, stale, StatusCode::UNAUTHORIZED, "stale_request").await;
+    let future = signed_at(
+        &f.auditor,
+        Method::GET,
+        "/v1/blocks/latest",
+        vec![],
+        now_ms() + 60_000,
+    );
+    refused(r, future, StatusCode::UNAUTHORIZED, "stale_request").await;
+
+    let once = get(&f.auditor, "/v1/blocks/latest");
+    let (parts, _) = once.into_parts();
+    let again = Request::from_parts(parts.clone(), Body::empty());
+    assert_eq!(
+        send(r, Request::from_parts(parts, Body::empty())).await.0,
+        StatusCode::OK
+    );
+    refused(r, again, StatusCode::UNAUTHORIZED, "replayed_request").await;
+
+    refused(
+        r,
+        get(&KeyPair::generate(), "/v1/blocks/latest"),
+        StatusCode::UNAUTHORIZED,
+        "unknown_key",
+    )
+    .await;
+
+    let mut bad_time = get(&f.auditor, "/v1/blocks/latest");
+    bad_time
+        .headers_mut()
+        .insert(HEADER_TIME, "soon".parse().unwrap());
+    refused(r, bad_time, StatusCode::UNAUTHORIZED, "malformed_signature").await;
+    let mut bad_sig = get(&f.auditor, "/v1/blocks/latest");
+    bad_sig
+        .headers_mut()
+        .insert(HEADER_SIGNATURE, "abcd".parse().unwrap());
+    refused(r, bad_sig, StatusCode::UNAUTHORIZED, "malformed_signature").await;
+}
+
+#[tokio::test]
+async fn keys_without_the_routes_role_get_403() {
+    let f = fixture();
+    let r = &f.router;
+    let body = submit_body(&[hex::encode(f.tx.as_bytes())]);
+    let m = refused(
+        r,
+        signed(&f.auditor, Method::POST, "/v1/transactions", body),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert!(
+        m.contains("auditor") && m.contains("registrar"),
+        "names held and needed roles: {m}"
+    );
+    refused(
+        r,
+        get(&f.registrar, "/v1/blocks/0"),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let consent = format!("/v1/consents/{}", "11".repeat(32));
+    refused(
+        r,
+        get(&f.institution, &consent),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(
+            &f.admin,
+            &format!("/v1/requests/{}/history", "22".repeat(32)),
+        ),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // An institution may not probe others' (or missing) requests; a department gets 404.
+    let history = format!("/v1/requests/{}/history", "22".repeat(32));
+    refused(
+        r,
+        get(&f.institution, &history),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.members[0], &history),
+        StatusCode::NOT_FOUND,
+        "no_such_request",
+    )
+    .await;
+    // The same keys pass where their role allows.
+    assert_eq!(
+        send(r, get(&f.registrar, &consent)).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        send(r, get(&f.institution, "/v1/blocks/0")).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn bad_submissions_get_400_413_and_422_naming_the_index() {
+    let f = fixture();
+    let r = &f.router;
+    let post = |body: Vec<u8>| signed(&f.admin, Method::POST, "/v1/transactions", body);
+    refused(
+        r,
+        post(b"{\"transactions\": [".to_vec()),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+    refused(
+        r,
+        post(b"{\"txs\": []}".to_vec()),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+    refused(
+        r,
+        post(submit_body(&[])),
+        StatusCode::BAD_REQUEST,
+        "no_transactions",
+    )
+    .await;
+    let good = hex::encode(f.tx.as_bytes());
+    let m = refused(
+        r,
+        post(submit_body(&[good.clone(), "zz".into()])),
+        StatusCode::BAD_REQUEST,
+        "bad_hex",
+    )
+    .await;
+    assert!(m.contains("transactions[1]"), "{m}");
+    let trailing = format!("{good}00");
+    let m = refused(
+        r,
+        post(submit_body(&[trailing])),
+        StatusCode::BAD_REQUEST,
+        "bad_transaction",
+    )
+    .await;
+    assert!(
+        m.contains("transactions[0]") && m.contains("trailing"),
+        "{m}"
+    );
+    let unknown = signed_tx(&f.admin, TxKind(0x0500), 9, vec![1, 2, 3]);
+    let m = refused(
+        r,
+        post(submit_body(&[
+            good.clone(),
+            hex::encode(unknown.as_bytes()),
+        ])),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_kind",
+    )
+    .await;
+    assert!(m.contains("transactions[1]") && m.contains("0x0500"), "{m}");
+    let garbled = signed_tx(&f.admin, kinds::CONSENT_REVOKE, 9, vec![1, 2, 3]);
+    refused(
+        r,
+        post(submit_body(&[hex::encode(garbled.as_bytes())])),
+        StatusCode::BAD_REQUEST,
+        "bad_payload",
+    )
+    .await;
+    let huge = vec![b' '; BODY_BYTES_MAX + 1];
+    refused(
+        r,
+        post(huge),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+    )
+    .await;
+    // Exactly at the limit is read (and then refused as JSON, not as size).
+    let mut at_limit = submit_body(&[]);
+    at_limit.resize(BODY_BYTES_MAX, b' ');
+    refused(
+        r,
+        post(at_limit),
+        StatusCode::BAD_REQUEST,
+        "no_transactions",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_valid_submission_reaches_the_queue_in_order() {
+    let f = fixture();
+    let second = signed_tx(&f.registrar, kinds::CONSENT_REVOKE, 5, {
+        let mut p = vec![1u8];
+        p.extend_from_slice(&[7; 64]);
+        p
+    });
+    let txs = [f.tx.clone(), second];
+    let body = submit_body(
+        &txs.iter()
+            .map(|t| hex::encode(t.as_bytes()))
+            .collect::<Vec<_>>(),
+    );
+    let (status, json) = send(
+        &f.router,
+        signed(&f.registrar, Method::POST, "/v1/transactions", body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let outcomes = json["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.len(), 2);
+    for (o, t) in outcomes.iter().zip(&txs) {
+        assert_eq!(o["status"], "rejected");
+        assert_eq!(o["tx"], t.hash().to_hex());
+    }
+}
+
+#[tokio::test]
+async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
+    let f = fixture();
+    let r = &f.router;
+    let hash = f.tx.hash().to_hex();
+
+    let (status, block) = send(r, get(&f.auditor, "/v1/blocks/0")).await;
+    assert_eq!(status, StatusCode::OK, "{block}");
+    let header =
+        BlockHeader::decode(&hex::decode(block["header"].as_str().unwrap()).unwrap()).unwrap();
+    let cert =
+        CommitCertificate::decode(&hex::decode(block["certificate"].as_str().unwrap()).unwrap())
+            .unwrap();
+    cert.verify(&header, &f.set).unwrap();
+    assert_eq!(block["hash"], header.hash().to_hex());
+    assert_eq!(block["height"], 0);
+    assert_eq!(block["log_size"], 1);
+    assert_eq!(block["signatures"].as_array().unwrap().len(), 2);
+    let (_, latest) = send(r, get(&f.auditor, "/v1/blocks/latest")).await;
+    assert_eq!(latest, block);
+    refused(
+        r,
+        get(&f.auditor, "/v1/blocks/1"),
+        StatusCode::NOT_FOUND,
+        "no_such_block",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.auditor, "/v1/blocks/-1"),
+        StatusCode::BAD_REQUEST,
+        "bad_height",
+    )
+    .await;
+
+    let (status, tx) = send(r, get(&f.auditor, &format!("/v1/transactions/{hash}"))).await;
+    assert_eq!(status, StatusCode::OK, "{tx}");
+    assert_eq!(tx["transaction"], hex::encode(f.tx.as_bytes()));
+    assert_eq!(
+        (tx["index"].as_u64(), tx["height"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(tx["signer"], f.admin.key_id().to_hex());
+    let missing = format!("/v1/transactions/{}", "ab".repeat(32));
+    refused(
+        r,
+        get(&f.auditor, &missing),
+        StatusCode::NOT_FOUND,
+        "no_such_transaction",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.auditor, "/v1/transactions/xyz"),
+        StatusCode::BAD_REQUEST,
+        "bad_id",
+    )
+    .await;
+
+    let (status, bundle) = send(r, get(&f.auditor, &format!("/v1/bundles/{hash}"))).await;
+    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let bundle: ProofBundle = serde_json::from_value(bundle).unwrap();
+    let report = bundle.verify(Some(&f.set)).unwrap();
+    assert_eq!(report.tx_hash, f.tx.hash());
+    refused(
+        r,
+        get(&f.auditor, &format!("/v1/bundles/{}", "ab".repeat(32))),
+        StatusCode::NOT_FOUND,
+        "no_such_transaction",
+    )
+    .await;
+
+    let (_, head) = send(r, get(&f.auditor, "/v1/tree-head")).await;
+    let head: CertifiedHead = serde_json::from_value(head).unwrap();
+    assert_eq!(head.verify(Some(&f.set)).unwrap().0, header);
+
+    let (_, proof) = send(
+        r,
+        get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=1")),
+    )
+    .await;
+    let nodes: Vec<[u8; 32]> = proof["proof"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            hex::decode(n.as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap()
+        })
+        .collect();
+    merkle::verify_inclusion::<LogDigest>(f.tx.as_bytes(), 0, 1, &header.log_root.0, &nodes)
+        .unwrap();
+    refused(
+        r,
+        get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=2")),
+        StatusCode::BAD_REQUEST,
+        "bad_size",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=x")),
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+    )
+    .await;
+
+    let (status, consistency) = send(
+        r,
+        get(
+            &f.auditor,
+            "/v1/proofs/consistency?from_height=0&to_height=0",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{consistency}");
+    let consistency: ConsistencyFile = serde_json::from_value(consistency).unwrap();
+    assert_eq!((consistency.old_size, consistency.new_size), (1, 1));
+    refused(
+        r,
+        get(&f.auditor, "/v1/proofs/consistency"),
+        StatusCode::BAD_REQUEST,
+        "bad_query",
+    )
+    .await;
+    refused(
+        r,
+        get(
+            &f.auditor,
+            "/v1/proofs/consistency?from_height=0&to_height=3",
+        ),
+        StatusCode::NOT_FOUND,
+        "no_such_block",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn state_reads_answer_from_the_contract_state() {
+    let f = fixture();
+    let r = &f.router;
+    let (status, key) = send(
+        r,
+        get(&f.institution, &format!("/v1/keys/{}", f.admin.key_id())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!(key["roles"], serde_json::json!(["admin"]));
+    assert_eq!(key["last_nonce"], 1);
+    let (_, me) = send(
+        r,
+        get(
+            &f.institution,
+            &format!("/v1/keys/{}", f.institution.key_id()),
+        ),
+    )
+    .await;
+    assert_eq!(me["roles"], serde_json::json!(["institution"]));
+    assert_eq!(me["last_nonce"], Value::Null);
+    let (_, gov) = send(r, get(&f.admin, "/v1/governance")).await;
+    assert_eq!(
+        (
+            gov["seq"].as_u64(),
+            gov["threshold"].as_u64(),
+            gov["height"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0))
+    );
+}
+
+#[tokio::test]
+async fn open_routes_health_metrics_and_json_errors_for_unknown_routes() {
+    let f = fixture();
+    let r = &f.router;
+    let (status, health) = send(r, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (health["ok"].as_bool(), health["height"].as_u64()),
+        (Some(true), Some(0))
+    );
+    let res = r
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    for line in [
+        "weinong_height 0",
+        "weinong_peers 0",
+        "weinong_leader 0",
+        "weinong_committed_txs_total 0",
+        "weinong_commit_latency_seconds_sum 0.000000",
+        "weinong_commit_latency_seconds_count 0",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "{line:?} missing in\n{text}"
+        );
+    }
+    refused(
+        r,
+        Request::get("/v2/nothing").body(Body::empty()).unwrap(),
+        StatusCode::NOT_FOUND,
+        "no_such_route",
+    )
+    .await;
+    refused(
+        r,
+        Request::delete("/healthz").body(Body::empty()).unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}
+
+/// Every route the router serves, by method and OpenAPI path.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/v1/transactions"),
+    ("get", "/v1/transactions/{hash}"),
+    ("get", "/v1/blocks/{height}"),
+    ("get", "/v1/blocks/latest"),
+    ("get", "/v1/tree-head"),
+    ("get", "/v1/proofs/inclusion/{hash}"),
+    ("get", "/v1/proofs/consistency"),
+    ("get", "/v1/bundles/{hash}"),
+    ("get", "/v1/consents/{id}"),
+    ("get", "/v1/requests/{id}/history"),
+    ("get", "/v1/keys/{id}"),
+    ("get", "/v1/governance"),
+    ("get", "/healthz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+#[tokio::test]
+async fn openapi_lists_every_route_the_router_serves() {
+    let f = fixture();
+    let (status, doc) = send(
+        &f.router,
+        Request::get("/openapi.json").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "{:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
+    for (method, path) in ROUTES {
+        let op = &paths[*path][*method];
+        assert!(op.is_object(), "{method} {path} not documented");
+        let responses = op["responses"].as_object().unwrap();
+        if path.starts_with("/v1") {
+            assert!(
+                responses.contains_key("401") && responses.contains_key("403"),
+                "{path}"
+            );
+            assert_eq!(
+                responses["401"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody"
+            );
+        }
+        // The router serves it: an unsigned call is never the fallback's 404.
+        let concrete = path
+            .replace("{hash}", "00")
+            .replace("{height}", "0")
+            .replace("{id}", "00");
+        let req = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(concrete.as_str())
+            .body(Body::empty())
+            .unwrap();
+        let res = f.router.clone().oneshot(req).await.unwrap();
+        assert_ne!(
+            res.status(),
+            StatusCode::NOT_FOUND,
+            "{method} {path} not routed"
+        );
+        assert_ne!(
+            res.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} not routed"
+        );
+    }
+    let description = doc["info"]["description"].as_str().unwrap();
+    assert!(
+        description.contains(&BODY_BYTES_MAX.to_string()),
+        "{description}"
+    );
+    assert!(doc["components"]["securitySchemes"]["weinong_signature"].is_object());
+}
