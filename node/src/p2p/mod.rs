@@ -373,8 +373,8 @@ impl<Req: Message, Resp: Message> P2p<Req, Resp> {
 
     /// Starts accepting MPC streams; only streams from peers whose binding this node
     /// accepted are yielded, tagged with their key id (others are closed). May be called
-    /// once; must be called within a tokio runtime. Until it is called, peers opening a
-    /// stream get [`P2pError::UnsupportedProtocol`].
+    /// once; must be called within a tokio runtime. Until it is called, a peer's stream
+    /// fails at its first read or write (protocol negotiation is lazy).
     pub fn incoming_streams(&self) -> Result<IncomingStreams, P2pError> {
         let mut control = self.inner.control.clone();
         let raw = control
