@@ -122,13 +122,32 @@ fn verify(args: VerifyArgs) -> Result<Outcome> {
         "  leaf {} of the log of {} leaves with root {}",
         report.leaf_index, report.head.size, report.head.root
     );
-    println!(
-        "  that log head is block {} ({}), committed by {} member signatures (quorum {})",
-        report.header.height,
-        report.block_hash,
-        report.signatures,
-        report.members.quorum()
-    );
+    if report.chain_len == 0 {
+        println!(
+            "  that log head is block {} ({}), committed by {} member signatures (quorum {})",
+            report.header.height,
+            report.block_hash,
+            report.signatures,
+            report.members.quorum()
+        );
+    } else {
+        println!(
+            "  that log head is block {} ({}), linked by {} headers (hash chain) to block {} ({}), committed by {} member signatures (quorum {})",
+            report.header.height,
+            report.block_hash,
+            report.chain_len,
+            report.certified.height,
+            report.certified.hash(),
+            report.signatures,
+            report.members.quorum()
+        );
+    }
+    if let Some(n) = report.tree_head_cosignatures {
+        println!(
+            "  block {}'s tree head ({} leaves, root {}) is co-signed by {n} members",
+            report.certified.height, report.certified.log_size, report.certified.log_root
+        );
+    }
     print_members(&report.members, pin.is_some());
     Ok(Outcome::Ok)
 }

@@ -22,6 +22,9 @@ pub enum BenchCmd {
     Mpc(crate::cmd_mpc::BenchMpcArgs),
     /// PSI: 2^20 × 2^20 ECDH-PSI as two processes over loopback, beside SecretFlow's.
     Psi(crate::cmd_psi::BenchPsiArgs),
+    /// Ledger: committed tx/s and commit latency of a devnet under signed load, beside the
+    /// SM2-verify bound of this machine; then checks every node holds the same chain.
+    Ledger(crate::cmd_bench_ledger::BenchLedgerArgs),
 }
 
 /// Dispatches `weinong bench`.
@@ -33,5 +36,6 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::Mpc(args) => crate::cmd_mpc::bench_mpc(args),
         BenchCmd::Fhe(args) => crate::cmd_fhe::bench_fhe(args),
         BenchCmd::Psi(args) => crate::cmd_psi::bench_psi(args),
+        BenchCmd::Ledger(args) => crate::cmd_bench_ledger::bench_ledger(args),
     }
 }

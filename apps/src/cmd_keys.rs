@@ -301,7 +301,7 @@ fn write_keystore(path: &Path, key: &KeyPair, password: &str) -> Result<()> {
 }
 
 /// Write a file readable by its owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut f = fs::OpenOptions::new()

@@ -14,8 +14,8 @@ use clap::{Args, Subcommand};
 use weinong_keys::KeyPair;
 use weinong_ledger::store::{LedgerStore, StoreError};
 use weinong_ledger::{
-    BlockHash, BlockHeader, CommitCertificate, Hash32, MemberSet, Transaction, TxBody, TxHash,
-    TxKind,
+    BlockHash, BlockHeader, CommitCertificate, Hash32, MemberSet, SignedTreeHead, Transaction,
+    TreeHead, TxBody, TxHash, TxKind,
 };
 
 use crate::Outcome;
@@ -70,9 +70,15 @@ pub struct ExportArgs {
     /// Transaction hash (64 hex characters).
     #[arg(long)]
     tx: String,
-    /// Prove against this block's head (default: the block holding the transaction).
+    /// Prove against this block's head (default: the block holding the transaction; with
+    /// `--chain`, the tip).
     #[arg(long)]
     height: Option<u64>,
+    /// Prove the transaction in the block that holds it and link that block to the head
+    /// by the headers between them, with the head's co-signed tree head if recorded
+    /// (format weinong-proof-bundle/2).
+    #[arg(long)]
+    chain: bool,
     /// Output file.
     #[arg(long)]
     out: PathBuf,
@@ -141,10 +147,11 @@ fn fsck(dir: &Path) -> Result<Outcome> {
     match store.fsck() {
         Ok(report) => {
             println!(
-                "ok: {} blocks, {} transactions (signatures verified), {} log nodes recomputed in {:.2} s",
+                "ok: {} blocks, {} transactions (signatures verified), {} log nodes recomputed, {} co-signed tree heads checked in {:.2} s",
                 report.blocks,
                 report.transactions,
                 report.nodes,
+                report.tree_heads,
                 started.elapsed().as_secs_f64()
             );
             if let Some(tip) = store.tip() {
@@ -216,11 +223,22 @@ fn export_bundle(args: ExportArgs) -> Result<Outcome> {
             return Ok(Outcome::CheckFailed);
         }
     };
-    let bundle = store.export_bundle(&hash, args.height)?;
+    let bundle = if args.chain {
+        store.export_linked_bundle(&hash, args.height)?
+    } else {
+        store.export_bundle(&hash, args.height)?
+    };
     write_new(&args.out, &serde_json::to_string_pretty(&bundle)?)?;
     println!(
-        "wrote the proof bundle of transaction {hash} (leaf {}) to {}",
+        "wrote the proof bundle of transaction {hash} (leaf {}, {}, {} linking headers{}) to {}",
         bundle.leaf_index,
+        bundle.format,
+        bundle.chain.len(),
+        if bundle.tree_head.is_some() {
+            ", co-signed tree head"
+        } else {
+            ""
+        },
         args.out.display()
     );
     Ok(Outcome::Ok)
@@ -295,6 +313,12 @@ fn demo(args: DemoArgs) -> Result<Outcome> {
             vec![]
         };
         store.append_block(&header, &cert, &txs, &new_keys)?;
+        // The members co-sign each block's tree head, as the node does.
+        let head = TreeHead::of_header(&header);
+        store.record_tree_head(&SignedTreeHead::from_cosignatures(
+            head,
+            members.iter().map(|m| head.cosign(m)).collect(),
+        ))?;
         if let Some(first) = txs.first().filter(|_| height == 0) {
             println!("first transaction: {}", first.hash());
         }

@@ -14,12 +14,15 @@ mod client;
 mod cmd_audit;
 mod cmd_bench;
 mod cmd_bench_crypto;
+mod cmd_bench_ledger;
 mod cmd_data;
+mod cmd_devnet;
 mod cmd_fhe;
 mod cmd_keys;
 mod cmd_ledger;
 mod cmd_model;
 mod cmd_mpc;
+mod cmd_node;
 mod cmd_psi;
 mod cmd_tx;
 
@@ -67,6 +70,11 @@ enum Command {
     /// Verify ledger proofs offline: exit 0 proven, 1 naming the first failed check.
     #[command(subcommand)]
     Audit(cmd_audit::AuditCmd),
+    /// Run a node (`weinong node run --config FILE`).
+    #[command(subcommand)]
+    Node(cmd_node::NodeCmd),
+    /// Run a whole consortium locally: three department nodes on loopback.
+    Devnet(cmd_devnet::DevnetArgs),
     /// Talk to a node: submit transactions (consent, governance), fetch heads and bundles.
     Tx(cmd_tx::TxArgs),
 }
@@ -103,6 +111,8 @@ fn main() -> ExitCode {
         Command::Psi(cmd) => cmd_psi::psi(cmd),
         Command::Ledger(cmd) => cmd_ledger::ledger(cmd),
         Command::Audit(cmd) => cmd_audit::audit(cmd),
+        Command::Node(cmd) => cmd_node::node(cmd),
+        Command::Devnet(args) => cmd_devnet::devnet(args),
         Command::Tx(args) => cmd_tx::tx(args),
     };
     match result {

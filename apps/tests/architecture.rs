@@ -1,6 +1,6 @@
 //! Tidy test: the dependency arrows of ARCHITECTURE.md hold.
 //!
-//! `keys <- ledger <- contracts <- node <-(HTTP)- apps`, `keys <- mpc <- node`,
+//! `keys <- ledger <- contracts <- node <-(HTTP; entry point only)- apps`, `keys <- mpc <- node`,
 //! `keys <- connectors <- node`; the ledger verifier builds without RocksDB; contracts never
 //! pull in a runtime, a database or a network stack.
 
@@ -74,12 +74,34 @@ fn dependency_arrows_point_one_way() {
             "{krate} must not depend on {extra:?} (see ARCHITECTURE.md)"
         );
     }
-    if let Some(deps) = all.get("weinong") {
-        assert!(
-            !weinong_deps(deps).contains("weinong-node"),
-            "apps never link node internals"
-        );
+}
+
+/// The CLI links the node crate for `weinong node run` and `weinong devnet` only: its
+/// source may name `weinong_node::run` and `weinong_node::config`, nothing else of the
+/// node (every other command speaks HTTP).
+#[test]
+fn apps_use_only_the_node_entry_point() {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(src).expect("apps/src") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(at) = rest.find("weinong_node::") {
+                let after = &rest[at + "weinong_node::".len()..];
+                if !(after.starts_with("run::") || after.starts_with("config::")) {
+                    offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+                rest = after;
+            }
+        }
     }
+    assert!(
+        offenders.is_empty(),
+        "apps may use only weinong_node::run and weinong_node::config:\n{}",
+        offenders.join("\n")
+    );
 }
 
 #[test]

@@ -52,6 +52,11 @@ fn demo_ledger_bundle_and_consistency_round_trip() {
         "{}",
         text(&fsck)
     );
+    assert!(
+        text(&fsck).contains("5 co-signed tree heads checked"),
+        "{}",
+        text(&fsck)
+    );
 
     let members = tmp.path().join("members.hex");
     let head4 = tmp.path().join("head4.json");
@@ -126,6 +131,54 @@ fn demo_ledger_bundle_and_consistency_round_trip() {
     assert_eq!(fail.status.code(), Some(1), "{}", text(&fail));
     assert!(
         text(&fail).contains("FAILED check `inclusion`"),
+        "{}",
+        text(&fail)
+    );
+
+    // The first transaction (block 0) proven against the tip (block 4) by the headers
+    // between them, with the tip's co-signed tree head.
+    let linked = tmp.path().join("linked.json");
+    let out = weinong(&[
+        "ledger",
+        "export-bundle",
+        "--dir",
+        p(&dir),
+        "--tx",
+        &first_tx,
+        "--chain",
+        "--out",
+        p(&linked),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("weinong-proof-bundle/2"),
+        "{}",
+        text(&out)
+    );
+    let ok = weinong(&["audit", "verify", p(&linked), "--members", p(&members)]);
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok));
+    for expected in [
+        "leaf 0 of the log of 7 leaves",
+        "block 0 (",
+        "linked by 4 headers (hash chain) to block 4",
+        "co-signed by 3 members",
+    ] {
+        assert!(text(&ok).contains(expected), "{expected}: {}", text(&ok));
+    }
+    let json = fs::read_to_string(&linked).expect("bundle");
+    let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let link = value["chain"][1].as_str().expect("a link").to_owned();
+    // Change the block time of the middle link (the last 8 bytes before the proposer).
+    let at = link.len() - 64 - 1;
+    let digit = if &link[at..=at] == "0" { "1" } else { "0" };
+    value["chain"][1] =
+        serde_json::Value::String(format!("{}{digit}{}", &link[..at], &link[at + 1..]));
+    let bad = tmp.path().join("bad_linked.json");
+    fs::write(&bad, serde_json::to_string(&value).expect("json")).expect("write");
+    let fail = weinong(&["audit", "verify", p(&bad)]);
+    assert_eq!(fail.status.code(), Some(1), "{}", text(&fail));
+    assert!(
+        text(&fail).contains("FAILED check `chain`"),
         "{}",
         text(&fail)
     );

@@ -11,6 +11,8 @@
 //! certificate = "WNCC" ‖ 0x01 ‖ block_hash[32] ‖ count:u16 ‖ (signer[32] ‖ sig[64])*
 //!               signers strictly ascending
 //! tree head   = "WNTH" ‖ 0x01 ‖ size:u64 ‖ root[32] ‖ time_ms:u64   (what co-signers sign)
+//! signed head = "WNSH" ‖ 0x01 ‖ size:u64 ‖ root[32] ‖ time_ms:u64 ‖ count:u16
+//!               ‖ (signer[32] ‖ sig[64])*                 signers strictly ascending
 //! ```
 //!
 //! `BlockHash = SM3(header)`. The first block has height 0 and `previous` all zero. A block
@@ -32,6 +34,7 @@ const HEADER_TAG: &[u8; 4] = b"WNBH";
 const VOTE_TAG: &[u8; 4] = b"WNCV";
 const CERT_TAG: &[u8; 4] = b"WNCC";
 const HEAD_TAG: &[u8; 4] = b"WNTH";
+const SIGNED_HEAD_TAG: &[u8; 4] = b"WNSH";
 /// The format version of headers, certificates, member sets and tree heads.
 pub const BLOCK_FORMAT_VERSION: u8 = 1;
 
@@ -141,6 +144,21 @@ impl MemberSet {
         message: &[u8],
         signatures: &[MemberSignature],
     ) -> Result<(), VerifyError> {
+        self.check_quorum_by(what, message, signatures, |key, _, msg, sig| {
+            key.verify(msg, sig).is_ok()
+        })
+    }
+
+    /// As [`Self::check_quorum`], with `verify(key, signer, message, signature)` doing the
+    /// SM2 verification (the store passes one that uses prepared member keys). Membership,
+    /// order and the count are checked here.
+    pub(crate) fn check_quorum_by(
+        &self,
+        what: &'static str,
+        message: &[u8],
+        signatures: &[MemberSignature],
+        verify: impl Fn(&PublicKey, &KeyId, &[u8], &Signature) -> bool,
+    ) -> Result<(), VerifyError> {
         let mut previous: Option<KeyId> = None;
         for s in signatures {
             if previous.is_some_and(|p| p >= s.signer) {
@@ -154,11 +172,12 @@ impl MemberSet {
                 what,
                 signer: s.signer,
             })?;
-            key.verify(message, &s.signature)
-                .map_err(|_| VerifyError::BadSignature {
+            if !verify(key, &s.signer, message, &s.signature) {
+                return Err(VerifyError::BadSignature {
                     what,
                     signer: s.signer,
-                })?;
+                });
+            }
         }
         let found = signatures.len() as u64;
         if found < u64::from(self.quorum) {
@@ -284,6 +303,20 @@ impl CommitCertificate {
 
     /// Checks that this certificate commits `header` under `members`.
     pub fn verify(&self, header: &BlockHeader, members: &MemberSet) -> Result<(), VerifyError> {
+        self.verify_by(header, members, |key, _, msg, sig| {
+            key.verify(msg, sig).is_ok()
+        })
+    }
+
+    /// As [`Self::verify`], with the SM2 verification done by `verify` (see
+    /// [`MemberSet::check_quorum_by`]).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn verify_by(
+        &self,
+        header: &BlockHeader,
+        members: &MemberSet,
+        verify: impl Fn(&PublicKey, &KeyId, &[u8], &Signature) -> bool,
+    ) -> Result<(), VerifyError> {
         let expected = header.hash();
         if self.block != expected {
             return Err(VerifyError::CertificateMismatch {
@@ -291,10 +324,11 @@ impl CommitCertificate {
                 found: self.block,
             });
         }
-        members.check_quorum(
+        members.check_quorum_by(
             "commit certificate",
             &commit_vote_message(&expected),
             &self.signatures,
+            verify,
         )
     }
 }
@@ -397,9 +431,60 @@ pub struct SignedTreeHead {
 }
 
 impl SignedTreeHead {
+    /// Collects co-signatures of `head` (sorted, as the encoding requires).
+    pub fn from_cosignatures(head: TreeHead, mut cosignatures: Vec<MemberSignature>) -> Self {
+        cosignatures.sort_by_key(|s| s.signer);
+        cosignatures.dedup_by_key(|s| s.signer);
+        Self { head, cosignatures }
+    }
+
+    /// The canonical bytes (how the store and proof bundles hold it).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(SIGNED_HEAD_TAG, BLOCK_FORMAT_VERSION);
+        w.u64(self.head.size);
+        w.bytes(&self.head.root.0);
+        w.u64(self.head.time_ms);
+        encode_signatures(&mut w, &self.cosignatures);
+        w.finish()
+    }
+
+    /// Decodes canonical signed-tree-head bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::open(
+            "signed tree head",
+            bytes,
+            SIGNED_HEAD_TAG,
+            BLOCK_FORMAT_VERSION,
+        )?;
+        let head = TreeHead {
+            size: r.u64()?,
+            root: Hash32(r.array()?),
+            time_ms: r.u64()?,
+        };
+        let cosignatures = decode_signatures(&mut r)?;
+        r.finish()?;
+        Ok(Self { head, cosignatures })
+    }
+
     /// Checks a quorum of member co-signatures.
     pub fn verify(&self, members: &MemberSet) -> Result<(), VerifyError> {
         members.check_quorum("signed tree head", &self.head.encode(), &self.cosignatures)
+    }
+
+    /// As [`Self::verify`], with the SM2 verification done by `verify` (see
+    /// [`MemberSet::check_quorum_by`]).
+    #[cfg_attr(not(feature = "store"), allow(dead_code))]
+    pub(crate) fn verify_by(
+        &self,
+        members: &MemberSet,
+        verify: impl Fn(&PublicKey, &KeyId, &[u8], &Signature) -> bool,
+    ) -> Result<(), VerifyError> {
+        members.check_quorum_by(
+            "signed tree head",
+            &self.head.encode(),
+            &self.cosignatures,
+            verify,
+        )
     }
 }
 

@@ -20,6 +20,39 @@
 //! `signer_key`, `signature`, `header`, `certificate`, `quorum`, `inclusion`. Every other
 //! field is informative; hex is lower or upper case; unknown JSON fields are refused.
 //!
+//! # Proof bundle against a later head (`weinong-proof-bundle/2`)
+//!
+//! Version 2 proves a transaction in the block that holds it and links that block to a
+//! later certified head by the headers between them, so one certificate (the head's)
+//! covers an older block. It adds two fields to version 1; every version-1 field keeps its
+//! meaning, except that `certificate` certifies the *last* header (the head):
+//!
+//! ```json
+//! {
+//!   "format": "weinong-proof-bundle/2",
+//!   "members": "…", "signer_key": "…", "transaction": "…", "leaf_index": 41,
+//!   "inclusion_proof": ["…"],
+//!   "header": "<hex: the header whose log the inclusion proof is against>",
+//!   "chain": ["<hex: header at header.height + 1>", "…", "<hex: the certified head>"],
+//!   "certificate": "<hex: commit certificate of the last header (of `header` if `chain` is empty)>",
+//!   "tree_head": "<hex, optional: canonical signed tree head (block.rs) of the head's log>"
+//! }
+//! ```
+//!
+//! Checks, in order: `format`, `members`, `transaction`, `signer_key`, `signature`,
+//! `header`, `chain` (at most [`BUNDLE_HEADERS_MAX`] headers; heights consecutive from
+//! `header`, each `previous` the SM3 hash of the header before, log size and time never
+//! going back), `certificate`, `quorum` (over the last header), `tree_head` (if present:
+//! it is the head's `(log_size, log_root, time_ms)` and a quorum of members co-signed it),
+//! `inclusion` (against `header`). The hash links make the head's certificate commit to
+//! every header before it, so no other certificate is needed.
+//!
+//! Version 1 is version 2 with an empty `chain` and no `tree_head`. Writers emit version 1
+//! whenever a bundle needs neither field, so verifiers that only read version 1 keep
+//! working; given a version-2 bundle they refuse it at their `format` check (the unknown
+//! fields `chain`/`tree_head`, or the format string). This build reads both and refuses any
+//! other format string by name.
+//!
 //! # Certified head (`weinong-head/1`) and consistency proof (`weinong-consistency-proof/1`)
 //!
 //! ```json
@@ -35,14 +68,16 @@ use serde::{Deserialize, Serialize};
 use weinong_keys::PublicKey;
 
 use crate::LogDigest;
-use crate::block::{BlockHeader, CommitCertificate, MemberSet, TreeHead};
+use crate::block::{BlockHeader, CommitCertificate, MemberSet, SignedTreeHead, TreeHead};
 use crate::hash::{BlockHash, TxHash};
-use crate::limits::{BUNDLE_BYTES_MAX, TX_BYTES_MAX};
+use crate::limits::{BUNDLE_BYTES_MAX, BUNDLE_HEADERS_MAX, MEMBERS_MAX, TX_BYTES_MAX};
 use crate::merkle::{self, NodeHash};
 use crate::tx::Transaction;
 
-/// Format string of a proof bundle.
+/// Format string of a proof bundle proven against the header of one certified block.
 pub const BUNDLE_FORMAT: &str = "weinong-proof-bundle/1";
+/// Format string of a proof bundle that may link its block to a later certified head.
+pub const BUNDLE_FORMAT_V2: &str = "weinong-proof-bundle/2";
 /// Format string of a certified head.
 pub const HEAD_FORMAT: &str = "weinong-head/1";
 /// Format string of a consistency proof file.
@@ -69,7 +104,7 @@ fn fail(check: &'static str, reason: impl ToString) -> CheckFailed {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofBundle {
-    /// Always [`BUNDLE_FORMAT`].
+    /// [`BUNDLE_FORMAT`] or [`BUNDLE_FORMAT_V2`].
     pub format: String,
     /// Hex canonical member set.
     pub members: String,
@@ -83,8 +118,15 @@ pub struct ProofBundle {
     pub inclusion_proof: Vec<String>,
     /// Hex canonical block header whose log root includes the transaction.
     pub header: String,
-    /// Hex canonical commit certificate of that header.
+    /// Version 2: hex canonical headers after `header`, up to the certified head.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Hex canonical commit certificate of the last header (`header` when `chain` is
+    /// empty).
     pub certificate: String,
+    /// Version 2: hex canonical signed tree head of the certified head's log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_head: Option<String>,
 }
 
 /// What a bundle proved.
@@ -98,12 +140,18 @@ pub struct BundleReport {
     pub leaf_index: u64,
     /// The tree head it is included in.
     pub head: TreeHead,
-    /// The committing block.
+    /// The block whose log the inclusion is proven against.
     pub header: BlockHeader,
     /// Its hash.
     pub block_hash: BlockHash,
+    /// The certified block: `header` itself, or the last header of the chain.
+    pub certified: BlockHeader,
+    /// Headers linking `header` to `certified` (0 when they are the same).
+    pub chain_len: u64,
     /// How many member signatures the certificate carries.
     pub signatures: u64,
+    /// How many members co-signed the certified head's tree head, if the bundle has one.
+    pub tree_head_cosignatures: Option<u64>,
     /// The member set checked against.
     pub members: MemberSet,
 }
@@ -169,7 +217,7 @@ pub fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, CheckFai
 }
 
 impl ProofBundle {
-    /// Builds a bundle from its parts.
+    /// Builds a version-1 bundle from its parts.
     pub fn new(
         members: &MemberSet,
         signer_key: &PublicKey,
@@ -187,17 +235,69 @@ impl ProofBundle {
             leaf_index,
             inclusion_proof: proof.iter().map(hex::encode).collect(),
             header: hex::encode(header.encode()),
+            chain: Vec::new(),
             certificate: hex::encode(certificate.encode()),
+            tree_head: None,
         }
+    }
+
+    /// Builds a bundle whose `header` is linked by `chain` (the headers after it, up to
+    /// the certified head) to `certificate`, optionally with the head's co-signed tree
+    /// head. Version 1 when `chain` is empty and there is no tree head, else version 2.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the parts of the documented JSON format, in its order"
+    )]
+    pub fn linked(
+        members: &MemberSet,
+        signer_key: &PublicKey,
+        tx: &Transaction,
+        leaf_index: u64,
+        proof: &[NodeHash],
+        header: &BlockHeader,
+        chain: &[BlockHeader],
+        certificate: &CommitCertificate,
+        tree_head: Option<&SignedTreeHead>,
+    ) -> Self {
+        let mut bundle = Self::new(
+            members,
+            signer_key,
+            tx,
+            leaf_index,
+            proof,
+            header,
+            certificate,
+        );
+        if !chain.is_empty() || tree_head.is_some() {
+            bundle.format = BUNDLE_FORMAT_V2.into();
+            bundle.chain = chain.iter().map(|h| hex::encode(h.encode())).collect();
+            bundle.tree_head = tree_head.map(|t| hex::encode(t.encode()));
+        }
+        bundle
     }
 
     /// Runs every check in order; the first failure is returned by name.
     pub fn verify(&self, pinned: Option<&MemberSet>) -> Result<BundleReport, CheckFailed> {
-        if self.format != BUNDLE_FORMAT {
-            return Err(fail(
-                "format",
-                format!("format {:?} is not {BUNDLE_FORMAT:?}", self.format),
-            ));
+        match self.format.as_str() {
+            BUNDLE_FORMAT => {
+                if !self.chain.is_empty() || self.tree_head.is_some() {
+                    return Err(fail(
+                        "format",
+                        format!(
+                            "a {BUNDLE_FORMAT:?} bundle has no `chain` or `tree_head` (they came with {BUNDLE_FORMAT_V2:?})"
+                        ),
+                    ));
+                }
+            }
+            BUNDLE_FORMAT_V2 => {}
+            other => {
+                return Err(fail(
+                    "format",
+                    format!(
+                        "format {other:?} is not one this build reads ({BUNDLE_FORMAT:?}, {BUNDLE_FORMAT_V2:?})"
+                    ),
+                ));
+            }
         }
         let members = parse_members(&self.members, pinned)?;
         let tx_bytes = unhex("transaction", &self.transaction, TX_BYTES_MAX as usize)?;
@@ -215,7 +315,17 @@ impl ProofBundle {
             ));
         }
         tx.verify(&key).map_err(|e| fail("signature", e))?;
-        let (header, cert) = parse_certified(&self.header, &self.certificate, &members)?;
+        let header = BlockHeader::decode(&unhex("header", &self.header, 1024)?)
+            .map_err(|e| fail("header", e))?;
+        let certified = check_chain(&header, &self.chain)?;
+        let cert = CommitCertificate::decode(&unhex("certificate", &self.certificate, 16 * 1024)?)
+            .map_err(|e| fail("certificate", e))?;
+        cert.verify(&certified, &members)
+            .map_err(|e| fail("quorum", e))?;
+        let tree_head_cosignatures = match &self.tree_head {
+            None => None,
+            Some(text) => Some(check_tree_head(text, &certified, &members)?),
+        };
         let proof = unhex_nodes("inclusion", &self.inclusion_proof)?;
         merkle::verify_inclusion::<LogDigest>(
             tx.as_bytes(),
@@ -232,10 +342,73 @@ impl ProofBundle {
             head: TreeHead::of_header(&header),
             block_hash: header.hash(),
             header,
+            certified,
+            chain_len: self.chain.len() as u64,
             signatures: cert.signatures.len() as u64,
+            tree_head_cosignatures,
             members,
         })
     }
+}
+
+/// Decodes `chain` and checks it links `first` to its last header (returned; `first` if
+/// the chain is empty): heights consecutive, hash links, log size and time never going back.
+fn check_chain(first: &BlockHeader, chain: &[String]) -> Result<BlockHeader, CheckFailed> {
+    if chain.len() > BUNDLE_HEADERS_MAX {
+        return Err(fail(
+            "chain",
+            format!(
+                "{} headers, over the limit {BUNDLE_HEADERS_MAX}",
+                chain.len()
+            ),
+        ));
+    }
+    let mut prev = *first;
+    for (i, text) in chain.iter().enumerate() {
+        let at = |reason: &str| fail("chain", format!("header {i} of the chain: {reason}"));
+        let header =
+            BlockHeader::decode(&unhex("chain", text, 1024)?).map_err(|e| at(&e.to_string()))?;
+        if Some(header.height) != prev.height.checked_add(1) {
+            return Err(at(&format!(
+                "height {} does not follow {}",
+                header.height, prev.height
+            )));
+        }
+        if header.previous != prev.hash() {
+            return Err(at("previous hash is not the hash of the header before"));
+        }
+        if header.log_size < prev.log_size {
+            return Err(at("log size goes back"));
+        }
+        if header.time_ms < prev.time_ms {
+            return Err(at("block time goes back"));
+        }
+        prev = header;
+    }
+    Ok(prev)
+}
+
+/// Checks a signed tree head is the certified head's and carries a quorum of member
+/// co-signatures; returns how many.
+fn check_tree_head(
+    text: &str,
+    certified: &BlockHeader,
+    members: &MemberSet,
+) -> Result<u64, CheckFailed> {
+    let max = 4 + 1 + 8 + 32 + 8 + 2 + usize::from(MEMBERS_MAX) * (32 + 64);
+    let sth = SignedTreeHead::decode(&unhex("tree_head", text, max)?)
+        .map_err(|e| fail("tree_head", e))?;
+    if sth.head != TreeHead::of_header(certified) {
+        return Err(fail(
+            "tree_head",
+            format!(
+                "it signs size {} root {} time {}, not the certified head's log",
+                sth.head.size, sth.head.root, sth.head.time_ms
+            ),
+        ));
+    }
+    sth.verify(members).map_err(|e| fail("tree_head", e))?;
+    Ok(sth.cosignatures.len() as u64)
 }
 
 /// A block header with its certificate and the member set, as JSON.

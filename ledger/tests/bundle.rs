@@ -105,7 +105,7 @@ fn every_flipped_bit_fails_a_named_check() {
     b.inclusion_proof.pop();
     expect_fail(&b, &["inclusion"], "short proof");
     let mut b = good.clone();
-    b.format = "weinong-proof-bundle/2".into();
+    b.format = "weinong-proof-bundle/3".into();
     expect_fail(&b, &["format"], "format");
     // A bundle resting on another member set fails against the pinned one.
     let other = Consortium::new();
@@ -168,4 +168,159 @@ fn consistency_between_certified_heads() {
             .check,
         "old_head"
     );
+}
+
+/// A store of 6 blocks (more than one holding transactions) with co-signed tree heads of
+/// blocks 2 and 5.
+fn ledger_with_heads() -> (
+    tempfile::TempDir,
+    LedgerStore,
+    Consortium,
+    Vec<weinong_ledger::Transaction>,
+) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let mut store = LedgerStore::create(dir.path(), &c.set).expect("create");
+    let mut txs = Vec::new();
+    for (height, n) in [5, 9, 2, 0, 13, 3].into_iter().enumerate() {
+        txs.extend(c.append(&mut store, n));
+        if height == 2 || height == 5 {
+            c.record_tip_head(&mut store);
+        }
+    }
+    (dir, store, c, txs)
+}
+
+#[test]
+fn linked_bundles_prove_an_old_block_against_a_later_head() {
+    let (_dir, store, c, txs) = ledger_with_heads();
+    let tip = store.tip().expect("tip").height;
+    for (i, tx) in txs.iter().enumerate() {
+        let i = i as u64;
+        let holder = store.block_of(i).expect("held");
+        for head in holder..=tip {
+            let b = store
+                .export_linked_bundle(&tx.hash(), Some(head))
+                .expect("export");
+            let has_head = head == 2 || head == 5;
+            let expected_format = if head == holder && !has_head {
+                bundle::BUNDLE_FORMAT
+            } else {
+                bundle::BUNDLE_FORMAT_V2
+            };
+            assert_eq!(b.format, expected_format);
+            let json = serde_json::to_string_pretty(&b).expect("json");
+            let back: ProofBundle = bundle::from_json(&json).expect("parse");
+            let report = back.verify(Some(&c.set)).expect("verifies offline");
+            assert_eq!(report.header.height, holder, "proven in its own block");
+            assert_eq!(report.certified.height, head);
+            assert_eq!(report.chain_len, head - holder);
+            assert_eq!(report.tree_head_cosignatures, has_head.then_some(2));
+            assert_eq!(report.leaf_index, i);
+        }
+        // A head before the holding block is refused.
+        if holder > 0 {
+            assert!(
+                store
+                    .export_linked_bundle(&tx.hash(), Some(holder - 1))
+                    .is_err()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_flipped_bit_of_a_linked_bundle_fails_a_named_check() {
+    let (_dir, store, c, txs) = ledger_with_heads();
+    // Transaction 3 is in block 0; block 5 is the head, with a co-signed tree head.
+    let good = store
+        .export_linked_bundle(&txs[3].hash(), None)
+        .expect("export");
+    assert_eq!(good.chain.len(), 5);
+    assert!(good.tree_head.is_some());
+    good.verify(Some(&c.set)).expect("good");
+    let bits = |s: &str| hex::decode(s).expect("hex").len() * 8;
+    let expect_fail = |b: &ProofBundle, allowed: &[&str], what: &str| {
+        let err = b.verify(Some(&c.set)).expect_err(what);
+        assert!(
+            allowed.contains(&err.check),
+            "{what}: failed check `{}` not in {allowed:?}: {err}",
+            err.check
+        );
+    };
+    for bit in 0..bits(&good.header) {
+        let mut b = good.clone();
+        b.header = flip_hex(&good.header, bit);
+        expect_fail(&b, &["header", "chain"], "header bit");
+    }
+    for (i, h) in good.chain.iter().enumerate() {
+        for bit in 0..bits(h) {
+            let mut b = good.clone();
+            b.chain[i] = flip_hex(h, bit);
+            expect_fail(&b, &["chain", "quorum"], "chain bit");
+        }
+    }
+    let sth = good.tree_head.clone().expect("present");
+    for bit in 0..bits(&sth) {
+        let mut b = good.clone();
+        b.tree_head = Some(flip_hex(&sth, bit));
+        expect_fail(&b, &["tree_head"], "tree head bit");
+    }
+    for bit in (0..bits(&good.certificate)).step_by(7) {
+        let mut b = good.clone();
+        b.certificate = flip_hex(&good.certificate, bit);
+        expect_fail(&b, &["certificate", "quorum"], "certificate bit");
+    }
+    // Dropping, repeating or reordering links breaks the chain or the certificate.
+    let mut b = good.clone();
+    b.chain.remove(2);
+    expect_fail(&b, &["chain"], "dropped link");
+    let mut b = good.clone();
+    b.chain.pop();
+    expect_fail(&b, &["quorum"], "dropped head");
+    let mut b = good.clone();
+    b.chain.swap(1, 2);
+    expect_fail(&b, &["chain"], "swapped links");
+    // The tree head of another block, with valid co-signatures, is refused.
+    let mut b = good.clone();
+    b.tree_head = Some(hex::encode(store.tree_head(2).expect("head of 2").encode()));
+    expect_fail(&b, &["tree_head"], "tree head of another block");
+    // A version-1 bundle may not carry version-2 fields.
+    let mut b = good.clone();
+    b.format = bundle::BUNDLE_FORMAT.into();
+    expect_fail(&b, &["format"], "v1 with a chain");
+    // More links than the limit, refused before any is decoded.
+    let mut b = good.clone();
+    b.chain = vec![good.chain[0].clone(); weinong_ledger::limits::BUNDLE_HEADERS_MAX + 1];
+    expect_fail(&b, &["chain"], "too many links");
+}
+
+/// A verifier that reads only version 1 (the JSON shape of `weinong-proof-bundle/1`, as
+/// session 1 shipped it) refuses version 2 while parsing, before it trusts anything.
+#[test]
+fn version_one_readers_refuse_version_two() {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code, reason = "only parsing is tested")]
+    struct V1 {
+        format: String,
+        members: String,
+        signer_key: String,
+        transaction: String,
+        leaf_index: u64,
+        inclusion_proof: Vec<String>,
+        header: String,
+        certificate: String,
+    }
+    let (_dir, store, _c, txs) = ledger_with_heads();
+    let v1 = store.export_bundle(&txs[0].hash(), None).expect("v1");
+    let v2 = store
+        .export_linked_bundle(&txs[0].hash(), None)
+        .expect("v2");
+    let parse = |b: &ProofBundle| {
+        serde_json::from_str::<V1>(&serde_json::to_string(b).expect("json")).map(|v| v.format)
+    };
+    assert_eq!(parse(&v1).expect("v1 reads v1"), bundle::BUNDLE_FORMAT);
+    let err = parse(&v2).expect_err("v1 refuses v2");
+    assert!(err.to_string().contains("unknown field `chain`"), "{err}");
 }

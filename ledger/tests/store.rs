@@ -11,7 +11,7 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Options};
 use weinong_ledger::merkle::{self, MemoryLog, NodeSource, Sm3};
 use weinong_ledger::store::schema::{self, COLUMN_FAMILIES};
 use weinong_ledger::store::{Item, LedgerStore, StoreError};
-use weinong_ledger::{BlockHash, Hash32, Transaction};
+use weinong_ledger::{BlockHash, Hash32, SignedTreeHead, Transaction, TreeHead};
 
 fn fresh(dir: &Path, c: &Consortium) -> LedgerStore {
     LedgerStore::create(dir, &c.set).expect("create store")
@@ -181,6 +181,7 @@ fn damaged(damage: impl FnOnce(&Path)) -> (Result<LedgerStore, StoreError>, temp
         let mut store = fresh(dir.path(), &c);
         for _ in 0..24 {
             c.append(&mut store, 6);
+            c.record_tip_head(&mut store);
         }
     }
     damage(dir.path());
@@ -356,4 +357,134 @@ fn a_block_prepared_against_an_older_log_is_refused() {
         .append_prepared(&header, &cert, fresh_block, &[])
         .expect("fresh prepare appends");
     store.fsck().expect("clean");
+}
+
+#[test]
+fn tree_heads_are_recorded_checked_and_kept() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let mut recorded: Vec<(u64, SignedTreeHead)> = Vec::new();
+    {
+        let mut store = fresh(dir.path(), &c);
+        assert!(store.latest_tree_head().expect("empty").is_none());
+        // Blocks 0..=5; 3 and 4 are empty (same log size and root as 2, later times).
+        for (height, n) in [3usize, 5, 2, 0, 0, 4].into_iter().enumerate() {
+            c.append(&mut store, n);
+            if height != 1 {
+                recorded.push((height as u64, c.record_tip_head(&mut store)));
+            }
+        }
+        // A head of an older block lands at that block's height.
+        let h1 = store.header(1).expect("header");
+        let sth1 = c.cosign(&h1);
+        store.record_tree_head(&sth1).expect("older head");
+        recorded.push((1, sth1));
+        for (height, sth) in &recorded {
+            assert_eq!(&store.tree_head(*height).expect("recorded"), sth);
+        }
+        assert_eq!(
+            store.latest_tree_head().expect("read"),
+            Some(recorded[4].1.clone())
+        );
+
+        // Refused, writing nothing: no quorum, a stranger, a head no block has.
+        let tip = *store.tip().expect("tip");
+        let head = TreeHead::of_header(&tip);
+        let one = SignedTreeHead::from_cosignatures(head, vec![head.cosign(&c.members[0])]);
+        let stranger = weinong_keys::KeyPair::generate();
+        let strange = SignedTreeHead::from_cosignatures(
+            head,
+            vec![head.cosign(&c.members[0]), head.cosign(&stranger)],
+        );
+        let mut bad_sig = c.cosign(&tip);
+        bad_sig.cosignatures[0].signature = one.cosignatures[0].signature.clone();
+        let mut unsorted = c.cosign(&tip);
+        unsorted.cosignatures.reverse();
+        let mut cases = vec![
+            ("one co-signature", one),
+            ("a stranger", strange),
+            ("a bad signature", bad_sig),
+            ("unsorted signers", unsorted),
+        ];
+        for (what, change) in [
+            ("root", (0u64, Hash32([9; 32]), 0u64)),
+            ("size", (1, tip.log_root, 0)),
+            ("time", (0, tip.log_root, 1)),
+        ] {
+            let mut h = head;
+            h.size += change.0;
+            h.root = change.1;
+            h.time_ms += change.2;
+            cases.push((
+                what,
+                SignedTreeHead::from_cosignatures(
+                    h,
+                    vec![h.cosign(&c.members[0]), h.cosign(&c.members[1])],
+                ),
+            ));
+        }
+        store.tree_head(tip.height).expect("recorded before");
+        for (what, sth) in cases {
+            let err = store.record_tree_head(&sth).expect_err(what);
+            assert!(
+                matches!(err, StoreError::TreeHeadRejected { .. }),
+                "{what}: {err}"
+            );
+        }
+        assert_eq!(
+            store.tree_head(tip.height).expect("unchanged"),
+            recorded[4].1
+        );
+        assert!(matches!(
+            store.tree_head(tip.height + 1),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+    let store = LedgerStore::open(dir.path()).expect("reopen");
+    for (height, sth) in &recorded {
+        assert_eq!(&store.tree_head(*height).expect("kept"), sth);
+    }
+    assert_eq!(store.fsck().expect("clean").tree_heads, 6);
+}
+
+#[test]
+fn corrupt_tree_head_is_named_and_not_served() {
+    let (result, _dir) =
+        damaged(|d| flip_last_byte(d, schema::CF_TREE_HEADS, &schema::index_key(9)));
+    let store = result.expect("open does not read old tree heads");
+    assert!(matches!(
+        store.tree_head(9),
+        Err(StoreError::Corrupt {
+            item: Item::TreeHead(9),
+            ..
+        })
+    ));
+    store.tree_head(8).expect("its neighbour is fine");
+    assert_refused(Ok(store), Item::TreeHead(9));
+}
+
+#[test]
+fn tree_head_under_another_height_is_named() {
+    let (result, _dir) = damaged(|d| {
+        let sth = read_raw(d, schema::CF_TREE_HEADS, &schema::index_key(4));
+        tamper(d, schema::CF_TREE_HEADS, &schema::index_key(6), Some(sth));
+    });
+    assert_refused(result, Item::TreeHead(6));
+}
+
+#[test]
+fn latest_tree_head_damage_is_not_served() {
+    let (result, _dir) =
+        damaged(|d| flip_last_byte(d, schema::CF_TREE_HEADS, &schema::index_key(23)));
+    let store = result.expect("open");
+    assert!(store.latest_tree_head().is_err());
+}
+
+#[test]
+fn tree_head_past_the_tip_is_named() {
+    let (result, _dir) = damaged(|d| {
+        let sth = read_raw(d, schema::CF_TREE_HEADS, &schema::index_key(23));
+        tamper(d, schema::CF_TREE_HEADS, &schema::index_key(30), Some(sth));
+    });
+    assert_refused(result, Item::TreeHead(30));
 }

@@ -24,4 +24,12 @@
 )]
 
 pub mod api;
+pub mod chain;
+pub mod config;
+pub mod limits;
+pub mod p2p;
+pub mod raft;
+pub mod run;
 pub mod shared;
+pub mod submit;
+pub mod wire;

@@ -57,6 +57,8 @@ pub struct SubmitJob {
     pub txs: Vec<Transaction>,
     /// Outcomes, one per transaction, in order.
     pub reply: oneshot::Sender<Vec<SubmitOutcome>>,
+    /// Forwarded by a follower: the leader must not forward it again.
+    pub forwarded: bool,
 }
 
 /// Counters for `/metrics`.
@@ -127,7 +129,11 @@ impl Shared {
     ) -> Result<Vec<SubmitOutcome>, SharedError> {
         let (reply, outcome) = oneshot::channel();
         self.submit
-            .send(SubmitJob { txs, reply })
+            .send(SubmitJob {
+                txs,
+                reply,
+                forwarded: false,
+            })
             .await
             .map_err(|_| SharedError::Stopping)?;
         outcome.await.map_err(|_| SharedError::Stopping)

@@ -25,13 +25,14 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
-use weinong_keys::{KeyId, PreparedPublicKey, PublicKey};
+use weinong_keys::{KeyId, PreparedPublicKey, PublicKey, Signature};
 
 use crate::LogDigest;
-use crate::block::{BlockHeader, CommitCertificate, MemberSet};
+use crate::block::{BlockHeader, CommitCertificate, MemberSet, SignedTreeHead, TreeHead};
 use crate::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use crate::error::VerifyError;
 use crate::hash::{BlockHash, Hash32, TxHash};
-use crate::limits::{BLOCK_TXS_MAX, OPEN_CHECK_BLOCKS};
+use crate::limits::{BLOCK_TXS_MAX, BUNDLE_HEADERS_MAX, OPEN_CHECK_BLOCKS};
 use crate::merkle::{self, Frontier, NodeHash, NodeSource, ProofError};
 use crate::tx::Transaction;
 use schema::*;
@@ -45,6 +46,8 @@ pub enum Item {
     Transaction(u64),
     /// The log node at (level, index).
     Node(u8, u64),
+    /// The co-signed tree head recorded for the block at this height.
+    TreeHead(u64),
     /// A store-wide record.
     Meta(&'static str),
 }
@@ -55,6 +58,7 @@ impl fmt::Display for Item {
             Item::Block(h) => write!(f, "block {h}"),
             Item::Transaction(i) => write!(f, "transaction {i}"),
             Item::Node(level, index) => write!(f, "log node (level {level}, index {index})"),
+            Item::TreeHead(h) => write!(f, "co-signed tree head of block {h}"),
             Item::Meta(k) => write!(f, "meta record `{k}`"),
         }
     }
@@ -87,6 +91,17 @@ pub enum StoreError {
         /// Why.
         reason: String,
     },
+    /// A co-signed tree head was refused; nothing was written.
+    #[error("tree head (size {size}) refused: {reason}")]
+    TreeHeadRejected {
+        /// The head's log size.
+        size: u64,
+        /// Why.
+        reason: String,
+    },
+    /// What was asked for would exceed a named limit.
+    #[error("{0}")]
+    OverLimit(String),
     /// Something asked for is not in the store.
     #[error("{0} not found in this ledger")]
     NotFound(String),
@@ -115,14 +130,55 @@ pub struct FsckReport {
     pub transactions: u64,
     /// Log nodes recomputed and compared.
     pub nodes: u64,
+    /// Co-signed tree heads checked (co-signatures and the block they sign).
+    pub tree_heads: u64,
 }
 
 /// The ledger store.
 pub struct LedgerStore {
     db: DB,
     members: MemberSet,
+    /// The member keys prepared for fast verification (certificates, tree heads).
+    member_keys: MemberKeys,
     tip: Option<BlockHeader>,
     frontier: Frontier,
+}
+
+/// Member keys with precomputed verification tables, by key id.
+struct MemberKeys(HashMap<KeyId, PreparedPublicKey>);
+
+impl MemberKeys {
+    fn new(members: &MemberSet) -> Self {
+        Self(
+            members
+                .keys()
+                .iter()
+                .map(|(id, key)| (*id, PreparedPublicKey::new(key)))
+                .collect(),
+        )
+    }
+
+    /// The SM2 check [`MemberSet::check_quorum_by`] calls: the prepared key of a member
+    /// (the member set has already found `key` under `signer`).
+    fn verify(&self, key: &PublicKey, signer: &KeyId, msg: &[u8], sig: &Signature) -> bool {
+        match self.0.get(signer) {
+            Some(prepared) => prepared.verify(msg, sig).is_ok(),
+            None => key.verify(msg, sig).is_ok(),
+        }
+    }
+
+    fn certificate(
+        &self,
+        members: &MemberSet,
+        header: &BlockHeader,
+        cert: &CommitCertificate,
+    ) -> Result<(), VerifyError> {
+        cert.verify_by(header, members, |k, id, m, s| self.verify(k, id, m, s))
+    }
+
+    fn tree_head(&self, members: &MemberSet, sth: &SignedTreeHead) -> Result<(), VerifyError> {
+        sth.verify_by(members, |k, id, m, s| self.verify(k, id, m, s))
+    }
 }
 
 impl fmt::Debug for LedgerStore {
@@ -137,7 +193,9 @@ impl fmt::Debug for LedgerStore {
 fn db_options(create: bool, cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
     opts.create_if_missing(create);
-    opts.create_missing_column_families(create);
+    // A store written before a column family existed (`tree_heads` came later) gains it
+    // empty; the database itself is never created by `open`.
+    opts.create_missing_column_families(true);
     // Ledger values are mostly hashes and signatures: compression would buy nothing.
     opts.set_compression_type(rocksdb::DBCompressionType::None);
     opts.set_paranoid_checks(true);
@@ -180,6 +238,7 @@ impl LedgerStore {
             .map_err(db_err("write member set"))?;
         Ok(Self {
             db,
+            member_keys: MemberKeys::new(members),
             members: members.clone(),
             tip: None,
             frontier: Frontier::new(),
@@ -201,6 +260,7 @@ impl LedgerStore {
             MemberSet::decode(&members_bytes).map_err(|e| corrupt(Item::Meta("members"), e))?;
         let mut store = Self {
             db,
+            member_keys: MemberKeys::new(&members),
             members,
             tip: None,
             frontier: Frontier::new(),
@@ -303,8 +363,8 @@ impl LedgerStore {
             height: header.height,
             reason,
         };
-        certificate
-            .verify(header, &self.members)
+        self.member_keys
+            .certificate(&self.members, header, certificate)
             .map_err(|e| reject(e.to_string()))?;
         let mut batch = WriteBatch::default();
         let cf_keys = cf(&self.db, CF_KEYS)?;
@@ -531,14 +591,197 @@ impl LedgerStore {
         Ok(bundle)
     }
 
+    /// A proof bundle for one transaction against the block that holds it, linked by the
+    /// headers between them to the certified head at `head_height` (default: the tip) and
+    /// carrying that head's co-signed tree head if one is recorded (format
+    /// `weinong-proof-bundle/2`; version 1 if the head is the holding block and has no tree
+    /// head). The bundle is verified before it is returned.
+    pub fn export_linked_bundle(
+        &self,
+        hash: &TxHash,
+        head_height: Option<u64>,
+    ) -> Result<ProofBundle, StoreError> {
+        let index = self.find_transaction(hash)?;
+        let tx = self.transaction(index)?;
+        let holder = self.block_of(index)?;
+        let head_height = match (head_height, self.tip) {
+            (Some(h), _) => h,
+            (None, Some(tip)) => tip.height,
+            (None, None) => return Err(StoreError::NotFound("any block".into())),
+        };
+        if head_height < holder {
+            return Err(StoreError::NotFound(format!(
+                "a head at block {head_height}: transaction {hash} is in the later block {holder}"
+            )));
+        }
+        let links = head_height - holder;
+        if links > BUNDLE_HEADERS_MAX as u64 {
+            return Err(StoreError::OverLimit(format!(
+                "block {holder} is {links} blocks before block {head_height}; a bundle links at most {BUNDLE_HEADERS_MAX} (export against a nearer head, or against block {head_height} itself without a chain)"
+            )));
+        }
+        let header = self.header(holder)?;
+        let chain: Vec<BlockHeader> = (holder + 1..=head_height)
+            .map(|h| self.header(h))
+            .collect::<Result<_, _>>()?;
+        let certificate = self.certificate(head_height)?;
+        let tree_head = match self.tree_head(head_height) {
+            Ok(sth) => Some(sth),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let proof = self.inclusion_proof(index, header.log_size)?;
+        let key = self.key(&tx.body().signer)?;
+        let bundle = ProofBundle::linked(
+            &self.members,
+            &key,
+            &tx,
+            index,
+            &proof,
+            &header,
+            &chain,
+            &certificate,
+            tree_head.as_ref(),
+        );
+        bundle.verify(Some(&self.members)).map_err(|e| {
+            corrupt(
+                Item::Transaction(index),
+                format!("its proof bundle fails: {e}; run fsck"),
+            )
+        })?;
+        Ok(bundle)
+    }
+
     /// The certified head at `height`, as an auditor's JSON file holds it.
     pub fn certified_head(&self, height: u64) -> Result<CertifiedHead, StoreError> {
         let header = self.header(height)?;
         let certificate = self.certificate(height)?;
-        certificate
-            .verify(&header, &self.members)
+        self.member_keys
+            .certificate(&self.members, &header, &certificate)
             .map_err(|e| corrupt(Item::Block(height), e))?;
         Ok(CertifiedHead::new(&self.members, &header, &certificate))
+    }
+
+    /// Records a tree head co-signed by members, in one synced write, under the height of
+    /// the block whose log it signs: the lowest block with exactly this log size, root and
+    /// time (what [`TreeHead::of_header`] gives). Refused, writing nothing, unless a quorum
+    /// of distinct members co-signed it and such a block is stored. Recording a head again
+    /// (say with more co-signatures) replaces the earlier record.
+    pub fn record_tree_head(&mut self, sth: &SignedTreeHead) -> Result<(), StoreError> {
+        let reject = |reason: String| StoreError::TreeHeadRejected {
+            size: sth.head.size,
+            reason,
+        };
+        let height = self.height_of_head(&sth.head)?.ok_or_else(|| {
+            reject(format!(
+                "no stored block has log size {}, root {} and time {}",
+                sth.head.size, sth.head.root, sth.head.time_ms
+            ))
+        })?;
+        self.member_keys
+            .tree_head(&self.members, sth)
+            .map_err(|e| reject(e.to_string()))?;
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            cf(&self.db, CF_TREE_HEADS)?,
+            index_key(height),
+            sth.encode(),
+        );
+        self.db
+            .write_opt(batch, &synced())
+            .map_err(db_err("write tree head"))
+    }
+
+    /// The lowest height whose header gives `head` exactly, if any. Log size and time
+    /// never go back along the chain, so (log size, time) is ordered by height and a
+    /// binary search finds it; the tip (the usual case) is tried first.
+    fn height_of_head(&self, head: &TreeHead) -> Result<Option<u64>, StoreError> {
+        let Some(tip) = self.tip else {
+            return Ok(None);
+        };
+        let key = |h: &BlockHeader| (h.log_size, h.time_ms);
+        let wanted = (head.size, head.time_ms);
+        if key(&tip) < wanted {
+            return Ok(None);
+        }
+        let (mut lo, mut hi) = (0u64, tip.height);
+        if key(&tip) == wanted && (tip.height == 0 || key(&self.header(tip.height - 1)?) < wanted) {
+            lo = tip.height;
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if key(&self.header(mid)?) >= wanted {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let found = self.header(lo)?;
+        Ok((TreeHead::of_header(&found) == *head).then_some(lo))
+    }
+
+    /// The co-signed tree head recorded for the block at `height`, checked (co-signatures
+    /// and the block's log) before it is returned.
+    pub fn tree_head(&self, height: u64) -> Result<SignedTreeHead, StoreError> {
+        if self.tip.is_none_or(|t| height > t.height) {
+            return Err(StoreError::NotFound(format!("block {height}")));
+        }
+        let bytes = get(&self.db, CF_TREE_HEADS, &index_key(height))?.ok_or_else(|| {
+            StoreError::NotFound(format!("a co-signed tree head of block {height}"))
+        })?;
+        self.check_tree_head(height, &bytes)
+    }
+
+    /// The co-signed tree head of the highest block that has one, checked.
+    pub fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError> {
+        let mut it = self
+            .db
+            .iterator_cf(cf(&self.db, CF_TREE_HEADS)?, rocksdb::IteratorMode::End);
+        let Some(entry) = it.next() else {
+            return Ok(None);
+        };
+        let (key, bytes) = entry.map_err(db_err("read tree heads"))?;
+        let height = be_u64(&key)
+            .ok_or_else(|| corrupt(Item::Meta("tree_heads"), "a store key is not 8 bytes"))?;
+        if self.tip.is_none_or(|t| height > t.height) {
+            return Err(corrupt(Item::TreeHead(height), "stored past the tip"));
+        }
+        self.check_tree_head(height, &bytes).map(Some)
+    }
+
+    /// Decodes a stored tree head and checks it signs the log of block `height`.
+    fn check_tree_head(&self, height: u64, bytes: &[u8]) -> Result<SignedTreeHead, StoreError> {
+        let sth = SignedTreeHead::decode(bytes).map_err(|e| corrupt(Item::TreeHead(height), e))?;
+        let header = self.header(height)?;
+        if sth.head != TreeHead::of_header(&header) {
+            return Err(corrupt(
+                Item::TreeHead(height),
+                "does not sign the log size, root and time of its block",
+            ));
+        }
+        self.member_keys
+            .tree_head(&self.members, &sth)
+            .map_err(|e| corrupt(Item::TreeHead(height), e))?;
+        Ok(sth)
+    }
+
+    /// Checks every stored tree head, in height order; returns how many.
+    fn check_tree_heads(&self) -> Result<u64, StoreError> {
+        let it = self
+            .db
+            .iterator_cf(cf(&self.db, CF_TREE_HEADS)?, rocksdb::IteratorMode::Start);
+        let mut count = 0u64;
+        for entry in it {
+            let (key, bytes) = entry.map_err(db_err("scan tree heads"))?;
+            let height = be_u64(&key)
+                .ok_or_else(|| corrupt(Item::Meta("tree_heads"), "a store key is not 8 bytes"))?;
+            if self.tip.is_none_or(|t| height > t.height) {
+                return Err(corrupt(Item::TreeHead(height), "stored past the tip"));
+            }
+            self.check_tree_head(height, &bytes)?;
+            count += 1;
+        }
+        Ok(count)
     }
 
     /// The consistency proof between the logs of two blocks, checked before it is returned.
@@ -610,18 +853,22 @@ impl LedgerStore {
     pub fn fsck(&self) -> Result<FsckReport, StoreError> {
         let Some(tip) = self.tip else {
             self.check_nothing_after(0, 0)?;
+            let tree_heads = self.check_tree_heads()?;
             return Ok(FsckReport {
                 blocks: 0,
                 transactions: 0,
                 nodes: 0,
+                tree_heads,
             });
         };
         let nodes = self.check_blocks(0, tip.height, true)?;
         self.check_nothing_after(tip.height + 1, tip.log_size)?;
+        let tree_heads = self.check_tree_heads()?;
         Ok(FsckReport {
             blocks: tip.height + 1,
             transactions: tip.log_size,
             nodes,
+            tree_heads,
         })
     }
 
@@ -663,8 +910,8 @@ impl LedgerStore {
         let mut nodes_checked = 0u64;
         for height in first..=last {
             let header = self.header(height)?;
-            self.certificate(height)?
-                .verify(&header, &self.members)
+            self.member_keys
+                .certificate(&self.members, &header, &self.certificate(height)?)
                 .map_err(|e| corrupt(Item::Block(height), e))?;
             let (start, prev_hash, prev_time) = match &prev {
                 Some(p) => (p.log_size, p.hash(), p.time_ms),

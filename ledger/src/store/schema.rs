@@ -10,6 +10,7 @@
 //! | `tx_index` | `TxHash` (32) | log index `u64` |
 //! | `nodes` | level `u8` ‖ index `u64` | 32-byte perfect-subtree root (level 0 = leaf hash) |
 //! | `keys` | `KeyId` (32) | 65-byte SEC1 public key of a transaction signer |
+//! | `tree_heads` | height `u64` | canonical signed tree head of that block's log |
 //! | `meta` | [`META_MEMBERS`] | canonical member set |
 //! | `meta` | [`META_TIP`] | height `u64` of the last committed block |
 
@@ -25,11 +26,13 @@ pub const CF_TX_INDEX: &str = "tx_index";
 pub const CF_NODES: &str = "nodes";
 /// Signer public keys by key id.
 pub const CF_KEYS: &str = "keys";
+/// Co-signed tree heads by the height of the block whose log they sign.
+pub const CF_TREE_HEADS: &str = "tree_heads";
 /// Store-wide records.
 pub const CF_META: &str = "meta";
 
 /// Every column family, in creation order.
-pub const COLUMN_FAMILIES: [&str; 7] = [
+pub const COLUMN_FAMILIES: [&str; 8] = [
     CF_HEADERS,
     CF_CERTIFICATES,
     CF_TXS,
@@ -37,6 +40,7 @@ pub const COLUMN_FAMILIES: [&str; 7] = [
     CF_NODES,
     CF_KEYS,
     CF_META,
+    CF_TREE_HEADS,
 ];
 
 /// Meta key of the member set.

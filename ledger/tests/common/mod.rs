@@ -4,7 +4,8 @@
 use weinong_keys::KeyPair;
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{
-    BlockHash, BlockHeader, CommitCertificate, Hash32, MemberSet, Transaction, TxBody, TxKind,
+    BlockHash, BlockHeader, CommitCertificate, Hash32, MemberSet, SignedTreeHead, Transaction,
+    TreeHead, TxBody, TxKind,
 };
 
 /// Three members (quorum 2) and two transaction signers.
@@ -96,5 +97,22 @@ impl Consortium {
             .append_block(&header, &cert, &txs, &new_keys)
             .expect("valid block appends");
         txs
+    }
+
+    /// The tree head of `header`, co-signed by members 1 and 2.
+    pub fn cosign(&self, header: &BlockHeader) -> SignedTreeHead {
+        let head = TreeHead::of_header(header);
+        SignedTreeHead::from_cosignatures(
+            head,
+            vec![head.cosign(&self.members[2]), head.cosign(&self.members[1])],
+        )
+    }
+
+    /// Records the co-signed tree head of the store's tip.
+    pub fn record_tip_head(&self, store: &mut LedgerStore) -> SignedTreeHead {
+        let tip = *store.tip().expect("a block");
+        let sth = self.cosign(&tip);
+        store.record_tree_head(&sth).expect("valid tree head");
+        sth
     }
 }

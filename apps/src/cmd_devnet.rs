@@ -1,0 +1,481 @@
+//! `weinong devnet`: a whole consortium on this machine.
+//!
+//! The first run creates, under `--dir`: one SM2 keystore per actor (three departments —
+//! civil affairs, health, medical insurance — two admins with a 2-of-2 threshold, an
+//! auditor, a consent registrar, two sample care homes), the genesis document, and one
+//! node config per department; then it starts every department node as its own process
+//! (`weinong node run`) on loopback and prints the endpoints and keystore paths. A later
+//! run on the same directory resumes the same chain. Ctrl-C stops the nodes cleanly.
+//!
+//! The keystores of a devnet share one random password in `DIR/password` (0600): this is a
+//! development network, not a deployment (see deploy/ for per-node keystores).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use weinong_contracts::{Genesis, MemberId};
+use weinong_keys::{KeyPair, seal_keystore};
+
+use crate::Outcome;
+use crate::cmd_keys::write_private;
+
+/// `weinong devnet`.
+#[derive(Args)]
+pub struct DevnetArgs {
+    /// Directory for keys, genesis, configs, node data and logs (created, or resumed).
+    #[arg(long, default_value = "devnet-data")]
+    pub dir: PathBuf,
+    /// Department nodes (3 to 7; the first three are civil affairs, health and medical
+    /// insurance).
+    #[arg(long, default_value_t = 3)]
+    pub nodes: u16,
+    /// Port base: node i (from 0) listens on p2p BASE+1+i and HTTP BASE+101+i.
+    #[arg(long, default_value_t = 7100)]
+    pub base_port: u16,
+    /// Also start the auditor as a non-voting learner node.
+    #[arg(long)]
+    pub with_auditor: bool,
+    /// Create the keys, genesis and configs, print them, and start nothing.
+    #[arg(long)]
+    pub init_only: bool,
+    /// Extra consent-registrar keys (`load-1` ...) for load generators such as
+    /// `weinong bench ledger`; only when the devnet is created.
+    #[arg(long, default_value_t = 0, hide = true)]
+    pub load_keys: u16,
+}
+
+const DEPARTMENTS: [&str; 3] = ["civil-affairs", "health", "medical-insurance"];
+
+/// What a devnet directory holds, written once at creation.
+#[derive(Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format tag.
+    pub format: String,
+    /// Department nodes, in member order.
+    pub nodes: Vec<NodeEntry>,
+    /// The auditor's learner node.
+    pub auditor: NodeEntry,
+    /// Other actors' keystores by name (admin-1, admin-2, registrar, care-home-1, ...).
+    pub actors: Vec<Actor>,
+    /// Consortium id (SM3 of the genesis), hex.
+    pub consortium: String,
+}
+
+/// One node of the devnet.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NodeEntry {
+    /// Node name.
+    pub name: String,
+    /// Config file, relative to the devnet directory.
+    pub config: String,
+    /// Keystore, relative to the devnet directory.
+    pub keystore: String,
+    /// Key id, hex.
+    pub key_id: String,
+    /// HTTP API URL.
+    pub url: String,
+}
+
+/// A non-node actor.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Actor {
+    /// Name.
+    pub name: String,
+    /// Keystore, relative to the devnet directory.
+    pub keystore: String,
+    /// Key id, hex.
+    pub key_id: String,
+}
+
+const MANIFEST: &str = "devnet.json";
+
+pub fn devnet(args: DevnetArgs) -> Result<Outcome> {
+    if !(3..=7).contains(&args.nodes) {
+        bail!("--nodes {} is outside 3..=7", args.nodes);
+    }
+    if args.base_port.checked_add(100 + args.nodes + 1).is_none() || args.base_port < 1024 {
+        bail!(
+            "--base-port {} leaves no room for the nodes' ports (use 1024..65000)",
+            args.base_port
+        );
+    }
+    let manifest_path = args.dir.join(MANIFEST);
+    let manifest = if manifest_path.exists() {
+        let text = fs::read_to_string(&manifest_path)
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?;
+        let m: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a devnet manifest", manifest_path.display()))?;
+        println!(
+            "resuming the devnet in {} (consortium {})",
+            args.dir.display(),
+            m.consortium
+        );
+        m
+    } else {
+        let m = create(&args)?;
+        println!(
+            "created a devnet in {} (consortium {})",
+            args.dir.display(),
+            m.consortium
+        );
+        m
+    };
+    print_summary(&args.dir, &manifest);
+    if args.init_only {
+        return Ok(Outcome::Ok);
+    }
+    run_nodes(&args, &manifest)
+}
+
+fn now_ms() -> Result<u64> {
+    Ok(u64::try_from(
+        SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis(),
+    )?)
+}
+
+fn new_key(dir: &Path, name: &str, password: &str) -> Result<(KeyPair, String)> {
+    let key = KeyPair::generate();
+    let rel = format!("keys/{name}.keystore.json");
+    let text = seal_keystore(&key, password.as_bytes())?;
+    write_private(&dir.join(&rel), text.as_bytes())?;
+    Ok((key, rel))
+}
+
+pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
+    let dir = &args.dir;
+    if dir.exists() && fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "{} exists, is not empty and holds no {MANIFEST}: choose another --dir",
+            dir.display()
+        );
+    }
+    fs::create_dir_all(dir.join("keys"))
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut secret = [0u8; 16];
+    getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let password = hex::encode(secret);
+    write_private(&dir.join("password"), format!("{password}\n").as_bytes())?;
+
+    let names: Vec<String> = (0..args.nodes)
+        .map(|i| {
+            DEPARTMENTS
+                .get(usize::from(i))
+                .map_or_else(|| format!("department-{}", i + 1), |s| (*s).to_string())
+        })
+        .collect();
+    let mut members = Vec::new();
+    let mut node_keys = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let (key, rel) = new_key(dir, name, &password)?;
+        members.push((MemberId(u16::try_from(i + 1)?), key.public_key().clone()));
+        node_keys.push((name.clone(), key.key_id().to_hex(), rel));
+    }
+    let mut actors = Vec::new();
+    let mut admins = Vec::new();
+    let mut auditors = Vec::new();
+    let mut registrars = Vec::new();
+    let fixed = [
+        "admin-1",
+        "admin-2",
+        "auditor",
+        "registrar",
+        "care-home-1",
+        "care-home-2",
+    ]
+    .map(String::from);
+    let load = (1..=args.load_keys).map(|i| format!("load-{i}"));
+    for name in fixed.into_iter().chain(load) {
+        let (key, rel) = new_key(dir, &name, &password)?;
+        match name.as_str() {
+            "admin-1" | "admin-2" => admins.push(key.public_key().clone()),
+            "auditor" => auditors.push(key.public_key().clone()),
+            n if n == "registrar" || n.starts_with("load-") => {
+                registrars.push(key.public_key().clone())
+            }
+            _ => {}
+        }
+        actors.push(Actor {
+            name,
+            keystore: rel,
+            key_id: key.key_id().to_hex(),
+        });
+    }
+    let genesis = Genesis {
+        time_ms: now_ms()?,
+        threshold: 2,
+        members,
+        admins,
+        auditors,
+        registrars,
+    };
+    let bytes = genesis.encode()?;
+    fs::write(dir.join("genesis.bin"), &bytes)?;
+    let consortium = genesis.consortium()?.to_hex();
+
+    let p2p = |i: u16| format!("/ip4/127.0.0.1/tcp/{}", args.base_port + 1 + i);
+    let http = |i: u16| format!("127.0.0.1:{}", args.base_port + 101 + i);
+    let all_p2p: Vec<String> = (0..args.nodes).map(p2p).collect();
+    let mut nodes = Vec::new();
+    for (i, (name, key_id, keystore)) in (0u16..).zip(node_keys) {
+        let peers: Vec<&String> = all_p2p
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != usize::from(i))
+            .map(|(_, p)| p)
+            .collect();
+        let config = node_config(name.as_str(), "voter", &keystore, &p2p(i), &peers, &http(i));
+        let rel = format!("nodes/{name}/node.toml");
+        fs::create_dir_all(dir.join(format!("nodes/{name}")))?;
+        fs::write(dir.join(&rel), config)?;
+        nodes.push(NodeEntry {
+            name,
+            config: rel,
+            keystore,
+            key_id,
+            url: format!("http://{}", http(i)),
+        });
+    }
+    let auditor_actor = actors
+        .iter()
+        .find(|a| a.name == "auditor")
+        .cloned()
+        .context("auditor key")?;
+    let peers: Vec<&String> = all_p2p.iter().collect();
+    let a = args.nodes;
+    let config = node_config(
+        "auditor",
+        "learner",
+        &auditor_actor.keystore,
+        &p2p(a),
+        &peers,
+        &http(a),
+    );
+    fs::create_dir_all(dir.join("nodes/auditor"))?;
+    fs::write(dir.join("nodes/auditor/node.toml"), config)?;
+    let auditor = NodeEntry {
+        name: "auditor".into(),
+        config: "nodes/auditor/node.toml".into(),
+        keystore: auditor_actor.keystore,
+        key_id: auditor_actor.key_id,
+        url: format!("http://{}", http(a)),
+    };
+    let manifest = Manifest {
+        format: "weinong-devnet-1".into(),
+        nodes,
+        auditor,
+        actors,
+        consortium,
+    };
+    fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
+    Ok(manifest)
+}
+
+fn node_config(
+    name: &str,
+    role: &str,
+    keystore: &str,
+    p2p: &str,
+    peers: &[&String],
+    http: &str,
+) -> String {
+    let peers = peers
+        .iter()
+        .map(|p| format!("{p:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "# Generated by `weinong devnet`; every field is described in deploy/README.md.\n\
+         name = {name:?}\nrole = {role:?}\ndata_dir = \"data\"\n\
+         keystore = \"../../{keystore}\"\npassword_file = \"../../password\"\n\
+         genesis = \"../../genesis.bin\"\n\n[p2p]\nlisten = {p2p:?}\npeers = [{peers}]\n\n\
+         [http]\nlisten = {http:?}\n\n[batch]\nmax_txs = 1000\ninterval_ms = 10\n"
+    )
+}
+
+fn print_summary(dir: &Path, m: &Manifest) {
+    println!("nodes:");
+    for n in &m.nodes {
+        println!(
+            "  {:<18} {}  key {}  keystore {}",
+            n.name,
+            n.url,
+            &n.key_id[..16],
+            dir.join(&n.keystore).display()
+        );
+    }
+    println!(
+        "  {:<18} {}  key {}  (learner; started with --with-auditor)",
+        m.auditor.name,
+        m.auditor.url,
+        &m.auditor.key_id[..16]
+    );
+    println!(
+        "actors (keystore password in {}):",
+        dir.join("password").display()
+    );
+    for a in &m.actors {
+        println!(
+            "  {:<18} key {}  keystore {}",
+            a.name,
+            &a.key_id[..16],
+            dir.join(&a.keystore).display()
+        );
+    }
+    if let Some(first) = m.nodes.first() {
+        println!("try:  curl {}/healthz", first.url);
+    }
+}
+
+pub(crate) fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
+    let exe = std::env::current_exe().context("cannot find the weinong executable")?;
+    let config = dir.join(&node.config);
+    let log_path = config.with_file_name("node.log");
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let child = Command::new(exe)
+        .args(["node", "run", "--config"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("cannot start node {}", node.name))?;
+    Ok(child)
+}
+
+pub(crate) fn wait_listening(url: &str, timeout: Duration) -> bool {
+    let addr = url.trim_start_matches("http://");
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if std::net::TcpStream::connect(addr).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
+    let mut to_run: Vec<&NodeEntry> = m.nodes.iter().collect();
+    if args.with_auditor {
+        to_run.push(&m.auditor);
+    }
+    let mut children: Vec<(String, Child)> = Vec::new();
+    for node in &to_run {
+        match spawn(&args.dir, node) {
+            Ok(c) => children.push((node.name.clone(), c)),
+            Err(e) => {
+                stop(&mut children);
+                return Err(e);
+            }
+        }
+    }
+    for node in &to_run {
+        if wait_listening(&node.url, Duration::from_secs(60)) {
+            println!("{} is up at {}", node.name, node.url);
+        } else {
+            println!(
+                "{} did not open {} within 60 s; see {}",
+                node.name,
+                node.url,
+                args.dir
+                    .join(&node.config)
+                    .with_file_name("node.log")
+                    .display()
+            );
+        }
+    }
+    println!(
+        "the devnet is running; Ctrl-C stops it (logs: {}/nodes/*/node.log)",
+        args.dir.display()
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let stopped_by_user = runtime.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => return true,
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => return true,
+                _ = tick.tick() => {
+                    for (name, child) in children.iter_mut() {
+                        if let Ok(Some(status)) = child.try_wait() {
+                            println!("node {name} exited ({status}); see its node.log");
+                        }
+                    }
+                    children.retain_mut(|(_, c)| !matches!(c.try_wait(), Ok(Some(_))));
+                    if children.is_empty() {
+                        return false;
+                    }
+                }
+            }
+        }
+    });
+    stop(&mut children);
+    if stopped_by_user {
+        println!(
+            "stopped; `weinong devnet --dir {}` resumes the same chain",
+            args.dir.display()
+        );
+        Ok(Outcome::Ok)
+    } else {
+        bail!(
+            "every node exited; see the node.log files under {}",
+            args.dir.join("nodes").display()
+        )
+    }
+}
+
+/// SIGTERM to every child, then up to 10 s for them to stop, then SIGKILL.
+pub(crate) fn stop(children: &mut Vec<(String, Child)>) {
+    for (_, child) in children.iter() {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (name, child) in children.iter_mut() {
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                _ if Instant::now() > deadline => {
+                    println!("node {name} did not stop in time; killing it");
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+    }
+    children.clear();
+}
+
+/// Reads a devnet's manifest (for `weinong bench ledger` and tests).
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    let path = dir.join(MANIFEST);
+    let text =
+        fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a devnet manifest", path.display()))
+}
+
+/// The devnet password.
+pub fn read_password(dir: &Path) -> Result<String> {
+    let path = dir.join("password");
+    Ok(fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?
+        .trim()
+        .to_string())
+}

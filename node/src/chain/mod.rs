@@ -1,0 +1,539 @@
+//! The replicated state machine: committed Raft entries become certified blocks.
+//!
+//! For each committed [`Proposal`] every node, voter or learner, does the same thing:
+//! decode the transactions, verify them against the contract state, apply the accepted ones
+//! at the block time (`max(proposal time, previous block time)`), and build the header
+//! (height, previous hash, log size and root, state digest, time, proposer). A voting member
+//! then signs the header and its tree head and pushes the vote to every peer; the block is
+//! stored once a quorum of members signed the very header this node computed, so a node
+//! that computed something else never stores it (and the others' certificate proves what
+//! the quorum computed). Votes that do not arrive are pulled as stored certificates.
+//!
+//! Must not know: Raft's internals beyond the storage traits, HTTP, or how peers are
+//! reached (it calls [`NodeP2p`]).
+//!
+//! Crash safety: the block goes to the ledger store (one synced write) before the applied
+//! log id is recorded (another synced write). After a crash between the two, the entry is
+//! applied again; its height is already stored, so the node re-derives the outcome from the
+//! store instead of applying twice. The contract state is rebuilt from the store on start
+//! ([`replay`]).
+//!
+//! Snapshots are not used: the Raft log is never purged, so a learner or a node that was
+//! down replicates from the log. Snapshot requests are refused with a reason.
+
+pub mod replay;
+pub mod votes;
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{
+    Entry, EntryPayload, LogId, OptionalSend, RaftSnapshotBuilder, SnapshotMeta, StorageError,
+    StorageIOError, StoredMembership,
+};
+use serde::{Deserialize, Serialize};
+use serde_bytes::ByteBuf;
+use weinong_contracts::{BlockTime, PreparedKeys, VerifiedTx, apply, expire_requests};
+use weinong_keys::{KeyId, KeyPair, PublicKey, Signature};
+use weinong_ledger::store::PreparedBlock;
+use weinong_ledger::{
+    BlockHash, BlockHeader, CommitCertificate, MemberSignature, SignedTreeHead, Transaction,
+    TreeHead,
+};
+
+use crate::limits::CERTIFICATE_PULL_AFTER;
+use crate::raft::log_store::LogStore;
+use crate::raft::network::NodeP2p;
+use crate::raft::{BlockResult, NodeId, PeerNode, Proposal, TxFate, TypeConfig};
+use crate::shared::Shared;
+use crate::wire::{CertifiedBlock, CommitVote, PeerRequest, PeerResponse};
+use votes::VotePool;
+
+type StoreResult<T> = Result<T, StorageError<NodeId>>;
+
+fn sm_error(msg: impl Into<String>) -> StorageError<NodeId> {
+    StorageIOError::write_state_machine(openraft::AnyError::error(msg.into())).into()
+}
+
+/// What the state machine records after each entry (synced, in the Raft database).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Applied {
+    /// The last applied log id.
+    pub log_id: Option<LogId<NodeId>>,
+    /// The membership in force.
+    pub membership: StoredMembership<NodeId, PeerNode>,
+    /// The height the next proposal becomes.
+    pub next_height: u64,
+}
+
+const META_APPLIED: &[u8] = b"applied";
+
+/// The parts of the chain the node's tasks share.
+pub struct Chain {
+    /// Replica, metrics, genesis.
+    pub shared: Arc<Shared>,
+    /// This node's ledger key.
+    pub key: Arc<KeyPair>,
+    /// Whether this node votes (a department member) or only follows (a learner).
+    pub voter: bool,
+    /// Votes on their way to certificates.
+    pub votes: VotePool,
+    /// The p2p layer.
+    pub p2p: NodeP2p,
+}
+
+impl Chain {
+    /// The next height this node's store expects.
+    pub fn next_height(&self) -> u64 {
+        self.shared
+            .ledger()
+            .ok()
+            .and_then(|r| r.store.tip().map(|t| t.height + 1))
+            .unwrap_or(0)
+    }
+
+    /// Handles a peer's vote.
+    pub fn on_vote(&self, vote: &CommitVote) -> PeerResponse {
+        let members = match self.shared.ledger() {
+            Ok(r) => r.store.members().clone(),
+            Err(e) => return PeerResponse::Refused(e.to_string()),
+        };
+        match self.votes.add(vote, &members, self.next_height()) {
+            Ok(()) => PeerResponse::Ack,
+            Err(e) => PeerResponse::Refused(e.to_string()),
+        }
+    }
+
+    /// A stored block's certificate, for a peer that asks.
+    pub fn certificate_of(&self, height: u64) -> PeerResponse {
+        let Ok(replica) = self.shared.ledger() else {
+            return PeerResponse::Certificate(None);
+        };
+        let (Ok(header), Ok(cert)) = (
+            replica.store.header(height),
+            replica.store.certificate(height),
+        ) else {
+            return PeerResponse::Certificate(None);
+        };
+        let head_sigs = replica
+            .store
+            .tree_head(height)
+            .map(|sth| {
+                sth.cosignatures
+                    .iter()
+                    .map(|s| {
+                        (
+                            *s.signer.as_bytes(),
+                            ByteBuf::from(s.signature.to_bytes().to_vec()),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        PeerResponse::Certificate(Some(CertifiedBlock {
+            header: ByteBuf::from(header.encode()),
+            certificate: ByteBuf::from(cert.encode()),
+            tree_head_signatures: head_sigs,
+        }))
+    }
+
+    /// Signs `header` and pushes the vote to every connected peer (without waiting).
+    fn vote_on(&self, header: &BlockHeader) {
+        let hash = header.hash();
+        let vote = CommitVote {
+            height: header.height,
+            header_hash: hash.0,
+            voter: *self.key.key_id().as_bytes(),
+            header_signature: ByteBuf::from(header.vote(&self.key).signature.to_bytes().to_vec()),
+            tree_head_signature: ByteBuf::from(
+                TreeHead::of_header(header)
+                    .cosign(&self.key)
+                    .signature
+                    .to_bytes()
+                    .to_vec(),
+            ),
+        };
+        if let Ok(replica) = self.shared.ledger() {
+            let members = replica.store.members().clone();
+            drop(replica);
+            if let Err(e) = self.votes.add(&vote, &members, header.height) {
+                tracing::error!(error = %e, "own vote refused");
+            }
+        }
+        for peer in self.p2p.peers() {
+            let p2p = self.p2p.clone();
+            let vote = vote.clone();
+            tokio::spawn(async move {
+                if let Err(e) = p2p.request(&peer, PeerRequest::CommitVote(vote)).await {
+                    tracing::debug!(%peer, error = %e, "vote not delivered; the peer will pull");
+                }
+            });
+        }
+    }
+
+    /// Waits for a certificate of `header`: pushed votes first, then stored certificates
+    /// pulled from peers. Retries until it has one (Raft committed the entry, so a quorum
+    /// of members will compute and sign this header).
+    async fn certify(&self, header: &BlockHeader) -> (CommitCertificate, SignedTreeHead) {
+        let members = self.shared.ledger().map(|r| r.store.members().clone());
+        let Ok(members) = members else {
+            return self.certify_forever(header).await;
+        };
+        let deadline = tokio::time::Instant::now() + CERTIFICATE_PULL_AFTER;
+        loop {
+            let arrival = self.votes.arrival();
+            if let Some(done) = self.votes.certify(header, &members) {
+                return done;
+            }
+            if tokio::time::timeout_at(deadline, arrival).await.is_err() {
+                break;
+            }
+        }
+        loop {
+            if let Some(done) = self.votes.certify(header, &members) {
+                return done;
+            }
+            if let Some(done) = self.pull(header, &members).await {
+                return done;
+            }
+            let arrival = self.votes.arrival();
+            let _ = tokio::time::timeout(CERTIFICATE_PULL_AFTER, arrival).await;
+        }
+    }
+
+    async fn certify_forever(&self, header: &BlockHeader) -> (CommitCertificate, SignedTreeHead) {
+        loop {
+            tracing::error!(
+                height = header.height,
+                "ledger replica unavailable while certifying"
+            );
+            tokio::time::sleep(CERTIFICATE_PULL_AFTER).await;
+            let members = self.shared.ledger().map(|r| r.store.members().clone());
+            if let Ok(members) = members
+                && let Some(done) = self.pull(header, &members).await
+            {
+                return done;
+            }
+        }
+    }
+
+    async fn pull(
+        &self,
+        header: &BlockHeader,
+        members: &weinong_ledger::MemberSet,
+    ) -> Option<(CommitCertificate, SignedTreeHead)> {
+        for peer in self.p2p.peers() {
+            let Ok(PeerResponse::Certificate(Some(block))) = self
+                .p2p
+                .request(
+                    &peer,
+                    PeerRequest::GetCertificate {
+                        height: header.height,
+                    },
+                )
+                .await
+            else {
+                continue;
+            };
+            let Ok(theirs) = BlockHeader::decode(&block.header) else {
+                continue;
+            };
+            if theirs != *header {
+                tracing::error!(
+                    height = header.height,
+                    %peer,
+                    ours = %header.hash(),
+                    theirs = %theirs.hash(),
+                    "a peer certified a different header at this height; not storing ours"
+                );
+                continue;
+            }
+            let Ok(cert) = CommitCertificate::decode(&block.certificate) else {
+                continue;
+            };
+            if cert.verify(header, members).is_err() {
+                continue;
+            }
+            let head = TreeHead::of_header(header);
+            let cosignatures = block
+                .tree_head_signatures
+                .iter()
+                .filter_map(|(k, s)| {
+                    Some(MemberSignature {
+                        signer: KeyId::from_bytes(*k),
+                        signature: Signature::from_bytes(s).ok()?,
+                    })
+                })
+                .collect();
+            return Some((cert, SignedTreeHead { head, cosignatures }));
+        }
+        None
+    }
+}
+
+/// The openraft state machine over [`Chain`].
+pub struct StateMachine {
+    chain: Arc<Chain>,
+    log: LogStore,
+    applied: Applied,
+    prepared: PreparedKeys,
+}
+
+impl StateMachine {
+    /// Opens the state machine: reads what was applied and checks it against the store.
+    pub fn open(chain: Arc<Chain>, log: LogStore) -> Result<Self, String> {
+        let applied: Applied = log
+            .get_meta(META_APPLIED)
+            .map_err(|e| format!("reading the applied log id: {e}"))?
+            .unwrap_or_default();
+        let stored_next = chain.next_height();
+        if applied.next_height > stored_next {
+            return Err(format!(
+                "the Raft state says {} blocks were applied but the ledger store holds {stored_next}: \
+                 the ledger store was replaced or damaged",
+                applied.next_height
+            ));
+        }
+        Ok(Self {
+            chain,
+            log,
+            applied,
+            prepared: PreparedKeys::new(),
+        })
+    }
+
+    fn save_applied(&self) -> StoreResult<()> {
+        self.log.put_meta(META_APPLIED, &self.applied)
+    }
+
+    /// Executes one proposal into a block, certifies and stores it.
+    async fn apply_proposal(&mut self, proposal: &Proposal) -> StoreResult<BlockResult> {
+        let height = self.applied.next_height;
+        if height < self.chain.next_height() {
+            return self.already_stored(height, proposal);
+        }
+        let decoded: Vec<Result<Transaction, String>> = proposal
+            .txs
+            .iter()
+            .map(|b| {
+                Transaction::decode(b).map_err(|e| format!("transaction does not decode: {e}"))
+            })
+            .collect();
+        let (header, prepared, new_keys, fates) = self.execute(height, proposal, decoded)?;
+        let (certificate, tree_head) = if self.chain.voter {
+            self.chain.vote_on(&header);
+            self.chain.certify(&header).await
+        } else {
+            self.chain.certify(&header).await
+        };
+        {
+            let mut replica = self
+                .chain
+                .shared
+                .replica
+                .write()
+                .map_err(|_| sm_error("ledger replica poisoned"))?;
+            replica
+                .store
+                .append_prepared(&header, &certificate, prepared, &new_keys)
+                .map_err(|e| sm_error(format!("storing block {height}: {e}")))?;
+            if let Err(e) = replica.store.record_tree_head(&tree_head) {
+                tracing::warn!(height, error = %e, "tree head not stored (too few co-signatures yet)");
+            }
+        }
+        self.chain.votes.prune(height + 1);
+        let metrics = &self.chain.shared.metrics;
+        metrics
+            .blocks
+            .store(height + 1, std::sync::atomic::Ordering::Relaxed);
+        let committed = fates
+            .iter()
+            .filter(|f| matches!(f, TxFate::Committed { .. }))
+            .count();
+        metrics
+            .committed_txs
+            .fetch_add(committed as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(BlockResult {
+            height: Some(height),
+            txs: fates,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn execute(
+        &mut self,
+        height: u64,
+        proposal: &Proposal,
+        decoded: Vec<Result<Transaction, String>>,
+    ) -> StoreResult<(BlockHeader, PreparedBlock, Vec<PublicKey>, Vec<TxFate>)> {
+        let mut replica = self
+            .chain
+            .shared
+            .replica
+            .write()
+            .map_err(|_| sm_error("ledger replica poisoned"))?;
+        let replica = &mut *replica;
+        let at = BlockTime::new(
+            height,
+            proposal.time_ms.max(replica.state.last_block().time_ms),
+        );
+        expire_requests(&mut replica.state, at)
+            .map_err(|e| sm_error(format!("block {height}: {e}")))?;
+        let base = replica.store.log_size();
+        let mut accepted = Vec::new();
+        let mut fates = Vec::with_capacity(decoded.len());
+        let mut new_keys: Vec<PublicKey> = Vec::new();
+        for tx in decoded {
+            let tx = match tx {
+                Ok(tx) => tx,
+                Err(reason) => {
+                    fates.push(TxFate::Rejected { reason });
+                    continue;
+                }
+            };
+            let outcome = VerifiedTx::verify_prepared(&tx, &replica.state, &mut self.prepared)
+                .and_then(|v| apply(&mut replica.state, &v, at));
+            match outcome {
+                Ok(_) => {
+                    let signer = tx.body().signer;
+                    if replica.store.key(&signer).is_err()
+                        && !new_keys.iter().any(|k| k.key_id() == signer)
+                        && let Some(record) = replica.state.key(&signer)
+                    {
+                        new_keys.push(record.public_key().clone());
+                    }
+                    fates.push(TxFate::Committed {
+                        index: base + accepted.len() as u64,
+                    });
+                    accepted.push(tx);
+                }
+                Err(rejection) => fates.push(TxFate::Rejected {
+                    reason: rejection.to_string(),
+                }),
+            }
+        }
+        let prepared = replica.store.prepare(accepted);
+        let previous = replica
+            .store
+            .tip()
+            .map(|t| t.hash())
+            .unwrap_or(BlockHash([0; 32]));
+        let header = BlockHeader {
+            height,
+            previous,
+            log_size: prepared.log_size(),
+            log_root: prepared.log_root(),
+            state_digest: replica.state.digest(),
+            time_ms: at.time_ms,
+            proposer: KeyId::from_bytes(proposal.proposer),
+        };
+        Ok((header, prepared, new_keys, fates))
+    }
+
+    /// After a crash between storing block `height` and recording it as applied: the
+    /// outcome comes from the store, nothing is applied twice.
+    fn already_stored(&self, height: u64, proposal: &Proposal) -> StoreResult<BlockResult> {
+        let replica = self
+            .chain
+            .shared
+            .ledger()
+            .map_err(|e| sm_error(e.to_string()))?;
+        let txs = proposal
+            .txs
+            .iter()
+            .map(|b| {
+                let found = Transaction::decode(b)
+                    .ok()
+                    .and_then(|tx| replica.store.find_transaction(&tx.hash()).ok());
+                match found {
+                    Some(index) => TxFate::Committed { index },
+                    None => TxFate::Rejected {
+                        reason: "not in the block (refused when first applied)".into(),
+                    },
+                }
+            })
+            .collect();
+        Ok(BlockResult {
+            height: Some(height),
+            txs,
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = NoSnapshots;
+
+    async fn applied_state(
+        &mut self,
+    ) -> StoreResult<(Option<LogId<NodeId>>, StoredMembership<NodeId, PeerNode>)> {
+        Ok((self.applied.log_id, self.applied.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> StoreResult<Vec<BlockResult>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut results = Vec::new();
+        for entry in entries {
+            let result = match &entry.payload {
+                EntryPayload::Blank => BlockResult::default(),
+                EntryPayload::Normal(proposal) => {
+                    let r = self.apply_proposal(proposal).await?;
+                    self.applied.next_height += 1;
+                    r
+                }
+                EntryPayload::Membership(m) => {
+                    self.applied.membership = StoredMembership::new(Some(entry.log_id), m.clone());
+                    BlockResult::default()
+                }
+            };
+            self.applied.log_id = Some(entry.log_id);
+            self.save_applied()?;
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> NoSnapshots {
+        NoSnapshots
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> StoreResult<Box<Cursor<Vec<u8>>>> {
+        Err(no_snapshots())
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        _meta: &SnapshotMeta<NodeId, PeerNode>,
+        _snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> StoreResult<()> {
+        Err(no_snapshots())
+    }
+
+    async fn get_current_snapshot(&mut self) -> StoreResult<Option<Snapshot<TypeConfig>>> {
+        Ok(None)
+    }
+}
+
+fn no_snapshots() -> StorageError<NodeId> {
+    StorageIOError::read_snapshot(
+        None,
+        openraft::AnyError::error(
+            "this node does not use snapshots: the Raft log is never purged, replicate from the log",
+        ),
+    )
+    .into()
+}
+
+/// The snapshot builder of a node that does not snapshot (the log is never purged; see the
+/// module doc). It refuses with a reason instead of building something partial.
+pub struct NoSnapshots;
+
+impl RaftSnapshotBuilder<TypeConfig> for NoSnapshots {
+    async fn build_snapshot(&mut self) -> StoreResult<Snapshot<TypeConfig>> {
+        Err(no_snapshots())
+    }
+}
+

@@ -1,0 +1,269 @@
+//! The node's TOML configuration. Every field is documented in `deploy/README.md`, with an
+//! example per department under `deploy/`. Unknown fields are refused (a typo must not
+//! silently fall back to a default); errors name the file and the field.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A node's configuration file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// A name for logs and `/healthz`, e.g. `civil-affairs-1`.
+    pub name: String,
+    /// `voter` (a department node: votes in Raft, signs block headers) or `learner` (an
+    /// auditor: replicates and verifies everything, votes on nothing).
+    pub role: NodeRole,
+    /// Where the ledger store, the Raft log and the p2p identity live (created if absent).
+    pub data_dir: PathBuf,
+    /// The node's SM2 keystore (`weinong keys new`); its key must be a member's (voter)
+    /// or an auditor's (learner) key in the genesis or later governance.
+    pub keystore: PathBuf,
+    /// A file holding the keystore password (first line). If absent, the password is read
+    /// from the environment variable `WEINONG_KEY_PASSWORD`.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// The consortium's genesis document (canonical bytes, as `weinong devnet` writes it).
+    pub genesis: PathBuf,
+    /// Peer-to-peer settings.
+    pub p2p: P2pSection,
+    /// HTTP API settings.
+    pub http: HttpSection,
+    /// Block batching.
+    #[serde(default)]
+    pub batch: BatchSection,
+}
+
+/// What a node does in consensus.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeRole {
+    /// A voting department node.
+    Voter,
+    /// A non-voting learner (auditor).
+    Learner,
+}
+
+/// `[p2p]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pSection {
+    /// libp2p listen address, e.g. `/ip4/0.0.0.0/tcp/7101`.
+    pub listen: String,
+    /// Other nodes' addresses to dial, e.g. `["/ip4/10.0.0.2/tcp/7101"]`.
+    #[serde(default)]
+    pub peers: Vec<String>,
+}
+
+/// `[http]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Listen address of the HTTP API, e.g. `127.0.0.1:8101`.
+    pub listen: SocketAddr,
+}
+
+/// `[batch]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSection {
+    /// Most transactions in one block (1 ..= 2000; default 1000).
+    #[serde(default = "default_max_txs")]
+    pub max_txs: usize,
+    /// How long the leader waits to fill a block, in milliseconds (default 10).
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u64,
+}
+
+fn default_max_txs() -> usize {
+    1_000
+}
+fn default_interval_ms() -> u64 {
+    10
+}
+
+impl Default for BatchSection {
+    fn default() -> Self {
+        Self {
+            max_txs: default_max_txs(),
+            interval_ms: default_interval_ms(),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the node config {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax, a missing or unknown field, or a wrong type (toml names the field).
+    #[error("node config {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// toml's message, naming the field and line.
+        message: String,
+    },
+    /// A field's value is out of range.
+    #[error("node config {path}: field `{field}`: {reason}")]
+    Field {
+        /// The file.
+        path: String,
+        /// The field, dotted (`batch.max_txs`).
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl NodeConfig {
+    /// Reads and checks a config file. Relative paths inside it are taken relative to the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let mut config = Self::parse(&text, &shown)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [
+            &mut config.data_dir,
+            &mut config.keystore,
+            &mut config.genesis,
+        ] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(p) = config.password_file.as_mut()
+            && p.is_relative()
+        {
+            *p = base.join(&*p);
+        }
+        Ok(config)
+    }
+
+    /// Parses and checks config text; `shown` names it in errors.
+    pub fn parse(text: &str, shown: &str) -> Result<Self, ConfigError> {
+        let config: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: shown.to_string(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let field = |field, reason: String| ConfigError::Field {
+            path: shown.to_string(),
+            field,
+            reason,
+        };
+        if config.name.trim().is_empty() {
+            return Err(field("name", "must not be empty".into()));
+        }
+        if !(1..=crate::limits::BLOCK_TXS_MAX).contains(&config.batch.max_txs) {
+            return Err(field(
+                "batch.max_txs",
+                format!(
+                    "{} is outside 1..={}",
+                    config.batch.max_txs,
+                    crate::limits::BLOCK_TXS_MAX
+                ),
+            ));
+        }
+        if !(1..=10_000).contains(&config.batch.interval_ms) {
+            return Err(field(
+                "batch.interval_ms",
+                format!("{} is outside 1..=10000", config.batch.interval_ms),
+            ));
+        }
+        config
+            .p2p
+            .listen
+            .parse::<libp2p::Multiaddr>()
+            .map_err(|e| {
+                field(
+                    "p2p.listen",
+                    format!("{:?} is not a multiaddr: {e}", config.p2p.listen),
+                )
+            })?;
+        for peer in &config.p2p.peers {
+            peer.parse::<libp2p::Multiaddr>()
+                .map_err(|e| field("p2p.peers", format!("{peer:?} is not a multiaddr: {e}")))?;
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "health-1"
+role = "voter"
+data_dir = "data/health"
+keystore = "keys/health.json"
+genesis = "genesis.bin"
+[p2p]
+listen = "/ip4/127.0.0.1/tcp/7102"
+peers = ["/ip4/127.0.0.1/tcp/7101"]
+[http]
+listen = "127.0.0.1:8102"
+"#;
+
+    #[test]
+    fn a_full_config_parses_with_default_batching() {
+        let c = NodeConfig::parse(GOOD, "t.toml").unwrap();
+        assert_eq!(c.role, NodeRole::Voter);
+        assert_eq!(c.batch.max_txs, 1_000);
+        assert_eq!(c.p2p.peers.len(), 1);
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        let text = GOOD.replace("keystore = \"keys/health.json\"\n", "");
+        let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("keystore"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused() {
+        let text = GOOD.replace("[http]", "[http]\nlisten_adress = \"x\"");
+        let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("listen_adress"), "{e}");
+    }
+
+    #[test]
+    fn out_of_range_values_name_their_field() {
+        let text = format!("{GOOD}[batch]\nmax_txs = 0\n");
+        let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("batch.max_txs"), "{e}");
+        let text = GOOD.replace("/ip4/127.0.0.1/tcp/7101", "not-an-address");
+        let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("p2p.peers"), "{e}");
+        let text = GOOD.replace("role = \"voter\"", "role = \"king\"");
+        let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("role") || e.contains("king"), "{e}");
+    }
+
+    #[test]
+    fn every_example_in_deploy_parses() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                NodeConfig::parse(&text, &path.display().to_string()).unwrap();
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 4, "one example per department and the auditor");
+    }
+}

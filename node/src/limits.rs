@@ -1,0 +1,28 @@
+//! The node's named limits and timings.
+
+use std::time::Duration;
+
+/// Votes are kept for at most this many heights past the node's next block.
+pub const VOTE_HEIGHTS_AHEAD: u64 = 4_096;
+
+/// How long a block waits for pushed votes before pulling certificates from peers.
+pub const CERTIFICATE_PULL_AFTER: Duration = Duration::from_millis(250);
+
+/// Transactions in one proposal (one block) at most.
+pub const BLOCK_TXS_MAX: usize = 2_000;
+
+/// Proposals in flight (proposed, not yet applied) at once on the leader.
+pub const PROPOSALS_IN_FLIGHT: usize = 4;
+
+/// Largest p2p message: a Raft batch of blocks.
+pub const P2P_MESSAGE_BYTES_MAX: usize = 64 * 1024 * 1024;
+
+/// How long a p2p request may take.
+pub const P2P_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a submitted transaction may wait to commit before the caller is told
+/// "unavailable".
+pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Submission queue depth (jobs, each up to one HTTP body of transactions).
+pub const SUBMIT_QUEUE: usize = 1_024;

@@ -1,0 +1,352 @@
+//! Wiring one node: keys, genesis, ledger replica, p2p, Raft, batcher, HTTP API; and a
+//! clean stop on Ctrl-C or SIGTERM.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use openraft::Config;
+use weinong_contracts::{Genesis, Role, State};
+use weinong_keys::{KeyId, KeyPair, PublicKey, open_keystore};
+use weinong_ledger::MemberSet;
+use weinong_ledger::store::LedgerStore;
+
+use crate::chain::votes::VotePool;
+use crate::chain::{Chain, StateMachine, replay};
+use crate::config::{NodeConfig, NodeRole};
+use crate::limits::{P2P_MESSAGE_BYTES_MAX, P2P_REQUEST_TIMEOUT, SUBMIT_QUEUE};
+use crate::p2p::{P2p, P2pConfig, PeerAuthority};
+use crate::raft::log_store::LogStore;
+use crate::raft::network::Network;
+use crate::raft::{NodeId, PeerNode, Raft, node_id};
+use crate::shared::{Metrics, Replica, Shared};
+use crate::submit::{Batching, accept_forward, run_batcher};
+use crate::wire::{PeerRequest, PeerResponse};
+
+/// Environment variable with the keystore password when the config names no file.
+pub const PASSWORD_ENV: &str = "WEINONG_KEY_PASSWORD";
+
+/// The member set the ledger store certifies blocks with: every genesis member, quorum a
+/// strict majority.
+pub fn member_set(genesis: &Genesis) -> anyhow::Result<MemberSet> {
+    let keys: Vec<PublicKey> = genesis.members.iter().map(|(_, k)| k.clone()).collect();
+    let quorum = u16::try_from(keys.len() / 2 + 1).context("too many members")?;
+    MemberSet::new(keys, quorum).context("the genesis member set is not usable")
+}
+
+fn load_key(config: &NodeConfig) -> anyhow::Result<KeyPair> {
+    let text = std::fs::read_to_string(&config.keystore).with_context(|| {
+        format!(
+            "cannot read keystore {} (field `keystore`)",
+            config.keystore.display()
+        )
+    })?;
+    let password = match &config.password_file {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| {
+                format!(
+                    "cannot read password file {} (field `password_file`)",
+                    p.display()
+                )
+            })?
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string(),
+        None => std::env::var(PASSWORD_ENV).with_context(|| {
+            format!("no `password_file` in the config and {PASSWORD_ENV} is not set")
+        })?,
+    };
+    let password = zeroize::Zeroizing::new(password);
+    open_keystore(&text, password.as_bytes())
+        .with_context(|| format!("cannot open keystore {}", config.keystore.display()))
+}
+
+fn load_genesis(config: &NodeConfig) -> anyhow::Result<Genesis> {
+    let bytes = std::fs::read(&config.genesis).with_context(|| {
+        format!(
+            "cannot read genesis {} (field `genesis`)",
+            config.genesis.display()
+        )
+    })?;
+    Genesis::decode(&bytes)
+        .with_context(|| format!("genesis {} does not decode", config.genesis.display()))
+}
+
+/// Peers admitted to connect: department members (the store's member set) and keys with
+/// the auditor role in the current state.
+struct LedgerAuthority {
+    shared: Arc<Shared>,
+}
+
+impl PeerAuthority for LedgerAuthority {
+    fn admits(&self, key: &KeyId) -> bool {
+        let Ok(r) = self.shared.ledger() else {
+            return false;
+        };
+        if r.store.members().keys().contains_key(key) {
+            return true;
+        }
+        let now = r.state.last_block().time_ms;
+        r.state.roles_at(key, now).contains(&Role::Auditor)
+    }
+
+    fn public_key(&self, key: &KeyId) -> Option<PublicKey> {
+        let r = self.shared.ledger().ok()?;
+        if let Some(k) = r.store.members().keys().get(key) {
+            return Some(k.clone());
+        }
+        r.state.key(key).map(|rec| rec.public_key().clone())
+    }
+}
+
+fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
+    let config = Config {
+        cluster_name: name.to_string(),
+        heartbeat_interval: 100,
+        election_timeout_min: 500,
+        election_timeout_max: 1_000,
+        max_payload_entries: 64,
+        snapshot_policy: openraft::SnapshotPolicy::Never,
+        ..Default::default()
+    };
+    Ok(Arc::new(config.validate().context("Raft settings")?))
+}
+
+/// Runs a node until Ctrl-C or SIGTERM.
+pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
+    let key = Arc::new(load_key(&config)?);
+    let genesis = load_genesis(&config)?;
+    let consortium = genesis.consortium().context("genesis does not encode")?;
+    let members = member_set(&genesis)?;
+    let voter = config.role == NodeRole::Voter;
+    if voter && !members.keys().contains_key(&key.key_id()) {
+        bail!(
+            "role = \"voter\" but key {} is not a member in the genesis; use role = \"learner\" for an auditor",
+            key.key_id()
+        );
+    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+    let ledger_dir = config.data_dir.join("ledger");
+    let store = if ledger_dir.join("CURRENT").exists() {
+        LedgerStore::open(&ledger_dir).context("opening the ledger store")?
+    } else {
+        std::fs::create_dir_all(&ledger_dir)?;
+        LedgerStore::create(&ledger_dir, &members).context("creating the ledger store")?
+    };
+    if store.members() != &members {
+        bail!(
+            "the ledger store in {} belongs to another member set than this genesis",
+            ledger_dir.display()
+        );
+    }
+    let state: State = replay::rebuild(&store, &genesis)?;
+    if !voter
+        && !state
+            .roles_at(&key.key_id(), state.last_block().time_ms)
+            .contains(&Role::Auditor)
+    {
+        bail!(
+            "role = \"learner\" but key {} has no auditor role on this ledger",
+            key.key_id()
+        );
+    }
+    let (submit_tx, submit_rx) = tokio::sync::mpsc::channel(SUBMIT_QUEUE);
+    let height = store.tip().map(|t| t.height + 1).unwrap_or(0);
+    let shared = Arc::new(Shared {
+        name: config.name.clone(),
+        key_id: key.key_id(),
+        consortium,
+        genesis: genesis.clone(),
+        replica: std::sync::RwLock::new(Replica { store, state }),
+        submit: submit_tx,
+        metrics: Metrics::default(),
+    });
+    shared
+        .metrics
+        .blocks
+        .store(height, std::sync::atomic::Ordering::Relaxed);
+
+    let identity = crate::p2p::load_or_create_identity(&config.data_dir.join("p2p.key"))?;
+    let p2p_config = P2pConfig {
+        listen: config.p2p.listen.parse().context("p2p.listen")?,
+        dial: config
+            .p2p
+            .peers
+            .iter()
+            .map(|p| p.parse())
+            .collect::<Result<_, _>>()
+            .context("p2p.peers")?,
+        identity,
+        member_key: key.clone(),
+        consortium,
+        max_message_bytes: P2P_MESSAGE_BYTES_MAX,
+        request_timeout: P2P_REQUEST_TIMEOUT,
+    };
+    let authority = Arc::new(LedgerAuthority {
+        shared: shared.clone(),
+    });
+    let (p2p, mut inbound) = P2p::<PeerRequest, PeerResponse>::start(p2p_config, authority).await?;
+    tracing::info!(name = %config.name, key = %key.key_id(), peer = %p2p.local_peer_id(), "p2p started");
+
+    let chain = Arc::new(Chain {
+        shared: shared.clone(),
+        key: key.clone(),
+        voter,
+        votes: VotePool::default(),
+        p2p: p2p.clone(),
+    });
+    let log = LogStore::open(&config.data_dir.join("raft"))?;
+    let sm = StateMachine::open(chain.clone(), log.clone()).map_err(anyhow::Error::msg)?;
+    let me = node_id(&key.key_id());
+    let raft = Raft::new(
+        me,
+        raft_config(&config.name)?,
+        Network { p2p: p2p.clone() },
+        log,
+        sm,
+    )
+    .await
+    .context("starting Raft")?;
+    if voter {
+        let nodes: BTreeMap<NodeId, PeerNode> = members
+            .keys()
+            .keys()
+            .map(|k| (node_id(k), PeerNode { key: k.to_hex() }))
+            .collect();
+        // Every voter initialises with the same genesis membership; openraft refuses a
+        // second initialisation, which is what a restart gets.
+        if let Err(e) = raft.initialize(nodes).await {
+            tracing::debug!(error = %e, "Raft already initialised");
+        }
+    }
+
+    // Inbound p2p requests.
+    {
+        let (raft, chain, shared) = (raft.clone(), chain.clone(), shared.clone());
+        tokio::spawn(async move {
+            while let Some(msg) = inbound.recv().await {
+                let (raft, chain, shared) = (raft.clone(), chain.clone(), shared.clone());
+                tokio::spawn(async move {
+                    let response = match msg.request {
+                        PeerRequest::AppendEntries(rpc) => {
+                            PeerResponse::AppendEntries(raft.append_entries(rpc).await)
+                        }
+                        PeerRequest::Vote(rpc) => PeerResponse::Vote(raft.vote(rpc).await),
+                        PeerRequest::InstallSnapshot(rpc) => {
+                            PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
+                        }
+                        PeerRequest::Forward(txs) => accept_forward(&shared, txs).await,
+                        PeerRequest::CommitVote(vote) => chain.on_vote(&vote),
+                        PeerRequest::GetCertificate { height } => chain.certificate_of(height),
+                    };
+                    let _ = msg.reply.send(response);
+                });
+            }
+        });
+    }
+    // The batcher.
+    tokio::spawn(run_batcher(
+        shared.clone(),
+        raft.clone(),
+        p2p.clone(),
+        submit_rx,
+        Batching {
+            max_txs: config.batch.max_txs,
+            interval: Duration::from_millis(config.batch.interval_ms),
+        },
+    ));
+    // The leader adds connected auditors as learners; everyone keeps metrics current.
+    {
+        let (raft, shared, p2p) = (raft.clone(), shared.clone(), p2p.clone());
+        tokio::spawn(async move {
+            let mut added: BTreeSet<NodeId> = BTreeSet::new();
+            loop {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                let m = raft.metrics().borrow().clone();
+                let peers = p2p.peers();
+                shared
+                    .metrics
+                    .peers
+                    .store(peers.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                shared.metrics.leader.store(
+                    m.current_leader.unwrap_or(0),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                if m.current_leader != Some(me) {
+                    continue;
+                }
+                for peer in peers {
+                    let id = node_id(&peer);
+                    let known = m.membership_config.nodes().any(|(n, _)| *n == id);
+                    let is_member = shared
+                        .ledger()
+                        .map(|r| r.store.members().keys().contains_key(&peer))
+                        .unwrap_or(true);
+                    if known || is_member || added.contains(&id) {
+                        continue;
+                    }
+                    match raft
+                        .add_learner(id, PeerNode { key: peer.to_hex() }, false)
+                        .await
+                    {
+                        Ok(_) => {
+                            tracing::info!(%peer, "auditor added as a Raft learner");
+                            added.insert(id);
+                        }
+                        Err(e) => {
+                            tracing::warn!(%peer, error = %e, "adding the auditor as a learner failed")
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.http.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (field `http.listen`)",
+                config.http.listen
+            )
+        })?;
+    tracing::info!(http = %config.http.listen, "HTTP API listening");
+    let router = crate::api::router(shared.clone(), crate::api::ApiConfig::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let http = tokio::spawn(crate::api::serve(listener, router, async move {
+        let _ = stop_rx.await;
+    }));
+    shutdown_signal().await;
+    tracing::info!("stopping");
+    let _ = stop_tx.send(());
+    let _ = http.await;
+    let _ = raft.shutdown().await;
+    p2p.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
