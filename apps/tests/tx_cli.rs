@@ -182,6 +182,18 @@ fn missing_node_key_and_bad_input_are_named() {
         ]),
         "64 hex",
     );
+    for args in [["consent", "status", "xyz"], ["history", "xyz", "--"]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| *a != "--").collect();
+        let mut all = vec![
+            "tx",
+            "--node",
+            "http://127.0.0.1:9",
+            "--key",
+            ks.to_str().expect("utf-8"),
+        ];
+        all.extend(args);
+        input_error(&weinong(&all), "64 hex");
+    }
     // Nothing listens on port 9 (discard): the error says the node did not answer.
     input_error(
         &weinong(&[
