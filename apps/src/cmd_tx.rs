@@ -7,6 +7,9 @@
 //! admin.keystore`, which appends an SM2 approval; any admin then runs `tx governance
 //! submit change.json` to sign and submit the transaction.
 //!
+//! Reads: `tx get`, `tx head`, `tx bundle`, `tx consistency` (files `weinong audit` checks
+//! offline), `tx consent status`, `tx history`.
+//!
 //! Nonces are the signing time in ms, raised above the key's last nonce on the ledger
 //! (`GET /v1/keys/{id}`), so successive transactions from one key always increase.
 
@@ -23,7 +26,7 @@ use weinong_contracts::{
     EvidenceHash, Governance, MemberId, ModelId, Purpose, Role, kinds,
 };
 use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
-use weinong_ledger::bundle::{CertifiedHead, ProofBundle};
+use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::{Hash32, Transaction, TxBody};
 
 use crate::Outcome;
@@ -69,6 +72,23 @@ pub enum TxCmd {
         /// Transaction hash (64 hex characters).
         hash: String,
     },
+    /// Show an assessment request's history (institutions: their own requests only).
+    History {
+        /// Request id (64 hex characters).
+        id: String,
+    },
+    /// Save the consistency proof between two blocks' logs, for `weinong audit consistency`.
+    Consistency {
+        /// The older block.
+        #[arg(long)]
+        from_height: u64,
+        /// The newer block (default: the tip).
+        #[arg(long)]
+        to_height: Option<u64>,
+        /// Where to write the proof JSON.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show (or save) the latest certified head (`weinong-head/1`).
     Head {
         /// Write the head JSON here (for `weinong audit consistency`).
@@ -99,6 +119,11 @@ pub struct Delivery {
 /// `weinong tx consent`.
 #[derive(Subcommand)]
 pub enum ConsentCmd {
+    /// Show a consent's status at the tip's block time.
+    Status {
+        /// Consent id (64 hex characters).
+        consent: String,
+    },
     /// Record a consent.
     Grant {
         /// Consent id (64 hex characters), unique on the ledger.
@@ -337,6 +362,35 @@ async fn run(args: TxArgs) -> Result<Outcome> {
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(Outcome::Ok)
         }
+        TxCmd::History { id } => {
+            let id = hex32("request id", &id)?;
+            let v: Value = ctx
+                .client()?
+                .get(&format!("/v1/requests/{}/history", hex::encode(id)))
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(Outcome::Ok)
+        }
+        TxCmd::Consistency {
+            from_height,
+            to_height,
+            out,
+        } => {
+            let mut path = format!("/v1/proofs/consistency?from_height={from_height}");
+            if let Some(to) = to_height {
+                path.push_str(&format!("&to_height={to}"));
+            }
+            let proof: ConsistencyFile = ctx.client()?.get(&path).await?;
+            write_new(&out, serde_json::to_string_pretty(&proof)?.as_bytes())?;
+            println!(
+                "consistency proof from {} to {} leaves written to {} (check it with `weinong audit consistency OLD_HEAD NEW_HEAD {}`)",
+                proof.old_size,
+                proof.new_size,
+                out.display(),
+                out.display()
+            );
+            Ok(Outcome::Ok)
+        }
         TxCmd::Head { out } => {
             let head: CertifiedHead = ctx.client()?.get("/v1/tree-head").await?;
             let (header, members) = head
@@ -559,6 +613,15 @@ async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
 
 async fn consent(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
     match cmd {
+        ConsentCmd::Status { consent } => {
+            let id = hex32("consent id", &consent)?;
+            let v: Value = ctx
+                .client()?
+                .get(&format!("/v1/consents/{}", hex::encode(id)))
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(Outcome::Ok)
+        }
         ConsentCmd::Grant {
             consent,
             subject,

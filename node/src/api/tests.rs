@@ -775,3 +775,30 @@ async fn openapi_lists_every_route_the_router_serves() {
     );
     assert!(doc["components"]["securitySchemes"]["weinong_signature"].is_object());
 }
+
+#[tokio::test]
+async fn serve_answers_on_a_socket_and_stops_on_shutdown() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let f = fixture();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(super::serve(listener, f.router.clone(), async {
+        let _ = stopped.await;
+    }));
+    let target = "/v1/blocks/latest";
+    let sig = sign_request(&f.auditor, "GET", target, b"", now_ms()).unwrap();
+    let mut request = format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
+    for (name, value) in sig.headers() {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut sock = tokio::net::TcpStream::connect(addr).await.unwrap();
+    sock.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    sock.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"height\":0"), "{answer}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

@@ -1,0 +1,223 @@
+//! `weinong tx` without a node: governance collected from files by two admins and signed
+//! into a transaction file that `tx submit` would send, checked by decoding it as the
+//! contracts do; and usage errors that name what is missing.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use weinong_contracts::{Call, Change, Governance, kinds};
+use weinong_keys::{keystore_public_key, sm3_digest};
+use weinong_ledger::{Hash32, Transaction};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn weinong(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weinong"))
+        .args(args)
+        .env("WEINONG_KEY_PASSWORD", PASSWORD)
+        .env_remove("WEINONG_NODE")
+        .output()
+        .expect("run weinong")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Exit code 2 and an error line containing `needle`.
+fn input_error(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(needle), "{needle:?} not in {err:?}");
+}
+
+#[test]
+fn governance_from_files_signs_a_transaction_with_every_approval() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| -> String { dir.path().join(name).to_string_lossy().into_owned() };
+    for name in ["a1", "a2", "target"] {
+        ok(&weinong(&["keys", "new", "--out", &p(name)]));
+    }
+    let consortium = hex::encode(sm3_digest(b"a consortium"));
+    let proposal = p("change.json");
+    ok(&weinong(&[
+        "tx",
+        "governance",
+        "propose",
+        "--out",
+        &proposal,
+        "--consortium",
+        &consortium,
+        "--seq",
+        "7",
+        "bind-role",
+        "--public",
+        &p("target"),
+        "--role",
+        "institution",
+        "--valid-from",
+        "1000",
+    ]));
+    ok(&weinong(&[
+        "tx",
+        "--key",
+        &p("a1"),
+        "governance",
+        "approve",
+        &proposal,
+    ]));
+    input_error(
+        &weinong(&["tx", "--key", &p("a1"), "governance", "approve", &proposal]),
+        "already approved",
+    );
+    ok(&weinong(&[
+        "tx",
+        "--key",
+        &p("a2"),
+        "governance",
+        "approve",
+        &proposal,
+    ]));
+    let tx_file = p("gov.tx");
+    ok(&weinong(&[
+        "tx",
+        "--key",
+        &p("a1"),
+        "governance",
+        "submit",
+        &proposal,
+        "--out",
+        &tx_file,
+        "--nonce",
+        "42",
+    ]));
+
+    let public = |name: &str| {
+        keystore_public_key(&std::fs::read_to_string(p(name)).expect("keystore"))
+            .expect("public key")
+    };
+    let hex_tx = std::fs::read_to_string(&tx_file).expect("tx file");
+    let tx = Transaction::decode(&hex::decode(hex_tx.trim()).expect("hex")).expect("tx");
+    tx.verify(&public("a1"))
+        .expect("signed by the submitting admin");
+    assert_eq!((tx.body().kind, tx.body().nonce), (kinds::GOVERNANCE, 42));
+    let Call::Governance(g) = Call::decode(tx.body().kind, &tx.body().payload).expect("payload")
+    else {
+        panic!("not governance");
+    };
+    let expected = Change::BindRole {
+        key: public("target"),
+        role: weinong_contracts::Role::Institution,
+        valid_from: 1000,
+        valid_until: None,
+    };
+    assert_eq!((g.seq, &g.change), (7, &expected));
+    let approved = Governance::approved_bytes(
+        &Hash32(
+            hex::decode(&consortium)
+                .expect("hex")
+                .try_into()
+                .expect("32"),
+        ),
+        7,
+        &expected,
+    );
+    let mut approvers: Vec<_> = g.approvals.iter().map(|a| a.admin).collect();
+    let mut want = vec![public("a1").key_id(), public("a2").key_id()];
+    want.sort();
+    approvers.sort();
+    assert_eq!(approvers, want);
+    for a in &g.approvals {
+        let key = [public("a1"), public("a2")]
+            .into_iter()
+            .find(|k| k.key_id() == a.admin)
+            .expect("an approver");
+        key.verify(&approved, &a.signature)
+            .expect("approval verifies");
+    }
+}
+
+#[test]
+fn missing_node_key_and_bad_input_are_named() {
+    input_error(&weinong(&["tx", "head"]), "--node");
+    input_error(
+        &weinong(&["tx", "--node", "http://127.0.0.1:9", "head"]),
+        "--key",
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ks: PathBuf = dir.path().join("k");
+    ok(&weinong(&[
+        "keys",
+        "new",
+        "--out",
+        ks.to_str().expect("utf-8"),
+    ]));
+    input_error(
+        &weinong(&[
+            "tx",
+            "--node",
+            "https://example.invalid",
+            "--key",
+            ks.to_str().expect("utf-8"),
+            "head",
+        ]),
+        "only http://",
+    );
+    input_error(
+        &weinong(&[
+            "tx",
+            "--node",
+            "http://127.0.0.1:9",
+            "--key",
+            ks.to_str().expect("utf-8"),
+            "get",
+            "xyz",
+        ]),
+        "64 hex",
+    );
+    for args in [["consent", "status", "xyz"], ["history", "xyz", "--"]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| *a != "--").collect();
+        let mut all = vec![
+            "tx",
+            "--node",
+            "http://127.0.0.1:9",
+            "--key",
+            ks.to_str().expect("utf-8"),
+        ];
+        all.extend(args);
+        input_error(&weinong(&all), "64 hex");
+    }
+    // Nothing listens on port 9 (discard): the error says the node did not answer.
+    input_error(
+        &weinong(&[
+            "tx",
+            "--node",
+            "http://127.0.0.1:9",
+            "--key",
+            ks.to_str().expect("utf-8"),
+            "head",
+        ]),
+        "no answer from the node",
+    );
+    let junk = dir.path().join("junk.tx");
+    std::fs::write(&junk, "00ff\n").expect("write");
+    input_error(
+        &weinong(&[
+            "tx",
+            "--node",
+            "http://127.0.0.1:9",
+            "--key",
+            ks.to_str().expect("utf-8"),
+            "submit",
+            junk.to_str().expect("utf-8"),
+        ]),
+        "not a signed transaction",
+    );
+}
