@@ -65,12 +65,15 @@ pub struct TxBody {
     pub payload: Vec<u8>,
 }
 
-/// A signed transaction, with its canonical bytes kept as decoded or signed.
+/// A signed transaction, with its canonical bytes kept as decoded or signed, and its
+/// hash computed once (when signed or decoded): the node names a transaction as it admits
+/// it, so the block path need not hash it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Transaction {
     body: TxBody,
     signature: Signature,
     encoded: Vec<u8>,
+    hash: TxHash,
 }
 
 /// A transaction that cannot be built: its payload is over the limit.
@@ -114,6 +117,7 @@ impl Transaction {
         Ok(Self {
             body,
             signature,
+            hash: TxHash(sm3_digest(&encoded)),
             encoded,
         })
     }
@@ -152,6 +156,7 @@ impl Transaction {
             },
             signature,
             encoded: bytes.to_vec(),
+            hash: TxHash(sm3_digest(bytes)),
         })
     }
 
@@ -178,7 +183,7 @@ impl Transaction {
 
     /// `SM3(encoded transaction)`.
     pub fn hash(&self) -> TxHash {
-        TxHash(sm3_digest(&self.encoded))
+        self.hash
     }
 
     /// Checks that `key` is the named signer and the signature verifies.
