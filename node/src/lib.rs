@@ -27,6 +27,7 @@ pub mod api;
 pub mod chain;
 pub mod config;
 pub mod limits;
+pub mod mpc_session;
 pub mod p2p;
 pub mod raft;
 pub mod run;
