@@ -19,6 +19,9 @@ pub const EARLY_STREAM_TTL: Duration = Duration::from_secs(30);
 /// The most streams kept waiting for their session to register; more are closed.
 pub const EARLY_STREAMS_MAX: usize = 64;
 
+/// Pause before retrying a session link whose connection closed during the handshake.
+pub const LINK_RETRY_PAUSE: Duration = Duration::from_millis(50);
+
 /// A receive waits this long by default before failing with `MpcError::Timeout`.
 pub const RECV_TIMEOUT_DEFAULT: Duration = weinong_mpc::limits::RECV_TIMEOUT_DEFAULT;
 

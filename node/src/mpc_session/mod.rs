@@ -417,7 +417,8 @@ impl MpcSession {
 }
 
 /// Opens (lower party) or accepts (higher party) the stream to `peer` and returns it with
-/// the pair secret.
+/// the pair secret. A connection that closes during the handshake (libp2p drops one of two
+/// connections that two peers dialed at once, with its streams) is retried until `timeout`.
 async fn link<Req: Message, Resp: Message>(
     p2p: &P2p<Req, Resp>,
     streams: &MpcStreams,
@@ -425,6 +426,31 @@ async fn link<Req: Message, Resp: Message>(
     peer: PartyId,
     timeout: Duration,
 ) -> Result<(Stream, PairSecret), MpcSessionError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match link_once(p2p, streams, plan, peer, left).await {
+            Ok(linked) => return Ok(linked),
+            Err((error, true))
+                if deadline.saturating_duration_since(Instant::now())
+                    > limits::LINK_RETRY_PAUSE =>
+            {
+                tracing::debug!(%error, "retrying an MPC session link");
+                tokio::time::sleep(limits::LINK_RETRY_PAUSE).await;
+            }
+            Err((error, _)) => return Err(error),
+        }
+    }
+}
+
+/// One attempt of [`link`]; the flag says whether the failure is worth a retry.
+async fn link_once<Req: Message, Resp: Message>(
+    p2p: &P2p<Req, Resp>,
+    streams: &MpcStreams,
+    plan: &SessionPlan,
+    peer: PartyId,
+    timeout: Duration,
+) -> Result<(Stream, PairSecret), (MpcSessionError, bool)> {
     let key = plan.key(peer);
     let me = plan.me;
     let handshake = |reason: &str| MpcSessionError::Handshake {
@@ -438,10 +464,15 @@ async fn link<Req: Message, Resp: Message>(
             key,
             source,
         };
-        p2p.wait_connected(&key, timeout).await.map_err(connect)?;
-        let mut stream = p2p.open_stream(&key).await.map_err(connect)?;
+        p2p.wait_connected(&key, timeout)
+            .await
+            .map_err(|e| (connect(e), true))?;
+        let mut stream = p2p
+            .open_stream(&key)
+            .await
+            .map_err(|e| (connect(e), true))?;
         let mut secret = Zeroizing::new([0u8; 32]);
-        getrandom::fill(&mut secret[..]).map_err(MpcSessionError::Random)?;
+        getrandom::fill(&mut secret[..]).map_err(|e| (MpcSessionError::Random(e), false))?;
         let mut hello = Zeroizing::new(header(HELLO_MAGIC, me, peer, &plan.session));
         hello.extend_from_slice(&secret[..]);
         let expected_ack = header(ACK_MAGIC, me, peer, &plan.session);
@@ -454,31 +485,42 @@ async fn link<Req: Message, Resp: Message>(
         };
         let ack = match tokio::time::timeout(timeout, exchange).await {
             Err(_) => {
-                return Err(MpcSessionError::NotJoined {
-                    party: peer,
-                    key,
-                    waited_ms: millis(timeout),
-                });
+                return Err((
+                    MpcSessionError::NotJoined {
+                        party: peer,
+                        key,
+                        waited_ms: millis(timeout),
+                    },
+                    false,
+                ));
             }
-            Ok(Err(e)) => return Err(handshake(&format!("hello exchange: {e}"))),
+            Ok(Err(e)) => return Err((handshake(&format!("hello exchange: {e}")), true)),
             Ok(Ok(ack)) => ack,
         };
         if ack != expected_ack {
-            return Err(handshake("the acknowledgement does not match the hello"));
+            return Err((
+                handshake("the acknowledgement does not match the hello"),
+                false,
+            ));
         }
         Ok((stream, PairSecret::from_bytes(*secret)))
     } else {
-        let arrival = streams.register(&plan.session, peer, key, me)?;
+        let arrival = streams
+            .register(&plan.session, peer, key, me)
+            .map_err(|e| (e, false))?;
         let arrival = match tokio::time::timeout(timeout, arrival).await {
             Ok(Ok(arrival)) => arrival,
-            Ok(Err(_)) => return Err(MpcSessionError::RouterStopped),
+            Ok(Err(_)) => return Err((MpcSessionError::RouterStopped, false)),
             Err(_) => {
                 streams.unregister(&plan.session, peer);
-                return Err(MpcSessionError::NotJoined {
-                    party: peer,
-                    key,
-                    waited_ms: millis(timeout),
-                });
+                return Err((
+                    MpcSessionError::NotJoined {
+                        party: peer,
+                        key,
+                        waited_ms: millis(timeout),
+                    },
+                    false,
+                ));
             }
         };
         let mut stream = arrival.stream;
@@ -489,8 +531,8 @@ async fn link<Req: Message, Resp: Message>(
         };
         match tokio::time::timeout(timeout, answered).await {
             Ok(Ok(())) => Ok((stream, PairSecret::from_bytes(*arrival.secret))),
-            Ok(Err(e)) => Err(handshake(&format!("acknowledgement: {e}"))),
-            Err(_) => Err(handshake("acknowledgement not sent in time")),
+            Ok(Err(e)) => Err((handshake(&format!("acknowledgement: {e}")), true)),
+            Err(_) => Err((handshake("acknowledgement not sent in time"), false)),
         }
     }
 }
