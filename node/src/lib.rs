@@ -6,7 +6,9 @@
 //! department nodes, its RocksDB log ([`raft`]); the replicated state machine that turns
 //! committed proposals into blocks through `weinong-contracts`, collects every member's
 //! signature on each header and stores the commit certificate ([`chain`]); the HTTP API
-//! with its OpenAPI document and signed requests ([`api`]); and [`run`], which wires them.
+//! with its OpenAPI document and signed requests ([`api`]); three-party MPC sessions over
+//! the p2p layer's streams, running `weinong-mpc`'s engine on a blocking thread
+//! ([`mpc_session`]); and [`run`], which wires them.
 //!
 //! Must not know: how assessments are computed (that is `weinong-mpc`), department data
 //! schemas (`weinong-connectors`), or anything about the CLI: clients speak HTTP only and
@@ -27,6 +29,7 @@ pub mod api;
 pub mod chain;
 pub mod config;
 pub mod limits;
+pub mod mpc_session;
 pub mod p2p;
 pub mod raft;
 pub mod run;
