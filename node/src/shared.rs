@@ -22,7 +22,7 @@ pub struct Replica {
 }
 
 /// What happened to one submitted transaction.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SubmitOutcome {
     /// In a committed, certified block.

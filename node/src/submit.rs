@@ -114,6 +114,19 @@ pub async fn run_batcher(
     }
 }
 
+/// A batch's transactions as canonical bytes, in order.
+fn wire_bytes(batch: &[Waiting]) -> Vec<ByteBuf> {
+    batch
+        .iter()
+        .flat_map(|w| {
+            w.job
+                .txs
+                .iter()
+                .map(|tx| ByteBuf::from(tx.as_bytes().to_vec()))
+        })
+        .collect()
+}
+
 fn hex_of(tx: &Transaction) -> String {
     tx.hash().to_hex()
 }
@@ -148,15 +161,7 @@ async fn propose(
     batch: Vec<Waiting>,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) {
-    let txs: Vec<ByteBuf> = batch
-        .iter()
-        .flat_map(|w| {
-            w.job
-                .txs
-                .iter()
-                .map(|tx| ByteBuf::from(tx.as_bytes().to_vec()))
-        })
-        .collect();
+    let txs = wire_bytes(&batch);
     let time_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -230,15 +235,7 @@ fn distribute(shared: &Shared, batch: Vec<Waiting>, block: Result<BlockResult, S
 }
 
 async fn forward(shared: Arc<Shared>, p2p: NodeP2p, leader: KeyId, batch: Vec<Waiting>) {
-    let txs: Vec<ByteBuf> = batch
-        .iter()
-        .flat_map(|w| {
-            w.job
-                .txs
-                .iter()
-                .map(|tx| ByteBuf::from(tx.as_bytes().to_vec()))
-        })
-        .collect();
+    let txs = wire_bytes(&batch);
     let response = p2p.request(&leader, PeerRequest::Forward(txs)).await;
     let mut outcomes = match response {
         Ok(PeerResponse::Forwarded(o)) => o.into_iter(),

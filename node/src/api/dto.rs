@@ -8,8 +8,6 @@ use weinong_contracts::{CategorySet, ConsentStatus, RequestEvent};
 use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::{BlockHeader, CommitCertificate};
 
-use crate::shared::SubmitOutcome;
-
 /// Every error: a stable code and a message naming what is wrong and what to do.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
@@ -27,46 +25,8 @@ pub struct SubmitRequest {
     pub transactions: Vec<String>,
 }
 
-/// What happened to one transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum OutcomeBody {
-    /// In a committed, certified block.
-    Committed {
-        /// Transaction hash.
-        tx: String,
-        /// Block height.
-        height: u64,
-        /// Log index.
-        index: u64,
-    },
-    /// The contracts refused it; nothing was recorded.
-    Rejected {
-        /// Transaction hash.
-        tx: String,
-        /// Why.
-        reason: String,
-    },
-    /// Not ordered now; resubmitting is safe.
-    Unavailable {
-        /// Transaction hash.
-        tx: String,
-        /// Why.
-        reason: String,
-    },
-}
-
-impl From<SubmitOutcome> for OutcomeBody {
-    fn from(o: SubmitOutcome) -> Self {
-        match o {
-            SubmitOutcome::Committed { tx, height, index } => {
-                OutcomeBody::Committed { tx, height, index }
-            }
-            SubmitOutcome::Rejected { tx, reason } => OutcomeBody::Rejected { tx, reason },
-            SubmitOutcome::Unavailable { tx, reason } => OutcomeBody::Unavailable { tx, reason },
-        }
-    }
-}
+/// What happened to one transaction: the node's own outcome type, serialised as is.
+pub use crate::shared::SubmitOutcome as OutcomeBody;
 
 /// `POST /v1/transactions` answer: one outcome per transaction, in order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use weinong_contracts::Call;
 use weinong_ledger::{DecodeError, Transaction};
 
-use super::dto::{ErrorBody, OutcomeBody, SubmitRequest, SubmitResponse};
+use super::dto::{ErrorBody, SubmitRequest, SubmitResponse};
 use super::error::ApiError;
 use super::{App, SUBMIT_TXS_MAX};
 
@@ -98,7 +98,5 @@ pub(crate) async fn submit(
         .map(|(i, t)| decode_one(i, t))
         .collect::<Result<Vec<_>, _>>()?;
     let outcomes = app.shared.submit(txs).await?;
-    Ok(Json(SubmitResponse {
-        outcomes: outcomes.into_iter().map(OutcomeBody::from).collect(),
-    }))
+    Ok(Json(SubmitResponse { outcomes }))
 }

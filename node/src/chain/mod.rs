@@ -98,6 +98,14 @@ impl Chain {
             .unwrap_or(0)
     }
 
+    /// The replica, for writing.
+    fn replica_mut(&self) -> StoreResult<std::sync::RwLockWriteGuard<'_, crate::shared::Replica>> {
+        self.shared
+            .replica
+            .write()
+            .map_err(|_| sm_error("ledger replica poisoned"))
+    }
+
     /// Handles a peer's vote.
     pub fn on_vote(&self, vote: &CommitVote) -> PeerResponse {
         let members = match self.shared.ledger() {
@@ -326,19 +334,12 @@ impl StateMachine {
             })
             .collect();
         let (header, prepared, new_keys, fates) = self.execute(height, proposal, decoded)?;
-        let (certificate, tree_head) = if self.chain.voter {
+        if self.chain.voter {
             self.chain.vote_on(&header);
-            self.chain.certify(&header).await
-        } else {
-            self.chain.certify(&header).await
-        };
+        }
+        let (certificate, tree_head) = self.chain.certify(&header).await;
         {
-            let mut replica = self
-                .chain
-                .shared
-                .replica
-                .write()
-                .map_err(|_| sm_error("ledger replica poisoned"))?;
+            let mut replica = self.chain.replica_mut()?;
             replica
                 .store
                 .append_prepared(&header, &certificate, prepared, &new_keys)
@@ -394,12 +395,7 @@ impl StateMachine {
                 })
                 .collect()
         };
-        let mut replica = self
-            .chain
-            .shared
-            .replica
-            .write()
-            .map_err(|_| sm_error("ledger replica poisoned"))?;
+        let mut replica = self.chain.replica_mut()?;
         let replica = &mut *replica;
         let at = BlockTime::new(
             height,
