@@ -258,9 +258,10 @@ async fn for_each_row(
     mut handle: impl FnMut(usize, &AnyRow) -> Result<(), ConnectorError>,
 ) -> Result<(), ConnectorError> {
     let keys = &unique.keys;
-    let Some(chunk_len) = (keys.len() > 0).then(|| keys.len().min(FEATURE_CHUNK_SUBJECTS)) else {
+    if keys.is_empty() {
         return Ok(());
-    };
+    }
+    let chunk_len = keys.len().min(FEATURE_CHUNK_SUBJECTS);
     let sql = select_sql(store.backend(), table, columns, chunk_len);
     for chunk in keys.chunks(chunk_len) {
         let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));

@@ -465,9 +465,7 @@ fn model_columns(
     (columns, complete)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn generated_features_are_in_the_models_ranges_and_run() {
-    let s = common::sqlite_store().await;
+async fn generated_features_fit_the_models(s: &TestStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let subjects = import_synthetic(&s.store, dir.path(), 1_000).await;
     assert_eq!(subjects.len(), 1_000);
@@ -479,6 +477,30 @@ async fn generated_features_are_in_the_models_ranges_and_run() {
         assert_eq!(t.len(), subjects.len());
         tables.insert(d, t);
     }
+    // More subjects than one query chunk: 8,000 unknown pseudonyms first, then everyone,
+    // so the real subjects straddle the chunk boundary and fill the padded last chunk.
+    let mut many: Vec<SubjectPseudonym> = (0..8_000u32)
+        .map(|i| {
+            let mut b = [0u8; 32];
+            b[..4].copy_from_slice(&i.to_be_bytes());
+            SubjectPseudonym::from_bytes(b)
+        })
+        .collect();
+    many.extend(&subjects);
+    assert!(many.len() > weinong_connectors::limits::FEATURE_CHUNK_SUBJECTS);
+    for d in Department::ALL {
+        let t = load_features(&s.store, d, &many, AS_OF)
+            .await
+            .expect("features");
+        assert!(
+            (0..8_000).all(|i| t.row(i).is_none()),
+            "{d}: unknown subjects"
+        );
+        for i in 0..subjects.len() {
+            assert_eq!(t.row(8_000 + i), tables[&d].row(i), "{d}: subject {i}");
+        }
+    }
+
     let models = models();
     let mut checked = 0u64;
     for m in &models {
@@ -550,8 +572,13 @@ async fn generated_features_are_in_the_models_ranges_and_run() {
             assert!(compared > 300, "{compared} grades compared");
         }
     }
-    s.finish().await;
 }
+
+both_stores!(
+    generated_features_fit_the_models_sqlite,
+    generated_features_fit_the_models_postgres,
+    generated_features_fit_the_models
+);
 
 // --- bad input and corrupt data ----------------------------------------------------------
 
