@@ -73,6 +73,7 @@
 //! known.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::OnceLock;
 
 use sqlx::any::AnyRow;
@@ -87,7 +88,10 @@ use crate::schema::{Department, FieldKind};
 use crate::store::{Backend, Store};
 
 /// Named features of one department for many subjects, as of a date.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Its values are personal data: `Debug` shows only the shape, so a stray log line cannot
+/// carry them.
+#[derive(Clone, PartialEq, Eq)]
 pub struct FeatureTable {
     names: Vec<&'static str>,
     // Invariant: every inner row has `names.len()` values.
@@ -126,6 +130,15 @@ impl FeatureTable {
     /// Whether there are no subjects.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
+    }
+}
+
+impl fmt::Debug for FeatureTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FeatureTable")
+            .field("features", &self.names.len())
+            .field("subjects", &self.rows.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -1204,6 +1217,17 @@ mod tests {
         ] {
             kinds_of(d, &cols).expect("columns exist");
         }
+    }
+
+    #[test]
+    fn debug_shows_no_values() {
+        let t = FeatureTable {
+            names: vec!["mmse_total"],
+            rows: vec![Some(vec![Some(23)]), None],
+        };
+        let shown = format!("{t:?}");
+        assert!(!shown.contains("23"), "{shown}");
+        assert!(shown.contains("subjects: 2"), "{shown}");
     }
 
     #[test]
