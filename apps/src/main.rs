@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod client;
+mod cmd_assess;
 mod cmd_audit;
 mod cmd_bench;
 mod cmd_bench_crypto;
@@ -77,6 +78,8 @@ enum Command {
     Devnet(cmd_devnet::DevnetArgs),
     /// Talk to a node: submit transactions (consent, governance), fetch heads and bundles.
     Tx(cmd_tx::TxArgs),
+    /// A care home's assessments: request one, fetch and open the result.
+    Assess(cmd_assess::AssessArgs),
 }
 
 /// The outcome of a command that ran to the end: success, or a check that failed.
@@ -114,6 +117,7 @@ fn main() -> ExitCode {
         Command::Node(cmd) => cmd_node::node(cmd),
         Command::Devnet(args) => cmd_devnet::devnet(args),
         Command::Tx(args) => cmd_tx::tx(args),
+        Command::Assess(args) => cmd_assess::assess(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

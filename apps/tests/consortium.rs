@@ -9,32 +9,17 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use weinong_keys::{KeyPair, open_keystore, sign_request};
 
+mod common;
+
+use common::{run, weinong};
+
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// The CLI under test. `WEINONG_TEST_BIN` may point at a copy, so that a build in a
-/// shared target directory cannot swap the binary in the middle of a test.
-fn weinong() -> Command {
-    match std::env::var_os("WEINONG_TEST_BIN") {
-        Some(bin) => Command::new(bin),
-        None => Command::new(env!("CARGO_BIN_EXE_weinong")),
-    }
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run weinong");
-    eprintln!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 struct Devnet {
     dir: PathBuf,

@@ -178,7 +178,7 @@ pub(crate) fn access(
 /// Fails unless consent `id` covers `request`'s subject, requester and purpose and every
 /// category in `categories`, and is valid (recorded, begun, not ended, not withdrawn) at
 /// `now_ms`.
-fn covering_consent(
+pub(crate) fn covering_consent(
     state: &State,
     id: ConsentId,
     request: &Request,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use weinong_keys::{KeyId, SubjectPseudonym};
 
 use crate::state::{AccessEntry, Consent, ConsentStatus, KeyStatus, RequestEvent, State};
-use crate::types::{BlockTime, ConsentId, RequestId, Role};
+use crate::types::{BlockTime, CategorySet, ConsentId, RequestId, Role};
 
 impl State {
     /// A consent's status at time `t_ms` (block time), or `None` if no such consent.
@@ -65,5 +65,22 @@ impl State {
         self.accesses
             .range((*subject, 0)..=(*subject, u64::MAX))
             .map(|(_, a)| a)
+    }
+
+    /// A consent on which a department may read `categories` for `request` at `t_ms`:
+    /// recorded for the request's subject, granted to its requester for its purpose,
+    /// covering every category, begun, not ended and not withdrawn then (the rule
+    /// access records are checked by). The lowest such consent id; `None` if there is none
+    /// or no such request.
+    pub fn covering_consent(
+        &self,
+        request: &RequestId,
+        categories: CategorySet,
+        t_ms: u64,
+    ) -> Option<ConsentId> {
+        let r = self.requests.get(request)?;
+        self.consents_of(&r.subject)
+            .map(|(id, _)| *id)
+            .find(|id| crate::consent::covering_consent(self, *id, r, categories, t_ms).is_ok())
     }
 }

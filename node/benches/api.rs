@@ -77,6 +77,10 @@ fn bench(c: &mut Criterion) {
         replica: RwLock::new(Replica { store, state }),
         submit,
         metrics: Metrics::default(),
+        assess: weinong_node::shared::AssessHub::new(
+            weinong_node::assess::results::ResultStore::open(&dir.path().join("results"))
+                .expect("result store"),
+        ),
     });
     let app = router(shared, ApiConfig::default());
 

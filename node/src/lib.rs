@@ -8,11 +8,14 @@
 //! signature on each header and stores the commit certificate ([`chain`]); the HTTP API
 //! with its OpenAPI document and signed requests ([`api`]); three-party MPC sessions over
 //! the p2p layer's streams, running `weinong-mpc`'s engine on a blocking thread
-//! ([`mpc_session`]); and [`run`], which wires them.
+//! ([`mpc_session`]); the assessment driver that takes each committed request through
+//! consent, access record, inputs, MPC and sealed output shares ([`assess`]); and [`run`],
+//! which wires them.
 //!
-//! Must not know: how assessments are computed (that is `weinong-mpc`), department data
-//! schemas (`weinong-connectors`), or anything about the CLI: clients speak HTTP only and
-//! link nothing of this crate but [`run::run`] (for `weinong node run` and `weinong devnet`).
+//! Must not know: how models are evaluated (that is `weinong-mpc`), how department rows
+//! become features (`weinong-connectors`), or anything about the CLI: clients speak HTTP
+//! only and link nothing of this crate but [`run::run`] (for `weinong node run` and
+//! `weinong devnet`).
 //!
 //! Invariants: a transaction is acknowledged only after the block holding it is committed
 //! by Raft (durable on a majority) and applied here; only transactions the contracts
@@ -26,6 +29,7 @@
 )]
 
 pub mod api;
+pub mod assess;
 pub mod chain;
 pub mod config;
 pub mod limits;

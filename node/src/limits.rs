@@ -26,3 +26,18 @@ pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Submission queue depth (jobs, each up to one HTTP body of transactions).
 pub const SUBMIT_QUEUE: usize = 1_024;
+
+/// Largest sealed output share a node stores or accepts from a peer: one batch of
+/// 1,000,000 subjects × 64 outputs × 8 bytes would be 512 MiB, so batches are capped well
+/// below that by the share's own limits; this bounds what a peer can make a node write.
+pub const SEALED_SHARE_BYTES_MAX: usize = 48 * 1024 * 1024;
+
+/// Requests this node's assessment driver works on at once; more wait their turn.
+pub const ASSESSMENTS_IN_FLIGHT: usize = 64;
+
+/// Block notices buffered for the assessment driver before the slowest listener lags.
+pub const BLOCK_NEWS_BUFFER: usize = 4_096;
+
+/// Attempts to record one of the node's own transactions when a concurrent one took its
+/// nonce first.
+pub const OWN_TX_ATTEMPTS: usize = 3;

@@ -12,6 +12,8 @@ use weinong_keys::{KeyId, KeyPair, PublicKey, open_keystore};
 use weinong_ledger::MemberSet;
 use weinong_ledger::store::LedgerStore;
 
+use crate::assess::Assessor;
+use crate::assess::results::ResultStore;
 use crate::chain::votes::VotePool;
 use crate::chain::{Chain, StateMachine, replay};
 use crate::config::{NodeConfig, NodeRole};
@@ -20,7 +22,7 @@ use crate::p2p::{P2p, P2pConfig, PeerAuthority};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
 use crate::raft::{NodeId, PeerNode, Raft, node_id};
-use crate::shared::{Metrics, Replica, Shared};
+use crate::shared::{AssessHub, Metrics, Replica, Shared};
 use crate::submit::{Batching, accept_forward, run_batcher};
 use crate::wire::{PeerRequest, PeerResponse};
 
@@ -165,6 +167,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         replica: std::sync::RwLock::new(Replica { store, state }),
         submit: submit_tx,
         metrics: Metrics::default(),
+        assess: AssessHub::new(
+            ResultStore::open(&config.data_dir.join("results"))
+                .context("opening the result store")?,
+        ),
     });
     shared
         .metrics
@@ -225,12 +231,25 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         }
     }
 
+    let assessor = match &config.assessment {
+        Some(section) => {
+            let assessor =
+                Assessor::open(shared.clone(), key.clone(), p2p.clone(), section).await?;
+            tokio::spawn(assessor.clone().run());
+            tracing::info!(department = ?section.department, "computing assessments");
+            Some(assessor)
+        }
+        None => None,
+    };
+
     // Inbound p2p requests.
     {
         let (raft, chain, shared) = (raft.clone(), chain.clone(), shared.clone());
         tokio::spawn(async move {
             while let Some(msg) = inbound.recv().await {
                 let (raft, chain, shared) = (raft.clone(), chain.clone(), shared.clone());
+                let assessor = assessor.clone();
+                let from = msg.from;
                 tokio::spawn(async move {
                     let response = match msg.request {
                         PeerRequest::AppendEntries(rpc) => {
@@ -243,6 +262,16 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                         PeerRequest::Forward(txs) => accept_forward(&shared, txs).await,
                         PeerRequest::CommitVote(vote) => chain.on_vote(&vote),
                         PeerRequest::GetCertificate { height } => chain.certificate_of(height),
+                        PeerRequest::SealedShare {
+                            request,
+                            party,
+                            blob,
+                        } => match &assessor {
+                            Some(a) => a.accept_sealed(&from, request, party, blob.into_vec()),
+                            None => PeerResponse::Refused(
+                                "this node computes no assessments".to_owned(),
+                            ),
+                        },
                     };
                     let _ = msg.reply.send(response);
                 });

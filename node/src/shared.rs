@@ -7,8 +7,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
-use tokio::sync::{mpsc, oneshot};
-use weinong_contracts::{Genesis, State};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use weinong_contracts::{Genesis, RequestId, State};
 use weinong_keys::KeyId;
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{Hash32, Transaction};
@@ -103,6 +103,35 @@ pub struct Shared {
     pub submit: mpsc::Sender<SubmitJob>,
     /// Counters.
     pub metrics: Metrics,
+    /// Block notices for the assessment driver, and the sealed output shares it keeps.
+    pub assess: AssessHub,
+}
+
+/// What the chain tells the assessment driver after each stored block.
+#[derive(Clone, Debug)]
+pub struct BlockNews {
+    /// The block's height.
+    pub height: u64,
+    /// Its block time, ms.
+    pub time_ms: u64,
+    /// Assessment requests opened in it.
+    pub opened: Vec<RequestId>,
+}
+
+/// The assessment side of [`Shared`].
+pub struct AssessHub {
+    /// One notice per stored block (subscribe for a receiver).
+    pub blocks: broadcast::Sender<BlockNews>,
+    /// Sealed output shares held by this node.
+    pub results: crate::assess::results::ResultStore,
+}
+
+impl AssessHub {
+    /// A hub keeping sealed shares in `results`.
+    pub fn new(results: crate::assess::results::ResultStore) -> AssessHub {
+        let (blocks, _) = broadcast::channel(crate::limits::BLOCK_NEWS_BUFFER);
+        AssessHub { blocks, results }
+    }
 }
 
 /// Errors of [`Shared`]'s helpers.

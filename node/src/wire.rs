@@ -2,7 +2,8 @@
 //!
 //! Raft RPCs (openraft's own serde types), transactions a follower forwards to the leader,
 //! commit votes (each member's signature over a block header and its tree head), and
-//! requests for a stored certificate (a node catching up, or a learner, pulls them).
+//! requests for a stored certificate (a node catching up, or a learner, pulls them), and
+//! assessment output shares sealed to their requester.
 
 use openraft::error::{InstallSnapshotError, RaftError};
 use openraft::raft::{
@@ -32,6 +33,16 @@ pub enum PeerRequest {
     GetCertificate {
         /// Block height.
         height: u64,
+    },
+    /// A department's output share of an assessment, sealed to the requester, for this
+    /// node to keep and serve (see `assess`).
+    SealedShare {
+        /// The request id.
+        request: [u8; 32],
+        /// The sender's MPC party (must be the sender's own).
+        party: u8,
+        /// SM2 ciphertext only the requester can open.
+        blob: ByteBuf,
     },
 }
 

@@ -6,7 +6,7 @@
 //! | [`Access::Submit`] | `POST /v1/transactions` | admin, department, institution, steward, registrar (auditors submit nothing) |
 //! | [`Access::Ledger`] | `GET /v1/transactions/{hash}`, `/v1/blocks/{height}`, `/v1/blocks/latest`, `/v1/tree-head`, `/v1/proofs/…`, `/v1/bundles/{hash}` | department, auditor, admin, institution |
 //! | [`Access::Consents`] | `GET /v1/consents/{id}` | registrar, department, auditor, admin |
-//! | [`Access::RequestHistory`] | `GET /v1/requests/{id}/history` | department, auditor; an institution only for requests it made |
+//! | [`Access::RequestHistory`] | `GET /v1/requests/{id}/history`, `GET /v1/assessments/{id}` | department, auditor; an institution only for requests it made (and only it gets the sealed shares) |
 //! | [`Access::Account`] | `GET /v1/keys/{id}`, `GET /v1/governance` | any role |
 //!
 //! A key that holds none of a class's roles gets 403 naming the roles needed.

@@ -374,6 +374,35 @@ pub struct HistoryBody {
     pub events: Vec<RequestEventBody>,
 }
 
+/// An assessment request as its requester follows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentBody {
+    /// Request id.
+    pub request: String,
+    /// `requested`, `authorised`, `computed` or `failed`.
+    pub status: String,
+    /// Why it failed (a failure-reason label), when it did.
+    pub failure: Option<String>,
+    /// Model id.
+    pub model: String,
+    /// Requesting institution's key id.
+    pub requester: String,
+    /// Deadline, block time ms.
+    pub deadline_ms: u64,
+    /// The output shares this node holds, each sealed to the requester's SM2 key (empty
+    /// for any caller but the requester). All three are needed to open the result.
+    pub shares: Vec<SealedShareBody>,
+}
+
+/// One department's output share, sealed to the requester.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SealedShareBody {
+    /// MPC party: 0 civil affairs, 1 health, 2 medical insurance.
+    pub party: u8,
+    /// SM2 ciphertext (DER, C1C3C2), base64.
+    pub sealed: String,
+}
+
 /// A key as the ledger state knows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KeyBody {

@@ -29,6 +29,7 @@
 //! `{"code": "snake_case", "message": "..."}`.
 
 pub mod access;
+mod assessment_routes;
 pub mod auth;
 pub mod dto;
 pub mod error;
@@ -128,7 +129,9 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
     );
     let history = guarded(
         Access::RequestHistory,
-        Router::new().route("/v1/requests/{id}/history", get(state_routes::history)),
+        Router::new()
+            .route("/v1/requests/{id}/history", get(state_routes::history))
+            .route("/v1/assessments/{id}", get(assessment_routes::assessment)),
     );
     let account = guarded(
         Access::Account,

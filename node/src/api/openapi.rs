@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::access::Access;
 use super::{
-    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, dto, ledger_routes, ops, state_routes,
-    submit,
+    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, assessment_routes, dto, ledger_routes, ops,
+    state_routes, submit,
 };
 
 /// The document's source.
@@ -27,6 +27,7 @@ use super::{
         ledger_routes::bundle,
         state_routes::consent,
         state_routes::history,
+        assessment_routes::assessment,
         state_routes::key,
         state_routes::governance,
         ops::healthz,
@@ -38,7 +39,8 @@ use super::{
         dto::TransactionBody, dto::BlockBody, dto::MemberSignatureBody,
         dto::CertifiedHeadBody, dto::InclusionBody, dto::ConsistencyBody,
         dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody,
-        dto::KeyBody, dto::GovernanceBody, dto::HealthBody,
+        dto::KeyBody, dto::GovernanceBody, dto::HealthBody, dto::AssessmentBody,
+        dto::SealedShareBody,
     )),
     modifiers(&Signing),
 )]
@@ -66,7 +68,7 @@ impl Modify for Signing {
             (Access::Consents, "GET /v1/consents"),
             (
                 Access::RequestHistory,
-                "GET /v1/requests/{id}/history (institutions: own requests only)",
+                "GET /v1/requests/{id}/history, /v1/assessments/{id} (institutions: own requests only)",
             ),
             (Access::Account, "GET /v1/keys, /v1/governance"),
         ]

@@ -148,6 +148,9 @@ fn fixture() -> Fixture {
         replica: RwLock::new(Replica { store, state }),
         submit,
         metrics: Metrics::default(),
+        assess: crate::shared::AssessHub::new(
+            crate::assess::results::ResultStore::open(&dir.path().join("results")).unwrap(),
+        ),
     });
     Fixture {
         router: router(shared, ApiConfig::default()),

@@ -39,7 +39,9 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use weinong_contracts::{BlockTime, PreparedKeys, VerifiedTx, apply, expire_requests};
+use weinong_contracts::{
+    BlockTime, Outcome, PreparedKeys, RequestId, VerifiedTx, apply, expire_requests,
+};
 use weinong_keys::{KeyId, KeyPair, PublicKey, Signature};
 use weinong_ledger::store::PreparedBlock;
 use weinong_ledger::{
@@ -51,7 +53,7 @@ use crate::limits::CERTIFICATE_PULL_AFTER;
 use crate::raft::log_store::LogStore;
 use crate::raft::network::NodeP2p;
 use crate::raft::{BlockResult, NodeId, PeerNode, Proposal, TxFate, TypeConfig};
-use crate::shared::Shared;
+use crate::shared::{BlockNews, Shared};
 use crate::wire::{CertifiedBlock, CommitVote, PeerRequest, PeerResponse};
 use votes::VotePool;
 
@@ -333,7 +335,8 @@ impl StateMachine {
                 Transaction::decode(b).map_err(|e| format!("transaction does not decode: {e}"))
             })
             .collect();
-        let (header, prepared, new_keys, fates) = self.execute(height, proposal, decoded)?;
+        let (header, prepared, new_keys, fates, opened) =
+            self.execute(height, proposal, decoded)?;
         if self.chain.voter {
             self.chain.vote_on(&header);
         }
@@ -349,6 +352,12 @@ impl StateMachine {
             }
         }
         self.chain.votes.prune(height + 1);
+        // No listener (a node that computes nothing) is not an error.
+        let _ = self.chain.shared.assess.blocks.send(BlockNews {
+            height,
+            time_ms: header.time_ms,
+            opened,
+        });
         let metrics = &self.chain.shared.metrics;
         metrics
             .blocks
@@ -372,7 +381,13 @@ impl StateMachine {
         height: u64,
         proposal: &Proposal,
         decoded: Vec<Result<Transaction, String>>,
-    ) -> StoreResult<(BlockHeader, PreparedBlock, Vec<PublicKey>, Vec<TxFate>)> {
+    ) -> StoreResult<(
+        BlockHeader,
+        PreparedBlock,
+        Vec<PublicKey>,
+        Vec<TxFate>,
+        Vec<RequestId>,
+    )> {
         // Signatures are checked against the keys known when the block starts, under a
         // shared lock, so peers' requests (which read the replica) are not held up by the
         // block's SM2 verifications. A key registered inside a block signs from the next
@@ -407,6 +422,7 @@ impl StateMachine {
         let mut accepted = Vec::new();
         let mut fates = Vec::with_capacity(verified.len());
         let mut new_keys: Vec<PublicKey> = Vec::new();
+        let mut opened = Vec::new();
         for item in verified {
             let (tx, v) = match item {
                 Ok(pair) => pair,
@@ -416,7 +432,10 @@ impl StateMachine {
                 }
             };
             match apply(&mut replica.state, &v, at) {
-                Ok(_) => {
+                Ok(receipt) => {
+                    if let Outcome::Requested { request, .. } = receipt.outcome {
+                        opened.push(request);
+                    }
                     let signer = tx.body().signer;
                     if replica.store.key(&signer).is_err()
                         && !new_keys.iter().any(|k| k.key_id() == signer)
@@ -449,7 +468,7 @@ impl StateMachine {
             time_ms: at.time_ms,
             proposer: KeyId::from_bytes(proposal.proposer),
         };
-        Ok((header, prepared, new_keys, fates))
+        Ok((header, prepared, new_keys, fates, opened))
     }
 
     /// After a crash between storing block `height` and recording it as applied: the

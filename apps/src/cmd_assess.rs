@@ -1,0 +1,462 @@
+//! `weinong assess …`: the care home's side of an assessment.
+//!
+//! `assess request` signs an `AssessmentRequest` with the institution's key and submits it;
+//! with `--wait` it then follows the request, fetches the three departments' output shares
+//! (each sealed to this key by the node that computed it), opens them, reconstructs the
+//! outputs, checks them against the model's declared ranges, and records the result
+//! commitment — SM3 of the result and a random nonce only this client keeps — on the
+//! ledger. The result and the nonce go into a receipt file (mode 0600: it is health data)
+//! with which the care home can later prove to an auditor what it was told
+//! (`weinong audit verify BUNDLE --receipt FILE`). `assess fetch` does the second half for
+//! a request made without `--wait`.
+//!
+//! The resident ID number never leaves this process: it becomes the subject pseudonym
+//! with the consortium pepper (`--pepper-file`), or the pseudonym is given directly.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use base64::Engine;
+use clap::{Args, Subcommand};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use weinong_contracts::{
+    AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultCommitment, ResultRecord,
+};
+use weinong_keys::{KeyPair, Pepper, ResidentId, SubjectPseudonym, Zeroizing};
+use weinong_ledger::{Transaction, TxBody};
+use weinong_mpc::model::{OutputShare, reconstruct};
+use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
+
+use crate::Outcome;
+use crate::client::{Client, now_ms};
+use crate::cmd_keys::open_keystore_file;
+
+/// How often a waiting client asks the node how its request stands.
+const POLL_EVERY: Duration = Duration::from_millis(25);
+/// Format tag of a receipt file.
+pub const RECEIPT_FORMAT: &str = "weinong-assessment-receipt/1";
+
+/// `weinong assess`: the node and the institution's key, then what to do.
+#[derive(Args)]
+pub struct AssessArgs {
+    /// The node's API, e.g. http://127.0.0.1:7201.
+    #[arg(long, env = "WEINONG_NODE", global = true)]
+    node: Option<String>,
+    /// The institution's keystore (password from WEINONG_KEY_PASSWORD or asked).
+    #[arg(long, global = true)]
+    key: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: AssessCmd,
+}
+
+/// `weinong assess` subcommands.
+#[derive(Subcommand)]
+pub enum AssessCmd {
+    /// Request an assessment of one person who consented.
+    Request {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Model: `admission-v1`, `periodic-v1`, or a spec file.
+        #[arg(long)]
+        model: String,
+        /// Purpose label (default: the model's: admission or periodic assessment).
+        #[arg(long)]
+        purpose: Option<String>,
+        /// Wait for the result, open it and record its commitment.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        fetch: FetchOptions,
+    },
+    /// Fetch, open and commit the result of a request made without `--wait`.
+    Fetch {
+        /// The request id (64 hex characters).
+        request: String,
+        /// Model: `admission-v1`, `periodic-v1`, or a spec file.
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        fetch: FetchOptions,
+    },
+}
+
+/// Who is assessed.
+#[derive(Args)]
+pub struct SubjectArgs {
+    /// The person's resident ID number (GB 11643); needs --pepper-file.
+    #[arg(long, conflicts_with = "subject_pseudonym", requires = "pepper_file")]
+    subject: Option<String>,
+    /// The consortium pepper (64 hex characters) that turns an ID number into a pseudonym.
+    #[arg(long)]
+    pepper_file: Option<PathBuf>,
+    /// The subject pseudonym (64 hex characters) instead of an ID number.
+    #[arg(long)]
+    subject_pseudonym: Option<String>,
+}
+
+/// Where the result goes and how long to wait for it.
+#[derive(Args)]
+pub struct FetchOptions {
+    /// The receipt file (result, nonce, commitment; default receipt-REQUEST.json).
+    #[arg(long)]
+    pub receipt: Option<PathBuf>,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    pub timeout_s: u64,
+}
+
+/// What a receipt file holds: enough to recompute the commitment on the ledger.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// [`RECEIPT_FORMAT`].
+    pub format: String,
+    /// Request id, hex.
+    pub request: String,
+    /// Model id, hex.
+    pub model: String,
+    /// Subjects in the result.
+    pub len: u32,
+    /// The model's output names, in order.
+    pub output_names: Vec<String>,
+    /// One row of outputs per subject.
+    pub outputs: Vec<Vec<i64>>,
+    /// The commitment nonce, hex (keep it secret: with it the result can be confirmed).
+    pub nonce: String,
+    /// The commitment recorded on the ledger, hex.
+    pub commitment: String,
+}
+
+/// Dispatches `weinong assess`.
+pub fn assess(args: AssessArgs) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: AssessArgs) -> Result<Outcome> {
+    let node = args
+        .node
+        .ok_or_else(|| anyhow!("--node URL (or WEINONG_NODE) is needed"))?;
+    let key_path = args
+        .key
+        .ok_or_else(|| anyhow!("--key KEYSTORE (the institution's key) is needed"))?;
+    let client = Client::new(&node, open_keystore_file(&key_path)?)?;
+    match args.cmd {
+        AssessCmd::Request {
+            subject,
+            model,
+            purpose,
+            wait,
+            fetch,
+        } => {
+            let model = load_model(&model)?;
+            let subject = subject_pseudonym(&subject)?;
+            let purpose = match purpose {
+                Some(p) => purpose_by_label(&p)?,
+                None if model.name().starts_with("periodic") => Purpose::PeriodicAssessment,
+                None => Purpose::AdmissionAssessment,
+            };
+            let started = Instant::now();
+            let request = submit_request(&client, &model, subject, purpose).await?;
+            println!("request {request} committed");
+            if !wait {
+                println!(
+                    "fetch the result with: weinong assess fetch {request} --model {} --node {node} --key {}",
+                    model.name(),
+                    key_path.display()
+                );
+                return Ok(Outcome::Ok);
+            }
+            report(fetch_and_open(&client, request, &model, &fetch).await?, &model, started)
+        }
+        AssessCmd::Fetch {
+            request,
+            model,
+            fetch,
+        } => {
+            let model = load_model(&model)?;
+            let request: RequestId = request
+                .parse()
+                .map_err(|e| anyhow!("request id {request:?}: {e}"))?;
+            report(
+                fetch_and_open(&client, request, &model, &fetch).await?,
+                &model,
+                Instant::now(),
+            )
+        }
+    }
+}
+
+/// What became of a request this client followed.
+pub enum Opened {
+    /// The result, opened and committed; the receipt is written.
+    Result {
+        /// The receipt (result, nonce, commitment).
+        receipt: Receipt,
+        /// Where it was written.
+        path: PathBuf,
+    },
+    /// The consortium failed the request; the reason label.
+    Failed(String),
+}
+
+fn report(opened: Opened, model: &Model, started: Instant) -> Result<Outcome> {
+    match opened {
+        Opened::Failed(reason) => {
+            println!("the request failed: {reason}");
+            Ok(Outcome::CheckFailed)
+        }
+        Opened::Result { receipt, path } => {
+            print_result(model, &receipt);
+            println!(
+                "result commitment {} recorded; receipt written to {} ({} ms in all)",
+                receipt.commitment,
+                path.display(),
+                started.elapsed().as_millis()
+            );
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+/// Signs and submits an assessment request for `subject`; returns its id once committed.
+pub async fn submit_request(
+    client: &Client,
+    model: &Model,
+    subject: SubjectPseudonym,
+    purpose: Purpose,
+) -> Result<RequestId> {
+    let request = RequestId::from_bytes(random32()?);
+    let call = Call::AssessmentRequest(AssessmentRequest {
+        request,
+        subject,
+        purpose,
+        model: ModelId::from_bytes(model.id().0),
+    });
+    submit_one(client, &call, "the assessment request").await?;
+    Ok(request)
+}
+
+/// Waits for the three sealed shares, opens them, records the commitment, writes the
+/// receipt and prints the result.
+pub async fn fetch_and_open(
+    client: &Client,
+    request: RequestId,
+    model: &Model,
+    options: &FetchOptions,
+) -> Result<Opened> {
+    let deadline = Instant::now() + Duration::from_secs(options.timeout_s);
+    let sealed = loop {
+        let answer: Value = client.get(&format!("/v1/assessments/{request}")).await?;
+        match answer["status"].as_str() {
+            Some("failed") => {
+                return Ok(Opened::Failed(
+                    answer["failure"]
+                        .as_str()
+                        .unwrap_or("no reason given")
+                        .to_owned(),
+                ));
+            }
+            Some("computed") => bail!(
+                "request {request} already has a result commitment on the ledger; its receipt is with whoever recorded it"
+            ),
+            Some(_) => {}
+            None => bail!("the node's answer has no status: {answer}"),
+        }
+        let shares = answer["shares"].as_array().cloned().unwrap_or_default();
+        if shares.len() == 3 {
+            break shares;
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "no result for request {request} after {} s ({} of 3 output shares arrived); try `weinong assess fetch` later",
+                options.timeout_s,
+                shares.len()
+            );
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    };
+    let outputs = open_shares(client.key(), model, &sealed)?;
+    let nonce = Zeroizing::new(random32()?);
+    let rows: Vec<Vec<i64>> = (0..outputs_len(&outputs)).map(|i| outputs.row(i)).collect();
+    let flat: Vec<i64> = rows.iter().flatten().copied().collect();
+    let len = u32::try_from(rows.len()).context("too many subjects")?;
+    let model_id = ModelId::from_bytes(model.id().0);
+    let commitment = ResultCommitment::of(&request, &model_id, len, &flat, &nonce);
+    let receipt = Receipt {
+        format: RECEIPT_FORMAT.to_owned(),
+        request: request.to_hex(),
+        model: model_id.to_hex(),
+        len,
+        output_names: model.outputs().iter().map(|o| o.name.clone()).collect(),
+        outputs: rows,
+        nonce: hex::encode(*nonce),
+        commitment: commitment.to_hex(),
+    };
+    let path = options
+        .receipt
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("receipt-{request}.json")));
+    write_private(&path, &serde_json::to_vec_pretty(&receipt)?)?;
+    let call = Call::ResultRecord(ResultRecord {
+        request,
+        model: model_id,
+        commitment,
+    });
+    submit_one(client, &call, "the result commitment").await?;
+    Ok(Opened::Result { receipt, path })
+}
+
+fn outputs_len(outputs: &OutputBatch) -> usize {
+    outputs.columns().first().map_or(0, Vec::len)
+}
+
+/// Opens each sealed share with the institution's key and reconstructs the outputs.
+fn open_shares(key: &KeyPair, model: &Model, sealed: &[Value]) -> Result<OutputBatch> {
+    let mut shares = Vec::with_capacity(sealed.len());
+    for s in sealed {
+        let party = s["party"].as_u64().unwrap_or(u64::MAX);
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(s["sealed"].as_str().unwrap_or_default())
+            .with_context(|| format!("the sealed share of party {party} is not base64"))?;
+        let opened = key
+            .decrypt(&blob)
+            .map_err(|e| anyhow!("the sealed share of party {party} does not open with this key: {e}"))?;
+        let share = OutputShare::from_bytes(&opened)
+            .map_err(|e| anyhow!("the output share of party {party}: {e}"))?;
+        shares.push(share);
+    }
+    reconstruct(model, &shares).map_err(|e| anyhow!("the output shares do not fit together: {e}"))
+}
+
+fn print_result(model: &Model, receipt: &Receipt) {
+    for (subject, row) in receipt.outputs.iter().enumerate() {
+        if receipt.outputs.len() > 1 {
+            println!("subject #{subject}");
+        }
+        let width = model
+            .outputs()
+            .iter()
+            .map(|o| o.name.len())
+            .max()
+            .unwrap_or(0);
+        for (output, value) in model.outputs().iter().zip(row) {
+            let meaning = output.doc.lines().next().unwrap_or("");
+            println!("  {:width$}  {value:>5}  {meaning}", output.name);
+        }
+    }
+}
+
+/// Signs `call`, submits it and requires it committed.
+async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
+    let nonce = next_nonce(client).await?;
+    let payload = call.encode().map_err(|e| anyhow!("{e}"))?;
+    let body = TxBody {
+        kind: call.kind(),
+        signer: client.key().key_id(),
+        nonce,
+        time_ms: now_ms(),
+        payload,
+    };
+    let tx = Transaction::sign(body, client.key()).map_err(|e| anyhow!("{e}"))?;
+    let answer: Value = client
+        .post(
+            "/v1/transactions",
+            &json!({ "transactions": [hex::encode(tx.as_bytes())] }),
+        )
+        .await?;
+    let outcome = &answer["outcomes"][0];
+    match outcome["status"].as_str() {
+        Some("committed") => Ok(()),
+        Some(status) => bail!(
+            "{what} was {status}: {}",
+            outcome["reason"].as_str().unwrap_or("no reason given")
+        ),
+        None => bail!("the node's answer has no outcome: {answer}"),
+    }
+}
+
+/// The signing time in ms, above the key's last nonce on the ledger.
+async fn next_nonce(client: &Client) -> Result<u64> {
+    let info: Value = client
+        .get(&format!("/v1/keys/{}", client.key().key_id()))
+        .await?;
+    let last = info["last_nonce"].as_u64();
+    Ok(last.map_or(now_ms(), |l| now_ms().max(l.saturating_add(1))))
+}
+
+pub fn load_model(name: &str) -> Result<Model> {
+    let source = match name {
+        "admission-v1" => ADMISSION_V1.to_owned(),
+        "periodic-v1" => PERIODIC_V1.to_owned(),
+        path => fs::read_to_string(path).with_context(|| {
+            format!("--model {path:?} is neither admission-v1, periodic-v1 nor a readable spec file")
+        })?,
+    };
+    compile(&source).map_err(|e| anyhow!("--model {name}: {e}"))
+}
+
+/// The subject pseudonym from `--subject ID --pepper-file F` or `--subject-pseudonym HEX`.
+pub fn subject_pseudonym(args: &SubjectArgs) -> Result<SubjectPseudonym> {
+    match (&args.subject, &args.subject_pseudonym) {
+        (Some(id), None) => {
+            let path = args
+                .pepper_file
+                .as_ref()
+                .ok_or_else(|| anyhow!("--subject ID needs --pepper-file"))?;
+            let text = Zeroizing::new(
+                fs::read_to_string(path)
+                    .with_context(|| format!("cannot read pepper file {}", path.display()))?,
+            );
+            let pepper = Pepper::from_hex(text.trim())
+                .with_context(|| format!("pepper file {}", path.display()))?;
+            let id = ResidentId::parse(id).context("--subject is not a valid resident ID number")?;
+            Ok(SubjectPseudonym::derive(&pepper, &id))
+        }
+        (None, Some(hex)) => SubjectPseudonym::from_hex(hex)
+            .map_err(|e| anyhow!("--subject-pseudonym {hex:?}: {e}")),
+        _ => bail!("name the person with --subject ID (and --pepper-file) or --subject-pseudonym HEX"),
+    }
+}
+
+fn purpose_by_label(label: &str) -> Result<Purpose> {
+    let wanted = label.replace(['_', '-'], " ");
+    Purpose::ALL
+        .iter()
+        .copied()
+        .find(|p| p.label() == wanted)
+        .ok_or_else(|| {
+            let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.label()).collect();
+            anyhow!("--purpose {label:?} is not one of: {}", known.join(", "))
+        })
+}
+
+fn random32() -> Result<[u8; 32]> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow!("the OS random source failed: {e}"))?;
+    Ok(bytes)
+}
+
+/// Writes a new file only its owner can read.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create receipt {} (does it exist already?)", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write receipt {}", path.display()))
+}

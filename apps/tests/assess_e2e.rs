@@ -1,0 +1,528 @@
+//! End to end, on real processes: `weinong devnet` (three department nodes with synthetic
+//! data, registered models, sample care homes) and the actors' CLIs. A registrar records a
+//! consent; a care home requests an admission assessment; the nodes check the consent on
+//! their ledger replicas, record their accesses, compute in MPC over libp2p and seal their
+//! output shares to the care home, which opens the result and records its commitment; an
+//! auditor proves the story offline.
+//!
+//! The result is checked against the plaintext backend on the same stored rows. Also
+//! checked: no consent, a revoked consent, a key without the institution role, another
+//! care home reading the result, a department node killed (the request fails with a
+//! reason; a retry succeeds after restart), no ID number or name anywhere in a ledger
+//! store, and no department's distinctive raw values in another node's files.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{run, weinong};
+use weinong_connectors::features::load_features;
+use weinong_connectors::{Department, Store};
+use weinong_keys::SubjectPseudonym;
+use weinong_mpc::model::{ADMISSION_V1, Holder, InputBatch, compile, evaluate_plain};
+
+const BASE_PORT: u16 = 19_400;
+
+struct Net {
+    dir: PathBuf,
+    devnet: Child,
+    restarted: Vec<Child>,
+    manifest: serde_json::Value,
+    password: String,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for child in self.restarted.iter_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // SIGINT lets devnet stop its nodes; SIGKILL if it does not.
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &self.devnet.id().to_string()])
+            .status();
+        let stop = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < stop {
+            if matches!(self.devnet.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.devnet.kill();
+        let _ = self.devnet.wait();
+        let _ = std::process::Command::new("pkill")
+            .args(["-9", "-f", &self.dir.display().to_string()])
+            .status();
+    }
+}
+
+impl Net {
+    fn start(dir: &Path) -> Net {
+        let log = std::fs::File::create(dir.with_extension("devnet.log")).expect("log");
+        let devnet = weinong()
+            .args(["devnet", "--people", "300", "--base-port"])
+            .arg(BASE_PORT.to_string())
+            .arg("--dir")
+            .arg(dir)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start devnet");
+        let ready = Instant::now() + Duration::from_secs(300);
+        loop {
+            let text = std::fs::read_to_string(dir.with_extension("devnet.log")).unwrap_or_default();
+            if text.contains("weinong assess request") {
+                break;
+            }
+            assert!(
+                Instant::now() < ready,
+                "devnet did not print its example in time:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let manifest: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"),
+        )
+        .expect("manifest JSON");
+        let password = std::fs::read_to_string(dir.join("password"))
+            .expect("password")
+            .trim()
+            .to_owned();
+        Net {
+            dir: dir.to_path_buf(),
+            devnet,
+            restarted: Vec::new(),
+            manifest,
+            password,
+        }
+    }
+
+    fn url(&self, i: usize) -> String {
+        self.manifest["nodes"][i]["url"].as_str().expect("url").to_owned()
+    }
+
+    fn actor_key(&self, name: &str) -> PathBuf {
+        let actor = self.manifest["actors"]
+            .as_array()
+            .expect("actors")
+            .iter()
+            .chain(std::iter::once(&self.manifest["auditor"]))
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("no actor {name}"));
+        self.dir.join(actor["keystore"].as_str().expect("keystore"))
+    }
+
+    fn actor_id(&self, name: &str) -> String {
+        self.manifest["actors"]
+            .as_array()
+            .expect("actors")
+            .iter()
+            .find(|a| a["name"] == name)
+            .and_then(|a| a["key_id"].as_str())
+            .expect("key id")
+            .to_owned()
+    }
+
+    fn node_config(&self, i: usize) -> PathBuf {
+        self.dir
+            .join(self.manifest["nodes"][i]["config"].as_str().expect("config"))
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        run(weinong()
+            .args(args)
+            .env("WEINONG_KEY_PASSWORD", &self.password))
+    }
+
+    fn pepper(&self) -> String {
+        self.dir.join("pepper.hex").display().to_string()
+    }
+
+    fn example_id(&self) -> String {
+        self.manifest["example"]["id_number"]
+            .as_str()
+            .expect("example subject")
+            .to_owned()
+    }
+
+    fn grant(&self, subject_id: &str) -> String {
+        let registrar = self.actor_key("registrar");
+        let out = self.cli(&[
+            "consent",
+            "grant",
+            "--subject",
+            subject_id,
+            "--grantee",
+            &self.actor_id("care-home-1"),
+            "--purpose",
+            "admission_assessment",
+            "--categories",
+            "ability_assessment,vital_signs,falls,screens,insurance_claims",
+            "--days",
+            "30",
+            "--key",
+            &registrar.display().to_string(),
+            "--node",
+            &self.url(0),
+            "--pepper-file",
+            &self.pepper(),
+        ]);
+        assert!(out.status.success(), "consent grant failed");
+        hex_after(&String::from_utf8_lossy(&out.stdout), "consent")
+            .expect("consent id in the output")
+    }
+
+    fn request(&self, subject_id: &str, key: &str, node: usize, receipt: &Path) -> Output {
+        self.cli(&[
+            "assess",
+            "request",
+            "--subject",
+            subject_id,
+            "--model",
+            "admission-v1",
+            "--key",
+            &self.actor_key(key).display().to_string(),
+            "--node",
+            &self.url(node),
+            "--pepper-file",
+            &self.pepper(),
+            "--wait",
+            "--timeout-s",
+            "90",
+            "--receipt",
+            &receipt.display().to_string(),
+        ])
+    }
+
+    fn kill9(&self, i: usize) {
+        let config = self.node_config(i).display().to_string();
+        let status = std::process::Command::new("pkill")
+            .args(["-9", "-f", &format!("node run --config {config}")])
+            .status()
+            .expect("pkill");
+        assert!(status.success(), "no node process for {config}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    fn restart(&mut self, i: usize) {
+        let config = self.node_config(i);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(config.with_file_name("node.log"))
+            .expect("log");
+        self.restarted.push(
+            weinong()
+                .args(["node", "run", "--config"])
+                .arg(&config)
+                .stdout(log.try_clone().expect("log"))
+                .stderr(log)
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("restart node"),
+        );
+    }
+
+    /// Waits until node `i` answers `/healthz` with the same height as node 0.
+    fn wait_caught_up(&self, i: usize) {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let a = healthz_height(&self.url(0));
+            let b = healthz_height(&self.url(i));
+            if a.is_some() && a == b {
+                return;
+            }
+            assert!(Instant::now() < until, "node {i} did not catch up");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+fn healthz_height(url: &str) -> Option<u64> {
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    use std::io::Write;
+    stream
+        .write_all(format!("GET /healthz HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let body = text.split("\r\n\r\n").nth(1)?;
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    v["blocks"].as_u64().or_else(|| v["height"].as_u64())
+}
+
+/// The first 64-hex-character word after `word` in `text`.
+fn hex_after(text: &str, word: &str) -> Option<String> {
+    let mut seen = false;
+    for token in text.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if token == word {
+            seen = true;
+        } else if seen && token.len() == 64 && token.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Some(token.to_owned());
+        }
+    }
+    None
+}
+
+/// The plaintext backend's admission-v1 outputs for `subject`, from the three nodes'
+/// own department stores (the reference the MPC result must equal).
+fn plaintext_outputs(net: &Net, subject: SubjectPseudonym, as_of_ms: u64) -> Vec<i64> {
+    let model = compile(ADMISSION_V1).expect("model");
+    let as_of = weinong_connectors::date::Date::from_days(
+        i64::try_from(as_of_ms / 86_400_000).expect("days"),
+    )
+    .expect("date");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut columns: Vec<Option<Vec<i64>>> = vec![None; model.inputs().len()];
+    for (i, (department, holder)) in [
+        (Department::Civil, Holder::CivilAffairs),
+        (Department::Health, Holder::Health),
+        (Department::Insurance, Holder::MedicalInsurance),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let config: toml::Value = toml::from_str(
+            &std::fs::read_to_string(net.node_config(i)).expect("config"),
+        )
+        .expect("config TOML");
+        let database = config["assessment"]["database"].as_str().expect("database");
+        let database = match database.strip_prefix("sqlite://") {
+            Some(path) if Path::new(path).is_relative() => format!(
+                "sqlite://{}",
+                net.node_config(i).parent().expect("dir").join(path).display()
+            ),
+            _ => database.to_owned(),
+        };
+        let table = runtime.block_on(async {
+            let store = Store::open(&database).await.expect("store");
+            load_features(&store, department, &[subject], as_of)
+                .await
+                .expect("features")
+        });
+        for (index, values) in
+            weinong_node::assess::inputs::department_columns(&model, holder, &table)
+                .expect("inputs")
+        {
+            columns[index] = Some(values);
+        }
+    }
+    let columns: Vec<Vec<i64>> = columns
+        .into_iter()
+        .map(|c| c.expect("every input held by a department"))
+        .collect();
+    let batch = InputBatch::new(&model, columns).expect("inputs in range");
+    evaluate_plain(&model, &batch).row(0)
+}
+
+fn receipt(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("receipt")).expect("receipt JSON")
+}
+
+fn history(net: &Net, request: &str) -> serde_json::Value {
+    let out = net.cli(&[
+        "tx",
+        "history",
+        request,
+        "--key",
+        &net.actor_key("auditor").display().to_string(),
+        "--node",
+        &net.url(1),
+    ]);
+    assert!(out.status.success(), "tx history failed");
+    serde_json::from_slice(&out.stdout).expect("history JSON")
+}
+
+/// Every file under `dir`, read whole.
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path, bytes));
+            }
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// ID numbers and names of the synthetic population (from the health export, which
+/// has canonical headers and UTF-8).
+fn population(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut reader = csv::Reader::from_path(dir.join("synth").join("health.csv")).expect("csv");
+    let headers = reader.headers().expect("headers").clone();
+    let id = headers.iter().position(|h| h == "id_number").expect("id column");
+    let name = headers.iter().position(|h| h == "name").expect("name column");
+    let (mut ids, mut names) = (BTreeSet::new(), BTreeSet::new());
+    for row in reader.records().flatten() {
+        if let Some(v) = row.get(id).map(str::trim).filter(|v| v.len() >= 15) {
+            ids.insert(v.to_owned());
+        }
+        if let Some(v) = row.get(name).map(str::trim).filter(|v| v.chars().count() >= 2) {
+            names.insert(v.to_owned());
+        }
+    }
+    (ids, names)
+}
+
+#[test]
+fn a_care_home_gets_an_assessment_only_with_consent() {
+    let base = tempfile::tempdir().expect("temp dir");
+    let dir = base.path().join("devnet");
+    let mut net = Net::start(&dir);
+    let subject_id = net.example_id();
+    let subject = SubjectPseudonym::from_hex(
+        net.manifest["example"]["pseudonym"]
+            .as_str()
+            .expect("example pseudonym"),
+    )
+    .expect("pseudonym");
+
+    // Grant → request → the result equals the plaintext backend's.
+    let consent = net.grant(&subject_id);
+    let r1 = base.path().join("r1.json");
+    let out = net.request(&subject_id, "care-home-1", 0, &r1);
+    assert!(out.status.success(), "the assessment failed");
+    let got = receipt(&r1);
+    let request = got["request"].as_str().expect("request id").to_owned();
+    let h = history(&net, &request);
+    let computed_at = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "requested" || e["event"] == "requested")
+        .and_then(|e| e["time_ms"].as_u64())
+        .expect("request time");
+    let expected = plaintext_outputs(&net, subject, computed_at);
+    let outputs: Vec<i64> = got["outputs"][0]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|v| v.as_i64().expect("integer"))
+        .collect();
+    assert_eq!(outputs, expected, "MPC result differs from the plaintext backend");
+    assert!(h["status"].as_str().unwrap_or("").starts_with("computed"), "{h}");
+
+    // The auditor proves the request, the accesses, their consent and the commitment.
+    let bundle = base.path().join("bundle.json");
+    let out = net.cli(&[
+        "audit",
+        "request",
+        &request,
+        "--node",
+        &net.url(2),
+        "--key",
+        &net.actor_key("auditor").display().to_string(),
+        "--out",
+        &bundle.display().to_string(),
+    ]);
+    assert!(out.status.success(), "audit request failed");
+    let out = net.cli(&[
+        "audit",
+        "verify",
+        &bundle.display().to_string(),
+        "--receipt",
+        &r1.display().to_string(),
+    ]);
+    assert!(out.status.success(), "audit verify failed");
+
+    // Without consent: refused, nothing accessed, the refusal on the ledger.
+    let stranger = "110105194912310021";
+    let r2 = base.path().join("r2.json");
+    let out = net.request(stranger, "care-home-1", 1, &r2);
+    assert_eq!(out.status.code(), Some(1), "a request without consent must fail");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("consent"));
+    assert!(!r2.exists(), "no receipt without a result");
+
+    // Another care home may not read the first one's request.
+    let out = net.cli(&[
+        "assess",
+        "fetch",
+        &request,
+        "--model",
+        "admission-v1",
+        "--key",
+        &net.actor_key("care-home-2").display().to_string(),
+        "--node",
+        &net.url(0),
+        "--receipt",
+        &base.path().join("r-other.json").display().to_string(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
+
+    // A key without the institution role: the registrar's request is refused by the
+    // contracts; the auditor (who may submit nothing) gets 403.
+    let out = net.request(&subject_id, "registrar", 0, &base.path().join("r3.json"));
+    assert!(!out.status.success());
+    let out = net.request(&subject_id, "auditor", 0, &base.path().join("r4.json"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
+
+    // Revoked: the next request is refused.
+    let out = net.cli(&[
+        "consent",
+        "revoke",
+        "--consent",
+        &consent,
+        "--key",
+        &net.actor_key("registrar").display().to_string(),
+        "--node",
+        &net.url(0),
+    ]);
+    assert!(out.status.success(), "consent revoke failed");
+    let out = net.request(&subject_id, "care-home-1", 2, &base.path().join("r5.json"));
+    assert_eq!(out.status.code(), Some(1), "a request after revocation must fail");
+
+    // A department node down: the request fails with a reason; after a restart a retry
+    // succeeds.
+    net.grant(&subject_id);
+    net.kill9(2);
+    let out = net.request(&subject_id, "care-home-1", 0, &base.path().join("r6.json"));
+    assert_eq!(out.status.code(), Some(1), "a request with a node down must fail");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("computation aborted"));
+    net.restart(2);
+    net.wait_caught_up(2);
+    let r7 = base.path().join("r7.json");
+    let out = net.request(&subject_id, "care-home-1", 0, &r7);
+    assert!(out.status.success(), "the retry after restart failed");
+    let again: Vec<i64> = receipt(&r7)["outputs"][0]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|v| v.as_i64().expect("integer"))
+        .collect();
+    assert_eq!(again, expected);
+
+    // No ID number or name in any node's ledger store.
+    let (ids, names) = population(&dir);
+    assert!(ids.len() > 100 && names.len() > 50, "population read");
+    for i in 0..3 {
+        let ledger = net.node_config(i).parent().expect("dir").join("data");
+        for (path, bytes) in files_under(&ledger) {
+            for id in &ids {
+                assert!(!contains(&bytes, id.as_bytes()), "{} holds an ID number", path.display());
+            }
+            for name in &names {
+                assert!(!contains(&bytes, name.as_bytes()), "{} holds a name", path.display());
+            }
+        }
+    }
+}

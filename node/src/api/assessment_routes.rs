@@ -1,0 +1,86 @@
+//! Assessment results as the requester fetches them: where the request stands and, for
+//! its own requester only, the three departments' output shares sealed to its key.
+//! The node cannot open them; it serves what `assess` stored.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use base64::Engine;
+use weinong_contracts::{RequestId, RequestStatus, Role};
+
+use super::App;
+use super::auth::Caller;
+use super::dto::{AssessmentBody, ErrorBody, SealedShareBody};
+use super::error::ApiError;
+use super::extract::{ApiPath, hex32};
+
+/// An assessment request's status and, for its requester, the sealed output shares.
+#[utoipa::path(get, path = "/v1/assessments/{id}", tag = "assessments",
+    params(("id" = String, Path, description = "request id, 64 hex characters")),
+    responses(
+        (status = 200, body = AssessmentBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn assessment(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<AssessmentBody>, ApiError> {
+    let id = RequestId::from_bytes(hex32("request id", &id)?);
+    let (mut body, requester) = {
+        let replica = app.shared.ledger()?;
+        let request = replica.state.request(&id);
+        let sees_all =
+            caller.roles.contains(&Role::Department) || caller.roles.contains(&Role::Auditor);
+        if !sees_all && request.is_none_or(|r| r.requester != caller.key) {
+            // The same answer for "not yours" and "no such request" (see `history`).
+            return Err(ApiError::forbidden(
+                "forbidden",
+                format!(
+                    "an institution may read only the requests it made; key {} made no request {id}",
+                    caller.key
+                ),
+            ));
+        }
+        let request = request.ok_or_else(|| {
+            ApiError::not_found(
+                "no_such_request",
+                format!("request {id} is not recorded on this ledger"),
+            )
+        })?;
+        let (status, reason) = match request.status {
+            RequestStatus::Requested => ("requested", None),
+            RequestStatus::Authorised => ("authorised", None),
+            RequestStatus::Computed { .. } => ("computed", None),
+            RequestStatus::Failed { reason } => ("failed", Some(reason.label().to_owned())),
+        };
+        (
+            AssessmentBody {
+                request: id.to_hex(),
+                status: status.to_owned(),
+                failure: reason,
+                model: request.model.to_hex(),
+                requester: request.requester.to_hex(),
+                deadline_ms: request.deadline_ms,
+                shares: Vec::new(),
+            },
+            request.requester,
+        )
+    };
+    if caller.key == requester {
+        let shares = app.shared.assess.results.get(&id).map_err(|e| {
+            ApiError::unavailable("result_store", format!("sealed shares cannot be read: {e}"))
+        })?;
+        body.shares = shares
+            .into_iter()
+            .map(|s| SealedShareBody {
+                party: s.party,
+                sealed: base64::engine::general_purpose::STANDARD.encode(&s.blob),
+            })
+            .collect();
+    }
+    Ok(Json(body))
+}

@@ -1,0 +1,599 @@
+//! Assessments: what a department node does for a committed assessment request.
+//!
+//! `chain` announces every stored block ([`crate::shared::BlockNews`]) with the requests it
+//! opened. For each, every department node with an `[assessment]` section:
+//!
+//! 1. looks on its own replica for a consent that covers the request's subject, requester
+//!    and purpose and the model's data categories this department holds; without one it
+//!    records `FailRequest(consent missing)` and stops;
+//! 2. records its `AccessRecord` and waits until it is committed: no input of this
+//!    department leaves the node before its access is on the ledger;
+//! 3. loads its inputs for the subject from the department store (connectors' features,
+//!    mapped onto the model by [`inputs`]); without a record it fails the request with
+//!    `data unavailable`;
+//! 4. waits until the request is authorised (every department's access is committed);
+//! 5. joins the MPC session named by the request id with the other two departments over
+//!    p2p streams (`mpc_session`) and evaluates the model; the outputs stay secret-shared;
+//! 6. seals its additive output share to the requester's SM2 key, stores it
+//!    ([`results`]) and hands it to the other two nodes, so the requester can fetch all
+//!    three from any node. Only the requester can open them; it records the result
+//!    commitment itself.
+//!
+//! Any failure after step 2 records `FailRequest(computation aborted)`; the first failure
+//! recorded closes the request and the contracts refuse the others. A node that restarts
+//! does not resume requests it was working on: they fail by a peer's report or time out,
+//! and the requester retries with a new request.
+//!
+//! Must not know: HTTP or Raft. It reads the replica and submits through [`Shared`], and
+//! talks to peers through the p2p layer and `mpc_session`.
+
+pub mod inputs;
+pub mod models;
+pub mod results;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_bytes::ByteBuf;
+use tokio::sync::{Semaphore, broadcast};
+use weinong_connectors::features::load_features;
+use weinong_connectors::schema::Department as DataDepartment;
+use weinong_connectors::store::Store;
+use weinong_contracts::{
+    AccessRecord, Call, CategorySet, ConsentId, DataCategory, Department, FailRequest,
+    FailureReason, FieldsHash, RequestId, RequestStatus,
+};
+use weinong_keys::{KeyId, KeyPair, sm3_digest};
+use weinong_ledger::{Transaction, TxBody};
+use weinong_mpc::model::evaluate_party_for_requester;
+use weinong_mpc::model::{Holder, Model, PartyInputs};
+use weinong_mpc::{PartyId, SessionId};
+
+use crate::config::{AssessmentSection, DepartmentName};
+use crate::limits::{ASSESSMENTS_IN_FLIGHT, OWN_TX_ATTEMPTS};
+use crate::mpc_session::{MpcSession, MpcStreams, SessionPlan};
+use crate::raft::network::NodeP2p;
+use crate::shared::{Shared, SubmitOutcome};
+use crate::wire::{PeerRequest, PeerResponse};
+use models::Models;
+use results::SealedShare;
+
+/// The assessment driver of one department node.
+pub struct Assessor {
+    shared: Arc<Shared>,
+    key: Arc<KeyPair>,
+    p2p: NodeP2p,
+    streams: MpcStreams,
+    me: PartyId,
+    department: Department,
+    holder: Holder,
+    data_department: DataDepartment,
+    parties: [KeyId; 3],
+    store: Store,
+    models: Models,
+    timeout: Duration,
+    last_nonce: AtomicU64,
+}
+
+/// Why this node gave up on a request (what it records on the ledger, and the detail it
+/// logs).
+struct Failure {
+    reason: FailureReason,
+    detail: String,
+}
+
+impl Failure {
+    fn new(reason: FailureReason, detail: impl Into<String>) -> Failure {
+        Failure {
+            reason,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl DepartmentName {
+    /// The MPC party this department plays.
+    pub fn party(self) -> PartyId {
+        let index = match self {
+            DepartmentName::CivilAffairs => 0,
+            DepartmentName::Health => 1,
+            DepartmentName::MedicalInsurance => 2,
+        };
+        PartyId::ALL[index]
+    }
+
+    fn ledger(self) -> Department {
+        match self {
+            DepartmentName::CivilAffairs => Department::CivilAffairs,
+            DepartmentName::Health => Department::Health,
+            DepartmentName::MedicalInsurance => Department::MedicalInsurance,
+        }
+    }
+
+    fn holder(self) -> Holder {
+        match self {
+            DepartmentName::CivilAffairs => Holder::CivilAffairs,
+            DepartmentName::Health => Holder::Health,
+            DepartmentName::MedicalInsurance => Holder::MedicalInsurance,
+        }
+    }
+
+    fn data(self) -> DataDepartment {
+        match self {
+            DepartmentName::CivilAffairs => DataDepartment::Civil,
+            DepartmentName::Health => DataDepartment::Health,
+            DepartmentName::MedicalInsurance => DataDepartment::Insurance,
+        }
+    }
+}
+
+impl Assessor {
+    /// Opens the department store and starts routing MPC streams; call [`Assessor::run`]
+    /// next.
+    pub async fn open(
+        shared: Arc<Shared>,
+        key: Arc<KeyPair>,
+        p2p: NodeP2p,
+        section: &AssessmentSection,
+    ) -> anyhow::Result<Arc<Assessor>> {
+        let parse = |field: &str, hex: &str| {
+            hex.parse::<KeyId>()
+                .with_context(|| format!("assessment.parties.{field}: not a key id"))
+        };
+        let parties = [
+            parse("civil_affairs", &section.parties.civil_affairs)?,
+            parse("health", &section.parties.health)?,
+            parse("medical_insurance", &section.parties.medical_insurance)?,
+        ];
+        let me = section.department.party();
+        if parties[me.index()] != key.key_id() {
+            anyhow::bail!(
+                "assessment.parties names {} for {:?}, but this node's key is {}",
+                parties[me.index()],
+                section.department,
+                key.key_id()
+            );
+        }
+        if !section.data_secrets.exists() {
+            anyhow::bail!(
+                "assessment.data_secrets: {} does not exist (write it with `weinong data secrets`)",
+                section.data_secrets.display()
+            );
+        }
+        let store = Store::open(&section.database)
+            .await
+            .with_context(|| format!("assessment.database: cannot open {}", section.database))?;
+        let streams = MpcStreams::start(&p2p).context("starting the MPC stream router")?;
+        Ok(Arc::new(Assessor {
+            shared,
+            key,
+            p2p,
+            streams,
+            me,
+            department: section.department.ledger(),
+            holder: section.department.holder(),
+            data_department: section.department.data(),
+            parties,
+            store,
+            models: Models::shipped().context("compiling the shipped models")?,
+            timeout: Duration::from_millis(section.session_timeout_ms),
+            last_nonce: AtomicU64::new(0),
+        }))
+    }
+
+    /// Serves every request opened from now on, at most [`ASSESSMENTS_IN_FLIGHT`] at once.
+    pub async fn run(self: Arc<Self>) {
+        let mut news = self.shared.assess.blocks.subscribe();
+        let slots = Arc::new(Semaphore::new(ASSESSMENTS_IN_FLIGHT));
+        loop {
+            let block = match news.recv().await {
+                Ok(block) => block,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(
+                        missed = n,
+                        "assessment driver fell behind; requests in the missed blocks will time out"
+                    );
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            for request in block.opened {
+                let Ok(permit) = slots.clone().acquire_owned().await else {
+                    return;
+                };
+                let this = self.clone();
+                tokio::spawn(async move {
+                    this.serve(request).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    /// Takes one request through the steps of the module doc; records a failure if a step
+    /// fails.
+    async fn serve(self: &Arc<Self>, request: RequestId) {
+        match self.assess(request).await {
+            Ok(true) => tracing::info!(%request, "assessment computed; sealed output share stored"),
+            Ok(false) => tracing::info!(%request, "nothing to do for this request"),
+            Err(failure) => {
+                tracing::warn!(%request, reason = %failure.reason, detail = %failure.detail, "assessment failed");
+                let call = Call::FailRequest(FailRequest {
+                    request,
+                    reason: failure.reason,
+                });
+                match self.record(&call).await {
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(%request, error = %e, "failure not recorded (the request is probably closed already)")
+                    }
+                }
+            }
+        }
+    }
+
+    async fn assess(self: &Arc<Self>, request: RequestId) -> Result<bool, Failure> {
+        let (model, categories, subject, as_of_ms, requester_key) = {
+            let replica = self.shared.ledger().map_err(|e| {
+                Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+            })?;
+            let state = &replica.state;
+            let Some(r) = state.request(&request) else {
+                return Ok(false);
+            };
+            if !r.status.is_open() {
+                return Ok(false);
+            }
+            let model = self.models.get(r.model.as_bytes()).ok_or_else(|| {
+                Failure::new(
+                    FailureReason::ComputationAborted,
+                    format!("model {} is not one this node can compute", r.model),
+                )
+            })?;
+            let registered = state.model(&r.model).map(|m| m.categories).ok_or_else(|| {
+                Failure::new(
+                    FailureReason::ComputationAborted,
+                    format!("model {} is not registered", r.model),
+                )
+            })?;
+            let mine = CategorySet::of(
+                &registered
+                    .iter()
+                    .filter(|c| c.holder() == self.department)
+                    .collect::<Vec<DataCategory>>(),
+            );
+            let requester_key = state
+                .key(&r.requester)
+                .map(|k| k.public_key().clone())
+                .ok_or_else(|| {
+                    Failure::new(
+                        FailureReason::ComputationAborted,
+                        format!("requester key {} is unknown", r.requester),
+                    )
+                })?;
+            (
+                model,
+                mine,
+                r.subject,
+                state.last_block().time_ms,
+                requester_key,
+            )
+        };
+
+        // 1–2: consent, then the access record, committed before any input is read.
+        if !categories.is_empty() {
+            let consent = self.find_consent(&request, categories)?;
+            let fields = fields_hash(&model, self.holder);
+            let call = Call::AccessRecord(AccessRecord {
+                request,
+                node: self.member()?,
+                subject,
+                categories,
+                consent,
+                fields,
+            });
+            match self.record(&call).await {
+                Ok(SubmitOutcome::Committed { .. }) => {}
+                Ok(SubmitOutcome::Rejected { reason, .. }) => {
+                    return Err(Failure::new(
+                        FailureReason::ConsentMissing,
+                        format!("access record refused: {reason}"),
+                    ));
+                }
+                Ok(SubmitOutcome::Unavailable { reason, .. }) => {
+                    return Err(Failure::new(
+                        FailureReason::ComputationAborted,
+                        format!("access record not committed: {reason}"),
+                    ));
+                }
+                Err(e) => return Err(Failure::new(FailureReason::ComputationAborted, e)),
+            }
+        }
+
+        // 3: this department's inputs.
+        let as_of = weinong_connectors::date::Date::from_days(
+            i64::try_from(as_of_ms / 86_400_000).unwrap_or(i64::MAX),
+        )
+        .ok_or_else(|| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!("block time {as_of_ms} ms is outside the calendar the data uses"),
+            )
+        })?;
+        let table = load_features(&self.store, self.data_department, &[subject], as_of)
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    FailureReason::DataUnavailable,
+                    format!("department store: {e}"),
+                )
+            })?;
+        let columns = inputs::department_columns(&model, self.holder, &table)
+            .map_err(|gap| Failure::new(FailureReason::DataUnavailable, gap.to_string()))?;
+
+        // 4: every department's access is on the ledger.
+        self.wait_authorised(&request).await?;
+
+        // 5: the joint computation.
+        let plan = SessionPlan {
+            parties: self.parties,
+            me: self.me,
+            session: SessionId::from_bytes(*request.as_bytes()),
+        };
+        let session = MpcSession::establish(&self.p2p, &self.streams, plan, self.timeout)
+            .await
+            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        let holder = self.holder;
+        let share = session
+            .run(move |party| {
+                let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
+                    weinong_mpc::MpcError::Setup {
+                        reason: format!("inputs: {e}"),
+                    }
+                })?;
+                evaluate_party_for_requester(party, &model, 1, &own)
+            })
+            .await
+            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+
+        // 6: sealed to the requester, kept here and handed to the peers.
+        let blob = requester_key.encrypt(&share.to_bytes()).map_err(|e| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!("sealing the output share: {e}"),
+            )
+        })?;
+        let sealed = SealedShare {
+            party: self.me.as_u8(),
+            blob,
+        };
+        self.shared
+            .assess
+            .results
+            .put(&request, &sealed)
+            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        self.hand_to_peers(&request, &sealed).await;
+        Ok(true)
+    }
+
+    fn find_consent(
+        &self,
+        request: &RequestId,
+        categories: CategorySet,
+    ) -> Result<ConsentId, Failure> {
+        let replica = self.shared.ledger().map_err(|e| {
+            Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+        })?;
+        let now = replica.state.last_block().time_ms;
+        replica
+            .state
+            .covering_consent(request, categories, now)
+            .ok_or_else(|| {
+                Failure::new(
+                    FailureReason::ConsentMissing,
+                    format!("no valid consent covers {categories} for this request"),
+                )
+            })
+    }
+
+    fn member(&self) -> Result<weinong_contracts::MemberId, Failure> {
+        let replica = self.shared.ledger().map_err(|e| {
+            Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+        })?;
+        replica
+            .state
+            .key(&self.key.key_id())
+            .and_then(|k| k.member())
+            .ok_or_else(|| {
+                Failure::new(
+                    FailureReason::ComputationAborted,
+                    format!("this node's key {} is not a member", self.key.key_id()),
+                )
+            })
+    }
+
+    /// Waits until `request` is authorised; fails if it closes, or if the other
+    /// departments have not recorded their accesses within the session time-out (a
+    /// department that is down fails the request quickly, with a reason, instead of
+    /// leaving it open until the contracts' day-long deadline).
+    async fn wait_authorised(&self, request: &RequestId) -> Result<(), Failure> {
+        let mut news = self.shared.assess.blocks.subscribe();
+        let give_up_ms = now_ms().saturating_add(millis(self.timeout));
+        loop {
+            let deadline_ms = {
+                let replica = self.shared.ledger().map_err(|e| {
+                    Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+                })?;
+                let r = replica.state.request(request).ok_or_else(|| {
+                    Failure::new(FailureReason::ComputationAborted, "request vanished")
+                })?;
+                match r.status {
+                    RequestStatus::Authorised => return Ok(()),
+                    RequestStatus::Requested => r.deadline_ms,
+                    other => {
+                        return Err(Failure::new(
+                            FailureReason::ComputationAborted,
+                            format!("request closed while waiting for the other accesses: {other}"),
+                        ));
+                    }
+                }
+            };
+            let left = deadline_ms.min(give_up_ms).saturating_sub(now_ms());
+            match tokio::time::timeout(Duration::from_millis(left.max(1)), news.recv()).await {
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
+                    return Err(Failure::new(
+                        FailureReason::ComputationAborted,
+                        format!(
+                            "the other departments did not record their accesses within {} ms",
+                            millis(self.timeout)
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn hand_to_peers(&self, request: &RequestId, sealed: &SealedShare) {
+        for (index, peer) in self.parties.iter().enumerate() {
+            if index == self.me.index() {
+                continue;
+            }
+            let message = PeerRequest::SealedShare {
+                request: *request.as_bytes(),
+                party: sealed.party,
+                blob: ByteBuf::from(sealed.blob.clone()),
+            };
+            match self.p2p.request(peer, message).await {
+                Ok(PeerResponse::Ack) => {}
+                Ok(other) => {
+                    tracing::warn!(%request, %peer, response = ?other, "peer did not take the sealed share")
+                }
+                Err(e) => {
+                    tracing::warn!(%request, %peer, error = %e, "cannot hand the sealed share to a peer")
+                }
+            }
+        }
+    }
+
+    /// Signs `call` with the node's key and submits it; retries with a fresh nonce when a
+    /// concurrent transaction of this node took a higher one first.
+    async fn record(&self, call: &Call) -> Result<SubmitOutcome, String> {
+        let payload = call.encode().map_err(|e| e.to_string())?;
+        let mut outcome = None;
+        for _ in 0..OWN_TX_ATTEMPTS {
+            let nonce = self.next_nonce();
+            let body = TxBody {
+                kind: call.kind(),
+                signer: self.key.key_id(),
+                nonce,
+                time_ms: now_ms(),
+                payload: payload.clone(),
+            };
+            let tx = Transaction::sign(body, &self.key).map_err(|e| e.to_string())?;
+            let result = self
+                .shared
+                .submit(vec![tx])
+                .await
+                .map_err(|e| e.to_string())?
+                .pop()
+                .ok_or("no outcome for the transaction")?;
+            let stale_nonce = matches!(&result, SubmitOutcome::Rejected { reason, .. } if reason.contains("nonce"));
+            outcome = Some(result);
+            if !stale_nonce {
+                break;
+            }
+        }
+        outcome.ok_or_else(|| "no attempt made".to_owned())
+    }
+
+    /// Above both the clock and every nonce this node used or the ledger holds.
+    fn next_nonce(&self) -> u64 {
+        let on_ledger = self
+            .shared
+            .ledger()
+            .ok()
+            .and_then(|r| r.state.last_nonce(&self.key.key_id()))
+            .unwrap_or(0);
+        let floor = now_ms().max(on_ledger.saturating_add(1));
+        let mut current = self.last_nonce.load(Ordering::SeqCst);
+        loop {
+            let next = floor.max(current.saturating_add(1));
+            match self.last_nonce.compare_exchange(
+                current,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => return next,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+
+    /// Accepts a peer's sealed share: only from the key of the party it names.
+    pub fn accept_sealed(
+        &self,
+        from: &KeyId,
+        request: [u8; 32],
+        party: u8,
+        blob: Vec<u8>,
+    ) -> PeerResponse {
+        accept_sealed(&self.shared, &self.parties, from, request, party, blob)
+    }
+}
+
+/// Stores a peer's sealed share if `from` is the key of the party it names.
+pub fn accept_sealed(
+    shared: &Shared,
+    parties: &[KeyId; 3],
+    from: &KeyId,
+    request: [u8; 32],
+    party: u8,
+    blob: Vec<u8>,
+) -> PeerResponse {
+    if parties.get(usize::from(party)) != Some(from) {
+        return PeerResponse::Refused(format!(
+            "key {from} is not party {party} of assessment sessions"
+        ));
+    }
+    match shared.assess.results.put(
+        &RequestId::from_bytes(request),
+        &SealedShare { party, blob },
+    ) {
+        Ok(()) => PeerResponse::Ack,
+        Err(e) => PeerResponse::Refused(e.to_string()),
+    }
+}
+
+/// What an access record says was read: SM3 over the model id and the names of the
+/// inputs this department supplies (never their values, which would be guessable).
+fn fields_hash(model: &Model, holder: Holder) -> FieldsHash {
+    let mut bytes = b"weinong-fields-v1".to_vec();
+    bytes.extend_from_slice(&model.id().0);
+    let mut names: Vec<&str> = model
+        .inputs()
+        .iter()
+        .filter(|i| i.holder == holder)
+        .map(|i| i.name.as_str())
+        .collect();
+    names.sort_unstable();
+    for name in names {
+        bytes.extend_from_slice(&u32::try_from(name.len()).unwrap_or(u32::MAX).to_be_bytes());
+        bytes.extend_from_slice(name.as_bytes());
+    }
+    FieldsHash::from_bytes(sm3_digest(&bytes))
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,47 @@
+//! The models this node can compute, by id: the shipped specs (`weinong_mpc::model`),
+//! compiled once at start. A request citing a registered model this build does not ship
+//! fails with a reason instead of running something else.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use weinong_mpc::model::{ADMISSION_V1, Model, PERIODIC_V1, SpecError, compile};
+
+/// Compiled models by id (SM3 of the canonical spec; the same id the ledger registers).
+#[derive(Clone)]
+pub struct Models {
+    by_id: BTreeMap<[u8; 32], Arc<Model>>,
+}
+
+impl Models {
+    /// The models shipped with this build.
+    pub fn shipped() -> Result<Models, SpecError> {
+        let mut by_id = BTreeMap::new();
+        for spec in [ADMISSION_V1, PERIODIC_V1] {
+            let model = compile(spec)?;
+            by_id.insert(model.id().0, Arc::new(model));
+        }
+        Ok(Models { by_id })
+    }
+
+    /// The model with this id.
+    pub fn get(&self, id: &[u8; 32]) -> Option<Arc<Model>> {
+        self.by_id.get(id).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_models_are_found_by_id() {
+        let models = Models::shipped().unwrap();
+        let admission = compile(ADMISSION_V1).unwrap();
+        assert_eq!(
+            models.get(&admission.id().0).unwrap().name(),
+            "admission-v1"
+        );
+        assert!(models.get(&[0; 32]).is_none());
+    }
+}
