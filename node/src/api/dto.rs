@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use weinong_contracts::{CategorySet, ConsentStatus, RequestEvent};
+use weinong_contracts::{CategorySet, ConsentStatus, HistoryEntry, RequestEvent};
 use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::{BlockHeader, CommitCertificate};
 
@@ -294,6 +294,8 @@ pub struct RequestEventBody {
     pub height: u64,
     /// Block time, ms.
     pub time_ms: u64,
+    /// The transaction that caused it, hex; absent only for the block's time-out sweep.
+    pub tx: Option<String>,
     /// `requested`, `accessed`, `authorised`, `computed` or `failed`.
     pub event: String,
     /// Key that acted, if any.
@@ -311,11 +313,12 @@ pub struct RequestEventBody {
 }
 
 impl RequestEventBody {
-    /// From a contract event at a block.
-    pub fn new(height: u64, time_ms: u64, e: &RequestEvent) -> Self {
+    /// From a contract history entry.
+    pub fn new(h: &HistoryEntry) -> Self {
         let mut out = Self {
-            height,
-            time_ms,
+            height: h.at.height,
+            time_ms: h.at.time_ms,
+            tx: h.tx.map(|t| t.to_hex()),
             event: String::new(),
             by: None,
             node: None,
@@ -324,7 +327,7 @@ impl RequestEventBody {
             commitment: None,
             reason: None,
         };
-        match e {
+        match &h.event {
             RequestEvent::Requested { by } => {
                 out.event = "requested".into();
                 out.by = Some(by.to_hex());

@@ -102,7 +102,7 @@ pub(crate) async fn history(
         events: request
             .history
             .iter()
-            .map(|(at, e)| RequestEventBody::new(at.height, at.time_ms, e))
+            .map(RequestEventBody::new)
             .collect(),
     }))
 }
