@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use weinong_contracts::{CategorySet, ConsentStatus, HistoryEntry, RequestEvent};
-use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use weinong_ledger::bundle::{BundleSet, CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::{BlockHeader, CommitCertificate};
 
 /// Every error: a stable code and a message naming what is wrong and what to do.
@@ -375,6 +375,68 @@ pub struct HistoryBody {
     pub deadline_ms: u64,
     /// Every step, oldest first.
     pub events: Vec<RequestEventBody>,
+}
+
+/// Format string of `GET /v1/requests/{id}/bundle`'s answer.
+pub const REQUEST_BUNDLE_FORMAT: &str = "weinong-request-bundle/1";
+
+/// `GET /v1/requests/{id}/bundle`: every transaction of one assessment request's story,
+/// each with its proof, for `weinong audit verify` to check offline
+/// (`weinong-request-bundle/1`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBundleBody {
+    /// `weinong-request-bundle/1`.
+    pub format: String,
+    /// The request id, hex.
+    pub request: String,
+    /// The consortium's canonical genesis document, hex: the member set the proofs rest
+    /// on derives from it (an auditor compares its SM3, the consortium id, with the one
+    /// they know, or pins their own copy).
+    pub genesis: String,
+    /// The transactions: the request, every access, each consent an access cites and its
+    /// withdrawal if recorded, and the result or failure; a `weinong-bundle-set/1`
+    /// (ledger `bundle.rs`): per transaction a proof bundle against the block holding it,
+    /// linked where near to one certified head with its co-signed tree head, and the
+    /// header before that block.
+    #[schema(value_type = Object)]
+    pub transactions: BundleSet,
+}
+
+/// One recorded access to a subject's data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessBody {
+    /// Block height.
+    pub height: u64,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// The access record's transaction hash.
+    pub tx: String,
+    /// Member number of the node that read.
+    pub node: u16,
+    /// The node's key id.
+    pub signer: String,
+    /// The assessment request.
+    pub request: String,
+    /// Data category labels read.
+    pub categories: Vec<String>,
+    /// The consent it rested on.
+    pub consent: String,
+    /// SM3 of the fields read (kept off the ledger).
+    pub fields: String,
+}
+
+/// `GET /v1/subjects/{pseudonym}/accesses`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubjectAccessesBody {
+    /// The subject's pseudonym, hex.
+    pub subject: String,
+    /// The tip's block time the list holds at, ms.
+    pub at_time_ms: u64,
+    /// Every access, in ledger order (at most the route's limit; see `truncated`).
+    pub accesses: Vec<AccessBody>,
+    /// True when more accesses are recorded than one answer carries.
+    pub truncated: bool,
 }
 
 /// A key as the ledger state knows it.

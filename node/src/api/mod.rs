@@ -29,6 +29,7 @@
 //! `{"code": "snake_case", "message": "..."}`.
 
 pub mod access;
+mod audit_routes;
 pub mod auth;
 pub mod dto;
 pub mod error;
@@ -57,6 +58,8 @@ use error::ApiError;
 pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// Most transactions one `POST /v1/transactions` may carry.
 pub const SUBMIT_TXS_MAX: usize = 4096;
+/// Most accesses one `GET /v1/subjects/{pseudonym}/accesses` answer lists.
+pub const SUBJECT_ACCESSES_MAX: usize = 10_000;
 /// Default for [`ApiConfig::max_skew_ms`]: how far a request's time may be from the
 /// node's clock, either way.
 pub const MAX_CLOCK_SKEW_MS: u64 = 30_000;
@@ -130,6 +133,20 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
         Access::RequestHistory,
         Router::new().route("/v1/requests/{id}/history", get(state_routes::history)),
     );
+    let request_bundle = guarded(
+        Access::RequestBundle,
+        Router::new().route(
+            "/v1/requests/{id}/bundle",
+            get(audit_routes::request_bundle),
+        ),
+    );
+    let subject_accesses = guarded(
+        Access::SubjectAccesses,
+        Router::new().route(
+            "/v1/subjects/{pseudonym}/accesses",
+            get(audit_routes::subject_accesses),
+        ),
+    );
     let account = guarded(
         Access::Account,
         Router::new()
@@ -145,6 +162,8 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
         .merge(ledger)
         .merge(consents)
         .merge(history)
+        .merge(request_bundle)
+        .merge(subject_accesses)
         .merge(account)
         .merge(open)
         .fallback(|| async {

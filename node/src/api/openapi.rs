@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::access::Access;
 use super::{
-    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, dto, ledger_routes, ops, state_routes,
-    submit,
+    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, audit_routes, dto, ledger_routes, ops,
+    state_routes, submit,
 };
 
 /// The document's source.
@@ -27,6 +27,8 @@ use super::{
         ledger_routes::bundle,
         state_routes::consent,
         state_routes::history,
+        audit_routes::request_bundle,
+        audit_routes::subject_accesses,
         state_routes::key,
         state_routes::governance,
         ops::healthz,
@@ -38,7 +40,8 @@ use super::{
         dto::TransactionBody, dto::BlockBody, dto::MemberSignatureBody,
         dto::CertifiedHeadBody, dto::InclusionBody, dto::ConsistencyBody,
         dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody,
-        dto::KeyBody, dto::GovernanceBody, dto::HealthBody,
+        dto::KeyBody, dto::GovernanceBody, dto::HealthBody, dto::RequestBundleBody,
+        dto::SubjectAccessesBody, dto::AccessBody,
     )),
     modifiers(&Signing),
 )]
@@ -67,6 +70,14 @@ impl Modify for Signing {
             (
                 Access::RequestHistory,
                 "GET /v1/requests/{id}/history (institutions: own requests only)",
+            ),
+            (
+                Access::RequestBundle,
+                "GET /v1/requests/{id}/bundle (institutions: own requests only)",
+            ),
+            (
+                Access::SubjectAccesses,
+                "GET /v1/subjects/{pseudonym}/accesses",
             ),
             (Access::Account, "GET /v1/keys, /v1/governance"),
         ]
