@@ -9,9 +9,11 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::{Extension, Json};
-use weinong_contracts::{RequestEvent, RequestId, Role};
+use weinong_contracts::payload::model_id;
+use weinong_contracts::{Call, Change, ModelId, RequestEvent, RequestId, Role, kinds};
 use weinong_keys::SubjectPseudonym;
 use weinong_ledger::TxHash;
+use weinong_ledger::store::LedgerStore;
 
 use super::auth::Caller;
 use super::dto::{
@@ -23,8 +25,9 @@ use super::extract::{ApiPath, hex32};
 use super::{App, SUBJECT_ACCESSES_MAX};
 
 /// Every transaction of an assessment request's story with its proof
-/// (`weinong-request-bundle/1`): the request, each access, the consent grant each access
-/// cites and its withdrawal if recorded, and the result or failure. Institutions get only
+/// (`weinong-request-bundle/1`): the request, the governance transaction that registered
+/// its model (the categories an authorisation needs), each access, the consent grant each
+/// access cites and its withdrawal if recorded, and the result or failure. Institutions get only
 /// requests they made. A time-out has no transaction, so it is not in the bundle.
 #[utoipa::path(get, path = "/v1/requests/{id}/bundle", tag = "audit",
     params(("id" = String, Path, description = "request id, 64 hex characters")),
@@ -77,6 +80,13 @@ pub(crate) async fn request_bundle(
             hashes.extend(c.revoked.map(|r| r.tx));
         }
     }
+    if let Some(model) = state.model(&request.model) {
+        hashes.extend(model_registration(
+            &replica.store,
+            model.registered_at.height,
+            &request.model,
+        )?);
+    }
     hashes.sort();
     hashes.dedup();
     let transactions = replica.store.export_bundle_set(&hashes)?;
@@ -86,6 +96,36 @@ pub(crate) async fn request_bundle(
         genesis: hex::encode(genesis),
         transactions,
     }))
+}
+
+/// The governance transaction in block `height` that registered `model`, if the block
+/// holds one (the state records the block, not the transaction).
+fn model_registration(
+    store: &LedgerStore,
+    height: u64,
+    model: &ModelId,
+) -> Result<Option<TxHash>, ApiError> {
+    let first = match height.checked_sub(1) {
+        Some(before) => store.header(before)?.log_size,
+        None => 0,
+    };
+    let end = store.header(height)?.log_size;
+    for index in first..end {
+        let tx = store.transaction(index)?;
+        let body = tx.body();
+        if body.kind != kinds::GOVERNANCE {
+            continue;
+        }
+        // Stored transactions were accepted, so they decode; one that does not is skipped
+        // here and the bundle's reader reports the model's registration as missing.
+        if let Ok(Call::Governance(g)) = Call::decode(body.kind, &body.payload)
+            && let Change::RegisterModel { spec, .. } = &g.change
+            && model_id(spec) == *model
+        {
+            return Ok(Some(tx.hash()));
+        }
+    }
+    Ok(None)
 }
 
 /// Every recorded access to one subject's data, in ledger order (PIPL Art. 44–45: the

@@ -394,8 +394,9 @@ pub struct RequestBundleBody {
     /// on derives from it (an auditor compares its SM3, the consortium id, with the one
     /// they know, or pins their own copy).
     pub genesis: String,
-    /// The transactions: the request, every access, each consent an access cites and its
-    /// withdrawal if recorded, and the result or failure; a `weinong-bundle-set/1`
+    /// The transactions: the request, the governance transaction that registered its
+    /// model, every access, each consent an access cites and its withdrawal if recorded,
+    /// and the result or failure; a `weinong-bundle-set/1`
     /// (ledger `bundle.rs`): per transaction a proof bundle against the block holding it,
     /// linked where near to one certified head with its co-signed tree head, and the
     /// header before that block.

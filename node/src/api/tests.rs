@@ -949,14 +949,15 @@ async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
         assert_eq!(genesis.member_set().unwrap(), f.set);
         let set: BundleSet = serde_json::from_value(body["transactions"].clone()).unwrap();
         let reports = set.verify(Some(&f.set)).unwrap();
-        // The request, the access, the consent it cites, the result; in log order.
+        // The model's registration, the consent, the request, the access, the result; in
+        // log order.
         let kinds: Vec<u16> = reports
             .iter()
             .map(|r| r.transaction.body().kind.0)
             .collect();
-        assert_eq!(kinds, vec![0x0100, 0x0300, 0x0200, 0x0301]);
+        assert_eq!(kinds, vec![0x0001, 0x0100, 0x0300, 0x0200, 0x0301]);
         let heights: Vec<u64> = reports.iter().map(|r| r.header.height).collect();
-        assert_eq!(heights, vec![1, 2, 3, 4]);
+        assert_eq!(heights, vec![1, 1, 2, 3, 4]);
     }
     // Not the requester, not a role that reads bundles, unknown, malformed.
     let other = KeyPair::generate();
