@@ -500,7 +500,7 @@ fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
-fn hex32(what: &str, s: &str) -> Result<[u8; 32]> {
+pub(crate) fn hex32(what: &str, s: &str) -> Result<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s.trim(), &mut out)
         .map_err(|e| anyhow!("{what} must be 64 hex characters: {e}"))?;

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod cmd_audit;
+mod cmd_audit_request;
 mod cmd_bench;
 mod cmd_bench_crypto;
 mod cmd_bench_ledger;
