@@ -28,8 +28,8 @@ use weinong_contracts::{
 };
 use weinong_keys::{KeyPair, Pepper, ResidentId, SubjectPseudonym, Zeroizing};
 use weinong_ledger::{Transaction, TxBody};
-use weinong_mpc::model::{OutputShare, reconstruct};
 use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
+use weinong_mpc::model::{OutputShare, reconstruct};
 
 use crate::Outcome;
 use crate::client::{Client, now_ms};
@@ -174,7 +174,11 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
                 );
                 return Ok(Outcome::Ok);
             }
-            report(fetch_and_open(&client, request, &model, &fetch).await?, &model, started)
+            report(
+                fetch_and_open(&client, request, &model, &fetch).await?,
+                &model,
+                started,
+            )
         }
         AssessCmd::Fetch {
             request,
@@ -326,9 +330,9 @@ fn open_shares(key: &KeyPair, model: &Model, sealed: &[Value]) -> Result<OutputB
         let blob = base64::engine::general_purpose::STANDARD
             .decode(s["sealed"].as_str().unwrap_or_default())
             .with_context(|| format!("the sealed share of party {party} is not base64"))?;
-        let opened = key
-            .decrypt(&blob)
-            .map_err(|e| anyhow!("the sealed share of party {party} does not open with this key: {e}"))?;
+        let opened = key.decrypt(&blob).map_err(|e| {
+            anyhow!("the sealed share of party {party} does not open with this key: {e}")
+        })?;
         let share = OutputShare::from_bytes(&opened)
             .map_err(|e| anyhow!("the output share of party {party}: {e}"))?;
         shares.push(share);
@@ -397,7 +401,9 @@ pub fn load_model(name: &str) -> Result<Model> {
         "admission-v1" => ADMISSION_V1.to_owned(),
         "periodic-v1" => PERIODIC_V1.to_owned(),
         path => fs::read_to_string(path).with_context(|| {
-            format!("--model {path:?} is neither admission-v1, periodic-v1 nor a readable spec file")
+            format!(
+                "--model {path:?} is neither admission-v1, periodic-v1 nor a readable spec file"
+            )
         })?,
     };
     compile(&source).map_err(|e| anyhow!("--model {name}: {e}"))
@@ -417,12 +423,16 @@ pub fn subject_pseudonym(args: &SubjectArgs) -> Result<SubjectPseudonym> {
             );
             let pepper = Pepper::from_hex(text.trim())
                 .with_context(|| format!("pepper file {}", path.display()))?;
-            let id = ResidentId::parse(id).context("--subject is not a valid resident ID number")?;
+            let id =
+                ResidentId::parse(id).context("--subject is not a valid resident ID number")?;
             Ok(SubjectPseudonym::derive(&pepper, &id))
         }
-        (None, Some(hex)) => SubjectPseudonym::from_hex(hex)
-            .map_err(|e| anyhow!("--subject-pseudonym {hex:?}: {e}")),
-        _ => bail!("name the person with --subject ID (and --pepper-file) or --subject-pseudonym HEX"),
+        (None, Some(hex)) => {
+            SubjectPseudonym::from_hex(hex).map_err(|e| anyhow!("--subject-pseudonym {hex:?}: {e}"))
+        }
+        _ => bail!(
+            "name the person with --subject ID (and --pepper-file) or --subject-pseudonym HEX"
+        ),
     }
 }
 
@@ -453,9 +463,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create receipt {} (does it exist already?)", path.display()))?;
+    let mut file = options.open(path).with_context(|| {
+        format!(
+            "cannot create receipt {} (does it exist already?)",
+            path.display()
+        )
+    })?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
         .with_context(|| format!("cannot write receipt {}", path.display()))

@@ -1,5 +1,6 @@
 //! `weinong audit …`: check ledger proofs offline, with the ledger's verifier only (no store,
 //! no network). Exit 0 and print what was proven, or exit 1 naming the first failed check.
+//! A request bundle (`weinong audit request`) is checked by `cmd_audit_request`.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,8 +17,12 @@ use crate::Outcome;
 #[derive(Subcommand)]
 pub enum AuditCmd {
     /// Verify a proof bundle: the transaction's signature, its inclusion in the log, and
-    /// the commit certificate of the head it is included in.
+    /// the commit certificate of the head it is included in. Given a request bundle
+    /// (`weinong audit request`), also the request's consent story and, with --receipt,
+    /// its result commitment.
     Verify(VerifyArgs),
+    /// Fetch the proof bundle of an assessment request's whole story from a node.
+    Request(crate::cmd_audit_request::RequestArgs),
     /// Verify that one certified head's log is a prefix of another's.
     Consistency(ConsistencyArgs),
 }
@@ -25,8 +30,18 @@ pub enum AuditCmd {
 /// `weinong audit verify`.
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// Proof bundle JSON (`weinong ledger export-bundle`).
+    /// Proof bundle JSON (`weinong ledger export-bundle`, `weinong tx bundle`) or request
+    /// bundle JSON (`weinong audit request`).
     bundle: PathBuf,
+    /// Request bundles: the consortium's genesis file (canonical bytes, as `weinong
+    /// devnet` writes genesis.bin) to pin the member set; needed when the bundle carries
+    /// none.
+    #[arg(long)]
+    genesis: Option<PathBuf>,
+    /// Request bundles: the requester's receipt JSON (`weinong assess request`); its result
+    /// and nonce must open the recorded result commitment.
+    #[arg(long)]
+    receipt: Option<PathBuf>,
     /// Pin the consortium's member set (hex file, `weinong ledger head --members-out`);
     /// without it the bundle's own set is used and printed for you to compare.
     #[arg(long)]
@@ -51,6 +66,7 @@ pub struct ConsistencyArgs {
 pub fn audit(cmd: AuditCmd) -> Result<Outcome> {
     match cmd {
         AuditCmd::Verify(args) => verify(args),
+        AuditCmd::Request(args) => crate::cmd_audit_request::request(args),
         AuditCmd::Consistency(args) => consistency(args),
     }
 }
@@ -99,8 +115,21 @@ fn print_members(members: &MemberSet, was_pinned: bool) {
 }
 
 fn verify(args: VerifyArgs) -> Result<Outcome> {
-    let pin = pinned(args.members.as_ref())?;
     let text = read_text(&args.bundle)?;
+    if crate::cmd_audit_request::is_request_bundle(&text) {
+        return crate::cmd_audit_request::verify(
+            &text,
+            args.genesis.as_deref(),
+            args.receipt.as_deref(),
+        );
+    }
+    if args.genesis.is_some() || args.receipt.is_some() {
+        anyhow::bail!(
+            "--genesis and --receipt apply to request bundles (`weinong audit request`); {} is a single-transaction bundle (pin it with --members)",
+            args.bundle.display()
+        );
+    }
+    let pin = pinned(args.members.as_ref())?;
     let parsed: ProofBundle = match bundle::from_json(&text) {
         Ok(b) => b,
         Err(e) => return Ok(failed(&e)),

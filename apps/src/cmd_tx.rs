@@ -315,9 +315,10 @@ pub fn tx(args: TxArgs) -> Result<Outcome> {
     runtime.block_on(run(args))
 }
 
-struct Ctx {
-    node: Option<String>,
-    key: Option<PathBuf>,
+/// The node and the key a command talks with (shared with `weinong consent`).
+pub(crate) struct Ctx {
+    pub(crate) node: Option<String>,
+    pub(crate) key: Option<PathBuf>,
 }
 
 impl Ctx {
@@ -329,7 +330,7 @@ impl Ctx {
         open_keystore_file(path)
     }
 
-    fn client(&self) -> Result<Client> {
+    pub(crate) fn client(&self) -> Result<Client> {
         let node = self
             .node
             .as_deref()
@@ -437,7 +438,7 @@ async fn run(args: TxArgs) -> Result<Outcome> {
     }
 }
 
-fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
     let len = fs::metadata(path)
         .with_context(|| format!("cannot read {what} {}", path.display()))?
         .len();
@@ -500,7 +501,7 @@ fn replace(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))
 }
 
-fn hex32(what: &str, s: &str) -> Result<[u8; 32]> {
+pub(crate) fn hex32(what: &str, s: &str) -> Result<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s.trim(), &mut out)
         .map_err(|e| anyhow!("{what} must be 64 hex characters: {e}"))?;
@@ -512,7 +513,12 @@ fn normal(s: &str) -> String {
 }
 
 /// A closed-enum value by its label ("admission assessment", "admission-assessment").
-fn by_label<T: Copy>(what: &str, all: &[T], label: fn(T) -> &'static str, s: &str) -> Result<T> {
+pub(crate) fn by_label<T: Copy>(
+    what: &str,
+    all: &[T],
+    label: fn(T) -> &'static str,
+    s: &str,
+) -> Result<T> {
     all.iter()
         .copied()
         .find(|v| normal(label(*v)) == normal(s))
@@ -526,7 +532,7 @@ fn role(s: &str) -> Result<Role> {
     by_label("role", Role::ALL, Role::label, s)
 }
 
-fn categories(s: &str) -> Result<CategorySet> {
+pub(crate) fn categories(s: &str) -> Result<CategorySet> {
     let list = s
         .split(',')
         .filter(|c| !c.trim().is_empty())
@@ -563,7 +569,7 @@ fn sign_call(key: &KeyPair, call: &Call, nonce: u64) -> Result<Transaction> {
 }
 
 /// Signs `call` and submits it, or writes it to `--out`.
-async fn deliver(ctx: &Ctx, call: &Call, delivery: Delivery) -> Result<Outcome> {
+pub(crate) async fn deliver(ctx: &Ctx, call: &Call, delivery: Delivery) -> Result<Outcome> {
     if let Some(out) = delivery.out {
         let nonce = delivery.nonce.unwrap_or_else(now_ms);
         let tx = sign_call(&ctx.key()?, call, nonce)?;

@@ -13,9 +13,11 @@ use clap::{Parser, Subcommand};
 mod client;
 mod cmd_assess;
 mod cmd_audit;
+mod cmd_audit_request;
 mod cmd_bench;
 mod cmd_bench_crypto;
 mod cmd_bench_ledger;
+mod cmd_consent;
 mod cmd_data;
 mod cmd_devnet;
 mod cmd_fhe;
@@ -76,6 +78,8 @@ enum Command {
     Node(cmd_node::NodeCmd),
     /// Run a whole consortium locally: three department nodes on loopback.
     Devnet(cmd_devnet::DevnetArgs),
+    /// Registrar: grant and withdraw consents, list every access to a subject's data.
+    Consent(cmd_consent::ConsentArgs),
     /// Talk to a node: submit transactions (consent, governance), fetch heads and bundles.
     Tx(cmd_tx::TxArgs),
     /// A care home's assessments: request one, fetch and open the result.
@@ -118,6 +122,7 @@ fn main() -> ExitCode {
         Command::Devnet(args) => cmd_devnet::devnet(args),
         Command::Tx(args) => cmd_tx::tx(args),
         Command::Assess(args) => cmd_assess::assess(args),
+        Command::Consent(args) => cmd_consent::consent(args),
     };
     match result {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,

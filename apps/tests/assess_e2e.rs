@@ -75,7 +75,8 @@ impl Net {
             .expect("start devnet");
         let ready = Instant::now() + Duration::from_secs(300);
         loop {
-            let text = std::fs::read_to_string(dir.with_extension("devnet.log")).unwrap_or_default();
+            let text =
+                std::fs::read_to_string(dir.with_extension("devnet.log")).unwrap_or_default();
             if text.contains("weinong assess request") {
                 break;
             }
@@ -103,7 +104,10 @@ impl Net {
     }
 
     fn url(&self, i: usize) -> String {
-        self.manifest["nodes"][i]["url"].as_str().expect("url").to_owned()
+        self.manifest["nodes"][i]["url"]
+            .as_str()
+            .expect("url")
+            .to_owned()
     }
 
     fn actor_key(&self, name: &str) -> PathBuf {
@@ -129,8 +133,11 @@ impl Net {
     }
 
     fn node_config(&self, i: usize) -> PathBuf {
-        self.dir
-            .join(self.manifest["nodes"][i]["config"].as_str().expect("config"))
+        self.dir.join(
+            self.manifest["nodes"][i]["config"]
+                .as_str()
+                .expect("config"),
+        )
     }
 
     fn cli(&self, args: &[&str]) -> Output {
@@ -291,15 +298,18 @@ fn plaintext_outputs(net: &Net, subject: SubjectPseudonym, as_of_ms: u64) -> Vec
     .into_iter()
     .enumerate()
     {
-        let config: toml::Value = toml::from_str(
-            &std::fs::read_to_string(net.node_config(i)).expect("config"),
-        )
-        .expect("config TOML");
+        let config: toml::Value =
+            toml::from_str(&std::fs::read_to_string(net.node_config(i)).expect("config"))
+                .expect("config TOML");
         let database = config["assessment"]["database"].as_str().expect("database");
         let database = match database.strip_prefix("sqlite://") {
             Some(path) if Path::new(path).is_relative() => format!(
                 "sqlite://{}",
-                net.node_config(i).parent().expect("dir").join(path).display()
+                net.node_config(i)
+                    .parent()
+                    .expect("dir")
+                    .join(path)
+                    .display()
             ),
             _ => database.to_owned(),
         };
@@ -368,14 +378,24 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn population(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut reader = csv::Reader::from_path(dir.join("synth").join("health.csv")).expect("csv");
     let headers = reader.headers().expect("headers").clone();
-    let id = headers.iter().position(|h| h == "id_number").expect("id column");
-    let name = headers.iter().position(|h| h == "name").expect("name column");
+    let id = headers
+        .iter()
+        .position(|h| h == "id_number")
+        .expect("id column");
+    let name = headers
+        .iter()
+        .position(|h| h == "name")
+        .expect("name column");
     let (mut ids, mut names) = (BTreeSet::new(), BTreeSet::new());
     for row in reader.records().flatten() {
         if let Some(v) = row.get(id).map(str::trim).filter(|v| v.len() >= 15) {
             ids.insert(v.to_owned());
         }
-        if let Some(v) = row.get(name).map(str::trim).filter(|v| v.chars().count() >= 2) {
+        if let Some(v) = row
+            .get(name)
+            .map(str::trim)
+            .filter(|v| v.chars().count() >= 2)
+        {
             names.insert(v.to_owned());
         }
     }
@@ -417,8 +437,14 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         .iter()
         .map(|v| v.as_i64().expect("integer"))
         .collect();
-    assert_eq!(outputs, expected, "MPC result differs from the plaintext backend");
-    assert!(h["status"].as_str().unwrap_or("").starts_with("computed"), "{h}");
+    assert_eq!(
+        outputs, expected,
+        "MPC result differs from the plaintext backend"
+    );
+    assert!(
+        h["status"].as_str().unwrap_or("").starts_with("computed"),
+        "{h}"
+    );
 
     // The auditor proves the request, the accesses, their consent and the commitment.
     let bundle = base.path().join("bundle.json");
@@ -447,7 +473,11 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     let stranger = "110105194912310021";
     let r2 = base.path().join("r2.json");
     let out = net.request(stranger, "care-home-1", 1, &r2);
-    assert_eq!(out.status.code(), Some(1), "a request without consent must fail");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a request without consent must fail"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("consent"));
     assert!(!r2.exists(), "no receipt without a result");
 
@@ -489,14 +519,22 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     ]);
     assert!(out.status.success(), "consent revoke failed");
     let out = net.request(&subject_id, "care-home-1", 2, &base.path().join("r5.json"));
-    assert_eq!(out.status.code(), Some(1), "a request after revocation must fail");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a request after revocation must fail"
+    );
 
     // A department node down: the request fails with a reason; after a restart a retry
     // succeeds.
     net.grant(&subject_id);
     net.kill9(2);
     let out = net.request(&subject_id, "care-home-1", 0, &base.path().join("r6.json"));
-    assert_eq!(out.status.code(), Some(1), "a request with a node down must fail");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a request with a node down must fail"
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("computation aborted"));
     net.restart(2);
     net.wait_caught_up(2);
@@ -518,10 +556,18 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         let ledger = net.node_config(i).parent().expect("dir").join("data");
         for (path, bytes) in files_under(&ledger) {
             for id in &ids {
-                assert!(!contains(&bytes, id.as_bytes()), "{} holds an ID number", path.display());
+                assert!(
+                    !contains(&bytes, id.as_bytes()),
+                    "{} holds an ID number",
+                    path.display()
+                );
             }
             for name in &names {
-                assert!(!contains(&bytes, name.as_bytes()), "{} holds a name", path.display());
+                assert!(
+                    !contains(&bytes, name.as_bytes()),
+                    "{} holds a name",
+                    path.display()
+                );
             }
         }
     }

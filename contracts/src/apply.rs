@@ -14,7 +14,7 @@ use crate::genesis::Genesis;
 use crate::payload::Call;
 use crate::rejection::Rejection;
 use crate::state::{
-    Binding, KeyRecord, KeyStatus, MemberRecord, RequestEvent, RequestStatus, State,
+    Binding, HistoryEntry, KeyRecord, KeyStatus, MemberRecord, RequestEvent, RequestStatus, State,
 };
 use crate::types::{BlockTime, ConsentId, FailureReason, MemberId, ModelId, RequestId, Role};
 use crate::verify::VerifiedTx;
@@ -98,12 +98,12 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
     }
     let outcome = match tx.call() {
         Call::Governance(g) => governance::apply(state, signer, g, at)?,
-        Call::ConsentGrant(c) => consent::grant(state, signer, c, at)?,
-        Call::ConsentRevoke(c) => consent::revoke(state, signer, c, at)?,
+        Call::ConsentGrant(c) => consent::grant(state, signer, c, tx.hash(), at)?,
+        Call::ConsentRevoke(c) => consent::revoke(state, signer, c, tx.hash(), at)?,
         Call::AccessRecord(a) => consent::access(state, signer, a, tx.hash(), at)?,
-        Call::AssessmentRequest(q) => requests::open(state, signer, q, at)?,
-        Call::ResultRecord(q) => requests::compute(state, signer, q, at)?,
-        Call::FailRequest(f) => requests::fail(state, signer, f, at)?,
+        Call::AssessmentRequest(q) => requests::open(state, signer, q, tx.hash(), at)?,
+        Call::ResultRecord(q) => requests::compute(state, signer, q, tx.hash(), at)?,
+        Call::FailRequest(f) => requests::fail(state, signer, f, tx.hash(), at)?,
     };
     // Nothing can fail past this point.
     state.nonces.insert(signer, tx.nonce());
@@ -131,9 +131,11 @@ pub fn expire_requests(state: &mut State, at: BlockTime) -> Result<Vec<RequestId
         if let Some(request) = state.requests.get_mut(&key.1) {
             let reason = FailureReason::TimedOut;
             request.status = RequestStatus::Failed { reason };
-            request
-                .history
-                .push((at, RequestEvent::Failed { by: None, reason }));
+            request.history.push(HistoryEntry {
+                at,
+                tx: None,
+                event: RequestEvent::Failed { by: None, reason },
+            });
         }
     }
     state.last = at;

@@ -14,13 +14,16 @@ use crate::apply::{Outcome, member_of, require_role};
 use crate::limits::{CONSENT_VALIDITY_MS_MAX, REQUEST_ACCESSES_MAX};
 use crate::payload::{AccessRecord, ConsentGrant, ConsentRevoke};
 use crate::rejection::Rejection;
-use crate::state::{AccessEntry, Consent, Request, RequestEvent, RequestStatus, Revocation, State};
+use crate::state::{
+    AccessEntry, Consent, HistoryEntry, Request, RequestEvent, RequestStatus, Revocation, State,
+};
 use crate::types::{BlockTime, CategorySet, ConsentId, Role};
 
 pub(crate) fn grant(
     state: &mut State,
     signer: KeyId,
     c: &ConsentGrant,
+    tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Registrar, at)?;
@@ -55,6 +58,7 @@ pub(crate) fn grant(
             evidence: c.evidence,
             registrar: signer,
             granted_at: at,
+            tx,
             revoked: None,
         },
     );
@@ -66,6 +70,7 @@ pub(crate) fn revoke(
     state: &mut State,
     signer: KeyId,
     c: &ConsentRevoke,
+    tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Registrar, at)?;
@@ -83,6 +88,7 @@ pub(crate) fn revoke(
         at,
         registrar: signer,
         evidence: c.evidence,
+        tx,
     });
     Ok(Outcome::ConsentRevoked { consent: c.consent })
 }
@@ -126,7 +132,7 @@ pub(crate) fn access(
     let accesses = request
         .history
         .iter()
-        .filter(|(_, e)| matches!(e, RequestEvent::Accessed { .. }))
+        .filter(|h| matches!(h.event, RequestEvent::Accessed { .. }))
         .count();
     if accesses >= usize::from(REQUEST_ACCESSES_MAX) {
         return Err(Rejection::TooManyAccesses {
@@ -156,18 +162,23 @@ pub(crate) fn access(
         .get_mut(&a.request)
         .unwrap_or_else(|| unreachable!("checked open above"));
     request.accessed = request.accessed.union(a.categories);
-    request.history.push((
+    request.history.push(HistoryEntry {
         at,
-        RequestEvent::Accessed {
+        tx: Some(tx),
+        event: RequestEvent::Accessed {
             node: a.node,
             categories: a.categories,
             consent: a.consent,
         },
-    ));
+    });
     let authorised = request.status == RequestStatus::Requested && request.accessed.covers(needed);
     if authorised {
         request.status = RequestStatus::Authorised;
-        request.history.push((at, RequestEvent::Authorised));
+        request.history.push(HistoryEntry {
+            at,
+            tx: Some(tx),
+            event: RequestEvent::Authorised,
+        });
     }
     Ok(Outcome::AccessRecorded {
         request: a.request,

@@ -12,7 +12,7 @@
 //! ```
 
 use weinong_keys::{KeyId, PublicKey, sm3_digest};
-use weinong_ledger::{DecodeError, Hash32};
+use weinong_ledger::{DecodeError, Hash32, MemberSet, VerifyError};
 
 use crate::codec::{PAYLOAD_VERSION, Reader, Writer};
 use crate::limits::{GENESIS_KEYS_MAX, MEMBERS_MAX};
@@ -115,6 +115,16 @@ impl Genesis {
     /// The consortium id: SM3 of the canonical genesis bytes.
     pub fn consortium(&self) -> Result<Hash32, EncodeError> {
         Ok(Hash32(sm3_digest(&self.encode()?)))
+    }
+
+    /// The member set that certifies blocks: every genesis member's key, quorum a strict
+    /// majority (2 of 3). Nodes certify with it and auditors pin it, so both take it from
+    /// here. Fails if the genesis has no member or more than the ledger's limit.
+    pub fn member_set(&self) -> Result<MemberSet, VerifyError> {
+        let keys: Vec<PublicKey> = self.members.iter().map(|(_, k)| k.clone()).collect();
+        let majority = keys.len() / 2 + 1;
+        let quorum = u16::try_from(majority).unwrap_or(u16::MAX);
+        MemberSet::new(keys, quorum)
     }
 }
 

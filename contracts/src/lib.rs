@@ -52,7 +52,7 @@ pub use payload::{
     FailRequest, Governance, ResultRecord, kinds,
 };
 pub use rejection::Rejection;
-pub use state::{ConsentStatus, RequestEvent, RequestStatus, State};
+pub use state::{ConsentStatus, HistoryEntry, RequestEvent, RequestStatus, State};
 pub use types::{
     BlockTime, CategorySet, ConsentId, DataCategory, Department, EvidenceHash, FailureReason,
     FieldsHash, MemberId, ModelId, Purpose, RequestId, ResultCommitment, Role,

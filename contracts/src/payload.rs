@@ -9,7 +9,7 @@
 //! | `0x0101` | [`ConsentRevoke`] | registrar |
 //! | `0x0200` | [`AccessRecord`] | department (the member node named) |
 //! | `0x0300` | [`AssessmentRequest`] | institution |
-//! | `0x0301` | [`ResultRecord`] | department |
+//! | `0x0301` | [`ResultRecord`] | the request's requester (an institution) |
 //! | `0x0302` | [`FailRequest`] | the requester, a department or a steward |
 //!
 //! Models are registered and retired by governance ([`Change::RegisterModel`]), so the
@@ -396,14 +396,16 @@ pub struct AssessmentRequest {
     pub model: ModelId,
 }
 
-/// A department's record that an authorised request was computed.
+/// The requester's record that an authorised request was computed: a commitment to the
+/// result it reconstructed ([`ResultCommitment::of`]), signed by the request's requester,
+/// who alone holds the result and the nonce and so can open the commitment to an auditor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResultRecord {
     /// The request.
     pub request: RequestId,
     /// The model computed (must be the request's).
     pub model: ModelId,
-    /// Commitment to the result.
+    /// Commitment to the result ([`ResultCommitment::of`]).
     pub commitment: ResultCommitment,
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 
 use weinong_keys::{KeyId, SubjectPseudonym};
 
-use crate::state::{AccessEntry, Consent, ConsentStatus, KeyStatus, RequestEvent, State};
-use crate::types::{BlockTime, CategorySet, ConsentId, RequestId, Role};
+use crate::state::{AccessEntry, Consent, ConsentStatus, HistoryEntry, KeyStatus, State};
+use crate::types::{CategorySet, ConsentId, RequestId, Role};
 
 impl State {
     /// A consent's status at time `t_ms` (block time), or `None` if no such consent.
@@ -55,7 +55,7 @@ impl State {
     }
 
     /// A request's history, oldest first.
-    pub fn request_history(&self, request: &RequestId) -> Option<&[(BlockTime, RequestEvent)]> {
+    pub fn request_history(&self, request: &RequestId) -> Option<&[HistoryEntry]> {
         self.requests.get(request).map(|r| r.history.as_slice())
     }
 

@@ -341,11 +341,18 @@ pub enum Rejection {
         /// The member named.
         node: MemberId,
     },
-    /// The signer is not an active member's key.
-    #[error("signer {signer} is not the key of an active member")]
-    NotAMember {
+    /// Only the request's requester records its result commitment (it alone holds the
+    /// result and the commitment's nonce).
+    #[error(
+        "signer {signer} is not the requester {requester} of request {request}; only the requester records the result commitment"
+    )]
+    NotTheRequester {
         /// The signer.
         signer: KeyId,
+        /// The request.
+        request: RequestId,
+        /// Its requester.
+        requester: KeyId,
     },
     /// Categories the model does not need (PIPL Art. 6: minimum necessary).
     #[error("categories {extra} are not read by model {model} (minimum necessary data)")]

@@ -2,20 +2,28 @@
 //! accessed under consent) → computed (result commitment) | failed (reason); requests
 //! still open at their deadline are failed by the time-out sweep
 //! ([`crate::expire_requests`]).
+//!
+//! The result commitment ([`crate::ResultCommitment::of`]) is recorded by the request's
+//! requester, still holding its institution role: it alone reconstructs the result from
+//! the nodes' output shares and holds the commitment's nonce, so it alone can later open
+//! the commitment to an auditor. Every history entry carries the hash of the transaction
+//! that caused it.
 
 use weinong_keys::KeyId;
+use weinong_ledger::TxHash;
 
-use crate::apply::{Outcome, live_model, member_of, require_role};
+use crate::apply::{Outcome, live_model, require_role};
 use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::payload::{AssessmentRequest, FailRequest, ResultRecord};
 use crate::rejection::Rejection;
-use crate::state::{Request, RequestEvent, RequestStatus, State};
+use crate::state::{HistoryEntry, Request, RequestEvent, RequestStatus, State};
 use crate::types::{BlockTime, CategorySet, RequestId, Role};
 
 pub(crate) fn open(
     state: &mut State,
     signer: KeyId,
     q: &AssessmentRequest,
+    tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
     require_role(state, signer, Role::Institution, at)?;
@@ -40,7 +48,11 @@ pub(crate) fn open(
             deadline_ms,
             status: RequestStatus::Requested,
             accessed: CategorySet::EMPTY,
-            history: vec![(at, RequestEvent::Requested { by: signer })],
+            history: vec![HistoryEntry {
+                at,
+                tx: Some(tx),
+                event: RequestEvent::Requested { by: signer },
+            }],
         },
     );
     state.open_deadlines.insert((deadline_ms, q.request));
@@ -54,13 +66,19 @@ pub(crate) fn compute(
     state: &mut State,
     signer: KeyId,
     q: &ResultRecord,
+    tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
-    require_role(state, signer, Role::Department, at)?;
-    if member_of(state, signer).is_none() {
-        return Err(Rejection::NotAMember { signer });
-    }
     let request = open_request(state, q.request, at)?;
+    if request.requester != signer {
+        return Err(Rejection::NotTheRequester {
+            signer,
+            request: q.request,
+            requester: request.requester,
+        });
+    }
+    // The requester must still hold its institution role, as when it asked.
+    require_role(state, signer, Role::Institution, at)?;
     if request.status != RequestStatus::Authorised {
         return Err(Rejection::RequestState {
             request: q.request,
@@ -83,11 +101,14 @@ pub(crate) fn compute(
         RequestStatus::Computed {
             commitment: q.commitment,
         },
-        RequestEvent::Computed {
-            by: signer,
-            commitment: q.commitment,
+        HistoryEntry {
+            at,
+            tx: Some(tx),
+            event: RequestEvent::Computed {
+                by: signer,
+                commitment: q.commitment,
+            },
         },
-        at,
     );
     Ok(Outcome::Computed { request: q.request })
 }
@@ -96,6 +117,7 @@ pub(crate) fn fail(
     state: &mut State,
     signer: KeyId,
     f: &FailRequest,
+    tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
     let request = open_request(state, f.request, at)?;
@@ -115,11 +137,14 @@ pub(crate) fn fail(
         f.request,
         deadline,
         RequestStatus::Failed { reason },
-        RequestEvent::Failed {
-            by: Some(signer),
-            reason,
+        HistoryEntry {
+            at,
+            tx: Some(tx),
+            event: RequestEvent::Failed {
+                by: Some(signer),
+                reason,
+            },
         },
-        at,
     );
     Ok(Outcome::Failed {
         request: f.request,
@@ -159,12 +184,11 @@ fn close(
     id: RequestId,
     deadline: u64,
     status: RequestStatus,
-    event: RequestEvent,
-    at: BlockTime,
+    entry: HistoryEntry,
 ) {
     state.open_deadlines.remove(&(deadline, id));
     if let Some(request) = state.requests.get_mut(&id) {
         request.status = status;
-        request.history.push((at, event));
+        request.history.push(entry);
     }
 }

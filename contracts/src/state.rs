@@ -8,6 +8,8 @@
 //! ‖ threshold:u16 ‖ governance seq:u64 ‖ members ‖ keys ‖ nonces ‖ models ‖ consents
 //! ‖ requests ‖ accesses)`, each map as `count:u64` then its entries in ascending key
 //! order, each entry's fields in declaration order with the payload rules of `codec`.
+//! A consent ends with its grant's transaction hash (and its withdrawal, if any, with the
+//! withdrawal's); each request history entry is `block time ‖ tx: opt [32] ‖ event`.
 //! Indexes derived from other maps (consents by subject, open deadlines) are not hashed:
 //! they are functions of what is. Computing it walks the whole state: 7–10 ms for
 //! 2,000 subjects' consents, requests and 6,000 accesses on the 2-core dev machine (bench
@@ -170,6 +172,8 @@ pub struct Consent {
     pub registrar: KeyId,
     /// When it was recorded.
     pub granted_at: BlockTime,
+    /// The transaction that recorded it (the grant).
+    pub tx: TxHash,
     /// Its withdrawal, if withdrawn.
     pub revoked: Option<Revocation>,
 }
@@ -183,6 +187,8 @@ pub struct Revocation {
     pub registrar: KeyId,
     /// SM3 of the withdrawal request.
     pub evidence: EvidenceHash,
+    /// The transaction that recorded it.
+    pub tx: TxHash,
 }
 
 /// A consent's status at a given time.
@@ -294,6 +300,19 @@ pub enum RequestEvent {
     },
 }
 
+/// One entry of a request's history: when, which transaction, what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The block it happened in.
+    pub at: BlockTime,
+    /// The transaction that caused it; `None` only for the block's time-out sweep
+    /// ([`crate::expire_requests`]), which no transaction causes. An access that completes
+    /// the authorisation gives two entries (accessed, authorised) with the same hash.
+    pub tx: Option<TxHash>,
+    /// What happened.
+    pub event: RequestEvent,
+}
+
 /// An assessment request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
@@ -312,7 +331,7 @@ pub struct Request {
     /// Categories accessed so far.
     pub accessed: CategorySet,
     /// Every step, oldest first.
-    pub history: Vec<(BlockTime, RequestEvent)>,
+    pub history: Vec<HistoryEntry>,
 }
 
 /// The whole contract state. Cloning is a deep copy.
@@ -491,6 +510,7 @@ fn consent<S: Sink>(w: &mut Writer<S>, id: &ConsentId, c: &Consent) {
     w.bytes(c.evidence.as_bytes());
     w.bytes(c.registrar.as_bytes());
     block_time(w, c.granted_at);
+    w.bytes(c.tx.as_bytes());
     match &c.revoked {
         None => w.u8(0),
         Some(r) => {
@@ -498,6 +518,7 @@ fn consent<S: Sink>(w: &mut Writer<S>, id: &ConsentId, c: &Consent) {
             block_time(w, r.at);
             w.bytes(r.registrar.as_bytes());
             w.bytes(r.evidence.as_bytes());
+            w.bytes(r.tx.as_bytes());
         }
     }
 }
@@ -512,9 +533,16 @@ fn request<S: Sink>(w: &mut Writer<S>, id: &RequestId, r: &Request) {
     status(w, r.status);
     w.u16(r.accessed.bits());
     w.count64(r.history.len());
-    for (at, event) in &r.history {
-        block_time(w, *at);
-        match event {
+    for entry in &r.history {
+        block_time(w, entry.at);
+        match &entry.tx {
+            None => w.u8(0),
+            Some(tx) => {
+                w.u8(1);
+                w.bytes(tx.as_bytes());
+            }
+        }
+        match &entry.event {
             RequestEvent::Requested { by } => {
                 w.u8(1);
                 w.bytes(by.as_bytes());

@@ -108,6 +108,53 @@ id_newtype!(
     "result commitment"
 );
 
+/// Domain tag that opens the bytes a [`ResultCommitment`] hashes.
+pub const RESULT_COMMITMENT_TAG: &[u8] = b"weinong-result-v1";
+
+impl ResultCommitment {
+    /// The commitment to an assessment result: SM3 over
+    ///
+    /// ```text
+    /// "weinong-result-v1" (17 ASCII bytes) ‖ request[32] ‖ model[32] ‖ len:u32
+    ///   ‖ count:u32 ‖ output:i64 × count ‖ nonce[32]
+    /// ```
+    ///
+    /// integers big-endian (`i64` two's complement). `len` is the number of subjects the
+    /// request assessed; `outputs` is row-major: subject by subject, each subject's outputs
+    /// in the model's declaration order, so `count` = `len` × outputs per subject. The
+    /// nonce is 32 random bytes that only the requester holds: without it the small range
+    /// of assessment outputs could be searched from the commitment. Anyone can recompute
+    /// it with `openssl dgst -sm3` over the same bytes.
+    ///
+    /// `count` is `outputs.len()`, saturated at `u32::MAX`: a result that long cannot be
+    /// an assessment (limits bound a request far below), so a saturated count only fails
+    /// to match, never collides with a shorter result.
+    pub fn of(
+        request: &RequestId,
+        model: &ModelId,
+        len: u32,
+        outputs: &[i64],
+        nonce: &[u8; 32],
+    ) -> ResultCommitment {
+        use weinong_keys::{Digest as _, Sm3};
+        let mut h = Sm3::new();
+        h.update(RESULT_COMMITMENT_TAG);
+        h.update(request.as_bytes());
+        h.update(model.as_bytes());
+        h.update(len.to_be_bytes());
+        h.update(
+            u32::try_from(outputs.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for v in outputs {
+            h.update(v.to_be_bytes());
+        }
+        h.update(nonce);
+        ResultCommitment(h.finalize().into())
+    }
+}
+
 /// A consortium member (a department node), numbered at genesis or by governance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MemberId(pub u16);

@@ -95,7 +95,6 @@ enum Action {
     },
     Result {
         request: u8,
-        node: u8,
     },
     Fail {
         request: u8,
@@ -167,7 +166,7 @@ fn action() -> impl Strategy<Value = Action> {
         6 => (prop::bool::weighted(0.7), 0u8..5, 1u16..4, 0u8..3, cats(), 0u8..6).prop_map(
             |(coherent, request, node, subject, cats, consent)| Action::Access { coherent, request, node, subject, cats, consent }
         ),
-        2 => (0u8..16, 0u8..3).prop_map(|(request, node)| Action::Result { request, node }),
+        2 => (0u8..16).prop_map(|request| Action::Result { request }),
         1 => (0u8..16, 1u8..5).prop_map(|(request, reason)| Action::Fail { request, reason }),
         2 => (0u8..4, 0u8..16, defect, change()).prop_map(|(submitter, approvers, defect, change)| Action::Gov {
             submitter, approvers, defect, change
@@ -320,7 +319,7 @@ fn build(
             let who = natural(w, Who::Node(usize::from(*node) - 1));
             w.sign(who, &call)
         }
-        Action::Result { request, node } => {
+        Action::Result { request } => {
             // Prefer an authorised request, so the computed path is reached.
             let authorised: Vec<RequestId> = (0..16u8)
                 .map(|i| RequestId::from_bytes([i; 32]))
@@ -338,7 +337,8 @@ fn build(
                 model: model_id(&spec(0)),
                 commitment: ResultCommitment::from_bytes([0xcc; 32]),
             });
-            let who = natural(w, Who::Node(usize::from(*node)));
+            // The requester records the result (other keys try through `step.signer`).
+            let who = natural(w, Who::Institution);
             w.sign(who, &call)
         }
         Action::Fail { request, reason } => {
@@ -469,8 +469,8 @@ fn role_needed(call: &Call) -> Option<Role> {
     match call {
         Call::Governance(_) => Some(Role::Admin),
         Call::ConsentGrant(_) | Call::ConsentRevoke(_) => Some(Role::Registrar),
-        Call::AccessRecord(_) | Call::ResultRecord(_) => Some(Role::Department),
-        Call::AssessmentRequest(_) => Some(Role::Institution),
+        Call::AccessRecord(_) => Some(Role::Department),
+        Call::AssessmentRequest(_) | Call::ResultRecord(_) => Some(Role::Institution),
         Call::FailRequest(_) => None,
     }
 }
@@ -604,7 +604,14 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 let recorded = matches!(receipt.outcome, Outcome::AccessRecorded { .. });
                 prop_assert!(recorded, "receipt is not an access record");
             }
-            Call::ResultRecord(_) | Call::FailRequest(_) => {}
+            Call::ResultRecord(q) => {
+                let (requester, _) = oracle
+                    .requests
+                    .get(&q.request)
+                    .expect("result for a request never made");
+                prop_assert_eq!(*requester, signer, "result not signed by the requester");
+            }
+            Call::FailRequest(_) => {}
         }
     }
 

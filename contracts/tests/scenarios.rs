@@ -7,8 +7,8 @@ use common::{DAY, HOUR, T0, Who, World, sign_with_nonce};
 use weinong_contracts::{
     AccessRecord, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant, ConsentId,
     ConsentRevoke, ConsentStatus, DataCategory as C, EvidenceHash, FailRequest, FailureReason,
-    FieldsHash, MemberId, ModelId, Purpose, RequestEvent, RequestId, ResultCommitment,
-    ResultRecord, Role,
+    FieldsHash, HistoryEntry, MemberId, ModelId, Purpose, RequestEvent, RequestId,
+    ResultCommitment, ResultRecord, Role,
     payload::{model_id, rotation_bytes},
 };
 use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
@@ -170,12 +170,13 @@ fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
         C::InsuranceClaims,
     ];
     let g = grant(&w, 1, ZHANG, &all, T0, T0 + 365 * DAY);
-    check(
+    let granted = check(
         &mut w,
         (2, T0 + HOUR),
         Step::Call(Who::Registrar, g),
         "accepted: ConsentGranted",
-    );
+    )
+    .expect("the grant tx");
     check(
         &mut w,
         (3, T0 + 2 * HOUR),
@@ -200,12 +201,13 @@ fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
         "accepted: authorised: false",
     );
     // Mr Zhang withdraws his consent through the portal; the registrar records it.
-    check(
+    let revoked = check(
         &mut w,
         (6, T0 + 5 * HOUR),
         Step::Call(Who::Registrar, revoke(1)),
         "accepted: ConsentRevoked",
-    );
+    )
+    .expect("the revoke tx");
     let insurance = access(1, 3, ZHANG, &[C::InsuranceClaims], 1);
     check(
         &mut w,
@@ -222,6 +224,11 @@ fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
     );
 
     let c = ConsentId::from_bytes([1; 32]);
+    // The consent names the transactions that granted and withdrew it.
+    let recorded = w.state.consent(&c).expect("consent on the ledger");
+    assert_eq!(recorded.tx, granted.hash());
+    assert_eq!(recorded.revoked.map(|r| r.tx), Some(revoked.hash()));
+    assert_ne!(granted.hash(), revoked.hash());
     assert_eq!(
         w.state.consent_status(&c, T0 + 4 * HOUR),
         Some(ConsentStatus::Valid)
@@ -276,25 +283,27 @@ fn an_admission_request_goes_from_requested_to_computed() {
         },
         "accepted",
     );
-    check(
+    let requested = check(
         &mut w,
         (4, T0 + 2 * HOUR),
         Step::Call(Who::Institution, request(1, ZHANG)),
         "accepted",
-    );
+    )
+    .expect("the request tx");
     // Computing before every category is accessed is refused.
     check(
         &mut w,
         (5, T0 + 2 * HOUR),
-        Step::Call(CIVIL, result(1)),
+        Step::Call(Who::Institution, result(1)),
         "refused: is requested; this call needs it authorised",
     );
-    check(
+    let civil = check(
         &mut w,
         (5, T0 + 2 * HOUR),
         Step::Call(CIVIL, access(1, 1, ZHANG, &[C::AbilityAssessment], 1)),
         "accepted: authorised: false",
-    );
+    )
+    .expect("the civil-affairs access tx");
     // A node reading data the model does not use is refused (minimum necessary).
     check(
         &mut w,
@@ -309,7 +318,7 @@ fn an_admission_request_goes_from_requested_to_computed() {
         Step::Call(HEALTH, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)),
         "refused: is not the key of member 3",
     );
-    check(
+    let health = check(
         &mut w,
         (6, T0 + 3 * HOUR),
         Step::Call(
@@ -317,30 +326,39 @@ fn an_admission_request_goes_from_requested_to_computed() {
             access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1),
         ),
         "accepted: authorised: false",
-    );
-    check(
+    )
+    .expect("the health access tx");
+    let insurance = check(
         &mut w,
         (7, T0 + 4 * HOUR),
         Step::Call(INSURANCE, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)),
         "accepted: authorised: true",
-    );
-    // Only a department records the result; the institution cannot.
+    )
+    .expect("the insurance access tx");
+    // Only the requester records the result commitment; a department cannot.
     check(
+        &mut w,
+        (8, T0 + 5 * HOUR),
+        Step::Call(CIVIL, result(1)),
+        "refused: is not the requester",
+    );
+    check(
+        &mut w,
+        (8, T0 + 5 * HOUR),
+        Step::Call(Who::Stranger, result(1)),
+        "refused: is not a registered key",
+    );
+    let computed = check(
         &mut w,
         (8, T0 + 5 * HOUR),
         Step::Call(Who::Institution, result(1)),
-        "refused: holds no valid department role",
-    );
-    check(
-        &mut w,
-        (8, T0 + 5 * HOUR),
-        Step::Call(CIVIL, result(1)),
         "accepted: Computed",
-    );
+    )
+    .expect("the result tx");
     check(
         &mut w,
         (9, T0 + 6 * HOUR),
-        Step::Call(CIVIL, result(1)),
+        Step::Call(Who::Institution, result(1)),
         "refused: is computed",
     );
 
@@ -349,15 +367,15 @@ fn an_admission_request_goes_from_requested_to_computed() {
         .request_history(&RequestId::from_bytes([1; 32]))
         .expect("request on the ledger")
         .iter()
-        .map(|(at, e)| {
-            let name = match e {
+        .map(|h| {
+            let name = match h.event {
                 RequestEvent::Requested { .. } => "requested",
                 RequestEvent::Accessed { .. } => "accessed",
                 RequestEvent::Authorised => "authorised",
                 RequestEvent::Computed { .. } => "computed",
                 RequestEvent::Failed { .. } => "failed",
             };
-            (at.height, name)
+            (h.at.height, name)
         })
         .collect();
     assert_eq!(
@@ -371,6 +389,20 @@ fn an_admission_request_goes_from_requested_to_computed() {
             (8, "computed")
         ]
     );
+    // Each entry names the transaction that caused it; authorisation is the access's.
+    let txs: Vec<_> = w
+        .state
+        .request_history(&RequestId::from_bytes([1; 32]))
+        .expect("request on the ledger")
+        .iter()
+        .map(|h| h.tx)
+        .collect();
+    let hashes = [
+        &requested, &civil, &health, &insurance, &insurance, &computed,
+    ]
+    .map(|tx| Some(tx.hash()))
+    .to_vec();
+    assert_eq!(txs, hashes);
     assert_eq!(w.state.accesses_to(&subject(ZHANG)).count(), 3);
 }
 
@@ -952,13 +984,14 @@ fn stale_requests_time_out_and_the_institution_may_cancel() {
         .and_then(|h| h.last().cloned());
     assert_eq!(
         last,
-        Some((
-            BlockTime::new(5, T0 + DAY + HOUR),
-            RequestEvent::Failed {
+        Some(HistoryEntry {
+            at: BlockTime::new(5, T0 + DAY + HOUR),
+            tx: None,
+            event: RequestEvent::Failed {
                 by: None,
                 reason: FailureReason::TimedOut
             }
-        ))
+        })
     );
 }
 

@@ -53,6 +53,31 @@
 //! fields `chain`/`tree_head`, or the format string). This build reads both and refuses any
 //! other format string by name.
 //!
+//! # Bundle set (`weinong-bundle-set/1`)
+//!
+//! Several transactions, each with its proof bundle (version 1 or 2) and the header of the
+//! block before the one that holds it:
+//!
+//! ```json
+//! {
+//!   "format": "weinong-bundle-set/1",
+//!   "entries": [
+//!     { "bundle": { "format": "weinong-proof-bundle/2", "…": "…" },
+//!       "previous_header": "<hex: canonical header at bundle.header.height - 1; absent for block 0>" }
+//!   ]
+//! }
+//! ```
+//!
+//! Checks, per entry in order (the first failure is reported as `entries[i].<check>`):
+//! every check of the entry's bundle, then `previous_header`: it decodes, its height is one
+//! below the bundle's header, its hash is that header's `previous`, and its log size is at
+//! most the transaction's leaf index. With the inclusion proof (leaf index below the
+//! header's log size) this pins the transaction to exactly that block, so the header's time
+//! is the block time the contracts applied it at. Then `entries`: at most
+//! [`BUNDLE_SET_ENTRIES_MAX`], no transaction twice, and every bundle rests on the same
+//! member set. Bundles a store exports link to one head where they can (see
+//! [`BUNDLE_SET_LINK_HEADERS_MAX`]); each is checked on its own, so a set may mix heads.
+//!
 //! # Certified head (`weinong-head/1`) and consistency proof (`weinong-consistency-proof/1`)
 //!
 //! ```json
@@ -70,7 +95,11 @@ use weinong_keys::PublicKey;
 use crate::LogDigest;
 use crate::block::{BlockHeader, CommitCertificate, MemberSet, SignedTreeHead, TreeHead};
 use crate::hash::{BlockHash, TxHash};
-use crate::limits::{BUNDLE_BYTES_MAX, BUNDLE_HEADERS_MAX, MEMBERS_MAX, TX_BYTES_MAX};
+#[cfg(doc)]
+use crate::limits::BUNDLE_SET_LINK_HEADERS_MAX;
+use crate::limits::{
+    BUNDLE_BYTES_MAX, BUNDLE_HEADERS_MAX, BUNDLE_SET_ENTRIES_MAX, MEMBERS_MAX, TX_BYTES_MAX,
+};
 use crate::merkle::{self, NodeHash};
 use crate::tx::Transaction;
 
@@ -78,6 +107,8 @@ use crate::tx::Transaction;
 pub const BUNDLE_FORMAT: &str = "weinong-proof-bundle/1";
 /// Format string of a proof bundle that may link its block to a later certified head.
 pub const BUNDLE_FORMAT_V2: &str = "weinong-proof-bundle/2";
+/// Format string of a set of proof bundles, each pinned to its block.
+pub const BUNDLE_SET_FORMAT: &str = "weinong-bundle-set/1";
 /// Format string of a certified head.
 pub const HEAD_FORMAT: &str = "weinong-head/1";
 /// Format string of a consistency proof file.
@@ -409,6 +440,135 @@ fn check_tree_head(
     }
     sth.verify(members).map_err(|e| fail("tree_head", e))?;
     Ok(sth.cosignatures.len() as u64)
+}
+
+/// One transaction of a [`BundleSet`]: its proof bundle and the header before its block.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSetEntry {
+    /// The transaction's proof bundle, against the block that holds it.
+    pub bundle: ProofBundle,
+    /// Hex canonical header of the block before the bundle's `header`; absent when that
+    /// header is block 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_header: Option<String>,
+}
+
+/// Several transactions' proof bundles, each pinned to the block that holds it
+/// (`weinong-bundle-set/1`, see the module doc).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSet {
+    /// Always [`BUNDLE_SET_FORMAT`].
+    pub format: String,
+    /// The transactions, in log order.
+    pub entries: Vec<BundleSetEntry>,
+}
+
+impl BundleSet {
+    /// A set of these entries.
+    pub fn new(entries: Vec<BundleSetEntry>) -> Self {
+        Self {
+            format: BUNDLE_SET_FORMAT.into(),
+            entries,
+        }
+    }
+
+    /// Runs every entry's checks (see the module doc); returns each entry's report, in
+    /// order. `report.header` is the block that holds the transaction.
+    pub fn verify(&self, pinned: Option<&MemberSet>) -> Result<Vec<BundleReport>, CheckFailed> {
+        if self.format != BUNDLE_SET_FORMAT {
+            return Err(fail(
+                "format",
+                format!("format {:?} is not {BUNDLE_SET_FORMAT:?}", self.format),
+            ));
+        }
+        if self.entries.len() > BUNDLE_SET_ENTRIES_MAX {
+            return Err(fail(
+                "entries",
+                format!(
+                    "{} entries, over the limit {BUNDLE_SET_ENTRIES_MAX}",
+                    self.entries.len()
+                ),
+            ));
+        }
+        let mut reports: Vec<BundleReport> = Vec::with_capacity(self.entries.len());
+        for (i, entry) in self.entries.iter().enumerate() {
+            let report = entry.verify(pinned).map_err(|e| CheckFailed {
+                check: "entries",
+                reason: format!("entry {i}: check `{}` failed: {}", e.check, e.reason),
+            })?;
+            if let Some(first) = reports.first()
+                && first.members != report.members
+            {
+                return Err(fail(
+                    "entries",
+                    format!("entry {i} rests on another member set than entry 0"),
+                ));
+            }
+            if reports.iter().any(|r| r.tx_hash == report.tx_hash) {
+                return Err(fail(
+                    "entries",
+                    format!(
+                        "entry {i}: transaction {} is in the set twice",
+                        report.tx_hash
+                    ),
+                ));
+            }
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+}
+
+impl BundleSetEntry {
+    /// The bundle's checks, then `previous_header`.
+    pub fn verify(&self, pinned: Option<&MemberSet>) -> Result<BundleReport, CheckFailed> {
+        let report = self.bundle.verify(pinned)?;
+        let check = "previous_header";
+        match (&self.previous_header, report.header.height.checked_sub(1)) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(fail(
+                    check,
+                    format!(
+                        "missing: block {} is not block 0, so the header before it must show the transaction is not in an earlier block",
+                        report.header.height
+                    ),
+                ));
+            }
+            (Some(_), None) => return Err(fail(check, "block 0 has no header before it")),
+            (Some(text), Some(height)) => {
+                let previous =
+                    BlockHeader::decode(&unhex(check, text, 1024)?).map_err(|e| fail(check, e))?;
+                if previous.height != height {
+                    return Err(fail(
+                        check,
+                        format!("it is block {}, not block {height}", previous.height),
+                    ));
+                }
+                if previous.hash() != report.header.previous {
+                    return Err(fail(
+                        check,
+                        format!(
+                            "its hash is not block {}'s previous hash",
+                            report.header.height
+                        ),
+                    ));
+                }
+                if previous.log_size > report.leaf_index {
+                    return Err(fail(
+                        check,
+                        format!(
+                            "block {height}'s log already holds leaf {} ({} leaves): the transaction is in an earlier block than the bundle says",
+                            report.leaf_index, previous.log_size
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(report)
+    }
 }
 
 /// A block header with its certificate and the member set, as JSON.

@@ -23,6 +23,15 @@ pub const BUNDLE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Most block headers a bundle's header chain may carry.
 pub const BUNDLE_HEADERS_MAX: usize = 4_096;
 
+/// Most transactions a bundle set (`weinong-bundle-set/1`) may carry: enough for an
+/// assessment request's request, accesses, their consents and withdrawals, and its end.
+pub const BUNDLE_SET_ENTRIES_MAX: usize = 512;
+
+/// When a store exports a bundle set, a transaction's block is linked to the set's head by
+/// at most this many headers; one further back is proven against its own block's
+/// certificate instead, so the set's size stays bounded.
+pub const BUNDLE_SET_LINK_HEADERS_MAX: u64 = 256;
+
 /// Blocks whose chain, roots and certificates are re-checked every time a store opens.
 pub const OPEN_CHECK_BLOCKS: u64 = 16;
 

@@ -32,9 +32,9 @@ pub const PASSWORD_ENV: &str = "WEINONG_KEY_PASSWORD";
 /// The member set the ledger store certifies blocks with: every genesis member, quorum a
 /// strict majority.
 pub fn member_set(genesis: &Genesis) -> anyhow::Result<MemberSet> {
-    let keys: Vec<PublicKey> = genesis.members.iter().map(|(_, k)| k.clone()).collect();
-    let quorum = u16::try_from(keys.len() / 2 + 1).context("too many members")?;
-    MemberSet::new(keys, quorum).context("the genesis member set is not usable")
+    genesis
+        .member_set()
+        .context("the genesis member set is not usable")
 }
 
 fn load_key(config: &NodeConfig) -> anyhow::Result<KeyPair> {

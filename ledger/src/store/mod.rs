@@ -29,10 +29,13 @@ use weinong_keys::{KeyId, PreparedPublicKey, PublicKey, Signature};
 
 use crate::LogDigest;
 use crate::block::{BlockHeader, CommitCertificate, MemberSet, SignedTreeHead, TreeHead};
-use crate::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use crate::bundle::{BundleSet, BundleSetEntry, CertifiedHead, ConsistencyFile, ProofBundle};
 use crate::error::VerifyError;
 use crate::hash::{BlockHash, Hash32, TxHash};
-use crate::limits::{BLOCK_TXS_MAX, BUNDLE_HEADERS_MAX, OPEN_CHECK_BLOCKS};
+use crate::limits::{
+    BLOCK_TXS_MAX, BUNDLE_HEADERS_MAX, BUNDLE_SET_ENTRIES_MAX, BUNDLE_SET_LINK_HEADERS_MAX,
+    OPEN_CHECK_BLOCKS,
+};
 use crate::merkle::{self, Frontier, NodeHash, NodeSource, ProofError};
 use crate::tx::Transaction;
 use schema::*;
@@ -671,6 +674,57 @@ impl LedgerStore {
             )
         })?;
         Ok(bundle)
+    }
+
+    /// A bundle set (`weinong-bundle-set/1`) for these transactions, in log order: each
+    /// proven in the block that holds it, with the header before that block, and linked to
+    /// the block of the latest of them (with its co-signed tree head, if recorded) when that
+    /// is at most [`BUNDLE_SET_LINK_HEADERS_MAX`] blocks on, else certified in its own
+    /// block. A hash given twice is included once. Verified before it is returned.
+    pub fn export_bundle_set(&self, hashes: &[TxHash]) -> Result<BundleSet, StoreError> {
+        if hashes.len() > BUNDLE_SET_ENTRIES_MAX {
+            return Err(StoreError::OverLimit(format!(
+                "{} transactions; a bundle set holds at most {BUNDLE_SET_ENTRIES_MAX}",
+                hashes.len()
+            )));
+        }
+        let mut found: Vec<(u64, u64, TxHash)> = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let index = self.find_transaction(hash)?;
+            found.push((index, self.block_of(index)?, *hash));
+        }
+        found.sort();
+        found.dedup();
+        let head = found
+            .iter()
+            .map(|(_, height, _)| *height)
+            .max()
+            .unwrap_or(0);
+        let mut entries = Vec::with_capacity(found.len());
+        for (index, holder, hash) in &found {
+            let link_to = if head.saturating_sub(*holder) <= BUNDLE_SET_LINK_HEADERS_MAX {
+                head
+            } else {
+                *holder
+            };
+            let bundle = self.export_linked_bundle(hash, Some(link_to))?;
+            let previous_header = match holder.checked_sub(1) {
+                None => None,
+                Some(h) => Some(hex::encode(self.header(h)?.encode())),
+            };
+            let entry = BundleSetEntry {
+                bundle,
+                previous_header,
+            };
+            entry.verify(Some(&self.members)).map_err(|e| {
+                corrupt(
+                    Item::Transaction(*index),
+                    format!("its bundle-set entry fails: {e}; run fsck"),
+                )
+            })?;
+            entries.push(entry);
+        }
+        Ok(BundleSet::new(entries))
     }
 
     /// The certified head at `height`, as an auditor's JSON file holds it.

@@ -7,6 +7,8 @@
 //! | [`Access::Ledger`] | `GET /v1/transactions/{hash}`, `/v1/blocks/{height}`, `/v1/blocks/latest`, `/v1/tree-head`, `/v1/proofs/…`, `/v1/bundles/{hash}` | department, auditor, admin, institution |
 //! | [`Access::Consents`] | `GET /v1/consents/{id}` | registrar, department, auditor, admin |
 //! | [`Access::RequestHistory`] | `GET /v1/requests/{id}/history`, `GET /v1/assessments/{id}` | department, auditor; an institution only for requests it made (and only it gets the sealed shares) |
+//! | [`Access::RequestBundle`] | `GET /v1/requests/{id}/bundle` | auditor, admin; an institution only for requests it made |
+//! | [`Access::SubjectAccesses`] | `GET /v1/subjects/{pseudonym}/accesses` | registrar, auditor, admin |
 //! | [`Access::Account`] | `GET /v1/keys/{id}`, `GET /v1/governance` | any role |
 //!
 //! A key that holds none of a class's roles gets 403 naming the roles needed.
@@ -26,6 +28,10 @@ pub enum Access {
     Consents,
     /// Reading an assessment request's history.
     RequestHistory,
+    /// Fetching the proof bundle of an assessment request's whole story.
+    RequestBundle,
+    /// Listing every access to one subject's data.
+    SubjectAccesses,
     /// Reading a key's roles and nonce, and the governance sequence (what a client needs
     /// to build its next transaction).
     Account,
@@ -56,6 +62,9 @@ impl Access {
             ],
             // Institutions are further limited to their own requests by the handler.
             Access::RequestHistory => &[Role::Institution, Role::Department, Role::Auditor],
+            // Institutions are further limited to their own requests by the handler.
+            Access::RequestBundle => &[Role::Auditor, Role::Admin, Role::Institution],
+            Access::SubjectAccesses => &[Role::Registrar, Role::Auditor, Role::Admin],
             Access::Account => Role::ALL,
         }
     }
@@ -67,6 +76,8 @@ impl Access {
             Access::Ledger => "reading the ledger",
             Access::Consents => "reading consents",
             Access::RequestHistory => "reading request histories",
+            Access::RequestBundle => "fetching request proof bundles",
+            Access::SubjectAccesses => "listing the accesses to a subject's data",
             Access::Account => "reading keys and governance",
         }
     }
@@ -97,6 +108,8 @@ mod tests {
             Access::Ledger,
             Access::Consents,
             Access::RequestHistory,
+            Access::RequestBundle,
+            Access::SubjectAccesses,
             Access::Account,
         ] {
             assert!(
@@ -110,5 +123,8 @@ mod tests {
         }
         assert!(!Access::Submit.allows(&BTreeSet::from([Role::Auditor])));
         assert!(!Access::Consents.allows(&BTreeSet::from([Role::Institution])));
+        assert!(!Access::RequestBundle.allows(&BTreeSet::from([Role::Department])));
+        assert!(!Access::SubjectAccesses.allows(&BTreeSet::from([Role::Institution])));
+        assert!(!Access::SubjectAccesses.allows(&BTreeSet::from([Role::Department])));
     }
 }

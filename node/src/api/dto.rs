@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use weinong_contracts::{CategorySet, ConsentStatus, RequestEvent};
-use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use weinong_contracts::{CategorySet, ConsentStatus, HistoryEntry, RequestEvent};
+use weinong_ledger::bundle::{BundleSet, CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::{BlockHeader, CommitCertificate};
 
 /// Every error: a stable code and a message naming what is wrong and what to do.
@@ -294,6 +294,8 @@ pub struct RequestEventBody {
     pub height: u64,
     /// Block time, ms.
     pub time_ms: u64,
+    /// The transaction that caused it, hex; absent only for the block's time-out sweep.
+    pub tx: Option<String>,
     /// `requested`, `accessed`, `authorised`, `computed` or `failed`.
     pub event: String,
     /// Key that acted, if any.
@@ -311,11 +313,12 @@ pub struct RequestEventBody {
 }
 
 impl RequestEventBody {
-    /// From a contract event at a block.
-    pub fn new(height: u64, time_ms: u64, e: &RequestEvent) -> Self {
+    /// From a contract history entry.
+    pub fn new(h: &HistoryEntry) -> Self {
         let mut out = Self {
-            height,
-            time_ms,
+            height: h.at.height,
+            time_ms: h.at.time_ms,
+            tx: h.tx.map(|t| t.to_hex()),
             event: String::new(),
             by: None,
             node: None,
@@ -324,7 +327,7 @@ impl RequestEventBody {
             commitment: None,
             reason: None,
         };
-        match e {
+        match &h.event {
             RequestEvent::Requested { by } => {
                 out.event = "requested".into();
                 out.by = Some(by.to_hex());
@@ -401,6 +404,69 @@ pub struct SealedShareBody {
     pub party: u8,
     /// SM2 ciphertext (DER, C1C3C2), base64.
     pub sealed: String,
+}
+
+/// Format string of `GET /v1/requests/{id}/bundle`'s answer.
+pub const REQUEST_BUNDLE_FORMAT: &str = "weinong-request-bundle/1";
+
+/// `GET /v1/requests/{id}/bundle`: every transaction of one assessment request's story,
+/// each with its proof, for `weinong audit verify` to check offline
+/// (`weinong-request-bundle/1`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestBundleBody {
+    /// `weinong-request-bundle/1`.
+    pub format: String,
+    /// The request id, hex.
+    pub request: String,
+    /// The consortium's canonical genesis document, hex: the member set the proofs rest
+    /// on derives from it (an auditor compares its SM3, the consortium id, with the one
+    /// they know, or pins their own copy).
+    pub genesis: String,
+    /// The transactions: the request, the governance transaction that registered its
+    /// model, every access, each consent an access cites and its withdrawal if recorded,
+    /// and the result or failure; a `weinong-bundle-set/1`
+    /// (ledger `bundle.rs`): per transaction a proof bundle against the block holding it,
+    /// linked where near to one certified head with its co-signed tree head, and the
+    /// header before that block.
+    #[schema(value_type = Object)]
+    pub transactions: BundleSet,
+}
+
+/// One recorded access to a subject's data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessBody {
+    /// Block height.
+    pub height: u64,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// The access record's transaction hash.
+    pub tx: String,
+    /// Member number of the node that read.
+    pub node: u16,
+    /// The node's key id.
+    pub signer: String,
+    /// The assessment request.
+    pub request: String,
+    /// Data category labels read.
+    pub categories: Vec<String>,
+    /// The consent it rested on.
+    pub consent: String,
+    /// SM3 of the fields read (kept off the ledger).
+    pub fields: String,
+}
+
+/// `GET /v1/subjects/{pseudonym}/accesses`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubjectAccessesBody {
+    /// The subject's pseudonym, hex.
+    pub subject: String,
+    /// The tip's block time the list holds at, ms.
+    pub at_time_ms: u64,
+    /// Every access, in ledger order (at most the route's limit; see `truncated`).
+    pub accesses: Vec<AccessBody>,
+    /// True when more accesses are recorded than one answer carries.
+    pub truncated: bool,
 }
 
 /// A key as the ledger state knows it.

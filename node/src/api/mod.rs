@@ -30,6 +30,7 @@
 
 pub mod access;
 mod assessment_routes;
+mod audit_routes;
 pub mod auth;
 pub mod dto;
 pub mod error;
@@ -58,6 +59,8 @@ use error::ApiError;
 pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// Most transactions one `POST /v1/transactions` may carry.
 pub const SUBMIT_TXS_MAX: usize = 4096;
+/// Most accesses one `GET /v1/subjects/{pseudonym}/accesses` answer lists.
+pub const SUBJECT_ACCESSES_MAX: usize = 10_000;
 /// Default for [`ApiConfig::max_skew_ms`]: how far a request's time may be from the
 /// node's clock, either way.
 pub const MAX_CLOCK_SKEW_MS: u64 = 30_000;
@@ -133,6 +136,20 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
             .route("/v1/requests/{id}/history", get(state_routes::history))
             .route("/v1/assessments/{id}", get(assessment_routes::assessment)),
     );
+    let request_bundle = guarded(
+        Access::RequestBundle,
+        Router::new().route(
+            "/v1/requests/{id}/bundle",
+            get(audit_routes::request_bundle),
+        ),
+    );
+    let subject_accesses = guarded(
+        Access::SubjectAccesses,
+        Router::new().route(
+            "/v1/subjects/{pseudonym}/accesses",
+            get(audit_routes::subject_accesses),
+        ),
+    );
     let account = guarded(
         Access::Account,
         Router::new()
@@ -148,6 +165,8 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
         .merge(ledger)
         .merge(consents)
         .merge(history)
+        .merge(request_bundle)
+        .merge(subject_accesses)
         .merge(account)
         .merge(open)
         .fallback(|| async {

@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::access::Access;
 use super::{
-    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, assessment_routes, dto, ledger_routes, ops,
-    state_routes, submit,
+    BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, assessment_routes, audit_routes, dto,
+    ledger_routes, ops, state_routes, submit,
 };
 
 /// The document's source.
@@ -28,6 +28,8 @@ use super::{
         state_routes::consent,
         state_routes::history,
         assessment_routes::assessment,
+        audit_routes::request_bundle,
+        audit_routes::subject_accesses,
         state_routes::key,
         state_routes::governance,
         ops::healthz,
@@ -41,6 +43,8 @@ use super::{
         dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody,
         dto::KeyBody, dto::GovernanceBody, dto::HealthBody, dto::AssessmentBody,
         dto::SealedShareBody,
+                dto::RequestBundleBody,
+        dto::SubjectAccessesBody, dto::AccessBody,
     )),
     modifiers(&Signing),
 )]
@@ -69,6 +73,14 @@ impl Modify for Signing {
             (
                 Access::RequestHistory,
                 "GET /v1/requests/{id}/history, /v1/assessments/{id} (institutions: own requests only)",
+            ),
+            (
+                Access::RequestBundle,
+                "GET /v1/requests/{id}/bundle (institutions: own requests only)",
+            ),
+            (
+                Access::SubjectAccesses,
+                "GET /v1/subjects/{pseudonym}/accesses",
             ),
             (Access::Account, "GET /v1/keys, /v1/governance"),
         ]

@@ -99,11 +99,7 @@ pub(crate) async fn history(
         model: request.model.to_hex(),
         purpose: request.purpose.label().to_owned(),
         deadline_ms: request.deadline_ms,
-        events: request
-            .history
-            .iter()
-            .map(|(at, e)| RequestEventBody::new(at.height, at.time_ms, e))
-            .collect(),
+        events: request.history.iter().map(RequestEventBody::new).collect(),
     }))
 }
 

@@ -11,12 +11,13 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 use weinong_contracts::{
-    Approval, BlockTime, Call, Change, Genesis, Governance, MemberId, Role, State, VerifiedTx,
-    apply, kinds,
+    AccessRecord, Approval, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant,
+    ConsentId, DataCategory, EvidenceHash, FieldsHash, Genesis, Governance, MemberId, Purpose,
+    RequestId, ResultCommitment, ResultRecord, Role, State, VerifiedTx, apply, kinds,
 };
 use weinong_keys::request_auth::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
-use weinong_keys::{KeyPair, sign_request};
-use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
+use weinong_keys::{KeyPair, PublicKey, SubjectPseudonym, sign_request};
+use weinong_ledger::bundle::{BundleSet, CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{
     BlockHash, BlockHeader, CommitCertificate, LogDigest, MemberSet, Transaction, TxBody, TxKind,
@@ -54,6 +55,144 @@ fn signed_tx(key: &KeyPair, kind: TxKind, nonce: u64, payload: Vec<u8>) -> Trans
 /// Genesis (3 members, one admin with k = 1, an auditor, a registrar), then block 0: the
 /// admin binds the institution role to a fourth key, certified by two members.
 fn fixture() -> Fixture {
+    fixture_with(false)
+}
+
+/// Appends blocks through the contracts and the store, as the chain does.
+struct Chain<'a> {
+    store: &'a mut LedgerStore,
+    state: &'a mut State,
+    members: &'a [KeyPair],
+    previous: BlockHash,
+}
+
+impl Chain<'_> {
+    fn append(&mut self, height: u64, time_ms: u64, txs: &[Transaction], new_keys: &[PublicKey]) {
+        let at = BlockTime::new(height, time_ms);
+        for tx in txs {
+            let verified = VerifiedTx::verify(tx, self.state).unwrap();
+            apply(self.state, &verified, at).unwrap();
+        }
+        let (log_size, log_root) = self.store.preview(txs);
+        let header = BlockHeader {
+            height,
+            previous: self.previous,
+            log_size,
+            log_root,
+            state_digest: self.state.digest(),
+            time_ms,
+            proposer: self.members[0].key_id(),
+        };
+        let cert = CommitCertificate::from_votes(
+            &header,
+            vec![header.vote(&self.members[0]), header.vote(&self.members[1])],
+        );
+        self.store
+            .append_block(&header, &cert, txs, new_keys)
+            .unwrap();
+        self.previous = header.hash();
+    }
+}
+
+/// The subject of the story's consent and request.
+const SUBJECT: [u8; 32] = [7; 32];
+/// The story's request id.
+const REQUEST: [u8; 32] = [0x22; 32];
+
+/// Blocks 1–4: a model is registered and a consent granted; the institution requests an
+/// assessment; member 1 records its access; the institution records the result.
+fn tell_story(
+    chain: &mut Chain<'_>,
+    genesis_ms: u64,
+    admin: &KeyPair,
+    registrar: &KeyPair,
+    institution: &KeyPair,
+) {
+    let model_change = Change::RegisterModel {
+        categories: CategorySet::of(&[DataCategory::VitalSigns]),
+        spec: b"api test model".to_vec(),
+    };
+    let approved = Governance::approved_bytes(chain.state.consortium(), 1, &model_change);
+    let model = Call::Governance(Governance {
+        seq: 1,
+        change: model_change,
+        approvals: vec![Approval {
+            admin: admin.key_id(),
+            signature: admin.sign(&approved),
+        }],
+    });
+    let model_id = weinong_contracts::payload::model_id(b"api test model");
+    let grant = Call::ConsentGrant(ConsentGrant {
+        consent: ConsentId::from_bytes([5; 32]),
+        subject: SubjectPseudonym::from_bytes(SUBJECT),
+        grantee: institution.key_id(),
+        purpose: Purpose::AdmissionAssessment,
+        categories: CategorySet::of(&[DataCategory::VitalSigns]),
+        valid_from: genesis_ms,
+        valid_until: genesis_ms + 365 * 86_400_000,
+        evidence: EvidenceHash::from_bytes([6; 32]),
+    });
+    let request = Call::AssessmentRequest(AssessmentRequest {
+        request: RequestId::from_bytes(REQUEST),
+        subject: SubjectPseudonym::from_bytes(SUBJECT),
+        purpose: Purpose::AdmissionAssessment,
+        model: model_id,
+    });
+    let access = Call::AccessRecord(AccessRecord {
+        request: RequestId::from_bytes(REQUEST),
+        node: MemberId(1),
+        subject: SubjectPseudonym::from_bytes(SUBJECT),
+        categories: CategorySet::of(&[DataCategory::VitalSigns]),
+        consent: ConsentId::from_bytes([5; 32]),
+        fields: FieldsHash::from_bytes([8; 32]),
+    });
+    let result = Call::ResultRecord(ResultRecord {
+        request: RequestId::from_bytes(REQUEST),
+        model: model_id,
+        commitment: ResultCommitment::of(
+            &RequestId::from_bytes(REQUEST),
+            &model_id,
+            1,
+            &[3],
+            &[9; 32],
+        ),
+    });
+    let tx = |key: &KeyPair, kind: TxKind, nonce: u64, call: &Call| {
+        signed_tx(key, kind, nonce, call.encode().unwrap())
+    };
+    let t = genesis_ms + 2_000;
+    chain.append(
+        1,
+        t,
+        &[
+            tx(admin, kinds::GOVERNANCE, 2, &model),
+            tx(registrar, kinds::CONSENT_GRANT, 1, &grant),
+        ],
+        &[registrar.public_key().clone()],
+    );
+    chain.append(
+        2,
+        t + 1_000,
+        &[tx(institution, kinds::ASSESSMENT_REQUEST, 1, &request)],
+        &[institution.public_key().clone()],
+    );
+    let members = chain.members;
+    chain.append(
+        3,
+        t + 2_000,
+        &[tx(&members[0], kinds::ACCESS_RECORD, 1, &access)],
+        &[members[0].public_key().clone()],
+    );
+    chain.append(
+        4,
+        t + 3_000,
+        &[tx(institution, kinds::RESULT_RECORD, 2, &result)],
+        &[],
+    );
+}
+
+/// [`fixture`], with [`tell_story`]'s blocks after block 0 when `story`.
+fn fixture_with(story: bool) -> Fixture {
     let members: Vec<KeyPair> = (0..3).map(|_| KeyPair::generate()).collect();
     let (admin, auditor, registrar, institution) = (
         KeyPair::generate(),
@@ -96,35 +235,24 @@ fn fixture() -> Fixture {
         }],
     });
     let tx = signed_tx(&admin, kinds::GOVERNANCE, 1, call.encode().unwrap());
-    let at = BlockTime::new(0, genesis_ms + 1_000);
-    let verified = VerifiedTx::verify(&tx, &state).unwrap();
-    apply(&mut state, &verified, at).unwrap();
-
     let dir = tempfile::tempdir().unwrap();
     let set = MemberSet::new(members.iter().map(|k| k.public_key().clone()).collect(), 2).unwrap();
     let mut store = LedgerStore::create(dir.path(), &set).unwrap();
-    let (log_size, log_root) = store.preview(std::slice::from_ref(&tx));
-    let header = BlockHeader {
-        height: 0,
+    let mut chain = Chain {
+        store: &mut store,
+        state: &mut state,
+        members: &members,
         previous: BlockHash::default(),
-        log_size,
-        log_root,
-        state_digest: state.digest(),
-        time_ms: at.time_ms,
-        proposer: members[0].key_id(),
     };
-    let cert = CommitCertificate::from_votes(
-        &header,
-        vec![header.vote(&members[0]), header.vote(&members[1])],
+    chain.append(
+        0,
+        genesis_ms + 1_000,
+        std::slice::from_ref(&tx),
+        &[admin.public_key().clone()],
     );
-    store
-        .append_block(
-            &header,
-            &cert,
-            std::slice::from_ref(&tx),
-            &[admin.public_key().clone()],
-        )
-        .unwrap();
+    if story {
+        tell_story(&mut chain, genesis_ms, &admin, &registrar, &institution);
+    }
 
     let (submit, mut jobs) = mpsc::channel::<crate::shared::SubmitJob>(4);
     tokio::spawn(async move {
@@ -711,6 +839,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/bundles/{hash}"),
     ("get", "/v1/consents/{id}"),
     ("get", "/v1/requests/{id}/history"),
+    ("get", "/v1/requests/{id}/bundle"),
+    ("get", "/v1/subjects/{pseudonym}/accesses"),
     ("get", "/v1/keys/{id}"),
     ("get", "/v1/governance"),
     ("get", "/healthz"),
@@ -753,7 +883,8 @@ async fn openapi_lists_every_route_the_router_serves() {
         let concrete = path
             .replace("{hash}", "00")
             .replace("{height}", "0")
-            .replace("{id}", "00");
+            .replace("{id}", "00")
+            .replace("{pseudonym}", "00");
         let req = Request::builder()
             .method(method.to_uppercase().as_str())
             .uri(concrete.as_str())
@@ -804,4 +935,130 @@ async fn serve_answers_on_a_socket_and_stops_on_shutdown() {
     assert!(answer.contains("\"height\":0"), "{answer}");
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
+    let f = fixture_with(true);
+    let r = &f.router;
+    let target = format!("/v1/requests/{}/bundle", hex::encode(REQUEST));
+    for key in [&f.auditor, &f.admin, &f.institution] {
+        let (status, body) = send(r, get(key, &target)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["format"], "weinong-request-bundle/1");
+        assert_eq!(body["request"], hex::encode(REQUEST));
+        let genesis = hex::decode(body["genesis"].as_str().unwrap()).unwrap();
+        let genesis = Genesis::decode(&genesis).unwrap();
+        assert_eq!(genesis.member_set().unwrap(), f.set);
+        let set: BundleSet = serde_json::from_value(body["transactions"].clone()).unwrap();
+        let reports = set.verify(Some(&f.set)).unwrap();
+        // The model's registration, the consent, the request, the access, the result; in
+        // log order.
+        let kinds: Vec<u16> = reports
+            .iter()
+            .map(|r| r.transaction.body().kind.0)
+            .collect();
+        assert_eq!(kinds, vec![0x0001, 0x0100, 0x0300, 0x0200, 0x0301]);
+        let heights: Vec<u64> = reports.iter().map(|r| r.header.height).collect();
+        assert_eq!(heights, vec![1, 1, 2, 3, 4]);
+    }
+    // Not the requester, not a role that reads bundles, unknown, malformed.
+    let other = KeyPair::generate();
+    refused(
+        r,
+        get(&f.registrar, &target),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.members[1], &target),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(&other, &target),
+        StatusCode::UNAUTHORIZED,
+        "unknown_key",
+    )
+    .await;
+    let unknown = format!("/v1/requests/{}/bundle", "33".repeat(32));
+    refused(
+        r,
+        get(&f.auditor, &unknown),
+        StatusCode::NOT_FOUND,
+        "no_such_request",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.institution, &unknown),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.auditor, "/v1/requests/xyz/bundle"),
+        StatusCode::BAD_REQUEST,
+        "bad_id",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_subjects_accesses_are_listed_to_registrars_auditors_and_admins() {
+    let f = fixture_with(true);
+    let r = &f.router;
+    let target = format!("/v1/subjects/{}/accesses", hex::encode(SUBJECT));
+    for key in [&f.registrar, &f.auditor, &f.admin] {
+        let (status, body) = send(r, get(key, &target)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["subject"], hex::encode(SUBJECT));
+        assert_eq!(body["truncated"], false);
+        let accesses = body["accesses"].as_array().unwrap();
+        assert_eq!(accesses.len(), 1, "{body}");
+        let a = &accesses[0];
+        assert_eq!(a["height"], 3);
+        assert_eq!(a["node"], 1);
+        assert_eq!(a["request"], hex::encode(REQUEST));
+        assert_eq!(a["consent"], hex::encode([5u8; 32]));
+        assert_eq!(a["categories"], serde_json::json!(["vital signs"]));
+        assert_eq!(a["signer"], f.members[0].key_id().to_hex());
+        // The listed hash is the access record's transaction.
+        let tx = format!("/v1/transactions/{}", a["tx"].as_str().unwrap());
+        let (status, found) = send(r, get(&f.auditor, &tx)).await;
+        assert_eq!(
+            (status, found["kind"].as_u64()),
+            (StatusCode::OK, Some(0x0200))
+        );
+    }
+    let nobody = format!("/v1/subjects/{}/accesses", "44".repeat(32));
+    let (status, body) = send(r, get(&f.auditor, &nobody)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["accesses"], serde_json::json!([]));
+    refused(
+        r,
+        get(&f.institution, &target),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.members[0], &target),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    refused(
+        r,
+        get(&f.auditor, "/v1/subjects/0123/accesses"),
+        StatusCode::BAD_REQUEST,
+        "bad_id",
+    )
+    .await;
 }

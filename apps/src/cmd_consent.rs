@@ -1,0 +1,238 @@
+//! `weinong consent …`: the registrar's commands. Grant a consent for a resident, withdraw
+//! it, and list every access to the resident's data, against a node's API.
+//!
+//! `--subject ID` takes the 18-character GB 11643 resident ID number, checks its check
+//! digit, and turns it into the subject pseudonym (HMAC-SM3 under the consortium pepper,
+//! `--pepper-file`), as `weinong pseudonym` does; the ID number never leaves this process.
+//! `--subject-pseudonym HEX` takes the pseudonym itself. Signing and submitting are
+//! `weinong tx`'s (`cmd_tx::deliver`): these commands only build the calls.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use weinong_contracts::{Call, ConsentGrant, ConsentId, ConsentRevoke, EvidenceHash, Purpose};
+use weinong_keys::{KeyId, Pepper, ResidentId, SubjectPseudonym, Zeroizing, sm3_digest};
+
+use crate::Outcome;
+use crate::client::now_ms;
+use crate::cmd_tx::{Ctx, Delivery, by_label, categories, deliver, hex32, read_file};
+
+/// Milliseconds in a day.
+const DAY_MS: u64 = 86_400_000;
+
+/// `weinong consent`: the node and the key, then what to do.
+#[derive(Args)]
+pub struct ConsentArgs {
+    /// The node's API, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "WEINONG_NODE", global = true)]
+    node: Option<String>,
+    /// The registrar's keystore (password from WEINONG_KEY_PASSWORD or asked).
+    #[arg(long, global = true)]
+    key: Option<PathBuf>,
+    #[command(subcommand)]
+    cmd: ConsentCmd,
+}
+
+/// Who the consent is about.
+#[derive(Args)]
+pub struct SubjectArgs {
+    /// The resident ID number (GB 11643, 18 characters); needs --pepper-file.
+    #[arg(long, requires = "pepper_file", conflicts_with = "subject_pseudonym")]
+    subject: Option<String>,
+    /// File holding the consortium pepper (64 hex characters).
+    #[arg(long)]
+    pepper_file: Option<PathBuf>,
+    /// The subject pseudonym (64 hex characters) instead of the ID number.
+    #[arg(long)]
+    subject_pseudonym: Option<String>,
+}
+
+/// `weinong consent` subcommands.
+#[derive(Subcommand)]
+pub enum ConsentCmd {
+    /// Record a consent; prints its id (keep it to withdraw the consent later).
+    Grant {
+        #[command(flatten)]
+        subject: SubjectArgs,
+        /// Key id of the institution that may receive results.
+        #[arg(long)]
+        grantee: String,
+        /// Purpose, e.g. admission_assessment.
+        #[arg(long)]
+        purpose: String,
+        /// Data categories, comma-separated, e.g. ability_assessment,vital_signs.
+        #[arg(long)]
+        categories: String,
+        /// Days of validity from now.
+        #[arg(long)]
+        days: u64,
+        /// The signed consent form (kept off the ledger); its SM3 is recorded. Without it
+        /// the evidence hash is all zeros: no form recorded.
+        #[arg(long)]
+        evidence: Option<PathBuf>,
+        #[command(flatten)]
+        delivery: Delivery,
+    },
+    /// Record a consent's withdrawal, effective from its block.
+    Revoke {
+        /// Consent id (printed by `consent grant`).
+        #[arg(long)]
+        consent: String,
+        /// The withdrawal request (kept off the ledger); its SM3 is recorded. Without it
+        /// the evidence hash is all zeros.
+        #[arg(long)]
+        evidence: Option<PathBuf>,
+        #[command(flatten)]
+        delivery: Delivery,
+    },
+    /// List every recorded access to the subject's data.
+    History {
+        #[command(flatten)]
+        subject: SubjectArgs,
+    },
+}
+
+/// Dispatches `weinong consent`.
+pub fn consent(args: ConsentArgs) -> Result<Outcome> {
+    let ctx = Ctx {
+        node: args.node,
+        key: args.key,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(&ctx, args.cmd))
+}
+
+async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
+    match cmd {
+        ConsentCmd::Grant {
+            subject,
+            grantee,
+            purpose,
+            categories: cats,
+            days,
+            evidence,
+            delivery,
+        } => {
+            let subject = subject.pseudonym()?;
+            let valid_from = now_ms();
+            let valid_until = days
+                .checked_mul(DAY_MS)
+                .and_then(|span| valid_from.checked_add(span))
+                .filter(|until| *until > valid_from)
+                .ok_or_else(|| anyhow!("--days {days} must be at least 1 and not overflow"))?;
+            let mut id = [0u8; 32];
+            getrandom::fill(&mut id).map_err(|e| anyhow!("no randomness: {e}"))?;
+            let consent = ConsentId::from_bytes(id);
+            let call = Call::ConsentGrant(ConsentGrant {
+                consent,
+                subject,
+                grantee: KeyId::from_bytes(hex32("--grantee", &grantee)?),
+                purpose: by_label("purpose", Purpose::ALL, Purpose::label, &purpose)?,
+                categories: categories(&cats)?,
+                valid_from,
+                valid_until,
+                evidence: evidence_hash(evidence.as_ref())?,
+            });
+            println!("consent id: {consent}");
+            println!("subject pseudonym: {subject}");
+            let outcome = deliver(ctx, &call, delivery).await?;
+            println!("withdraw it with: weinong consent revoke --consent {consent}");
+            Ok(outcome)
+        }
+        ConsentCmd::Revoke {
+            consent,
+            evidence,
+            delivery,
+        } => {
+            let call = Call::ConsentRevoke(ConsentRevoke {
+                consent: ConsentId::from_bytes(hex32("--consent", &consent)?),
+                evidence: evidence_hash(evidence.as_ref())?,
+            });
+            deliver(ctx, &call, delivery).await
+        }
+        ConsentCmd::History { subject } => history(ctx, &subject.pseudonym()?).await,
+    }
+}
+
+impl SubjectArgs {
+    /// The pseudonym: derived from the ID number and pepper, or given.
+    fn pseudonym(&self) -> Result<SubjectPseudonym> {
+        match (&self.subject, &self.subject_pseudonym, &self.pepper_file) {
+            (Some(id), None, Some(pepper_file)) => {
+                let text = Zeroizing::new(
+                    String::from_utf8(read_file(pepper_file, "pepper file")?)
+                        .context("the pepper file is not text")?,
+                );
+                let pepper = Pepper::from_hex(text.trim())
+                    .with_context(|| format!("{}", pepper_file.display()))?;
+                let id = ResidentId::parse(id).context("invalid resident ID number (--subject)")?;
+                Ok(SubjectPseudonym::derive(&pepper, &id))
+            }
+            (None, Some(hex), _) => Ok(SubjectPseudonym::from_bytes(hex32(
+                "--subject-pseudonym",
+                hex,
+            )?)),
+            _ => bail!(
+                "name the subject: --subject ID --pepper-file FILE, or --subject-pseudonym HEX"
+            ),
+        }
+    }
+}
+
+fn evidence_hash(path: Option<&PathBuf>) -> Result<EvidenceHash> {
+    Ok(EvidenceHash::from_bytes(match path {
+        Some(p) => sm3_digest(&read_file(p, "evidence")?),
+        None => [0; 32],
+    }))
+}
+
+/// Prints every access to `subject` as a table.
+async fn history(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
+    let answer: Value = ctx
+        .client()?
+        .get(&format!("/v1/subjects/{subject}/accesses"))
+        .await?;
+    let accesses = answer["accesses"]
+        .as_array()
+        .ok_or_else(|| anyhow!("the node's answer has no accesses: {answer}"))?;
+    println!("subject {subject}: {} recorded accesses", accesses.len());
+    if accesses.is_empty() {
+        return Ok(Outcome::Ok);
+    }
+    println!(
+        "{:>7}  {:>13}  {:>6}  {:<16}  {:<16}  {:<40}  TX",
+        "BLOCK", "TIME_MS", "NODE", "REQUEST", "CONSENT", "CATEGORIES"
+    );
+    for a in accesses {
+        let short = |field: &str| {
+            a[field]
+                .as_str()
+                .map(|s| s.chars().take(16).collect::<String>())
+                .unwrap_or_default()
+        };
+        let cats: Vec<&str> = a["categories"]
+            .as_array()
+            .map(|c| c.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let request = short("request");
+        println!(
+            "{:>7}  {:>13}  {:>6}  {:<16}  {:<16}  {:<40}  {}",
+            a["height"],
+            a["time_ms"],
+            a["node"],
+            request,
+            short("consent"),
+            cats.join(", "),
+            a["tx"].as_str().unwrap_or("")
+        );
+    }
+    if answer["truncated"].as_bool() == Some(true) {
+        println!("(more accesses are recorded than one answer lists)");
+    }
+    Ok(Outcome::Ok)
+}

@@ -1,0 +1,169 @@
+//! What auditors, registrars and requesters read to check the consent story: one
+//! assessment request's transactions with their proofs, and every access to one subject's
+//! data. Times are the tip's block time: the state reads no clock.
+//!
+//! Must not know how bundles are proven: the ledger store builds and checks them
+//! (`LedgerStore::export_bundle_set`); this module only chooses which transactions.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use weinong_contracts::payload::model_id;
+use weinong_contracts::{Call, Change, ModelId, RequestEvent, RequestId, Role, kinds};
+use weinong_keys::SubjectPseudonym;
+use weinong_ledger::TxHash;
+use weinong_ledger::store::LedgerStore;
+
+use super::auth::Caller;
+use super::dto::{
+    AccessBody, ErrorBody, REQUEST_BUNDLE_FORMAT, RequestBundleBody, SubjectAccessesBody,
+    category_labels,
+};
+use super::error::ApiError;
+use super::extract::{ApiPath, hex32};
+use super::{App, SUBJECT_ACCESSES_MAX};
+
+/// Every transaction of an assessment request's story with its proof
+/// (`weinong-request-bundle/1`): the request, the governance transaction that registered
+/// its model (the categories an authorisation needs), each access, the consent grant each
+/// access cites and its withdrawal if recorded, and the result or failure. Institutions get only
+/// requests they made. A time-out has no transaction, so it is not in the bundle.
+#[utoipa::path(get, path = "/v1/requests/{id}/bundle", tag = "audit",
+    params(("id" = String, Path, description = "request id, 64 hex characters")),
+    responses(
+        (status = 200, body = RequestBundleBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn request_bundle(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<RequestBundleBody>, ApiError> {
+    let id = RequestId::from_bytes(hex32("request id", &id)?);
+    let genesis = app.shared.genesis.encode().map_err(|e| {
+        ApiError::unavailable(
+            "genesis_unusable",
+            format!("the genesis cannot be encoded: {e}"),
+        )
+    })?;
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let request = state.request(&id);
+    let sees_all = caller.roles.contains(&Role::Auditor) || caller.roles.contains(&Role::Admin);
+    if !sees_all && request.is_none_or(|r| r.requester != caller.key) {
+        // One answer for "not yours" and "no such request", so an institution cannot
+        // probe which request ids exist.
+        return Err(ApiError::forbidden(
+            "forbidden",
+            format!(
+                "an institution may fetch only the bundles of requests it made; key {} made no request {id}",
+                caller.key
+            ),
+        ));
+    }
+    let request = request.ok_or_else(|| {
+        ApiError::not_found(
+            "no_such_request",
+            format!("request {id} is not recorded on this ledger"),
+        )
+    })?;
+    let mut hashes: Vec<TxHash> = Vec::new();
+    for entry in &request.history {
+        hashes.extend(entry.tx);
+        if let RequestEvent::Accessed { consent, .. } = &entry.event
+            && let Some(c) = state.consent(consent)
+        {
+            hashes.push(c.tx);
+            hashes.extend(c.revoked.map(|r| r.tx));
+        }
+    }
+    if let Some(model) = state.model(&request.model) {
+        hashes.extend(model_registration(
+            &replica.store,
+            model.registered_at.height,
+            &request.model,
+        )?);
+    }
+    hashes.sort();
+    hashes.dedup();
+    let transactions = replica.store.export_bundle_set(&hashes)?;
+    Ok(Json(RequestBundleBody {
+        format: REQUEST_BUNDLE_FORMAT.to_owned(),
+        request: id.to_hex(),
+        genesis: hex::encode(genesis),
+        transactions,
+    }))
+}
+
+/// The governance transaction in block `height` that registered `model`, if the block
+/// holds one (the state records the block, not the transaction).
+fn model_registration(
+    store: &LedgerStore,
+    height: u64,
+    model: &ModelId,
+) -> Result<Option<TxHash>, ApiError> {
+    let first = match height.checked_sub(1) {
+        Some(before) => store.header(before)?.log_size,
+        None => 0,
+    };
+    let end = store.header(height)?.log_size;
+    for index in first..end {
+        let tx = store.transaction(index)?;
+        let body = tx.body();
+        if body.kind != kinds::GOVERNANCE {
+            continue;
+        }
+        // Stored transactions were accepted, so they decode; one that does not is skipped
+        // here and the bundle's reader reports the model's registration as missing.
+        if let Ok(Call::Governance(g)) = Call::decode(body.kind, &body.payload)
+            && let Change::RegisterModel { spec, .. } = &g.change
+            && model_id(spec) == *model
+        {
+            return Ok(Some(tx.hash()));
+        }
+    }
+    Ok(None)
+}
+
+/// Every recorded access to one subject's data, in ledger order (PIPL Art. 44–45: the
+/// subject's right to know who used their data), at most [`SUBJECT_ACCESSES_MAX`].
+#[utoipa::path(get, path = "/v1/subjects/{pseudonym}/accesses", tag = "audit",
+    params(("pseudonym" = String, Path, description = "subject pseudonym, 64 hex characters")),
+    responses(
+        (status = 200, body = SubjectAccessesBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn subject_accesses(
+    State(app): State<Arc<App>>,
+    ApiPath(pseudonym): ApiPath<String>,
+) -> Result<Json<SubjectAccessesBody>, ApiError> {
+    let subject = SubjectPseudonym::from_bytes(hex32("subject pseudonym", &pseudonym)?);
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let mut all = state.accesses_to(&subject);
+    let accesses: Vec<AccessBody> = all
+        .by_ref()
+        .take(SUBJECT_ACCESSES_MAX)
+        .map(|a| AccessBody {
+            height: a.at.height,
+            time_ms: a.at.time_ms,
+            tx: a.tx.to_hex(),
+            node: a.node.0,
+            signer: a.signer.to_hex(),
+            request: a.request.to_hex(),
+            categories: category_labels(a.categories),
+            consent: a.consent.to_hex(),
+            fields: a.fields.to_hex(),
+        })
+        .collect();
+    Ok(Json(SubjectAccessesBody {
+        subject: subject.to_hex(),
+        at_time_ms: state.last_block().time_ms,
+        truncated: all.next().is_some(),
+        accesses,
+    }))
+}
