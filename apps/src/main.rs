@@ -17,6 +17,7 @@ mod cmd_bench_crypto;
 mod cmd_bench_ledger;
 mod cmd_data;
 mod cmd_devnet;
+mod cmd_devnet_data;
 mod cmd_fhe;
 mod cmd_keys;
 mod cmd_ledger;
@@ -85,7 +86,38 @@ pub enum Outcome {
     CheckFailed,
 }
 
+/// Exit status of a command whose reader closed its standard output (`weinong … | head`):
+/// 128 + SIGPIPE, what a shell reports for a process the signal ended, so a caller never
+/// mistakes a cut-short check for a passed one.
+const EXIT_STDOUT_CLOSED: u8 = 141;
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe panics ("failed printing to stdout:
+/// Broken pipe"). Restoring the signal's default needs `unsafe` (libc), which this workspace
+/// forbids; so a panic hook turns exactly that panic into a quiet exit with
+/// [`EXIT_STDOUT_CLOSED`], the outcome the default signal would give. Every other panic
+/// keeps the standard report.
+fn exit_quietly_when_stdout_closes() {
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // std's message: "failed printing to stdout: Broken pipe (os error 32)" (EPIPE).
+        if message.starts_with("failed printing to stdout")
+            && (message.contains("(os error 32)")
+                || message.to_ascii_lowercase().contains("broken pipe"))
+        {
+            std::process::exit(i32::from(EXIT_STDOUT_CLOSED));
+        }
+        standard(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
