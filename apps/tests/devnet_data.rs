@@ -31,7 +31,7 @@ fn init(dir: &Path) -> serde_json::Value {
         .arg("--dir")
         .arg(dir)
         .output()
-        .unwrap();
+        .expect("run weinong devnet");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -42,12 +42,13 @@ fn init(dir: &Path) -> serde_json::Value {
         stdout.contains("weinong consent grant --subject"),
         "{stdout}"
     );
-    serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"))
+        .expect("manifest JSON")
 }
 
 fn mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    std::fs::metadata(path).expect("file").permissions().mode() & 0o777
 }
 
 #[test]
@@ -164,9 +165,9 @@ impl Running {
             .stderr(Stdio::inherit())
             .stdin(Stdio::null())
             .spawn()
-            .unwrap();
+            .expect("start weinong devnet");
         let (tx, lines) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
+        let stdout = child.stdout.take().expect("piped stdout");
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
