@@ -121,7 +121,7 @@ async fn import_one(
     let database = node_dir.join(DATABASE_FILE);
     let bar = ProgressBar::new(rows);
     if let Ok(style) =
-        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} rows ({per_sec}) {elapsed}")
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} rows, {elapsed}")
     {
         bar.set_style(style.progress_chars("=> "));
     }

@@ -4,7 +4,8 @@
 //! `weinong-mpc` and `weinong-connectors`, never node internals (`weinong tx` speaks HTTP).
 //! Each area lives in its own `cmd_*` module; this file only parses arguments and
 //! dispatches. Exit codes: 0 success, 1 a check failed
-//! (invalid signature, failed audit), 2 usage or input error.
+//! (invalid signature, failed audit), 2 usage or input error, 141 its output's reader went
+//! away (see [`exit_quietly_when_stdout_closes`]).
 
 use std::process::ExitCode;
 
