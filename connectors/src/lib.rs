@@ -14,6 +14,7 @@
 pub mod clean;
 pub mod date;
 mod error;
+pub mod features;
 pub mod icd10;
 pub mod identity;
 pub mod import;
@@ -26,6 +27,7 @@ pub mod synth;
 
 pub use clean::{Rule, Value};
 pub use error::ConnectorError;
+pub use features::{FeatureTable, feature_names, load_features};
 pub use import::{ImportOptions, Secrets, import_file};
 pub use report::{QualityReport, to_html};
 pub use schema::{Department, TableSpec};

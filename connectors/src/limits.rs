@@ -33,6 +33,14 @@ pub const SYNTH_CHUNK_PEOPLE: usize = 8_192;
 /// Connections in a PostgreSQL pool (an import uses one; reports may use another).
 pub const PG_POOL_CONNECTIONS_MAX: u32 = 4;
 
+/// Subjects in one feature request ([`crate::features::load_features`]): a periodic
+/// re-assessment of a district is at most this many residents.
+pub const FEATURE_SUBJECTS_MAX: usize = 1_000_000;
+
+/// Subjects per `IN (...)` query of the feature loader (one bind parameter each).
+pub const FEATURE_CHUNK_SUBJECTS: usize = 8_192;
+
 // An import chunk must fit at least one row of the widest table in one statement.
 const _: () = assert!(SQL_BINDS_MAX >= 64);
 const _: () = assert!(SQL_BINDS_MAX < 32_766);
+const _: () = assert!(FEATURE_CHUNK_SUBJECTS <= SQL_BINDS_MAX);

@@ -131,6 +131,11 @@ impl Store {
         self.backend
     }
 
+    /// The pool, for the crate's read paths (feature extraction).
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Starts the transaction an import runs in.
     pub async fn begin(&self) -> Result<Transaction<'static, Any>, ConnectorError> {
         self.pool
