@@ -122,6 +122,9 @@ pub fn bench_ledger(args: BenchLedgerArgs) -> Result<Outcome> {
             with_auditor: false,
             init_only: true,
             load_keys: args.clients,
+            // The ledger benchmark reads no department data.
+            people: 0,
+            seed: 1,
         })?
     };
     let password = cmd_devnet::read_password(&dir)?;

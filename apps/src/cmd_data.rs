@@ -17,6 +17,7 @@ use weinong_connectors::{
 use weinong_keys::{DataKey, Pepper, Zeroizing};
 
 use crate::Outcome;
+use crate::cmd_keys::write_private;
 
 /// Department data commands.
 #[derive(Subcommand)]
@@ -24,7 +25,8 @@ pub enum DataCmd {
     /// Generate synthetic Shanghai data for all three departments (dirty inputs + clean truth).
     Synth(SynthArgs),
     /// Create a node data-secrets file (SM4 data key + pseudonym pepper), mode 0600.
-    Keygen(KeygenArgs),
+    #[command(name = "secrets", alias = "keygen")]
+    Secrets(SecretsArgs),
     /// Import, clean and store one department file; prints the quality report summary.
     Import(ImportArgs),
     /// Show the import jobs and quality reports stored in a database.
@@ -52,12 +54,16 @@ pub struct SynthArgs {
     out: PathBuf,
 }
 
-/// `weinong data keygen`.
+/// `weinong data secrets`.
 #[derive(Args)]
-pub struct KeygenArgs {
+pub struct SecretsArgs {
     /// Where to write the secrets file (must not exist).
     #[arg(long)]
     out: PathBuf,
+    /// The consortium's pepper (64 hex characters), when another department created it;
+    /// without it a new pepper is generated (the first department of a consortium).
+    #[arg(long)]
+    pepper_file: Option<PathBuf>,
 }
 
 /// `weinong data import`.
@@ -75,7 +81,7 @@ pub struct ImportArgs {
     /// Database URL: sqlite:PATH or postgres://…
     #[arg(long, env = "WEINONG_DATA_DB")]
     db: String,
-    /// Node data-secrets file (`weinong data keygen`; a synth directory has secrets.json).
+    /// Node data-secrets file (`weinong data secrets`; a synth directory has secrets.json).
     #[arg(long, env = "WEINONG_DATA_SECRETS")]
     secrets: PathBuf,
     /// Also write the quality report as JSON here.
@@ -159,7 +165,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn data(cmd: DataCmd) -> Result<Outcome> {
     match cmd {
         DataCmd::Synth(a) => synth(a),
-        DataCmd::Keygen(a) => keygen(a),
+        DataCmd::Secrets(a) => secrets(a),
         DataCmd::Import(a) => import(a),
         DataCmd::Report(a) => report(a),
         DataCmd::Export(a) => export(a),
@@ -236,13 +242,12 @@ fn synth(a: SynthArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn keygen(a: KeygenArgs) -> Result<Outcome> {
-    let key = DataKey::generate()?;
-    let pepper = Pepper::generate()?;
-    let text = Zeroizing::new(
-        serde_json::json!({ "data_key": hex::encode(key.expose_bytes()), "pepper": pepper.to_hex().as_str() }).to_string(),
-    );
-    write_secret_file(&a.out, text.as_bytes())?;
+fn secrets(a: SecretsArgs) -> Result<Outcome> {
+    let pepper = match &a.pepper_file {
+        Some(p) => read_pepper(p)?,
+        None => Pepper::generate()?,
+    };
+    write_data_secrets(&a.out, &pepper)?;
     println!(
         "wrote node data secrets to {} (keep it with the keystore; the pepper must be the consortium's)",
         a.out.display()
@@ -250,24 +255,31 @@ fn keygen(a: KeygenArgs) -> Result<Outcome> {
     Ok(Outcome::Ok)
 }
 
-fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("create {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("write {}", path.display()))?;
-    Ok(())
+/// Reads a pepper file (64 hex characters).
+pub(crate) fn read_pepper(path: &Path) -> Result<Pepper> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?,
+    );
+    Pepper::from_hex(&text).with_context(|| format!("{}", path.display()))
 }
 
-fn load_secrets(path: &Path) -> Result<Secrets> {
+/// Writes a node's data-secrets file (mode 0600, never overwriting): a new random SM4 data
+/// key of its own and the consortium's `pepper`. `weinong data secrets` and `weinong
+/// devnet` both write them here, so the format has one writer and one reader
+/// (`load_secrets`).
+pub(crate) fn write_data_secrets(path: &Path, pepper: &Pepper) -> Result<()> {
+    let key = DataKey::generate()?;
+    let key_hex = Zeroizing::new(hex::encode(key.expose_bytes()));
+    let text = Zeroizing::new(format!(
+        "{{\"data_key\":\"{}\",\"pepper\":\"{}\"}}\n",
+        key_hex.as_str(),
+        pepper.to_hex().as_str()
+    ));
+    write_private(path, text.as_bytes())
+}
+
+/// Reads a node's data-secrets file (`write_data_secrets`' format).
+pub(crate) fn load_secrets(path: &Path) -> Result<Secrets> {
     let text = Zeroizing::new(
         std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?,
     );

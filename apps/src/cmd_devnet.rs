@@ -2,9 +2,12 @@
 //!
 //! The first run creates, under `--dir`: one SM2 keystore per actor (three departments —
 //! civil affairs, health, medical insurance — two admins with a 2-of-2 threshold, an
-//! auditor, a consent registrar, two sample care homes), the genesis document, and one
-//! node config per department; then it starts every department node as its own process
-//! (`weinong node run`) on loopback and prints the endpoints and keystore paths. A later
+//! auditor, a consent registrar, two sample care homes), the genesis document, one node
+//! config per department, and the departments' synthetic data (`cmd_devnet_data`: each
+//! department node's store, data secrets and `[assessment]` section); then it starts every
+//! department node as its own process (`weinong node run`) on loopback, has the admins give
+//! the care homes the institution role and register the shipped assessment models, and
+//! prints the endpoints, keystore paths and a consent + assessment example to copy. A later
 //! run on the same directory resumes the same chain. Ctrl-C stops the nodes cleanly.
 //!
 //! The keystores of a devnet share one random password in `DIR/password` (0600): this is a
@@ -22,6 +25,7 @@ use weinong_contracts::{Genesis, MemberId};
 use weinong_keys::{KeyPair, seal_keystore};
 
 use crate::Outcome;
+use crate::cmd_devnet_data::{ExampleSubject, assessment_section, create_data};
 use crate::cmd_keys::write_private;
 
 /// `weinong devnet`.
@@ -40,9 +44,16 @@ pub struct DevnetArgs {
     /// Also start the auditor as a non-voting learner node.
     #[arg(long)]
     pub with_auditor: bool,
-    /// Create the keys, genesis and configs, print them, and start nothing.
+    /// Create the keys, genesis, configs and department data, print them, and start nothing.
     #[arg(long)]
     pub init_only: bool,
+    /// People in the synthetic population loaded into the department nodes (0: no
+    /// department data, the nodes only keep the ledger); only when the devnet is created.
+    #[arg(long, default_value_t = 10_000)]
+    pub people: u64,
+    /// Seed of the synthetic population (same seed, same people).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Extra consent-registrar keys (`load-1` ...) for load generators such as
     /// `weinong bench ledger`; only when the devnet is created.
     #[arg(long, default_value_t = 0, hide = true)]
@@ -64,6 +75,13 @@ pub struct Manifest {
     pub actors: Vec<Actor>,
     /// Consortium id (SM3 of the genesis), hex.
     pub consortium: String,
+    /// People in the department nodes' synthetic data (0: none).
+    #[serde(default)]
+    pub people: u64,
+    /// The person of the printed consent + assessment example (held by all three
+    /// departments); absent without department data.
+    #[serde(default)]
+    pub example: Option<ExampleSubject>,
 }
 
 /// One node of the devnet.
@@ -127,6 +145,7 @@ pub fn devnet(args: DevnetArgs) -> Result<Outcome> {
     };
     print_summary(&args.dir, &manifest);
     if args.init_only {
+        print_example(&args.dir, &manifest);
         return Ok(Outcome::Ok);
     }
     run_nodes(&args, &manifest)
@@ -220,6 +239,8 @@ pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
     let p2p = |i: u16| format!("/ip4/127.0.0.1/tcp/{}", args.base_port + 1 + i);
     let http = |i: u16| format!("127.0.0.1:{}", args.base_port + 101 + i);
     let all_p2p: Vec<String> = (0..args.nodes).map(p2p).collect();
+    let with_data = args.people > 0;
+    let parties: [String; 3] = [0, 1, 2].map(|i: usize| node_keys[i].1.clone());
     let mut nodes = Vec::new();
     for (i, (name, key_id, keystore)) in (0u16..).zip(node_keys) {
         let peers: Vec<&String> = all_p2p
@@ -228,7 +249,10 @@ pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
             .filter(|(j, _)| *j != usize::from(i))
             .map(|(_, p)| p)
             .collect();
-        let config = node_config(name.as_str(), "voter", &keystore, &p2p(i), &peers, &http(i));
+        let mut config = node_config(name.as_str(), "voter", &keystore, &p2p(i), &peers, &http(i));
+        if with_data && let Some(section) = assessment_section(usize::from(i), &parties) {
+            config.push_str(&section);
+        }
         let rel = format!("nodes/{name}/node.toml");
         fs::create_dir_all(dir.join(format!("nodes/{name}")))?;
         fs::write(dir.join(&rel), config)?;
@@ -264,12 +288,21 @@ pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
         key_id: auditor_actor.key_id,
         url: format!("http://{}", http(a)),
     };
+    let example = if with_data {
+        let node_dirs = [0, 1, 2].map(|i: usize| format!("nodes/{}", nodes[i].name));
+        let dirs = [0, 1, 2].map(|i| node_dirs[i].as_str());
+        Some(create_data(dir, &dirs, args.people, args.seed)?)
+    } else {
+        None
+    };
     let manifest = Manifest {
         format: "weinong-devnet-1".into(),
         nodes,
         auditor,
         actors,
         consortium,
+        people: args.people,
+        example,
     };
     fs::write(dir.join(MANIFEST), serde_json::to_string_pretty(&manifest)?)?;
     Ok(manifest)
@@ -326,6 +359,15 @@ fn print_summary(dir: &Path, m: &Manifest) {
             dir.join(&a.keystore).display()
         );
     }
+    if m.example.is_some() {
+        println!(
+            "department data: {} synthetic people in each department node's {} (files in {}); consortium pepper in {}",
+            m.people,
+            crate::cmd_devnet_data::DATABASE_FILE,
+            dir.join(crate::cmd_devnet_data::SYNTH_DIR).display(),
+            dir.join(crate::cmd_devnet_data::PEPPER_FILE).display()
+        );
+    }
     if let Some(first) = m.nodes.first() {
         println!("try:  curl {}/healthz", first.url);
         println!(
@@ -335,6 +377,51 @@ fn print_summary(dir: &Path, m: &Manifest) {
             ks = dir.join("keys/auditor.keystore.json").display()
         );
     }
+}
+
+/// Prints a consent grant and an assessment request for the example subject, with this
+/// devnet's keystores, password, node and pepper: the product's main path, ready to copy.
+fn print_example(dir: &Path, m: &Manifest) {
+    let (Some(example), Some(node), Some(home)) = (
+        &m.example,
+        m.nodes.first(),
+        m.actors.iter().find(|a| a.name == "care-home-1"),
+    ) else {
+        return;
+    };
+    let Some(registrar) = m.actors.iter().find(|a| a.name == "registrar") else {
+        return;
+    };
+    let categories: Vec<String> = shipped_models()[0]
+        .1
+        .iter()
+        .map(|c| c.label().replace(' ', "_"))
+        .collect();
+    let pepper = dir.join(crate::cmd_devnet_data::PEPPER_FILE);
+    println!(
+        "example: person {} is held by all three departments; as the registrar, record their consent for care-home-1, then request an admission assessment as care-home-1:",
+        example.id_number
+    );
+    println!(
+        "  export WEINONG_KEY_PASSWORD=$(cat {})",
+        dir.join("password").display()
+    );
+    println!(
+        "  weinong consent grant --subject {id} --grantee {grantee} --purpose admission_assessment --categories {cats} --days 30 --key {key} --node {url} --pepper-file {pepper}",
+        id = example.id_number,
+        grantee = home.key_id,
+        cats = categories.join(","),
+        key = dir.join(&registrar.keystore).display(),
+        url = node.url,
+        pepper = pepper.display(),
+    );
+    println!(
+        "  weinong assess request --subject {id} --model admission-v1 --key {key} --node {url} --pepper-file {pepper} --wait",
+        id = example.id_number,
+        key = dir.join(&home.keystore).display(),
+        url = node.url,
+        pepper = pepper.display(),
+    );
 }
 
 pub(crate) fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
@@ -402,9 +489,22 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    if let Err(e) = runtime.block_on(bind_care_homes(&args.dir, m)) {
-        println!("could not bind the sample care homes' institution role yet: {e:#}");
-    }
+    runtime.block_on(async {
+        let admins = match Admins::open(&args.dir, m) {
+            Ok(a) => a,
+            Err(e) => {
+                println!("cannot act as the devnet's admins: {e:#}");
+                return;
+            }
+        };
+        if let Err(e) = bind_care_homes(&args.dir, m, &admins).await {
+            println!("could not bind the sample care homes' institution role yet: {e:#}");
+        }
+        if let Err(e) = register_models(&admins).await {
+            println!("could not register the shipped models yet: {e:#}");
+        }
+    });
+    print_example(&args.dir, m);
     println!(
         "the devnet is running; Ctrl-C stops it (logs: {}/nodes/*/node.log)",
         args.dir.display()
@@ -500,35 +600,52 @@ fn open_actor(dir: &Path, m: &Manifest, name: &str, password: &str) -> Result<Ke
         .with_context(|| format!("cannot open {name}'s keystore"))
 }
 
-/// Gives the sample care homes the institution role (a 2-of-2 admin governance change
-/// each), once: keys that already hold it are left alone.
-async fn bind_care_homes(dir: &Path, m: &Manifest) -> Result<()> {
-    use weinong_contracts::{Approval, Call, Change, Governance, Role};
-    use weinong_ledger::{Transaction, TxBody};
+/// Signs and submits governance changes with the devnet's two admins (2-of-2).
+struct Admins {
+    keys: [KeyPair; 2],
+    client: crate::client::Client,
+}
 
-    let password = read_password(dir)?;
-    let url = &m.nodes.first().context("no nodes")?.url;
-    let admins = [
-        open_actor(dir, m, "admin-1", &password)?,
-        open_actor(dir, m, "admin-2", &password)?,
-    ];
-    let signer =
-        crate::client::Client::new(url, KeyPair::from_secret_bytes(&*admins[0].secret_bytes())?)?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for name in ["care-home-1", "care-home-2"] {
-        let home = open_actor(dir, m, name, &password)?;
-        let key: serde_json::Value = signer
-            .get(&format!("/v1/keys/{}", home.key_id()))
-            .await
-            .unwrap_or_default();
-        if key["roles"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|x| x == "institution"))
-        {
-            continue;
-        }
+/// How a governance change ended.
+enum Applied {
+    /// Committed now.
+    Committed,
+    /// Refused because the ledger already holds what it would make.
+    Already,
+}
+
+/// Longest a governance change is retried while the nodes elect a leader.
+const GOVERNANCE_WAIT: Duration = Duration::from_secs(60);
+
+impl Admins {
+    fn open(dir: &Path, m: &Manifest) -> Result<Self> {
+        let password = read_password(dir)?;
+        let url = &m.nodes.first().context("no nodes")?.url;
+        let keys = [
+            open_actor(dir, m, "admin-1", &password)?,
+            open_actor(dir, m, "admin-2", &password)?,
+        ];
+        let client =
+            crate::client::Client::new(url, KeyPair::from_secret_bytes(&*keys[0].secret_bytes())?)?;
+        Ok(Self { keys, client })
+    }
+
+    /// Approves `change` by both admins at the current governance sequence number and
+    /// submits it, retrying (new sequence number, new nonce) until it commits, the
+    /// contracts refuse it with a reason that `already` recognises, or [`GOVERNANCE_WAIT`]
+    /// passes.
+    async fn apply(
+        &self,
+        change: &weinong_contracts::Change,
+        what: &str,
+        already: impl Fn(&str) -> bool,
+    ) -> Result<Applied> {
+        use weinong_contracts::{Approval, Call, Governance};
+        use weinong_ledger::{Transaction, TxBody};
+
+        let deadline = Instant::now() + GOVERNANCE_WAIT;
         loop {
-            let gov: serde_json::Value = signer.get("/v1/governance").await?;
+            let gov: serde_json::Value = self.client.get("/v1/governance").await?;
             let seq = gov["seq"]
                 .as_u64()
                 .context("governance answer has no seq")?;
@@ -537,14 +654,9 @@ async fn bind_care_homes(dir: &Path, m: &Manifest) -> Result<()> {
                     .try_into()
                     .map_err(|_| anyhow::anyhow!("consortium id is not 32 bytes"))?,
             );
-            let change = Change::BindRole {
-                key: home.public_key().clone(),
-                role: Role::Institution,
-                valid_from: crate::client::now_ms().saturating_sub(60_000),
-                valid_until: None,
-            };
-            let bytes = Governance::approved_bytes(&consortium, seq, &change);
-            let mut approvals: Vec<Approval> = admins
+            let bytes = Governance::approved_bytes(&consortium, seq, change);
+            let mut approvals: Vec<Approval> = self
+                .keys
                 .iter()
                 .map(|a| Approval {
                     admin: a.key_id(),
@@ -554,18 +666,19 @@ async fn bind_care_homes(dir: &Path, m: &Manifest) -> Result<()> {
             approvals.sort_by_key(|a| a.admin);
             let call = Call::Governance(Governance {
                 seq,
-                change,
+                change: change.clone(),
                 approvals,
             });
             let body = TxBody {
                 kind: call.kind(),
-                signer: admins[0].key_id(),
+                signer: self.keys[0].key_id(),
                 nonce: crate::client::now_ms(),
                 time_ms: crate::client::now_ms(),
                 payload: call.encode()?,
             };
-            let tx = Transaction::sign(body, &admins[0])?;
-            let answer: serde_json::Value = signer
+            let tx = Transaction::sign(body, &self.keys[0])?;
+            let answer: serde_json::Value = self
+                .client
                 .post(
                     "/v1/transactions",
                     &serde_json::json!({ "transactions": [hex::encode(tx.as_bytes())] }),
@@ -573,16 +686,121 @@ async fn bind_care_homes(dir: &Path, m: &Manifest) -> Result<()> {
                 .await?;
             let outcome = &answer["outcomes"][0];
             match outcome["status"].as_str() {
-                Some("committed") => {
-                    println!(
-                        "{name} ({}) now holds the institution role",
-                        &home.key_id().to_hex()[..16]
-                    );
-                    break;
+                Some("committed") => return Ok(Applied::Committed),
+                Some("rejected") if already(outcome["reason"].as_str().unwrap_or_default()) => {
+                    return Ok(Applied::Already);
                 }
-                _ if Instant::now() > deadline => bail!("binding {name}: {outcome}"),
+                _ if Instant::now() > deadline => bail!("{what}: {outcome}"),
                 _ => tokio::time::sleep(Duration::from_millis(500)).await,
             }
+        }
+    }
+}
+
+/// Gives the sample care homes the institution role (a 2-of-2 admin governance change
+/// each), once: keys that already hold it are left alone.
+async fn bind_care_homes(dir: &Path, m: &Manifest, admins: &Admins) -> Result<()> {
+    use weinong_contracts::{Change, Role};
+
+    let password = read_password(dir)?;
+    for name in ["care-home-1", "care-home-2"] {
+        let home = open_actor(dir, m, name, &password)?;
+        let key: serde_json::Value = admins
+            .client
+            .get(&format!("/v1/keys/{}", home.key_id()))
+            .await
+            .unwrap_or_default();
+        if key["roles"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x == "institution"))
+        {
+            continue;
+        }
+        let change = Change::BindRole {
+            key: home.public_key().clone(),
+            role: Role::Institution,
+            valid_from: crate::client::now_ms().saturating_sub(60_000),
+            valid_until: None,
+        };
+        admins
+            .apply(&change, &format!("binding {name}"), |_| false)
+            .await?;
+        println!(
+            "{name} ({}) now holds the institution role",
+            &home.key_id().to_hex()[..16]
+        );
+    }
+    Ok(())
+}
+
+/// The shipped assessment models and the data categories each reads (what a consent must
+/// cover for a request citing it).
+fn shipped_models() -> [(&'static str, Vec<weinong_contracts::DataCategory>); 2] {
+    use weinong_contracts::DataCategory as C;
+    [
+        (
+            weinong_mpc::model::ADMISSION_V1,
+            vec![
+                C::AbilityAssessment,
+                C::VitalSigns,
+                C::Falls,
+                C::Screens,
+                C::InsuranceClaims,
+            ],
+        ),
+        (
+            weinong_mpc::model::PERIODIC_V1,
+            vec![
+                C::AbilityAssessment,
+                C::VitalSigns,
+                C::Falls,
+                C::InsuranceClaims,
+                C::HospitalStays,
+            ],
+        ),
+    ]
+}
+
+/// Registers the shipped models (a 2-of-2 admin governance change each). Idempotent: the
+/// node API has no model lookup, so the ledger answers instead: the contracts refuse a
+/// model that is registered already (`ModelExists`), and nothing is recorded then.
+async fn register_models(admins: &Admins) -> Result<()> {
+    use weinong_contracts::{CategorySet, Change};
+
+    for (source, categories) in shipped_models() {
+        let model = weinong_mpc::model::compile(source)?;
+        let spec = weinong_mpc::model::canonical_form(source)?;
+        let id = weinong_contracts::payload::model_id(&spec);
+        if id.as_bytes() != &model.id().0 {
+            bail!(
+                "{}: the ledger's model id {id} differs from the engine's {}",
+                model.name(),
+                model.id()
+            );
+        }
+        let change = Change::RegisterModel {
+            categories: CategorySet::of(&categories),
+            spec,
+        };
+        let what = format!("registering model {}", model.name());
+        let labels: Vec<&str> = categories.iter().map(|c| c.label()).collect();
+        match admins
+            .apply(&change, &what, |reason| {
+                reason.contains("registered already")
+            })
+            .await?
+        {
+            Applied::Committed => println!(
+                "model {} ({}) registered, reading {}",
+                model.name(),
+                &id.to_hex()[..16],
+                labels.join(", ")
+            ),
+            Applied::Already => println!(
+                "model {} ({}) is registered",
+                model.name(),
+                &id.to_hex()[..16]
+            ),
         }
     }
     Ok(())

@@ -4,7 +4,8 @@
 //! `weinong-mpc` and `weinong-connectors`, never node internals (`weinong tx` speaks HTTP).
 //! Each area lives in its own `cmd_*` module; this file only parses arguments and
 //! dispatches. Exit codes: 0 success, 1 a check failed
-//! (invalid signature, failed audit), 2 usage or input error.
+//! (invalid signature, failed audit), 2 usage or input error, 141 its output's reader went
+//! away (see [`exit_quietly_when_stdout_closes`]).
 
 use std::process::ExitCode;
 
@@ -20,6 +21,7 @@ mod cmd_bench_ledger;
 mod cmd_consent;
 mod cmd_data;
 mod cmd_devnet;
+mod cmd_devnet_data;
 mod cmd_fhe;
 mod cmd_keys;
 mod cmd_ledger;
@@ -92,7 +94,38 @@ pub enum Outcome {
     CheckFailed,
 }
 
+/// Exit status of a command whose reader closed its standard output (`weinong … | head`):
+/// 128 + SIGPIPE, what a shell reports for a process the signal ended, so a caller never
+/// mistakes a cut-short check for a passed one.
+const EXIT_STDOUT_CLOSED: u8 = 141;
+
+/// Rust ignores SIGPIPE, so `println!` to a closed pipe panics ("failed printing to stdout:
+/// Broken pipe"). Restoring the signal's default needs `unsafe` (libc), which this workspace
+/// forbids; so a panic hook turns exactly that panic into a quiet exit with
+/// [`EXIT_STDOUT_CLOSED`], the outcome the default signal would give. Every other panic
+/// keeps the standard report.
+fn exit_quietly_when_stdout_closes() {
+    let standard = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // std's message: "failed printing to stdout: Broken pipe (os error 32)" (EPIPE).
+        if message.starts_with("failed printing to stdout")
+            && (message.contains("(os error 32)")
+                || message.to_ascii_lowercase().contains("broken pipe"))
+        {
+            std::process::exit(i32::from(EXIT_STDOUT_CLOSED));
+        }
+        standard(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_when_stdout_closes();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -1,0 +1,272 @@
+//! `weinong devnet` with department data: what `--init-only` creates (secrets, stores,
+//! `[assessment]` sections, the example subject), and a real run that registers the
+//! shipped models once and prints the example.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn weinong() -> Command {
+    match std::env::var_os("WEINONG_TEST_BIN") {
+        Some(bin) => Command::new(bin),
+        None => Command::new(env!("CARGO_BIN_EXE_weinong")),
+    }
+}
+
+const PEOPLE: &str = "400";
+const BASE_PORT: &str = "17500";
+
+fn init(dir: &Path) -> serde_json::Value {
+    let out = weinong()
+        .args([
+            "devnet",
+            "--init-only",
+            "--people",
+            PEOPLE,
+            "--base-port",
+            BASE_PORT,
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .output()
+        .expect("run weinong devnet");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("weinong consent grant --subject"),
+        "{stdout}"
+    );
+    serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"))
+        .expect("manifest JSON")
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).expect("file").permissions().mode() & 0o777
+}
+
+#[test]
+fn init_only_loads_each_department_and_names_a_subject_held_by_all_three() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let manifest = init(&dir);
+    let id = manifest["example"]["id_number"].as_str().unwrap();
+    let subject = manifest["example"]["subject"].as_str().unwrap();
+    assert_eq!(mode(&dir.join("pepper.hex")), 0o600);
+    // The manifest's pseudonym is the consortium pepper's, as the CLIs compute it.
+    let out = weinong()
+        .args(["pseudonym", "--pepper-file"])
+        .arg(dir.join("pepper.hex"))
+        .arg(id)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), subject);
+
+    let parties: Vec<String> = (0..3)
+        .map(|i| manifest["nodes"][i]["key_id"].as_str().unwrap().to_string())
+        .collect();
+    for (i, (department, short)) in [
+        ("civil_affairs", "civil"),
+        ("health", "health"),
+        ("medical_insurance", "insurance"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let config = dir.join(manifest["nodes"][i]["config"].as_str().unwrap());
+        let node_dir = config.parent().unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        assert!(
+            text.contains(&format!("department = \"{department}\"")),
+            "{text}"
+        );
+        for (party, key) in ["civil_affairs", "health", "medical_insurance"]
+            .iter()
+            .zip(&parties)
+        {
+            assert!(text.contains(&format!("{party} = \"{key}\"")), "{text}");
+        }
+        let check = weinong()
+            .args(["node", "check", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let secrets = node_dir.join("data-secrets.json");
+        let db = node_dir.join("department.db");
+        assert_eq!(mode(&secrets), 0o600);
+        assert_eq!(mode(&db), 0o600);
+        // The example person's rows are in this department's store, under the pepper.
+        let export = tmp.path().join(format!("{short}.csv"));
+        let out = weinong()
+            .args(["data", "export", "--department", short, "--db"])
+            .arg(format!("sqlite://{}", db.display()))
+            .arg("--secrets")
+            .arg(&secrets)
+            .arg("--out")
+            .arg(&export)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rows = std::fs::read_to_string(&export).unwrap();
+        assert!(rows.lines().count() > 100, "{short}: {rows}");
+        assert!(
+            rows.lines().any(|l| l.starts_with(subject)),
+            "{short} holds no row of {subject}"
+        );
+    }
+    // Each node has a data key of its own; all share the consortium pepper.
+    let secrets: Vec<serde_json::Value> = (0..3)
+        .map(|i| {
+            let config = dir.join(manifest["nodes"][i]["config"].as_str().unwrap());
+            serde_json::from_str(
+                &std::fs::read_to_string(config.with_file_name("data-secrets.json")).unwrap(),
+            )
+            .unwrap()
+        })
+        .collect();
+    let pepper = std::fs::read_to_string(dir.join("pepper.hex")).unwrap();
+    for s in &secrets {
+        assert_eq!(s["pepper"].as_str().unwrap(), pepper.trim());
+    }
+    assert_ne!(secrets[0]["data_key"], secrets[1]["data_key"]);
+    assert_ne!(secrets[1]["data_key"], secrets[2]["data_key"]);
+    let auditor = std::fs::read_to_string(dir.join("nodes/auditor/node.toml")).unwrap();
+    assert!(!auditor.contains("[assessment]"), "{auditor}");
+}
+
+/// A running `weinong devnet`; stopped with SIGTERM (so it stops its nodes) when dropped.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(dir: &Path) -> Running {
+        let mut child = weinong()
+            .args(["devnet", "--base-port", BASE_PORT])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start weinong devnet");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                eprintln!("devnet: {line}");
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running { child, lines }
+    }
+
+    /// Lines up to and including the one saying the devnet runs.
+    fn until_running(&self) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let done = line.starts_with("the devnet is running");
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("the devnet did not come up: {seen:#?}");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_run_registers_the_shipped_models_once_and_prints_the_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let manifest = init(&dir);
+    let id = manifest["example"]["id_number"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let home = manifest["actors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "care-home-1")
+        .unwrap()["key_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let first = Running::start(&dir).until_running();
+    for model in ["admission-v1", "periodic-v1"] {
+        assert!(
+            first
+                .iter()
+                .any(|l| l.starts_with(&format!("model {model} (")) && l.contains(") registered")),
+            "{model} not registered: {first:#?}"
+        );
+    }
+    let grant = first
+        .iter()
+        .find(|l| l.contains("weinong consent grant"))
+        .expect("the example's consent grant");
+    assert!(grant.contains(&format!("--subject {id} ")), "{grant}");
+    assert!(grant.contains(&format!("--grantee {home} ")), "{grant}");
+    assert!(
+        first
+            .iter()
+            .any(|l| l.contains("weinong assess request") && l.contains("admission-v1")),
+        "{first:#?}"
+    );
+
+    // Resumed: the ledger already holds both models, and nothing is registered twice.
+    let second = Running::start(&dir).until_running();
+    for model in ["admission-v1", "periodic-v1"] {
+        assert!(
+            second
+                .iter()
+                .any(|l| l.starts_with(&format!("model {model} (")) && l.ends_with("is registered")),
+            "{model}: {second:#?}"
+        );
+    }
+}
