@@ -26,14 +26,15 @@ use serde_json::{Value, json};
 use weinong_contracts::{
     AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultCommitment, ResultRecord,
 };
-use weinong_keys::{KeyPair, Pepper, ResidentId, SubjectPseudonym, Zeroizing};
-use weinong_ledger::{Transaction, TxBody};
+use weinong_keys::{KeyPair, SubjectPseudonym, Zeroizing};
 use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
 use weinong_mpc::model::{OutputShare, reconstruct};
 
 use crate::Outcome;
-use crate::client::{Client, now_ms};
+use crate::client::Client;
+use crate::cmd_consent::SubjectArgs;
 use crate::cmd_keys::open_keystore_file;
+use crate::cmd_tx::{by_label, next_nonce, sign_call};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -82,20 +83,6 @@ pub enum AssessCmd {
         #[command(flatten)]
         fetch: FetchOptions,
     },
-}
-
-/// Who is assessed.
-#[derive(Args)]
-pub struct SubjectArgs {
-    /// The person's resident ID number (GB 11643); needs --pepper-file.
-    #[arg(long, conflicts_with = "subject_pseudonym", requires = "pepper_file")]
-    subject: Option<String>,
-    /// The consortium pepper (64 hex characters) that turns an ID number into a pseudonym.
-    #[arg(long)]
-    pepper_file: Option<PathBuf>,
-    /// The subject pseudonym (64 hex characters) instead of an ID number.
-    #[arg(long)]
-    subject_pseudonym: Option<String>,
 }
 
 /// Where the result goes and how long to wait for it.
@@ -157,9 +144,9 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
             fetch,
         } => {
             let model = load_model(&model)?;
-            let subject = subject_pseudonym(&subject)?;
+            let subject = subject.pseudonym()?;
             let purpose = match purpose {
-                Some(p) => purpose_by_label(&p)?,
+                Some(p) => by_label("purpose", Purpose::ALL, Purpose::label, &p)?,
                 None if model.name().starts_with("periodic") => Purpose::PeriodicAssessment,
                 None => Purpose::AdmissionAssessment,
             };
@@ -360,16 +347,8 @@ fn print_result(model: &Model, receipt: &Receipt) {
 
 /// Signs `call`, submits it and requires it committed.
 async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
-    let nonce = next_nonce(client).await?;
-    let payload = call.encode().map_err(|e| anyhow!("{e}"))?;
-    let body = TxBody {
-        kind: call.kind(),
-        signer: client.key().key_id(),
-        nonce,
-        time_ms: now_ms(),
-        payload,
-    };
-    let tx = Transaction::sign(body, client.key()).map_err(|e| anyhow!("{e}"))?;
+    let nonce = next_nonce(client, None).await?;
+    let tx = sign_call(client.key(), call, nonce)?;
     let answer: Value = client
         .post(
             "/v1/transactions",
@@ -387,15 +366,6 @@ async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
     }
 }
 
-/// The signing time in ms, above the key's last nonce on the ledger.
-async fn next_nonce(client: &Client) -> Result<u64> {
-    let info: Value = client
-        .get(&format!("/v1/keys/{}", client.key().key_id()))
-        .await?;
-    let last = info["last_nonce"].as_u64();
-    Ok(last.map_or(now_ms(), |l| now_ms().max(l.saturating_add(1))))
-}
-
 pub fn load_model(name: &str) -> Result<Model> {
     let source = match name {
         "admission-v1" => ADMISSION_V1.to_owned(),
@@ -407,45 +377,6 @@ pub fn load_model(name: &str) -> Result<Model> {
         })?,
     };
     compile(&source).map_err(|e| anyhow!("--model {name}: {e}"))
-}
-
-/// The subject pseudonym from `--subject ID --pepper-file F` or `--subject-pseudonym HEX`.
-pub fn subject_pseudonym(args: &SubjectArgs) -> Result<SubjectPseudonym> {
-    match (&args.subject, &args.subject_pseudonym) {
-        (Some(id), None) => {
-            let path = args
-                .pepper_file
-                .as_ref()
-                .ok_or_else(|| anyhow!("--subject ID needs --pepper-file"))?;
-            let text = Zeroizing::new(
-                fs::read_to_string(path)
-                    .with_context(|| format!("cannot read pepper file {}", path.display()))?,
-            );
-            let pepper = Pepper::from_hex(text.trim())
-                .with_context(|| format!("pepper file {}", path.display()))?;
-            let id =
-                ResidentId::parse(id).context("--subject is not a valid resident ID number")?;
-            Ok(SubjectPseudonym::derive(&pepper, &id))
-        }
-        (None, Some(hex)) => {
-            SubjectPseudonym::from_hex(hex).map_err(|e| anyhow!("--subject-pseudonym {hex:?}: {e}"))
-        }
-        _ => bail!(
-            "name the person with --subject ID (and --pepper-file) or --subject-pseudonym HEX"
-        ),
-    }
-}
-
-fn purpose_by_label(label: &str) -> Result<Purpose> {
-    let wanted = label.replace(['_', '-'], " ");
-    Purpose::ALL
-        .iter()
-        .copied()
-        .find(|p| p.label() == wanted)
-        .ok_or_else(|| {
-            let known: Vec<&str> = Purpose::ALL.iter().map(|p| p.label()).collect();
-            anyhow!("--purpose {label:?} is not one of: {}", known.join(", "))
-        })
 }
 
 fn random32() -> Result<[u8; 32]> {

@@ -25,6 +25,9 @@ pub enum BenchCmd {
     /// Ledger: committed tx/s and commit latency of a devnet under signed load, beside the
     /// SM2-verify bound of this machine; then checks every node holds the same chain.
     Ledger(crate::cmd_bench_ledger::BenchLedgerArgs),
+    /// End to end on a running devnet: p50/p99 latency of single-subject admission
+    /// assessments (ledger commits, MPC, sealed shares, result commitment).
+    E2e(crate::cmd_bench_e2e::BenchE2eArgs),
 }
 
 /// Dispatches `weinong bench`.
@@ -37,5 +40,6 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::Fhe(args) => crate::cmd_fhe::bench_fhe(args),
         BenchCmd::Psi(args) => crate::cmd_psi::bench_psi(args),
         BenchCmd::Ledger(args) => crate::cmd_bench_ledger::bench_ledger(args),
+        BenchCmd::E2e(args) => crate::cmd_bench_e2e::bench_e2e(args),
     }
 }

@@ -161,7 +161,7 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
 
 impl SubjectArgs {
     /// The pseudonym: derived from the ID number and pepper, or given.
-    fn pseudonym(&self) -> Result<SubjectPseudonym> {
+    pub fn pseudonym(&self) -> Result<SubjectPseudonym> {
         match (&self.subject, &self.subject_pseudonym, &self.pepper_file) {
             (Some(id), None, Some(pepper_file)) => {
                 let text = Zeroizing::new(

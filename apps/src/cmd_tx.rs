@@ -545,7 +545,7 @@ pub(crate) fn categories(s: &str) -> Result<CategorySet> {
 }
 
 /// The next nonce for `key`: now in ms, above its last nonce on the ledger.
-async fn next_nonce(client: &Client, chosen: Option<u64>) -> Result<u64> {
+pub(crate) async fn next_nonce(client: &Client, chosen: Option<u64>) -> Result<u64> {
     if let Some(n) = chosen {
         return Ok(n);
     }
@@ -556,7 +556,7 @@ async fn next_nonce(client: &Client, chosen: Option<u64>) -> Result<u64> {
     Ok(last.map_or(now_ms(), |l| now_ms().max(l.saturating_add(1))))
 }
 
-fn sign_call(key: &KeyPair, call: &Call, nonce: u64) -> Result<Transaction> {
+pub(crate) fn sign_call(key: &KeyPair, call: &Call, nonce: u64) -> Result<Transaction> {
     let payload = call.encode().map_err(|e| anyhow!("{e}"))?;
     let body = TxBody {
         kind: call.kind(),

@@ -17,6 +17,7 @@ mod cmd_audit;
 mod cmd_audit_request;
 mod cmd_bench;
 mod cmd_bench_crypto;
+mod cmd_bench_e2e;
 mod cmd_bench_ledger;
 mod cmd_consent;
 mod cmd_data;

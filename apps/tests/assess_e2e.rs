@@ -402,18 +402,28 @@ fn population(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
     (ids, names)
 }
 
+/// Every insurance claim number in the synthetic data.
+fn claim_ids(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(dir.join("synth").join("insurance.jsonl"))
+        .expect("claims")
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["claim_id"].as_str().map(|c| c.trim().to_owned()))
+        .filter(|c| c.len() >= 8)
+        .collect()
+}
+
 #[test]
 fn a_care_home_gets_an_assessment_only_with_consent() {
     let base = tempfile::tempdir().expect("temp dir");
     let dir = base.path().join("devnet");
     let mut net = Net::start(&dir);
     let subject_id = net.example_id();
-    let subject = SubjectPseudonym::from_hex(
-        net.manifest["example"]["pseudonym"]
-            .as_str()
-            .expect("example pseudonym"),
-    )
-    .expect("pseudonym");
+    let subject: SubjectPseudonym = net.manifest["example"]["subject"]
+        .as_str()
+        .expect("example pseudonym")
+        .parse()
+        .expect("pseudonym");
 
     // Grant → request → the result equals the plaintext backend's.
     let consent = net.grant(&subject_id);
@@ -548,6 +558,23 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         .map(|v| v.as_i64().expect("integer"))
         .collect();
     assert_eq!(again, expected);
+
+    // No department's raw records in another node's files: the insurance claim numbers of
+    // every person stay with the medical-insurance node (only pseudonyms and shares move).
+    let claims = claim_ids(&dir);
+    assert!(claims.len() > 100, "claims read");
+    for i in 0..2 {
+        let node_dir = net.node_config(i).parent().expect("dir").to_path_buf();
+        for (path, bytes) in files_under(&node_dir) {
+            for claim in &claims {
+                assert!(
+                    !contains(&bytes, claim.as_bytes()),
+                    "{} holds an insurance claim number",
+                    path.display()
+                );
+            }
+        }
+    }
 
     // No ID number or name in any node's ledger store.
     let (ids, names) = population(&dir);

@@ -273,13 +273,13 @@ impl Assessor {
                         format!("requester key {} is unknown", r.requester),
                     )
                 })?;
-            (
-                model,
-                mine,
-                r.subject,
-                state.last_block().time_ms,
-                requester_key,
-            )
+            // Every node reads the data as of the request's own block time, so all three
+            // agree on ages and windows whenever they run.
+            let requested_ms = r
+                .history
+                .first()
+                .map_or(state.last_block().time_ms, |e| e.at.time_ms);
+            (model, mine, r.subject, requested_ms, requester_key)
         };
 
         // 1–2: consent, then the access record, committed before any input is read.

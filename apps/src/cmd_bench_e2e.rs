@@ -1,0 +1,149 @@
+//! `weinong bench e2e`: latency of single-subject admission assessments on a running
+//! devnet, end to end as a care home sees it: the request committed on the ledger, the
+//! three departments' consent checks and access records committed, the MPC session over
+//! libp2p, the sealed shares fetched and opened, and the result commitment committed.
+//!
+//! Requests go one after another from care-home-1 for the devnet's example person, under
+//! one consent the bench records first; each writes its receipt into a temporary
+//! directory. There is no peer system to compare with; the figure is set against the
+//! issue's aim (p50 under 200 ms).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use weinong_contracts::{
+    Call, CategorySet, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose,
+};
+use weinong_keys::{SubjectPseudonym, open_keystore};
+
+use crate::Outcome;
+use crate::client::{Client, now_ms};
+use crate::cmd_assess::{FetchOptions, Opened, fetch_and_open, load_model, submit_request};
+use crate::cmd_devnet::{read_manifest, read_password};
+use crate::cmd_tx::{next_nonce, sign_call};
+
+/// `weinong bench e2e`.
+#[derive(Args)]
+pub struct BenchE2eArgs {
+    /// The running devnet's directory.
+    #[arg(long, default_value = "devnet-data")]
+    dir: PathBuf,
+    /// Requests to time.
+    #[arg(long, default_value_t = 1_000)]
+    requests: usize,
+    /// Which department node the care home talks to (0, 1 or 2).
+    #[arg(long, default_value_t = 0)]
+    node: usize,
+}
+
+/// Runs `weinong bench e2e`.
+pub fn bench_e2e(args: BenchE2eArgs) -> Result<Outcome> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: BenchE2eArgs) -> Result<Outcome> {
+    if args.requests == 0 {
+        bail!("--requests must be at least 1");
+    }
+    let manifest = read_manifest(&args.dir)?;
+    let password = read_password(&args.dir)?;
+    let example = manifest.example.as_ref().ok_or_else(|| {
+        anyhow!(
+            "the devnet in {} has no department data (created with --people 0?)",
+            args.dir.display()
+        )
+    })?;
+    let subject: SubjectPseudonym = example
+        .subject
+        .parse()
+        .map_err(|e| anyhow!("the manifest's example subject: {e}"))?;
+    let node = manifest.nodes.get(args.node).ok_or_else(|| {
+        anyhow!(
+            "--node {}: the devnet has {} nodes",
+            args.node,
+            manifest.nodes.len()
+        )
+    })?;
+    let open = |name: &str| -> Result<Client> {
+        let actor = manifest
+            .actors
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| anyhow!("no {name} in the devnet manifest"))?;
+        let text = std::fs::read_to_string(args.dir.join(&actor.keystore))
+            .with_context(|| format!("cannot read {}", actor.keystore))?;
+        let key = open_keystore(&text, password.as_bytes())
+            .map_err(|e| anyhow!("{}: {e}", actor.keystore))?;
+        Client::new(&node.url, key)
+    };
+    let registrar = open("registrar")?;
+    let home = open("care-home-1")?;
+    let model = load_model("admission-v1")?;
+
+    // One consent covering every request of the run.
+    let mut consent = [0u8; 32];
+    getrandom::fill(&mut consent).map_err(|e| anyhow!("the OS random source failed: {e}"))?;
+    let now = now_ms();
+    let call = Call::ConsentGrant(ConsentGrant {
+        consent: ConsentId::from_bytes(consent),
+        subject,
+        grantee: home.key().key_id(),
+        purpose: Purpose::AdmissionAssessment,
+        categories: CategorySet::of(DataCategory::ALL),
+        valid_from: now,
+        valid_until: now + 24 * 3600 * 1000,
+        evidence: EvidenceHash::from_bytes([0; 32]),
+    });
+    let tx = sign_call(registrar.key(), &call, next_nonce(&registrar, None).await?)?;
+    let answer: serde_json::Value = registrar
+        .post(
+            "/v1/transactions",
+            &serde_json::json!({ "transactions": [hex::encode(tx.as_bytes())] }),
+        )
+        .await?;
+    if answer["outcomes"][0]["status"] != "committed" {
+        bail!("the bench's consent was not recorded: {answer}");
+    }
+
+    let receipts = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let mut latencies_ms = Vec::with_capacity(args.requests);
+    let started = Instant::now();
+    for i in 0..args.requests {
+        let t = Instant::now();
+        let request = submit_request(&home, &model, subject, Purpose::AdmissionAssessment).await?;
+        let options = FetchOptions {
+            receipt: Some(receipts.path().join(format!("{i}.json"))),
+            timeout_s: 60,
+        };
+        match fetch_and_open(&home, request, &model, &options).await? {
+            Opened::Result { .. } => {}
+            Opened::Failed(reason) => bail!("request {i} ({request}) failed: {reason}"),
+        }
+        latencies_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let total = started.elapsed().as_secs_f64();
+    latencies_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let i = ((latencies_ms.len() as f64 - 1.0) * q).round() as usize;
+        latencies_ms[i.min(latencies_ms.len() - 1)]
+    };
+    println!(
+        "bench e2e: {} admission-v1 requests one after another via {} ({:.1} requests/s)",
+        args.requests,
+        node.name,
+        args.requests as f64 / total
+    );
+    println!(
+        "latency per request (request commit → accesses → MPC → shares opened → commitment committed): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms; aim p50 < 200 ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+    Ok(Outcome::Ok)
+}
