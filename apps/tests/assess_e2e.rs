@@ -25,7 +25,7 @@ use weinong_connectors::{Department, Store};
 use weinong_keys::SubjectPseudonym;
 use weinong_mpc::model::{ADMISSION_V1, Holder, InputBatch, compile, evaluate_plain};
 
-const BASE_PORT: u16 = 19_400;
+const BASE_PORT: u16 = 18_700;
 
 struct Net {
     dir: PathBuf,
@@ -77,7 +77,7 @@ impl Net {
         loop {
             let text =
                 std::fs::read_to_string(dir.with_extension("devnet.log")).unwrap_or_default();
-            if text.contains("weinong assess request") {
+            if text.contains("the devnet is running") {
                 break;
             }
             assert!(
@@ -480,7 +480,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     assert!(out.status.success(), "audit verify failed");
 
     // Without consent: refused, nothing accessed, the refusal on the ledger.
-    let stranger = "110105194912310021";
+    let stranger = "11010519491231002X";
     let r2 = base.path().join("r2.json");
     let out = net.request(stranger, "care-home-1", 1, &r2);
     assert_eq!(
