@@ -38,6 +38,10 @@ use crate::cmd_tx::{by_label, next_nonce, sign_call};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
+/// How long a transaction the consortium cannot order yet is submitted again.
+const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(20);
+/// Pause between those submissions.
+const SUBMIT_RETRY_EVERY: Duration = Duration::from_millis(500);
 /// Format tag of a receipt file.
 pub const RECEIPT_FORMAT: &str = "weinong-assessment-receipt/1";
 
@@ -345,24 +349,36 @@ fn print_result(model: &Model, receipt: &Receipt) {
     }
 }
 
-/// Signs `call`, submits it and requires it committed.
+/// Signs `call`, submits it and requires it committed. While the consortium cannot order
+/// it (no leader for a moment, e.g. after a node failed), the same signed transaction is
+/// submitted again; before each retry, and after a refusal that may be a replay of an
+/// earlier attempt, the transaction is looked up, so one that did commit counts once.
 async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
     let nonce = next_nonce(client, None).await?;
     let tx = sign_call(client.key(), call, nonce)?;
-    let answer: Value = client
-        .post(
-            "/v1/transactions",
-            &json!({ "transactions": [hex::encode(tx.as_bytes())] }),
-        )
-        .await?;
-    let outcome = &answer["outcomes"][0];
-    match outcome["status"].as_str() {
-        Some("committed") => Ok(()),
-        Some(status) => bail!(
-            "{what} was {status}: {}",
-            outcome["reason"].as_str().unwrap_or("no reason given")
-        ),
-        None => bail!("the node's answer has no outcome: {answer}"),
+    let body = json!({ "transactions": [hex::encode(tx.as_bytes())] });
+    let lookup = format!("/v1/transactions/{}", tx.hash());
+    let give_up = Instant::now() + SUBMIT_RETRY_FOR;
+    loop {
+        let answer: Value = client.post("/v1/transactions", &body).await?;
+        let outcome = &answer["outcomes"][0];
+        let reason = outcome["reason"].as_str().unwrap_or("no reason given");
+        match outcome["status"].as_str() {
+            Some("committed") => return Ok(()),
+            Some("unavailable") if Instant::now() < give_up => {
+                if client.get::<Value>(&lookup).await.is_ok() {
+                    return Ok(());
+                }
+                tokio::time::sleep(SUBMIT_RETRY_EVERY).await;
+            }
+            Some(status) => {
+                if client.get::<Value>(&lookup).await.is_ok() {
+                    return Ok(());
+                }
+                bail!("{what} was {status}: {reason}")
+            }
+            None => bail!("the node's answer has no outcome: {answer}"),
+        }
     }
 }
 

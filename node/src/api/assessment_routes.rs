@@ -32,25 +32,12 @@ pub(crate) async fn assessment(
     let id = RequestId::from_bytes(hex32("request id", &id)?);
     let (mut body, requester) = {
         let replica = app.shared.ledger()?;
-        let request = replica.state.request(&id);
-        let sees_all =
-            caller.roles.contains(&Role::Department) || caller.roles.contains(&Role::Auditor);
-        if !sees_all && request.is_none_or(|r| r.requester != caller.key) {
-            // The same answer for "not yours" and "no such request" (see `history`).
-            return Err(ApiError::forbidden(
-                "forbidden",
-                format!(
-                    "an institution may read only the requests it made; key {} made no request {id}",
-                    caller.key
-                ),
-            ));
-        }
-        let request = request.ok_or_else(|| {
-            ApiError::not_found(
-                "no_such_request",
-                format!("request {id} is not recorded on this ledger"),
-            )
-        })?;
+        let request = caller.visible_request(
+            &replica.state,
+            id,
+            &[Role::Department, Role::Auditor],
+            "read the results",
+        )?;
         let (status, reason) = match request.status {
             RequestStatus::Requested => ("requested", None),
             RequestStatus::Authorised => ("authorised", None),

@@ -51,25 +51,12 @@ pub(crate) async fn request_bundle(
     })?;
     let replica = app.shared.ledger()?;
     let state = &replica.state;
-    let request = state.request(&id);
-    let sees_all = caller.roles.contains(&Role::Auditor) || caller.roles.contains(&Role::Admin);
-    if !sees_all && request.is_none_or(|r| r.requester != caller.key) {
-        // One answer for "not yours" and "no such request", so an institution cannot
-        // probe which request ids exist.
-        return Err(ApiError::forbidden(
-            "forbidden",
-            format!(
-                "an institution may fetch only the bundles of requests it made; key {} made no request {id}",
-                caller.key
-            ),
-        ));
-    }
-    let request = request.ok_or_else(|| {
-        ApiError::not_found(
-            "no_such_request",
-            format!("request {id} is not recorded on this ledger"),
-        )
-    })?;
+    let request = caller.visible_request(
+        state,
+        id,
+        &[Role::Auditor, Role::Admin],
+        "fetch the bundles",
+    )?;
     let mut hashes: Vec<TxHash> = Vec::new();
     for entry in &request.history {
         hashes.extend(entry.tx);

@@ -36,6 +36,38 @@ pub struct Caller {
     pub roles: BTreeSet<Role>,
 }
 
+impl Caller {
+    /// Request `id` if this caller may read it: any request for a caller holding one of
+    /// `sees_all`, otherwise (an institution) only a request it made. "Not yours" and "no
+    /// such request" get the same 403, so an institution cannot probe which request ids
+    /// exist; the others get 404 for an unknown id. `what` names the read in the message.
+    pub(crate) fn visible_request<'s>(
+        &self,
+        state: &'s weinong_contracts::State,
+        id: weinong_contracts::RequestId,
+        sees_all: &[Role],
+        what: &str,
+    ) -> Result<&'s weinong_contracts::state::Request, super::error::ApiError> {
+        let request = state.request(&id);
+        let all = sees_all.iter().any(|r| self.roles.contains(r));
+        if !all && request.is_none_or(|r| r.requester != self.key) {
+            return Err(super::error::ApiError::forbidden(
+                "forbidden",
+                format!(
+                    "an institution may {what} only of requests it made; key {} made no request {id}",
+                    self.key
+                ),
+            ));
+        }
+        request.ok_or_else(|| {
+            super::error::ApiError::not_found(
+                "no_such_request",
+                format!("request {id} is not recorded on this ledger"),
+            )
+        })
+    }
+}
+
 /// Milliseconds since the Unix epoch on this node's clock.
 pub(crate) fn now_ms() -> u64 {
     SystemTime::now()

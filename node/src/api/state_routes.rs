@@ -71,27 +71,12 @@ pub(crate) async fn history(
 ) -> Result<Json<HistoryBody>, ApiError> {
     let id = RequestId::from_bytes(hex32("request id", &id)?);
     let replica = app.shared.ledger()?;
-    let not_found = || {
-        ApiError::not_found(
-            "no_such_request",
-            format!("request {id} is not recorded on this ledger"),
-        )
-    };
-    let request = replica.state.request(&id);
-    let sees_all =
-        caller.roles.contains(&Role::Department) || caller.roles.contains(&Role::Auditor);
-    if !sees_all && request.is_none_or(|r| r.requester != caller.key) {
-        // One answer for "not yours" and "no such request", so an institution cannot
-        // probe which request ids exist.
-        return Err(ApiError::forbidden(
-            "forbidden",
-            format!(
-                "an institution may read only the requests it made; key {} made no request {id}",
-                caller.key
-            ),
-        ));
-    }
-    let request = request.ok_or_else(not_found)?;
+    let request = caller.visible_request(
+        &replica.state,
+        id,
+        &[Role::Department, Role::Auditor],
+        "read the histories",
+    )?;
     Ok(Json(HistoryBody {
         request: id.to_hex(),
         status: request.status.to_string(),

@@ -840,6 +840,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/consents/{id}"),
     ("get", "/v1/requests/{id}/history"),
     ("get", "/v1/requests/{id}/bundle"),
+    ("get", "/v1/assessments/{id}"),
     ("get", "/v1/subjects/{pseudonym}/accesses"),
     ("get", "/v1/keys/{id}"),
     ("get", "/v1/governance"),
