@@ -34,6 +34,58 @@ pub struct NodeConfig {
     /// Block batching.
     #[serde(default)]
     pub batch: BatchSection,
+    /// Assessments: the department's data and its place in MPC sessions. A voter without
+    /// it records and relays but computes nothing; learners must not have it.
+    #[serde(default)]
+    pub assessment: Option<AssessmentSection>,
+}
+
+/// `[assessment]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentSection {
+    /// Which department's data this node holds: its party in every MPC session.
+    pub department: DepartmentName,
+    /// The department data store (`weinong data import`): `sqlite://PATH` or
+    /// `postgres://...`. A relative SQLite path is taken relative to the config file.
+    pub database: String,
+    /// The node's data secrets (`weinong data secrets`: SM4 data key and the consortium's
+    /// pseudonym pepper), mode 0600.
+    pub data_secrets: PathBuf,
+    /// The three departments' node keys (key ids, hex), which fix the MPC parties.
+    pub parties: PartiesSection,
+    /// Longest wait for a peer in an MPC session (connect, each message), in milliseconds
+    /// (1000 ..= 600000; default 15000).
+    #[serde(default = "default_session_timeout_ms")]
+    pub session_timeout_ms: u64,
+}
+
+/// A department, as config files name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartmentName {
+    /// 民政, MPC party P0.
+    CivilAffairs,
+    /// 卫健, MPC party P1.
+    Health,
+    /// 医保, MPC party P2.
+    MedicalInsurance,
+}
+
+/// `[assessment.parties]`: each department's node key id (64 hex characters).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartiesSection {
+    /// The civil-affairs node's key id.
+    pub civil_affairs: String,
+    /// The health node's key id.
+    pub health: String,
+    /// The medical-insurance node's key id.
+    pub medical_insurance: String,
+}
+
+fn default_session_timeout_ms() -> u64 {
+    15_000
 }
 
 /// What a node does in consensus.
@@ -149,6 +201,16 @@ impl NodeConfig {
         {
             *p = base.join(&*p);
         }
+        if let Some(a) = config.assessment.as_mut() {
+            if a.data_secrets.is_relative() {
+                a.data_secrets = base.join(&a.data_secrets);
+            }
+            if let Some(path) = a.database.strip_prefix("sqlite://")
+                && Path::new(path).is_relative()
+            {
+                a.database = format!("sqlite://{}", base.join(path).display());
+            }
+        }
         Ok(config)
     }
 
@@ -195,6 +257,41 @@ impl NodeConfig {
         for peer in &config.p2p.peers {
             peer.parse::<libp2p::Multiaddr>()
                 .map_err(|e| field("p2p.peers", format!("{peer:?} is not a multiaddr: {e}")))?;
+        }
+        if let Some(a) = &config.assessment {
+            if config.role == NodeRole::Learner {
+                return Err(field(
+                    "assessment",
+                    "a learner computes nothing: remove the section".into(),
+                ));
+            }
+            if !(a.database.starts_with("sqlite://") || a.database.starts_with("postgres://")) {
+                return Err(field(
+                    "assessment.database",
+                    format!(
+                        "{:?} is neither sqlite://PATH nor postgres://...",
+                        a.database
+                    ),
+                ));
+            }
+            for (name, value) in [
+                ("assessment.parties.civil_affairs", &a.parties.civil_affairs),
+                ("assessment.parties.health", &a.parties.health),
+                (
+                    "assessment.parties.medical_insurance",
+                    &a.parties.medical_insurance,
+                ),
+            ] {
+                value
+                    .parse::<weinong_keys::KeyId>()
+                    .map_err(|e| field(name, format!("{value:?} is not a key id: {e}")))?;
+            }
+            if !(1_000..=600_000).contains(&a.session_timeout_ms) {
+                return Err(field(
+                    "assessment.session_timeout_ms",
+                    format!("{} is outside 1000..=600000", a.session_timeout_ms),
+                ));
+            }
         }
         Ok(config)
     }
@@ -250,6 +347,40 @@ listen = "127.0.0.1:8102"
         let text = GOOD.replace("role = \"voter\"", "role = \"king\"");
         let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
         assert!(e.contains("role") || e.contains("king"), "{e}");
+    }
+
+    const PARTIES: &str = r#"
+[assessment]
+department = "health"
+database = "sqlite://health.db"
+data_secrets = "secrets/health-data.json"
+[assessment.parties]
+civil_affairs = "0000000000000000000000000000000000000000000000000000000000000001"
+health = "0000000000000000000000000000000000000000000000000000000000000002"
+medical_insurance = "0000000000000000000000000000000000000000000000000000000000000003"
+"#;
+
+    #[test]
+    fn the_assessment_section_is_checked() {
+        let c = NodeConfig::parse(&format!("{GOOD}{PARTIES}"), "t.toml").unwrap();
+        let a = c.assessment.unwrap();
+        assert_eq!(a.department, DepartmentName::Health);
+        assert_eq!(a.session_timeout_ms, 15_000);
+        let bad = PARTIES.replace("health = \"00", "health = \"zz");
+        let e = NodeConfig::parse(&format!("{GOOD}{bad}"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("assessment.parties.health"), "{e}");
+        let bad = PARTIES.replace("sqlite://health.db", "mysql://x");
+        let e = NodeConfig::parse(&format!("{GOOD}{bad}"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("assessment.database"), "{e}");
+        let learner = GOOD.replace("role = \"voter\"", "role = \"learner\"");
+        let e = NodeConfig::parse(&format!("{learner}{PARTIES}"), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("assessment"), "{e}");
     }
 
     #[test]

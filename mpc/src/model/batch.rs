@@ -1,6 +1,6 @@
 //! Batches of subjects: validated input columns in, output columns out, and the backend trait.
 
-use super::decl::{InputSource, Model};
+use super::decl::{InputDecl, InputSource, Model};
 use super::error::{EvalError, InputError};
 use super::limits::BATCH_LEN_MAX;
 
@@ -26,58 +26,13 @@ impl InputBatch {
             });
         }
         let len = columns.first().map_or(0, Vec::len);
-        if len > BATCH_LEN_MAX {
-            return Err(InputError::TooManySubjects {
-                len,
-                max: BATCH_LEN_MAX,
-            });
-        }
+        check_len(len)?;
         for (input, column) in model.inputs().iter().zip(&columns) {
-            if column.len() != len {
-                return Err(InputError::Shape {
-                    reason: format!(
-                        "column `{}` has {} values, the first has {len}",
-                        input.name,
-                        column.len()
-                    ),
-                });
-            }
-            if let Some(row) = column.iter().position(|v| !input.range.contains(*v)) {
-                let decimals = match input.source {
-                    InputSource::Column { decimals, .. } => decimals,
-                    InputSource::KnownFlag(_) => 0,
-                };
-                return Err(InputError::OutOfRange {
-                    file: "batch".to_owned(),
-                    line: row as u64,
-                    column: input.name.clone(),
-                    value: column[row],
-                    range: input.range,
-                    decimals,
-                });
-            }
+            check_column(input, column, len)?;
         }
         for (index, input) in model.inputs().iter().enumerate() {
-            let InputSource::Column {
-                optional: Some((fill, flag)),
-                ..
-            } = input.source
-            else {
-                continue;
-            };
-            let absent_but_filled = columns[flag.index()]
-                .iter()
-                .zip(&columns[index])
-                .position(|(known, value)| *known == 0 && *value != fill);
-            if let Some(row) = absent_but_filled {
-                return Err(InputError::Shape {
-                    reason: format!(
-                        "row {row}: `{}` is 0 but `{}` is {}, not its fill value {fill}",
-                        model.inputs()[flag.index()].name,
-                        input.name,
-                        columns[index][row]
-                    ),
-                });
+            if let Some((flag, fill)) = optional_flag(input) {
+                check_fill(model, index, &columns[index], flag, &columns[flag], fill)?;
             }
         }
         Ok(InputBatch { len, columns })
@@ -101,6 +56,87 @@ impl InputBatch {
     /// All columns.
     pub fn columns(&self) -> &[Vec<i64>] {
         &self.columns
+    }
+}
+
+/// Refuses more subjects than [`BATCH_LEN_MAX`].
+pub(crate) fn check_len(len: usize) -> Result<(), InputError> {
+    if len > BATCH_LEN_MAX {
+        return Err(InputError::TooManySubjects {
+            len,
+            max: BATCH_LEN_MAX,
+        });
+    }
+    Ok(())
+}
+
+/// Checks one input column: `len` values, each within the input's declared range (a bool
+/// input's range is 0..=1, so this also holds bools to 0 or 1).
+pub(crate) fn check_column(
+    input: &InputDecl,
+    column: &[i64],
+    len: usize,
+) -> Result<(), InputError> {
+    if column.len() != len {
+        return Err(InputError::Shape {
+            reason: format!(
+                "column `{}` has {} values, expected {len}",
+                input.name,
+                column.len()
+            ),
+        });
+    }
+    if let Some(row) = column.iter().position(|v| !input.range.contains(*v)) {
+        let decimals = match input.source {
+            InputSource::Column { decimals, .. } => decimals,
+            InputSource::KnownFlag(_) => 0,
+        };
+        return Err(InputError::OutOfRange {
+            file: "batch".to_owned(),
+            line: row as u64,
+            column: input.name.clone(),
+            value: column[row],
+            range: input.range,
+            decimals,
+        });
+    }
+    Ok(())
+}
+
+/// For an optional input: the index of its known-flag input and its fill value.
+pub(crate) fn optional_flag(input: &InputDecl) -> Option<(usize, i64)> {
+    match input.source {
+        InputSource::Column {
+            optional: Some((fill, flag)),
+            ..
+        } => Some((flag.index(), fill)),
+        _ => None,
+    }
+}
+
+/// Checks that optional input `index` takes its fill value wherever its known-flag is 0.
+pub(crate) fn check_fill(
+    model: &Model,
+    index: usize,
+    values: &[i64],
+    flag: usize,
+    known: &[i64],
+    fill: i64,
+) -> Result<(), InputError> {
+    let absent_but_filled = known
+        .iter()
+        .zip(values)
+        .position(|(known, value)| *known == 0 && *value != fill);
+    match absent_but_filled {
+        Some(row) => Err(InputError::Shape {
+            reason: format!(
+                "row {row}: `{}` is 0 but `{}` is {}, not its fill value {fill}",
+                model.inputs()[flag].name,
+                model.inputs()[index].name,
+                values[row]
+            ),
+        }),
+        None => Ok(()),
     }
 }
 

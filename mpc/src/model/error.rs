@@ -1,6 +1,6 @@
 //! Errors of the model compiler, the input loader and the backends.
 
-use super::decl::Holder;
+use super::decl::{Holder, ModelId};
 use super::ir::ValueRange;
 
 /// Where in a spec file a problem is: 1-based line and column, and the dotted field path.
@@ -202,6 +202,40 @@ pub enum InputError {
         /// What does not match.
         reason: String,
     },
+    /// A column given for an input index the model does not have.
+    #[error("input index {index} is not one of the model's {inputs} inputs")]
+    UnknownInput {
+        /// The index given.
+        index: usize,
+        /// How many inputs the model declares.
+        inputs: usize,
+    },
+    /// A column of an input that another department holds.
+    #[error(
+        "input `{input}` is held by {holder}, not by {given}; a party supplies only its own columns"
+    )]
+    NotHeldBy {
+        /// The input.
+        input: String,
+        /// The department that holds it.
+        holder: Holder,
+        /// The department that supplied it.
+        given: Holder,
+    },
+    /// The same input's column given twice.
+    #[error("the column of input `{input}` is given twice")]
+    DuplicateInput {
+        /// The input.
+        input: String,
+    },
+    /// An input the department holds but did not supply.
+    #[error("no column for input `{input}`, which {holder} holds")]
+    MissingInput {
+        /// The input.
+        input: String,
+        /// Its holder.
+        holder: Holder,
+    },
     /// More subjects than [`super::limits::BATCH_LEN_MAX`].
     #[error("{len} subjects, over the batch limit of {max}; split the input")]
     TooManySubjects {
@@ -221,4 +255,137 @@ pub enum EvalError {
     /// The MPC engine failed (a party, the transport, a protocol step).
     #[error("MPC backend: {0}")]
     Mpc(String),
+}
+
+/// Bytes that are not a valid [`super::OutputShare`] encoding. Nothing is allocated for a
+/// share's values before its declared size has been checked against the bytes given.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ShareDecodeError {
+    /// Fewer bytes than the fixed header.
+    #[error("output share is {len} bytes, shorter than its {header}-byte header")]
+    TooShort {
+        /// Bytes given.
+        len: usize,
+        /// Header length.
+        header: usize,
+    },
+    /// The bytes do not start with the output-share magic.
+    #[error("not an output share (bad magic bytes)")]
+    BadMagic,
+    /// A format version this build does not read.
+    #[error(
+        "output share format version {version} is not supported (this build reads {supported})"
+    )]
+    UnknownVersion {
+        /// The version found.
+        version: u8,
+        /// The version this build reads.
+        supported: u8,
+    },
+    /// A party index other than 0, 1 or 2.
+    #[error("output share names party index {index}, not 0, 1 or 2")]
+    BadParty {
+        /// The index found.
+        index: u8,
+    },
+    /// More output columns than [`super::limits::OUTPUT_COLUMNS_MAX`].
+    #[error("output share declares {columns} columns, over the limit of {max}")]
+    TooManyColumns {
+        /// Columns declared.
+        columns: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// More subjects than [`super::limits::OUTPUT_SUBJECTS_MAX`].
+    #[error("output share declares {len} subjects, over the limit of {max}")]
+    TooManySubjects {
+        /// Subjects declared.
+        len: u64,
+        /// The limit.
+        max: usize,
+    },
+    /// Fewer value bytes than the header declares.
+    #[error(
+        "output share is truncated: its header declares {declared} value bytes, {found} follow"
+    )]
+    Truncated {
+        /// Value bytes declared (columns × subjects × 8).
+        declared: u64,
+        /// Value bytes present.
+        found: usize,
+    },
+    /// Bytes after the declared values.
+    #[error("{extra} unexpected bytes after the output share's values")]
+    TrailingBytes {
+        /// How many.
+        extra: usize,
+    },
+}
+
+/// Output shares that do not reconstruct to a valid output batch.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReconstructError {
+    /// Not exactly three shares.
+    #[error(
+        "{found} output shares given; reconstruction needs exactly one from each of the three parties"
+    )]
+    ShareCount {
+        /// Shares given.
+        found: usize,
+    },
+    /// Two shares from the same party.
+    #[error("two output shares from party {party}; each party's share is needed once")]
+    DuplicateParty {
+        /// The party.
+        party: crate::PartyId,
+    },
+    /// A share of another model.
+    #[error("the output share of party {party} is for model {found}, not {expected}")]
+    ModelMismatch {
+        /// The share's party.
+        party: crate::PartyId,
+        /// The model id the share names.
+        found: ModelId,
+        /// The model being reconstructed.
+        expected: ModelId,
+    },
+    /// Shares over different numbers of subjects.
+    #[error(
+        "the output share of party {party} covers {found} subjects, party {first_party}'s {expected}"
+    )]
+    LenMismatch {
+        /// The share's party.
+        party: crate::PartyId,
+        /// Its subject count.
+        found: usize,
+        /// The party whose share was taken as reference.
+        first_party: crate::PartyId,
+        /// That share's subject count.
+        expected: usize,
+    },
+    /// A share with another number of output columns than the model has outputs.
+    #[error(
+        "the output share of party {party} has {found} columns; the model has {expected} outputs"
+    )]
+    ColumnCount {
+        /// The share's party.
+        party: crate::PartyId,
+        /// Columns in the share.
+        found: usize,
+        /// Outputs of the model.
+        expected: usize,
+    },
+    /// A reconstructed value outside its output's declared range: some share is corrupt or
+    /// belongs to another evaluation.
+    #[error(
+        "output `{output}` of subject {subject} reconstructs outside its range {range}: a share is corrupt or from another evaluation"
+    )]
+    OutOfRange {
+        /// The output's name.
+        output: String,
+        /// The subject's index in the batch.
+        subject: usize,
+        /// The output's declared range.
+        range: ValueRange,
+    },
 }

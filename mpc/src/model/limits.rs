@@ -33,6 +33,16 @@ pub const CSV_CELL_BYTES_MAX: usize = 256;
 /// carries at most a few dozen elements per subject).
 pub const MPC_SUBJECT_CHUNK_LEN: usize = 1 << 16;
 
+/// Most output columns one [`super::OutputShare`] may carry (a model with more outputs
+/// cannot be evaluated for a requester). Decoding refuses a share that declares more.
+pub const OUTPUT_COLUMNS_MAX: usize = 64;
+/// Most subjects one [`super::OutputShare`] may carry; a larger batch is split into several
+/// requests. With [`OUTPUT_COLUMNS_MAX`] this bounds a share's encoding to 512 MB, and
+/// decoding checks the declared size against the bytes given before allocating anything.
+pub const OUTPUT_SUBJECTS_MAX: usize = 1_000_000;
+
 const _: () = assert!(VALUE_MAGNITUDE_MAX.checked_mul(2).is_some());
 const _: () = assert!(INPUTS_MAX <= u32::MAX as usize);
 const _: () = assert!(NODES_MAX <= u32::MAX as usize);
+const _: () = assert!(OUTPUT_COLUMNS_MAX <= u32::MAX as usize);
+const _: () = assert!(OUTPUT_SUBJECTS_MAX <= u32::MAX as usize);

@@ -9,7 +9,9 @@
 //!
 //! Backends run the IR a whole batch of subjects per node: [`Plaintext`] is the reference,
 //! [`Mpc`] runs it on the three-party engine of this crate. Every backend must equal the
-//! plaintext one exactly on every valid input.
+//! plaintext one exactly on every valid input. In a deployment each department node runs
+//! [`evaluate_party_for_requester`] and the requester combines the three [`OutputShare`]s
+//! with [`reconstruct`] ([`requester`]).
 //!
 //! This module owns no cryptography and no transport: it calls the engine's public API.
 //! It knows nothing of the ledger, the node or where CSV files come from; [`inputs`] reads
@@ -25,6 +27,7 @@ pub mod inputs;
 pub mod ir;
 pub mod limits;
 pub mod plain;
+pub mod requester;
 pub mod sample;
 pub mod secure;
 mod spec;
@@ -34,10 +37,13 @@ pub use compile::{FORMAT_VERSION, canonical_form, compile};
 pub use decl::{
     Holder, InputDecl, InputSource, Model, ModelId, OutputDecl, ParamDecl, Recipient, ValueType,
 };
-pub use error::{EvalError, InputError, SpecError, SpecLocation};
+pub use error::{
+    EvalError, InputError, ReconstructError, ShareDecodeError, SpecError, SpecLocation,
+};
 pub use ir::{Band, CompareOp, InputId, Ir, Node, NodeId, Op, OpCounts, ValueRange};
 pub use plain::{Plaintext, evaluate_plain};
-pub use secure::{Mpc, PartyInputs, evaluate_party};
+pub use requester::{OutputShare, reconstruct};
+pub use secure::{Mpc, PartyInputs, evaluate_party, evaluate_party_for_requester};
 
 /// The shipped admission model spec (`mpc/models/admission-v1.toml`).
 pub const ADMISSION_V1: &str = include_str!("../../models/admission-v1.toml");

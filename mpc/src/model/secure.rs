@@ -14,18 +14,37 @@
 //! `1 − msb(a − b) − msb(b − a)` (both cannot be 1); a range lookup is
 //! `v0 + Σ_j (v_j − v_{j−1}) · (1 − msb(x − min_j))`; `select(c, t, f)` is `f + c · (t − f)`.
 //!
-//! Outputs are revealed to one party only (in-process, the requester's stand-in); the node
-//! issue sends output shares to the requester instead.
+//! Two ways out, over the same level loop (`for_each_output_chunk`):
+//!
+//! - [`evaluate_party_for_requester`], the deployment's: no party learns any output. Each
+//!   party turns its replicated shares into a 3-out-of-3 additive share (its first
+//!   component plus a fresh PRF zero share, as multiplication re-randomises; no extra
+//!   round) and returns it as an [`OutputShare`]; the node encrypts it to the requester,
+//!   who sums the three with [`reconstruct`](super::requester::reconstruct).
+//! - [`evaluate_party`] and the [`Mpc`] backend reveal the outputs to one of the three
+//!   parties: in-process tests, benchmarks and the CLI self-test, where that party stands
+//!   in for the requester.
+//!
+//! A party's inputs are a [`PartyInputs`]: its department's columns only, borrowed from a
+//! joined [`InputBatch`] or, on a node that never sees the other departments' data, built
+//! from its own columns with [`PartyInputs::from_columns`].
+
+use std::borrow::Cow;
+
+use zeroize::Zeroize;
 
 use crate::rss::{ArithShares, Party, RevealTo, Stats};
 use crate::run::{RunOptions, run_three_with};
 use crate::{MpcError, PartyId};
 
-use super::batch::{Backend, InputBatch, OutputBatch};
-use super::decl::{Holder, Model};
-use super::error::EvalError;
+use super::batch::{
+    Backend, InputBatch, OutputBatch, check_column, check_fill, check_len, optional_flag,
+};
+use super::decl::{Holder, Model, ModelId};
+use super::error::{EvalError, InputError};
 use super::ir::{CompareOp, Ir, NodeId, Op};
-use super::limits::MPC_SUBJECT_CHUNK_LEN;
+use super::limits::{MPC_SUBJECT_CHUNK_LEN, OUTPUT_COLUMNS_MAX, OUTPUT_SUBJECTS_MAX};
+use super::requester::OutputShare;
 
 /// The MPC backend: three parties in this process.
 #[derive(Clone, Copy, Debug)]
@@ -87,9 +106,14 @@ impl Mpc {
 }
 
 /// The columns one party holds: for each model input, its values if this party's
-/// department holds it.
+/// department holds it. Borrowed from an [`InputBatch`] ([`PartyInputs::of`]) or owned
+/// ([`PartyInputs::from_columns`], for a node that holds only its own department's data);
+/// owned columns are wiped when dropped.
 pub struct PartyInputs<'a> {
-    columns: Vec<Option<&'a [i64]>>,
+    model: ModelId,
+    holder: Holder,
+    len: usize,
+    columns: Vec<Option<Cow<'a, [i64]>>>,
 }
 
 impl<'a> PartyInputs<'a> {
@@ -99,10 +123,141 @@ impl<'a> PartyInputs<'a> {
             .inputs()
             .iter()
             .enumerate()
-            .map(|(i, input)| (input.holder == holder).then(|| batch.column(i)))
+            .map(|(i, input)| (input.holder == holder).then(|| Cow::Borrowed(batch.column(i))))
             .collect();
-        PartyInputs { columns }
+        PartyInputs {
+            model: model.id(),
+            holder,
+            len: batch.len(),
+            columns,
+        }
     }
+
+    /// Builds `holder`'s inputs from its own columns only: `columns` pairs a model input
+    /// index ([`Model::inputs`]) with that input's `len` values. Every input `holder` holds
+    /// must be given exactly once and no other; each column is checked as
+    /// [`InputBatch::new`] checks it (length, declared range, bools 0 or 1, an absent
+    /// optional value equal to its fill). On error every given column is wiped.
+    pub fn from_columns(
+        model: &Model,
+        holder: Holder,
+        len: usize,
+        mut columns: Vec<(usize, Vec<i64>)>,
+    ) -> Result<PartyInputs<'static>, InputError> {
+        if let Err(e) = check_own_columns(model, holder, len, &columns) {
+            for (_, column) in &mut columns {
+                column.zeroize();
+            }
+            return Err(e);
+        }
+        let mut slots: Vec<Option<Cow<'static, [i64]>>> = vec![None; model.inputs().len()];
+        for (index, column) in columns {
+            slots[index] = Some(Cow::Owned(column));
+        }
+        Ok(PartyInputs {
+            model: model.id(),
+            holder,
+            len,
+            columns: slots,
+        })
+    }
+
+    /// The department whose columns these are.
+    pub fn holder(&self) -> Holder {
+        self.holder
+    }
+
+    /// Number of subjects.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no subjects.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Refuses inputs built for another model, department or batch length than this run.
+    fn check_fits(&self, party: PartyId, model: &Model, len: usize) -> Result<(), MpcError> {
+        let reason = if self.model != model.id() || self.columns.len() != model.inputs().len() {
+            format!(
+                "party inputs were built for model {}, not {}",
+                self.model,
+                model.id()
+            )
+        } else if self.holder.party() != party.index() {
+            format!("party {party} was given the inputs of {}", self.holder)
+        } else if self.len != len {
+            format!(
+                "party inputs hold {} subjects, the evaluation is over {len}",
+                self.len
+            )
+        } else {
+            return Ok(());
+        };
+        Err(MpcError::Setup { reason })
+    }
+}
+
+impl Drop for PartyInputs<'_> {
+    fn drop(&mut self) {
+        for column in self.columns.iter_mut().flatten() {
+            if let Cow::Owned(values) = column {
+                values.zeroize();
+            }
+        }
+    }
+}
+
+/// The checks of [`PartyInputs::from_columns`], by reference so a refused column can be
+/// wiped.
+fn check_own_columns(
+    model: &Model,
+    holder: Holder,
+    len: usize,
+    columns: &[(usize, Vec<i64>)],
+) -> Result<(), InputError> {
+    check_len(len)?;
+    let inputs = model.inputs();
+    let mut given: Vec<Option<&[i64]>> = vec![None; inputs.len()];
+    for (index, column) in columns {
+        let input = inputs.get(*index).ok_or(InputError::UnknownInput {
+            index: *index,
+            inputs: inputs.len(),
+        })?;
+        if input.holder != holder {
+            return Err(InputError::NotHeldBy {
+                input: input.name.clone(),
+                holder: input.holder,
+                given: holder,
+            });
+        }
+        if given[*index].is_some() {
+            return Err(InputError::DuplicateInput {
+                input: input.name.clone(),
+            });
+        }
+        check_column(input, column, len)?;
+        given[*index] = Some(column);
+    }
+    for (index, input) in inputs.iter().enumerate() {
+        if input.holder == holder && given[index].is_none() {
+            return Err(InputError::MissingInput {
+                input: input.name.clone(),
+                holder,
+            });
+        }
+    }
+    for (index, input) in inputs.iter().enumerate() {
+        // A known-flag has its value's holder, so both columns are here.
+        let Some((flag, fill)) = optional_flag(input) else {
+            continue;
+        };
+        if let (Some(values), Some(Some(known))) = (given[index], given.get(flag).copied()) {
+            check_fill(model, index, values, flag, known, fill)?;
+        }
+    }
+    Ok(())
 }
 
 /// Runs `model` as one party over `len` subjects; `own` are the columns this party's
@@ -114,19 +269,82 @@ pub fn evaluate_party(
     own: &PartyInputs<'_>,
     output_party: PartyId,
 ) -> Result<Option<OutputBatch>, MpcError> {
-    let plan = Plan::new(model.ir());
-    let mut columns: Vec<Vec<i64>> = vec![Vec::with_capacity(len); model.outputs().len()];
-    // Chunks of subjects bound memory and the length of every engine call; every party
-    // cuts the same chunks, so the calls line up.
-    for start in (0..len).step_by(MPC_SUBJECT_CHUNK_LEN) {
-        let end = len.min(start + MPC_SUBJECT_CHUNK_LEN);
-        if let Some(chunk) = run_chunk(party, model, &plan, start..end, own, output_party)? {
-            for (column, values) in columns.iter_mut().zip(chunk) {
-                column.extend(values);
+    let receives = party.id() == output_party;
+    let capacity = if receives { len } else { 0 };
+    let mut columns: Vec<Vec<i64>> = vec![Vec::with_capacity(capacity); model.outputs().len()];
+    for_each_output_chunk(party, model, len, own, |party, outputs, n| {
+        if let Some(flat) = party.reveal(outputs, RevealTo::Party(output_party))? {
+            for (column, values) in columns.iter_mut().zip(flat.chunks(n.max(1))) {
+                column.extend(values.iter().map(|v| *v as i64));
             }
         }
+        Ok(())
+    })?;
+    Ok(receives.then_some(OutputBatch { columns }))
+}
+
+/// Runs `model` as one party over `len` subjects, for a requester outside the three
+/// parties: nothing is revealed to any party; each returns its [`OutputShare`], a
+/// 3-out-of-3 additive sharing of the outputs re-randomised with a fresh zero sharing from
+/// the pairwise PRF seeds (no extra round). Alone a share is uniformly random; the requester
+/// sums the three with [`reconstruct`](super::requester::reconstruct).
+///
+/// Refuses models with more than [`OUTPUT_COLUMNS_MAX`] outputs and batches over
+/// [`OUTPUT_SUBJECTS_MAX`] subjects before any round.
+pub fn evaluate_party_for_requester(
+    party: &mut Party,
+    model: &Model,
+    len: usize,
+    own: &PartyInputs<'_>,
+) -> Result<OutputShare, MpcError> {
+    let subjects = u32::try_from(len)
+        .ok()
+        .filter(|_| len <= OUTPUT_SUBJECTS_MAX)
+        .ok_or(MpcError::BatchTooLarge {
+            len,
+            max: OUTPUT_SUBJECTS_MAX,
+        })?;
+    if model.outputs().len() > OUTPUT_COLUMNS_MAX {
+        return Err(MpcError::Setup {
+            reason: format!(
+                "model {} has {} outputs; an output share carries at most {OUTPUT_COLUMNS_MAX}",
+                model.name(),
+                model.outputs().len()
+            ),
+        });
     }
-    Ok((party.id() == output_party).then_some(OutputBatch { columns }))
+    let mut columns: Vec<Vec<u64>> = vec![Vec::with_capacity(len); model.outputs().len()];
+    for_each_output_chunk(party, model, len, own, |party, outputs, n| {
+        let mut flat = party.additive_share(outputs);
+        for (column, values) in columns.iter_mut().zip(flat.chunks(n.max(1))) {
+            column.extend_from_slice(values);
+        }
+        flat.zeroize();
+        Ok(())
+    })?;
+    Ok(OutputShare::new(party.id(), model.id(), subjects, columns))
+}
+
+/// Runs the IR over `len` subjects in chunks and hands each chunk's outputs to `emit`: the
+/// output columns concatenated (output 0's `n` subjects, then output 1's, ...) and `n`.
+/// Every party cuts the same chunks and calls `emit` at the same points, so what `emit`
+/// does on the engine lines up across parties.
+fn for_each_output_chunk(
+    party: &mut Party,
+    model: &Model,
+    len: usize,
+    own: &PartyInputs<'_>,
+    mut emit: impl FnMut(&mut Party, &ArithShares, usize) -> Result<(), MpcError>,
+) -> Result<(), MpcError> {
+    own.check_fits(party.id(), model, len)?;
+    let plan = Plan::new(model.ir());
+    // Chunks of subjects bound memory and the length of every engine call.
+    for start in (0..len).step_by(MPC_SUBJECT_CHUNK_LEN) {
+        let end = len.min(start + MPC_SUBJECT_CHUNK_LEN);
+        let outputs = run_chunk(party, model, &plan, start..end, own)?;
+        emit(party, &outputs, end - start)?;
+    }
+    Ok(())
 }
 
 /// Levels of the IR nodes, computed once per evaluation.
@@ -205,8 +423,7 @@ fn run_chunk(
     plan: &Plan,
     rows: std::ops::Range<usize>,
     own: &PartyInputs<'_>,
-    output_party: PartyId,
-) -> Result<Option<Vec<Vec<i64>>>, MpcError> {
+) -> Result<ArithShares, MpcError> {
     let n = rows.len();
     let ir = model.ir();
     let mut values = Values {
@@ -257,14 +474,7 @@ fn run_chunk(
         .iter()
         .map(|o| values.get(o.node))
         .collect::<Result<_, _>>()?;
-    let all = ArithShares::concat(&outputs);
-    let revealed = party.reveal(&all, RevealTo::Party(output_party))?;
-    Ok(revealed.map(|flat| {
-        flat.chunks(n.max(1))
-            .take(outputs.len())
-            .map(|c| c.iter().map(|v| *v as i64).collect())
-            .collect()
-    }))
+    Ok(ArithShares::concat(&outputs))
 }
 
 /// Each holder secret-shares its columns of the chunk in one input call.
@@ -287,7 +497,7 @@ fn share_inputs(
         let data: Option<Vec<u64>> = if party.id() == owner {
             let mut data = Vec::with_capacity(ids.len() * n);
             for id in &ids {
-                let column = own.columns[*id].ok_or_else(|| MpcError::Setup {
+                let column = own.columns[*id].as_deref().ok_or_else(|| MpcError::Setup {
                     reason: format!(
                         "party {owner} lacks its column `{}`",
                         model.inputs()[*id].name

@@ -128,6 +128,18 @@ impl Party {
         ))
     }
 
+    /// This party's 3-out-of-3 additive share of `x`, for a receiver outside the session:
+    /// its first replicated component plus a fresh PRF zero share α_i (the one
+    /// multiplication uses: α_0 + α_1 + α_2 = 0), so the three results sum to the secret
+    /// and each alone is uniformly random, independent of the replicated components. Local
+    /// (no round); it advances the pairwise PRG streams, so every party calls it at the same
+    /// point with the same length.
+    pub(crate) fn additive_share(&mut self, x: &ArithShares) -> Vec<u64> {
+        let mut z = x.a.clone();
+        self.add_zero_share(&mut z);
+        z
+    }
+
     /// Element-wise product. One round, one ring element sent per element per party.
     pub fn mul(&mut self, x: &ArithShares, y: &ArithShares) -> Result<ArithShares, MpcError> {
         same_len("mul", x.len(), y.len())?;
@@ -330,5 +342,36 @@ impl Party {
     ) -> Result<ArithShares, MpcError> {
         let sum = self.weighted_sum(columns, weights)?;
         self.trunc(&sum, frac_bits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{PartyId, run_three};
+
+    /// The additive shares sum to the secret, and none equals the secret or the party's
+    /// replicated component it starts from.
+    #[test]
+    fn additive_shares_sum_to_the_secret_and_are_rerandomised() {
+        let secret: Vec<u64> = (0..256u64).map(|i| i * 3).collect();
+        let results = run_three(|party| {
+            let owned = (party.id() == PartyId::P0).then_some(&secret[..]);
+            let x = party.input(PartyId::P0, owned, secret.len())?;
+            let share = party.additive_share(&x);
+            Ok((share, x.a.clone()))
+        })
+        .expect("three honest parties");
+        for (i, value) in secret.iter().enumerate() {
+            let sum = results
+                .iter()
+                .fold(0u64, |acc, (share, _)| acc.wrapping_add(share[i]));
+            assert_eq!(sum, *value, "element {i}");
+        }
+        for (party, (share, component)) in results.iter().enumerate() {
+            let same_as_component = share.iter().zip(component).filter(|(s, c)| s == c).count();
+            let same_as_secret = share.iter().zip(&secret).filter(|(s, v)| s == v).count();
+            assert_eq!(same_as_component, 0, "P{party} kept its component");
+            assert_eq!(same_as_secret, 0, "P{party}'s share equals the secret");
+        }
     }
 }

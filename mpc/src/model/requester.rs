@@ -1,0 +1,314 @@
+//! Outputs for a requester outside the three parties: each party's [`OutputShare`], its
+//! byte encoding, and [`reconstruct`], which the requester runs on the three shares.
+//!
+//! The shares come from [`super::secure::evaluate_party_for_requester`]: a 3-out-of-3
+//! additive sharing over Z_2^64 of every output of every subject, re-randomised with a
+//! fresh zero sharing, so one share alone (or any two) is uniformly random and says nothing
+//! about the outputs. This module owns the share's encoding and the requester's arithmetic;
+//! it knows nothing of keys or transport: the node encrypts each share's bytes to the
+//! requester's SM2 key, and that encryption (not this format) protects them on the way.
+//!
+//! # Encoding, format version 1
+//!
+//! Deterministic, big-endian, with every size declared before the values:
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 4 | magic `WNOS` ("Weinong output share") |
+//! | 1 | format version, 1 |
+//! | 1 | party index, 0, 1 or 2 |
+//! | 32 | model id (SM3 of the canonical spec) |
+//! | 4 | subjects `len`, u32, at most [`OUTPUT_SUBJECTS_MAX`] |
+//! | 4 | output columns `k`, u32, at most [`OUTPUT_COLUMNS_MAX`] |
+//! | 8·k·len | the values, column by column (output 0's `len` subjects first), u64 each |
+//!
+//! Decoding refuses bad magic, an unknown version, a party index over 2, sizes over the
+//! limits, and a body shorter or longer than declared, in that order, before allocating.
+//!
+//! # What reconstruction checks
+//!
+//! Exactly one share from each party, all for the model given and the same subjects, each
+//! with one column per model output; and every sum, read as `i64`, within its output's
+//! declared range. The range check catches a share from another evaluation and most
+//! corruption (a changed high bit moves a value far outside any output range), not every
+//! change of a low bit: integrity on the way is the encryption's job.
+
+use std::fmt;
+
+use zeroize::Zeroize;
+
+use crate::PartyId;
+
+use super::batch::OutputBatch;
+use super::decl::{Model, ModelId};
+use super::error::{ReconstructError, ShareDecodeError};
+use super::limits::{OUTPUT_COLUMNS_MAX, OUTPUT_SUBJECTS_MAX};
+
+/// The magic bytes that open an encoded output share.
+pub const SHARE_MAGIC: [u8; 4] = *b"WNOS";
+/// The output-share format version this build writes and reads.
+pub const SHARE_FORMAT_VERSION: u8 = 1;
+/// Bytes before the values: magic, version, party, model id, subjects, columns.
+pub const SHARE_HEADER_BYTES: usize = 4 + 1 + 1 + 32 + 4 + 4;
+
+/// One party's additive share of a model's outputs over a batch of subjects, for the
+/// requester. Its columns (one per model output, `len` values each) are wiped on drop and
+/// never printed.
+#[derive(Clone)]
+pub struct OutputShare {
+    party: PartyId,
+    model: ModelId,
+    len: u32,
+    columns: Vec<Vec<u64>>,
+}
+
+impl OutputShare {
+    /// Assembles a share; the evaluation guarantees `len` values per column and the limits.
+    pub(crate) fn new(
+        party: PartyId,
+        model: ModelId,
+        len: u32,
+        columns: Vec<Vec<u64>>,
+    ) -> OutputShare {
+        OutputShare {
+            party,
+            model,
+            len,
+            columns,
+        }
+    }
+
+    /// The party that computed this share.
+    pub fn party(&self) -> PartyId {
+        self.party
+    }
+
+    /// The model evaluated.
+    pub fn model(&self) -> ModelId {
+        self.model
+    }
+
+    /// Number of subjects.
+    pub fn len(&self) -> usize {
+        // u32 always fits usize on the platforms we build for (64-bit).
+        usize::try_from(self.len).unwrap_or(usize::MAX)
+    }
+
+    /// Whether the share covers no subjects.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The share's columns, one per model output ([`Model::outputs`] order), each with
+    /// [`OutputShare::len`] ring elements. Uniformly random alone; never log them.
+    pub fn columns(&self) -> &[Vec<u64>] {
+        &self.columns
+    }
+
+    /// The format-version-1 encoding (see the module doc): deterministic, so equal shares
+    /// encode to equal bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let values: usize = self.columns.iter().map(Vec::len).sum();
+        let mut out = Vec::with_capacity(SHARE_HEADER_BYTES + 8 * values);
+        out.extend_from_slice(&SHARE_MAGIC);
+        out.push(SHARE_FORMAT_VERSION);
+        out.push(self.party.as_u8());
+        out.extend_from_slice(&self.model.0);
+        out.extend_from_slice(&self.len.to_be_bytes());
+        // At most OUTPUT_COLUMNS_MAX columns (checked by the evaluation and the decoder).
+        let columns = u32::try_from(self.columns.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&columns.to_be_bytes());
+        for column in &self.columns {
+            for value in column {
+                out.extend_from_slice(&value.to_be_bytes());
+            }
+        }
+        out
+    }
+
+    /// Decodes [`OutputShare::to_bytes`]'s encoding, refusing anything else with a typed
+    /// error. The declared size is checked against `bytes` before anything is allocated.
+    pub fn from_bytes(bytes: &[u8]) -> Result<OutputShare, ShareDecodeError> {
+        let too_short = ShareDecodeError::TooShort {
+            len: bytes.len(),
+            header: SHARE_HEADER_BYTES,
+        };
+        let (header, body) = bytes
+            .split_at_checked(SHARE_HEADER_BYTES)
+            .ok_or(too_short)?;
+        let mut reader = Reader(header);
+        if reader.take::<4>() != Some(SHARE_MAGIC) {
+            return Err(ShareDecodeError::BadMagic);
+        }
+        let [version] = reader.take::<1>().unwrap_or([0]);
+        if version != SHARE_FORMAT_VERSION {
+            return Err(ShareDecodeError::UnknownVersion {
+                version,
+                supported: SHARE_FORMAT_VERSION,
+            });
+        }
+        let [index] = reader.take::<1>().unwrap_or([u8::MAX]);
+        let party = PartyId::new(index).map_err(|_| ShareDecodeError::BadParty { index })?;
+        let model = ModelId(reader.take::<32>().unwrap_or([0; 32]));
+        let len = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
+        let columns = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
+        if !fits(columns, OUTPUT_COLUMNS_MAX) {
+            return Err(ShareDecodeError::TooManyColumns {
+                columns: u64::from(columns),
+                max: OUTPUT_COLUMNS_MAX,
+            });
+        }
+        if !fits(len, OUTPUT_SUBJECTS_MAX) {
+            return Err(ShareDecodeError::TooManySubjects {
+                len: u64::from(len),
+                max: OUTPUT_SUBJECTS_MAX,
+            });
+        }
+        // Both factors are under their limits, so the product fits in u64 (< 2^29).
+        let declared = u64::from(columns) * u64::from(len) * 8;
+        let found = u64::try_from(body.len()).unwrap_or(u64::MAX);
+        if found < declared {
+            return Err(ShareDecodeError::Truncated {
+                declared,
+                found: body.len(),
+            });
+        }
+        if found > declared {
+            let extra = usize::try_from(found - declared).unwrap_or(usize::MAX);
+            return Err(ShareDecodeError::TrailingBytes { extra });
+        }
+        // The body length equals declared, so every size below is bounded by `bytes`.
+        let per_column = usize::try_from(len).unwrap_or(usize::MAX);
+        let columns = if per_column == 0 {
+            vec![Vec::new(); usize::try_from(columns).unwrap_or(0)]
+        } else {
+            body.chunks_exact(8 * per_column)
+                .map(|column| {
+                    column
+                        .chunks_exact(8)
+                        .map(|word| {
+                            let mut be = [0u8; 8];
+                            be.copy_from_slice(word);
+                            u64::from_be_bytes(be)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        Ok(OutputShare {
+            party,
+            model,
+            len,
+            columns,
+        })
+    }
+}
+
+impl Drop for OutputShare {
+    fn drop(&mut self) {
+        for column in &mut self.columns {
+            column.zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for OutputShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "OutputShare({}, model {}, {} subjects × {} outputs, <redacted>)",
+            self.party,
+            self.model,
+            self.len,
+            self.columns.len()
+        )
+    }
+}
+
+/// Whether a declared count is within `max`.
+fn fits(count: u32, max: usize) -> bool {
+    usize::try_from(count).is_ok_and(|c| c <= max)
+}
+
+/// Reads fixed-size fields off the front of a slice.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (field, rest) = self.0.split_first_chunk::<N>()?;
+        self.0 = rest;
+        Some(*field)
+    }
+}
+
+/// The requester's side: sums the three parties' shares of `model`'s outputs modulo 2^64
+/// and reads each sum as a signed value. Needs exactly one share from each party, all for
+/// `model`, over the same subjects, with one column per output; refuses any value outside
+/// its output's declared range, naming the output and the subject.
+pub fn reconstruct(model: &Model, shares: &[OutputShare]) -> Result<OutputBatch, ReconstructError> {
+    let [first, second, third] = shares else {
+        return Err(ReconstructError::ShareCount {
+            found: shares.len(),
+        });
+    };
+    let mut seen = [false; 3];
+    for share in shares {
+        if share.model != model.id() {
+            return Err(ReconstructError::ModelMismatch {
+                party: share.party,
+                found: share.model,
+                expected: model.id(),
+            });
+        }
+        if std::mem::replace(&mut seen[share.party.index()], true) {
+            return Err(ReconstructError::DuplicateParty { party: share.party });
+        }
+        if share.len != first.len {
+            return Err(ReconstructError::LenMismatch {
+                party: share.party,
+                found: share.len(),
+                first_party: first.party,
+                expected: first.len(),
+            });
+        }
+        if share.columns.len() != model.outputs().len() {
+            return Err(ReconstructError::ColumnCount {
+                party: share.party,
+                found: share.columns.len(),
+                expected: model.outputs().len(),
+            });
+        }
+    }
+    let mut columns = Vec::with_capacity(model.outputs().len());
+    for (index, output) in model.outputs().iter().enumerate() {
+        let column: Vec<i64> = first.columns[index]
+            .iter()
+            .zip(&second.columns[index])
+            .zip(&third.columns[index])
+            .map(|((a, b), c)| a.wrapping_add(*b).wrapping_add(*c) as i64)
+            .collect();
+        if let Some(subject) = column.iter().position(|v| !output.range.contains(*v)) {
+            return Err(ReconstructError::OutOfRange {
+                output: output.name.clone(),
+                subject,
+                range: output.range,
+            });
+        }
+        columns.push(column);
+    }
+    Ok(OutputBatch { columns })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_length_matches_the_layout() {
+        let share = OutputShare::new(PartyId::P1, ModelId([7; 32]), 0, vec![Vec::new(); 3]);
+        assert_eq!(share.to_bytes().len(), SHARE_HEADER_BYTES);
+        let back = OutputShare::from_bytes(&share.to_bytes()).expect("round trip");
+        assert_eq!(back.columns().len(), 3);
+        assert_eq!(back.party(), PartyId::P1);
+    }
+}
