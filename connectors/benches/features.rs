@@ -2,11 +2,13 @@
 //! re-assessment) from an SQLite store, per department; criterion prints subjects/s.
 //!
 //! `cargo bench -p weinong-connectors --bench features` (set `WEINONG_BENCH_PEOPLE` for
-//! another population size). Setup (synthesis and import) is not measured.
+//! another population size; with `WEINONG_BENCH_PG_URL` set, the same on a scratch
+//! PostgreSQL database). Setup (synthesis and import) is not measured.
 
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use weinong_connectors::store::{create_scratch_database, drop_scratch_database};
 use weinong_connectors::synth::{AS_OF, input_file, mapping_file, synthetic_secrets};
 use weinong_connectors::{
     Department, ImportOptions, Mapping, Store, SynthConfig, import_file, load_features, synthesize,
@@ -22,25 +24,32 @@ fn people() -> u64 {
         .unwrap_or(100_000)
 }
 
-async fn setup(dir: &Path, people: u64) -> (Store, Vec<SubjectPseudonym>) {
-    let data = dir.join("data");
+fn synth(data: &Path, people: u64) -> Vec<SubjectPseudonym> {
     synthesize(&SynthConfig {
         people,
         seed: SEED,
         dirt: 0.0,
-        out: data.clone(),
+        out: data.to_path_buf(),
     })
     .expect("synthesize");
-    let store = Store::open(&format!("sqlite://{}", dir.join("node.db").display()))
-        .await
-        .expect("open store");
+    let mut r = csv::Reader::from_path(data.join("truth").join("civil.csv")).expect("truth");
+    r.records()
+        .map(|rec| {
+            rec.expect("record")[0]
+                .parse::<SubjectPseudonym>()
+                .expect("pseudonym")
+        })
+        .collect()
+}
+
+async fn import(store: &Store, data: &Path) {
     let secrets = synthetic_secrets(SEED);
     for d in Department::ALL {
         let mapping = mapping_file(d).map_or_else(Mapping::default, |m| {
             Mapping::load(&data.join(m)).expect("mapping")
         });
         import_file(
-            &store,
+            store,
             d,
             &data.join(input_file(d)),
             &mapping,
@@ -50,16 +59,6 @@ async fn setup(dir: &Path, people: u64) -> (Store, Vec<SubjectPseudonym>) {
         .await
         .expect("import");
     }
-    let mut r = csv::Reader::from_path(data.join("truth").join("civil.csv")).expect("truth");
-    let subjects = r
-        .records()
-        .map(|rec| {
-            rec.expect("record")[0]
-                .parse::<SubjectPseudonym>()
-                .expect("pseudonym")
-        })
-        .collect();
-    (store, subjects)
 }
 
 fn bench(c: &mut Criterion) {
@@ -70,20 +69,44 @@ fn bench(c: &mut Criterion) {
         .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let people = people();
-    let (store, subjects) = rt.block_on(setup(dir.path(), people));
+    let data = dir.path().join("data");
+    let subjects = synth(&data, people);
+    let mut stores = Vec::new();
+    let url = format!("sqlite://{}", dir.path().join("node.db").display());
+    stores.push((
+        "sqlite",
+        rt.block_on(Store::open(&url)).expect("open"),
+        None,
+    ));
+    if let Ok(admin) = std::env::var("WEINONG_BENCH_PG_URL") {
+        let (url, name) = rt
+            .block_on(create_scratch_database(&admin, "weinong_bench"))
+            .expect("scratch database");
+        let store = rt.block_on(Store::open(&url)).expect("open");
+        stores.push(("postgres", store, Some((admin, name))));
+    }
     let mut g = c.benchmark_group("features");
     g.sample_size(10);
     g.throughput(Throughput::Elements(people));
-    for d in Department::ALL {
-        g.bench_function(format!("sqlite/{d}/{people}"), |b| {
-            b.iter(|| {
-                rt.block_on(load_features(&store, d, &subjects, AS_OF))
-                    .expect("features")
+    for (backend, store, _) in &stores {
+        rt.block_on(import(store, &data));
+        for d in Department::ALL {
+            g.bench_function(format!("{backend}/{d}/{people}"), |b| {
+                b.iter(|| {
+                    rt.block_on(load_features(store, d, &subjects, AS_OF))
+                        .expect("features")
+                });
             });
-        });
+        }
     }
     g.finish();
-    rt.block_on(store.close());
+    for (_, store, scratch) in stores {
+        rt.block_on(store.close());
+        if let Some((admin, name)) = scratch {
+            rt.block_on(drop_scratch_database(&admin, &name))
+                .expect("drop scratch database");
+        }
+    }
 }
 
 criterion_group!(benches, bench);
