@@ -501,6 +501,27 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     ]);
     assert!(out.status.success(), "audit verify failed");
 
+    // The registrar can show the person every access to their data.
+    let out = net.cli(&[
+        "consent",
+        "history",
+        "--subject",
+        &subject_id,
+        "--pepper-file",
+        &net.pepper(),
+        "--key",
+        &net.actor_key("registrar").display().to_string(),
+        "--node",
+        &net.url(1),
+    ]);
+    assert!(out.status.success(), "consent history failed");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        listed.matches(&request[..16]).count(),
+        3,
+        "one access per department for the request:\n{listed}"
+    );
+
     // Without consent: refused, nothing accessed, the refusal on the ledger.
     let stranger = "11010519491231002X";
     let r2 = base.path().join("r2.json");
