@@ -353,7 +353,7 @@ fn print_result(model: &Model, receipt: &Receipt) {
 /// it (no leader for a moment, e.g. after a node failed), the same signed transaction is
 /// submitted again; before each retry, and after a refusal that may be a replay of an
 /// earlier attempt, the transaction is looked up, so one that did commit counts once.
-async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
+pub(crate) async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
     let nonce = next_nonce(client, None).await?;
     let tx = sign_call(client.key(), call, nonce)?;
     let body = json!({ "transactions": [hex::encode(tx.as_bytes())] });

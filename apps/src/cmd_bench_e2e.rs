@@ -16,13 +16,15 @@ use clap::Args;
 use weinong_contracts::{
     Call, CategorySet, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose,
 };
-use weinong_keys::{SubjectPseudonym, open_keystore};
+use weinong_keys::SubjectPseudonym;
 
 use crate::Outcome;
 use crate::client::{Client, now_ms};
-use crate::cmd_assess::{FetchOptions, Opened, fetch_and_open, load_model, submit_request};
+use crate::cmd_assess::{
+    FetchOptions, Opened, fetch_and_open, load_model, submit_one, submit_request,
+};
+use crate::cmd_bench_ledger::open_key;
 use crate::cmd_devnet::{read_manifest, read_password};
-use crate::cmd_tx::{next_nonce, sign_call};
 
 /// `weinong bench e2e`.
 #[derive(Args)]
@@ -76,11 +78,7 @@ async fn run(args: BenchE2eArgs) -> Result<Outcome> {
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| anyhow!("no {name} in the devnet manifest"))?;
-        let text = std::fs::read_to_string(args.dir.join(&actor.keystore))
-            .with_context(|| format!("cannot read {}", actor.keystore))?;
-        let key = open_keystore(&text, password.as_bytes())
-            .map_err(|e| anyhow!("{}: {e}", actor.keystore))?;
-        Client::new(&node.url, key)
+        Client::new(&node.url, open_key(&args.dir, &actor.keystore, &password)?)
     };
     let registrar = open("registrar")?;
     let home = open("care-home-1")?;
@@ -100,16 +98,7 @@ async fn run(args: BenchE2eArgs) -> Result<Outcome> {
         valid_until: now + 24 * 3600 * 1000,
         evidence: EvidenceHash::from_bytes([0; 32]),
     });
-    let tx = sign_call(registrar.key(), &call, next_nonce(&registrar, None).await?)?;
-    let answer: serde_json::Value = registrar
-        .post(
-            "/v1/transactions",
-            &serde_json::json!({ "transactions": [hex::encode(tx.as_bytes())] }),
-        )
-        .await?;
-    if answer["outcomes"][0]["status"] != "committed" {
-        bail!("the bench's consent was not recorded: {answer}");
-    }
+    submit_one(&registrar, &call, "the bench's consent").await?;
 
     let receipts = tempfile::tempdir().context("cannot create a temporary directory")?;
     let mut latencies_ms = Vec::with_capacity(args.requests);

@@ -79,7 +79,8 @@ impl Drop for Nodes {
     }
 }
 
-fn open_key(dir: &std::path::Path, rel: &str, password: &str) -> Result<KeyPair> {
+/// Opens the devnet keystore at `rel` under `dir` with the devnet's password.
+pub(crate) fn open_key(dir: &std::path::Path, rel: &str, password: &str) -> Result<KeyPair> {
     let path = dir.join(rel);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;

@@ -533,7 +533,7 @@ impl Assessor {
         }
     }
 
-    /// Accepts a peer's sealed share: only from the key of the party it names.
+    /// Stores a peer's sealed share, only from the key of the party it names.
     pub fn accept_sealed(
         &self,
         from: &KeyId,
@@ -541,30 +541,18 @@ impl Assessor {
         party: u8,
         blob: Vec<u8>,
     ) -> PeerResponse {
-        accept_sealed(&self.shared, &self.parties, from, request, party, blob)
-    }
-}
-
-/// Stores a peer's sealed share if `from` is the key of the party it names.
-pub fn accept_sealed(
-    shared: &Shared,
-    parties: &[KeyId; 3],
-    from: &KeyId,
-    request: [u8; 32],
-    party: u8,
-    blob: Vec<u8>,
-) -> PeerResponse {
-    if parties.get(usize::from(party)) != Some(from) {
-        return PeerResponse::Refused(format!(
-            "key {from} is not party {party} of assessment sessions"
-        ));
-    }
-    match shared.assess.results.put(
-        &RequestId::from_bytes(request),
-        &SealedShare { party, blob },
-    ) {
-        Ok(()) => PeerResponse::Ack,
-        Err(e) => PeerResponse::Refused(e.to_string()),
+        if self.parties.get(usize::from(party)) != Some(from) {
+            return PeerResponse::Refused(format!(
+                "key {from} is not party {party} of assessment sessions"
+            ));
+        }
+        match self.shared.assess.results.put(
+            &RequestId::from_bytes(request),
+            &SealedShare { party, blob },
+        ) {
+            Ok(()) => PeerResponse::Ack,
+            Err(e) => PeerResponse::Refused(e.to_string()),
+        }
     }
 }
 
