@@ -18,7 +18,7 @@ use crate::state::{
 };
 use crate::types::{BlockTime, ConsentId, FailureReason, MemberId, ModelId, RequestId, Role};
 use crate::verify::VerifiedTx;
-use crate::{consent, governance, requests};
+use crate::{batch, consent, governance, requests};
 
 /// What an accepted transaction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +67,15 @@ pub enum Outcome {
         /// When it times out.
         deadline_ms: u64,
     },
+    /// A part of a batch request's subject list was recorded (part 0 opened it).
+    BatchListed {
+        /// The request.
+        request: RequestId,
+        /// The part.
+        part: u32,
+        /// Whether it was the last part: the departments start now.
+        complete: bool,
+    },
     /// A result was committed.
     Computed {
         /// The request.
@@ -104,6 +113,8 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
         Call::AssessmentRequest(q) => requests::open(state, signer, q, tx.hash(), at)?,
         Call::ResultRecord(q) => requests::compute(state, signer, q, tx.hash(), at)?,
         Call::FailRequest(f) => requests::fail(state, signer, f, tx.hash(), at)?,
+        Call::BatchRequest(b) => batch::part(state, signer, b, tx.hash(), at)?,
+        Call::BatchAccess(a) => batch::access(state, signer, a, tx.hash(), at)?,
     };
     // Nothing can fail past this point.
     state.nonces.insert(signer, tx.nonce());
@@ -267,6 +278,7 @@ impl State {
             requests: BTreeMap::new(),
             open_deadlines: BTreeSet::new(),
             accesses: BTreeMap::new(),
+            batches_by_subject: BTreeSet::new(),
         };
         let admins = state.admin_count(genesis.time_ms);
         if genesis.threshold == 0 || u64::from(genesis.threshold) > admins {

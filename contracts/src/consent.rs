@@ -7,7 +7,7 @@
 //! (the grantee), purpose and every category read — and only categories the request's
 //! model reads (minimum necessary, Art. 6).
 
-use weinong_keys::KeyId;
+use weinong_keys::{KeyId, SubjectPseudonym};
 use weinong_ledger::TxHash;
 
 use crate::apply::{Outcome, member_of, require_role};
@@ -15,9 +15,9 @@ use crate::limits::{CONSENT_VALIDITY_MS_MAX, REQUEST_ACCESSES_MAX};
 use crate::payload::{AccessRecord, ConsentGrant, ConsentRevoke};
 use crate::rejection::Rejection;
 use crate::state::{
-    AccessEntry, Consent, HistoryEntry, Request, RequestEvent, RequestStatus, Revocation, State,
+    AccessEntry, Consent, HistoryEntry, RequestEvent, RequestStatus, Revocation, State,
 };
-use crate::types::{BlockTime, CategorySet, ConsentId, Role};
+use crate::types::{BlockTime, CategorySet, ConsentId, Purpose, Role};
 
 pub(crate) fn grant(
     state: &mut State,
@@ -108,10 +108,15 @@ pub(crate) fn access(
         });
     }
     let request = crate::requests::open_request(state, a.request, at)?;
-    if request.subject != a.subject {
+    let subject = request.subject().ok_or(Rejection::WrongRequestKind {
+        request: a.request,
+        is: "a batch request",
+        use_instead: "a batch access",
+    })?;
+    if *subject != a.subject {
         return Err(Rejection::OtherSubject {
             request: a.request,
-            expected: request.subject,
+            expected: *subject,
             found: a.subject,
         });
     }
@@ -128,7 +133,15 @@ pub(crate) fn access(
             extra,
         });
     }
-    covering_consent(state, a.consent, request, a.categories, at.time_ms)?;
+    covering_consent(
+        state,
+        a.consent,
+        &a.subject,
+        request.requester,
+        request.purpose,
+        a.categories,
+        at.time_ms,
+    )?;
     let accesses = request
         .history
         .iter()
@@ -186,13 +199,15 @@ pub(crate) fn access(
     })
 }
 
-/// Fails unless consent `id` covers `request`'s subject, requester and purpose and every
-/// category in `categories`, and is valid (recorded, begun, not ended, not withdrawn) at
-/// `now_ms`.
+/// Fails unless consent `id` covers `subject`, is granted to `requester` for `purpose`,
+/// covers every category in `categories`, and is valid (recorded, begun, not ended, not
+/// withdrawn) at `now_ms`.
 pub(crate) fn covering_consent(
     state: &State,
     id: ConsentId,
-    request: &Request,
+    subject: &SubjectPseudonym,
+    requester: KeyId,
+    purpose: Purpose,
     categories: CategorySet,
     now_ms: u64,
 ) -> Result<(), Rejection> {
@@ -200,25 +215,25 @@ pub(crate) fn covering_consent(
         .consents
         .get(&id)
         .ok_or(Rejection::UnknownConsent { consent: id })?;
-    if consent.subject != request.subject {
+    if consent.subject != *subject {
         return Err(Rejection::ConsentOtherSubject {
             consent: id,
             consent_subject: consent.subject,
-            subject: request.subject,
+            subject: *subject,
         });
     }
-    if consent.grantee != request.requester {
+    if consent.grantee != requester {
         return Err(Rejection::ConsentOtherGrantee {
             consent: id,
             grantee: consent.grantee,
-            requester: request.requester,
+            requester,
         });
     }
-    if consent.purpose != request.purpose {
+    if consent.purpose != purpose {
         return Err(Rejection::ConsentOtherPurpose {
             consent: id,
             granted: consent.purpose,
-            asked: request.purpose,
+            asked: purpose,
         });
     }
     if let Some(r) = &consent.revoked {

@@ -31,6 +31,7 @@
 )]
 
 mod apply;
+mod batch;
 mod codec;
 mod consent;
 pub mod genesis;
@@ -48,11 +49,14 @@ pub use apply::{Outcome, Receipt, apply, expire_requests};
 pub use codec::PAYLOAD_VERSION;
 pub use genesis::Genesis;
 pub use payload::{
-    AccessRecord, Approval, AssessmentRequest, Call, Change, ConsentGrant, ConsentRevoke,
-    FailRequest, Governance, ResultRecord, kinds,
+    AccessRecord, Approval, AssessmentRequest, BatchAccess, BatchRequest, Call, Change,
+    ConsentGrant, ConsentRevoke, FailRequest, Governance, ResultRecord, kinds,
 };
 pub use rejection::Rejection;
-pub use state::{ConsentStatus, HistoryEntry, RequestEvent, RequestStatus, State};
+pub use state::{
+    Batch, BatchAccessEntry, ConsentStatus, HistoryEntry, RequestEvent, RequestStatus, State,
+    Target,
+};
 pub use types::{
     BlockTime, CategorySet, ConsentId, DataCategory, Department, EvidenceHash, FailureReason,
     FieldsHash, MemberId, ModelId, Purpose, RequestId, ResultCommitment, Role,

@@ -25,7 +25,16 @@ pub const REQUEST_TIMEOUT_MS: u64 = 24 * 3600 * 1000;
 /// Most accesses recorded against one request (three departments, a few categories each).
 pub const REQUEST_ACCESSES_MAX: u16 = 64;
 
+/// Most subjects one part of a batch request carries (2,000 × 32 bytes fits a payload).
+pub const BATCH_PART_SUBJECTS_MAX: u16 = 2_000;
+
+/// Most parts of one batch request: 500 × 2,000 = one million subjects.
+pub const BATCH_PARTS_MAX: u32 = 500;
+
 const _: () = assert!(APPROVALS_MAX >= 1);
+const _: () = assert!(
+    (BATCH_PART_SUBJECTS_MAX as u32) * 32 + 128 < weinong_ledger::limits::TX_PAYLOAD_BYTES_MAX
+);
 const _: () = assert!(MEMBERS_MAX <= weinong_ledger::limits::MEMBERS_MAX);
 const _: () = assert!(MODEL_SPEC_BYTES_MAX < weinong_ledger::limits::TX_PAYLOAD_BYTES_MAX);
 const _: () = assert!(REQUEST_TIMEOUT_MS > 0);

@@ -50,7 +50,9 @@ use weinong_keys::{KeyId, PublicKey, Signature, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{DecodeError, Hash32, TxKind};
 
 use crate::codec::{PAYLOAD_VERSION, Reader, Sink, Writer};
-use crate::limits::{APPROVALS_MAX, MODEL_SPEC_BYTES_MAX};
+use crate::limits::{
+    APPROVALS_MAX, BATCH_PART_SUBJECTS_MAX, BATCH_PARTS_MAX, MODEL_SPEC_BYTES_MAX,
+};
 use crate::types::{
     CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId, Purpose,
     RequestId, ResultCommitment, Role,
@@ -74,6 +76,10 @@ pub mod kinds {
     pub const RESULT_RECORD: TxKind = TxKind(0x0301);
     /// An assessment request's failure.
     pub const FAIL_REQUEST: TxKind = TxKind(0x0302);
+    /// One part of a batch assessment request's subject list (part 0 opens the request).
+    pub const BATCH_REQUEST: TxKind = TxKind(0x0303);
+    /// A department node's record that it read the data of a batch request's subjects.
+    pub const BATCH_ACCESS: TxKind = TxKind(0x0201);
 }
 
 const CHANGE_TAG: &[u8; 4] = b"WNGV";
@@ -396,6 +402,46 @@ pub struct AssessmentRequest {
     pub model: ModelId,
 }
 
+/// One part of a batch assessment request: many subjects assessed by one model under one
+/// request (a care home's periodic re-assessment of its residents), one MPC session.
+///
+/// The subject list is too long for one transaction, so it travels in `parts` parts of at
+/// most [`crate::limits::BATCH_PART_SUBJECTS_MAX`] subjects, each signed by the requester
+/// and recorded in order; part 0 opens the request. Subjects are strictly ascending across
+/// the whole list (so it holds no subject twice). Nodes start once the last part is on the
+/// ledger. Every part repeats purpose and model, which must match part 0's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchRequest {
+    /// The request's id (unique).
+    pub request: RequestId,
+    /// Why (an assessment purpose).
+    pub purpose: Purpose,
+    /// Which registered model.
+    pub model: ModelId,
+    /// This part's number, from 0.
+    pub part: u32,
+    /// How many parts the list has.
+    pub parts: u32,
+    /// This part's subjects, strictly ascending.
+    pub subjects: Vec<SubjectPseudonym>,
+}
+
+/// A department node's record that it read its data for a batch request. The contracts
+/// find, for each subject of the list, the consent that covers this access at block time
+/// (the lowest covering consent id, the rule of [`crate::State::covering_consent`]) and
+/// record it; subjects without one are not accessed and stay out of the computation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchAccess {
+    /// The batch request served.
+    pub request: RequestId,
+    /// The member node reading (its key signs).
+    pub node: MemberId,
+    /// Which data.
+    pub categories: CategorySet,
+    /// SM3 of the fields read.
+    pub fields: FieldsHash,
+}
+
 /// The requester's record that an authorised request was computed: a commitment to the
 /// result it reconstructed ([`ResultCommitment::of`]), signed by the request's requester,
 /// who alone holds the result and the nonce and so can open the commitment to an auditor.
@@ -435,6 +481,10 @@ pub enum Call {
     ResultRecord(ResultRecord),
     /// Kind `0x0302`.
     FailRequest(FailRequest),
+    /// Kind `0x0303`.
+    BatchRequest(BatchRequest),
+    /// Kind `0x0201`.
+    BatchAccess(BatchAccess),
 }
 
 /// A call that cannot be encoded: a field is over its limit.
@@ -460,6 +510,8 @@ impl Call {
             Call::AssessmentRequest(_) => kinds::ASSESSMENT_REQUEST,
             Call::ResultRecord(_) => kinds::RESULT_RECORD,
             Call::FailRequest(_) => kinds::FAIL_REQUEST,
+            Call::BatchRequest(_) => kinds::BATCH_REQUEST,
+            Call::BatchAccess(_) => kinds::BATCH_ACCESS,
         }
     }
 
@@ -531,6 +583,30 @@ impl Call {
             Call::FailRequest(f) => {
                 w.bytes(f.request.as_bytes());
                 w.u8(f.reason.code());
+            }
+            Call::BatchRequest(b) => {
+                if b.subjects.len() > usize::from(BATCH_PART_SUBJECTS_MAX) {
+                    return Err(EncodeError {
+                        field: "batch part subject count",
+                        len: b.subjects.len() as u64,
+                        max: u64::from(BATCH_PART_SUBJECTS_MAX),
+                    });
+                }
+                w.bytes(b.request.as_bytes());
+                w.u8(b.purpose.code());
+                w.bytes(b.model.as_bytes());
+                w.u32(b.part);
+                w.u32(b.parts);
+                w.count(b.subjects.len());
+                for s in &b.subjects {
+                    w.bytes(s.as_bytes());
+                }
+            }
+            Call::BatchAccess(a) => {
+                w.bytes(a.request.as_bytes());
+                w.u16(a.node.0);
+                w.u16(a.categories.bits());
+                w.bytes(a.fields.as_bytes());
             }
         }
         Ok(w.finish())
@@ -632,6 +708,53 @@ impl Call {
                 }
                 r.finish()?;
                 Call::FailRequest(FailRequest { request, reason })
+            }
+            kinds::BATCH_REQUEST => {
+                let mut r = Reader::payload("batch request payload", payload)?;
+                let request = RequestId::from_bytes(r.array()?);
+                let purpose = Purpose::decode(&mut r)?;
+                let model = ModelId::from_bytes(r.array()?);
+                let part = r.u32()?;
+                let parts = r.u32()?;
+                if parts == 0 || part >= parts || parts > BATCH_PARTS_MAX {
+                    return Err(r.invalid(
+                        "batch part numbering: need 0 <= part < parts <= the most parts a batch may have",
+                    ));
+                }
+                let count = r.count("batch part subject count", BATCH_PART_SUBJECTS_MAX)?;
+                if count == 0 {
+                    return Err(r.invalid("a batch part names no subject"));
+                }
+                let mut subjects: Vec<SubjectPseudonym> = Vec::with_capacity(usize::from(count));
+                for _ in 0..count {
+                    let s = SubjectPseudonym::from_bytes(r.array()?);
+                    if subjects.last().is_some_and(|prev| *prev >= s) {
+                        return Err(r.invalid(
+                            "batch subjects repeat or are not strictly ascending by pseudonym",
+                        ));
+                    }
+                    subjects.push(s);
+                }
+                r.finish()?;
+                Call::BatchRequest(BatchRequest {
+                    request,
+                    purpose,
+                    model,
+                    part,
+                    parts,
+                    subjects,
+                })
+            }
+            kinds::BATCH_ACCESS => {
+                let mut r = Reader::payload("batch access payload", payload)?;
+                let a = BatchAccess {
+                    request: RequestId::from_bytes(r.array()?),
+                    node: MemberId(r.u16()?),
+                    categories: CategorySet::decode_nonempty(&mut r)?,
+                    fields: FieldsHash::from_bytes(r.array()?),
+                };
+                r.finish()?;
+                Call::BatchAccess(a)
             }
             _ => {
                 return Err(DecodeError::Invalid {

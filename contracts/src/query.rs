@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use weinong_keys::{KeyId, SubjectPseudonym};
 
 use crate::state::{AccessEntry, Consent, ConsentStatus, HistoryEntry, KeyStatus, State};
-use crate::types::{CategorySet, ConsentId, RequestId, Role};
+use crate::types::{CategorySet, ConsentId, Purpose, RequestId, Role};
 
 impl State {
     /// A consent's status at time `t_ms` (block time), or `None` if no such consent.
@@ -79,8 +79,58 @@ impl State {
         t_ms: u64,
     ) -> Option<ConsentId> {
         let r = self.requests.get(request)?;
-        self.consents_of(&r.subject)
-            .map(|(id, _)| *id)
-            .find(|id| crate::consent::covering_consent(self, *id, r, categories, t_ms).is_ok())
+        self.consent_covering(r.subject()?, r.requester, r.purpose, categories, t_ms)
+    }
+
+    /// The lowest id of a consent recorded for `subject`, granted to `grantee` for
+    /// `purpose`, covering every category of `categories`, begun, not ended and not
+    /// withdrawn at `t_ms`: the rule single and batch accesses are checked by.
+    pub fn consent_covering(
+        &self,
+        subject: &SubjectPseudonym,
+        grantee: KeyId,
+        purpose: Purpose,
+        categories: CategorySet,
+        t_ms: u64,
+    ) -> Option<ConsentId> {
+        self.consents_of(subject).map(|(id, _)| *id).find(|id| {
+            crate::consent::covering_consent(self, *id, subject, grantee, purpose, categories, t_ms)
+                .is_ok()
+        })
+    }
+
+    /// Every access to `subject`'s data — single-subject access records and the batch
+    /// accesses that relied on a consent of theirs — in ledger order (block height, then
+    /// recording order within the kind).
+    pub fn all_accesses_to(&self, subject: &SubjectPseudonym) -> Vec<AccessEntry> {
+        let mut all: Vec<AccessEntry> = self.accesses_to(subject).cloned().collect();
+        let listed = self.batches_by_subject.range(
+            (*subject, RequestId::from_bytes([0; 32]))
+                ..=(*subject, RequestId::from_bytes([0xff; 32])),
+        );
+        for (_, request) in listed {
+            let Some(batch) = self.requests.get(request).and_then(|r| r.batch()) else {
+                continue;
+            };
+            let Some(index) = batch.index_of(subject) else {
+                continue;
+            };
+            for a in batch.accesses() {
+                if let Some(Some(consent)) = a.consents.get(index) {
+                    all.push(AccessEntry {
+                        at: a.at,
+                        tx: a.tx,
+                        node: a.node,
+                        signer: a.signer,
+                        request: *request,
+                        categories: a.categories,
+                        consent: *consent,
+                        fields: a.fields,
+                    });
+                }
+            }
+        }
+        all.sort_by_key(|a| a.at.height);
+        all
     }
 }

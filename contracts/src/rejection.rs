@@ -438,6 +438,52 @@ pub enum Rejection {
         /// The request.
         request: RequestId,
     },
+    /// The call needs the other kind of request (single subject or batch).
+    #[error("request {request} is {is}; use {use_instead}")]
+    WrongRequestKind {
+        /// The request.
+        request: RequestId,
+        /// What it is ("a batch request" or "a single-subject request").
+        is: &'static str,
+        /// The call to use instead.
+        use_instead: &'static str,
+    },
+    /// A batch part out of order, or not matching the parts before it.
+    #[error("batch request {request}: {reason}")]
+    BatchPart {
+        /// The request.
+        request: RequestId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A batch access before the last part of the list is recorded.
+    #[error(
+        "batch request {request} has {received} of {parts} parts of its subject list; access only after the last"
+    )]
+    BatchIncomplete {
+        /// The request.
+        request: RequestId,
+        /// Parts recorded.
+        received: u32,
+        /// Parts announced.
+        parts: u32,
+    },
+    /// The node recorded its batch access already.
+    #[error("node {node} recorded its access to batch request {request} already")]
+    BatchAccessedAlready {
+        /// The request.
+        request: RequestId,
+        /// The node.
+        node: MemberId,
+    },
+    /// No subject of the batch has a consent covering the access.
+    #[error("no subject of batch request {request} has a valid consent covering {categories}")]
+    BatchNoConsent {
+        /// The request.
+        request: RequestId,
+        /// The categories asked for.
+        categories: CategorySet,
+    },
     /// A deadline or window end overflowed `u64` milliseconds.
     #[error("time arithmetic overflowed (block time {now_ms} ms)")]
     TimeOverflow {

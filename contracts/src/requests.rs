@@ -16,7 +16,7 @@ use crate::apply::{Outcome, live_model, require_role};
 use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::payload::{AssessmentRequest, FailRequest, ResultRecord};
 use crate::rejection::Rejection;
-use crate::state::{HistoryEntry, Request, RequestEvent, RequestStatus, State};
+use crate::state::{HistoryEntry, Request, RequestEvent, RequestStatus, State, Target};
 use crate::types::{BlockTime, CategorySet, RequestId, Role};
 
 pub(crate) fn open(
@@ -42,7 +42,7 @@ pub(crate) fn open(
         q.request,
         Request {
             requester: signer,
-            subject: q.subject,
+            target: Target::Subject(q.subject),
             purpose: q.purpose,
             model: q.model,
             deadline_ms,

@@ -10,7 +10,14 @@
 //! order, each entry's fields in declaration order with the payload rules of `codec`.
 //! A consent ends with its grant's transaction hash (and its withdrawal, if any, with the
 //! withdrawal's); each request history entry is `block time ‖ tx: opt [32] ‖ event`.
-//! Indexes derived from other maps (consents by subject, open deadlines) are not hashed:
+//! `requests` holds the single-subject requests only. When batch requests exist, the
+//! digest continues with `"WNBT" ‖ count:u64` and each batch request (by id) as a request
+//! whose subject slot is its list hash, then `parts:u32 ‖ received:u32 ‖ subjects:u64 ‖
+//! accesses:u64` and per access `block time ‖ tx ‖ node ‖ signer ‖ categories ‖ fields ‖
+//! covered:u32 ‖ consents hash` (list and consents enter through hashes made when they were
+//! recorded, so a batch costs O(1) per later digest); states without batches keep the
+//! digests they had. Indexes derived from other maps (consents by subject, open deadlines,
+//! batches by subject) are not hashed:
 //! they are functions of what is. Computing it walks the whole state: 7–10 ms for
 //! 2,000 subjects' consents, requests and 6,000 accesses on the 2-core dev machine (bench
 //! `state_digest_2000_subjects`), so roughly 1 µs per record. At city scale (millions of
@@ -29,6 +36,7 @@ use crate::types::{
 };
 
 const STATE_TAG: &[u8; 4] = b"WNST";
+const BATCH_TAG: &[u8; 4] = b"WNBT";
 
 /// Whether a key may still sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -284,6 +292,22 @@ pub enum RequestEvent {
     },
     /// All needed accesses are recorded.
     Authorised,
+    /// A part of a batch request's subject list was recorded (part 0 also opens it).
+    Listed {
+        /// The part's number.
+        part: u32,
+        /// Subjects in it.
+        count: u32,
+    },
+    /// A node recorded its access to a batch request's subjects.
+    BatchAccessed {
+        /// The node.
+        node: MemberId,
+        /// Which data.
+        categories: CategorySet,
+        /// Subjects with a covering consent (the others were not accessed).
+        covered: u32,
+    },
     /// The result was committed.
     Computed {
         /// By which key.
@@ -313,13 +337,97 @@ pub struct HistoryEntry {
     pub event: RequestEvent,
 }
 
+/// Whom a request assesses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One subject.
+    Subject(SubjectPseudonym),
+    /// A list of subjects under one request ([`crate::payload::BatchRequest`]).
+    Batch(Box<Batch>),
+}
+
+/// A batch request's subjects and the departments' accesses to them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Batch {
+    pub(crate) parts: u32,
+    pub(crate) received: u32,
+    pub(crate) subjects: Vec<SubjectPseudonym>,
+    /// `SM3("WNBL" ‖ previous ‖ part:u32 ‖ the part's subjects)` over the parts so far,
+    /// from 32 zero bytes: the digest covers the list through it.
+    pub(crate) list_hash: Hash32,
+    pub(crate) accesses: Vec<BatchAccessEntry>,
+}
+
+impl Batch {
+    /// How many parts the list has.
+    pub fn parts(&self) -> u32 {
+        self.parts
+    }
+    /// Whether every part is on the ledger (nodes start only then).
+    pub fn is_complete(&self) -> bool {
+        self.received == self.parts
+    }
+    /// The subjects listed so far, strictly ascending.
+    pub fn subjects(&self) -> &[SubjectPseudonym] {
+        &self.subjects
+    }
+    /// The hash chain over the parts recorded so far.
+    pub fn list_hash(&self) -> Hash32 {
+        self.list_hash
+    }
+    /// The departments' accesses, in ledger order.
+    pub fn accesses(&self) -> &[BatchAccessEntry] {
+        &self.accesses
+    }
+    /// Indices (into [`Batch::subjects`]) of the subjects every recorded access covered
+    /// with a consent: the subjects a computation may use once the request is authorised.
+    pub fn computable(&self) -> Vec<u32> {
+        (0..self.subjects.len())
+            .filter(|&i| {
+                self.accesses
+                    .iter()
+                    .all(|a| a.consents.get(i).is_some_and(Option::is_some))
+            })
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect()
+    }
+    /// The subject's index in the list, if listed.
+    pub fn index_of(&self, subject: &SubjectPseudonym) -> Option<usize> {
+        self.subjects.binary_search(subject).ok()
+    }
+}
+
+/// One department's access to a batch request's subjects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchAccessEntry {
+    /// When.
+    pub at: BlockTime,
+    /// The transaction that recorded it.
+    pub tx: TxHash,
+    /// Which node read.
+    pub node: MemberId,
+    /// With which key.
+    pub signer: KeyId,
+    /// Which data.
+    pub categories: CategorySet,
+    /// SM3 of the fields read.
+    pub fields: FieldsHash,
+    /// Per subject of the list, the consent relied on; `None`: no covering consent, not
+    /// accessed.
+    pub consents: Vec<Option<ConsentId>>,
+    /// How many subjects had a consent.
+    pub covered: u32,
+    /// SM3 over `consents` (the digest covers them through it).
+    pub consents_hash: Hash32,
+}
+
 /// An assessment request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
     /// The requesting institution's key.
     pub requester: KeyId,
     /// Whom it assesses.
-    pub subject: SubjectPseudonym,
+    pub target: Target,
     /// Why.
     pub purpose: Purpose,
     /// Which model.
@@ -332,6 +440,23 @@ pub struct Request {
     pub accessed: CategorySet,
     /// Every step, oldest first.
     pub history: Vec<HistoryEntry>,
+}
+
+impl Request {
+    /// The subject of a single-subject request.
+    pub fn subject(&self) -> Option<&SubjectPseudonym> {
+        match &self.target {
+            Target::Subject(s) => Some(s),
+            Target::Batch(_) => None,
+        }
+    }
+    /// The list of a batch request.
+    pub fn batch(&self) -> Option<&Batch> {
+        match &self.target {
+            Target::Subject(_) => None,
+            Target::Batch(b) => Some(b),
+        }
+    }
 }
 
 /// The whole contract state. Cloning is a deep copy.
@@ -351,6 +476,8 @@ pub struct State {
     pub(crate) open_deadlines: BTreeSet<(u64, RequestId)>,
     /// Keyed by subject, then a ledger-wide access counter (so order is block order).
     pub(crate) accesses: BTreeMap<(SubjectPseudonym, u64), AccessEntry>,
+    /// Which batch requests list a subject (an index of `requests`, not hashed).
+    pub(crate) batches_by_subject: BTreeSet<(SubjectPseudonym, RequestId)>,
 }
 
 impl State {
@@ -468,15 +595,52 @@ impl State {
         for (id, c) in &self.consents {
             consent(&mut w, id, c);
         }
-        w.count64(self.requests.len());
-        for (id, r) in &self.requests {
-            request(&mut w, id, r);
+        let singles = self.requests.iter().filter_map(|(id, r)| match &r.target {
+            Target::Subject(subject) => Some((id, r, subject)),
+            Target::Batch(_) => None,
+        });
+        w.count64(singles.clone().count());
+        for (id, r, subject) in singles {
+            request(&mut w, id, r, subject);
         }
         w.count64(self.accesses.len());
         for ((subject, n), a) in &self.accesses {
             w.bytes(subject.as_bytes());
             w.u64(*n);
             access(&mut w, a);
+        }
+        // Batch requests (format 1 of the digest predates them): a section appended only
+        // when one exists, so states without batches keep their digests.
+        let batches: Vec<(&RequestId, &Request, &Batch)> = self
+            .requests
+            .iter()
+            .filter_map(|(id, r)| r.batch().map(|b| (id, r, b)))
+            .collect();
+        if !batches.is_empty() {
+            w.bytes(BATCH_TAG);
+            w.count64(batches.len());
+            for (id, r, b) in batches {
+                request(
+                    &mut w,
+                    id,
+                    r,
+                    &SubjectPseudonym::from_bytes(*b.list_hash.as_bytes()),
+                );
+                w.u32(b.parts);
+                w.u32(b.received);
+                w.count64(b.subjects.len());
+                w.count64(b.accesses.len());
+                for a in &b.accesses {
+                    block_time(&mut w, a.at);
+                    w.bytes(a.tx.as_bytes());
+                    w.u16(a.node.0);
+                    w.bytes(a.signer.as_bytes());
+                    w.u16(a.categories.bits());
+                    w.bytes(a.fields.as_bytes());
+                    w.u32(a.covered);
+                    w.bytes(a.consents_hash.as_bytes());
+                }
+            }
         }
         Hash32(w.finish().finalize().into())
     }
@@ -523,10 +687,10 @@ fn consent<S: Sink>(w: &mut Writer<S>, id: &ConsentId, c: &Consent) {
     }
 }
 
-fn request<S: Sink>(w: &mut Writer<S>, id: &RequestId, r: &Request) {
+fn request<S: Sink>(w: &mut Writer<S>, id: &RequestId, r: &Request, subject: &SubjectPseudonym) {
     w.bytes(id.as_bytes());
     w.bytes(r.requester.as_bytes());
-    w.bytes(r.subject.as_bytes());
+    w.bytes(subject.as_bytes());
     w.u8(r.purpose.code());
     w.bytes(r.model.as_bytes());
     w.u64(r.deadline_ms);
@@ -562,6 +726,21 @@ fn request<S: Sink>(w: &mut Writer<S>, id: &RequestId, r: &Request) {
                 w.u8(4);
                 w.bytes(by.as_bytes());
                 w.bytes(commitment.as_bytes());
+            }
+            RequestEvent::Listed { part, count } => {
+                w.u8(6);
+                w.u32(*part);
+                w.u32(*count);
+            }
+            RequestEvent::BatchAccessed {
+                node,
+                categories,
+                covered,
+            } => {
+                w.u8(7);
+                w.u16(node.0);
+                w.u16(categories.bits());
+                w.u32(*covered);
             }
             RequestEvent::Failed { by, reason } => {
                 w.u8(5);

@@ -374,6 +374,7 @@ fn an_admission_request_goes_from_requested_to_computed() {
                 RequestEvent::Authorised => "authorised",
                 RequestEvent::Computed { .. } => "computed",
                 RequestEvent::Failed { .. } => "failed",
+                RequestEvent::Listed { .. } | RequestEvent::BatchAccessed { .. } => "batch",
             };
             (h.at.height, name)
         })
