@@ -32,7 +32,9 @@ use weinong_mpc::model::{OutputShare, reconstruct};
 
 use crate::Outcome;
 use crate::client::Client;
+use crate::cmd_assess_batch::{BatchList, fetch_and_open_batch, report_batch, submit_batch};
 use crate::cmd_consent::SubjectArgs;
+use crate::cmd_data::read_pepper;
 use crate::cmd_keys::open_keystore_file;
 use crate::cmd_tx::{by_label, next_nonce, sign_call};
 
@@ -61,10 +63,20 @@ pub struct AssessArgs {
 /// `weinong assess` subcommands.
 #[derive(Subcommand)]
 pub enum AssessCmd {
-    /// Request an assessment of one person who consented.
+    /// Request an assessment of one person who consented, or with `--batch` of many
+    /// under one request (one MPC session).
     Request {
         #[command(flatten)]
         subject: SubjectArgs,
+        /// A file of subjects, one per line: an ID number (needs --pepper-file) or a
+        /// 64-hex pseudonym in the first comma-separated field; blank lines, `#` comments
+        /// and a header line `id_number`, `subject` or `pseudonym` are skipped.
+        #[arg(long, conflicts_with_all = ["subject", "subject_pseudonym"])]
+        batch: Option<PathBuf>,
+        /// With --batch: write one CSV row per input line (line, pseudonym, computed,
+        /// outputs) here (mode 0600).
+        #[arg(long, requires = "batch")]
+        out: Option<PathBuf>,
         /// Model: `admission-v1`, `periodic-v1`, or a spec file.
         #[arg(long)]
         model: String,
@@ -84,6 +96,16 @@ pub enum AssessCmd {
         /// Model: `admission-v1`, `periodic-v1`, or a spec file.
         #[arg(long)]
         model: String,
+        /// For a batch request: the subject file it was made from (rows are matched to
+        /// its lines), with --pepper-file where it holds ID numbers.
+        #[arg(long)]
+        batch: Option<PathBuf>,
+        /// File holding the consortium pepper (64 hex characters), for --batch.
+        #[arg(long)]
+        pepper_file: Option<PathBuf>,
+        /// With --batch: the per-line CSV (see `assess request --out`).
+        #[arg(long, requires = "batch")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         fetch: FetchOptions,
     },
@@ -142,19 +164,41 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
     match args.cmd {
         AssessCmd::Request {
             subject,
+            batch,
+            out,
             model,
             purpose,
             wait,
             fetch,
         } => {
             let model = load_model(&model)?;
-            let subject = subject.pseudonym()?;
             let purpose = match purpose {
                 Some(p) => by_label("purpose", Purpose::ALL, Purpose::label, &p)?,
                 None if model.name().starts_with("periodic") => Purpose::PeriodicAssessment,
                 None => Purpose::AdmissionAssessment,
             };
             let started = Instant::now();
+            if let Some(path) = batch {
+                let list = BatchList::read(&path, subject.pepper()?.as_ref())?;
+                let request = submit_batch(&client, &model, purpose, list.sorted()).await?;
+                println!(
+                    "batch request {request} committed: {} subjects in {} parts",
+                    list.sorted().len(),
+                    list.parts()
+                );
+                if !wait {
+                    println!(
+                        "fetch the result with: weinong assess fetch {request} --model {} --batch {} --node {node} --key {}",
+                        model.name(),
+                        path.display(),
+                        key_path.display()
+                    );
+                    return Ok(Outcome::Ok);
+                }
+                let opened = fetch_and_open_batch(&client, request, &model, &list, &fetch).await?;
+                return report_batch(opened, &model, &list, out.as_deref(), started);
+            }
+            let subject = subject.pseudonym()?;
             let request = submit_request(&client, &model, subject, purpose).await?;
             println!("request {request} committed");
             if !wait {
@@ -174,12 +218,21 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
         AssessCmd::Fetch {
             request,
             model,
+            batch,
+            pepper_file,
+            out,
             fetch,
         } => {
             let model = load_model(&model)?;
             let request: RequestId = request
                 .parse()
                 .map_err(|e| anyhow!("request id {request:?}: {e}"))?;
+            if let Some(path) = batch {
+                let pepper = pepper_file.as_deref().map(read_pepper).transpose()?;
+                let list = BatchList::read(&path, pepper.as_ref())?;
+                let opened = fetch_and_open_batch(&client, request, &model, &list, &fetch).await?;
+                return report_batch(opened, &model, &list, out.as_deref(), Instant::now());
+            }
             report(
                 fetch_and_open(&client, request, &model, &fetch).await?,
                 &model,
@@ -247,12 +300,45 @@ pub async fn fetch_and_open(
     model: &Model,
     options: &FetchOptions,
 ) -> Result<Opened> {
+    let sealed = match wait_sealed(client, request, options).await? {
+        Sealed::Failed(reason) => return Ok(Opened::Failed(reason)),
+        Sealed::Shares(sealed) => sealed,
+    };
+    let mut shares = Vec::with_capacity(3);
+    for (party, opened) in open_sealed(client.key(), &sealed)? {
+        shares.push(
+            OutputShare::from_bytes(&opened)
+                .map_err(|e| anyhow!("the output share of party {party}: {e}"))?,
+        );
+    }
+    let outputs = reconstruct(model, &shares)
+        .map_err(|e| anyhow!("the output shares do not fit together: {e}"))?;
+    let rows: Vec<Vec<i64>> = (0..outputs_len(&outputs)).map(|i| outputs.row(i)).collect();
+    let names = model.outputs().iter().map(|o| o.name.clone()).collect();
+    commit_result(client, request, model, names, rows, options).await
+}
+
+/// What the node holds for a request this client waits on.
+pub(crate) enum Sealed {
+    /// The three sealed shares.
+    Shares(Vec<Value>),
+    /// The request failed; the reason label.
+    Failed(String),
+}
+
+/// Polls the node until the three sealed shares are there, the request fails, or the
+/// time-out passes.
+pub(crate) async fn wait_sealed(
+    client: &Client,
+    request: RequestId,
+    options: &FetchOptions,
+) -> Result<Sealed> {
     let deadline = Instant::now() + Duration::from_secs(options.timeout_s);
-    let sealed = loop {
+    loop {
         let answer: Value = client.get(&format!("/v1/assessments/{request}")).await?;
         match answer["status"].as_str() {
             Some("failed") => {
-                return Ok(Opened::Failed(
+                return Ok(Sealed::Failed(
                     answer["failure"]
                         .as_str()
                         .unwrap_or("no reason given")
@@ -267,7 +353,7 @@ pub async fn fetch_and_open(
         }
         let shares = answer["shares"].as_array().cloned().unwrap_or_default();
         if shares.len() == 3 {
-            break shares;
+            return Ok(Sealed::Shares(shares));
         }
         if Instant::now() >= deadline {
             bail!(
@@ -277,10 +363,39 @@ pub async fn fetch_and_open(
             );
         }
         tokio::time::sleep(POLL_EVERY).await;
-    };
-    let outputs = open_shares(client.key(), model, &sealed)?;
+    }
+}
+
+/// Opens each sealed share with the institution's key: `(party, plaintext)`.
+pub(crate) fn open_sealed(
+    key: &KeyPair,
+    sealed: &[Value],
+) -> Result<Vec<(u64, Zeroizing<Vec<u8>>)>> {
+    let mut opened = Vec::with_capacity(sealed.len());
+    for s in sealed {
+        let party = s["party"].as_u64().unwrap_or(u64::MAX);
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(s["sealed"].as_str().unwrap_or_default())
+            .with_context(|| format!("the sealed share of party {party} is not base64"))?;
+        let plain = key.decrypt(&blob).map_err(|e| {
+            anyhow!("the sealed share of party {party} does not open with this key: {e}")
+        })?;
+        opened.push((party, plain));
+    }
+    Ok(opened)
+}
+
+/// Commits to `rows` (one per subject, values named `names`) with a fresh nonce, writes
+/// the receipt (0600) and records the commitment on the ledger.
+pub(crate) async fn commit_result(
+    client: &Client,
+    request: RequestId,
+    model: &Model,
+    names: Vec<String>,
+    rows: Vec<Vec<i64>>,
+    options: &FetchOptions,
+) -> Result<Opened> {
     let nonce = Zeroizing::new(random32()?);
-    let rows: Vec<Vec<i64>> = (0..outputs_len(&outputs)).map(|i| outputs.row(i)).collect();
     let flat: Vec<i64> = rows.iter().flatten().copied().collect();
     let len = u32::try_from(rows.len()).context("too many subjects")?;
     let model_id = ModelId::from_bytes(model.id().0);
@@ -290,7 +405,7 @@ pub async fn fetch_and_open(
         request: request.to_hex(),
         model: model_id.to_hex(),
         len,
-        output_names: model.outputs().iter().map(|o| o.name.clone()).collect(),
+        output_names: names,
         outputs: rows,
         nonce: hex::encode(*nonce),
         commitment: commitment.to_hex(),
@@ -311,24 +426,6 @@ pub async fn fetch_and_open(
 
 fn outputs_len(outputs: &OutputBatch) -> usize {
     outputs.columns().first().map_or(0, Vec::len)
-}
-
-/// Opens each sealed share with the institution's key and reconstructs the outputs.
-fn open_shares(key: &KeyPair, model: &Model, sealed: &[Value]) -> Result<OutputBatch> {
-    let mut shares = Vec::with_capacity(sealed.len());
-    for s in sealed {
-        let party = s["party"].as_u64().unwrap_or(u64::MAX);
-        let blob = base64::engine::general_purpose::STANDARD
-            .decode(s["sealed"].as_str().unwrap_or_default())
-            .with_context(|| format!("the sealed share of party {party} is not base64"))?;
-        let opened = key.decrypt(&blob).map_err(|e| {
-            anyhow!("the sealed share of party {party} does not open with this key: {e}")
-        })?;
-        let share = OutputShare::from_bytes(&opened)
-            .map_err(|e| anyhow!("the output share of party {party}: {e}"))?;
-        shares.push(share);
-    }
-    reconstruct(model, &shares).map_err(|e| anyhow!("the output shares do not fit together: {e}"))
 }
 
 fn print_result(model: &Model, receipt: &Receipt) {
@@ -395,14 +492,14 @@ pub fn load_model(name: &str) -> Result<Model> {
     compile(&source).map_err(|e| anyhow!("--model {name}: {e}"))
 }
 
-fn random32() -> Result<[u8; 32]> {
+pub(crate) fn random32() -> Result<[u8; 32]> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow!("the OS random source failed: {e}"))?;
     Ok(bytes)
 }
 
 /// Writes a new file only its owner can read.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -466,6 +466,8 @@ fn unrelated(r: &mut Report, txs: &[Proven], id: RequestId, cited: &[ConsentId])
             Call::ConsentGrant(g) => !cited.contains(&g.consent),
             Call::ConsentRevoke(c) => !cited.contains(&c.consent),
             Call::Governance(g) => !matches!(g.change, Change::RegisterModel { .. }),
+            // Request bundles tell single-subject stories; batch calls are not part of one.
+            Call::BatchRequest(_) | Call::BatchAccess(_) => true,
         })
         .map(|p| p.report.tx_hash.to_hex())
         .collect();

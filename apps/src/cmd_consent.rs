@@ -161,6 +161,14 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
 
 impl SubjectArgs {
     /// The pseudonym: derived from the ID number and pepper, or given.
+    /// The pepper of `--pepper-file`, if given.
+    pub fn pepper(&self) -> Result<Option<Pepper>> {
+        self.pepper_file
+            .as_deref()
+            .map(crate::cmd_data::read_pepper)
+            .transpose()
+    }
+
     pub fn pseudonym(&self) -> Result<SubjectPseudonym> {
         match (&self.subject, &self.subject_pseudonym, &self.pepper_file) {
             (Some(id), None, Some(pepper_file)) => {

@@ -13,9 +13,11 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod cmd_assess;
+mod cmd_assess_batch;
 mod cmd_audit;
 mod cmd_audit_request;
 mod cmd_bench;
+mod cmd_bench_batch;
 mod cmd_bench_crypto;
 mod cmd_bench_e2e;
 mod cmd_bench_ledger;

@@ -7,7 +7,8 @@
 //!
 //! The result is checked against the plaintext backend on the same stored rows. Also
 //! checked: no consent, a revoked consent, a key without the institution role, another
-//! care home reading the result, the leader department node killed (the request fails
+//! care home reading the result, a batch request over twelve residents (eleven consenting),
+//! the leader department node killed (the request fails
 //! with a reason; a retry succeeds after restart), no ID number or name anywhere in a ledger
 //! store, and no department's distinctive raw values in another node's files.
 
@@ -23,7 +24,7 @@ use common::{run, weinong};
 use weinong_connectors::features::load_features;
 use weinong_connectors::{Department, Store};
 use weinong_keys::SubjectPseudonym;
-use weinong_mpc::model::{ADMISSION_V1, Holder, InputBatch, compile, evaluate_plain};
+use weinong_mpc::model::{ADMISSION_V1, Holder, InputBatch, PERIODIC_V1, compile, evaluate_plain};
 
 const BASE_PORT: u16 = 18_700;
 
@@ -158,6 +159,14 @@ impl Net {
     }
 
     fn grant(&self, subject_id: &str) -> String {
+        self.grant_with(
+            subject_id,
+            "admission_assessment",
+            "ability_assessment,vital_signs,falls,screens,insurance_claims",
+        )
+    }
+
+    fn grant_with(&self, subject_id: &str, purpose: &str, categories: &str) -> String {
         let registrar = self.actor_key("registrar");
         let out = self.cli(&[
             "consent",
@@ -167,9 +176,9 @@ impl Net {
             "--grantee",
             &self.actor_id("care-home-1"),
             "--purpose",
-            "admission_assessment",
+            purpose,
             "--categories",
-            "ability_assessment,vital_signs,falls,screens,insurance_claims",
+            categories,
             "--days",
             "30",
             "--key",
@@ -302,7 +311,18 @@ fn hex_after(text: &str, word: &str) -> Option<String> {
 /// The plaintext backend's admission-v1 outputs for `subject`, from the three nodes'
 /// own department stores (the reference the MPC result must equal).
 fn plaintext_outputs(net: &Net, subject: SubjectPseudonym, as_of_ms: u64) -> Vec<i64> {
-    let model = compile(ADMISSION_V1).expect("model");
+    plaintext_of(net, ADMISSION_V1, subject, as_of_ms).expect("every input held")
+}
+
+/// `model_source`'s plaintext outputs for `subject`, or `None` if some department cannot
+/// supply its inputs.
+fn plaintext_of(
+    net: &Net,
+    model_source: &str,
+    subject: SubjectPseudonym,
+    as_of_ms: u64,
+) -> Option<Vec<i64>> {
+    let model = compile(model_source).expect("model");
     let as_of = weinong_connectors::date::Date::from_days(
         i64::try_from(as_of_ms / 86_400_000).expect("days"),
     )
@@ -342,8 +362,7 @@ fn plaintext_outputs(net: &Net, subject: SubjectPseudonym, as_of_ms: u64) -> Vec
                 .expect("features")
         });
         for (index, values) in
-            weinong_node::assess::inputs::department_columns(&model, holder, &table)
-                .expect("inputs")
+            weinong_node::assess::inputs::department_columns(&model, holder, &table).ok()?
         {
             columns[index] = Some(values);
         }
@@ -353,7 +372,169 @@ fn plaintext_outputs(net: &Net, subject: SubjectPseudonym, as_of_ms: u64) -> Vec
         .map(|c| c.expect("every input held by a department"))
         .collect();
     let batch = InputBatch::new(&model, columns).expect("inputs in range");
-    evaluate_plain(&model, &batch).row(0)
+    Some(evaluate_plain(&model, &batch).row(0))
+}
+
+/// The first `n` ID numbers of the civil-affairs register (the generator's truth).
+fn residents(dir: &Path, n: usize) -> Vec<String> {
+    let mut reader = csv::Reader::from_path(dir.join("synth").join("truth").join("civil.csv"))
+        .expect("civil truth");
+    let id = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .position(|h| h == "id_number")
+        .expect("id column");
+    reader
+        .records()
+        .take(n)
+        .map(|r| r.expect("row").get(id).expect("id").to_owned())
+        .collect()
+}
+
+/// A batch periodic-v1 request over twelve residents, eleven with consent: each consenting
+/// resident whom every department holds records of is computed and equals the plaintext
+/// backend's result, the others are not computed; the twelfth (no consent) is not
+/// accessed; every department's access is in a consenting resident's history.
+fn batch_request(net: &Net, base: &Path) {
+    let people = residents(&net.dir, 12);
+    let all_categories: Vec<String> = weinong_contracts::DataCategory::ALL
+        .iter()
+        .map(|c| c.label().replace(' ', "_"))
+        .collect();
+    for id in &people[..11] {
+        net.grant_with(id, "periodic_assessment", &all_categories.join(","));
+    }
+    let list = base.join("residents.csv");
+    let mut text = String::from("id_number\n");
+    for id in &people {
+        text.push_str(id);
+        text.push('\n');
+    }
+    text.push_str(&people[0]);
+    text.push('\n');
+    std::fs::write(&list, text).expect("batch file");
+    let out_csv = base.join("batch-out.csv");
+    let receipt_path = base.join("batch-receipt.json");
+    let out = net.cli(&[
+        "assess",
+        "request",
+        "--batch",
+        &list.display().to_string(),
+        "--model",
+        "periodic-v1",
+        "--key",
+        &net.actor_key("care-home-1").display().to_string(),
+        "--node",
+        &net.url(1),
+        "--pepper-file",
+        &net.pepper(),
+        "--wait",
+        "--timeout-s",
+        "90",
+        "--receipt",
+        &receipt_path.display().to_string(),
+        "--out",
+        &out_csv.display().to_string(),
+    ]);
+    assert!(
+        out.status.success(),
+        "the batch request failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let request = receipt(&receipt_path)["request"]
+        .as_str()
+        .expect("request id")
+        .to_owned();
+    let h = history(net, &request);
+    assert!(
+        h["status"].as_str().unwrap_or("").starts_with("computed"),
+        "{h}"
+    );
+    assert_eq!(h["batch"]["subjects"], 12, "{h}");
+    let covered: Vec<u64> = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["event"] == "batch accessed")
+        .map(|e| e["subjects"].as_u64().expect("covered"))
+        .collect();
+    assert_eq!(covered, vec![11, 11, 11], "{h}");
+    let requested_at = h["events"][0]["time_ms"].as_u64().expect("request time");
+
+    let csv = std::fs::read_to_string(&out_csv).expect("per-line CSV");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 13, "one row per subject line:\n{csv}");
+    let pepper = weinong_keys::Pepper::from_hex(
+        std::fs::read_to_string(net.pepper())
+            .expect("pepper")
+            .trim(),
+    )
+    .expect("pepper hex");
+    let mut computed = 0;
+    for (row, id) in rows.iter().zip(people.iter().chain([&people[0]])) {
+        let subject = SubjectPseudonym::derive(
+            &pepper,
+            &weinong_keys::ResidentId::parse(id).expect("valid ID"),
+        );
+        assert_eq!(row[1], subject.to_hex().as_str());
+        let expected = plaintext_of(net, PERIODIC_V1, subject, requested_at);
+        if *id == people[11] {
+            assert_eq!(row[2], "false", "no consent, not computed");
+            continue;
+        }
+        match expected {
+            Some(expected) => {
+                assert_eq!(row[2], "true", "{csv}");
+                let got: Vec<i64> = row[3..]
+                    .iter()
+                    .map(|v| v.parse().expect("integer"))
+                    .collect();
+                assert_eq!(
+                    got, expected,
+                    "batch MPC result differs from the plaintext backend"
+                );
+                computed += 1;
+            }
+            None => assert_eq!(row[2], "false", "no records at some department"),
+        }
+    }
+    assert!(computed >= 2, "consenting residents computed:\n{csv}");
+
+    // The resident's history shows the three departments' batch accesses.
+    let out = net.cli(&[
+        "consent",
+        "history",
+        "--subject",
+        &people[0],
+        "--pepper-file",
+        &net.pepper(),
+        "--key",
+        &net.actor_key("registrar").display().to_string(),
+        "--node",
+        &net.url(2),
+    ]);
+    assert!(out.status.success(), "consent history failed");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(listed.matches(&request[..16]).count(), 3, "{listed}");
+    let out = net.cli(&[
+        "consent",
+        "history",
+        "--subject",
+        &people[11],
+        "--pepper-file",
+        &net.pepper(),
+        "--key",
+        &net.actor_key("registrar").display().to_string(),
+        "--node",
+        &net.url(2),
+    ]);
+    assert!(out.status.success(), "consent history failed");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(&request[..16]));
 }
 
 fn receipt(path: &Path) -> serde_json::Value {
@@ -521,6 +702,9 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         3,
         "one access per department for the request:\n{listed}"
     );
+
+    // Many residents under one request.
+    batch_request(&net, base.path());
 
     // Without consent: refused, nothing accessed, the refusal on the ledger.
     let stranger = "11010519491231002X";

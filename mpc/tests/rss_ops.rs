@@ -415,3 +415,38 @@ fn small_chunks_give_the_same_comparisons() {
     );
     assert_eq!(eq.expect("all"), vec![true; 300]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// `agree_on_rows` equals the plain AND of the three parties' statements, on every
+    /// party, across word boundaries.
+    #[test]
+    fn row_agreement_is_the_and_of_the_three_statements(
+        rows in prop::collection::vec(any::<[bool; 3]>(), 0..200)
+    ) {
+        let out = run_three(|p| {
+            let mine: Vec<bool> = rows.iter().map(|r| r[p.id().index()]).collect();
+            p.agree_on_rows(&mine)
+        })
+        .expect("agreement runs");
+        let want: Vec<bool> = rows.iter().map(|r| r[0] && r[1] && r[2]).collect();
+        for agreed in out {
+            prop_assert_eq!(&agreed, &want);
+        }
+    }
+}
+
+#[test]
+fn row_agreement_refuses_parties_that_disagree_on_the_length() {
+    let out = weinong_mpc::run_three_each(|p| {
+        let len = if p.id() == PartyId::P0 { 130 } else { 64 };
+        p.agree_on_rows(&vec![true; len])
+    })
+    .expect("setup");
+    assert!(
+        out.iter()
+            .any(|r| matches!(r, Err(MpcError::FrameLength { .. }))),
+        "{out:?}"
+    );
+}

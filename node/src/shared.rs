@@ -114,7 +114,8 @@ pub struct BlockNews {
     pub height: u64,
     /// Its block time, ms.
     pub time_ms: u64,
-    /// Assessment requests opened in it.
+    /// Assessment requests ready in it: single requests opened, batch requests whose
+    /// last part was recorded.
     pub opened: Vec<RequestId>,
 }
 

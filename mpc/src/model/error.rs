@@ -320,6 +320,17 @@ pub enum ShareDecodeError {
         /// How many.
         extra: usize,
     },
+    /// A batch share's rows repeat or are not ascending.
+    #[error("batch share rows are not strictly ascending")]
+    RowsNotAscending,
+    /// A batch share's row count differs from its share's subject count.
+    #[error("batch share lists {rows} rows but its share covers {subjects} subjects")]
+    RowCount {
+        /// Rows listed.
+        rows: usize,
+        /// Subjects in the share.
+        subjects: usize,
+    },
 }
 
 /// Output shares that do not reconstruct to a valid output batch.

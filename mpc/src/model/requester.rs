@@ -225,6 +225,91 @@ impl fmt::Debug for OutputShare {
     }
 }
 
+/// The magic bytes that open an encoded batch share.
+pub const BATCH_SHARE_MAGIC: [u8; 4] = *b"WNBS";
+
+/// One party's output share for a batch request, with the rows it covers: indices into
+/// the request's subject list, strictly ascending, one per subject of the share.
+///
+/// Encoding (version 1): magic `WNBS`, version 1, rows `n` as u32, `n` u32 indices, then
+/// the [`OutputShare`] encoding, whose subject count must be `n`.
+#[derive(Clone, Debug)]
+pub struct BatchShare {
+    /// Indices into the batch's subject list, strictly ascending.
+    pub rows: Vec<u32>,
+    /// The outputs of those rows, in the same order.
+    pub share: OutputShare,
+}
+
+impl BatchShare {
+    /// The version-1 encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let share = self.share.to_bytes();
+        let mut out = Vec::with_capacity(9 + 4 * self.rows.len() + share.len());
+        out.extend_from_slice(&BATCH_SHARE_MAGIC);
+        out.push(SHARE_FORMAT_VERSION);
+        let n = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&n.to_be_bytes());
+        for row in &self.rows {
+            out.extend_from_slice(&row.to_be_bytes());
+        }
+        out.extend_from_slice(&share);
+        out
+    }
+
+    /// Decodes [`BatchShare::to_bytes`], refusing bad magic or version, a row count over
+    /// the limit or past the end, rows not strictly ascending, and a share whose subject
+    /// count is not the row count.
+    pub fn from_bytes(bytes: &[u8]) -> Result<BatchShare, ShareDecodeError> {
+        let (header, rest) = bytes
+            .split_at_checked(9)
+            .ok_or(ShareDecodeError::TooShort {
+                len: bytes.len(),
+                header: 9,
+            })?;
+        let mut reader = Reader(header);
+        if reader.take::<4>() != Some(BATCH_SHARE_MAGIC) {
+            return Err(ShareDecodeError::BadMagic);
+        }
+        let [version] = reader.take::<1>().unwrap_or([0]);
+        if version != SHARE_FORMAT_VERSION {
+            return Err(ShareDecodeError::UnknownVersion {
+                version,
+                supported: SHARE_FORMAT_VERSION,
+            });
+        }
+        let n = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
+        if !fits(n, OUTPUT_SUBJECTS_MAX) {
+            return Err(ShareDecodeError::TooManySubjects {
+                len: u64::from(n),
+                max: OUTPUT_SUBJECTS_MAX,
+            });
+        }
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        let (rows, share) = rest
+            .split_at_checked(4 * n)
+            .ok_or(ShareDecodeError::Truncated {
+                declared: 4 * n as u64,
+                found: rest.len(),
+            })?;
+        let rows: Vec<u32> = rows
+            .chunks_exact(4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if rows.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(ShareDecodeError::RowsNotAscending);
+        }
+        let share = OutputShare::from_bytes(share)?;
+        if share.len() != rows.len() {
+            return Err(ShareDecodeError::RowCount {
+                rows: rows.len(),
+                subjects: share.len(),
+            });
+        }
+        Ok(BatchShare { rows, share })
+    }
+}
+
 /// Whether a declared count is within `max`.
 fn fits(count: u32, max: usize) -> bool {
     usize::try_from(count).is_ok_and(|c| c <= max)
@@ -302,6 +387,61 @@ pub fn reconstruct(model: &Model, shares: &[OutputShare]) -> Result<OutputBatch,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_share_round_trips_and_refuses_what_is_not_one() {
+        let share = OutputShare::new(
+            PartyId::P2,
+            ModelId([3; 32]),
+            2,
+            vec![vec![1, 2], vec![u64::MAX, 0]],
+        );
+        let batch = BatchShare {
+            rows: vec![4, 9],
+            share,
+        };
+        let bytes = batch.to_bytes();
+        let back = BatchShare::from_bytes(&bytes).expect("round trip");
+        assert_eq!(back.rows, vec![4, 9]);
+        assert_eq!(back.share.to_bytes(), batch.share.to_bytes());
+
+        let mut swapped = bytes.clone();
+        swapped[9..13].copy_from_slice(&9u32.to_be_bytes());
+        swapped[13..17].copy_from_slice(&4u32.to_be_bytes());
+        assert_eq!(
+            BatchShare::from_bytes(&swapped).err(),
+            Some(ShareDecodeError::RowsNotAscending)
+        );
+        let mut count = bytes.clone();
+        count[5..9].copy_from_slice(&1u32.to_be_bytes());
+        assert!(
+            BatchShare::from_bytes(&count).is_err(),
+            "row count off by one"
+        );
+        let mut huge = bytes.clone();
+        huge[5..9].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            BatchShare::from_bytes(&huge),
+            Err(ShareDecodeError::TooManySubjects { .. })
+        ));
+        assert_eq!(
+            BatchShare::from_bytes(&bytes[..bytes.len() - 1]).err(),
+            Some(ShareDecodeError::Truncated {
+                declared: 32,
+                found: 31
+            })
+        );
+        assert_eq!(
+            BatchShare::from_bytes(b"WNOS").err(),
+            Some(ShareDecodeError::TooShort { len: 4, header: 9 })
+        );
+        let mut magic = bytes;
+        magic[0] = b'X';
+        assert_eq!(
+            BatchShare::from_bytes(&magic).err(),
+            Some(ShareDecodeError::BadMagic)
+        );
+    }
 
     #[test]
     fn the_header_length_matches_the_layout() {

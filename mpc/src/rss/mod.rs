@@ -117,6 +117,36 @@ impl Party {
         self.stats
     }
 
+    /// One public round: each party states which of `have.len()` rows it can supply
+    /// (`true`: it holds the row's inputs) and all three learn the rows every party can.
+    /// The statements themselves are public to the other two parties — which rows a
+    /// party lacks, never a value — so use it only where that is acceptable (a batch
+    /// whose subject list all parties know). All parties must pass the same length;
+    /// otherwise the first receive fails with `FrameLength`.
+    pub fn agree_on_rows(&mut self, have: &[bool]) -> Result<Vec<bool>, MpcError> {
+        let words: Vec<u64> = have
+            .chunks(64)
+            .map(|bits| {
+                bits.iter()
+                    .enumerate()
+                    .fold(0u64, |w, (i, &b)| w | (u64::from(b) << i))
+            })
+            .collect();
+        self.send(Peer::Next, &words)?;
+        self.send(Peer::Prev, &words)?;
+        let from_prev = self.recv(Peer::Prev, words.len())?;
+        let from_next = self.recv(Peer::Next, words.len())?;
+        self.stats.rounds += 1;
+        Ok(have
+            .iter()
+            .enumerate()
+            .map(|(i, &mine)| {
+                let bit = 1u64 << (i % 64);
+                mine && from_prev[i / 64] & bit != 0 && from_next[i / 64] & bit != 0
+            })
+            .collect())
+    }
+
     fn send(&mut self, to: Peer, words: &[u64]) -> Result<(), MpcError> {
         self.stats.frames_sent += 1;
         self.stats.bytes_sent += 8 * words.len() as u64;

@@ -131,9 +131,10 @@ pub(crate) async fn subject_accesses(
     let subject = SubjectPseudonym::from_bytes(hex32("subject pseudonym", &pseudonym)?);
     let replica = app.shared.ledger()?;
     let state = &replica.state;
-    let mut all = state.accesses_to(&subject);
+    let all = state.all_accesses_to(&subject);
+    let truncated = all.len() > SUBJECT_ACCESSES_MAX;
     let accesses: Vec<AccessBody> = all
-        .by_ref()
+        .iter()
         .take(SUBJECT_ACCESSES_MAX)
         .map(|a| AccessBody {
             height: a.at.height,
@@ -150,7 +151,7 @@ pub(crate) async fn subject_accesses(
     Ok(Json(SubjectAccessesBody {
         subject: subject.to_hex(),
         at_time_ms: state.last_block().time_ms,
-        truncated: all.next().is_some(),
+        truncated,
         accesses,
     }))
 }

@@ -296,7 +296,8 @@ pub struct RequestEventBody {
     pub time_ms: u64,
     /// The transaction that caused it, hex; absent only for the block's time-out sweep.
     pub tx: Option<String>,
-    /// `requested`, `accessed`, `authorised`, `computed` or `failed`.
+    /// `requested`, `listed`, `accessed`, `batch accessed`, `authorised`, `computed` or
+    /// `failed`.
     pub event: String,
     /// Key that acted, if any.
     pub by: Option<String>,
@@ -310,6 +311,11 @@ pub struct RequestEventBody {
     pub commitment: Option<String>,
     /// Failure reason label.
     pub reason: Option<String>,
+    /// Batch requests: the part of the subject list recorded (`listed`).
+    pub part: Option<u32>,
+    /// Batch requests: subjects in the part (`listed`), or subjects with a covering
+    /// consent (`batch accessed`).
+    pub subjects: Option<u32>,
 }
 
 impl RequestEventBody {
@@ -326,6 +332,8 @@ impl RequestEventBody {
             consent: None,
             commitment: None,
             reason: None,
+            part: None,
+            subjects: None,
         };
         match &h.event {
             RequestEvent::Requested { by } => {
@@ -347,6 +355,21 @@ impl RequestEventBody {
                 out.event = "computed".into();
                 out.by = Some(by.to_hex());
                 out.commitment = Some(commitment.to_hex());
+            }
+            RequestEvent::Listed { part, count } => {
+                out.event = "listed".into();
+                out.part = Some(*part);
+                out.subjects = Some(*count);
+            }
+            RequestEvent::BatchAccessed {
+                node,
+                categories,
+                covered,
+            } => {
+                out.event = "batch accessed".into();
+                out.node = Some(node.0);
+                out.categories = Some(category_labels(*categories));
+                out.subjects = Some(*covered);
             }
             RequestEvent::Failed { by, reason } => {
                 out.event = "failed".into();
@@ -373,8 +396,38 @@ pub struct HistoryBody {
     pub purpose: String,
     /// Deadline, block time ms.
     pub deadline_ms: u64,
+    /// Batch requests: the subject list and who may be computed.
+    pub batch: Option<BatchBody>,
     /// Every step, oldest first.
     pub events: Vec<RequestEventBody>,
+}
+
+/// A batch request's list as the ledger holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchBody {
+    /// Parts announced.
+    pub parts: u32,
+    /// Whether every part is recorded.
+    pub complete: bool,
+    /// Subjects listed so far.
+    pub subjects: u64,
+    /// Subjects every department's access covered with a consent (computable).
+    pub computable: u64,
+    /// The hash chain over the parts, hex.
+    pub list_hash: String,
+}
+
+impl BatchBody {
+    /// From the contracts' batch.
+    pub fn new(b: &weinong_contracts::Batch) -> Self {
+        Self {
+            parts: b.parts(),
+            complete: b.is_complete(),
+            subjects: b.subjects().len() as u64,
+            computable: b.computable().len() as u64,
+            list_hash: b.list_hash().to_hex(),
+        }
+    }
 }
 
 /// An assessment request as its requester follows it.

@@ -40,7 +40,7 @@ use super::{
         dto::ErrorBody, dto::SubmitRequest, dto::SubmitResponse, dto::OutcomeBody,
         dto::TransactionBody, dto::BlockBody, dto::MemberSignatureBody,
         dto::CertifiedHeadBody, dto::InclusionBody, dto::ConsistencyBody,
-        dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody,
+        dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody, dto::BatchBody,
         dto::KeyBody, dto::GovernanceBody, dto::HealthBody, dto::AssessmentBody,
         dto::SealedShareBody,
                 dto::RequestBundleBody,

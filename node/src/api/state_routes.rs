@@ -12,7 +12,7 @@ use weinong_keys::KeyId;
 use super::App;
 use super::auth::Caller;
 use super::dto::{
-    ConsentBody, ErrorBody, GovernanceBody, HistoryBody, KeyBody, RequestEventBody,
+    BatchBody, ConsentBody, ErrorBody, GovernanceBody, HistoryBody, KeyBody, RequestEventBody,
     category_labels, consent_status_name,
 };
 use super::error::ApiError;
@@ -84,6 +84,7 @@ pub(crate) async fn history(
         model: request.model.to_hex(),
         purpose: request.purpose.label().to_owned(),
         deadline_ms: request.deadline_ms,
+        batch: request.batch().map(BatchBody::new),
         events: request.history.iter().map(RequestEventBody::new).collect(),
     }))
 }

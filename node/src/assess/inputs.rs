@@ -39,6 +39,25 @@ pub fn department_columns(
     holder: Holder,
     table: &FeatureTable,
 ) -> Result<Vec<(usize, Vec<i64>)>, InputGap> {
+    let rows: Vec<usize> = (0..table.len()).collect();
+    department_columns_of(model, holder, table, &rows)
+}
+
+/// Per subject of `table`, whether this department can supply every input of `model` it
+/// holds (a record exists and every required input is known): the rows a batch can use.
+pub fn usable_rows(model: &Model, holder: Holder, table: &FeatureTable) -> Vec<bool> {
+    (0..table.len())
+        .map(|row| department_columns_of(model, holder, table, &[row]).is_ok())
+        .collect()
+}
+
+/// [`department_columns`] over the subjects at `rows` (indices into `table`), in order.
+pub fn department_columns_of(
+    model: &Model,
+    holder: Holder,
+    table: &FeatureTable,
+    rows: &[usize],
+) -> Result<Vec<(usize, Vec<i64>)>, InputGap> {
     let feature_index = |name: &str| {
         table
             .names()
@@ -58,8 +77,8 @@ pub fn department_columns(
             InputSource::KnownFlag(of) => {
                 let of = &model.inputs()[of.index()];
                 let feature = feature_index(&of.name)?;
-                let mut values = Vec::with_capacity(table.len());
-                for subject in 0..table.len() {
+                let mut values = Vec::with_capacity(rows.len());
+                for &subject in rows {
                     let row = table.row(subject).ok_or(InputGap::NoRecord { subject })?;
                     values.push(i64::from(row.get(feature).copied().flatten().is_some()));
                 }
@@ -67,8 +86,8 @@ pub fn department_columns(
                 continue;
             }
         };
-        let mut values = Vec::with_capacity(table.len());
-        for subject in 0..table.len() {
+        let mut values = Vec::with_capacity(rows.len());
+        for &subject in rows {
             let row = table.row(subject).ok_or(InputGap::NoRecord { subject })?;
             let value = match (row.get(feature).copied().flatten(), optional) {
                 (Some(v), _) => v,

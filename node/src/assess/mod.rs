@@ -19,6 +19,15 @@
 //!    three from any node. Only the requester can open them; it records the result
 //!    commitment itself.
 //!
+//! A batch request (many subjects, one request) starts once its last list part is
+//! committed. Step 1–2 become one `BatchAccess` for the whole list: the contracts find
+//! each subject's covering consent and record it (subjects without one are not
+//! accessed). After authorisation every node reads the subjects that all departments'
+//! accesses covered, loads their inputs, and in the session's first round the three agree
+//! (publicly) on the subjects every department holds usable records of; the rest of the
+//! session evaluates the model over those in one vectorised run, and the sealed share
+//! names the rows it covers (`BatchShare`).
+//!
 //! Any failure after step 2 records `FailRequest(computation aborted)`; the first failure
 //! recorded closes the request and the contracts refuse the others. A node that restarts
 //! does not resume requests it was working on: they fail by a peer's report or time out,
@@ -42,13 +51,13 @@ use weinong_connectors::features::load_features;
 use weinong_connectors::schema::Department as DataDepartment;
 use weinong_connectors::store::Store;
 use weinong_contracts::{
-    AccessRecord, Call, CategorySet, ConsentId, DataCategory, Department, FailRequest,
+    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, DataCategory, Department, FailRequest,
     FailureReason, FieldsHash, RequestId, RequestStatus,
 };
-use weinong_keys::{KeyId, KeyPair, sm3_digest};
+use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
 use weinong_mpc::model::evaluate_party_for_requester;
-use weinong_mpc::model::{Holder, Model, PartyInputs};
+use weinong_mpc::model::{BatchShare, Holder, Model, PartyInputs};
 use weinong_mpc::{PartyId, SessionId};
 
 use crate::config::{AssessmentSection, DepartmentName};
@@ -235,131 +244,15 @@ impl Assessor {
     }
 
     async fn assess(self: &Arc<Self>, request: RequestId) -> Result<bool, Failure> {
-        let (model, categories, subject, as_of_ms, requester_key) = {
-            let replica = self.shared.ledger().map_err(|e| {
-                Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
-            })?;
-            let state = &replica.state;
-            let Some(r) = state.request(&request) else {
-                return Ok(false);
-            };
-            if !r.status.is_open() {
-                return Ok(false);
-            }
-            let model = self.models.get(r.model.as_bytes()).ok_or_else(|| {
-                Failure::new(
-                    FailureReason::ComputationAborted,
-                    format!("model {} is not one this node can compute", r.model),
-                )
-            })?;
-            let registered = state.model(&r.model).map(|m| m.categories).ok_or_else(|| {
-                Failure::new(
-                    FailureReason::ComputationAborted,
-                    format!("model {} is not registered", r.model),
-                )
-            })?;
-            let mine = CategorySet::of(
-                &registered
-                    .iter()
-                    .filter(|c| c.holder() == self.department)
-                    .collect::<Vec<DataCategory>>(),
-            );
-            let requester_key = state
-                .key(&r.requester)
-                .map(|k| k.public_key().clone())
-                .ok_or_else(|| {
-                    Failure::new(
-                        FailureReason::ComputationAborted,
-                        format!("requester key {} is unknown", r.requester),
-                    )
-                })?;
-            // Every node reads the data as of the request's own block time, so all three
-            // agree on ages and windows whenever they run.
-            let requested_ms = r
-                .history
-                .first()
-                .map_or(state.last_block().time_ms, |e| e.at.time_ms);
-            (model, mine, r.subject, requested_ms, requester_key)
+        let Some(job) = self.job(&request)? else {
+            return Ok(false);
         };
-
-        // 1–2: consent, then the access record, committed before any input is read.
-        if !categories.is_empty() {
-            let consent = self.find_consent(&request, categories)?;
-            let fields = fields_hash(&model, self.holder);
-            let call = Call::AccessRecord(AccessRecord {
-                request,
-                node: self.member()?,
-                subject,
-                categories,
-                consent,
-                fields,
-            });
-            match self.record(&call).await {
-                Ok(SubmitOutcome::Committed { .. }) => {}
-                Ok(SubmitOutcome::Rejected { reason, .. }) => {
-                    return Err(Failure::new(
-                        FailureReason::ConsentMissing,
-                        format!("access record refused: {reason}"),
-                    ));
-                }
-                Ok(SubmitOutcome::Unavailable { reason, .. }) => {
-                    return Err(Failure::new(
-                        FailureReason::ComputationAborted,
-                        format!("access record not committed: {reason}"),
-                    ));
-                }
-                Err(e) => return Err(Failure::new(FailureReason::ComputationAborted, e)),
-            }
-        }
-
-        // 3: this department's inputs.
-        let as_of = weinong_connectors::date::Date::from_days(
-            i64::try_from(as_of_ms / 86_400_000).unwrap_or(i64::MAX),
-        )
-        .ok_or_else(|| {
-            Failure::new(
-                FailureReason::ComputationAborted,
-                format!("block time {as_of_ms} ms is outside the calendar the data uses"),
-            )
-        })?;
-        let table = load_features(&self.store, self.data_department, &[subject], as_of)
-            .await
-            .map_err(|e| {
-                Failure::new(
-                    FailureReason::DataUnavailable,
-                    format!("department store: {e}"),
-                )
-            })?;
-        let columns = inputs::department_columns(&model, self.holder, &table)
-            .map_err(|gap| Failure::new(FailureReason::DataUnavailable, gap.to_string()))?;
-
-        // 4: every department's access is on the ledger.
-        self.wait_authorised(&request).await?;
-
-        // 5: the joint computation.
-        let plan = SessionPlan {
-            parties: self.parties,
-            me: self.me,
-            session: SessionId::from_bytes(*request.as_bytes()),
+        let plaintext = match job.subject {
+            Some(subject) => self.assess_single(request, &job, subject).await?,
+            None => self.assess_batch(request, &job).await?,
         };
-        let session = MpcSession::establish(&self.p2p, &self.streams, plan, self.timeout)
-            .await
-            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
-        let holder = self.holder;
-        let share = session
-            .run(move |party| {
-                let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
-                    weinong_mpc::MpcError::Setup {
-                        reason: format!("inputs: {e}"),
-                    }
-                })?;
-                evaluate_party_for_requester(party, &model, 1, &own)
-            })
-            .await
-            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
-
         // 6: sealed to the requester, kept here and handed to the peers.
-        let blob = requester_key.encrypt(&share.to_bytes()).map_err(|e| {
+        let blob = job.requester_key.encrypt(&plaintext).map_err(|e| {
             Failure::new(
                 FailureReason::ComputationAborted,
                 format!("sealing the output share: {e}"),
@@ -376,6 +269,246 @@ impl Assessor {
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
         self.hand_to_peers(&request, &sealed).await;
         Ok(true)
+    }
+
+    /// What the replica says of an open request this node can compute; `None` if there is
+    /// nothing to do (unknown or closed).
+    fn job(&self, request: &RequestId) -> Result<Option<Job>, Failure> {
+        let replica = self.shared.ledger().map_err(|e| {
+            Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+        })?;
+        let state = &replica.state;
+        let Some(r) = state.request(request) else {
+            return Ok(None);
+        };
+        if !r.status.is_open() {
+            return Ok(None);
+        }
+        let model = self.models.get(r.model.as_bytes()).ok_or_else(|| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!("model {} is not one this node can compute", r.model),
+            )
+        })?;
+        let registered = state.model(&r.model).map(|m| m.categories).ok_or_else(|| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!("model {} is not registered", r.model),
+            )
+        })?;
+        let categories = CategorySet::of(
+            &registered
+                .iter()
+                .filter(|c| c.holder() == self.department)
+                .collect::<Vec<DataCategory>>(),
+        );
+        let requester_key = state
+            .key(&r.requester)
+            .map(|k| k.public_key().clone())
+            .ok_or_else(|| {
+                Failure::new(
+                    FailureReason::ComputationAborted,
+                    format!("requester key {} is unknown", r.requester),
+                )
+            })?;
+        // Every node reads the data as of the request's own block time, so all three
+        // agree on ages and windows whenever they run.
+        let as_of_ms = r
+            .history
+            .first()
+            .map_or(state.last_block().time_ms, |e| e.at.time_ms);
+        Ok(Some(Job {
+            model,
+            categories,
+            subject: r.subject().copied(),
+            as_of_ms,
+            requester_key,
+        }))
+    }
+
+    /// Steps 1–5 for one subject; returns the encoded output share.
+    async fn assess_single(
+        self: &Arc<Self>,
+        request: RequestId,
+        job: &Job,
+        subject: SubjectPseudonym,
+    ) -> Result<Vec<u8>, Failure> {
+        // 1–2: consent, then the access record, committed before any input is read.
+        if !job.categories.is_empty() {
+            let consent = self.find_consent(&request, job.categories)?;
+            let call = Call::AccessRecord(AccessRecord {
+                request,
+                node: self.member()?,
+                subject,
+                categories: job.categories,
+                consent,
+                fields: fields_hash(&job.model, self.holder),
+            });
+            self.commit_access(&call).await?;
+        }
+
+        // 3: this department's inputs.
+        let table = load_features(
+            &self.store,
+            self.data_department,
+            &[subject],
+            as_of_date(job.as_of_ms)?,
+        )
+        .await
+        .map_err(|e| {
+            Failure::new(
+                FailureReason::DataUnavailable,
+                format!("department store: {e}"),
+            )
+        })?;
+        let columns = inputs::department_columns(&job.model, self.holder, &table)
+            .map_err(|gap| Failure::new(FailureReason::DataUnavailable, gap.to_string()))?;
+
+        // 4: every department's access is on the ledger.
+        self.wait_authorised(&request).await?;
+
+        // 5: the joint computation.
+        let session = self.session(&request).await?;
+        let holder = self.holder;
+        let model = job.model.clone();
+        let share = session
+            .run(move |party| {
+                let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
+                    weinong_mpc::MpcError::Setup {
+                        reason: format!("inputs: {e}"),
+                    }
+                })?;
+                evaluate_party_for_requester(party, &model, 1, &own)
+            })
+            .await
+            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        Ok(share.to_bytes())
+    }
+
+    /// Steps 1–5 for a batch: one access for the whole list (the contracts find each
+    /// subject's consent), then the subjects every department's access covered, less those
+    /// some department holds no usable record of (agreed in the session's first round),
+    /// in one vectorised session. Returns the encoded [`BatchShare`].
+    async fn assess_batch(
+        self: &Arc<Self>,
+        request: RequestId,
+        job: &Job,
+    ) -> Result<Vec<u8>, Failure> {
+        if !job.categories.is_empty() {
+            let call = Call::BatchAccess(BatchAccess {
+                request,
+                node: self.member()?,
+                categories: job.categories,
+                fields: fields_hash(&job.model, self.holder),
+            });
+            self.commit_access(&call).await?;
+        }
+        self.wait_authorised(&request).await?;
+
+        let (rows, subjects) = {
+            let replica = self.shared.ledger().map_err(|e| {
+                Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+            })?;
+            let batch = replica
+                .state
+                .request(&request)
+                .and_then(|r| r.batch())
+                .ok_or_else(|| {
+                    Failure::new(FailureReason::ComputationAborted, "batch request vanished")
+                })?;
+            let rows = batch.computable();
+            let subjects: Vec<SubjectPseudonym> = rows
+                .iter()
+                .filter_map(|&i| batch.subjects().get(usize::try_from(i).ok()?).copied())
+                .collect();
+            (rows, subjects)
+        };
+        if subjects.is_empty() {
+            return Err(Failure::new(
+                FailureReason::ConsentMissing,
+                "no subject of the batch has a consent covering every department's access",
+            ));
+        }
+        let table = load_features(
+            &self.store,
+            self.data_department,
+            &subjects,
+            as_of_date(job.as_of_ms)?,
+        )
+        .await
+        .map_err(|e| {
+            Failure::new(
+                FailureReason::DataUnavailable,
+                format!("department store: {e}"),
+            )
+        })?;
+        let have = inputs::usable_rows(&job.model, self.holder, &table);
+        tracing::info!(
+            %request,
+            consented = subjects.len(),
+            usable = have.iter().filter(|h| **h).count(),
+            "batch inputs loaded"
+        );
+
+        let session = self.session(&request).await?;
+        let holder = self.holder;
+        let model = job.model.clone();
+        let share = session
+            .run(move |party| {
+                let agreed = party.agree_on_rows(&have)?;
+                let positions: Vec<usize> = agreed
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| a.then_some(i))
+                    .collect();
+                if positions.is_empty() {
+                    return Err(weinong_mpc::MpcError::Setup {
+                        reason: "no consented subject has records at every department".into(),
+                    });
+                }
+                let setup = |e: String| weinong_mpc::MpcError::Setup { reason: e };
+                let columns = inputs::department_columns_of(&model, holder, &table, &positions)
+                    .map_err(|e| setup(format!("inputs: {e}")))?;
+                let own = PartyInputs::from_columns(&model, holder, positions.len(), columns)
+                    .map_err(|e| setup(format!("inputs: {e}")))?;
+                let share = evaluate_party_for_requester(party, &model, positions.len(), &own)?;
+                Ok(BatchShare {
+                    rows: positions.iter().map(|&p| rows[p]).collect(),
+                    share,
+                })
+            })
+            .await
+            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        Ok(share.to_bytes())
+    }
+
+    /// Records this node's access and waits until it is committed: no input leaves the
+    /// node before that.
+    async fn commit_access(&self, call: &Call) -> Result<(), Failure> {
+        match self.record(call).await {
+            Ok(SubmitOutcome::Committed { .. }) => Ok(()),
+            Ok(SubmitOutcome::Rejected { reason, .. }) => Err(Failure::new(
+                FailureReason::ConsentMissing,
+                format!("access record refused: {reason}"),
+            )),
+            Ok(SubmitOutcome::Unavailable { reason, .. }) => Err(Failure::new(
+                FailureReason::ComputationAborted,
+                format!("access record not committed: {reason}"),
+            )),
+            Err(e) => Err(Failure::new(FailureReason::ComputationAborted, e)),
+        }
+    }
+
+    /// The MPC session named by the request id, with the other two departments.
+    async fn session(&self, request: &RequestId) -> Result<MpcSession, Failure> {
+        let plan = SessionPlan {
+            parties: self.parties,
+            me: self.me,
+            session: SessionId::from_bytes(*request.as_bytes()),
+        };
+        MpcSession::establish(&self.p2p, &self.streams, plan, self.timeout)
+            .await
+            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))
     }
 
     fn find_consent(
@@ -554,6 +687,29 @@ impl Assessor {
             Err(e) => PeerResponse::Refused(e.to_string()),
         }
     }
+}
+
+/// What a request asks of this node, read off the replica once.
+struct Job {
+    model: Arc<Model>,
+    /// The model's categories this department holds (empty: it records no access).
+    categories: CategorySet,
+    /// The subject of a single request; `None` for a batch.
+    subject: Option<SubjectPseudonym>,
+    /// The request's block time: the date the data is read as of.
+    as_of_ms: u64,
+    requester_key: weinong_keys::PublicKey,
+}
+
+/// The calendar date of block time `ms`.
+fn as_of_date(ms: u64) -> Result<weinong_connectors::date::Date, Failure> {
+    weinong_connectors::date::Date::from_days(i64::try_from(ms / 86_400_000).unwrap_or(i64::MAX))
+        .ok_or_else(|| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!("block time {ms} ms is outside the calendar the data uses"),
+            )
+        })
 }
 
 /// What an access record says was read: SM3 over the model id and the names of the

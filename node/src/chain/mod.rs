@@ -433,8 +433,14 @@ impl StateMachine {
             };
             match apply(&mut replica.state, &v, at) {
                 Ok(receipt) => {
-                    if let Outcome::Requested { request, .. } = receipt.outcome {
-                        opened.push(request);
+                    match receipt.outcome {
+                        Outcome::Requested { request, .. }
+                        | Outcome::BatchListed {
+                            request,
+                            complete: true,
+                            ..
+                        } => opened.push(request),
+                        _ => {}
                     }
                     let signer = tx.body().signer;
                     if replica.store.key(&signer).is_err()

@@ -1,0 +1,149 @@
+//! `weinong bench e2e --batch N`: one periodic-v1 batch request over N residents of a
+//! running devnet, timed end to end as the care home sees it.
+//!
+//! Set-up (not timed): the first N residents of the synthetic civil-affairs register
+//! (`DIR/synth/truth/civil.csv`) become pseudonyms under the devnet's pepper; the
+//! registrar records one periodic-assessment consent per resident for care-home-1, in
+//! bulk. Timed: the list recorded part by part, the departments' accesses (the contracts
+//! look up every resident's consent), one vectorised MPC session, the three sealed shares
+//! fetched and opened, the result commitment recorded.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+use weinong_contracts::{
+    Call, CategorySet, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose,
+};
+use weinong_keys::{ResidentId, SubjectPseudonym};
+
+use crate::Outcome;
+use crate::client::{Client, now_ms};
+use crate::cmd_assess::{FetchOptions, Opened, load_model};
+use crate::cmd_assess_batch::{BatchList, fetch_and_open_batch, submit_batch};
+use crate::cmd_data::read_pepper;
+use crate::cmd_devnet_data::{PEPPER_FILE, SYNTH_DIR};
+use crate::cmd_tx::{next_nonce, sign_call};
+
+/// Transactions per bulk submission (well under the API's 1 MiB body limit).
+const BULK_TXS: usize = 500;
+
+/// Runs the batch bench against the devnet in `dir`.
+pub async fn run(
+    dir: &Path,
+    registrar: &Client,
+    home: &Client,
+    n: usize,
+    node: &str,
+) -> Result<Outcome> {
+    if n == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let pepper = read_pepper(&dir.join(PEPPER_FILE))?;
+    let register = dir.join(SYNTH_DIR).join("truth").join("civil.csv");
+    let mut reader = csv::Reader::from_path(&register)
+        .with_context(|| format!("cannot read {}", register.display()))?;
+    let id_col = reader
+        .headers()?
+        .iter()
+        .position(|h| h == "id_number")
+        .context("the civil truth file has no id_number column")?;
+    let mut subjects = Vec::with_capacity(n);
+    for record in reader.records() {
+        if subjects.len() == n {
+            break;
+        }
+        let record = record.with_context(|| format!("{} is not CSV", register.display()))?;
+        let id = ResidentId::parse(record.get(id_col).unwrap_or(""))
+            .map_err(|e| anyhow!("{}: {e}", register.display()))?;
+        subjects.push(SubjectPseudonym::derive(&pepper, &id));
+    }
+    if subjects.len() < n {
+        bail!(
+            "the devnet holds {} residents; make one with `weinong devnet --people {n}` or more",
+            subjects.len()
+        );
+    }
+    let list = BatchList::from_subjects(subjects);
+
+    let started = Instant::now();
+    grant_all(registrar, home, list.sorted()).await?;
+    println!(
+        "set-up: {n} periodic-assessment consents recorded in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let model = load_model("periodic-v1")?;
+    let receipts = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let t = Instant::now();
+    let request = submit_batch(home, &model, Purpose::PeriodicAssessment, list.sorted()).await?;
+    let listed = t.elapsed().as_secs_f64();
+    let options = FetchOptions {
+        receipt: Some(receipts.path().join("batch.json")),
+        timeout_s: 600,
+    };
+    let result = fetch_and_open_batch(home, request, &model, &list, &options).await?;
+    let total = t.elapsed().as_secs_f64();
+    let computed = match &result.opened {
+        Opened::Result { receipt, .. } => receipt.outputs.len(),
+        Opened::Failed(reason) => bail!("the batch request {request} failed: {reason}"),
+    };
+    println!(
+        "bench e2e --batch: one periodic-v1 request over {n} residents via {node}: {total:.1} s end to end ({:.0} residents/s; list recorded in {listed:.1} s, {} parts); {computed} computed (the rest lack a record at some department); aim 100,000 residents < 60 s",
+        n as f64 / total,
+        list.parts()
+    );
+    Ok(Outcome::Ok)
+}
+
+/// Records one consent per subject (periodic assessment, every category, one day) for
+/// `home`, signed by `registrar`, in bulk submissions; all must commit.
+async fn grant_all(registrar: &Client, home: &Client, subjects: &[SubjectPseudonym]) -> Result<()> {
+    let first_nonce = next_nonce(registrar, None).await?;
+    let now = now_ms();
+    let bar = indicatif::ProgressBar::new(subjects.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("recording consents {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for (chunk_index, chunk) in subjects.chunks(BULK_TXS).enumerate() {
+        let mut txs = Vec::with_capacity(chunk.len());
+        for (i, subject) in chunk.iter().enumerate() {
+            let mut consent = [0u8; 32];
+            getrandom::fill(&mut consent)
+                .map_err(|e| anyhow!("the OS random source failed: {e}"))?;
+            let call = Call::ConsentGrant(ConsentGrant {
+                consent: ConsentId::from_bytes(consent),
+                subject: *subject,
+                grantee: home.key().key_id(),
+                purpose: Purpose::PeriodicAssessment,
+                categories: CategorySet::of(DataCategory::ALL),
+                valid_from: now,
+                valid_until: now + 24 * 3600 * 1000,
+                evidence: EvidenceHash::from_bytes([0; 32]),
+            });
+            let nonce = first_nonce + (chunk_index * BULK_TXS + i) as u64;
+            txs.push(hex::encode(
+                sign_call(registrar.key(), &call, nonce)?.as_bytes(),
+            ));
+        }
+        let answer: Value = registrar
+            .post("/v1/transactions", &json!({ "transactions": txs }))
+            .await?;
+        let outcomes = answer["outcomes"].as_array().cloned().unwrap_or_default();
+        if outcomes.len() != chunk.len() {
+            bail!(
+                "the node answered {} outcomes for {} consents",
+                outcomes.len(),
+                chunk.len()
+            );
+        }
+        if let Some(bad) = outcomes.iter().find(|o| o["status"] != "committed") {
+            bail!("a bench consent was not committed: {bad}");
+        }
+        bar.inc(chunk.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
