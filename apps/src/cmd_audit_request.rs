@@ -11,7 +11,10 @@
 //! bundle granted to the requester for the request's purpose and categories, valid at the
 //! access's block time and not withdrawn before it in the log; the accesses cover every
 //! category the model reads before a result; the result is signed by the requester and, with
-//! a receipt, opens to the recorded commitment. Every check prints one line, `ok` or
+//! a receipt, opens to the recorded commitment. A batch request's bundle holds its list
+//! parts (checked: every part, in order, one signer, one ascending list) and the
+//! departments' batch accesses; the per-subject consent grants the contracts found are not
+//! in it (a batch may list a million subjects). Every check prints one line, `ok` or
 //! `FAILED` with the reason; exit 0 when all hold, 1 when one fails, 2 for unreadable input.
 //!
 //! Must not know node internals: the bundle arrives over HTTP and is checked with
@@ -26,10 +29,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use weinong_contracts::payload::model_id;
 use weinong_contracts::{
-    AccessRecord, AssessmentRequest, Call, CategorySet, Change, ConsentGrant, ConsentId, Genesis,
-    ModelId, RequestId, ResultCommitment,
+    AccessRecord, AssessmentRequest, BatchRequest, Call, CategorySet, Change, ConsentGrant,
+    ConsentId, Genesis, ModelId, RequestId, ResultCommitment,
 };
-use weinong_keys::KeyId;
+use weinong_keys::{KeyId, SubjectPseudonym};
 use weinong_ledger::bundle::{BundleReport, BundleSet};
 
 use crate::Outcome;
@@ -278,6 +281,14 @@ fn story(r: &mut Report, id: RequestId, txs: &[Proven], receipt: Option<&Receipt
             _ => None,
         })
         .collect();
+    if requests.is_empty()
+        && txs
+            .iter()
+            .any(|p| matches!(&p.call, Call::BatchRequest(b) if b.request == id))
+    {
+        batch_story(r, id, txs, receipt);
+        return;
+    }
     let [(request_tx, request)] = requests.as_slice() else {
         r.fail(
             "request",
@@ -310,7 +321,136 @@ fn story(r: &mut Report, id: RequestId, txs: &[Proven], receipt: Option<&Receipt
         }
     }
     unrelated(r, txs, id, &cited);
-    ending(r, txs, id, request, requester, model, accessed, receipt);
+    ending(
+        r,
+        txs,
+        id,
+        &request.model,
+        requester,
+        model,
+        accessed,
+        receipt,
+    );
+}
+
+/// A batch request's story: its list parts, the departments' batch accesses, the ending.
+/// Per-subject consents are found by the contracts on every node when each batch access
+/// is applied; their grants are not in the bundle (a batch may list a million subjects),
+/// so this checks what the request and accesses say, not each subject's consent.
+fn batch_story(r: &mut Report, id: RequestId, txs: &[Proven], receipt: Option<&Receipt>) {
+    let parts: Vec<(&Proven, &BatchRequest)> = txs
+        .iter()
+        .filter_map(|p| match &p.call {
+            Call::BatchRequest(b) if b.request == id => Some((p, b)),
+            _ => None,
+        })
+        .collect();
+    let Some(&(first_tx, first)) = parts.first() else {
+        return;
+    };
+    let requester = first_tx.signer();
+    let mut listed: Vec<SubjectPseudonym> = Vec::new();
+    let mut problem = None;
+    for (i, (p, b)) in parts.iter().enumerate() {
+        if usize::try_from(b.part).ok() != Some(i) {
+            problem = Some(format!(
+                "part {} is at position {i} of the log order",
+                b.part
+            ));
+        } else if p.signer() != requester {
+            problem = Some(format!(
+                "part {} is signed by another key than part 0",
+                b.part
+            ));
+        } else if b.parts != first.parts || b.purpose != first.purpose || b.model != first.model {
+            problem = Some(format!(
+                "part {} does not repeat part 0's parts, purpose and model",
+                b.part
+            ));
+        } else if b
+            .subjects
+            .first()
+            .is_some_and(|s| listed.last().is_some_and(|l| s <= l))
+        {
+            problem = Some(format!(
+                "part {} does not continue the ascending list",
+                b.part
+            ));
+        }
+        if problem.is_some() {
+            break;
+        }
+        listed.extend_from_slice(&b.subjects);
+    }
+    if problem.is_none() && usize::try_from(first.parts).ok() != Some(parts.len()) {
+        problem = Some(format!(
+            "{} of {} parts are in the bundle",
+            parts.len(),
+            first.parts
+        ));
+    }
+    match problem {
+        Some(reason) => {
+            r.fail("batch request", reason);
+            return;
+        }
+        None => r.ok(
+            "batch request",
+            format!(
+                "{} subjects listed in {} parts by key {requester} from block {} for {} with model {}",
+                listed.len(),
+                parts.len(),
+                first_tx.height(),
+                first.purpose,
+                first.model
+            ),
+        ),
+    }
+    let model = model_categories(r, txs, &first.model);
+    let mut accessed = CategorySet::EMPTY;
+    for p in txs {
+        if let Call::BatchAccess(a) = &p.call
+            && a.request == id
+        {
+            let name = format!(
+                "batch access {} by {} at block {}",
+                p.report.tx_hash,
+                a.node,
+                p.height()
+            );
+            let after_list = parts
+                .last()
+                .is_some_and(|(last, _)| last.index() < p.index());
+            let needed = model.is_none_or(|m| a.categories.minus(m).is_empty());
+            r.check(
+                &name,
+                after_list && needed,
+                format!(
+                    "{} of the listed subjects; each subject's consent was looked up by the contracts (grants not in this bundle)",
+                    a.categories
+                ),
+                if after_list {
+                    format!("it reads {}, which the model does not", a.categories)
+                } else {
+                    "it was recorded before the list was complete".to_owned()
+                },
+            );
+            if after_list && needed {
+                accessed = accessed.union(a.categories);
+            }
+        }
+    }
+    unrelated(r, txs, id, &[]);
+    ending(
+        r,
+        txs,
+        id,
+        &first.model,
+        requester,
+        model,
+        accessed,
+        receipt,
+    );
 }
 
 /// The categories the request's model reads, from its registration in the bundle.
@@ -466,8 +606,8 @@ fn unrelated(r: &mut Report, txs: &[Proven], id: RequestId, cited: &[ConsentId])
             Call::ConsentGrant(g) => !cited.contains(&g.consent),
             Call::ConsentRevoke(c) => !cited.contains(&c.consent),
             Call::Governance(g) => !matches!(g.change, Change::RegisterModel { .. }),
-            // Request bundles tell single-subject stories; batch calls are not part of one.
-            Call::BatchRequest(_) | Call::BatchAccess(_) => true,
+            Call::BatchRequest(b) => b.request != id,
+            Call::BatchAccess(a) => a.request != id,
         })
         .map(|p| p.report.tx_hash.to_hex())
         .collect();
@@ -491,7 +631,7 @@ fn ending(
     r: &mut Report,
     txs: &[Proven],
     id: RequestId,
-    request: &AssessmentRequest,
+    asked_model: &ModelId,
     requester: KeyId,
     model: Option<CategorySet>,
     accessed: CategorySet,
@@ -543,7 +683,7 @@ fn ending(
     let signer = result_tx.signer();
     r.check(
         "result",
-        signer == requester && result.model == request.model,
+        signer == requester && result.model == *asked_model,
         format!(
             "commitment {} recorded by the requester at block {}",
             result.commitment,
@@ -552,14 +692,14 @@ fn ending(
         if signer == requester {
             format!(
                 "it names model {}, the request uses {}",
-                result.model, request.model
+                result.model, asked_model
             )
         } else {
             format!("signed by key {signer}, not by the requester {requester}")
         },
     );
     if let Some(receipt) = receipt {
-        match open_receipt(receipt, id, &request.model) {
+        match open_receipt(receipt, id, asked_model) {
             Err(reason) => r.fail("receipt", reason),
             Ok(commitment) => r.check(
                 "receipt",

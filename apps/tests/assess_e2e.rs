@@ -505,6 +505,38 @@ fn batch_request(net: &Net, base: &Path) {
     }
     assert!(computed >= 2, "consenting residents computed:\n{csv}");
 
+    // The auditor proves the batch's list, accesses and the commitment the receipt opens.
+    let bundle = base.join("batch-bundle.json");
+    let out = net.cli(&[
+        "audit",
+        "request",
+        &request,
+        "--node",
+        &net.url(0),
+        "--key",
+        &net.actor_key("auditor").display().to_string(),
+        "--out",
+        &bundle.display().to_string(),
+    ]);
+    assert!(out.status.success(), "audit request of the batch failed");
+    let out = net.cli(&[
+        "audit",
+        "verify",
+        &bundle.display().to_string(),
+        "--receipt",
+        &receipt_path.display().to_string(),
+    ]);
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "audit verify of the batch failed:\n{printed}"
+    );
+    assert!(
+        printed.contains("12 subjects listed in 1 parts"),
+        "{printed}"
+    );
+    assert_eq!(printed.matches("batch access").count(), 3, "{printed}");
+
     // The resident's history shows the three departments' batch accesses.
     let out = net.cli(&[
         "consent",
