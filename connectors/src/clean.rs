@@ -23,6 +23,7 @@ use crate::date::{Date, DateForm};
 use crate::icd10::{self, Icd10};
 use crate::identity::Identity;
 use crate::limits::{IDENTITY_BYTES_MAX, TEXT_CHARS_MAX};
+use crate::source::Fields;
 use crate::schema::{DedupKey, FieldKind, FieldSpec, Imputation, MissingPolicy, TableSpec, Unit};
 
 /// The cleaning rules, in report order.
@@ -196,6 +197,15 @@ impl Value {
         }
     }
 
+    /// The canonical text form, `None` for NULL; moves a text value instead of copying it.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Text(s) => Some(s),
+            other => Some(other.render()),
+        }
+    }
+
     /// True unless NULL.
     pub fn is_present(&self) -> bool {
         !matches!(self, Value::Null)
@@ -248,10 +258,50 @@ pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> u128 {
     (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
+/// Subject pseudonyms, remembering the last ID's: rows of one person usually come
+/// together (exports are sorted by person; check-ups and claims repeat the ID), and the
+/// HMAC-SM3 is a large share of cleaning a row.
+pub struct Pseudonyms<'a> {
+    pepper: &'a Pepper,
+    last: Option<(ResidentId, SubjectPseudonym)>,
+}
+
+impl<'a> Pseudonyms<'a> {
+    /// No ID seen yet.
+    pub fn new(pepper: &'a Pepper) -> Self {
+        Pseudonyms { pepper, last: None }
+    }
+
+    /// The pseudonym of `id`.
+    pub fn of(&mut self, id: &ResidentId) -> SubjectPseudonym {
+        match &self.last {
+            Some((last, p)) if last == id => *p,
+            _ => {
+                let p = SubjectPseudonym::derive(self.pepper, id);
+                self.last = Some((id.clone(), p));
+                p
+            }
+        }
+    }
+}
+
 /// Cleans one raw row (`raw[i]` is field `i` of the spec; empty means missing).
-pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cleaned, Rejection> {
+pub fn clean_row<R: Fields + ?Sized>(
+    spec: &TableSpec,
+    pepper: &Pepper,
+    raw: &R,
+) -> Result<Cleaned, Rejection> {
+    clean_row_with(spec, &mut Pseudonyms::new(pepper), raw)
+}
+
+/// As [`clean_row`], deriving the pseudonym through `pseudonyms`.
+pub fn clean_row_with<R: Fields + ?Sized>(
+    spec: &TableSpec,
+    pseudonyms: &mut Pseudonyms<'_>,
+    raw: &R,
+) -> Result<Cleaned, Rejection> {
     let id_idx = spec.index_of("id_number").unwrap_or(0);
-    let id_text = raw.get(id_idx).map(|s| s.trim()).unwrap_or("");
+    let id_text = raw.field(id_idx).trim();
     let field_u16 = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
     if id_text.is_empty() {
         return Err(Rejection {
@@ -264,7 +314,7 @@ pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cl
         field: field_u16(id_idx),
     })?;
     for (i, f) in spec.fields.iter().enumerate() {
-        if f.missing == MissingPolicy::Reject && raw.get(i).is_none_or(|s| s.trim().is_empty()) {
+        if f.missing == MissingPolicy::Reject && raw.field(i).trim().is_empty() {
             return Err(Rejection {
                 rule: Rule::MissingRejected,
                 field: field_u16(i),
@@ -276,7 +326,7 @@ pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cl
     identity.id_number = id.as_str().to_string();
     let mut values = Vec::with_capacity(spec.fields.len());
     for (i, f) in spec.fields.iter().enumerate() {
-        let text = raw.get(i).map(|s| s.trim()).unwrap_or("");
+        let text = raw.field(i).trim();
         let mut ev = |rule| {
             events.push(Event {
                 rule,
@@ -305,7 +355,7 @@ pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cl
             }
         }
     }
-    let subject = SubjectPseudonym::derive(pepper, &id);
+    let subject = pseudonyms.of(&id);
     let keys = dedup_keys(spec, &subject, &identity, &values);
     Ok(Cleaned {
         subject,

@@ -7,22 +7,26 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use weinong_keys::{DataKey, Pepper, SubjectPseudonym};
 
-use crate::clean::{Cleaned, Rejection, Rule, clean_row, hash128};
+use crate::clean::{Cleaned, Pseudonyms, Rejection, Rule, clean_row_with};
 use crate::error::ConnectorError;
 use crate::limits::IMPORT_CHUNK_ROWS;
 use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
-use crate::source::{Mapping, Source};
-use crate::store::{Inserter, JobRecord, Store, SubjectInserter, insert_job};
+use crate::source::{Mapping, RawChunk, RawRow, Source};
+use crate::store::{JobRecord, Store};
+use crate::write::{Inserter, SubjectInserter, insert_job};
 
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Consecutive rows cleaned by one parallel task (sharing a pseudonym memo).
+const PSEUDONYM_RUN_ROWS: usize = 512;
 
 /// The node's secrets an import needs: the data key (sealing identities) and the pepper
 /// (subject pseudonyms). Both zeroize on drop.
@@ -77,6 +81,7 @@ pub async fn import_file(
     .unwrap_or(0);
     let spec = department.spec();
     let source = Source::open(path, spec, mapping)?;
+    let open_ms = ms(started.elapsed());
     let info = source.info.clone();
     let mut tx = store.begin().await?;
     let (sender, mut receiver) =
@@ -86,10 +91,17 @@ pub async fn import_file(
         let chunk_rows = options.chunk_rows.max(1);
         std::thread::spawn(move || produce(spec, source, &secrets, chunk_rows, &sender))
     };
-    let mut inserter = Inserter::new(spec, store.backend());
-    let mut subjects = SubjectInserter::new(store.backend(), department);
+    let mut inserter = Inserter::new(spec, &tx);
+    let mut subjects = SubjectInserter::new(department);
     let mut failure = None;
-    while let Some(batch) = receiver.recv().await {
+    let (mut write, mut wait) = (Duration::ZERO, Duration::ZERO);
+    loop {
+        let t = Instant::now();
+        let Some(batch) = receiver.recv().await else {
+            break;
+        };
+        wait += t.elapsed();
+        let t = Instant::now();
         let step = async {
             let batch = batch?;
             subjects.insert(&mut tx, batch.subjects).await?;
@@ -99,14 +111,16 @@ pub async fn import_file(
             }
             Ok::<(), ConnectorError>(())
         };
-        if let Err(e) = step.await {
+        let result = step.await;
+        write += t.elapsed();
+        if let Err(e) = result {
             failure = Some(e);
             break;
         }
     }
     // Dropping the receiver stops the producer at its next send.
     drop(receiver);
-    let tally = tokio::task::spawn_blocking(move || producer.join())
+    let mut tally = tokio::task::spawn_blocking(move || producer.join())
         .await
         .map_err(|e| ConnectorError::Invalid(format!("import worker failed: {e}")))?
         .map_err(|_| ConnectorError::Invalid("import worker panicked".into()))?;
@@ -114,7 +128,16 @@ pub async fn import_file(
         // `tx` is dropped without commit: sqlx rolls the transaction back.
         return Err(e);
     }
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let t = Instant::now();
+    subjects.finish(&mut tx).await?;
+    inserter.finish(&mut tx).await?;
+    write += t.elapsed();
+    tally.stages.open_ms = open_ms;
+    tally.stages.write_ms = ms(write);
+    tally.stages.wait_ms = ms(wait);
+    let t = Instant::now();
+    // The job record carries the report, so its duration stops before the commit.
+    let duration_ms = ms(started.elapsed());
     let report = tally.into_report(spec, &info, duration_ms);
     let job = JobRecord {
         id: format!("{}-{started_at_ms}-{}", department.as_str(), job_nonce()?),
@@ -125,13 +148,15 @@ pub async fn import_file(
         report_json: serde_json::to_string(&report)
             .map_err(|e| ConnectorError::Invalid(e.to_string()))?,
     };
-    subjects.finish(&mut tx).await?;
-    inserter.finish(&mut tx).await?;
     insert_job(&mut tx, &job).await?;
-    tx.commit()
-        .await
-        .map_err(ConnectorError::db("commit import"))?;
+    tx.commit().await?;
+    let mut report = report;
+    report.stages.commit_ms = ms(t.elapsed());
     Ok(report)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn job_nonce() -> Result<String, ConnectorError> {
@@ -147,37 +172,69 @@ struct Seen {
     subjects: HashSet<SubjectPseudonym>,
 }
 
+/// Time spent by the worker per stage.
+#[derive(Default)]
+struct WorkerTimes {
+    read: Duration,
+    clean: Duration,
+    seal: Duration,
+}
+
 fn produce(
     spec: &'static TableSpec,
-    mut source: Source,
+    source: Source,
     secrets: &Secrets,
     chunk_rows: usize,
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
 ) -> Tally {
     let mut tally = Tally::new(spec);
+    let mut times = WorkerTimes::default();
+    produce_into(spec, source, secrets, chunk_rows, sender, &mut tally, &mut times);
+    tally.stages.read_ms = ms(times.read);
+    tally.stages.clean_ms = ms(times.clean);
+    tally.stages.seal_ms = ms(times.seal);
+    tally
+}
+
+fn produce_into(
+    spec: &'static TableSpec,
+    mut source: Source,
+    secrets: &Secrets,
+    chunk_rows: usize,
+    sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
+    tally: &mut Tally,
+    times: &mut WorkerTimes,
+) {
     let mut seen = Seen {
         raw: HashSet::new(),
         keys: [HashSet::new(), HashSet::new()],
         subjects: HashSet::new(),
     };
     loop {
-        let chunk = match source.next_chunk(chunk_rows) {
+        let t = Instant::now();
+        let chunk = source.next_chunk(chunk_rows);
+        times.read += t.elapsed();
+        let chunk = match chunk {
             Ok(c) => c,
             Err(e) => {
                 // The consumer turns this into the import's error; if it is gone there is
                 // nobody left to tell.
                 let _ignored = sender.blocking_send(Err(e));
-                return tally;
+                return;
             }
         };
         if chunk.is_empty() {
-            return tally;
+            return;
         }
-        let batch = clean_chunk(spec, secrets, &chunk, &mut seen, &mut tally);
+        let t = Instant::now();
+        let batch = clean_chunk(spec, secrets, &chunk, &mut seen, tally);
+        times.clean += t.elapsed();
+        let t = Instant::now();
         let batch = batch.and_then(|b| seal_new(spec, secrets, b));
+        times.seal += t.elapsed();
         let failed = batch.is_err();
         if sender.blocking_send(batch).is_err() || failed {
-            return tally;
+            return;
         }
     }
 }
@@ -187,15 +244,18 @@ type Processed = (u128, Result<Cleaned, Rejection>);
 fn clean_chunk(
     spec: &'static TableSpec,
     secrets: &Secrets,
-    chunk: &[(u64, Vec<String>)],
+    chunk: &RawChunk,
     seen: &mut Seen,
     tally: &mut Tally,
 ) -> Result<(Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>), ConnectorError> {
-    let processed: Vec<Processed> = chunk
-        .par_iter()
-        .map(|(_, raw)| {
-            let h = hash128(raw.iter().flat_map(|s| [s.as_bytes(), b"\x1f".as_slice()]));
-            (h, clean_row(spec, &secrets.pepper, raw))
+    let raws: Vec<RawRow<'_>> = chunk.rows().collect();
+    // Runs of rows go to one task each, so a person's consecutive rows share one pseudonym.
+    let processed: Vec<Processed> = raws
+        .par_chunks(PSEUDONYM_RUN_ROWS)
+        .flat_map_iter(|run| {
+            let mut pseudonyms = Pseudonyms::new(&secrets.pepper);
+            run.iter()
+                .map(move |raw| (raw.hash128(), clean_row_with(spec, &mut pseudonyms, raw)))
         })
         .collect();
     let mut rows = Vec::with_capacity(processed.len());
@@ -203,7 +263,8 @@ fn clean_chunk(
     let mut fresh = Vec::new();
     let rows_read = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
     tally.rows_read += rows_read;
-    for ((line, raw), (h, outcome)) in chunk.iter().zip(processed) {
+    for (raw, (h, outcome)) in raws.iter().zip(processed) {
+        let line = &raw.line;
         if !seen.raw.insert(h) {
             tally.rows_duplicate += 1;
             tally.add(spec, Rule::DuplicateExact, None, *line, raw);
