@@ -210,19 +210,18 @@ fn produce_into(
         keys: [HashSet::new(), HashSet::new()],
         subjects: HashSet::new(),
     };
+    // One buffer for all chunks: only cleaned rows leave the worker.
+    let mut chunk = RawChunk::new(spec.fields.len(), chunk_rows.min(1 << 16));
     loop {
         let t = Instant::now();
-        let chunk = source.next_chunk(chunk_rows);
+        let read = source.next_chunk_into(&mut chunk, chunk_rows);
         times.read += t.elapsed();
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                // The consumer turns this into the import's error; if it is gone there is
-                // nobody left to tell.
-                let _ignored = sender.blocking_send(Err(e));
-                return;
-            }
-        };
+        if let Err(e) = read {
+            // The consumer turns this into the import's error; if it is gone there is
+            // nobody left to tell.
+            let _ignored = sender.blocking_send(Err(e));
+            return;
+        }
         if chunk.is_empty() {
             return;
         }

@@ -25,6 +25,7 @@ use std::io::{Cursor, Read};
 use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::error::ConnectorError;
@@ -272,13 +273,22 @@ pub struct RawChunk {
 }
 
 impl RawChunk {
-    fn new(fields: usize, rows: usize) -> RawChunk {
+    /// An empty chunk with room for `rows` rows of `fields` fields.
+    pub fn new(fields: usize, rows: usize) -> RawChunk {
         RawChunk {
             fields,
             text: String::with_capacity(rows * fields * 4),
             ends: Vec::with_capacity(rows * fields),
             lines: Vec::with_capacity(rows),
         }
+    }
+
+    /// Empties the chunk for rows of `fields` fields, keeping its buffers.
+    fn clear(&mut self, fields: usize) {
+        self.fields = fields;
+        self.text.clear();
+        self.ends.clear();
+        self.lines.clear();
     }
 
     /// Appends a row of exactly `fields` values.
@@ -482,6 +492,13 @@ impl Source {
     /// Up to `n` further rows; an empty chunk at the end.
     pub fn next_chunk(&mut self, n: usize) -> Result<RawChunk, ConnectorError> {
         let mut out = RawChunk::new(self.columns.len(), n.min(1 << 16));
+        self.next_chunk_into(&mut out, n)?;
+        Ok(out)
+    }
+
+    /// As [`Source::next_chunk`], reusing `out`'s buffers.
+    pub fn next_chunk_into(&mut self, out: &mut RawChunk, n: usize) -> Result<(), ConnectorError> {
+        out.clear(self.columns.len());
         match &mut self.rows {
             Rows::Csv(reader, record) => {
                 while out.len() < n {
@@ -520,29 +537,45 @@ impl Source {
                 line,
                 header,
             } => {
-                let mut cells: Vec<String> = Vec::with_capacity(self.columns.len());
-                while out.len() < n && *pos < text.len() {
+                // Lines are cut here and parsed in parallel: JSON parsing is most of the
+                // cost of reading this format.
+                let mut lines: Vec<(u64, &str)> = Vec::with_capacity(n.min(1 << 16));
+                while lines.len() < n && *pos < text.len() {
                     let rest = &text[*pos..];
                     let end = rest.find('\n').map_or(rest.len(), |i| i + 1);
                     let l = rest[..end].trim();
                     *pos += end;
                     *line += 1;
-                    if l.is_empty() {
-                        continue;
+                    if !l.is_empty() {
+                        lines.push((*line, l));
                     }
-                    let mut obj = parse_json_object(&self.info.path, *line, l)?;
-                    cells.clear();
-                    cells.extend(self.columns.iter().map(|c| {
-                        c.and_then(|i| header.get(i))
-                            .and_then(|k| obj.remove(k))
-                            .map(json_text)
-                            .unwrap_or_default()
-                    }));
-                    out.push(*line, cells.iter().map(String::as_str));
+                }
+                let path = &self.info.path;
+                let columns = &self.columns;
+                let header = &*header;
+                let parsed: Vec<Result<Vec<String>, ConnectorError>> = lines
+                    .par_iter()
+                    .map(|&(at, l)| {
+                        let mut obj = parse_json_object(path, at, l)?;
+                        Ok(columns
+                            .iter()
+                            .map(|c| {
+                                c.and_then(|i| header.get(i))
+                                    .and_then(|k| obj.remove(k))
+                                    .map(json_text)
+                                    .unwrap_or_default()
+                            })
+                            .collect())
+                    })
+                    .collect();
+                // The first error in file order is the one reported.
+                for ((at, _), cells) in lines.iter().zip(parsed) {
+                    let cells = cells?;
+                    out.push(*at, cells.iter().map(String::as_str));
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
