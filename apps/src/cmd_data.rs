@@ -474,7 +474,7 @@ async fn import_all(url: &str, dir: &Path, secrets: &Secrets) -> Result<Run> {
         .await?;
         let st = &r.stages;
         println!(
-            "  {:<9} {:>9} rows in {:>7.2} s; ms: open {} read {} clean {} seal {} write {} (writer idle {}) commit {}",
+            "  {:<9} {:>9} rows in {:>7.2} s; ms: open {} read {} clean {} seal {} encode {} write {} (writer idle {}) commit {}",
             d.as_str(),
             r.rows_read,
             r.duration_ms as f64 / 1000.0,
@@ -482,6 +482,7 @@ async fn import_all(url: &str, dir: &Path, secrets: &Secrets) -> Result<Run> {
             st.read_ms,
             st.clean_ms,
             st.seal_ms,
+            st.encode_ms,
             st.write_ms,
             st.wait_ms,
             st.commit_ms

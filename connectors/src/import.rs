@@ -19,8 +19,8 @@ use crate::limits::IMPORT_CHUNK_ROWS;
 use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
 use crate::source::{Mapping, RawChunk, RawRow, Source};
-use crate::store::{JobRecord, Store};
-use crate::write::{Inserter, SubjectInserter, insert_job};
+use crate::store::{Backend, JobRecord, Store};
+use crate::write::{Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job};
 
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
@@ -58,8 +58,8 @@ impl Default for ImportOptions {
 
 struct Batch {
     rows_read: u64,
-    subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
-    rows: Vec<(SubjectPseudonym, Vec<crate::clean::Value>)>,
+    subjects: Encoded,
+    rows: Encoded,
 }
 
 /// Imports one file into `store` for `department`; returns its quality report (also stored
@@ -89,10 +89,11 @@ pub async fn import_file(
     let producer = {
         let secrets = secrets.clone();
         let chunk_rows = options.chunk_rows.max(1);
-        std::thread::spawn(move || produce(spec, source, &secrets, chunk_rows, &sender))
+        let backend = store.backend();
+        std::thread::spawn(move || produce(spec, backend, source, &secrets, chunk_rows, &sender))
     };
-    let mut inserter = Inserter::new(spec, &tx);
-    let mut subjects = SubjectInserter::new(department);
+    let rows = RowWriter::new(spec);
+    let mut subjects = SubjectWriter::new();
     let mut failure = None;
     let (mut write, mut wait) = (Duration::ZERO, Duration::ZERO);
     loop {
@@ -104,8 +105,8 @@ pub async fn import_file(
         let t = Instant::now();
         let step = async {
             let batch = batch?;
-            subjects.insert(&mut tx, batch.subjects).await?;
-            inserter.insert(&mut tx, batch.rows).await?;
+            subjects.write(&mut tx, batch.subjects).await?;
+            rows.write(&mut tx, batch.rows).await?;
             if let Some(p) = &options.progress {
                 p.inc(batch.rows_read);
             }
@@ -130,7 +131,6 @@ pub async fn import_file(
     }
     let t = Instant::now();
     subjects.finish(&mut tx).await?;
-    inserter.finish(&mut tx).await?;
     write += t.elapsed();
     tally.stages.open_ms = open_ms;
     tally.stages.write_ms = ms(write);
@@ -178,22 +178,38 @@ struct WorkerTimes {
     read: Duration,
     clean: Duration,
     seal: Duration,
+    encode: Duration,
 }
 
 fn produce(
     spec: &'static TableSpec,
+    backend: Backend,
     source: Source,
     secrets: &Secrets,
     chunk_rows: usize,
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
 ) -> Tally {
-    let mut tally = Tally::new(spec);
-    let mut times = WorkerTimes::default();
-    produce_into(spec, source, secrets, chunk_rows, sender, &mut tally, &mut times);
-    tally.stages.read_ms = ms(times.read);
-    tally.stages.clean_ms = ms(times.clean);
-    tally.stages.seal_ms = ms(times.seal);
+    let mut w = Worker {
+        tally: Tally::new(spec),
+        times: WorkerTimes::default(),
+        rows: RowEncoder::new(spec, backend),
+        subjects: SubjectEncoder::new(spec.department, backend),
+    };
+    produce_into(spec, source, secrets, chunk_rows, sender, &mut w);
+    let mut tally = w.tally;
+    tally.stages.read_ms = ms(w.times.read);
+    tally.stages.clean_ms = ms(w.times.clean);
+    tally.stages.seal_ms = ms(w.times.seal);
+    tally.stages.encode_ms = ms(w.times.encode);
     tally
+}
+
+/// The import worker's running state.
+struct Worker {
+    tally: Tally,
+    times: WorkerTimes,
+    rows: RowEncoder,
+    subjects: SubjectEncoder,
 }
 
 fn produce_into(
@@ -202,8 +218,7 @@ fn produce_into(
     secrets: &Secrets,
     chunk_rows: usize,
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
-    tally: &mut Tally,
-    times: &mut WorkerTimes,
+    w: &mut Worker,
 ) {
     let mut seen = Seen {
         raw: HashSet::new(),
@@ -215,30 +230,46 @@ fn produce_into(
     loop {
         let t = Instant::now();
         let read = source.next_chunk_into(&mut chunk, chunk_rows);
-        times.read += t.elapsed();
+        w.times.read += t.elapsed();
         if let Err(e) = read {
             // The consumer turns this into the import's error; if it is gone there is
             // nobody left to tell.
             let _ignored = sender.blocking_send(Err(e));
             return;
         }
-        if chunk.is_empty() {
-            return;
-        }
+        let last = chunk.is_empty();
         let t = Instant::now();
-        let batch = clean_chunk(spec, secrets, &chunk, &mut seen, tally);
-        times.clean += t.elapsed();
+        let cleaned = if last {
+            Ok((Vec::new(), Vec::new()))
+        } else {
+            clean_chunk(spec, secrets, &chunk, &mut seen, &mut w.tally)
+        };
+        w.times.clean += t.elapsed();
         let t = Instant::now();
-        let batch = batch.and_then(|b| seal_new(spec, secrets, b));
-        times.seal += t.elapsed();
+        let sealed = cleaned.and_then(|(rows, fresh)| Ok((rows, seal(spec, secrets, &fresh)?)));
+        w.times.seal += t.elapsed();
+        let t = Instant::now();
+        // The last batch carries the rows held back for a full statement.
+        let batch = sealed.and_then(|(rows, subjects)| {
+            Ok(Batch {
+                rows_read: u64::try_from(chunk.len()).unwrap_or(u64::MAX),
+                subjects: w.subjects.encode(subjects, last)?,
+                rows: w.rows.encode(rows, last)?,
+            })
+        });
+        w.times.encode += t.elapsed();
         let failed = batch.is_err();
-        if sender.blocking_send(batch).is_err() || failed {
+        if sender.blocking_send(batch).is_err() || failed || last {
             return;
         }
     }
 }
 
 type Processed = (u128, Result<Cleaned, Rejection>);
+/// Stored rows of a chunk: pseudonym and data values.
+type CleanRows = Vec<(SubjectPseudonym, Vec<crate::clean::Value>)>;
+/// Subjects first seen in a chunk, with the identity to seal.
+type Fresh = Vec<(SubjectPseudonym, crate::identity::Identity)>;
 
 fn clean_chunk(
     spec: &'static TableSpec,
@@ -246,7 +277,7 @@ fn clean_chunk(
     chunk: &RawChunk,
     seen: &mut Seen,
     tally: &mut Tally,
-) -> Result<(Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>), ConnectorError> {
+) -> Result<(CleanRows, Fresh), ConnectorError> {
     let raws: Vec<RawRow<'_>> = chunk.rows().collect();
     // Runs of rows go to one task each, so a person's consecutive rows share one pseudonym.
     let processed: Vec<Processed> = raws
@@ -260,8 +291,7 @@ fn clean_chunk(
     let mut rows = Vec::with_capacity(processed.len());
     // The first stored row of a subject in this import carries the identity that is sealed.
     let mut fresh = Vec::new();
-    let rows_read = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-    tally.rows_read += rows_read;
+    tally.rows_read += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
     for (raw, (h, outcome)) in raws.iter().zip(processed) {
         let line = &raw.line;
         if !seen.raw.insert(h) {
@@ -301,14 +331,7 @@ fn clean_chunk(
         }
         rows.push((cleaned.subject, cleaned.values));
     }
-    Ok((
-        Batch {
-            rows_read,
-            subjects: Vec::new(),
-            rows,
-        },
-        fresh,
-    ))
+    Ok((rows, fresh))
 }
 
 fn count_present(spec: &TableSpec, c: &Cleaned, tally: &mut Tally) {
@@ -327,18 +350,16 @@ fn count_present(spec: &TableSpec, c: &Cleaned, tally: &mut Tally) {
     }
 }
 
-fn seal_new(
+fn seal(
     spec: &'static TableSpec,
     secrets: &Secrets,
-    (mut batch, fresh): (Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>),
-) -> Result<Batch, ConnectorError> {
-    let sealed: Result<Vec<_>, ConnectorError> = fresh
+    fresh: &Fresh,
+) -> Result<Vec<(SubjectPseudonym, Vec<u8>)>, ConnectorError> {
+    fresh
         .par_iter()
         .map(|(s, id)| {
             id.seal(&secrets.data_key, spec.department, s)
                 .map(|b| (*s, b))
         })
-        .collect();
-    batch.subjects = sealed?;
-    Ok(batch)
+        .collect()
 }

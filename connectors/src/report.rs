@@ -96,6 +96,8 @@ pub struct StageTimes {
     pub clean_ms: u64,
     /// Sealing new subjects' identities (in parallel).
     pub seal_ms: u64,
+    /// Turning rows into statement arguments or COPY text (in parallel).
+    pub encode_ms: u64,
     /// Database statements, until the last batch is written.
     pub write_ms: u64,
     /// The writer waiting for the worker's next batch.

@@ -728,7 +728,9 @@ mod tests {
         c.push(4, ["x", "y", "z"].into_iter());
         assert_eq!(c.len(), 3);
         let fields = |r: RawRow<'_>| -> Vec<String> {
-            (0..r.field_count()).map(|i| r.field(i).to_string()).collect()
+            (0..r.field_count())
+                .map(|i| r.field(i).to_string())
+                .collect()
         };
         assert_eq!(fields(c.row(0)), ["a", "", "ccc"]);
         assert_eq!(fields(c.row(1)), ["", "bb", ""], "a short row is padded");
