@@ -1,9 +1,12 @@
 //! An import job: read a source, clean it, store it, report on it — in one database
 //! transaction, so an import that fails halfway leaves the store as it was.
 //!
-//! Work is pipelined: a producer thread reads chunks, cleans them in parallel (rayon),
-//! applies the order-dependent duplicate rules and seals new identities; the async side
-//! writes each finished batch. A bounded channel (`BATCHES_IN_FLIGHT`) keeps memory flat.
+//! Work is pipelined: a worker thread reads chunks into one reused buffer, cleans them in
+//! parallel (rayon), applies the order-dependent duplicate rules, seals new identities and
+//! encodes the rows for the engine (statement arguments for SQLite, COPY text for
+//! PostgreSQL, both in parallel); the async side only executes the statements, so the
+//! single database writer does nothing but database work. A bounded channel
+//! (`BATCHES_IN_FLIGHT`) keeps memory flat. Each report records the time per stage.
 
 use std::collections::HashSet;
 use std::path::Path;
