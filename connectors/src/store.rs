@@ -305,14 +305,24 @@ pub async fn drop_scratch_database(url: &str, name: &str) -> Result<(), Connecto
         .connect(url)
         .await
         .map_err(ConnectorError::db("connect"))?;
-    sqlx::query(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&pool)
-    .await
-    .map_err(ConnectorError::db("drop scratch database"))?;
+    // A plain DROP first: it cancels autovacuum workers itself (after a large import one
+    // is usually analysing the new tables), which FORCE may not terminate without
+    // pg_signal_backend. FORCE then ends sessions the caller left open.
+    let plain = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+        .execute(&pool)
+        .await;
+    let result = match plain {
+        Ok(_) => Ok(()),
+        Err(_) => sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&pool)
+        .await
+        .map(|_| ())
+        .map_err(ConnectorError::db("drop scratch database")),
+    };
     pool.close().await;
-    Ok(())
+    result
 }
 
 fn render_stored(
