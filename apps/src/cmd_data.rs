@@ -472,6 +472,21 @@ async fn import_all(url: &str, dir: &Path, secrets: &Secrets) -> Result<Run> {
             &ImportOptions::default(),
         )
         .await?;
+        let st = &r.stages;
+        println!(
+            "  {:<9} {:>9} rows in {:>7.2} s; ms: open {} read {} clean {} seal {} encode {} write {} (writer idle {}) commit {}",
+            d.as_str(),
+            r.rows_read,
+            r.duration_ms as f64 / 1000.0,
+            st.open_ms,
+            st.read_ms,
+            st.clean_ms,
+            st.seal_ms,
+            st.encode_ms,
+            st.write_ms,
+            st.wait_ms,
+            st.commit_ms
+        );
         rows += r.rows_read;
     }
     let seconds = started.elapsed().as_secs_f64();

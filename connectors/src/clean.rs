@@ -15,7 +15,9 @@
 //! Field-level counts are taken over stored rows only: a row that is later rejected or
 //! dropped contributes its rejection or its duplicate, nothing else.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hasher;
+
+use siphasher::sip128::{Hasher128, SipHasher13};
 
 use weinong_keys::{Pepper, ResidentId, Sex, SubjectPseudonym};
 
@@ -24,6 +26,7 @@ use crate::icd10::{self, Icd10};
 use crate::identity::Identity;
 use crate::limits::{IDENTITY_BYTES_MAX, TEXT_CHARS_MAX};
 use crate::schema::{DedupKey, FieldKind, FieldSpec, Imputation, MissingPolicy, TableSpec, Unit};
+use crate::source::Fields;
 
 /// The cleaning rules, in report order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -196,6 +199,15 @@ impl Value {
         }
     }
 
+    /// The canonical text form, `None` for NULL; moves a text value instead of copying it.
+    pub fn into_text(self) -> Option<String> {
+        match self {
+            Value::Null => None,
+            Value::Text(s) => Some(s),
+            other => Some(other.render()),
+        }
+    }
+
     /// True unless NULL.
     pub fn is_present(&self) -> bool {
         !matches!(self, Value::Null)
@@ -234,24 +246,65 @@ pub struct Rejection {
     pub field: u16,
 }
 
-/// A 128-bit hash of byte strings (two SipHash runs with different prefixes), for
+/// Fixed SipHash keys of the duplicate hashes: the hashes live only during one import.
+const DEDUP_KEY_0: u64 = 0x5745_494e_4f4e_4731;
+const DEDUP_KEY_1: u64 = 0x6475_706c_6963_6174;
+
+/// A 128-bit hash of byte strings (SipHash-1-3 with 128-bit output, one pass), for
 /// duplicate detection; a collision needs ~2^64 rows. Parts are hashed as written: callers
 /// put a separator (0x1f) between parts whose boundaries could shift.
-pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]> + Clone) -> u128 {
-    let mut a = DefaultHasher::new();
-    let mut b = DefaultHasher::new();
-    0xA5u8.hash(&mut b);
+pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]>) -> u128 {
+    let mut h = SipHasher13::new_with_keys(DEDUP_KEY_0, DEDUP_KEY_1);
     for p in parts {
-        a.write(p);
-        b.write(p);
+        h.write(p);
     }
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    h.finish128().as_u128()
+}
+
+/// Subject pseudonyms, remembering the last ID's: rows of one person usually come
+/// together (exports are sorted by person; check-ups and claims repeat the ID), and the
+/// HMAC-SM3 is a large share of cleaning a row.
+pub struct Pseudonyms<'a> {
+    pepper: &'a Pepper,
+    last: Option<(ResidentId, SubjectPseudonym)>,
+}
+
+impl<'a> Pseudonyms<'a> {
+    /// No ID seen yet.
+    pub fn new(pepper: &'a Pepper) -> Self {
+        Pseudonyms { pepper, last: None }
+    }
+
+    /// The pseudonym of `id`.
+    pub fn of(&mut self, id: &ResidentId) -> SubjectPseudonym {
+        match &self.last {
+            Some((last, p)) if last == id => *p,
+            _ => {
+                let p = SubjectPseudonym::derive(self.pepper, id);
+                self.last = Some((id.clone(), p));
+                p
+            }
+        }
+    }
 }
 
 /// Cleans one raw row (`raw[i]` is field `i` of the spec; empty means missing).
-pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cleaned, Rejection> {
+pub fn clean_row<R: Fields + ?Sized>(
+    spec: &TableSpec,
+    pepper: &Pepper,
+    raw: &R,
+) -> Result<Cleaned, Rejection> {
+    clean_row_with(spec, &mut Pseudonyms::new(pepper), raw)
+}
+
+/// As [`clean_row`], deriving the pseudonym through `pseudonyms`.
+pub fn clean_row_with<R: Fields + ?Sized>(
+    spec: &TableSpec,
+    pseudonyms: &mut Pseudonyms<'_>,
+    raw: &R,
+) -> Result<Cleaned, Rejection> {
     let id_idx = spec.index_of("id_number").unwrap_or(0);
-    let id_text = raw.get(id_idx).map(|s| s.trim()).unwrap_or("");
+    let id_text = raw.field(id_idx).trim();
     let field_u16 = |i: usize| u16::try_from(i).unwrap_or(u16::MAX);
     if id_text.is_empty() {
         return Err(Rejection {
@@ -264,7 +317,7 @@ pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cl
         field: field_u16(id_idx),
     })?;
     for (i, f) in spec.fields.iter().enumerate() {
-        if f.missing == MissingPolicy::Reject && raw.get(i).is_none_or(|s| s.trim().is_empty()) {
+        if f.missing == MissingPolicy::Reject && raw.field(i).trim().is_empty() {
             return Err(Rejection {
                 rule: Rule::MissingRejected,
                 field: field_u16(i),
@@ -276,7 +329,7 @@ pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cl
     identity.id_number = id.as_str().to_string();
     let mut values = Vec::with_capacity(spec.fields.len());
     for (i, f) in spec.fields.iter().enumerate() {
-        let text = raw.get(i).map(|s| s.trim()).unwrap_or("");
+        let text = raw.field(i).trim();
         let mut ev = |rule| {
             events.push(Event {
                 rule,
@@ -305,7 +358,7 @@ pub fn clean_row(spec: &TableSpec, pepper: &Pepper, raw: &[String]) -> Result<Cl
             }
         }
     }
-    let subject = SubjectPseudonym::derive(pepper, &id);
+    let subject = pseudonyms.of(&id);
     let keys = dedup_keys(spec, &subject, &identity, &values);
     Ok(Cleaned {
         subject,
@@ -545,50 +598,72 @@ fn parse_decimal(s: &str) -> Option<(i64, u32)> {
     Some((if neg { -m } else { m }, scale))
 }
 
+/// Feeds a value to a duplicate-key hash: tagged, so no two values share an encoding and
+/// no allocation (keys are computed for every row).
+fn hash_value(h: &mut SipHasher13, v: &Value) {
+    match v {
+        Value::Null => h.write_u8(0),
+        Value::Date(d) => {
+            h.write_u8(1);
+            h.write(&d.year.to_le_bytes());
+            h.write(&[d.month, d.day]);
+        }
+        Value::Text(s) => {
+            h.write_u8(2);
+            h.write(s.as_bytes());
+            h.write_u8(0x1f);
+        }
+        other => {
+            h.write_u8(3);
+            h.write(other.render().as_bytes());
+            h.write_u8(0x1f);
+        }
+    }
+}
+
 fn dedup_keys(
     spec: &TableSpec,
     subject: &SubjectPseudonym,
     identity: &Identity,
     values: &[Value],
 ) -> [Option<u128>; 2] {
-    let value_of = |name: &str| -> Option<&Value> {
-        let pos = spec.data_fields().position(|(_, f)| f.name == name)?;
-        values.get(pos)
+    let value_of = |name: &str| -> &Value {
+        spec.data_fields()
+            .position(|(_, f)| f.name == name)
+            .and_then(|pos| values.get(pos))
+            .unwrap_or(&Value::Null)
+    };
+    let hasher = |tag: &[u8]| {
+        let mut h = SipHasher13::new_with_keys(DEDUP_KEY_0, DEDUP_KEY_1);
+        h.write(tag);
+        h
     };
     match spec.dedup {
         DedupKey::PersonOrNameBirthDistrict => {
-            let first = Some(hash128([subject.as_bytes().as_slice()].into_iter()));
-            let birth = value_of("birth_date")
-                .map(Value::render)
-                .unwrap_or_default();
-            let district = value_of("district").map(Value::render).unwrap_or_default();
+            let mut first = hasher(b"person");
+            first.write(subject.as_bytes());
+            let district = value_of("district");
             // Without a district the name + birth date pair is too weak to merge people.
-            let second = (!district.is_empty()).then(|| {
-                hash128(
-                    [
-                        b"nbd".as_slice(),
-                        identity.name.as_bytes(),
-                        b"\x1f".as_slice(),
-                        birth.as_bytes(),
-                        district.as_bytes(),
-                    ]
-                    .into_iter(),
-                )
+            let second = (!matches!(district, Value::Null)).then(|| {
+                let mut h = hasher(b"nbd");
+                h.write(identity.name.as_bytes());
+                h.write_u8(0x1f);
+                hash_value(&mut h, value_of("birth_date"));
+                hash_value(&mut h, district);
+                h.finish128().as_u128()
             });
-            [first, second]
+            [Some(first.finish128().as_u128()), second]
         }
         DedupKey::SubjectAnd(field) => {
-            let v = value_of(field).map(Value::render).unwrap_or_default();
-            [
-                Some(hash128(
-                    [subject.as_bytes().as_slice(), v.as_bytes()].into_iter(),
-                )),
-                None,
-            ]
+            let mut h = hasher(b"subject-and");
+            h.write(subject.as_bytes());
+            hash_value(&mut h, value_of(field));
+            [Some(h.finish128().as_u128()), None]
         }
         DedupKey::Field(field) => {
-            let v = value_of(field).map(Value::render).unwrap_or_default();
-            [Some(hash128([v.as_bytes()].into_iter())), None]
+            let mut h = hasher(b"field");
+            hash_value(&mut h, value_of(field));
+            [Some(h.finish128().as_u128()), None]
         }
     }
 }

@@ -1,28 +1,35 @@
 //! An import job: read a source, clean it, store it, report on it — in one database
 //! transaction, so an import that fails halfway leaves the store as it was.
 //!
-//! Work is pipelined: a producer thread reads chunks, cleans them in parallel (rayon),
-//! applies the order-dependent duplicate rules and seals new identities; the async side
-//! writes each finished batch. A bounded channel (`BATCHES_IN_FLIGHT`) keeps memory flat.
+//! Work is pipelined: a worker thread reads chunks into one reused buffer, cleans them in
+//! parallel (rayon), applies the order-dependent duplicate rules, seals new identities and
+//! encodes the rows for the engine (statement arguments for SQLite, COPY text for
+//! PostgreSQL, both in parallel); the async side only executes the statements, so the
+//! single database writer does nothing but database work. A bounded channel
+//! (`BATCHES_IN_FLIGHT`) keeps memory flat. Each report records the time per stage.
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
 use weinong_keys::{DataKey, Pepper, SubjectPseudonym};
 
-use crate::clean::{Cleaned, Rejection, Rule, clean_row, hash128};
+use crate::clean::{Cleaned, Pseudonyms, Rejection, Rule, clean_row_with};
 use crate::error::ConnectorError;
 use crate::limits::IMPORT_CHUNK_ROWS;
 use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
-use crate::source::{Mapping, Source};
-use crate::store::{Inserter, JobRecord, Store, SubjectInserter, insert_job};
+use crate::source::{Mapping, RawChunk, RawRow, Source};
+use crate::store::{Backend, JobRecord, Store};
+use crate::write::{Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job};
 
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
+
+/// Consecutive rows cleaned by one parallel task (sharing a pseudonym memo).
+const PSEUDONYM_RUN_ROWS: usize = 512;
 
 /// The node's secrets an import needs: the data key (sealing identities) and the pepper
 /// (subject pseudonyms). Both zeroize on drop.
@@ -54,8 +61,8 @@ impl Default for ImportOptions {
 
 struct Batch {
     rows_read: u64,
-    subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
-    rows: Vec<(SubjectPseudonym, Vec<crate::clean::Value>)>,
+    subjects: Encoded,
+    rows: Encoded,
 }
 
 /// Imports one file into `store` for `department`; returns its quality report (also stored
@@ -77,6 +84,7 @@ pub async fn import_file(
     .unwrap_or(0);
     let spec = department.spec();
     let source = Source::open(path, spec, mapping)?;
+    let open_ms = ms(started.elapsed());
     let info = source.info.clone();
     let mut tx = store.begin().await?;
     let (sender, mut receiver) =
@@ -84,29 +92,39 @@ pub async fn import_file(
     let producer = {
         let secrets = secrets.clone();
         let chunk_rows = options.chunk_rows.max(1);
-        std::thread::spawn(move || produce(spec, source, &secrets, chunk_rows, &sender))
+        let backend = store.backend();
+        std::thread::spawn(move || produce(spec, backend, source, &secrets, chunk_rows, &sender))
     };
-    let mut inserter = Inserter::new(spec, store.backend());
-    let mut subjects = SubjectInserter::new(store.backend(), department);
+    let rows = RowWriter::new(spec);
+    let mut subjects = SubjectWriter::new();
     let mut failure = None;
-    while let Some(batch) = receiver.recv().await {
+    let (mut write, mut wait) = (Duration::ZERO, Duration::ZERO);
+    loop {
+        let t = Instant::now();
+        let Some(batch) = receiver.recv().await else {
+            break;
+        };
+        wait += t.elapsed();
+        let t = Instant::now();
         let step = async {
             let batch = batch?;
-            subjects.insert(&mut tx, batch.subjects).await?;
-            inserter.insert(&mut tx, batch.rows).await?;
+            subjects.write(&mut tx, batch.subjects).await?;
+            rows.write(&mut tx, batch.rows).await?;
             if let Some(p) = &options.progress {
                 p.inc(batch.rows_read);
             }
             Ok::<(), ConnectorError>(())
         };
-        if let Err(e) = step.await {
+        let result = step.await;
+        write += t.elapsed();
+        if let Err(e) = result {
             failure = Some(e);
             break;
         }
     }
     // Dropping the receiver stops the producer at its next send.
     drop(receiver);
-    let tally = tokio::task::spawn_blocking(move || producer.join())
+    let mut tally = tokio::task::spawn_blocking(move || producer.join())
         .await
         .map_err(|e| ConnectorError::Invalid(format!("import worker failed: {e}")))?
         .map_err(|_| ConnectorError::Invalid("import worker panicked".into()))?;
@@ -114,7 +132,15 @@ pub async fn import_file(
         // `tx` is dropped without commit: sqlx rolls the transaction back.
         return Err(e);
     }
-    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let t = Instant::now();
+    subjects.finish(&mut tx).await?;
+    write += t.elapsed();
+    tally.stages.open_ms = open_ms;
+    tally.stages.write_ms = ms(write);
+    tally.stages.wait_ms = ms(wait);
+    let t = Instant::now();
+    // The job record carries the report, so its duration stops before the commit.
+    let duration_ms = ms(started.elapsed());
     let report = tally.into_report(spec, &info, duration_ms);
     let job = JobRecord {
         id: format!("{}-{started_at_ms}-{}", department.as_str(), job_nonce()?),
@@ -125,13 +151,15 @@ pub async fn import_file(
         report_json: serde_json::to_string(&report)
             .map_err(|e| ConnectorError::Invalid(e.to_string()))?,
     };
-    subjects.finish(&mut tx).await?;
-    inserter.finish(&mut tx).await?;
     insert_job(&mut tx, &job).await?;
-    tx.commit()
-        .await
-        .map_err(ConnectorError::db("commit import"))?;
+    tx.commit().await?;
+    let mut report = report;
+    report.stages.commit_ms = ms(t.elapsed());
     Ok(report)
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn job_nonce() -> Result<String, ConnectorError> {
@@ -147,63 +175,128 @@ struct Seen {
     subjects: HashSet<SubjectPseudonym>,
 }
 
+/// Time spent by the worker per stage.
+#[derive(Default)]
+struct WorkerTimes {
+    read: Duration,
+    clean: Duration,
+    seal: Duration,
+    encode: Duration,
+}
+
 fn produce(
+    spec: &'static TableSpec,
+    backend: Backend,
+    source: Source,
+    secrets: &Secrets,
+    chunk_rows: usize,
+    sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
+) -> Tally {
+    let mut w = Worker {
+        tally: Tally::new(spec),
+        times: WorkerTimes::default(),
+        rows: RowEncoder::new(spec, backend),
+        subjects: SubjectEncoder::new(spec.department, backend),
+    };
+    produce_into(spec, source, secrets, chunk_rows, sender, &mut w);
+    let mut tally = w.tally;
+    tally.stages.read_ms = ms(w.times.read);
+    tally.stages.clean_ms = ms(w.times.clean);
+    tally.stages.seal_ms = ms(w.times.seal);
+    tally.stages.encode_ms = ms(w.times.encode);
+    tally
+}
+
+/// The import worker's running state.
+struct Worker {
+    tally: Tally,
+    times: WorkerTimes,
+    rows: RowEncoder,
+    subjects: SubjectEncoder,
+}
+
+fn produce_into(
     spec: &'static TableSpec,
     mut source: Source,
     secrets: &Secrets,
     chunk_rows: usize,
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
-) -> Tally {
-    let mut tally = Tally::new(spec);
+    w: &mut Worker,
+) {
     let mut seen = Seen {
         raw: HashSet::new(),
         keys: [HashSet::new(), HashSet::new()],
         subjects: HashSet::new(),
     };
+    // One buffer for all chunks: only cleaned rows leave the worker.
+    let mut chunk = RawChunk::new(spec.fields.len(), chunk_rows.min(1 << 16));
     loop {
-        let chunk = match source.next_chunk(chunk_rows) {
-            Ok(c) => c,
-            Err(e) => {
-                // The consumer turns this into the import's error; if it is gone there is
-                // nobody left to tell.
-                let _ignored = sender.blocking_send(Err(e));
-                return tally;
-            }
-        };
-        if chunk.is_empty() {
-            return tally;
+        let t = Instant::now();
+        let read = source.next_chunk_into(&mut chunk, chunk_rows);
+        w.times.read += t.elapsed();
+        if let Err(e) = read {
+            // The consumer turns this into the import's error; if it is gone there is
+            // nobody left to tell.
+            let _ignored = sender.blocking_send(Err(e));
+            return;
         }
-        let batch = clean_chunk(spec, secrets, &chunk, &mut seen, &mut tally);
-        let batch = batch.and_then(|b| seal_new(spec, secrets, b));
+        let last = chunk.is_empty();
+        let t = Instant::now();
+        let cleaned = if last {
+            Ok((Vec::new(), Vec::new()))
+        } else {
+            clean_chunk(spec, secrets, &chunk, &mut seen, &mut w.tally)
+        };
+        w.times.clean += t.elapsed();
+        let t = Instant::now();
+        let sealed = cleaned.and_then(|(rows, fresh)| Ok((rows, seal(spec, secrets, &fresh)?)));
+        w.times.seal += t.elapsed();
+        let t = Instant::now();
+        // The last batch carries the rows held back for a full statement.
+        let batch = sealed.and_then(|(rows, subjects)| {
+            Ok(Batch {
+                rows_read: u64::try_from(chunk.len()).unwrap_or(u64::MAX),
+                subjects: w.subjects.encode(subjects, last)?,
+                rows: w.rows.encode(rows, last)?,
+            })
+        });
+        w.times.encode += t.elapsed();
         let failed = batch.is_err();
-        if sender.blocking_send(batch).is_err() || failed {
-            return tally;
+        if sender.blocking_send(batch).is_err() || failed || last {
+            return;
         }
     }
 }
 
 type Processed = (u128, Result<Cleaned, Rejection>);
+/// Stored rows of a chunk: pseudonym and data values.
+type CleanRows = Vec<(SubjectPseudonym, Vec<crate::clean::Value>)>;
+/// Subjects first seen in a chunk, with the identity to seal.
+type Fresh = Vec<(SubjectPseudonym, crate::identity::Identity)>;
 
 fn clean_chunk(
     spec: &'static TableSpec,
     secrets: &Secrets,
-    chunk: &[(u64, Vec<String>)],
+    chunk: &RawChunk,
     seen: &mut Seen,
     tally: &mut Tally,
-) -> Result<(Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>), ConnectorError> {
-    let processed: Vec<Processed> = chunk
-        .par_iter()
-        .map(|(_, raw)| {
-            let h = hash128(raw.iter().flat_map(|s| [s.as_bytes(), b"\x1f".as_slice()]));
-            (h, clean_row(spec, &secrets.pepper, raw))
+) -> Result<(CleanRows, Fresh), ConnectorError> {
+    let raws: Vec<RawRow<'_>> = chunk.rows().collect();
+    // Runs of rows go to one task each, so a person's consecutive rows share one pseudonym.
+    let processed: Vec<Processed> = raws
+        .par_chunks(PSEUDONYM_RUN_ROWS)
+        .flat_map_iter(|run| {
+            let mut pseudonyms = Pseudonyms::new(&secrets.pepper);
+            run.iter()
+                .map(move |raw| (raw.hash128(), clean_row_with(spec, &mut pseudonyms, raw)))
         })
         .collect();
     let mut rows = Vec::with_capacity(processed.len());
     // The first stored row of a subject in this import carries the identity that is sealed.
     let mut fresh = Vec::new();
-    let rows_read = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-    tally.rows_read += rows_read;
-    for ((line, raw), (h, outcome)) in chunk.iter().zip(processed) {
+    tally.rows_read += u64::try_from(chunk.len()).unwrap_or(u64::MAX);
+    for (raw, (h, outcome)) in raws.iter().zip(processed) {
+        let line = &raw.line;
         if !seen.raw.insert(h) {
             tally.rows_duplicate += 1;
             tally.add(spec, Rule::DuplicateExact, None, *line, raw);
@@ -241,14 +334,7 @@ fn clean_chunk(
         }
         rows.push((cleaned.subject, cleaned.values));
     }
-    Ok((
-        Batch {
-            rows_read,
-            subjects: Vec::new(),
-            rows,
-        },
-        fresh,
-    ))
+    Ok((rows, fresh))
 }
 
 fn count_present(spec: &TableSpec, c: &Cleaned, tally: &mut Tally) {
@@ -267,18 +353,16 @@ fn count_present(spec: &TableSpec, c: &Cleaned, tally: &mut Tally) {
     }
 }
 
-fn seal_new(
+fn seal(
     spec: &'static TableSpec,
     secrets: &Secrets,
-    (mut batch, fresh): (Batch, Vec<(SubjectPseudonym, crate::identity::Identity)>),
-) -> Result<Batch, ConnectorError> {
-    let sealed: Result<Vec<_>, ConnectorError> = fresh
+    fresh: &Fresh,
+) -> Result<Vec<(SubjectPseudonym, Vec<u8>)>, ConnectorError> {
+    fresh
         .par_iter()
         .map(|(s, id)| {
             id.seal(&secrets.data_key, spec.department, s)
                 .map(|b| (*s, b))
         })
-        .collect();
-    batch.subjects = sealed?;
-    Ok(batch)
+        .collect()
 }

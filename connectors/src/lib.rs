@@ -24,6 +24,7 @@ pub mod schema;
 pub mod source;
 pub mod store;
 pub mod synth;
+mod write;
 
 pub use clean::{Rule, Value};
 pub use error::ConnectorError;

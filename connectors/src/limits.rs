@@ -30,6 +30,10 @@ pub const SYNTH_PEOPLE_MAX: u64 = 20_000_000;
 /// People generated per parallel step of the synthetic generator.
 pub const SYNTH_CHUNK_PEOPLE: usize = 8_192;
 
+/// SQLite page cache of the import connection (KiB): random-pseudonym index inserts touch
+/// pages all over the B-trees.
+pub const SQLITE_CACHE_KIB: u64 = 256 * 1024;
+
 /// Connections in a PostgreSQL pool (an import uses one; reports may use another).
 pub const PG_POOL_CONNECTIONS_MAX: u32 = 4;
 

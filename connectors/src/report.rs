@@ -78,6 +78,32 @@ pub struct QualityReport {
     pub completeness: Vec<Completeness>,
     /// Wall time of the import, milliseconds.
     pub duration_ms: u64,
+    /// Where the time went (absent in reports stored before it was recorded).
+    #[serde(default)]
+    pub stages: StageTimes,
+}
+
+/// Time per stage of an import, milliseconds summed over its chunks. Reading, cleaning and
+/// sealing run on the import's worker while the database writes earlier batches, so the
+/// stages overlap and may add up to more than `duration_ms`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageTimes {
+    /// Opening the source: reading the file, decoding its text, resolving columns.
+    pub open_ms: u64,
+    /// Parsing rows into fields.
+    pub read_ms: u64,
+    /// Cleaning rows (in parallel) and the order-dependent duplicate rules.
+    pub clean_ms: u64,
+    /// Sealing new subjects' identities (in parallel).
+    pub seal_ms: u64,
+    /// Turning rows into statement arguments or COPY text (in parallel).
+    pub encode_ms: u64,
+    /// Database statements, until the last batch is written.
+    pub write_ms: u64,
+    /// The writer waiting for the worker's next batch.
+    pub wait_ms: u64,
+    /// Writing the job record and committing.
+    pub commit_ms: u64,
 }
 
 impl QualityReport {
@@ -110,6 +136,7 @@ pub(crate) struct Tally {
     examples: Vec<Vec<Example>>,
     rejected: BTreeMap<String, u64>,
     present: Vec<u64>,
+    pub stages: StageTimes,
 }
 
 impl Tally {
@@ -124,6 +151,7 @@ impl Tally {
             examples: vec![Vec::new(); Rule::ALL.len()],
             rejected: BTreeMap::new(),
             present: vec![0; spec.fields.len()],
+            stages: StageTimes::default(),
         }
     }
 
@@ -134,7 +162,7 @@ impl Tally {
         rule: Rule,
         field: Option<u16>,
         line: u64,
-        raw: &[String],
+        raw: &(impl crate::source::Fields + ?Sized),
     ) {
         let r = rule.index();
         self.counts[r] += 1;
@@ -145,7 +173,7 @@ impl Tally {
         if self.examples[r].len() < EXAMPLES_PER_RULE {
             let (name, value) = match fi.and_then(|i| spec.fields.get(i).map(|f| (i, f))) {
                 Some((i, f)) => {
-                    let v = raw.get(i).map(|s| s.trim()).unwrap_or("");
+                    let v = raw.field(i).trim();
                     let shown = if f.kind.is_identifying() {
                         mask(v, f.kind == FieldKind::IdNumber)
                     } else {
@@ -169,7 +197,7 @@ impl Tally {
         rule: Rule,
         field: u16,
         line: u64,
-        raw: &[String],
+        raw: &(impl crate::source::Fields + ?Sized),
     ) {
         self.rows_rejected += 1;
         let name = spec.fields.get(usize::from(field)).map_or("", |f| f.name);
@@ -240,6 +268,7 @@ impl Tally {
             rejected_by_reason: self.rejected,
             completeness,
             duration_ms,
+            stages: self.stages,
         }
     }
 }

@@ -1,24 +1,30 @@
 //! Storage through sqlx: SQLite (embedded, a file under the node's data dir) or PostgreSQL
 //! (a URL in the config), one set of migrations (`connectors/migrations/`), queries with
-//! bind parameters only, through sqlx's `Any` driver so both stores run the same code.
+//! bind parameters only. Reads go through sqlx's `Any` driver so both stores run the same
+//! code; imports write through the engine's own driver ([`crate::write`]).
 //!
 //! Must not know: file formats or cleaning rules. It stores what [`crate::import`] hands it
 //! inside the caller's transaction.
 
 use std::borrow::Cow;
+use std::str::FromStr;
 use std::sync::Once;
+use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr, Transaction};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
 use weinong_keys::{DataKey, SubjectPseudonym};
 
 use crate::clean::Value;
 use crate::date::Date;
 use crate::error::ConnectorError;
 use crate::identity::Identity;
-use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQL_BINDS_MAX};
+use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQLITE_CACHE_KIB};
 use crate::schema::{Department, FieldKind, TableSpec};
+use crate::write::{ImportTx, WritePool};
 
 const MIGRATION_0001: &str = include_str!("../migrations/0001_department_data.sql");
 
@@ -35,6 +41,7 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    writer: WritePool,
     backend: Backend,
 }
 
@@ -105,11 +112,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL + NORMAL: a committed import survives a process crash; a power
-                        // cut may lose the last commit but never corrupts the file. Foreign
-                        // keys are not used (rows link by pseudonym). Rows are keyed by random
-                        // pseudonyms, so index inserts touch pages all over the B-tree: a
-                        // 256 MiB page cache (a larger one was not measurably faster here).
+                        // Reads (feature extraction) look rows up by random pseudonyms too.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
                              PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;",
@@ -123,7 +126,42 @@ impl Store {
             .await
             .map_err(ConnectorError::db("connect"))?;
         migrator().run(&pool).await?;
-        Ok(Store { pool, backend })
+        let writer = match backend {
+            Backend::Sqlite => {
+                // WAL + NORMAL: a committed import survives a process crash; a power cut may
+                // lose the last commit but never corrupts the file, and an import is one
+                // transaction, so it is there whole or not at all. Readers keep reading
+                // while an import writes. Rows are keyed by random pseudonyms, so index
+                // inserts touch pages all over the B-trees: a large page cache.
+                let options = SqliteConnectOptions::from_str(&url)
+                    .map_err(ConnectorError::db("connect"))?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(false)
+                    .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
+                    .pragma("temp_store", "MEMORY");
+                WritePool::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .connect_with(options)
+                        .await
+                        .map_err(ConnectorError::db("connect"))?,
+                )
+            }
+            Backend::Postgres => WritePool::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .map_err(ConnectorError::db("connect"))?,
+            ),
+        };
+        Ok(Store {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// The engine.
@@ -137,15 +175,13 @@ impl Store {
     }
 
     /// Starts the transaction an import runs in.
-    pub async fn begin(&self) -> Result<Transaction<'static, Any>, ConnectorError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(ConnectorError::db("begin transaction"))
+    pub(crate) async fn begin(&self) -> Result<ImportTx, ConnectorError> {
+        self.writer.begin().await
     }
 
-    /// Closes the pool.
+    /// Closes the pools.
     pub async fn close(self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
@@ -269,14 +305,24 @@ pub async fn drop_scratch_database(url: &str, name: &str) -> Result<(), Connecto
         .connect(url)
         .await
         .map_err(ConnectorError::db("connect"))?;
-    sqlx::query(AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&pool)
-    .await
-    .map_err(ConnectorError::db("drop scratch database"))?;
+    // A plain DROP first: it cancels autovacuum workers itself (after a large import one
+    // is usually analysing the new tables), which FORCE may not terminate without
+    // pg_signal_backend. FORCE then ends sessions the caller left open.
+    let plain = sqlx::query(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))
+        .execute(&pool)
+        .await;
+    let result = match plain {
+        Ok(_) => Ok(()),
+        Err(_) => sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&pool)
+        .await
+        .map(|_| ())
+        .map_err(ConnectorError::db("drop scratch database")),
+    };
     pool.close().await;
-    Ok(())
+    result
 }
 
 fn render_stored(
@@ -346,254 +392,6 @@ fn decode_value(r: &AnyRow, col: usize, kind: FieldKind) -> Result<Value, Connec
     })
 }
 
-/// Prepared multi-row INSERT statements for one table.
-pub(crate) struct Inserter {
-    table_sql_prefix: String,
-    tenths: Vec<bool>,
-    backend: Backend,
-    rows_per_statement: usize,
-    full_sql: String,
-    kinds: Vec<FieldKind>,
-    pending: Vec<(SubjectPseudonym, Vec<Value>)>,
-}
-
-/// `(p,p,…),(…)` for `rows` rows. SQLite gets anonymous `?` placeholders: it looks a
-/// named or numbered one up by a linear scan per parameter, which is quadratic in a
-/// 30,000-parameter statement. PostgreSQL needs `$n`. Columns flagged in `tenths` take an
-/// integer number of tenths and store it as DOUBLE PRECISION (binding floats through the
-/// `Any` driver gives NULLs a different PostgreSQL type than values).
-fn values_sql(rows: usize, tenths: &[bool], backend: Backend) -> String {
-    let mut s = String::with_capacity(rows * tenths.len() * 8);
-    let mut n = 1usize;
-    for r in 0..rows {
-        if r > 0 {
-            s.push(',');
-        }
-        s.push('(');
-        for (c, &t) in tenths.iter().enumerate() {
-            if c > 0 {
-                s.push(',');
-            }
-            let p = match backend {
-                Backend::Sqlite => "?".to_string(),
-                Backend::Postgres => format!("${n}"),
-            };
-            if t {
-                s.push_str(&format!("CAST({p} AS DOUBLE PRECISION) / 10"));
-            } else {
-                s.push_str(&p);
-            }
-            n += 1;
-        }
-        s.push(')');
-    }
-    s
-}
-
-impl Inserter {
-    pub(crate) fn new(spec: &TableSpec, backend: Backend) -> Inserter {
-        let kinds: Vec<FieldKind> = spec.data_fields().map(|(_, f)| f.kind).collect();
-        let cols: Vec<&str> = spec.data_fields().map(|(_, f)| f.name).collect();
-        let tenths: Vec<bool> = std::iter::once(false)
-            .chain(kinds.iter().map(|k| matches!(k, FieldKind::Decimal { .. })))
-            .collect();
-        let rows_per_statement = (SQL_BINDS_MAX / tenths.len()).max(1);
-        let table_sql_prefix = format!(
-            "INSERT INTO {} (subject, {}) VALUES ",
-            spec.table,
-            cols.join(", ")
-        );
-        let full_sql = format!(
-            "{table_sql_prefix}{}",
-            values_sql(rows_per_statement, &tenths, backend)
-        );
-        Inserter {
-            table_sql_prefix,
-            tenths,
-            backend,
-            rows_per_statement,
-            full_sql,
-            kinds,
-            pending: Vec::new(),
-        }
-    }
-
-    /// Queues rows and writes every full statement's worth; `finish` writes the rest.
-    /// Statements of one fixed size stay in the prepared-statement cache (a 30,000-
-    /// parameter statement costs more to prepare than to run).
-    pub(crate) async fn insert(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-        rows: Vec<(SubjectPseudonym, Vec<Value>)>,
-    ) -> Result<(), ConnectorError> {
-        self.pending.extend(rows);
-        while self.pending.len() >= self.rows_per_statement {
-            let rest = self.pending.split_off(self.rows_per_statement);
-            let full = std::mem::replace(&mut self.pending, rest);
-            self.execute(tx, &full).await?;
-        }
-        Ok(())
-    }
-
-    /// Writes the queued rows.
-    pub(crate) async fn finish(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-    ) -> Result<(), ConnectorError> {
-        let rows = std::mem::take(&mut self.pending);
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.execute(tx, &rows).await
-    }
-
-    async fn execute(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        chunk: &[(SubjectPseudonym, Vec<Value>)],
-    ) -> Result<(), ConnectorError> {
-        let sql = if chunk.len() == self.rows_per_statement {
-            self.full_sql.clone()
-        } else {
-            format!(
-                "{}{}",
-                self.table_sql_prefix,
-                values_sql(chunk.len(), &self.tenths, self.backend)
-            )
-        };
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (subject, values) in chunk {
-            q = q.bind(subject.as_bytes().to_vec());
-            for (v, kind) in values.iter().zip(&self.kinds) {
-                q = bind_value(q, v, *kind);
-            }
-        }
-        q.execute(&mut **tx)
-            .await
-            .map_err(ConnectorError::db("insert rows"))?;
-        Ok(())
-    }
-}
-
-type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
-
-fn bind_value<'q>(q: AnyQuery<'q>, v: &Value, kind: FieldKind) -> AnyQuery<'q> {
-    match kind {
-        FieldKind::Int { .. } | FieldKind::Choice(_) => q.bind(match v {
-            Value::Int(n) => Some(*n),
-            _ => None,
-        }),
-        // Tenths as integers; the statement divides by 10 (correctly rounded, so 653 gives
-        // the same double as the literal 65.3).
-        FieldKind::Decimal { .. } => q.bind(match v {
-            Value::Tenths(t) => Some(*t),
-            _ => None,
-        }),
-        _ => q.bind(match v {
-            Value::Null => None,
-            other => Some(other.render()),
-        }),
-    }
-}
-
-/// Queued sealed identities of new subjects, written in fixed-size statements (already
-/// stored subjects are left as they are).
-pub(crate) struct SubjectInserter {
-    backend: Backend,
-    department: Department,
-    rows_per_statement: usize,
-    full_sql: String,
-    pending: Vec<(SubjectPseudonym, Vec<u8>)>,
-}
-
-impl SubjectInserter {
-    pub(crate) fn new(backend: Backend, department: Department) -> SubjectInserter {
-        let rows_per_statement = SQL_BINDS_MAX / 3;
-        SubjectInserter {
-            backend,
-            department,
-            rows_per_statement,
-            full_sql: Self::sql(rows_per_statement, backend),
-            pending: Vec::new(),
-        }
-    }
-
-    fn sql(rows: usize, backend: Backend) -> String {
-        format!(
-            "INSERT INTO subject (department, subject, identity) VALUES {} ON CONFLICT (department, subject) DO NOTHING",
-            values_sql(rows, &[false; 3], backend)
-        )
-    }
-
-    pub(crate) async fn insert(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-        subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
-    ) -> Result<(), ConnectorError> {
-        self.pending.extend(subjects);
-        while self.pending.len() >= self.rows_per_statement {
-            let rest = self.pending.split_off(self.rows_per_statement);
-            let full = std::mem::replace(&mut self.pending, rest);
-            self.execute(tx, full).await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn finish(
-        &mut self,
-        tx: &mut Transaction<'static, Any>,
-    ) -> Result<(), ConnectorError> {
-        let rows = std::mem::take(&mut self.pending);
-        if rows.is_empty() {
-            return Ok(());
-        }
-        self.execute(tx, rows).await
-    }
-
-    async fn execute(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        chunk: Vec<(SubjectPseudonym, Vec<u8>)>,
-    ) -> Result<(), ConnectorError> {
-        let sql = if chunk.len() == self.rows_per_statement {
-            self.full_sql.clone()
-        } else {
-            Self::sql(chunk.len(), self.backend)
-        };
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for (s, sealed) in chunk {
-            q = q
-                .bind(self.department.as_str())
-                .bind(s.as_bytes().to_vec())
-                .bind(sealed);
-        }
-        q.execute(&mut **tx)
-            .await
-            .map_err(ConnectorError::db("insert subjects"))?;
-        Ok(())
-    }
-}
-
-/// Records an import job and its report.
-pub(crate) async fn insert_job(
-    tx: &mut Transaction<'static, Any>,
-    job: &JobRecord,
-) -> Result<(), ConnectorError> {
-    sqlx::query(
-        "INSERT INTO import_job (id, department, source, started_at_ms, rows_stored, report_json) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(job.id.clone())
-    .bind(job.department.clone())
-    .bind(job.source.clone())
-    .bind(job.started_at_ms)
-    .bind(job.rows_stored)
-    .bind(job.report_json.clone())
-    .execute(&mut **tx)
-    .await
-    .map_err(ConnectorError::db("record import job"))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -624,17 +422,5 @@ mod tests {
             }
             assert_eq!(columns, want, "{d}: migration and schema disagree");
         }
-    }
-
-    #[test]
-    fn values_sql_numbers_parameters() {
-        assert_eq!(
-            values_sql(2, &[false; 3], Backend::Postgres),
-            "($1,$2,$3),($4,$5,$6)"
-        );
-        assert_eq!(
-            values_sql(2, &[false, true], Backend::Sqlite),
-            "(?,CAST(? AS DOUBLE PRECISION) / 10),(?,CAST(? AS DOUBLE PRECISION) / 10)"
-        );
     }
 }
