@@ -17,12 +17,11 @@
 use weinong_keys::{KeyId, Sm3};
 use weinong_ledger::{Hash32, TxHash};
 
-use crate::apply::{Outcome, live_model, member_of, require_role};
+use crate::apply::{Outcome, member_of, require_role};
 use crate::codec::Writer;
-use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::payload::{BatchAccess, BatchRequest};
 use crate::rejection::Rejection;
-use crate::requests::open_request;
+use crate::requests::{check_new, needed_categories, note_access, open_request};
 use crate::state::{
     Batch, BatchAccessEntry, HistoryEntry, Request, RequestEvent, RequestStatus, State, Target,
 };
@@ -115,18 +114,7 @@ fn open(
     tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
-    require_role(state, signer, Role::Institution, at)?;
-    if !b.purpose.is_assessment() {
-        return Err(Rejection::NotAssessmentPurpose { purpose: b.purpose });
-    }
-    if state.requests.contains_key(&b.request) {
-        return Err(Rejection::RequestExists { request: b.request });
-    }
-    live_model(state, b.model)?;
-    let deadline_ms = at
-        .time_ms
-        .checked_add(REQUEST_TIMEOUT_MS)
-        .ok_or(Rejection::TimeOverflow { now_ms: at.time_ms })?;
+    let deadline_ms = check_new(state, signer, (b.request, b.purpose, b.model), at)?;
     let list_hash = chain(&Hash32([0; 32]), b);
     let count = u32::try_from(b.subjects.len()).unwrap_or(u32::MAX);
 
@@ -199,19 +187,7 @@ pub(crate) fn access(
             parts: batch.parts,
         });
     }
-    let model = state
-        .models
-        .get(&request.model)
-        .ok_or(Rejection::UnknownModel {
-            model: request.model,
-        })?;
-    let extra = a.categories.minus(model.categories);
-    if !extra.is_empty() {
-        return Err(Rejection::NotNeeded {
-            model: request.model,
-            extra,
-        });
-    }
+    let needed = needed_categories(state, request, a.categories)?;
     if batch.accesses.iter().any(|e| e.node == a.node) {
         return Err(Rejection::BatchAccessedAlready {
             request: a.request,
@@ -239,7 +215,6 @@ pub(crate) fn access(
         });
     }
     let covered = u32::try_from(covered).unwrap_or(u32::MAX);
-    let needed = model.categories;
     let consents_hash = consents_hash(&consents);
 
     // Validated: record.
@@ -259,7 +234,6 @@ pub(crate) fn access(
             consents_hash,
         });
     }
-    request.accessed = request.accessed.union(a.categories);
     request.history.push(HistoryEntry {
         at,
         tx: Some(tx),
@@ -269,15 +243,7 @@ pub(crate) fn access(
             covered,
         },
     });
-    let authorised = request.status == RequestStatus::Requested && request.accessed.covers(needed);
-    if authorised {
-        request.status = RequestStatus::Authorised;
-        request.history.push(HistoryEntry {
-            at,
-            tx: Some(tx),
-            event: RequestEvent::Authorised,
-        });
-    }
+    let authorised = note_access(request, a.categories, needed, tx, at);
     Ok(Outcome::AccessRecorded {
         request: a.request,
         authorised,

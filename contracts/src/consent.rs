@@ -14,9 +14,7 @@ use crate::apply::{Outcome, member_of, require_role};
 use crate::limits::{CONSENT_VALIDITY_MS_MAX, REQUEST_ACCESSES_MAX};
 use crate::payload::{AccessRecord, ConsentGrant, ConsentRevoke};
 use crate::rejection::Rejection;
-use crate::state::{
-    AccessEntry, Consent, HistoryEntry, RequestEvent, RequestStatus, Revocation, State,
-};
+use crate::state::{AccessEntry, Consent, HistoryEntry, RequestEvent, Revocation, State};
 use crate::types::{BlockTime, CategorySet, ConsentId, Purpose, Role};
 
 pub(crate) fn grant(
@@ -120,19 +118,7 @@ pub(crate) fn access(
             found: a.subject,
         });
     }
-    let model = state
-        .models
-        .get(&request.model)
-        .ok_or(Rejection::UnknownModel {
-            model: request.model,
-        })?;
-    let extra = a.categories.minus(model.categories);
-    if !extra.is_empty() {
-        return Err(Rejection::NotNeeded {
-            model: request.model,
-            extra,
-        });
-    }
+    let needed = crate::requests::needed_categories(state, request, a.categories)?;
     covering_consent(
         state,
         a.consent,
@@ -153,7 +139,6 @@ pub(crate) fn access(
             count: accesses as u64,
         });
     }
-    let needed = model.categories;
 
     // Validated: record.
     let counter = state.accesses.len() as u64;
@@ -174,7 +159,6 @@ pub(crate) fn access(
         .requests
         .get_mut(&a.request)
         .unwrap_or_else(|| unreachable!("checked open above"));
-    request.accessed = request.accessed.union(a.categories);
     request.history.push(HistoryEntry {
         at,
         tx: Some(tx),
@@ -184,15 +168,7 @@ pub(crate) fn access(
             consent: a.consent,
         },
     });
-    let authorised = request.status == RequestStatus::Requested && request.accessed.covers(needed);
-    if authorised {
-        request.status = RequestStatus::Authorised;
-        request.history.push(HistoryEntry {
-            at,
-            tx: Some(tx),
-            event: RequestEvent::Authorised,
-        });
-    }
+    let authorised = crate::requests::note_access(request, a.categories, needed, tx, at);
     Ok(Outcome::AccessRecorded {
         request: a.request,
         authorised,

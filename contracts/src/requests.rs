@@ -17,7 +17,73 @@ use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::payload::{AssessmentRequest, FailRequest, ResultRecord};
 use crate::rejection::Rejection;
 use crate::state::{HistoryEntry, Request, RequestEvent, RequestStatus, State, Target};
-use crate::types::{BlockTime, CategorySet, RequestId, Role};
+use crate::types::{BlockTime, CategorySet, ModelId, Purpose, RequestId, Role};
+
+/// The checks every new request passes (single or batch): an institution asks, for an
+/// assessment purpose, under a fresh id, with a live model. Returns its deadline.
+pub(crate) fn check_new(
+    state: &State,
+    signer: KeyId,
+    (request, purpose, model): (RequestId, Purpose, ModelId),
+    at: BlockTime,
+) -> Result<u64, Rejection> {
+    require_role(state, signer, Role::Institution, at)?;
+    if !purpose.is_assessment() {
+        return Err(Rejection::NotAssessmentPurpose { purpose });
+    }
+    if state.requests.contains_key(&request) {
+        return Err(Rejection::RequestExists { request });
+    }
+    live_model(state, model)?;
+    at.time_ms
+        .checked_add(REQUEST_TIMEOUT_MS)
+        .ok_or(Rejection::TimeOverflow { now_ms: at.time_ms })
+}
+
+/// The categories `request`'s model reads, refusing an access that reads any other
+/// (minimum necessary).
+pub(crate) fn needed_categories(
+    state: &State,
+    request: &Request,
+    reads: CategorySet,
+) -> Result<CategorySet, Rejection> {
+    let model = state
+        .models
+        .get(&request.model)
+        .ok_or(Rejection::UnknownModel {
+            model: request.model,
+        })?;
+    let extra = reads.minus(model.categories);
+    if !extra.is_empty() {
+        return Err(Rejection::NotNeeded {
+            model: request.model,
+            extra,
+        });
+    }
+    Ok(model.categories)
+}
+
+/// After an access is recorded: adds its categories and moves the request to authorised
+/// when every category the model reads is covered. Returns whether it did.
+pub(crate) fn note_access(
+    request: &mut Request,
+    categories: CategorySet,
+    needed: CategorySet,
+    tx: TxHash,
+    at: BlockTime,
+) -> bool {
+    request.accessed = request.accessed.union(categories);
+    let authorised = request.status == RequestStatus::Requested && request.accessed.covers(needed);
+    if authorised {
+        request.status = RequestStatus::Authorised;
+        request.history.push(HistoryEntry {
+            at,
+            tx: Some(tx),
+            event: RequestEvent::Authorised,
+        });
+    }
+    authorised
+}
 
 pub(crate) fn open(
     state: &mut State,
@@ -26,18 +92,7 @@ pub(crate) fn open(
     tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
-    require_role(state, signer, Role::Institution, at)?;
-    if !q.purpose.is_assessment() {
-        return Err(Rejection::NotAssessmentPurpose { purpose: q.purpose });
-    }
-    if state.requests.contains_key(&q.request) {
-        return Err(Rejection::RequestExists { request: q.request });
-    }
-    live_model(state, q.model)?;
-    let deadline_ms = at
-        .time_ms
-        .checked_add(REQUEST_TIMEOUT_MS)
-        .ok_or(Rejection::TimeOverflow { now_ms: at.time_ms })?;
+    let deadline_ms = check_new(state, signer, (q.request, q.purpose, q.model), at)?;
     state.requests.insert(
         q.request,
         Request {
