@@ -20,7 +20,9 @@
 //! Why packed values: a block of 1,000 transactions used to write ~4,000 keys (one per
 //! transaction, index entry and log node), and inserting them into RocksDB's memtable cost
 //! more CPU than anything else in an append. Chunks and tiles bring that to ~1,030 keys,
-//! the transaction index being the rest.
+//! the transaction index being the rest; its random keys go to a hash-bucketed memtable
+//! (RocksDB `HashLinkList` over an 8-byte prefix, set by the store, not part of the
+//! format), which inserts them without a skip-list search each.
 //!
 //! # Transaction chunks
 //!
