@@ -147,7 +147,7 @@ pub fn tile_len_valid(nodes: usize) -> bool {
     // `2w - popcount(w)` grows with `w` and `w <= nodes`, so at most the few `w` near
     // `nodes / 2` can give it.
     let lo = (nodes / 2) as u64;
-    (lo..=lo + 8).any(|w| w >= 1 && w < TILE_WIDTH && nodes_before(w) == nodes)
+    (lo..=lo + 8).any(|w| (1..TILE_WIDTH).contains(&w) && nodes_before(w) == nodes)
 }
 
 /// The canonical bytes of each transaction in a chunk value, in order; `None` if the value
