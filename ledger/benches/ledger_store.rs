@@ -5,7 +5,8 @@
 //! Run: `cargo bench -p weinong-ledger --bench ledger_store` (the 10^7-leaf store takes a
 //! few minutes and ~3 GB in the temp dir; `LEDGER_BENCH_MAX_LEAVES=1000000` skips it).
 //! `LEDGER_BENCH_APPEND_BLOCKS=N` appends N blocks (default 50) for the append figure;
-//! `LEDGER_BENCH_FSCK=0` skips fsck (for profiling appends alone).
+//! `LEDGER_BENCH_FSCK=0` skips fsck (for profiling appends alone); `LEDGER_BENCH_MAX_LEAVES=0`
+//! skips the proof stores.
 //!
 //! Every store holds distinct transactions (each signed once, on all cores, block by
 //! block; the signing time is reported apart from the store's), so each is a valid ledger
