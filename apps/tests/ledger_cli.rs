@@ -243,10 +243,12 @@ fn fsck_names_a_damaged_transaction() {
             .map(|n| rocksdb::ColumnFamilyDescriptor::new(*n, rocksdb::Options::default()));
         let db = rocksdb::DB::open_cf_descriptors(&rocksdb::Options::default(), &dir, cfs)
             .expect("raw open");
-        let cf = db.cf_handle(schema::CF_TXS).expect("cf");
-        let key = schema::index_key(4);
-        let mut v = db.get_cf(cf, key).expect("read").expect("tx 4");
-        v[62] ^= 0x04;
+        // Transaction 4 is the second of block 1's chunk (blocks of 3).
+        let cf = db.cf_handle(schema::CF_TX_CHUNKS).expect("cf");
+        let key = schema::index_key(3);
+        let mut v = db.get_cf(cf, key).expect("read").expect("block 1's chunk");
+        let tx4 = schema::chunk_ranges(&v).expect("well formed")[1].clone();
+        v[tx4.start + 62] ^= 0x04;
         db.put_cf(cf, key, v).expect("write");
     }
     let fsck = weinong(&["ledger", "fsck", "--dir", p(&dir)]);

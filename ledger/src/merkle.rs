@@ -6,8 +6,9 @@
 //! below `n`. The ledger instantiates it with SM3 ([`Sm3`]); the tests check the same code
 //! with SHA-256 against the RFC 6962 known answers first.
 //!
-//! What is stored: the root of every *perfect* subtree, keyed by `(level, index)` (level 0
-//! = leaf hashes). Those never change once complete, so an append writes only new nodes,
+//! What is stored: the root of every *perfect* subtree, addressed by `(level, index)`
+//! (level 0 = leaf hashes; the store packs them in tiles, see `store::schema`). Those never
+//! change once complete, so an append adds only new nodes,
 //! and any root, inclusion proof (§2.1.3) or consistency proof (§2.1.4) of any size reads
 //! O(log n) of them: at most one right-edge subtree per proof is incomplete, and it is
 //! folded from at most 64 perfect ones. Which nodes a proof needs, and verification, come

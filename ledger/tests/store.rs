@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::ops::Range;
 use std::path::Path;
 
 use common::Consortium;
@@ -26,8 +27,21 @@ fn appends_reopens_and_proves_like_the_reference() {
     let mut sizes = Vec::new();
     {
         let mut store = fresh(dir.path(), &c);
-        for n in [3usize, 0, 1, 17, 64, 5, 33] {
-            let txs = c.append(&mut store, n);
+        // Blocks of more than a chunk's transactions, and of transactions large enough
+        // that chunks close on their byte size, next to small ones.
+        for (n, payload) in [
+            (3usize, 24usize),
+            (0, 24),
+            (1, 24),
+            (17, 24),
+            (64, 24),
+            (5, 24),
+            (150, 24),
+            (33, 24),
+            (9, 5_000),
+            (70, 300),
+        ] {
+            let txs = c.append_sized(&mut store, n, payload);
             for tx in &txs {
                 reference.push::<Sm3>(tx.as_bytes());
             }
@@ -39,7 +53,7 @@ fn appends_reopens_and_proves_like_the_reference() {
     let store = LedgerStore::open(dir.path()).expect("reopen");
     let n = reference.size();
     assert_eq!(store.log_size(), n);
-    assert_eq!(store.tip().expect("blocks").height, 6);
+    assert_eq!(store.tip().expect("blocks").height, 9);
     for (i, tx) in all.iter().enumerate() {
         let i = i as u64;
         assert_eq!(&store.transaction(i).expect("stored tx"), tx);
@@ -70,7 +84,7 @@ fn appends_reopens_and_proves_like_the_reference() {
         );
     }
     let report = store.fsck().expect("clean store");
-    assert_eq!(report.blocks, 7);
+    assert_eq!(report.blocks, 10);
     assert_eq!(report.transactions, n);
     assert!(report.nodes >= n);
     assert!(
@@ -172,6 +186,37 @@ fn read_raw(dir: &Path, cf: &str, key: &[u8]) -> Vec<u8> {
         .expect("present")
 }
 
+/// Where transaction `index` is stored: its chunk's store key and its bytes in the chunk.
+fn tx_place(dir: &Path, index: u64) -> ([u8; 8], Range<usize>) {
+    let cfs = COLUMN_FAMILIES
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+    let db = DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open");
+    let mut it = db.raw_iterator_cf(db.cf_handle(schema::CF_TX_CHUNKS).expect("cf"));
+    it.seek_for_prev(schema::index_key(index));
+    let key: [u8; 8] = it.key().expect("a chunk").try_into().expect("8 bytes");
+    let start = u64::from_be_bytes(key);
+    let ranges = schema::chunk_ranges(it.value().expect("value")).expect("well formed");
+    (key, ranges[(index - start) as usize].clone())
+}
+
+/// Changes one bit of transaction `index`'s stored bytes, at `offset` from their end.
+fn flip_tx_byte(dir: &Path, index: u64, offset_from_end: usize, bit: u8) {
+    let (key, range) = tx_place(dir, index);
+    let mut chunk = read_raw(dir, schema::CF_TX_CHUNKS, &key);
+    chunk[range.end - 1 - offset_from_end] ^= bit;
+    tamper(dir, schema::CF_TX_CHUNKS, &key, Some(chunk));
+}
+
+/// Changes the last bit of log node `(level, index)` in its tile.
+fn flip_node(dir: &Path, level: u8, index: u64) {
+    let (tile_level, tile_index, position) = schema::node_place(level, index);
+    let key = schema::tile_key(tile_level, tile_index);
+    let mut tile = read_raw(dir, schema::CF_LOG_TILES, &key);
+    tile[position * 32 + 31] ^= 0x01;
+    tamper(dir, schema::CF_LOG_TILES, &key, Some(tile));
+}
+
 /// Builds a 24-block ledger (more than the open check window), applies `damage`, and
 /// returns what open and fsck say.
 fn damaged(damage: impl FnOnce(&Path)) -> (Result<LedgerStore, StoreError>, tempfile::TempDir) {
@@ -230,7 +275,7 @@ fn corrupt_certificate_is_named() {
 
 #[test]
 fn corrupt_transaction_is_named_and_not_served() {
-    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_TXS, &schema::index_key(40)));
+    let (result, _dir) = damaged(|d| flip_tx_byte(d, 40, 0, 0x01));
     if let Ok(store) = &result {
         assert!(
             store.transaction(40).is_err(),
@@ -245,31 +290,55 @@ fn corrupt_payload_byte_of_an_old_transaction_is_named() {
     // Change a payload byte (not the signature): the tx still decodes but its hash, leaf
     // hash and signature no longer match.
     let (result, _dir) = damaged(|d| {
-        let key = schema::index_key(7);
-        let mut v = read_raw(d, schema::CF_TXS, &key);
-        v[60] ^= 0x80;
-        tamper(d, schema::CF_TXS, &key, Some(v));
+        let (key, range) = tx_place(d, 7);
+        let mut chunk = read_raw(d, schema::CF_TX_CHUNKS, &key);
+        chunk[range.start + 60] ^= 0x80;
+        tamper(d, schema::CF_TX_CHUNKS, &key, Some(chunk));
     });
     assert_refused(result, Item::Transaction(7));
 }
 
 #[test]
-fn missing_transaction_is_named() {
-    let (result, _dir) = damaged(|d| tamper(d, schema::CF_TXS, &schema::index_key(3), None));
-    assert_refused(result, Item::Transaction(3));
+fn missing_transaction_chunk_is_named() {
+    // Blocks of 6: block 1's chunk holds transactions 6..12.
+    let (result, _dir) = damaged(|d| tamper(d, schema::CF_TX_CHUNKS, &schema::index_key(6), None));
+    assert_refused(result, Item::Transaction(6));
+}
+
+#[test]
+fn transaction_missing_from_its_chunk_is_named() {
+    let (result, _dir) = damaged(|d| {
+        let (key, range) = tx_place(d, 17);
+        let mut chunk = read_raw(d, schema::CF_TX_CHUNKS, &key);
+        chunk.truncate(range.start - 4);
+        tamper(d, schema::CF_TX_CHUNKS, &key, Some(chunk));
+    });
+    assert_refused(result, Item::Transaction(17));
+}
+
+#[test]
+fn ill_formed_chunk_is_named() {
+    let (result, _dir) = damaged(|d| {
+        let (key, range) = tx_place(d, 12);
+        let mut chunk = read_raw(d, schema::CF_TX_CHUNKS, &key);
+        // The first length now runs past the chunk.
+        chunk[range.start - 4] = 0xFF;
+        tamper(d, schema::CF_TX_CHUNKS, &key, Some(chunk));
+    });
+    assert_refused(result, Item::Transaction(12));
 }
 
 #[test]
 fn corrupt_interior_log_node_is_named() {
     // Node (1, 5) covers leaves 10 and 11: in no recent root, so only fsck sees it.
-    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_NODES, &schema::node_key(1, 5)));
+    let (result, _dir) = damaged(|d| flip_node(d, 1, 5));
     assert_refused(result, Item::Node(1, 5));
 }
 
 #[test]
 fn corrupt_frontier_node_is_refused_on_open() {
     // 144 leaves = 128 + 16: node (7, 0) is part of every recent root.
-    let (result, _dir) = damaged(|d| flip_last_byte(d, schema::CF_NODES, &schema::node_key(7, 0)));
+    let (result, _dir) = damaged(|d| flip_node(d, 7, 0));
     assert!(result.is_err(), "open must refuse");
     let err = result.expect_err("checked");
     assert!(
@@ -282,6 +351,40 @@ fn corrupt_frontier_node_is_refused_on_open() {
         ),
         "{err}"
     );
+}
+
+#[test]
+fn ill_formed_tile_is_refused_on_open() {
+    // 144 leaves: tile (0, 0) is the right-edge tile, read on every open.
+    let (result, _dir) = damaged(|d| {
+        let key = schema::tile_key(0, 0);
+        let mut tile = read_raw(d, schema::CF_LOG_TILES, &key);
+        tile.pop();
+        tamper(d, schema::CF_LOG_TILES, &key, Some(tile));
+    });
+    let err = result.expect_err("open must refuse");
+    assert!(
+        matches!(
+            err,
+            StoreError::Corrupt {
+                item: Item::Tile(0, 0),
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn short_right_edge_tile_is_refused_on_open() {
+    // One node short: still a well-formed tile, but not the one 144 leaves make.
+    let (result, _dir) = damaged(|d| {
+        let key = schema::tile_key(0, 0);
+        let mut tile = read_raw(d, schema::CF_LOG_TILES, &key);
+        tile.truncate(tile.len() - 32);
+        tamper(d, schema::CF_LOG_TILES, &key, Some(tile));
+    });
+    assert!(result.is_err(), "open must refuse");
 }
 
 #[test]
@@ -317,20 +420,87 @@ fn stored_nodes_match_the_reference_tree() {
             reference.push::<Sm3>(tx.as_bytes());
         }
     }
+    // Past one tile at the bottom level, so tiles of two tile levels exist.
+    for _ in 0..3 {
+        for tx in c.append(&mut store, 100) {
+            reference.push::<Sm3>(tx.as_bytes());
+        }
+    }
     drop(store);
-    for level in 0..5u8 {
-        for index in 0..(33u64 >> level) {
-            let raw = read_raw(
+    let n = reference.size();
+    for level in 0..=9u8 {
+        for index in 0..(n >> level) {
+            let (tile_level, tile_index, position) = schema::node_place(level, index);
+            let tile = read_raw(
                 dir.path(),
-                schema::CF_NODES,
-                &schema::node_key(level, index),
+                schema::CF_LOG_TILES,
+                &schema::tile_key(tile_level, tile_index),
             );
             assert_eq!(
-                raw.as_slice(),
+                &tile[position * 32..position * 32 + 32],
                 reference.node(level, index).expect("complete node")
             );
         }
     }
+}
+
+/// A directory laid out as a format-1 store (its column families), for the refusal test.
+fn format_1_store(dir: &Path) {
+    let mut opts = Options::default();
+    opts.create_if_missing(true);
+    opts.create_missing_column_families(true);
+    let names = [
+        "headers",
+        "certificates",
+        "txs",
+        "tx_index",
+        "nodes",
+        "keys",
+        "meta",
+    ];
+    let cfs = names
+        .iter()
+        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
+    let db = DB::open_cf_descriptors(&opts, dir, cfs).expect("raw create");
+    db.put_cf(
+        db.cf_handle("meta").expect("cf"),
+        b"tip",
+        0u64.to_be_bytes(),
+    )
+    .expect("put");
+}
+
+#[test]
+fn other_format_versions_are_refused_by_name() {
+    let old = tempfile::tempdir().expect("temp dir");
+    format_1_store(old.path());
+    let err = LedgerStore::open(old.path()).expect_err("format 1");
+    assert!(matches!(err, StoreError::Format { found: 1 }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("format version 1") && text.contains("format version 2"),
+        "{text}"
+    );
+    // Refusing changed nothing: the old store keeps exactly its column families.
+    let mut names = DB::list_cf(&Options::default(), old.path()).expect("list");
+    names.sort();
+    assert!(
+        !names.iter().any(|n| n == schema::CF_LOG_TILES),
+        "{names:?}"
+    );
+
+    let (result, _dir) = damaged(|d| {
+        tamper(
+            d,
+            schema::CF_META,
+            schema::META_FORMAT,
+            Some(3u32.to_be_bytes().to_vec()),
+        )
+    });
+    let err = result.expect_err("format 3");
+    assert!(matches!(err, StoreError::Format { found: 3 }), "{err}");
+    let (result, _dir) = damaged(|d| tamper(d, schema::CF_META, schema::META_FORMAT, None));
+    assert_refused(result, Item::Meta("format"));
 }
 
 #[test]

@@ -1,8 +1,12 @@
 //! The RocksDB ledger store: certified blocks, their transactions and the Merkle log.
 //!
-//! Durability: each block (header, certificate, transactions, transaction index, new log
-//! nodes, new signer keys, tip) is one `WriteBatch` written with `sync = true`, so after a
-//! crash the store holds every block whose append returned and nothing of a later one.
+//! Durability: each block (header, certificate, transaction chunks, transaction index, new
+//! and grown log tiles, new signer keys, tip) is one `WriteBatch` written with
+//! `sync = true`, so after a crash the store holds every block whose append returned and
+//! nothing of a later one.
+//!
+//! Layout: [`schema`] (format version [`schema::FORMAT_VERSION`]); a store of another
+//! format is refused on open with [`StoreError::Format`].
 //!
 //! Trust: appends are checked (height, previous hash, log size and root recomputed here,
 //! commit certificate against the member set, signer keys known). Opening re-checks the
@@ -49,6 +53,9 @@ pub enum Item {
     Transaction(u64),
     /// The log node at (level, index).
     Node(u8, u64),
+    /// The log tile at (tile level, tile index) (see [`schema`]), when it is not a
+    /// well-formed tile at all.
+    Tile(u8, u64),
     /// The co-signed tree head recorded for the block at this height.
     TreeHead(u64),
     /// A store-wide record.
@@ -61,6 +68,9 @@ impl fmt::Display for Item {
             Item::Block(h) => write!(f, "block {h}"),
             Item::Transaction(i) => write!(f, "transaction {i}"),
             Item::Node(level, index) => write!(f, "log node (level {level}, index {index})"),
+            Item::Tile(level, index) => {
+                write!(f, "log tile (tile level {level}, tile index {index})")
+            }
             Item::TreeHead(h) => write!(f, "co-signed tree head of block {h}"),
             Item::Meta(k) => write!(f, "meta record `{k}`"),
         }
@@ -111,6 +121,14 @@ pub enum StoreError {
     /// `create` on a directory that already holds a ledger, or `open` on one that does not.
     #[error("{0}")]
     Layout(String),
+    /// The store on disk was written in another layout than this build reads.
+    #[error(
+        "the ledger store has format version {found}; this build reads format version {FORMAT_VERSION} only (recreate a development store, or open it with the build that wrote it)"
+    )]
+    Format {
+        /// The store's format version.
+        found: u32,
+    },
 }
 
 fn db_err(op: &'static str) -> impl FnOnce(rocksdb::Error) -> StoreError {
@@ -145,6 +163,8 @@ pub struct LedgerStore {
     member_keys: MemberKeys,
     tip: Option<BlockHeader>,
     frontier: Frontier,
+    /// The log's incomplete right-edge tiles, so an append reads nothing to extend them.
+    edge: TileEdge,
 }
 
 /// Member keys with precomputed verification tables, by key id.
@@ -196,9 +216,7 @@ impl fmt::Debug for LedgerStore {
 fn db_options(create: bool, cache: &rocksdb::Cache) -> Options {
     let mut opts = Options::default();
     opts.create_if_missing(create);
-    // A store written before a column family existed (`tree_heads` came later) gains it
-    // empty; the database itself is never created by `open`.
-    opts.create_missing_column_families(true);
+    opts.create_missing_column_families(create);
     // Ledger values are mostly hashes and signatures: compression would buy nothing.
     opts.set_compression_type(rocksdb::DBCompressionType::None);
     opts.set_paranoid_checks(true);
@@ -211,6 +229,25 @@ fn db_options(create: bool, cache: &rocksdb::Cache) -> Options {
     table.set_cache_index_and_filter_blocks(true);
     table.set_pin_l0_filter_and_index_blocks_in_cache(true);
     opts.set_block_based_table_factory(&table);
+    // Non-skip-list memtables (the index's, below) need single-threaded memtable writes;
+    // a store has one writer anyway.
+    opts.set_allow_concurrent_memtable_write(false);
+    opts
+}
+
+/// Options of one column family.
+fn cf_options(name: &str, cache: &rocksdb::Cache) -> Options {
+    let mut opts = db_options(false, cache);
+    if name == CF_TX_INDEX {
+        // Transaction hashes are random: inserting a block's 1,000 of them into a skip
+        // list searched from the top each time was the largest CPU cost of an append. A
+        // hash-bucketed memtable (by the first 8 bytes) inserts and finds in O(1); the
+        // index is only ever read by point lookups, never iterated.
+        opts.set_prefix_extractor(rocksdb::SliceTransform::create_fixed_prefix(8));
+        opts.set_memtable_factory(rocksdb::MemtableFactory::HashLinkList {
+            bucket_count: 1 << 20,
+        });
+    }
     opts
 }
 
@@ -218,10 +255,22 @@ fn db_options(create: bool, cache: &rocksdb::Cache) -> Options {
 const BLOCK_CACHE_BYTES: usize = 256 << 20;
 
 fn open_db(dir: &Path, create: bool) -> Result<DB, StoreError> {
+    if !create {
+        // Opening a format-1 store with this layout's column families would fail with
+        // RocksDB's "column families not opened", or worse add ours to it: name the format.
+        let names =
+            DB::list_cf(&Options::default(), dir).map_err(db_err("list column families"))?;
+        if names
+            .iter()
+            .any(|n| FORMAT_1_COLUMN_FAMILIES.contains(&n.as_str()))
+        {
+            return Err(StoreError::Format { found: 1 });
+        }
+    }
     let cache = rocksdb::Cache::new_lru_cache(BLOCK_CACHE_BYTES);
     let cfs = COLUMN_FAMILIES
         .iter()
-        .map(|name| ColumnFamilyDescriptor::new(*name, db_options(false, &cache)));
+        .map(|name| ColumnFamilyDescriptor::new(*name, cf_options(name, &cache)));
     DB::open_cf_descriptors(&db_options(create, &cache), dir, cfs).map_err(db_err("open"))
 }
 
@@ -236,6 +285,7 @@ impl LedgerStore {
         }
         let db = open_db(dir, true)?;
         let mut batch = WriteBatch::default();
+        batch.put_cf(cf(&db, CF_META)?, META_FORMAT, FORMAT_VERSION.to_be_bytes());
         batch.put_cf(cf(&db, CF_META)?, META_MEMBERS, members.encode());
         db.write_opt(batch, &synced())
             .map_err(db_err("write member set"))?;
@@ -245,6 +295,7 @@ impl LedgerStore {
             members: members.clone(),
             tip: None,
             frontier: Frontier::new(),
+            edge: TileEdge::default(),
         })
     }
 
@@ -257,6 +308,14 @@ impl LedgerStore {
             )));
         }
         let db = open_db(dir, false)?;
+        let format = get(&db, CF_META, META_FORMAT)?
+            .ok_or_else(|| corrupt(Item::Meta("format"), "missing"))?;
+        let format = <[u8; 4]>::try_from(format.as_slice())
+            .map(u32::from_be_bytes)
+            .map_err(|_| corrupt(Item::Meta("format"), "not 4 bytes"))?;
+        if format != FORMAT_VERSION {
+            return Err(StoreError::Format { found: format });
+        }
         let members_bytes = get(&db, CF_META, META_MEMBERS)?
             .ok_or_else(|| corrupt(Item::Meta("members"), "missing"))?;
         let members =
@@ -267,6 +326,7 @@ impl LedgerStore {
             members,
             tip: None,
             frontier: Frontier::new(),
+            edge: TileEdge::default(),
         };
         let Some(tip_height) = store.read_tip()? else {
             return Ok(store);
@@ -279,6 +339,7 @@ impl LedgerStore {
                 "the stored log nodes do not give the header's log root",
             ));
         }
+        store.edge = TileEdge::load(&store.db, tip.log_size)?;
         store.tip = Some(tip);
         store.frontier = frontier;
         let first = tip_height.saturating_sub(OPEN_CHECK_BLOCKS - 1);
@@ -327,16 +388,20 @@ impl LedgerStore {
             .map(|tx| merkle::leaf_hash::<LogDigest>(tx.as_bytes()))
             .collect();
         let mut frontier = self.frontier.clone();
-        let mut nodes = Vec::with_capacity(txs.len() * 2);
+        let mut edge = self.edge.clone();
+        let mut tiles = Vec::new();
         for leaf in &leaves {
-            frontier.push::<LogDigest>(*leaf, |level, i, hash| nodes.push((level, i, *hash)));
+            frontier
+                .push::<LogDigest>(*leaf, |level, i, hash| edge.add(level, i, hash, &mut tiles));
         }
+        edge.finish(&mut tiles);
         PreparedBlock {
             base_size: self.frontier.size(),
             tx_hashes: txs.iter().map(Transaction::hash).collect(),
             txs,
-            nodes,
+            tiles,
             frontier,
+            edge,
         }
     }
 
@@ -376,11 +441,12 @@ impl LedgerStore {
             .map_err(db_err("write block"))?;
         self.tip = Some(*header);
         self.frontier = block.frontier;
+        self.edge = block.edge;
         Ok(())
     }
 
-    /// The write batch of one block: new signer keys, transactions and their index, log
-    /// nodes, header, certificate, tip. Refuses a transaction whose signer has no key.
+    /// The write batch of one block: new signer keys, transaction chunks and the index, log
+    /// tiles, header, certificate, tip. Refuses a transaction whose signer has no key.
     fn block_batch(
         &self,
         header: &BlockHeader,
@@ -393,16 +459,18 @@ impl LedgerStore {
             reason,
         };
         let tx_bytes: usize = block.txs.iter().map(|tx| tx.as_bytes().len()).sum();
+        let tile_bytes: usize = block.tiles.iter().map(|(_, _, t)| t.len() + 24).sum();
         // Keys, values and per-record overhead, so the batch's buffer never regrows.
-        let capacity =
-            tx_bytes + block.txs.len() * (8 + 32 + 8 + 24) + block.nodes.len() * 48 + 4096;
+        let capacity = tx_bytes + block.txs.len() * (4 + 32 + 8 + 8) + tile_bytes + 8192;
         let mut batch = WriteBatch::with_capacity_bytes(capacity);
         let cf_keys = cf(&self.db, CF_KEYS)?;
         for key in new_keys {
             batch.put_cf(cf_keys, key.key_id().as_bytes(), key.to_sec1_bytes());
         }
         let mut known: HashSet<KeyId> = new_keys.iter().map(PublicKey::key_id).collect();
-        let (cf_txs, cf_index) = (cf(&self.db, CF_TXS)?, cf(&self.db, CF_TX_INDEX)?);
+        let (cf_chunks, cf_index) = (cf(&self.db, CF_TX_CHUNKS)?, cf(&self.db, CF_TX_INDEX)?);
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES_TARGET + 1024);
+        let (mut chunk_start, mut chunk_txs) = (block.base_size, 0usize);
         for ((tx, hash), index) in block
             .txs
             .iter()
@@ -418,12 +486,29 @@ impl LedgerStore {
                 }
                 known.insert(signer);
             }
-            batch.put_cf(cf_txs, index_key(index), tx.as_bytes());
-            batch.put_cf(cf_index, hash.as_bytes(), index_key(index));
+            if chunk_txs == CHUNK_TXS_MAX || chunk.len() >= CHUNK_BYTES_TARGET {
+                batch.put_cf(cf_chunks, index_key(chunk_start), &chunk);
+                chunk.clear();
+                (chunk_start, chunk_txs) = (index, 0);
+            }
+            chunk_push(&mut chunk, tx.as_bytes());
+            chunk_txs += 1;
         }
-        let cf_nodes = cf(&self.db, CF_NODES)?;
-        for (level, index, hash) in &block.nodes {
-            batch.put_cf(cf_nodes, node_key(*level, *index), hash);
+        if chunk_txs > 0 {
+            batch.put_cf(cf_chunks, index_key(chunk_start), &chunk);
+        }
+        // In hash order: each memtable insert then starts from where the last one ended
+        // (RocksDB's skip list keeps that position for sequential inserts), instead of
+        // searching from the top for every random key.
+        let mut index: Vec<(&TxHash, u64)> =
+            block.tx_hashes.iter().zip(block.base_size..).collect();
+        index.sort_unstable();
+        for (hash, at) in index {
+            batch.put_cf(cf_index, hash.as_bytes(), index_key(at));
+        }
+        let cf_tiles = cf(&self.db, CF_LOG_TILES)?;
+        for (level, index, tile) in &block.tiles {
+            batch.put_cf(cf_tiles, tile_key(*level, *index), tile);
         }
         batch.put_cf(
             cf(&self.db, CF_HEADERS)?,
@@ -521,8 +606,7 @@ impl LedgerStore {
         if index >= self.log_size() {
             return Err(StoreError::NotFound(format!("log index {index}")));
         }
-        let bytes = get(&self.db, CF_TXS, &index_key(index))?
-            .ok_or_else(|| corrupt(Item::Transaction(index), "missing"))?;
+        let bytes = self.transaction_bytes(index)?;
         let tx = Transaction::decode(&bytes).map_err(|e| corrupt(Item::Transaction(index), e))?;
         let leaf = self.nodes().node(0, index)?;
         if merkle::leaf_hash::<LogDigest>(&bytes) != leaf {
@@ -532,6 +616,26 @@ impl LedgerStore {
             ));
         }
         Ok(tx)
+    }
+
+    /// The stored bytes of the transaction at log `index`: from the last chunk that starts
+    /// at or before it (one seek).
+    fn transaction_bytes(&self, index: u64) -> Result<Vec<u8>, StoreError> {
+        let mut it = self.db.raw_iterator_cf(cf(&self.db, CF_TX_CHUNKS)?);
+        it.seek_for_prev(index_key(index));
+        let (Some(key), Some(value)) = (it.key(), it.value()) else {
+            it.status().map_err(db_err("read transaction"))?;
+            return Err(corrupt(Item::Transaction(index), "missing"));
+        };
+        let start = be_u64(key)
+            .ok_or_else(|| corrupt(Item::Meta("tx_chunks"), "a store key is not 8 bytes"))?;
+        let ranges = chunk_ranges(value)
+            .ok_or_else(|| corrupt(Item::Transaction(start), "its chunk is not well formed"))?;
+        let range = usize::try_from(index - start)
+            .ok()
+            .and_then(|at| ranges.get(at))
+            .ok_or_else(|| corrupt(Item::Transaction(index), "missing"))?;
+        Ok(value[range.clone()].to_vec())
     }
 
     /// The log index of a transaction.
@@ -951,7 +1055,7 @@ impl LedgerStore {
         for (name, from, item) in [
             (CF_HEADERS, height, Item::Block(height)),
             (CF_CERTIFICATES, height, Item::Block(height)),
-            (CF_TXS, log_size, Item::Transaction(log_size)),
+            (CF_TX_CHUNKS, log_size, Item::Transaction(log_size)),
         ] {
             let mut it = self.db.iterator_cf(
                 cf(&self.db, name)?,
@@ -1034,29 +1138,47 @@ impl LedgerStore {
         Ok(nodes_checked)
     }
 
-    /// Reads the transactions `[start, end)` in one forward scan, decodes and hashes them
-    /// on all cores, and checks the transaction index in one batched read.
+    /// Reads the transactions `[start, end)` (a block's) in one forward scan of their
+    /// chunks, decodes and hashes them on all cores, and checks the transaction index in one
+    /// batched read.
     fn load_block_txs(&self, start: u64, end: u64) -> Result<Vec<CheckedTx>, StoreError> {
-        let cf_txs = cf(&self.db, CF_TXS)?;
+        let cf_chunks = cf(&self.db, CF_TX_CHUNKS)?;
         let mode = rocksdb::IteratorMode::From(&index_key(start), rocksdb::Direction::Forward);
-        let mut it = self.db.iterator_cf(cf_txs, mode);
+        let mut it = self.db.iterator_cf(cf_chunks, mode);
+        let mut chunks = Vec::new();
         let mut raw = Vec::new();
-        for index in start..end {
-            match it.next() {
-                Some(Ok((key, value))) if be_u64(&key) == Some(index) => raw.push((index, value)),
+        let mut next = start;
+        while next < end {
+            let value = match it.next() {
+                Some(Ok((key, value))) if be_u64(&key) == Some(next) => value,
                 Some(Err(e)) => return Err(db_err("scan transactions")(e)),
-                Some(Ok(_)) | None => return Err(corrupt(Item::Transaction(index), "missing")),
+                Some(Ok(_)) | None => return Err(corrupt(Item::Transaction(next), "missing")),
+            };
+            let ranges = chunk_ranges(&value)
+                .ok_or_else(|| corrupt(Item::Transaction(next), "its chunk is not well formed"))?;
+            for range in ranges {
+                if next == end {
+                    // Chunks never span blocks: this one runs past the block's log size.
+                    return Err(corrupt(
+                        Item::Transaction(end),
+                        "stored in a chunk of the block before it",
+                    ));
+                }
+                raw.push((next, chunks.len(), range));
+                next += 1;
             }
+            chunks.push(value);
         }
         let decoded: Vec<Result<CheckedTx, StoreError>> = raw
             .into_par_iter()
-            .map(|(index, bytes)| {
-                let tx = Transaction::decode(&bytes)
-                    .map_err(|e| corrupt(Item::Transaction(index), e))?;
+            .map(|(index, chunk, range)| {
+                let bytes = &chunks[chunk][range];
+                let tx =
+                    Transaction::decode(bytes).map_err(|e| corrupt(Item::Transaction(index), e))?;
                 Ok(CheckedTx {
                     index,
                     hash: tx.hash(),
-                    leaf: merkle::leaf_hash::<LogDigest>(&bytes),
+                    leaf: merkle::leaf_hash::<LogDigest>(bytes),
                     tx,
                 })
             })
@@ -1079,30 +1201,27 @@ impl LedgerStore {
         Ok(txs)
     }
 
-    /// Compares recomputed log nodes with the stored ones (one batched read), in order;
-    /// a bad leaf names its transaction.
+    /// Compares recomputed log nodes with the stored ones (their tiles in one batched
+    /// read), in order; a bad leaf names its transaction.
     fn compare_nodes(&self, expected: &[(u8, u64, NodeHash)]) -> Result<(), StoreError> {
-        let keys: Vec<[u8; 9]> = expected.iter().map(|(l, i, _)| node_key(*l, *i)).collect();
-        let stored = self
-            .db
-            .batched_multi_get_cf(cf(&self.db, CF_NODES)?, &keys, false);
+        let keys: Vec<(u8, u64)> = expected.iter().map(|(l, i, _)| (*l, *i)).collect();
+        let stored = read_nodes(&self.db, &keys)?;
         for ((level, index, hash), value) in expected.iter().zip(stored) {
-            let value = value.map_err(db_err("read log nodes"))?;
-            match value.as_deref() {
-                Some(v) if v == hash.as_slice() => {}
-                _ if *level == 0 => {
+            match value {
+                Ok(v) if v == *hash => {}
+                Ok(_) if *level == 0 => {
                     return Err(corrupt(
                         Item::Transaction(*index),
                         "does not match its leaf hash in the log",
                     ));
                 }
-                Some(_) => {
+                Ok(_) => {
                     return Err(corrupt(
                         Item::Node(*level, *index),
                         "does not match the hash recomputed from the transactions",
                     ));
                 }
-                None => return Err(corrupt(Item::Node(*level, *index), "missing")),
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -1147,14 +1266,16 @@ struct CheckedTx {
     leaf: NodeHash,
 }
 
-/// A block's transactions with their hashes and the log nodes they add, computed once
-/// (see [`LedgerStore::prepare`]).
+/// A block's transactions with their hashes and the log tiles they complete or grow,
+/// computed once (see [`LedgerStore::prepare`]).
 pub struct PreparedBlock {
     base_size: u64,
     txs: Vec<Transaction>,
     tx_hashes: Vec<TxHash>,
-    nodes: Vec<(u8, u64, NodeHash)>,
+    /// (tile level, tile index, whole value) of every tile this block adds nodes to.
+    tiles: Vec<(u8, u64, Vec<u8>)>,
     frontier: Frontier,
+    edge: TileEdge,
 }
 
 impl PreparedBlock {
@@ -1183,7 +1304,145 @@ impl fmt::Debug for PreparedBlock {
     }
 }
 
-/// Log nodes read from the store.
+/// The incomplete tile at the right edge of each tile level, with the nodes it holds so far
+/// (the prefix of the full tile; see [`schema`]).
+#[derive(Clone, Default)]
+struct TileEdge {
+    levels: Vec<EdgeTile>,
+}
+
+#[derive(Clone, Default)]
+struct EdgeTile {
+    index: u64,
+    bytes: Vec<u8>,
+    /// Whether the block being prepared added nodes to it.
+    grown: bool,
+}
+
+impl TileEdge {
+    /// The edge of a log of `size` leaves, read from the store (one read per tile level).
+    fn load(db: &DB, size: u64) -> Result<Self, StoreError> {
+        let mut levels = Vec::new();
+        let mut tile_level = 0u8;
+        // Nodes of the tile level's bottom level: `size >> 8t`.
+        while let Some(bottom) = size
+            .checked_shr(u32::from(tile_level) * u32::from(TILE_HEIGHT))
+            .filter(|b| *b > 0)
+        {
+            let index = bottom / TILE_WIDTH;
+            let width = bottom % TILE_WIDTH;
+            let mut bytes = Vec::with_capacity(TILE_NODES_MAX * 32);
+            if width > 0 {
+                let stored = get(db, CF_LOG_TILES, &tile_key(tile_level, index))?
+                    .ok_or_else(|| corrupt(Item::Tile(tile_level, index), "missing"))?;
+                // The nodes its `width` bottom nodes complete: as far as the next one would go.
+                let (_, _, wanted) =
+                    node_place(tile_level * TILE_HEIGHT, index * TILE_WIDTH + width);
+                if stored.len() != wanted * 32 {
+                    return Err(corrupt(
+                        Item::Tile(tile_level, index),
+                        format!(
+                            "{} bytes where {width} bottom nodes make {}",
+                            stored.len(),
+                            wanted * 32
+                        ),
+                    ));
+                }
+                bytes.extend_from_slice(&stored);
+            }
+            levels.push(EdgeTile {
+                index,
+                bytes,
+                grown: false,
+            });
+            tile_level += 1;
+        }
+        Ok(Self { levels })
+    }
+
+    /// Adds a node the log just completed; a tile this leaves behind full, if the block
+    /// grew it, goes to `done`.
+    fn add(&mut self, level: u8, index: u64, hash: &NodeHash, done: &mut Vec<(u8, u64, Vec<u8>)>) {
+        let (tile_level, tile_index, position) = node_place(level, index);
+        let at = usize::from(tile_level);
+        if self.levels.len() <= at {
+            self.levels.resize_with(at + 1, EdgeTile::default);
+        }
+        let tile = &mut self.levels[at];
+        if tile.index != tile_index {
+            let full = std::mem::replace(
+                tile,
+                EdgeTile {
+                    index: tile_index,
+                    bytes: Vec::with_capacity(TILE_NODES_MAX * 32),
+                    grown: false,
+                },
+            );
+            if full.grown {
+                done.push((tile_level, full.index, full.bytes));
+            }
+        }
+        debug_assert_eq!(
+            tile.bytes.len(),
+            position * 32,
+            "nodes arrive in tile order"
+        );
+        tile.bytes.extend_from_slice(hash);
+        tile.grown = true;
+    }
+
+    /// Hands every tile the block grew to `done`, as it now stands.
+    fn finish(&mut self, done: &mut Vec<(u8, u64, Vec<u8>)>) {
+        for (tile_level, tile) in (0u8..).zip(self.levels.iter_mut()) {
+            if tile.grown {
+                done.push((tile_level, tile.index, tile.bytes.clone()));
+                tile.grown = false;
+            }
+        }
+    }
+}
+
+/// Reads log nodes from their tiles, each tile once, in one batched read. A node whose
+/// tile is missing or too short for it is an error in its place; an ill-formed tile, or a
+/// failed read, fails the whole call.
+fn read_nodes(
+    db: &DB,
+    keys: &[(u8, u64)],
+) -> Result<Vec<Result<NodeHash, StoreError>>, StoreError> {
+    let places: Vec<(u8, u64, usize)> = keys.iter().map(|&(l, i)| node_place(l, i)).collect();
+    let mut tiles: Vec<(u8, u64)> = places.iter().map(|&(t, k, _)| (t, k)).collect();
+    tiles.sort_unstable();
+    tiles.dedup();
+    let store_keys: Vec<[u8; 9]> = tiles.iter().map(|&(t, k)| tile_key(t, k)).collect();
+    let values = db.batched_multi_get_cf(cf(db, CF_LOG_TILES)?, &store_keys, true);
+    let mut read = Vec::with_capacity(values.len());
+    for (&(t, k), value) in tiles.iter().zip(values) {
+        let value = value.map_err(db_err("read log tiles"))?;
+        if let Some(v) = &value
+            && (v.len() % 32 != 0 || !tile_len_valid(v.len() / 32))
+        {
+            return Err(corrupt(
+                Item::Tile(t, k),
+                format!("{} bytes: not the nodes of a tile", v.len()),
+            ));
+        }
+        read.push(value);
+    }
+    Ok(keys
+        .iter()
+        .zip(&places)
+        .map(|(&(level, index), &(t, k, position))| {
+            let missing = || corrupt(Item::Node(level, index), "missing");
+            let at = tiles.binary_search(&(t, k)).map_err(|_| missing())?;
+            let tile = read[at].as_deref().ok_or_else(missing)?;
+            tile.get(position * 32..position * 32 + 32)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(missing)
+        })
+        .collect())
+}
+
+/// Log nodes read from the store's tiles.
 struct StoreNodes<'a> {
     db: &'a DB,
 }
@@ -1191,34 +1450,13 @@ struct StoreNodes<'a> {
 impl NodeSource for StoreNodes<'_> {
     type Error = StoreError;
     fn node(&self, level: u8, index: u64) -> Result<NodeHash, StoreError> {
-        let bytes = get(self.db, CF_NODES, &node_key(level, index))?
-            .ok_or_else(|| corrupt(Item::Node(level, index), "missing"))?;
-        <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
-            corrupt(
-                Item::Node(level, index),
-                format!("{} bytes, not 32", bytes.len()),
-            )
-        })
+        read_nodes(self.db, &[(level, index)])?
+            .pop()
+            .unwrap_or_else(|| Err(corrupt(Item::Node(level, index), "missing")))
     }
 
     fn nodes(&self, keys: &[(u8, u64)]) -> Result<Vec<NodeHash>, StoreError> {
-        let store_keys: Vec<[u8; 9]> = keys.iter().map(|&(l, i)| node_key(l, i)).collect();
-        let values = self
-            .db
-            .batched_multi_get_cf(cf(self.db, CF_NODES)?, &store_keys, false);
-        keys.iter()
-            .zip(values)
-            .map(|(&(level, index), value)| {
-                let value = value.map_err(db_err("read log nodes"))?;
-                let bytes = value.ok_or_else(|| corrupt(Item::Node(level, index), "missing"))?;
-                <[u8; 32]>::try_from(bytes.as_ref()).map_err(|_| {
-                    corrupt(
-                        Item::Node(level, index),
-                        format!("{} bytes, not 32", bytes.len()),
-                    )
-                })
-            })
-            .collect()
+        read_nodes(self.db, keys)?.into_iter().collect()
     }
 }
 
@@ -1236,13 +1474,11 @@ fn synced() -> WriteOptions {
     w
 }
 
-/// How a block's batch is written: synced, and with memtable insert hints kept per batch,
-/// because a block's keys are sequential within each column family (log indexes, node
-/// indexes per level), so each insert starts its skip-list search where the last ended.
+/// How a block's batch is written: synced. (Per-batch memtable insert hints would do
+/// nothing: RocksDB uses them only for concurrent memtable writes, and a store has one
+/// writer; the skip list's own sequential-insert position serves the batch's sorted keys.)
 fn block_write() -> WriteOptions {
-    let mut w = synced();
-    w.set_memtable_insert_hint_per_batch(true);
-    w
+    synced()
 }
 
 fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, StoreError> {

@@ -85,7 +85,17 @@ impl Consortium {
 
     /// Appends one block of `n` fresh transactions; the first block registers the signers.
     pub fn append(&mut self, store: &mut LedgerStore, n: usize) -> Vec<Transaction> {
-        let txs: Vec<Transaction> = (0..n).map(|_| self.tx(24)).collect();
+        self.append_sized(store, n, 24)
+    }
+
+    /// As [`Self::append`], with payloads of `payload_len` bytes.
+    pub fn append_sized(
+        &mut self,
+        store: &mut LedgerStore,
+        n: usize,
+        payload_len: usize,
+    ) -> Vec<Transaction> {
+        let txs: Vec<Transaction> = (0..n).map(|_| self.tx(payload_len)).collect();
         let (header, cert) = self.block(store, &txs);
         let keys: Vec<_> = self
             .signers
