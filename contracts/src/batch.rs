@@ -17,7 +17,7 @@
 use weinong_keys::{KeyId, Sm3};
 use weinong_ledger::{Hash32, TxHash};
 
-use crate::apply::{Outcome, member_of, require_role};
+use crate::apply::Outcome;
 use crate::codec::Writer;
 use crate::payload::{BatchAccess, BatchRequest};
 use crate::rejection::Rejection;
@@ -25,7 +25,7 @@ use crate::requests::{check_new, needed_categories, note_access, open_request};
 use crate::state::{
     Batch, BatchAccessEntry, HistoryEntry, Request, RequestEvent, RequestStatus, State, Target,
 };
-use crate::types::{BlockTime, CategorySet, ConsentId, Role};
+use crate::types::{BlockTime, CategorySet, ConsentId};
 use weinong_keys::Digest as _;
 
 const LIST_TAG: &[u8; 4] = b"WNBL";
@@ -167,13 +167,7 @@ pub(crate) fn access(
     tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
-    require_role(state, signer, Role::Department, at)?;
-    if member_of(state, signer) != Some(a.node) {
-        return Err(Rejection::NotTheNode {
-            signer,
-            node: a.node,
-        });
-    }
+    crate::requests::require_node(state, signer, a.node, at)?;
     let request = open_request(state, a.request, at)?;
     let batch = request.batch().ok_or(Rejection::WrongRequestKind {
         request: a.request,

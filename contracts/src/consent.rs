@@ -10,7 +10,7 @@
 use weinong_keys::{KeyId, SubjectPseudonym};
 use weinong_ledger::TxHash;
 
-use crate::apply::{Outcome, member_of, require_role};
+use crate::apply::{Outcome, require_role};
 use crate::limits::{CONSENT_VALIDITY_MS_MAX, REQUEST_ACCESSES_MAX};
 use crate::payload::{AccessRecord, ConsentGrant, ConsentRevoke};
 use crate::rejection::Rejection;
@@ -98,13 +98,7 @@ pub(crate) fn access(
     tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
-    require_role(state, signer, Role::Department, at)?;
-    if member_of(state, signer) != Some(a.node) {
-        return Err(Rejection::NotTheNode {
-            signer,
-            node: a.node,
-        });
-    }
+    crate::requests::require_node(state, signer, a.node, at)?;
     let request = crate::requests::open_request(state, a.request, at)?;
     let subject = request.subject().ok_or(Rejection::WrongRequestKind {
         request: a.request,

@@ -17,7 +17,7 @@ use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::payload::{AssessmentRequest, FailRequest, ResultRecord};
 use crate::rejection::Rejection;
 use crate::state::{HistoryEntry, Request, RequestEvent, RequestStatus, State, Target};
-use crate::types::{BlockTime, CategorySet, ModelId, Purpose, RequestId, Role};
+use crate::types::{BlockTime, CategorySet, MemberId, ModelId, Purpose, RequestId, Role};
 
 /// The checks every new request passes (single or batch): an institution asks, for an
 /// assessment purpose, under a fresh id, with a live model. Returns its deadline.
@@ -38,6 +38,20 @@ pub(crate) fn check_new(
     at.time_ms
         .checked_add(REQUEST_TIMEOUT_MS)
         .ok_or(Rejection::TimeOverflow { now_ms: at.time_ms })
+}
+
+/// The signer is a department key of member `node` (who may record accesses for it).
+pub(crate) fn require_node(
+    state: &State,
+    signer: KeyId,
+    node: MemberId,
+    at: BlockTime,
+) -> Result<(), Rejection> {
+    require_role(state, signer, Role::Department, at)?;
+    if crate::apply::member_of(state, signer) != Some(node) {
+        return Err(Rejection::NotTheNode { signer, node });
+    }
+    Ok(())
 }
 
 /// The categories `request`'s model reads, refusing an access that reads any other
