@@ -55,30 +55,83 @@ pub struct EvalReport {
     pub folded: u64,
 }
 
+/// Where an evaluator computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// tfhe's CPU backend, parallel over the worker pool.
+    Cpu,
+    /// tfhe's CUDA backend (feature `gpu`): the server key is decompressed onto GPU 0 once
+    /// and shared; each worker has its own CUDA streams, so the nodes of one IR level run
+    /// concurrently on the device. Ciphertexts move to the GPU on first use.
+    #[cfg(feature = "gpu")]
+    Gpu,
+}
+
+impl Device {
+    /// The GPU where this build has the `gpu` feature and a CUDA device is visible, else
+    /// the CPU.
+    pub fn available() -> Device {
+        #[cfg(feature = "gpu")]
+        if tfhe::core_crypto::gpu::get_number_of_gpus() > 0 {
+            return Device::Gpu;
+        }
+        Device::Cpu
+    }
+
+    /// `cpu` or `gpu`, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            #[cfg(feature = "gpu")]
+            Device::Gpu => "gpu",
+        }
+    }
+}
+
 /// The evaluating node: the server key installed on a worker pool.
 pub struct Evaluator {
     pool: rayon::ThreadPool,
+    device: Device,
 }
 
 impl Evaluator {
-    /// Decompresses the requester's server key and starts `threads` workers (0: one per
-    /// core) with it installed.
+    /// Decompresses the requester's server key onto the best [`Device::available`] and
+    /// starts `threads` workers (0: one per core) with it installed.
     pub fn new(key: &EvaluationKey, threads: usize) -> Result<Evaluator, FheError> {
-        let server_key: ServerKey = key.compressed().decompress();
-        Evaluator::with_server_key(server_key, threads)
+        Evaluator::on(Device::available(), key, threads)
     }
 
-    /// Starts `threads` workers (0: one per core) with `server_key` installed.
+    /// As [`Evaluator::new`], on `device`.
+    pub fn on(device: Device, key: &EvaluationKey, threads: usize) -> Result<Evaluator, FheError> {
+        match device {
+            Device::Cpu => {
+                let server_key: ServerKey = key.compressed().decompress();
+                Evaluator::with_server_key(server_key, threads)
+            }
+            #[cfg(feature = "gpu")]
+            Device::Gpu => {
+                // The key was checked against the pinned parameters when it was read, and
+                // those are a set the CUDA backend supports.
+                let server_key = key.compressed().decompress_to_gpu();
+                // Cloning a CUDA server key shares its device memory and opens new streams.
+                let pool = worker_pool(threads, move || tfhe::set_server_key(server_key.clone()))?;
+                Ok(Evaluator { pool, device })
+            }
+        }
+    }
+
+    /// Starts `threads` CPU workers (0: one per core) with `server_key` installed.
     pub fn with_server_key(server_key: ServerKey, threads: usize) -> Result<Evaluator, FheError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("weinong-fhe-{i}"))
-            // tfhe keeps the server key in a thread-local: every worker installs it before
-            // it runs any task.
-            .start_handler(move |_| tfhe::set_server_key(server_key.clone()))
-            .build()
-            .map_err(|e| FheError::Pool(e.to_string()))?;
-        Ok(Evaluator { pool })
+        let pool = worker_pool(threads, move || tfhe::set_server_key(server_key.clone()))?;
+        Ok(Evaluator {
+            pool,
+            device: Device::Cpu,
+        })
+    }
+
+    /// Where this evaluator computes.
+    pub fn device(&self) -> Device {
+        self.device
     }
 
     /// Evaluates `model` for one subject from each holding department's encrypted inputs
@@ -100,6 +153,20 @@ impl Evaluator {
             Ok((outputs, report))
         })
     }
+}
+
+/// A rayon pool whose workers run `install_key` before any task: tfhe keeps the server key
+/// in a thread-local.
+fn worker_pool(
+    threads: usize,
+    install_key: impl Fn() + Send + Sync + 'static,
+) -> Result<rayon::ThreadPool, FheError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("weinong-fhe-{i}"))
+        .start_handler(move |_| install_key())
+        .build()
+        .map_err(|e| FheError::Pool(e.to_string()))
 }
 
 /// Reads each holder's compact list (size limit, header, parameters, element count),

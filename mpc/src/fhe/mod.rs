@@ -40,10 +40,12 @@
 //!
 //! # GPU
 //!
-//! The `gpu` feature turns on tfhe's CUDA backend. The parameters stay pinned to the CPU
-//! set so keys are the same either way; moving the evaluator onto a GPU needs its server
-//! key decompressed to the GPU (`CompressedServerKey::decompress_to_gpu`) in place of the
-//! CPU one. That path is untested: the development machine has no GPU.
+//! The `gpu` feature adds tfhe's CUDA backend. The parameters stay pinned to the CPU set,
+//! so keys, inputs and outputs are the same bytes either way. [`Evaluator::new`] puts the
+//! server key on the GPU when one is visible ([`Device::available`]) and runs the same IR
+//! with the same operations there; each worker thread has its own CUDA streams, so the
+//! nodes of one level still overlap. Building with `gpu` needs the CUDA toolkit (nvcc,
+//! CMake) for `tfhe-cuda-backend`; the default build has no CUDA dependency.
 
 pub mod cipher;
 pub mod encrypt;
@@ -59,7 +61,7 @@ pub mod wire;
 pub use cipher::Kind;
 pub use encrypt::encrypt_inputs;
 pub use error::FheError;
-pub use eval::{EvalReport, Evaluator};
+pub use eval::{Device, EvalReport, Evaluator};
 pub use keys::{EncryptionKey, EvaluationKey, RequesterKeys};
 pub use plan::Plan;
 pub use session::{FheSession, SubjectReport};
