@@ -14,6 +14,8 @@
 //! compares the value with every band bound in parallel and adds the band steps grouped by
 //! step size: `v0 + Σ_d d · #{j : d_j = d, x ≥ min_j}`.
 
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,7 +32,7 @@ use super::cipher::{Cipher, Cmp, Kind, width_for};
 use super::error::FheError;
 use super::keys::EvaluationKey;
 use super::limits::INPUT_LIST_BYTES_MAX;
-use super::params::{PARAMETER_SET_NAME, pke_parameters};
+use super::params::{BLOCK_BITS, PARAMETER_SET_NAME, pke_parameters};
 use super::plan::{Plan, int_kind};
 use super::wire::EncryptedOutputs;
 
@@ -114,7 +116,9 @@ impl Evaluator {
                 // those are a set the CUDA backend supports.
                 let server_key = key.compressed().decompress_to_gpu();
                 // Cloning a CUDA server key shares its device memory and opens new streams.
-                let pool = worker_pool(threads, move || tfhe::set_server_key(server_key.clone()))?;
+                let pool = worker_pool(device, threads, move || {
+                    tfhe::set_server_key(server_key.clone())
+                })?;
                 Ok(Evaluator { pool, device })
             }
         }
@@ -122,7 +126,9 @@ impl Evaluator {
 
     /// Starts `threads` CPU workers (0: one per core) with `server_key` installed.
     pub fn with_server_key(server_key: ServerKey, threads: usize) -> Result<Evaluator, FheError> {
-        let pool = worker_pool(threads, move || tfhe::set_server_key(server_key.clone()))?;
+        let pool = worker_pool(Device::Cpu, threads, move || {
+            tfhe::set_server_key(server_key.clone())
+        })?;
         Ok(Evaluator {
             pool,
             device: Device::Cpu,
@@ -155,18 +161,42 @@ impl Evaluator {
     }
 }
 
+thread_local! {
+    /// The device of the key this worker installed (set with the key, read by operations
+    /// whose form differs per device).
+    static WORKER_DEVICE: Cell<Device> = const { Cell::new(Device::Cpu) };
+}
+
 /// A rayon pool whose workers run `install_key` before any task: tfhe keeps the server key
 /// in a thread-local.
 fn worker_pool(
+    device: Device,
     threads: usize,
     install_key: impl Fn() + Send + Sync + 'static,
 ) -> Result<rayon::ThreadPool, FheError> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("weinong-fhe-{i}"))
-        .start_handler(move |_| install_key())
+        .start_handler(move |_| {
+            install_key();
+            WORKER_DEVICE.with(|d| d.set(device));
+        })
         .build()
         .map_err(|e| FheError::Pool(e.to_string()))
+}
+
+/// `x` in a form every device's ordered comparison with a constant accepts. tfhe's CUDA
+/// backend compares against a constant only with an even number of radix blocks (or one),
+/// so on the GPU an odd count above one (6, 10, 14 bits) is sign-extended by one block
+/// first; the CPU takes any count, and gets `x` unchanged.
+fn for_scalar_order(x: &Cipher) -> Result<Cow<'_, Cipher>, FheError> {
+    let on_gpu = WORKER_DEVICE.with(|d| d.get()) != Device::Cpu;
+    match x.kind() {
+        Kind::Int(bits) if on_gpu && (bits / BLOCK_BITS) % 2 == 1 && bits > BLOCK_BITS => {
+            Ok(Cow::Owned(x.to_int(bits + BLOCK_BITS)?))
+        }
+        _ => Ok(Cow::Borrowed(x)),
+    }
 }
 
 /// Reads each holder's compact list (size limit, header, parameters, element count),
@@ -599,7 +629,10 @@ fn compare_scalar(x: &Cipher, op: Cmp, c: i64) -> Result<FheBool, FheError> {
         };
         return Ok(if is_bit { b.clone() } else { !b });
     }
-    x.compare_scalar(op, c)
+    if op == Cmp::Eq {
+        return x.compare_scalar(op, c);
+    }
+    for_scalar_order(x)?.compare_scalar(op, c)
 }
 
 /// A condition from a 0/1 value.
@@ -713,6 +746,9 @@ fn range_lookup(
         }
         open.push((step, bound));
     }
+    // Widened once here (if the device needs it), not once per band.
+    let x = for_scalar_order(x)?;
+    let x = x.as_ref();
     let bits_at: Vec<Result<(i64, FheBool), FheError>> = open
         .par_iter()
         .map(|(step, bound)| Ok((*step, compare_scalar(x, Cmp::Ge, *bound)?)))
