@@ -14,10 +14,9 @@
 //! compares the value with every band bound in parallel and adds the band steps grouped by
 //! step size: `v0 + Σ_d d · #{j : d_j = d, x ≥ min_j}`.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -90,10 +89,14 @@ impl Device {
     }
 }
 
+/// Drops a pool's own copy of its server key (see `Drop for Evaluator`).
+type ReleaseKey = Box<dyn Fn() + Send + Sync>;
+
 /// The evaluating node: the server key installed on a worker pool.
 pub struct Evaluator {
     pool: rayon::ThreadPool,
     device: Device,
+    release_key: ReleaseKey,
 }
 
 impl Evaluator {
@@ -114,24 +117,27 @@ impl Evaluator {
             Device::Gpu => {
                 // The key was checked against the pinned parameters when it was read, and
                 // those are a set the CUDA backend supports.
-                let server_key = key.compressed().decompress_to_gpu();
                 // Cloning a CUDA server key shares its device memory and opens new streams.
-                let pool = worker_pool(device, threads, move || {
-                    tfhe::set_server_key(server_key.clone())
-                })?;
-                Ok(Evaluator { pool, device })
+                let server_key = key.compressed().decompress_to_gpu();
+                let (pool, release_key) =
+                    worker_pool(device, threads, server_key, tfhe::set_server_key)?;
+                Ok(Evaluator {
+                    pool,
+                    device,
+                    release_key,
+                })
             }
         }
     }
 
     /// Starts `threads` CPU workers (0: one per core) with `server_key` installed.
     pub fn with_server_key(server_key: ServerKey, threads: usize) -> Result<Evaluator, FheError> {
-        let pool = worker_pool(Device::Cpu, threads, move || {
-            tfhe::set_server_key(server_key.clone())
-        })?;
+        let (pool, release_key) =
+            worker_pool(Device::Cpu, threads, server_key, tfhe::set_server_key)?;
         Ok(Evaluator {
             pool,
             device: Device::Cpu,
+            release_key,
         })
     }
 
@@ -167,36 +173,52 @@ thread_local! {
     static WORKER_DEVICE: Cell<Device> = const { Cell::new(Device::Cpu) };
 }
 
-/// A rayon pool whose workers run `install_key` before any task: tfhe keeps the server key
-/// in a thread-local.
-fn worker_pool(
+/// A rayon pool whose every worker installs a clone of `server_key` before any task (tfhe
+/// keeps the server key in a thread-local), and a function that drops the pool's own copy.
+fn worker_pool<K>(
     device: Device,
     threads: usize,
-    install_key: impl Fn() + Send + Sync + 'static,
-) -> Result<rayon::ThreadPool, FheError> {
-    rayon::ThreadPoolBuilder::new()
+    server_key: K,
+    install: fn(K),
+) -> Result<(rayon::ThreadPool, ReleaseKey), FheError>
+where
+    K: Clone + Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(server_key)));
+    let for_workers = Arc::clone(&slot);
+    let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("weinong-fhe-{i}"))
         .start_handler(move |_| {
-            install_key();
+            let key = for_workers.lock().ok().and_then(|k| k.clone());
+            if let Some(key) = key {
+                install(key);
+            }
             WORKER_DEVICE.with(|d| d.set(device));
         })
         .build()
-        .map_err(|e| FheError::Pool(e.to_string()))
+        .map_err(|e| FheError::Pool(e.to_string()))?;
+    let release = move || {
+        if let Ok(mut key) = slot.lock() {
+            key.take();
+        }
+    };
+    Ok((pool, Box::new(release)))
 }
 
-/// `x` in a form every device's ordered comparison with a constant accepts. tfhe's CUDA
-/// backend compares against a constant only with an even number of radix blocks (or one),
-/// so on the GPU an odd count above one (6, 10, 14 bits) is sign-extended by one block
-/// first; the CPU takes any count, and gets `x` unchanged.
-fn for_scalar_order(x: &Cipher) -> Result<Cow<'_, Cipher>, FheError> {
-    let on_gpu = WORKER_DEVICE.with(|d| d.get()) != Device::Cpu;
-    match x.kind() {
-        Kind::Int(bits) if on_gpu && (bits / BLOCK_BITS) % 2 == 1 && bits > BLOCK_BITS => {
-            Ok(Cow::Owned(x.to_int(bits + BLOCK_BITS)?))
-        }
-        _ => Ok(Cow::Borrowed(x)),
+impl Drop for Evaluator {
+    fn drop(&mut self) {
+        // Every copy of the key goes now, while this thread runs: a CUDA key's streams must
+        // be destroyed while the driver is up, not by worker thread-local destructors
+        // racing the process's exit (tfhe-cuda aborts on "driver shutting down").
+        self.pool.broadcast(|_| tfhe::unset_server_key());
+        (self.release_key)();
     }
+}
+
+/// Whether this worker's key is on a GPU.
+fn on_gpu() -> bool {
+    WORKER_DEVICE.with(|d| d.get()) != Device::Cpu
 }
 
 /// Reads each holder's compact list (size limit, header, parameters, element count),
@@ -606,7 +628,13 @@ fn compare(
             compare_scalar(x, flipped, *c)?
         }
         (Value::Enc(x), Value::Enc(y)) => {
-            let w = width_of_cipher(x).max(width_of_cipher(y));
+            let mut w = width_of_cipher(x).max(width_of_cipher(y));
+            if cmp != Cmp::Eq && on_gpu() {
+                // tfhe-cuda-backend 0.16 orders two signed ciphertexts only at an even
+                // block count, and aborts at two blocks (seen on an H200): four at least.
+                w = w.max(4 * BLOCK_BITS);
+                w += (w / BLOCK_BITS) % 2 * BLOCK_BITS;
+            }
             x.to_int(w)?.compare(cmp, &y.to_int(w)?)?
         }
     };
@@ -629,10 +657,7 @@ fn compare_scalar(x: &Cipher, op: Cmp, c: i64) -> Result<FheBool, FheError> {
         };
         return Ok(if is_bit { b.clone() } else { !b });
     }
-    if op == Cmp::Eq {
-        return x.compare_scalar(op, c);
-    }
-    for_scalar_order(x)?.compare_scalar(op, c)
+    x.compare_scalar(op, c)
 }
 
 /// A condition from a 0/1 value.
@@ -746,9 +771,6 @@ fn range_lookup(
         }
         open.push((step, bound));
     }
-    // Widened once here (if the device needs it), not once per band.
-    let x = for_scalar_order(x)?;
-    let x = x.as_ref();
     let bits_at: Vec<Result<(i64, FheBool), FheError>> = open
         .par_iter()
         .map(|(step, bound)| Ok((*step, compare_scalar(x, Cmp::Ge, *bound)?)))
