@@ -56,7 +56,8 @@ pub(crate) fn fits(c: i64, bits: u32) -> bool {
 pub enum Kind {
     /// An `FheBool` (0 or 1).
     Bool,
-    /// An `FheIntN` with N = the bits given (one of 2, 4, …, 16, 32, 64).
+    /// An `FheIntN` with N = the bits given (one of 2, 4, …, 16, 32, 64; the plan uses
+    /// 2, 4, 8, 12, 16, 32 and 64).
     Int(u32),
 }
 
