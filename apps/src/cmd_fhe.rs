@@ -159,7 +159,8 @@ pub struct BenchFheArgs {
 pub fn bench_fhe(a: BenchFheArgs) -> Result<Outcome> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!(
-        "FHE backend, tfhe 1.8 CPU, {} worker threads on {cores} cores; parameters {}",
+        "FHE backend, tfhe 1.8 on {}, {} worker threads on {cores} cores; parameters {}",
+        weinong_mpc::fhe::Device::available().name(),
         if a.threads == 0 { cores } else { a.threads },
         weinong_mpc::fhe::params::PARAMETER_SET_NAME
     );

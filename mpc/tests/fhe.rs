@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use model_support::{admission_baseline, batch, model, set_ability_total};
 use weinong_mpc::fhe::{
-    EncryptedOutputs, EncryptionKey, EvaluationKey, FheError, FheSession, Kind, Plan,
+    Device, EncryptedOutputs, EncryptionKey, EvaluationKey, FheError, FheSession, Kind, Plan,
     RequesterKeys, encrypt_inputs,
 };
 use weinong_mpc::model::sample::random_batch;
@@ -500,4 +500,20 @@ fn malformed_outputs_are_refused() {
         EncryptedOutputs::from_bytes(&claim, kinds),
         Err(FheError::Shape { .. })
     ));
+}
+
+/// The session evaluates on the best device this build can use; with
+/// `WEINONG_REQUIRE_GPU=1` (set on a GPU machine, with the `gpu` feature) it must be the
+/// GPU, so the equality tests above are known to have run there.
+#[test]
+fn evaluator_runs_on_the_available_device() {
+    let device = session().evaluator().device();
+    assert_eq!(device, Device::available());
+    if std::env::var_os("WEINONG_REQUIRE_GPU").is_some() {
+        assert_eq!(
+            device.name(),
+            "gpu",
+            "WEINONG_REQUIRE_GPU is set but the evaluator runs on {device:?}"
+        );
+    }
 }

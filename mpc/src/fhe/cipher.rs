@@ -27,8 +27,10 @@ use super::error::FheError;
 use super::limits::OUTPUT_VALUE_BYTES_MAX;
 use super::params::{BLOCK_BITS, PARAMETER_SET_NAME, compute_parameters};
 
-/// The widths an encrypted integer may have, in bits.
-pub(crate) const WIDTHS: [u32; 10] = [2, 4, 6, 8, 10, 12, 14, 16, 32, 64];
+/// The widths an encrypted integer may have, in bits: one radix block or an even number of
+/// them. tfhe's CUDA backend orders ciphertexts only at even block counts, so the plan never
+/// picks 6, 10 or 14 bits (the types exist, and a list using them is still read).
+pub(crate) const WIDTHS: [u32; 7] = [2, 4, 8, 12, 16, 32, 64];
 
 /// The smallest width in [`WIDTHS`] of at least `bits` bits.
 pub(crate) fn width_for(bits: u32) -> u32 {
@@ -54,7 +56,8 @@ pub(crate) fn fits(c: i64, bits: u32) -> bool {
 pub enum Kind {
     /// An `FheBool` (0 or 1).
     Bool,
-    /// An `FheIntN` with N = the bits given (one of 2, 4, …, 16, 32, 64).
+    /// An `FheIntN` with N = the bits given (one of 2, 4, …, 16, 32, 64; the plan uses
+    /// 2, 4, 8, 12, 16, 32 and 64).
     Int(u32),
 }
 

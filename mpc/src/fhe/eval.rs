@@ -14,8 +14,9 @@
 //! compares the value with every band bound in parallel and adds the band steps grouped by
 //! step size: `v0 + Σ_d d · #{j : d_j = d, x ≥ min_j}`.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -30,7 +31,7 @@ use super::cipher::{Cipher, Cmp, Kind, width_for};
 use super::error::FheError;
 use super::keys::EvaluationKey;
 use super::limits::INPUT_LIST_BYTES_MAX;
-use super::params::{PARAMETER_SET_NAME, pke_parameters};
+use super::params::{BLOCK_BITS, PARAMETER_SET_NAME, pke_parameters};
 use super::plan::{Plan, int_kind};
 use super::wire::EncryptedOutputs;
 
@@ -55,30 +56,94 @@ pub struct EvalReport {
     pub folded: u64,
 }
 
+/// Where an evaluator computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// tfhe's CPU backend, parallel over the worker pool.
+    Cpu,
+    /// tfhe's CUDA backend (feature `gpu`): the server key is decompressed onto GPU 0 once
+    /// and shared; each worker has its own CUDA streams, so the nodes of one IR level run
+    /// concurrently on the device. Ciphertexts move to the GPU on first use.
+    #[cfg(feature = "gpu")]
+    Gpu,
+}
+
+impl Device {
+    /// The GPU where this build has the `gpu` feature and a CUDA device is visible, else
+    /// the CPU.
+    pub fn available() -> Device {
+        #[cfg(feature = "gpu")]
+        if tfhe::core_crypto::gpu::get_number_of_gpus() > 0 {
+            return Device::Gpu;
+        }
+        Device::Cpu
+    }
+
+    /// `cpu` or `gpu`, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Device::Cpu => "cpu",
+            #[cfg(feature = "gpu")]
+            Device::Gpu => "gpu",
+        }
+    }
+}
+
+/// Drops a pool's own copy of its server key (see `Drop for Evaluator`).
+type ReleaseKey = Box<dyn Fn() + Send + Sync>;
+
 /// The evaluating node: the server key installed on a worker pool.
 pub struct Evaluator {
     pool: rayon::ThreadPool,
+    device: Device,
+    release_key: ReleaseKey,
 }
 
 impl Evaluator {
-    /// Decompresses the requester's server key and starts `threads` workers (0: one per
-    /// core) with it installed.
+    /// Decompresses the requester's server key onto the best [`Device::available`] and
+    /// starts `threads` workers (0: one per core) with it installed.
     pub fn new(key: &EvaluationKey, threads: usize) -> Result<Evaluator, FheError> {
-        let server_key: ServerKey = key.compressed().decompress();
-        Evaluator::with_server_key(server_key, threads)
+        Evaluator::on(Device::available(), key, threads)
     }
 
-    /// Starts `threads` workers (0: one per core) with `server_key` installed.
+    /// As [`Evaluator::new`], on `device`.
+    pub fn on(device: Device, key: &EvaluationKey, threads: usize) -> Result<Evaluator, FheError> {
+        match device {
+            Device::Cpu => {
+                let server_key: ServerKey = key.compressed().decompress();
+                Evaluator::with_server_key(server_key, threads)
+            }
+            #[cfg(feature = "gpu")]
+            Device::Gpu => {
+                // The key was checked against the pinned parameters when it was read, and
+                // those are a set the CUDA backend supports.
+                // Cloning a CUDA server key shares its device memory and opens new streams.
+                let server_key = key.compressed().decompress_to_gpu();
+                let (pool, release_key) =
+                    worker_pool(device, threads, server_key, tfhe::set_server_key)?;
+                Ok(Evaluator {
+                    pool,
+                    device,
+                    release_key,
+                })
+            }
+        }
+    }
+
+    /// Starts `threads` CPU workers (0: one per core) with `server_key` installed.
     pub fn with_server_key(server_key: ServerKey, threads: usize) -> Result<Evaluator, FheError> {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("weinong-fhe-{i}"))
-            // tfhe keeps the server key in a thread-local: every worker installs it before
-            // it runs any task.
-            .start_handler(move |_| tfhe::set_server_key(server_key.clone()))
-            .build()
-            .map_err(|e| FheError::Pool(e.to_string()))?;
-        Ok(Evaluator { pool })
+        let (pool, release_key) =
+            worker_pool(Device::Cpu, threads, server_key, tfhe::set_server_key)?;
+        Ok(Evaluator {
+            pool,
+            device: Device::Cpu,
+            release_key,
+        })
+    }
+
+    /// Where this evaluator computes.
+    pub fn device(&self) -> Device {
+        self.device
     }
 
     /// Evaluates `model` for one subject from each holding department's encrypted inputs
@@ -100,6 +165,60 @@ impl Evaluator {
             Ok((outputs, report))
         })
     }
+}
+
+thread_local! {
+    /// The device of the key this worker installed (set with the key, read by operations
+    /// whose form differs per device).
+    static WORKER_DEVICE: Cell<Device> = const { Cell::new(Device::Cpu) };
+}
+
+/// A rayon pool whose every worker installs a clone of `server_key` before any task (tfhe
+/// keeps the server key in a thread-local), and a function that drops the pool's own copy.
+fn worker_pool<K>(
+    device: Device,
+    threads: usize,
+    server_key: K,
+    install: fn(K),
+) -> Result<(rayon::ThreadPool, ReleaseKey), FheError>
+where
+    K: Clone + Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Some(server_key)));
+    let for_workers = Arc::clone(&slot);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("weinong-fhe-{i}"))
+        .start_handler(move |_| {
+            let key = for_workers.lock().ok().and_then(|k| k.clone());
+            if let Some(key) = key {
+                install(key);
+            }
+            WORKER_DEVICE.with(|d| d.set(device));
+        })
+        .build()
+        .map_err(|e| FheError::Pool(e.to_string()))?;
+    let release = move || {
+        if let Ok(mut key) = slot.lock() {
+            key.take();
+        }
+    };
+    Ok((pool, Box::new(release)))
+}
+
+impl Drop for Evaluator {
+    fn drop(&mut self) {
+        // Every copy of the key goes now, while this thread runs: a CUDA key's streams must
+        // be destroyed while the driver is up, not by worker thread-local destructors
+        // racing the process's exit (tfhe-cuda aborts on "driver shutting down").
+        self.pool.broadcast(|_| tfhe::unset_server_key());
+        (self.release_key)();
+    }
+}
+
+/// Whether this worker's key is on a GPU.
+fn on_gpu() -> bool {
+    WORKER_DEVICE.with(|d| d.get()) != Device::Cpu
 }
 
 /// Reads each holder's compact list (size limit, header, parameters, element count),
@@ -509,7 +628,13 @@ fn compare(
             compare_scalar(x, flipped, *c)?
         }
         (Value::Enc(x), Value::Enc(y)) => {
-            let w = width_of_cipher(x).max(width_of_cipher(y));
+            let mut w = width_of_cipher(x).max(width_of_cipher(y));
+            if cmp != Cmp::Eq && on_gpu() {
+                // tfhe-cuda-backend 0.16 orders two signed ciphertexts only at an even
+                // block count, and aborts at two blocks (seen on an H200): four at least.
+                w = w.max(4 * BLOCK_BITS);
+                w += (w / BLOCK_BITS) % 2 * BLOCK_BITS;
+            }
             x.to_int(w)?.compare(cmp, &y.to_int(w)?)?
         }
     };
