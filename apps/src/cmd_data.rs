@@ -474,7 +474,7 @@ async fn import_all(url: &str, dir: &Path, secrets: &Secrets) -> Result<Run> {
         .await?;
         let st = &r.stages;
         println!(
-            "  {:<9} {:>9} rows in {:>7.2} s; ms: open {} read {} clean {} seal {} encode {} write {} (writer idle {}) commit {}",
+            "  {:<9} {:>9} rows in {:>7.2} s; ms: open {} read {} clean {} seal {} encode {} write {} (writer idle {}) index {} commit {}",
             d.as_str(),
             r.rows_read,
             r.duration_ms as f64 / 1000.0,
@@ -485,6 +485,7 @@ async fn import_all(url: &str, dir: &Path, secrets: &Secrets) -> Result<Run> {
             st.encode_ms,
             st.write_ms,
             st.wait_ms,
+            st.index_ms,
             st.commit_ms
         );
         rows += r.rows_read;

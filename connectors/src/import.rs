@@ -23,7 +23,9 @@ use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
 use crate::source::{Mapping, RawChunk, RawRow, Source};
 use crate::store::{Backend, JobRecord, Store};
-use crate::write::{Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job};
+use crate::write::{
+    BulkLoad, Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job,
+};
 
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
@@ -87,6 +89,7 @@ pub async fn import_file(
     let open_ms = ms(started.elapsed());
     let info = source.info.clone();
     let mut tx = store.begin().await?;
+    let bulk = BulkLoad::start(&mut tx, spec).await?;
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<Result<Batch, ConnectorError>>(BATCHES_IN_FLIGHT);
     let producer = {
@@ -96,7 +99,7 @@ pub async fn import_file(
         std::thread::spawn(move || produce(spec, backend, source, &secrets, chunk_rows, &sender))
     };
     let rows = RowWriter::new(spec);
-    let mut subjects = SubjectWriter::new();
+    let mut subjects = SubjectWriter::new(spec, bulk.subjects_keyed());
     let mut failure = None;
     let (mut write, mut wait) = (Duration::ZERO, Duration::ZERO);
     loop {
@@ -135,9 +138,13 @@ pub async fn import_file(
     let t = Instant::now();
     subjects.finish(&mut tx).await?;
     write += t.elapsed();
+    let t = Instant::now();
+    bulk.finish(&mut tx).await?;
+    let index_ms = ms(t.elapsed());
     tally.stages.open_ms = open_ms;
     tally.stages.write_ms = ms(write);
     tally.stages.wait_ms = ms(wait);
+    tally.stages.index_ms = index_ms;
     let t = Instant::now();
     // The job record carries the report, so its duration stops before the commit.
     let duration_ms = ms(started.elapsed());
@@ -196,7 +203,7 @@ fn produce(
         tally: Tally::new(spec),
         times: WorkerTimes::default(),
         rows: RowEncoder::new(spec, backend),
-        subjects: SubjectEncoder::new(spec.department, backend),
+        subjects: SubjectEncoder::new(backend),
     };
     produce_into(spec, source, secrets, chunk_rows, sender, &mut w);
     let mut tally = w.tally;
