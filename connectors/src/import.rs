@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use weinong_keys::{DataKey, Pepper, SubjectPseudonym};
+use weinong_keys::{DataKey, Pepper, PseudonymKey, SubjectPseudonym};
 
 use crate::clean::{Cleaned, Pseudonyms, Rejection, Rule, clean_row_with};
 use crate::error::ConnectorError;
@@ -230,6 +230,7 @@ fn produce_into(
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
     w: &mut Worker,
 ) {
+    let pseudonym_key = PseudonymKey::new(&secrets.pepper);
     let mut seen = Seen {
         raw: HashSet::new(),
         keys: [HashSet::new(), HashSet::new()],
@@ -252,7 +253,7 @@ fn produce_into(
         let cleaned = if last {
             Ok((Vec::new(), Vec::new()))
         } else {
-            clean_chunk(spec, secrets, &chunk, &mut seen, &mut w.tally)
+            clean_chunk(spec, &pseudonym_key, &chunk, &mut seen, &mut w.tally)
         };
         w.times.clean += t.elapsed();
         let t = Instant::now();
@@ -283,7 +284,7 @@ type Fresh = Vec<(SubjectPseudonym, crate::identity::Identity)>;
 
 fn clean_chunk(
     spec: &'static TableSpec,
-    secrets: &Secrets,
+    pseudonym_key: &PseudonymKey,
     chunk: &RawChunk,
     seen: &mut Seen,
     tally: &mut Tally,
@@ -293,7 +294,7 @@ fn clean_chunk(
     let processed: Vec<Processed> = raws
         .par_chunks(PSEUDONYM_RUN_ROWS)
         .flat_map_iter(|run| {
-            let mut pseudonyms = Pseudonyms::new(&secrets.pepper);
+            let mut pseudonyms = Pseudonyms::new(pseudonym_key);
             run.iter()
                 .map(move |raw| (raw.hash128(), clean_row_with(spec, &mut pseudonyms, raw)))
         })
@@ -365,11 +366,19 @@ fn seal(
     secrets: &Secrets,
     fresh: &Fresh,
 ) -> Result<Vec<(SubjectPseudonym, Vec<u8>)>, ConnectorError> {
+    // One sealer per rayon task (cipher prepared once, nonces from a generator seeded once
+    // per sealer), not per subject.
     fresh
         .par_iter()
-        .map(|(s, id)| {
-            id.seal(&secrets.data_key, spec.department, s)
-                .map(|b| (*s, b))
-        })
+        .map_init(
+            || secrets.data_key.sealer(),
+            |sealer, (s, id)| {
+                // Making a sealer fails only when the system's random source does.
+                let Ok(sealer) = sealer.as_mut() else {
+                    return Err(weinong_keys::KeyError::Rng.into());
+                };
+                id.seal_with(sealer, spec.department, s).map(|b| (*s, b))
+            },
+        )
         .collect()
 }
