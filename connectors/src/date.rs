@@ -205,7 +205,13 @@ mod tests {
 
     #[test]
     fn display_is_zero_padded_iso() {
-        for (y, m, d) in [(2024, 1, 5), (1900, 12, 31), (2100, 2, 28), (5, 1, 1), (999, 10, 9)] {
+        for (y, m, d) in [
+            (2024, 1, 5),
+            (1900, 12, 31),
+            (2100, 2, 28),
+            (5, 1, 1),
+            (999, 10, 9),
+        ] {
             let date = Date {
                 year: y,
                 month: m,

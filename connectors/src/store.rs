@@ -22,7 +22,7 @@ use crate::clean::Value;
 use crate::date::Date;
 use crate::error::ConnectorError;
 use crate::identity::Identity;
-use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQLITE_CACHE_KIB};
+use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQLITE_CACHE_KIB, SQLITE_PAGE_BYTES};
 use crate::schema::{Department, FieldKind, TableSpec};
 use crate::write::{ImportTx, WritePool};
 
@@ -132,11 +132,15 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // Reads (feature extraction) look rows up by random pseudonyms too.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;",
-                        )
+                        // The page size first: it takes effect only while the file is still
+                        // empty (this pool's first connection creates and migrates it), and
+                        // is ignored on an existing store. Reads (feature extraction) look
+                        // rows up by random pseudonyms too.
+                        conn.execute(AssertSqlSafe(format!(
+                            "PRAGMA page_size = {SQLITE_PAGE_BYTES}; \
+                             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;"
+                        )))
                         .await?;
                     }
                     Ok(())

@@ -1,6 +1,6 @@
 //! A store made at schema version 1 (one `subject` table with a department column; inline
 //! primary keys) opens at version 2 with its rows and identities intact, its keys still
-//! enforced — on SQLite and on PostgreSQL.
+//! enforced — on SQLite and on PostgreSQL. A new SQLite store has the configured page size.
 
 mod common;
 
@@ -133,6 +133,24 @@ async fn sqlite_version_1_store_upgrades() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("node.db").display());
     upgrade(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_sqlite_store_has_the_configured_page_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("node.db");
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.close().await;
+    // The file header's page size: bytes 16..18, big-endian (1 stands for 65,536).
+    let header = std::fs::read(&path).expect("read");
+    let size = u32::from(u16::from_be_bytes([header[16], header[17]]));
+    assert_eq!(
+        size,
+        weinong_connectors::limits::SQLITE_PAGE_BYTES,
+        "page size"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
