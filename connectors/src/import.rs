@@ -1,10 +1,10 @@
 //! An import job: read a source, clean it, store it, report on it — in one database
 //! transaction, so an import that fails halfway leaves the store as it was.
 //!
-//! Work is pipelined: a reader thread parses chunks one ahead into two reused buffers; a
-//! worker thread cleans them in parallel (rayon), applies the order-dependent duplicate
-//! rules, seals new identities and encodes the rows for the engine (statement arguments for
-//! SQLite, COPY text for PostgreSQL, both in parallel); the async side only executes the statements, so the
+//! Work is pipelined: a worker thread reads chunks into one reused buffer, cleans them in
+//! parallel (rayon), applies the order-dependent duplicate rules, seals new identities and
+//! encodes the rows for the engine (statement arguments for SQLite, COPY text for
+//! PostgreSQL, both in parallel); the async side only executes the statements, so the
 //! single database writer does nothing but database work. A bounded channel
 //! (`BATCHES_IN_FLIGHT`) keeps memory flat. Each report records the time per stage.
 
@@ -224,58 +224,11 @@ struct Worker {
 
 fn produce_into(
     spec: &'static TableSpec,
-    source: Source,
-    secrets: &Secrets,
-    chunk_rows: usize,
-    sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
-    w: &mut Worker,
-) {
-    // Chunks are parsed on a thread of their own, one chunk ahead: parsing is serial, and
-    // overlapped with the parallel stages of the previous chunk it no longer leaves a core
-    // idle. Two buffers go back and forth; only cleaned rows leave the worker.
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel(0);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel();
-    let capacity = chunk_rows.min(1 << 16);
-    for _ in 0..2 {
-        // The receiver is alive: it is moved into the reader below.
-        let _sent = empty_tx.send(RawChunk::new(spec.fields.len(), capacity));
-    }
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_ahead(source, chunk_rows, &full_tx, &empty_rx));
-        process_chunks(spec, secrets, sender, w, full_rx, empty_tx);
-        // A reader that panicked has stopped sending; `process_chunks` reported that.
-        w.times.read += reader.join().unwrap_or_default();
-    });
-}
-
-/// The reader thread: fills returned buffers until the source ends or fails, or the worker
-/// is gone. Returns the time spent parsing.
-fn read_ahead(
     mut source: Source,
-    chunk_rows: usize,
-    full: &std::sync::mpsc::SyncSender<Result<RawChunk, ConnectorError>>,
-    empty: &std::sync::mpsc::Receiver<RawChunk>,
-) -> Duration {
-    let mut read = Duration::ZERO;
-    while let Ok(mut chunk) = empty.recv() {
-        let t = Instant::now();
-        let result = source.next_chunk_into(&mut chunk, chunk_rows);
-        read += t.elapsed();
-        let done = result.is_err() || chunk.is_empty();
-        if full.send(result.map(|()| chunk)).is_err() || done {
-            break;
-        }
-    }
-    read
-}
-
-fn process_chunks(
-    spec: &'static TableSpec,
     secrets: &Secrets,
+    chunk_rows: usize,
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
     w: &mut Worker,
-    full: std::sync::mpsc::Receiver<Result<RawChunk, ConnectorError>>,
-    empty: std::sync::mpsc::Sender<RawChunk>,
 ) {
     let pseudonym_key = PseudonymKey::new(&secrets.pepper);
     let mut seen = Seen {
@@ -283,22 +236,18 @@ fn process_chunks(
         keys: [HashSet::new(), HashSet::new()],
         subjects: HashSet::new(),
     };
+    // One buffer for all chunks: only cleaned rows leave the worker.
+    let mut chunk = RawChunk::new(spec.fields.len(), chunk_rows.min(1 << 16));
     loop {
-        let chunk = match full.recv() {
-            Ok(Ok(chunk)) => chunk,
-            // The consumer turns these into the import's error; if it is gone there is
+        let t = Instant::now();
+        let read = source.next_chunk_into(&mut chunk, chunk_rows);
+        w.times.read += t.elapsed();
+        if let Err(e) = read {
+            // The consumer turns this into the import's error; if it is gone there is
             // nobody left to tell.
-            Ok(Err(e)) => {
-                let _ignored = sender.blocking_send(Err(e));
-                return;
-            }
-            Err(_) => {
-                let _ignored = sender.blocking_send(Err(ConnectorError::Invalid(
-                    "import reader stopped before the end of the file".into(),
-                )));
-                return;
-            }
-        };
+            let _ignored = sender.blocking_send(Err(e));
+            return;
+        }
         let last = chunk.is_empty();
         let t = Instant::now();
         let cleaned = if last {
@@ -311,13 +260,10 @@ fn process_chunks(
         let sealed = cleaned.and_then(|(rows, fresh)| Ok((rows, seal(spec, secrets, &fresh)?)));
         w.times.seal += t.elapsed();
         let t = Instant::now();
-        let rows_read = u64::try_from(chunk.len()).unwrap_or(u64::MAX);
-        // The buffer goes back to the reader (gone after the last chunk or an error).
-        let _returned = empty.send(chunk);
         // The last batch carries the rows held back for a full statement.
         let batch = sealed.and_then(|(rows, subjects)| {
             Ok(Batch {
-                rows_read,
+                rows_read: u64::try_from(chunk.len()).unwrap_or(u64::MAX),
                 subjects: w.subjects.encode(subjects, last)?,
                 rows: w.rows.encode(rows, last)?,
             })
