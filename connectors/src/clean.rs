@@ -19,7 +19,7 @@ use std::hash::Hasher;
 
 use siphasher::sip128::{Hasher128, SipHasher13};
 
-use weinong_keys::{Pepper, ResidentId, Sex, SubjectPseudonym};
+use weinong_keys::{Pepper, PseudonymKey, ResidentId, Sex, SubjectPseudonym};
 
 use crate::date::{Date, DateForm};
 use crate::icd10::{self, Icd10};
@@ -263,16 +263,17 @@ pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]>) -> u128 {
 
 /// Subject pseudonyms, remembering the last ID's: rows of one person usually come
 /// together (exports are sorted by person; check-ups and claims repeat the ID), and the
-/// HMAC-SM3 is a large share of cleaning a row.
+/// HMAC-SM3 is a large share of cleaning a row. The pepper is keyed into the HMAC once
+/// ([`PseudonymKey`]).
 pub struct Pseudonyms<'a> {
-    pepper: &'a Pepper,
+    key: &'a PseudonymKey,
     last: Option<(ResidentId, SubjectPseudonym)>,
 }
 
 impl<'a> Pseudonyms<'a> {
     /// No ID seen yet.
-    pub fn new(pepper: &'a Pepper) -> Self {
-        Pseudonyms { pepper, last: None }
+    pub fn new(key: &'a PseudonymKey) -> Self {
+        Pseudonyms { key, last: None }
     }
 
     /// The pseudonym of `id`.
@@ -280,7 +281,7 @@ impl<'a> Pseudonyms<'a> {
         match &self.last {
             Some((last, p)) if last == id => *p,
             _ => {
-                let p = SubjectPseudonym::derive(self.pepper, id);
+                let p = self.key.derive(id);
                 self.last = Some((id.clone(), p));
                 p
             }
@@ -294,7 +295,7 @@ pub fn clean_row<R: Fields + ?Sized>(
     pepper: &Pepper,
     raw: &R,
 ) -> Result<Cleaned, Rejection> {
-    clean_row_with(spec, &mut Pseudonyms::new(pepper), raw)
+    clean_row_with(spec, &mut Pseudonyms::new(&PseudonymKey::new(pepper)), raw)
 }
 
 /// As [`clean_row`], deriving the pseudonym through `pseudonyms`.

@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use weinong_keys::{DataKey, SubjectPseudonym};
+use weinong_keys::{DataKey, Sealer, SubjectPseudonym};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::ConnectorError;
@@ -85,13 +85,32 @@ impl Identity {
         department: Department,
         subject: &SubjectPseudonym,
     ) -> Result<Vec<u8>, ConnectorError> {
-        let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(64));
+        Ok(key.seal(&aad(department, subject), &self.plaintext())?)
+    }
+
+    /// As [`Identity::seal`], through a [`Sealer`] (many identities under one key).
+    pub fn seal_with(
+        &self,
+        sealer: &mut Sealer,
+        department: Department,
+        subject: &SubjectPseudonym,
+    ) -> Result<Vec<u8>, ConnectorError> {
+        Ok(sealer.seal(&aad(department, subject), &self.plaintext())?)
+    }
+
+    fn plaintext(&self) -> zeroize::Zeroizing<Vec<u8>> {
+        let len = 17
+            + self.id_number.len()
+            + self.name.len()
+            + self.phone.as_ref().map_or(0, String::len)
+            + self.address.as_ref().map_or(0, String::len);
+        let mut plain = zeroize::Zeroizing::new(Vec::with_capacity(len));
         plain.push(IDENTITY_VERSION);
         put(&mut plain, Some(&self.id_number));
         put(&mut plain, Some(&self.name));
         put(&mut plain, self.phone.as_deref());
         put(&mut plain, self.address.as_deref());
-        Ok(key.seal(&aad(department, subject), &plain)?)
+        plain
     }
 
     /// Opens a sealed identity of `subject` in `department`.
@@ -157,6 +176,15 @@ mod tests {
             address: Some("浦东新区世纪大道100号".into()),
         };
         let sealed = id.seal(&key, Department::Civil, &s).expect("seal");
+        let mut sealer = key.sealer().expect("sealer");
+        let again = id
+            .seal_with(&mut sealer, Department::Civil, &s)
+            .expect("seal");
+        assert_ne!(again, sealed, "fresh nonce");
+        assert_eq!(
+            Identity::open(&key, Department::Civil, &s, &again).expect("open"),
+            id
+        );
         assert!(!sealed.windows(6).any(|w| w == b"110105"));
         assert_eq!(
             Identity::open(&key, Department::Civil, &s, &sealed).expect("open"),

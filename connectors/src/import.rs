@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use weinong_keys::{DataKey, Pepper, SubjectPseudonym};
+use weinong_keys::{DataKey, Pepper, PseudonymKey, SubjectPseudonym};
 
 use crate::clean::{Cleaned, Pseudonyms, Rejection, Rule, clean_row_with};
 use crate::error::ConnectorError;
@@ -23,7 +23,9 @@ use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
 use crate::source::{Mapping, RawChunk, RawRow, Source};
 use crate::store::{Backend, JobRecord, Store};
-use crate::write::{Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job};
+use crate::write::{
+    BulkLoad, Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job,
+};
 
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
@@ -87,6 +89,7 @@ pub async fn import_file(
     let open_ms = ms(started.elapsed());
     let info = source.info.clone();
     let mut tx = store.begin().await?;
+    let bulk = BulkLoad::start(&mut tx, spec).await?;
     let (sender, mut receiver) =
         tokio::sync::mpsc::channel::<Result<Batch, ConnectorError>>(BATCHES_IN_FLIGHT);
     let producer = {
@@ -96,7 +99,7 @@ pub async fn import_file(
         std::thread::spawn(move || produce(spec, backend, source, &secrets, chunk_rows, &sender))
     };
     let rows = RowWriter::new(spec);
-    let mut subjects = SubjectWriter::new();
+    let mut subjects = SubjectWriter::new(spec, bulk.subjects_keyed());
     let mut failure = None;
     let (mut write, mut wait) = (Duration::ZERO, Duration::ZERO);
     loop {
@@ -135,9 +138,13 @@ pub async fn import_file(
     let t = Instant::now();
     subjects.finish(&mut tx).await?;
     write += t.elapsed();
+    let t = Instant::now();
+    bulk.finish(&mut tx).await?;
+    let index_ms = ms(t.elapsed());
     tally.stages.open_ms = open_ms;
     tally.stages.write_ms = ms(write);
     tally.stages.wait_ms = ms(wait);
+    tally.stages.index_ms = index_ms;
     let t = Instant::now();
     // The job record carries the report, so its duration stops before the commit.
     let duration_ms = ms(started.elapsed());
@@ -196,7 +203,7 @@ fn produce(
         tally: Tally::new(spec),
         times: WorkerTimes::default(),
         rows: RowEncoder::new(spec, backend),
-        subjects: SubjectEncoder::new(spec.department, backend),
+        subjects: SubjectEncoder::new(backend),
     };
     produce_into(spec, source, secrets, chunk_rows, sender, &mut w);
     let mut tally = w.tally;
@@ -223,6 +230,7 @@ fn produce_into(
     sender: &tokio::sync::mpsc::Sender<Result<Batch, ConnectorError>>,
     w: &mut Worker,
 ) {
+    let pseudonym_key = PseudonymKey::new(&secrets.pepper);
     let mut seen = Seen {
         raw: HashSet::new(),
         keys: [HashSet::new(), HashSet::new()],
@@ -245,7 +253,7 @@ fn produce_into(
         let cleaned = if last {
             Ok((Vec::new(), Vec::new()))
         } else {
-            clean_chunk(spec, secrets, &chunk, &mut seen, &mut w.tally)
+            clean_chunk(spec, &pseudonym_key, &chunk, &mut seen, &mut w.tally)
         };
         w.times.clean += t.elapsed();
         let t = Instant::now();
@@ -276,7 +284,7 @@ type Fresh = Vec<(SubjectPseudonym, crate::identity::Identity)>;
 
 fn clean_chunk(
     spec: &'static TableSpec,
-    secrets: &Secrets,
+    pseudonym_key: &PseudonymKey,
     chunk: &RawChunk,
     seen: &mut Seen,
     tally: &mut Tally,
@@ -286,7 +294,7 @@ fn clean_chunk(
     let processed: Vec<Processed> = raws
         .par_chunks(PSEUDONYM_RUN_ROWS)
         .flat_map_iter(|run| {
-            let mut pseudonyms = Pseudonyms::new(&secrets.pepper);
+            let mut pseudonyms = Pseudonyms::new(pseudonym_key);
             run.iter()
                 .map(move |raw| (raw.hash128(), clean_row_with(spec, &mut pseudonyms, raw)))
         })
@@ -358,11 +366,19 @@ fn seal(
     secrets: &Secrets,
     fresh: &Fresh,
 ) -> Result<Vec<(SubjectPseudonym, Vec<u8>)>, ConnectorError> {
+    // One sealer per rayon task (cipher prepared once, nonces from a generator seeded once
+    // per sealer), not per subject.
     fresh
         .par_iter()
-        .map(|(s, id)| {
-            id.seal(&secrets.data_key, spec.department, s)
-                .map(|b| (*s, b))
-        })
+        .map_init(
+            || secrets.data_key.sealer(),
+            |sealer, (s, id)| {
+                // Making a sealer fails only when the system's random source does.
+                let Ok(sealer) = sealer.as_mut() else {
+                    return Err(weinong_keys::KeyError::Rng.into());
+                };
+                id.seal_with(sealer, spec.department, s).map(|b| (*s, b))
+            },
+        )
         .collect()
 }

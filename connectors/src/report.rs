@@ -102,6 +102,9 @@ pub struct StageTimes {
     pub write_ms: u64,
     /// The writer waiting for the worker's next batch.
     pub wait_ms: u64,
+    /// Building the indexes of tables that were empty (SQLite bulk load), after the rows.
+    #[serde(default)]
+    pub index_ms: u64,
     /// Writing the job record and committing.
     pub commit_ms: u64,
 }

@@ -188,6 +188,8 @@ pub struct TableSpec {
     pub department: Department,
     /// The database table holding cleaned rows.
     pub table: &'static str,
+    /// The database table holding the department's sealed identities, one row per subject.
+    pub subject_table: &'static str,
     /// Fields in canonical order.
     pub fields: &'static [FieldSpec],
     /// Duplicate rule.
@@ -282,6 +284,7 @@ const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64])
 pub static CIVIL: TableSpec = TableSpec {
     department: Department::Civil,
     table: "civil_person",
+    subject_table: "subject_civil",
     dedup: DedupKey::PersonOrNameBirthDistrict,
     primary_key: &["subject"],
     fields: &[
@@ -400,6 +403,7 @@ pub static CIVIL: TableSpec = TableSpec {
 pub static HEALTH: TableSpec = TableSpec {
     department: Department::Health,
     table: "health_checkup",
+    subject_table: "subject_health",
     dedup: DedupKey::SubjectAnd("exam_date"),
     primary_key: &["subject", "exam_date"],
     fields: &[
@@ -494,6 +498,7 @@ pub static HEALTH: TableSpec = TableSpec {
 pub static INSURANCE: TableSpec = TableSpec {
     department: Department::Insurance,
     table: "insurance_claim",
+    subject_table: "subject_insurance",
     dedup: DedupKey::Field("claim_id"),
     primary_key: &["claim_id"],
     fields: &[

@@ -22,11 +22,20 @@ use crate::clean::Value;
 use crate::date::Date;
 use crate::error::ConnectorError;
 use crate::identity::Identity;
-use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQLITE_CACHE_KIB};
+use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQLITE_CACHE_KIB, SQLITE_PAGE_BYTES};
 use crate::schema::{Department, FieldKind, TableSpec};
 use crate::write::{ImportTx, WritePool};
 
 const MIGRATION_0001: &str = include_str!("../migrations/0001_department_data.sql");
+/// Version 2 differs per engine (sqlx runs one list of migrations; each database only ever
+/// sees its own engine's, so the recorded checksums stay consistent).
+pub(crate) const MIGRATION_0002_SQLITE: &str =
+    include_str!("../migrations/0002_department_data.sqlite.sql");
+const MIGRATION_0002_POSTGRES: &str =
+    include_str!("../migrations/0002_department_data.postgres.sql");
+
+/// The schema version [`Store::open`] migrates to.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,14 +76,25 @@ fn install_drivers() {
     DRIVERS.call_once(sqlx::any::install_default_drivers);
 }
 
-fn migrator() -> Migrator {
-    let mut m = Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("department data"),
-        MigrationType::Simple,
-        MIGRATION_0001.into_sql_str(),
-        false,
-    )]);
+fn migrator(backend: Backend) -> Migrator {
+    let v2 = match backend {
+        Backend::Sqlite => MIGRATION_0002_SQLITE,
+        Backend::Postgres => MIGRATION_0002_POSTGRES,
+    };
+    let migration = |version, description, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        )
+    };
+    let mut m = Migrator::with_migrations(vec![
+        migration(1, "department data", MIGRATION_0001),
+        migration(2, "identities per department, droppable keys", v2),
+    ]);
+    debug_assert_eq!(m.iter().last().map(|m| m.version), Some(SCHEMA_VERSION));
     // SQLite has no advisory locks; PostgreSQL's serialise concurrent migrators.
     m.set_locking(true);
     m
@@ -112,11 +132,15 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // Reads (feature extraction) look rows up by random pseudonyms too.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;",
-                        )
+                        // The page size first: it takes effect only while the file is still
+                        // empty (this pool's first connection creates and migrates it), and
+                        // is ignored on an existing store. Reads (feature extraction) look
+                        // rows up by random pseudonyms too.
+                        conn.execute(AssertSqlSafe(format!(
+                            "PRAGMA page_size = {SQLITE_PAGE_BYTES}; \
+                             PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
+                             PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;"
+                        )))
                         .await?;
                     }
                     Ok(())
@@ -125,7 +149,7 @@ impl Store {
             .connect(&url)
             .await
             .map_err(ConnectorError::db("connect"))?;
-        migrator().run(&pool).await?;
+        migrator(backend).run(&pool).await?;
         let writer = match backend {
             Backend::Sqlite => {
                 // WAL + NORMAL: a committed import survives a process crash; a power cut may
@@ -198,8 +222,8 @@ impl Store {
 
     /// Subjects stored for a department.
     pub async fn count_subjects(&self, department: Department) -> Result<i64, ConnectorError> {
-        let row = sqlx::query("SELECT COUNT(*) FROM subject WHERE department = $1")
-            .bind(department.as_str())
+        let sql = format!("SELECT COUNT(*) FROM {}", department.spec().subject_table);
+        let row = sqlx::query(AssertSqlSafe(sql))
             .fetch_one(&self.pool)
             .await
             .map_err(ConnectorError::db("count subjects"))?;
@@ -243,12 +267,12 @@ impl Store {
             .map(|(_, f)| format!("t.{}", f.name))
             .collect();
         let sql = format!(
-            "SELECT t.subject, s.identity, {} FROM {} t JOIN subject s ON s.department = $1 AND s.subject = t.subject",
+            "SELECT t.subject, s.identity, {} FROM {} t JOIN {} s ON s.subject = t.subject",
             cols.join(", "),
-            spec.table
+            spec.table,
+            spec.subject_table
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(department.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(ConnectorError::db("dump rows"))?;

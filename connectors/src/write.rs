@@ -18,7 +18,7 @@ use weinong_keys::SubjectPseudonym;
 use crate::clean::Value;
 use crate::error::ConnectorError;
 use crate::limits::SQL_BINDS_MAX;
-use crate::schema::{Department, FieldKind, TableSpec};
+use crate::schema::{FieldKind, TableSpec};
 use crate::store::{Backend, JobRecord};
 
 /// Rows per parallel task when encoding COPY text.
@@ -399,17 +399,15 @@ impl RowWriter {
 /// Encodes sealed identities of new subjects.
 pub(crate) struct SubjectEncoder {
     backend: Backend,
-    department: Department,
     rows_per_statement: usize,
     pending: Vec<(SubjectPseudonym, Vec<u8>)>,
 }
 
 impl SubjectEncoder {
-    pub(crate) fn new(department: Department, backend: Backend) -> SubjectEncoder {
+    pub(crate) fn new(backend: Backend) -> SubjectEncoder {
         SubjectEncoder {
             backend,
-            department,
-            rows_per_statement: SQL_BINDS_MAX / 3,
+            rows_per_statement: SQL_BINDS_MAX / 2,
             pending: Vec::new(),
         }
     }
@@ -420,13 +418,10 @@ impl SubjectEncoder {
         subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
         last: bool,
     ) -> Result<Encoded, ConnectorError> {
-        let department = self.department.as_str();
         match self.backend {
             Backend::Postgres => {
                 let mut data = String::with_capacity(subjects.len() * 400);
                 for (s, sealed) in &subjects {
-                    copy_text(&mut data, department);
-                    data.push('\t');
                     copy_bytea(&mut data, s.as_bytes());
                     data.push('\t');
                     copy_bytea(&mut data, sealed);
@@ -442,9 +437,8 @@ impl SubjectEncoder {
                     .map(|group| {
                         let n = group.len();
                         let mut args = SqliteArguments::default();
-                        args.reserve(n * 3, 0);
+                        args.reserve(n * 2, 0);
                         for (s, sealed) in group {
-                            add(&mut args, department)?;
                             add(&mut args, s.as_bytes().to_vec())?;
                             add(&mut args, sealed)?;
                         }
@@ -457,23 +451,33 @@ impl SubjectEncoder {
     }
 }
 
-/// Writes subjects. Subjects already stored are left as they are (`ON CONFLICT DO
-/// NOTHING`); on PostgreSQL they are copied into a temporary table first and moved over by
-/// [`SubjectWriter::finish`].
+/// Writes subjects into the department's subject table. Subjects already stored are left
+/// as they are (`ON CONFLICT DO NOTHING`); on PostgreSQL they are copied into a temporary
+/// table first and moved over by [`SubjectWriter::finish`].
 pub(crate) struct SubjectWriter {
     statements: Statements,
+    table: &'static str,
     staged: bool,
 }
 
 impl SubjectWriter {
-    pub(crate) fn new() -> SubjectWriter {
+    /// `keyed`: the table's key index is in place during the import (on SQLite it is not
+    /// when [`BulkLoad`] dropped it: the table was empty and the import's subjects are
+    /// distinct, so there is nothing to conflict with).
+    pub(crate) fn new(spec: &TableSpec, keyed: bool) -> SubjectWriter {
+        let table = spec.subject_table;
         SubjectWriter {
             // OR FAIL, as for the data tables: no statement journal.
             statements: Statements::new(
-                "INSERT OR FAIL INTO subject (department, subject, identity) VALUES ".into(),
-                " ON CONFLICT (department, subject) DO NOTHING",
-                3,
+                format!("INSERT OR FAIL INTO {table} (subject, identity) VALUES "),
+                if keyed {
+                    " ON CONFLICT (subject) DO NOTHING"
+                } else {
+                    ""
+                },
+                2,
             ),
+            table,
             staged: false,
         }
     }
@@ -495,9 +499,10 @@ impl SubjectWriter {
                 }
                 if !self.staged {
                     // Dropped with the transaction, committed or not.
-                    sqlx::query(
-                        "CREATE TEMPORARY TABLE import_subject (LIKE subject) ON COMMIT DROP",
-                    )
+                    sqlx::query(AssertSqlSafe(format!(
+                        "CREATE TEMPORARY TABLE import_subject (LIKE {}) ON COMMIT DROP",
+                        self.table
+                    )))
                     .execute(&mut **tx)
                     .await
                     .map_err(ConnectorError::db("stage subjects"))?;
@@ -505,7 +510,7 @@ impl SubjectWriter {
                 }
                 copy_in(
                     tx,
-                    "COPY import_subject (department, subject, identity) FROM STDIN",
+                    "COPY import_subject (subject, identity) FROM STDIN",
                     data,
                     "insert subjects",
                 )
@@ -522,14 +527,134 @@ impl SubjectWriter {
         if let ImportTx::Postgres(tx) = tx
             && self.staged
         {
-            sqlx::query(
-                "INSERT INTO subject (department, subject, identity) \
-                 SELECT department, subject, identity FROM import_subject \
-                 ON CONFLICT (department, subject) DO NOTHING",
-            )
+            sqlx::query(AssertSqlSafe(format!(
+                "INSERT INTO {} (subject, identity) \
+                 SELECT subject, identity FROM import_subject \
+                 ON CONFLICT (subject) DO NOTHING",
+                self.table
+            )))
             .execute(&mut **tx)
             .await
             .map_err(ConnectorError::db("insert subjects"))?;
+        }
+        Ok(())
+    }
+}
+
+/// An SQLite index of the department tables, as schema version 2 creates it.
+struct SqliteIndex {
+    table: &'static str,
+    name: &'static str,
+    create: &'static str,
+}
+
+/// Every index of the SQLite schema (version 2). Each `create` statement appears verbatim
+/// in its migration (a test checks), so an index rebuilt by [`BulkLoad`] is the migration's.
+const SQLITE_INDEXES: [SqliteIndex; 7] = [
+    SqliteIndex {
+        table: "civil_person",
+        name: "civil_person_key",
+        create: "CREATE UNIQUE INDEX civil_person_key ON civil_person (subject);",
+    },
+    SqliteIndex {
+        table: "health_checkup",
+        name: "health_checkup_key",
+        create: "CREATE UNIQUE INDEX health_checkup_key ON health_checkup (subject, exam_date);",
+    },
+    SqliteIndex {
+        table: "insurance_claim",
+        name: "insurance_claim_key",
+        create: "CREATE UNIQUE INDEX insurance_claim_key ON insurance_claim (claim_id);",
+    },
+    SqliteIndex {
+        table: "insurance_claim",
+        name: "insurance_claim_subject",
+        create: "CREATE INDEX insurance_claim_subject ON insurance_claim (subject);",
+    },
+    SqliteIndex {
+        table: "subject_civil",
+        name: "subject_civil_key",
+        create: "CREATE UNIQUE INDEX subject_civil_key ON subject_civil (subject);",
+    },
+    SqliteIndex {
+        table: "subject_health",
+        name: "subject_health_key",
+        create: "CREATE UNIQUE INDEX subject_health_key ON subject_health (subject);",
+    },
+    SqliteIndex {
+        table: "subject_insurance",
+        name: "subject_insurance_key",
+        create: "CREATE UNIQUE INDEX subject_insurance_key ON subject_insurance (subject);",
+    },
+];
+
+/// Bulk loading into empty SQLite tables: the import drops their indexes when it starts,
+/// appends the rows, and builds each index once at the end ([`BulkLoad::finish`]), all in
+/// the import's transaction.
+///
+/// Why: rows are keyed by random pseudonyms, so an index kept through the import takes one
+/// random B-tree insert per row (the single writer's largest cost, growing with the table);
+/// building it afterwards is one sort and an in-order build. A unique index that the rows
+/// violate fails its build, which fails the import like a conflicting insert would; a
+/// failure anywhere rolls the transaction back, and with it the dropped indexes (SQLite's
+/// schema changes are transactional), so the store is as it was. Tables that already hold
+/// rows keep their indexes (a rebuild would cost in proportion to what is there).
+/// PostgreSQL keeps its constraints; `COPY` is its bulk path.
+pub(crate) struct BulkLoad {
+    dropped: Vec<&'static SqliteIndex>,
+    subjects_keyed: bool,
+}
+
+impl BulkLoad {
+    /// Drops the indexes of the import's empty tables (SQLite).
+    pub(crate) async fn start(
+        tx: &mut ImportTx,
+        spec: &TableSpec,
+    ) -> Result<BulkLoad, ConnectorError> {
+        let mut load = BulkLoad {
+            dropped: Vec::new(),
+            subjects_keyed: true,
+        };
+        let ImportTx::Sqlite(tx) = tx else {
+            return Ok(load);
+        };
+        for table in [spec.table, spec.subject_table] {
+            let any = sqlx::query(AssertSqlSafe(format!("SELECT 1 FROM {table} LIMIT 1")))
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(ConnectorError::db("inspect table"))?;
+            if any.is_some() {
+                continue;
+            }
+            for index in SQLITE_INDEXES.iter().filter(|i| i.table == table) {
+                sqlx::query(AssertSqlSafe(format!("DROP INDEX {}", index.name)))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(ConnectorError::db("drop index for bulk load"))?;
+                load.dropped.push(index);
+            }
+            if table == spec.subject_table {
+                load.subjects_keyed = false;
+            }
+        }
+        Ok(load)
+    }
+
+    /// Whether the subject table keeps its key index during the import.
+    pub(crate) fn subjects_keyed(&self) -> bool {
+        self.subjects_keyed
+    }
+
+    /// Builds the dropped indexes; a unique index the imported rows violate fails here.
+    pub(crate) async fn finish(self, tx: &mut ImportTx) -> Result<(), ConnectorError> {
+        let ImportTx::Sqlite(tx) = tx else {
+            return Ok(());
+        };
+        for index in self.dropped {
+            sqlx::query(AssertSqlSafe(index.create))
+                .execute(&mut **tx)
+                .await
+                .map_err(ConnectorError::db("build index"))?;
         }
         Ok(())
     }
@@ -583,6 +708,34 @@ mod tests {
         assert_eq!(take_statements(&mut pending, 3, true), [vec![9]]);
         assert!(pending.is_empty());
         assert!(take_statements(&mut pending, 3, true).is_empty());
+    }
+
+    #[test]
+    fn bulk_load_rebuilds_the_migrations_indexes() {
+        let migration = crate::store::MIGRATION_0002_SQLITE;
+        for index in &SQLITE_INDEXES {
+            assert!(migration.contains(index.create), "{}", index.name);
+            assert!(
+                index
+                    .create
+                    .contains(&format!(" {} ON {} (", index.name, index.table))
+            );
+        }
+        let created = migration
+            .lines()
+            .filter(|l| l.starts_with("CREATE UNIQUE INDEX") || l.starts_with("CREATE INDEX"))
+            .count();
+        assert_eq!(
+            created,
+            SQLITE_INDEXES.len(),
+            "an index the bulk load would not know"
+        );
+        for d in crate::schema::Department::ALL {
+            let spec = d.spec();
+            for table in [spec.table, spec.subject_table] {
+                assert!(SQLITE_INDEXES.iter().any(|i| i.table == table), "{table}");
+            }
+        }
     }
 
     #[test]

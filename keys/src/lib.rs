@@ -37,9 +37,9 @@ pub use keystore::{
     KDF_ITERATIONS, KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, KEYSTORE_BYTES_MAX,
     keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
 };
-pub use pseudonym::{Pepper, SubjectPseudonym};
+pub use pseudonym::{Pepper, PseudonymKey, SubjectPseudonym};
 pub use request_auth::{RequestAuthError, RequestSignature, sign_request, verify_request};
 pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, Signature};
-pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION};
+pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION, Sealer};
 pub use verify_table::PreparedPublicKey;
 pub use zeroize::Zeroizing;

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use hmac::{KeyInit, Mac};
+use sm3::Sm3;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -66,6 +68,39 @@ digest_id!(
     "subject pseudonym"
 );
 
+/// The pepper keyed into HMAC-SM3 once, with the domain prefix absorbed, for deriving many
+/// pseudonyms (an import): each derivation then compresses two SM3 blocks instead of four.
+/// Gives the same pseudonyms as [`SubjectPseudonym::derive`]. The prepared state stands
+/// for the pepper: keep it as private; `Debug` shows nothing.
+#[derive(Clone)]
+pub struct PseudonymKey {
+    keyed: hmac::Hmac<Sm3>,
+}
+
+impl PseudonymKey {
+    /// Prepare `pepper`.
+    pub fn new(pepper: &Pepper) -> Self {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut keyed = <hmac::Hmac<Sm3> as KeyInit>::new_from_slice(&pepper.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        keyed.update(PSEUDONYM_DOMAIN);
+        Self { keyed }
+    }
+
+    /// The pseudonym of a validated ID.
+    pub fn derive(&self, id: &ResidentId) -> SubjectPseudonym {
+        let mut mac = self.keyed.clone();
+        mac.update(id.as_str().as_bytes());
+        SubjectPseudonym(mac.finalize().into_bytes().into())
+    }
+}
+
+impl fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PseudonymKey(<redacted>)")
+    }
+}
+
 impl SubjectPseudonym {
     /// Derive the pseudonym of a validated ID.
     pub fn derive(pepper: &Pepper, id: &ResidentId) -> Self {
@@ -100,5 +135,28 @@ mod tests {
         );
         assert_ne!(a, other);
         assert_eq!(a.to_hex().parse::<SubjectPseudonym>().unwrap(), a);
+    }
+
+    #[test]
+    fn prepared_key_derives_the_same_pseudonyms() {
+        let pepper = Pepper::from_bytes([9; 32]);
+        let key = PseudonymKey::new(&pepper);
+        for body in [
+            "11010519491231002",
+            "31010119500101001",
+            "31011519451212002",
+        ] {
+            let mut id = [b'0'; 18];
+            id[..17].copy_from_slice(body.as_bytes());
+            id[17] = crate::check_char(&id);
+            let id = ResidentId::parse(std::str::from_utf8(&id).unwrap()).unwrap();
+            assert_eq!(key.derive(&id), SubjectPseudonym::derive(&pepper, &id));
+        }
+        let id = ResidentId::parse("11010519491231002X").unwrap();
+        assert_ne!(
+            PseudonymKey::new(&Pepper::from_bytes([8; 32])).derive(&id),
+            key.derive(&id)
+        );
+        assert_eq!(format!("{key:?}"), "PseudonymKey(<redacted>)");
     }
 }

@@ -1,0 +1,168 @@
+//! A store made at schema version 1 (one `subject` table with a department column; inline
+//! primary keys) opens at version 2 with its rows and identities intact, its keys still
+//! enforced — on SQLite and on PostgreSQL. A new SQLite store has the configured page size.
+
+mod common;
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, SqlSafeStr};
+use weinong_connectors::identity::Identity;
+use weinong_connectors::store::{
+    SCHEMA_VERSION, Store, create_scratch_database, drop_scratch_database,
+};
+use weinong_connectors::synth::{input_file, mapping_file, synthetic_secrets};
+use weinong_connectors::{
+    ConnectorError, Department, ImportOptions, Mapping, SynthConfig, import_file, synthesize,
+};
+use weinong_keys::SubjectPseudonym;
+
+const SEED: u64 = 5;
+
+/// Version 1 exactly as released: same SQL, so the same checksum as `Store::open` records.
+fn version_1() -> Migrator {
+    let mut m = Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("department data"),
+        MigrationType::Simple,
+        include_str!("../migrations/0001_department_data.sql").into_sql_str(),
+        false,
+    )]);
+    m.set_locking(true);
+    m
+}
+
+/// Writes one civil person and identities in two departments the way version 1 stored them.
+async fn fill_version_1(url: &str) -> (SubjectPseudonym, Identity) {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPool::connect(url).await.expect("connect");
+    version_1().run(&pool).await.expect("migrate to version 1");
+    let secrets = synthetic_secrets(SEED);
+    let subject = SubjectPseudonym::from_bytes([9; 32]);
+    let identity = Identity {
+        id_number: "11010519491231002X".into(),
+        name: "张三".into(),
+        phone: None,
+        address: Some("浦东新区世纪大道100号".into()),
+    };
+    for d in [Department::Civil, Department::Health] {
+        let sealed = identity.seal(&secrets.data_key, d, &subject).expect("seal");
+        sqlx::query("INSERT INTO subject (department, subject, identity) VALUES ($1, $2, $3)")
+            .bind(d.as_str())
+            .bind(subject.as_bytes().to_vec())
+            .bind(sealed)
+            .execute(&pool)
+            .await
+            .expect("insert subject");
+    }
+    sqlx::query("INSERT INTO civil_person (subject, sex, care_grade) VALUES ($1, '2', 3)")
+        .bind(subject.as_bytes().to_vec())
+        .execute(&pool)
+        .await
+        .expect("insert person");
+    pool.close().await;
+    (subject, identity)
+}
+
+async fn upgrade(url: &str) {
+    let (subject, identity) = fill_version_1(url).await;
+    let store = Store::open(url).await.expect("open at version 2");
+    let secrets = synthetic_secrets(SEED);
+    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!(store.count_rows(Department::Civil).await.expect("count"), 1);
+    for (d, n) in [
+        (Department::Civil, 1),
+        (Department::Health, 1),
+        (Department::Insurance, 0),
+    ] {
+        assert_eq!(store.count_subjects(d).await.expect("count"), n, "{d}");
+    }
+    let rows = store
+        .dump(Department::Civil, &secrets.data_key)
+        .await
+        .expect("dump");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0], subject.to_hex());
+    assert!(rows[0].contains(&identity.id_number));
+    assert!(rows[0].contains(&identity.name));
+    store.close().await;
+    // Opening again runs nothing (the recorded checksums match).
+    let store = Store::open(url).await.expect("reopen");
+    // The register's key survived the rebuild: a person is refused a second time.
+    let data = tempfile::tempdir().expect("tempdir");
+    synthesize(&SynthConfig {
+        people: 50,
+        seed: SEED,
+        dirt: 0.0,
+        out: data.path().to_path_buf(),
+    })
+    .expect("synthesize");
+    let d = Department::Civil;
+    let mapping = mapping_file(d).map_or_else(Mapping::default, |m| {
+        Mapping::load(&data.path().join(m)).expect("mapping")
+    });
+    let path = data.path().join(input_file(d));
+    import_file(
+        &store,
+        d,
+        &path,
+        &mapping,
+        &secrets,
+        &ImportOptions::default(),
+    )
+    .await
+    .expect("import into the upgraded store");
+    let err = import_file(
+        &store,
+        d,
+        &path,
+        &mapping,
+        &secrets,
+        &ImportOptions::default(),
+    )
+    .await
+    .expect_err("the same people again");
+    assert!(matches!(err, ConnectorError::Db { .. }), "{err}");
+    assert_eq!(store.count_rows(d).await.expect("count"), 51);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_version_1_store_upgrades() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("node.db").display());
+    upgrade(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_sqlite_store_has_the_configured_page_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("node.db");
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    store.close().await;
+    // The file header's page size: bytes 16..18, big-endian (1 stands for 65,536).
+    let header = std::fs::read(&path).expect("read");
+    let size = u32::from(u16::from_be_bytes([header[16], header[17]]));
+    assert_eq!(
+        size,
+        weinong_connectors::limits::SQLITE_PAGE_BYTES,
+        "page size"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_version_1_store_upgrades() {
+    let Some(admin) = common::pg_url() else {
+        return;
+    };
+    let (url, name) = create_scratch_database(&admin, "weinong_test")
+        .await
+        .expect("scratch database");
+    upgrade(&url).await;
+    drop_scratch_database(&admin, &name)
+        .await
+        .expect("drop scratch database");
+}
