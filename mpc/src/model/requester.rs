@@ -62,6 +62,21 @@ pub struct OutputShare {
     columns: Vec<Vec<u64>>,
 }
 
+/// Reads a share header's magic and format version, refusing any other.
+fn read_magic_and_version(reader: &mut Reader, magic: [u8; 4]) -> Result<(), ShareDecodeError> {
+    if reader.take::<4>() != Some(magic) {
+        return Err(ShareDecodeError::BadMagic);
+    }
+    let [version] = reader.take::<1>().unwrap_or([0]);
+    if version != SHARE_FORMAT_VERSION {
+        return Err(ShareDecodeError::UnknownVersion {
+            version,
+            supported: SHARE_FORMAT_VERSION,
+        });
+    }
+    Ok(())
+}
+
 impl OutputShare {
     /// Assembles a share; the evaluation guarantees `len` values per column and the limits.
     pub(crate) fn new(
@@ -137,16 +152,7 @@ impl OutputShare {
             .split_at_checked(SHARE_HEADER_BYTES)
             .ok_or(too_short)?;
         let mut reader = Reader(header);
-        if reader.take::<4>() != Some(SHARE_MAGIC) {
-            return Err(ShareDecodeError::BadMagic);
-        }
-        let [version] = reader.take::<1>().unwrap_or([0]);
-        if version != SHARE_FORMAT_VERSION {
-            return Err(ShareDecodeError::UnknownVersion {
-                version,
-                supported: SHARE_FORMAT_VERSION,
-            });
-        }
+        read_magic_and_version(&mut reader, SHARE_MAGIC)?;
         let [index] = reader.take::<1>().unwrap_or([u8::MAX]);
         let party = PartyId::new(index).map_err(|_| ShareDecodeError::BadParty { index })?;
         let model = ModelId(reader.take::<32>().unwrap_or([0; 32]));
@@ -268,16 +274,7 @@ impl BatchShare {
                 header: 9,
             })?;
         let mut reader = Reader(header);
-        if reader.take::<4>() != Some(BATCH_SHARE_MAGIC) {
-            return Err(ShareDecodeError::BadMagic);
-        }
-        let [version] = reader.take::<1>().unwrap_or([0]);
-        if version != SHARE_FORMAT_VERSION {
-            return Err(ShareDecodeError::UnknownVersion {
-                version,
-                supported: SHARE_FORMAT_VERSION,
-            });
-        }
+        read_magic_and_version(&mut reader, BATCH_SHARE_MAGIC)?;
         let n = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
         if !fits(n, OUTPUT_SUBJECTS_MAX) {
             return Err(ShareDecodeError::TooManySubjects {
