@@ -17,7 +17,9 @@ use weinong_keys::SubjectPseudonym;
 
 use crate::clean::Value;
 use crate::error::ConnectorError;
-use crate::limits::SQL_BINDS_MAX;
+use crate::limits::{
+    SQL_BINDS_MAX, SQLITE_CACHE_KIB, SQLITE_INDEX_BUILD_CACHE_KIB, SQLITE_SORT_THREADS,
+};
 use crate::schema::{FieldKind, TableSpec};
 use crate::store::{Backend, JobRecord};
 
@@ -650,13 +652,38 @@ impl BulkLoad {
         let ImportTx::Sqlite(tx) = tx else {
             return Ok(());
         };
+        if self.dropped.is_empty() {
+            return Ok(());
+        }
+        // Sort in small runs on temporary files, with helper threads (see
+        // `SQLITE_INDEX_BUILD_CACHE_KIB`); the connection's usual settings come back after.
+        let sort = format!(
+            "PRAGMA temp_store = FILE; PRAGMA cache_size = -{SQLITE_INDEX_BUILD_CACHE_KIB}; \
+             PRAGMA threads = {SQLITE_SORT_THREADS};"
+        );
+        let usual = format!(
+            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA threads = 0;"
+        );
+        sqlx::raw_sql(AssertSqlSafe(sort))
+            .execute(&mut **tx)
+            .await
+            .map_err(ConnectorError::db("set up index builds"))?;
+        let mut built = Ok(());
         for index in self.dropped {
-            sqlx::query(AssertSqlSafe(index.create))
+            built = sqlx::query(AssertSqlSafe(index.create))
                 .execute(&mut **tx)
                 .await
-                .map_err(ConnectorError::db("build index"))?;
+                .map(|_| ())
+                .map_err(ConnectorError::db("build index"));
+            if built.is_err() {
+                break;
+            }
         }
-        Ok(())
+        sqlx::raw_sql(AssertSqlSafe(usual))
+            .execute(&mut **tx)
+            .await
+            .map_err(ConnectorError::db("restore settings after index builds"))?;
+        built
     }
 }
 
