@@ -199,9 +199,8 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<(String, &'static str)
         Err(e) => {
             let valid_up_to = e.utf8_error().valid_up_to();
             let body = e.into_bytes();
-            let (cow, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(&body);
-            if !had_errors {
-                return Ok((cow.into_owned(), "GB18030"));
+            if let Some(text) = decode_gb18030_lines(&body) {
+                return Ok((text, "GB18030"));
             }
             let offset = first_gb18030_error(&body).unwrap_or(valid_up_to);
             Err(ConnectorError::UnknownEncoding {
@@ -210,6 +209,42 @@ pub fn decode_text(path: &Path, bytes: Vec<u8>) -> Result<(String, &'static str)
             })
         }
     }
+}
+
+/// Bytes per piece decoded by one parallel task.
+const DECODE_PIECE_BYTES: usize = 4 << 20;
+
+/// Decodes GB18030 text in line-aligned pieces on all cores (one thread took 1.5–2 s for a
+/// million-person civil-affairs export); `None` when any byte sequence is malformed.
+///
+/// Why splitting after a line feed is safe: in GB18030 every byte after the first of a
+/// multi-byte character is 0x30–0x39, 0x40–0x7E or 0x80–0xFE, never 0x0A, so a line feed
+/// always ends a character and the pieces decode exactly as the whole file would.
+fn decode_gb18030_lines(body: &[u8]) -> Option<String> {
+    let mut pieces = Vec::with_capacity(body.len() / DECODE_PIECE_BYTES + 1);
+    let mut rest = body;
+    while !rest.is_empty() {
+        let cut = if rest.len() <= DECODE_PIECE_BYTES {
+            rest.len()
+        } else {
+            rest[DECODE_PIECE_BYTES..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |p| DECODE_PIECE_BYTES + p + 1)
+        };
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
+    }
+    let decoded: Option<Vec<String>> = pieces
+        .par_iter()
+        .map(|piece| {
+            encoding_rs::GB18030
+                .decode_without_bom_handling_and_without_replacement(piece)
+                .map(std::borrow::Cow::into_owned)
+        })
+        .collect();
+    Some(decoded?.concat())
 }
 
 fn first_gb18030_error(body: &[u8]) -> Option<usize> {
@@ -868,6 +903,34 @@ fn excel_date(serial: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gb18030_pieces_decode_as_the_whole_file() {
+        // Over two pieces of mixed ASCII, two-byte and four-byte characters (€ is four
+        // bytes in GB18030; 𠮷 too), lines of varying length.
+        let mut text = String::new();
+        let mut i = 0u32;
+        while text.len() < 2 * DECODE_PIECE_BYTES + 12_345 {
+            text.push_str(&format!(
+                "{i},张三丰{},€𠮷,上海市黄浦区\n",
+                "李".repeat((i % 7) as usize)
+            ));
+            i += 1;
+        }
+        let (bytes, _, unmappable) = encoding_rs::GB18030.encode(&text);
+        assert!(!unmappable);
+        let (whole, errors) = encoding_rs::GB18030.decode_without_bom_handling(&bytes);
+        assert!(!errors);
+        assert_eq!(decode_gb18030_lines(&bytes).as_deref(), Some(&*whole));
+        assert_eq!(decode_gb18030_lines(&bytes).as_deref(), Some(text.as_str()));
+        // A lone lead byte before a line feed in the last piece is malformed, as it is for
+        // the whole file.
+        let mut bad = bytes.into_owned();
+        let at = bad.len() - 10;
+        bad.splice(at..at, [0x81u8, b'\n']);
+        assert_eq!(decode_gb18030_lines(&bad), None);
+        assert!(encoding_rs::GB18030.decode_without_bom_handling(&bad).1);
+    }
 
     /// The reading before the direct parser: through `serde_json::Value`.
     fn via_value(l: &str, header: &[String]) -> Option<Vec<String>> {
