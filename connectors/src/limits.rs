@@ -38,7 +38,9 @@ pub const SQLITE_CACHE_KIB: u64 = 256 * 1024;
 /// sorted runs of about this size and merges them (on `SQLITE_SORT_THREADS` threads); small
 /// runs stay in the processor's caches. Measured on the insurance tables of a
 /// million-person import (2.7 M rows, three indexes): 256 MiB in memory 5.2–5.6 s, 4 MiB
-/// runs one thread 3.0 s, 2 MiB runs two threads 2.3 s.
+/// runs one thread 3.0 s, 2 MiB runs two threads 2.3 s. The runs go to SQLite's temporary
+/// files, which it unlinks as it opens them; they hold index keys only (pseudonyms, dates,
+/// claim numbers), never the sealed identities.
 pub const SQLITE_INDEX_BUILD_CACHE_KIB: u64 = 2 * 1024;
 
 /// Helper threads of SQLite's sorter during index builds (`PRAGMA threads`; SQLite caps it

@@ -139,7 +139,7 @@ impl Store {
                         conn.execute(AssertSqlSafe(format!(
                             "PRAGMA page_size = {SQLITE_PAGE_BYTES}; \
                              PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; \
-                             PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;"
+                             PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA temp_store = MEMORY;"
                         )))
                         .await?;
                     }

@@ -71,7 +71,8 @@ digest_id!(
 /// The pepper keyed into HMAC-SM3 once, with the domain prefix absorbed, for deriving many
 /// pseudonyms (an import): each derivation then compresses two SM3 blocks instead of four.
 /// Gives the same pseudonyms as [`SubjectPseudonym::derive`]. The prepared state stands
-/// for the pepper: keep it as private; `Debug` shows nothing.
+/// for the pepper: keep it as private; `Debug` shows nothing, and its SM3 states are wiped
+/// when it is dropped.
 #[derive(Clone)]
 pub struct PseudonymKey {
     keyed: hmac::Hmac<Sm3>,
@@ -94,6 +95,11 @@ impl PseudonymKey {
         SubjectPseudonym(mac.finalize().into_bytes().into())
     }
 }
+
+// The keyed HMAC state is as secret as the pepper: both SM3 states inside it (inner and
+// outer) must wipe themselves on drop, which `sm3`'s `zeroize` feature provides. This fails
+// to compile if that feature is ever lost.
+const _: fn(&sm3::Sm3Core) -> &dyn zeroize::ZeroizeOnDrop = |state| state;
 
 impl fmt::Debug for PseudonymKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
