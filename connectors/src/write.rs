@@ -679,11 +679,13 @@ impl BulkLoad {
                 break;
             }
         }
-        sqlx::raw_sql(AssertSqlSafe(usual))
+        let restored = sqlx::raw_sql(AssertSqlSafe(usual))
             .execute(&mut **tx)
             .await
-            .map_err(ConnectorError::db("restore settings after index builds"))?;
-        built
+            .map_err(ConnectorError::db("restore settings after index builds"));
+        // A failed build is the error to report; the import's rollback follows either way.
+        built?;
+        restored.map(|_| ())
     }
 }
 
@@ -720,6 +722,73 @@ pub(crate) async fn insert_job(tx: &mut ImportTx, job: &JobRecord) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn pragma(tx: &mut Transaction<'static, Sqlite>, name: &str) -> i64 {
+        sqlx::query_scalar(AssertSqlSafe(format!("PRAGMA {name}")))
+            .fetch_one(&mut **tx)
+            .await
+            .expect("read pragma")
+    }
+
+    /// An index build that the loaded rows violate fails the import; the connection gets
+    /// its usual sort settings back, and the rollback brings the dropped indexes back.
+    #[tokio::test]
+    async fn a_failed_index_build_restores_settings_and_rolls_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite:{}", dir.path().join("bulk.db").display());
+        let store = crate::store::Store::open(&url).await.expect("open store");
+        let spec = crate::schema::Department::Insurance.spec();
+        let mut tx = store.begin().await.expect("begin");
+        let bulk = BulkLoad::start(&mut tx, spec)
+            .await
+            .expect("start bulk load");
+        assert!(!bulk.subjects_keyed());
+        let ImportTx::Sqlite(inner) = &mut tx else {
+            panic!("an SQLite store gives an SQLite transaction");
+        };
+        let usual = (
+            pragma(inner, "temp_store").await,
+            pragma(inner, "cache_size").await,
+        );
+        // Two claims with one claim number: only the rebuilt unique index can notice.
+        sqlx::query(
+            "INSERT INTO insurance_claim (subject, claim_id) VALUES (x'01', 'YB1'), (x'02', 'YB1')",
+        )
+        .execute(&mut **inner)
+        .await
+        .expect("no index to stop the rows yet");
+        let err = bulk
+            .finish(&mut tx)
+            .await
+            .expect_err("the unique index must fail");
+        assert!(err.to_string().contains("build index"), "{err}");
+        let ImportTx::Sqlite(inner) = &mut tx else {
+            unreachable!()
+        };
+        let after = (
+            pragma(inner, "temp_store").await,
+            pragma(inner, "cache_size").await,
+        );
+        assert_eq!(after, usual);
+        assert_eq!(usual.1, -i64::try_from(SQLITE_CACHE_KIB).expect("fits"));
+        drop(tx);
+        let mut tx = store.begin().await.expect("begin again");
+        let ImportTx::Sqlite(inner) = &mut tx else {
+            unreachable!()
+        };
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'insurance_claim' ORDER BY name",
+        )
+        .fetch_all(&mut **inner)
+        .await
+        .expect("list indexes");
+        assert_eq!(names, ["insurance_claim_key", "insurance_claim_subject"]);
+        let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM insurance_claim")
+            .fetch_one(&mut **inner)
+            .await
+            .expect("count");
+        assert_eq!(rows, 0);
+    }
 
     #[test]
     fn statements_are_whole_until_the_last() {
