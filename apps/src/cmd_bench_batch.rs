@@ -13,15 +13,14 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
-use weinong_contracts::{
-    Call, CategorySet, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose,
-};
+use weinong_contracts::Purpose;
 use weinong_keys::{ResidentId, SubjectPseudonym};
 
 use crate::Outcome;
 use crate::client::{Client, now_ms};
 use crate::cmd_assess::{FetchOptions, Opened, load_model};
 use crate::cmd_assess_batch::{BatchList, fetch_and_open_batch, submit_batch};
+use crate::cmd_bench_e2e::day_consent;
 use crate::cmd_data::read_pepper;
 use crate::cmd_devnet_data::{PEPPER_FILE, SYNTH_DIR};
 use crate::cmd_tx::{next_nonce, sign_call};
@@ -110,19 +109,7 @@ async fn grant_all(registrar: &Client, home: &Client, subjects: &[SubjectPseudon
     for (chunk_index, chunk) in subjects.chunks(BULK_TXS).enumerate() {
         let mut txs = Vec::with_capacity(chunk.len());
         for (i, subject) in chunk.iter().enumerate() {
-            let mut consent = [0u8; 32];
-            getrandom::fill(&mut consent)
-                .map_err(|e| anyhow!("the OS random source failed: {e}"))?;
-            let call = Call::ConsentGrant(ConsentGrant {
-                consent: ConsentId::from_bytes(consent),
-                subject: *subject,
-                grantee: home.key().key_id(),
-                purpose: Purpose::PeriodicAssessment,
-                categories: CategorySet::of(DataCategory::ALL),
-                valid_from: now,
-                valid_until: now + 24 * 3600 * 1000,
-                evidence: EvidenceHash::from_bytes([0; 32]),
-            });
+            let call = day_consent(home, *subject, Purpose::PeriodicAssessment, now)?;
             let nonce = first_nonce + (chunk_index * BULK_TXS + i) as u64;
             txs.push(hex::encode(
                 sign_call(registrar.key(), &call, nonce)?.as_bytes(),

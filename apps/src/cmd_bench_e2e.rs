@@ -58,6 +58,29 @@ pub fn bench_e2e(args: BenchE2eArgs) -> Result<Outcome> {
     runtime.block_on(run(args))
 }
 
+/// A consent for `home` to read every category of `subject`'s data for `purpose`, valid
+/// for one day from `now` (ms), under a fresh random id: what the benches record before
+/// they time anything.
+pub(crate) fn day_consent(
+    home: &Client,
+    subject: SubjectPseudonym,
+    purpose: Purpose,
+    now: u64,
+) -> Result<Call> {
+    let mut consent = [0u8; 32];
+    getrandom::fill(&mut consent).map_err(|e| anyhow!("the OS random source failed: {e}"))?;
+    Ok(Call::ConsentGrant(ConsentGrant {
+        consent: ConsentId::from_bytes(consent),
+        subject,
+        grantee: home.key().key_id(),
+        purpose,
+        categories: CategorySet::of(DataCategory::ALL),
+        valid_from: now,
+        valid_until: now + 24 * 3600 * 1000,
+        evidence: EvidenceHash::from_bytes([0; 32]),
+    }))
+}
+
 async fn run(args: BenchE2eArgs) -> Result<Outcome> {
     if args.requests == 0 {
         bail!("--requests must be at least 1");
@@ -97,19 +120,7 @@ async fn run(args: BenchE2eArgs) -> Result<Outcome> {
     let model = load_model("admission-v1")?;
 
     // One consent covering every request of the run.
-    let mut consent = [0u8; 32];
-    getrandom::fill(&mut consent).map_err(|e| anyhow!("the OS random source failed: {e}"))?;
-    let now = now_ms();
-    let call = Call::ConsentGrant(ConsentGrant {
-        consent: ConsentId::from_bytes(consent),
-        subject,
-        grantee: home.key().key_id(),
-        purpose: Purpose::AdmissionAssessment,
-        categories: CategorySet::of(DataCategory::ALL),
-        valid_from: now,
-        valid_until: now + 24 * 3600 * 1000,
-        evidence: EvidenceHash::from_bytes([0; 32]),
-    });
+    let call = day_consent(&home, subject, Purpose::AdmissionAssessment, now_ms())?;
     submit_one(&registrar, &call, "the bench's consent").await?;
 
     let receipts = tempfile::tempdir().context("cannot create a temporary directory")?;

@@ -506,30 +506,12 @@ fn batch_request(net: &Net, base: &Path) {
     assert!(computed >= 2, "consenting residents computed:\n{csv}");
 
     // The auditor proves the batch's list, accesses and the commitment the receipt opens.
-    let bundle = base.join("batch-bundle.json");
-    let out = net.cli(&[
-        "audit",
-        "request",
+    let printed = audit(
+        net,
         &request,
-        "--node",
-        &net.url(0),
-        "--key",
-        &net.actor_key("auditor").display().to_string(),
-        "--out",
-        &bundle.display().to_string(),
-    ]);
-    assert!(out.status.success(), "audit request of the batch failed");
-    let out = net.cli(&[
-        "audit",
-        "verify",
-        &bundle.display().to_string(),
-        "--receipt",
-        &receipt_path.display().to_string(),
-    ]);
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "audit verify of the batch failed:\n{printed}"
+        0,
+        &base.join("batch-bundle.json"),
+        &receipt_path,
     );
     assert!(
         printed.contains("12 subjects listed in 1 parts"),
@@ -538,35 +520,56 @@ fn batch_request(net: &Net, base: &Path) {
     assert_eq!(printed.matches("batch access").count(), 3, "{printed}");
 
     // The resident's history shows the three departments' batch accesses.
-    let out = net.cli(&[
-        "consent",
-        "history",
-        "--subject",
-        &people[0],
-        "--pepper-file",
-        &net.pepper(),
-        "--key",
-        &net.actor_key("registrar").display().to_string(),
-        "--node",
-        &net.url(2),
-    ]);
-    assert!(out.status.success(), "consent history failed");
-    let listed = String::from_utf8_lossy(&out.stdout);
+    let listed = consent_history(net, &people[0], 2);
     assert_eq!(listed.matches(&request[..16]).count(), 3, "{listed}");
+    assert!(!consent_history(net, &people[11], 2).contains(&request[..16]));
+}
+
+/// The auditor's proof of `request`: `audit request` against node `node` writes `bundle`,
+/// `audit verify` checks it with the care home's `receipt`. Both must succeed; returns what
+/// the verification printed.
+fn audit(net: &Net, request: &str, node: usize, bundle: &Path, receipt: &Path) -> String {
+    let out = net.cli(&[
+        "audit",
+        "request",
+        request,
+        "--node",
+        &net.url(node),
+        "--key",
+        &net.actor_key("auditor").display().to_string(),
+        "--out",
+        &bundle.display().to_string(),
+    ]);
+    assert!(out.status.success(), "audit request failed");
+    let out = net.cli(&[
+        "audit",
+        "verify",
+        &bundle.display().to_string(),
+        "--receipt",
+        &receipt.display().to_string(),
+    ]);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "audit verify failed:\n{printed}");
+    printed
+}
+
+/// Every access to `subject_id`'s data, as the registrar lists it from node `node`
+/// (`consent history`, which must succeed).
+fn consent_history(net: &Net, subject_id: &str, node: usize) -> String {
     let out = net.cli(&[
         "consent",
         "history",
         "--subject",
-        &people[11],
+        subject_id,
         "--pepper-file",
         &net.pepper(),
         "--key",
         &net.actor_key("registrar").display().to_string(),
         "--node",
-        &net.url(2),
+        &net.url(node),
     ]);
     assert!(out.status.success(), "consent history failed");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains(&request[..16]));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn receipt(path: &Path) -> serde_json::Value {
@@ -692,43 +695,10 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     );
 
     // The auditor proves the request, the accesses, their consent and the commitment.
-    let bundle = base.path().join("bundle.json");
-    let out = net.cli(&[
-        "audit",
-        "request",
-        &request,
-        "--node",
-        &net.url(2),
-        "--key",
-        &net.actor_key("auditor").display().to_string(),
-        "--out",
-        &bundle.display().to_string(),
-    ]);
-    assert!(out.status.success(), "audit request failed");
-    let out = net.cli(&[
-        "audit",
-        "verify",
-        &bundle.display().to_string(),
-        "--receipt",
-        &r1.display().to_string(),
-    ]);
-    assert!(out.status.success(), "audit verify failed");
+    audit(&net, &request, 2, &base.path().join("bundle.json"), &r1);
 
     // The registrar can show the person every access to their data.
-    let out = net.cli(&[
-        "consent",
-        "history",
-        "--subject",
-        &subject_id,
-        "--pepper-file",
-        &net.pepper(),
-        "--key",
-        &net.actor_key("registrar").display().to_string(),
-        "--node",
-        &net.url(1),
-    ]);
-    assert!(out.status.success(), "consent history failed");
-    let listed = String::from_utf8_lossy(&out.stdout);
+    let listed = consent_history(&net, &subject_id, 1);
     assert_eq!(
         listed.matches(&request[..16]).count(),
         3,

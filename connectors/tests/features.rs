@@ -11,10 +11,10 @@ use std::path::Path;
 
 use common::TestStore;
 use weinong_connectors::date::Date;
-use weinong_connectors::synth::{AS_OF, input_file, mapping_file, synthetic_secrets};
+use weinong_connectors::synth::{AS_OF, synthetic_secrets};
 use weinong_connectors::{
-    ConnectorError, Department, FeatureTable, ImportOptions, Mapping, SynthConfig, feature_names,
-    import_file, load_features, synthesize,
+    ConnectorError, Department, FeatureTable, ImportOptions, Mapping, feature_names, import_file,
+    load_features,
 };
 use weinong_keys::{ResidentId, SubjectPseudonym, check_char};
 use weinong_mpc::model::{
@@ -388,29 +388,8 @@ async fn import_synthetic(
     dir: &Path,
     people: u64,
 ) -> Vec<SubjectPseudonym> {
-    synthesize(&SynthConfig {
-        people,
-        seed: SEED,
-        dirt: 0.0,
-        out: dir.to_path_buf(),
-    })
-    .expect("synthesize");
-    let secrets = synthetic_secrets(SEED);
-    for d in Department::ALL {
-        let mapping = mapping_file(d).map_or_else(Mapping::default, |m| {
-            Mapping::load(&dir.join(m)).expect("mapping")
-        });
-        import_file(
-            store,
-            d,
-            &dir.join(input_file(d)),
-            &mapping,
-            &secrets,
-            &ImportOptions::default(),
-        )
-        .await
-        .expect("import");
-    }
+    common::synth(dir, people, SEED, 0.0);
+    common::import_all(store, dir, &synthetic_secrets(SEED)).await;
     // Every person is in the civil register.
     let mut r = csv::Reader::from_path(dir.join("truth").join("civil.csv")).expect("truth");
     r.records()
@@ -589,7 +568,7 @@ async fn corrupt_stored_values_are_typed_errors() {
     let subjects = import_synthetic(&s.store, dir.path(), 30).await;
     let as_of = AS_OF;
     sqlx::any::install_default_drivers();
-    let raw = sqlx::AnyPool::connect(&s.url)
+    let raw = sqlx::AnyPool::connect(&s.db.url)
         .await
         .expect("second connection");
     for (d, update, column) in [

@@ -7,55 +7,43 @@ mod common;
 use std::path::Path;
 
 use common::{TestStore, read_csv};
-use weinong_connectors::synth::{input_file, mapping_file, synthetic_secrets};
+use weinong_connectors::synth::synthetic_secrets;
 use weinong_connectors::{
-    ConnectorError, Department, ImportOptions, Mapping, SynthConfig, import_file, synthesize,
+    ConnectorError, Department, ImportOptions, Mapping, QualityReport, import_file,
 };
 
 const SEED: u64 = 77;
+const DIRT: f64 = 0.05;
 
-fn synth(dir: &Path, people: u64) {
-    synthesize(&SynthConfig {
-        people,
-        seed: SEED,
-        dirt: 0.05,
-        out: dir.to_path_buf(),
-    })
-    .expect("synthesize");
-}
-
-fn mapping_for(dir: &Path, d: Department) -> Mapping {
-    mapping_file(d).map_or_else(Mapping::default, |m| {
-        Mapping::load(&dir.join(m)).expect("mapping")
-    })
+/// Imports `path` into department `d` of the test's store under the secrets of `SEED`.
+async fn import(
+    s: &TestStore,
+    d: Department,
+    path: &Path,
+    mapping: &Mapping,
+    options: &ImportOptions,
+) -> Result<QualityReport, ConnectorError> {
+    import_file(
+        &s.store,
+        d,
+        path,
+        mapping,
+        &synthetic_secrets(SEED),
+        options,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_file_holds_no_id_number_or_name() {
     let data = tempfile::tempdir().expect("tempdir");
-    synth(data.path(), 400);
-    let db_dir = tempfile::tempdir().expect("tempdir");
-    let db = db_dir.path().join("node.db");
-    let store = weinong_connectors::Store::open(&format!("sqlite://{}", db.display()))
-        .await
-        .expect("open");
-    let secrets = synthetic_secrets(SEED);
-    for d in Department::ALL {
-        import_file(
-            &store,
-            d,
-            &data.path().join(input_file(d)),
-            &mapping_for(data.path(), d),
-            &secrets,
-            &ImportOptions::default(),
-        )
-        .await
-        .expect("import");
-    }
-    store.close().await;
+    common::synth(data.path(), 400, SEED, DIRT);
+    let s = common::sqlite_store().await;
+    common::import_all(&s.store, data.path(), &synthetic_secrets(SEED)).await;
+    let db = s.close().await;
     // Every file SQLite left behind (main file, and WAL/SHM if any).
     let mut bytes = Vec::new();
-    for e in std::fs::read_dir(db_dir.path()).expect("read dir") {
+    for e in std::fs::read_dir(db.sqlite_dir()).expect("read dir") {
         bytes.extend(std::fs::read(e.expect("entry").path()).expect("read db file"));
     }
     assert!(
@@ -96,16 +84,14 @@ async fn table_counts(s: &TestStore) -> Vec<i64> {
 
 async fn failing_import_changes_nothing(s: &TestStore) {
     let data = tempfile::tempdir().expect("tempdir");
-    synth(data.path(), 300);
-    let secrets = synthetic_secrets(SEED);
+    common::synth(data.path(), 300, SEED, DIRT);
     // A first, good import so "as it was" is not just "empty".
-    let civil = mapping_for(data.path(), Department::Civil);
-    import_file(
-        &s.store,
+    let civil = common::mapping_for(data.path(), Department::Civil);
+    import(
+        s,
         Department::Civil,
         &data.path().join("civil.csv"),
         &civil,
-        &secrets,
         &ImportOptions::default(),
     )
     .await
@@ -123,12 +109,11 @@ async fn failing_import_changes_nothing(s: &TestStore) {
         chunk_rows: 100,
         progress: None,
     };
-    let err = import_file(
-        &s.store,
+    let err = import(
+        s,
         Department::Health,
         &broken,
         &Mapping::default(),
-        &secrets,
         &options,
     )
     .await
@@ -146,12 +131,11 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     lines[400] = "{\"claim_id\": \"YB1\", ";
     let broken = data.path().join("broken.jsonl");
     std::fs::write(&broken, lines.join("\n")).expect("write");
-    let err = import_file(
-        &s.store,
+    let err = import(
+        s,
         Department::Insurance,
         &broken,
         &Mapping::default(),
-        &secrets,
         &options,
     )
     .await
@@ -159,12 +143,11 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     assert!(err.to_string().contains("line 401"), "{err}");
     assert_eq!(table_counts(s).await, before);
     // Importing the same people again violates the register's key: the import is undone.
-    let err = import_file(
-        &s.store,
+    let err = import(
+        s,
         Department::Civil,
         &data.path().join("civil.csv"),
         &civil,
-        &secrets,
         &options,
     )
     .await
@@ -175,24 +158,22 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     // bulk load drops until its end: the rollback put them back. A good import, then the
     // same file again, must conflict on the check-up key.
     let health = data.path().join("health.csv");
-    import_file(
-        &s.store,
+    import(
+        s,
         Department::Health,
         &health,
         &Mapping::default(),
-        &secrets,
         &options,
     )
     .await
     .expect("good health import");
     let after = table_counts(s).await;
     assert!(after[2] > 0 && after[3] > 0);
-    let err = import_file(
-        &s.store,
+    let err = import(
+        s,
         Department::Health,
         &health,
         &Mapping::default(),
-        &secrets,
         &options,
     )
     .await
@@ -216,16 +197,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let mut bytes = b"id_number,name,exam_date\n".to_vec();
     bytes.extend_from_slice(b"11010519491231002X,\xff\xfe\xff\xfe,2024-01-05\n");
     std::fs::write(&p, bytes).expect("write");
-    let err = import_file(
-        &s.store,
-        Department::Health,
-        &p,
-        &Mapping::default(),
-        &secrets,
-        &opts,
-    )
-    .await
-    .expect_err("encoding");
+    let err = import(s, Department::Health, &p, &Mapping::default(), &opts)
+        .await
+        .expect_err("encoding");
     assert!(
         matches!(err, ConnectorError::UnknownEncoding { .. }),
         "{err}"
@@ -235,16 +209,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let p = dir.path().join("gbk.csv");
     let text = "身份证号,姓名,体检日期,收缩压\n11010519491231002X,张三,2024年1月5日,130\n";
     std::fs::write(&p, encoding_rs::GBK.encode(text).0).expect("write");
-    let r = import_file(
-        &s.store,
-        Department::Health,
-        &p,
-        &Mapping::default(),
-        &secrets,
-        &opts,
-    )
-    .await
-    .expect("GBK import");
+    let r = import(s, Department::Health, &p, &Mapping::default(), &opts)
+        .await
+        .expect("GBK import");
     assert_eq!((r.encoding.as_str(), r.rows_stored), ("GB18030", 1));
     let rows = s
         .store
@@ -285,16 +252,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
         let m = dir.path().join(format!("m{i}.toml"));
         std::fs::write(&m, toml).expect("write");
         let mapping = Mapping::load(&m).expect("parse mapping");
-        let err = import_file(
-            &s.store,
-            Department::Health,
-            &csv,
-            &mapping,
-            &secrets,
-            &opts,
-        )
-        .await
-        .expect_err("mapping");
+        let err = import(s, Department::Health, &csv, &mapping, &opts)
+            .await
+            .expect_err("mapping");
         assert!(err.to_string().contains(want), "case {i}: {err}");
     }
     let m = dir.path().join("bad.toml");
@@ -306,12 +266,11 @@ async fn bad_inputs_are_refused(s: &TestStore) {
         r#"{"columns": {"id_number": "sfzh", "name": "xm", "exam_date": "rq"}}"#,
     )
     .expect("write");
-    let r = import_file(
-        &s.store,
+    let r = import(
+        s,
         Department::Health,
         &csv,
         &Mapping::load(&m).expect("json mapping"),
-        &secrets,
         &opts,
     )
     .await
@@ -347,16 +306,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     ws.write_string(1, 6, "i10;E119").expect("cell");
     ws.write_number(1, 7, 7.0).expect("cell");
     wb.save(&x).expect("save xlsx");
-    let r = import_file(
-        &s.store,
-        Department::Insurance,
-        &x,
-        &Mapping::default(),
-        &secrets,
-        &opts,
-    )
-    .await
-    .expect("xlsx import");
+    let r = import(s, Department::Insurance, &x, &Mapping::default(), &opts)
+        .await
+        .expect("xlsx import");
     assert_eq!(r.rows_stored, 1);
     assert_eq!(r.count(weinong_connectors::Rule::Icd10Normalised), 2);
     assert_eq!(r.count(weinong_connectors::Rule::DateFormat), 1);
@@ -376,16 +328,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let full = std::fs::read(&x).expect("read");
     let cut = dir.path().join("cut.xlsx");
     std::fs::write(&cut, &full[..full.len() / 2]).expect("write");
-    let err = import_file(
-        &s.store,
-        Department::Insurance,
-        &cut,
-        &Mapping::default(),
-        &secrets,
-        &opts,
-    )
-    .await
-    .expect_err("truncated");
+    let err = import(s, Department::Insurance, &cut, &Mapping::default(), &opts)
+        .await
+        .expect_err("truncated");
     assert!(matches!(err, ConnectorError::Xlsx { .. }), "{err}");
     assert!(
         err.to_string().contains("cannot read XLSX workbook"),
@@ -393,12 +338,11 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     );
     let unknown = dir.path().join("data.parquet");
     std::fs::write(&unknown, b"PAR1").expect("write");
-    let err = import_file(
-        &s.store,
+    let err = import(
+        s,
         Department::Insurance,
         &unknown,
         &Mapping::default(),
-        &secrets,
         &opts,
     )
     .await

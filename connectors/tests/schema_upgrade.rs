@@ -6,16 +6,13 @@ mod common;
 
 use std::borrow::Cow;
 
+use common::TestDb;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, SqlSafeStr};
 use weinong_connectors::identity::Identity;
-use weinong_connectors::store::{
-    SCHEMA_VERSION, Store, create_scratch_database, drop_scratch_database,
-};
-use weinong_connectors::synth::{input_file, mapping_file, synthetic_secrets};
-use weinong_connectors::{
-    ConnectorError, Department, ImportOptions, Mapping, SynthConfig, import_file, synthesize,
-};
+use weinong_connectors::store::{SCHEMA_VERSION, Store};
+use weinong_connectors::synth::synthetic_secrets;
+use weinong_connectors::{ConnectorError, Department, ImportOptions};
 use weinong_keys::SubjectPseudonym;
 
 const SEED: u64 = 5;
@@ -91,38 +88,15 @@ async fn upgrade(url: &str) {
     let store = Store::open(url).await.expect("reopen");
     // The register's key survived the rebuild: a person is refused a second time.
     let data = tempfile::tempdir().expect("tempdir");
-    synthesize(&SynthConfig {
-        people: 50,
-        seed: SEED,
-        dirt: 0.0,
-        out: data.path().to_path_buf(),
-    })
-    .expect("synthesize");
+    common::synth(data.path(), 50, SEED, 0.0);
     let d = Department::Civil;
-    let mapping = mapping_file(d).map_or_else(Mapping::default, |m| {
-        Mapping::load(&data.path().join(m)).expect("mapping")
-    });
-    let path = data.path().join(input_file(d));
-    import_file(
-        &store,
-        d,
-        &path,
-        &mapping,
-        &secrets,
-        &ImportOptions::default(),
-    )
-    .await
-    .expect("import into the upgraded store");
-    let err = import_file(
-        &store,
-        d,
-        &path,
-        &mapping,
-        &secrets,
-        &ImportOptions::default(),
-    )
-    .await
-    .expect_err("the same people again");
+    let options = ImportOptions::default();
+    common::import_synthetic(&store, data.path(), d, &secrets, &options)
+        .await
+        .expect("import into the upgraded store");
+    let err = common::import_synthetic(&store, data.path(), d, &secrets, &options)
+        .await
+        .expect_err("the same people again");
     assert!(matches!(err, ConnectorError::Db { .. }), "{err}");
     assert_eq!(store.count_rows(d).await.expect("count"), 51);
     store.close().await;
@@ -130,21 +104,17 @@ async fn upgrade(url: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_version_1_store_upgrades() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("node.db").display());
-    upgrade(&url).await;
+    let db = TestDb::sqlite();
+    // Version 1 is written through a plain pool before `Store::open` runs: the URL itself
+    // must let SQLite create the file.
+    upgrade(&format!("{}?mode=rwc", db.url)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_sqlite_store_has_the_configured_page_size() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("node.db");
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("open");
-    store.close().await;
+    let db = common::sqlite_store().await.close().await;
     // The file header's page size: bytes 16..18, big-endian (1 stands for 65,536).
-    let header = std::fs::read(&path).expect("read");
+    let header = std::fs::read(db.sqlite_file()).expect("read");
     let size = u32::from(u16::from_be_bytes([header[16], header[17]]));
     assert_eq!(
         size,
@@ -158,11 +128,7 @@ async fn postgres_version_1_store_upgrades() {
     let Some(admin) = common::pg_url() else {
         return;
     };
-    let (url, name) = create_scratch_database(&admin, "weinong_test")
-        .await
-        .expect("scratch database");
-    upgrade(&url).await;
-    drop_scratch_database(&admin, &name)
-        .await
-        .expect("drop scratch database");
+    let db = TestDb::postgres(&admin).await;
+    upgrade(&db.url).await;
+    db.remove().await;
 }

@@ -7,10 +7,8 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{TestStore, read_csv};
-use weinong_connectors::synth::{input_file, mapping_file, synthetic_secrets};
-use weinong_connectors::{
-    Department, ImportOptions, Mapping, Rule, SynthConfig, import_file, synthesize,
-};
+use weinong_connectors::synth::synthetic_secrets;
+use weinong_connectors::{Department, ImportOptions, Rule};
 
 const PEOPLE: u64 = 1_500;
 const SEED: u64 = 20_260_630;
@@ -18,13 +16,7 @@ const DIRT: f64 = 0.08;
 
 async fn synthetic_round_trip(s: &TestStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let cfg = SynthConfig {
-        people: PEOPLE,
-        seed: SEED,
-        dirt: DIRT,
-        out: dir.path().to_path_buf(),
-    };
-    let summary = synthesize(&cfg).expect("synthesize");
+    let summary = common::synth(dir.path(), PEOPLE, SEED, DIRT);
     let secrets = synthetic_secrets(SEED);
     // Small chunks so the pipeline crosses many chunk boundaries (duplicates span them).
     let options = ImportOptions {
@@ -32,20 +24,9 @@ async fn synthetic_round_trip(s: &TestStore) {
         progress: None,
     };
     for d in Department::ALL {
-        let mapping = match mapping_file(d) {
-            Some(m) => Mapping::load(&dir.path().join(m)).expect("mapping"),
-            None => Mapping::default(),
-        };
-        let report = import_file(
-            &s.store,
-            d,
-            &dir.path().join(input_file(d)),
-            &mapping,
-            &secrets,
-            &options,
-        )
-        .await
-        .expect("import");
+        let report = common::import_synthetic(&s.store, dir.path(), d, &secrets, &options)
+            .await
+            .expect("import");
         let injected = &summary.departments[d.as_str()];
         assert_eq!(
             report.counts(),
@@ -111,14 +92,8 @@ both_stores!(
 fn generator_is_deterministic() {
     let a = tempfile::tempdir().expect("tempdir");
     let b = tempfile::tempdir().expect("tempdir");
-    let cfg = |p: &std::path::Path| SynthConfig {
-        people: 300,
-        seed: 9,
-        dirt: 0.1,
-        out: p.to_path_buf(),
-    };
-    synthesize(&cfg(a.path())).expect("a");
-    synthesize(&cfg(b.path())).expect("b");
+    common::synth(a.path(), 300, 9, 0.1);
+    common::synth(b.path(), 300, 9, 0.1);
     for f in [
         "civil.csv",
         "health.csv",
@@ -132,13 +107,7 @@ fn generator_is_deterministic() {
         assert!(x == y, "{f} differs between two runs with the same seed");
     }
     let c = tempfile::tempdir().expect("tempdir");
-    synthesize(&SynthConfig {
-        people: 300,
-        seed: 10,
-        dirt: 0.1,
-        out: c.path().to_path_buf(),
-    })
-    .expect("c");
+    common::synth(c.path(), 300, 10, 0.1);
     assert_ne!(
         std::fs::read(a.path().join("health.csv")).ok(),
         std::fs::read(c.path().join("health.csv")).ok()

@@ -21,7 +21,9 @@ use crate::apply::Outcome;
 use crate::codec::Writer;
 use crate::payload::{BatchAccess, BatchRequest};
 use crate::rejection::Rejection;
-use crate::requests::{check_new, needed_categories, note_access, open_request};
+use crate::requests::{
+    check_new, needed_categories, note_access, open_request, requesters_open_request,
+};
 use crate::state::{
     Batch, BatchAccessEntry, HistoryEntry, Request, RequestEvent, RequestStatus, State, Target,
 };
@@ -41,14 +43,7 @@ pub(crate) fn part(
     if b.part == 0 {
         return open(state, signer, b, tx, at);
     }
-    let request = open_request(state, b.request, at)?;
-    if request.requester != signer {
-        return Err(Rejection::NotTheRequester {
-            signer,
-            request: b.request,
-            requester: request.requester,
-        });
-    }
+    let request = requesters_open_request(state, signer, b.request, at)?;
     let batch = request.batch().ok_or(Rejection::WrongRequestKind {
         request: b.request,
         is: "a single-subject request",

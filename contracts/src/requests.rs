@@ -138,14 +138,7 @@ pub(crate) fn compute(
     tx: TxHash,
     at: BlockTime,
 ) -> Result<Outcome, Rejection> {
-    let request = open_request(state, q.request, at)?;
-    if request.requester != signer {
-        return Err(Rejection::NotTheRequester {
-            signer,
-            request: q.request,
-            requester: request.requester,
-        });
-    }
+    let request = requesters_open_request(state, signer, q.request, at)?;
     // The requester must still hold its institution role, as when it asked.
     require_role(state, signer, Role::Institution, at)?;
     if request.status != RequestStatus::Authorised {
@@ -243,6 +236,25 @@ pub(crate) fn open_request(
             request: id,
             deadline_ms: request.deadline_ms,
             now_ms: at.time_ms,
+        });
+    }
+    Ok(request)
+}
+
+/// As [`open_request`], and `signer` is the key that made the request (who alone records
+/// its result or the rest of its batch list).
+pub(crate) fn requesters_open_request(
+    state: &State,
+    signer: KeyId,
+    id: RequestId,
+    at: BlockTime,
+) -> Result<&Request, Rejection> {
+    let request = open_request(state, id, at)?;
+    if request.requester != signer {
+        return Err(Rejection::NotTheRequester {
+            signer,
+            request: id,
+            requester: request.requester,
         });
     }
     Ok(request)

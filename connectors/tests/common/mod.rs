@@ -1,29 +1,86 @@
 //! Helpers shared by the integration tests: the two stores (SQLite file, PostgreSQL scratch
-//! database) and truth-file reading.
+//! database), synthetic department files and their import, and truth-file reading.
 
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use weinong_connectors::Store;
 use weinong_connectors::store::{create_scratch_database, drop_scratch_database};
+use weinong_connectors::synth::{input_file, mapping_file};
+use weinong_connectors::{
+    ConnectorError, Department, ImportOptions, Mapping, QualityReport, Secrets, Store, SynthConfig,
+    SynthSummary, import_file, synthesize,
+};
 
-/// Where a test's store lives; dropping it does not clean up PostgreSQL (call `finish`).
-pub struct TestStore {
-    pub store: Store,
+/// A database for a test (a SQLite file in a temporary folder, or a PostgreSQL scratch
+/// database), not opened yet; dropping it does not clean up PostgreSQL (call `remove`).
+pub struct TestDb {
+    /// The URL `Store::open` takes (SQLite: without `?mode=rwc`; `Store::open` adds it).
     pub url: String,
     pg: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
-impl TestStore {
-    pub async fn finish(self) {
-        self.store.close().await;
+impl TestDb {
+    /// `node.db` in a new temporary folder (the file is not created).
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("node.db").display());
+        TestDb {
+            url,
+            pg: None,
+            dir: Some(dir),
+        }
+    }
+
+    /// A new scratch database on the PostgreSQL server of `admin_url`.
+    pub async fn postgres(admin_url: &str) -> TestDb {
+        let (url, name) = create_scratch_database(admin_url, "weinong_test")
+            .await
+            .expect("create scratch database");
+        TestDb {
+            url,
+            pg: Some((admin_url.to_string(), name)),
+            dir: None,
+        }
+    }
+
+    /// The folder that holds a SQLite database and whatever files SQLite adds beside it.
+    pub fn sqlite_dir(&self) -> &Path {
+        self.dir.as_ref().expect("a SQLite database").path()
+    }
+
+    /// The SQLite database file.
+    pub fn sqlite_file(&self) -> PathBuf {
+        self.sqlite_dir().join("node.db")
+    }
+
+    /// Drops a PostgreSQL scratch database (a SQLite folder goes when this is dropped).
+    pub async fn remove(self) {
         if let Some((admin_url, name)) = self.pg {
             drop_scratch_database(&admin_url, &name)
                 .await
                 .expect("drop scratch database");
         }
+    }
+}
+
+/// An open store in its test database; dropping it does not clean up PostgreSQL (call
+/// `finish`).
+pub struct TestStore {
+    pub store: Store,
+    pub db: TestDb,
+}
+
+impl TestStore {
+    /// Closes the store and hands back its database, still there to look at.
+    pub async fn close(self) -> TestDb {
+        self.store.close().await;
+        self.db
+    }
+
+    pub async fn finish(self) {
+        self.close().await.remove().await;
     }
 }
 
@@ -47,27 +104,62 @@ pub fn pg_url() -> Option<String> {
 }
 
 pub async fn sqlite_store() -> TestStore {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let url = format!("sqlite://{}", dir.path().join("node.db").display());
-    let store = Store::open(&url).await.expect("open sqlite store");
-    TestStore {
-        store,
-        url,
-        pg: None,
-        _dir: Some(dir),
-    }
+    let db = TestDb::sqlite();
+    let store = Store::open(&db.url).await.expect("open sqlite store");
+    TestStore { store, db }
 }
 
 pub async fn pg_store(admin_url: &str) -> TestStore {
-    let (url, name) = create_scratch_database(admin_url, "weinong_test")
-        .await
-        .expect("create scratch database");
-    let store = Store::open(&url).await.expect("open postgres store");
-    TestStore {
+    let db = TestDb::postgres(admin_url).await;
+    let store = Store::open(&db.url).await.expect("open postgres store");
+    TestStore { store, db }
+}
+
+/// Writes the synthetic department files (and truth files) for `people` residents into
+/// `dir`.
+pub fn synth(dir: &Path, people: u64, seed: u64, dirt: f64) -> SynthSummary {
+    synthesize(&SynthConfig {
+        people,
+        seed,
+        dirt,
+        out: dir.to_path_buf(),
+    })
+    .expect("synthesize")
+}
+
+/// The mapping that comes with department `d`'s synthetic file in `dir` (the default
+/// where its columns need none).
+pub fn mapping_for(dir: &Path, d: Department) -> Mapping {
+    mapping_file(d).map_or_else(Mapping::default, |m| {
+        Mapping::load(&dir.join(m)).expect("mapping")
+    })
+}
+
+/// Imports department `d`'s synthetic file from `dir` with its mapping.
+pub async fn import_synthetic(
+    store: &Store,
+    dir: &Path,
+    d: Department,
+    secrets: &Secrets,
+    options: &ImportOptions,
+) -> Result<QualityReport, ConnectorError> {
+    import_file(
         store,
-        url,
-        pg: Some((admin_url.to_string(), name)),
-        _dir: None,
+        d,
+        &dir.join(input_file(d)),
+        &mapping_for(dir, d),
+        secrets,
+        options,
+    )
+    .await
+}
+
+/// Imports every department's synthetic file from `dir`; each must succeed.
+pub async fn import_all(store: &Store, dir: &Path, secrets: &Secrets) {
+    for d in Department::ALL {
+        import_synthetic(store, dir, d, secrets, &ImportOptions::default())
+            .await
+            .expect("import");
     }
 }
 
