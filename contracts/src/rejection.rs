@@ -344,7 +344,7 @@ pub enum Rejection {
     /// Only the request's requester records its result commitment (it alone holds the
     /// result and the commitment's nonce).
     #[error(
-        "signer {signer} is not the requester {requester} of request {request}; only the requester records the result commitment"
+        "signer {signer} is not the requester {requester} of request {request}; only the requester records its result commitment or the rest of its batch list"
     )]
     NotTheRequester {
         /// The signer.

@@ -273,7 +273,12 @@ fn parts_must_come_in_order_from_the_requester_and_continue_the_list() {
         "does not continue the ascending list",
     );
     let stranger = part_call(BATCH, 1, 3, &s[4..6]);
-    refused(f.call(Who::Stranger, stranger), "");
+    refused(f.call(Who::Stranger, stranger), "is not a registered key");
+    // A registered key that did not open the request cannot continue its list.
+    refused(
+        f.call(CIVIL, part_call(BATCH, 1, 3, &s[4..6])),
+        "is not the requester",
+    );
     let mut other_model = part_call(BATCH, 1, 3, &s[4..6]);
     if let Call::BatchRequest(b) = &mut other_model {
         b.purpose = Purpose::AdmissionAssessment;
