@@ -17,9 +17,7 @@ use weinong_keys::SubjectPseudonym;
 
 use crate::clean::Value;
 use crate::error::ConnectorError;
-use crate::limits::{
-    SQL_BINDS_MAX, SQLITE_CACHE_KIB, SQLITE_INDEX_BUILD_CACHE_KIB, SQLITE_SORT_THREADS,
-};
+use crate::limits::{SQL_BINDS_MAX, SQLITE_INDEX_BUILD_CACHE_KIB, SQLITE_SORT_THREADS};
 use crate::schema::{FieldKind, TableSpec};
 use crate::store::{Backend, JobRecord};
 
@@ -656,13 +654,22 @@ impl BulkLoad {
             return Ok(());
         }
         // Sort in small runs on temporary files, with helper threads (see
-        // `SQLITE_INDEX_BUILD_CACHE_KIB`); the connection's usual settings come back after.
+        // `SQLITE_INDEX_BUILD_CACHE_KIB`); the connection's own settings, read first, come
+        // back after.
+        let mut own = [0i64; 3];
+        for (value, name) in own.iter_mut().zip(["temp_store", "cache_size", "threads"]) {
+            *value = sqlx::query_scalar(AssertSqlSafe(format!("PRAGMA {name}")))
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(ConnectorError::db("read settings before index builds"))?;
+        }
         let sort = format!(
             "PRAGMA temp_store = FILE; PRAGMA cache_size = -{SQLITE_INDEX_BUILD_CACHE_KIB}; \
              PRAGMA threads = {SQLITE_SORT_THREADS};"
         );
         let usual = format!(
-            "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{SQLITE_CACHE_KIB}; PRAGMA threads = 0;"
+            "PRAGMA temp_store = {}; PRAGMA cache_size = {}; PRAGMA threads = {};",
+            own[0], own[1], own[2]
         );
         sqlx::raw_sql(AssertSqlSafe(sort))
             .execute(&mut **tx)
@@ -770,7 +777,8 @@ mod tests {
             pragma(inner, "cache_size").await,
         );
         assert_eq!(after, usual);
-        assert_eq!(usual.1, -i64::try_from(SQLITE_CACHE_KIB).expect("fits"));
+        let cache = crate::limits::SQLITE_CACHE_KIB;
+        assert_eq!(usual.1, -i64::try_from(cache).expect("fits"));
         drop(tx);
         let mut tx = store.begin().await.expect("begin again");
         let ImportTx::Sqlite(inner) = &mut tx else {
