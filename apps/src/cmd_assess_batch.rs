@@ -83,8 +83,7 @@ impl BatchList {
         let mut sorted: Vec<SubjectPseudonym> = lines.iter().map(|(_, s)| *s).collect();
         sorted.sort_unstable();
         sorted.dedup();
-        let max =
-            BATCH_PART_SUBJECTS_MAX as usize * weinong_contracts::limits::BATCH_PARTS_MAX as usize;
+        let max = weinong_contracts::limits::BATCH_SUBJECTS_MAX as usize;
         if sorted.len() > max {
             bail!(
                 "{}: {} subjects; one batch request holds at most {max}: split the file",

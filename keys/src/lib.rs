@@ -39,7 +39,7 @@ pub use keystore::{
 };
 pub use pseudonym::{Pepper, PseudonymKey, SubjectPseudonym};
 pub use request_auth::{RequestAuthError, RequestSignature, sign_request, verify_request};
-pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, Signature};
+pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, SM2_CIPHERTEXT_OVERHEAD_MAX, Signature};
 pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION, Sealer};
 pub use verify_table::PreparedPublicKey;
 pub use zeroize::Zeroizing;

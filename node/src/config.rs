@@ -38,6 +38,24 @@ pub struct NodeConfig {
     /// it records and relays but computes nothing; learners must not have it.
     #[serde(default)]
     pub assessment: Option<AssessmentSection>,
+    /// Deliberate misbehaviour, for the adversarial tests only (`apps/tests/insiders.rs`):
+    /// refused unless the environment sets [`FAULTS_ENV`] to `1`.
+    #[serde(default)]
+    pub faults: Option<FaultSection>,
+}
+
+/// Environment variable that must be `1` for a config with a `[faults]` section to load.
+pub const FAULTS_ENV: &str = "WEINONG_ALLOW_FAULTS";
+
+/// `[faults]`: how this node misbehaves in an adversarial test. A production config has
+/// none; the node refuses to start with one unless [`FAULTS_ENV`] is `1`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSection {
+    /// Added to this node's clock when it proposes a block as leader, in milliseconds
+    /// (a leader lying about block time).
+    #[serde(default)]
+    pub proposal_time_offset_ms: i64,
 }
 
 /// `[assessment]`.
@@ -227,6 +245,14 @@ impl NodeConfig {
         };
         if config.name.trim().is_empty() {
             return Err(field("name", "must not be empty".into()));
+        }
+        if config.faults.is_some() && std::env::var(FAULTS_ENV).as_deref() != Ok("1") {
+            return Err(field(
+                "faults",
+                format!(
+                    "this section makes the node misbehave on purpose (adversarial tests); remove it, or set {FAULTS_ENV}=1 in a test"
+                ),
+            ));
         }
         if !(1..=crate::limits::BLOCK_TXS_MAX).contains(&config.batch.max_txs) {
             return Err(field(

@@ -21,7 +21,7 @@ use crate::limits::{P2P_MESSAGE_BYTES_MAX, P2P_REQUEST_TIMEOUT, SUBMIT_QUEUE};
 use crate::p2p::{P2p, P2pConfig, PeerAuthority};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
-use crate::raft::{NodeId, PeerNode, Raft, node_id};
+use crate::raft::{NodeId, PeerNode, Raft, admission, node_id};
 use crate::shared::{AssessHub, Metrics, Replica, Shared};
 use crate::submit::{Batching, accept_forward, run_batcher};
 use crate::wire::{PeerRequest, PeerResponse};
@@ -101,6 +101,39 @@ impl PeerAuthority for LedgerAuthority {
         }
         r.state.key(key).map(|rec| rec.public_key().clone())
     }
+}
+
+fn is_voter(shared: &Shared, key: &KeyId) -> bool {
+    shared
+        .ledger()
+        .map(|r| r.store.members().keys().contains_key(key))
+        .unwrap_or(false)
+}
+
+/// Whether a Raft RPC from `from`, naming `named` as leader or candidate (and carrying
+/// `entries`, which a voter checks), may reach openraft; the refusal to answer otherwise.
+fn admit_raft(
+    shared: &Shared,
+    from: &KeyId,
+    named: Option<NodeId>,
+    entries: Option<&[openraft::Entry<crate::raft::TypeConfig>]>,
+) -> Result<(), PeerResponse> {
+    let checked = match shared.ledger() {
+        Ok(r) => admission::check_sender(r.store.members(), from, named),
+        Err(e) => return Err(PeerResponse::Refused(e.to_string())),
+    }
+    .and_then(|()| match entries {
+        Some(entries) => admission::check_entries(entries, admission::now_ms()),
+        None => Ok(()),
+    });
+    checked.map_err(|refusal| {
+        shared
+            .metrics
+            .raft_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(peer = %from, reason = %refusal, "Raft RPC refused");
+        PeerResponse::Refused(refusal.to_string())
+    })
 }
 
 fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
@@ -253,13 +286,40 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 tokio::spawn(async move {
                     let response = match msg.request {
                         PeerRequest::AppendEntries(rpc) => {
-                            PeerResponse::AppendEntries(raft.append_entries(rpc).await)
+                            let named = rpc.vote.leader_id().voted_for();
+                            let entries = voter.then_some(rpc.entries.as_slice());
+                            match admit_raft(&shared, &from, named, entries) {
+                                Ok(()) => {
+                                    PeerResponse::AppendEntries(raft.append_entries(rpc).await)
+                                }
+                                Err(refused) => refused,
+                            }
                         }
-                        PeerRequest::Vote(rpc) => PeerResponse::Vote(raft.vote(rpc).await),
+                        PeerRequest::Vote(rpc) => {
+                            match admit_raft(&shared, &from, rpc.vote.leader_id().voted_for(), None)
+                            {
+                                Ok(()) => PeerResponse::Vote(raft.vote(rpc).await),
+                                Err(refused) => refused,
+                            }
+                        }
                         PeerRequest::InstallSnapshot(rpc) => {
-                            PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
+                            match admit_raft(&shared, &from, rpc.vote.leader_id().voted_for(), None)
+                            {
+                                Ok(()) => {
+                                    PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
+                                }
+                                Err(refused) => refused,
+                            }
                         }
-                        PeerRequest::Forward(txs) => accept_forward(&shared, txs).await,
+                        PeerRequest::Forward(txs) => {
+                            if is_voter(&shared, &from) {
+                                accept_forward(&shared, txs).await
+                            } else {
+                                PeerResponse::Refused(format!(
+                                    "forwarded transactions are taken from voters only; key {from} is not a voter (submit over HTTP instead)"
+                                ))
+                            }
+                        }
                         PeerRequest::CommitVote(vote) => chain.on_vote(&vote),
                         PeerRequest::GetCertificate { height } => chain.certificate_of(height),
                         PeerRequest::SealedShare {
@@ -287,6 +347,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         Batching {
             max_txs: config.batch.max_txs,
             interval: Duration::from_millis(config.batch.interval_ms),
+            time_offset_ms: config
+                .faults
+                .as_ref()
+                .map_or(0, |f| f.proposal_time_offset_ms),
         },
     ));
     // The leader adds connected auditors as learners; everyone keeps metrics current.
@@ -306,6 +370,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                     m.current_leader.unwrap_or(0),
                     std::sync::atomic::Ordering::Relaxed,
                 );
+                shared
+                    .metrics
+                    .term
+                    .store(m.current_term, std::sync::atomic::Ordering::Relaxed);
                 if m.current_leader != Some(me) {
                     continue;
                 }

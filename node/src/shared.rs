@@ -76,6 +76,11 @@ pub struct Metrics {
     pub commit_latency_us_sum: AtomicU64,
     /// Number of latencies summed.
     pub commit_latency_count: AtomicU64,
+    /// Raft RPCs refused before reaching openraft (not a voter, speaking for another node,
+    /// a proposal from another than its leader or too far ahead in time).
+    pub raft_refused: AtomicU64,
+    /// Current Raft term.
+    pub term: AtomicU64,
 }
 
 impl Metrics {

@@ -51,6 +51,9 @@ pub const SHARE_FORMAT_VERSION: u8 = 1;
 /// Bytes before the values: magic, version, party, model id, subjects, columns.
 pub const SHARE_HEADER_BYTES: usize = 4 + 1 + 1 + 32 + 4 + 4;
 
+/// Bytes of a [`BatchShare`]'s own header: magic, version, row count.
+pub const BATCH_SHARE_HEADER_BYTES: usize = 4 + 1 + 4;
+
 /// One party's additive share of a model's outputs over a batch of subjects, for the
 /// requester. Its columns (one per model output, `len` values each) are wiped on drop and
 /// never printed.
@@ -251,7 +254,8 @@ impl BatchShare {
     /// The version-1 encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let share = self.share.to_bytes();
-        let mut out = Vec::with_capacity(9 + 4 * self.rows.len() + share.len());
+        let mut out =
+            Vec::with_capacity(BATCH_SHARE_HEADER_BYTES + 4 * self.rows.len() + share.len());
         out.extend_from_slice(&BATCH_SHARE_MAGIC);
         out.push(SHARE_FORMAT_VERSION);
         let n = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
@@ -267,12 +271,13 @@ impl BatchShare {
     /// the limit or past the end, rows not strictly ascending, and a share whose subject
     /// count is not the row count.
     pub fn from_bytes(bytes: &[u8]) -> Result<BatchShare, ShareDecodeError> {
-        let (header, rest) = bytes
-            .split_at_checked(9)
-            .ok_or(ShareDecodeError::TooShort {
-                len: bytes.len(),
-                header: 9,
-            })?;
+        let (header, rest) =
+            bytes
+                .split_at_checked(BATCH_SHARE_HEADER_BYTES)
+                .ok_or(ShareDecodeError::TooShort {
+                    len: bytes.len(),
+                    header: BATCH_SHARE_HEADER_BYTES,
+                })?;
         let mut reader = Reader(header);
         read_magic_and_version(&mut reader, BATCH_SHARE_MAGIC)?;
         let n = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));

@@ -29,9 +29,18 @@
 //! names the rows it covers (`BatchShare`).
 //!
 //! Any failure after step 2 records `FailRequest(computation aborted)`; the first failure
-//! recorded closes the request and the contracts refuse the others. A node that restarts
-//! does not resume requests it was working on: they fail by a peer's report or time out,
-//! and the requester retries with a new request.
+//! recorded closes the request and the contracts refuse the others.
+//!
+//! No request is dropped, by construction: the work list is the ledger's set of open
+//! requests, not the block notices. After every block notice (or a lagged one), after
+//! each finished request and once at start, the driver sweeps the open requests of its
+//! replica and starts each it is not already serving and has not finished (its own sealed
+//! share is stored), at most [`ASSESSMENTS_IN_FLIGHT`] at once and at most
+//! [`ASSESSMENTS_PER_REQUESTER_IN_FLIGHT`] of one requester (so one care home cannot take
+//! every slot); the rest stay open on the ledger and start at a later sweep. A node that
+//! restarts resumes the open requests it had not finished: an access it recorded before is
+//! found committed and not recorded again; a session the others already gave up on fails
+//! the request on the ledger with its reason.
 //!
 //! Must not know: HTTP or Raft. It reads the replica and submits through [`Shared`], and
 //! talks to peers through the p2p layer and `mpc_session`.
@@ -46,13 +55,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_bytes::ByteBuf;
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::broadcast;
 use weinong_connectors::features::load_features;
 use weinong_connectors::schema::Department as DataDepartment;
 use weinong_connectors::store::Store;
 use weinong_contracts::{
     AccessRecord, BatchAccess, Call, CategorySet, ConsentId, DataCategory, Department, FailRequest,
-    FailureReason, FieldsHash, RequestId, RequestStatus,
+    FailureReason, FieldsHash, RequestEvent, RequestId, RequestStatus,
 };
 use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
@@ -61,7 +70,7 @@ use weinong_mpc::model::{BatchShare, Holder, Model, PartyInputs};
 use weinong_mpc::{PartyId, SessionId};
 
 use crate::config::{AssessmentSection, DepartmentName};
-use crate::limits::{ASSESSMENTS_IN_FLIGHT, OWN_TX_ATTEMPTS};
+use crate::limits::{ASSESSMENTS_IN_FLIGHT, ASSESSMENTS_PER_REQUESTER_IN_FLIGHT, OWN_TX_ATTEMPTS};
 use crate::mpc_session::{MpcSession, MpcStreams, SessionPlan};
 use crate::raft::network::NodeP2p;
 use crate::shared::{Shared, SubmitOutcome};
@@ -84,6 +93,59 @@ pub struct Assessor {
     models: Models,
     timeout: Duration,
     last_nonce: AtomicU64,
+    /// The work list's bookkeeping (see the module doc).
+    work: std::sync::Mutex<WorkList>,
+    /// Woken when a request finishes, so waiting ones start without the next block.
+    finished: tokio::sync::Notify,
+}
+
+/// Which open requests this node is serving, and which it finished while they are still
+/// open on the ledger (a failure recorded but not yet committed, or a computed request
+/// waiting for its requester's result).
+#[derive(Default)]
+struct WorkList {
+    serving: std::collections::BTreeMap<RequestId, KeyId>,
+    done: std::collections::BTreeSet<RequestId>,
+}
+
+impl WorkList {
+    /// Picks, in the ledger's order, the open requests to start now: not served, not done,
+    /// within the global and per-requester bounds; marks them served.
+    fn pick(
+        &mut self,
+        open: impl Iterator<Item = (RequestId, KeyId)>,
+        is_done: impl Fn(&RequestId) -> bool,
+    ) -> Vec<RequestId> {
+        let mut still_open = std::collections::BTreeSet::new();
+        let mut picked = Vec::new();
+        for (request, requester) in open {
+            still_open.insert(request);
+            if self.serving.contains_key(&request) || self.done.contains(&request) {
+                continue;
+            }
+            if self.serving.len() >= ASSESSMENTS_IN_FLIGHT {
+                continue;
+            }
+            let theirs = self.serving.values().filter(|k| **k == requester).count();
+            if theirs >= ASSESSMENTS_PER_REQUESTER_IN_FLIGHT {
+                continue;
+            }
+            if is_done(&request) {
+                self.done.insert(request);
+                continue;
+            }
+            self.serving.insert(request, requester);
+            picked.push(request);
+        }
+        // Closed requests never come back: forget them.
+        self.done.retain(|r| still_open.contains(r));
+        picked
+    }
+
+    fn finish(&mut self, request: &RequestId) {
+        self.serving.remove(request);
+        self.done.insert(*request);
+    }
 }
 
 /// Why this node gave up on a request (what it records on the ledger, and the detail it
@@ -189,36 +251,71 @@ impl Assessor {
             models: Models::shipped().context("compiling the shipped models")?,
             timeout: Duration::from_millis(section.session_timeout_ms),
             last_nonce: AtomicU64::new(0),
+            work: std::sync::Mutex::new(WorkList::default()),
+            finished: tokio::sync::Notify::new(),
         }))
     }
 
-    /// Serves every request opened from now on, at most [`ASSESSMENTS_IN_FLIGHT`] at once.
+    /// Serves the open requests of the ledger, now and after every block, until the node
+    /// stops (see the module doc).
     pub async fn run(self: Arc<Self>) {
         let mut news = self.shared.assess.blocks.subscribe();
-        let slots = Arc::new(Semaphore::new(ASSESSMENTS_IN_FLIGHT));
         loop {
-            let block = match news.recv().await {
-                Ok(block) => block,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(
-                        missed = n,
-                        "assessment driver fell behind; requests in the missed blocks will time out"
-                    );
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            for request in block.opened {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let this = self.clone();
-                tokio::spawn(async move {
-                    this.serve(request).await;
-                    drop(permit);
-                });
+            self.sweep();
+            tokio::select! {
+                notice = news.recv() => match notice {
+                    // A lagged receiver missed notices, not requests: the sweep reads
+                    // the ledger itself.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = self.finished.notified() => {}
             }
         }
+    }
+
+    /// Starts every open request that [`WorkList::pick`] picks.
+    fn sweep(self: &Arc<Self>) {
+        let open: Vec<(RequestId, KeyId)> = match self.shared.ledger() {
+            Ok(replica) => replica
+                .state
+                .open_requests()
+                // A batch starts once its whole list is on the ledger.
+                .filter(|(_, r)| r.batch().is_none_or(|b| b.is_complete()))
+                .map(|(id, r)| (*id, r.requester))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "assessment driver cannot read the replica");
+                return;
+            }
+        };
+        let picked = match self.work.lock() {
+            Ok(mut work) => work.pick(open.into_iter(), |r| self.has_own_share(r)),
+            Err(_) => {
+                tracing::error!("assessment work list poisoned; restart the node");
+                return;
+            }
+        };
+        for request in picked {
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.serve(request).await;
+                if let Ok(mut work) = this.work.lock() {
+                    work.finish(&request);
+                }
+                this.finished.notify_one();
+            });
+        }
+    }
+
+    /// Whether this node's own sealed share of `request` is stored (it computed it before,
+    /// perhaps before a restart).
+    fn has_own_share(&self, request: &RequestId) -> bool {
+        self.shared
+            .assess
+            .results
+            .get(request)
+            .is_ok_and(|shares| shares.iter().any(|s| s.party == self.me.as_u8()))
     }
 
     /// Takes one request through the steps of the module doc; records a failure if a step
@@ -485,6 +582,10 @@ impl Assessor {
     /// Records this node's access and waits until it is committed: no input leaves the
     /// node before that.
     async fn commit_access(&self, call: &Call) -> Result<(), Failure> {
+        if self.access_committed(call)? {
+            // Recorded before a restart: the ledger already says what this node reads.
+            return Ok(());
+        }
         match self.record(call).await {
             Ok(SubmitOutcome::Committed { .. }) => Ok(()),
             Ok(SubmitOutcome::Rejected { reason, .. }) => Err(Failure::new(
@@ -497,6 +598,28 @@ impl Assessor {
             )),
             Err(e) => Err(Failure::new(FailureReason::ComputationAborted, e)),
         }
+    }
+
+    /// Whether the ledger already holds this node's access for the request `call` names.
+    fn access_committed(&self, call: &Call) -> Result<bool, Failure> {
+        let request = match call {
+            Call::AccessRecord(a) => a.request,
+            Call::BatchAccess(b) => b.request,
+            _ => return Ok(false),
+        };
+        let me = self.member()?;
+        let replica = self.shared.ledger().map_err(|e| {
+            Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+        })?;
+        Ok(replica.state.request(&request).is_some_and(|r| {
+            r.history.iter().any(|h| {
+                matches!(
+                    h.event,
+                    RequestEvent::Accessed { node, .. } | RequestEvent::BatchAccessed { node, .. }
+                        if node == me
+                )
+            })
+        }))
     }
 
     /// The MPC session named by the request id, with the other two departments.
@@ -740,4 +863,75 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> RequestId {
+        RequestId::from_bytes([n; 32])
+    }
+
+    fn key(n: u8) -> KeyId {
+        KeyId::from_bytes([n; 32])
+    }
+
+    #[test]
+    fn one_requester_gets_a_bounded_share_of_the_slots_and_nothing_is_lost() {
+        let mut work = WorkList::default();
+        // Twenty requests of care home 1, then two of care home 2.
+        let open: Vec<(RequestId, KeyId)> = (0..20)
+            .map(|n| (id(n), key(1)))
+            .chain([(id(100), key(2)), (id(101), key(2))])
+            .collect();
+        let picked = work.pick(open.iter().copied(), |_| false);
+        assert_eq!(picked.len(), ASSESSMENTS_PER_REQUESTER_IN_FLIGHT + 2);
+        assert!(picked.contains(&id(100)) && picked.contains(&id(101)));
+        // Nothing new while they run.
+        assert!(work.pick(open.iter().copied(), |_| false).is_empty());
+        // One finishes: the next of care home 1 starts; the finished one never again.
+        work.finish(&id(0));
+        let next = work.pick(open.iter().copied(), |_| false);
+        assert_eq!(
+            next,
+            vec![id(
+                u8::try_from(ASSESSMENTS_PER_REQUESTER_IN_FLIGHT).unwrap()
+            )]
+        );
+        // Every request is eventually picked exactly once.
+        let mut seen: std::collections::BTreeSet<RequestId> = picked.into_iter().collect();
+        seen.extend(next);
+        for _ in 0..100 {
+            let serving: Vec<RequestId> = work.serving.keys().copied().collect();
+            for r in serving {
+                work.finish(&r);
+            }
+            for r in work.pick(open.iter().copied(), |_| false) {
+                assert!(seen.insert(r), "{r} picked twice");
+            }
+        }
+        assert_eq!(seen.len(), open.len());
+    }
+
+    #[test]
+    fn requests_with_a_stored_share_are_not_served_again_and_closed_ones_are_forgotten() {
+        let mut work = WorkList::default();
+        let open = [(id(1), key(1)), (id(2), key(1))];
+        let picked = work.pick(open.iter().copied(), |r| *r == id(1));
+        assert_eq!(picked, vec![id(2)]);
+        assert!(work.done.contains(&id(1)));
+        // Request 1 closes on the ledger: the bookkeeping forgets it.
+        let picked = work.pick(open[1..].iter().copied(), |_| false);
+        assert!(picked.is_empty());
+        assert!(!work.done.contains(&id(1)));
+    }
+
+    #[test]
+    fn the_global_bound_holds() {
+        let mut work = WorkList::default();
+        let open: Vec<(RequestId, KeyId)> = (0..=255u8).map(|n| (id(n), key(n))).collect();
+        let picked = work.pick(open.iter().copied(), |_| false);
+        assert_eq!(picked.len(), ASSESSMENTS_IN_FLIGHT);
+    }
 }
