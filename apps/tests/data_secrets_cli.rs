@@ -50,8 +50,9 @@ fn fails(out: &Output) -> String {
 
 fn password_file(path: &Path, password: &str, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, format!("{password}\n")).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    std::fs::write(path, format!("{password}\n")).expect("write password file");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .expect("chmod password file");
 }
 
 fn export(db: &str, secrets: &Path, password: &Path, out: &Path) -> Output {
