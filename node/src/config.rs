@@ -21,8 +21,9 @@ pub struct NodeConfig {
     /// The node's SM2 keystore (`weinong keys new`); its key must be a member's (voter)
     /// or an auditor's (learner) key in the genesis or later governance.
     pub keystore: PathBuf,
-    /// A file holding the keystore password (first line). If absent, the password is read
-    /// from the environment variable `WEINONG_KEY_PASSWORD`.
+    /// A file holding the keystore password (first line; only its owner may read it: mode
+    /// 0600 or 0400). The same password opens the assessment's data secrets. If absent,
+    /// the password is read from the environment variable `WEINONG_KEY_PASSWORD`.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// The consortium's genesis document (canonical bytes, as `weinong devnet` writes it).
@@ -68,7 +69,7 @@ pub struct AssessmentSection {
     /// `postgres://...`. A relative SQLite path is taken relative to the config file.
     pub database: String,
     /// The node's data secrets (`weinong data secrets`: SM4 data key and the consortium's
-    /// pseudonym pepper), mode 0600.
+    /// pseudonym pepper), sealed under the keystore password, mode 0600; opened at start.
     pub data_secrets: PathBuf,
     /// The three departments' node keys (key ids, hex), which fix the MPC parties.
     pub parties: PartiesSection,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use openraft::Config;
 use weinong_contracts::{Genesis, Role, State};
-use weinong_keys::{KeyId, KeyPair, PublicKey, open_keystore};
+use weinong_keys::{DataSecrets, KeyId, KeyPair, PublicKey, Zeroizing, open_keystore};
 use weinong_ledger::MemberSet;
 use weinong_ledger::store::LedgerStore;
 
@@ -37,32 +37,59 @@ pub fn member_set(genesis: &Genesis) -> anyhow::Result<MemberSet> {
         .context("the genesis member set is not usable")
 }
 
-fn load_key(config: &NodeConfig) -> anyhow::Result<KeyPair> {
+/// The keystore password: the first line of `password_file` (refused unless only its owner
+/// can read it), else `WEINONG_KEY_PASSWORD`; zeroized when dropped.
+fn load_password(config: &NodeConfig) -> anyhow::Result<Zeroizing<String>> {
+    match &config.password_file {
+        Some(p) => weinong_keys::read_password_file(p).context("field `password_file`"),
+        None => std::env::var(PASSWORD_ENV)
+            .map(Zeroizing::new)
+            .with_context(|| {
+                format!("no `password_file` in the config and {PASSWORD_ENV} is not set")
+            }),
+    }
+}
+
+fn load_key(config: &NodeConfig, password: &Zeroizing<String>) -> anyhow::Result<KeyPair> {
     let text = std::fs::read_to_string(&config.keystore).with_context(|| {
         format!(
             "cannot read keystore {} (field `keystore`)",
             config.keystore.display()
         )
     })?;
-    let password = match &config.password_file {
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| {
-                format!(
-                    "cannot read password file {} (field `password_file`)",
-                    p.display()
-                )
-            })?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string(),
-        None => std::env::var(PASSWORD_ENV).with_context(|| {
-            format!("no `password_file` in the config and {PASSWORD_ENV} is not set")
-        })?,
-    };
-    let password = zeroize::Zeroizing::new(password);
     open_keystore(&text, password.as_bytes())
         .with_context(|| format!("cannot open keystore {}", config.keystore.display()))
+}
+
+/// Opens the assessment section's data secrets with the keystore password at start-up, so
+/// a wrong password, a tampered file or a plaintext file of an older weinong stops the
+/// node with its message instead of failing an assessment later. The secrets are dropped
+/// (zeroized) again: the assessor reads features, not identities.
+fn check_data_secrets(
+    section: &crate::config::AssessmentSection,
+    password: &Zeroizing<String>,
+) -> anyhow::Result<()> {
+    let path = &section.data_secrets;
+    let meta = std::fs::metadata(path).with_context(|| {
+        format!(
+            "assessment.data_secrets: cannot read {} (write it with `weinong data secrets`)",
+            path.display()
+        )
+    })?;
+    if meta.len() > weinong_keys::SEALED_SECRETS_BYTES_MAX as u64 {
+        bail!("assessment.data_secrets: {} is too large", path.display());
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("assessment.data_secrets: cannot read {}", path.display()))?,
+    );
+    DataSecrets::open(&text, password.as_bytes()).with_context(|| {
+        format!(
+            "assessment.data_secrets: cannot open {} with the keystore password",
+            path.display()
+        )
+    })?;
+    Ok(())
 }
 
 fn load_genesis(config: &NodeConfig) -> anyhow::Result<Genesis> {
@@ -153,7 +180,12 @@ fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
 
 /// Runs a node until Ctrl-C or SIGTERM.
 pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
-    let key = Arc::new(load_key(&config)?);
+    let password = load_password(&config)?;
+    let key = Arc::new(load_key(&config, &password)?);
+    if let Some(section) = &config.assessment {
+        check_data_secrets(section, &password)?;
+    }
+    drop(password);
     let genesis = load_genesis(&config)?;
     let consortium = genesis.consortium().context("genesis does not encode")?;
     let members = member_set(&genesis)?;
