@@ -396,8 +396,10 @@ fn print_example(dir: &Path, m: &Manifest) {
     let Some(registrar) = m.actors.iter().find(|a| a.name == "registrar") else {
         return;
     };
-    let categories: Vec<String> = shipped_models()[0]
-        .1
+    let Ok([(_, admission), _]) = shipped_models() else {
+        return;
+    };
+    let categories: Vec<String> = admission
         .iter()
         .map(|c| c.label().replace(' ', "_"))
         .collect();
@@ -734,31 +736,20 @@ async fn bind_care_homes(dir: &Path, m: &Manifest, admins: &Admins) -> Result<()
 }
 
 /// The shipped assessment models and the data categories each reads (what a consent must
-/// cover for a request citing it).
-fn shipped_models() -> [(&'static str, Vec<weinong_contracts::DataCategory>); 2] {
-    use weinong_contracts::DataCategory as C;
-    [
-        (
-            weinong_mpc::model::ADMISSION_V1,
-            vec![
-                C::AbilityAssessment,
-                C::VitalSigns,
-                C::Falls,
-                C::Screens,
-                C::InsuranceClaims,
-            ],
-        ),
-        (
-            weinong_mpc::model::PERIODIC_V1,
-            vec![
-                C::AbilityAssessment,
-                C::VitalSigns,
-                C::Falls,
-                C::InsuranceClaims,
-                C::HospitalStays,
-            ],
-        ),
-    ]
+/// cover for a request citing it): those its inputs declare in the spec, the only ones a
+/// registration may declare.
+fn shipped_models() -> Result<[(&'static str, Vec<weinong_contracts::DataCategory>); 2]> {
+    let with_categories = |source: &'static str| -> Result<_> {
+        let model = weinong_mpc::model::compile(source)?;
+        Ok((
+            source,
+            crate::cmd_tx::model_categories(&model)?.iter().collect(),
+        ))
+    };
+    Ok([
+        with_categories(weinong_mpc::model::ADMISSION_V1)?,
+        with_categories(weinong_mpc::model::PERIODIC_V1)?,
+    ])
 }
 
 /// Registers the shipped models (a 2-of-2 admin governance change each). Idempotent: the
@@ -767,7 +758,7 @@ fn shipped_models() -> [(&'static str, Vec<weinong_contracts::DataCategory>); 2]
 async fn register_models(admins: &Admins) -> Result<()> {
     use weinong_contracts::{CategorySet, Change};
 
-    for (source, categories) in shipped_models() {
+    for (source, categories) in shipped_models()? {
         let model = weinong_mpc::model::compile(source)?;
         let spec = weinong_mpc::model::canonical_form(source)?;
         let id = weinong_contracts::payload::model_id(&spec);

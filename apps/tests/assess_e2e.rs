@@ -764,6 +764,26 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         "a request after revocation must fail"
     );
 
+    // A consent that omits one category the model reads (screens, held by health): the
+    // health node's access for its inputs' categories is refused, it joins no session and
+    // the request fails, naming the consent.
+    net.grant_with(
+        &subject_id,
+        "admission_assessment",
+        "ability_assessment,vital_signs,falls,insurance_claims",
+    );
+    let out = net.request(&subject_id, "care-home-1", 1, &base.path().join("r5b.json"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a consent without screens must not give an assessment"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("consent"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
     // A department node down (the Raft leader, so the consortium also elects a new one
     // while the request is submitted): the request fails with a reason; after a restart
     // a retry succeeds.

@@ -316,9 +316,7 @@ async fn stranger(addr: libp2p::Multiaddr, frame: Arc<Vec<u8>>) -> Flood {
     else {
         return report;
     };
-    let Ok(builder) = builder.with_behaviour(|_| libp2p_stream::Behaviour::new()) else {
-        return report;
-    };
+    let Ok(builder) = builder.with_behaviour(|_| libp2p_stream::Behaviour::new());
     let mut swarm = builder
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(5)))
         .build();
@@ -412,7 +410,7 @@ fn a_flood_of_strangers_stays_within_memory_and_the_chain_commits() {
     let started = Instant::now();
     let flood = runtime.block_on(async {
         let mut all = Flood::default();
-        let mut waves = tokio::task::JoinSet::new();
+        let mut waves = tokio::task::JoinSet::<Flood>::new();
         for n in 0..total {
             if waves.len() >= 64
                 && let Some(Ok(one)) = waves.join_next().await

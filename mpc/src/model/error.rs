@@ -51,6 +51,14 @@ pub enum SpecError {
         /// The parser's message (names the field).
         message: String,
     },
+    /// Registered spec bytes that are not the canonical form of a spec.
+    #[error(
+        "the spec bytes are not a canonical model spec: {reason}; register the file `weinong model check SPEC --canonical FILE` writes"
+    )]
+    NotCanonical {
+        /// What is wrong.
+        reason: String,
+    },
     /// Valid TOML, but not a valid model.
     #[error("line {}, column {}, field `{}`: {reason}", at.line, at.column, at.field)]
     Invalid {

@@ -33,9 +33,10 @@ pub mod secure;
 mod spec;
 
 pub use batch::{Backend, InputBatch, OutputBatch};
-pub use compile::{FORMAT_VERSION, canonical_form, compile};
+pub use compile::{FORMAT_VERSION, canonical_form, compile, compile_canonical};
 pub use decl::{
-    Holder, InputDecl, InputSource, Model, ModelId, OutputDecl, ParamDecl, Recipient, ValueType,
+    Category, Holder, InputDecl, InputSource, Model, ModelId, OutputDecl, ParamDecl, Recipient,
+    ValueType,
 };
 pub use error::{
     EvalError, InputError, ReconstructError, ShareDecodeError, SpecError, SpecLocation,

@@ -4,16 +4,20 @@
 //! opened. For each, every department node with an `[assessment]` section:
 //!
 //! 1. looks on its own replica for a consent that covers the request's subject, requester
-//!    and purpose and the model's data categories this department holds; without one it
-//!    records `FailRequest(consent missing)` and stops;
+//!    and purpose and the data categories of the inputs this department contributes (each
+//!    model input declares its category; see [`crate::categories`]); without one it
+//!    records `FailRequest(consent missing)` and stops; a department that contributes no
+//!    input records no access and only helps compute;
 //! 2. records its `AccessRecord` and waits until it is committed: no input of this
 //!    department leaves the node before its access is on the ledger;
 //! 3. loads its inputs for the subject from the department store (connectors' features,
 //!    mapped onto the model by [`inputs`]); without a record it fails the request with
 //!    `data unavailable`;
 //! 4. waits until the request is authorised (every department's access is committed);
-//! 5. joins the MPC session named by the request id with the other two departments over
-//!    p2p streams (`mpc_session`) and evaluates the model; the outputs stay secret-shared;
+//! 5. checks that the access committed on its replica covers the category of every input
+//!    it contributes (else `FailRequest(consent missing)`, nothing sent), joins the MPC
+//!    session named by the request id with the other two departments over p2p streams
+//!    (`mpc_session`) and evaluates the model; the outputs stay secret-shared;
 //! 6. seals its additive output share to the requester's SM2 key, stores it
 //!    ([`results`]) and hands it to the other two nodes, so the requester can fetch all
 //!    three from any node. Only the requester can open them; it records the result
@@ -48,6 +52,8 @@
 pub mod inputs;
 pub mod models;
 pub mod results;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,8 +66,8 @@ use weinong_connectors::features::load_features;
 use weinong_connectors::schema::Department as DataDepartment;
 use weinong_connectors::store::Store;
 use weinong_contracts::{
-    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, DataCategory, Department, FailRequest,
-    FailureReason, FieldsHash, RequestEvent, RequestId, RequestStatus,
+    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, FailRequest, FailureReason,
+    FieldsHash, RequestEvent, RequestId, RequestStatus,
 };
 use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
@@ -72,6 +78,7 @@ use weinong_mpc::{PartyId, SessionId};
 use crate::config::{AssessmentSection, DepartmentName};
 use crate::limits::{ASSESSMENTS_IN_FLIGHT, ASSESSMENTS_PER_REQUESTER_IN_FLIGHT, OWN_TX_ATTEMPTS};
 use crate::mpc_session::{MpcSession, MpcStreams, SessionPlan};
+use crate::p2p::{Message, P2p};
 use crate::raft::network::NodeP2p;
 use crate::shared::{Shared, SubmitOutcome};
 use crate::wire::{PeerRequest, PeerResponse};
@@ -85,7 +92,6 @@ pub struct Assessor {
     p2p: NodeP2p,
     streams: MpcStreams,
     me: PartyId,
-    department: Department,
     holder: Holder,
     data_department: DataDepartment,
     parties: [KeyId; 3],
@@ -175,14 +181,6 @@ impl DepartmentName {
         PartyId::ALL[index]
     }
 
-    fn ledger(self) -> Department {
-        match self {
-            DepartmentName::CivilAffairs => Department::CivilAffairs,
-            DepartmentName::Health => Department::Health,
-            DepartmentName::MedicalInsurance => Department::MedicalInsurance,
-        }
-    }
-
     fn holder(self) -> Holder {
         match self {
             DepartmentName::CivilAffairs => Holder::CivilAffairs,
@@ -243,7 +241,6 @@ impl Assessor {
             p2p,
             streams,
             me,
-            department: section.department.ledger(),
             holder: section.department.holder(),
             data_department: section.department.data(),
             parties,
@@ -387,18 +384,23 @@ impl Assessor {
                 format!("model {} is not one this node can compute", r.model),
             )
         })?;
-        let registered = state.model(&r.model).map(|m| m.categories).ok_or_else(|| {
-            Failure::new(
+        if state.model(&r.model).is_none() {
+            return Err(Failure::new(
                 FailureReason::ComputationAborted,
                 format!("model {} is not registered", r.model),
+            ));
+        }
+        // The categories of the inputs this department contributes, from the compiled
+        // model itself, never from what the registration declared.
+        let categories = crate::categories::contributed(&model, self.holder).ok_or_else(|| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!(
+                    "model {} names a data category the ledger does not know",
+                    r.model
+                ),
             )
         })?;
-        let categories = CategorySet::of(
-            &registered
-                .iter()
-                .filter(|c| c.holder() == self.department)
-                .collect::<Vec<DataCategory>>(),
-        );
         let requester_key = state
             .key(&r.requester)
             .map(|k| k.public_key().clone())
@@ -464,8 +466,8 @@ impl Assessor {
         // 4: every department's access is on the ledger.
         self.wait_authorised(&request).await?;
 
-        // 5: the joint computation.
-        let session = self.session(&request).await?;
+        // 5: the joint computation, only with inputs the committed access covers.
+        let session = self.session(&request, job, Some(&subject)).await?;
         let holder = self.holder;
         let model = job.model.clone();
         let share = session
@@ -547,7 +549,7 @@ impl Assessor {
             "batch inputs loaded"
         );
 
-        let session = self.session(&request).await?;
+        let session = self.session(&request, job, None).await?;
         let holder = self.holder;
         let model = job.model.clone();
         let share = session
@@ -622,16 +624,37 @@ impl Assessor {
         }))
     }
 
-    /// The MPC session named by the request id, with the other two departments.
-    async fn session(&self, request: &RequestId) -> Result<MpcSession, Failure> {
+    /// The MPC session named by the request id, with the other two departments; joined
+    /// only if the access this node has committed for `request` (its `AccessRecord` for
+    /// `subject`, or its `BatchAccess`), read off the replica rather than taken from what
+    /// it meant to record, covers the category of every input it contributes
+    /// ([`join_covered`]).
+    async fn session(
+        &self,
+        request: &RequestId,
+        job: &Job,
+        subject: Option<&SubjectPseudonym>,
+    ) -> Result<MpcSession, Failure> {
+        let committed = if job.categories.is_empty() {
+            CategorySet::EMPTY
+        } else {
+            let me = self.member()?;
+            let replica = self.shared.ledger().map_err(|e| {
+                Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+            })?;
+            committed_access(&replica.state, request, subject, me)
+        };
         let plan = SessionPlan {
             parties: self.parties,
             me: self.me,
             session: SessionId::from_bytes(*request.as_bytes()),
         };
-        MpcSession::establish(&self.p2p, &self.streams, plan, self.timeout)
-            .await
-            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))
+        let coverage = Coverage {
+            model: &job.model,
+            holder: self.holder,
+            committed,
+        };
+        join_covered(&self.p2p, &self.streams, plan, self.timeout, &coverage).await
     }
 
     fn find_consent(
@@ -815,13 +838,75 @@ impl Assessor {
 /// What a request asks of this node, read off the replica once.
 struct Job {
     model: Arc<Model>,
-    /// The model's categories this department holds (empty: it records no access).
+    /// The categories of the inputs this department contributes, derived from the
+    /// compiled model (empty: it contributes none and records no access).
     categories: CategorySet,
     /// The subject of a single request; `None` for a batch.
     subject: Option<SubjectPseudonym>,
     /// The request's block time: the date the data is read as of.
     as_of_ms: u64,
     requester_key: weinong_keys::PublicKey,
+}
+
+/// What a node may contribute to a session: the inputs `holder` holds in `model`, if
+/// `committed` (the categories of its access as committed on the ledger) covers them.
+struct Coverage<'a> {
+    model: &'a Model,
+    holder: Holder,
+    committed: CategorySet,
+}
+
+/// Joins `plan`'s session, but only if `coverage.committed` covers the category of every
+/// input `coverage.holder` contributes: otherwise it fails before opening any stream, so
+/// not one byte (let alone an input share) reaches the peers. A holder that contributes
+/// no input needs no access.
+async fn join_covered<Req: Message, Resp: Message>(
+    p2p: &P2p<Req, Resp>,
+    streams: &MpcStreams,
+    plan: SessionPlan,
+    timeout: Duration,
+    coverage: &Coverage<'_>,
+) -> Result<MpcSession, Failure> {
+    let uncovered =
+        crate::categories::uncovered(coverage.model, coverage.holder, coverage.committed);
+    if !uncovered.is_empty() {
+        return Err(Failure::new(
+            FailureReason::ConsentMissing,
+            format!(
+                "this node's committed access covers {}, not the inputs {} it would contribute; it joins no session",
+                coverage.committed,
+                uncovered.join(", ")
+            ),
+        ));
+    }
+    MpcSession::establish(p2p, streams, plan, timeout)
+        .await
+        .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))
+}
+
+/// The categories of `node`'s committed accesses for `request`: its `AccessRecord`s for
+/// `subject`, or, for a batch (`subject` = `None`), its `BatchAccess`es.
+fn committed_access(
+    state: &weinong_contracts::State,
+    request: &RequestId,
+    subject: Option<&SubjectPseudonym>,
+    node: weinong_contracts::MemberId,
+) -> CategorySet {
+    match subject {
+        Some(subject) => state
+            .accesses_to(subject)
+            .filter(|a| a.request == *request && a.node == node)
+            .fold(CategorySet::EMPTY, |all, a| all.union(a.categories)),
+        None => state
+            .request(request)
+            .and_then(|r| r.batch())
+            .map_or(CategorySet::EMPTY, |b| {
+                b.accesses()
+                    .iter()
+                    .filter(|a| a.node == node)
+                    .fold(CategorySet::EMPTY, |all, a| all.union(a.categories))
+            }),
+    }
 }
 
 /// The calendar date of block time `ms`.
@@ -866,7 +951,7 @@ fn now_ms() -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+mod work_list_tests {
     use super::*;
 
     fn id(n: u8) -> RequestId {

@@ -1,9 +1,11 @@
 //! The replicated state machine: committed Raft entries become certified blocks.
 //!
 //! For each committed [`Proposal`] every node, voter or learner, does the same thing:
-//! decode the transactions, verify them against the contract state, apply the accepted ones
-//! at the block time (`max(proposal time, previous block time)`), and build the header
-//! (height, previous hash, log size and root, state digest, time, proposer). A voting member
+//! decode the transactions, verify them against the contract state, refuse a model
+//! registration whose declared data categories are not its inputs' (`crate::categories`;
+//! the contracts cannot compile a spec), apply the accepted ones at the block time
+//! (`max(proposal time, previous block time)`), and build the header (height, previous
+//! hash, log size and root, state digest, time, proposer). A voting member
 //! then signs the header and its tree head and pushes the vote to every peer; the block is
 //! stored once a quorum of members signed the very header this node computed, so a node
 //! that computed something else never stores it (and the others' certificate proves what
@@ -462,6 +464,13 @@ impl StateMachine {
                     continue;
                 }
             };
+            // Model registrations must declare their inputs' data categories
+            // (`crate::categories`); the contracts cannot compile a spec, so every node
+            // checks it here, alike, before they apply.
+            if let Err(reason) = crate::categories::check_registration(v.call()) {
+                fates.push(TxFate::Rejected { reason });
+                continue;
+            }
             match apply(&mut replica.state, &v, at) {
                 Ok(receipt) => {
                     match receipt.outcome {
