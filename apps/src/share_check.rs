@@ -106,7 +106,7 @@ impl RequestFacts {
     ) -> Result<RequestFacts, String> {
         let model = history["model"]
             .as_str()
-            .and_then(|m| hex32(m))
+            .and_then(hex32)
             .ok_or("the request's history names no model")?;
         let events = history["events"]
             .as_array()
