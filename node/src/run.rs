@@ -357,9 +357,12 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                         PeerRequest::SealedShare {
                             request,
                             party,
+                            signature,
                             blob,
                         } => match &assessor {
-                            Some(a) => a.accept_sealed(&from, request, party, blob.into_vec()),
+                            Some(a) => {
+                                a.accept_sealed(&from, request, party, &signature, blob.into_vec())
+                            }
                             None => PeerResponse::Refused(
                                 "this node computes no assessments".to_owned(),
                             ),

@@ -290,6 +290,15 @@ pub enum ShareDecodeError {
         /// The version this build reads.
         supported: u8,
     },
+    /// Format version 1, which carries no request id or subject-list digest: a requester
+    /// cannot tell which request it answers, so it is no longer accepted.
+    #[error(
+        "output share format version {version} carries no request id or subject-list digest and is no longer accepted (this build reads version 2): the node that made it runs an older build; upgrade it and make the request again"
+    )]
+    Unbound {
+        /// The version found.
+        version: u8,
+    },
     /// A party index other than 0, 1 or 2.
     #[error("output share names party index {index}, not 0, 1 or 2")]
     BadParty {
@@ -357,6 +366,16 @@ pub enum ReconstructError {
     DuplicateParty {
         /// The party.
         party: crate::PartyId,
+    },
+    /// Shares bound to different requests or subject lists.
+    #[error(
+        "the output share of party {party} is bound to another request or subject list than party {first_party}'s"
+    )]
+    BindingMismatch {
+        /// The share's party.
+        party: crate::PartyId,
+        /// The party whose share was taken as reference.
+        first_party: crate::PartyId,
     },
     /// A share of another model.
     #[error("the output share of party {party} is for model {found}, not {expected}")]

@@ -43,7 +43,9 @@ pub use error::{
 };
 pub use ir::{Band, CompareOp, InputId, Ir, Node, NodeId, Op, OpCounts, ValueRange};
 pub use plain::{Plaintext, evaluate_plain};
-pub use requester::{BatchShare, OutputShare, reconstruct};
+pub use requester::{
+    BatchShare, OutputShare, ShareBinding, reconstruct, share_signature_message, subjects_digest,
+};
 pub use secure::{Mpc, PartyInputs, evaluate_party, evaluate_party_for_requester};
 
 /// The shipped admission model spec (`mpc/models/admission-v1.toml`).

@@ -18,10 +18,23 @@
 //!    it contributes (else `FailRequest(consent missing)`, nothing sent), joins the MPC
 //!    session named by the request id with the other two departments over p2p streams
 //!    (`mpc_session`) and evaluates the model; the outputs stay secret-shared;
-//! 6. seals its additive output share to the requester's SM2 key, stores it
-//!    ([`results`]) and hands it to the other two nodes, so the requester can fetch all
-//!    three from any node. Only the requester can open them; it records the result
-//!    commitment itself.
+//! 6. binds its additive output share to the request (the request id and the digest of
+//!    the subject list go inside the share's plaintext, `weinong_mpc::model::ShareBinding`),
+//!    seals it to the requester's SM2 key, SM2-signs the sealed share with its ledger key
+//!    (`"weinong-result-share-v1"` ‖ consortium id ‖ request id ‖ party ‖ model id ‖ SM3 of
+//!    the ciphertext: `weinong_mpc::model::share_signature_message`), stores it with the
+//!    signature ([`results`]) and hands both to the other two nodes, so the requester can
+//!    fetch all three from any node. Only the requester can open them; its client checks
+//!    each signature against that department's key on the ledger and each binding against
+//!    its request before it reconstructs, and it records the result commitment itself.
+//!
+//! A peer's sealed share ([`accept_peer_share`]) is written only when the request is
+//! known and authorised on this node's replica, the sender's key is the configured key of
+//! the party it names, an active department member key on the ledger, the member that
+//! recorded the request's access for that party's department (where one is recorded),
+//! and its signature over the share verifies; anything else is refused before a byte is
+//! stored, so a member cannot make the others keep shares for requests that do not exist
+//! or in another department's name.
 //!
 //! A batch request (many subjects, one request) starts once its last list part is
 //! committed. Step 1–2 become one `BatchAccess` for the whole list: the contracts find
@@ -65,14 +78,17 @@ use tokio::sync::broadcast;
 use weinong_connectors::features::load_features;
 use weinong_connectors::schema::Department as DataDepartment;
 use weinong_connectors::store::Store;
+use weinong_contracts::state::KeyStatus;
 use weinong_contracts::{
-    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, FailRequest, FailureReason,
-    FieldsHash, RequestEvent, RequestId, RequestStatus,
+    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, Department, FailRequest,
+    FailureReason, FieldsHash, RequestEvent, RequestId, RequestStatus, Role, State,
 };
-use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
+use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
-use weinong_mpc::model::evaluate_party_for_requester;
-use weinong_mpc::model::{BatchShare, Holder, Model, PartyInputs};
+use weinong_mpc::model::{
+    BatchShare, Holder, Model, ModelId as MpcModelId, PartyInputs, ShareBinding,
+    evaluate_party_for_requester, share_signature_message, subjects_digest,
+};
 use weinong_mpc::{PartyId, SessionId};
 
 use crate::config::{AssessmentSection, DepartmentName};
@@ -345,15 +361,24 @@ impl Assessor {
             Some(subject) => self.assess_single(request, &job, subject).await?,
             None => self.assess_batch(request, &job).await?,
         };
-        // 6: sealed to the requester, kept here and handed to the peers.
+        // 6: sealed to the requester, signed, kept here and handed to the peers.
         let blob = job.requester_key.encrypt(&plaintext).map_err(|e| {
             Failure::new(
                 FailureReason::ComputationAborted,
                 format!("sealing the output share: {e}"),
             )
         })?;
+        let message = share_signature_message(
+            &job.consortium,
+            request.as_bytes(),
+            self.me,
+            &job.model.id(),
+            &sm3_digest(&blob),
+        );
         let sealed = SealedShare {
             party: self.me.as_u8(),
+            signer: self.key.key_id(),
+            signature: self.key.sign(&message).to_bytes(),
             blob,
         };
         self.shared
@@ -416,12 +441,25 @@ impl Assessor {
             .history
             .first()
             .map_or(state.last_block().time_ms, |e| e.at.time_ms);
+        // The subject list as the ledger holds it (a batch starts only once complete).
+        let subjects = match (r.subject(), r.batch()) {
+            (Some(subject), _) => subjects_digest(std::iter::once(subject.as_bytes())),
+            (None, Some(batch)) => {
+                subjects_digest(batch.subjects().iter().map(SubjectPseudonym::as_bytes))
+            }
+            (None, None) => subjects_digest(std::iter::empty()),
+        };
         Ok(Some(Job {
             model,
             categories,
             subject: r.subject().copied(),
             as_of_ms,
             requester_key,
+            binding: ShareBinding {
+                request: *request.as_bytes(),
+                subjects,
+            },
+            consortium: state.consortium().0,
         }))
     }
 
@@ -470,7 +508,7 @@ impl Assessor {
         let session = self.session(&request, job, Some(&subject)).await?;
         let holder = self.holder;
         let model = job.model.clone();
-        let share = session
+        let mut share = session
             .run(move |party| {
                 let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
                     weinong_mpc::MpcError::Setup {
@@ -481,6 +519,7 @@ impl Assessor {
             })
             .await
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        share.bind(job.binding);
         Ok(share.to_bytes())
     }
 
@@ -552,7 +591,7 @@ impl Assessor {
         let session = self.session(&request, job, None).await?;
         let holder = self.holder;
         let model = job.model.clone();
-        let share = session
+        let mut share = session
             .run(move |party| {
                 let agreed = party.agree_on_rows(&have)?;
                 let positions: Vec<usize> = agreed
@@ -578,6 +617,7 @@ impl Assessor {
             })
             .await
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        share.share.bind(job.binding);
         Ok(share.to_bytes())
     }
 
@@ -743,6 +783,7 @@ impl Assessor {
             let message = PeerRequest::SealedShare {
                 request: *request.as_bytes(),
                 party: sealed.party,
+                signature: ByteBuf::from(sealed.signature.to_vec()),
                 blob: ByteBuf::from(sealed.blob.clone()),
             };
             match self.p2p.request(peer, message).await {
@@ -812,26 +853,164 @@ impl Assessor {
         }
     }
 
-    /// Stores a peer's sealed share, only from the key of the party it names.
+    /// Stores a peer's sealed share after [`accept_peer_share`]'s checks.
     pub fn accept_sealed(
         &self,
         from: &KeyId,
         request: [u8; 32],
         party: u8,
+        signature: &[u8],
         blob: Vec<u8>,
     ) -> PeerResponse {
-        if self.parties.get(usize::from(party)) != Some(from) {
-            return PeerResponse::Refused(format!(
-                "key {from} is not party {party} of assessment sessions"
+        accept_peer_share(
+            &self.shared,
+            &self.parties,
+            from,
+            RequestId::from_bytes(request),
+            party,
+            signature,
+            blob,
+        )
+    }
+}
+
+/// Stores the sealed share a peer (`from`, as the p2p layer authenticated it) hands this
+/// node, only if [`check_peer_share`] finds nothing wrong; otherwise refuses, naming why,
+/// before anything is written.
+pub fn accept_peer_share(
+    shared: &Shared,
+    parties: &[KeyId; 3],
+    from: &KeyId,
+    request: RequestId,
+    party: u8,
+    signature: &[u8],
+    blob: Vec<u8>,
+) -> PeerResponse {
+    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
+        return PeerResponse::Refused(format!(
+            "the signature of a sealed share is 64 bytes (r‖s), not {}",
+            signature.len()
+        ));
+    };
+    let share = SealedShare {
+        party,
+        signer: *from,
+        signature,
+        blob,
+    };
+    let checked = match shared.ledger() {
+        Ok(replica) => check_peer_share(&replica.state, parties, &request, &share),
+        Err(e) => Err(format!("the replica cannot be read: {e}")),
+    };
+    if let Err(reason) = checked {
+        tracing::warn!(%request, peer = %from, party, %reason, "peer's sealed share refused");
+        return PeerResponse::Refused(reason);
+    }
+    match shared.assess.results.put(&request, &share) {
+        Ok(()) => PeerResponse::Ack,
+        Err(e) => PeerResponse::Refused(e.to_string()),
+    }
+}
+
+/// Why a peer's sealed share for `request` must not be stored, if it must not: the party
+/// is not 0–2 or `share.signer` is not the key configured for it; the request is unknown
+/// or not authorised (or computed) on `state`; the signer is not an active department
+/// member key; another member recorded the request's access for that party's department,
+/// or the signer's member recorded another department's; or the signature does not verify over the share's message.
+pub fn check_peer_share(
+    state: &State,
+    parties: &[KeyId; 3],
+    request: &RequestId,
+    share: &SealedShare,
+) -> Result<(), String> {
+    let from = &share.signer;
+    let party =
+        PartyId::new(share.party).map_err(|_| format!("party {} is not 0, 1 or 2", share.party))?;
+    if parties[party.index()] != *from {
+        return Err(format!(
+            "key {from} is not party {} of assessment sessions (that is {})",
+            share.party,
+            parties[party.index()]
+        ));
+    }
+    let r = state
+        .request(request)
+        .ok_or_else(|| format!("request {request} is not on this node's ledger"))?;
+    match r.status {
+        RequestStatus::Authorised | RequestStatus::Computed { .. } => {}
+        other => {
+            return Err(format!(
+                "request {request} is {other}: shares are taken only for authorised requests"
             ));
         }
-        match self.shared.assess.results.put(
-            &RequestId::from_bytes(request),
-            &SealedShare { party, blob },
-        ) {
-            Ok(()) => PeerResponse::Ack,
-            Err(e) => PeerResponse::Refused(e.to_string()),
+    }
+    let key = state
+        .key(from)
+        .ok_or_else(|| format!("key {from} is not registered on the ledger"))?;
+    if key.status() != KeyStatus::Active {
+        return Err(format!(
+            "key {from} may no longer sign (status {:?})",
+            key.status()
+        ));
+    }
+    let now = state.last_block().time_ms;
+    let member = key
+        .member()
+        .filter(|_| state.roles_at(from, now).contains(&Role::Department))
+        .ok_or_else(|| format!("key {from} is not a department member's key"))?;
+    let department = party_department(party);
+    for entry in &r.history {
+        let (node, categories) = match &entry.event {
+            RequestEvent::Accessed {
+                node, categories, ..
+            }
+            | RequestEvent::BatchAccessed {
+                node, categories, ..
+            } => (*node, *categories),
+            _ => continue,
+        };
+        if categories.iter().any(|c| c.holder() == department) && node != member {
+            return Err(format!(
+                "member {} recorded this request's {department:?} access, not member {} (key {from}): the share is not that department's",
+                node.0, member.0
+            ));
         }
+        if let Some(other) = categories
+            .iter()
+            .map(|c| c.holder())
+            .find(|d| *d != department)
+            && node == member
+        {
+            return Err(format!(
+                "member {} (key {from}) recorded this request's {other:?} access, so it is not {department:?}: the share is not that department's",
+                member.0
+            ));
+        }
+    }
+    let model = MpcModelId(*r.model.as_bytes());
+    let message = share_signature_message(
+        &state.consortium().0,
+        request.as_bytes(),
+        party,
+        &model,
+        &sm3_digest(&share.blob),
+    );
+    let signature = Signature::from_bytes(&share.signature)
+        .map_err(|e| format!("the share's signature is malformed: {e}"))?;
+    key.public_key().verify(&message, &signature).map_err(|_| {
+        format!(
+            "the signature of party {}'s share does not verify with key {from}",
+            share.party
+        )
+    })
+}
+
+/// The department that plays `party` (the order of [`DepartmentName::party`]).
+fn party_department(party: PartyId) -> Department {
+    match party.index() {
+        0 => Department::CivilAffairs,
+        1 => Department::Health,
+        _ => Department::MedicalInsurance,
     }
 }
 
@@ -846,6 +1025,10 @@ struct Job {
     /// The request's block time: the date the data is read as of.
     as_of_ms: u64,
     requester_key: weinong_keys::PublicKey,
+    /// What the share is computed for: request id and subject-list digest.
+    binding: ShareBinding,
+    /// The consortium id, for the share's signature.
+    consortium: [u8; 32],
 }
 
 /// What a node may contribute to a session: the inputs `holder` holds in `model`, if
