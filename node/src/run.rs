@@ -138,22 +138,23 @@ fn is_voter(shared: &Shared, key: &KeyId) -> bool {
 }
 
 /// Whether a Raft RPC from `from`, naming `named` as leader or candidate (and carrying
-/// `entries`, which a voter checks), may reach openraft; the refusal to answer otherwise.
+/// `entries`, which a voter checks), may reach openraft: `None` if so, else the refusal to
+/// answer.
 fn admit_raft(
     shared: &Shared,
     from: &KeyId,
     named: Option<NodeId>,
     entries: Option<&[openraft::Entry<crate::raft::TypeConfig>]>,
-) -> Result<(), PeerResponse> {
+) -> Option<PeerResponse> {
     let checked = match shared.ledger() {
         Ok(r) => admission::check_sender(r.store.members(), from, named),
-        Err(e) => return Err(PeerResponse::Refused(e.to_string())),
+        Err(e) => return Some(PeerResponse::Refused(e.to_string())),
     }
     .and_then(|()| match entries {
         Some(entries) => admission::check_entries(entries, admission::now_ms()),
         None => Ok(()),
     });
-    checked.map_err(|refusal| {
+    checked.err().map(|refusal| {
         shared
             .metrics
             .raft_refused
@@ -321,26 +322,24 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                             let named = rpc.vote.leader_id().voted_for();
                             let entries = voter.then_some(rpc.entries.as_slice());
                             match admit_raft(&shared, &from, named, entries) {
-                                Ok(()) => {
-                                    PeerResponse::AppendEntries(raft.append_entries(rpc).await)
-                                }
-                                Err(refused) => refused,
+                                None => PeerResponse::AppendEntries(raft.append_entries(rpc).await),
+                                Some(refused) => refused,
                             }
                         }
                         PeerRequest::Vote(rpc) => {
                             match admit_raft(&shared, &from, rpc.vote.leader_id().voted_for(), None)
                             {
-                                Ok(()) => PeerResponse::Vote(raft.vote(rpc).await),
-                                Err(refused) => refused,
+                                None => PeerResponse::Vote(raft.vote(rpc).await),
+                                Some(refused) => refused,
                             }
                         }
                         PeerRequest::InstallSnapshot(rpc) => {
                             match admit_raft(&shared, &from, rpc.vote.leader_id().voted_for(), None)
                             {
-                                Ok(()) => {
+                                None => {
                                     PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
                                 }
-                                Err(refused) => refused,
+                                Some(refused) => refused,
                             }
                         }
                         PeerRequest::Forward(txs) => {
