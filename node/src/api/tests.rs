@@ -423,6 +423,22 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
 }
 
 #[tokio::test]
+async fn a_get_with_a_body_is_refused_before_it_is_read() {
+    let f = fixture();
+    let m = refused(
+        &f.router,
+        signed(&f.auditor, Method::GET, "/v1/blocks/latest", b"{}".to_vec()),
+        StatusCode::BAD_REQUEST,
+        "body_on_get",
+    )
+    .await;
+    assert!(m.contains("GET"), "{m}");
+    // The same read without a body is answered.
+    let (status, _) = send(&f.router, get(&f.auditor, "/v1/blocks/latest")).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn keys_without_the_routes_role_get_403() {
     let f = fixture();
     let r = &f.router;
