@@ -131,10 +131,7 @@ impl PeerAuthority for LedgerAuthority {
 }
 
 fn is_voter(shared: &Shared, key: &KeyId) -> bool {
-    shared
-        .ledger()
-        .map(|r| r.store.members().keys().contains_key(key))
-        .unwrap_or(false)
+    shared.voters.keys().contains_key(key)
 }
 
 /// Whether a Raft RPC from `from`, naming `named` as leader or candidate (and carrying
@@ -146,14 +143,13 @@ fn admit_raft(
     named: Option<NodeId>,
     entries: Option<&[openraft::Entry<crate::raft::TypeConfig>]>,
 ) -> Option<PeerResponse> {
-    let checked = match shared.ledger() {
-        Ok(r) => admission::check_sender(r.store.members(), from, named),
-        Err(e) => return Some(PeerResponse::Refused(e.to_string())),
-    }
-    .and_then(|()| match entries {
-        Some(entries) => admission::check_entries(entries, admission::now_ms()),
-        None => Ok(()),
-    });
+    // The voters, not the replica: a block being applied holds the replica's write lock,
+    // and heartbeats must not wait for it.
+    let checked =
+        admission::check_sender(&shared.voters, from, named).and_then(|()| match entries {
+            Some(entries) => admission::check_entries(entries, admission::now_ms()),
+            None => Ok(()),
+        });
     checked.err().map(|refusal| {
         shared
             .metrics
@@ -227,6 +223,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let height = store.tip().map(|t| t.height + 1).unwrap_or(0);
     let shared = Arc::new(Shared {
         name: config.name.clone(),
+        voters: members.clone(),
         key_id: key.key_id(),
         consortium,
         genesis: genesis.clone(),

@@ -96,6 +96,8 @@ impl Metrics {
 pub struct Shared {
     /// This node's name from its config.
     pub name: String,
+    /// The voting members (the store's member set), readable without the replica's lock.
+    pub voters: weinong_ledger::MemberSet,
     /// This node's ledger key.
     pub key_id: KeyId,
     /// The consortium id (SM3 of the genesis bytes).

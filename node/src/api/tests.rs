@@ -269,8 +269,10 @@ fn fixture_with(story: bool) -> Fixture {
             let _ = job.reply.send(outcomes);
         }
     });
+    let voters = store.members().clone();
     let shared = Arc::new(Shared {
         name: "test-node".into(),
+        voters,
         key_id: members[0].key_id(),
         consortium: *state.consortium(),
         genesis,
