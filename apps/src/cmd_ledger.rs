@@ -193,14 +193,23 @@ fn head(args: HeadArgs) -> Result<Outcome> {
     let header = store.header(height)?;
     print_header(&header);
     let cert = store.certificate(height)?;
+    let members = store.members_at(height);
     println!(
         "certificate:  {} of {} members signed (quorum {})",
         cert.signatures.len(),
-        store.members().keys().len(),
-        store.members().quorum()
+        members.keys().len(),
+        members.quorum()
     );
-    for id in store.members().keys().keys() {
+    for id in members.keys().keys() {
         println!("member:       {id}");
+    }
+    for (from, set) in store.member_history() {
+        println!(
+            "member set:   {} from block {from} ({} keys, quorum {})",
+            set.digest(),
+            set.keys().len(),
+            set.quorum()
+        );
     }
     if let Some(out) = args.out {
         let head = store.certified_head(height)?;
@@ -208,8 +217,9 @@ fn head(args: HeadArgs) -> Result<Outcome> {
         println!("wrote certified head to {}", out.display());
     }
     if let Some(out) = args.members_out {
-        write_new(&out, &hex::encode(store.members().encode()))?;
-        println!("wrote member set to {}", out.display());
+        // What an auditor pins: the genesis set (proof files carry the changes from it).
+        write_new(&out, &hex::encode(store.genesis_members().encode()))?;
+        println!("wrote the genesis member set to {}", out.display());
     }
     Ok(Outcome::Ok)
 }
@@ -302,6 +312,8 @@ fn demo(args: DemoArgs) -> Result<Outcome> {
             state_digest: Hash32::default(),
             time_ms: 1_764_000_000_000 + height * 1_000,
             proposer: members[0].key_id(),
+            members: set.digest(),
+            next_members: set.digest(),
         };
         let cert = CommitCertificate::from_votes(
             &header,

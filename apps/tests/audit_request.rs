@@ -133,6 +133,8 @@ impl Ledger {
             state_digest: Hash32([0; 32]),
             time_ms: T0 + self.height * HOUR,
             proposer: cast.members[0].key_id(),
+            members: self.store.members().digest(),
+            next_members: self.store.members().digest(),
         };
         let cert = CommitCertificate::from_votes(
             &header,

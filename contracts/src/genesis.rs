@@ -121,10 +121,7 @@ impl Genesis {
     /// majority (2 of 3). Nodes certify with it and auditors pin it, so both take it from
     /// here. Fails if the genesis has no member or more than the ledger's limit.
     pub fn member_set(&self) -> Result<MemberSet, VerifyError> {
-        let keys: Vec<PublicKey> = self.members.iter().map(|(_, k)| k.clone()).collect();
-        let majority = keys.len() / 2 + 1;
-        let quorum = u16::try_from(majority).unwrap_or(u16::MAX);
-        MemberSet::new(keys, quorum)
+        MemberSet::majority(self.members.iter().map(|(_, k)| k.clone()).collect())
     }
 }
 

@@ -115,6 +115,7 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
                 Some(m) if m.removed_at.is_none() => m.key,
                 _ => return Err(Rejection::UnknownMember { member: *member }),
             };
+            members_left_without(state, &key)?;
             if let Some(m) = state.members.get_mut(member) {
                 m.removed_at = Some(at);
             }
@@ -234,6 +235,7 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
             if record.has_role(Role::Admin, now) {
                 admins_left_after_losing_one(state, now)?;
             }
+            members_left_without(state, key)?;
             if let Some(record) = state.keys.get_mut(key) {
                 record.status = KeyStatus::Revoked { at };
             }
@@ -292,6 +294,15 @@ fn room_for_binding(record: &KeyRecord, key: KeyId) -> Result<(), Rejection> {
             key,
             count: record.bindings.len() as u64,
         });
+    }
+    Ok(())
+}
+
+/// Refuses a change that takes `key` out of the member set if no member key would be left
+/// to sign blocks (the chain could never commit again).
+fn members_left_without(state: &State, key: &KeyId) -> Result<(), Rejection> {
+    if state.voting_keys().all(|k| k.key_id() == *key) {
+        return Err(Rejection::NoMembersLeft);
     }
     Ok(())
 }

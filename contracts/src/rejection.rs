@@ -167,6 +167,11 @@ pub enum Rejection {
         /// The member.
         member: MemberId,
     },
+    /// The change would leave no member key to sign blocks.
+    #[error(
+        "this change would leave no active member key to sign blocks; add or rotate a member first"
+    )]
+    NoMembersLeft,
     /// The member count would exceed its limit.
     #[error("the consortium has {count} members, the limit")]
     TooManyMembers {

@@ -27,7 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use weinong_keys::{KeyId, PublicKey, Sm3, SubjectPseudonym};
-use weinong_ledger::{Hash32, TxHash};
+use weinong_ledger::{Hash32, MemberSet, TxHash, VerifyError};
 
 use crate::codec::{PAYLOAD_VERSION, Sink, Writer};
 use crate::types::{
@@ -527,6 +527,24 @@ impl State {
         self.open_deadlines
             .iter()
             .filter_map(|(_, id)| self.requests.get(id).map(|r| (id, r)))
+    }
+
+    /// The member set that signs blocks: the key of every member not removed whose key is
+    /// active (not revoked, not rotated away), quorum a strict majority — the genesis rule.
+    /// The chain hands over to it after each block whose governance changed it. Fails only
+    /// if no member is left, which governance refuses.
+    pub fn member_set(&self) -> Result<MemberSet, VerifyError> {
+        MemberSet::majority(self.voting_keys().cloned().collect())
+    }
+
+    /// The keys [`Self::member_set`] holds.
+    pub(crate) fn voting_keys(&self) -> impl Iterator<Item = &PublicKey> {
+        self.members
+            .values()
+            .filter(|m| m.removed_at.is_none())
+            .filter_map(|m| self.keys.get(&m.key))
+            .filter(|k| k.status == KeyStatus::Active)
+            .map(|k| &k.public)
     }
 
     /// Keys holding an active admin binding at `t_ms`.

@@ -1049,3 +1049,119 @@ fn replayed_nonces_and_unknown_signers_are_refused() {
         "refused: block time went back",
     );
 }
+
+#[test]
+fn the_member_set_follows_governance_and_is_never_left_empty() {
+    let mut w = World::new(3, 2);
+    assert_eq!(
+        w.state.member_set().expect("genesis set"),
+        w.genesis.member_set().expect("genesis set"),
+        "the state's member set starts as the genesis one"
+    );
+    let ids = |w: &World| -> Vec<weinong_keys::KeyId> {
+        w.state
+            .member_set()
+            .expect("a set")
+            .keys()
+            .keys()
+            .copied()
+            .collect()
+    };
+    // Rotating a member's key swaps it in the set; the quorum stays 2 of 3.
+    let old = w.node(2).key_id();
+    let new = w.spare[0].public_key().clone();
+    let old_signature = w
+        .node(2)
+        .sign(&rotation_bytes(w.state.consortium(), &old, &new));
+    let rotate = Change::RotateKey {
+        old,
+        new: new.clone(),
+        old_signature,
+    };
+    check(
+        &mut w,
+        (2, T0 + HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: rotate,
+        },
+        "accepted",
+    );
+    let after_rotation = ids(&w);
+    assert!(after_rotation.contains(&new.key_id()) && !after_rotation.contains(&old));
+    assert_eq!(w.state.member_set().expect("a set").quorum(), 2);
+    // Revoking a member's key takes it out: 2 left, both needed.
+    let civil = w.node(0).key_id();
+    check(
+        &mut w,
+        (3, T0 + 2 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: Change::RevokeKey { key: civil },
+        },
+        "accepted",
+    );
+    let set = w.state.member_set().expect("a set");
+    assert_eq!(set.keys().len(), 2);
+    assert_eq!(set.quorum(), 2);
+    assert!(!set.keys().contains_key(&civil));
+    // Removing a member takes it out: one left.
+    check(
+        &mut w,
+        (4, T0 + 3 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: Change::RemoveMember {
+                member: MemberId(2),
+            },
+        },
+        "accepted",
+    );
+    // Left: the insurance member's rotated key.
+    let last = new.key_id();
+    assert_eq!(ids(&w), vec![last]);
+    // The last member key can be neither revoked nor removed.
+    check(
+        &mut w,
+        (5, T0 + 4 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: Change::RevokeKey { key: last },
+        },
+        "refused: would leave no active member key",
+    );
+    check(
+        &mut w,
+        (5, T0 + 4 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: Change::RemoveMember {
+                member: MemberId(3),
+            },
+        },
+        "refused: would leave no active member key",
+    );
+    // Adding a member brings the set to two, both needed.
+    let joining = w.spare[1].public_key().clone();
+    check(
+        &mut w,
+        (6, T0 + 5 * HOUR),
+        Step::Gov {
+            by: 0,
+            approvals: vec![0, 1],
+            change: Change::AddMember {
+                member: MemberId(4),
+                key: joining,
+            },
+        },
+        "accepted",
+    );
+    let set = w.state.member_set().expect("a set");
+    assert_eq!(set.keys().len(), 2);
+    assert_eq!(set.quorum(), 2);
+}

@@ -99,6 +99,8 @@ fn append(s: &Setup, store: &mut LedgerStore, txs: &[Transaction]) -> Duration {
         state_digest: Hash32::default(),
         time_ms: height,
         proposer: s.members[0].key_id(),
+        members: store.members().digest(),
+        next_members: store.members().digest(),
     };
     let cert = CommitCertificate::from_votes(
         &header,

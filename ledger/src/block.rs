@@ -5,8 +5,9 @@
 //!
 //! ```text
 //! member set  = "WNMS" ‖ 0x01 ‖ quorum:u16 ‖ count:u16 ‖ (public key SEC1[65])*   sorted by KeyId
-//! header      = "WNBH" ‖ 0x01 ‖ height:u64 ‖ previous:BlockHash[32] ‖ log_size:u64
+//! header      = "WNBH" ‖ 0x02 ‖ height:u64 ‖ previous:BlockHash[32] ‖ log_size:u64
 //!               ‖ log_root[32] ‖ state_digest[32] ‖ time_ms:u64 ‖ proposer:KeyId[32]
+//!               ‖ members[32] ‖ next_members[32]     (SM3 of member-set encodings)
 //! commit vote = "WNCV" ‖ 0x01 ‖ block_hash[32]            (what each member signs)
 //! certificate = "WNCC" ‖ 0x01 ‖ block_hash[32] ‖ count:u16 ‖ (signer[32] ‖ sig[64])*
 //!               signers strictly ascending
@@ -19,6 +20,19 @@
 //! is final when members holding at least `quorum` keys have signed its commit vote. The
 //! quorum must exceed half the members, so two certificates at one height always share a
 //! signer, and [`Equivocation`] names that signer with two valid signatures.
+//!
+//! # Member sets change by governance
+//!
+//! Each header names the member set that signs it (`members`) and the one that signs the
+//! next block (`next_members`). They differ only in the block whose transactions changed
+//! the set (a governance change committed in it); the new set signs from the next height.
+//! So the old set itself certifies the hand-over, and anyone holding the genesis set can
+//! follow the chain of sets ([`MemberChange`]) to any later block without trusting a node.
+//! A certificate verifies only under the set its header names.
+//!
+//! Format-1 headers (written before sets were named: no `members`, `next_members`) are
+//! still read: they decode with both digests zero (no SM3 output is), encode back to their
+//! format-1 bytes, and rest on the set the reader is given. Nodes write format 2 only.
 
 use std::collections::BTreeMap;
 
@@ -35,8 +49,10 @@ const VOTE_TAG: &[u8; 4] = b"WNCV";
 const CERT_TAG: &[u8; 4] = b"WNCC";
 const HEAD_TAG: &[u8; 4] = b"WNTH";
 const SIGNED_HEAD_TAG: &[u8; 4] = b"WNSH";
-/// The format version of headers, certificates, member sets and tree heads.
+/// The format version of certificates, member sets and tree heads.
 pub const BLOCK_FORMAT_VERSION: u8 = 1;
+/// The format version of block headers (2: the member sets are named).
+pub const HEADER_FORMAT_VERSION: u8 = 2;
 
 /// One member's signature over something the quorum signs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +91,18 @@ impl MemberSet {
             )));
         }
         Ok(Self { quorum, keys: map })
+    }
+
+    /// A member set of `keys` whose quorum is a strict majority (what the genesis and
+    /// every governance change give; 2 of 3, 3 of 4).
+    pub fn majority(keys: Vec<PublicKey>) -> Result<Self, VerifyError> {
+        let quorum = u16::try_from(keys.len() / 2 + 1).unwrap_or(u16::MAX);
+        Self::new(keys, quorum)
+    }
+
+    /// `SM3(encoding)`: how headers name a member set.
+    pub fn digest(&self) -> Hash32 {
+        Hash32(sm3_digest(&self.encode()))
     }
 
     /// Signatures needed.
@@ -208,15 +236,38 @@ pub struct BlockHeader {
     pub time_ms: u64,
     /// The proposing member.
     pub proposer: KeyId,
+    /// [`MemberSet::digest`] of the set that signs this block.
+    pub members: Hash32,
+    /// [`MemberSet::digest`] of the set that signs the next block: `members` unless this
+    /// block's transactions changed the set.
+    pub next_members: Hash32,
 }
 
 /// Canonical header length.
-pub const HEADER_BYTES: usize = 4 + 1 + 8 + 32 + 8 + 32 + 32 + 8 + 32;
+pub const HEADER_BYTES: usize = 4 + 1 + 8 + 32 + 8 + 32 + 32 + 8 + 32 + 32 + 32;
 
 impl BlockHeader {
-    /// The canonical bytes.
+    /// Whether this is a format-1 header, which names no member set (both digests zero;
+    /// see the module doc).
+    pub fn is_format_1(&self) -> bool {
+        self.members == Hash32::default() && self.next_members == Hash32::default()
+    }
+
+    /// The canonical bytes (format 1 for a format-1 header).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(HEADER_TAG, BLOCK_FORMAT_VERSION);
+        if self.is_format_1() {
+            let mut w = Writer::new(HEADER_TAG, 1);
+            self.encode_common(&mut w);
+            return w.finish();
+        }
+        let mut w = Writer::new(HEADER_TAG, HEADER_FORMAT_VERSION);
+        self.encode_common(&mut w);
+        w.bytes(&self.members.0);
+        w.bytes(&self.next_members.0);
+        w.finish()
+    }
+
+    fn encode_common(&self, w: &mut Writer) {
         w.u64(self.height);
         w.bytes(&self.previous.0);
         w.u64(self.log_size);
@@ -224,13 +275,15 @@ impl BlockHeader {
         w.bytes(&self.state_digest.0);
         w.u64(self.time_ms);
         w.bytes(self.proposer.as_bytes());
-        w.finish()
     }
 
-    /// Decodes canonical header bytes.
+    /// Decodes canonical header bytes, format 2 or 1.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::open("block header", bytes, HEADER_TAG, BLOCK_FORMAT_VERSION)?;
-        let h = Self {
+        const WHAT: &str = "block header";
+        let format_1 = bytes.get(4) == Some(&1);
+        let version = if format_1 { 1 } else { HEADER_FORMAT_VERSION };
+        let mut r = Reader::open(WHAT, bytes, HEADER_TAG, version)?;
+        let mut h = Self {
             height: r.u64()?,
             previous: BlockHash(r.array()?),
             log_size: r.u64()?,
@@ -238,7 +291,19 @@ impl BlockHeader {
             state_digest: Hash32(r.array()?),
             time_ms: r.u64()?,
             proposer: KeyId::from_bytes(r.array()?),
+            members: Hash32::default(),
+            next_members: Hash32::default(),
         };
+        if !format_1 {
+            h.members = Hash32(r.array()?);
+            h.next_members = Hash32(r.array()?);
+            if h.is_format_1() {
+                return Err(DecodeError::Invalid {
+                    what: WHAT,
+                    reason: "format 2 names no member set (both digests zero)",
+                });
+            }
+        }
         r.finish()?;
         Ok(h)
     }
@@ -301,7 +366,8 @@ impl CommitCertificate {
         Ok(Self { block, signatures })
     }
 
-    /// Checks that this certificate commits `header` under `members`.
+    /// Checks that this certificate commits `header` under `members`, the set the header
+    /// names.
     pub fn verify(&self, header: &BlockHeader, members: &MemberSet) -> Result<(), VerifyError> {
         self.verify_by(header, members, |key, _, msg, sig| {
             key.verify(msg, sig).is_ok()
@@ -322,6 +388,14 @@ impl CommitCertificate {
             return Err(VerifyError::CertificateMismatch {
                 expected,
                 found: self.block,
+            });
+        }
+        let named = members.digest();
+        if !header.is_format_1() && header.members != named {
+            return Err(VerifyError::WrongMemberSet {
+                height: header.height,
+                named: header.members,
+                given: named,
             });
         }
         members.check_quorum_by(
@@ -573,44 +647,112 @@ impl MemberSet {
     }
 }
 
-/// Checks a chain of certified headers: each certificate against `members`, heights
+/// Checks a chain of certified headers: each certificate against the member set its header
+/// names (the first is `members`; a header that hands over to another set must find it in
+/// `later_sets`), each header's `members` the `next_members` of the one before, heights
 /// consecutive, each `previous` the hash of the header before, log size and time never
 /// going back. Returns the last header's hash.
 pub fn verify_chain(
     chain: &[(BlockHeader, CommitCertificate)],
     members: &MemberSet,
+    later_sets: &[MemberSet],
 ) -> Result<Option<BlockHash>, VerifyError> {
     let mut prev: Option<&BlockHeader> = None;
+    let mut current = members;
     for (header, cert) in chain {
-        cert.verify(header, members)
-            .map_err(|e| VerifyError::Chain {
-                height: header.height,
-                reason: e.to_string(),
-            })?;
+        let fail = |reason: String| VerifyError::Chain {
+            height: header.height,
+            reason,
+        };
         if let Some(p) = prev {
-            let fail = |reason: &str| VerifyError::Chain {
-                height: header.height,
-                reason: reason.to_string(),
-            };
             if Some(header.height) != p.height.checked_add(1) {
-                return Err(fail("height does not follow the previous header"));
+                return Err(fail("height does not follow the previous header".into()));
             }
             if header.previous != p.hash() {
-                return Err(fail("previous hash is not the hash of the header before"));
+                return Err(fail(
+                    "previous hash is not the hash of the header before".into(),
+                ));
             }
             if header.log_size < p.log_size {
-                return Err(fail("log size goes back"));
+                return Err(fail("log size goes back".into()));
             }
             if header.time_ms < p.time_ms {
-                return Err(fail("block time goes back"));
+                return Err(fail("block time goes back".into()));
+            }
+            if !p.is_format_1() && header.members != p.next_members {
+                return Err(fail(
+                    "names another member set than the header before handed over to".into(),
+                ));
+            }
+            if p.next_members != p.members {
+                current = later_sets
+                    .iter()
+                    .find(|s| s.digest() == p.next_members)
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "member set {} (handed over at height {}) was not supplied",
+                            p.next_members, p.height
+                        ))
+                    })?;
             }
         } else if header.height == 0 && header.previous != BlockHash::default() {
-            return Err(VerifyError::Chain {
-                height: 0,
-                reason: "the first block's previous hash is not zero".into(),
-            });
+            return Err(fail("the first block's previous hash is not zero".into()));
         }
+        cert.verify(header, current)
+            .map_err(|e| fail(e.to_string()))?;
         prev = Some(header);
     }
     Ok(prev.map(BlockHeader::hash))
+}
+
+/// A hand-over from one member set to the next: the certified header of the block whose
+/// governance change altered the set, and the set it names as `next_members`. Checked
+/// against the set before, so the old quorum vouches for the new one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberChange {
+    /// The block that changed the set (`members` the old set, `next_members` the new).
+    pub header: BlockHeader,
+    /// Its certificate, by the old set.
+    pub certificate: CommitCertificate,
+    /// The new set, in force from `header.height + 1`.
+    pub next: MemberSet,
+}
+
+impl MemberChange {
+    /// Checks the hand-over from `from`; returns the new set.
+    pub fn verify(&self, from: &MemberSet) -> Result<&MemberSet, VerifyError> {
+        self.certificate.verify(&self.header, from)?;
+        let next = self.next.digest();
+        if self.header.next_members != next || self.header.members == next {
+            return Err(VerifyError::Chain {
+                height: self.header.height,
+                reason: format!(
+                    "the header hands over to member set {}, not to the one given ({next})",
+                    self.header.next_members
+                ),
+            });
+        }
+        Ok(&self.next)
+    }
+}
+
+/// Follows `changes` (heights strictly ascending) from `genesis`; returns the set in force
+/// after the last, with the height it takes effect from (0 if there is no change).
+pub fn follow_member_changes(
+    genesis: &MemberSet,
+    changes: &[MemberChange],
+) -> Result<(MemberSet, u64), VerifyError> {
+    let mut current = genesis;
+    let mut from_height = 0u64;
+    for change in changes {
+        if change.header.height < from_height {
+            return Err(VerifyError::Chain {
+                height: change.header.height,
+                reason: "member changes are not in ascending height order".into(),
+            });
+        }
+        current = change.verify(current)?;
+        from_height = change.header.height.saturating_add(1);
+    }
+    Ok((current.clone(), from_height))
 }

@@ -88,17 +88,44 @@
 //!
 //! A bundle carries its own member set; an auditor who knows the consortium's keys pins
 //! them (`--members`), and a bundle with any other set fails the `members` check.
+//!
+//! # Member changes (`member_changes`, optional, in `weinong-proof-bundle/2` and
+//! `weinong-head/1`)
+//!
+//! Governance changes the member set (block.rs, "Member sets change by governance"). A
+//! bundle certified under a later set than the pinned one carries the hand-overs from the
+//! pinned set to its own, oldest first:
+//!
+//! ```json
+//! "member_changes": [ { "header": "<hex: the block that changed the set>",
+//!                       "certificate": "<hex: its certificate, by the set before>",
+//!                       "members": "<hex: the set it hands over to>" } ]
+//! ```
+//!
+//! The `members` check then follows them from the pinned set ([`follow_member_changes`]):
+//! each certificate must verify under the set before it, each header must name the next
+//! set, and the last set must be the bundle's `members`, which must be in force at the
+//! certified block (its height after the last change). Without a pinned set the changes
+//! are not consulted. What this cannot show alone: that no later change happened before
+//! the certified block — an auditor that keeps the newest set it verified (or a recent
+//! certified head) refuses a bundle signed by a set that was replaced.
+//!
+//! [`follow_member_changes`]: crate::follow_member_changes
 
 use serde::{Deserialize, Serialize};
 use weinong_keys::PublicKey;
 
 use crate::LogDigest;
-use crate::block::{BlockHeader, CommitCertificate, MemberSet, SignedTreeHead, TreeHead};
-use crate::hash::{BlockHash, TxHash};
+use crate::block::{
+    BlockHeader, CommitCertificate, MemberChange, MemberSet, SignedTreeHead, TreeHead,
+    follow_member_changes,
+};
+use crate::hash::{BlockHash, Hash32, TxHash};
 #[cfg(doc)]
 use crate::limits::BUNDLE_SET_LINK_HEADERS_MAX;
 use crate::limits::{
-    BUNDLE_BYTES_MAX, BUNDLE_HEADERS_MAX, BUNDLE_SET_ENTRIES_MAX, MEMBERS_MAX, TX_BYTES_MAX,
+    BUNDLE_BYTES_MAX, BUNDLE_HEADERS_MAX, BUNDLE_SET_ENTRIES_MAX, MEMBER_CHANGES_MAX, MEMBERS_MAX,
+    TX_BYTES_MAX,
 };
 use crate::merkle::{self, NodeHash};
 use crate::tx::Transaction;
@@ -158,6 +185,52 @@ pub struct ProofBundle {
     /// Version 2: hex canonical signed tree head of the certified head's log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_head: Option<String>,
+    /// Version 2: the hand-overs from the genesis set to `members` (module doc).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_changes: Vec<MemberChangeJson>,
+}
+
+/// One member-set hand-over as JSON (module doc, "Member changes").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberChangeJson {
+    /// Hex canonical header of the block that changed the set.
+    pub header: String,
+    /// Hex canonical certificate of that block, by the set before.
+    pub certificate: String,
+    /// Hex canonical member set it hands over to.
+    pub members: String,
+}
+
+impl MemberChangeJson {
+    /// The JSON form of `change`.
+    pub fn new(change: &MemberChange) -> Self {
+        Self {
+            header: hex::encode(change.header.encode()),
+            certificate: hex::encode(change.certificate.encode()),
+            members: hex::encode(change.next.encode()),
+        }
+    }
+
+    fn parse(&self) -> Result<MemberChange, CheckFailed> {
+        let header = BlockHeader::decode(&unhex("members", &self.header, 1024)?)
+            .map_err(|e| fail("members", format!("a member change's header: {e}")))?;
+        let certificate =
+            CommitCertificate::decode(&unhex("members", &self.certificate, 16 * 1024)?)
+                .map_err(|e| fail("members", format!("a member change's certificate: {e}")))?;
+        let next = MemberSet::decode(&unhex("members", &self.members, 8 * 1024)?)
+            .map_err(|e| fail("members", format!("a member change's set: {e}")))?;
+        Ok(MemberChange {
+            header,
+            certificate,
+            next,
+        })
+    }
+}
+
+/// The hex-JSON forms of `changes`.
+pub fn member_changes_json(changes: &[MemberChange]) -> Vec<MemberChangeJson> {
+    changes.iter().map(MemberChangeJson::new).collect()
 }
 
 /// What a bundle proved.
@@ -185,6 +258,9 @@ pub struct BundleReport {
     pub tree_head_cosignatures: Option<u64>,
     /// The member set checked against.
     pub members: MemberSet,
+    /// The set the check is rooted in: the pinned set's digest (the changes lead from it to
+    /// `members`), or `members`' own when nothing was pinned.
+    pub root: Hash32,
 }
 
 fn unhex(check: &'static str, s: &str, max: usize) -> Result<Vec<u8>, CheckFailed> {
@@ -209,16 +285,59 @@ fn unhex_nodes(check: &'static str, nodes: &[String]) -> Result<Vec<NodeHash>, C
         .collect()
 }
 
-fn parse_members(hex_members: &str, pinned: Option<&MemberSet>) -> Result<MemberSet, CheckFailed> {
+/// The bundle's member set, checked against the pinned one through `changes`; also the
+/// height from which that set is in force and the root digest (see [`BundleReport::root`]).
+fn parse_members(
+    hex_members: &str,
+    pinned: Option<&MemberSet>,
+    changes: &[MemberChangeJson],
+) -> Result<(MemberSet, u64, Hash32), CheckFailed> {
     let members = MemberSet::decode(&unhex("members", hex_members, 8 * 1024)?)
         .map_err(|e| fail("members", e))?;
-    if pinned.is_some_and(|p| p != &members) {
+    if changes.len() > MEMBER_CHANGES_MAX {
         return Err(fail(
             "members",
-            "the bundle's member set is not the pinned one",
+            format!(
+                "{} member changes, over the limit {MEMBER_CHANGES_MAX}",
+                changes.len()
+            ),
         ));
     }
-    Ok(members)
+    let Some(pinned) = pinned else {
+        let root = members.digest();
+        return Ok((members, 0, root));
+    };
+    let changes: Vec<MemberChange> = changes
+        .iter()
+        .map(MemberChangeJson::parse)
+        .collect::<Result<_, _>>()?;
+    let (reached, from_height) =
+        follow_member_changes(pinned, &changes).map_err(|e| fail("members", e))?;
+    if reached != members {
+        return Err(fail(
+            "members",
+            if changes.is_empty() {
+                "the bundle's member set is not the pinned one (and it carries no member changes leading to it)".to_owned()
+            } else {
+                "the member changes from the pinned set do not lead to the bundle's member set"
+                    .to_owned()
+            },
+        ));
+    }
+    Ok((members, from_height, pinned.digest()))
+}
+
+fn check_in_force(certified: &BlockHeader, from_height: u64) -> Result<(), CheckFailed> {
+    if certified.height < from_height {
+        return Err(fail(
+            "members",
+            format!(
+                "the certified block {} is before the member set's hand-over (in force from block {from_height})",
+                certified.height
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn parse_certified(
@@ -269,7 +388,18 @@ impl ProofBundle {
             chain: Vec::new(),
             certificate: hex::encode(certificate.encode()),
             tree_head: None,
+            member_changes: Vec::new(),
         }
+    }
+
+    /// This bundle carrying the hand-overs from the genesis set to its `members` (version
+    /// 2 when there is any).
+    pub fn with_member_changes(mut self, changes: &[MemberChange]) -> Self {
+        if !changes.is_empty() {
+            self.format = BUNDLE_FORMAT_V2.into();
+            self.member_changes = member_changes_json(changes);
+        }
+        self
     }
 
     /// Builds a bundle whose `header` is linked by `chain` (the headers after it, up to
@@ -311,11 +441,14 @@ impl ProofBundle {
     pub fn verify(&self, pinned: Option<&MemberSet>) -> Result<BundleReport, CheckFailed> {
         match self.format.as_str() {
             BUNDLE_FORMAT => {
-                if !self.chain.is_empty() || self.tree_head.is_some() {
+                if !self.chain.is_empty()
+                    || self.tree_head.is_some()
+                    || !self.member_changes.is_empty()
+                {
                     return Err(fail(
                         "format",
                         format!(
-                            "a {BUNDLE_FORMAT:?} bundle has no `chain` or `tree_head` (they came with {BUNDLE_FORMAT_V2:?})"
+                            "a {BUNDLE_FORMAT:?} bundle has no `chain`, `tree_head` or `member_changes` (they came with {BUNDLE_FORMAT_V2:?})"
                         ),
                     ));
                 }
@@ -330,7 +463,8 @@ impl ProofBundle {
                 ));
             }
         }
-        let members = parse_members(&self.members, pinned)?;
+        let (members, in_force_from, root) =
+            parse_members(&self.members, pinned, &self.member_changes)?;
         let tx_bytes = unhex("transaction", &self.transaction, TX_BYTES_MAX as usize)?;
         let tx = Transaction::decode(&tx_bytes).map_err(|e| fail("transaction", e))?;
         let key = PublicKey::from_sec1_bytes(&unhex("signer_key", &self.signer_key, 65)?)
@@ -349,6 +483,7 @@ impl ProofBundle {
         let header = BlockHeader::decode(&unhex("header", &self.header, 1024)?)
             .map_err(|e| fail("header", e))?;
         let certified = check_chain(&header, &self.chain)?;
+        check_in_force(&certified, in_force_from)?;
         let cert = CommitCertificate::decode(&unhex("certificate", &self.certificate, 16 * 1024)?)
             .map_err(|e| fail("certificate", e))?;
         cert.verify(&certified, &members)
@@ -378,6 +513,7 @@ impl ProofBundle {
             signatures: cert.signatures.len() as u64,
             tree_head_cosignatures,
             members,
+            root,
         })
     }
 }
@@ -413,6 +549,11 @@ fn check_chain(first: &BlockHeader, chain: &[String]) -> Result<BlockHeader, Che
         }
         if header.time_ms < prev.time_ms {
             return Err(at("block time goes back"));
+        }
+        if !prev.is_format_1() && header.members != prev.next_members {
+            return Err(at(
+                "names another member set than the header before hands over to",
+            ));
         }
         prev = header;
     }
@@ -499,7 +640,7 @@ impl BundleSet {
                 reason: format!("entry {i}: check `{}` failed: {}", e.check, e.reason),
             })?;
             if let Some(first) = reports.first()
-                && first.members != report.members
+                && first.root != report.root
             {
                 return Err(fail(
                     "entries",
@@ -583,16 +724,25 @@ pub struct CertifiedHead {
     pub header: String,
     /// Hex canonical commit certificate.
     pub certificate: String,
+    /// The hand-overs from the genesis set to `members` (module doc, "Member changes").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub member_changes: Vec<MemberChangeJson>,
 }
 
 impl CertifiedHead {
-    /// Builds one from its parts.
-    pub fn new(members: &MemberSet, header: &BlockHeader, certificate: &CommitCertificate) -> Self {
+    /// Builds one from its parts; `changes` lead from the genesis set to `members`.
+    pub fn new(
+        members: &MemberSet,
+        header: &BlockHeader,
+        certificate: &CommitCertificate,
+        changes: &[MemberChange],
+    ) -> Self {
         Self {
             format: HEAD_FORMAT.into(),
             members: hex::encode(members.encode()),
             header: hex::encode(header.encode()),
             certificate: hex::encode(certificate.encode()),
+            member_changes: member_changes_json(changes),
         }
     }
 
@@ -607,8 +757,10 @@ impl CertifiedHead {
                 format!("format {:?} is not {HEAD_FORMAT:?}", self.format),
             ));
         }
-        let members = parse_members(&self.members, pinned)?;
+        let (members, in_force_from, _) =
+            parse_members(&self.members, pinned, &self.member_changes)?;
         let (header, _) = parse_certified(&self.header, &self.certificate, &members)?;
+        check_in_force(&header, in_force_from)?;
         Ok((header, members))
     }
 }
@@ -649,8 +801,8 @@ pub struct ConsistencyReport {
 }
 
 /// Checks two certified heads and a consistency proof between their logs. Checks, in
-/// order: `old_head.*`, `new_head.*` (as [`CertifiedHead::verify`]), `members` (both heads
-/// rest on one set), `sizes` (the proof is for the heads' sizes), `consistency`.
+/// order: `old_head.*`, `new_head.*` (as [`CertifiedHead::verify`]), `members` (without a
+/// pinned set, both heads rest on one set), `sizes` (the proof is for the heads' sizes), `consistency`.
 pub fn verify_consistency(
     old: &CertifiedHead,
     new: &CertifiedHead,
@@ -663,10 +815,11 @@ pub fn verify_consistency(
     };
     let (old_header, old_members) = old.verify(pinned).map_err(|e| prefix("old_head", e))?;
     let (new_header, new_members) = new.verify(pinned).map_err(|e| prefix("new_head", e))?;
-    if old_members != new_members {
+    // With a pinned set both heads were followed from it; without, they must share one.
+    if pinned.is_none() && old_members != new_members {
         return Err(fail(
             "members",
-            "the two heads rest on different member sets",
+            "the two heads rest on different member sets (pin the genesis set to follow member changes)",
         ));
     }
     if proof.format != CONSISTENCY_FORMAT {

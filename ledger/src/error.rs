@@ -116,6 +116,18 @@ pub enum VerifyError {
         /// The hash the certificate signs.
         found: crate::BlockHash,
     },
+    /// A header names another member set than the one it is checked under.
+    #[error(
+        "block {height} names member set {named}, not the one given ({given}); take the set in force at that height (follow the member changes from genesis)"
+    )]
+    WrongMemberSet {
+        /// The header's height.
+        height: u64,
+        /// The digest the header names.
+        named: crate::Hash32,
+        /// The digest of the set given.
+        given: crate::Hash32,
+    },
     /// Signatures are repeated or not sorted by signer.
     #[error("{what}: signer {signer} repeated or out of order")]
     SignersNotCanonical {

@@ -33,8 +33,8 @@ pub mod store;
 pub mod tx;
 
 pub use block::{
-    BlockHeader, CommitCertificate, Equivocation, MemberSet, MemberSignature, SignedTreeHead,
-    TreeHead, verify_chain,
+    BlockHeader, CommitCertificate, Equivocation, MemberChange, MemberSet, MemberSignature,
+    SignedTreeHead, TreeHead, follow_member_changes, verify_chain,
 };
 pub use error::{DecodeError, VerifyError};
 pub use hash::{BlockHash, Hash32, TxHash};

@@ -17,6 +17,10 @@ pub const BLOCK_TXS_MAX: u32 = 65_536;
 /// Most members (voting keys) in a member set.
 pub const MEMBERS_MAX: u16 = 64;
 
+/// Most member-set hand-overs one proof file carries (each ~10 KiB at most; governance
+/// changes the set a few times a year).
+pub const MEMBER_CHANGES_MAX: usize = 1_024;
+
 /// Largest JSON proof bundle `weinong audit verify` will read.
 pub const BUNDLE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 

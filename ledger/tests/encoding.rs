@@ -120,7 +120,7 @@ fn consortium(n: usize, quorum: u16) -> Consortium {
     Consortium { keys, members }
 }
 
-fn header(height: u64, previous: BlockHash, proposer: &KeyPair) -> BlockHeader {
+fn header(c: &Consortium, height: u64, previous: BlockHash, proposer: &KeyPair) -> BlockHeader {
     BlockHeader {
         height,
         previous,
@@ -129,6 +129,8 @@ fn header(height: u64, previous: BlockHash, proposer: &KeyPair) -> BlockHeader {
         state_digest: Hash32([0xEE; 32]),
         time_ms: 1_764_000_000_000 + height,
         proposer: proposer.key_id(),
+        members: c.members.digest(),
+        next_members: c.members.digest(),
     }
 }
 
@@ -160,7 +162,7 @@ fn member_set_quorum_must_intersect() {
 #[test]
 fn certificates_need_a_quorum_of_valid_member_signatures() {
     let c = consortium(3, 2);
-    let h = header(0, BlockHash::default(), &c.keys[0]);
+    let h = header(&c, 0, BlockHash::default(), &c.keys[0]);
     let cert = certify(&c, &h, &[0, 2]);
     cert.verify(&h, &c.members).expect("2 of 3 commit");
     assert_eq!(
@@ -195,7 +197,7 @@ fn certificates_need_a_quorum_of_valid_member_signatures() {
         Err(VerifyError::SignersNotCanonical { .. })
     ));
 
-    let other = header(0, BlockHash([1; 32]), &c.keys[0]);
+    let other = header(&c, 0, BlockHash([1; 32]), &c.keys[0]);
     assert!(matches!(
         cert.verify(&other, &c.members),
         Err(VerifyError::CertificateMismatch { .. })
@@ -228,35 +230,35 @@ fn certificates_need_a_quorum_of_valid_member_signatures() {
 #[test]
 fn header_chain_checks_links() {
     let c = consortium(3, 2);
-    let h0 = header(0, BlockHash::default(), &c.keys[0]);
-    let h1 = header(1, h0.hash(), &c.keys[1]);
-    let h2 = header(2, h1.hash(), &c.keys[2]);
+    let h0 = header(&c, 0, BlockHash::default(), &c.keys[0]);
+    let h1 = header(&c, 1, h0.hash(), &c.keys[1]);
+    let h2 = header(&c, 2, h1.hash(), &c.keys[2]);
     let chain: Vec<_> = [h0, h1, h2]
         .iter()
         .map(|h| (*h, certify(&c, h, &[0, 1])))
         .collect();
     assert_eq!(
-        verify_chain(&chain, &c.members).expect("valid chain"),
+        verify_chain(&chain, &c.members, &[]).expect("valid chain"),
         Some(h2.hash())
     );
 
     let mut broken = chain.clone();
-    let forged = header(2, BlockHash([9; 32]), &c.keys[2]);
+    let forged = header(&c, 2, BlockHash([9; 32]), &c.keys[2]);
     broken[2] = (forged, certify(&c, &forged, &[0, 1]));
     assert!(matches!(
-        verify_chain(&broken, &c.members),
+        verify_chain(&broken, &c.members, &[]),
         Err(VerifyError::Chain { height: 2, .. })
     ));
 
     let mut gap = chain.clone();
     gap.remove(1);
-    assert!(verify_chain(&gap, &c.members).is_err());
+    assert!(verify_chain(&gap, &c.members, &[]).is_err());
 }
 
 #[test]
 fn equivocation_is_provable_and_not_forgeable() {
     let c = consortium(3, 2);
-    let a = header(5, BlockHash([1; 32]), &c.keys[0]);
+    let a = header(&c, 5, BlockHash([1; 32]), &c.keys[0]);
     let mut b = a;
     b.state_digest = Hash32([0x11; 32]);
     let cert_a = certify(&c, &a, &[0, 1]);

@@ -26,6 +26,9 @@ fn header() -> BlockHeader {
         state_digest: Hash32([0x33; 32]),
         time_ms: 1_764_300_000_000,
         proposer: key(1).key_id(),
+        // A format-1 header names no member set: both digests read as zero.
+        members: Hash32::default(),
+        next_members: Hash32::default(),
     }
 }
 

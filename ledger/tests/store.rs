@@ -658,3 +658,152 @@ fn tree_head_past_the_tip_is_named() {
     });
     assert_refused(result, Item::TreeHead(30));
 }
+
+/// The header of the next block over `txs`, naming `members` and handing over to `next`,
+/// certified by `signers`.
+fn handover_block(
+    store: &LedgerStore,
+    txs: &[Transaction],
+    members: &weinong_ledger::MemberSet,
+    next: &weinong_ledger::MemberSet,
+    signers: &[&weinong_keys::KeyPair],
+) -> (
+    weinong_ledger::BlockHeader,
+    weinong_ledger::CommitCertificate,
+) {
+    let (log_size, log_root) = store.preview(txs);
+    let tip = store.tip().expect("a block before");
+    let header = weinong_ledger::BlockHeader {
+        height: tip.height + 1,
+        previous: tip.hash(),
+        log_size,
+        log_root,
+        state_digest: Hash32([0x44; 32]),
+        time_ms: tip.time_ms + 1,
+        proposer: signers[0].key_id(),
+        members: members.digest(),
+        next_members: next.digest(),
+    };
+    let votes = signers.iter().map(|k| header.vote(k)).collect();
+    (
+        header,
+        weinong_ledger::CommitCertificate::from_votes(&header, votes),
+    )
+}
+
+#[test]
+fn member_sets_hand_over_by_block_and_proofs_follow_them_from_genesis() {
+    use weinong_ledger::MemberSet;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = Consortium::new();
+    let genesis = c.set.clone();
+    let newcomer = weinong_keys::KeyPair::generate();
+    // Member 2's key is rotated to the newcomer's.
+    let rotated = MemberSet::majority(vec![
+        c.members[0].public_key().clone(),
+        c.members[1].public_key().clone(),
+        newcomer.public_key().clone(),
+    ])
+    .expect("2 of 3");
+    let mut store = fresh(dir.path(), &c);
+    let txs0 = vec![c.tx(24)];
+    let (h0, cert0) = c.block(&store, &txs0);
+    let keys: Vec<_> = c.signers.iter().map(|k| k.public_key().clone()).collect();
+    store
+        .append_block(&h0, &cert0, &txs0, &keys)
+        .expect("block 0");
+
+    // Block 1 is signed by the genesis set and hands over.
+    let txs1 = vec![c.tx(24)];
+    let (h1, cert1) = handover_block(
+        &store,
+        &txs1,
+        &genesis,
+        &rotated,
+        &[&c.members[0], &c.members[2]],
+    );
+    // Appending it as if the set were kept is refused: the header names another next set.
+    let refused = store.append_block(&h1, &cert1, &txs1, &[]);
+    assert!(
+        matches!(&refused, Err(StoreError::Rejected { reason, .. }) if reason.contains("hands over")),
+        "{refused:?}"
+    );
+    let prepared = store.prepare(txs1.clone());
+    store
+        .append_with_members(&h1, &cert1, prepared, &[], &rotated)
+        .expect("block 1 hands over");
+    assert_eq!(store.members(), &rotated);
+    assert_eq!(store.genesis_members(), &genesis);
+
+    // Block 2: the replaced key's signature no longer counts.
+    let txs2 = vec![c.tx(24)];
+    let (h2, by_old) = handover_block(
+        &store,
+        &txs2,
+        &rotated,
+        &rotated,
+        &[&c.members[1], &c.members[2]],
+    );
+    let refused = store.append_block(&h2, &by_old, &txs2, &[]);
+    assert!(
+        matches!(&refused, Err(StoreError::Rejected { reason, .. }) if reason.contains("not a member")),
+        "{refused:?}"
+    );
+    // A header naming the old set is refused even with old signatures.
+    let (stale, stale_cert) = handover_block(
+        &store,
+        &txs2,
+        &genesis,
+        &genesis,
+        &[&c.members[1], &c.members[2]],
+    );
+    assert!(store.append_block(&stale, &stale_cert, &txs2, &[]).is_err());
+    let (h2, cert2) = handover_block(
+        &store,
+        &txs2,
+        &rotated,
+        &rotated,
+        &[&c.members[1], &newcomer],
+    );
+    store
+        .append_block(&h2, &cert2, &txs2, &[])
+        .expect("block 2");
+    drop(store);
+
+    // Reopened, the history is there and fsck checks each block under its own set.
+    let store = LedgerStore::open(dir.path()).expect("reopen");
+    assert_eq!(store.members_at(0), &genesis);
+    assert_eq!(store.members_at(1), &genesis);
+    assert_eq!(store.members_at(2), &rotated);
+    assert_eq!(store.member_history().len(), 1);
+    store.fsck().expect("clean store");
+
+    // An auditor pinning the genesis set checks a proof of block 2 through the hand-over.
+    let bundle = store.export_bundle(&txs2[0].hash(), None).expect("export");
+    assert_eq!(bundle.member_changes.len(), 1);
+    bundle.verify(Some(&genesis)).expect("follows the change");
+    let mut stripped = bundle.clone();
+    stripped.member_changes.clear();
+    let e = stripped
+        .verify(Some(&genesis))
+        .expect_err("no path from genesis");
+    assert_eq!(e.check, "members", "{e}");
+    // A proof of block 0 needs no change; one of block 1 is still under the genesis set.
+    let early = store.export_bundle(&txs1[0].hash(), None).expect("export");
+    assert!(early.member_changes.is_empty());
+    early.verify(Some(&genesis)).expect("genesis set");
+    let head = store.certified_head(2).expect("head");
+    head.verify(Some(&genesis))
+        .expect("head follows the change");
+
+    // A forged hand-over (signed by the new set only, not the old quorum) is refused.
+    let forged = weinong_ledger::MemberChange {
+        header: h1,
+        certificate: weinong_ledger::CommitCertificate::from_votes(
+            &h1,
+            vec![h1.vote(&newcomer), h1.vote(&c.members[1])],
+        ),
+        next: rotated.clone(),
+    };
+    assert!(weinong_ledger::follow_member_changes(&genesis, &[forged]).is_err());
+}

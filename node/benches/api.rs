@@ -60,6 +60,8 @@ fn bench(c: &mut Criterion) {
         state_digest: state.digest(),
         time_ms: genesis.time_ms + 1,
         proposer: members[0].key_id(),
+        members: set.digest(),
+        next_members: set.digest(),
     };
     let cert = CommitCertificate::from_votes(
         &header,
@@ -69,7 +71,7 @@ fn bench(c: &mut Criterion) {
         .append_block(&header, &cert, &[], &[])
         .expect("block 0");
     let (submit, _jobs) = mpsc::channel(1);
-    let voters = store.members().clone();
+    let voters = std::sync::RwLock::new(store.members().clone());
     let shared = Arc::new(Shared {
         voters,
         name: "bench".into(),

@@ -103,35 +103,32 @@ fn load_genesis(config: &NodeConfig) -> anyhow::Result<Genesis> {
         .with_context(|| format!("genesis {} does not decode", config.genesis.display()))
 }
 
-/// Peers admitted to connect: department members (the store's member set) and keys with
-/// the auditor role in the current state.
+/// Peers admitted to connect: the member set that signs the next block (it follows
+/// governance: a revoked or rotated-away key drops out, a new member's key comes in) and
+/// keys with the auditor role in the current state.
 struct LedgerAuthority {
     shared: Arc<Shared>,
 }
 
 impl PeerAuthority for LedgerAuthority {
     fn admits(&self, key: &KeyId) -> bool {
+        if self.shared.is_voter(key) {
+            return true;
+        }
         let Ok(r) = self.shared.ledger() else {
             return false;
         };
-        if r.store.members().keys().contains_key(key) {
-            return true;
-        }
         let now = r.state.last_block().time_ms;
         r.state.roles_at(key, now).contains(&Role::Auditor)
     }
 
     fn public_key(&self, key: &KeyId) -> Option<PublicKey> {
-        let r = self.shared.ledger().ok()?;
-        if let Some(k) = r.store.members().keys().get(key) {
+        if let Some(k) = self.shared.voters().keys().get(key) {
             return Some(k.clone());
         }
+        let r = self.shared.ledger().ok()?;
         r.state.key(key).map(|rec| rec.public_key().clone())
     }
-}
-
-fn is_voter(shared: &Shared, key: &KeyId) -> bool {
-    shared.voters.keys().contains_key(key)
 }
 
 /// Whether a Raft RPC from `from`, naming `named` as leader or candidate (and carrying
@@ -145,11 +142,14 @@ fn admit_raft(
 ) -> Option<PeerResponse> {
     // The voters, not the replica: a block being applied holds the replica's write lock,
     // and heartbeats must not wait for it.
-    let checked =
-        admission::check_sender(&shared.voters, from, named).and_then(|()| match entries {
-            Some(entries) => admission::check_entries(entries, admission::now_ms()),
-            None => Ok(()),
-        });
+    let sender = match shared.voters.read() {
+        Ok(voters) => admission::check_sender(&voters, from, named),
+        Err(poisoned) => admission::check_sender(&poisoned.into_inner(), from, named),
+    };
+    let checked = sender.and_then(|()| match entries {
+        Some(entries) => admission::check_entries(entries, admission::now_ms()),
+        None => Ok(()),
+    });
     checked.err().map(|refusal| {
         shared
             .metrics
@@ -187,12 +187,6 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let consortium = genesis.consortium().context("genesis does not encode")?;
     let members = member_set(&genesis)?;
     let voter = config.role == NodeRole::Voter;
-    if voter && !members.keys().contains_key(&key.key_id()) {
-        bail!(
-            "role = \"voter\" but key {} is not a member in the genesis; use role = \"learner\" for an auditor",
-            key.key_id()
-        );
-    }
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
     let ledger_dir = config.data_dir.join("ledger");
@@ -202,13 +196,31 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         std::fs::create_dir_all(&ledger_dir)?;
         LedgerStore::create(&ledger_dir, &members).context("creating the ledger store")?
     };
-    if store.members() != &members {
+    if store.genesis_members() != &members {
         bail!(
             "the ledger store in {} belongs to another member set than this genesis",
             ledger_dir.display()
         );
     }
     let state: State = replay::rebuild(&store, &genesis)?;
+    if voter && !store.members().keys().contains_key(&key.key_id()) {
+        // A key governance made a member (a rotation, a new department) while this store
+        // was behind: the node catches up and signs once its replica hands over to it. A key
+        // that never was one (an auditor's) is refused.
+        if state
+            .key(&key.key_id())
+            .is_some_and(|k| k.member().is_none())
+        {
+            bail!(
+                "role = \"voter\" but key {} is not a member on this ledger; use role = \"learner\" for an auditor",
+                key.key_id()
+            );
+        }
+        tracing::warn!(
+            key = %key.key_id(),
+            "this key is not in the member set of this replica (yet); the node follows and signs once governance made it a member and the replica caught up"
+        );
+    }
     if !voter
         && !state
             .roles_at(&key.key_id(), state.last_block().time_ms)
@@ -223,7 +235,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let height = store.tip().map(|t| t.height + 1).unwrap_or(0);
     let shared = Arc::new(Shared {
         name: config.name.clone(),
-        voters: members.clone(),
+        voters: std::sync::RwLock::new(store.members().clone()),
         key_id: key.key_id(),
         consortium,
         genesis: genesis.clone(),
@@ -239,6 +251,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         .metrics
         .blocks
         .store(height, std::sync::atomic::Ordering::Relaxed);
+    shared.set_voters(shared.voters());
 
     let identity = crate::p2p::load_or_create_identity(&config.data_dir.join("p2p.key"))?;
     let p2p_config = P2pConfig {
@@ -340,7 +353,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                             }
                         }
                         PeerRequest::Forward(txs) => {
-                            if is_voter(&shared, &from) {
+                            if shared.is_voter(&from) {
                                 accept_forward(&shared, txs).await
                             } else {
                                 PeerResponse::Refused(format!(
@@ -384,7 +397,8 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 .map_or(0, |f| f.proposal_time_offset_ms),
         },
     ));
-    // The leader adds connected auditors as learners; everyone keeps metrics current.
+    // The leader makes the Raft voters follow the member set and adds connected auditors
+    // as learners; everyone keeps metrics current.
     {
         let (raft, shared, p2p) = (raft.clone(), shared.clone(), p2p.clone());
         tokio::spawn(async move {
@@ -405,16 +419,18 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                     .metrics
                     .term
                     .store(m.current_term, std::sync::atomic::Ordering::Relaxed);
+                shared.metrics.raft_voters.store(
+                    m.membership_config.membership().voter_ids().count() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 if m.current_leader != Some(me) {
                     continue;
                 }
+                follow_member_set(&raft, &shared, &m).await;
                 for peer in peers {
                     let id = node_id(&peer);
                     let known = m.membership_config.nodes().any(|(n, _)| *n == id);
-                    let is_member = shared
-                        .ledger()
-                        .map(|r| r.store.members().keys().contains_key(&peer))
-                        .unwrap_or(true);
+                    let is_member = shared.is_voter(&peer);
                     if known || is_member || added.contains(&id) {
                         continue;
                     }
@@ -456,6 +472,41 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let _ = raft.shutdown().await;
     p2p.shutdown().await;
     Ok(())
+}
+
+/// On the leader: if the Raft voters are not the keys of the member set the ledger handed
+/// over to, changes them (new keys join as learners first, then one joint-consensus
+/// change; keys that left are dropped). openraft runs one membership change at a time; a
+/// change refused because another is under way is tried again on the next tick.
+async fn follow_member_set(
+    raft: &Raft,
+    shared: &Shared,
+    m: &openraft::RaftMetrics<NodeId, PeerNode>,
+) {
+    let members = shared.voters();
+    let wanted: BTreeSet<NodeId> = members.keys().keys().map(node_id).collect();
+    let config = m.membership_config.membership();
+    let voters: BTreeSet<NodeId> = config.voter_ids().collect();
+    if voters == wanted {
+        return;
+    }
+    for key in members.keys().keys() {
+        let id = node_id(key);
+        if config.nodes().any(|(n, _)| *n == id) {
+            continue;
+        }
+        if let Err(e) = raft
+            .add_learner(id, PeerNode { key: key.to_hex() }, false)
+            .await
+        {
+            tracing::warn!(%key, error = %e, "adding a new member as a Raft learner failed; retrying");
+            return;
+        }
+    }
+    tracing::info!(from = ?voters, to = ?wanted, "Raft voters follow the ledger's member set");
+    if let Err(e) = raft.change_membership(wanted, false).await {
+        tracing::warn!(error = %e, "changing the Raft voters failed; retrying");
+    }
 }
 
 async fn shutdown_signal() {

@@ -81,6 +81,10 @@ pub struct Metrics {
     pub raft_refused: AtomicU64,
     /// Current Raft term.
     pub term: AtomicU64,
+    /// Keys in the member set that signs the next block.
+    pub members: AtomicU64,
+    /// Voters in the Raft membership this node last saw.
+    pub raft_voters: AtomicU64,
 }
 
 impl Metrics {
@@ -96,8 +100,10 @@ impl Metrics {
 pub struct Shared {
     /// This node's name from its config.
     pub name: String,
-    /// The voting members (the store's member set), readable without the replica's lock.
-    pub voters: weinong_ledger::MemberSet,
+    /// The member set that signs the next block (the store's, updated by the chain after
+    /// each hand-over), readable without the replica's lock: Raft admission reads it on
+    /// every heartbeat while a block being applied holds that lock.
+    pub voters: RwLock<weinong_ledger::MemberSet>,
     /// This node's ledger key.
     pub key_id: KeyId,
     /// The consortium id (SM3 of the genesis bytes).
@@ -154,6 +160,33 @@ pub enum SharedError {
 }
 
 impl Shared {
+    /// The member set that signs the next block (a copy).
+    pub fn voters(&self) -> weinong_ledger::MemberSet {
+        match self.voters.read() {
+            Ok(v) => v.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Whether `key` is in the member set that signs the next block.
+    pub fn is_voter(&self, key: &KeyId) -> bool {
+        match self.voters.read() {
+            Ok(v) => v.keys().contains_key(key),
+            Err(poisoned) => poisoned.into_inner().keys().contains_key(key),
+        }
+    }
+
+    /// Replaces the member set after a hand-over.
+    pub(crate) fn set_voters(&self, members: weinong_ledger::MemberSet) {
+        self.metrics
+            .members
+            .store(members.keys().len() as u64, Ordering::Relaxed);
+        match self.voters.write() {
+            Ok(mut v) => *v = members,
+            Err(poisoned) => *poisoned.into_inner() = members,
+        }
+    }
+
     /// Reads the replica.
     pub fn ledger(&self) -> Result<RwLockReadGuard<'_, Replica>, SharedError> {
         self.replica.read().map_err(|_| SharedError::Poisoned)

@@ -72,6 +72,17 @@ pub async fn run_batcher(
             .leader
             .store(leader.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
         match leader {
+            // Governance took this node's key out of the member set: the others refuse its
+            // Raft RPCs and forwards, so waiting for a commit would only time out.
+            Some(l) if l == me && !shared.is_voter(&shared.key_id) => {
+                for w in batch {
+                    reply_all(
+                        &shared,
+                        w,
+                        "this node's key is no longer a member (governance revoked or rotated it); submit to another node",
+                    );
+                }
+            }
             Some(l) if l == me => {
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     return;

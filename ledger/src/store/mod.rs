@@ -9,7 +9,8 @@
 //! format is refused on open with [`StoreError::Format`].
 //!
 //! Trust: appends are checked (height, previous hash, log size and root recomputed here,
-//! commit certificate against the member set, signer keys known). Opening re-checks the
+//! commit certificate against the member set in force at the block's height, signer keys
+//! known). Opening re-checks the
 //! chain, certificates and roots of the last [`OPEN_CHECK_BLOCKS`] blocks and the frontier
 //! of the whole log; [`LedgerStore::fsck`] re-checks everything, every transaction signature
 //! included, and names the first bad block, transaction or node. Corruption is an error,
@@ -17,6 +18,11 @@
 //!
 //! Transaction signatures are verified by the node when it admits a transaction, not on
 //! append (an SM2 verification costs ~176 µs, a log append ~1 µs); fsck verifies them all.
+//!
+//! Member sets: the genesis set, then one record per governance hand-over (the block that
+//! changed the set names the next one; it is in force from the height after), written in
+//! that block's batch. The store does not decide what the next set is — the node derives it
+//! from the contract state — it records it and checks that the headers name it.
 //!
 //! Must not know: consensus, networking, what transactions mean.
 
@@ -32,7 +38,9 @@ use rocksdb::{ColumnFamily, ColumnFamilyDescriptor, DB, Options, WriteBatch, Wri
 use weinong_keys::{KeyId, PreparedPublicKey, PublicKey, Signature};
 
 use crate::LogDigest;
-use crate::block::{BlockHeader, CommitCertificate, MemberSet, SignedTreeHead, TreeHead};
+use crate::block::{
+    BlockHeader, CommitCertificate, MemberChange, MemberSet, SignedTreeHead, TreeHead,
+};
 use crate::bundle::{BundleSet, BundleSetEntry, CertifiedHead, ConsistencyFile, ProofBundle};
 use crate::error::VerifyError;
 use crate::hash::{BlockHash, Hash32, TxHash};
@@ -158,8 +166,10 @@ pub struct FsckReport {
 /// The ledger store.
 pub struct LedgerStore {
     db: DB,
-    members: MemberSet,
-    /// The member keys prepared for fast verification (certificates, tree heads).
+    /// Each member set with the height it is in force from, ascending; the first is the
+    /// genesis set (from 0), the last signs the next block.
+    member_sets: Vec<(u64, MemberSet)>,
+    /// The keys of every set, prepared for fast verification (certificates, tree heads).
     member_keys: MemberKeys,
     tip: Option<BlockHeader>,
     frontier: Frontier,
@@ -172,13 +182,17 @@ struct MemberKeys(HashMap<KeyId, PreparedPublicKey>);
 
 impl MemberKeys {
     fn new(members: &MemberSet) -> Self {
-        Self(
-            members
-                .keys()
-                .iter()
-                .map(|(id, key)| (*id, PreparedPublicKey::new(key)))
-                .collect(),
-        )
+        let mut keys = Self(HashMap::new());
+        keys.add(members);
+        keys
+    }
+
+    fn add(&mut self, members: &MemberSet) {
+        for (id, key) in members.keys() {
+            self.0
+                .entry(*id)
+                .or_insert_with(|| PreparedPublicKey::new(key));
+        }
     }
 
     /// The SM2 check [`MemberSet::check_quorum_by`] calls: the prepared key of a member
@@ -292,7 +306,7 @@ impl LedgerStore {
         Ok(Self {
             db,
             member_keys: MemberKeys::new(members),
-            members: members.clone(),
+            member_sets: vec![(0, members.clone())],
             tip: None,
             frontier: Frontier::new(),
             edge: TileEdge::default(),
@@ -320,10 +334,12 @@ impl LedgerStore {
             .ok_or_else(|| corrupt(Item::Meta("members"), "missing"))?;
         let members =
             MemberSet::decode(&members_bytes).map_err(|e| corrupt(Item::Meta("members"), e))?;
+        let mut member_keys = MemberKeys::new(&members);
+        let member_sets = read_member_sets(&db, members, &mut member_keys)?;
         let mut store = Self {
             db,
-            member_keys: MemberKeys::new(&members),
-            members,
+            member_keys,
+            member_sets,
             tip: None,
             frontier: Frontier::new(),
             edge: TileEdge::default(),
@@ -340,6 +356,7 @@ impl LedgerStore {
             ));
         }
         store.edge = TileEdge::load(&store.db, tip.log_size)?;
+        store.check_member_sets(tip_height)?;
         store.tip = Some(tip);
         store.frontier = frontier;
         let first = tip_height.saturating_sub(OPEN_CHECK_BLOCKS - 1);
@@ -353,9 +370,68 @@ impl LedgerStore {
             .transpose()
     }
 
-    /// The member set.
+    /// The member set that signs the next block (the genesis set until governance
+    /// changes it).
     pub fn members(&self) -> &MemberSet {
-        &self.members
+        // `create` and `open` put the genesis set first; nothing removes one.
+        &self.member_sets[self.member_sets.len() - 1].1
+    }
+
+    /// The genesis member set, which auditors pin.
+    pub fn genesis_members(&self) -> &MemberSet {
+        &self.member_sets[0].1
+    }
+
+    /// The member set that signs the block at `height`.
+    pub fn members_at(&self, height: u64) -> &MemberSet {
+        let i = self
+            .member_sets
+            .partition_point(|(from, _)| *from <= height)
+            .saturating_sub(1);
+        &self.member_sets[i].1
+    }
+
+    /// Each member set after the genesis one, with the height it is in force from.
+    pub fn member_history(&self) -> &[(u64, MemberSet)] {
+        &self.member_sets[1..]
+    }
+
+    /// The hand-overs that lead from the genesis set to the set in force at `height`,
+    /// oldest first (what proof files carry for auditors).
+    pub fn member_changes_until(&self, height: u64) -> Result<Vec<MemberChange>, StoreError> {
+        self.member_sets[1..]
+            .iter()
+            .take_while(|(from, _)| *from <= height)
+            .map(|(from, next)| {
+                let at = from - 1;
+                Ok(MemberChange {
+                    header: self.header(at)?,
+                    certificate: self.certificate(at)?,
+                    next: next.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// Checks that every recorded hand-over is named by the header of its block.
+    fn check_member_sets(&self, tip_height: u64) -> Result<(), StoreError> {
+        for (from, set) in &self.member_sets[1..] {
+            let at = from - 1;
+            if at > tip_height {
+                return Err(corrupt(
+                    Item::Meta("members"),
+                    format!("a member set is recorded from block {from}, past the tip"),
+                ));
+            }
+            let header = self.header(at)?;
+            if header.next_members != set.digest() || header.members == header.next_members {
+                return Err(corrupt(
+                    Item::Block(at),
+                    "the header does not hand over to the member set recorded after it",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The last committed header, if any block is stored.
@@ -418,7 +494,8 @@ impl LedgerStore {
         self.append_prepared(header, certificate, prepared, new_keys)
     }
 
-    /// As [`Self::append_block`], for a block already [`prepared`](Self::prepare).
+    /// As [`Self::append_block`], for a block already [`prepared`](Self::prepare). The
+    /// header must keep the member set (`next_members` = `members`).
     pub fn append_prepared(
         &mut self,
         header: &BlockHeader,
@@ -426,19 +503,53 @@ impl LedgerStore {
         block: PreparedBlock,
         new_keys: &[PublicKey],
     ) -> Result<(), StoreError> {
+        let same = self.members().clone();
+        self.append_with_members(header, certificate, block, new_keys, &same)
+    }
+
+    /// As [`Self::append_prepared`], with the member set that signs the next block: the
+    /// header must name it as `next_members`; if it differs from the current set it is
+    /// recorded, in the block's batch, in force from the next height.
+    pub fn append_with_members(
+        &mut self,
+        header: &BlockHeader,
+        certificate: &CommitCertificate,
+        block: PreparedBlock,
+        new_keys: &[PublicKey],
+        next: &MemberSet,
+    ) -> Result<(), StoreError> {
         self.check_next(header, &block)?;
         let reject = |reason: String| StoreError::Rejected {
             height: header.height,
             reason,
         };
         self.member_keys
-            .certificate(&self.members, header, certificate)
+            .certificate(self.members(), header, certificate)
             .map_err(|e| reject(e.to_string()))?;
-        let batch = self.block_batch(header, certificate, &block, new_keys)?;
+        let next_digest = next.digest();
+        if header.next_members != next_digest {
+            return Err(reject(format!(
+                "the header hands over to member set {}, but the next set is {next_digest}",
+                header.next_members
+            )));
+        }
+        let mut batch = self.block_batch(header, certificate, &block, new_keys)?;
+        let changed = next != self.members();
+        if changed {
+            let from = header
+                .height
+                .checked_add(1)
+                .ok_or_else(|| reject("height overflow".into()))?;
+            batch.put_cf(cf(&self.db, CF_META)?, member_set_key(from), next.encode());
+        }
         // One synced batch: the block is either wholly durable or wholly absent.
         self.db
             .write_opt(batch, &block_write())
             .map_err(db_err("write block"))?;
+        if changed {
+            self.member_keys.add(next);
+            self.member_sets.push((header.height + 1, next.clone()));
+        }
         self.tip = Some(*header);
         self.frontier = block.frontier;
         self.edge = block.edge;
@@ -702,15 +813,16 @@ impl LedgerStore {
         let proof = self.inclusion_proof(index, header.log_size)?;
         let key = self.key(&tx.body().signer)?;
         let bundle = ProofBundle::new(
-            &self.members,
+            self.members_at(height),
             &key,
             &tx,
             index,
             &proof,
             &header,
             &certificate,
-        );
-        bundle.verify(Some(&self.members)).map_err(|e| {
+        )
+        .with_member_changes(&self.member_changes_until(height)?);
+        bundle.verify(Some(self.genesis_members())).map_err(|e| {
             corrupt(
                 Item::Transaction(index),
                 format!("its proof bundle fails: {e}; run fsck"),
@@ -761,7 +873,7 @@ impl LedgerStore {
         let proof = self.inclusion_proof(index, header.log_size)?;
         let key = self.key(&tx.body().signer)?;
         let bundle = ProofBundle::linked(
-            &self.members,
+            self.members_at(head_height),
             &key,
             &tx,
             index,
@@ -770,8 +882,9 @@ impl LedgerStore {
             &chain,
             &certificate,
             tree_head.as_ref(),
-        );
-        bundle.verify(Some(&self.members)).map_err(|e| {
+        )
+        .with_member_changes(&self.member_changes_until(head_height)?);
+        bundle.verify(Some(self.genesis_members())).map_err(|e| {
             corrupt(
                 Item::Transaction(index),
                 format!("its proof bundle fails: {e}; run fsck"),
@@ -820,7 +933,7 @@ impl LedgerStore {
                 bundle,
                 previous_header,
             };
-            entry.verify(Some(&self.members)).map_err(|e| {
+            entry.verify(Some(self.genesis_members())).map_err(|e| {
                 corrupt(
                     Item::Transaction(*index),
                     format!("its bundle-set entry fails: {e}; run fsck"),
@@ -835,10 +948,16 @@ impl LedgerStore {
     pub fn certified_head(&self, height: u64) -> Result<CertifiedHead, StoreError> {
         let header = self.header(height)?;
         let certificate = self.certificate(height)?;
+        let members = self.members_at(height);
         self.member_keys
-            .certificate(&self.members, &header, &certificate)
+            .certificate(members, &header, &certificate)
             .map_err(|e| corrupt(Item::Block(height), e))?;
-        Ok(CertifiedHead::new(&self.members, &header, &certificate))
+        Ok(CertifiedHead::new(
+            members,
+            &header,
+            &certificate,
+            &self.member_changes_until(height)?,
+        ))
     }
 
     /// Records a tree head co-signed by members, in one synced write, under the height of
@@ -858,7 +977,7 @@ impl LedgerStore {
             ))
         })?;
         self.member_keys
-            .tree_head(&self.members, sth)
+            .tree_head(self.members_at(height), sth)
             .map_err(|e| reject(e.to_string()))?;
         let mut batch = WriteBatch::default();
         batch.put_cf(
@@ -939,7 +1058,7 @@ impl LedgerStore {
             ));
         }
         self.member_keys
-            .tree_head(&self.members, &sth)
+            .tree_head(self.members_at(height), &sth)
             .map_err(|e| corrupt(Item::TreeHead(height), e))?;
         Ok(sth)
     }
@@ -1090,7 +1209,7 @@ impl LedgerStore {
         for height in first..=last {
             let header = self.header(height)?;
             self.member_keys
-                .certificate(&self.members, &header, &self.certificate(height)?)
+                .certificate(self.members_at(height), &header, &self.certificate(height)?)
                 .map_err(|e| corrupt(Item::Block(height), e))?;
             let (start, prev_hash, prev_time) = match &prev {
                 Some(p) => (p.log_size, p.hash(), p.time_ms),
@@ -1488,6 +1607,37 @@ fn cf<'a>(db: &'a DB, name: &'static str) -> Result<&'a ColumnFamily, StoreError
 
 fn get(db: &DB, name: &'static str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
     db.get_cf(cf(db, name)?, key).map_err(db_err("read"))
+}
+
+/// The genesis set, then every later set recorded in `meta`, heights ascending and above 0.
+fn read_member_sets(
+    db: &DB,
+    genesis: MemberSet,
+    keys: &mut MemberKeys,
+) -> Result<Vec<(u64, MemberSet)>, StoreError> {
+    let mut sets = vec![(0, genesis)];
+    let it = db.iterator_cf(
+        cf(db, CF_META)?,
+        rocksdb::IteratorMode::From(META_MEMBER_SET_PREFIX, rocksdb::Direction::Forward),
+    );
+    for entry in it {
+        let (key, value) = entry.map_err(db_err("read member sets"))?;
+        let Some(height) = key.strip_prefix(META_MEMBER_SET_PREFIX) else {
+            break;
+        };
+        let from = be_u64(height)
+            .ok_or_else(|| corrupt(Item::Meta("members"), "a member-set key is not 8 bytes"))?;
+        let set = MemberSet::decode(&value).map_err(|e| corrupt(Item::Meta("members"), e))?;
+        if sets.last().is_some_and(|(prev, _)| *prev >= from) {
+            return Err(corrupt(
+                Item::Meta("members"),
+                "member sets not in ascending height order",
+            ));
+        }
+        keys.add(&set);
+        sets.push((from, set));
+    }
+    Ok(sets)
 }
 
 fn be_u64(bytes: &[u8]) -> Option<u64> {

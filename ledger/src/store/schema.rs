@@ -14,7 +14,8 @@
 //! | `keys` | `KeyId` (32) | 65-byte SEC1 public key of a transaction signer |
 //! | `tree_heads` | height `u64` | canonical signed tree head of that block's log |
 //! | `meta` | [`META_FORMAT`] | format version `u32` ([`FORMAT_VERSION`]) |
-//! | `meta` | [`META_MEMBERS`] | canonical member set |
+//! | `meta` | [`META_MEMBERS`] | canonical genesis member set |
+//! | `meta` | [`META_MEMBER_SET_PREFIX`] ‖ height `u64` | canonical member set in force from that height (a governance hand-over) |
 //! | `meta` | [`META_TIP`] | height `u64` of the last committed block |
 //!
 //! Why packed values: a block of 1,000 transactions used to write ~4,000 keys (one per
@@ -88,6 +89,8 @@ pub const FORMAT_1_COLUMN_FAMILIES: [&str; 2] = ["txs", "nodes"];
 pub const META_FORMAT: &[u8] = b"format";
 /// Meta key of the member set.
 pub const META_MEMBERS: &[u8] = b"members";
+/// Prefix of the meta keys of later member sets ([`member_set_key`]).
+pub const META_MEMBER_SET_PREFIX: &[u8] = b"members@";
 /// Meta key of the tip height.
 pub const META_TIP: &[u8] = b"tip";
 
@@ -107,6 +110,13 @@ pub const TILE_NODES_MAX: usize = (2 << TILE_HEIGHT) - 2;
 /// Store key of a height or log index.
 pub fn index_key(index: u64) -> [u8; 8] {
     index.to_be_bytes()
+}
+
+/// Meta key of the member set in force from `height`.
+pub fn member_set_key(height: u64) -> Vec<u8> {
+    let mut key = META_MEMBER_SET_PREFIX.to_vec();
+    key.extend_from_slice(&height.to_be_bytes());
+    key
 }
 
 /// Store key of a log tile.

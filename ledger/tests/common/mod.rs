@@ -78,6 +78,8 @@ impl Consortium {
             state_digest: Hash32([0x33; 32]),
             time_ms,
             proposer: self.members[0].key_id(),
+            members: store.members().digest(),
+            next_members: store.members().digest(),
         };
         let votes = vec![header.vote(&self.members[0]), header.vote(&self.members[1])];
         (header, CommitCertificate::from_votes(&header, votes))

@@ -81,6 +81,18 @@ pub(crate) fn metrics_text(app: &App) -> String {
         &m.raft_refused.load(Ordering::Relaxed).to_string(),
     );
     gauge(
+        "weinong_members",
+        "gauge",
+        "Keys in the member set that signs the next block (follows governance).",
+        &m.members.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_raft_voters",
+        "gauge",
+        "Voters in the Raft membership this node last saw (the leader makes it follow the member set).",
+        &m.raft_voters.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
         "weinong_committed_txs_total",
         "counter",
         "Transactions committed since start.",
@@ -100,7 +112,7 @@ pub(crate) fn metrics_text(app: &App) -> String {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String,
-        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_committed_txs_total, weinong_commit_latency_seconds_{sum,count}")))]
+        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_commit_latency_seconds_{sum,count}")))]
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -83,6 +83,8 @@ impl Chain<'_> {
             state_digest: self.state.digest(),
             time_ms,
             proposer: self.members[0].key_id(),
+            members: self.store.members().digest(),
+            next_members: self.store.members().digest(),
         };
         let cert = CommitCertificate::from_votes(
             &header,
@@ -269,7 +271,7 @@ fn fixture_with(story: bool) -> Fixture {
             let _ = job.reply.send(outcomes);
         }
     });
-    let voters = store.members().clone();
+    let voters = RwLock::new(store.members().clone());
     let shared = Arc::new(Shared {
         name: "test-node".into(),
         voters,

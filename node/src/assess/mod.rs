@@ -101,6 +101,18 @@ use crate::wire::{PeerRequest, PeerResponse};
 use models::Models;
 use results::SealedShare;
 
+/// `key` followed through its rotations on the ledger (bounded: a chain of rotations longer
+/// than the member limit is not followed further).
+fn current_key(state: &weinong_contracts::State, mut key: KeyId) -> KeyId {
+    for _ in 0..64 {
+        match state.key(&key).map(|k| k.status()) {
+            Some(weinong_contracts::state::KeyStatus::Rotated { successor, .. }) => key = successor,
+            _ => break,
+        }
+    }
+    key
+}
+
 /// The assessment driver of one department node.
 pub struct Assessor {
     shared: Arc<Shared>,
@@ -110,7 +122,9 @@ pub struct Assessor {
     me: PartyId,
     holder: Holder,
     data_department: DataDepartment,
-    parties: [KeyId; 3],
+    /// The departments' keys as configured; [`Assessor::parties`] follows the ledger's
+    /// rotations from them.
+    configured_parties: [KeyId; 3],
     store: Store,
     models: Models,
     timeout: Duration,
@@ -233,12 +247,28 @@ impl Assessor {
             parse("medical_insurance", &section.parties.medical_insurance)?,
         ];
         let me = section.department.party();
-        if parties[me.index()] != key.key_id() {
-            anyhow::bail!(
-                "assessment.parties names {} for {:?}, but this node's key is {}",
-                parties[me.index()],
-                section.department,
-                key.key_id()
+        let mine = match shared.ledger() {
+            Ok(r) => current_key(&r.state, parties[me.index()]),
+            Err(_) => parties[me.index()],
+        };
+        if mine != key.key_id() {
+            // A key the replica does not know yet (a rotation it has not caught up with)
+            // is let through: the node follows the ledger and takes part once it knows.
+            let known = shared
+                .ledger()
+                .map(|r| r.state.key(&key.key_id()).is_some())
+                .unwrap_or(true);
+            if known {
+                anyhow::bail!(
+                    "assessment.parties names {} for {:?} (on the ledger now {mine}), but this node's key is {}",
+                    parties[me.index()],
+                    section.department,
+                    key.key_id()
+                );
+            }
+            tracing::warn!(
+                key = %key.key_id(),
+                "this node's key is not yet known to its replica; it takes part in assessments once the replica caught up with the rotation"
             );
         }
         if !section.data_secrets.exists() {
@@ -259,7 +289,7 @@ impl Assessor {
             me,
             holder: section.department.holder(),
             data_department: section.department.data(),
-            parties,
+            configured_parties: parties,
             store,
             models: Models::shipped().context("compiling the shipped models")?,
             timeout: Duration::from_millis(section.session_timeout_ms),
@@ -685,7 +715,7 @@ impl Assessor {
             committed_access(&replica.state, request, subject, me)
         };
         let plan = SessionPlan {
-            parties: self.parties,
+            parties: self.parties(),
             me: self.me,
             session: SessionId::from_bytes(*request.as_bytes()),
         };
@@ -776,7 +806,7 @@ impl Assessor {
     }
 
     async fn hand_to_peers(&self, request: &RequestId, sealed: &SealedShare) {
-        for (index, peer) in self.parties.iter().enumerate() {
+        for (index, peer) in self.parties().iter().enumerate() {
             if index == self.me.index() {
                 continue;
             }
@@ -853,6 +883,15 @@ impl Assessor {
         }
     }
 
+    /// The departments' keys now: each configured key followed through the ledger's
+    /// rotations, so a department that rotated its key stays a party under the new one.
+    fn parties(&self) -> [KeyId; 3] {
+        match self.shared.ledger() {
+            Ok(r) => self.configured_parties.map(|k| current_key(&r.state, k)),
+            Err(_) => self.configured_parties,
+        }
+    }
+
     /// Stores a peer's sealed share after [`accept_peer_share`]'s checks.
     pub fn accept_sealed(
         &self,
@@ -864,7 +903,7 @@ impl Assessor {
     ) -> PeerResponse {
         accept_peer_share(
             &self.shared,
-            &self.parties,
+            &self.parties(),
             from,
             RequestId::from_bytes(request),
             party,

@@ -11,6 +11,13 @@
 //! that computed something else never stores it (and the others' certificate proves what
 //! the quorum computed). Votes that do not arrive are pulled as stored certificates.
 //!
+//! Member sets: the header names the set that signs it (the store's current one) and the
+//! set the contract state holds after the block's transactions (`next_members`); when a
+//! governance change altered it, the store records the new set from the next height and
+//! [`Shared::set_voters`] hands p2p admission, Raft admission and the leader's Raft
+//! membership change (`run.rs`) over to it. A node signs only blocks whose set holds its
+//! key, so a revoked key signs nothing from the block after its revocation.
+//!
 //! Block time and proposer: a proposal whose proposer is not its entry's Raft leader, or
 //! whose time is more than [`crate::limits::BLOCK_TIME_BEHIND_MAX`] behind the previous
 //! block's, becomes a void block (no transaction, the previous block's time) on every node
@@ -54,8 +61,8 @@ use weinong_contracts::{
 use weinong_keys::{KeyId, KeyPair, PublicKey, Signature};
 use weinong_ledger::store::PreparedBlock;
 use weinong_ledger::{
-    BlockHash, BlockHeader, CommitCertificate, MemberSignature, SignedTreeHead, Transaction,
-    TreeHead,
+    BlockHash, BlockHeader, CommitCertificate, MemberSet, MemberSignature, SignedTreeHead,
+    Transaction, TreeHead,
 };
 
 use crate::limits::CERTIFICATE_PULL_AFTER;
@@ -348,9 +355,10 @@ impl StateMachine {
                 Transaction::decode(b).map_err(|e| format!("transaction does not decode: {e}"))
             })
             .collect();
-        let (header, prepared, new_keys, fates, opened) =
+        let (header, prepared, new_keys, fates, opened, next_members) =
             self.execute(height, proposal, leader, decoded)?;
-        if self.chain.voter {
+        let member = self.chain.shared.is_voter(&self.chain.key.key_id());
+        if self.chain.voter && member {
             // Admission refused entries too far ahead already; a header that is still
             // ahead of this node's clock (its clock disagrees with the followers' that let
             // the entry in) gets no signature from it.
@@ -364,10 +372,20 @@ impl StateMachine {
         let (certificate, tree_head) = self.chain.certify(&header).await;
         {
             let mut replica = self.chain.replica_mut()?;
+            let changed = replica.store.members() != &next_members;
             replica
                 .store
-                .append_prepared(&header, &certificate, prepared, &new_keys)
+                .append_with_members(&header, &certificate, prepared, &new_keys, &next_members)
                 .map_err(|e| sm_error(format!("storing block {height}: {e}")))?;
+            if changed {
+                tracing::info!(
+                    height,
+                    members = next_members.keys().len(),
+                    quorum = next_members.quorum(),
+                    "the member set changed by governance; the new set signs from the next block"
+                );
+                self.chain.shared.set_voters(next_members);
+            }
             if let Err(e) = replica.store.record_tree_head(&tree_head) {
                 tracing::warn!(height, error = %e, "tree head not stored (too few co-signatures yet)");
             }
@@ -409,6 +427,7 @@ impl StateMachine {
         Vec<PublicKey>,
         Vec<TxFate>,
         Vec<RequestId>,
+        MemberSet,
     )> {
         // Signatures are checked against the keys known when the block starts, under a
         // shared lock, so peers' requests (which read the replica) are not held up by the
@@ -505,6 +524,16 @@ impl StateMachine {
             .tip()
             .map(|t| t.hash())
             .unwrap_or(BlockHash([0; 32]));
+        let members = replica.store.members().clone();
+        // Governance refuses a change that leaves no member; were the state to give no set
+        // anyway, the current one keeps signing rather than the chain stopping.
+        let next_members = match replica.state.member_set() {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::error!(height, error = %e, "the state gives no member set; keeping the current one");
+                members.clone()
+            }
+        };
         let header = BlockHeader {
             height,
             previous,
@@ -513,8 +542,10 @@ impl StateMachine {
             state_digest: replica.state.digest(),
             time_ms: at.time_ms,
             proposer: KeyId::from_bytes(proposal.proposer),
+            members: members.digest(),
+            next_members: next_members.digest(),
         };
-        Ok((header, prepared, new_keys, fates, opened))
+        Ok((header, prepared, new_keys, fates, opened, next_members))
     }
 
     /// After a crash between storing block `height` and recording it as applied: the

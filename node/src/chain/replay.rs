@@ -39,6 +39,14 @@ pub enum ReplayError {
         /// Block height.
         height: u64,
     },
+    /// The member set after a block is not the one its header hands over to.
+    #[error(
+        "block {height}: the member set after replay is not the one the certified header hands over to; the store's member history is damaged"
+    )]
+    Members {
+        /// Block height.
+        height: u64,
+    },
 }
 
 /// The contract state after the store's tip.
@@ -68,6 +76,11 @@ pub fn rebuild(store: &LedgerStore, genesis: &Genesis) -> Result<State, ReplayEr
         }
         if state.digest() != header.state_digest {
             return Err(ReplayError::Digest { height });
+        }
+        if !header.is_format_1()
+            && state.member_set().map(|s| s.digest()).ok() != Some(header.next_members)
+        {
+            return Err(ReplayError::Members { height });
         }
     }
     Ok(state)
