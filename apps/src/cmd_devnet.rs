@@ -85,6 +85,24 @@ pub struct Manifest {
     pub example: Option<ExampleSubject>,
 }
 
+impl Manifest {
+    /// What a request to department node `i` is signed for: the consortium and the node's
+    /// key id, both from this manifest.
+    pub fn scope(&self, i: usize) -> Result<weinong_keys::RequestScope> {
+        let node = self.nodes.get(i).context("no such node in the manifest")?;
+        let mut consortium = [0u8; 32];
+        hex::decode_to_slice(&self.consortium, &mut consortium)
+            .context("manifest consortium is not 64 hex characters")?;
+        Ok(weinong_keys::RequestScope {
+            consortium,
+            node: node
+                .key_id
+                .parse()
+                .map_err(|e| anyhow::anyhow!("manifest key id of {}: {e}", node.name))?,
+        })
+    }
+}
+
 /// One node of the devnet.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct NodeEntry {
@@ -628,7 +646,8 @@ impl Admins {
             open_actor(dir, m, "admin-2", &password)?,
         ];
         let client =
-            crate::client::Client::new(url, KeyPair::from_secret_bytes(&*keys[0].secret_bytes())?)?;
+            crate::client::Client::new(url, KeyPair::from_secret_bytes(&*keys[0].secret_bytes())?)?
+                .with_scope(m.scope(0)?);
         Ok(Self { keys, client })
     }
 

@@ -62,21 +62,28 @@ fn three_nodes_agree_a_learner_catches_up_and_bad_requests_are_refused() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("\"code\""), "{body}");
     let auditor = net.key("auditor");
-    let mut headers = signed(&auditor, "GET", "/v1/blocks/latest", b"");
+    let mut headers = signed(&addr, &auditor, "GET", "/v1/blocks/latest", b"");
     let good = headers.clone();
     let (status, _) = http(&addr, "GET", "/v1/blocks/latest", &good, b"").unwrap();
     assert_eq!(status, 200);
     let (status, _) = http(&addr, "GET", "/v1/blocks/latest", &good, b"").unwrap();
     assert_eq!(status, 401, "a replayed signature is refused");
-    headers = signed(&auditor, "GET", "/v1/blocks/0", b"");
+    headers = signed(&addr, &auditor, "GET", "/v1/blocks/0", b"");
     let (status, _) = http(&addr, "GET", "/v1/blocks/latest", &headers, b"").unwrap();
     assert_eq!(status, 401, "a signature over another path is refused");
+    // Signed for node 2, replayed to node 1: refused by name, and still good at node 2.
+    let for_node_2 = signed(&net.addr(2), &auditor, "GET", "/v1/blocks/latest", b"");
+    let (status, body) = http(&addr, "GET", "/v1/blocks/latest", &for_node_2, b"").unwrap();
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("wrong_node"), "{body}");
+    let (status, body) = http(&net.addr(2), "GET", "/v1/blocks/latest", &for_node_2, b"").unwrap();
+    assert_eq!(status, 200, "{body}");
     let stranger = KeyPair::generate();
     let (status, _) = http(
         &addr,
         "GET",
         "/v1/blocks/latest",
-        &signed(&stranger, "GET", "/v1/blocks/latest", b""),
+        &signed(&addr, &stranger, "GET", "/v1/blocks/latest", b""),
         b"",
     )
     .unwrap();
@@ -86,7 +93,7 @@ fn three_nodes_agree_a_learner_catches_up_and_bad_requests_are_refused() {
         &addr,
         "GET",
         "/v1/blocks/latest",
-        &signed(&registrar, "GET", "/v1/blocks/latest", b""),
+        &signed(&addr, &registrar, "GET", "/v1/blocks/latest", b""),
         b"",
     )
     .unwrap();
@@ -98,7 +105,7 @@ fn three_nodes_agree_a_learner_catches_up_and_bad_requests_are_refused() {
         &addr,
         "POST",
         "/v1/transactions",
-        &signed(&registrar, "POST", "/v1/transactions", bad),
+        &signed(&addr, &registrar, "POST", "/v1/transactions", bad),
         bad,
     )
     .unwrap();
@@ -108,7 +115,7 @@ fn three_nodes_agree_a_learner_catches_up_and_bad_requests_are_refused() {
         &addr,
         "POST",
         "/v1/transactions",
-        &signed(&registrar, "POST", "/v1/transactions", junk),
+        &signed(&addr, &registrar, "POST", "/v1/transactions", junk),
         junk,
     )
     .unwrap();
@@ -122,7 +129,7 @@ fn three_nodes_agree_a_learner_catches_up_and_bad_requests_are_refused() {
         &addr,
         "POST",
         "/v1/transactions",
-        &signed(&registrar, "POST", "/v1/transactions", &big),
+        &signed(&addr, &registrar, "POST", "/v1/transactions", &big),
         &big,
     )
     .unwrap_or((413, String::new()));
@@ -205,4 +212,34 @@ fn killing_the_leader_under_load_loses_no_acknowledged_transaction() {
     ]);
     assert!(out.status.success(), "after the restart: {}", text(&out));
     assert!(text(&out).contains("all present"), "{}", text(&out));
+    // A request signed for a node and captured before it is killed and restarted: the
+    // restarted node has an empty replay cache, yet refuses it (well inside the clock
+    // window, so only the start-up rule can).
+    let captured = signed(
+        &net.addr(leader),
+        &net.key("auditor"),
+        "GET",
+        "/v1/blocks/latest",
+        b"",
+    );
+    net.kill9(leader);
+    net.start(leader);
+    let up = Instant::now();
+    while http(&net.addr(leader), "GET", "/healthz", &[], b"").map_or(true, |(s, _)| s != 200) {
+        assert!(
+            up.elapsed() < Duration::from_secs(20),
+            "the node's API came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, body) = http(
+        &net.addr(leader),
+        "GET",
+        "/v1/blocks/latest",
+        &captured,
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("signed_before_start"), "{body}");
 }

@@ -132,7 +132,7 @@ fn load(net: &Devnet, txs: u32) {
 
 /// The key ids that signed node `i`'s newest block.
 fn latest_signers(net: &Devnet, i: usize, auditor: &KeyPair) -> Vec<String> {
-    let headers = signed(auditor, "GET", "/v1/blocks/latest", b"");
+    let headers = signed(&net.addr(i), auditor, "GET", "/v1/blocks/latest", b"");
     let (status, body) = http(&net.addr(i), "GET", "/v1/blocks/latest", &headers, b"").unwrap();
     assert_eq!(status, 200, "{body}");
     let block: serde_json::Value = serde_json::from_str(&body).unwrap();

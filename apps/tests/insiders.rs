@@ -274,7 +274,8 @@ fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
     assert!(text(&out).contains("all present"), "{}", text(&out));
     let auditor = net.key("auditor");
     for i in 0..3 {
-        let headers = common::devnet::signed(&auditor, "GET", "/v1/blocks/latest", b"");
+        let headers =
+            common::devnet::signed(&net.addr(i), &auditor, "GET", "/v1/blocks/latest", b"");
         let (status, body) =
             common::devnet::http(&net.addr(i), "GET", "/v1/blocks/latest", &headers, b"").unwrap();
         assert_eq!(status, 200, "{body}");

@@ -45,7 +45,9 @@ pub use keystore::{
 };
 pub use password_file::{PASSWORD_FILE_BYTES_MAX, read_password_file};
 pub use pseudonym::{Pepper, PseudonymKey, SubjectPseudonym};
-pub use request_auth::{RequestAuthError, RequestSignature, sign_request, verify_request};
+pub use request_auth::{
+    RequestAuthError, RequestScope, RequestSignature, sign_request, verify_request,
+};
 pub use sealed_secrets::{
     DataSecrets, NamedSecrets, SEALED_SECRETS_BYTES_MAX, SEALED_SECRETS_VERSION,
     SECRET_VALUE_BYTES_MAX, SECRETS_PER_FILE_MAX,

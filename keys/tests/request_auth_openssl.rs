@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use weinong_keys::request_auth::{RequestSignature, request_message};
+use weinong_keys::request_auth::{RequestScope, RequestSignature, request_message};
 use weinong_keys::{KeyPair, Signature, sign_request, sm3_digest, verify_request};
 
 const DISTID: &str = "distid:1234567812345678";
@@ -26,8 +26,11 @@ fn ok(out: &Output) {
     );
 }
 
-/// The documented layout, written independently of the library's encoder.
+/// The documented layout (format version 2), written independently of the library's
+/// encoder.
 fn message_by_hand(
+    consortium: &[u8; 32],
+    node: &[u8; 32],
     method: &str,
     target: &str,
     body: &[u8],
@@ -36,7 +39,9 @@ fn message_by_hand(
 ) -> Vec<u8> {
     let mut m = Vec::new();
     m.extend_from_slice(b"WNRQ");
-    m.push(1);
+    m.push(2);
+    m.extend_from_slice(consortium);
+    m.extend_from_slice(node);
     m.extend_from_slice(
         &u32::try_from(method.len())
             .expect("short method")
@@ -66,9 +71,22 @@ fn request_signatures_interoperate_with_openssl() {
         br#"{"transactions":[]}"#,
         1_764_300_000_000u64,
     );
-    let message = message_by_hand(method, target, body, t, key.key_id().as_bytes());
+    let node = KeyPair::generate().key_id();
+    let scope = RequestScope {
+        consortium: [0x5c; 32],
+        node,
+    };
+    let message = message_by_hand(
+        &scope.consortium,
+        node.as_bytes(),
+        method,
+        target,
+        body,
+        t,
+        key.key_id().as_bytes(),
+    );
     assert_eq!(
-        request_message(method, target, body, t, &key.key_id()).unwrap(),
+        request_message(&scope, method, target, body, t, &key.key_id()).unwrap(),
         message
     );
     std::fs::write(path("msg"), &message).unwrap();
@@ -76,7 +94,7 @@ fn request_signatures_interoperate_with_openssl() {
     std::fs::write(path("key.pem"), key.to_pkcs8_pem().unwrap().as_bytes()).unwrap();
 
     // Ours → OpenSSL.
-    let sig = sign_request(&key, method, target, body, t).unwrap();
+    let sig = sign_request(&key, &scope, method, target, body, t).unwrap();
     std::fs::write(path("ours.sig"), sig.signature.to_der()).unwrap();
     let verify = |sig_file: &str| {
         openssl(&[
@@ -98,7 +116,7 @@ fn request_signatures_interoperate_with_openssl() {
     };
     ok(&verify(&path("ours.sig")));
     // A signature over another body fails in OpenSSL too (the check can fail).
-    let other = sign_request(&key, method, target, b"{}", t).unwrap();
+    let other = sign_request(&key, &scope, method, target, b"{}", t).unwrap();
     std::fs::write(path("other.sig"), other.signature.to_der()).unwrap();
     assert!(!verify(&path("other.sig")).status.success());
 
@@ -120,10 +138,29 @@ fn request_signatures_interoperate_with_openssl() {
     ]));
     let der = std::fs::read(path("theirs.sig")).unwrap();
     let theirs = RequestSignature {
+        scope,
         key: key.key_id(),
         time_ms: t,
         signature: Signature::from_der(&der).unwrap(),
     };
-    verify_request(key.public_key(), method, target, body, &theirs).unwrap();
-    assert!(verify_request(key.public_key(), "GET", target, body, &theirs).is_err());
+    verify_request(key.public_key(), &scope, method, target, body, &theirs).unwrap();
+    assert!(verify_request(key.public_key(), &scope, "GET", target, body, &theirs).is_err());
+    // The same signature checked by another node of the consortium does not pass.
+    let elsewhere = RequestScope {
+        node: KeyPair::generate().key_id(),
+        ..scope
+    };
+    let mut relabelled = theirs.clone();
+    relabelled.scope = elsewhere;
+    assert!(
+        verify_request(
+            key.public_key(),
+            &elsewhere,
+            method,
+            target,
+            body,
+            &relabelled
+        )
+        .is_err()
+    );
 }

@@ -78,3 +78,51 @@ pub const BLOCK_NEWS_BUFFER: usize = 4_096;
 /// Attempts to record one of the node's own transactions when a concurrent one took its
 /// nonce first.
 pub const OWN_TX_ATTEMPTS: usize = 3;
+
+/// How long an HTTP client may take to send a request's headers, and how long a kept-alive
+/// connection may sit idle before its next request: past it the connection is closed. A
+/// request head is a few hundred bytes to a few KiB, sent in one packet by any real client;
+/// 10 s tolerates a lossy mobile link, yet a slowloris client that trickles headers byte by
+/// byte (or opens idle connections) holds a connection slot for at most this long.
+pub const HTTP_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an HTTP client may take to send a request's body (at most the API's 1 MiB):
+/// 408 past it. 20 s allows about 50 KiB/s for the largest body, far below any link a
+/// department or care home uses, while a client trickling its body cannot hold a request
+/// slot longer.
+pub const HTTP_BODY_READ_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long one HTTP request may run, from its headers to its answer (body read included):
+/// past it the node answers 503 `handler_timeout`. The longest honest request is a full
+/// body read plus a submission waiting for its commit ([`SUBMIT_TIMEOUT`]); 5 s more is
+/// margin. It stays under the CLI's own 60 s request timeout, so the CLI sees the node's
+/// JSON error rather than a cut connection.
+pub const HTTP_HANDLER_TIMEOUT: Duration =
+    Duration::from_secs(HTTP_BODY_READ_TIMEOUT.as_secs() + SUBMIT_TIMEOUT.as_secs() + 5);
+
+/// HTTP requests handled at once; more are answered 503 `overloaded` with `Retry-After`
+/// at once, never queued. Each may hold a 1 MiB body and an SM2 verification, so this caps
+/// the API's request memory near 256 MiB and leaves CPU to Raft and the MPC sessions,
+/// while being far above what the consortium's clients (a few dozen institutions and
+/// departments, each a handful of requests at a time) need.
+pub const HTTP_REQUESTS_IN_FLIGHT: usize = 256;
+
+/// Open HTTP connections at once; a connection past it is answered 503 and closed at
+/// once. Every connection costs a file descriptor, and the node also needs descriptors for
+/// its p2p peers and RocksDB: 512 stays well inside the common 1,024 soft limit. An
+/// attacker holding connections idle loses them after [`HTTP_HEADER_READ_TIMEOUT`].
+pub const HTTP_CONNECTIONS_MAX: usize = 512;
+
+/// Request signatures remembered per caller key within the clock window (replay cache).
+/// An entry lives until its signing time leaves the window (30 s), so this allows one key
+/// about 1,000 requests a second sustained (a bench or a sequential audit reading every
+/// transaction stays under it); a key past it gets 429 until its entries expire, and other
+/// keys are not affected.
+pub const REPLAY_ENTRIES_PER_KEY: usize = 32_768;
+
+/// Caller keys with live entries in the replay cache at once; a new key past it gets 503
+/// until entries expire. A key enters the cache only after its signature verified, so these
+/// are ledger keys. An entry takes about 36 bytes, so the cache stays under about 300 MiB
+/// even if this many registered keys all flood at once; in practice the node's SM2
+/// verification rate times the window bounds it far lower.
+pub const REPLAY_KEYS_MAX: usize = 256;

@@ -460,11 +460,15 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(http = %config.http.listen, "HTTP API listening");
-    let router = crate::api::router(shared.clone(), crate::api::ApiConfig::default());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let http = tokio::spawn(crate::api::serve(listener, router, async move {
-        let _ = stop_rx.await;
-    }));
+    let http = tokio::spawn(crate::api::serve(
+        listener,
+        shared.clone(),
+        crate::api::ApiConfig::default(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
     shutdown_signal().await;
     tracing::info!("stopping");
     let _ = stop_tx.send(());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use weinong_keys::{KeyPair, open_keystore, sign_request};
+use weinong_keys::{KeyPair, RequestScope, open_keystore, sign_request};
 
 use super::{run, weinong};
 
@@ -249,7 +249,32 @@ pub fn http(
     Ok((status, body))
 }
 
-pub fn signed(key: &KeyPair, method: &str, path: &str, body: &[u8]) -> Vec<(String, String)> {
+/// Signature headers for a request to the node at `addr`, signed for that node and its
+/// consortium (asked of the node's unsigned `GET /v1/node`).
+pub fn signed(
+    addr: &str,
+    key: &KeyPair,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    let (status, node) = http(addr, "GET", "/v1/node", &[], b"").expect("GET /v1/node");
+    assert_eq!(status, 200, "GET /v1/node: {node}");
+    let node: serde_json::Value = serde_json::from_str(&node).expect("node JSON");
+    let mut consortium = [0u8; 32];
+    hex::decode_to_slice(
+        node["consortium"].as_str().expect("consortium"),
+        &mut consortium,
+    )
+    .expect("consortium hex");
+    let scope = RequestScope {
+        consortium,
+        node: node["node_key"]
+            .as_str()
+            .expect("node_key")
+            .parse()
+            .expect("node key id"),
+    };
     let now = u64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -257,7 +282,7 @@ pub fn signed(key: &KeyPair, method: &str, path: &str, body: &[u8]) -> Vec<(Stri
             .as_millis(),
     )
     .expect("ms");
-    let sig = sign_request(key, method, path, body, now).expect("sign");
+    let sig = sign_request(key, &scope, method, path, body, now).expect("sign");
     sig.headers()
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -2,14 +2,17 @@
 //! state, the clock window, the replay cache, then the route's roles.
 //!
 //! Order of checks (the first failure answers): no body on a GET or HEAD (400), headers
-//! present and well formed (401),
-//! time within the window (401), key known to the state (401), body within
-//! [`BODY_BYTES_MAX`] (413), signature (401), not seen before (401; 503 if the cache is
-//! full), roles (403). The body is read here, once, because the signature covers it; the
-//! handler gets it back unchanged.
+//! present and well formed (401), signed for this consortium and this node (401
+//! `wrong_consortium`, `wrong_node`), time within the window (401 `stale_request`) and not
+//! before this server started (401 `signed_before_start`), key known to the state (401),
+//! body within [`BODY_BYTES_MAX`] (413) and sent within the body timeout (408), signature
+//! (401), not seen before (401; 429 when the key has its share of the replay cache, 503
+//! when the cache holds its limit of keys), roles (403). The body is read here, once,
+//! because the signature covers it; the handler gets it back unchanged.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
@@ -21,7 +24,8 @@ use futures::StreamExt;
 use weinong_contracts::Role;
 use weinong_keys::KeyId;
 use weinong_keys::request_auth::{
-    HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME, RequestAuthError, RequestSignature, verify_request,
+    HEADER_CONSORTIUM, HEADER_KEY, HEADER_NODE, HEADER_SIGNATURE, HEADER_TIME, RequestAuthError,
+    RequestSignature, check_scope, verify_request,
 };
 
 use super::access::Access;
@@ -82,29 +86,74 @@ pub(crate) fn now_ms() -> u64 {
 pub(crate) enum ReplayError {
     /// Seen within the window.
     Replayed,
-    /// The cache is full of signatures still inside the window.
+    /// This key holds its limit of signatures still inside the window.
+    KeyFull,
+    /// The cache holds entries for its limit of keys, all still inside the window.
     Full,
 }
 
-/// Signatures seen within the clock window, so each is accepted once.
+/// Signatures seen within the clock window, per caller key, so each is accepted once.
 ///
 /// A signature outside the window is refused by the clock check, so an entry is kept only
-/// until its time leaves the window: memory is bounded by the request rate times twice the
-/// window, and by `capacity` absolutely.
-pub(crate) struct ReplayCache {
+/// until its time leaves the window. Memory is bounded by `per_key` entries for each of at
+/// most `keys` keys: one key flooding signatures fills only its own share, and other keys
+/// are still served. Callers admit only verified signatures, so every key here is a ledger
+/// key, and the entries held are also bounded by the rate at which the node verifies SM2
+/// signatures times the window. Each admission costs O(log n), plus the expiry of older
+/// entries (each once).
+///
+/// An entry is the signing time and the first 16 bytes of the signature's `r`, which
+/// depends on the signed message: two different requests of one key share it with
+/// probability about 2⁻¹²⁸, and a replay (the same signature, so the same time) always
+/// matches.
+pub struct ReplayCache {
     window_ms: u64,
-    capacity: usize,
-    seen: HashSet<[u8; 96]>,
-    by_time: BTreeSet<(u64, [u8; 96])>,
+    per_key: usize,
+    keys: usize,
+    /// Per key: (signing time, signature fingerprint), ordered by time.
+    seen: HashMap<KeyId, BTreeSet<(u64, [u8; 16])>>,
+    /// Each key in `seen` by the time of its oldest entry, for expiry.
+    oldest: BTreeSet<(u64, KeyId)>,
+    len: usize,
 }
 
 impl ReplayCache {
-    pub(crate) fn new(window_ms: u64, capacity: usize) -> Self {
+    /// A cache for a clock window of `window_ms`, at most `per_key` entries for each of at
+    /// most `keys` keys.
+    pub fn new(window_ms: u64, per_key: usize, keys: usize) -> Self {
         Self {
             window_ms,
-            capacity,
-            seen: HashSet::new(),
-            by_time: BTreeSet::new(),
+            per_key,
+            keys,
+            seen: HashMap::new(),
+            oldest: BTreeSet::new(),
+            len: 0,
+        }
+    }
+
+    /// Drops the entries whose time left the window at `now_ms`.
+    fn expire(&mut self, now_ms: u64) {
+        let live = |t: u64| t.saturating_add(self.window_ms) >= now_ms;
+        while let Some(&(t, key)) = self.oldest.first() {
+            if live(t) {
+                break;
+            }
+            self.oldest.pop_first();
+            let Some(entries) = self.seen.get_mut(&key) else {
+                continue;
+            };
+            while entries.first().is_some_and(|&(t, _)| !live(t)) {
+                entries.pop_first();
+                self.len -= 1;
+            }
+            match entries.first() {
+                Some(&(t, _)) => {
+                    self.oldest.insert((t, key));
+                }
+                None => {
+                    self.seen.remove(&key);
+                }
+            }
         }
     }
 
@@ -116,29 +165,51 @@ impl ReplayCache {
         time_ms: u64,
         now_ms: u64,
     ) -> Result<(), ReplayError> {
-        while let Some(&(t, entry)) = self.by_time.first() {
-            if t.saturating_add(self.window_ms) >= now_ms {
-                break;
+        self.expire(now_ms);
+        let mut fingerprint = [0u8; 16];
+        fingerprint.copy_from_slice(&signature[..16]);
+        // The signed time is part of the signed message, so a replay carries the same one.
+        let entry = (time_ms, fingerprint);
+        match self.seen.get_mut(key) {
+            Some(entries) => {
+                if entries.contains(&entry) {
+                    return Err(ReplayError::Replayed);
+                }
+                if entries.len() >= self.per_key {
+                    return Err(ReplayError::KeyFull);
+                }
+                if let Some(&(first, _)) = entries.first()
+                    && time_ms < first
+                {
+                    self.oldest.remove(&(first, *key));
+                    self.oldest.insert((time_ms, *key));
+                }
+                entries.insert(entry);
             }
-            self.by_time.pop_first();
-            self.seen.remove(&entry);
+            None => {
+                if self.seen.len() >= self.keys || self.per_key == 0 {
+                    return Err(ReplayError::Full);
+                }
+                self.seen.insert(*key, BTreeSet::from([entry]));
+                self.oldest.insert((time_ms, *key));
+            }
         }
-        let mut entry = [0u8; 96];
-        entry[..32].copy_from_slice(key.as_bytes());
-        entry[32..].copy_from_slice(signature);
-        if self.seen.contains(&entry) {
-            return Err(ReplayError::Replayed);
-        }
-        if self.seen.len() >= self.capacity {
-            return Err(ReplayError::Full);
-        }
-        self.seen.insert(entry);
-        self.by_time.insert((time_ms, entry));
+        self.len += 1;
         Ok(())
     }
 
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
+    /// Entries held, all keys together.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no entry is held.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Keys with entries.
+    pub fn keys(&self) -> usize {
         self.seen.len()
     }
 }
@@ -180,6 +251,10 @@ fn auth_error(e: RequestAuthError) -> ApiError {
         RequestAuthError::MalformedHeader { .. } | RequestAuthError::TooLong(_) => {
             ApiError::unauthorized("malformed_signature", e.to_string())
         }
+        RequestAuthError::WrongConsortium { .. } => {
+            ApiError::unauthorized("wrong_consortium", e.to_string())
+        }
+        RequestAuthError::WrongNode { .. } => ApiError::unauthorized("wrong_node", e.to_string()),
     }
 }
 
@@ -191,8 +266,27 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Reads the whole body, refusing more than [`BODY_BYTES_MAX`] bytes without reading on.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+/// Reads the whole body within `limit`, refusing more than [`BODY_BYTES_MAX`] bytes
+/// without reading on (413) and a body still arriving after `limit` (408).
+async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limit = app.config.body_read_timeout;
+    match tokio::time::timeout(limit, read_body_unbounded(headers, body)).await {
+        Ok(read) => read,
+        Err(_) => {
+            app.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                format!(
+                    "the request body did not arrive within this node's limit of {} ms (HTTP_BODY_READ_TIMEOUT); send the body at once",
+                    limit.as_millis()
+                ),
+            ))
+        }
+    }
+}
+
+async fn read_body_unbounded(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -212,6 +306,34 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
         out.extend_from_slice(&chunk);
     }
     Ok(Bytes::from(out))
+}
+
+fn replay_error(e: ReplayError, key: &KeyId, cfg: &super::ApiConfig) -> ApiError {
+    let retry = |mut response: ApiError| {
+        response.retry_after = Some(super::RETRY_AFTER_S);
+        response
+    };
+    match e {
+        ReplayError::Replayed => ApiError::unauthorized(
+            "replayed_request",
+            "this request signature was already used; sign each request afresh",
+        ),
+        ReplayError::KeyFull => retry(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!(
+                "key {key} made {} signed requests within the {} ms clock window, its limit at this node (REPLAY_ENTRIES_PER_KEY); slow down and retry",
+                cfg.replay_per_key, cfg.max_skew_ms
+            ),
+        )),
+        ReplayError::Full => retry(ApiError::unavailable(
+            "busy",
+            format!(
+                "{} keys made signed requests within the clock window, this node's limit (REPLAY_KEYS_MAX); retry shortly",
+                cfg.replay_keys
+            ),
+        )),
+    }
 }
 
 async fn check(app: &App, access: Access, request: Request) -> Result<Request, ApiError> {
@@ -242,8 +364,11 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
         header_value(&parts.headers, HEADER_KEY)?,
         header_value(&parts.headers, HEADER_TIME)?,
         header_value(&parts.headers, HEADER_SIGNATURE)?,
+        header_value(&parts.headers, HEADER_CONSORTIUM)?,
+        header_value(&parts.headers, HEADER_NODE)?,
     )
     .map_err(auth_error)?;
+    check_scope(&app.scope, &signature).map_err(auth_error)?;
     let now = now_ms();
     let skew = now.abs_diff(signature.time_ms);
     if skew > app.config.max_skew_ms {
@@ -252,6 +377,17 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
             format!(
                 "request time {} ms is {skew} ms from this node's clock ({now} ms), over the {} ms window; check the client's clock and sign each request afresh",
                 signature.time_ms, app.config.max_skew_ms
+            ),
+        ));
+    }
+    // The replay cache does not survive a restart; a signature made before this server
+    // started could be one it saw, so none is accepted.
+    if signature.time_ms < app.started_ms {
+        return Err(ApiError::unauthorized(
+            "signed_before_start",
+            format!(
+                "request time {} ms is before this node's API started ({} ms); sign the request afresh",
+                signature.time_ms, app.started_ms
             ),
         ));
     }
@@ -272,13 +408,20 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
             replica.state.roles_at(&signature.key, at),
         )
     };
-    let body = read_body(&parts.headers, body).await?;
+    let body = read_body(app, &parts.headers, body).await?;
     let target = parts
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
-    verify_request(&public, parts.method.as_str(), target, &body, &signature)
-        .map_err(auth_error)?;
+    verify_request(
+        &public,
+        &app.scope,
+        parts.method.as_str(),
+        target,
+        &body,
+        &signature,
+    )
+    .map_err(auth_error)?;
     {
         let mut replay = app
             .replay
@@ -291,15 +434,11 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
                 signature.time_ms,
                 now,
             )
-            .map_err(|e| match e {
-                ReplayError::Replayed => ApiError::unauthorized(
-                    "replayed_request",
-                    "this request signature was already used; sign each request afresh",
-                ),
-                ReplayError::Full => ApiError::unavailable(
-                    "busy",
-                    "too many signed requests within the clock window; retry shortly",
-                ),
+            .map_err(|e| {
+                if e != ReplayError::Replayed {
+                    app.counters.replay_full.fetch_add(1, Ordering::Relaxed);
+                }
+                replay_error(e, &signature.key, &app.config)
             })?;
     }
     if !access.allows(&roles) {
@@ -334,9 +473,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn replay_cache_admits_once_expires_and_bounds() {
+    fn replay_cache_admits_once_and_expires() {
         let key = KeyId::from_bytes([1; 32]);
-        let mut cache = ReplayCache::new(1_000, 3);
+        let mut cache = ReplayCache::new(1_000, 3, 4);
         assert_eq!(cache.admit(&key, &[1; 64], 100, 100), Ok(()));
         assert_eq!(
             cache.admit(&key, &[1; 64], 100, 500),
@@ -346,16 +485,57 @@ mod tests {
         let other = KeyId::from_bytes([2; 32]);
         assert_eq!(cache.admit(&other, &[1; 64], 100, 500), Ok(()));
         assert_eq!(cache.admit(&key, &[2; 64], 900, 900), Ok(()));
-        assert_eq!(
-            cache.admit(&key, &[3; 64], 900, 900),
-            Err(ReplayError::Full)
-        );
-        // At 1,101 the two entries signed at 100 leave the window.
+        // At 1,101 the two entries signed at 100 leave the window, and `other` with them.
         assert_eq!(cache.admit(&key, &[3; 64], 1_101, 1_101), Ok(()));
-        assert_eq!(cache.len(), 2);
+        assert_eq!((cache.len(), cache.keys()), (2, 1));
         assert_eq!(
             cache.admit(&key, &[2; 64], 900, 1_200),
             Err(ReplayError::Replayed)
         );
+    }
+
+    #[test]
+    fn one_key_at_its_bound_does_not_stop_another_and_expiry_frees_it() {
+        let (flooder, other) = (KeyId::from_bytes([1; 32]), KeyId::from_bytes([2; 32]));
+        let mut cache = ReplayCache::new(1_000, 3, 2);
+        for i in 0..3u8 {
+            assert_eq!(cache.admit(&flooder, &[i; 64], 100, 100), Ok(()));
+        }
+        assert_eq!(
+            cache.admit(&flooder, &[9; 64], 100, 100),
+            Err(ReplayError::KeyFull)
+        );
+        // The other key is served while the flooder is at its bound.
+        assert_eq!(cache.admit(&other, &[9; 64], 100, 100), Ok(()));
+        // A third key finds the cache at its limit of keys.
+        let third = KeyId::from_bytes([3; 32]);
+        assert_eq!(
+            cache.admit(&third, &[9; 64], 100, 100),
+            Err(ReplayError::Full)
+        );
+        // Once the flooder's entries leave the window, it is admitted again, as is the
+        // third key.
+        assert_eq!(cache.admit(&flooder, &[9; 64], 1_200, 1_200), Ok(()));
+        assert_eq!(cache.admit(&third, &[9; 64], 1_200, 1_200), Ok(()));
+        assert_eq!((cache.len(), cache.keys()), (2, 2));
+    }
+
+    #[test]
+    fn entries_signed_out_of_order_expire_by_their_own_time() {
+        let key = KeyId::from_bytes([1; 32]);
+        let mut cache = ReplayCache::new(1_000, 10, 10);
+        assert_eq!(cache.admit(&key, &[1; 64], 500, 500), Ok(()));
+        // Signed earlier than the entry already held (a client clock behind).
+        assert_eq!(cache.admit(&key, &[2; 64], 100, 500), Ok(()));
+        // At 1,200 only the entry signed at 100 has left the window.
+        assert_eq!(cache.admit(&key, &[3; 64], 1_200, 1_200), Ok(()));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(
+            cache.admit(&key, &[1; 64], 500, 1_200),
+            Err(ReplayError::Replayed)
+        );
+        assert_eq!(cache.admit(&key, &[4; 64], 1_600, 2_700), Ok(()));
+        assert_eq!((cache.len(), cache.keys()), (1, 1));
+        assert!(!cache.is_empty());
     }
 }

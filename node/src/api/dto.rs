@@ -593,3 +593,16 @@ pub struct HealthBody {
     /// Tip height, if any block exists.
     pub height: Option<u64>,
 }
+
+/// `GET /v1/node`: what a client signs its requests for (see `weinong_keys::request_auth`).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct NodeBody {
+    /// Node name.
+    pub name: String,
+    /// This node's SM2 member key id, hex: the `node` of a request signed for it.
+    pub node_key: String,
+    /// The consortium id (SM3 of the genesis bytes), hex.
+    pub consortium: String,
+    /// The signed-request format version this node checks.
+    pub request_auth_version: u8,
+}

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What is wrong and what to do.
     pub message: String,
+    /// Seconds to send as `Retry-After`, for a refusal that a later retry may pass.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -30,6 +32,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -65,7 +68,14 @@ impl IntoResponse for ApiError {
             code: self.code.to_owned(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
+        response
     }
 }
 

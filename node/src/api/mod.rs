@@ -12,21 +12,44 @@
 //!
 //! # Authentication
 //!
-//! Every `/v1` request carries `x-weinong-key`, `x-weinong-time` and
-//! `x-weinong-signature` (see `weinong_keys::request_auth` for the signed message). The
-//! node refuses with 401: a missing or malformed header, a key the ledger state does not
-//! know, a signature that does not verify, a time more than [`ApiConfig::max_skew_ms`]
-//! (default [`MAX_CLOCK_SKEW_MS`], 30 s) from the node's clock, or a signature it has seen
-//! within that window (it keeps at most [`ApiConfig::replay_capacity`] of them, default
-//! [`REPLAY_CACHE_MAX`]; when full of still-valid signatures it answers 503 rather than
-//! forget one). A known key whose roles at the tip's block time do not allow the route gets
-//! 403 ([`access`] has the table). `/healthz`, `/metrics` and `/openapi.json` are unsigned.
+//! Every `/v1` request but `GET /v1/node` carries `x-weinong-key`, `x-weinong-time`,
+//! `x-weinong-signature`, `x-weinong-consortium` and `x-weinong-node` (see
+//! `weinong_keys::request_auth` for the signed message, format version 2). The node
+//! refuses with 401: a missing or malformed header, a request signed for another
+//! consortium (`wrong_consortium`) or another node (`wrong_node`), a key the ledger state
+//! does not know, a signature that does not verify, a time more than
+//! [`ApiConfig::max_skew_ms`] (default [`MAX_CLOCK_SKEW_MS`], 30 s) from the node's clock,
+//! a time before this server started (`signed_before_start`), or a signature it has seen
+//! within that window. A known key whose roles at the tip's block time do not allow the
+//! route gets 403 ([`access`] has the table). `/healthz`, `/metrics`, `/openapi.json` and
+//! `GET /v1/node` (the node's name, key id and consortium id, which a client signs for)
+//! are unsigned.
+//!
+//! # Replays
+//!
+//! A signature is good at one node (its scope names the node and the consortium), inside
+//! the clock window, once. The replay cache ([`auth::ReplayCache`]) remembers each
+//! verified signature until its time leaves the window, at most
+//! [`ApiConfig::replay_per_key`] per caller key (a key past it gets 429 until its entries
+//! expire; other keys are unaffected) and for at most [`ApiConfig::replay_keys`] keys at
+//! once (503 beyond). The cache lives in memory; instead of persisting it, the node
+//! refuses every request signed before the server started: a signature captured before a
+//! restart is worthless after it, and honest clients sign each request afresh, so this
+//! costs them nothing (a client whose clock is behind the node's by more than the time
+//! since start-up is refused for a moment after a restart, and its retry succeeds).
 //!
 //! # Limits
 //!
 //! Request bodies are at most [`BODY_BYTES_MAX`] (1 MiB; 413 beyond), and a submission
-//! holds at most [`SUBMIT_TXS_MAX`] transactions. Errors are always JSON
-//! `{"code": "snake_case", "message": "..."}`.
+//! holds at most [`SUBMIT_TXS_MAX`] transactions. [`serve`] bounds the time to send a
+//! request's headers (and the idle time of a kept-alive connection;
+//! [`limits::HTTP_HEADER_READ_TIMEOUT`]: the connection is closed) and the open
+//! connections ([`limits::HTTP_CONNECTIONS_MAX`]: a connection past it is answered 503 and
+//! closed). The router bounds the time to send a body ([`limits::HTTP_BODY_READ_TIMEOUT`];
+//! 408 `body_timeout`), the time a request may run ([`limits::HTTP_HANDLER_TIMEOUT`]; 503
+//! `handler_timeout`) and the requests in flight ([`limits::HTTP_REQUESTS_IN_FLIGHT`]; 503
+//! `overloaded` with `Retry-After`, never queued). `/metrics` counts each refusal. Errors
+//! are always JSON `{"code": "snake_case", "message": "..."}`.
 
 pub mod access;
 mod assessment_routes;
@@ -44,12 +67,21 @@ mod submit;
 mod tests;
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
-use axum::middleware;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
+use weinong_keys::RequestScope;
 
+use crate::limits;
 use crate::shared::Shared;
 use access::Access;
 use auth::ReplayCache;
@@ -64,25 +96,57 @@ pub const SUBJECT_ACCESSES_MAX: usize = 10_000;
 /// Default for [`ApiConfig::max_skew_ms`]: how far a request's time may be from the
 /// node's clock, either way.
 pub const MAX_CLOCK_SKEW_MS: u64 = 30_000;
-/// Default for [`ApiConfig::replay_capacity`]: request signatures remembered at once.
-pub const REPLAY_CACHE_MAX: usize = 200_000;
+/// Seconds a client told `Retry-After` waits before retrying a shed request.
+pub const RETRY_AFTER_S: u64 = 1;
 
-/// Settings of the API.
+/// Settings of the API. [`Default`] takes every bound from [`crate::limits`]; tests shrink
+/// them.
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
     /// How far a signed request's time may be from this node's clock, ms.
     pub max_skew_ms: u64,
-    /// How many request signatures are remembered to refuse replays.
-    pub replay_capacity: usize,
+    /// Request signatures remembered per caller key to refuse replays.
+    pub replay_per_key: usize,
+    /// Caller keys the replay cache holds entries for at once.
+    pub replay_keys: usize,
+    /// Time to send a request's headers, and idle time of a kept-alive connection.
+    pub header_read_timeout: Duration,
+    /// Time to send a request's body.
+    pub body_read_timeout: Duration,
+    /// Time one request may run, body read included.
+    pub handler_timeout: Duration,
+    /// Requests handled at once.
+    pub requests_in_flight: usize,
+    /// Connections open at once.
+    pub connections_max: usize,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             max_skew_ms: MAX_CLOCK_SKEW_MS,
-            replay_capacity: REPLAY_CACHE_MAX,
+            replay_per_key: limits::REPLAY_ENTRIES_PER_KEY,
+            replay_keys: limits::REPLAY_KEYS_MAX,
+            header_read_timeout: limits::HTTP_HEADER_READ_TIMEOUT,
+            body_read_timeout: limits::HTTP_BODY_READ_TIMEOUT,
+            handler_timeout: limits::HTTP_HANDLER_TIMEOUT,
+            requests_in_flight: limits::HTTP_REQUESTS_IN_FLIGHT,
+            connections_max: limits::HTTP_CONNECTIONS_MAX,
         }
     }
+}
+
+/// Refusals the API counts for `/metrics`.
+#[derive(Default)]
+pub(crate) struct HttpCounters {
+    /// Requests answered 503 `overloaded` (too many in flight).
+    pub(crate) shed: AtomicU64,
+    /// Connections answered 503 and closed (too many open).
+    pub(crate) connections_refused: AtomicU64,
+    /// Requests cut off by the handler or body timeout.
+    pub(crate) timeouts: AtomicU64,
+    /// Requests refused by the replay cache's per-key or key bound.
+    pub(crate) replay_full: AtomicU64,
 }
 
 /// What every handler shares.
@@ -90,15 +154,82 @@ pub(crate) struct App {
     pub(crate) shared: Arc<Shared>,
     pub(crate) config: ApiConfig,
     pub(crate) replay: Mutex<ReplayCache>,
+    /// This node's request scope: a request signed for another is refused.
+    pub(crate) scope: RequestScope,
+    /// When this API instance started, ms since the Unix epoch: requests signed earlier are
+    /// refused, so a signature captured before a restart is useless after it.
+    pub(crate) started_ms: u64,
+    in_flight: Arc<Semaphore>,
+    pub(crate) counters: HttpCounters,
 }
 
-/// The API's router over `shared`. Serve it with [`serve`].
+impl App {
+    fn new(shared: Arc<Shared>, cfg: ApiConfig) -> Arc<Self> {
+        Arc::new(App {
+            replay: Mutex::new(ReplayCache::new(
+                cfg.max_skew_ms,
+                cfg.replay_per_key,
+                cfg.replay_keys,
+            )),
+            scope: RequestScope {
+                consortium: *shared.consortium.as_bytes(),
+                node: shared.key_id,
+            },
+            started_ms: auth::now_ms(),
+            in_flight: Arc::new(Semaphore::new(cfg.requests_in_flight)),
+            counters: HttpCounters::default(),
+            shared,
+            config: cfg,
+        })
+    }
+}
+
+/// The outermost layer: at most [`ApiConfig::requests_in_flight`] requests run; the others
+/// are answered at once (503 `overloaded`, `Retry-After`), never queued.
+async fn shed(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
+        app.counters.shed.fetch_add(1, Ordering::Relaxed);
+        let mut refusal = ApiError::unavailable(
+            "overloaded",
+            format!(
+                "this node is handling its limit of {} requests at once (HTTP_REQUESTS_IN_FLIGHT); retry after {RETRY_AFTER_S} s",
+                app.config.requests_in_flight
+            ),
+        );
+        refusal.retry_after = Some(RETRY_AFTER_S);
+        return refusal.into_response();
+    };
+    next.run(request).await
+}
+
+/// Inside [`shed`]: a request running past [`ApiConfig::handler_timeout`] is answered 503
+/// `handler_timeout` (its work is dropped; a submission may still commit, as for any
+/// `unavailable` outcome).
+async fn deadline(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
+    let limit = app.config.handler_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            app.counters.timeouts.fetch_add(1, Ordering::Relaxed);
+            ApiError::unavailable(
+                "handler_timeout",
+                format!(
+                    "the request ran past this node's limit of {} ms (HTTP_HANDLER_TIMEOUT); retry, or ask another node",
+                    limit.as_millis()
+                ),
+            )
+            .into_response()
+        }
+    }
+}
+
+/// The API's router over `shared`, without the connection bounds of [`serve`] (for tests
+/// and benchmarks that drive it in memory).
 pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
-    let app = Arc::new(App {
-        replay: Mutex::new(ReplayCache::new(cfg.max_skew_ms, cfg.replay_capacity)),
-        shared,
-        config: cfg,
-    });
+    routes(App::new(shared, cfg))
+}
+
+fn routes(app: Arc<App>) -> Router {
     let guarded = |access: Access, routes: Router<Arc<App>>| {
         routes.route_layer(middleware::from_fn_with_state(
             (app.clone(), access),
@@ -159,7 +290,8 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
     let open = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi_json));
+        .route("/openapi.json", get(ops::openapi_json))
+        .route("/v1/node", get(ops::node));
     Router::new()
         .merge(submit)
         .merge(ledger)
@@ -182,17 +314,89 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
                 "this route does not take that method; GET /openapi.json lists each route's method",
             )
         })
+        .layer(middleware::from_fn_with_state(app.clone(), deadline))
+        .layer(middleware::from_fn_with_state(app.clone(), shed))
         .with_state(app)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then finishes the requests in
-/// flight.
-pub async fn serve(
+/// The answer to a connection over [`ApiConfig::connections_max`], written without
+/// reading the request.
+fn connection_refused_response() -> Vec<u8> {
+    let body = format!(
+        "{{\"code\":\"too_many_connections\",\"message\":\"this node has its limit of connections open; retry after {RETRY_AFTER_S} s, and reuse one connection for many requests\"}}"
+    );
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {RETRY_AFTER_S}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Serves the API over `shared` on `listener` until `shutdown` completes, then finishes
+/// the requests in flight. HTTP/1.1 only, with the bounds of `cfg`: a client that does not
+/// send its headers within [`ApiConfig::header_read_timeout`] (or leaves a kept-alive
+/// connection idle that long) is disconnected, and a connection past
+/// [`ApiConfig::connections_max`] is answered 503 and closed at once.
+///
+/// The server's start time (before which no signed request is accepted) is taken when
+/// this is called, not when the future is first polled.
+pub fn serve(
     listener: tokio::net::TcpListener,
-    router: Router,
+    shared: Arc<Shared>,
+    cfg: ApiConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> impl Future<Output = std::io::Result<()>> + Send + 'static {
+    serve_app(listener, App::new(shared, cfg), shutdown)
+}
+
+async fn serve_app(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let router = routes(app.clone());
+    let connections = Arc::new(Semaphore::new(app.config.connections_max));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(app.config.header_read_timeout)
+        .keep_alive(true);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: wait a
+                    // moment rather than spin, and keep serving.
+                    tracing::warn!(error = %e, "HTTP accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            app.counters
+                .connections_refused
+                .fetch_add(1, Ordering::Relaxed);
+            // Best effort, never waiting: the socket buffer takes these few bytes, and the
+            // connection is closed when `stream` drops.
+            let _ = stream.try_write(&connection_refused_response());
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "HTTP connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

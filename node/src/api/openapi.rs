@@ -35,6 +35,7 @@ use super::{
         ops::healthz,
         ops::metrics,
         ops::openapi_json,
+        ops::node,
     ),
     components(schemas(
         dto::ErrorBody, dto::SubmitRequest, dto::SubmitResponse, dto::OutcomeBody,
@@ -45,7 +46,7 @@ use super::{
         dto::SealedShareBody,
         dto::ShareSignatureBody,
                 dto::RequestBundleBody,
-        dto::SubjectAccessesBody, dto::AccessBody,
+        dto::SubjectAccessesBody, dto::AccessBody, dto::NodeBody,
     )),
     modifiers(&Signing),
 )]
@@ -61,7 +62,7 @@ impl Modify for Signing {
             "weinong_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "x-weinong-signature",
-                "SM2 signature r‖s (hex) over \"WNRQ\" ‖ 0x01 ‖ len:u32 ‖ method ‖ len:u32 ‖ path_and_query ‖ SM3(body) ‖ time_ms:u64 ‖ key_id[32] (big-endian), with headers x-weinong-key (key id hex) and x-weinong-time (ms since the Unix epoch)",
+                "SM2 signature r‖s (hex) over \"WNRQ\" ‖ 0x02 ‖ consortium[32] ‖ node_key_id[32] ‖ len:u32 ‖ method ‖ len:u32 ‖ path_and_query ‖ SM3(body) ‖ time_ms:u64 ‖ key_id[32] (big-endian), with headers x-weinong-key (key id hex), x-weinong-time (ms since the Unix epoch), x-weinong-consortium and x-weinong-node (the consortium id and node key id signed for, hex; GET /v1/node names them)",
             ))),
         );
         let roles = [
@@ -90,7 +91,7 @@ impl Modify for Signing {
         .collect::<Vec<_>>()
         .join("\n");
         doc.info.description = Some(format!(
-            "Every /v1 request is signed (security scheme `weinong_signature`); 401 for a missing, malformed, unknown-key, wrong, stale (over {MAX_CLOCK_SKEW_MS} ms from the node's clock) or replayed signature; 403 when the key's roles at the tip's block time do not allow the route.\n\nRoles per route:\n{roles}\n\nRequest bodies are limited to {BODY_BYTES_MAX} bytes (413) and {SUBMIT_TXS_MAX} transactions per submission. Every error is JSON {{\"code\": \"snake_case\", \"message\": \"...\"}} (schema ErrorBody)."
+            "Every /v1 request but GET /v1/node is signed (security scheme `weinong_signature`) for this node and consortium; 401 for a missing, malformed, unknown-key, wrong, other-node, other-consortium, stale (over {MAX_CLOCK_SKEW_MS} ms from the node's clock, or before the node started) or replayed signature; 429 when a key has its share of the replay cache; 503 overloaded (with Retry-After) when the node handles its limit of requests at once; 403 when the key's roles at the tip's block time do not allow the route.\n\nRoles per route:\n{roles}\n\nRequest bodies are limited to {BODY_BYTES_MAX} bytes (413) and {SUBMIT_TXS_MAX} transactions per submission. Every error is JSON {{\"code\": \"snake_case\", \"message\": \"...\"}} (schema ErrorBody)."
         ));
     }
 }

@@ -1,5 +1,6 @@
-//! Unsigned operational routes: `/healthz`, `/metrics` (Prometheus text) and
-//! `/openapi.json`. They reveal no ledger content beyond the height.
+//! Unsigned operational routes: `/healthz`, `/metrics` (Prometheus text),
+//! `/openapi.json` and `/v1/node` (what a client signs for). They reveal no ledger content
+//! beyond the height.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::App;
-use super::dto::{ErrorBody, HealthBody};
+use super::dto::{ErrorBody, HealthBody, NodeBody};
 use super::error::ApiError;
 
 /// Liveness and height.
@@ -24,6 +25,20 @@ pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Result<Json<HealthBo
         name: app.shared.name.clone(),
         height,
     }))
+}
+
+/// This node's name, key id and consortium id: the scope a client signs its requests for.
+/// Unsigned, as the client needs it before it can sign; a node that lies here only makes
+/// the client's signatures good at the one node it named (see `weinong_keys::request_auth`).
+#[utoipa::path(get, path = "/v1/node", tag = "ops",
+    responses((status = 200, body = NodeBody)))]
+pub(crate) async fn node(State(app): State<Arc<App>>) -> Json<NodeBody> {
+    Json(NodeBody {
+        name: app.shared.name.clone(),
+        node_key: app.scope.node.to_hex(),
+        consortium: hex::encode(app.scope.consortium),
+        request_auth_version: weinong_keys::request_auth::REQUEST_AUTH_VERSION,
+    })
 }
 
 /// Prometheus text exposition of the node's counters.
@@ -98,6 +113,31 @@ pub(crate) fn metrics_text(app: &App) -> String {
         "Transactions committed since start.",
         &m.committed_txs.load(Ordering::Relaxed).to_string(),
     );
+    let c = &app.counters;
+    gauge(
+        "weinong_http_shed_total",
+        "counter",
+        "HTTP requests answered 503 overloaded (requests in flight at their limit).",
+        &c.shed.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_http_connections_refused_total",
+        "counter",
+        "HTTP connections answered 503 and closed (open connections at their limit).",
+        &c.connections_refused.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_http_timeouts_total",
+        "counter",
+        "HTTP requests cut off by the body-read or handler timeout.",
+        &c.timeouts.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_http_replay_full_total",
+        "counter",
+        "Signed requests refused because the replay cache held the key's share or its limit of keys.",
+        &c.replay_full.load(Ordering::Relaxed).to_string(),
+    );
     let sum_us = m.commit_latency_us_sum.load(Ordering::Relaxed);
     let count = m.commit_latency_count.load(Ordering::Relaxed);
     let _ = writeln!(
@@ -112,7 +152,7 @@ pub(crate) fn metrics_text(app: &App) -> String {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String,
-        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_commit_latency_seconds_{sum,count}")))]
+        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_http_shed_total, weinong_http_connections_refused_total, weinong_http_timeouts_total, weinong_http_replay_full_total, weinong_commit_latency_seconds_{sum,count}")))]
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

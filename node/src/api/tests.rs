@@ -16,7 +16,7 @@ use weinong_contracts::{
     RequestId, ResultCommitment, ResultRecord, Role, State, VerifiedTx, apply, kinds,
 };
 use weinong_keys::request_auth::{HEADER_KEY, HEADER_SIGNATURE, HEADER_TIME};
-use weinong_keys::{KeyPair, PublicKey, SubjectPseudonym, sign_request};
+use weinong_keys::{KeyPair, PublicKey, RequestScope, SubjectPseudonym, sign_request};
 use weinong_ledger::bundle::{BundleSet, CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{
@@ -27,6 +27,8 @@ use weinong_ledger::{
 use super::auth::now_ms;
 use super::{ApiConfig, BODY_BYTES_MAX, router};
 use crate::shared::{Metrics, Replica, Shared, SubmitOutcome};
+
+mod hardening;
 
 struct Fixture {
     router: Router,
@@ -299,27 +301,49 @@ fn fixture_with(story: bool) -> Fixture {
     }
 }
 
-fn signed_at(
+impl Fixture {
+    /// The scope requests to this fixture's node are signed for.
+    fn scope(&self) -> RequestScope {
+        RequestScope {
+            consortium: *self.shared.consortium.as_bytes(),
+            node: self.shared.key_id,
+        }
+    }
+
+    fn signed_at(
+        &self,
+        key: &KeyPair,
+        method: Method,
+        target: &str,
+        body: Vec<u8>,
+        time_ms: u64,
+    ) -> Request<Body> {
+        signed_for(&self.scope(), key, method, target, body, time_ms)
+    }
+
+    fn signed(&self, key: &KeyPair, method: Method, target: &str, body: Vec<u8>) -> Request<Body> {
+        self.signed_at(key, method, target, body, now_ms())
+    }
+
+    fn get(&self, key: &KeyPair, target: &str) -> Request<Body> {
+        self.signed(key, Method::GET, target, Vec::new())
+    }
+}
+
+fn signed_for(
+    scope: &RequestScope,
     key: &KeyPair,
     method: Method,
     target: &str,
     body: Vec<u8>,
     time_ms: u64,
 ) -> Request<Body> {
-    let sig = sign_request(key, method.as_str(), target, &body, time_ms).unwrap();
+    let sig = sign_request(key, scope, method.as_str(), target, &body, time_ms).unwrap();
     let mut req = Request::builder().method(method).uri(target);
     for (name, value) in sig.headers() {
         req = req.header(name, value);
     }
     req.body(Body::from(body)).unwrap()
-}
-
-fn signed(key: &KeyPair, method: Method, target: &str, body: Vec<u8>) -> Request<Body> {
-    signed_at(key, method, target, body, now_ms())
-}
-
-fn get(key: &KeyPair, target: &str) -> Request<Body> {
-    signed(key, Method::GET, target, Vec::new())
 }
 
 fn submit_body(txs: &[String]) -> Vec<u8> {
@@ -359,7 +383,7 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
 
     // Signed by another key while naming the auditor's.
     let forged = {
-        let mut req = get(&KeyPair::generate(), "/v1/blocks/latest");
+        let mut req = f.get(&KeyPair::generate(), "/v1/blocks/latest");
         req.headers_mut()
             .insert(HEADER_KEY, f.auditor.key_id().to_hex().parse().unwrap());
         req
@@ -367,20 +391,20 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
     refused(r, forged, StatusCode::UNAUTHORIZED, "bad_signature").await;
     // Signed for one path, sent to another.
     let moved = {
-        let mut req = get(&f.auditor, "/v1/blocks/0");
+        let mut req = f.get(&f.auditor, "/v1/blocks/0");
         *req.uri_mut() = "/v1/blocks/latest".parse().unwrap();
         req
     };
     refused(r, moved, StatusCode::UNAUTHORIZED, "bad_signature").await;
     // Body changed after signing.
     let body_swapped = {
-        let req = signed(&f.admin, Method::POST, "/v1/transactions", submit_body(&[]));
+        let req = f.signed(&f.admin, Method::POST, "/v1/transactions", submit_body(&[]));
         let (parts, _) = req.into_parts();
         Request::from_parts(parts, Body::from(submit_body(&["00".into()])))
     };
     refused(r, body_swapped, StatusCode::UNAUTHORIZED, "bad_signature").await;
 
-    let stale = signed_at(
+    let stale = f.signed_at(
         &f.auditor,
         Method::GET,
         "/v1/blocks/latest",
@@ -388,7 +412,7 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
         now_ms() - 60_000,
     );
     refused(r, stale, StatusCode::UNAUTHORIZED, "stale_request").await;
-    let future = signed_at(
+    let future = f.signed_at(
         &f.auditor,
         Method::GET,
         "/v1/blocks/latest",
@@ -397,7 +421,7 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
     );
     refused(r, future, StatusCode::UNAUTHORIZED, "stale_request").await;
 
-    let once = get(&f.auditor, "/v1/blocks/latest");
+    let once = f.get(&f.auditor, "/v1/blocks/latest");
     let (parts, _) = once.into_parts();
     let again = Request::from_parts(parts.clone(), Body::empty());
     assert_eq!(
@@ -408,18 +432,18 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
 
     refused(
         r,
-        get(&KeyPair::generate(), "/v1/blocks/latest"),
+        f.get(&KeyPair::generate(), "/v1/blocks/latest"),
         StatusCode::UNAUTHORIZED,
         "unknown_key",
     )
     .await;
 
-    let mut bad_time = get(&f.auditor, "/v1/blocks/latest");
+    let mut bad_time = f.get(&f.auditor, "/v1/blocks/latest");
     bad_time
         .headers_mut()
         .insert(HEADER_TIME, "soon".parse().unwrap());
     refused(r, bad_time, StatusCode::UNAUTHORIZED, "malformed_signature").await;
-    let mut bad_sig = get(&f.auditor, "/v1/blocks/latest");
+    let mut bad_sig = f.get(&f.auditor, "/v1/blocks/latest");
     bad_sig
         .headers_mut()
         .insert(HEADER_SIGNATURE, "abcd".parse().unwrap());
@@ -431,14 +455,14 @@ async fn a_get_with_a_body_is_refused_before_it_is_read() {
     let f = fixture();
     let m = refused(
         &f.router,
-        signed(&f.auditor, Method::GET, "/v1/blocks/latest", b"{}".to_vec()),
+        f.signed(&f.auditor, Method::GET, "/v1/blocks/latest", b"{}".to_vec()),
         StatusCode::BAD_REQUEST,
         "body_on_get",
     )
     .await;
     assert!(m.contains("GET"), "{m}");
     // The same read without a body is answered.
-    let (status, _) = send(&f.router, get(&f.auditor, "/v1/blocks/latest")).await;
+    let (status, _) = send(&f.router, f.get(&f.auditor, "/v1/blocks/latest")).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -449,7 +473,7 @@ async fn keys_without_the_routes_role_get_403() {
     let body = submit_body(&[hex::encode(f.tx.as_bytes())]);
     let m = refused(
         r,
-        signed(&f.auditor, Method::POST, "/v1/transactions", body),
+        f.signed(&f.auditor, Method::POST, "/v1/transactions", body),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
@@ -460,7 +484,7 @@ async fn keys_without_the_routes_role_get_403() {
     );
     refused(
         r,
-        get(&f.registrar, "/v1/blocks/0"),
+        f.get(&f.registrar, "/v1/blocks/0"),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
@@ -468,14 +492,14 @@ async fn keys_without_the_routes_role_get_403() {
     let consent = format!("/v1/consents/{}", "11".repeat(32));
     refused(
         r,
-        get(&f.institution, &consent),
+        f.get(&f.institution, &consent),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(
+        f.get(
             &f.admin,
             &format!("/v1/requests/{}/history", "22".repeat(32)),
         ),
@@ -487,25 +511,25 @@ async fn keys_without_the_routes_role_get_403() {
     let history = format!("/v1/requests/{}/history", "22".repeat(32));
     refused(
         r,
-        get(&f.institution, &history),
+        f.get(&f.institution, &history),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(&f.members[0], &history),
+        f.get(&f.members[0], &history),
         StatusCode::NOT_FOUND,
         "no_such_request",
     )
     .await;
     // The same keys pass where their role allows.
     assert_eq!(
-        send(r, get(&f.registrar, &consent)).await.0,
+        send(r, f.get(&f.registrar, &consent)).await.0,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        send(r, get(&f.institution, "/v1/blocks/0")).await.0,
+        send(r, f.get(&f.institution, "/v1/blocks/0")).await.0,
         StatusCode::OK
     );
 }
@@ -514,7 +538,7 @@ async fn keys_without_the_routes_role_get_403() {
 async fn bad_submissions_get_400_413_and_422_naming_the_index() {
     let f = fixture();
     let r = &f.router;
-    let post = |body: Vec<u8>| signed(&f.admin, Method::POST, "/v1/transactions", body);
+    let post = |body: Vec<u8>| f.signed(&f.admin, Method::POST, "/v1/transactions", body);
     refused(
         r,
         post(b"{\"transactions\": [".to_vec()),
@@ -613,7 +637,7 @@ async fn a_valid_submission_reaches_the_queue_in_order() {
     );
     let (status, json) = send(
         &f.router,
-        signed(&f.registrar, Method::POST, "/v1/transactions", body),
+        f.signed(&f.registrar, Method::POST, "/v1/transactions", body),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{json}");
@@ -631,7 +655,7 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     let r = &f.router;
     let hash = f.tx.hash().to_hex();
 
-    let (status, block) = send(r, get(&f.auditor, "/v1/blocks/0")).await;
+    let (status, block) = send(r, f.get(&f.auditor, "/v1/blocks/0")).await;
     assert_eq!(status, StatusCode::OK, "{block}");
     let header =
         BlockHeader::decode(&hex::decode(block["header"].as_str().unwrap()).unwrap()).unwrap();
@@ -643,24 +667,24 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     assert_eq!(block["height"], 0);
     assert_eq!(block["log_size"], 1);
     assert_eq!(block["signatures"].as_array().unwrap().len(), 2);
-    let (_, latest) = send(r, get(&f.auditor, "/v1/blocks/latest")).await;
+    let (_, latest) = send(r, f.get(&f.auditor, "/v1/blocks/latest")).await;
     assert_eq!(latest, block);
     refused(
         r,
-        get(&f.auditor, "/v1/blocks/1"),
+        f.get(&f.auditor, "/v1/blocks/1"),
         StatusCode::NOT_FOUND,
         "no_such_block",
     )
     .await;
     refused(
         r,
-        get(&f.auditor, "/v1/blocks/-1"),
+        f.get(&f.auditor, "/v1/blocks/-1"),
         StatusCode::BAD_REQUEST,
         "bad_height",
     )
     .await;
 
-    let (status, tx) = send(r, get(&f.auditor, &format!("/v1/transactions/{hash}"))).await;
+    let (status, tx) = send(r, f.get(&f.auditor, &format!("/v1/transactions/{hash}"))).await;
     assert_eq!(status, StatusCode::OK, "{tx}");
     assert_eq!(tx["transaction"], hex::encode(f.tx.as_bytes()));
     assert_eq!(
@@ -671,39 +695,39 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     let missing = format!("/v1/transactions/{}", "ab".repeat(32));
     refused(
         r,
-        get(&f.auditor, &missing),
+        f.get(&f.auditor, &missing),
         StatusCode::NOT_FOUND,
         "no_such_transaction",
     )
     .await;
     refused(
         r,
-        get(&f.auditor, "/v1/transactions/xyz"),
+        f.get(&f.auditor, "/v1/transactions/xyz"),
         StatusCode::BAD_REQUEST,
         "bad_id",
     )
     .await;
 
-    let (status, bundle) = send(r, get(&f.auditor, &format!("/v1/bundles/{hash}"))).await;
+    let (status, bundle) = send(r, f.get(&f.auditor, &format!("/v1/bundles/{hash}"))).await;
     assert_eq!(status, StatusCode::OK, "{bundle}");
     let bundle: ProofBundle = serde_json::from_value(bundle).unwrap();
     let report = bundle.verify(Some(&f.set)).unwrap();
     assert_eq!(report.tx_hash, f.tx.hash());
     refused(
         r,
-        get(&f.auditor, &format!("/v1/bundles/{}", "ab".repeat(32))),
+        f.get(&f.auditor, &format!("/v1/bundles/{}", "ab".repeat(32))),
         StatusCode::NOT_FOUND,
         "no_such_transaction",
     )
     .await;
 
-    let (_, head) = send(r, get(&f.auditor, "/v1/tree-head")).await;
+    let (_, head) = send(r, f.get(&f.auditor, "/v1/tree-head")).await;
     let head: CertifiedHead = serde_json::from_value(head).unwrap();
     assert_eq!(head.verify(Some(&f.set)).unwrap().0, header);
 
     let (_, proof) = send(
         r,
-        get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=1")),
+        f.get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=1")),
     )
     .await;
     let nodes: Vec<[u8; 32]> = proof["proof"]
@@ -721,14 +745,14 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
         .unwrap();
     refused(
         r,
-        get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=2")),
+        f.get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=2")),
         StatusCode::BAD_REQUEST,
         "bad_size",
     )
     .await;
     refused(
         r,
-        get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=x")),
+        f.get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=x")),
         StatusCode::BAD_REQUEST,
         "bad_query",
     )
@@ -736,7 +760,7 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
 
     let (status, consistency) = send(
         r,
-        get(
+        f.get(
             &f.auditor,
             "/v1/proofs/consistency?from_height=0&to_height=0",
         ),
@@ -747,14 +771,14 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     assert_eq!((consistency.old_size, consistency.new_size), (1, 1));
     refused(
         r,
-        get(&f.auditor, "/v1/proofs/consistency"),
+        f.get(&f.auditor, "/v1/proofs/consistency"),
         StatusCode::BAD_REQUEST,
         "bad_query",
     )
     .await;
     refused(
         r,
-        get(
+        f.get(
             &f.auditor,
             "/v1/proofs/consistency?from_height=0&to_height=3",
         ),
@@ -770,7 +794,7 @@ async fn state_reads_answer_from_the_contract_state() {
     let r = &f.router;
     let (status, key) = send(
         r,
-        get(&f.institution, &format!("/v1/keys/{}", f.admin.key_id())),
+        f.get(&f.institution, &format!("/v1/keys/{}", f.admin.key_id())),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{key}");
@@ -778,7 +802,7 @@ async fn state_reads_answer_from_the_contract_state() {
     assert_eq!(key["last_nonce"], 1);
     let (_, me) = send(
         r,
-        get(
+        f.get(
             &f.institution,
             &format!("/v1/keys/{}", f.institution.key_id()),
         ),
@@ -786,7 +810,7 @@ async fn state_reads_answer_from_the_contract_state() {
     .await;
     assert_eq!(me["roles"], serde_json::json!(["institution"]));
     assert_eq!(me["last_nonce"], Value::Null);
-    let (_, gov) = send(r, get(&f.admin, "/v1/governance")).await;
+    let (_, gov) = send(r, f.get(&f.admin, "/v1/governance")).await;
     assert_eq!(
         (
             gov["seq"].as_u64(),
@@ -869,6 +893,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
+    ("get", "/v1/node"),
 ];
 
 #[tokio::test]
@@ -892,7 +917,7 @@ async fn openapi_lists_every_route_the_router_serves() {
         let op = &paths[*path][*method];
         assert!(op.is_object(), "{method} {path} not documented");
         let responses = op["responses"].as_object().unwrap();
-        if path.starts_with("/v1") {
+        if path.starts_with("/v1") && *path != "/v1/node" {
             assert!(
                 responses.contains_key("401") && responses.contains_key("403"),
                 "{path}"
@@ -940,11 +965,16 @@ async fn serve_answers_on_a_socket_and_stops_on_shutdown() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(super::serve(listener, f.router.clone(), async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(super::serve(
+        listener,
+        f.shared.clone(),
+        ApiConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let target = "/v1/blocks/latest";
-    let sig = sign_request(&f.auditor, "GET", target, b"", now_ms()).unwrap();
+    let sig = sign_request(&f.auditor, &f.scope(), "GET", target, b"", now_ms()).unwrap();
     let mut request = format!("GET {target} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n");
     for (name, value) in sig.headers() {
         request.push_str(&format!("{name}: {value}\r\n"));
@@ -966,7 +996,7 @@ async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
     let r = &f.router;
     let target = format!("/v1/requests/{}/bundle", hex::encode(REQUEST));
     for key in [&f.auditor, &f.admin, &f.institution] {
-        let (status, body) = send(r, get(key, &target)).await;
+        let (status, body) = send(r, f.get(key, &target)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["format"], "weinong-request-bundle/1");
         assert_eq!(body["request"], hex::encode(REQUEST));
@@ -989,21 +1019,21 @@ async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
     let other = KeyPair::generate();
     refused(
         r,
-        get(&f.registrar, &target),
+        f.get(&f.registrar, &target),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(&f.members[1], &target),
+        f.get(&f.members[1], &target),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(&other, &target),
+        f.get(&other, &target),
         StatusCode::UNAUTHORIZED,
         "unknown_key",
     )
@@ -1011,21 +1041,21 @@ async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
     let unknown = format!("/v1/requests/{}/bundle", "33".repeat(32));
     refused(
         r,
-        get(&f.auditor, &unknown),
+        f.get(&f.auditor, &unknown),
         StatusCode::NOT_FOUND,
         "no_such_request",
     )
     .await;
     refused(
         r,
-        get(&f.institution, &unknown),
+        f.get(&f.institution, &unknown),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(&f.auditor, "/v1/requests/xyz/bundle"),
+        f.get(&f.auditor, "/v1/requests/xyz/bundle"),
         StatusCode::BAD_REQUEST,
         "bad_id",
     )
@@ -1038,7 +1068,7 @@ async fn a_subjects_accesses_are_listed_to_registrars_auditors_and_admins() {
     let r = &f.router;
     let target = format!("/v1/subjects/{}/accesses", hex::encode(SUBJECT));
     for key in [&f.registrar, &f.auditor, &f.admin] {
-        let (status, body) = send(r, get(key, &target)).await;
+        let (status, body) = send(r, f.get(key, &target)).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body["subject"], hex::encode(SUBJECT));
         assert_eq!(body["truncated"], false);
@@ -1053,33 +1083,33 @@ async fn a_subjects_accesses_are_listed_to_registrars_auditors_and_admins() {
         assert_eq!(a["signer"], f.members[0].key_id().to_hex());
         // The listed hash is the access record's transaction.
         let tx = format!("/v1/transactions/{}", a["tx"].as_str().unwrap());
-        let (status, found) = send(r, get(&f.auditor, &tx)).await;
+        let (status, found) = send(r, f.get(&f.auditor, &tx)).await;
         assert_eq!(
             (status, found["kind"].as_u64()),
             (StatusCode::OK, Some(0x0200))
         );
     }
     let nobody = format!("/v1/subjects/{}/accesses", "44".repeat(32));
-    let (status, body) = send(r, get(&f.auditor, &nobody)).await;
+    let (status, body) = send(r, f.get(&f.auditor, &nobody)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["accesses"], serde_json::json!([]));
     refused(
         r,
-        get(&f.institution, &target),
+        f.get(&f.institution, &target),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(&f.members[0], &target),
+        f.get(&f.members[0], &target),
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     refused(
         r,
-        get(&f.auditor, "/v1/subjects/0123/accesses"),
+        f.get(&f.auditor, "/v1/subjects/0123/accesses"),
         StatusCode::BAD_REQUEST,
         "bad_id",
     )
