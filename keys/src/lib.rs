@@ -3,11 +3,13 @@
 //! Owns: SM2 key pairs, signatures (GB/T 32918.2, distinguishing ID `1234567812345678`) and
 //! public-key encryption (GB/T 32918.4, the ASN.1 form of OpenSSL 3); SM3 (GB/T 32905) and
 //! HMAC-SM3; SM4-GCM (GB/T 32907) sealing; [`KeyId`]; the encrypted keystore file; PEM/DER
-//! import and export; resident ID validation (GB 11643) and [`SubjectPseudonym`].
+//! import and export; resident ID validation (GB 11643) and [`SubjectPseudonym`] (an
+//! RFC 9497 oblivious PRF over ristretto255, from the `voprf` crate).
 //!
 //! Must not know: the ledger, transactions, networking or storage. Every primitive comes
 //! from an audited RustCrypto crate; this crate only composes them and gives them types.
-//! Secrets (`KeyPair`, `DataKey`, `Pepper`, `ResidentId`) zeroize on drop and never appear
+//! Secrets (`KeyPair`, `DataKey`, `Pepper`, `PseudonymKey`, `PseudonymBlinding`,
+//! `ResidentId`) zeroize on drop and never appear
 //! in `Debug` output.
 
 #![forbid(unsafe_code)]
@@ -37,7 +39,10 @@ pub use keystore::{
     KDF_ITERATIONS, KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, KEYSTORE_BYTES_MAX,
     keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
 };
-pub use pseudonym::{Pepper, PseudonymKey, SubjectPseudonym};
+pub use pseudonym::{
+    BlindedId, EvaluatedId, OPRF_ELEMENT_LEN, OPRF_KEY_INFO, Pepper, PseudonymBlinding,
+    PseudonymKey, SubjectPseudonym,
+};
 pub use request_auth::{RequestAuthError, RequestSignature, sign_request, verify_request};
 pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, Signature};
 pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION, Sealer};
