@@ -41,3 +41,14 @@ pub const BLOCK_NEWS_BUFFER: usize = 4_096;
 /// Attempts to record one of the node's own transactions when a concurrent one took its
 /// nonce first.
 pub const OWN_TX_ATTEMPTS: usize = 3;
+
+/// Blinded IDs in one `POST /v1/pseudonyms/evaluate` at most.
+pub const PSEUDONYM_BATCH_MAX: usize = 1_000;
+
+/// Pseudonym evaluations one key may make at once (its token bucket's size): a care home's
+/// day of admissions, or one batch assessment list of this size.
+pub const PSEUDONYM_EVALUATIONS_BURST: u32 = 5_000;
+
+/// Pseudonym evaluations one key may make per second, sustained: guessing 10^9 IDs at this
+/// rate takes over a year.
+pub const PSEUDONYM_EVALUATIONS_PER_SECOND: u32 = 20;

@@ -65,6 +65,38 @@ fn load_key(config: &NodeConfig) -> anyhow::Result<KeyPair> {
         .with_context(|| format!("cannot open keystore {}", config.keystore.display()))
 }
 
+/// The consortium's pseudonym key, derived from the pepper in the node's data secrets
+/// (`weinong data secrets`' JSON), on a node with an `[assessment]` section; `None`
+/// elsewhere (such a node answers pseudonym requests with 503).
+fn load_pseudonym_key(
+    config: &NodeConfig,
+) -> anyhow::Result<Option<Arc<weinong_keys::PseudonymKey>>> {
+    let Some(section) = &config.assessment else {
+        return Ok(None);
+    };
+    let path = &section.data_secrets;
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "assessment.data_secrets: cannot read {} (write it with `weinong data secrets`)",
+            path.display()
+        )
+    })?);
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("assessment.data_secrets: {} is not JSON", path.display()))?;
+    let pepper = value
+        .get("pepper")
+        .and_then(|p| p.as_str())
+        .with_context(|| {
+            format!(
+                "assessment.data_secrets: {} has no \"pepper\"",
+                path.display()
+            )
+        })?;
+    let pepper = weinong_keys::Pepper::from_hex(pepper)
+        .with_context(|| format!("assessment.data_secrets: {}", path.display()))?;
+    Ok(Some(Arc::new(weinong_keys::PseudonymKey::new(&pepper))))
+}
+
 fn load_genesis(config: &NodeConfig) -> anyhow::Result<Genesis> {
     let bytes = std::fs::read(&config.genesis).with_context(|| {
         format!(
@@ -345,7 +377,11 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(http = %config.http.listen, "HTTP API listening");
-    let router = crate::api::router(shared.clone(), crate::api::ApiConfig::default());
+    let api = crate::api::ApiConfig {
+        pseudonym_key: load_pseudonym_key(&config)?,
+        ..crate::api::ApiConfig::default()
+    };
+    let router = crate::api::router(shared.clone(), api);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(crate::api::serve(listener, router, async move {
         let _ = stop_rx.await;

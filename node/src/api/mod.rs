@@ -38,6 +38,7 @@ mod extract;
 mod ledger_routes;
 pub mod openapi;
 mod ops;
+pub mod pseudonym_routes;
 mod state_routes;
 mod submit;
 #[cfg(test)]
@@ -74,6 +75,11 @@ pub struct ApiConfig {
     pub max_skew_ms: u64,
     /// How many request signatures are remembered to refuse replays.
     pub replay_capacity: usize,
+    /// The consortium's pseudonym key, on department nodes only: without it
+    /// `POST /v1/pseudonyms/evaluate` answers 503.
+    pub pseudonym_key: Option<Arc<weinong_keys::PseudonymKey>>,
+    /// Each key's budget of pseudonym evaluations.
+    pub pseudonym_rate: pseudonym_routes::PseudonymRate,
 }
 
 impl Default for ApiConfig {
@@ -81,6 +87,8 @@ impl Default for ApiConfig {
         Self {
             max_skew_ms: MAX_CLOCK_SKEW_MS,
             replay_capacity: REPLAY_CACHE_MAX,
+            pseudonym_key: None,
+            pseudonym_rate: pseudonym_routes::PseudonymRate::default(),
         }
     }
 }
@@ -90,12 +98,14 @@ pub(crate) struct App {
     pub(crate) shared: Arc<Shared>,
     pub(crate) config: ApiConfig,
     pub(crate) replay: Mutex<ReplayCache>,
+    pub(crate) pseudonyms: pseudonym_routes::PseudonymMeter,
 }
 
 /// The API's router over `shared`. Serve it with [`serve`].
 pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
     let app = Arc::new(App {
         replay: Mutex::new(ReplayCache::new(cfg.max_skew_ms, cfg.replay_capacity)),
+        pseudonyms: pseudonym_routes::PseudonymMeter::default(),
         shared,
         config: cfg,
     });
@@ -150,6 +160,10 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
             get(audit_routes::subject_accesses),
         ),
     );
+    let pseudonyms = guarded(
+        Access::Pseudonyms,
+        Router::new().route("/v1/pseudonyms/evaluate", post(pseudonym_routes::evaluate)),
+    );
     let account = guarded(
         Access::Account,
         Router::new()
@@ -168,6 +182,7 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
         .merge(request_bundle)
         .merge(subject_accesses)
         .merge(account)
+        .merge(pseudonyms)
         .merge(open)
         .fallback(|| async {
             ApiError::not_found(
