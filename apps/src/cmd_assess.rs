@@ -198,7 +198,13 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
                 let opened = fetch_and_open_batch(&client, request, &model, &list, &fetch).await?;
                 return report_batch(opened, &model, &list, out.as_deref(), started);
             }
-            let subject = subject.pseudonym()?;
+            // An ID without --pepper-file: the pseudonym comes from the node by OPRF.
+            let subject = subject
+                .pseudonym_via(&crate::cmd_tx::Ctx {
+                    node: Some(node.clone()),
+                    key: Some(key_path.clone()),
+                })
+                .await?;
             let request = submit_request(&client, &model, subject, purpose).await?;
             println!("request {request} committed");
             if !wait {
