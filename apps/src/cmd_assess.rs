@@ -2,8 +2,10 @@
 //!
 //! `assess request` signs an `AssessmentRequest` with the institution's key and submits it;
 //! with `--wait` it then follows the request, fetches the three departments' output shares
-//! (each sealed to this key by the node that computed it), opens them, reconstructs the
-//! outputs, checks them against the model's declared ranges, and records the result
+//! (each sealed to this key and signed by the node that computed it), checks each
+//! signature against that department's key on the ledger and each share's request id and
+//! subject-list digest (`share_check`: a forged, replayed or misdirected share is refused
+//! by name, exit 1, and nothing is recorded), opens them, reconstructs the outputs, checks them against the model's declared ranges, and records the result
 //! commitment — SM3 of the result and a random nonce only this client keeps — on the
 //! ledger. The result and the nonce go into a receipt file (mode 0600: it is health data)
 //! with which the care home can later prove to an auditor what it was told
@@ -19,16 +21,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use base64::Engine;
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use weinong_contracts::{
     AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultCommitment, ResultRecord,
 };
-use weinong_keys::{KeyPair, SubjectPseudonym, Zeroizing};
+use weinong_keys::{SubjectPseudonym, Zeroizing};
 use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
-use weinong_mpc::model::{OutputShare, reconstruct};
+use weinong_mpc::model::{OutputShare, ShareBinding, reconstruct, subjects_digest};
 
 use crate::Outcome;
 use crate::client::Client;
@@ -37,6 +38,9 @@ use crate::cmd_consent::SubjectArgs;
 use crate::cmd_data::read_pepper;
 use crate::cmd_keys::open_keystore_file;
 use crate::cmd_tx::{by_label, next_nonce, sign_call};
+use crate::share_check::{
+    Refusal, RequestFacts, ServedShare, SignerFacts, check_shares, signer_ids,
+};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -215,8 +219,9 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
                 );
                 return Ok(Outcome::Ok);
             }
+            let subjects = subjects_digest(std::iter::once(subject.as_bytes()));
             report(
-                fetch_and_open(&client, request, &model, &fetch).await?,
+                fetch_and_open(&client, request, &model, Some(subjects), &fetch).await?,
                 &model,
                 started,
             )
@@ -240,7 +245,7 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
                 return report_batch(opened, &model, &list, out.as_deref(), Instant::now());
             }
             report(
-                fetch_and_open(&client, request, &model, &fetch).await?,
+                fetch_and_open(&client, request, &model, None, &fetch).await?,
                 &model,
                 Instant::now(),
             )
@@ -259,6 +264,17 @@ pub enum Opened {
     },
     /// The consortium failed the request; the reason label.
     Failed(String),
+    /// The served shares were refused (nothing was opened or recorded); why.
+    Refused(Refusal),
+}
+
+/// Prints why the shares were refused; a check failed.
+pub(crate) fn report_refused(refusal: &Refusal) -> Outcome {
+    println!("refused: {refusal}");
+    println!(
+        "nothing was recorded; tell the consortium, and fetch from another department's node (--node)"
+    );
+    Outcome::CheckFailed
 }
 
 fn report(opened: Opened, model: &Model, started: Instant) -> Result<Outcome> {
@@ -267,6 +283,7 @@ fn report(opened: Opened, model: &Model, started: Instant) -> Result<Outcome> {
             println!("the request failed: {reason}");
             Ok(Outcome::CheckFailed)
         }
+        Opened::Refused(refusal) => Ok(report_refused(&refusal)),
         Opened::Result { receipt, path } => {
             print_result(model, &receipt);
             println!(
@@ -298,25 +315,33 @@ pub async fn submit_request(
     Ok(request)
 }
 
-/// Waits for the three sealed shares, opens them, records the commitment, writes the
-/// receipt and prints the result.
+/// Waits for the three sealed shares, checks and opens them (`subjects`: the digest of the
+/// subject the request was made for, when this client knows it), records the commitment,
+/// writes the receipt and prints the result.
 pub async fn fetch_and_open(
     client: &Client,
     request: RequestId,
     model: &Model,
+    subjects: Option<[u8; 32]>,
     options: &FetchOptions,
 ) -> Result<Opened> {
     let sealed = match wait_sealed(client, request, options).await? {
         Sealed::Failed(reason) => return Ok(Opened::Failed(reason)),
         Sealed::Shares(sealed) => sealed,
     };
-    let mut shares = Vec::with_capacity(3);
-    for (party, opened) in open_sealed(client.key(), &sealed)? {
-        shares.push(
-            OutputShare::from_bytes(&opened)
-                .map_err(|e| anyhow!("the output share of party {party}: {e}"))?,
-        );
-    }
+    let shares = match checked_shares(
+        client,
+        request,
+        &sealed,
+        subjects,
+        |b| OutputShare::from_bytes(b).map_err(|e| e.to_string()),
+        OutputShare::binding,
+    )
+    .await?
+    {
+        Ok(shares) => shares,
+        Err(refusal) => return Ok(Opened::Refused(refusal)),
+    };
     let outputs = reconstruct(model, &shares)
         .map_err(|e| anyhow!("the output shares do not fit together: {e}"))?;
     let rows: Vec<Vec<i64>> = (0..outputs_len(&outputs)).map(|i| outputs.row(i)).collect();
@@ -372,23 +397,54 @@ pub(crate) async fn wait_sealed(
     }
 }
 
-/// Opens each sealed share with the institution's key: `(party, plaintext)`.
-pub(crate) fn open_sealed(
-    key: &KeyPair,
+/// Checks the served shares against what the ledger says (the consortium id, the
+/// request's model and history, each signer's key record, all through the node's state
+/// API) and opens them with the institution's key: the decoded shares in party order, or
+/// why they are refused (`share_check`).
+pub(crate) async fn checked_shares<T>(
+    client: &Client,
+    request: RequestId,
     sealed: &[Value],
-) -> Result<Vec<(u64, Zeroizing<Vec<u8>>)>> {
-    let mut opened = Vec::with_capacity(sealed.len());
-    for s in sealed {
-        let party = s["party"].as_u64().unwrap_or(u64::MAX);
-        let blob = base64::engine::general_purpose::STANDARD
-            .decode(s["sealed"].as_str().unwrap_or_default())
-            .with_context(|| format!("the sealed share of party {party} is not base64"))?;
-        let plain = key.decrypt(&blob).map_err(|e| {
-            anyhow!("the sealed share of party {party} does not open with this key: {e}")
-        })?;
-        opened.push((party, plain));
+    subjects: Option<[u8; 32]>,
+    decode: impl Fn(&[u8]) -> Result<T, String>,
+    binding: impl Fn(&T) -> ShareBinding,
+) -> Result<Result<Vec<T>, Refusal>> {
+    let served: Vec<ServedShare> = match sealed.iter().map(ServedShare::from_json).collect() {
+        Ok(served) => served,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let governance: Value = client.get("/v1/governance").await?;
+    let consortium = governance["consortium"]
+        .as_str()
+        .and_then(|h| crate::cmd_tx::hex32("consortium id", h).ok())
+        .ok_or_else(|| anyhow!("the node's governance answer has no consortium id"))?;
+    let history: Value = client
+        .get(&format!("/v1/requests/{request}/history"))
+        .await?;
+    let facts = RequestFacts::from_history(consortium, *request.as_bytes(), &history)
+        .map_err(|e| anyhow!("request {request}: {e}"))?;
+    let mut signers = std::collections::BTreeMap::new();
+    for signer in signer_ids(&served) {
+        match client.get::<Value>(&format!("/v1/keys/{signer}")).await {
+            Ok(answer) => {
+                let facts =
+                    SignerFacts::from_json(&answer).map_err(|e| anyhow!("key {signer}: {e}"))?;
+                signers.insert(signer, facts);
+            }
+            // Not on the ledger: check_shares names it.
+            Err(e) if e.to_string().contains("no_such_key") => {}
+            Err(e) => return Err(e),
+        }
     }
-    Ok(opened)
+    Ok(check_shares(
+        &served,
+        &facts,
+        &signers,
+        client.key(),
+        subjects,
+        decode,
+        binding,
+    ))
 }
 
 /// Commits to `rows` (one per subject, values named `names`) with a fresh nonce, writes

@@ -6,7 +6,10 @@
 //! list in parts of at most [`BATCH_PART_SUBJECTS_MAX`] (each part a signed, committed
 //! transaction; part 0 opens the request). The departments compute the subjects every
 //! one of them may (consent) and can (records) use; each sealed share names the list
-//! rows it covers. Here the three are opened, checked to cover the same rows,
+//! rows it covers. Here the three are checked like a single request's (`share_check`:
+//! signatures against the departments' ledger keys; request id and the digest of the
+//! whole list, which this client computes from the file), opened, checked to cover the
+//! same rows,
 //! reconstructed, committed to (the receipt's first column is the list row, so the
 //! commitment binds who each result is about) and, with `--out`, matched back to the
 //! file's lines.
@@ -20,13 +23,13 @@ use anyhow::{Context, Result, anyhow, bail};
 use weinong_contracts::limits::BATCH_PART_SUBJECTS_MAX;
 use weinong_contracts::{BatchRequest, Call, ModelId, Purpose, RequestId};
 use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
-use weinong_mpc::model::{BatchShare, Model, reconstruct};
+use weinong_mpc::model::{BatchShare, Model, reconstruct, subjects_digest};
 
 use crate::Outcome;
 use crate::client::Client;
 use crate::cmd_assess::{
-    FetchOptions, Opened, Sealed, commit_result, open_sealed, random32, submit_one, wait_sealed,
-    write_private,
+    FetchOptions, Opened, Sealed, checked_shares, commit_result, random32, report_refused,
+    submit_one, wait_sealed, write_private,
 };
 
 /// Header words the first line may hold instead of a subject.
@@ -83,8 +86,7 @@ impl BatchList {
         let mut sorted: Vec<SubjectPseudonym> = lines.iter().map(|(_, s)| *s).collect();
         sorted.sort_unstable();
         sorted.dedup();
-        let max =
-            BATCH_PART_SUBJECTS_MAX as usize * weinong_contracts::limits::BATCH_PARTS_MAX as usize;
+        let max = weinong_contracts::limits::BATCH_SUBJECTS_MAX as usize;
         if sorted.len() > max {
             bail!(
                 "{}: {} subjects; one batch request holds at most {max}: split the file",
@@ -176,11 +178,27 @@ pub async fn fetch_and_open_batch(
         }
         Sealed::Shares(sealed) => sealed,
     };
+    let subjects = subjects_digest(list.sorted().iter().map(SubjectPseudonym::as_bytes));
+    let batches = match checked_shares(
+        client,
+        request,
+        &sealed,
+        Some(subjects),
+        |b| BatchShare::from_bytes(b).map_err(|e| e.to_string()),
+        |b| b.share.binding(),
+    )
+    .await?
+    {
+        Ok(batches) => batches,
+        Err(refusal) => {
+            return Ok(BatchResult {
+                opened: Opened::Refused(refusal),
+            });
+        }
+    };
     let mut rows: Option<Vec<u32>> = None;
     let mut shares = Vec::with_capacity(3);
-    for (party, plain) in open_sealed(client.key(), &sealed)? {
-        let batch = BatchShare::from_bytes(&plain)
-            .map_err(|e| anyhow!("the batch share of party {party}: {e}"))?;
+    for batch in batches {
         match &rows {
             None => rows = Some(batch.rows.clone()),
             Some(first) if *first != batch.rows => {
@@ -231,6 +249,7 @@ pub fn report_batch(
             println!("the batch request failed: {reason}");
             return Ok(Outcome::CheckFailed);
         }
+        Opened::Refused(refusal) => return Ok(report_refused(&refusal)),
         Opened::Result { receipt, path } => (receipt, path),
     };
     let by_row: HashMap<u32, &[i64]> = receipt

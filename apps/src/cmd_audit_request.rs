@@ -14,8 +14,16 @@
 //! a receipt, opens to the recorded commitment. A batch request's bundle holds its list
 //! parts (checked: every part, in order, one signer, one ascending list) and the
 //! departments' batch accesses; the per-subject consent grants the contracts found are not
-//! in it (a batch may list a million subjects). Every check prints one line, `ok` or
-//! `FAILED` with the reason; exit 0 when all hold, 1 when one fails, 2 for unreadable input.
+//! in it (a batch may list a million subjects). The bundle's optional `shares` section holds
+//! the departments' signatures over the sealed output shares the node holds (party, signer
+//! key id, SM3 of the ciphertext, signature): each is checked against the signer's key
+//! (a genesis member's, or the proven signer of an access in the bundle), the signer must
+//! be the key that recorded that party's department's access where one is in the bundle,
+//! no key signs twice, and the signature must verify over the share message for this
+//! consortium, request and model; so an auditor can tell which ciphertexts the departments
+//! gave the care home. A bundle without the section (older nodes) says so and passes.
+//! Every check prints one line, `ok` or `FAILED` with the reason; exit 0 when all hold, 1
+//! when one fails, 2 for unreadable input.
 //!
 //! Must not know node internals: the bundle arrives over HTTP and is checked with
 //! `weinong-ledger` and `weinong-contracts` only.
@@ -30,10 +38,12 @@ use serde_json::Value;
 use weinong_contracts::payload::model_id;
 use weinong_contracts::{
     AccessRecord, AssessmentRequest, BatchRequest, Call, CategorySet, Change, ConsentGrant,
-    ConsentId, Genesis, ModelId, RequestId, ResultCommitment,
+    ConsentId, Department, Genesis, ModelId, RequestId, ResultCommitment,
 };
-use weinong_keys::{KeyId, SubjectPseudonym};
+use weinong_keys::{KeyId, PublicKey, Signature, SubjectPseudonym};
 use weinong_ledger::bundle::{BundleReport, BundleSet};
+use weinong_mpc::PartyId;
+use weinong_mpc::model::share_signature_message;
 
 use crate::Outcome;
 use crate::client::Client;
@@ -70,6 +80,19 @@ struct RequestBundle {
     request: String,
     genesis: Option<String>,
     transactions: BundleSet,
+    /// The departments' share signatures (absent in bundles of older nodes).
+    #[serde(default)]
+    shares: Vec<ShareSignature>,
+}
+
+/// One department's signature over the sealed share it gave the requester.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareSignature {
+    party: u8,
+    signer: String,
+    ciphertext_sm3: String,
+    signature: String,
 }
 
 /// What `weinong assess request` writes for the requester: the result and the nonce that
@@ -228,7 +251,156 @@ pub fn verify(text: &str, genesis: Option<&Path>, receipt: Option<&Path>) -> Res
     }
     proven.sort_by_key(Proven::index);
     story(&mut r, id, &proven, receipt.as_ref());
+    share_signatures(&mut r, &bundle, &genesis, id, &proven);
     Ok(r.outcome())
+}
+
+/// The departments' signatures over the sealed shares (see the module doc).
+fn share_signatures(
+    r: &mut Report,
+    bundle: &RequestBundle,
+    genesis: &Genesis,
+    id: RequestId,
+    txs: &[Proven],
+) {
+    if bundle.shares.is_empty() {
+        r.ok(
+            "shares",
+            "the bundle carries no share signatures (a node of an older build, or it holds no shares for this request)",
+        );
+        return;
+    }
+    let model = txs.iter().find_map(|p| match &p.call {
+        Call::AssessmentRequest(q) if q.request == id => Some(q.model),
+        Call::BatchRequest(b) if b.request == id => Some(b.model),
+        _ => None,
+    });
+    let (Some(model), Ok(consortium)) = (model, genesis.consortium()) else {
+        r.fail(
+            "shares",
+            "the request (or the consortium id) is missing: the share signatures cannot be checked",
+        );
+        return;
+    };
+    // Keys the proofs vouch for: the genesis members', and every proven signer's.
+    let mut keys: std::collections::BTreeMap<KeyId, PublicKey> = genesis
+        .members
+        .iter()
+        .map(|(_, k)| (k.key_id(), k.clone()))
+        .collect();
+    for entry in &bundle.transactions.entries {
+        if let Some(key) = hex::decode(entry.bundle.signer_key.trim())
+            .ok()
+            .and_then(|b| PublicKey::from_sec1_bytes(&b).ok())
+        {
+            keys.insert(key.key_id(), key);
+        }
+    }
+    // Who recorded each party's department's access.
+    let mut accessed_by: [Option<KeyId>; 3] = [None; 3];
+    for p in txs {
+        let categories = match &p.call {
+            Call::AccessRecord(a) if a.request == id => a.categories,
+            Call::BatchAccess(a) if a.request == id => a.categories,
+            _ => continue,
+        };
+        for c in categories.iter() {
+            accessed_by[party_of(c.holder())] = Some(p.signer());
+        }
+    }
+    let mut seen_parties = [false; 3];
+    let mut seen_signers = std::collections::BTreeSet::new();
+    for share in &bundle.shares {
+        let name = format!("share of party {}", share.party);
+        match share_problem(
+            share,
+            &keys,
+            &accessed_by,
+            &mut seen_parties,
+            &mut seen_signers,
+            (consortium.as_bytes(), id.as_bytes(), &model),
+        ) {
+            None => r.ok(
+                &name,
+                format!(
+                    "ciphertext SM3 {} signed by key {}, that department's key",
+                    share.ciphertext_sm3, share.signer
+                ),
+            ),
+            Some(reason) => r.fail(&name, reason),
+        }
+    }
+}
+
+/// What is wrong with one share signature, if anything.
+fn share_problem(
+    share: &ShareSignature,
+    keys: &std::collections::BTreeMap<KeyId, PublicKey>,
+    accessed_by: &[Option<KeyId>; 3],
+    seen_parties: &mut [bool; 3],
+    seen_signers: &mut std::collections::BTreeSet<KeyId>,
+    (consortium, request, model): (&[u8; 32], &[u8; 32], &ModelId),
+) -> Option<String> {
+    let Ok(party) = PartyId::new(share.party) else {
+        return Some("parties are 0, 1 and 2".to_owned());
+    };
+    if std::mem::replace(&mut seen_parties[party.index()], true) {
+        return Some("a second signature for the same party".to_owned());
+    }
+    let Ok(signer) = share.signer.parse::<KeyId>() else {
+        return Some(format!("signer {:?} is not a key id", share.signer));
+    };
+    let Some(key) = keys.get(&signer) else {
+        return Some(format!(
+            "signer {signer} is neither a genesis member nor the signer of a proven transaction in the bundle"
+        ));
+    };
+    if let Some(recorded) = accessed_by[party.index()]
+        && recorded != signer
+    {
+        return Some(format!(
+            "signed by key {signer}, but key {recorded} recorded that department's access"
+        ));
+    }
+    if let Some(other) = (0..3).find(|&q| q != party.index() && accessed_by[q] == Some(signer)) {
+        return Some(format!(
+            "signed by key {signer}, which recorded party {other}'s department access"
+        ));
+    }
+    if !seen_signers.insert(signer) {
+        return Some(format!("key {signer} signed another party's share too"));
+    }
+    let Ok(digest) = hex32("ciphertext SM3", &share.ciphertext_sm3) else {
+        return Some("the ciphertext SM3 is not 64 hex characters".to_owned());
+    };
+    let Some(signature) = hex::decode(&share.signature)
+        .ok()
+        .and_then(|b| Signature::from_bytes(&b).ok())
+    else {
+        return Some("the signature is not 64 bytes r‖s in hex".to_owned());
+    };
+    let message = share_signature_message(
+        consortium,
+        request,
+        party,
+        &weinong_mpc::model::ModelId(*model.as_bytes()),
+        &digest,
+    );
+    if key.verify(&message, &signature).is_err() {
+        return Some(format!(
+            "the signature does not verify with key {signer} for this consortium, request and model"
+        ));
+    }
+    None
+}
+
+/// The MPC party a department plays (civil affairs 0, health 1, medical insurance 2).
+fn party_of(department: Department) -> usize {
+    match department {
+        Department::CivilAffairs => 0,
+        Department::Health => 1,
+        Department::MedicalInsurance => 2,
+    }
 }
 
 /// The genesis the proofs rest on: the pinned file, else the bundle's own (printed for

@@ -87,6 +87,7 @@ pub async fn run(
     let computed = match &result.opened {
         Opened::Result { receipt, .. } => receipt.outputs.len(),
         Opened::Failed(reason) => bail!("the batch request {request} failed: {reason}"),
+        Opened::Refused(refusal) => bail!("the batch request {request}: refused: {refusal}"),
     };
     println!(
         "bench e2e --batch: one periodic-v1 request over {n} residents via {node}: {total:.1} s end to end ({:.0} residents/s; list recorded in {listed:.1} s, {} parts); {computed} computed (the rest lack a record at some department); aim 100,000 residents < 60 s",

@@ -133,9 +133,11 @@ async fn run(args: BenchE2eArgs) -> Result<Outcome> {
             receipt: Some(receipts.path().join(format!("{i}.json"))),
             timeout_s: 60,
         };
-        match fetch_and_open(&home, request, &model, &options).await? {
+        let subjects = weinong_mpc::model::subjects_digest(std::iter::once(subject.as_bytes()));
+        match fetch_and_open(&home, request, &model, Some(subjects), &options).await? {
             Opened::Result { .. } => {}
             Opened::Failed(reason) => bail!("request {i} ({request}) failed: {reason}"),
+            Opened::Refused(refusal) => bail!("request {i} ({request}): refused: {refusal}"),
         }
         latencies_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }

@@ -14,19 +14,22 @@ use weinong_connectors::synth::{input_file, mapping_file};
 use weinong_connectors::{
     Department, ImportOptions, Mapping, QualityReport, Secrets, Store, SynthConfig, to_html,
 };
-use weinong_keys::{DataKey, Pepper, Zeroizing};
+use weinong_keys::{DataSecrets, NamedSecrets, Pepper, Zeroizing};
 
 use crate::Outcome;
-use crate::cmd_keys::write_private;
+use crate::cmd_keys::{existing_password, sealing_password, write_private};
 
 /// Department data commands.
 #[derive(Subcommand)]
 pub enum DataCmd {
     /// Generate synthetic Shanghai data for all three departments (dirty inputs + clean truth).
     Synth(SynthArgs),
-    /// Create a node data-secrets file (SM4 data key + pseudonym pepper), mode 0600.
+    /// Create a node data-secrets file (SM4 data key + pseudonym pepper), sealed under a
+    /// password (SM4-GCM, PBKDF2-HMAC-SM3), mode 0600.
     #[command(name = "secrets", alias = "keygen")]
     Secrets(SecretsArgs),
+    /// Seal a plaintext data-secrets file of an older weinong into a new sealed one.
+    Reseal(ResealArgs),
     /// Import, clean and store one department file; prints the quality report summary.
     Import(ImportArgs),
     /// Show the import jobs and quality reports stored in a database.
@@ -64,6 +67,25 @@ pub struct SecretsArgs {
     /// without it a new pepper is generated (the first department of a consortium).
     #[arg(long)]
     pepper_file: Option<PathBuf>,
+    /// File whose first line is the password to seal under (mode 0600; a node uses its
+    /// keystore's `password_file`); else WEINONG_KEY_PASSWORD, else asked twice.
+    #[arg(long, env = "WEINONG_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
+}
+
+/// `weinong data reseal`.
+#[derive(Args)]
+pub struct ResealArgs {
+    /// The plaintext data-secrets file (JSON with data_key and pepper) of an older weinong.
+    #[arg(long = "in")]
+    input: PathBuf,
+    /// Where to write the sealed file (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// File whose first line is the password to seal under (mode 0600); else
+    /// WEINONG_KEY_PASSWORD, else asked twice.
+    #[arg(long, env = "WEINONG_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
 }
 
 /// `weinong data import`.
@@ -84,6 +106,10 @@ pub struct ImportArgs {
     /// Node data-secrets file (`weinong data secrets`; a synth directory has secrets.json).
     #[arg(long, env = "WEINONG_DATA_SECRETS")]
     secrets: PathBuf,
+    /// File whose first line is the secrets' password (mode 0600); else
+    /// WEINONG_KEY_PASSWORD, else asked.
+    #[arg(long, env = "WEINONG_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
     /// Also write the quality report as JSON here.
     #[arg(long)]
     report_json: Option<PathBuf>,
@@ -118,6 +144,10 @@ pub struct ExportArgs {
     /// Node data-secrets file (to open rows; identities are not exported).
     #[arg(long, env = "WEINONG_DATA_SECRETS")]
     secrets: PathBuf,
+    /// File whose first line is the secrets' password (mode 0600); else
+    /// WEINONG_KEY_PASSWORD, else asked.
+    #[arg(long, env = "WEINONG_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
     /// Output CSV.
     #[arg(long)]
     out: PathBuf,
@@ -166,6 +196,7 @@ pub fn data(cmd: DataCmd) -> Result<Outcome> {
     match cmd {
         DataCmd::Synth(a) => synth(a),
         DataCmd::Secrets(a) => secrets(a),
+        DataCmd::Reseal(a) => reseal(a),
         DataCmd::Import(a) => import(a),
         DataCmd::Report(a) => report(a),
         DataCmd::Export(a) => export(a),
@@ -247,10 +278,50 @@ fn secrets(a: SecretsArgs) -> Result<Outcome> {
         Some(p) => read_pepper(p)?,
         None => Pepper::generate()?,
     };
-    write_data_secrets(&a.out, &pepper)?;
+    if a.out.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite secrets",
+            a.out.display()
+        );
+    }
+    let password = sealing_password(a.password_file.as_deref())?;
+    write_data_secrets(&a.out, &pepper, password.as_bytes())?;
     println!(
-        "wrote node data secrets to {} (keep it with the keystore; the pepper must be the consortium's)",
+        "wrote node data secrets to {}, sealed under the password (keep it with the keystore; the pepper must be the consortium's)",
         a.out.display()
+    );
+    Ok(Outcome::Ok)
+}
+
+fn reseal(a: ResealArgs) -> Result<Outcome> {
+    let text = read_secrets_text(&a.input)?;
+    if NamedSecrets::peek(&text).is_ok() {
+        bail!("{} is already sealed; nothing to do", a.input.display());
+    }
+    let secrets = DataSecrets::from_plaintext_json(&text)
+        .with_context(|| format!("{}", a.input.display()))?;
+    if a.out.exists() {
+        bail!(
+            "{} already exists; refusing to overwrite secrets",
+            a.out.display()
+        );
+    }
+    let password = sealing_password(a.password_file.as_deref())?;
+    let sealed = secrets.seal(password.as_bytes())?;
+    write_private(&a.out, sealed.as_bytes())?;
+    // Read back: the new file must open to the same secrets before the old one goes.
+    let back = load_secrets(&a.out, password.as_bytes())?;
+    if back.data_key.expose_bytes() != secrets.data_key.expose_bytes()
+        || back.pepper.expose_bytes() != secrets.pepper.expose_bytes()
+    {
+        bail!("{} does not read back the same secrets", a.out.display());
+    }
+    println!(
+        "sealed the data secrets of {} into {}; point the node config (assessment.data_secrets) \
+         and --secrets at the new file, then delete the plaintext one (e.g. `shred -u {}`)",
+        a.input.display(),
+        a.out.display(),
+        a.input.display()
     );
     Ok(Outcome::Ok)
 }
@@ -264,39 +335,37 @@ pub(crate) fn read_pepper(path: &Path) -> Result<Pepper> {
 }
 
 /// Writes a node's data-secrets file (mode 0600, never overwriting): a new random SM4 data
-/// key of its own and the consortium's `pepper`. `weinong data secrets` and `weinong
-/// devnet` both write them here, so the format has one writer and one reader
-/// (`load_secrets`).
-pub(crate) fn write_data_secrets(path: &Path, pepper: &Pepper) -> Result<()> {
-    let key = DataKey::generate()?;
-    let key_hex = Zeroizing::new(hex::encode(key.expose_bytes()));
-    let text = Zeroizing::new(format!(
-        "{{\"data_key\":\"{}\",\"pepper\":\"{}\"}}\n",
-        key_hex.as_str(),
-        pepper.to_hex().as_str()
-    ));
+/// key of its own and the consortium's `pepper`, sealed under `password`
+/// ([`DataSecrets::seal`]). `weinong data secrets` and `weinong devnet` both write them
+/// here, so the format has one writer and one reader (`load_secrets`).
+pub(crate) fn write_data_secrets(path: &Path, pepper: &Pepper, password: &[u8]) -> Result<()> {
+    let text = DataSecrets::generate(pepper.clone())?.seal(password)?;
     write_private(path, text.as_bytes())
 }
 
-/// Reads a node's data-secrets file (`write_data_secrets`' format).
-pub(crate) fn load_secrets(path: &Path) -> Result<Secrets> {
-    let text = Zeroizing::new(
+fn read_secrets_text(path: &Path) -> Result<Zeroizing<String>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.len() > weinong_keys::SEALED_SECRETS_BYTES_MAX as u64 {
+        bail!("{} is too large for a secrets file", path.display());
+    }
+    Ok(Zeroizing::new(
         std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?,
-    );
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", path.display()))?;
-    let field = |k: &str| {
-        v.get(k)
-            .and_then(|x| x.as_str())
-            .ok_or_else(|| anyhow!("{}: missing \"{k}\"", path.display()))
-    };
-    let mut key = Zeroizing::new([0u8; 16]);
-    hex::decode_to_slice(field("data_key")?, key.as_mut())
-        .map_err(|_| anyhow!("{}: data_key must be 32 hex characters", path.display()))?;
-    Ok(Secrets {
-        data_key: DataKey::from_bytes(*key),
-        pepper: Pepper::from_hex(field("pepper")?)?,
-    })
+    ))
+}
+
+/// Opens a node's data-secrets file (`write_data_secrets`' format) with `password`; a
+/// plaintext file of an older weinong is refused with how to re-seal it.
+pub(crate) fn load_secrets(path: &Path, password: &[u8]) -> Result<Secrets> {
+    let text = read_secrets_text(path)?;
+    DataSecrets::open(&text, password).with_context(|| format!("{}", path.display()))
+}
+
+/// As [`load_secrets`], with the password from `password_file`, `WEINONG_KEY_PASSWORD` or
+/// the terminal.
+fn load_secrets_asking(path: &Path, password_file: Option<&Path>) -> Result<Secrets> {
+    let password = existing_password(password_file)?;
+    load_secrets(path, password.as_bytes())
 }
 
 fn progress() -> ProgressBar {
@@ -315,7 +384,7 @@ fn import(a: ImportArgs) -> Result<Outcome> {
         Some(p) => Mapping::load(p)?,
         None => Mapping::default(),
     };
-    let secrets = load_secrets(&a.secrets)?;
+    let secrets = load_secrets_asking(&a.secrets, a.password_file.as_deref())?;
     let rt = runtime()?;
     let bar = progress();
     let report = rt.block_on(async {
@@ -407,7 +476,7 @@ fn report(a: ReportArgs) -> Result<Outcome> {
 
 fn export(a: ExportArgs) -> Result<Outcome> {
     let department: Department = a.department.parse()?;
-    let secrets = load_secrets(&a.secrets)?;
+    let secrets = load_secrets_asking(&a.secrets, a.password_file.as_deref())?;
     let rt = runtime()?;
     let rows = rt.block_on(async {
         let store = Store::open(&a.db).await?;

@@ -10,8 +10,9 @@
 //! prints the endpoints, keystore paths and a consent + assessment example to copy. A later
 //! run on the same directory resumes the same chain. Ctrl-C stops the nodes cleanly.
 //!
-//! The keystores of a devnet share one random password in `DIR/password` (0600): this is a
-//! development network, not a deployment (see deploy/ for per-node keystores).
+//! The keystores and the department nodes' sealed data secrets of a devnet share one random
+//! password in `DIR/password` (0600; every node config names it as `password_file`): this
+//! is a development network, not a deployment (see deploy/ for per-node keystores).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -177,8 +178,11 @@ pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
         .with_context(|| format!("cannot create {}", dir.display()))?;
     let mut secret = [0u8; 16];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let password = hex::encode(secret);
-    write_private(&dir.join("password"), format!("{password}\n").as_bytes())?;
+    let password = weinong_keys::Zeroizing::new(hex::encode(secret));
+    write_private(
+        &dir.join("password"),
+        weinong_keys::Zeroizing::new(format!("{}\n", password.as_str())).as_bytes(),
+    )?;
 
     let names: Vec<String> = (0..args.nodes)
         .map(|i| {
@@ -291,7 +295,7 @@ pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
     let example = if with_data {
         let node_dirs = [0, 1, 2].map(|i: usize| format!("nodes/{}", nodes[i].name));
         let dirs = [0, 1, 2].map(|i| node_dirs[i].as_str());
-        Some(create_data(dir, &dirs, args.people, args.seed)?)
+        Some(create_data(dir, &dirs, args.people, args.seed, &password)?)
     } else {
         None
     };
@@ -392,8 +396,10 @@ fn print_example(dir: &Path, m: &Manifest) {
     let Some(registrar) = m.actors.iter().find(|a| a.name == "registrar") else {
         return;
     };
-    let categories: Vec<String> = shipped_models()[0]
-        .1
+    let Ok([(_, admission), _]) = shipped_models() else {
+        return;
+    };
+    let categories: Vec<String> = admission
         .iter()
         .map(|c| c.label().replace(' ', "_"))
         .collect();
@@ -580,13 +586,9 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         .with_context(|| format!("{} is not a devnet manifest", path.display()))
 }
 
-/// The devnet password.
-pub fn read_password(dir: &Path) -> Result<String> {
-    let path = dir.join("password");
-    Ok(fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .trim()
-        .to_string())
+/// The devnet password (`DIR/password`, which must be its owner's alone).
+pub fn read_password(dir: &Path) -> Result<weinong_keys::Zeroizing<String>> {
+    Ok(weinong_keys::read_password_file(&dir.join("password"))?)
 }
 
 fn open_actor(dir: &Path, m: &Manifest, name: &str, password: &str) -> Result<KeyPair> {
@@ -734,31 +736,20 @@ async fn bind_care_homes(dir: &Path, m: &Manifest, admins: &Admins) -> Result<()
 }
 
 /// The shipped assessment models and the data categories each reads (what a consent must
-/// cover for a request citing it).
-fn shipped_models() -> [(&'static str, Vec<weinong_contracts::DataCategory>); 2] {
-    use weinong_contracts::DataCategory as C;
-    [
-        (
-            weinong_mpc::model::ADMISSION_V1,
-            vec![
-                C::AbilityAssessment,
-                C::VitalSigns,
-                C::Falls,
-                C::Screens,
-                C::InsuranceClaims,
-            ],
-        ),
-        (
-            weinong_mpc::model::PERIODIC_V1,
-            vec![
-                C::AbilityAssessment,
-                C::VitalSigns,
-                C::Falls,
-                C::InsuranceClaims,
-                C::HospitalStays,
-            ],
-        ),
-    ]
+/// cover for a request citing it): those its inputs declare in the spec, the only ones a
+/// registration may declare.
+fn shipped_models() -> Result<[(&'static str, Vec<weinong_contracts::DataCategory>); 2]> {
+    let with_categories = |source: &'static str| -> Result<_> {
+        let model = weinong_mpc::model::compile(source)?;
+        Ok((
+            source,
+            crate::cmd_tx::model_categories(&model)?.iter().collect(),
+        ))
+    };
+    Ok([
+        with_categories(weinong_mpc::model::ADMISSION_V1)?,
+        with_categories(weinong_mpc::model::PERIODIC_V1)?,
+    ])
 }
 
 /// Registers the shipped models (a 2-of-2 admin governance change each). Idempotent: the
@@ -767,7 +758,7 @@ fn shipped_models() -> [(&'static str, Vec<weinong_contracts::DataCategory>); 2]
 async fn register_models(admins: &Admins) -> Result<()> {
     use weinong_contracts::{CategorySet, Change};
 
-    for (source, categories) in shipped_models() {
+    for (source, categories) in shipped_models()? {
         let model = weinong_mpc::model::compile(source)?;
         let spec = weinong_mpc::model::canonical_form(source)?;
         let id = weinong_contracts::payload::model_id(&spec);

@@ -1,5 +1,6 @@
 //! `weinong devnet`'s department data, made once when a devnet is created: one consortium
-//! pepper, one data key per department node (`weinong data secrets`' writer), one synthetic
+//! pepper, one data key per department node (`weinong data secrets`' writer, sealed under
+//! the devnet password that the node configs name as `password_file`), one synthetic
 //! population (`weinong_connectors::synth`) imported into each department node's SQLite
 //! store, the nodes' `[assessment]` config sections, and a subject to show in the example.
 //!
@@ -50,13 +51,14 @@ pub struct ExampleSubject {
 }
 
 /// Makes the department data of a new devnet in `dir`: `node_dirs[i]` (relative to `dir`)
-/// is department node i's directory, for the first three nodes. Returns the example
-/// subject.
+/// is department node i's directory, for the first three nodes; the data secrets are
+/// sealed under `password`. Returns the example subject.
 pub(crate) fn create_data(
     dir: &Path,
     node_dirs: &[&str; 3],
     people: u64,
     seed: u64,
+    password: &str,
 ) -> Result<ExampleSubject> {
     let started = Instant::now();
     let pepper = Pepper::generate()?;
@@ -68,7 +70,11 @@ pub(crate) fn create_data(
     // Read back through the same reader as the CLIs use: the file is what they will see.
     let pepper = read_pepper(&pepper_path)?;
     for node in node_dirs {
-        write_data_secrets(&dir.join(node).join(SECRETS_FILE), &pepper)?;
+        write_data_secrets(
+            &dir.join(node).join(SECRETS_FILE),
+            &pepper,
+            password.as_bytes(),
+        )?;
     }
 
     let synth = dir.join(SYNTH_DIR);
@@ -94,7 +100,8 @@ pub(crate) fn create_data(
             .get(department.as_str())
             .map_or(0, |d| d.rows_dirty);
         let node_dir = dir.join(node);
-        let secrets = crate::cmd_data::load_secrets(&node_dir.join(SECRETS_FILE))?;
+        let secrets =
+            crate::cmd_data::load_secrets(&node_dir.join(SECRETS_FILE), password.as_bytes())?;
         runtime.block_on(import_one(&synth, &node_dir, *department, rows, &secrets))?;
     }
     let example = example_subject(&synth, &pepper)?;

@@ -1,6 +1,11 @@
 //! `weinong fhe …` and `weinong bench fhe`: the FHE backend of `weinong_mpc::fhe` from the
 //! command line: requester key generation, in-process evaluation for `model eval --backend
 //! fhe`, and the benchmark.
+//!
+//! The client key is written as a sealed-secrets file (kind [`CLIENT_KEY_KIND`], secret
+//! [`CLIENT_KEY_NAME`]: SM4-GCM under a PBKDF2-HMAC-SM3 key from the password), never as
+//! plaintext; `NamedSecrets::open(text, CLIENT_KEY_KIND, password)` and
+//! `RequesterKeys::from_bytes` read it back.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -28,11 +33,21 @@ pub enum FheCmd {
 /// `weinong fhe keygen`.
 #[derive(Args)]
 pub struct KeygenArgs {
-    /// Output directory (created if missing): client.key (mode 0600, keep it), and
-    /// compact-public.key and server.key (publish both with the request).
+    /// Output directory (created if missing): client.key (sealed under the password, mode
+    /// 0600, keep it), and compact-public.key and server.key (publish both with the
+    /// request).
     #[arg(long)]
     out: PathBuf,
+    /// File whose first line is the password to seal the client key under (mode 0600);
+    /// else WEINONG_KEY_PASSWORD, else asked twice.
+    #[arg(long, env = "WEINONG_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
 }
+
+/// The kind of a sealed FHE client-key file ([`weinong_keys::NamedSecrets`]).
+pub const CLIENT_KEY_KIND: &str = "fhe-client-key";
+/// The name of the client key inside it (tfhe's safe serialization).
+pub const CLIENT_KEY_NAME: &str = "client_key";
 
 /// Dispatches `weinong fhe`.
 pub fn fhe(cmd: FheCmd) -> Result<Outcome> {
@@ -50,13 +65,17 @@ fn keygen(a: KeygenArgs) -> Result<Outcome> {
             client_path.display()
         );
     }
+    let password = crate::cmd_keys::sealing_password(a.password_file.as_deref())?;
     let started = Instant::now();
     let keys = RequesterKeys::generate();
     let encryption = keys.encryption_key().to_bytes()?;
     let evaluation = keys.evaluation_key().to_bytes()?;
     let client = keys.to_bytes()?;
     let took = started.elapsed();
-    write_secret(&client_path, &client)?;
+    let mut sealed = weinong_keys::NamedSecrets::new(CLIENT_KEY_KIND)?;
+    sealed.insert(CLIENT_KEY_NAME, &client)?;
+    let sealed = sealed.seal(password.as_bytes())?;
+    write_secret(&client_path, sealed.as_bytes())?;
     write_file(&a.out.join("compact-public.key"), &encryption)?;
     write_file(&a.out.join("server.key"), &evaluation)?;
     println!(
@@ -65,7 +84,7 @@ fn keygen(a: KeygenArgs) -> Result<Outcome> {
         weinong_mpc::fhe::params::PARAMETER_SET_NAME
     );
     println!(
-        "client key          {} ({}; secret, keep it)",
+        "client key          {} ({}, sealed under the password; secret, keep it)",
         client_path.display(),
         size(client.len())
     );
@@ -90,8 +109,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("sync {}", path.display()))
 }
 
-/// Writes the client key readable by its owner only (it decrypts every input ciphertext
-/// made under the matching public key).
+/// Writes the sealed client key readable by its owner only (it decrypts every input
+/// ciphertext made under the matching public key).
 fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);

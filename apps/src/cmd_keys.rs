@@ -277,6 +277,25 @@ fn password(prompt: &str) -> Result<Zeroizing<String>> {
     Ok(Zeroizing::new(p))
 }
 
+/// The password of an existing keystore or secrets file: the first line of
+/// `password_file` (owner-only, see [`weinong_keys::read_password_file`]), else
+/// `WEINONG_KEY_PASSWORD`, else asked on the terminal.
+pub(crate) fn existing_password(password_file: Option<&Path>) -> Result<Zeroizing<String>> {
+    match password_file {
+        Some(p) => Ok(weinong_keys::read_password_file(p)?),
+        None => password("Password: "),
+    }
+}
+
+/// A password to seal a new file under: from `password_file` or `WEINONG_KEY_PASSWORD`
+/// (non-empty), else asked twice on the terminal.
+pub(crate) fn sealing_password(password_file: Option<&Path>) -> Result<Zeroizing<String>> {
+    match password_file {
+        Some(p) => Ok(weinong_keys::read_password_file(p)?),
+        None => new_password(),
+    }
+}
+
 fn new_password() -> Result<Zeroizing<String>> {
     if let Ok(p) = std::env::var(PASSWORD_ENV) {
         if p.is_empty() {

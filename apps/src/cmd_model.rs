@@ -135,6 +135,15 @@ fn check(a: CheckArgs) -> Result<Outcome> {
         m.inputs().len(),
         per_holder.join(", ")
     );
+    let per_category: Vec<String> = Holder::ALL
+        .iter()
+        .filter_map(|h| {
+            let categories: Vec<&str> = m.categories_of(*h).iter().map(|c| c.as_str()).collect();
+            (!categories.is_empty()).then(|| format!("{h}: {}", categories.join(",")))
+        })
+        .collect();
+    // What a registration must declare and a consent must cover.
+    println!("categories {}", per_category.join("; "));
     for p in m.params() {
         println!(
             "param      {} = {} (allowed {})",

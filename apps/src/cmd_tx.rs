@@ -263,12 +263,13 @@ pub enum ChangeCmd {
     },
     /// Register an assessment model (its id is the SM3 of the spec file).
     RegisterModel {
-        /// Canonical model spec file.
+        /// Canonical model spec file (as `weinong model check SPEC --canonical FILE` writes it).
         #[arg(long)]
         spec: PathBuf,
-        /// Data categories the model reads, comma-separated.
+        /// Data categories the model reads, comma-separated; must be exactly those its
+        /// inputs declare (the nodes refuse anything else). Default: those.
         #[arg(long)]
-        categories: String,
+        categories: Option<String>,
     },
     /// Retire a model.
     RetireModel {
@@ -544,6 +545,23 @@ pub(crate) fn categories(s: &str) -> Result<CategorySet> {
     Ok(CategorySet::of(&list))
 }
 
+/// The ledger categories of a compiled model's inputs (what its registration declares).
+pub(crate) fn model_categories(model: &weinong_mpc::model::Model) -> Result<CategorySet> {
+    let list = model
+        .categories()
+        .into_iter()
+        .map(|c| {
+            DataCategory::from_code(c.code()).ok_or_else(|| {
+                anyhow!(
+                    "model {} reads data category {c}, which the ledger does not know",
+                    model.name()
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(CategorySet::of(&list))
+}
+
 /// The next nonce for `key`: now in ms, above its last nonce on the ledger.
 pub(crate) async fn next_nonce(client: &Client, chosen: Option<u64>) -> Result<u64> {
     if let Some(n) = chosen {
@@ -712,9 +730,24 @@ fn change(cmd: ChangeCmd, consortium: &Hash32) -> Result<Change> {
             categories: cats,
         } => {
             let spec = read_file(&spec, "model spec")?;
+            let model =
+                weinong_mpc::model::compile_canonical(&spec).map_err(|e| anyhow!("--spec: {e}"))?;
+            let derived = model_categories(&model)?;
+            let declared = match cats {
+                Some(cats) => categories(&cats)?,
+                None => derived,
+            };
+            if declared != derived {
+                bail!(
+                    "--categories {declared} differ from the categories model {} reads ({derived}); \
+                     a registration must declare exactly its inputs' categories: drop --categories or name those",
+                    model.name()
+                );
+            }
             println!("model id {}", model_id(&spec));
+            println!("categories {derived}");
             Change::RegisterModel {
-                categories: categories(&cats)?,
+                categories: declared,
                 spec,
             }
         }

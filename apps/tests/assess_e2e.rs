@@ -10,7 +10,11 @@
 //! care home reading the result, a batch request over twelve residents (eleven consenting),
 //! the leader department node killed (the request fails
 //! with a reason; a retry succeeds after restart), no ID number or name anywhere in a ledger
-//! store, and no department's distinctive raw values in another node's files.
+//! store, and no department's distinctive raw values in another node's files. And the
+//! node that serves the shares cannot pass off what it likes: with its result store
+//! tampered with, `assess fetch` refuses a forged share (valid encryption, wrong signer), a
+//! share of another request, and a replayed share, each by name, and records nothing; the
+//! auditor checks the three departments' share signatures in the bundle.
 
 mod common;
 
@@ -517,12 +521,185 @@ fn batch_request(net: &Net, base: &Path) {
         printed.contains("12 subjects listed in 1 parts"),
         "{printed}"
     );
+    assert_eq!(
+        printed.matches("that department's key").count(),
+        3,
+        "{printed}"
+    );
     assert_eq!(printed.matches("batch access").count(), 3, "{printed}");
 
     // The resident's history shows the three departments' batch accesses.
     let listed = consent_history(net, &people[0], 2);
     assert_eq!(listed.matches(&request[..16]).count(), 3, "{listed}");
     assert!(!consent_history(net, &people[11], 2).contains(&request[..16]));
+}
+
+/// Where node `i` keeps the sealed shares of `request`.
+fn share_dir(net: &Net, i: usize, request: &str) -> PathBuf {
+    let config_path = net.node_config(i);
+    let config: toml::Value =
+        toml::from_str(&std::fs::read_to_string(&config_path).expect("config"))
+            .expect("config TOML");
+    let data = PathBuf::from(config["data_dir"].as_str().expect("data_dir"));
+    let data = if data.is_relative() {
+        config_path.parent().expect("dir").join(data)
+    } else {
+        data
+    };
+    data.join("results").join(request)
+}
+
+/// Requests an admission assessment of `subject_id` without waiting; returns its id.
+fn request_only(net: &Net, subject_id: &str) -> String {
+    let out = net.cli(&[
+        "assess",
+        "request",
+        "--subject",
+        subject_id,
+        "--model",
+        "admission-v1",
+        "--key",
+        &net.actor_key("care-home-1").display().to_string(),
+        "--node",
+        &net.url(0),
+        "--pepper-file",
+        &net.pepper(),
+    ]);
+    assert!(out.status.success(), "the request was not committed");
+    hex_after(&String::from_utf8_lossy(&out.stdout), "request").expect("request id")
+}
+
+/// Two requests A and B are computed; node 0's result store is tampered with before the
+/// care home fetches B from it. A share forged with a valid encryption but the wrong
+/// signer, A's genuine share served for B, and one share served twice are each refused
+/// by `assess fetch` (exit 1) with a message naming why, and nothing is recorded; the
+/// untouched shares then open.
+fn tampered_shares(net: &Net, base: &Path, subject_id: &str) {
+    let a = request_only(net, subject_id);
+    let b = request_only(net, subject_id);
+    let (dir_a, dir_b) = (share_dir(net, 0, &a), share_dir(net, 0, &b));
+    let until = Instant::now() + Duration::from_secs(90);
+    while !(0..3).all(|p| {
+        dir_a.join(format!("p{p}.share")).exists() && dir_b.join(format!("p{p}.share")).exists()
+    }) {
+        assert!(
+            Instant::now() < until,
+            "the shares of A and B did not arrive"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let original: Vec<Vec<u8>> = (0..3)
+        .map(|p| std::fs::read(dir_b.join(format!("p{p}.share"))).expect("share"))
+        .collect();
+    let restore = || {
+        for (p, bytes) in original.iter().enumerate() {
+            std::fs::write(dir_b.join(format!("p{p}.share")), bytes).expect("restore");
+        }
+    };
+    let receipt = base.join("r-tampered.json");
+    let fetch = || {
+        let out = net.cli(&[
+            "assess",
+            "fetch",
+            &b,
+            "--model",
+            "admission-v1",
+            "--key",
+            &net.actor_key("care-home-1").display().to_string(),
+            "--node",
+            &net.url(0),
+            "--receipt",
+            &receipt.display().to_string(),
+            "--timeout-s",
+            "30",
+        ]);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let refused = |why: &str| {
+        let (code, printed) = fetch();
+        assert_eq!(
+            code,
+            Some(1),
+            "a tampered share must be refused:
+{printed}"
+        );
+        assert!(
+            printed.contains(why),
+            "the refusal must name {why:?}:
+{printed}"
+        );
+        assert!(!receipt.exists(), "nothing is recorded for a refused share");
+    };
+
+    // Forged: a well-formed share for B, validly encrypted to the care home, claiming
+    // health's key (party 1's signer) but signed by another key.
+    let keystore = std::fs::read_to_string(net.actor_key("care-home-1")).expect("keystore");
+    let care_home = weinong_keys::keystore_public_key(&keystore).expect("public key");
+    let model = compile(ADMISSION_V1).expect("model");
+    let b_bytes: [u8; 32] = hex::decode(&b).expect("hex").try_into().expect("32 bytes");
+    let mut plain = b"WNOS".to_vec();
+    plain.push(2);
+    plain.push(1);
+    plain.extend_from_slice(&model.id().0);
+    plain.extend_from_slice(&b_bytes);
+    let subject = SubjectPseudonym::derive(
+        &weinong_keys::Pepper::from_hex(
+            std::fs::read_to_string(net.pepper())
+                .expect("pepper")
+                .trim(),
+        )
+        .expect("pepper"),
+        &weinong_keys::ResidentId::parse(subject_id).expect("ID"),
+    );
+    plain.extend_from_slice(&weinong_mpc::model::subjects_digest(std::iter::once(
+        subject.as_bytes(),
+    )));
+    let outputs = u32::try_from(model.outputs().len()).expect("outputs");
+    plain.extend_from_slice(&1u32.to_be_bytes());
+    plain.extend_from_slice(&outputs.to_be_bytes());
+    plain.resize(plain.len() + 8 * model.outputs().len(), 0);
+    let blob = care_home.encrypt(&plain).expect("encrypt");
+    let forger = weinong_keys::KeyPair::generate();
+    let consortium = {
+        let genesis = std::fs::read(net.dir.join("genesis.bin")).expect("genesis");
+        weinong_keys::sm3_digest(&genesis)
+    };
+    let message = weinong_mpc::model::share_signature_message(
+        &consortium,
+        &b_bytes,
+        weinong_mpc::PartyId::P1,
+        &model.id(),
+        &weinong_keys::sm3_digest(&blob),
+    );
+    let mut forged = original[1][..37].to_vec();
+    forged.extend_from_slice(&forger.sign(&message).to_bytes());
+    forged.extend_from_slice(&blob);
+    std::fs::write(dir_b.join("p1.share"), &forged).expect("forge");
+    refused("forged");
+
+    // A's genuine share of party 1, served for B.
+    restore();
+    std::fs::copy(dir_a.join("p1.share"), dir_b.join("p1.share")).expect("copy");
+    refused(&format!("made for request {a}, not for this request {b}"));
+
+    // Party 0's share served again as party 2's.
+    restore();
+    std::fs::write(dir_b.join("p2.share"), &original[0]).expect("replay");
+    refused("replayed share");
+
+    // Untouched, the same shares open and the result is recorded.
+    restore();
+    let (code, printed) = fetch();
+    assert_eq!(
+        code,
+        Some(0),
+        "the genuine shares must open:
+{printed}"
+    );
+    assert!(receipt.exists());
 }
 
 /// The auditor's proof of `request`: `audit request` against node `node` writes `bundle`,
@@ -694,8 +871,17 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         "{h}"
     );
 
-    // The auditor proves the request, the accesses, their consent and the commitment.
-    audit(&net, &request, 2, &base.path().join("bundle.json"), &r1);
+    // The auditor proves the request, the accesses, their consent and the commitment, and
+    // the three departments' signatures over the shares they gave the care home.
+    let printed = audit(&net, &request, 2, &base.path().join("bundle.json"), &r1);
+    assert_eq!(
+        printed.matches("that department's key").count(),
+        3,
+        "{printed}"
+    );
+
+    // A node's result store tampered with: forged, misdirected and replayed shares.
+    tampered_shares(&net, base.path(), &subject_id);
 
     // The registrar can show the person every access to their data.
     let listed = consent_history(&net, &subject_id, 1);
@@ -762,6 +948,26 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         out.status.code(),
         Some(1),
         "a request after revocation must fail"
+    );
+
+    // A consent that omits one category the model reads (screens, held by health): the
+    // health node's access for its inputs' categories is refused, it joins no session and
+    // the request fails, naming the consent.
+    net.grant_with(
+        &subject_id,
+        "admission_assessment",
+        "ability_assessment,vital_signs,falls,insurance_claims",
+    );
+    let out = net.request(&subject_id, "care-home-1", 1, &base.path().join("r5b.json"));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a consent without screens must not give an assessment"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("consent"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 
     // A department node down (the Raft leader, so the consortium also elects a new one

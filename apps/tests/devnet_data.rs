@@ -113,6 +113,8 @@ fn init_only_loads_each_department_and_names_a_subject_held_by_all_three() {
             .arg(format!("sqlite://{}", db.display()))
             .arg("--secrets")
             .arg(&secrets)
+            .arg("--password-file")
+            .arg(dir.join("password"))
             .arg("--out")
             .arg(&export)
             .output()
@@ -129,22 +131,29 @@ fn init_only_loads_each_department_and_names_a_subject_held_by_all_three() {
             "{short} holds no row of {subject}"
         );
     }
-    // Each node has a data key of its own; all share the consortium pepper.
-    let secrets: Vec<serde_json::Value> = (0..3)
+    // The data secrets are sealed under the devnet password (the nodes' `password_file`);
+    // each node has a data key of its own; all share the consortium pepper.
+    let password = weinong_keys::read_password_file(&dir.join("password")).unwrap();
+    let secrets: Vec<weinong_keys::DataSecrets> = (0..3)
         .map(|i| {
             let config = dir.join(manifest["nodes"][i]["config"].as_str().unwrap());
-            serde_json::from_str(
-                &std::fs::read_to_string(config.with_file_name("data-secrets.json")).unwrap(),
-            )
-            .unwrap()
+            let text = std::fs::read_to_string(config.with_file_name("data-secrets.json")).unwrap();
+            assert!(text.contains("\"weinong-sealed-secrets\""), "{text}");
+            weinong_keys::DataSecrets::open(&text, password.as_bytes()).unwrap()
         })
         .collect();
     let pepper = std::fs::read_to_string(dir.join("pepper.hex")).unwrap();
     for s in &secrets {
-        assert_eq!(s["pepper"].as_str().unwrap(), pepper.trim());
+        assert_eq!(s.pepper.to_hex().as_str(), pepper.trim());
     }
-    assert_ne!(secrets[0]["data_key"], secrets[1]["data_key"]);
-    assert_ne!(secrets[1]["data_key"], secrets[2]["data_key"]);
+    assert_ne!(
+        secrets[0].data_key.expose_bytes(),
+        secrets[1].data_key.expose_bytes()
+    );
+    assert_ne!(
+        secrets[1].data_key.expose_bytes(),
+        secrets[2].data_key.expose_bytes()
+    );
     let auditor = std::fs::read_to_string(dir.join("nodes/auditor/node.toml")).unwrap();
     assert!(!auditor.contains("[assessment]"), "{auditor}");
 }

@@ -221,3 +221,77 @@ fn missing_node_key_and_bad_input_are_named() {
         "not a signed transaction",
     );
 }
+
+#[test]
+fn a_model_registration_declares_exactly_its_inputs_categories() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = |name: &str| -> String { dir.path().join(name).to_string_lossy().into_owned() };
+    let toml = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../mpc/models/admission-v1.toml"
+    );
+    let checked = ok(&weinong(&[
+        "model",
+        "check",
+        toml,
+        "--canonical",
+        &p("spec"),
+    ]));
+    assert!(
+        checked.contains("health: vital_signs,falls,screens"),
+        "{checked}"
+    );
+    let consortium = hex::encode(sm3_digest(b"a consortium"));
+    let proposals = std::cell::Cell::new(0u32);
+    let propose = |spec: &str, categories: Option<&str>| {
+        proposals.set(proposals.get() + 1);
+        let out = p(&format!("model-{}.json", proposals.get()));
+        let mut args = vec![
+            "tx",
+            "governance",
+            "propose",
+            "--out",
+            &out,
+            "--consortium",
+            &consortium,
+            "--seq",
+            "0",
+            "register-model",
+            "--spec",
+            spec,
+        ];
+        if let Some(c) = categories {
+            args.extend(["--categories", c]);
+        }
+        weinong(&args)
+    };
+    // Omitting a category an input reads (screens) is refused before anything is signed.
+    input_error(
+        &propose(
+            &p("spec"),
+            Some("ability_assessment,vital_signs,falls,insurance_claims"),
+        ),
+        "a registration must declare exactly its inputs' categories",
+    );
+    // So is adding one no input reads, and a spec that is not canonical bytes.
+    input_error(
+        &propose(
+            &p("spec"),
+            Some("ability_assessment,vital_signs,falls,screens,insurance_claims,medications"),
+        ),
+        "differ from the categories model admission-v1 reads",
+    );
+    input_error(&propose(toml, None), "not a canonical model spec");
+    // Exactly the inputs' categories, or none named: accepted, the derived set printed.
+    let out = ok(&propose(
+        &p("spec"),
+        Some("ability_assessment,vital_signs,falls,screens,insurance_claims"),
+    ));
+    assert!(
+        out.contains(
+            "categories {ability assessment, vital signs, falls, screens, insurance claims}"
+        ),
+        "{out}"
+    );
+    ok(&propose(&p("spec"), None));
+}

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use weinong_keys::{DataKey, Pepper, PseudonymKey, SubjectPseudonym};
+use weinong_keys::{DataKey, PseudonymKey, SubjectPseudonym};
 
 use crate::clean::{Cleaned, Pseudonyms, Rejection, Rule, clean_row_with};
 use crate::error::ConnectorError;
@@ -34,14 +34,10 @@ const BATCHES_IN_FLIGHT: usize = 2;
 const PSEUDONYM_RUN_ROWS: usize = 512;
 
 /// The node's secrets an import needs: the data key (sealing identities) and the pepper
-/// (subject pseudonyms). Both zeroize on drop.
-#[derive(Clone, Debug)]
-pub struct Secrets {
-    /// SM4-GCM key for identifying fields.
-    pub data_key: DataKey,
-    /// HMAC-SM3 key for pseudonyms.
-    pub pepper: Pepper,
-}
+/// (subject pseudonyms), as sealed in the node's data-secrets file
+/// ([`weinong_keys::DataSecrets`]: one type, so a secret added there reaches imports).
+/// Both zeroize on drop; `Debug` is redacted.
+pub type Secrets = weinong_keys::DataSecrets;
 
 /// How an import runs.
 #[derive(Clone, Debug)]

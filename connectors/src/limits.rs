@@ -68,3 +68,21 @@ pub const FEATURE_CHUNK_SUBJECTS: usize = 8_192;
 const _: () = assert!(SQL_BINDS_MAX >= 64);
 const _: () = assert!(SQL_BINDS_MAX < 32_766);
 const _: () = assert!(FEATURE_CHUNK_SUBJECTS <= SQL_BINDS_MAX);
+
+/// Entries in an XLSX workbook (a zip archive); read from its central directory before
+/// anything is decompressed.
+pub const XLSX_ZIP_ENTRIES_MAX: usize = 10_000;
+
+/// Declared uncompressed size of one XLSX zip entry (a sheet's XML, the shared strings):
+/// checked before calamine opens the workbook (it reads the shared strings whole), and the
+/// zip reader stops any entry at its declared size.
+pub const XLSX_ENTRY_BYTES_MAX: u64 = 1 << 30;
+
+/// Declared uncompressed size of all entries of an XLSX workbook together.
+pub const XLSX_UNCOMPRESSED_BYTES_MAX: u64 = 2 << 30;
+
+/// Cells in an XLSX sheet's used range (rows × columns), checked against the sheet's
+/// declared dimension and against every cell read, before the rows are built: a sheet with
+/// cells at A1 and XFD1048576 spans 17 billion cells, which a range would allocate whole.
+/// A million rows of 32 columns fit; the rows built hold at most this many strings.
+pub const XLSX_CELLS_MAX: u64 = 32 << 20;

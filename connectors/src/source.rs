@@ -18,18 +18,32 @@
 //! A canonical field without an entry is looked up by its canonical name, then by its
 //! Chinese label (`FieldSpec::label_zh`). Every mapped column must exist in the file, every
 //! key must be a canonical field, and every required field must find a column.
+//!
+//! ## XLSX bounds
+//!
+//! A workbook is a zip archive whose entries can inflate far beyond the file, and a sheet's
+//! used range can span 17 billion cells with two cells in it (A1 and XFD1048576); a
+//! calamine range of it would be allocated whole and abort the process. So, before
+//! anything is allocated for them: the zip directory's declared entry sizes are checked
+//! (`limits::XLSX_ENTRY_BYTES_MAX`, `XLSX_UNCOMPRESSED_BYTES_MAX`; the zip reader holds
+//! each entry to its declared size), then the sheet's declared dimension and the position
+//! of every cell as it streams (`XLSX_CELLS_MAX`, `COLUMNS_MAX`). A refusal names the sheet,
+//! its range and the limit.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Cursor, Read};
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, DataRef, Reader, Xlsx};
 use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::error::ConnectorError;
-use crate::limits::{COLUMNS_MAX, IMPORT_FILE_BYTES_MAX, MAPPING_BYTES_MAX};
+use crate::limits::{
+    COLUMNS_MAX, IMPORT_FILE_BYTES_MAX, MAPPING_BYTES_MAX, XLSX_CELLS_MAX, XLSX_ENTRY_BYTES_MAX,
+    XLSX_UNCOMPRESSED_BYTES_MAX, XLSX_ZIP_ENTRIES_MAX,
+};
 use crate::schema::{Department, MissingPolicy, TableSpec};
 
 /// A column mapping file.
@@ -840,6 +854,9 @@ fn read_xlsx(path: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<Table, C
         path: path.to_string(),
         message,
     };
+    // Before calamine opens the workbook (it reads the shared strings whole): the zip
+    // entries' declared sizes, which the zip reader then holds each entry to.
+    check_xlsx_zip(&bytes).map_err(err)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| err(e.to_string()))?;
     let name = match sheet {
         Some(s) => s.to_string(),
@@ -849,25 +866,138 @@ fn read_xlsx(path: &str, bytes: Vec<u8>, sheet: Option<&str>) -> Result<Table, C
             .cloned()
             .ok_or_else(|| err("the workbook has no sheets".into()))?,
     };
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| err(format!("sheet '{name}': {e}")))?;
-    let mut rows = range.rows();
-    let header: Vec<String> = rows
-        .next()
-        .map(|r| r.iter().map(cell_text).collect())
-        .unwrap_or_default();
-    let start = range.start().map_or(0, |(r, _)| r);
+    let mut reader = match book.worksheet_cells_reader(&name) {
+        Ok(reader) => reader,
+        // A chart sheet: no cells (as calamine's own ranges treat it).
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok((Vec::new(), Vec::new())),
+        Err(e) => return Err(err(format!("sheet '{name}': {e}"))),
+    };
+    // The declared dimension first, then every cell read: the cells are streamed, never
+    // put in a range of the whole used area (which calamine would allocate at once).
+    let declared = reader.dimensions();
+    check_sheet_area(&name, declared.start, declared.end).map_err(err)?;
+    let mut cells: Vec<((u32, u32), String)> = Vec::new();
+    let mut bounds: Option<((u32, u32), (u32, u32))> = None;
+    while let Some(cell) = reader
+        .next_cell()
+        .map_err(|e| err(format!("sheet '{name}': {e}")))?
+    {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (r, c) = cell.get_position();
+        let (start, end) = bounds.map_or(((r, c), (r, c)), |(s, e)| {
+            ((s.0.min(r), s.1.min(c)), (e.0.max(r), e.1.max(c)))
+        });
+        if bounds != Some((start, end)) {
+            check_sheet_area(&name, start, end).map_err(err)?;
+            bounds = Some((start, end));
+        }
+        cells.push(((r, c), cell_text(&Data::from(cell.get_value().clone()))));
+    }
+    drop(reader);
+    let Some((start, end)) = bounds else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    // Within the limits checked above: at most XLSX_CELLS_MAX strings.
+    let width = usize::try_from(end.1 - start.1 + 1).map_err(|_| err("too wide".into()))?;
+    let height = usize::try_from(end.0 - start.0 + 1).map_err(|_| err("too long".into()))?;
+    let mut grid: Vec<Vec<String>> = (0..height).map(|_| vec![String::new(); width]).collect();
+    for ((r, c), text) in cells {
+        if let Some(slot) = grid
+            .get_mut((r - start.0) as usize)
+            .and_then(|row| row.get_mut((c - start.1) as usize))
+        {
+            *slot = text;
+        }
+    }
+    let mut rows = grid.into_iter();
+    let header = rows.next().unwrap_or_default();
     let body = rows
         .enumerate()
-        .map(|(i, r)| {
-            (
-                u64::from(start) + u64::try_from(i).unwrap_or(0) + 2,
-                r.iter().map(cell_text).collect(),
-            )
-        })
+        .map(|(i, r)| (u64::from(start.0) + u64::try_from(i).unwrap_or(0) + 2, r))
         .collect();
     Ok((header, body))
+}
+
+/// Refuses a workbook whose zip directory declares too many entries, an entry larger than
+/// [`XLSX_ENTRY_BYTES_MAX`] or more than [`XLSX_UNCOMPRESSED_BYTES_MAX`] in all, before
+/// anything is decompressed.
+fn check_xlsx_zip(bytes: &[u8]) -> Result<(), String> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| format!("not an XLSX workbook (zip: {e})"))?;
+    if zip.len() > XLSX_ZIP_ENTRIES_MAX {
+        return Err(format!(
+            "{} zip entries, over the limit of {XLSX_ZIP_ENTRIES_MAX} (XLSX_ZIP_ENTRIES_MAX)",
+            zip.len()
+        ));
+    }
+    let mut total: u64 = 0;
+    for i in 0..zip.len() {
+        let entry = zip
+            .by_index_raw(i)
+            .map_err(|e| format!("zip entry {i}: {e}"))?;
+        let size = entry.size();
+        if size > XLSX_ENTRY_BYTES_MAX {
+            return Err(format!(
+                "zip entry '{}' declares {size} bytes uncompressed, over the limit of \
+                 {XLSX_ENTRY_BYTES_MAX} (XLSX_ENTRY_BYTES_MAX): refused before decompressing \
+                 (a zip bomb, or a sheet too large: split it or export CSV)",
+                entry.name().unwrap_or_default()
+            ));
+        }
+        total = total.saturating_add(size);
+    }
+    if total > XLSX_UNCOMPRESSED_BYTES_MAX {
+        return Err(format!(
+            "the zip entries declare {total} bytes uncompressed in all, over the limit of \
+             {XLSX_UNCOMPRESSED_BYTES_MAX} (XLSX_UNCOMPRESSED_BYTES_MAX): refused before \
+             decompressing (split the workbook or export CSV)"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a used range (0-based `(row, column)` corners) of more than [`XLSX_CELLS_MAX`]
+/// cells or [`COLUMNS_MAX`] columns, naming the sheet and the range.
+fn check_sheet_area(sheet: &str, start: (u32, u32), end: (u32, u32)) -> Result<(), String> {
+    let rows = u64::from(end.0.saturating_sub(start.0)) + 1;
+    let columns = u64::from(end.1.saturating_sub(start.1)) + 1;
+    let cells = rows.saturating_mul(columns);
+    let range = format!(
+        "{}{}:{}{}",
+        column_name(start.1),
+        u64::from(start.0) + 1,
+        column_name(end.1),
+        u64::from(end.0) + 1
+    );
+    if cells > XLSX_CELLS_MAX {
+        return Err(format!(
+            "sheet '{sheet}' spans {range} ({rows} rows × {columns} columns = {cells} cells), \
+             over the limit of {XLSX_CELLS_MAX} cells (XLSX_CELLS_MAX): clear the stray cells \
+             far from the data, split the sheet, or export CSV"
+        ));
+    }
+    if columns > COLUMNS_MAX as u64 {
+        return Err(format!(
+            "sheet '{sheet}' spans {range} ({columns} columns), over the limit of \
+             {COLUMNS_MAX} columns (COLUMNS_MAX): clear the stray cells far from the data"
+        ));
+    }
+    Ok(())
+}
+
+/// A 0-based column index as Excel names it (0 → A, 25 → Z, 26 → AA, 16383 → XFD).
+fn column_name(index: u32) -> String {
+    let mut n = u64::from(index) + 1;
+    let mut letters = Vec::new();
+    while n > 0 {
+        let rem = (n - 1) % 26;
+        letters.push(b'A' + rem as u8);
+        n = (n - 1) / 26;
+    }
+    letters.reverse();
+    String::from_utf8(letters).unwrap_or_default()
 }
 
 fn cell_text(c: &Data) -> String {

@@ -28,8 +28,15 @@ pub const REQUEST_ACCESSES_MAX: u16 = 64;
 /// Most subjects one part of a batch request carries (2,000 × 32 bytes fits a payload).
 pub const BATCH_PART_SUBJECTS_MAX: u16 = 2_000;
 
-/// Most parts of one batch request: 500 × 2,000 = one million subjects.
-pub const BATCH_PARTS_MAX: u32 = 500;
+/// Most parts of one batch request: 150 × 2,000 = 300,000 subjects
+/// ([`BATCH_SUBJECTS_MAX`]). The bound comes from the sealed output share: every
+/// department's share of a whole batch travels to the requester in one p2p message, so
+/// `weinong-node`'s limits check at compile time that a full batch of a model with the
+/// most output columns fits (a larger city-wide run is several requests).
+pub const BATCH_PARTS_MAX: u32 = 150;
+
+/// Most subjects in one batch request.
+pub const BATCH_SUBJECTS_MAX: u32 = BATCH_PART_SUBJECTS_MAX as u32 * BATCH_PARTS_MAX;
 
 const _: () = assert!(APPROVALS_MAX >= 1);
 const _: () = assert!(

@@ -149,7 +149,9 @@ pub enum Change {
     },
     /// Register an assessment model; its id is the SM3 of `spec`.
     RegisterModel {
-        /// The data categories the model reads (what each request must access).
+        /// The data categories the model reads (what each request must access). Nodes admit
+        /// a registration only if these are exactly the categories the spec's inputs
+        /// declare (`weinong-node`'s `categories`; this crate cannot compile a spec).
         categories: CategorySet,
         /// The canonical model spec bytes (defined by `weinong-mpc`, opaque here).
         spec: Vec<u8>,

@@ -522,6 +522,13 @@ impl State {
         self.requests.get(request)
     }
 
+    /// Every open request (requested or authorised), soonest deadline first.
+    pub fn open_requests(&self) -> impl Iterator<Item = (&RequestId, &Request)> {
+        self.open_deadlines
+            .iter()
+            .filter_map(|(_, id)| self.requests.get(id).map(|r| (id, r)))
+    }
+
     /// Keys holding an active admin binding at `t_ms`.
     pub(crate) fn admin_count(&self, t_ms: u64) -> u64 {
         self.keys

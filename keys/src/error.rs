@@ -41,6 +41,25 @@ pub enum KeyError {
     /// A keystore file was malformed, tampered with, or the password was wrong.
     #[error("keystore: {0}")]
     Keystore(String),
+    /// A sealed-secrets file (data secrets, FHE client key) was malformed, tampered with,
+    /// of another kind, or the password was wrong.
+    #[error("sealed secrets: {0}")]
+    Secrets(String),
+    /// A plaintext secrets file from before secrets were sealed.
+    #[error(
+        "plaintext secrets file from an older weinong: secrets at rest are now sealed under a \
+         password. Re-seal it with `weinong data reseal --in FILE --out NEW` (password from \
+         --password-file or WEINONG_KEY_PASSWORD), point the config at NEW, then delete FILE"
+    )]
+    PlaintextSecrets,
+    /// A password file is unsafe or unreadable.
+    #[error("password file {path}: {reason}")]
+    PasswordFile {
+        /// The file.
+        path: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
     /// A hex string was malformed.
     #[error("bad hex for {what}: {reason}")]
     Hex {

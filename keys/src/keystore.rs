@@ -65,7 +65,7 @@ fn header_aad(f: &File) -> Vec<u8> {
     .into_bytes()
 }
 
-fn derive(password: &[u8], salt: &[u8], iterations: u32) -> DataKey {
+pub(crate) fn derive_key(password: &[u8], salt: &[u8], iterations: u32) -> DataKey {
     let mut out = Zeroizing::new([0u8; 16]);
     pbkdf2::pbkdf2_hmac::<sm3::Sm3>(password, salt, iterations, &mut *out);
     DataKey::from_bytes(*out)
@@ -104,7 +104,7 @@ pub fn seal_keystore_with_iterations(
             sealed: String::new(),
         },
     };
-    let kek = derive(password, &salt, iterations);
+    let kek = derive_key(password, &salt, iterations);
     let sealed = kek.seal(&header_aad(&file), &*key.secret_bytes())?;
     file.cipher.sealed = hex::encode(sealed);
     serde_json::to_string_pretty(&file).map_err(|e| KeyError::Keystore(e.to_string()))
@@ -174,7 +174,7 @@ pub fn open_keystore(text: &str, password: &[u8]) -> Result<KeyPair, KeyError> {
         .map_err(|e| KeyError::Keystore(format!("salt is not hex: {e}")))?;
     let sealed = hex::decode(&file.cipher.sealed)
         .map_err(|e| KeyError::Keystore(format!("sealed is not hex: {e}")))?;
-    let kek = derive(password, &salt, file.kdf.iterations);
+    let kek = derive_key(password, &salt, file.kdf.iterations);
     let secret = kek
         .open(&header_aad(&file), &sealed)
         .map_err(|_| KeyError::Keystore("wrong password, or the file was tampered with".into()))?;

@@ -2,15 +2,18 @@
 //!
 //! Owns: SM2 key pairs, signatures (GB/T 32918.2, distinguishing ID `1234567812345678`) and
 //! public-key encryption (GB/T 32918.4, the ASN.1 form of OpenSSL 3); SM3 (GB/T 32905) and
-//! HMAC-SM3; SM4-GCM (GB/T 32907) sealing; [`KeyId`]; the encrypted keystore file; PEM/DER
-//! import and export; resident ID validation (GB 11643) and [`SubjectPseudonym`] (an
-//! RFC 9497 oblivious PRF over ristretto255, from the `voprf` crate).
+//! HMAC-SM3; SM4-GCM (GB/T 32907) sealing; [`KeyId`]; the encrypted keystore file; sealed
+//! secrets files ([`NamedSecrets`], [`DataSecrets`]: the same KDF and cipher as the
+//! keystore); password files ([`read_password_file`]); PEM/DER import and export; resident
+//! ID validation (GB 11643) and [`SubjectPseudonym`] (an RFC 9497 oblivious PRF over
+//! ristretto255, from the `voprf` crate).
 //!
-//! Must not know: the ledger, transactions, networking or storage. Every primitive comes
+//! Must not know: the ledger, transactions, networking or storage (it reads password files,
+//! nothing else, from disk). Every primitive comes
 //! from an audited RustCrypto crate; this crate only composes them and gives them types.
 //! Secrets (`KeyPair`, `DataKey`, `Pepper`, `PseudonymKey`, `PseudonymBlinding`,
-//! `ResidentId`) zeroize on drop and never appear
-//! in `Debug` output.
+//! `ResidentId`, `NamedSecrets`, `DataSecrets`, passwords) zeroize on drop and never appear
+//! in `Debug` output; secrets at rest are only ever written sealed under a password.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -25,8 +28,10 @@ mod hash;
 mod id_number;
 mod key_id;
 mod keystore;
+mod password_file;
 mod pseudonym;
 pub mod request_auth;
+mod sealed_secrets;
 mod sm2_keys;
 mod sm4_gcm;
 mod verify_table;
@@ -39,12 +44,17 @@ pub use keystore::{
     KDF_ITERATIONS, KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, KEYSTORE_BYTES_MAX,
     keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
 };
+pub use password_file::{PASSWORD_FILE_BYTES_MAX, read_password_file};
 pub use pseudonym::{
     BlindedId, EvaluatedId, OPRF_ELEMENT_LEN, OPRF_KEY_INFO, Pepper, PseudonymBlinding,
     PseudonymKey, SubjectPseudonym,
 };
 pub use request_auth::{RequestAuthError, RequestSignature, sign_request, verify_request};
-pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, Signature};
+pub use sealed_secrets::{
+    DataSecrets, NamedSecrets, SEALED_SECRETS_BYTES_MAX, SEALED_SECRETS_VERSION,
+    SECRET_VALUE_BYTES_MAX, SECRETS_PER_FILE_MAX,
+};
+pub use sm2_keys::{DEFAULT_DIST_ID, KeyPair, PublicKey, SM2_CIPHERTEXT_OVERHEAD_MAX, Signature};
 pub use sm4_gcm::{DataKey, SEAL_OVERHEAD, SEALED_VERSION, Sealer};
 pub use verify_table::PreparedPublicKey;
 pub use zeroize::Zeroizing;

@@ -69,6 +69,11 @@ impl Pepper {
         Ok(Self(p))
     }
 
+    /// The raw pepper bytes (for sealing in a secrets file). Handle with care.
+    pub fn expose_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// Hex form, for writing a pepper file. Handle with care.
     pub fn to_hex(&self) -> zeroize::Zeroizing<String> {
         zeroize::Zeroizing::new(hex::encode(self.0))

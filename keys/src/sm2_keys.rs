@@ -22,6 +22,12 @@ use crate::{KeyError, KeyId, sm3_digest};
 /// The default SM2 distinguishing ID of GB/T 32918 (`1234567812345678`).
 pub const DEFAULT_DIST_ID: &str = "1234567812345678";
 
+/// Most bytes an SM2 ciphertext ([`PublicKey::encrypt`], DER `C1‖C3‖C2` as GM/T 0009
+/// encodes it) adds to its plaintext: the SEQUENCE header, the two coordinates of C1 as
+/// INTEGERs (33 bytes each at most), the SM3 hash C3 and C2's OCTET STRING header. Callers
+/// size their limits on ciphertexts from it.
+pub const SM2_CIPHERTEXT_OVERHEAD_MAX: usize = 128;
+
 /// An SM2 secret key with its public half.
 ///
 /// The secret scalar lives in `sm2::SecretKey`, which zeroizes on drop. `Debug` shows only

@@ -63,3 +63,24 @@ fn sm2_sign_verify_and_encrypt_decrypt_round_trips() {
         *key.public_key()
     );
 }
+
+#[test]
+fn sm2_ciphertexts_stay_within_the_named_overhead() {
+    let key = KeyPair::generate();
+    // Short, medium, and long enough that C2's length takes a 4-byte DER length.
+    for len in [1usize, 127, 128, 65_535, 65_536, 1 << 24] {
+        let msg = vec![0x5au8; len];
+        let ct = key.public_key().encrypt(&msg).unwrap();
+        let overhead = ct.len() - len;
+        assert!(
+            overhead <= weinong_keys::SM2_CIPHERTEXT_OVERHEAD_MAX,
+            "{len}-byte message: {overhead} bytes of overhead"
+        );
+        // C1's two coordinates and C3's 32 bytes are always there (DER drops a
+        // coordinate's leading zero bytes, so a little under 96 is possible).
+        assert!(
+            overhead >= 80,
+            "{len}-byte message: {overhead} bytes of overhead"
+        );
+    }
+}

@@ -10,8 +10,8 @@ name = "join-test"
 version = "1"
 title = "two departments"
 [inputs]
-item = { holder = "civil_affairs", type = "int", range = [0, 4], doc = "an item" }
-weight = { holder = "health", type = "int", decimals = 1, range = [200, 2500], column = "weight_kg", optional = { fill = 200, flag = "weight_known" }, doc = "weight, 0.1 kg" }
+item = { holder = "civil_affairs", category = "ability_assessment", type = "int", range = [0, 4], doc = "an item" }
+weight = { holder = "health", category = "vital_signs", type = "int", decimals = 1, range = [200, 2500], column = "weight_kg", optional = { fill = 200, flag = "weight_known" }, doc = "weight, 0.1 kg" }
 [outputs.score]
 value = "item + if(weight_known, weight, 0)"
 to = ["requester"]

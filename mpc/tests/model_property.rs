@@ -202,9 +202,9 @@ name = "property"
 version = "1"
 title = "random expression"
 [inputs]
-x = {{ holder = "civil_affairs", type = "int", range = [-1000, 1000], doc = "signed" }}
-y = {{ holder = "health", type = "int", range = [0, 50], doc = "small" }}
-b = {{ holder = "medical_insurance", type = "bool", doc = "flag" }}
+x = {{ holder = "civil_affairs", category = "ability_assessment", type = "int", range = [-1000, 1000], doc = "signed" }}
+y = {{ holder = "health", category = "screens", type = "int", range = [0, 50], doc = "small" }}
+b = {{ holder = "medical_insurance", category = "insurance_claims", type = "bool", doc = "flag" }}
 [tables.steps]
 bands = [{}]
 doc = "a step function with negative bounds and values"

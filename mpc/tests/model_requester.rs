@@ -242,8 +242,17 @@ fn corrupt_share_bytes_are_refused_by_name() {
             "{err}"
         );
     }
+    // A changed request id or subject-list digest decodes but does not reconstruct.
+    for at in 38..102 {
+        let share = OutputShare::from_bytes(&flipped(&bytes, at)).expect("header is well formed");
+        let err = reconstruct(&m, &[s0.clone(), s1.clone(), share]).unwrap_err();
+        assert!(
+            matches!(err, ReconstructError::BindingMismatch { .. }),
+            "byte {at}: {err}"
+        );
+    }
     // A changed subject count no longer matches the body (or exceeds the limit).
-    for at in 38..42 {
+    for at in 102..106 {
         let err = OutputShare::from_bytes(&flipped(&bytes, at)).unwrap_err();
         assert!(
             matches!(
@@ -253,7 +262,7 @@ fn corrupt_share_bytes_are_refused_by_name() {
             "byte {at}: {err}"
         );
     }
-    for at in 42..46 {
+    for at in 106..110 {
         let err = OutputShare::from_bytes(&flipped(&bytes, at)).unwrap_err();
         assert!(
             matches!(err, ShareDecodeError::TooManyColumns { .. }),
@@ -310,6 +319,7 @@ fn header(len: u32, columns: u32, body: usize) -> Vec<u8> {
     out.push(SHARE_FORMAT_VERSION);
     out.push(1);
     out.extend_from_slice(&[0x5a; 32]);
+    out.extend_from_slice(&[0x11; 64]);
     out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&columns.to_be_bytes());
     out.resize(out.len() + body, 0);
@@ -562,6 +572,7 @@ proptest! {
         bytes.push(SHARE_FORMAT_VERSION);
         bytes.push(party);
         bytes.extend_from_slice(&[1; 32]);
+        bytes.extend_from_slice(&[2; 64]);
         bytes.extend_from_slice(&len.to_be_bytes());
         bytes.extend_from_slice(&columns.to_be_bytes());
         bytes.extend_from_slice(&body);

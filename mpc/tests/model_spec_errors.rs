@@ -15,8 +15,8 @@ allowed = [1, 5]
 doc = "where the sources disagree"
 
 [inputs]
-a = { holder = "health", type = "int", range = [0, 4], doc = "item a" }
-b = { holder = "civil_affairs", type = "bool", doc = "flag b" }
+a = { holder = "health", category = "screens", type = "int", range = [0, 4], doc = "item a" }
+b = { holder = "civil_affairs", category = "ability_assessment", type = "bool", doc = "flag b" }
 
 [tables.level]
 bands = [[0, 0], ["cut", 1]]
@@ -90,6 +90,38 @@ fn bad_holder_type_and_range() {
         e.contains("inputs.b.range") && e.contains("drop the range"),
         "{e}"
     );
+}
+
+#[test]
+fn every_input_declares_a_known_category_its_holder_holds() {
+    // Missing: the parser names the input's line and the field to add.
+    let e = error_of(&replaced("category = \"screens\", ", ""));
+    assert!(e.starts_with("line 14"), "{e}");
+    assert!(e.contains("category"), "{e}");
+    // Unknown name: the error lists what the holder holds.
+    let e = error_of(&replaced("\"screens\"", "\"blood_type\""));
+    assert!(
+        e.contains("line 14, column 37") && e.contains("inputs.a.category"),
+        "{e}"
+    );
+    assert!(
+        e.contains("unknown data category `blood_type`")
+            && e.contains("vital_signs, diagnoses, falls, screens"),
+        "{e}"
+    );
+    // A category of another department: refused, naming both departments.
+    let e = error_of(&replaced("\"screens\"", "\"insurance_claims\""));
+    assert!(e.contains("inputs.a.category"), "{e}");
+    assert!(
+        e.contains("held by medical_insurance, not by the input's holder health"),
+        "{e}"
+    );
+    // The declared categories are part of the model and of its id.
+    let m = compile(SMALL).expect("valid");
+    let names: Vec<&str> = m.categories().iter().map(|c| c.as_str()).collect();
+    assert_eq!(names, ["ability_assessment", "screens"]);
+    let other = compile(&replaced("\"screens\"", "\"falls\"")).expect("valid");
+    assert_ne!(m.id(), other.id(), "the category is part of the model id");
 }
 
 #[test]
@@ -218,4 +250,40 @@ fn model_id_is_openssl_sm3_of_the_canonical_form() {
         let id = compile(source).expect("ships").id().to_string();
         assert_eq!(hex.split_whitespace().next(), Some(id.as_str()));
     }
+}
+
+#[test]
+fn canonical_bytes_compile_back_to_the_same_model_and_nothing_else_does() {
+    use weinong_mpc::model::{PERIODIC_V1, canonical_form, compile_canonical};
+    for source in [ADMISSION_V1, PERIODIC_V1, SMALL] {
+        let canonical = canonical_form(source).expect("canonical");
+        let back = compile_canonical(&canonical).expect("canonical bytes compile");
+        let model = compile(source).expect("valid");
+        assert_eq!(back.id(), model.id());
+        assert_eq!(back.inputs(), model.inputs());
+        assert_eq!(back.categories(), model.categories());
+    }
+    let canonical = canonical_form(SMALL).expect("canonical");
+    // The TOML itself, a reordered or respaced body, a changed prefix: all refused.
+    let refused = |bytes: &[u8]| match compile_canonical(bytes) {
+        Err(e @ SpecError::NotCanonical { .. }) => e.to_string(),
+        other => panic!("should be refused as not canonical: {other:?}"),
+    };
+    assert!(refused(SMALL.as_bytes()).contains("weinong-model-spec/1"));
+    let spaced = String::from_utf8(canonical.clone())
+        .expect("UTF-8")
+        .replacen(":", ": ", 1);
+    assert!(refused(spaced.as_bytes()).contains("differs from the canonical form"));
+    let mut float = canonical.clone();
+    let text = String::from_utf8(float.clone()).expect("UTF-8");
+    float = text
+        .replacen("\"value\":3", "\"value\":3.5", 1)
+        .into_bytes();
+    assert!(refused(&float).contains("not an i64"));
+    // Canonical bytes of an invalid model are refused by the compiler's own check.
+    let bad = canonical_form(&SMALL.replacen("\"screens\"", "\"falls_x\"", 1)).expect("TOML");
+    assert!(matches!(
+        compile_canonical(&bad),
+        Err(SpecError::Invalid { .. })
+    ));
 }

@@ -69,7 +69,9 @@ fn bench(c: &mut Criterion) {
         .append_block(&header, &cert, &[], &[])
         .expect("block 0");
     let (submit, _jobs) = mpsc::channel(1);
+    let voters = store.members().clone();
     let shared = Arc::new(Shared {
+        voters,
         name: "bench".into(),
         key_id: members[0].key_id(),
         consortium: *state.consortium(),

@@ -21,8 +21,9 @@ pub struct NodeConfig {
     /// The node's SM2 keystore (`weinong keys new`); its key must be a member's (voter)
     /// or an auditor's (learner) key in the genesis or later governance.
     pub keystore: PathBuf,
-    /// A file holding the keystore password (first line). If absent, the password is read
-    /// from the environment variable `WEINONG_KEY_PASSWORD`.
+    /// A file holding the keystore password (first line; only its owner may read it: mode
+    /// 0600 or 0400). The same password opens the assessment's data secrets. If absent,
+    /// the password is read from the environment variable `WEINONG_KEY_PASSWORD`.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// The consortium's genesis document (canonical bytes, as `weinong devnet` writes it).
@@ -38,6 +39,24 @@ pub struct NodeConfig {
     /// it records and relays but computes nothing; learners must not have it.
     #[serde(default)]
     pub assessment: Option<AssessmentSection>,
+    /// Deliberate misbehaviour, for the adversarial tests only (`apps/tests/insiders.rs`):
+    /// refused unless the environment sets [`FAULTS_ENV`] to `1`.
+    #[serde(default)]
+    pub faults: Option<FaultSection>,
+}
+
+/// Environment variable that must be `1` for a config with a `[faults]` section to load.
+pub const FAULTS_ENV: &str = "WEINONG_ALLOW_FAULTS";
+
+/// `[faults]`: how this node misbehaves in an adversarial test. A production config has
+/// none; the node refuses to start with one unless [`FAULTS_ENV`] is `1`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultSection {
+    /// Added to this node's clock when it proposes a block as leader, in milliseconds
+    /// (a leader lying about block time).
+    #[serde(default)]
+    pub proposal_time_offset_ms: i64,
 }
 
 /// `[assessment]`.
@@ -50,7 +69,7 @@ pub struct AssessmentSection {
     /// `postgres://...`. A relative SQLite path is taken relative to the config file.
     pub database: String,
     /// The node's data secrets (`weinong data secrets`: SM4 data key and the consortium's
-    /// pseudonym pepper), mode 0600.
+    /// pseudonym pepper), sealed under the keystore password, mode 0600; opened at start.
     pub data_secrets: PathBuf,
     /// The three departments' node keys (key ids, hex), which fix the MPC parties.
     pub parties: PartiesSection,
@@ -227,6 +246,14 @@ impl NodeConfig {
         };
         if config.name.trim().is_empty() {
             return Err(field("name", "must not be empty".into()));
+        }
+        if config.faults.is_some() && std::env::var(FAULTS_ENV).as_deref() != Ok("1") {
+            return Err(field(
+                "faults",
+                format!(
+                    "this section makes the node misbehave on purpose (adversarial tests); remove it, or set {FAULTS_ENV}=1 in a test"
+                ),
+            ));
         }
         if !(1..=crate::limits::BLOCK_TXS_MAX).contains(&config.batch.max_txs) {
             return Err(field(

@@ -30,6 +30,7 @@
 
 pub mod api;
 pub mod assess;
+pub mod categories;
 pub mod chain;
 pub mod config;
 pub mod limits;

@@ -8,6 +8,17 @@ pub const VOTE_HEIGHTS_AHEAD: u64 = 4_096;
 /// How long a block waits for pushed votes before pulling certificates from peers.
 pub const CERTIFICATE_PULL_AFTER: Duration = Duration::from_millis(250);
 
+/// How far ahead of a voter's own clock a proposal's block time may be. A voter refuses
+/// Raft entries (and signs no header) past it, so one leader cannot move block time ahead
+/// and expire every consent; honest department clocks (NTP) differ by far less.
+pub const BLOCK_TIME_AHEAD_MAX: Duration = Duration::from_secs(15);
+
+/// How far behind the previous block's time a proposal's time may be before the block is
+/// void (empty, at the previous block's time). Block time never goes backwards anyway
+/// (`max(proposal, previous)`); a newly elected leader whose clock is a little behind its
+/// predecessor's still makes blocks.
+pub const BLOCK_TIME_BEHIND_MAX: Duration = Duration::from_secs(60);
+
 /// Transactions in one proposal (one block) at most.
 pub const BLOCK_TXS_MAX: usize = 2_000;
 
@@ -27,15 +38,41 @@ pub const SUBMIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Submission queue depth (jobs, each up to one HTTP body of transactions).
 pub const SUBMIT_QUEUE: usize = 1_024;
 
-/// Largest sealed output share a node stores or accepts from a peer: one batch of
-/// 1,000,000 subjects × 64 outputs × 8 bytes would be 512 MiB, so batches are capped well
-/// below that by the share's own limits; this bounds what a peer can make a node write.
-pub const SEALED_SHARE_BYTES_MAX: usize = 48 * 1024 * 1024;
+/// Largest sealed output share a node stores or accepts from a peer: the share of a whole
+/// batch of the most subjects a batch request may list (`weinong-contracts`) for a model
+/// with the most output columns (`weinong-mpc`), sealed to the requester's SM2 key. Derived,
+/// not chosen, so any batch the contracts accept yields a share that fits (about 38 MiB).
+pub const SEALED_SHARE_BYTES_MAX: usize = weinong_mpc::model::limits::batch_share_bytes(
+    weinong_contracts::limits::BATCH_SUBJECTS_MAX as usize,
+    weinong_mpc::model::limits::OUTPUT_COLUMNS_MAX,
+) + weinong_keys::SM2_CIPHERTEXT_OVERHEAD_MAX;
 
-/// Requests this node's assessment driver works on at once; more wait their turn.
+/// Room a p2p message needs around a sealed share (party, request id, signature, CBOR).
+pub const SEALED_SHARE_ENVELOPE_BYTES: usize = 4 * 1024;
+
+// A full batch's sealed share travels in one p2p message.
+const _: () =
+    assert!(SEALED_SHARE_BYTES_MAX + SEALED_SHARE_ENVELOPE_BYTES <= P2P_MESSAGE_BYTES_MAX);
+// Every batch the contracts accept is one the MPC evaluation and the share decoder take.
+const _: () = assert!(
+    weinong_contracts::limits::BATCH_SUBJECTS_MAX as usize
+        <= weinong_mpc::model::limits::OUTPUT_SUBJECTS_MAX
+);
+const _: () = assert!(
+    weinong_contracts::limits::BATCH_SUBJECTS_MAX as usize
+        <= weinong_mpc::model::limits::BATCH_LEN_MAX
+);
+
+/// Requests this node's assessment driver works on at once; more stay open on the ledger
+/// and start when a slot frees.
 pub const ASSESSMENTS_IN_FLIGHT: usize = 64;
 
-/// Block notices buffered for the assessment driver before the slowest listener lags.
+/// Requests of one requester the driver works on at once, so one care home's flood cannot
+/// take every slot from the others.
+pub const ASSESSMENTS_PER_REQUESTER_IN_FLIGHT: usize = 8;
+
+/// Block notices buffered for the assessment driver before the slowest listener lags (a
+/// lagged driver loses notices, never requests: it sweeps the ledger's open requests).
 pub const BLOCK_NEWS_BUFFER: usize = 4_096;
 
 /// Attempts to record one of the node's own transactions when a concurrent one took its

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use openraft::Config;
 use weinong_contracts::{Genesis, Role, State};
-use weinong_keys::{KeyId, KeyPair, PublicKey, open_keystore};
+use weinong_keys::{DataSecrets, KeyId, KeyPair, PublicKey, Zeroizing, open_keystore};
 use weinong_ledger::MemberSet;
 use weinong_ledger::store::LedgerStore;
 
@@ -21,7 +21,7 @@ use crate::limits::{P2P_MESSAGE_BYTES_MAX, P2P_REQUEST_TIMEOUT, SUBMIT_QUEUE};
 use crate::p2p::{P2p, P2pConfig, PeerAuthority};
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
-use crate::raft::{NodeId, PeerNode, Raft, node_id};
+use crate::raft::{NodeId, PeerNode, Raft, admission, node_id};
 use crate::shared::{AssessHub, Metrics, Replica, Shared};
 use crate::submit::{Batching, accept_forward, run_batcher};
 use crate::wire::{PeerRequest, PeerResponse};
@@ -37,64 +37,61 @@ pub fn member_set(genesis: &Genesis) -> anyhow::Result<MemberSet> {
         .context("the genesis member set is not usable")
 }
 
-fn load_key(config: &NodeConfig) -> anyhow::Result<KeyPair> {
+/// The keystore password: the first line of `password_file` (refused unless only its owner
+/// can read it), else `WEINONG_KEY_PASSWORD`; zeroized when dropped.
+fn load_password(config: &NodeConfig) -> anyhow::Result<Zeroizing<String>> {
+    match &config.password_file {
+        Some(p) => weinong_keys::read_password_file(p).context("field `password_file`"),
+        None => std::env::var(PASSWORD_ENV)
+            .map(Zeroizing::new)
+            .with_context(|| {
+                format!("no `password_file` in the config and {PASSWORD_ENV} is not set")
+            }),
+    }
+}
+
+fn load_key(config: &NodeConfig, password: &Zeroizing<String>) -> anyhow::Result<KeyPair> {
     let text = std::fs::read_to_string(&config.keystore).with_context(|| {
         format!(
             "cannot read keystore {} (field `keystore`)",
             config.keystore.display()
         )
     })?;
-    let password = match &config.password_file {
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| {
-                format!(
-                    "cannot read password file {} (field `password_file`)",
-                    p.display()
-                )
-            })?
-            .lines()
-            .next()
-            .unwrap_or("")
-            .to_string(),
-        None => std::env::var(PASSWORD_ENV).with_context(|| {
-            format!("no `password_file` in the config and {PASSWORD_ENV} is not set")
-        })?,
-    };
-    let password = zeroize::Zeroizing::new(password);
     open_keystore(&text, password.as_bytes())
         .with_context(|| format!("cannot open keystore {}", config.keystore.display()))
 }
 
-/// The consortium's pseudonym key, derived from the pepper in the node's data secrets
-/// (`weinong data secrets`' JSON), on a node with an `[assessment]` section; `None`
-/// elsewhere (such a node answers pseudonym requests with 503).
-fn load_pseudonym_key(
-    config: &NodeConfig,
-) -> anyhow::Result<Option<Arc<weinong_keys::PseudonymKey>>> {
-    let Some(section) = &config.assessment else {
-        return Ok(None);
-    };
+/// Opens the assessment section's data secrets with the keystore password at start-up, so
+/// a wrong password, a tampered file or a plaintext file of an older weinong stops the
+/// node with its message instead of failing an assessment later. Returns the consortium's
+/// pseudonym (OPRF) key derived from the secrets' pepper, for `/v1/pseudonyms/evaluate`;
+/// everything else is dropped (zeroized) again: the assessor reads features, not
+/// identities.
+fn load_data_secrets(
+    section: &crate::config::AssessmentSection,
+    password: &Zeroizing<String>,
+) -> anyhow::Result<weinong_keys::PseudonymKey> {
     let path = &section.data_secrets;
-    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
+    let meta = std::fs::metadata(path).with_context(|| {
         format!(
             "assessment.data_secrets: cannot read {} (write it with `weinong data secrets`)",
             path.display()
         )
-    })?);
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("assessment.data_secrets: {} is not JSON", path.display()))?;
-    let pepper = value
-        .get("pepper")
-        .and_then(|p| p.as_str())
-        .with_context(|| {
-            format!(
-                "assessment.data_secrets: {} has no \"pepper\"",
-                path.display()
-            )
-        })?;
-    let pepper = weinong_keys::Pepper::from_hex(pepper)
-        .with_context(|| format!("assessment.data_secrets: {}", path.display()))?;
-    Ok(Some(Arc::new(weinong_keys::PseudonymKey::new(&pepper))))
+    })?;
+    if meta.len() > weinong_keys::SEALED_SECRETS_BYTES_MAX as u64 {
+        bail!("assessment.data_secrets: {} is too large", path.display());
+    }
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("assessment.data_secrets: cannot read {}", path.display()))?,
+    );
+    let secrets = DataSecrets::open(&text, password.as_bytes()).with_context(|| {
+        format!(
+            "assessment.data_secrets: cannot open {} with the keystore password",
+            path.display()
+        )
+    })?;
+    Ok(weinong_keys::PseudonymKey::new(&secrets.pepper))
 }
 
 fn load_genesis(config: &NodeConfig) -> anyhow::Result<Genesis> {
@@ -135,6 +132,36 @@ impl PeerAuthority for LedgerAuthority {
     }
 }
 
+fn is_voter(shared: &Shared, key: &KeyId) -> bool {
+    shared.voters.keys().contains_key(key)
+}
+
+/// Whether a Raft RPC from `from`, naming `named` as leader or candidate (and carrying
+/// `entries`, which a voter checks), may reach openraft: `None` if so, else the refusal to
+/// answer.
+fn admit_raft(
+    shared: &Shared,
+    from: &KeyId,
+    named: Option<NodeId>,
+    entries: Option<&[openraft::Entry<crate::raft::TypeConfig>]>,
+) -> Option<PeerResponse> {
+    // The voters, not the replica: a block being applied holds the replica's write lock,
+    // and heartbeats must not wait for it.
+    let checked =
+        admission::check_sender(&shared.voters, from, named).and_then(|()| match entries {
+            Some(entries) => admission::check_entries(entries, admission::now_ms()),
+            None => Ok(()),
+        });
+    checked.err().map(|refusal| {
+        shared
+            .metrics
+            .raft_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(peer = %from, reason = %refusal, "Raft RPC refused");
+        PeerResponse::Refused(refusal.to_string())
+    })
+}
+
 fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
     let config = Config {
         cluster_name: name.to_string(),
@@ -152,7 +179,15 @@ fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
 
 /// Runs a node until Ctrl-C or SIGTERM.
 pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
-    let key = Arc::new(load_key(&config)?);
+    let password = load_password(&config)?;
+    let key = Arc::new(load_key(&config, &password)?);
+    // Only a department node (one with an `[assessment]` section) holds the pseudonym key;
+    // any other answers pseudonym requests with 503.
+    let pseudonym_key = match &config.assessment {
+        Some(section) => Some(Arc::new(load_data_secrets(section, &password)?)),
+        None => None,
+    };
+    drop(password);
     let genesis = load_genesis(&config)?;
     let consortium = genesis.consortium().context("genesis does not encode")?;
     let members = member_set(&genesis)?;
@@ -193,6 +228,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let height = store.tip().map(|t| t.height + 1).unwrap_or(0);
     let shared = Arc::new(Shared {
         name: config.name.clone(),
+        voters: members.clone(),
         key_id: key.key_id(),
         consortium,
         genesis: genesis.clone(),
@@ -285,21 +321,49 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 tokio::spawn(async move {
                     let response = match msg.request {
                         PeerRequest::AppendEntries(rpc) => {
-                            PeerResponse::AppendEntries(raft.append_entries(rpc).await)
+                            let named = rpc.vote.leader_id().voted_for();
+                            let entries = voter.then_some(rpc.entries.as_slice());
+                            match admit_raft(&shared, &from, named, entries) {
+                                None => PeerResponse::AppendEntries(raft.append_entries(rpc).await),
+                                Some(refused) => refused,
+                            }
                         }
-                        PeerRequest::Vote(rpc) => PeerResponse::Vote(raft.vote(rpc).await),
+                        PeerRequest::Vote(rpc) => {
+                            match admit_raft(&shared, &from, rpc.vote.leader_id().voted_for(), None)
+                            {
+                                None => PeerResponse::Vote(raft.vote(rpc).await),
+                                Some(refused) => refused,
+                            }
+                        }
                         PeerRequest::InstallSnapshot(rpc) => {
-                            PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
+                            match admit_raft(&shared, &from, rpc.vote.leader_id().voted_for(), None)
+                            {
+                                None => {
+                                    PeerResponse::InstallSnapshot(raft.install_snapshot(rpc).await)
+                                }
+                                Some(refused) => refused,
+                            }
                         }
-                        PeerRequest::Forward(txs) => accept_forward(&shared, txs).await,
+                        PeerRequest::Forward(txs) => {
+                            if is_voter(&shared, &from) {
+                                accept_forward(&shared, txs).await
+                            } else {
+                                PeerResponse::Refused(format!(
+                                    "forwarded transactions are taken from voters only; key {from} is not a voter (submit over HTTP instead)"
+                                ))
+                            }
+                        }
                         PeerRequest::CommitVote(vote) => chain.on_vote(&vote),
                         PeerRequest::GetCertificate { height } => chain.certificate_of(height),
                         PeerRequest::SealedShare {
                             request,
                             party,
+                            signature,
                             blob,
                         } => match &assessor {
-                            Some(a) => a.accept_sealed(&from, request, party, blob.into_vec()),
+                            Some(a) => {
+                                a.accept_sealed(&from, request, party, &signature, blob.into_vec())
+                            }
                             None => PeerResponse::Refused(
                                 "this node computes no assessments".to_owned(),
                             ),
@@ -319,6 +383,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         Batching {
             max_txs: config.batch.max_txs,
             interval: Duration::from_millis(config.batch.interval_ms),
+            time_offset_ms: config
+                .faults
+                .as_ref()
+                .map_or(0, |f| f.proposal_time_offset_ms),
         },
     ));
     // The leader adds connected auditors as learners; everyone keeps metrics current.
@@ -338,6 +406,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                     m.current_leader.unwrap_or(0),
                     std::sync::atomic::Ordering::Relaxed,
                 );
+                shared
+                    .metrics
+                    .term
+                    .store(m.current_term, std::sync::atomic::Ordering::Relaxed);
                 if m.current_leader != Some(me) {
                     continue;
                 }
@@ -378,7 +450,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         })?;
     tracing::info!(http = %config.http.listen, "HTTP API listening");
     let api = crate::api::ApiConfig {
-        pseudonym_key: load_pseudonym_key(&config)?,
+        pseudonym_key,
         ..crate::api::ApiConfig::default()
     };
     let router = crate::api::router(shared.clone(), api);

@@ -76,6 +76,11 @@ pub struct Metrics {
     pub commit_latency_us_sum: AtomicU64,
     /// Number of latencies summed.
     pub commit_latency_count: AtomicU64,
+    /// Raft RPCs refused before reaching openraft (not a voter, speaking for another node,
+    /// a proposal from another than its leader or too far ahead in time).
+    pub raft_refused: AtomicU64,
+    /// Current Raft term.
+    pub term: AtomicU64,
 }
 
 impl Metrics {
@@ -91,6 +96,8 @@ impl Metrics {
 pub struct Shared {
     /// This node's name from its config.
     pub name: String,
+    /// The voting members (the store's member set), readable without the replica's lock.
+    pub voters: weinong_ledger::MemberSet,
     /// This node's ledger key.
     pub key_id: KeyId,
     /// The consortium id (SM3 of the genesis bytes).

@@ -26,6 +26,9 @@ pub struct Batching {
     pub max_txs: usize,
     /// How long to wait to fill one.
     pub interval: Duration,
+    /// Added to the clock in each proposal's time; 0 except in adversarial tests
+    /// (`[faults]` in the config).
+    pub time_offset_ms: i64,
 }
 
 struct Waiting {
@@ -73,7 +76,7 @@ pub async fn run_batcher(
                 let Ok(permit) = in_flight.clone().acquire_owned().await else {
                     return;
                 };
-                propose(&shared, &raft, batch, permit).await;
+                propose(&shared, &raft, batch, permit, batching.time_offset_ms).await;
             }
             Some(l) => {
                 let key = metrics
@@ -160,12 +163,10 @@ async fn propose(
     raft: &Raft,
     batch: Vec<Waiting>,
     permit: tokio::sync::OwnedSemaphorePermit,
+    time_offset_ms: i64,
 ) {
     let txs = wire_bytes(&batch);
-    let time_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
+    let time_ms = crate::raft::admission::now_ms().saturating_add_signed(time_offset_ms);
     let proposal = Proposal {
         time_ms,
         proposer: *shared.key_id.as_bytes(),

@@ -41,6 +41,9 @@ pub enum PeerRequest {
         request: [u8; 32],
         /// The sender's MPC party (must be the sender's own).
         party: u8,
+        /// The sender's SM2 signature (r‖s, 64 bytes) over
+        /// `weinong_mpc::model::share_signature_message` of the share.
+        signature: ByteBuf,
         /// SM2 ciphertext only the requester can open.
         blob: ByteBuf,
     },

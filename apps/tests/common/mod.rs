@@ -4,6 +4,8 @@
 
 use std::process::{Command, Output};
 
+pub mod devnet;
+
 /// The CLI under test. `WEINONG_TEST_BIN` may point at a copy, so that a build in a
 /// shared target directory cannot swap the binary in the middle of a test.
 pub fn weinong() -> Command {

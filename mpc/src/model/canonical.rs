@@ -22,12 +22,13 @@ use toml::{Table, Value};
 
 use super::decl::ModelId;
 
-const PREFIX: &[u8] = b"weinong-model-spec/1\n";
+/// The first line of every canonical spec.
+pub(crate) const CANONICAL_PREFIX: &[u8] = b"weinong-model-spec/1\n";
 
 /// The canonical bytes of a parsed spec, or the dotted path of a value that has no
 /// canonical form (a float or a datetime).
 pub(crate) fn canonical_bytes(spec: &Table) -> Result<Vec<u8>, String> {
-    let mut out = PREFIX.to_vec();
+    let mut out = CANONICAL_PREFIX.to_vec();
     write_table(&mut out, spec, "")?;
     Ok(out)
 }

@@ -2,8 +2,8 @@
 //!
 //! Checks, each failing with the line and field: the format version, names (syntax, length,
 //! uniqueness, no keywords), parameter values inside their allowed range, inputs (holder,
-//! type, range, decimals, optional fill and flag), tables (sorted bounds, parameters
-//! known), expressions (syntax, names, types: conditions where conditions belong, no cycles),
+//! a data category that holder holds, type, range, decimals, optional fill and flag),
+//! tables (sorted bounds, parameters known), expressions (syntax, names, types: conditions where conditions belong, no cycles),
 //! value ranges within the IR limit, and data minimisation: every input must reach an
 //! output, and an optional input's known-flag must be read (otherwise the fill value would
 //! enter the result silently).
@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use toml::Spanned;
 
-use super::canonical::{canonical_bytes, model_id};
+use super::canonical::{CANONICAL_PREFIX, canonical_bytes, model_id};
 use super::decl::{
-    Holder, InputDecl, InputSource, Model, OutputDecl, ParamDecl, Recipient, ValueType,
+    Category, Holder, InputDecl, InputSource, Model, OutputDecl, ParamDecl, Recipient, ValueType,
 };
 use super::error::{SpecError, SpecLocation};
 use super::expr::{self, BinOp, Expr};
@@ -204,6 +204,72 @@ pub fn canonical_form(source: &str) -> Result<Vec<u8>, SpecError> {
     })
 }
 
+/// Compiles the canonical bytes of a spec (what a model registration carries and its id
+/// hashes), refusing bytes that are not exactly the canonical form of a valid spec: the
+/// model returned has `id() == SM3(canonical)`. Used where only the registered bytes are
+/// at hand, e.g. to derive the data categories a registration must declare.
+pub fn compile_canonical(canonical: &[u8]) -> Result<Model, SpecError> {
+    if canonical.len() > SPEC_BYTES_MAX {
+        return Err(SpecError::TooLarge {
+            len: canonical.len(),
+            max: SPEC_BYTES_MAX,
+        });
+    }
+    let not_canonical = |reason: String| SpecError::NotCanonical { reason };
+    let body = canonical.strip_prefix(CANONICAL_PREFIX).ok_or_else(|| {
+        not_canonical("it does not start with the line `weinong-model-spec/1`".to_owned())
+    })?;
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| not_canonical(format!("its body does not parse: {e}")))?;
+    let toml::Value::Table(table) = json_to_toml(&value, "")? else {
+        return Err(not_canonical("its body is not a table".to_owned()));
+    };
+    let source = toml::to_string(&table)
+        .map_err(|e| not_canonical(format!("cannot write it as TOML: {e}")))?;
+    let model = compile(&source)?;
+    if model.id != model_id(canonical) {
+        return Err(not_canonical(
+            "it differs from the canonical form of the spec it encodes (key order, spacing or escapes)"
+                .to_owned(),
+        ));
+    }
+    Ok(model)
+}
+
+/// A JSON value of a canonical body as TOML; integers only (the canonical grammar has no
+/// floats or nulls).
+fn json_to_toml(value: &serde_json::Value, path: &str) -> Result<toml::Value, SpecError> {
+    use serde_json::Value as J;
+    let refuse = |what: &str| SpecError::NotCanonical {
+        reason: format!("`{path}` is {what}, which the canonical grammar has not"),
+    };
+    Ok(match value {
+        J::Null => return Err(refuse("null")),
+        J::Bool(b) => toml::Value::Boolean(*b),
+        J::Number(n) => toml::Value::Integer(n.as_i64().ok_or_else(|| refuse("not an i64"))?),
+        J::String(s) => toml::Value::String(s.clone()),
+        J::Array(items) => toml::Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| json_to_toml(item, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(map) => toml::Value::Table(
+            map.iter()
+                .map(|(k, v)| {
+                    let child = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    Ok((k.clone(), json_to_toml(v, &child)?))
+                })
+                .collect::<Result<_, SpecError>>()?,
+        ),
+    })
+}
+
 fn syntax(source: &str, e: &toml::de::Error) -> SpecError {
     let (line, column) = match e.span() {
         Some(span) => {
@@ -378,6 +444,7 @@ where
                 Some(InputDecl {
                     name: flag_name.clone(),
                     holder: decl.holder,
+                    category: decl.category,
                     value_type: ValueType::Bool,
                     range: ValueRange::BOOL,
                     unit: "1 if the cell was present".to_owned(),
@@ -419,6 +486,38 @@ where
             ),
         )
     })?;
+    let category = Category::parse(input.category.get_ref()).ok_or_else(|| {
+        let names: Vec<&str> = Category::ALL
+            .iter()
+            .filter(|c| c.holder() == holder)
+            .map(|c| c.as_str())
+            .collect();
+        invalid(
+            input.category.span().start,
+            &format!("{field}.category"),
+            format!(
+                "unknown data category `{}`; {holder} holds {}",
+                input.category.get_ref(),
+                names.join(", ")
+            ),
+        )
+    })?;
+    if category.holder() != holder {
+        let names: Vec<&str> = Category::ALL
+            .iter()
+            .filter(|c| c.holder() == holder)
+            .map(|c| c.as_str())
+            .collect();
+        return Err(invalid(
+            input.category.span().start,
+            &format!("{field}.category"),
+            format!(
+                "data category `{category}` is held by {}, not by the input's holder {holder}; use one of {}",
+                category.holder(),
+                names.join(", ")
+            ),
+        ));
+    }
     let value_type = match input.value_type.get_ref().as_str() {
         "int" => ValueType::Int,
         "bool" => ValueType::Bool,
@@ -511,6 +610,7 @@ where
     Ok(InputDecl {
         name: name.get_ref().clone(),
         holder,
+        category,
         value_type,
         range,
         unit: input.unit.clone().unwrap_or_default(),

@@ -53,6 +53,102 @@ impl fmt::Display for Holder {
     }
 }
 
+/// The data category of an input: what a consent must cover before the holder may
+/// contribute it. The list, codes and holders are those of the ledger's data categories
+/// (`weinong_contracts::DataCategory`; this crate cannot name that type, so a test in
+/// `weinong-node` checks that the two lists agree); specs use the snake_case names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Category {
+    /// Civil affairs: ability assessments (GB/T 42195) and the facts recorded with them.
+    AbilityAssessment,
+    /// Civil affairs: household and income-check results.
+    HouseholdIncome,
+    /// Civil affairs: subsidies received.
+    Subsidies,
+    /// Health: vital signs and measurements (blood pressure, height, weight, BMI).
+    VitalSigns,
+    /// Health: diagnoses in the health record.
+    Diagnoses,
+    /// Health: recorded falls.
+    Falls,
+    /// Health: cognition and other screens (AD8, MMSE, MNA-SF, Braden, Morse).
+    Screens,
+    /// Medical insurance: claims with ICD-10 diagnoses.
+    InsuranceClaims,
+    /// Medical insurance: hospital stays.
+    HospitalStays,
+    /// Medical insurance: medication counts.
+    Medications,
+    /// Medical insurance: long-term-care insurance.
+    LongTermCare,
+}
+
+impl Category {
+    /// Every category, in code order.
+    pub const ALL: [Category; 11] = [
+        Category::AbilityAssessment,
+        Category::HouseholdIncome,
+        Category::Subsidies,
+        Category::VitalSigns,
+        Category::Diagnoses,
+        Category::Falls,
+        Category::Screens,
+        Category::InsuranceClaims,
+        Category::HospitalStays,
+        Category::Medications,
+        Category::LongTermCare,
+    ];
+
+    /// The ledger's one-byte code of this category.
+    pub const fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// The name used in specs (`ability_assessment`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Category::AbilityAssessment => "ability_assessment",
+            Category::HouseholdIncome => "household_income",
+            Category::Subsidies => "subsidies",
+            Category::VitalSigns => "vital_signs",
+            Category::Diagnoses => "diagnoses",
+            Category::Falls => "falls",
+            Category::Screens => "screens",
+            Category::InsuranceClaims => "insurance_claims",
+            Category::HospitalStays => "hospital_stays",
+            Category::Medications => "medications",
+            Category::LongTermCare => "long_term_care_insurance",
+        }
+    }
+
+    /// The category named `s`, if any.
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// The department that holds data of this category.
+    pub const fn holder(self) -> Holder {
+        match self {
+            Category::AbilityAssessment | Category::HouseholdIncome | Category::Subsidies => {
+                Holder::CivilAffairs
+            }
+            Category::VitalSigns | Category::Diagnoses | Category::Falls | Category::Screens => {
+                Holder::Health
+            }
+            Category::InsuranceClaims
+            | Category::HospitalStays
+            | Category::Medications
+            | Category::LongTermCare => Holder::MedicalInsurance,
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who may receive an output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Recipient {
@@ -125,6 +221,8 @@ pub struct InputDecl {
     pub name: String,
     /// The department that holds it.
     pub holder: Holder,
+    /// Its data category (held by `holder`); a known-flag input has its input's category.
+    pub category: Category,
     /// Integer or condition.
     pub value_type: ValueType,
     /// Valid values; anything outside is rejected before evaluation.
@@ -214,6 +312,26 @@ impl Model {
     /// The compiled IR.
     pub fn ir(&self) -> &Ir {
         &self.ir
+    }
+    /// The data categories of the inputs `holder` contributes, in code order (empty if it
+    /// contributes none): what its access record must cover.
+    pub fn categories_of(&self, holder: Holder) -> Vec<Category> {
+        let mut categories: Vec<Category> = self
+            .inputs
+            .iter()
+            .filter(|i| i.holder == holder)
+            .map(|i| i.category)
+            .collect();
+        categories.sort();
+        categories.dedup();
+        categories
+    }
+    /// The data categories of all inputs, in code order: what a registration declares.
+    pub fn categories(&self) -> Vec<Category> {
+        let mut categories: Vec<Category> = self.inputs.iter().map(|i| i.category).collect();
+        categories.sort();
+        categories.dedup();
+        categories
     }
     /// The holders that contribute at least one input.
     pub fn holders(&self) -> Vec<Holder> {

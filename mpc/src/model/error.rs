@@ -51,6 +51,14 @@ pub enum SpecError {
         /// The parser's message (names the field).
         message: String,
     },
+    /// Registered spec bytes that are not the canonical form of a spec.
+    #[error(
+        "the spec bytes are not a canonical model spec: {reason}; register the file `weinong model check SPEC --canonical FILE` writes"
+    )]
+    NotCanonical {
+        /// What is wrong.
+        reason: String,
+    },
     /// Valid TOML, but not a valid model.
     #[error("line {}, column {}, field `{}`: {reason}", at.line, at.column, at.field)]
     Invalid {
@@ -282,6 +290,15 @@ pub enum ShareDecodeError {
         /// The version this build reads.
         supported: u8,
     },
+    /// Format version 1, which carries no request id or subject-list digest: a requester
+    /// cannot tell which request it answers, so it is no longer accepted.
+    #[error(
+        "output share format version {version} carries no request id or subject-list digest and is no longer accepted (this build reads version 2): the node that made it runs an older build; upgrade it and make the request again"
+    )]
+    Unbound {
+        /// The version found.
+        version: u8,
+    },
     /// A party index other than 0, 1 or 2.
     #[error("output share names party index {index}, not 0, 1 or 2")]
     BadParty {
@@ -349,6 +366,16 @@ pub enum ReconstructError {
     DuplicateParty {
         /// The party.
         party: crate::PartyId,
+    },
+    /// Shares bound to different requests or subject lists.
+    #[error(
+        "the output share of party {party} is bound to another request or subject list than party {first_party}'s"
+    )]
+    BindingMismatch {
+        /// The share's party.
+        party: crate::PartyId,
+        /// The party whose share was taken as reference.
+        first_party: crate::PartyId,
     },
     /// A share of another model.
     #[error("the output share of party {party} is for model {found}, not {expected}")]

@@ -35,11 +35,24 @@ pub const MPC_SUBJECT_CHUNK_LEN: usize = 1 << 16;
 
 /// Most output columns one [`super::OutputShare`] may carry (a model with more outputs
 /// cannot be evaluated for a requester). Decoding refuses a share that declares more.
-pub const OUTPUT_COLUMNS_MAX: usize = 64;
+/// Sixteen is twice what the shipped models use, and keeps a whole batch's share within
+/// one p2p message (see `weinong-node`'s limits).
+pub const OUTPUT_COLUMNS_MAX: usize = 16;
 /// Most subjects one [`super::OutputShare`] may carry; a larger batch is split into several
 /// requests. With [`OUTPUT_COLUMNS_MAX`] this bounds a share's encoding to 512 MB, and
 /// decoding checks the declared size against the bytes given before allocating anything.
 pub const OUTPUT_SUBJECTS_MAX: usize = 1_000_000;
+
+/// Bytes of a [`super::BatchShare`] encoding that covers `subjects` rows of `columns`
+/// outputs: the batch header, one u32 row index per subject, then the
+/// [`super::OutputShare`] (its header and one u64 per value). Limits on sealed shares
+/// elsewhere are derived from it.
+pub const fn batch_share_bytes(subjects: usize, columns: usize) -> usize {
+    super::requester::BATCH_SHARE_HEADER_BYTES
+        + 4 * subjects
+        + super::requester::SHARE_HEADER_BYTES
+        + 8 * subjects * columns
+}
 
 const _: () = assert!(VALUE_MAGNITUDE_MAX.checked_mul(2).is_some());
 const _: () = assert!(INPUTS_MAX <= u32::MAX as usize);

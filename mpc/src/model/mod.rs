@@ -33,16 +33,19 @@ pub mod secure;
 mod spec;
 
 pub use batch::{Backend, InputBatch, OutputBatch};
-pub use compile::{FORMAT_VERSION, canonical_form, compile};
+pub use compile::{FORMAT_VERSION, canonical_form, compile, compile_canonical};
 pub use decl::{
-    Holder, InputDecl, InputSource, Model, ModelId, OutputDecl, ParamDecl, Recipient, ValueType,
+    Category, Holder, InputDecl, InputSource, Model, ModelId, OutputDecl, ParamDecl, Recipient,
+    ValueType,
 };
 pub use error::{
     EvalError, InputError, ReconstructError, ShareDecodeError, SpecError, SpecLocation,
 };
 pub use ir::{Band, CompareOp, InputId, Ir, Node, NodeId, Op, OpCounts, ValueRange};
 pub use plain::{Plaintext, evaluate_plain};
-pub use requester::{BatchShare, OutputShare, reconstruct};
+pub use requester::{
+    BatchShare, OutputShare, ShareBinding, reconstruct, share_signature_message, subjects_digest,
+};
 pub use secure::{Mpc, PartyInputs, evaluate_party, evaluate_party_for_requester};
 
 /// The shipped admission model spec (`mpc/models/admission-v1.toml`).

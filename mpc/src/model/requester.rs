@@ -8,22 +8,38 @@
 //! it knows nothing of keys or transport: the node encrypts each share's bytes to the
 //! requester's SM2 key, and that encryption (not this format) protects them on the way.
 //!
-//! # Encoding, format version 1
+//! # What binds a share to its request
+//!
+//! SM2 encryption to the requester's public key says nothing of who made a ciphertext:
+//! anyone can. So a share carries, inside its encoding (and so inside the encryption), the
+//! [`ShareBinding`]: the request id it was computed for and the digest of the subject list
+//! ([`subjects_digest`]); and the node that computed it SM2-signs
+//! [`share_signature_message`] = `"weinong-result-share-v1"` ‖ consortium id ‖ request id ‖
+//! party ‖ model id ‖ SM3 of the ciphertext. This module only builds those bytes: the
+//! node signs them with its ledger key, the requester's client checks the signature
+//! against the department's key on the ledger, then opens the share and checks the
+//! binding against the request it asked about. [`reconstruct`] refuses shares whose
+//! bindings differ.
+//!
+//! # Encoding, format version 2
 //!
 //! Deterministic, big-endian, with every size declared before the values:
 //!
 //! | bytes | field |
 //! |---|---|
 //! | 4 | magic `WNOS` ("Weinong output share") |
-//! | 1 | format version, 1 |
+//! | 1 | format version, 2 |
 //! | 1 | party index, 0, 1 or 2 |
 //! | 32 | model id (SM3 of the canonical spec) |
+//! | 32 | request id the share was computed for |
+//! | 32 | subject-list digest ([`subjects_digest`]) |
 //! | 4 | subjects `len`, u32, at most [`OUTPUT_SUBJECTS_MAX`] |
 //! | 4 | output columns `k`, u32, at most [`OUTPUT_COLUMNS_MAX`] |
 //! | 8·k·len | the values, column by column (output 0's `len` subjects first), u64 each |
 //!
-//! Decoding refuses bad magic, an unknown version, a party index over 2, sizes over the
-//! limits, and a body shorter or longer than declared, in that order, before allocating.
+//! Decoding refuses bad magic, version 1 (no binding: [`ShareDecodeError::Unbound`]) or any
+//! other unknown version, a party index over 2, sizes over the limits, and a body shorter
+//! or longer than declared, in that order, before allocating.
 //!
 //! # What reconstruction checks
 //!
@@ -35,6 +51,7 @@
 
 use std::fmt;
 
+use sm3::{Digest, Sm3};
 use zeroize::Zeroize;
 
 use crate::PartyId;
@@ -47,9 +64,79 @@ use super::limits::{OUTPUT_COLUMNS_MAX, OUTPUT_SUBJECTS_MAX};
 /// The magic bytes that open an encoded output share.
 pub const SHARE_MAGIC: [u8; 4] = *b"WNOS";
 /// The output-share format version this build writes and reads.
-pub const SHARE_FORMAT_VERSION: u8 = 1;
-/// Bytes before the values: magic, version, party, model id, subjects, columns.
-pub const SHARE_HEADER_BYTES: usize = 4 + 1 + 1 + 32 + 4 + 4;
+pub const SHARE_FORMAT_VERSION: u8 = 2;
+/// The last format version without a [`ShareBinding`]; refused with its own error.
+pub const SHARE_UNBOUND_VERSION: u8 = 1;
+/// Bytes before the values: magic, version, party, model id, request id, subject-list
+/// digest, subjects, columns.
+pub const SHARE_HEADER_BYTES: usize = 4 + 1 + 1 + 32 + 32 + 32 + 4 + 4;
+/// Domain separator that opens [`share_signature_message`].
+pub const SHARE_SIGNATURE_DOMAIN: &[u8] = b"weinong-result-share-v1";
+/// Domain separator that opens the hashed bytes of [`subjects_digest`].
+pub const SUBJECTS_DIGEST_DOMAIN: &[u8] = b"weinong-subjects-v1";
+
+/// What a share was computed for: the request id and the digest of the request's subject
+/// list ([`subjects_digest`]). Both are inside the encoded share, so inside the
+/// encryption to the requester: a node that serves another request's ciphertext cannot
+/// change them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ShareBinding {
+    /// The request id (32 bytes, as on the ledger).
+    pub request: [u8; 32],
+    /// [`subjects_digest`] of the request's subject list (one subject for a single
+    /// request; the whole list, ascending, for a batch).
+    pub subjects: [u8; 32],
+}
+
+impl ShareBinding {
+    /// All zeros: what an evaluation returns before the node binds the share. A requester
+    /// refuses it (no request has the all-zero id).
+    pub const UNBOUND: ShareBinding = ShareBinding {
+        request: [0; 32],
+        subjects: [0; 32],
+    };
+}
+
+/// `SM3("weinong-subjects-v1" ‖ n:u64 ‖ subject_1 ‖ … ‖ subject_n)`: the digest of a
+/// request's subject list (32-byte pseudonyms, in the request's order: a batch's list is
+/// ascending) that a share's [`ShareBinding`] carries.
+pub fn subjects_digest<'a>(subjects: impl ExactSizeIterator<Item = &'a [u8; 32]>) -> [u8; 32] {
+    let mut hasher = Sm3::new();
+    hasher.update(SUBJECTS_DIGEST_DOMAIN);
+    hasher.update(
+        u64::try_from(subjects.len())
+            .unwrap_or(u64::MAX)
+            .to_be_bytes(),
+    );
+    for subject in subjects {
+        hasher.update(subject);
+    }
+    hasher.finalize().into()
+}
+
+/// The bytes a department signs for a sealed share it computed:
+/// `"weinong-result-share-v1" ‖ consortium id (32) ‖ request id (32) ‖ party (1) ‖
+/// model id (32) ‖ SM3 of the ciphertext (32)`. Every field after the domain has a fixed
+/// size, so the concatenation is unambiguous.
+pub fn share_signature_message(
+    consortium: &[u8; 32],
+    request: &[u8; 32],
+    party: PartyId,
+    model: &ModelId,
+    ciphertext_sm3: &[u8; 32],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(SHARE_SIGNATURE_DOMAIN.len() + 32 * 4 + 1);
+    out.extend_from_slice(SHARE_SIGNATURE_DOMAIN);
+    out.extend_from_slice(consortium);
+    out.extend_from_slice(request);
+    out.push(party.as_u8());
+    out.extend_from_slice(&model.0);
+    out.extend_from_slice(ciphertext_sm3);
+    out
+}
+
+/// Bytes of a [`BatchShare`]'s own header: magic, version, row count.
+pub const BATCH_SHARE_HEADER_BYTES: usize = 4 + 1 + 4;
 
 /// One party's additive share of a model's outputs over a batch of subjects, for the
 /// requester. Its columns (one per model output, `len` values each) are wiped on drop and
@@ -58,6 +145,7 @@ pub const SHARE_HEADER_BYTES: usize = 4 + 1 + 1 + 32 + 4 + 4;
 pub struct OutputShare {
     party: PartyId,
     model: ModelId,
+    binding: ShareBinding,
     len: u32,
     columns: Vec<Vec<u64>>,
 }
@@ -68,6 +156,9 @@ fn read_magic_and_version(reader: &mut Reader, magic: [u8; 4]) -> Result<(), Sha
         return Err(ShareDecodeError::BadMagic);
     }
     let [version] = reader.take::<1>().unwrap_or([0]);
+    if version == SHARE_UNBOUND_VERSION {
+        return Err(ShareDecodeError::Unbound { version });
+    }
     if version != SHARE_FORMAT_VERSION {
         return Err(ShareDecodeError::UnknownVersion {
             version,
@@ -88,9 +179,21 @@ impl OutputShare {
         OutputShare {
             party,
             model,
+            binding: ShareBinding::UNBOUND,
             len,
             columns,
         }
+    }
+
+    /// Binds the share to the request and subject list it was computed for (the node does
+    /// this before encoding and sealing it).
+    pub fn bind(&mut self, binding: ShareBinding) {
+        self.binding = binding;
+    }
+
+    /// The request and subject list the share says it was computed for.
+    pub fn binding(&self) -> ShareBinding {
+        self.binding
     }
 
     /// The party that computed this share.
@@ -120,7 +223,7 @@ impl OutputShare {
         &self.columns
     }
 
-    /// The format-version-1 encoding (see the module doc): deterministic, so equal shares
+    /// The format-version-2 encoding (see the module doc): deterministic, so equal shares
     /// encode to equal bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         let values: usize = self.columns.iter().map(Vec::len).sum();
@@ -129,6 +232,8 @@ impl OutputShare {
         out.push(SHARE_FORMAT_VERSION);
         out.push(self.party.as_u8());
         out.extend_from_slice(&self.model.0);
+        out.extend_from_slice(&self.binding.request);
+        out.extend_from_slice(&self.binding.subjects);
         out.extend_from_slice(&self.len.to_be_bytes());
         // At most OUTPUT_COLUMNS_MAX columns (checked by the evaluation and the decoder).
         let columns = u32::try_from(self.columns.len()).unwrap_or(u32::MAX);
@@ -156,6 +261,10 @@ impl OutputShare {
         let [index] = reader.take::<1>().unwrap_or([u8::MAX]);
         let party = PartyId::new(index).map_err(|_| ShareDecodeError::BadParty { index })?;
         let model = ModelId(reader.take::<32>().unwrap_or([0; 32]));
+        let binding = ShareBinding {
+            request: reader.take::<32>().unwrap_or([0; 32]),
+            subjects: reader.take::<32>().unwrap_or([0; 32]),
+        };
         let len = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
         let columns = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
         if !fits(columns, OUTPUT_COLUMNS_MAX) {
@@ -204,6 +313,7 @@ impl OutputShare {
         Ok(OutputShare {
             party,
             model,
+            binding,
             len,
             columns,
         })
@@ -237,8 +347,9 @@ pub const BATCH_SHARE_MAGIC: [u8; 4] = *b"WNBS";
 /// One party's output share for a batch request, with the rows it covers: indices into
 /// the request's subject list, strictly ascending, one per subject of the share.
 ///
-/// Encoding (version 1): magic `WNBS`, version 1, rows `n` as u32, `n` u32 indices, then
-/// the [`OutputShare`] encoding, whose subject count must be `n`.
+/// Encoding (version 2, as [`SHARE_FORMAT_VERSION`]; version 1 is refused as unbound):
+/// magic `WNBS`, version, rows `n` as u32, `n` u32 indices, then the [`OutputShare`]
+/// encoding (which carries the [`ShareBinding`]), whose subject count must be `n`.
 #[derive(Clone, Debug)]
 pub struct BatchShare {
     /// Indices into the batch's subject list, strictly ascending.
@@ -248,10 +359,11 @@ pub struct BatchShare {
 }
 
 impl BatchShare {
-    /// The version-1 encoding.
+    /// The current version's encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let share = self.share.to_bytes();
-        let mut out = Vec::with_capacity(9 + 4 * self.rows.len() + share.len());
+        let mut out =
+            Vec::with_capacity(BATCH_SHARE_HEADER_BYTES + 4 * self.rows.len() + share.len());
         out.extend_from_slice(&BATCH_SHARE_MAGIC);
         out.push(SHARE_FORMAT_VERSION);
         let n = u32::try_from(self.rows.len()).unwrap_or(u32::MAX);
@@ -267,12 +379,13 @@ impl BatchShare {
     /// the limit or past the end, rows not strictly ascending, and a share whose subject
     /// count is not the row count.
     pub fn from_bytes(bytes: &[u8]) -> Result<BatchShare, ShareDecodeError> {
-        let (header, rest) = bytes
-            .split_at_checked(9)
-            .ok_or(ShareDecodeError::TooShort {
-                len: bytes.len(),
-                header: 9,
-            })?;
+        let (header, rest) =
+            bytes
+                .split_at_checked(BATCH_SHARE_HEADER_BYTES)
+                .ok_or(ShareDecodeError::TooShort {
+                    len: bytes.len(),
+                    header: BATCH_SHARE_HEADER_BYTES,
+                })?;
         let mut reader = Reader(header);
         read_magic_and_version(&mut reader, BATCH_SHARE_MAGIC)?;
         let n = u32::from_be_bytes(reader.take::<4>().unwrap_or([0xff; 4]));
@@ -325,8 +438,9 @@ impl Reader<'_> {
 
 /// The requester's side: sums the three parties' shares of `model`'s outputs modulo 2^64
 /// and reads each sum as a signed value. Needs exactly one share from each party, all for
-/// `model`, over the same subjects, with one column per output; refuses any value outside
-/// its output's declared range, naming the output and the subject.
+/// `model`, over the same subjects and bound to the same request and subject list, with
+/// one column per output; refuses any value outside its output's declared range, naming
+/// the output and the subject.
 pub fn reconstruct(model: &Model, shares: &[OutputShare]) -> Result<OutputBatch, ReconstructError> {
     let [first, second, third] = shares else {
         return Err(ReconstructError::ShareCount {
@@ -344,6 +458,12 @@ pub fn reconstruct(model: &Model, shares: &[OutputShare]) -> Result<OutputBatch,
         }
         if std::mem::replace(&mut seen[share.party.index()], true) {
             return Err(ReconstructError::DuplicateParty { party: share.party });
+        }
+        if share.binding != first.binding {
+            return Err(ReconstructError::BindingMismatch {
+                party: share.party,
+                first_party: first.party,
+            });
         }
         if share.len != first.len {
             return Err(ReconstructError::LenMismatch {
@@ -395,12 +515,27 @@ mod tests {
         );
         let batch = BatchShare {
             rows: vec![4, 9],
-            share,
+            share: {
+                let mut share = share;
+                share.bind(ShareBinding {
+                    request: [5; 32],
+                    subjects: [6; 32],
+                });
+                share
+            },
         };
         let bytes = batch.to_bytes();
         let back = BatchShare::from_bytes(&bytes).expect("round trip");
         assert_eq!(back.rows, vec![4, 9]);
         assert_eq!(back.share.to_bytes(), batch.share.to_bytes());
+        assert_eq!(back.share.binding().request, [5; 32]);
+        assert_eq!(back.share.binding().subjects, [6; 32]);
+        let mut old = bytes.clone();
+        old[4] = SHARE_UNBOUND_VERSION;
+        assert_eq!(
+            BatchShare::from_bytes(&old).err(),
+            Some(ShareDecodeError::Unbound { version: 1 })
+        );
 
         let mut swapped = bytes.clone();
         swapped[9..13].copy_from_slice(&9u32.to_be_bytes());
@@ -447,5 +582,44 @@ mod tests {
         let back = OutputShare::from_bytes(&share.to_bytes()).expect("round trip");
         assert_eq!(back.columns().len(), 3);
         assert_eq!(back.party(), PartyId::P1);
+        assert_eq!(back.binding(), ShareBinding::UNBOUND);
+    }
+
+    #[test]
+    fn a_version_1_share_is_refused_as_unbound() {
+        let mut share = OutputShare::new(PartyId::P0, ModelId([7; 32]), 1, vec![vec![9]]);
+        share.bind(ShareBinding {
+            request: [1; 32],
+            subjects: [2; 32],
+        });
+        let mut bytes = share.to_bytes();
+        let back = OutputShare::from_bytes(&bytes).expect("round trip");
+        assert_eq!(back.binding(), share.binding());
+        bytes[4] = 1;
+        let err = OutputShare::from_bytes(&bytes).unwrap_err();
+        assert_eq!(err, ShareDecodeError::Unbound { version: 1 });
+        assert!(err.to_string().contains("request id"), "{err}");
+    }
+
+    #[test]
+    fn the_digest_and_the_signed_message_bind_every_field() {
+        let a = [[1u8; 32], [2; 32]];
+        let d = subjects_digest(a.iter());
+        assert_ne!(d, subjects_digest(a[..1].iter()));
+        assert_ne!(d, subjects_digest([[2u8; 32], [1; 32]].iter()));
+        assert_eq!(d, subjects_digest(a.iter()));
+        let base =
+            share_signature_message(&[1; 32], &[2; 32], PartyId::P1, &ModelId([3; 32]), &[4; 32]);
+        assert!(base.starts_with(SHARE_SIGNATURE_DOMAIN));
+        assert_eq!(base.len(), SHARE_SIGNATURE_DOMAIN.len() + 129);
+        for other in [
+            share_signature_message(&[9; 32], &[2; 32], PartyId::P1, &ModelId([3; 32]), &[4; 32]),
+            share_signature_message(&[1; 32], &[9; 32], PartyId::P1, &ModelId([3; 32]), &[4; 32]),
+            share_signature_message(&[1; 32], &[2; 32], PartyId::P2, &ModelId([3; 32]), &[4; 32]),
+            share_signature_message(&[1; 32], &[2; 32], PartyId::P1, &ModelId([9; 32]), &[4; 32]),
+            share_signature_message(&[1; 32], &[2; 32], PartyId::P1, &ModelId([3; 32]), &[9; 32]),
+        ] {
+            assert_ne!(base, other);
+        }
     }
 }

@@ -53,6 +53,7 @@ pub(crate) struct ParamSpec {
 #[serde(deny_unknown_fields)]
 pub(crate) struct InputSpec {
     pub holder: Spanned<String>,
+    pub category: Spanned<String>,
     #[serde(rename = "type")]
     pub value_type: Spanned<String>,
     #[serde(default)]

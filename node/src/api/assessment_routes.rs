@@ -1,6 +1,7 @@
 //! Assessment results as the requester fetches them: where the request stands and, for
-//! its own requester only, the three departments' output shares sealed to its key.
-//! The node cannot open them; it serves what `assess` stored.
+//! its own requester only, the three departments' output shares sealed to its key, each
+//! with its department's signature. The node cannot open them; it serves what `assess`
+//! stored, and the requester's client checks the signatures.
 
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ pub(crate) async fn assessment(
             .map(|s| SealedShareBody {
                 party: s.party,
                 sealed: base64::engine::general_purpose::STANDARD.encode(&s.blob),
+                signer: s.signer.to_hex(),
+                signature: hex::encode(s.signature),
             })
             .collect();
     }

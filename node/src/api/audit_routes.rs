@@ -11,14 +11,14 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use weinong_contracts::payload::model_id;
 use weinong_contracts::{Call, Change, ModelId, RequestEvent, RequestId, Role, kinds};
-use weinong_keys::SubjectPseudonym;
+use weinong_keys::{SubjectPseudonym, sm3_digest};
 use weinong_ledger::TxHash;
 use weinong_ledger::store::LedgerStore;
 
 use super::auth::Caller;
 use super::dto::{
-    AccessBody, ErrorBody, REQUEST_BUNDLE_FORMAT, RequestBundleBody, SubjectAccessesBody,
-    category_labels,
+    AccessBody, ErrorBody, REQUEST_BUNDLE_FORMAT, RequestBundleBody, ShareSignatureBody,
+    SubjectAccessesBody, category_labels,
 };
 use super::error::ApiError;
 use super::extract::{ApiPath, hex32};
@@ -28,7 +28,9 @@ use super::{App, SUBJECT_ACCESSES_MAX};
 /// (`weinong-request-bundle/1`): the request, the governance transaction that registered
 /// its model (the categories an authorisation needs), each access, the consent grant each
 /// access cites and its withdrawal if recorded, and the result or failure. Institutions get only
-/// requests they made. A time-out has no transaction, so it is not in the bundle.
+/// requests they made. A time-out has no transaction, so it is not in the bundle. The
+/// departments' signatures over the sealed shares this node holds ride along (`shares`),
+/// so an auditor can check which ciphertext each department gave the requester.
 #[utoipa::path(get, path = "/v1/requests/{id}/bundle", tag = "audit",
     params(("id" = String, Path, description = "request id, 64 hex characters")),
     responses(
@@ -77,11 +79,29 @@ pub(crate) async fn request_bundle(
     hashes.sort();
     hashes.dedup();
     let transactions = replica.store.export_bundle_set(&hashes)?;
+    drop(replica);
+    let shares = app
+        .shared
+        .assess
+        .results
+        .get(&id)
+        .map_err(|e| {
+            ApiError::unavailable("result_store", format!("sealed shares cannot be read: {e}"))
+        })?
+        .into_iter()
+        .map(|s| ShareSignatureBody {
+            party: s.party,
+            signer: s.signer.to_hex(),
+            ciphertext_sm3: hex::encode(sm3_digest(&s.blob)),
+            signature: hex::encode(s.signature),
+        })
+        .collect();
     Ok(Json(RequestBundleBody {
         format: REQUEST_BUNDLE_FORMAT.to_owned(),
         request: id.to_hex(),
         genesis: hex::encode(genesis),
         transactions,
+        shares,
     }))
 }
 

@@ -1,7 +1,8 @@
 //! Request authentication: the signature headers checked against the key in the ledger
 //! state, the clock window, the replay cache, then the route's roles.
 //!
-//! Order of checks (the first failure answers): headers present and well formed (401),
+//! Order of checks (the first failure answers): no body on a GET or HEAD (400), headers
+//! present and well formed (401),
 //! time within the window (401), key known to the state (401), body within
 //! [`BODY_BYTES_MAX`] (413), signature (401), not seen before (401; 503 if the cache is
 //! full), roles (403). The body is read here, once, because the signature covers it; the
@@ -13,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -215,6 +216,28 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
 
 async fn check(app: &App, access: Access, request: Request) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
+    // A read carries no body: refused before anything is read or verified, so a GET
+    // cannot make the node buffer and hash a megabyte.
+    if matches!(parts.method, Method::GET | Method::HEAD) {
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let chunked = parts.headers.contains_key(header::TRANSFER_ENCODING);
+        if chunked
+            || declared.is_some_and(|n| n > 0)
+            || axum::body::HttpBody::size_hint(&body).lower() > 0
+        {
+            return Err(ApiError::bad_request(
+                "body_on_get",
+                format!(
+                    "a {} request carries no body; send the request without one",
+                    parts.method
+                ),
+            ));
+        }
+    }
     let signature = RequestSignature::from_headers(
         header_value(&parts.headers, HEADER_KEY)?,
         header_value(&parts.headers, HEADER_TIME)?,

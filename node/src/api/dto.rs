@@ -450,13 +450,34 @@ pub struct AssessmentBody {
     pub shares: Vec<SealedShareBody>,
 }
 
-/// One department's output share, sealed to the requester.
+/// One department's output share, sealed to the requester and signed by the department.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SealedShareBody {
     /// MPC party: 0 civil affairs, 1 health, 2 medical insurance.
     pub party: u8,
     /// SM2 ciphertext (DER, C1C3C2), base64.
     pub sealed: String,
+    /// Key id of the department key that signed it, hex.
+    pub signer: String,
+    /// SM2 signature r‖s, hex (128 characters), over `"weinong-result-share-v1"` ‖
+    /// consortium id ‖ request id ‖ party ‖ model id ‖ SM3 of the ciphertext.
+    pub signature: String,
+}
+
+/// A department's signature over the sealed share it gave the requester, as a request
+/// bundle carries it: enough for an auditor to check which ciphertext each department
+/// produced for the request (the auditor cannot open it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShareSignatureBody {
+    /// MPC party: 0 civil affairs, 1 health, 2 medical insurance.
+    pub party: u8,
+    /// Key id of the signing department key, hex.
+    pub signer: String,
+    /// SM3 of the ciphertext, hex.
+    pub ciphertext_sm3: String,
+    /// SM2 signature r‖s, hex, over the message of [`SealedShareBody::signature`].
+    pub signature: String,
 }
 
 /// Format string of `GET /v1/requests/{id}/bundle`'s answer.
@@ -484,6 +505,11 @@ pub struct RequestBundleBody {
     /// header before that block.
     #[schema(value_type = Object)]
     pub transactions: BundleSet,
+    /// The departments' signatures over the sealed output shares this node holds for the
+    /// request (none for a request without shares here). Optional: bundles written before
+    /// shares were signed have no such field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<ShareSignatureBody>,
 }
 
 /// One recorded access to a subject's data.
@@ -527,8 +553,14 @@ pub struct SubjectAccessesBody {
 pub struct KeyBody {
     /// Key id.
     pub key_id: String,
+    /// The public key, uncompressed SEC1 (65 bytes), hex: its SM3 is the key id.
+    pub public_key: String,
+    /// Member number of the member the key belongs to, if any.
+    pub member: Option<u16>,
     /// `active`, `rotated` or `revoked`.
     pub status: String,
+    /// Block time (ms) of the rotation or revocation, when the key is not active.
+    pub status_since_ms: Option<u64>,
     /// Role labels held at `at_time_ms`.
     pub roles: Vec<String>,
     /// The tip's block time, ms.

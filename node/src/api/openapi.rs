@@ -44,6 +44,7 @@ use super::{
         dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody, dto::BatchBody,
         dto::KeyBody, dto::GovernanceBody, dto::HealthBody, dto::AssessmentBody,
         dto::SealedShareBody,
+        dto::ShareSignatureBody,
                 dto::RequestBundleBody,
         dto::SubjectAccessesBody, dto::AccessBody,
         dto::PseudonymEvaluateRequest, dto::PseudonymEvaluateResponse,

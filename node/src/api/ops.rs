@@ -69,6 +69,18 @@ pub(crate) fn metrics_text(app: &App) -> String {
         &m.leader.load(Ordering::Relaxed).to_string(),
     );
     gauge(
+        "weinong_raft_term",
+        "gauge",
+        "Current Raft term.",
+        &m.term.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_raft_refused_total",
+        "counter",
+        "Raft RPCs refused before openraft saw them (sender not a voter, speaking for another node, a proposal from another than its leader or too far ahead in time).",
+        &m.raft_refused.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
         "weinong_committed_txs_total",
         "counter",
         "Transactions committed since start.",
@@ -103,7 +115,7 @@ pub(crate) fn metrics_text(app: &App) -> String {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String,
-        description = "weinong_height, weinong_peers, weinong_leader, weinong_committed_txs_total, weinong_pseudonym_evaluations_total, weinong_pseudonym_rate_limited_total, weinong_commit_latency_seconds_{sum,count}")))]
+        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_committed_txs_total, weinong_pseudonym_evaluations_total, weinong_pseudonym_rate_limited_total, weinong_commit_latency_seconds_{sum,count}")))]
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

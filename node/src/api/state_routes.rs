@@ -112,14 +112,17 @@ pub(crate) async fn key(
         )
     })?;
     let at = state.last_block().time_ms;
+    let (status, since) = match record.status() {
+        KeyStatus::Active => ("active", None),
+        KeyStatus::Rotated { at, .. } => ("rotated", Some(at.time_ms)),
+        KeyStatus::Revoked { at } => ("revoked", Some(at.time_ms)),
+    };
     Ok(Json(KeyBody {
         key_id: id.to_hex(),
-        status: match record.status() {
-            KeyStatus::Active => "active",
-            KeyStatus::Rotated { .. } => "rotated",
-            KeyStatus::Revoked { .. } => "revoked",
-        }
-        .to_owned(),
+        public_key: hex::encode(record.public_key().to_sec1_bytes()),
+        member: record.member().map(|m| m.0),
+        status: status.to_owned(),
+        status_since_ms: since,
         roles: state
             .roles_at(&id, at)
             .iter()

@@ -30,6 +30,7 @@ use crate::shared::{Metrics, Replica, Shared, SubmitOutcome};
 
 struct Fixture {
     router: Router,
+    shared: Arc<Shared>,
     members: Vec<KeyPair>,
     set: MemberSet,
     admin: KeyPair,
@@ -272,8 +273,10 @@ fn fixture_full(story: bool, cfg: ApiConfig) -> Fixture {
             let _ = job.reply.send(outcomes);
         }
     });
+    let voters = store.members().clone();
     let shared = Arc::new(Shared {
         name: "test-node".into(),
+        voters,
         key_id: members[0].key_id(),
         consortium: *state.consortium(),
         genesis,
@@ -285,7 +288,8 @@ fn fixture_full(story: bool, cfg: ApiConfig) -> Fixture {
         ),
     });
     Fixture {
-        router: router(shared, cfg),
+        router: router(shared.clone(), cfg),
+        shared,
         members,
         set,
         admin,
@@ -422,6 +426,22 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
         .headers_mut()
         .insert(HEADER_SIGNATURE, "abcd".parse().unwrap());
     refused(r, bad_sig, StatusCode::UNAUTHORIZED, "malformed_signature").await;
+}
+
+#[tokio::test]
+async fn a_get_with_a_body_is_refused_before_it_is_read() {
+    let f = fixture();
+    let m = refused(
+        &f.router,
+        signed(&f.auditor, Method::GET, "/v1/blocks/latest", b"{}".to_vec()),
+        StatusCode::BAD_REQUEST,
+        "body_on_get",
+    )
+    .await;
+    assert!(m.contains("GET"), "{m}");
+    // The same read without a body is answered.
+    let (status, _) = send(&f.router, get(&f.auditor, "/v1/blocks/latest")).await;
+    assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -1219,4 +1239,97 @@ async fn a_node_without_the_pseudonym_key_says_so() {
     )
     .await;
     assert!(m.contains("department node"), "{m}");
+}
+
+/// A peer's sealed share (`PeerRequest::SealedShare`) is written only for a request on the
+/// ledger, from the key configured for its party, that is that request's department on
+/// the ledger, under a signature that verifies; every other one is refused before anything
+/// is stored.
+#[tokio::test]
+async fn a_peers_sealed_share_is_refused_unless_it_is_that_departments_for_a_known_request() {
+    use crate::assess::accept_peer_share;
+    use crate::wire::PeerResponse;
+    use weinong_keys::{KeyId, sm3_digest};
+    use weinong_mpc::PartyId;
+    use weinong_mpc::model::{ModelId as MpcModelId, share_signature_message};
+
+    let f = fixture_with(true);
+    let m = &f.members;
+    // The story: member 1 (members[0]) recorded the request's vital-signs (health) access.
+    let parties = [m[1].key_id(), m[0].key_id(), m[2].key_id()];
+    let request = RequestId::from_bytes(REQUEST);
+    let unknown = RequestId::from_bytes([0x99; 32]);
+    let consortium = f.shared.consortium.0;
+    let model = MpcModelId(*weinong_contracts::payload::model_id(b"api test model").as_bytes());
+    let blob = vec![7u8; 40];
+    let sign = |key: &KeyPair, request: &RequestId, party: u8| {
+        let message = share_signature_message(
+            &consortium,
+            request.as_bytes(),
+            PartyId::new(party).unwrap(),
+            &model,
+            &sm3_digest(&blob),
+        );
+        key.sign(&message).to_bytes()
+    };
+    let offer = |from: &KeyPair, request: RequestId, party: u8, sig: [u8; 64], cfg: &[KeyId; 3]| {
+        accept_peer_share(
+            &f.shared,
+            cfg,
+            &from.key_id(),
+            request,
+            party,
+            &sig,
+            blob.clone(),
+        )
+    };
+    let refused = |response: PeerResponse, why: &str| match response {
+        PeerResponse::Refused(reason) => assert!(reason.contains(why), "{reason}"),
+        other => panic!("accepted ({other:?}); expected a refusal naming {why:?}"),
+    };
+
+    // A request the ledger does not know.
+    refused(
+        offer(&m[0], unknown, 1, sign(&m[0], &unknown, 1), &parties),
+        "not on this node's ledger",
+    );
+    // A member whose node claims to play civil affairs, but the ledger says it recorded the
+    // request's health access.
+    let swapped = [m[0].key_id(), m[1].key_id(), m[2].key_id()];
+    refused(
+        offer(&m[0], request, 0, sign(&m[0], &request, 0), &swapped),
+        "not that department's",
+    );
+    // A key configured for a party that is no department member's.
+    let outsider = [f.institution.key_id(), m[0].key_id(), m[2].key_id()];
+    refused(
+        offer(
+            &f.institution,
+            request,
+            0,
+            sign(&f.institution, &request, 0),
+            &outsider,
+        ),
+        "not a department member's key",
+    );
+    // Another member naming health's party.
+    refused(
+        offer(&m[2], request, 1, sign(&m[2], &request, 1), &parties),
+        "is not party 1",
+    );
+    // Health's key, but signed for another request.
+    refused(
+        offer(&m[0], request, 1, sign(&m[0], &unknown, 1), &parties),
+        "does not verify",
+    );
+    let store = &f.shared.assess.results;
+    assert!(store.get(&unknown).unwrap().is_empty(), "nothing written");
+    assert!(store.get(&request).unwrap().is_empty(), "nothing written");
+
+    // Health's own share, signed for this request: stored.
+    let response = offer(&m[0], request, 1, sign(&m[0], &request, 1), &parties);
+    assert!(matches!(response, PeerResponse::Ack), "{response:?}");
+    let stored = store.get(&request).unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!((stored[0].party, stored[0].signer), (1, m[0].key_id()));
 }

@@ -4,20 +4,37 @@
 //! opened. For each, every department node with an `[assessment]` section:
 //!
 //! 1. looks on its own replica for a consent that covers the request's subject, requester
-//!    and purpose and the model's data categories this department holds; without one it
-//!    records `FailRequest(consent missing)` and stops;
+//!    and purpose and the data categories of the inputs this department contributes (each
+//!    model input declares its category; see [`crate::categories`]); without one it
+//!    records `FailRequest(consent missing)` and stops; a department that contributes no
+//!    input records no access and only helps compute;
 //! 2. records its `AccessRecord` and waits until it is committed: no input of this
 //!    department leaves the node before its access is on the ledger;
 //! 3. loads its inputs for the subject from the department store (connectors' features,
 //!    mapped onto the model by [`inputs`]); without a record it fails the request with
 //!    `data unavailable`;
 //! 4. waits until the request is authorised (every department's access is committed);
-//! 5. joins the MPC session named by the request id with the other two departments over
-//!    p2p streams (`mpc_session`) and evaluates the model; the outputs stay secret-shared;
-//! 6. seals its additive output share to the requester's SM2 key, stores it
-//!    ([`results`]) and hands it to the other two nodes, so the requester can fetch all
-//!    three from any node. Only the requester can open them; it records the result
-//!    commitment itself.
+//! 5. checks that the access committed on its replica covers the category of every input
+//!    it contributes (else `FailRequest(consent missing)`, nothing sent), joins the MPC
+//!    session named by the request id with the other two departments over p2p streams
+//!    (`mpc_session`) and evaluates the model; the outputs stay secret-shared;
+//! 6. binds its additive output share to the request (the request id and the digest of
+//!    the subject list go inside the share's plaintext, `weinong_mpc::model::ShareBinding`),
+//!    seals it to the requester's SM2 key, SM2-signs the sealed share with its ledger key
+//!    (`"weinong-result-share-v1"` ‖ consortium id ‖ request id ‖ party ‖ model id ‖ SM3 of
+//!    the ciphertext: `weinong_mpc::model::share_signature_message`), stores it with the
+//!    signature ([`results`]) and hands both to the other two nodes, so the requester can
+//!    fetch all three from any node. Only the requester can open them; its client checks
+//!    each signature against that department's key on the ledger and each binding against
+//!    its request before it reconstructs, and it records the result commitment itself.
+//!
+//! A peer's sealed share ([`accept_peer_share`]) is written only when the request is
+//! known and authorised on this node's replica, the sender's key is the configured key of
+//! the party it names, an active department member key on the ledger, the member that
+//! recorded the request's access for that party's department (where one is recorded),
+//! and its signature over the share verifies; anything else is refused before a byte is
+//! stored, so a member cannot make the others keep shares for requests that do not exist
+//! or in another department's name.
 //!
 //! A batch request (many subjects, one request) starts once its last list part is
 //! committed. Step 1–2 become one `BatchAccess` for the whole list: the contracts find
@@ -29,9 +46,18 @@
 //! names the rows it covers (`BatchShare`).
 //!
 //! Any failure after step 2 records `FailRequest(computation aborted)`; the first failure
-//! recorded closes the request and the contracts refuse the others. A node that restarts
-//! does not resume requests it was working on: they fail by a peer's report or time out,
-//! and the requester retries with a new request.
+//! recorded closes the request and the contracts refuse the others.
+//!
+//! No request is dropped, by construction: the work list is the ledger's set of open
+//! requests, not the block notices. After every block notice (or a lagged one), after
+//! each finished request and once at start, the driver sweeps the open requests of its
+//! replica and starts each it is not already serving and has not finished (its own sealed
+//! share is stored), at most [`ASSESSMENTS_IN_FLIGHT`] at once and at most
+//! [`ASSESSMENTS_PER_REQUESTER_IN_FLIGHT`] of one requester (so one care home cannot take
+//! every slot); the rest stay open on the ledger and start at a later sweep. A node that
+//! restarts resumes the open requests it had not finished: an access it recorded before is
+//! found committed and not recorded again; a session the others already gave up on fails
+//! the request on the ledger with its reason.
 //!
 //! Must not know: HTTP or Raft. It reads the replica and submits through [`Shared`], and
 //! talks to peers through the p2p layer and `mpc_session`.
@@ -39,6 +65,8 @@
 pub mod inputs;
 pub mod models;
 pub mod results;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,23 +74,27 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_bytes::ByteBuf;
-use tokio::sync::{Semaphore, broadcast};
+use tokio::sync::broadcast;
 use weinong_connectors::features::load_features;
 use weinong_connectors::schema::Department as DataDepartment;
 use weinong_connectors::store::Store;
+use weinong_contracts::state::KeyStatus;
 use weinong_contracts::{
-    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, DataCategory, Department, FailRequest,
-    FailureReason, FieldsHash, RequestId, RequestStatus,
+    AccessRecord, BatchAccess, Call, CategorySet, ConsentId, Department, FailRequest,
+    FailureReason, FieldsHash, RequestEvent, RequestId, RequestStatus, Role, State,
 };
-use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
+use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
-use weinong_mpc::model::evaluate_party_for_requester;
-use weinong_mpc::model::{BatchShare, Holder, Model, PartyInputs};
+use weinong_mpc::model::{
+    BatchShare, Holder, Model, ModelId as MpcModelId, PartyInputs, ShareBinding,
+    evaluate_party_for_requester, share_signature_message, subjects_digest,
+};
 use weinong_mpc::{PartyId, SessionId};
 
 use crate::config::{AssessmentSection, DepartmentName};
-use crate::limits::{ASSESSMENTS_IN_FLIGHT, OWN_TX_ATTEMPTS};
+use crate::limits::{ASSESSMENTS_IN_FLIGHT, ASSESSMENTS_PER_REQUESTER_IN_FLIGHT, OWN_TX_ATTEMPTS};
 use crate::mpc_session::{MpcSession, MpcStreams, SessionPlan};
+use crate::p2p::{Message, P2p};
 use crate::raft::network::NodeP2p;
 use crate::shared::{Shared, SubmitOutcome};
 use crate::wire::{PeerRequest, PeerResponse};
@@ -76,7 +108,6 @@ pub struct Assessor {
     p2p: NodeP2p,
     streams: MpcStreams,
     me: PartyId,
-    department: Department,
     holder: Holder,
     data_department: DataDepartment,
     parties: [KeyId; 3],
@@ -84,6 +115,59 @@ pub struct Assessor {
     models: Models,
     timeout: Duration,
     last_nonce: AtomicU64,
+    /// The work list's bookkeeping (see the module doc).
+    work: std::sync::Mutex<WorkList>,
+    /// Woken when a request finishes, so waiting ones start without the next block.
+    finished: tokio::sync::Notify,
+}
+
+/// Which open requests this node is serving, and which it finished while they are still
+/// open on the ledger (a failure recorded but not yet committed, or a computed request
+/// waiting for its requester's result).
+#[derive(Default)]
+struct WorkList {
+    serving: std::collections::BTreeMap<RequestId, KeyId>,
+    done: std::collections::BTreeSet<RequestId>,
+}
+
+impl WorkList {
+    /// Picks, in the ledger's order, the open requests to start now: not served, not done,
+    /// within the global and per-requester bounds; marks them served.
+    fn pick(
+        &mut self,
+        open: impl Iterator<Item = (RequestId, KeyId)>,
+        is_done: impl Fn(&RequestId) -> bool,
+    ) -> Vec<RequestId> {
+        let mut still_open = std::collections::BTreeSet::new();
+        let mut picked = Vec::new();
+        for (request, requester) in open {
+            still_open.insert(request);
+            if self.serving.contains_key(&request) || self.done.contains(&request) {
+                continue;
+            }
+            if self.serving.len() >= ASSESSMENTS_IN_FLIGHT {
+                continue;
+            }
+            let theirs = self.serving.values().filter(|k| **k == requester).count();
+            if theirs >= ASSESSMENTS_PER_REQUESTER_IN_FLIGHT {
+                continue;
+            }
+            if is_done(&request) {
+                self.done.insert(request);
+                continue;
+            }
+            self.serving.insert(request, requester);
+            picked.push(request);
+        }
+        // Closed requests never come back: forget them.
+        self.done.retain(|r| still_open.contains(r));
+        picked
+    }
+
+    fn finish(&mut self, request: &RequestId) {
+        self.serving.remove(request);
+        self.done.insert(*request);
+    }
 }
 
 /// Why this node gave up on a request (what it records on the ledger, and the detail it
@@ -111,14 +195,6 @@ impl DepartmentName {
             DepartmentName::MedicalInsurance => 2,
         };
         PartyId::ALL[index]
-    }
-
-    fn ledger(self) -> Department {
-        match self {
-            DepartmentName::CivilAffairs => Department::CivilAffairs,
-            DepartmentName::Health => Department::Health,
-            DepartmentName::MedicalInsurance => Department::MedicalInsurance,
-        }
     }
 
     fn holder(self) -> Holder {
@@ -181,7 +257,6 @@ impl Assessor {
             p2p,
             streams,
             me,
-            department: section.department.ledger(),
             holder: section.department.holder(),
             data_department: section.department.data(),
             parties,
@@ -189,36 +264,71 @@ impl Assessor {
             models: Models::shipped().context("compiling the shipped models")?,
             timeout: Duration::from_millis(section.session_timeout_ms),
             last_nonce: AtomicU64::new(0),
+            work: std::sync::Mutex::new(WorkList::default()),
+            finished: tokio::sync::Notify::new(),
         }))
     }
 
-    /// Serves every request opened from now on, at most [`ASSESSMENTS_IN_FLIGHT`] at once.
+    /// Serves the open requests of the ledger, now and after every block, until the node
+    /// stops (see the module doc).
     pub async fn run(self: Arc<Self>) {
         let mut news = self.shared.assess.blocks.subscribe();
-        let slots = Arc::new(Semaphore::new(ASSESSMENTS_IN_FLIGHT));
         loop {
-            let block = match news.recv().await {
-                Ok(block) => block,
-                Err(broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(
-                        missed = n,
-                        "assessment driver fell behind; requests in the missed blocks will time out"
-                    );
-                    continue;
-                }
-                Err(broadcast::error::RecvError::Closed) => return,
-            };
-            for request in block.opened {
-                let Ok(permit) = slots.clone().acquire_owned().await else {
-                    return;
-                };
-                let this = self.clone();
-                tokio::spawn(async move {
-                    this.serve(request).await;
-                    drop(permit);
-                });
+            self.sweep();
+            tokio::select! {
+                notice = news.recv() => match notice {
+                    // A lagged receiver missed notices, not requests: the sweep reads
+                    // the ledger itself.
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                () = self.finished.notified() => {}
             }
         }
+    }
+
+    /// Starts every open request that [`WorkList::pick`] picks.
+    fn sweep(self: &Arc<Self>) {
+        let open: Vec<(RequestId, KeyId)> = match self.shared.ledger() {
+            Ok(replica) => replica
+                .state
+                .open_requests()
+                // A batch starts once its whole list is on the ledger.
+                .filter(|(_, r)| r.batch().is_none_or(|b| b.is_complete()))
+                .map(|(id, r)| (*id, r.requester))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "assessment driver cannot read the replica");
+                return;
+            }
+        };
+        let picked = match self.work.lock() {
+            Ok(mut work) => work.pick(open.into_iter(), |r| self.has_own_share(r)),
+            Err(_) => {
+                tracing::error!("assessment work list poisoned; restart the node");
+                return;
+            }
+        };
+        for request in picked {
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.serve(request).await;
+                if let Ok(mut work) = this.work.lock() {
+                    work.finish(&request);
+                }
+                this.finished.notify_one();
+            });
+        }
+    }
+
+    /// Whether this node's own sealed share of `request` is stored (it computed it before,
+    /// perhaps before a restart).
+    fn has_own_share(&self, request: &RequestId) -> bool {
+        self.shared
+            .assess
+            .results
+            .get(request)
+            .is_ok_and(|shares| shares.iter().any(|s| s.party == self.me.as_u8()))
     }
 
     /// Takes one request through the steps of the module doc; records a failure if a step
@@ -251,15 +361,24 @@ impl Assessor {
             Some(subject) => self.assess_single(request, &job, subject).await?,
             None => self.assess_batch(request, &job).await?,
         };
-        // 6: sealed to the requester, kept here and handed to the peers.
+        // 6: sealed to the requester, signed, kept here and handed to the peers.
         let blob = job.requester_key.encrypt(&plaintext).map_err(|e| {
             Failure::new(
                 FailureReason::ComputationAborted,
                 format!("sealing the output share: {e}"),
             )
         })?;
+        let message = share_signature_message(
+            &job.consortium,
+            request.as_bytes(),
+            self.me,
+            &job.model.id(),
+            &sm3_digest(&blob),
+        );
         let sealed = SealedShare {
             party: self.me.as_u8(),
+            signer: self.key.key_id(),
+            signature: self.key.sign(&message).to_bytes(),
             blob,
         };
         self.shared
@@ -290,18 +409,23 @@ impl Assessor {
                 format!("model {} is not one this node can compute", r.model),
             )
         })?;
-        let registered = state.model(&r.model).map(|m| m.categories).ok_or_else(|| {
-            Failure::new(
+        if state.model(&r.model).is_none() {
+            return Err(Failure::new(
                 FailureReason::ComputationAborted,
                 format!("model {} is not registered", r.model),
+            ));
+        }
+        // The categories of the inputs this department contributes, from the compiled
+        // model itself, never from what the registration declared.
+        let categories = crate::categories::contributed(&model, self.holder).ok_or_else(|| {
+            Failure::new(
+                FailureReason::ComputationAborted,
+                format!(
+                    "model {} names a data category the ledger does not know",
+                    r.model
+                ),
             )
         })?;
-        let categories = CategorySet::of(
-            &registered
-                .iter()
-                .filter(|c| c.holder() == self.department)
-                .collect::<Vec<DataCategory>>(),
-        );
         let requester_key = state
             .key(&r.requester)
             .map(|k| k.public_key().clone())
@@ -317,12 +441,25 @@ impl Assessor {
             .history
             .first()
             .map_or(state.last_block().time_ms, |e| e.at.time_ms);
+        // The subject list as the ledger holds it (a batch starts only once complete).
+        let subjects = match (r.subject(), r.batch()) {
+            (Some(subject), _) => subjects_digest(std::iter::once(subject.as_bytes())),
+            (None, Some(batch)) => {
+                subjects_digest(batch.subjects().iter().map(SubjectPseudonym::as_bytes))
+            }
+            (None, None) => subjects_digest(std::iter::empty()),
+        };
         Ok(Some(Job {
             model,
             categories,
             subject: r.subject().copied(),
             as_of_ms,
             requester_key,
+            binding: ShareBinding {
+                request: *request.as_bytes(),
+                subjects,
+            },
+            consortium: state.consortium().0,
         }))
     }
 
@@ -367,11 +504,11 @@ impl Assessor {
         // 4: every department's access is on the ledger.
         self.wait_authorised(&request).await?;
 
-        // 5: the joint computation.
-        let session = self.session(&request).await?;
+        // 5: the joint computation, only with inputs the committed access covers.
+        let session = self.session(&request, job, Some(&subject)).await?;
         let holder = self.holder;
         let model = job.model.clone();
-        let share = session
+        let mut share = session
             .run(move |party| {
                 let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
                     weinong_mpc::MpcError::Setup {
@@ -382,6 +519,7 @@ impl Assessor {
             })
             .await
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        share.bind(job.binding);
         Ok(share.to_bytes())
     }
 
@@ -450,10 +588,10 @@ impl Assessor {
             "batch inputs loaded"
         );
 
-        let session = self.session(&request).await?;
+        let session = self.session(&request, job, None).await?;
         let holder = self.holder;
         let model = job.model.clone();
-        let share = session
+        let mut share = session
             .run(move |party| {
                 let agreed = party.agree_on_rows(&have)?;
                 let positions: Vec<usize> = agreed
@@ -479,12 +617,17 @@ impl Assessor {
             })
             .await
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
+        share.share.bind(job.binding);
         Ok(share.to_bytes())
     }
 
     /// Records this node's access and waits until it is committed: no input leaves the
     /// node before that.
     async fn commit_access(&self, call: &Call) -> Result<(), Failure> {
+        if self.access_committed(call)? {
+            // Recorded before a restart: the ledger already says what this node reads.
+            return Ok(());
+        }
         match self.record(call).await {
             Ok(SubmitOutcome::Committed { .. }) => Ok(()),
             Ok(SubmitOutcome::Rejected { reason, .. }) => Err(Failure::new(
@@ -499,16 +642,59 @@ impl Assessor {
         }
     }
 
-    /// The MPC session named by the request id, with the other two departments.
-    async fn session(&self, request: &RequestId) -> Result<MpcSession, Failure> {
+    /// Whether the ledger already holds this node's access for the request `call` names.
+    fn access_committed(&self, call: &Call) -> Result<bool, Failure> {
+        let request = match call {
+            Call::AccessRecord(a) => a.request,
+            Call::BatchAccess(b) => b.request,
+            _ => return Ok(false),
+        };
+        let me = self.member()?;
+        let replica = self.shared.ledger().map_err(|e| {
+            Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+        })?;
+        Ok(replica.state.request(&request).is_some_and(|r| {
+            r.history.iter().any(|h| {
+                matches!(
+                    h.event,
+                    RequestEvent::Accessed { node, .. } | RequestEvent::BatchAccessed { node, .. }
+                        if node == me
+                )
+            })
+        }))
+    }
+
+    /// The MPC session named by the request id, with the other two departments; joined
+    /// only if the access this node has committed for `request` (its `AccessRecord` for
+    /// `subject`, or its `BatchAccess`), read off the replica rather than taken from what
+    /// it meant to record, covers the category of every input it contributes
+    /// ([`join_covered`]).
+    async fn session(
+        &self,
+        request: &RequestId,
+        job: &Job,
+        subject: Option<&SubjectPseudonym>,
+    ) -> Result<MpcSession, Failure> {
+        let committed = if job.categories.is_empty() {
+            CategorySet::EMPTY
+        } else {
+            let me = self.member()?;
+            let replica = self.shared.ledger().map_err(|e| {
+                Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+            })?;
+            committed_access(&replica.state, request, subject, me)
+        };
         let plan = SessionPlan {
             parties: self.parties,
             me: self.me,
             session: SessionId::from_bytes(*request.as_bytes()),
         };
-        MpcSession::establish(&self.p2p, &self.streams, plan, self.timeout)
-            .await
-            .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))
+        let coverage = Coverage {
+            model: &job.model,
+            holder: self.holder,
+            committed,
+        };
+        join_covered(&self.p2p, &self.streams, plan, self.timeout, &coverage).await
     }
 
     fn find_consent(
@@ -597,6 +783,7 @@ impl Assessor {
             let message = PeerRequest::SealedShare {
                 request: *request.as_bytes(),
                 party: sealed.party,
+                signature: ByteBuf::from(sealed.signature.to_vec()),
                 blob: ByteBuf::from(sealed.blob.clone()),
             };
             match self.p2p.request(peer, message).await {
@@ -666,39 +853,243 @@ impl Assessor {
         }
     }
 
-    /// Stores a peer's sealed share, only from the key of the party it names.
+    /// Stores a peer's sealed share after [`accept_peer_share`]'s checks.
     pub fn accept_sealed(
         &self,
         from: &KeyId,
         request: [u8; 32],
         party: u8,
+        signature: &[u8],
         blob: Vec<u8>,
     ) -> PeerResponse {
-        if self.parties.get(usize::from(party)) != Some(from) {
-            return PeerResponse::Refused(format!(
-                "key {from} is not party {party} of assessment sessions"
+        accept_peer_share(
+            &self.shared,
+            &self.parties,
+            from,
+            RequestId::from_bytes(request),
+            party,
+            signature,
+            blob,
+        )
+    }
+}
+
+/// Stores the sealed share a peer (`from`, as the p2p layer authenticated it) hands this
+/// node, only if [`check_peer_share`] finds nothing wrong; otherwise refuses, naming why,
+/// before anything is written.
+pub fn accept_peer_share(
+    shared: &Shared,
+    parties: &[KeyId; 3],
+    from: &KeyId,
+    request: RequestId,
+    party: u8,
+    signature: &[u8],
+    blob: Vec<u8>,
+) -> PeerResponse {
+    let Ok(signature) = <[u8; 64]>::try_from(signature) else {
+        return PeerResponse::Refused(format!(
+            "the signature of a sealed share is 64 bytes (r‖s), not {}",
+            signature.len()
+        ));
+    };
+    let share = SealedShare {
+        party,
+        signer: *from,
+        signature,
+        blob,
+    };
+    let checked = match shared.ledger() {
+        Ok(replica) => check_peer_share(&replica.state, parties, &request, &share),
+        Err(e) => Err(format!("the replica cannot be read: {e}")),
+    };
+    if let Err(reason) = checked {
+        tracing::warn!(%request, peer = %from, party, %reason, "peer's sealed share refused");
+        return PeerResponse::Refused(reason);
+    }
+    match shared.assess.results.put(&request, &share) {
+        Ok(()) => PeerResponse::Ack,
+        Err(e) => PeerResponse::Refused(e.to_string()),
+    }
+}
+
+/// Why a peer's sealed share for `request` must not be stored, if it must not: the party
+/// is not 0–2 or `share.signer` is not the key configured for it; the request is unknown
+/// or not authorised (or computed) on `state`; the signer is not an active department
+/// member key; another member recorded the request's access for that party's department,
+/// or the signer's member recorded another department's; or the signature does not verify over the share's message.
+pub fn check_peer_share(
+    state: &State,
+    parties: &[KeyId; 3],
+    request: &RequestId,
+    share: &SealedShare,
+) -> Result<(), String> {
+    let from = &share.signer;
+    let party =
+        PartyId::new(share.party).map_err(|_| format!("party {} is not 0, 1 or 2", share.party))?;
+    if parties[party.index()] != *from {
+        return Err(format!(
+            "key {from} is not party {} of assessment sessions (that is {})",
+            share.party,
+            parties[party.index()]
+        ));
+    }
+    let r = state
+        .request(request)
+        .ok_or_else(|| format!("request {request} is not on this node's ledger"))?;
+    match r.status {
+        RequestStatus::Authorised | RequestStatus::Computed { .. } => {}
+        other => {
+            return Err(format!(
+                "request {request} is {other}: shares are taken only for authorised requests"
             ));
         }
-        match self.shared.assess.results.put(
-            &RequestId::from_bytes(request),
-            &SealedShare { party, blob },
-        ) {
-            Ok(()) => PeerResponse::Ack,
-            Err(e) => PeerResponse::Refused(e.to_string()),
+    }
+    let key = state
+        .key(from)
+        .ok_or_else(|| format!("key {from} is not registered on the ledger"))?;
+    if key.status() != KeyStatus::Active {
+        return Err(format!(
+            "key {from} may no longer sign (status {:?})",
+            key.status()
+        ));
+    }
+    let now = state.last_block().time_ms;
+    let member = key
+        .member()
+        .filter(|_| state.roles_at(from, now).contains(&Role::Department))
+        .ok_or_else(|| format!("key {from} is not a department member's key"))?;
+    let department = party_department(party);
+    for entry in &r.history {
+        let (node, categories) = match &entry.event {
+            RequestEvent::Accessed {
+                node, categories, ..
+            }
+            | RequestEvent::BatchAccessed {
+                node, categories, ..
+            } => (*node, *categories),
+            _ => continue,
+        };
+        if categories.iter().any(|c| c.holder() == department) && node != member {
+            return Err(format!(
+                "member {} recorded this request's {department:?} access, not member {} (key {from}): the share is not that department's",
+                node.0, member.0
+            ));
         }
+        if let Some(other) = categories
+            .iter()
+            .map(|c| c.holder())
+            .find(|d| *d != department)
+            && node == member
+        {
+            return Err(format!(
+                "member {} (key {from}) recorded this request's {other:?} access, so it is not {department:?}: the share is not that department's",
+                member.0
+            ));
+        }
+    }
+    let model = MpcModelId(*r.model.as_bytes());
+    let message = share_signature_message(
+        &state.consortium().0,
+        request.as_bytes(),
+        party,
+        &model,
+        &sm3_digest(&share.blob),
+    );
+    let signature = Signature::from_bytes(&share.signature)
+        .map_err(|e| format!("the share's signature is malformed: {e}"))?;
+    key.public_key().verify(&message, &signature).map_err(|_| {
+        format!(
+            "the signature of party {}'s share does not verify with key {from}",
+            share.party
+        )
+    })
+}
+
+/// The department that plays `party` (the order of [`DepartmentName::party`]).
+fn party_department(party: PartyId) -> Department {
+    match party.index() {
+        0 => Department::CivilAffairs,
+        1 => Department::Health,
+        _ => Department::MedicalInsurance,
     }
 }
 
 /// What a request asks of this node, read off the replica once.
 struct Job {
     model: Arc<Model>,
-    /// The model's categories this department holds (empty: it records no access).
+    /// The categories of the inputs this department contributes, derived from the
+    /// compiled model (empty: it contributes none and records no access).
     categories: CategorySet,
     /// The subject of a single request; `None` for a batch.
     subject: Option<SubjectPseudonym>,
     /// The request's block time: the date the data is read as of.
     as_of_ms: u64,
     requester_key: weinong_keys::PublicKey,
+    /// What the share is computed for: request id and subject-list digest.
+    binding: ShareBinding,
+    /// The consortium id, for the share's signature.
+    consortium: [u8; 32],
+}
+
+/// What a node may contribute to a session: the inputs `holder` holds in `model`, if
+/// `committed` (the categories of its access as committed on the ledger) covers them.
+struct Coverage<'a> {
+    model: &'a Model,
+    holder: Holder,
+    committed: CategorySet,
+}
+
+/// Joins `plan`'s session, but only if `coverage.committed` covers the category of every
+/// input `coverage.holder` contributes: otherwise it fails before opening any stream, so
+/// not one byte (let alone an input share) reaches the peers. A holder that contributes
+/// no input needs no access.
+async fn join_covered<Req: Message, Resp: Message>(
+    p2p: &P2p<Req, Resp>,
+    streams: &MpcStreams,
+    plan: SessionPlan,
+    timeout: Duration,
+    coverage: &Coverage<'_>,
+) -> Result<MpcSession, Failure> {
+    let uncovered =
+        crate::categories::uncovered(coverage.model, coverage.holder, coverage.committed);
+    if !uncovered.is_empty() {
+        return Err(Failure::new(
+            FailureReason::ConsentMissing,
+            format!(
+                "this node's committed access covers {}, not the inputs {} it would contribute; it joins no session",
+                coverage.committed,
+                uncovered.join(", ")
+            ),
+        ));
+    }
+    MpcSession::establish(p2p, streams, plan, timeout)
+        .await
+        .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))
+}
+
+/// The categories of `node`'s committed accesses for `request`: its `AccessRecord`s for
+/// `subject`, or, for a batch (`subject` = `None`), its `BatchAccess`es.
+fn committed_access(
+    state: &weinong_contracts::State,
+    request: &RequestId,
+    subject: Option<&SubjectPseudonym>,
+    node: weinong_contracts::MemberId,
+) -> CategorySet {
+    match subject {
+        Some(subject) => state
+            .accesses_to(subject)
+            .filter(|a| a.request == *request && a.node == node)
+            .fold(CategorySet::EMPTY, |all, a| all.union(a.categories)),
+        None => state
+            .request(request)
+            .and_then(|r| r.batch())
+            .map_or(CategorySet::EMPTY, |b| {
+                b.accesses()
+                    .iter()
+                    .filter(|a| a.node == node)
+                    .fold(CategorySet::EMPTY, |all, a| all.union(a.categories))
+            }),
+    }
 }
 
 /// The calendar date of block time `ms`.
@@ -740,4 +1131,75 @@ fn now_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod work_list_tests {
+    use super::*;
+
+    fn id(n: u8) -> RequestId {
+        RequestId::from_bytes([n; 32])
+    }
+
+    fn key(n: u8) -> KeyId {
+        KeyId::from_bytes([n; 32])
+    }
+
+    #[test]
+    fn one_requester_gets_a_bounded_share_of_the_slots_and_nothing_is_lost() {
+        let mut work = WorkList::default();
+        // Twenty requests of care home 1, then two of care home 2.
+        let open: Vec<(RequestId, KeyId)> = (0..20)
+            .map(|n| (id(n), key(1)))
+            .chain([(id(100), key(2)), (id(101), key(2))])
+            .collect();
+        let picked = work.pick(open.iter().copied(), |_| false);
+        assert_eq!(picked.len(), ASSESSMENTS_PER_REQUESTER_IN_FLIGHT + 2);
+        assert!(picked.contains(&id(100)) && picked.contains(&id(101)));
+        // Nothing new while they run.
+        assert!(work.pick(open.iter().copied(), |_| false).is_empty());
+        // One finishes: the next of care home 1 starts; the finished one never again.
+        work.finish(&id(0));
+        let next = work.pick(open.iter().copied(), |_| false);
+        assert_eq!(
+            next,
+            vec![id(
+                u8::try_from(ASSESSMENTS_PER_REQUESTER_IN_FLIGHT).unwrap()
+            )]
+        );
+        // Every request is eventually picked exactly once.
+        let mut seen: std::collections::BTreeSet<RequestId> = picked.into_iter().collect();
+        seen.extend(next);
+        for _ in 0..100 {
+            let serving: Vec<RequestId> = work.serving.keys().copied().collect();
+            for r in serving {
+                work.finish(&r);
+            }
+            for r in work.pick(open.iter().copied(), |_| false) {
+                assert!(seen.insert(r), "{r} picked twice");
+            }
+        }
+        assert_eq!(seen.len(), open.len());
+    }
+
+    #[test]
+    fn requests_with_a_stored_share_are_not_served_again_and_closed_ones_are_forgotten() {
+        let mut work = WorkList::default();
+        let open = [(id(1), key(1)), (id(2), key(1))];
+        let picked = work.pick(open.iter().copied(), |r| *r == id(1));
+        assert_eq!(picked, vec![id(2)]);
+        assert!(work.done.contains(&id(1)));
+        // Request 1 closes on the ledger: the bookkeeping forgets it.
+        let picked = work.pick(open[1..].iter().copied(), |_| false);
+        assert!(picked.is_empty());
+        assert!(!work.done.contains(&id(1)));
+    }
+
+    #[test]
+    fn the_global_bound_holds() {
+        let mut work = WorkList::default();
+        let open: Vec<(RequestId, KeyId)> = (0..=255u8).map(|n| (id(n), key(n))).collect();
+        let picked = work.pick(open.iter().copied(), |_| false);
+        assert_eq!(picked.len(), ASSESSMENTS_IN_FLIGHT);
+    }
 }

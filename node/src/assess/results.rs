@@ -1,9 +1,17 @@
 //! Sealed output shares: each department's additive share of a request's outputs,
-//! SM2-encrypted to the requester, kept on disk until the requester fetches them.
+//! SM2-encrypted to the requester and SM2-signed by the department that computed it, kept
+//! on disk until the requester fetches them.
 //!
-//! A node stores its own sealed share and the two its peers hand it, so the requester can
-//! fetch all three from any one node. The blobs are opaque here: only the requester's key
-//! opens them, and nothing in this module looks inside.
+//! A node stores its own sealed share and the two its peers hand it (after `assess`
+//! checked the request and the signature, see [`super::Assessor::accept_sealed`]), so the
+//! requester can fetch all three from any one node. The blobs are opaque here: only the
+//! requester's key opens them, and nothing in this module looks inside; the signature
+//! (over `weinong_mpc::model::share_signature_message`) is kept beside the blob so the
+//! requester and auditors can check who made it.
+//!
+//! File format (`p<party>.share`, version 1): magic `WNSS`, version 1, the signer's key id
+//! (32 bytes), the SM2 signature r‖s (64), then the ciphertext. Shares stored by older
+//! builds (`p<party>.sealed`, unsigned) are not read: a requester would refuse them.
 //!
 //! Must not know: MPC, HTTP or the ledger. Files are written to a temporary name, synced
 //! and renamed, so a crash leaves either the whole share or none.
@@ -13,20 +21,33 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use weinong_contracts::RequestId;
+use weinong_keys::KeyId;
 
 use crate::limits::SEALED_SHARE_BYTES_MAX;
 
-/// Where sealed shares live: `DIR/<request hex>/p<party>.sealed`.
+/// Magic bytes of a stored signed share.
+const FILE_MAGIC: [u8; 4] = *b"WNSS";
+/// Version of the stored file format.
+const FILE_VERSION: u8 = 1;
+/// Bytes before the ciphertext: magic, version, signer, signature.
+const FILE_HEADER_BYTES: usize = 4 + 1 + 32 + 64;
+
+/// Where sealed shares live: `DIR/<request hex>/p<party>.share`.
 #[derive(Clone, Debug)]
 pub struct ResultStore {
     dir: PathBuf,
 }
 
-/// One department's sealed share of a request's outputs.
+/// One department's sealed share of a request's outputs, with its signature.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SealedShare {
     /// The MPC party that computed it (0 civil affairs, 1 health, 2 medical insurance).
     pub party: u8,
+    /// The key that signed it: the department's ledger key.
+    pub signer: KeyId,
+    /// SM2 signature (r‖s) over `weinong_mpc::model::share_signature_message` of the
+    /// consortium, request, party, model and SM3 of `blob`.
+    pub signature: [u8; 64],
     /// SM2 ciphertext (DER, C1C3C2) of the encoded `weinong_mpc` output share.
     pub blob: Vec<u8>,
 }
@@ -44,6 +65,14 @@ pub enum ResultStoreError {
         len: usize,
         /// The limit.
         max: usize,
+    },
+    /// A stored file is not a signed share (corrupt, or written by another build).
+    #[error("result store {path}: not a signed share file ({reason})")]
+    Corrupt {
+        /// The path.
+        path: String,
+        /// What is wrong.
+        reason: &'static str,
     },
     /// The file system failed.
     #[error("result store {path}: {source}")]
@@ -88,10 +117,16 @@ impl ResultStore {
         }
         let dir = self.request_dir(request);
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join(format!("p{}.sealed", share.party));
-        let tmp = dir.join(format!("p{}.sealed.tmp", share.party));
+        let path = dir.join(format!("p{}.share", share.party));
+        let tmp = dir.join(format!("p{}.share.tmp", share.party));
         {
             let mut file = fs::File::create(&tmp).map_err(io(&tmp))?;
+            let mut header = Vec::with_capacity(FILE_HEADER_BYTES);
+            header.extend_from_slice(&FILE_MAGIC);
+            header.push(FILE_VERSION);
+            header.extend_from_slice(share.signer.as_bytes());
+            header.extend_from_slice(&share.signature);
+            file.write_all(&header).map_err(io(&tmp))?;
             file.write_all(&share.blob).map_err(io(&tmp))?;
             file.sync_all().map_err(io(&tmp))?;
         }
@@ -109,15 +144,54 @@ impl ResultStore {
         let dir = self.request_dir(request);
         let mut out = Vec::new();
         for party in 0u8..3 {
-            let path = dir.join(format!("p{party}.sealed"));
-            match fs::read(&path) {
-                Ok(blob) => out.push(SealedShare { party, blob }),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            let path = dir.join(format!("p{party}.share"));
+            match fs::metadata(&path) {
+                Ok(meta) if meta.len() > (SEALED_SHARE_BYTES_MAX + FILE_HEADER_BYTES) as u64 => {
+                    return Err(ResultStoreError::Corrupt {
+                        path: path.display().to_string(),
+                        reason: "larger than any share this node stores",
+                    });
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io(&path)(e)),
             }
+            let bytes = fs::read(&path).map_err(io(&path))?;
+            out.push(
+                parse(party, &bytes).map_err(|reason| ResultStoreError::Corrupt {
+                    path: path.display().to_string(),
+                    reason,
+                })?,
+            );
         }
         Ok(out)
     }
+}
+
+/// A stored file's share.
+fn parse(party: u8, bytes: &[u8]) -> Result<SealedShare, &'static str> {
+    let (header, blob) = bytes
+        .split_at_checked(FILE_HEADER_BYTES)
+        .ok_or("shorter than its header")?;
+    if header[..4] != FILE_MAGIC {
+        return Err("bad magic bytes");
+    }
+    if header[4] != FILE_VERSION {
+        return Err("unknown file version");
+    }
+    if blob.is_empty() {
+        return Err("no ciphertext");
+    }
+    let mut signer = [0u8; 32];
+    signer.copy_from_slice(&header[5..37]);
+    let mut signature = [0u8; 64];
+    signature.copy_from_slice(&header[37..FILE_HEADER_BYTES]);
+    Ok(SealedShare {
+        party,
+        signer: KeyId::from_bytes(signer),
+        signature,
+        blob: blob.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -132,6 +206,8 @@ mod tests {
         assert!(store.get(&request).unwrap().is_empty());
         let share = SealedShare {
             party: 2,
+            signer: KeyId::from_bytes([4; 32]),
+            signature: [5; 64],
             blob: vec![1, 2, 3],
         };
         store.put(&request, &share).unwrap();
@@ -140,6 +216,8 @@ mod tests {
                 &request,
                 &SealedShare {
                     party: 0,
+                    signer: KeyId::from_bytes([1; 32]),
+                    signature: [2; 64],
                     blob: vec![9],
                 },
             )
@@ -153,6 +231,8 @@ mod tests {
                 &request,
                 &SealedShare {
                     party: 3,
+                    signer: KeyId::from_bytes([1; 32]),
+                    signature: [2; 64],
                     blob: vec![1]
                 }
             ),
@@ -163,10 +243,19 @@ mod tests {
                 &request,
                 &SealedShare {
                     party: 1,
+                    signer: KeyId::from_bytes([1; 32]),
+                    signature: [2; 64],
                     blob: vec![]
                 }
             ),
             Err(ResultStoreError::Size { .. })
+        ));
+        // A damaged file is named, not served.
+        let path = dir.path().join(request.to_hex()).join("p2.share");
+        std::fs::write(&path, b"WNSS").unwrap();
+        assert!(matches!(
+            store.get(&request),
+            Err(ResultStoreError::Corrupt { .. })
         ));
     }
 }

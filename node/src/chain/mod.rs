@@ -1,13 +1,22 @@
 //! The replicated state machine: committed Raft entries become certified blocks.
 //!
 //! For each committed [`Proposal`] every node, voter or learner, does the same thing:
-//! decode the transactions, verify them against the contract state, apply the accepted ones
-//! at the block time (`max(proposal time, previous block time)`), and build the header
-//! (height, previous hash, log size and root, state digest, time, proposer). A voting member
+//! decode the transactions, verify them against the contract state, refuse a model
+//! registration whose declared data categories are not its inputs' (`crate::categories`;
+//! the contracts cannot compile a spec), apply the accepted ones at the block time
+//! (`max(proposal time, previous block time)`), and build the header (height, previous
+//! hash, log size and root, state digest, time, proposer). A voting member
 //! then signs the header and its tree head and pushes the vote to every peer; the block is
 //! stored once a quorum of members signed the very header this node computed, so a node
 //! that computed something else never stores it (and the others' certificate proves what
 //! the quorum computed). Votes that do not arrive are pulled as stored certificates.
+//!
+//! Block time and proposer: a proposal whose proposer is not its entry's Raft leader, or
+//! whose time is more than [`crate::limits::BLOCK_TIME_BEHIND_MAX`] behind the previous
+//! block's, becomes a void block (no transaction, the previous block's time) on every node
+//! alike ([`admission::void_reason`]). Time too far ahead is refused before the entry is
+//! appended ([`admission`]); a voter also signs no header whose time is more than
+//! [`crate::limits::BLOCK_TIME_AHEAD_MAX`] ahead of its own clock.
 //!
 //! Must not know: Raft's internals beyond the storage traits, HTTP, or how peers are
 //! reached (it calls [`NodeP2p`]).
@@ -52,7 +61,7 @@ use weinong_ledger::{
 use crate::limits::CERTIFICATE_PULL_AFTER;
 use crate::raft::log_store::LogStore;
 use crate::raft::network::NodeP2p;
-use crate::raft::{BlockResult, NodeId, PeerNode, Proposal, TxFate, TypeConfig};
+use crate::raft::{BlockResult, NodeId, PeerNode, Proposal, TxFate, TypeConfig, admission};
 use crate::shared::{BlockNews, Shared};
 use crate::wire::{CertifiedBlock, CommitVote, PeerRequest, PeerResponse};
 use votes::VotePool;
@@ -323,7 +332,11 @@ impl StateMachine {
     }
 
     /// Executes one proposal into a block, certifies and stores it.
-    async fn apply_proposal(&mut self, proposal: &Proposal) -> StoreResult<BlockResult> {
+    async fn apply_proposal(
+        &mut self,
+        proposal: &Proposal,
+        leader: NodeId,
+    ) -> StoreResult<BlockResult> {
         let height = self.applied.next_height;
         if height < self.chain.next_height() {
             return self.already_stored(height, proposal);
@@ -336,9 +349,17 @@ impl StateMachine {
             })
             .collect();
         let (header, prepared, new_keys, fates, opened) =
-            self.execute(height, proposal, decoded)?;
+            self.execute(height, proposal, leader, decoded)?;
         if self.chain.voter {
-            self.chain.vote_on(&header);
+            // Admission refused entries too far ahead already; a header that is still
+            // ahead of this node's clock (its clock disagrees with the followers' that let
+            // the entry in) gets no signature from it.
+            match admission::check_time(height, header.time_ms, admission::now_ms()) {
+                Ok(()) => self.chain.vote_on(&header),
+                Err(refusal) => {
+                    tracing::error!(height, reason = %refusal, "not signing the block header")
+                }
+            }
         }
         let (certificate, tree_head) = self.chain.certify(&header).await;
         {
@@ -380,6 +401,7 @@ impl StateMachine {
         &mut self,
         height: u64,
         proposal: &Proposal,
+        leader: NodeId,
         decoded: Vec<Result<Transaction, String>>,
     ) -> StoreResult<(
         BlockHeader,
@@ -412,10 +434,21 @@ impl StateMachine {
         };
         let mut replica = self.chain.replica_mut()?;
         let replica = &mut *replica;
-        let at = BlockTime::new(
-            height,
-            proposal.time_ms.max(replica.state.last_block().time_ms),
-        );
+        let previous_time = replica.state.last_block().time_ms;
+        let void = admission::void_reason(proposal, leader, previous_time);
+        let verified = match &void {
+            Some(reason) => {
+                tracing::warn!(height, %reason, "the block is void: no transaction enters it");
+                verified.into_iter().map(|_| Err(reason.clone())).collect()
+            }
+            None => verified,
+        };
+        let time_ms = if void.is_some() {
+            previous_time
+        } else {
+            proposal.time_ms.max(previous_time)
+        };
+        let at = BlockTime::new(height, time_ms);
         expire_requests(&mut replica.state, at)
             .map_err(|e| sm_error(format!("block {height}: {e}")))?;
         let base = replica.store.log_size();
@@ -431,6 +464,13 @@ impl StateMachine {
                     continue;
                 }
             };
+            // Model registrations must declare their inputs' data categories
+            // (`crate::categories`); the contracts cannot compile a spec, so every node
+            // checks it here, alike, before they apply.
+            if let Err(reason) = crate::categories::check_registration(v.call()) {
+                fates.push(TxFate::Rejected { reason });
+                continue;
+            }
             match apply(&mut replica.state, &v, at) {
                 Ok(receipt) => {
                     match receipt.outcome {
@@ -526,7 +566,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             let result = match &entry.payload {
                 EntryPayload::Blank => BlockResult::default(),
                 EntryPayload::Normal(proposal) => {
-                    let r = self.apply_proposal(proposal).await?;
+                    let r = self
+                        .apply_proposal(proposal, entry.log_id.leader_id.node_id)
+                        .await?;
                     self.applied.next_height += 1;
                     r
                 }

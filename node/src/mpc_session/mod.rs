@@ -35,7 +35,7 @@
 
 pub mod limits;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod transport;
 
 use std::collections::HashMap;

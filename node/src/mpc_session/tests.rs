@@ -24,17 +24,17 @@ const WAIT: Duration = Duration::from_secs(15);
 const SLOW: Duration = Duration::from_secs(60);
 const CONSORTIUM: Hash32 = Hash32([7; 32]);
 
-type Net = P2p<(), ()>;
+pub(crate) type Net = P2p<(), ()>;
 
-struct Node {
+pub(crate) struct Node {
     key: Arc<KeyPair>,
-    net: Net,
-    streams: MpcStreams,
+    pub(crate) net: Net,
+    pub(crate) streams: MpcStreams,
     _inbound: mpsc::Receiver<Inbound<(), ()>>,
 }
 
 impl Node {
-    fn id(&self) -> KeyId {
+    pub(crate) fn id(&self) -> KeyId {
         self.key.key_id()
     }
 
@@ -48,7 +48,7 @@ impl Node {
 }
 
 /// Three members, each dialing the ones started before it, connected both ways.
-async fn three_nodes() -> [Node; 3] {
+pub(crate) async fn three_nodes() -> [Node; 3] {
     let keys: Vec<Arc<KeyPair>> = (0..3).map(|_| Arc::new(KeyPair::generate())).collect();
     let authority = Arc::new(FixedAuthority::new(
         keys.iter().map(|k| k.public_key().clone()),
@@ -84,7 +84,7 @@ async fn three_nodes() -> [Node; 3] {
     nodes.try_into().ok().expect("three nodes")
 }
 
-fn plans(nodes: &[Node; 3], session: u8) -> [SessionPlan; 3] {
+pub(crate) fn plans(nodes: &[Node; 3], session: u8) -> [SessionPlan; 3] {
     let parties = [nodes[0].id(), nodes[1].id(), nodes[2].id()];
     PartyId::ALL.map(|me| SessionPlan {
         parties,

@@ -17,6 +17,7 @@ use weinong_ledger::Hash32;
 use super::PeerAuthority;
 use super::codec::Oversized;
 use super::error::{BindingFault, Refusal};
+use super::ticket::Ticket;
 
 /// Domain separation for binding signatures: never valid as any other signed message.
 pub const BINDING_DOMAIN: &[u8] = b"weinong-p2p-binding-v1";
@@ -36,7 +37,11 @@ pub struct Binding {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HelloAck {
     /// The binding was accepted: requests and streams from this connection are delivered.
-    Accepted,
+    /// Every request the peer sends here starts with this ticket ([`super::ticket`]).
+    Accepted {
+        /// The ticket this node issued to the peer.
+        ticket: Ticket,
+    },
     /// The binding was refused; the refusing side closes the connection.
     Refused(Refusal),
 }
@@ -85,16 +90,19 @@ impl Binding {
         }
         let signature = Signature::from_bytes(&self.signature)
             .map_err(|_| fault(BindingFault::MalformedSignature))?;
-        key.verify(&binding_message(consortium, &self.peer_id), &signature)
-            .map_err(|_| fault(BindingFault::BadSignature))?;
+        // Membership before the SM2 verification: a stranger costs a hash and a map
+        // look-up, not a signature check.
         let key_id = key.key_id();
         if !authority.admits(&key_id) {
             return Err(Refusal::NotAdmitted);
         }
         match authority.public_key(&key_id) {
-            Some(ledger_key) if ledger_key == key => Ok(key_id),
-            _ => Err(fault(BindingFault::KeyMismatch)),
+            Some(ledger_key) if ledger_key == key => {}
+            _ => return Err(fault(BindingFault::KeyMismatch)),
         }
+        key.verify(&binding_message(consortium, &self.peer_id), &signature)
+            .map_err(|_| fault(BindingFault::BadSignature))?;
+        Ok(key_id)
     }
 }
 
@@ -180,6 +188,16 @@ mod tests {
             Case {
                 name: "stranger's own valid binding",
                 mutate: |b, f| *b = Binding::sign(&f.stranger, &f.consortium, &f.peer),
+                expected: Err(Refusal::NotAdmitted),
+            },
+            Case {
+                // Refused by membership before any SM2 work: the bad signature is not
+                // even looked at.
+                name: "stranger's binding with a bad signature",
+                mutate: |b, f| {
+                    *b = Binding::sign(&f.stranger, &f.consortium, &f.peer);
+                    b.signature[10] ^= 0x01;
+                },
                 expected: Err(Refusal::NotAdmitted),
             },
             Case {

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::Refusal;
+use super::ticket::{TICKET_BYTES, Ticket, TicketBook};
 
 /// A message over the limit (the `io::Error`'s inner error).
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +178,110 @@ where
     }
 }
 
+/// A request as the node protocol carries it: the ticket this node issued to the sender
+/// (see [`super::ticket`]), then the request.
+#[derive(Debug)]
+pub struct Ticketed<Req> {
+    /// The sender's ticket.
+    pub ticket: Ticket,
+    /// The request.
+    pub request: Req,
+}
+
+/// A stream whose first bytes are not a valid ticket (the `io::Error`'s inner error).
+#[derive(Debug, thiserror::Error)]
+#[error("the request carries no ticket this node issued (send the identity binding first)")]
+pub struct NoTicket;
+
+/// The node protocol's codec: [`CborCodec`] behind a ticket. A request is read past its
+/// first [`TICKET_BYTES`] bytes only if they are a ticket in the book, so a connection
+/// without an accepted binding can make this node read 16 bytes per stream, never a body.
+pub struct TicketedCodec<Req, Resp> {
+    inner: CborCodec<Req, Resp>,
+    book: TicketBook,
+}
+
+impl<Req, Resp> TicketedCodec<Req, Resp> {
+    /// A codec refusing bodies over `bytes_max` bytes and tickets not in `book`.
+    pub fn new(bytes_max: u64, book: TicketBook) -> Self {
+        Self {
+            inner: CborCodec::new(bytes_max),
+            book,
+        }
+    }
+}
+
+impl<Req, Resp> Clone for TicketedCodec<Req, Resp> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            book: self.book.clone(),
+        }
+    }
+}
+
+#[async_trait]
+impl<Req, Resp> libp2p::request_response::Codec for TicketedCodec<Req, Resp>
+where
+    Req: Send + Serialize + DeserializeOwned,
+    Resp: Send + Serialize + DeserializeOwned + Oversized,
+{
+    type Protocol = StreamProtocol;
+    type Request = Ticketed<Req>;
+    type Response = Resp;
+
+    async fn read_request<T>(&mut self, p: &StreamProtocol, io: &mut T) -> io::Result<Self::Request>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        let mut ticket = [0u8; TICKET_BYTES];
+        io.read_exact(&mut ticket).await?;
+        let ticket = Ticket(ticket);
+        if self.book.holder(&ticket).is_none() {
+            return Err(io::Error::new(io::ErrorKind::PermissionDenied, NoTicket));
+        }
+        let request = self.inner.read_request(p, io).await?;
+        Ok(Ticketed { ticket, request })
+    }
+
+    async fn read_response<T>(&mut self, p: &StreamProtocol, io: &mut T) -> io::Result<Resp>
+    where
+        T: AsyncRead + Unpin + Send,
+    {
+        self.inner.read_response(p, io).await
+    }
+
+    async fn write_request<T>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Self::Request,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        // Encoded (and size-checked) before anything is sent.
+        let bytes = encode(&req.request)?;
+        if !within(&bytes, self.inner.bytes_max) {
+            return Err(oversize("request", bytes.len(), self.inner.bytes_max));
+        }
+        io.write_all(&req.ticket.0).await?;
+        io.write_all(&bytes).await
+    }
+
+    async fn write_response<T>(
+        &mut self,
+        p: &StreamProtocol,
+        io: &mut T,
+        resp: Resp,
+    ) -> io::Result<()>
+    where
+        T: AsyncWrite + Unpin + Send,
+    {
+        self.inner.write_response(p, io, resp).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use libp2p::request_response::Codec as _;
@@ -228,6 +333,43 @@ mod tests {
             ),
             "{read:?}"
         );
+    }
+
+    #[test]
+    fn a_request_without_a_valid_ticket_is_refused_after_sixteen_bytes() {
+        let book = TicketBook::default();
+        let peer = libp2p::PeerId::random();
+        let ticket = book.issue(peer).expect("random");
+        let mut codec = TicketedCodec::<Vec<u8>, WireResponse<Vec<u8>>>::new(1 << 20, book);
+        let mut wire = Vec::new();
+        let message = vec![7_u8; 1000];
+        block_on(codec.write_request(
+            &PROTOCOL,
+            &mut wire,
+            Ticketed {
+                ticket,
+                request: message.clone(),
+            },
+        ))
+        .expect("fits");
+        let read = block_on(codec.read_request(&PROTOCOL, &mut wire.as_slice())).expect("read");
+        assert_eq!((read.ticket, read.request), (ticket, message));
+
+        // A forged ticket in front of a large body: refused having read the ticket only.
+        let mut forged = vec![0_u8; TICKET_BYTES];
+        forged.extend(vec![0xab_u8; 64 * 1024]);
+        let mut reader = forged.as_slice();
+        let error = block_on(codec.read_request(&PROTOCOL, &mut reader)).expect_err("forged");
+        assert_eq!(error.kind(), io::ErrorKind::PermissionDenied);
+        assert!(
+            error.get_ref().is_some_and(|e| e.is::<NoTicket>()),
+            "{error}"
+        );
+        assert_eq!(reader.len(), 64 * 1024, "the body was not read");
+        // Too short to hold a ticket.
+        let error =
+            block_on(codec.read_request(&PROTOCOL, &mut &[1_u8, 2, 3][..])).expect_err("short");
+        assert_eq!(error.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

@@ -34,3 +34,17 @@ pub const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Smallest accepted `max_message_bytes`: a request or response envelope must fit.
 pub const MESSAGE_BYTES_MIN: usize = 1024;
+
+/// Incoming connections still in their handshake (TCP accepted, Noise not finished) at once;
+/// more are refused until one completes.
+pub const PENDING_INCOMING_MAX: u32 = 64;
+
+/// Connections to one peer id at once (two members dial each other, and a restart may
+/// briefly overlap the old connection).
+pub const ESTABLISHED_PER_PEER_MAX: u32 = 4;
+
+/// Connections of peers that have not (yet) presented an accepted identity binding. When
+/// another arrives the oldest is closed: a flood of strangers holds at most this many, each
+/// costing the node a Noise session, a Yamux session and 16 bytes per stream it opens (see
+/// [`super::ticket`]).
+pub const UNAUTHENTICATED_CONNECTIONS_MAX: usize = 64;

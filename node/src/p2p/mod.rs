@@ -16,13 +16,18 @@
 //! 2. On the first connection to a peer each side sends a [`binding::Binding`] on
 //!    `/weinong/hello/1`: its SM2 public key, its peer id, and an SM2 signature over
 //!    `"weinong-p2p-binding-v1" ‖ consortium id ‖ peer id bytes`.
-//! 3. The receiver accepts it only if the signature verifies, the peer id in it is the
-//!    connection's Noise-authenticated one (a copied binding is useless), the authority
-//!    admits the key id, and the ledger's key for that id is the presented key. It answers
+//! 3. The receiver accepts it only if the peer id in it is the connection's
+//!    Noise-authenticated one (a copied binding is useless), the authority admits the key
+//!    id, the ledger's key for that id is the presented key, and (checked last, being the
+//!    costly part) the signature verifies. It answers
 //!    `Accepted` or `Refused(reason)`; on refusal it closes the connection once the answer
 //!    is sent. A peer that has not completed the exchange within
 //!    [`limits::HELLO_TIMEOUT`] is closed.
-//! 4. Requests and MPC streams from a connection whose binding was not accepted are refused
+//! 4. The acceptance carries a random ticket ([`ticket`]) that the peer puts in front of
+//!    every request it sends here; the codec reads a request past its first 16 bytes only
+//!    if they are a ticket this node issued, so a connection without an accepted binding
+//!    never makes the node buffer a message body.
+//! 5. Requests and MPC streams from a connection whose binding was not accepted are refused
 //!    ([`Refusal::NotAuthenticated`]) and never delivered; each request re-checks
 //!    `admits`, and every [`limits::REDIAL_INTERVAL`] the task closes peers whose key is no
 //!    longer admitted. A peer counts in [`P2p::peers`] once both sides accepted each other,
@@ -30,6 +35,11 @@
 //!    side has always authenticated the sender before its first request arrives.
 //!
 //! # Delivery and limits
+//!
+//! Connections: at most [`limits::PENDING_INCOMING_MAX`] incoming handshakes at once, at
+//! most [`limits::ESTABLISHED_PER_PEER_MAX`] connections per peer id, and at most
+//! [`limits::UNAUTHENTICATED_CONNECTIONS_MAX`] connections without an accepted binding
+//! (the oldest is closed when another arrives).
 //!
 //! Inbound requests go to a bounded queue ([`limits::INBOUND_QUEUE_LEN`]); when it is full
 //! the requester is refused with [`Refusal::Busy`] instead of queueing without bound. A
@@ -56,6 +66,7 @@ mod task;
 mod tests;
 #[cfg(test)]
 pub(crate) mod tests_support;
+pub mod ticket;
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -75,10 +86,10 @@ pub use task::Message;
 
 use task::{Behaviour, Command, NetStatus, Task, TaskSettings};
 
-/// Protocol of the identity-binding exchange.
-pub const HELLO_PROTOCOL: &str = "/weinong/hello/1";
-/// Protocol of typed requests between nodes.
-pub const NODE_PROTOCOL: &str = "/weinong/node/1";
+/// Protocol of the identity-binding exchange (2: the acceptance carries a ticket).
+pub const HELLO_PROTOCOL: &str = "/weinong/hello/2";
+/// Protocol of typed requests between nodes (2: each request starts with its ticket).
+pub const NODE_PROTOCOL: &str = "/weinong/node/2";
 /// Protocol of raw MPC streams.
 pub const MPC_PROTOCOL: &str = "/weinong/mpc/1";
 
@@ -212,7 +223,8 @@ impl<Req: Message, Resp: Message> P2p<Req, Resp> {
             .binding
             .unwrap_or_else(|| Binding::sign(&cfg.member_key, &cfg.consortium, &local_peer_id));
         check_port_free(&cfg.listen)?;
-        let behaviour = Behaviour::new(message_bytes_max, cfg.request_timeout);
+        let book = ticket::TicketBook::default();
+        let behaviour = Behaviour::new(message_bytes_max, cfg.request_timeout, book.clone());
         let control = behaviour.stream_control();
         let mut swarm = task::build_swarm(cfg.identity, behaviour)?;
         swarm
@@ -228,6 +240,7 @@ impl<Req: Message, Resp: Message> P2p<Req, Resp> {
         let (started_tx, started_rx) = oneshot::channel();
         let settings = TaskSettings {
             consortium: cfg.consortium,
+            book,
             binding,
             dial: cfg.dial,
             request_timeout: cfg.request_timeout,

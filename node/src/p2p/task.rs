@@ -5,7 +5,7 @@
 //! Must not know: what requests mean (Raft, transactions, votes), the ledger, or MPC.
 //! Everything it learns about membership comes through [`PeerAuthority`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,12 +26,14 @@ use weinong_keys::KeyId;
 use weinong_ledger::Hash32;
 
 use super::binding::{Binding, HelloAck};
-use super::codec::{CborCodec, Oversize, WireResponse};
+use super::codec::{CborCodec, Oversize, Ticketed, TicketedCodec, WireResponse};
 use super::error::{P2pError, Refusal};
 use super::limits::{
-    HELLO_BYTES_MAX, HELLO_TIMEOUT, IDLE_CONNECTION_TIMEOUT, REDIAL_INTERVAL,
-    STREAMS_PER_CONNECTION_MAX,
+    ESTABLISHED_PER_PEER_MAX, HELLO_BYTES_MAX, HELLO_TIMEOUT, IDLE_CONNECTION_TIMEOUT,
+    PENDING_INCOMING_MAX, REDIAL_INTERVAL, STREAMS_PER_CONNECTION_MAX,
+    UNAUTHENTICATED_CONNECTIONS_MAX,
 };
+use super::ticket::{Ticket, TicketBook};
 use super::{HELLO_PROTOCOL, Inbound, NODE_PROTOCOL, PeerAuthority};
 
 /// Bounds the task's message types need.
@@ -41,26 +43,35 @@ impl<T: Serialize + DeserializeOwned + Send + std::fmt::Debug + 'static> Message
 /// The protocols of one node.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour<Req: Message, Resp: Message> {
+    limits: libp2p::connection_limits::Behaviour,
     hello: request_response::Behaviour<CborCodec<Binding, HelloAck>>,
-    node: request_response::Behaviour<CborCodec<Req, WireResponse<Resp>>>,
+    node: request_response::Behaviour<TicketedCodec<Req, WireResponse<Resp>>>,
     streams: libp2p_stream::Behaviour,
 }
 
 impl<Req: Message, Resp: Message> Behaviour<Req, Resp> {
-    pub fn new(message_bytes_max: u64, request_timeout: Duration) -> Self {
+    pub fn new(message_bytes_max: u64, request_timeout: Duration, book: TicketBook) -> Self {
+        // Handshakes in progress and connections per peer id are bounded here; connections
+        // that never authenticate are bounded by the task (oldest closed first).
+        let limits = libp2p::connection_limits::Behaviour::new(
+            libp2p::connection_limits::ConnectionLimits::default()
+                .with_max_pending_incoming(Some(PENDING_INCOMING_MAX))
+                .with_max_established_per_peer(Some(ESTABLISHED_PER_PEER_MAX)),
+        );
         let hello = request_response::Behaviour::with_codec(
             CborCodec::new(HELLO_BYTES_MAX),
             [(StreamProtocol::new(HELLO_PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default().with_request_timeout(HELLO_TIMEOUT),
         );
         let node = request_response::Behaviour::with_codec(
-            CborCodec::new(message_bytes_max),
+            TicketedCodec::new(message_bytes_max, book),
             [(StreamProtocol::new(NODE_PROTOCOL), ProtocolSupport::Full)],
             request_response::Config::default()
                 .with_request_timeout(request_timeout)
                 .with_max_concurrent_streams(STREAMS_PER_CONNECTION_MAX),
         );
         Self {
+            limits,
             hello,
             node,
             streams: libp2p_stream::Behaviour::new(),
@@ -142,6 +153,8 @@ struct PeerState {
     refusal_sent: bool,
     /// Our hello to it awaits its answer.
     hello_outstanding: bool,
+    /// The ticket it issued us with its acceptance: our requests to it start with it.
+    their_ticket: Option<Ticket>,
 }
 
 /// One configured address and what the dial loop knows of it.
@@ -166,6 +179,8 @@ type ReplyFuture<Resp> =
 /// Settings of the task that the handle does not need.
 pub struct TaskSettings {
     pub consortium: Hash32,
+    /// Tickets this node issues (shared with the node protocol's codec).
+    pub book: TicketBook,
     pub binding: Binding,
     pub dial: Vec<Multiaddr>,
     pub request_timeout: Duration,
@@ -188,6 +203,8 @@ pub struct Task<Req: Message, Resp: Message> {
     started: Option<oneshot::Sender<Result<(), P2pError>>>,
     listen: Multiaddr,
     dirty: bool,
+    /// Connections of peers without an accepted binding, oldest first.
+    unauthenticated: VecDeque<(ConnectionId, PeerId)>,
 }
 
 impl<Req: Message, Resp: Message> Task<Req, Resp> {
@@ -220,6 +237,7 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
             started: Some(started),
             listen,
             dirty: false,
+            unauthenticated: VecDeque::new(),
         }
     }
 
@@ -299,7 +317,9 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
         if let Some(state) = self.peers.get_mut(&peer) {
             state.key = None;
             state.accepted_by_remote = false;
+            state.their_ticket = None;
         }
+        self.settings.book.revoke(&peer);
         // At once, so the stream filter stops accepting its streams too.
         self.publish();
         if self.swarm.disconnect_peer_id(peer).is_err() {
@@ -315,7 +335,11 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
         request: Req,
         reply: oneshot::Sender<Result<Resp, P2pError>>,
     ) {
-        let Some(peer) = self.ready_peer(&to) else {
+        let ready = self.ready_peer(&to).and_then(|peer| {
+            let ticket = self.peers.get(&peer).and_then(|s| s.their_ticket)?;
+            Some((peer, ticket))
+        });
+        let Some((peer, ticket)) = ready else {
             let error = match self.refused.get(&to) {
                 Some(reason) => P2pError::Refused {
                     peer: to,
@@ -327,7 +351,11 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
             reply.send(Err(error)).ok();
             return;
         };
-        let id = self.swarm.behaviour_mut().node.send_request(&peer, request);
+        let id = self
+            .swarm
+            .behaviour_mut()
+            .node
+            .send_request(&peer, Ticketed { ticket, request });
         self.outbound.insert(id, Pending { to, reply });
     }
 
@@ -338,19 +366,26 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
             SwarmEvent::Behaviour(BehaviourEvent::Hello(event)) => self.on_hello_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Node(event)) => self.on_node_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Streams(())) => {}
+            SwarmEvent::Behaviour(BehaviourEvent::Limits(never)) => match never {},
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 connection_id,
                 num_established,
                 ..
             } => self.on_connected(peer_id, connection_id, num_established.get()),
-            // Other connections to the peer remain: its state stays.
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 cause,
                 ..
-            } => self.on_disconnected(peer_id, cause.map(|c| c.to_string())),
+            } => {
+                self.unauthenticated.retain(|(c, _)| *c != connection_id);
+                // Other connections to the peer remain: its state stays.
+                if num_established == 0 {
+                    self.on_disconnected(peer_id, cause.map(|c| c.to_string()));
+                }
+            }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
                 peer_id,
@@ -407,6 +442,9 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
                 *state = DialState::Connected(peer);
             }
         }
+        if self.key_of(&peer).is_none() {
+            self.bound_unauthenticated(connection, peer);
+        }
         if established != 1 {
             // Already authenticating (or authenticated) over an earlier connection; the
             // binding is about the peer id, which Noise proved for this one too.
@@ -423,6 +461,7 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
                 refused_here: false,
                 refusal_sent: false,
                 hello_outstanding: true,
+                their_ticket: None,
             },
         );
         let binding = self.settings.binding.clone();
@@ -432,7 +471,23 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
             .send_request(&peer, binding);
     }
 
+    /// Keeps at most [`UNAUTHENTICATED_CONNECTIONS_MAX`] connections of peers without an
+    /// accepted binding, closing the oldest: a flood of strangers cannot hold more, and a
+    /// member's new connection authenticates within a round trip, long before it is the
+    /// oldest.
+    fn bound_unauthenticated(&mut self, connection: ConnectionId, peer: PeerId) {
+        self.unauthenticated.push_back((connection, peer));
+        while self.unauthenticated.len() > UNAUTHENTICATED_CONNECTIONS_MAX {
+            let Some((oldest, who)) = self.unauthenticated.pop_front() else {
+                break;
+            };
+            tracing::debug!(peer = %who, "too many unauthenticated connections; closing the oldest");
+            self.swarm.close_connection(oldest);
+        }
+    }
+
     fn on_disconnected(&mut self, peer: PeerId, cause: Option<String>) {
+        self.settings.book.revoke(&peer);
         if let Some(state) = self.peers.remove(&peer) {
             match state.key {
                 Some(key) => tracing::info!(%peer, %key, ?cause, "peer disconnected"),
@@ -501,9 +556,14 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
 
     fn on_binding(&mut self, peer: PeerId, binding: &Binding, channel: ResponseChannel<HelloAck>) {
         let verdict = binding.verify(&self.settings.consortium, &peer, self.authority.as_ref());
+        let verdict = verdict.and_then(|key| match self.settings.book.issue(peer) {
+            Some(ticket) => Ok((key, ticket)),
+            None => Err(Refusal::NotServing),
+        });
         let ack = match verdict {
-            Ok(key) => {
+            Ok((key, ticket)) => {
                 self.forget_other_bindings_of(key, peer);
+                self.unauthenticated.retain(|(_, p)| *p != peer);
                 if let Some(state) = self.peers.get_mut(&peer) {
                     state.key = Some(key);
                     state.refused_here = false;
@@ -512,7 +572,7 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
                     }
                     tracing::info!(%peer, %key, "peer authenticated");
                 }
-                HelloAck::Accepted
+                HelloAck::Accepted { ticket }
             }
             Err(reason) => {
                 // The reason names a check, never key material.
@@ -570,8 +630,9 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
         };
         state.hello_outstanding = false;
         match ack {
-            HelloAck::Accepted => {
+            HelloAck::Accepted { ticket } => {
                 state.accepted_by_remote = true;
+                state.their_ticket = Some(ticket);
                 if let Some(key) = state.key {
                     self.refused.remove(&key);
                 }
@@ -593,7 +654,7 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
 
     // ----- node protocol -----
 
-    fn on_node_event(&mut self, event: request_response::Event<Req, WireResponse<Resp>>) {
+    fn on_node_event(&mut self, event: request_response::Event<Ticketed<Req>, WireResponse<Resp>>) {
         match event {
             request_response::Event::Message { peer, message, .. } => match message {
                 request_response::Message::Request {
@@ -624,10 +685,15 @@ impl<Req: Message, Resp: Message> Task<Req, Resp> {
     fn on_node_request(
         &mut self,
         peer: PeerId,
-        request: Req,
+        request: Ticketed<Req>,
         channel: ResponseChannel<WireResponse<Resp>>,
     ) {
-        let Some(key) = self.key_of(&peer) else {
+        let Ticketed { ticket, request } = request;
+        // The codec let in a ticket this node issued; it must be this very peer's.
+        let key = self
+            .key_of(&peer)
+            .filter(|_| self.settings.book.holder(&ticket) == Some(peer));
+        let Some(key) = key else {
             tracing::warn!(%peer, "refusing a request from a connection without an accepted binding");
             self.respond(channel, WireResponse::Refused(Refusal::NotAuthenticated));
             return;

@@ -2,8 +2,9 @@
 //!
 //! Owns: the type configuration ([`TypeConfig`]): what a log entry carries ([`Proposal`]:
 //! a batch of canonical transaction bytes, the leader's clock and its key) and what
-//! applying one returns ([`BlockResult`]); the RocksDB log store ([`log_store`]); and the
-//! network adapter that carries Raft RPCs over the node's libp2p layer ([`network`]).
+//! applying one returns ([`BlockResult`]); the RocksDB log store ([`log_store`]); the
+//! network adapter that carries Raft RPCs over the node's libp2p layer ([`network`]); and
+//! who may send those RPCs and which entries a voter appends ([`admission`]).
 //!
 //! Must not know: what transactions mean or how blocks are built and certified (that is
 //! [`crate::chain`], the state machine). Raft orders bytes; the chain decides.
@@ -12,6 +13,7 @@
 //! Raft identity follows from the key the ledger binds it to. The [`PeerNode`] carries the
 //! full key id, which the network layer uses to address the peer.
 
+pub mod admission;
 pub mod log_store;
 pub mod network;
 

@@ -1,0 +1,491 @@
+//! Insiders who misbehave, against real `weinong node run` processes on loopback: an
+//! auditor's learner that tries to lead, and a department leader that lies about block
+//! time. Each test is a "cannot" of the threat model in ARCHITECTURE.md.
+//!
+//! The tests run one at a time (a lock): each starts three nodes on a 2-core machine.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is the test's failure"
+)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openraft::Vote;
+use openraft::raft::{AppendEntriesRequest, VoteRequest};
+use weinong_keys::{KeyId, PublicKey};
+use weinong_node::p2p::{P2p, P2pConfig, PeerAuthority};
+use weinong_node::raft::node_id;
+use weinong_node::wire::{PeerRequest, PeerResponse};
+
+mod common;
+
+use common::devnet::{Devnet, text};
+use common::weinong;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// The attacker's view of who may connect: the department nodes it wants to talk to.
+struct Known(BTreeMap<KeyId, PublicKey>);
+
+impl PeerAuthority for Known {
+    fn admits(&self, key: &KeyId) -> bool {
+        self.0.contains_key(key)
+    }
+    fn public_key(&self, key: &KeyId) -> Option<PublicKey> {
+        self.0.get(key).cloned()
+    }
+}
+
+fn metric_u64(net: &Devnet, i: usize, name: &str) -> u64 {
+    net.metric(i, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("node {i} reports no {name}"))
+}
+
+fn refusal(response: PeerResponse) -> String {
+    match response {
+        PeerResponse::Refused(why) => why,
+        other => panic!("the node took it: {other:?}"),
+    }
+}
+
+#[test]
+fn a_learner_cannot_lead_vote_or_forward() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(learner_tries_to_lead());
+}
+
+async fn learner_tries_to_lead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Devnet::create(&tmp.path().join("devnet"), 17500);
+    let leader = net.leader_index(Duration::from_secs(60), None);
+    let target = (leader + 1) % 3;
+    // Some blocks first, so the chain has a history to protect.
+    let out = net.bench(&["--txs", "200", "--batch", "50", "--check", "0"]);
+    assert!(out.status.success(), "bench ledger failed: {}", text(&out));
+    let term = metric_u64(&net, target, "weinong_raft_term");
+    let leader_id = metric_u64(&net, target, "weinong_leader");
+    assert_ne!(leader_id, 0);
+
+    // The auditor's key is admitted to p2p (learners replicate); it now speaks Raft.
+    let auditor = Arc::new(net.key("auditor"));
+    let known = Known(
+        (0..3)
+            .map(|i| {
+                let key = net.node_key(i).public_key().clone();
+                (key.key_id(), key)
+            })
+            .collect(),
+    );
+    let target_key: KeyId = net.key_id(target).parse().unwrap();
+    let consortium: [u8; 32] = hex::decode(net.manifest["consortium"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let (p2p, _inbound) = P2p::<PeerRequest, PeerResponse>::start(
+        P2pConfig {
+            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            dial: vec![net.p2p_addr(target).parse().unwrap()],
+            identity: weinong_node::p2p::load_or_create_identity(&tmp.path().join("rogue.key"))
+                .unwrap(),
+            member_key: auditor.clone(),
+            consortium: weinong_ledger::Hash32(consortium),
+            max_message_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(10),
+        },
+        Arc::new(known),
+    )
+    .await
+    .unwrap();
+    p2p.wait_connected(&target_key, Duration::from_secs(30))
+        .await
+        .expect("the auditor is admitted to p2p");
+    let me = node_id(&auditor.key_id());
+    let higher = term + 100;
+
+    // AppendEntries as itself, with a higher term: before the fix openraft followed it.
+    let as_itself = AppendEntriesRequest {
+        vote: Vote::new_committed(higher, me),
+        prev_log_id: None,
+        entries: Vec::new(),
+        leader_commit: None,
+    };
+    let why = refusal(
+        p2p.request(&target_key, PeerRequest::AppendEntries(as_itself))
+            .await
+            .unwrap(),
+    );
+    assert!(why.contains("voters only"), "{why}");
+    // AppendEntries in the name of the real leader.
+    let spoofed = AppendEntriesRequest {
+        vote: Vote::new_committed(higher, leader_id),
+        prev_log_id: None,
+        entries: Vec::new(),
+        leader_commit: None,
+    };
+    let why = refusal(
+        p2p.request(&target_key, PeerRequest::AppendEntries(spoofed))
+            .await
+            .unwrap(),
+    );
+    assert!(why.contains("voters only"), "{why}");
+    // A vote request as a candidate with a higher term.
+    let why = refusal(
+        p2p.request(
+            &target_key,
+            PeerRequest::Vote(VoteRequest::new(Vote::new(higher, me), None)),
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(why.contains("voters only"), "{why}");
+    // Forwarding transactions as if it were a follower.
+    let why = refusal(
+        p2p.request(&target_key, PeerRequest::Forward(Vec::new()))
+            .await
+            .unwrap(),
+    );
+    assert!(why.contains("voters only"), "{why}");
+    p2p.shutdown().await;
+
+    // Nothing changed: same term, same leader, and the refusals were counted.
+    assert_eq!(metric_u64(&net, target, "weinong_raft_term"), term);
+    assert_eq!(metric_u64(&net, target, "weinong_leader"), leader_id);
+    assert!(metric_u64(&net, target, "weinong_raft_refused_total") >= 3);
+    // And the consortium keeps committing under the same leader.
+    let out = net.bench(&["--txs", "200", "--batch", "50", "--check", "0"]);
+    assert!(out.status.success(), "bench ledger failed: {}", text(&out));
+    assert_eq!(net.leader_index(Duration::from_secs(10), None), leader);
+}
+
+#[test]
+fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Devnet::init(&tmp.path().join("devnet"), 17600);
+    // Node 0 proposes every block one hour ahead of its clock.
+    let hour_ms: u64 = 3_600_000;
+    let config = net.config_path(0);
+    let mut text0 = std::fs::read_to_string(&config).unwrap();
+    text0.push_str(&format!(
+        "\n[faults]\nproposal_time_offset_ms = {hour_ms}\n"
+    ));
+    std::fs::write(&config, text0).unwrap();
+    // Make node 0 the leader: it starts alone and campaigns (raising its term) before the
+    // others start, so they grant it their votes; retried if another node still wins.
+    let start = Instant::now();
+    loop {
+        net.start(0);
+        std::thread::sleep(Duration::from_secs(5));
+        net.start(1);
+        net.start(2);
+        if net.leader_index(Duration::from_secs(60), None) == 0 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "node 0 never became leader"
+        );
+        for i in 0..3 {
+            net.kill9(i);
+        }
+    }
+
+    // Load while the liar leads: its proposals reach the followers, which refuse them.
+    let acks = tmp.path().join("acks.txt");
+    let mut load = weinong()
+        .args([
+            "bench",
+            "ledger",
+            "--running",
+            "--no-check",
+            "--clients",
+            "2",
+            "--txs",
+            "300",
+            "--batch",
+            "10",
+            "--dir",
+        ])
+        .arg(&net.dir)
+        .arg("--acks")
+        .arg(&acks)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let refused_at = Instant::now();
+    loop {
+        let refused: u64 = (1..3)
+            .filter_map(|i| net.metric(i, "weinong_raft_refused_total"))
+            .filter_map(|v| v.parse::<u64>().ok())
+            .sum();
+        if refused > 0 {
+            break;
+        }
+        assert!(
+            refused_at.elapsed() < Duration::from_secs(60),
+            "no follower refused the lying leader's entries"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Another leader takes over.
+    let next = net.leader_index(Duration::from_secs(60), Some(0));
+    assert_ne!(next, 0);
+
+    let status = load.wait().unwrap();
+    let mut report = String::new();
+    load.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut report)
+        .unwrap();
+    eprintln!("{report}");
+    assert!(status.success(), "the load failed: {report}");
+    assert!(report.contains("committed       300 of 300"), "{report}");
+
+    // No certified block carries the lie: the newest block's time (block time never goes
+    // backwards) is within the bound of the wall clock, on every node.
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let bound_ms = u64::try_from(weinong_node::limits::BLOCK_TIME_AHEAD_MAX.as_millis()).unwrap();
+    let out = net.bench(&[
+        "--check-only",
+        "--acks",
+        acks.to_str().unwrap(),
+        "--check",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("all present"), "{}", text(&out));
+    let auditor = net.key("auditor");
+    for i in 0..3 {
+        let headers = common::devnet::signed(&auditor, "GET", "/v1/blocks/latest", b"");
+        let (status, body) =
+            common::devnet::http(&net.addr(i), "GET", "/v1/blocks/latest", &headers, b"").unwrap();
+        assert_eq!(status, 200, "{body}");
+        let block: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let time_ms = block["time_ms"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no time_ms in {body}"));
+        assert!(
+            time_ms <= now_ms + bound_ms,
+            "node {i}'s newest block is {} ms ahead of the clock",
+            time_ms - now_ms
+        );
+    }
+}
+
+/// Peak and current resident memory of a process, bytes (Linux `/proc`).
+fn memory_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+            * 1024
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+/// What the flood achieved.
+#[derive(Default, Debug)]
+struct Flood {
+    connected: usize,
+    refused: usize,
+    streams: usize,
+    bytes_sent: u64,
+}
+
+/// One stranger (a fresh libp2p identity, never a member): connects to `addr`, opens a
+/// stream on the node protocol and tries to send `frame` through it.
+async fn stranger(addr: libp2p::Multiaddr, frame: Arc<Vec<u8>>) -> Flood {
+    use futures::{AsyncWriteExt as _, StreamExt as _};
+    let mut report = Flood::default();
+    let Ok(builder) = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default(),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+    else {
+        return report;
+    };
+    let Ok(builder) = builder.with_behaviour(|_| libp2p_stream::Behaviour::new());
+    let mut swarm = builder
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(5)))
+        .build();
+    let mut control = swarm.behaviour().new_control();
+    if swarm.dial(addr).is_err() {
+        report.refused += 1;
+        return report;
+    }
+    let peer = loop {
+        match tokio::time::timeout(Duration::from_secs(10), swarm.select_next_some()).await {
+            Ok(libp2p::swarm::SwarmEvent::ConnectionEstablished { peer_id, .. }) => {
+                break peer_id;
+            }
+            Ok(libp2p::swarm::SwarmEvent::OutgoingConnectionError { .. }) | Err(_) => {
+                report.refused += 1;
+                return report;
+            }
+            Ok(_) => {}
+        }
+    };
+    report.connected += 1;
+    // Drive the swarm while the stream is written.
+    let driver = tokio::spawn(async move {
+        loop {
+            swarm.select_next_some().await;
+        }
+    });
+    let protocol = libp2p::StreamProtocol::new(weinong_node::p2p::NODE_PROTOCOL);
+    if let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(5), control.open_stream(peer, protocol)).await
+    {
+        report.streams += 1;
+        // The frame goes out in 64 KiB writes; count what the node let through.
+        for chunk in frame.chunks(64 * 1024) {
+            match tokio::time::timeout(Duration::from_secs(2), stream.write_all(chunk)).await {
+                Ok(Ok(())) => report.bytes_sent += chunk.len() as u64,
+                _ => break,
+            }
+        }
+    }
+    driver.abort();
+    report
+}
+
+#[test]
+fn a_flood_of_strangers_stays_within_memory_and_the_chain_commits() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let net = Devnet::create(&tmp.path().join("devnet"), 17700);
+    let target = 1;
+    net.leader_index(Duration::from_secs(60), None);
+    let pid = net.children[target].as_ref().unwrap().id();
+    let (_, before) = memory_of(pid);
+
+    // Honest load through the whole flood.
+    let acks = tmp.path().join("acks.txt");
+    let mut load = weinong()
+        .args([
+            "bench",
+            "ledger",
+            "--running",
+            "--no-check",
+            "--clients",
+            "2",
+            "--txs",
+            "2000",
+            "--batch",
+            "20",
+            "--dir",
+        ])
+        .arg(&net.dir)
+        .arg("--acks")
+        .arg(&acks)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // 10,000 connections (WEINONG_FLOOD_CONNECTIONS to change), 64 at a time, each trying
+    // to push a 64 MiB frame (the largest p2p message) at the node.
+    let total: usize = std::env::var("WEINONG_FLOOD_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let frame = Arc::new(vec![0xa5_u8; weinong_node::limits::P2P_MESSAGE_BYTES_MAX]);
+    let addr: libp2p::Multiaddr = net.p2p_addr(target).parse().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let flood = runtime.block_on(async {
+        let mut all = Flood::default();
+        let mut waves = tokio::task::JoinSet::<Flood>::new();
+        for n in 0..total {
+            if waves.len() >= 64
+                && let Some(Ok(one)) = waves.join_next().await
+            {
+                all.connected += one.connected;
+                all.refused += one.refused;
+                all.streams += one.streams;
+                all.bytes_sent += one.bytes_sent;
+            }
+            waves.spawn(stranger(addr.clone(), frame.clone()));
+            if n % 1000 == 999 {
+                eprintln!("flood: {} connections in {:?}", n + 1, started.elapsed());
+            }
+        }
+        while let Some(Ok(one)) = waves.join_next().await {
+            all.connected += one.connected;
+            all.refused += one.refused;
+            all.streams += one.streams;
+            all.bytes_sent += one.bytes_sent;
+        }
+        all
+    });
+    let (peak, after) = memory_of(pid);
+    eprintln!(
+        "flood of {total} in {:?}: {flood:?}; node memory {} MiB before, {} MiB after, peak {} MiB",
+        started.elapsed(),
+        before >> 20,
+        after >> 20,
+        peak >> 20
+    );
+    assert!(
+        flood.connected > total / 2,
+        "the flood did not reach the node: {flood:?}"
+    );
+    // Each stranger got at most a Yamux window through before its stream was reset; a
+    // node that buffered bodies would have taken the whole 64 MiB of each.
+    let per_stream = flood.bytes_sent / flood.streams.max(1) as u64;
+    assert!(
+        per_stream < 4 << 20,
+        "the node read {per_stream} bytes per unauthenticated stream"
+    );
+    assert!(
+        peak < before + FLOOD_MEMORY_GROWTH_MAX,
+        "node memory peaked at {} MiB (was {} MiB; bound +{} MiB)",
+        peak >> 20,
+        before >> 20,
+        FLOOD_MEMORY_GROWTH_MAX >> 20
+    );
+
+    let status = load.wait().unwrap();
+    let mut report = String::new();
+    load.stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut report)
+        .unwrap();
+    eprintln!("{report}");
+    assert!(status.success(), "the load failed: {report}");
+    assert!(report.contains("committed       2000 of 2000"), "{report}");
+}
+
+/// How much a flood of strangers may grow a node's resident memory: the 64 unauthenticated
+/// connections it keeps (`p2p::limits::UNAUTHENTICATED_CONNECTIONS_MAX`), each a Noise and
+/// a Yamux session with at most one receive window buffered per stream, far under it.
+const FLOOD_MEMORY_GROWTH_MAX: u64 = 256 << 20;

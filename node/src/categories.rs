@@ -1,0 +1,213 @@
+//! Data categories of model inputs, as the ledger knows them: the rule that ties a model's
+//! registration and every department's access to what the model's inputs actually read.
+//!
+//! Every input of a model spec declares its data category (`weinong_mpc::model::Category`,
+//! part of the spec and so of the model id). Two rules follow, both enforced here:
+//!
+//! - **Registration**: a `RegisterModel` change is admitted only if its spec bytes are a
+//!   canonical spec that compiles and its declared categories equal those of the spec's
+//!   inputs ([`check_registration`]). The contracts cannot check this (they must not
+//!   depend on the model compiler), so `chain` runs it on every node before the contracts
+//!   apply a transaction: every node runs the same code on the same bytes, so all refuse
+//!   alike and the state digest stays shared. Blocks already stored are replayed without
+//!   it (they were admitted when they were built).
+//! - **Contribution**: a department's access must cover the categories of the inputs it
+//!   contributes ([`contributed`]), and a node contributes inputs only where the access
+//!   committed on its replica covers every one of them ([`uncovered`]); `assess` checks
+//!   this right before it joins the MPC session.
+//!
+//! `weinong_mpc` cannot name `weinong_contracts::DataCategory`, so it keeps its own list
+//! with the same codes; a test here checks that both lists agree in code, name and holder.
+//!
+//! Must not know: storage, HTTP or the network.
+
+use weinong_contracts::{Call, CategorySet, Change, DataCategory, Department};
+use weinong_mpc::model::{Category, Holder, Model, compile_canonical};
+
+/// The ledger's set of `categories`; `None` if one has no ledger code (the two lists
+/// disagree: a build error the tests catch).
+pub fn ledger_set(categories: &[Category]) -> Option<CategorySet> {
+    let list = categories
+        .iter()
+        .map(|c| DataCategory::from_code(c.code()))
+        .collect::<Option<Vec<DataCategory>>>()?;
+    Some(CategorySet::of(&list))
+}
+
+/// The ledger department of a model holder.
+pub fn department(holder: Holder) -> Department {
+    match holder {
+        Holder::CivilAffairs => Department::CivilAffairs,
+        Holder::Health => Department::Health,
+        Holder::MedicalInsurance => Department::MedicalInsurance,
+    }
+}
+
+/// The categories of the inputs `holder` contributes to `model` (empty if none): what its
+/// access must cover. `None` only if the category lists disagree.
+pub fn contributed(model: &Model, holder: Holder) -> Option<CategorySet> {
+    ledger_set(&model.categories_of(holder))
+}
+
+/// The inputs `holder` contributes to `model` whose category `committed` does not cover,
+/// by name; empty when the committed access covers every one.
+pub fn uncovered(model: &Model, holder: Holder, committed: CategorySet) -> Vec<String> {
+    model
+        .inputs()
+        .iter()
+        .filter(|i| i.holder == holder)
+        .filter(|i| {
+            DataCategory::from_code(i.category.code()).is_none_or(|c| !committed.contains(c))
+        })
+        .map(|i| format!("{} ({})", i.name, i.category))
+        .collect()
+}
+
+/// Whether `call` may be applied as far as model registration goes: anything but a
+/// `RegisterModel` passes; a registration passes only if its spec bytes are a canonical
+/// spec that compiles and it declares exactly the data categories of the spec's inputs.
+/// The error says what is wrong and what to do.
+pub fn check_registration(call: &Call) -> Result<(), String> {
+    let Call::Governance(g) = call else {
+        return Ok(());
+    };
+    let Change::RegisterModel { categories, spec } = &g.change else {
+        return Ok(());
+    };
+    let model = compile_canonical(spec).map_err(|e| format!("model registration refused: {e}"))?;
+    let derived = ledger_set(&model.categories()).ok_or_else(|| {
+        "model registration refused: the spec names a data category the ledger does not know"
+            .to_owned()
+    })?;
+    if derived != *categories {
+        let mut problems = Vec::new();
+        let missing = derived.minus(*categories);
+        if !missing.is_empty() {
+            problems.push(format!("omits {missing}, which its inputs read"));
+        }
+        let extra = categories.minus(derived);
+        if !extra.is_empty() {
+            problems.push(format!("adds {extra}, which no input reads"));
+        }
+        return Err(format!(
+            "model registration refused: model {} declares {categories} but {}; declare exactly the categories of its inputs ({derived}), as `weinong model check` lists them",
+            model.name(),
+            problems.join(" and ")
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use weinong_contracts::{Approval, Governance};
+    use weinong_keys::KeyPair;
+    use weinong_mpc::model::{ADMISSION_V1, PERIODIC_V1, canonical_form, compile};
+
+    use super::*;
+
+    #[test]
+    fn the_model_category_list_is_the_ledgers() {
+        assert_eq!(Category::ALL.len(), DataCategory::ALL.len());
+        for (m, l) in Category::ALL.iter().zip(DataCategory::ALL) {
+            assert_eq!(m.code(), l.code(), "{m}");
+            // The CLI reads labels with `_`/`-` as spaces; the spec names are those labels.
+            assert_eq!(
+                m.as_str().replace('_', " "),
+                l.label().replace('-', " "),
+                "{m}"
+            );
+            assert_eq!(department(m.holder()), l.holder(), "{m}");
+        }
+    }
+
+    fn registration(source: &str, categories: CategorySet) -> Call {
+        let key = KeyPair::generate();
+        Call::Governance(Governance {
+            seq: 0,
+            change: Change::RegisterModel {
+                categories,
+                spec: canonical_form(source).expect("canonical"),
+            },
+            approvals: vec![Approval {
+                admin: key.key_id(),
+                signature: key.sign(b"not checked here"),
+            }],
+        })
+    }
+
+    fn set(categories: &[DataCategory]) -> CategorySet {
+        CategorySet::of(categories)
+    }
+
+    #[test]
+    fn a_registration_must_declare_exactly_its_inputs_categories() {
+        use DataCategory as C;
+        let admission = set(&[
+            C::AbilityAssessment,
+            C::VitalSigns,
+            C::Falls,
+            C::Screens,
+            C::InsuranceClaims,
+        ]);
+        assert_eq!(
+            check_registration(&registration(ADMISSION_V1, admission)),
+            Ok(())
+        );
+        let periodic = set(&[
+            C::AbilityAssessment,
+            C::VitalSigns,
+            C::Falls,
+            C::InsuranceClaims,
+            C::HospitalStays,
+        ]);
+        assert_eq!(
+            check_registration(&registration(PERIODIC_V1, periodic)),
+            Ok(())
+        );
+
+        let omits = admission.minus(set(&[C::Screens]));
+        let e = check_registration(&registration(ADMISSION_V1, omits)).expect_err("omits");
+        assert!(e.contains("omits {screens}"), "{e}");
+        let extra = admission.union(set(&[C::Medications]));
+        let e = check_registration(&registration(ADMISSION_V1, extra)).expect_err("extra");
+        assert!(e.contains("adds {medications}"), "{e}");
+
+        // Bytes that are not a canonical spec cannot be registered at all.
+        let mut raw = registration(ADMISSION_V1, admission);
+        if let Call::Governance(g) = &mut raw
+            && let Change::RegisterModel { spec, .. } = &mut g.change
+        {
+            *spec = ADMISSION_V1.as_bytes().to_vec();
+        }
+        let e = check_registration(&raw).expect_err("raw TOML");
+        assert!(e.contains("not a canonical model spec"), "{e}");
+    }
+
+    #[test]
+    fn contributed_and_uncovered_follow_the_inputs() {
+        let model = compile(ADMISSION_V1).expect("shipped");
+        let health = contributed(&model, Holder::Health).expect("known");
+        assert_eq!(
+            health,
+            set(&[
+                DataCategory::VitalSigns,
+                DataCategory::Falls,
+                DataCategory::Screens
+            ])
+        );
+        assert!(uncovered(&model, Holder::Health, health).is_empty());
+        let without_screens = health.minus(set(&[DataCategory::Screens]));
+        let left = uncovered(&model, Holder::Health, without_screens);
+        assert!(left.iter().any(|i| i == "mmse_total (screens)"), "{left:?}");
+        assert!(left.iter().all(|i| i.ends_with("(screens)")), "{left:?}");
+        assert_eq!(
+            uncovered(&model, Holder::Health, CategorySet::EMPTY).len(),
+            model
+                .inputs()
+                .iter()
+                .filter(|i| i.holder == Holder::Health)
+                .count()
+        );
+    }
+}
