@@ -168,7 +168,6 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
 }
 
 impl SubjectArgs {
-    /// The pseudonym: derived from the ID number and pepper, or given.
     /// The pepper of `--pepper-file`, if given.
     pub fn pepper(&self) -> Result<Option<Pepper>> {
         self.pepper_file
