@@ -304,8 +304,13 @@ fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_ke
     let receipt: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&receipt).expect("receipt"))
             .expect("receipt JSON");
+    assert_eq!(receipt["len"], 1, "{receipt}");
+    let outputs = receipt["outputs"][0]
+        .as_array()
+        .expect("one row of outputs");
     assert!(
-        receipt["result"].is_array() || receipt["result"].is_object(),
+        !outputs.is_empty()
+            && outputs.len() == receipt["output_names"].as_array().map_or(0, Vec::len),
         "no result in the receipt: {receipt}"
     );
     // Both CLIs asked the node: one evaluation each.
