@@ -27,7 +27,7 @@ use weinong_keys::{Pepper, PseudonymKey, ResidentId, Sex, SubjectPseudonym};
 use crate::date::{Date, DateForm};
 use crate::icd10::{self, Icd10};
 use crate::identity::Identity;
-use crate::limits::{IDENTITY_BYTES_MAX, TEXT_CHARS_MAX};
+use crate::limits::{IDENTITY_BYTES_MAX, PSEUDONYM_MEMO_PEOPLE_MAX, TEXT_CHARS_MAX};
 use crate::schema::{DedupKey, FieldKind, FieldSpec, Imputation, MissingPolicy, TableSpec, Unit};
 use crate::source::Fields;
 
@@ -268,7 +268,8 @@ pub fn hash128<'a>(parts: impl Iterator<Item = &'a [u8]>) -> u128 {
 /// evaluation (a ristretto255 scalar multiplication, ~50 µs, far more than cleaning the
 /// row), and a person has many rows (check-ups, claims). [`PseudonymMemo::learn`] takes a
 /// chunk's ID numbers, evaluates the ones not seen before in parallel (rayon), and keeps
-/// them for the rest of the import. The IDs it holds zeroize when it is dropped.
+/// them for the rest of the import (at most [`PSEUDONYM_MEMO_PEOPLE_MAX`] people; then it
+/// starts again). The IDs it holds zeroize when it is dropped.
 pub struct PseudonymMemo<'a> {
     key: &'a PseudonymKey,
     known: HashMap<ResidentId, SubjectPseudonym, foldhash::fast::RandomState>,
@@ -298,6 +299,11 @@ impl<'a> PseudonymMemo<'a> {
             })
             .collect();
         ids.retain(|id| !self.known.contains_key(id));
+        if self.known.len().saturating_add(ids.len()) > PSEUDONYM_MEMO_PEOPLE_MAX {
+            // Bounded memory whatever the file's size: rows of one person come together,
+            // so forgetting the earlier people costs little.
+            self.known.clear();
+        }
         ids.par_sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
         ids.dedup();
         let key = self.key;
