@@ -129,9 +129,17 @@ pub(crate) async fn evaluate(
     // At most BODY_BYTES_MAX: the authentication layer read and bounded it.
     body: Bytes,
 ) -> Response {
-    match evaluate_inner(&app, &caller, &body) {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    // Up to PSEUDONYM_BATCH_MAX scalar multiplications (~25 µs each): off the async
+    // workers, so a full batch does not hold up other requests.
+    let answer = tokio::task::spawn_blocking(move || evaluate_inner(&app, &caller, &body)).await;
+    match answer {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::unavailable(
+            "evaluation_failed",
+            "the pseudonym evaluation did not finish; retry the request",
+        )
+        .into_response(),
     }
 }
 
