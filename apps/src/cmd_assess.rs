@@ -12,8 +12,10 @@
 //! (`weinong audit verify BUNDLE --receipt FILE`). `assess fetch` does the second half for
 //! a request made without `--wait`.
 //!
-//! The resident ID number never leaves this process: it becomes the subject pseudonym
-//! with the consortium pepper (`--pepper-file`), or the pseudonym is given directly.
+//! The resident ID number never leaves this process in the clear: it becomes the subject
+//! pseudonym by the department node's oblivious PRF (blinded here; the node never sees
+//! the ID, this client never sees the key), or here with the consortium pepper
+//! (`--pepper-file`, a department's own client), or the pseudonym is given directly.
 
 use std::fs;
 use std::io::Write;
@@ -72,7 +74,8 @@ pub enum AssessCmd {
     Request {
         #[command(flatten)]
         subject: SubjectArgs,
-        /// A file of subjects, one per line: an ID number (needs --pepper-file) or a
+        /// A file of subjects, one per line: an ID number (its pseudonym from the node by
+        /// oblivious PRF, or here with --pepper-file) or a
         /// 64-hex pseudonym in the first comma-separated field; blank lines, `#` comments
         /// and a header line `id_number`, `subject` or `pseudonym` are skipped.
         #[arg(long, conflicts_with_all = ["subject", "subject_pseudonym"])]
@@ -101,10 +104,12 @@ pub enum AssessCmd {
         #[arg(long)]
         model: String,
         /// For a batch request: the subject file it was made from (rows are matched to
-        /// its lines), with --pepper-file where it holds ID numbers.
+        /// its lines); its ID numbers' pseudonyms come from the node by oblivious PRF, or
+        /// here with --pepper-file.
         #[arg(long)]
         batch: Option<PathBuf>,
-        /// File holding the consortium pepper (64 hex characters), for --batch.
+        /// File holding the consortium pepper (64 hex characters), for --batch, on a
+        /// department's own client; care homes leave it out.
         #[arg(long)]
         pepper_file: Option<PathBuf>,
         /// With --batch: the per-line CSV (see `assess request --out`).
@@ -183,7 +188,8 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
             };
             let started = Instant::now();
             if let Some(path) = batch {
-                let list = BatchList::read(&path, subject.pepper()?.as_ref())?;
+                let list =
+                    BatchList::read(&path, subject.pepper()?.as_ref(), Some(&client)).await?;
                 let request = submit_batch(&client, &model, purpose, list.sorted()).await?;
                 println!(
                     "batch request {request} committed: {} subjects in {} parts",
@@ -202,7 +208,13 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
                 let opened = fetch_and_open_batch(&client, request, &model, &list, &fetch).await?;
                 return report_batch(opened, &model, &list, out.as_deref(), started);
             }
-            let subject = subject.pseudonym()?;
+            // An ID without --pepper-file: the pseudonym comes from the node by OPRF.
+            let subject = subject
+                .pseudonym_via(&crate::cmd_tx::Ctx {
+                    node: Some(node.clone()),
+                    key: Some(key_path.clone()),
+                })
+                .await?;
             let request = submit_request(&client, &model, subject, purpose).await?;
             println!("request {request} committed");
             if !wait {
@@ -234,7 +246,7 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
                 .map_err(|e| anyhow!("request id {request:?}: {e}"))?;
             if let Some(path) = batch {
                 let pepper = pepper_file.as_deref().map(read_pepper).transpose()?;
-                let list = BatchList::read(&path, pepper.as_ref())?;
+                let list = BatchList::read(&path, pepper.as_ref(), Some(&client)).await?;
                 let opened = fetch_and_open_batch(&client, request, &model, &list, &fetch).await?;
                 return report_batch(opened, &model, &list, out.as_deref(), Instant::now());
             }

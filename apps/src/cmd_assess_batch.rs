@@ -1,8 +1,8 @@
 //! `weinong assess request --batch FILE`: a periodic re-assessment of many residents under
 //! one request.
 //!
-//! The file's subjects (ID numbers, turned into pseudonyms here with the consortium
-//! pepper, or pseudonyms) are sorted and de-duplicated, then recorded as the request's
+//! The file's subjects (ID numbers, turned into pseudonyms by the node's oblivious PRF, or
+//! here with the consortium pepper of a department's own client; or pseudonyms) are sorted and de-duplicated, then recorded as the request's
 //! list in parts of at most [`BATCH_PART_SUBJECTS_MAX`] (each part a signed, committed
 //! transaction; part 0 opens the request). The departments compute the subjects every
 //! one of them may (consent) and can (records) use; each sealed share names the list
@@ -22,7 +22,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use weinong_contracts::limits::BATCH_PART_SUBJECTS_MAX;
 use weinong_contracts::{BatchRequest, Call, ModelId, Purpose, RequestId};
-use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
+use weinong_keys::{Pepper, PseudonymKey, ResidentId, SubjectPseudonym, Zeroizing};
 use weinong_mpc::model::{BatchShare, Model, reconstruct, subjects_digest};
 
 use crate::Outcome;
@@ -46,37 +46,69 @@ pub struct BatchList {
 }
 
 impl BatchList {
-    /// Reads `path`; ID numbers need `pepper`. Errors name the line and what is wrong,
-    /// never the line's content (it is an ID number).
-    pub fn read(path: &Path, pepper: Option<&Pepper>) -> Result<BatchList> {
+    /// Reads `path`. ID numbers become pseudonyms here with `pepper` (a department's own
+    /// client), else from the node of `client` by oblivious PRF (blinded here; the node
+    /// never sees them). Errors name the line and what is wrong, never the line's content
+    /// (it is an ID number).
+    pub async fn read(
+        path: &Path,
+        pepper: Option<&Pepper>,
+        client: Option<&Client>,
+    ) -> Result<BatchList> {
         let text = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let text =
-            String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))?;
-        let mut lines = Vec::new();
+        let text = Zeroizing::new(
+            String::from_utf8(text).map_err(|_| anyhow!("{}: not UTF-8 text", path.display()))?,
+        );
+        // Each subject line: its pseudonym, or the index of its ID number in `ids`.
+        let mut entries: Vec<(usize, Result<SubjectPseudonym, usize>)> = Vec::new();
+        let mut ids: Vec<ResidentId> = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let number = index + 1;
             let field = line.split(',').next().unwrap_or("").trim();
             if field.is_empty() || field.starts_with('#') {
                 continue;
             }
-            if lines.is_empty() && HEADERS.contains(&field.to_ascii_lowercase().as_str()) {
+            if entries.is_empty() && HEADERS.contains(&field.to_ascii_lowercase().as_str()) {
                 continue;
             }
-            let subject = if field.len() == 64 && field.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if field.len() == 64 && field.bytes().all(|b| b.is_ascii_hexdigit()) {
                 let mut bytes = [0u8; 32];
                 hex::decode_to_slice(field, &mut bytes)
                     .map_err(|e| anyhow!("{} line {number}: {e}", path.display()))?;
-                SubjectPseudonym::from_bytes(bytes)
+                entries.push((number, Ok(SubjectPseudonym::from_bytes(bytes))));
             } else {
                 let id = ResidentId::parse(field)
                     .map_err(|e| anyhow!("{} line {number}: {e}", path.display()))?;
-                let pepper = pepper.ok_or_else(|| {
-                    anyhow!(
-                        "{} line {number} holds an ID number: give --pepper-file to turn it into a pseudonym",
+                entries.push((number, Err(ids.len())));
+                ids.push(id);
+            }
+        }
+        let from_ids = match (pepper, client) {
+            _ if ids.is_empty() => Vec::new(),
+            (Some(pepper), _) => {
+                let key = PseudonymKey::new(pepper);
+                ids.iter().map(|id| key.derive(id)).collect()
+            }
+            (None, Some(client)) => crate::cmd_consent::pseudonyms_from_node(client, &ids)
+                .await
+                .with_context(|| {
+                    format!(
+                        "{}: the pseudonyms of its ID numbers from the node",
                         path.display()
                     )
-                })?;
-                SubjectPseudonym::derive(pepper, &id)
+                })?,
+            (None, None) => bail!(
+                "{} holds ID numbers: give --pepper-file, or a node to get their pseudonyms from",
+                path.display()
+            ),
+        };
+        let mut lines = Vec::with_capacity(entries.len());
+        for (number, entry) in entries {
+            let subject = match entry {
+                Ok(s) => s,
+                Err(i) => *from_ids
+                    .get(i)
+                    .ok_or_else(|| anyhow!("the node answered too few pseudonyms"))?,
             };
             lines.push((number, subject));
         }

@@ -2,7 +2,9 @@
 //! running devnet, timed end to end as the care home sees it.
 //!
 //! Set-up (not timed): the first N residents of the synthetic civil-affairs register
-//! (`DIR/synth/truth/civil.csv`) become pseudonyms under the devnet's pepper; the
+//! (`DIR/synth/truth/civil.csv`) become pseudonyms under the devnet's pepper, read (as the
+//! devnet's operator, with its password) from the civil-affairs node's sealed data secrets,
+//! not through the rate-limited OPRF; the
 //! registrar records one periodic-assessment consent per resident for care-home-1, in
 //! bulk. Timed: the list recorded part by part, the departments' accesses (the contracts
 //! look up every resident's consent), one vectorised MPC session, the three sealed shares
@@ -14,15 +16,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::{Value, json};
 use weinong_contracts::Purpose;
-use weinong_keys::{ResidentId, SubjectPseudonym};
+use weinong_keys::{PseudonymKey, ResidentId, SubjectPseudonym};
 
 use crate::Outcome;
 use crate::client::{Client, now_ms};
 use crate::cmd_assess::{FetchOptions, Opened, load_model};
 use crate::cmd_assess_batch::{BatchList, fetch_and_open_batch, submit_batch};
 use crate::cmd_bench_e2e::day_consent;
-use crate::cmd_data::read_pepper;
-use crate::cmd_devnet_data::{PEPPER_FILE, SYNTH_DIR};
+use crate::cmd_devnet_data::{SECRETS_FILE, SYNTH_DIR};
 use crate::cmd_tx::{next_nonce, sign_call};
 
 /// Transactions per bulk submission (well under the API's 1 MiB body limit).
@@ -39,7 +40,21 @@ pub async fn run(
     if n == 0 {
         bail!("--batch must be at least 1");
     }
-    let pepper = read_pepper(&dir.join(PEPPER_FILE))?;
+    let manifest = crate::cmd_devnet::read_manifest(dir)?;
+    let civil = manifest
+        .nodes
+        .first()
+        .context("the devnet has no department node")?;
+    let secrets_path = dir
+        .join(&civil.config)
+        .parent()
+        .map(|node_dir| node_dir.join(SECRETS_FILE))
+        .context("the civil-affairs node's config has no directory")?;
+    let password = crate::cmd_devnet::read_password(dir)?;
+    let secrets = crate::cmd_data::load_secrets(&secrets_path, password.as_bytes())?;
+    drop(password);
+    let key = PseudonymKey::new(&secrets.pepper);
+    drop(secrets);
     let register = dir.join(SYNTH_DIR).join("truth").join("civil.csv");
     let mut reader = csv::Reader::from_path(&register)
         .with_context(|| format!("cannot read {}", register.display()))?;
@@ -56,7 +71,7 @@ pub async fn run(
         let record = record.with_context(|| format!("{} is not CSV", register.display()))?;
         let id = ResidentId::parse(record.get(id_col).unwrap_or(""))
             .map_err(|e| anyhow!("{}: {e}", register.display()))?;
-        subjects.push(SubjectPseudonym::derive(&pepper, &id));
+        subjects.push(key.derive(&id));
     }
     if subjects.len() < n {
         bail!(

@@ -2,8 +2,10 @@
 //! it, and list every access to the resident's data, against a node's API.
 //!
 //! `--subject ID` takes the 18-character GB 11643 resident ID number, checks its check
-//! digit, and turns it into the subject pseudonym (HMAC-SM3 under the consortium pepper,
-//! `--pepper-file`), as `weinong pseudonym` does; the ID number never leaves this process.
+//! digit, and turns it into the subject pseudonym: by default from the node by oblivious
+//! PRF (RFC 9497; the ID is blinded here and never leaves this process in the clear, the
+//! key stays on the department node), or locally with `--pepper-file` (a department's own
+//! client), as `weinong pseudonym` does.
 //! `--subject-pseudonym HEX` takes the pseudonym itself. Signing and submitting are
 //! `weinong tx`'s (`cmd_tx::deliver`): these commands only build the calls.
 
@@ -13,7 +15,10 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use weinong_contracts::{Call, ConsentGrant, ConsentId, ConsentRevoke, EvidenceHash, Purpose};
-use weinong_keys::{KeyId, Pepper, ResidentId, SubjectPseudonym, Zeroizing, sm3_digest};
+use weinong_keys::{
+    EvaluatedId, KeyId, Pepper, PseudonymBlinding, ResidentId, SubjectPseudonym, Zeroizing,
+    sm3_digest,
+};
 
 use crate::Outcome;
 use crate::client::now_ms;
@@ -38,10 +43,13 @@ pub struct ConsentArgs {
 /// Who the consent is about.
 #[derive(Args)]
 pub struct SubjectArgs {
-    /// The resident ID number (GB 11643, 18 characters); needs --pepper-file.
-    #[arg(long, requires = "pepper_file", conflicts_with = "subject_pseudonym")]
+    /// The resident ID number (GB 11643, 18 characters). Its pseudonym comes from the node
+    /// by oblivious PRF (the ID is blinded here, the node never sees it), or is computed
+    /// here with --pepper-file where this client holds the consortium's secrets.
+    #[arg(long, conflicts_with = "subject_pseudonym")]
     subject: Option<String>,
-    /// File holding the consortium pepper (64 hex characters).
+    /// File holding the consortium pepper (64 hex characters), for a department's own
+    /// client; care homes leave it out.
     #[arg(long)]
     pepper_file: Option<PathBuf>,
     /// The subject pseudonym (64 hex characters) instead of the ID number.
@@ -118,7 +126,7 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
             evidence,
             delivery,
         } => {
-            let subject = subject.pseudonym()?;
+            let subject = subject.pseudonym_via(ctx).await?;
             let valid_from = now_ms();
             let valid_until = days
                 .checked_mul(DAY_MS)
@@ -155,12 +163,11 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
             });
             deliver(ctx, &call, delivery).await
         }
-        ConsentCmd::History { subject } => history(ctx, &subject.pseudonym()?).await,
+        ConsentCmd::History { subject } => history(ctx, &subject.pseudonym_via(ctx).await?).await,
     }
 }
 
 impl SubjectArgs {
-    /// The pseudonym: derived from the ID number and pepper, or given.
     /// The pepper of `--pepper-file`, if given.
     pub fn pepper(&self) -> Result<Option<Pepper>> {
         self.pepper_file
@@ -169,6 +176,21 @@ impl SubjectArgs {
             .transpose()
     }
 
+    /// The pseudonym: derived from the ID number and pepper, given, or (an ID without
+    /// --pepper-file) obtained from the node of `ctx` by oblivious PRF.
+    pub async fn pseudonym_via(&self, ctx: &Ctx) -> Result<SubjectPseudonym> {
+        match (&self.subject, &self.subject_pseudonym, &self.pepper_file) {
+            (Some(id), None, None) => {
+                let id = ResidentId::parse(id).context("invalid resident ID number (--subject)")?;
+                let mut out = pseudonyms_from_node(&ctx.client()?, &[id]).await?;
+                out.pop()
+                    .ok_or_else(|| anyhow::anyhow!("the node answered no pseudonym"))
+            }
+            _ => self.pseudonym(),
+        }
+    }
+
+    /// The pseudonym computed here: from the ID number and pepper, or given.
     pub fn pseudonym(&self) -> Result<SubjectPseudonym> {
         match (&self.subject, &self.subject_pseudonym, &self.pepper_file) {
             (Some(id), None, Some(pepper_file)) => {
@@ -191,6 +213,51 @@ impl SubjectArgs {
         }
     }
 }
+
+/// The pseudonyms of `ids` from a department node by the consortium's oblivious PRF
+/// (RFC 9497, `POST /v1/pseudonyms/evaluate`): each ID is blinded here with a fresh random
+/// blind, the node evaluates the blinded elements under the key only departments hold, and
+/// the answers are unblinded here. The node learns nothing of the IDs; this client learns
+/// nothing of the key.
+pub(crate) async fn pseudonyms_from_node(
+    client: &crate::client::Client,
+    ids: &[ResidentId],
+) -> Result<Vec<SubjectPseudonym>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(PSEUDONYM_BATCH_MAX) {
+        let mut states = Vec::with_capacity(chunk.len());
+        let mut blinded = Vec::with_capacity(chunk.len());
+        for id in chunk {
+            let (state, b) = PseudonymBlinding::blind(id)?;
+            states.push(state);
+            blinded.push(hex::encode(b.to_bytes()));
+        }
+        let answer: serde_json::Value = client
+            .post(
+                "/v1/pseudonyms/evaluate",
+                &serde_json::json!({ "blinded": blinded }),
+            )
+            .await
+            .context("pseudonym request to the node")?;
+        let evaluated = answer["evaluated"]
+            .as_array()
+            .filter(|a| a.len() == states.len())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "the node's pseudonym answer does not hold one evaluated element per ID"
+                )
+            })?;
+        for (state, e) in states.into_iter().zip(evaluated) {
+            let bytes = hex::decode(e.as_str().unwrap_or_default())
+                .context("the node's evaluated element is not hex")?;
+            out.push(state.finish(&EvaluatedId::from_bytes(&bytes)?)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Blinded IDs per request (the node's `PSEUDONYM_BATCH_MAX`).
+const PSEUDONYM_BATCH_MAX: usize = 1_000;
 
 fn evidence_hash(path: Option<&PathBuf>) -> Result<EvidenceHash> {
     Ok(EvidenceHash::from_bytes(match path {

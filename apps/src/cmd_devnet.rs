@@ -383,11 +383,11 @@ fn print_summary(dir: &Path, m: &Manifest) {
     }
     if m.example.is_some() {
         println!(
-            "department data: {} synthetic people in each department node's {} (files in {}); consortium pepper in {}",
+            "department data: {} synthetic people in each department node's {} (files in {}); the consortium pepper only inside the department nodes' sealed {}",
             m.people,
             crate::cmd_devnet_data::DATABASE_FILE,
             dir.join(crate::cmd_devnet_data::SYNTH_DIR).display(),
-            dir.join(crate::cmd_devnet_data::PEPPER_FILE).display()
+            crate::cmd_devnet_data::SECRETS_FILE
         );
     }
     if let Some(first) = m.nodes.first() {
@@ -402,7 +402,8 @@ fn print_summary(dir: &Path, m: &Manifest) {
 }
 
 /// Prints a consent grant and an assessment request for the example subject, with this
-/// devnet's keystores, password, node and pepper: the product's main path, ready to copy.
+/// devnet's keystores, password and node: the product's main path, ready to copy. The
+/// pseudonym of the ID comes from the node by oblivious PRF; no client holds the pepper.
 fn print_example(dir: &Path, m: &Manifest) {
     let (Some(example), Some(node), Some(home)) = (
         &m.example,
@@ -421,7 +422,6 @@ fn print_example(dir: &Path, m: &Manifest) {
         .iter()
         .map(|c| c.label().replace(' ', "_"))
         .collect();
-    let pepper = dir.join(crate::cmd_devnet_data::PEPPER_FILE);
     println!(
         "example: person {} is held by all three departments; as the registrar, record their consent for care-home-1, then request an admission assessment as care-home-1:",
         example.id_number
@@ -431,20 +431,18 @@ fn print_example(dir: &Path, m: &Manifest) {
         dir.join("password").display()
     );
     println!(
-        "  weinong consent grant --subject {id} --grantee {grantee} --purpose admission_assessment --categories {cats} --days 30 --key {key} --node {url} --pepper-file {pepper}",
+        "  weinong consent grant --subject {id} --grantee {grantee} --purpose admission_assessment --categories {cats} --days 30 --key {key} --node {url}",
         id = example.id_number,
         grantee = home.key_id,
         cats = categories.join(","),
         key = dir.join(&registrar.keystore).display(),
         url = node.url,
-        pepper = pepper.display(),
     );
     println!(
-        "  weinong assess request --subject {id} --model admission-v1 --key {key} --node {url} --pepper-file {pepper} --wait",
+        "  weinong assess request --subject {id} --model admission-v1 --key {key} --node {url} --wait",
         id = example.id_number,
         key = dir.join(&home.keystore).display(),
         url = node.url,
-        pepper = pepper.display(),
     );
 }
 

@@ -4,9 +4,10 @@
 //! population (`weinong_connectors::synth`) imported into each department node's SQLite
 //! store, the nodes' `[assessment]` config sections, and a subject to show in the example.
 //!
-//! Must not know: how nodes start or talk (`cmd_devnet`), the ledger, MPC. The devnet's
-//! pepper also lands in `DIR/pepper.hex` for the local registrar and care-home CLIs: in a
-//! deployment it stays with the registrars and the departments.
+//! Must not know: how nodes start or talk (`cmd_devnet`), the ledger, MPC. The pepper is
+//! written nowhere but sealed inside the department nodes' data secrets: the registrar and
+//! care-home CLIs get pseudonyms from a department node by oblivious PRF
+//! (`POST /v1/pseudonyms/evaluate`), as in a deployment.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -17,10 +18,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 use weinong_connectors::synth::{input_file, mapping_file};
 use weinong_connectors::{Department, ImportOptions, Mapping, Secrets, Store, SynthConfig};
-use weinong_keys::{Pepper, ResidentId, SubjectPseudonym, Zeroizing};
+use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
 
-use crate::cmd_data::{read_pepper, write_data_secrets};
-use crate::cmd_keys::write_private;
+use crate::cmd_data::write_data_secrets;
 
 /// The department of node 0, 1 and 2 (member order), with its name in node configs.
 pub(crate) const DEPARTMENTS: [(Department, &str); 3] = [
@@ -32,8 +32,6 @@ pub(crate) const DEPARTMENTS: [(Department, &str); 3] = [
 /// Probability of each injected problem in the devnet's synthetic files: low, so almost
 /// every person survives cleaning in every department, yet every cleaning rule still fires.
 pub(crate) const SYNTH_DIRT: f64 = 0.01;
-/// The consortium pepper, hex, for the local registrar and care-home CLIs.
-pub(crate) const PEPPER_FILE: &str = "pepper.hex";
 /// The synthetic files, under the devnet directory.
 pub(crate) const SYNTH_DIR: &str = "synth";
 /// A department node's data secrets, beside its config.
@@ -61,14 +59,9 @@ pub(crate) fn create_data(
     password: &str,
 ) -> Result<ExampleSubject> {
     let started = Instant::now();
+    // The consortium pepper lives in memory here and, sealed, in the department nodes' data
+    // secrets; no other devnet file holds it.
     let pepper = Pepper::generate()?;
-    let pepper_path = dir.join(PEPPER_FILE);
-    write_private(
-        &pepper_path,
-        Zeroizing::new(format!("{}\n", pepper.to_hex().as_str())).as_bytes(),
-    )?;
-    // Read back through the same reader as the CLIs use: the file is what they will see.
-    let pepper = read_pepper(&pepper_path)?;
     for node in node_dirs {
         write_data_secrets(
             &dir.join(node).join(SECRETS_FILE),

@@ -151,8 +151,15 @@ impl Net {
             .env("WEINONG_KEY_PASSWORD", &self.password))
     }
 
-    fn pepper(&self) -> String {
-        self.dir.join("pepper.hex").display().to_string()
+    /// The consortium's pseudonym key as the departments hold it: from the civil-affairs
+    /// node's sealed data secrets (the clients under test get pseudonyms by OPRF; no file
+    /// of theirs holds the pepper).
+    fn pseudonym_key(&self) -> weinong_keys::PseudonymKey {
+        let text = std::fs::read_to_string(self.node_config(0).with_file_name("data-secrets.json"))
+            .expect("data secrets");
+        let secrets = weinong_keys::DataSecrets::open(&text, self.password.as_bytes())
+            .expect("the devnet password opens the data secrets");
+        weinong_keys::PseudonymKey::new(&secrets.pepper)
     }
 
     fn example_id(&self) -> String {
@@ -189,8 +196,6 @@ impl Net {
             &registrar.display().to_string(),
             "--node",
             &self.url(0),
-            "--pepper-file",
-            &self.pepper(),
         ]);
         assert!(out.status.success(), "consent grant failed");
         hex_after(&String::from_utf8_lossy(&out.stdout), "consent")
@@ -209,8 +214,6 @@ impl Net {
             &self.actor_key(key).display().to_string(),
             "--node",
             &self.url(node),
-            "--pepper-file",
-            &self.pepper(),
             "--wait",
             "--timeout-s",
             "90",
@@ -431,8 +434,6 @@ fn batch_request(net: &Net, base: &Path) {
         &net.actor_key("care-home-1").display().to_string(),
         "--node",
         &net.url(1),
-        "--pepper-file",
-        &net.pepper(),
         "--wait",
         "--timeout-s",
         "90",
@@ -473,18 +474,10 @@ fn batch_request(net: &Net, base: &Path) {
         .map(|l| l.split(',').collect())
         .collect();
     assert_eq!(rows.len(), 13, "one row per subject line:\n{csv}");
-    let pepper = weinong_keys::Pepper::from_hex(
-        std::fs::read_to_string(net.pepper())
-            .expect("pepper")
-            .trim(),
-    )
-    .expect("pepper hex");
+    let key = net.pseudonym_key();
     let mut computed = 0;
     for (row, id) in rows.iter().zip(people.iter().chain([&people[0]])) {
-        let subject = SubjectPseudonym::derive(
-            &pepper,
-            &weinong_keys::ResidentId::parse(id).expect("valid ID"),
-        );
+        let subject = key.derive(&weinong_keys::ResidentId::parse(id).expect("valid ID"));
         assert_eq!(row[1], subject.to_hex().as_str());
         let expected = plaintext_of(net, PERIODIC_V1, subject, requested_at);
         if *id == people[11] {
@@ -562,8 +555,6 @@ fn request_only(net: &Net, subject_id: &str) -> String {
         &net.actor_key("care-home-1").display().to_string(),
         "--node",
         &net.url(0),
-        "--pepper-file",
-        &net.pepper(),
     ]);
     assert!(out.status.success(), "the request was not committed");
     hex_after(&String::from_utf8_lossy(&out.stdout), "request").expect("request id")
@@ -645,15 +636,9 @@ fn tampered_shares(net: &Net, base: &Path, subject_id: &str) {
     plain.push(1);
     plain.extend_from_slice(&model.id().0);
     plain.extend_from_slice(&b_bytes);
-    let subject = SubjectPseudonym::derive(
-        &weinong_keys::Pepper::from_hex(
-            std::fs::read_to_string(net.pepper())
-                .expect("pepper")
-                .trim(),
-        )
-        .expect("pepper"),
-        &weinong_keys::ResidentId::parse(subject_id).expect("ID"),
-    );
+    let subject = net
+        .pseudonym_key()
+        .derive(&weinong_keys::ResidentId::parse(subject_id).expect("ID"));
     plain.extend_from_slice(&weinong_mpc::model::subjects_digest(std::iter::once(
         subject.as_bytes(),
     )));
@@ -738,8 +723,6 @@ fn consent_history(net: &Net, subject_id: &str, node: usize) -> String {
         "history",
         "--subject",
         subject_id,
-        "--pepper-file",
-        &net.pepper(),
         "--key",
         &net.actor_key("registrar").display().to_string(),
         "--node",

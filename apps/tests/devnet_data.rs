@@ -58,15 +58,8 @@ fn init_only_loads_each_department_and_names_a_subject_held_by_all_three() {
     let manifest = init(&dir);
     let id = manifest["example"]["id_number"].as_str().unwrap();
     let subject = manifest["example"]["subject"].as_str().unwrap();
-    assert_eq!(mode(&dir.join("pepper.hex")), 0o600);
-    // The manifest's pseudonym is the consortium pepper's, as the CLIs compute it.
-    let out = weinong()
-        .args(["pseudonym", "--pepper-file"])
-        .arg(dir.join("pepper.hex"))
-        .arg(id)
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), subject);
+    // No plaintext pepper file: clients get pseudonyms from a department node by OPRF.
+    assert!(!dir.join("pepper.hex").exists());
 
     let parties: Vec<String> = (0..3)
         .map(|i| manifest["nodes"][i]["key_id"].as_str().unwrap().to_string())
@@ -142,10 +135,15 @@ fn init_only_loads_each_department_and_names_a_subject_held_by_all_three() {
             weinong_keys::DataSecrets::open(&text, password.as_bytes()).unwrap()
         })
         .collect();
-    let pepper = std::fs::read_to_string(dir.join("pepper.hex")).unwrap();
-    for s in &secrets {
-        assert_eq!(s.pepper.to_hex().as_str(), pepper.trim());
+    for s in &secrets[1..] {
+        assert_eq!(s.pepper.expose_bytes(), secrets[0].pepper.expose_bytes());
     }
+    // The manifest's pseudonym is the consortium pepper's, as the departments compute it.
+    let id = weinong_keys::ResidentId::parse(id).unwrap();
+    assert_eq!(
+        weinong_keys::SubjectPseudonym::derive(&secrets[0].pepper, &id).to_hex(),
+        subject
+    );
     assert_ne!(
         secrets[0].data_key.expose_bytes(),
         secrets[1].data_key.expose_bytes()

@@ -16,11 +16,12 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use weinong_keys::{DataKey, PseudonymKey, SubjectPseudonym};
 
-use crate::clean::{Cleaned, Pseudonyms, Rejection, Rule, clean_row_with};
+use crate::clean::{Cleaned, PseudonymMemo, Rejection, Rule, clean_row_with};
 use crate::error::ConnectorError;
 use crate::limits::IMPORT_CHUNK_ROWS;
 use crate::report::{QualityReport, Tally};
 use crate::schema::{Department, TableSpec};
+use crate::source::Fields;
 use crate::source::{Mapping, RawChunk, RawRow, Source};
 use crate::store::{Backend, JobRecord, Store};
 use crate::write::{
@@ -30,8 +31,8 @@ use crate::write::{
 /// Batches cleaned ahead of the database writer.
 const BATCHES_IN_FLIGHT: usize = 2;
 
-/// Consecutive rows cleaned by one parallel task (sharing a pseudonym memo).
-const PSEUDONYM_RUN_ROWS: usize = 512;
+/// Consecutive rows cleaned by one parallel task.
+const CLEAN_RUN_ROWS: usize = 512;
 
 /// The node's secrets an import needs: the data key (sealing identities) and the pepper
 /// (subject pseudonyms), as sealed in the node's data-secrets file
@@ -232,6 +233,8 @@ fn produce_into(
     w: &mut Worker,
 ) {
     let pseudonym_key = PseudonymKey::new(&secrets.pepper);
+    // Each person's pseudonym is evaluated once per import, however many rows they have.
+    let mut memo = PseudonymMemo::new(&pseudonym_key);
     let mut seen = Seen {
         raw: FastSet::default(),
         keys: [FastSet::default(), FastSet::default()],
@@ -254,7 +257,7 @@ fn produce_into(
         let cleaned = if last {
             Ok((Vec::new(), Vec::new()))
         } else {
-            clean_chunk(spec, &pseudonym_key, &chunk, &mut seen, &mut w.tally)
+            clean_chunk(spec, &mut memo, &chunk, &mut seen, &mut w.tally)
         };
         w.times.clean += t.elapsed();
         let t = Instant::now();
@@ -285,17 +288,21 @@ type Fresh = Vec<(SubjectPseudonym, crate::identity::Identity)>;
 
 fn clean_chunk(
     spec: &'static TableSpec,
-    pseudonym_key: &PseudonymKey,
+    memo: &mut PseudonymMemo<'_>,
     chunk: &RawChunk,
     seen: &mut Seen,
     tally: &mut Tally,
 ) -> Result<(CleanRows, Fresh), ConnectorError> {
     let raws: Vec<RawRow<'_>> = chunk.rows().collect();
-    // Runs of rows go to one task each, so a person's consecutive rows share one pseudonym.
+    // First the pseudonyms of the people this chunk brings in (in parallel, once each),
+    // then the rows, in runs of consecutive rows per task.
+    let id_idx = spec.index_of("id_number").unwrap_or(0);
+    memo.learn(raws.par_iter().map(|raw| raw.field(id_idx)));
+    let memo = &*memo;
     let processed: Vec<Processed> = raws
-        .par_chunks(PSEUDONYM_RUN_ROWS)
+        .par_chunks(CLEAN_RUN_ROWS)
         .flat_map_iter(|run| {
-            let mut pseudonyms = Pseudonyms::new(pseudonym_key);
+            let mut pseudonyms = memo.pseudonyms();
             run.iter()
                 .map(move |raw| (raw.hash128(), clean_row_with(spec, &mut pseudonyms, raw)))
         })

@@ -6,6 +6,10 @@ pub const IMPORT_FILE_BYTES_MAX: u64 = 8 << 30;
 /// Rows cleaned in parallel and written per step of an import.
 pub const IMPORT_CHUNK_ROWS: usize = 16_384;
 
+/// People whose pseudonyms an import keeps (`clean::PseudonymMemo`, ~80 bytes each); past
+/// this the memo starts again, so a person met again much later is evaluated again.
+pub const PSEUDONYM_MEMO_PEOPLE_MAX: usize = 4 << 20;
+
 /// Bind parameters per SQL statement: below SQLite's 32,766 and PostgreSQL's 65,535.
 pub const SQL_BINDS_MAX: usize = 32_000;
 

@@ -68,6 +68,10 @@ pub enum KeyError {
         /// Why it was refused.
         reason: String,
     },
+    /// An oblivious-PRF message (a blinded or evaluated element of a pseudonym request)
+    /// was refused.
+    #[error("pseudonym OPRF: {0}")]
+    Oprf(&'static str),
     /// The operating system's random source failed.
     #[error("operating-system random source failed")]
     Rng,

@@ -5,14 +5,15 @@
 //! HMAC-SM3; SM4-GCM (GB/T 32907) sealing; [`KeyId`]; the encrypted keystore file; sealed
 //! secrets files ([`NamedSecrets`], [`DataSecrets`]: the same KDF and cipher as the
 //! keystore); password files ([`read_password_file`]); PEM/DER import and export; resident
-//! ID validation (GB 11643) and [`SubjectPseudonym`].
+//! ID validation (GB 11643) and [`SubjectPseudonym`] (an RFC 9497 oblivious PRF over
+//! ristretto255, from the `voprf` crate).
 //!
 //! Must not know: the ledger, transactions, networking or storage (it reads password files,
 //! nothing else, from disk). Every primitive comes
 //! from an audited RustCrypto crate; this crate only composes them and gives them types.
-//! Secrets (`KeyPair`, `DataKey`, `Pepper`, `ResidentId`, `NamedSecrets`, `DataSecrets`,
-//! passwords) zeroize on drop and never appear in `Debug` output; secrets at rest are only
-//! ever written sealed under a password.
+//! Secrets (`KeyPair`, `DataKey`, `Pepper`, `PseudonymKey`, `PseudonymBlinding`,
+//! `ResidentId`, `NamedSecrets`, `DataSecrets`, passwords) zeroize on drop and never appear
+//! in `Debug` output; secrets at rest are only ever written sealed under a password.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -44,7 +45,10 @@ pub use keystore::{
     keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
 };
 pub use password_file::{PASSWORD_FILE_BYTES_MAX, read_password_file};
-pub use pseudonym::{Pepper, PseudonymKey, SubjectPseudonym};
+pub use pseudonym::{
+    BlindedId, EvaluatedId, OPRF_ELEMENT_LEN, OPRF_KEY_INFO, Pepper, PseudonymBlinding,
+    PseudonymKey, SubjectPseudonym,
+};
 pub use request_auth::{
     RequestAuthError, RequestScope, RequestSignature, sign_request, verify_request,
 };

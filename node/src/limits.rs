@@ -126,3 +126,14 @@ pub const REPLAY_ENTRIES_PER_KEY: usize = 32_768;
 /// even if this many registered keys all flood at once; in practice the node's SM2
 /// verification rate times the window bounds it far lower.
 pub const REPLAY_KEYS_MAX: usize = 256;
+
+/// Blinded IDs in one `POST /v1/pseudonyms/evaluate` at most.
+pub const PSEUDONYM_BATCH_MAX: usize = 1_000;
+
+/// Pseudonym evaluations one key may make at once (its token bucket's size): a care home's
+/// day of admissions, or one batch assessment list of this size.
+pub const PSEUDONYM_EVALUATIONS_BURST: u32 = 5_000;
+
+/// Pseudonym evaluations one key may make per second, sustained: guessing 10^9 IDs at this
+/// rate takes over a year.
+pub const PSEUDONYM_EVALUATIONS_PER_SECOND: u32 = 20;

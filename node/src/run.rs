@@ -63,12 +63,14 @@ fn load_key(config: &NodeConfig, password: &Zeroizing<String>) -> anyhow::Result
 
 /// Opens the assessment section's data secrets with the keystore password at start-up, so
 /// a wrong password, a tampered file or a plaintext file of an older weinong stops the
-/// node with its message instead of failing an assessment later. The secrets are dropped
-/// (zeroized) again: the assessor reads features, not identities.
-fn check_data_secrets(
+/// node with its message instead of failing an assessment later. Returns the consortium's
+/// pseudonym (OPRF) key derived from the secrets' pepper, for `/v1/pseudonyms/evaluate`;
+/// everything else is dropped (zeroized) again: the assessor reads features, not
+/// identities.
+fn load_data_secrets(
     section: &crate::config::AssessmentSection,
     password: &Zeroizing<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<weinong_keys::PseudonymKey> {
     let path = &section.data_secrets;
     let meta = std::fs::metadata(path).with_context(|| {
         format!(
@@ -83,13 +85,13 @@ fn check_data_secrets(
         std::fs::read_to_string(path)
             .with_context(|| format!("assessment.data_secrets: cannot read {}", path.display()))?,
     );
-    DataSecrets::open(&text, password.as_bytes()).with_context(|| {
+    let secrets = DataSecrets::open(&text, password.as_bytes()).with_context(|| {
         format!(
             "assessment.data_secrets: cannot open {} with the keystore password",
             path.display()
         )
     })?;
-    Ok(())
+    Ok(weinong_keys::PseudonymKey::new(&secrets.pepper))
 }
 
 fn load_genesis(config: &NodeConfig) -> anyhow::Result<Genesis> {
@@ -179,9 +181,12 @@ fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
 pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let password = load_password(&config)?;
     let key = Arc::new(load_key(&config, &password)?);
-    if let Some(section) = &config.assessment {
-        check_data_secrets(section, &password)?;
-    }
+    // Only a department node (one with an `[assessment]` section) holds the pseudonym key;
+    // any other answers pseudonym requests with 503.
+    let pseudonym_key = match &config.assessment {
+        Some(section) => Some(Arc::new(load_data_secrets(section, &password)?)),
+        None => None,
+    };
     drop(password);
     let genesis = load_genesis(&config)?;
     let consortium = genesis.consortium().context("genesis does not encode")?;
@@ -460,11 +465,15 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(http = %config.http.listen, "HTTP API listening");
+    let api = crate::api::ApiConfig {
+        pseudonym_key,
+        ..crate::api::ApiConfig::default()
+    };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(crate::api::serve(
         listener,
         shared.clone(),
-        crate::api::ApiConfig::default(),
+        api,
         async move {
             let _ = stop_rx.await;
         },

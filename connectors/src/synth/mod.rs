@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde::Serialize;
-use weinong_keys::{DataKey, Pepper, ResidentId, SubjectPseudonym, sm3_digest};
+use weinong_keys::{DataKey, Pepper, PseudonymKey, ResidentId, sm3_digest};
 
 pub use dirt::Tallies;
 pub use people::AS_OF;
@@ -308,16 +308,19 @@ fn write_chunk(
     tallies: &mut [Tallies; 3],
 ) -> Result<(), ConnectorError> {
     let specs = records::specs();
-    // Pseudonyms for the truth files are computed in parallel per chunk.
+    // Pseudonyms for the truth files are computed in parallel per chunk, once per person
+    // (an OPRF evaluation costs more than writing the person's rows).
+    let key = PseudonymKey::new(&secrets.pepper);
     let truth_lines: Vec<[Vec<Vec<String>>; 3]> = chunk
         .par_iter()
         .map(|emitted| {
+            let mut memo = TruthPseudonym::default();
             let mut out: [Vec<Vec<String>>; 3] = Default::default();
             for k in 0..3 {
                 out[k] = emitted[k]
                     .truth
                     .iter()
-                    .map(|row| truth_record(specs[k], &secrets.pepper, row))
+                    .map(|row| truth_record(specs[k], &key, &mut memo, row))
                     .collect();
             }
             out
@@ -367,12 +370,28 @@ fn write_chunk(
     Ok(())
 }
 
-fn truth_record(spec: &TableSpec, pepper: &Pepper, row: &[Value]) -> Vec<String> {
+/// The last ID number of a person's truth rows and its pseudonym (hex).
+#[derive(Default)]
+struct TruthPseudonym(Option<(String, String)>);
+
+fn truth_record(
+    spec: &TableSpec,
+    key: &PseudonymKey,
+    memo: &mut TruthPseudonym,
+    row: &[Value],
+) -> Vec<String> {
     let id_idx = spec.index_of("id_number").unwrap_or(0);
     let subject = match row.get(id_idx) {
-        Some(Value::Text(id)) => ResidentId::parse(id)
-            .map(|id| SubjectPseudonym::derive(pepper, &id).to_hex())
-            .unwrap_or_default(),
+        Some(Value::Text(id)) => match &memo.0 {
+            Some((last, subject)) if last == id => subject.clone(),
+            _ => {
+                let subject = ResidentId::parse(id)
+                    .map(|id| key.derive(&id).to_hex())
+                    .unwrap_or_default();
+                memo.0 = Some((id.clone(), subject.clone()));
+                subject
+            }
+        },
         _ => String::new(),
     };
     std::iter::once(subject)

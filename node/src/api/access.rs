@@ -9,6 +9,7 @@
 //! | [`Access::RequestHistory`] | `GET /v1/requests/{id}/history`, `GET /v1/assessments/{id}` | department, auditor; an institution only for requests it made (and only it gets the sealed shares) |
 //! | [`Access::RequestBundle`] | `GET /v1/requests/{id}/bundle` | auditor, admin; an institution only for requests it made |
 //! | [`Access::SubjectAccesses`] | `GET /v1/subjects/{pseudonym}/accesses` | registrar, auditor, admin |
+//! | [`Access::Pseudonyms`] | `POST /v1/pseudonyms/evaluate` | institution, registrar (rate-limited per key) |
 //! | [`Access::Account`] | `GET /v1/keys/{id}`, `GET /v1/governance` | any role |
 //!
 //! A key that holds none of a class's roles gets 403 naming the roles needed.
@@ -32,6 +33,8 @@ pub enum Access {
     RequestBundle,
     /// Listing every access to one subject's data.
     SubjectAccesses,
+    /// Evaluating blinded subject IDs (the pseudonym OPRF).
+    Pseudonyms,
     /// Reading a key's roles and nonce, and the governance sequence (what a client needs
     /// to build its next transaction).
     Account,
@@ -65,6 +68,7 @@ impl Access {
             // Institutions are further limited to their own requests by the handler.
             Access::RequestBundle => &[Role::Auditor, Role::Admin, Role::Institution],
             Access::SubjectAccesses => &[Role::Registrar, Role::Auditor, Role::Admin],
+            Access::Pseudonyms => &[Role::Institution, Role::Registrar],
             Access::Account => Role::ALL,
         }
     }
@@ -78,6 +82,7 @@ impl Access {
             Access::RequestHistory => "reading request histories",
             Access::RequestBundle => "fetching request proof bundles",
             Access::SubjectAccesses => "listing the accesses to a subject's data",
+            Access::Pseudonyms => "evaluating blinded subject IDs",
             Access::Account => "reading keys and governance",
         }
     }
@@ -110,6 +115,7 @@ mod tests {
             Access::RequestHistory,
             Access::RequestBundle,
             Access::SubjectAccesses,
+            Access::Pseudonyms,
             Access::Account,
         ] {
             assert!(
@@ -126,5 +132,7 @@ mod tests {
         assert!(!Access::RequestBundle.allows(&BTreeSet::from([Role::Department])));
         assert!(!Access::SubjectAccesses.allows(&BTreeSet::from([Role::Institution])));
         assert!(!Access::SubjectAccesses.allows(&BTreeSet::from([Role::Department])));
+        assert!(!Access::Pseudonyms.allows(&BTreeSet::from([Role::Department])));
+        assert!(!Access::Pseudonyms.allows(&BTreeSet::from([Role::Auditor])));
     }
 }

@@ -606,3 +606,18 @@ pub struct NodeBody {
     /// The signed-request format version this node checks.
     pub request_auth_version: u8,
 }
+
+/// `POST /v1/pseudonyms/evaluate` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymEvaluateRequest {
+    /// RFC 9497 blinded elements (ristretto255, 64 hex characters each); 1 to 1000.
+    pub blinded: Vec<String>,
+}
+
+/// `POST /v1/pseudonyms/evaluate` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PseudonymEvaluateResponse {
+    /// RFC 9497 evaluated elements, one per blinded element, in order (64 hex characters).
+    pub evaluated: Vec<String>,
+}

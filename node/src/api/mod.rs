@@ -61,6 +61,7 @@ mod extract;
 mod ledger_routes;
 pub mod openapi;
 mod ops;
+pub mod pseudonym_routes;
 mod state_routes;
 mod submit;
 #[cfg(test)]
@@ -119,6 +120,11 @@ pub struct ApiConfig {
     pub requests_in_flight: usize,
     /// Connections open at once.
     pub connections_max: usize,
+    /// The consortium's pseudonym key, on department nodes only: without it
+    /// `POST /v1/pseudonyms/evaluate` answers 503.
+    pub pseudonym_key: Option<Arc<weinong_keys::PseudonymKey>>,
+    /// Each key's budget of pseudonym evaluations.
+    pub pseudonym_rate: pseudonym_routes::PseudonymRate,
 }
 
 impl Default for ApiConfig {
@@ -132,6 +138,8 @@ impl Default for ApiConfig {
             handler_timeout: limits::HTTP_HANDLER_TIMEOUT,
             requests_in_flight: limits::HTTP_REQUESTS_IN_FLIGHT,
             connections_max: limits::HTTP_CONNECTIONS_MAX,
+            pseudonym_key: None,
+            pseudonym_rate: pseudonym_routes::PseudonymRate::default(),
         }
     }
 }
@@ -161,6 +169,7 @@ pub(crate) struct App {
     pub(crate) started_ms: u64,
     in_flight: Arc<Semaphore>,
     pub(crate) counters: HttpCounters,
+    pub(crate) pseudonyms: pseudonym_routes::PseudonymMeter,
 }
 
 impl App {
@@ -178,6 +187,7 @@ impl App {
             started_ms: auth::now_ms(),
             in_flight: Arc::new(Semaphore::new(cfg.requests_in_flight)),
             counters: HttpCounters::default(),
+            pseudonyms: pseudonym_routes::PseudonymMeter::default(),
             shared,
             config: cfg,
         })
@@ -281,6 +291,10 @@ fn routes(app: Arc<App>) -> Router {
             get(audit_routes::subject_accesses),
         ),
     );
+    let pseudonyms = guarded(
+        Access::Pseudonyms,
+        Router::new().route("/v1/pseudonyms/evaluate", post(pseudonym_routes::evaluate)),
+    );
     let account = guarded(
         Access::Account,
         Router::new()
@@ -300,6 +314,7 @@ fn routes(app: Arc<App>) -> Router {
         .merge(request_bundle)
         .merge(subject_accesses)
         .merge(account)
+        .merge(pseudonyms)
         .merge(open)
         .fallback(|| async {
             ApiError::not_found(

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use super::access::Access;
 use super::{
     BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, assessment_routes, audit_routes, dto,
-    ledger_routes, ops, state_routes, submit,
+    ledger_routes, ops, pseudonym_routes, state_routes, submit,
 };
 
 /// The document's source.
@@ -32,6 +32,7 @@ use super::{
         audit_routes::subject_accesses,
         state_routes::key,
         state_routes::governance,
+        pseudonym_routes::evaluate,
         ops::healthz,
         ops::metrics,
         ops::openapi_json,
@@ -47,6 +48,7 @@ use super::{
         dto::ShareSignatureBody,
                 dto::RequestBundleBody,
         dto::SubjectAccessesBody, dto::AccessBody, dto::NodeBody,
+        dto::PseudonymEvaluateRequest, dto::PseudonymEvaluateResponse,
     )),
     modifiers(&Signing),
 )]
@@ -83,6 +85,10 @@ impl Modify for Signing {
             (
                 Access::SubjectAccesses,
                 "GET /v1/subjects/{pseudonym}/accesses",
+            ),
+            (
+                Access::Pseudonyms,
+                "POST /v1/pseudonyms/evaluate (rate-limited per key; 429 with Retry-After)",
             ),
             (Access::Account, "GET /v1/keys, /v1/governance"),
         ]

@@ -138,6 +138,21 @@ pub(crate) fn metrics_text(app: &App) -> String {
         "Signed requests refused because the replay cache held the key's share or its limit of keys.",
         &c.replay_full.load(Ordering::Relaxed).to_string(),
     );
+    gauge(
+        "weinong_pseudonym_evaluations_total",
+        "counter",
+        "Blinded subject IDs evaluated (POST /v1/pseudonyms/evaluate) since start.",
+        &app.pseudonyms
+            .evaluations
+            .load(Ordering::Relaxed)
+            .to_string(),
+    );
+    gauge(
+        "weinong_pseudonym_rate_limited_total",
+        "counter",
+        "Pseudonym evaluation requests refused by the per-key rate limit (429) since start.",
+        &app.pseudonyms.refused.load(Ordering::Relaxed).to_string(),
+    );
     let sum_us = m.commit_latency_us_sum.load(Ordering::Relaxed);
     let count = m.commit_latency_count.load(Ordering::Relaxed);
     let _ = writeln!(
@@ -152,7 +167,7 @@ pub(crate) fn metrics_text(app: &App) -> String {
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String,
-        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_http_shed_total, weinong_http_connections_refused_total, weinong_http_timeouts_total, weinong_http_replay_full_total, weinong_commit_latency_seconds_{sum,count}")))]
+        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_http_shed_total, weinong_http_connections_refused_total, weinong_http_timeouts_total, weinong_http_replay_full_total, weinong_pseudonym_evaluations_total, weinong_pseudonym_rate_limited_total, weinong_commit_latency_seconds_{sum,count}")))]
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

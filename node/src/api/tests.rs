@@ -198,6 +198,10 @@ fn tell_story(
 
 /// [`fixture`], with [`tell_story`]'s blocks after block 0 when `story`.
 fn fixture_with(story: bool) -> Fixture {
+    fixture_full(story, ApiConfig::default())
+}
+
+fn fixture_full(story: bool, cfg: ApiConfig) -> Fixture {
     let members: Vec<KeyPair> = (0..3).map(|_| KeyPair::generate()).collect();
     let (admin, auditor, registrar, institution) = (
         KeyPair::generate(),
@@ -288,7 +292,7 @@ fn fixture_with(story: bool) -> Fixture {
         ),
     });
     Fixture {
-        router: router(shared.clone(), ApiConfig::default()),
+        router: router(shared.clone(), cfg),
         shared,
         members,
         set,
@@ -890,6 +894,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/subjects/{pseudonym}/accesses"),
     ("get", "/v1/keys/{id}"),
     ("get", "/v1/governance"),
+    ("post", "/v1/pseudonyms/evaluate"),
     ("get", "/healthz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
@@ -1114,6 +1119,158 @@ async fn a_subjects_accesses_are_listed_to_registrars_auditors_and_admins() {
         "bad_id",
     )
     .await;
+}
+
+fn evaluate_body(blinded: &[String]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "blinded": blinded })).unwrap()
+}
+
+fn evaluate(f: &Fixture, key: &KeyPair, blinded: &[String]) -> Request<Body> {
+    f.signed(
+        key,
+        Method::POST,
+        "/v1/pseudonyms/evaluate",
+        evaluate_body(blinded),
+    )
+}
+
+#[tokio::test]
+async fn pseudonyms_are_evaluated_obliviously_for_institutions_and_registrars_only() {
+    use weinong_keys::{EvaluatedId, Pepper, PseudonymBlinding, PseudonymKey, ResidentId};
+    let pepper = Pepper::from_bytes([5; 32]);
+    let key = PseudonymKey::new(&pepper);
+    let f = fixture_full(
+        false,
+        ApiConfig {
+            pseudonym_key: Some(Arc::new(PseudonymKey::new(&pepper))),
+            pseudonym_rate: super::pseudonym_routes::PseudonymRate {
+                burst: 3,
+                per_second: 1,
+            },
+            ..ApiConfig::default()
+        },
+    );
+    let r = &f.router;
+    let id = ResidentId::parse("11010519491231002X").unwrap();
+    let (state, blinded) = PseudonymBlinding::blind(&id).unwrap();
+    let (status, body) = send(
+        r,
+        evaluate(&f, &f.institution, &[hex::encode(blinded.to_bytes())]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer = hex::decode(body["evaluated"][0].as_str().unwrap()).unwrap();
+    let pseudonym = state
+        .finish(&EvaluatedId::from_bytes(&answer).unwrap())
+        .unwrap();
+    // The department's direct evaluation at import gives the same pseudonym.
+    assert_eq!(pseudonym, key.derive(&id));
+
+    // Roles: a registrar may, a department, an auditor and an admin may not.
+    let (_, b2) = PseudonymBlinding::blind(&id).unwrap();
+    let one = [hex::encode(b2.to_bytes())];
+    assert_eq!(
+        send(r, evaluate(&f, &f.registrar, &one)).await.0,
+        StatusCode::OK
+    );
+    for k in [&f.members[0], &f.auditor, &f.admin] {
+        refused(r, evaluate(&f, k, &one), StatusCode::FORBIDDEN, "forbidden").await;
+    }
+
+    // A malformed element is named by its index; nothing is evaluated or charged.
+    let not_a_point = [one[0].clone(), "ff".repeat(32)];
+    let m = refused(
+        r,
+        evaluate(&f, &f.registrar, &not_a_point),
+        StatusCode::BAD_REQUEST,
+        "bad_blinded_element",
+    )
+    .await;
+    assert!(
+        m.contains("blinded[1]") && m.contains("ristretto255"),
+        "{m}"
+    );
+    let m = refused(
+        r,
+        evaluate(&f, &f.registrar, &["abc".into()]),
+        StatusCode::BAD_REQUEST,
+        "bad_blinded_element",
+    )
+    .await;
+    assert!(m.contains("blinded[0]"), "{m}");
+    refused(
+        r,
+        evaluate(&f, &f.registrar, &[]),
+        StatusCode::BAD_REQUEST,
+        "bad_batch_size",
+    )
+    .await;
+
+    // The institution has 2 of its 3 tokens left: 2 more pass, the next is 429 with
+    // Retry-After, and another key's bucket is its own.
+    let two = [one[0].clone(), one[0].clone()];
+    assert_eq!(
+        send(r, evaluate(&f, &f.institution, &two)).await.0,
+        StatusCode::OK
+    );
+    let res = r
+        .clone()
+        .oneshot(evaluate(&f, &f.institution, &one))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&retry), "{retry}");
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "rate_limited");
+    // More than the whole bucket at once can never pass.
+    let four = vec![one[0].clone(); 4];
+    refused(
+        r,
+        evaluate(&f, &f.registrar, &four),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+
+    // /metrics counts the 4 evaluations and the 2 refusals.
+    let res = r
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8(text.to_vec()).unwrap();
+    assert!(
+        text.contains("weinong_pseudonym_evaluations_total 4"),
+        "{text}"
+    );
+    assert!(
+        text.contains("weinong_pseudonym_rate_limited_total 2"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_node_without_the_pseudonym_key_says_so() {
+    let f = fixture();
+    let m = refused(
+        &f.router,
+        evaluate(&f, &f.institution, &["00".repeat(32)]),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "no_pseudonym_key",
+    )
+    .await;
+    assert!(m.contains("department node"), "{m}");
 }
 
 /// A peer's sealed share (`PeerRequest::SealedShare`) is written only for a request on the
