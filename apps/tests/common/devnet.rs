@@ -223,8 +223,19 @@ pub fn http(
     headers: &[(String, String)],
     body: &[u8],
 ) -> std::io::Result<(u16, String)> {
+    http_with_head(addr, method, path, headers, body).map(|(status, _, body)| (status, body))
+}
+
+/// As [`http`], with the response head too: (status, head, body).
+pub fn http_with_head(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<(u16, String, String)> {
     let mut s = TcpStream::connect(addr)?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -242,11 +253,8 @@ pub fn http(
     s.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();
     let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    Ok((status, body))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    Ok((status, head.to_owned(), body.to_owned()))
 }
 
 /// Signature headers for a request to the node at `addr`, signed for that node and its
