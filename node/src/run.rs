@@ -125,8 +125,8 @@ impl PeerAuthority for LedgerAuthority {
     }
 
     fn public_key(&self, key: &KeyId) -> Option<PublicKey> {
-        if let Some(k) = self.shared.voters().keys().get(key) {
-            return Some(k.clone());
+        if let Some(k) = self.shared.with_voters(|v| v.keys().get(key).cloned()) {
+            return Some(k);
         }
         let r = self.shared.ledger().ok()?;
         r.state.key(key).map(|rec| rec.public_key().clone())
@@ -144,10 +144,7 @@ fn admit_raft(
 ) -> Option<PeerResponse> {
     // The voters, not the replica: a block being applied holds the replica's write lock,
     // and heartbeats must not wait for it.
-    let sender = match shared.voters.read() {
-        Ok(voters) => admission::check_sender(&voters, from, named),
-        Err(poisoned) => admission::check_sender(&poisoned.into_inner(), from, named),
-    };
+    let sender = shared.with_voters(|voters| admission::check_sender(voters, from, named));
     let checked = sender.and_then(|()| match entries {
         Some(entries) => admission::check_entries(entries, admission::now_ms()),
         None => Ok(()),

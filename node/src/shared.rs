@@ -160,20 +160,23 @@ pub enum SharedError {
 }
 
 impl Shared {
+    /// Runs `f` on the member set that signs the next block, without copying it. A
+    /// poisoned lock still holds a whole set (a writer only swaps it), so it is read.
+    pub fn with_voters<R>(&self, f: impl FnOnce(&weinong_ledger::MemberSet) -> R) -> R {
+        match self.voters.read() {
+            Ok(v) => f(&v),
+            Err(poisoned) => f(&poisoned.into_inner()),
+        }
+    }
+
     /// The member set that signs the next block (a copy).
     pub fn voters(&self) -> weinong_ledger::MemberSet {
-        match self.voters.read() {
-            Ok(v) => v.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.with_voters(Clone::clone)
     }
 
     /// Whether `key` is in the member set that signs the next block.
     pub fn is_voter(&self, key: &KeyId) -> bool {
-        match self.voters.read() {
-            Ok(v) => v.keys().contains_key(key),
-            Err(poisoned) => poisoned.into_inner().keys().contains_key(key),
-        }
+        self.with_voters(|v| v.keys().contains_key(key))
     }
 
     /// Replaces the member set after a hand-over.
