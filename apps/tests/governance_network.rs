@@ -252,7 +252,7 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
     );
     wait_until(
         "C is disconnected everywhere",
-        Duration::from_secs(30),
+        Duration::from_secs(90),
         || {
             metric(&net, 0, "weinong_peers") == Some(1)
                 && metric(&net, 1, "weinong_peers") == Some(1)
