@@ -3,7 +3,8 @@
 # workspace in the one build profile (release, with overflow checks).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weinong-target}"
+# The target directory is cargo's own choice (`target/`, or CARGO_TARGET_DIR when set), the
+# same as the README's `cargo build`/`cargo run`: a newcomer builds the tree once, not twice.
 bash scripts/setup-system.sh
 if [ -f scripts/pg-test-setup.sh ] && [ -z "${WEINONG_TEST_PG_URL:-}" ]; then
   # Starts PostgreSQL, creates the test role and database, prints `export WEINONG_TEST_PG_URL=…`.

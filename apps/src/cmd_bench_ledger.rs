@@ -122,6 +122,7 @@ pub fn bench_ledger(args: BenchLedgerArgs) -> Result<Outcome> {
             base_port: args.base_port,
             with_auditor: false,
             init_only: true,
+            no_restart: true,
             load_keys: args.clients,
             // The ledger benchmark reads no department data.
             people: 0,

@@ -5,7 +5,7 @@
 //! auditor, a consent registrar, two sample care homes), the genesis document, one node
 //! config per department, and the departments' synthetic data (`cmd_devnet_data`: each
 //! department node's store, data secrets and `[assessment]` section); then it starts every
-//! department node as its own process (`weinong node run`) on loopback, has the admins give
+//! department node as its own process (the `weinong-node` daemon) on loopback, has the admins give
 //! the care homes the institution role and register the shipped assessment models, and
 //! prints the endpoints, keystore paths and a consent + assessment example to copy. A later
 //! run on the same directory resumes the same chain. Ctrl-C stops the nodes cleanly.
@@ -48,6 +48,11 @@ pub struct DevnetArgs {
     /// Create the keys, genesis, configs and department data, print them, and start nothing.
     #[arg(long)]
     pub init_only: bool,
+    /// Leave a node that exits stopped (by default the devnet restarts it, so every node
+    /// stays its child and stops with its Ctrl-C; tests that kill and restart nodes
+    /// themselves pass this).
+    #[arg(long)]
+    pub no_restart: bool,
     /// People in the synthetic population loaded into the department nodes (0: no
     /// department data, the nodes only keep the ledger); only when the devnet is created.
     #[arg(long, default_value_t = 10_000)]
@@ -393,7 +398,8 @@ fn print_summary(dir: &Path, m: &Manifest) {
     if let Some(first) = m.nodes.first() {
         println!("try:  curl {}/healthz", first.url);
         println!(
-            "      WEINONG_KEY_PASSWORD=$(cat {pw}) weinong tx --node {url} --key {ks} head",
+            "      WEINONG_KEY_PASSWORD=$(cat {pw}) {weinong} tx --node {url} --key {ks} head",
+            weinong = this_exe(),
             pw = dir.join("password").display(),
             url = first.url,
             ks = dir.join("keys/auditor.keystore.json").display()
@@ -422,10 +428,22 @@ fn print_example(dir: &Path, m: &Manifest) {
         .iter()
         .map(|c| c.label().replace(' ', "_"))
         .collect();
+    let Some(auditor) = m.actors.iter().find(|a| a.name == "auditor") else {
+        return;
+    };
+    let batch = dir.join(EXAMPLE_BATCH);
+    if let Err(e) = write_example_batch(&batch, &example.id_number) {
+        println!("(no batch example: {e:#})");
+    }
+    let weinong = this_exe();
+    let bin_dir = Path::new(&weinong)
+        .parent()
+        .map_or_else(|| ".".to_owned(), |d| d.display().to_string());
     println!(
-        "example: person {} is held by all three departments; as the registrar, record their consent for care-home-1, then request an admission assessment as care-home-1:",
+        "example: person {} is held by all three departments; as the registrar, record their consent for care-home-1, then request an admission assessment as care-home-1, audit it, list the accesses and run a batch request:",
         example.id_number
     );
+    println!("  export PATH=\"{bin_dir}:$PATH\"   # `weinong` is {weinong}");
     println!(
         "  export WEINONG_KEY_PASSWORD=$(cat {})",
         dir.join("password").display()
@@ -439,15 +457,52 @@ fn print_example(dir: &Path, m: &Manifest) {
         url = node.url,
     );
     println!(
-        "  weinong assess request --subject {id} --model admission-v1 --key {key} --node {url} --wait",
+        "  weinong assess request --subject {id} --model admission-v1 --key {key} --node {url} --wait --receipt receipt.json",
         id = example.id_number,
+        key = dir.join(&home.keystore).display(),
+        url = node.url,
+    );
+    println!("  # REQUEST_ID: the request id the line above prints");
+    println!(
+        "  weinong audit request REQUEST_ID --key {key} --node {url} --out bundle.json",
+        key = dir.join(&auditor.keystore).display(),
+        url = node.url,
+    );
+    println!("  weinong audit verify bundle.json --receipt receipt.json");
+    println!(
+        "  weinong consent history --subject {id} --key {key} --node {url}",
+        id = example.id_number,
+        key = dir.join(&registrar.keystore).display(),
+        url = node.url,
+    );
+    println!(
+        "  weinong assess request --batch {batch} --model admission-v1 --key {key} --node {url} --wait --out batch-results.csv",
+        batch = batch.display(),
         key = dir.join(&home.keystore).display(),
         url = node.url,
     );
 }
 
+/// The batch file of the printed example, in the devnet directory.
+const EXAMPLE_BATCH: &str = "example-batch.csv";
+
+/// Writes the example's batch file (the example person's ID number under an `id_number`
+/// header) unless it exists.
+fn write_example_batch(path: &Path, id_number: &str) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    fs::write(path, format!("id_number\n{id_number}\n"))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// This executable's path as a runnable command (`weinong` when it cannot be found).
+fn this_exe() -> String {
+    std::env::current_exe().map_or_else(|_| "weinong".to_owned(), |p| p.display().to_string())
+}
+
 pub(crate) fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
-    let exe = std::env::current_exe().context("cannot find the weinong executable")?;
+    let exe = crate::cmd_node::node_binary()?;
     let config = dir.join(&node.config);
     let log_path = config.with_file_name("node.log");
     let log = fs::OpenOptions::new()
@@ -456,7 +511,7 @@ pub(crate) fn spawn(dir: &Path, node: &NodeEntry) -> Result<Child> {
         .open(&log_path)
         .with_context(|| format!("cannot open {}", log_path.display()))?;
     let child = Command::new(exe)
-        .args(["node", "run", "--config"])
+        .args(["run", "--config"])
         .arg(&config)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -484,6 +539,7 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
         to_run.push(&m.auditor);
     }
     let mut children: Vec<(String, Child)> = Vec::new();
+    let mut restarts = Restarts::default();
     for node in &to_run {
         match spawn(&args.dir, node) {
             Ok(c) => children.push((node.name.clone(), c)),
@@ -540,8 +596,22 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
                 _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => return true,
                 _ = tick.tick() => {
                     for (name, child) in children.iter_mut() {
-                        if let Ok(Some(status)) = child.try_wait() {
-                            println!("node {name} exited ({status}); see its node.log");
+                        let Ok(Some(status)) = child.try_wait() else {
+                            continue;
+                        };
+                        let node = to_run.iter().find(|n| &n.name == name);
+                        match node {
+                            Some(node) if !args.no_restart && restarts.allow(name) => {
+                                println!("node {name} exited ({status}); restarting it (its log: {})", node_log(&args.dir, node).display());
+                                match spawn(&args.dir, node) {
+                                    Ok(c) => *child = c,
+                                    Err(e) => println!("cannot restart node {name}: {e:#}"),
+                                }
+                            }
+                            _ => println!(
+                                "node {name} exited ({status}) and stays stopped; see its node.log (Ctrl-C and `weinong devnet --dir {}` start every node again)",
+                                args.dir.display()
+                            ),
                         }
                     }
                     children.retain_mut(|(_, c)| !matches!(c.try_wait(), Ok(Some(_))));
@@ -565,6 +635,32 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
             args.dir.join("nodes").display()
         )
     }
+}
+
+/// How often the devnet restarts a node that exited: at most [`Restarts::MAX`] times in
+/// [`Restarts::WINDOW`] per node, so a node that cannot start (a broken config, a port in
+/// use) is left stopped with its log named instead of restarted forever.
+#[derive(Default)]
+struct Restarts(std::collections::HashMap<String, Vec<Instant>>);
+
+impl Restarts {
+    const MAX: usize = 3;
+    const WINDOW: Duration = Duration::from_secs(60);
+
+    fn allow(&mut self, name: &str) -> bool {
+        let now = Instant::now();
+        let times = self.0.entry(name.to_owned()).or_default();
+        times.retain(|t| now.duration_since(*t) < Self::WINDOW);
+        if times.len() >= Self::MAX {
+            return false;
+        }
+        times.push(now);
+        true
+    }
+}
+
+fn node_log(dir: &Path, node: &NodeEntry) -> PathBuf {
+    dir.join(&node.config).with_file_name("node.log")
 }
 
 /// SIGTERM to every child, then up to 10 s for them to stop, then SIGKILL.

@@ -1,16 +1,21 @@
-//! `weinong node run --config FILE`: runs one department (or auditor) node in the
-//! foreground until Ctrl-C or SIGTERM.
+//! `weinong node run|check --config FILE`: hands over to the `weinong-node` daemon.
 //!
-//! This is the only place the CLI links the node crate, and only its entry point
-//! (`weinong_node::run::run` and `weinong_node::config`); every other command is an HTTP
-//! client.
+//! The CLI links nothing of the node: the daemon is its own binary, built beside this one
+//! (`cargo build --release` builds both). These commands replace this process with it
+//! (`exec`), so signals, exit status and logs are the daemon's own.
 
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
+use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 
 use crate::Outcome;
+
+/// The daemon's file name.
+pub const NODE_BINARY: &str = "weinong-node";
 
 /// Node commands.
 #[derive(Subcommand)]
@@ -30,38 +35,32 @@ pub struct RunArgs {
 }
 
 pub fn node(cmd: NodeCmd) -> Result<Outcome> {
-    match cmd {
-        NodeCmd::Run(args) => {
-            let config = weinong_node::config::NodeConfig::load(&args.config)?;
-            init_logging();
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(weinong_node::run::run(config))?;
-            Ok(Outcome::Ok)
-        }
-        NodeCmd::Check(args) => {
-            let config = weinong_node::config::NodeConfig::load(&args.config)?;
-            println!(
-                "{}: {:?} node, data in {}, p2p {} ({} peers), http {}",
-                config.name,
-                config.role,
-                config.data_dir.display(),
-                config.p2p.listen,
-                config.p2p.peers.len(),
-                config.http.listen
-            );
-            Ok(Outcome::Ok)
-        }
-    }
+    let (verb, args) = match cmd {
+        NodeCmd::Run(args) => ("run", args),
+        NodeCmd::Check(args) => ("check", args),
+    };
+    let binary = node_binary()?;
+    let err = Command::new(&binary)
+        .args([OsString::from(verb), OsString::from("--config")])
+        .arg(&args.config)
+        .exec();
+    bail!("cannot start {}: {err}", binary.display())
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WEINONG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,openraft=error"));
-    use std::io::IsTerminal;
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+/// The `weinong-node` executable beside this one, or an error saying how to build it.
+pub fn node_binary() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find the weinong executable")?;
+    let dir = exe
+        .parent()
+        .context("the weinong executable has no directory")?;
+    let binary = dir.join(format!("{NODE_BINARY}{}", std::env::consts::EXE_SUFFIX));
+    if !binary.is_file() {
+        bail!(
+            "the node daemon {} is missing: build it with `cargo build --release` in the \
+             source tree (it builds `weinong` and `{NODE_BINARY}` side by side), or install \
+             `{NODE_BINARY}` in the same directory as `weinong`",
+            binary.display()
+        );
+    }
+    Ok(binary)
 }

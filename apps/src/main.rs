@@ -79,7 +79,7 @@ enum Command {
     /// Verify ledger proofs offline: exit 0 proven, 1 naming the first failed check.
     #[command(subcommand)]
     Audit(cmd_audit::AuditCmd),
-    /// Run a node (`weinong node run --config FILE`).
+    /// Run a node: hands over to the `weinong-node` daemon beside this binary.
     #[command(subcommand)]
     Node(cmd_node::NodeCmd),
     /// Run a whole consortium locally: three department nodes on loopback.

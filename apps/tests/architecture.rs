@@ -1,6 +1,6 @@
 //! Tidy test: the dependency arrows of ARCHITECTURE.md hold.
 //!
-//! `keys <- ledger <- contracts <- node <-(HTTP; entry point only)- apps`, `keys <- mpc <- node`,
+//! `keys <- ledger <- contracts <- node <-(HTTP and the `weinong-node` binary)- apps`, `keys <- mpc <- node`,
 //! `keys <- connectors <- node`; the ledger verifier builds without RocksDB; contracts never
 //! pull in a runtime, a database or a network stack.
 
@@ -76,36 +76,51 @@ fn dependency_arrows_point_one_way() {
     }
 }
 
-/// The CLI links the node crate for `weinong node run` and `weinong devnet` only: its
-/// source may name `weinong_node::run` and `weinong_node::config`, nothing else of the
-/// node (every other command speaks HTTP).
-#[test]
-fn apps_use_only_the_node_entry_point() {
-    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
-    let mut offenders = Vec::new();
-    for entry in std::fs::read_dir(src).expect("apps/src") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        for (n, line) in text.lines().enumerate() {
-            let mut rest = line;
-            while let Some(at) = rest.find("weinong_node::") {
-                let after = &rest[at + "weinong_node::".len()..];
-                let segment: String = after
-                    .chars()
-                    .take_while(|c| c.is_alphanumeric() || *c == '_')
-                    .collect();
-                if segment != "run" && segment != "config" {
-                    offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
-                }
-                rest = after;
-            }
-        }
-    }
+/// Every package `root` reaches: `cargo tree -p root` (normal, build and dev edges, this
+/// platform), by name.
+fn reachable_from(root: &str) -> BTreeSet<String> {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "--offline",
+            "--prefix",
+            "none",
+            "-e",
+            "normal,build,dev",
+            "-p",
+        ])
+        .arg(root)
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("run cargo tree");
     assert!(
-        offenders.is_empty(),
-        "apps may use only weinong_node::run and weinong_node::config:\n{}",
-        offenders.join("\n")
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The CLI is a client: it reaches a node over HTTP and starts the `weinong-node` binary,
+/// and links neither the node crate nor its consensus and network stacks, not even in its
+/// tests (those that need them live in `e2e/`).
+#[test]
+fn the_cli_links_no_node_consensus_or_network_stack() {
+    let reached = reachable_from("weinong");
+    for forbidden in ["weinong-node", "openraft", "libp2p", "libp2p-swarm", "axum"] {
+        assert!(
+            !reached.contains(forbidden),
+            "`cargo tree -p weinong` reaches {forbidden}: the CLI must not link the node \
+             (move node-level tests to e2e/, speak HTTP to a node)"
+        );
+    }
+    // The check itself can fail: the node does reach them.
+    let node = reachable_from("weinong-node");
+    assert!(node.contains("openraft") && node.contains("libp2p"));
 }
 
 #[test]

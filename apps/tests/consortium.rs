@@ -1,4 +1,4 @@
-//! Multi-process tests of the consortium: real `weinong node run` processes on loopback
+//! Multi-process tests of the consortium: real `weinong-node` processes on loopback
 //! (RocksDB, libp2p, openraft, axum), driven by `weinong devnet` and `weinong bench
 //! ledger` (which checks agreement header by header and looks up acknowledged
 //! transactions on every node).

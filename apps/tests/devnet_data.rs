@@ -187,6 +187,19 @@ impl Running {
         Running { child, lines }
     }
 
+    /// The first line (within 90 s) that `wanted` accepts.
+    fn until(&self, wanted: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) if wanted(&line) => return Some(line),
+                Ok(_) => {}
+                Err(_) => return None,
+            }
+        }
+        None
+    }
+
     /// Lines up to and including the one saying the devnet runs.
     fn until_running(&self) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(180);
@@ -265,9 +278,36 @@ fn a_run_registers_the_shipped_models_once_and_prints_the_example() {
             .any(|l| l.contains("weinong assess request") && l.contains("admission-v1")),
         "{first:#?}"
     );
+    // Every step of the README's walk-through is printed, runnable: `weinong` is put on
+    // PATH first (`cargo run` leaves it in the target directory), the batch file exists.
+    let path_line = first
+        .iter()
+        .find(|l| l.trim_start().starts_with("export PATH="))
+        .expect("a PATH line");
+    let cli = weinong();
+    let bin_dir = Path::new(cli.get_program())
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    assert!(path_line.contains(&bin_dir), "{path_line}");
+    for step in [
+        "weinong audit request REQUEST_ID",
+        "weinong audit verify bundle.json --receipt receipt.json",
+        &format!("weinong consent history --subject {id} "),
+        "weinong assess request --batch ",
+    ] {
+        assert!(
+            first.iter().any(|l| l.contains(step)),
+            "{step:?} not printed: {first:#?}"
+        );
+    }
+    let batch = std::fs::read_to_string(dir.join("example-batch.csv")).unwrap();
+    assert_eq!(batch, format!("id_number\n{id}\n"));
 
     // Resumed: the ledger already holds both models, and nothing is registered twice.
-    let second = Running::start(&dir).until_running();
+    let devnet = Running::start(&dir);
+    let second = devnet.until_running();
     for model in ["admission-v1", "periodic-v1"] {
         assert!(
             second
@@ -276,4 +316,43 @@ fn a_run_registers_the_shipped_models_once_and_prints_the_example() {
             "{model}: {second:#?}"
         );
     }
+
+    // A node that dies is restarted by the devnet, so it stays the devnet's child...
+    let config = dir.join("nodes/health/node.toml");
+    let pattern = format!("weinong-node run --config {}", config.display());
+    let killed = Command::new("pkill")
+        .args(["-9", "-f", &pattern])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no process matched {pattern:?}");
+    let restarted =
+        devnet.until(|l| l.starts_with("node health exited") && l.contains("restarting it"));
+    assert!(
+        restarted.is_some(),
+        "the devnet did not restart the killed node"
+    );
+    let url = manifest["nodes"][1]["url"].as_str().unwrap().to_owned();
+    let addr = url.trim_start_matches("http://").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted node never listened on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // ...and stops with it: no node of this devnet outlives its SIGTERM.
+    drop(devnet);
+    let left = Command::new("pgrep")
+        .args([
+            "-f",
+            &format!("weinong-node run --config {}", dir.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "nodes outlived the devnet: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 }

@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
         submit,
         metrics: Metrics::default(),
         assess: weinong_node::shared::AssessHub::new(
-            weinong_node::assess::results::ResultStore::open(&dir.path().join("results"))
+            weinong_node::results::ResultStore::open(&dir.path().join("results"))
                 .expect("result store"),
         ),
     });

@@ -39,7 +39,7 @@ pub struct NodeConfig {
     /// it records and relays but computes nothing; learners must not have it.
     #[serde(default)]
     pub assessment: Option<AssessmentSection>,
-    /// Deliberate misbehaviour, for the adversarial tests only (`apps/tests/insiders.rs`):
+    /// Deliberate misbehaviour, for the adversarial tests only (`e2e/tests/insiders.rs`):
     /// refused unless the environment sets [`FAULTS_ENV`] to `1`.
     #[serde(default)]
     pub faults: Option<FaultSection>,

@@ -137,3 +137,8 @@ pub const PSEUDONYM_EVALUATIONS_BURST: u32 = 5_000;
 /// Pseudonym evaluations one key may make per second, sustained: guessing 10^9 IDs at this
 /// rate takes over a year.
 pub const PSEUDONYM_EVALUATIONS_PER_SECOND: u32 = 20;
+
+/// A follower is ready (`/readyz`) when at most this many Raft entries the leader announced
+/// committed are not yet applied here: each entry is one block, and a live follower trails
+/// by the one or two in flight. A restarted node stays unready until it has caught up.
+pub const READY_LAG_ENTRIES_MAX: u64 = 4;

@@ -4,7 +4,7 @@
 //! The HTTP API reads the ledger through [`Shared::ledger`] and submits through
 //! [`Shared::submit`]; it never touches Raft or libp2p directly.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -61,40 +61,7 @@ pub struct SubmitJob {
     pub forwarded: bool,
 }
 
-/// Counters for `/metrics`.
-#[derive(Default)]
-pub struct Metrics {
-    /// Certified height + 1 (0 before the first block).
-    pub blocks: AtomicU64,
-    /// Connected, authenticated peers.
-    pub peers: AtomicU64,
-    /// Current Raft leader's node id, 0 if none known.
-    pub leader: AtomicU64,
-    /// Transactions committed since start.
-    pub committed_txs: AtomicU64,
-    /// Sum of submit-to-commit latencies in microseconds, and their count.
-    pub commit_latency_us_sum: AtomicU64,
-    /// Number of latencies summed.
-    pub commit_latency_count: AtomicU64,
-    /// Raft RPCs refused before reaching openraft (not a voter, speaking for another node,
-    /// a proposal from another than its leader or too far ahead in time).
-    pub raft_refused: AtomicU64,
-    /// Current Raft term.
-    pub term: AtomicU64,
-    /// Keys in the member set that signs the next block.
-    pub members: AtomicU64,
-    /// Voters in the Raft membership this node last saw.
-    pub raft_voters: AtomicU64,
-}
-
-impl Metrics {
-    /// Records one submit-to-commit latency.
-    pub fn record_latency(&self, micros: u64) {
-        self.commit_latency_us_sum
-            .fetch_add(micros, Ordering::Relaxed);
-        self.commit_latency_count.fetch_add(1, Ordering::Relaxed);
-    }
-}
+pub use crate::metrics::Metrics;
 
 /// The shared handle.
 pub struct Shared {
@@ -137,12 +104,12 @@ pub struct AssessHub {
     /// One notice per stored block (subscribe for a receiver).
     pub blocks: broadcast::Sender<BlockNews>,
     /// Sealed output shares held by this node.
-    pub results: crate::assess::results::ResultStore,
+    pub results: crate::results::ResultStore,
 }
 
 impl AssessHub {
     /// A hub keeping sealed shares in `results`.
-    pub fn new(results: crate::assess::results::ResultStore) -> AssessHub {
+    pub fn new(results: crate::results::ResultStore) -> AssessHub {
         let (blocks, _) = broadcast::channel(crate::limits::BLOCK_NEWS_BUFFER);
         AssessHub { blocks, results }
     }

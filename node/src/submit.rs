@@ -14,8 +14,8 @@ use weinong_keys::KeyId;
 use weinong_ledger::Transaction;
 
 use crate::limits::{PROPOSALS_IN_FLIGHT, SUBMIT_TIMEOUT};
-use crate::raft::network::NodeP2p;
 use crate::raft::{BlockResult, Proposal, Raft, TxFate};
+use crate::raft_network::NodeP2p;
 use crate::shared::{Shared, SubmitJob, SubmitOutcome};
 use crate::wire::{PeerRequest, PeerResponse};
 

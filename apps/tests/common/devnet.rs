@@ -1,4 +1,4 @@
-//! A devnet of real `weinong node run` processes on loopback, for the multi-process tests
+//! A devnet of real `weinong-node` processes on loopback, for the multi-process tests
 //! (`consortium.rs`, `insiders.rs`): create, start and kill nodes, read metrics, send signed
 //! HTTP requests.
 
@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use weinong_keys::{KeyPair, RequestScope, open_keystore, sign_request};
 
-use super::{run, weinong};
+use super::{run, weinong, weinong_node};
 
 pub struct Devnet {
     pub dir: PathBuf,
@@ -113,10 +113,10 @@ impl Devnet {
             .append(true)
             .open(config.with_file_name("node.log"))
             .expect("log file");
-        weinong()
+        weinong_node()
             // Only a config with a `[faults]` section (an adversarial test's) reads it.
             .env("WEINONG_ALLOW_FAULTS", "1")
-            .args(["node", "run", "--config"])
+            .args(["run", "--config"])
             .arg(&config)
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -182,6 +182,15 @@ impl Devnet {
             .map(|l| l[name.len() + 1..].to_string())
     }
 
+    /// The key id of the Raft leader node `i` follows (`weinong_leader_info{key="…"}`).
+    pub fn leader_key(&self, i: usize) -> Option<String> {
+        let (status, body) = http(&self.addr(i), "GET", "/metrics", &[], b"").ok()?;
+        if status != 200 {
+            return None;
+        }
+        leader_key_in(&body)
+    }
+
     /// The node the running nodes name as Raft leader, other than `not`.
     pub fn leader_index(&self, deadline: Duration, not: Option<usize>) -> usize {
         let start = Instant::now();
@@ -190,20 +199,14 @@ impl Devnet {
                 if self.children[i].is_none() {
                     continue;
                 }
-                if let Some(id) = self
-                    .metric(i, "weinong_leader")
-                    .and_then(|v| v.parse::<u64>().ok())
-                    && id != 0
-                {
+                if let Some(leader) = self.leader_key(i) {
                     for (j, node) in self.manifest["nodes"]
                         .as_array()
                         .expect("nodes")
                         .iter()
                         .enumerate()
                     {
-                        let key = node["key_id"].as_str().expect("key id");
-                        if u64::from_str_radix(&key[..16], 16).expect("hex") == id && Some(j) != not
-                        {
+                        if node["key_id"].as_str() == Some(leader.as_str()) && Some(j) != not {
                             return j;
                         }
                     }
@@ -213,6 +216,16 @@ impl Devnet {
         }
         panic!("no leader within {deadline:?}");
     }
+}
+
+/// The leader's key id in a `/metrics` text, if one is known.
+pub fn leader_key_in(metrics: &str) -> Option<String> {
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("weinong_leader_info{"))?;
+    let start = line.find("key=\"")? + "key=\"".len();
+    let end = start + line[start..].find('"')?;
+    Some(line[start..end].to_owned())
 }
 
 /// One HTTP/1.1 request over a fresh connection: (status, body).

@@ -21,7 +21,7 @@
 //! [`ApiConfig::max_skew_ms`] (default [`MAX_CLOCK_SKEW_MS`], 30 s) from the node's clock,
 //! a time before this server started (`signed_before_start`), or a signature it has seen
 //! within that window. A known key whose roles at the tip's block time do not allow the
-//! route gets 403 ([`access`] has the table). `/healthz`, `/metrics`, `/openapi.json` and
+//! route gets 403 ([`access`] has the table). `/healthz`, `/readyz`, `/metrics`, `/openapi.json` and
 //! `GET /v1/node` (the node's name, key id and consortium id, which a client signs for)
 //! are unsigned.
 //!
@@ -303,6 +303,7 @@ fn routes(app: Arc<App>) -> Router {
     );
     let open = Router::new()
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi_json))
         .route("/v1/node", get(ops::node));

@@ -34,6 +34,7 @@ use super::{
         state_routes::governance,
         pseudonym_routes::evaluate,
         ops::healthz,
+        ops::readyz,
         ops::metrics,
         ops::openapi_json,
         ops::node,

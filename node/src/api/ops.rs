@@ -1,4 +1,5 @@
-//! Unsigned operational routes: `/healthz`, `/metrics` (Prometheus text),
+//! Unsigned operational routes: `/healthz` (liveness), `/readyz` (caught up with the
+//! leader), `/metrics` (Prometheus text),
 //! `/openapi.json` and `/v1/node` (what a client signs for). They reveal no ledger content
 //! beyond the height.
 
@@ -14,17 +15,43 @@ use axum::response::IntoResponse;
 use super::App;
 use super::dto::{ErrorBody, HealthBody, NodeBody};
 use super::error::ApiError;
+use crate::metrics::HistogramSnapshot;
+use crate::raft::node_id;
 
-/// Liveness and height.
+/// Liveness, height and readiness: 200 whenever the node answers and its replica is
+/// readable, even while it catches up (`ready` says whether it has).
 #[utoipa::path(get, path = "/healthz", tag = "ops",
     responses((status = 200, body = HealthBody), (status = 503, body = ErrorBody)))]
 pub(crate) async fn healthz(State(app): State<Arc<App>>) -> Result<Json<HealthBody>, ApiError> {
     let height = app.shared.ledger()?.store.tip().map(|t| t.height);
+    let readiness = app.shared.metrics.readiness();
     Ok(Json(HealthBody {
         ok: true,
         name: app.shared.name.clone(),
         height,
+        ready: readiness.ready,
+        lag: readiness.lag,
     }))
+}
+
+/// Readiness for a load balancer: 200 when a Raft leader is known and this node has
+/// applied all but a few of the entries the leader announced committed; 503 `not_ready`
+/// naming why (no leader, catching up with the lag) otherwise.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = HealthBody), (status = 503, body = ErrorBody)))]
+pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Result<Json<HealthBody>, ApiError> {
+    let readiness = app.shared.metrics.readiness();
+    if !readiness.ready {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!(
+                "node {} is not ready: {}; retry later or use another node",
+                app.shared.name, readiness.reason
+            ),
+        ));
+    }
+    healthz(State(app)).await
 }
 
 /// This node's name, key id and consortium id: the scope a client signs its requests for.
@@ -50,11 +77,13 @@ pub(crate) fn metrics_text(app: &App) -> String {
         .ok()
         .and_then(|r| r.store.tip().map(|t| t.height));
     let mut out = String::new();
+    // `value` is a sample value, or `{labels} value`.
     let mut gauge = |name: &str, kind: &str, help: &str, value: &str| {
+        let sep = if value.starts_with('{') { "" } else { " " };
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{sep}{value}"
         );
     };
     match height {
@@ -77,12 +106,29 @@ pub(crate) fn metrics_text(app: &App) -> String {
         "Connected, authenticated peers.",
         &m.peers.load(Ordering::Relaxed).to_string(),
     );
+    // Node ids are 64-bit and a Prometheus sample is a float: the leader is named by a
+    // label (its ledger key id), never by a sample value.
+    let leader = m.leader.load(Ordering::Relaxed);
+    let leader_key = (leader != 0)
+        .then(|| {
+            app.shared
+                .with_voters(|v| v.keys().keys().find(|k| node_id(k) == leader).copied())
+        })
+        .flatten();
     gauge(
         "weinong_leader",
         "gauge",
-        "Raft leader's node id (0: none known).",
-        &m.leader.load(Ordering::Relaxed).to_string(),
+        "1 when a Raft leader is known, else 0 (its key id: weinong_leader_info).",
+        if leader != 0 { "1" } else { "0" },
     );
+    if let Some(key) = leader_key {
+        gauge(
+            "weinong_leader_info",
+            "gauge",
+            "The Raft leader this node follows, by ledger key id (label `key`).",
+            &format!("{{key=\"{key}\"}} 1"),
+        );
+    }
     gauge(
         "weinong_raft_term",
         "gauge",
@@ -153,21 +199,68 @@ pub(crate) fn metrics_text(app: &App) -> String {
         "Pseudonym evaluation requests refused by the per-key rate limit (429) since start.",
         &app.pseudonyms.refused.load(Ordering::Relaxed).to_string(),
     );
-    let sum_us = m.commit_latency_us_sum.load(Ordering::Relaxed);
-    let count = m.commit_latency_count.load(Ordering::Relaxed);
-    let _ = writeln!(
-        out,
-        "# HELP weinong_commit_latency_seconds Submit-to-commit latency.\n# TYPE weinong_commit_latency_seconds summary\nweinong_commit_latency_seconds_sum {}.{:06}\nweinong_commit_latency_seconds_count {count}",
-        sum_us / 1_000_000,
-        sum_us % 1_000_000
+    let readiness = m.readiness();
+    gauge(
+        "weinong_ready",
+        "gauge",
+        "1 when the node serves current state (a leader is known and it is caught up; /readyz), else 0.",
+        if readiness.ready { "1" } else { "0" },
+    );
+    gauge(
+        "weinong_raft_lag_entries",
+        "gauge",
+        "Committed Raft entries (blocks) the leader announced that this node has not applied yet.",
+        &readiness.lag.to_string(),
+    );
+    gauge(
+        "weinong_assessments_computed_total",
+        "counter",
+        "Assessment requests this node computed its sealed output share of, since start.",
+        &m.assessments_computed.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_assessments_skipped_total",
+        "counter",
+        "Assessment requests with nothing for this node to do, since start.",
+        &m.assessments_skipped.load(Ordering::Relaxed).to_string(),
+    );
+    gauge(
+        "weinong_assessments_failed_total",
+        "counter",
+        "Assessment requests whose computation failed at this node (failure recorded on the ledger), since start.",
+        &m.assessments_failed.load(Ordering::Relaxed).to_string(),
+    );
+    histogram(
+        &mut out,
+        "weinong_commit_latency_seconds",
+        "Submit-to-commit latency of transactions submitted to this node.",
+        &m.commit_latency.snapshot(),
+    );
+    histogram(
+        &mut out,
+        "weinong_assessment_seconds",
+        "Time from taking up an assessment request to storing this node's sealed share.",
+        &m.assessment_latency.snapshot(),
     );
     out
+}
+
+/// Renders a histogram in Prometheus text (seconds, cumulative `le` buckets, `+Inf`).
+fn histogram(out: &mut String, name: &str, help: &str, h: &HistogramSnapshot) {
+    let seconds = |us: u64| format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (bound, n) in &h.cumulative {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {n}", seconds(*bound));
+    }
+    let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {}", h.count);
+    let _ = writeln!(out, "{name}_sum {}", seconds(h.sum_us));
+    let _ = writeln!(out, "{name}_count {}", h.count);
 }
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
     responses((status = 200, content_type = "text/plain; version=0.0.4", body = String,
-        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_http_shed_total, weinong_http_connections_refused_total, weinong_http_timeouts_total, weinong_http_replay_full_total, weinong_pseudonym_evaluations_total, weinong_pseudonym_rate_limited_total, weinong_commit_latency_seconds_{sum,count}")))]
+        description = "weinong_height, weinong_peers, weinong_leader, weinong_raft_term, weinong_raft_refused_total, weinong_members, weinong_raft_voters, weinong_committed_txs_total, weinong_http_shed_total, weinong_http_connections_refused_total, weinong_http_timeouts_total, weinong_http_replay_full_total, weinong_pseudonym_evaluations_total, weinong_pseudonym_rate_limited_total, weinong_leader, weinong_leader_info, weinong_ready, weinong_raft_lag_entries, weinong_assessments_{computed,skipped,failed}_total, weinong_commit_latency_seconds and weinong_assessment_seconds (histograms)")))]
 pub(crate) async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -288,7 +288,7 @@ fn fixture_full(story: bool, cfg: ApiConfig) -> Fixture {
         submit,
         metrics: Metrics::default(),
         assess: crate::shared::AssessHub::new(
-            crate::assess::results::ResultStore::open(&dir.path().join("results")).unwrap(),
+            crate::results::ResultStore::open(&dir.path().join("results")).unwrap(),
         ),
     });
     Fixture {
@@ -855,12 +855,74 @@ async fn open_routes_health_metrics_and_json_errors_for_unknown_routes() {
         "weinong_committed_txs_total 0",
         "weinong_commit_latency_seconds_sum 0.000000",
         "weinong_commit_latency_seconds_count 0",
+        "weinong_commit_latency_seconds_bucket{le=\"+Inf\"} 0",
+        "weinong_assessment_seconds_count 0",
+        "weinong_assessments_failed_total 0",
+        "weinong_ready 0",
     ] {
         assert!(
             text.lines().any(|l| l == line),
             "{line:?} missing in\n{text}"
         );
     }
+    assert!(
+        !text.lines().any(|l| l.starts_with("weinong_leader_info{")),
+        "no leader is known"
+    );
+
+    // Alive but not ready: no Raft leader is known to this router's node.
+    assert_eq!(health["ready"].as_bool(), Some(false));
+    let why = refused(
+        r,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+    )
+    .await;
+    assert!(why.contains("no Raft leader known"), "{why}");
+    // A follower that heard of commits it has not applied yet says how far behind it is.
+    let m = &f.shared.metrics;
+    let leader = f.set.keys().keys().next().copied().unwrap();
+    m.leader.store(
+        crate::raft::node_id(&leader),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    m.note_leader_commit(Some(99));
+    m.applied.store(10, std::sync::atomic::Ordering::Relaxed);
+    let why = refused(
+        r,
+        Request::get("/readyz").body(Body::empty()).unwrap(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+    )
+    .await;
+    assert!(why.contains("90 committed Raft entries"), "{why}");
+    m.applied.store(100, std::sync::atomic::Ordering::Relaxed);
+    let (status, ready) = send(r, Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(
+        (ready["ready"].as_bool(), ready["lag"].as_u64()),
+        (Some(true), Some(0))
+    );
+    // The leader is named by its key id in a label: a 64-bit node id is no float sample.
+    let res = r
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8(
+        axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    let info = format!("weinong_leader_info{{key=\"{leader}\"}} 1");
+    assert!(
+        text.lines().any(|l| l == info),
+        "{info:?} missing in\n{text}"
+    );
+    assert!(text.lines().any(|l| l == "weinong_leader 1"), "{text}");
     refused(
         r,
         Request::get("/v2/nothing").body(Body::empty()).unwrap(),
@@ -896,6 +958,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/governance"),
     ("post", "/v1/pseudonyms/evaluate"),
     ("get", "/healthz"),
+    ("get", "/readyz"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
     ("get", "/v1/node"),

@@ -23,7 +23,7 @@
 //!    seals it to the requester's SM2 key, SM2-signs the sealed share with its ledger key
 //!    (`"weinong-result-share-v1"` ‖ consortium id ‖ request id ‖ party ‖ model id ‖ SM3 of
 //!    the ciphertext: `weinong_mpc::model::share_signature_message`), stores it with the
-//!    signature ([`results`]) and hands both to the other two nodes, so the requester can
+//!    signature ([`crate::results`]) and hands both to the other two nodes, so the requester can
 //!    fetch all three from any node. Only the requester can open them; its client checks
 //!    each signature against that department's key on the ledger and each binding against
 //!    its request before it reconstructs, and it records the result commitment itself.
@@ -64,7 +64,6 @@
 
 pub mod inputs;
 pub mod models;
-pub mod results;
 #[cfg(test)]
 mod tests;
 
@@ -93,13 +92,14 @@ use weinong_mpc::{PartyId, SessionId};
 
 use crate::config::{AssessmentSection, DepartmentName};
 use crate::limits::{ASSESSMENTS_IN_FLIGHT, ASSESSMENTS_PER_REQUESTER_IN_FLIGHT, OWN_TX_ATTEMPTS};
+use crate::metrics::AssessmentEnd;
 use crate::mpc_session::{MpcSession, MpcStreams, SessionPlan};
 use crate::p2p::{Message, P2p};
-use crate::raft::network::NodeP2p;
+use crate::raft_network::NodeP2p;
+use crate::results::SealedShare;
 use crate::shared::{Shared, SubmitOutcome};
 use crate::wire::{PeerRequest, PeerResponse};
 use models::Models;
-use results::SealedShare;
 
 /// `key` followed through its rotations on the ledger (bounded: a chain of rotations longer
 /// than the member limit is not followed further).
@@ -364,7 +364,16 @@ impl Assessor {
     /// Takes one request through the steps of the module doc; records a failure if a step
     /// fails.
     async fn serve(self: &Arc<Self>, request: RequestId) {
-        match self.assess(request).await {
+        let started = std::time::Instant::now();
+        let outcome = self.assess(request).await;
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let end = match &outcome {
+            Ok(true) => AssessmentEnd::Computed,
+            Ok(false) => AssessmentEnd::Skipped,
+            Err(_) => AssessmentEnd::Failed,
+        };
+        self.shared.metrics.record_assessment(end, micros);
+        match outcome {
             Ok(true) => tracing::info!(%request, "assessment computed; sealed output share stored"),
             Ok(false) => tracing::info!(%request, "nothing to do for this request"),
             Err(failure) => {

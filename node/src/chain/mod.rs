@@ -67,8 +67,8 @@ use weinong_ledger::{
 
 use crate::limits::CERTIFICATE_PULL_AFTER;
 use crate::raft::log_store::LogStore;
-use crate::raft::network::NodeP2p;
 use crate::raft::{BlockResult, NodeId, PeerNode, Proposal, TxFate, TypeConfig, admission};
+use crate::raft_network::NodeP2p;
 use crate::shared::{BlockNews, Shared};
 use crate::wire::{CertifiedBlock, CommitVote, PeerRequest, PeerResponse};
 use votes::VotePool;

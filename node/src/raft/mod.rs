@@ -2,12 +2,12 @@
 //!
 //! Owns: the type configuration ([`TypeConfig`]): what a log entry carries ([`Proposal`]:
 //! a batch of canonical transaction bytes, the leader's clock and its key) and what
-//! applying one returns ([`BlockResult`]); the RocksDB log store ([`log_store`]); the
-//! network adapter that carries Raft RPCs over the node's libp2p layer ([`network`]); and
+//! applying one returns ([`BlockResult`]); the RocksDB log store ([`log_store`]); and
 //! who may send those RPCs and which entries a voter appends ([`admission`]).
 //!
 //! Must not know: what transactions mean or how blocks are built and certified (that is
-//! [`crate::chain`], the state machine). Raft orders bytes; the chain decides.
+//! [`crate::chain`], the state machine; Raft orders bytes, the chain decides), nor how
+//! RPCs travel (that is [`crate::raft_network`], over the p2p layer and the peer wire).
 //!
 //! Node ids: the first eight bytes (big-endian) of the node's ledger [`KeyId`], so a node's
 //! Raft identity follows from the key the ledger binds it to. The [`PeerNode`] carries the
@@ -15,7 +15,6 @@
 
 pub mod admission;
 pub mod log_store;
-pub mod network;
 
 use std::fmt;
 use std::io::Cursor;

@@ -3,7 +3,7 @@
 //! on disk until the requester fetches them.
 //!
 //! A node stores its own sealed share and the two its peers hand it (after `assess`
-//! checked the request and the signature, see [`super::Assessor::accept_sealed`]), so the
+//! checked the request and the signature, see [`crate::assess::Assessor::accept_sealed`]), so the
 //! requester can fetch all three from any one node. The blobs are opaque here: only the
 //! requester's key opens them, and nothing in this module looks inside; the signature
 //! (over `weinong_mpc::model::share_signature_message`) is kept beside the blob so the

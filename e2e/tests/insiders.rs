@@ -1,4 +1,4 @@
-//! Insiders who misbehave, against real `weinong node run` processes on loopback: an
+//! Insiders who misbehave, against real `weinong-node` processes on loopback: an
 //! auditor's learner that tries to lead, and a department leader that lies about block
 //! time. Each test is a "cannot" of the threat model in ARCHITECTURE.md.
 //!
@@ -22,6 +22,7 @@ use weinong_node::p2p::{P2p, P2pConfig, PeerAuthority};
 use weinong_node::raft::node_id;
 use weinong_node::wire::{PeerRequest, PeerResponse};
 
+#[path = "../../apps/tests/common/mod.rs"]
 mod common;
 
 use common::devnet::{Devnet, text};
@@ -74,8 +75,8 @@ async fn learner_tries_to_lead() {
     let out = net.bench(&["--txs", "200", "--batch", "50", "--check", "0"]);
     assert!(out.status.success(), "bench ledger failed: {}", text(&out));
     let term = metric_u64(&net, target, "weinong_raft_term");
-    let leader_id = metric_u64(&net, target, "weinong_leader");
-    assert_ne!(leader_id, 0);
+    let leader_key = net.leader_key(target).expect("the target follows a leader");
+    let leader_id = node_id(&leader_key.parse::<KeyId>().unwrap());
 
     // The auditor's key is admitted to p2p (learners replicate); it now speaks Raft.
     let auditor = Arc::new(net.key("auditor"));
@@ -160,7 +161,7 @@ async fn learner_tries_to_lead() {
 
     // Nothing changed: same term, same leader, and the refusals were counted.
     assert_eq!(metric_u64(&net, target, "weinong_raft_term"), term);
-    assert_eq!(metric_u64(&net, target, "weinong_leader"), leader_id);
+    assert_eq!(net.leader_key(target), Some(leader_key));
     assert!(metric_u64(&net, target, "weinong_raft_refused_total") >= 3);
     // And the consortium keeps committing under the same leader.
     let out = net.bench(&["--txs", "200", "--batch", "50", "--check", "0"]);

@@ -11,8 +11,8 @@ use openraft::raft::{
 };
 use weinong_keys::KeyId;
 
-use super::{NodeId, PeerNode, TypeConfig};
 use crate::p2p::{P2p, P2pError};
+use crate::raft::{NodeId, PeerNode, TypeConfig};
 use crate::wire::{PeerRequest, PeerResponse};
 
 /// The node's p2p handle, as Raft and the chain use it.

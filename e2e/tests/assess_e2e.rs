@@ -16,6 +16,7 @@
 //! share of another request, and a replayed share, each by name, and records nothing; the
 //! auditor checks the three departments' share signatures in the bundle.
 
+#[path = "../../apps/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeSet;
@@ -24,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run, weinong};
+use common::{run, weinong, weinong_node};
 use weinong_connectors::features::load_features;
 use weinong_connectors::{Department, Store};
 use weinong_keys::SubjectPseudonym;
@@ -69,7 +70,8 @@ impl Net {
     fn start(dir: &Path) -> Net {
         let log = std::fs::File::create(dir.with_extension("devnet.log")).expect("log");
         let devnet = weinong()
-            .args(["devnet", "--people", "300", "--base-port"])
+            // The test kills and restarts nodes itself.
+            .args(["devnet", "--no-restart", "--people", "300", "--base-port"])
             .arg(BASE_PORT.to_string())
             .arg("--dir")
             .arg(dir)
@@ -240,8 +242,8 @@ impl Net {
             .open(config.with_file_name("node.log"))
             .expect("log");
         self.restarted.push(
-            weinong()
-                .args(["node", "run", "--config"])
+            weinong_node()
+                .args(["run", "--config"])
                 .arg(&config)
                 .stdout(log.try_clone().expect("log"))
                 .stderr(log)
@@ -285,21 +287,12 @@ fn healthz_height(url: &str) -> Option<u64> {
     v["height"].as_u64()
 }
 
-/// The index of the Raft leader among the department nodes (node id = the first 8 bytes
-/// of its key id), as node 0 sees it.
+/// The index of the Raft leader among the department nodes (by its key id), as node 0
+/// sees it.
 fn leader_index(net: &Net) -> Option<usize> {
     let metrics = open_get(&net.url(0), "/metrics")?;
-    let leader: u64 = metrics
-        .lines()
-        .find(|l| l.starts_with("weinong_leader "))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    (0..3).find(|&i| {
-        let key = net.manifest["nodes"][i]["key_id"].as_str().unwrap_or("");
-        u64::from_str_radix(key.get(..16).unwrap_or(""), 16).ok() == Some(leader)
-    })
+    let leader = common::devnet::leader_key_in(&metrics)?;
+    (0..3).find(|&i| net.manifest["nodes"][i]["key_id"].as_str() == Some(leader.as_str()))
 }
 
 /// The first 64-hex-character word after `word` in `text`.

@@ -1,0 +1,107 @@
+//! `weinong-node`: the department (or auditor) node daemon.
+//!
+//! `weinong-node run --config FILE` runs one node in the foreground until Ctrl-C or
+//! SIGTERM; `weinong-node check --config FILE` reads a config and says what it would run.
+//! `weinong devnet` spawns this binary once per node. The CLI (`weinong`) links nothing of
+//! this crate: clients reach a node only over HTTP.
+//!
+//! Exit codes: 0 stopped cleanly, 1 the node failed while running, 2 usage or config error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The node keeps many small, short-lived values on several threads (p2p frames, Raft
+/// entries, MPC messages): mimalloc, as the CLI.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "weinong-node", version, about = "Weinong department node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a node from its TOML config (see deploy/README.md for every field).
+    Run(ConfigArg),
+    /// Check a node config and print what it would run, without starting anything.
+    Check(ConfigArg),
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The node's TOML config file.
+    #[arg(long)]
+    config: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let (Command::Run(arg) | Command::Check(arg)) = &cli.command;
+    let config = match weinong_node::config::NodeConfig::load(&arg.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Check(_) => {
+            println!(
+                "{}: {:?} node, data in {}, p2p {} ({} peers), http {}",
+                config.name,
+                config.role,
+                config.data_dir.display(),
+                config.p2p.listen,
+                config.p2p.peers.len(),
+                config.http.listen
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Run(_) => {
+            init_logging();
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(weinong_node::run::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Logs go to stderr; `WEINONG_LOG` takes a tracing filter (`info` by default, libp2p and
+/// openraft quieter).
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WEINONG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p=warn,openraft=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
