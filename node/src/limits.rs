@@ -142,3 +142,11 @@ pub const PSEUDONYM_EVALUATIONS_PER_SECOND: u32 = 20;
 /// committed are not yet applied here: each entry is one block, and a live follower trails
 /// by the one or two in flight. A restarted node stays unready until it has caught up.
 pub const READY_LAG_ENTRIES_MAX: u64 = 4;
+
+/// The most a Raft RPC waits for its peer's connection before failing (it also waits at
+/// most half of the RPC's own time limit).
+pub const RAFT_CONNECT_WAIT_MAX: Duration = Duration::from_millis(1_000);
+
+/// How long a voter waits at start for a quorum of member peers to connect before it
+/// starts Raft anyway.
+pub const PEERS_AT_START_WAIT: Duration = Duration::from_secs(5);

@@ -11,6 +11,7 @@ use openraft::raft::{
 };
 use weinong_keys::KeyId;
 
+use crate::limits::RAFT_CONNECT_WAIT_MAX;
 use crate::p2p::{P2p, P2pError};
 use crate::raft::{NodeId, PeerNode, TypeConfig};
 use crate::wire::{PeerRequest, PeerResponse};
@@ -54,12 +55,18 @@ impl Connection {
     async fn call<E: std::error::Error>(
         &self,
         req: PeerRequest,
+        option: &RPCOption,
     ) -> Result<PeerResponse, RPCError<NodeId, PeerNode, E>> {
         let Some(key) = self.key else {
             return Err(RPCError::Unreachable(Unreachable::new(&Unexpected(
                 format!("{} has no valid ledger key id", self.node),
             ))));
         };
+        // At start-up (or a peer's restart) Raft often calls before the connection is up
+        // both ways: give it part of the RPC's time instead of failing at once, which
+        // openraft logs as an error. A peer that stays away still fails the call.
+        let wait = (option.soft_ttl() / 2).min(RAFT_CONNECT_WAIT_MAX);
+        let _ = self.p2p.wait_connected(&key, wait).await;
         self.p2p.request(&key, req).await.map_err(|e| match e {
             P2pError::NotConnected(_) => RPCError::Unreachable(Unreachable::new(&e)),
             other => RPCError::Network(NetworkError::new(&other)),
@@ -94,9 +101,9 @@ impl RaftNetwork<TypeConfig> for Connection {
     async fn append_entries(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
+        option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, PeerNode, RaftError<NodeId>>> {
-        match self.call(PeerRequest::AppendEntries(rpc)).await? {
+        match self.call(PeerRequest::AppendEntries(rpc), &option).await? {
             PeerResponse::AppendEntries(Ok(r)) => Ok(r),
             PeerResponse::AppendEntries(Err(e)) => Err(self.remote(e)),
             other => Err(self.unexpected("append-entries", &other)),
@@ -106,12 +113,15 @@ impl RaftNetwork<TypeConfig> for Connection {
     async fn install_snapshot(
         &mut self,
         rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
+        option: RPCOption,
     ) -> Result<
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, PeerNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        match self.call(PeerRequest::InstallSnapshot(rpc)).await? {
+        match self
+            .call(PeerRequest::InstallSnapshot(rpc), &option)
+            .await?
+        {
             PeerResponse::InstallSnapshot(Ok(r)) => Ok(r),
             PeerResponse::InstallSnapshot(Err(e)) => Err(self.remote(e)),
             other => Err(self.unexpected("install-snapshot", &other)),
@@ -121,9 +131,9 @@ impl RaftNetwork<TypeConfig> for Connection {
     async fn vote(
         &mut self,
         rpc: VoteRequest<NodeId>,
-        _option: RPCOption,
+        option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, PeerNode, RaftError<NodeId>>> {
-        match self.call(PeerRequest::Vote(rpc)).await? {
+        match self.call(PeerRequest::Vote(rpc), &option).await? {
             PeerResponse::Vote(Ok(r)) => Ok(r),
             PeerResponse::Vote(Err(e)) => Err(self.remote(e)),
             other => Err(self.unexpected("vote", &other)),

@@ -24,7 +24,9 @@ use crate::assess::Assessor;
 use crate::chain::votes::VotePool;
 use crate::chain::{Chain, StateMachine, replay};
 use crate::config::{NodeConfig, NodeRole};
-use crate::limits::{P2P_MESSAGE_BYTES_MAX, P2P_REQUEST_TIMEOUT, SUBMIT_QUEUE};
+use crate::limits::{
+    P2P_MESSAGE_BYTES_MAX, P2P_REQUEST_TIMEOUT, PEERS_AT_START_WAIT, SUBMIT_QUEUE,
+};
 use crate::p2p::{P2p, P2pConfig};
 use crate::raft::log_store::LogStore;
 use crate::raft::{NodeId, PeerNode, Raft, node_id};
@@ -175,6 +177,9 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let log = LogStore::open(&config.data_dir.join("raft"))?;
     let sm = StateMachine::open(chain.clone(), log.clone()).map_err(anyhow::Error::msg)?;
     let me = node_id(&key.key_id());
+    if voter {
+        wait_for_quorum_peers(&p2p, &shared).await;
+    }
     let raft = Raft::new(
         me,
         raft_config(&config.name)?,
@@ -184,14 +189,19 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     )
     .await
     .context("starting Raft")?;
-    if voter {
+    // Every voter initialises a fresh log with the same genesis membership. A restarted
+    // node's log is initialised already: asking again only makes openraft log an error.
+    let initialised = raft
+        .is_initialized()
+        .await
+        .context("reading the Raft state")?;
+    if voter && !initialised {
         let nodes: BTreeMap<NodeId, PeerNode> = members
             .keys()
             .keys()
             .map(|k| (node_id(k), PeerNode { key: k.to_hex() }))
             .collect();
-        // Every voter initialises with the same genesis membership; openraft refuses a
-        // second initialisation, which is what a restart gets.
+        // Two voters may race (one's vote initialises the other): that refusal is fine.
         if let Err(e) = raft.initialize(nodes).await {
             tracing::debug!(error = %e, "Raft already initialised");
         }
@@ -272,6 +282,35 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let _ = raft.shutdown().await;
     p2p.shutdown().await;
     Ok(())
+}
+
+/// Raft's first campaign needs peers to ask: a voter waits (at most
+/// [`PEERS_AT_START_WAIT`]) until enough other members are connected to make a quorum with
+/// it, so a consortium that starts together elects a leader without failed vote requests.
+/// A node whose peers are down starts anyway and says so.
+async fn wait_for_quorum_peers(p2p: &P2p<PeerRequest, PeerResponse>, shared: &Shared) {
+    let members = shared.voters();
+    let needed = usize::from(members.quorum()).saturating_sub(1);
+    let deadline = tokio::time::Instant::now() + PEERS_AT_START_WAIT;
+    loop {
+        let connected = p2p
+            .peers()
+            .iter()
+            .filter(|k| **k != shared.key_id && members.keys().contains_key(*k))
+            .count();
+        if connected >= needed {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                connected,
+                needed,
+                "starting Raft with fewer member peers connected than a quorum needs; it elects once they connect"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn shutdown_signal() {
