@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use weinong_contracts::{
-    AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultCommitment, ResultRecord,
+use weinong_audit::requester::{
+    Refusal, RequestFacts, ServedShare, SignerFacts, check_shares, signer_ids,
 };
+use weinong_contracts::{AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultRecord};
 use weinong_keys::{SubjectPseudonym, Zeroizing};
 use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
 use weinong_mpc::model::{OutputShare, ShareBinding, reconstruct, subjects_digest};
@@ -40,9 +40,6 @@ use crate::cmd_consent::SubjectArgs;
 use crate::cmd_data::read_pepper;
 use crate::cmd_keys::open_keystore_file;
 use crate::cmd_tx::{by_label, next_nonce, sign_call};
-use weinong_audit::requester::{
-    Refusal, RequestFacts, ServedShare, SignerFacts, check_shares, signer_ids,
-};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
