@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: system packages, PostgreSQL, then every test of the
-# workspace in the one build profile (release, with overflow checks).
+# workspace in the one build profile (release, with overflow checks), then the WebAssembly
+# builds and test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The target directory is cargo's own choice (`target/`, or CARGO_TARGET_DIR when set), the
@@ -11,3 +12,5 @@ if [ -f scripts/pg-test-setup.sh ] && [ -z "${WEINONG_TEST_PG_URL:-}" ]; then
   eval "$(bash scripts/pg-test-setup.sh)"
 fi
 cargo test --release --workspace "$@"
+# weinong-keys and weinong-audit under WebAssembly (Node).
+bash scripts/wasm-test.sh

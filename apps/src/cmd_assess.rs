@@ -4,7 +4,7 @@
 //! with `--wait` it then follows the request, fetches the three departments' output shares
 //! (each sealed to this key and signed by the node that computed it), checks each
 //! signature against that department's key on the ledger and each share's request id and
-//! subject-list digest (`share_check`: a forged, replayed or misdirected share is refused
+//! subject-list digest (`weinong_audit::requester`: a forged, replayed or misdirected share is refused
 //! by name, exit 1, and nothing is recorded), opens them, reconstructs the outputs, checks them against the model's declared ranges, and records the result
 //! commitment — SM3 of the result and a random nonce only this client keeps — on the
 //! ledger. The result and the nonce go into a receipt file (mode 0600: it is health data)
@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use weinong_contracts::{
-    AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultCommitment, ResultRecord,
+use weinong_audit::requester::{
+    Refusal, RequestFacts, ServedShare, SignerFacts, check_shares, signer_ids,
 };
+use weinong_contracts::{AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultRecord};
 use weinong_keys::{SubjectPseudonym, Zeroizing};
 use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
 use weinong_mpc::model::{OutputShare, ShareBinding, reconstruct, subjects_digest};
@@ -40,9 +40,6 @@ use crate::cmd_consent::SubjectArgs;
 use crate::cmd_data::read_pepper;
 use crate::cmd_keys::open_keystore_file;
 use crate::cmd_tx::{by_label, next_nonce, sign_call};
-use crate::share_check::{
-    Refusal, RequestFacts, ServedShare, SignerFacts, check_shares, signer_ids,
-};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -50,8 +47,9 @@ const POLL_EVERY: Duration = Duration::from_millis(25);
 const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(20);
 /// Pause between those submissions.
 const SUBMIT_RETRY_EVERY: Duration = Duration::from_millis(500);
-/// Format tag of a receipt file.
-pub const RECEIPT_FORMAT: &str = "weinong-assessment-receipt/1";
+/// The receipt file: its format tag and its type live in `weinong-audit` (the auditor
+/// reads what this writes).
+pub use weinong_audit::Receipt;
 
 /// `weinong assess`: the node and the institution's key, then what to do.
 #[derive(Args)]
@@ -129,28 +127,6 @@ pub struct FetchOptions {
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 120)]
     pub timeout_s: u64,
-}
-
-/// What a receipt file holds: enough to recompute the commitment on the ledger.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Receipt {
-    /// [`RECEIPT_FORMAT`].
-    pub format: String,
-    /// Request id, hex.
-    pub request: String,
-    /// Model id, hex.
-    pub model: String,
-    /// Subjects in the result.
-    pub len: u32,
-    /// The model's output names, in order.
-    pub output_names: Vec<String>,
-    /// One row of outputs per subject.
-    pub outputs: Vec<Vec<i64>>,
-    /// The commitment nonce, hex (keep it secret: with it the result can be confirmed).
-    pub nonce: String,
-    /// The commitment recorded on the ledger, hex.
-    pub commitment: String,
 }
 
 /// Dispatches `weinong assess`.
@@ -406,7 +382,7 @@ pub(crate) async fn wait_sealed(
 /// Checks the served shares against what the ledger says (the consortium id, the
 /// request's model and history, each signer's key record, all through the node's state
 /// API) and opens them with the institution's key: the decoded shares in party order, or
-/// why they are refused (`share_check`).
+/// why they are refused (`weinong_audit::requester`).
 pub(crate) async fn checked_shares<T>(
     client: &Client,
     request: RequestId,
@@ -464,20 +440,9 @@ pub(crate) async fn commit_result(
     options: &FetchOptions,
 ) -> Result<Opened> {
     let nonce = Zeroizing::new(random32()?);
-    let flat: Vec<i64> = rows.iter().flatten().copied().collect();
-    let len = u32::try_from(rows.len()).context("too many subjects")?;
     let model_id = ModelId::from_bytes(model.id().0);
-    let commitment = ResultCommitment::of(&request, &model_id, len, &flat, &nonce);
-    let receipt = Receipt {
-        format: RECEIPT_FORMAT.to_owned(),
-        request: request.to_hex(),
-        model: model_id.to_hex(),
-        len,
-        output_names: names,
-        outputs: rows,
-        nonce: hex::encode(*nonce),
-        commitment: commitment.to_hex(),
-    };
+    let (receipt, commitment) =
+        Receipt::commit(&request, &model_id, names, rows, &nonce).context("too many subjects")?;
     let path = options
         .receipt
         .clone()

@@ -6,7 +6,7 @@
 //! list in parts of at most [`BATCH_PART_SUBJECTS_MAX`] (each part a signed, committed
 //! transaction; part 0 opens the request). The departments compute the subjects every
 //! one of them may (consent) and can (records) use; each sealed share names the list
-//! rows it covers. Here the three are checked like a single request's (`share_check`:
+//! rows it covers. Here the three are checked like a single request's (`weinong_audit::requester`:
 //! signatures against the departments' ledger keys; request id and the digest of the
 //! whole list, which this client computes from the file), opened, checked to cover the
 //! same rows,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use weinong_ledger::MemberSet;
-use weinong_ledger::bundle::{self, CertifiedHead, CheckFailed, ConsistencyFile, ProofBundle};
+use weinong_ledger::bundle::{self, CertifiedHead, CheckFailed, ConsistencyFile};
 use weinong_ledger::limits::BUNDLE_BYTES_MAX;
 
 use crate::Outcome;
@@ -94,24 +94,8 @@ fn pinned(path: Option<&PathBuf>) -> Result<Option<MemberSet>> {
 }
 
 fn failed(e: &CheckFailed) -> Outcome {
-    println!("FAILED check `{}`: {}", e.check, e.reason);
+    println!("{}", weinong_audit::proof::failed_line(e));
     Outcome::CheckFailed
-}
-
-fn print_members(members: &MemberSet, was_pinned: bool) {
-    let how = if was_pinned {
-        "pinned"
-    } else {
-        "taken from the file: compare with the consortium's keys"
-    };
-    println!(
-        "member set ({how}), quorum {} of {}:",
-        members.quorum(),
-        members.keys().len()
-    );
-    for id in members.keys().keys() {
-        println!("  {id}");
-    }
 }
 
 fn verify(args: VerifyArgs) -> Result<Outcome> {
@@ -130,55 +114,15 @@ fn verify(args: VerifyArgs) -> Result<Outcome> {
         );
     }
     let pin = pinned(args.members.as_ref())?;
-    let parsed: ProofBundle = match bundle::from_json(&text) {
-        Ok(b) => b,
-        Err(e) => return Ok(failed(&e)),
-    };
-    let report = match parsed.verify(pin.as_ref()) {
-        Ok(r) => r,
-        Err(e) => return Ok(failed(&e)),
-    };
-    let body = report.transaction.body();
-    println!("OK: transaction {} is proven.", report.tx_hash);
-    println!(
-        "  kind 0x{:04x}, nonce {}, payload {} bytes",
-        body.kind.0,
-        body.nonce,
-        body.payload.len()
-    );
-    println!("  signed (SM2) by key {}", body.signer);
-    println!(
-        "  leaf {} of the log of {} leaves with root {}",
-        report.leaf_index, report.head.size, report.head.root
-    );
-    if report.chain_len == 0 {
-        println!(
-            "  that log head is block {} ({}), committed by {} member signatures (quorum {})",
-            report.header.height,
-            report.block_hash,
-            report.signatures,
-            report.members.quorum()
-        );
-    } else {
-        println!(
-            "  that log head is block {} ({}), linked by {} headers (hash chain) to block {} ({}), committed by {} member signatures (quorum {})",
-            report.header.height,
-            report.block_hash,
-            report.chain_len,
-            report.certified.height,
-            report.certified.hash(),
-            report.signatures,
-            report.members.quorum()
-        );
+    match weinong_audit::proof::verify_proof_bundle(&text, pin.as_ref()) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(Outcome::Ok)
+        }
+        Err(e) => Ok(failed(&e)),
     }
-    if let Some(n) = report.tree_head_cosignatures {
-        println!(
-            "  block {}'s tree head ({} leaves, root {}) is co-signed by {n} members",
-            report.certified.height, report.certified.log_size, report.certified.log_root
-        );
-    }
-    print_members(&report.members, pin.is_some());
-    Ok(Outcome::Ok)
 }
 
 fn consistency(args: ConsistencyArgs) -> Result<Outcome> {

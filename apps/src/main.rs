@@ -33,7 +33,6 @@ mod cmd_mpc;
 mod cmd_node;
 mod cmd_psi;
 mod cmd_tx;
-mod share_check;
 
 #[derive(Parser)]
 #[command(name = "weinong", version, about = "Weinong consortium command line")]

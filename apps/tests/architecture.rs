@@ -1,8 +1,10 @@
 //! Tidy test: the dependency arrows of ARCHITECTURE.md hold.
 //!
-//! `keys <- ledger <- contracts <- node <-(HTTP and the `weinong-node` binary)- apps`, `keys <- mpc <- node`,
-//! `keys <- connectors <- node`; the ledger verifier builds without RocksDB; contracts never
-//! pull in a runtime, a database or a network stack.
+//! `keys <- ledger <- contracts <- node <-(HTTP and the `weinong-node` binary)- apps`,
+//! `keys <- mpc <- node`, `keys <- connectors <- node`, `contracts <- mpc` (the
+//! share-binding wire format), `keys, ledger, contracts <- audit <- audit-cli, apps`; the
+//! ledger verifier builds without RocksDB; contracts never pull in a runtime, a database or
+//! a network stack; the `weinong-audit` verifier binary links no RocksDB, libp2p or openraft.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -60,7 +62,13 @@ fn dependency_arrows_point_one_way() {
         ("weinong-keys", &[]),
         ("weinong-ledger", &["weinong-keys"]),
         ("weinong-contracts", &["weinong-keys", "weinong-ledger"]),
-        ("weinong-mpc", &["weinong-keys"]),
+        ("weinong-mpc", &["weinong-keys", "weinong-contracts"]),
+        (
+            "weinong-audit",
+            &["weinong-keys", "weinong-ledger", "weinong-contracts"],
+        ),
+        ("weinong-audit-cli", &["weinong-audit", "weinong-ledger"]),
+        ("weinong-audit-wasm-test", &["weinong-audit"]),
         ("weinong-connectors", &["weinong-keys"]),
     ];
     for (krate, may) in allowed {
@@ -143,5 +151,40 @@ fn the_verifier_and_the_contracts_stay_small() {
                 "weinong-contracts must not depend on {heavy}"
             );
         }
+    }
+}
+
+/// The stand-alone verifier (`weinong-audit`, package weinong-audit-cli) links no database,
+/// peer-to-peer or consensus stack: its normal dependency tree, resolved for that package
+/// alone (so the ledger builds without its `store` feature), names none of them.
+#[test]
+fn the_verifier_binary_links_no_rocksdb_libp2p_or_openraft() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "weinong-audit-cli",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    assert!(tree.contains("weinong-ledger"), "{tree}");
+    for heavy in ["rocksdb", "libp2p", "openraft", "tokio"] {
+        let found: Vec<&str> = tree.lines().filter(|l| l.contains(heavy)).collect();
+        assert!(
+            found.is_empty(),
+            "weinong-audit-cli must not depend on {heavy}: {found:?}"
+        );
     }
 }

@@ -411,3 +411,24 @@ fn a_wrong_receipt_is_failed() {
     let out = verify(tmp.path(), &bundle, Some(&edited), None);
     failed_with(&out, "receipt", "not its own commitment");
 }
+
+/// Writes the honest story's bundle, genesis and receipt as the fixture of the WebAssembly
+/// test of `weinong-audit` (`audit/wasm-test`). Run by hand when the bundle format changes:
+/// `cargo test --release --workspace --test audit_request -- --ignored write_the_wasm_fixture`,
+/// then regenerate the native reports there (see `audit/wasm-test/tests/fixture.rs`).
+#[test]
+#[ignore = "writes the committed fixture of audit/wasm-test"]
+fn write_the_wasm_fixture() {
+    let (_tmp, l, txs) = told(Twist::None);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../audit/wasm-test/tests/fixtures");
+    fs::create_dir_all(&dir).expect("fixture dir");
+    let bundle = serde_json::to_string_pretty(&l.bundle(&txs, true)).expect("json") + "\n";
+    fs::write(dir.join("bundle.json"), bundle).expect("write");
+    fs::write(
+        dir.join("genesis.bin"),
+        l.genesis.encode().expect("encodes"),
+    )
+    .expect("write");
+    let receipt = serde_json::to_string_pretty(&receipt(&OUTPUTS)).expect("json") + "\n";
+    fs::write(dir.join("receipt.json"), receipt).expect("write");
+}

@@ -41,6 +41,7 @@ pub mod payload;
 mod query;
 pub mod rejection;
 mod requests;
+pub mod share;
 pub mod state;
 pub mod types;
 mod verify;

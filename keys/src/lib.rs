@@ -14,6 +14,11 @@
 //! Secrets (`KeyPair`, `DataKey`, `Pepper`, `PseudonymKey`, `PseudonymBlinding`,
 //! `ResidentId`, `NamedSecrets`, `DataSecrets`, passwords) zeroize on drop and never appear
 //! in `Debug` output; secrets at rest are only ever written sealed under a password.
+//!
+//! Builds for `wasm32-unknown-unknown` (`scripts/wasm-test.sh`): verification, SM2
+//! decryption, keystores opened from their text; randomness there comes from the JS host's
+//! `crypto.getRandomValues` (getrandom's `wasm_js` backend, enabled for wasm32 only, see
+//! `Cargo.toml`), and password files, the one file this crate reads, are native only.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -28,6 +33,8 @@ mod hash;
 mod id_number;
 mod key_id;
 mod keystore;
+// Files: native only (a WebAssembly host has no file system; it passes bytes in).
+#[cfg(not(target_arch = "wasm32"))]
 mod password_file;
 mod pseudonym;
 pub mod request_auth;
@@ -44,6 +51,7 @@ pub use keystore::{
     KDF_ITERATIONS, KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, KEYSTORE_BYTES_MAX,
     keystore_public_key, open_keystore, seal_keystore, seal_keystore_with_iterations,
 };
+#[cfg(not(target_arch = "wasm32"))]
 pub use password_file::{PASSWORD_FILE_BYTES_MAX, read_password_file};
 pub use pseudonym::{
     BlindedId, EvaluatedId, OPRF_ELEMENT_LEN, OPRF_KEY_INFO, Pepper, PseudonymBlinding,

@@ -51,7 +51,6 @@
 
 use std::fmt;
 
-use sm3::{Digest, Sm3};
 use zeroize::Zeroize;
 
 use crate::PartyId;
@@ -70,49 +69,13 @@ pub const SHARE_UNBOUND_VERSION: u8 = 1;
 /// Bytes before the values: magic, version, party, model id, request id, subject-list
 /// digest, subjects, columns.
 pub const SHARE_HEADER_BYTES: usize = 4 + 1 + 1 + 32 + 32 + 32 + 4 + 4;
-/// Domain separator that opens [`share_signature_message`].
-pub const SHARE_SIGNATURE_DOMAIN: &[u8] = b"weinong-result-share-v1";
-/// Domain separator that opens the hashed bytes of [`subjects_digest`].
-pub const SUBJECTS_DIGEST_DOMAIN: &[u8] = b"weinong-subjects-v1";
+/// Domain separator that opens [`share_signature_message`] (a wire format owned by
+/// `weinong-contracts`).
+pub use weinong_contracts::share::{SHARE_SIGNATURE_DOMAIN, SUBJECTS_DIGEST_DOMAIN};
 
-/// What a share was computed for: the request id and the digest of the request's subject
-/// list ([`subjects_digest`]). Both are inside the encoded share, so inside the
-/// encryption to the requester: a node that serves another request's ciphertext cannot
-/// change them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ShareBinding {
-    /// The request id (32 bytes, as on the ledger).
-    pub request: [u8; 32],
-    /// [`subjects_digest`] of the request's subject list (one subject for a single
-    /// request; the whole list, ascending, for a batch).
-    pub subjects: [u8; 32],
-}
-
-impl ShareBinding {
-    /// All zeros: what an evaluation returns before the node binds the share. A requester
-    /// refuses it (no request has the all-zero id).
-    pub const UNBOUND: ShareBinding = ShareBinding {
-        request: [0; 32],
-        subjects: [0; 32],
-    };
-}
-
-/// `SM3("weinong-subjects-v1" ‖ n:u64 ‖ subject_1 ‖ … ‖ subject_n)`: the digest of a
-/// request's subject list (32-byte pseudonyms, in the request's order: a batch's list is
-/// ascending) that a share's [`ShareBinding`] carries.
-pub fn subjects_digest<'a>(subjects: impl ExactSizeIterator<Item = &'a [u8; 32]>) -> [u8; 32] {
-    let mut hasher = Sm3::new();
-    hasher.update(SUBJECTS_DIGEST_DOMAIN);
-    hasher.update(
-        u64::try_from(subjects.len())
-            .unwrap_or(u64::MAX)
-            .to_be_bytes(),
-    );
-    for subject in subjects {
-        hasher.update(subject);
-    }
-    hasher.finalize().into()
-}
+/// What a share was computed for, and the digest of a subject list: the wire format of
+/// `weinong-contracts` (which the auditor and the requester read without this crate).
+pub use weinong_contracts::share::{ShareBinding, subjects_digest};
 
 /// The bytes a department signs for a sealed share it computed:
 /// `"weinong-result-share-v1" ‖ consortium id (32) ‖ request id (32) ‖ party (1) ‖
@@ -125,14 +88,13 @@ pub fn share_signature_message(
     model: &ModelId,
     ciphertext_sm3: &[u8; 32],
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(SHARE_SIGNATURE_DOMAIN.len() + 32 * 4 + 1);
-    out.extend_from_slice(SHARE_SIGNATURE_DOMAIN);
-    out.extend_from_slice(consortium);
-    out.extend_from_slice(request);
-    out.push(party.as_u8());
-    out.extend_from_slice(&model.0);
-    out.extend_from_slice(ciphertext_sm3);
-    out
+    weinong_contracts::share::share_signature_message(
+        consortium,
+        request,
+        party.as_u8(),
+        &model.0,
+        ciphertext_sm3,
+    )
 }
 
 /// Bytes of a [`BatchShare`]'s own header: magic, version, row count.

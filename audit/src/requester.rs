@@ -3,7 +3,7 @@
 //!
 //! SM2 encryption to the care home's key says nothing of who made a ciphertext, and the
 //! node that serves the shares is one of the departments. So each share comes with its
-//! department's SM2 signature over `weinong_mpc::model::share_signature_message`
+//! department's SM2 signature over `weinong_contracts::share::share_signature_message`
 //! (`"weinong-result-share-v1"` ‖ consortium id ‖ request id ‖ party ‖ model id ‖ SM3 of the
 //! ciphertext), and its plaintext carries the request id and the subject-list digest
 //! (`ShareBinding`). [`check_shares`] refuses, naming the reason ([`Refusal`]):
@@ -21,17 +21,18 @@
 //!
 //! What the ledger says (consortium id, the request's model and history, each signer's
 //! key record) comes from the node's state API ([`RequestFacts`], [`SignerFacts`]); the
-//! checks themselves are pure, so each refusal is unit-tested here.
+//! checks themselves are pure, so each refusal is unit-tested here. No HTTP: the caller
+//! fetches the answers and passes them in; opening is the SM2 decryption of
+//! `weinong-keys` with the requester's key.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use base64::Engine;
 use serde_json::Value;
-use weinong_contracts::{DataCategory, Department};
+use weinong_contracts::DataCategory;
+use weinong_contracts::share::{ShareBinding, share_signature_message};
 use weinong_keys::{KeyId, KeyPair, PublicKey, Signature, sm3_digest};
-use weinong_mpc::PartyId;
-use weinong_mpc::model::{ModelId, ShareBinding, share_signature_message};
 
 /// One share as the node served it (`GET /v1/assessments/{id}`).
 #[derive(Clone, Debug)]
@@ -88,8 +89,8 @@ pub struct RequestFacts {
     pub consortium: [u8; 32],
     /// The request id.
     pub request: [u8; 32],
-    /// The request's model.
-    pub model: ModelId,
+    /// The request's model id.
+    pub model: [u8; 32],
     /// Block time the request was made, ms.
     pub requested_at_ms: u64,
     /// Per party, the member that recorded the request's access for that party's
@@ -129,14 +130,14 @@ impl RequestFacts {
                     .iter()
                     .find(|c| Some(c.label()) == label.as_str());
                 if let Some(c) = category {
-                    accessed_by[party_of(c.holder()).index()] = Some(node);
+                    accessed_by[crate::verify::party_of(c.holder())] = Some(node);
                 }
             }
         }
         Ok(RequestFacts {
             consortium,
             request,
-            model: ModelId(model),
+            model,
             requested_at_ms,
             accessed_by,
         })
@@ -524,7 +525,7 @@ pub fn check_shares<T>(
         let message = share_signature_message(
             &facts.consortium,
             &facts.request,
-            party_id(party),
+            party,
             &facts.model,
             digest,
         );
@@ -595,20 +596,6 @@ fn other_request(party: u8, bound: &ShareBinding, facts: &RequestFacts) -> Refus
     }
 }
 
-/// The MPC party a department plays (civil affairs 0, health 1, medical insurance 2).
-fn party_of(department: Department) -> PartyId {
-    match department {
-        Department::CivilAffairs => PartyId::P0,
-        Department::Health => PartyId::P1,
-        Department::MedicalInsurance => PartyId::P2,
-    }
-}
-
-/// `party` (checked to be 0–2 before) as a party id.
-fn party_id(party: u8) -> PartyId {
-    PartyId::new(party).unwrap_or(PartyId::P2)
-}
-
 fn hex32(text: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(text, &mut out).ok()?;
@@ -617,13 +604,14 @@ fn hex32(text: &str) -> Option<[u8; 32]> {
 
 #[cfg(test)]
 mod tests {
+    use weinong_mpc::PartyId;
     use weinong_mpc::model::OutputShare;
 
     use super::*;
 
     const REQUEST: [u8; 32] = [0x22; 32];
     const CONSORTIUM: [u8; 32] = [0x33; 32];
-    const MODEL: ModelId = ModelId([0x44; 32]);
+    const MODEL: [u8; 32] = [0x44; 32];
     const SUBJECTS: [u8; 32] = [0x55; 32];
 
     /// Three departments (members 1, 2, 3 playing parties 0, 1, 2), the requester, and a
@@ -680,7 +668,7 @@ mod tests {
         let message = share_signature_message(
             &CONSORTIUM,
             &signed_request,
-            party_id(party),
+            party,
             &MODEL,
             &sm3_digest(&sealed),
         );
@@ -708,7 +696,7 @@ mod tests {
         let mut out = b"WNOS".to_vec();
         out.push(2);
         out.push(party);
-        out.extend_from_slice(&MODEL.0);
+        out.extend_from_slice(&MODEL);
         out.extend_from_slice(&request);
         out.extend_from_slice(&SUBJECTS);
         out.extend_from_slice(&1u32.to_be_bytes());
