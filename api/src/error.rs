@@ -208,7 +208,7 @@ impl ToSchema for ErrorCode {}
 
 /// Every error: a stable code (name and number) and a message naming what is wrong and what
 /// to do; for a contract's refusal also the typed refusal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// snake_case code, e.g. `bad_signature`, `forbidden`, `body_too_large`.
     pub code: ErrorCode,

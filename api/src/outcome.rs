@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::rejection::{RejectionBody, RejectionCode};
 
 /// What happened to one submitted transaction.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum SubmitOutcome {
     /// In a committed, certified block.

@@ -173,7 +173,7 @@ impl fmt::Display for RejectionCode {
 
 /// A refused transaction, typed: the refusal's code, the values it names, and the
 /// contracts' message (for people; decide on `code` and `fields`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RejectionBody {
     /// Which refusal.
     pub code: RejectionCode,
