@@ -396,11 +396,7 @@ fn share_problem(
 
 /// The MPC party a department plays (civil affairs 0, health 1, medical insurance 2).
 fn party_of(department: Department) -> usize {
-    match department {
-        Department::CivilAffairs => 0,
-        Department::Health => 1,
-        Department::MedicalInsurance => 2,
-    }
+    department.party()
 }
 
 /// The genesis the proofs rest on: the pinned file, else the bundle's own (printed for

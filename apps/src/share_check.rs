@@ -597,11 +597,7 @@ fn other_request(party: u8, bound: &ShareBinding, facts: &RequestFacts) -> Refus
 
 /// The MPC party a department plays (civil affairs 0, health 1, medical insurance 2).
 fn party_of(department: Department) -> PartyId {
-    match department {
-        Department::CivilAffairs => PartyId::P0,
-        Department::Health => PartyId::P1,
-        Department::MedicalInsurance => PartyId::P2,
-    }
+    PartyId::ALL[department.party()]
 }
 
 /// `party` (checked to be 0–2 before) as a party id.
