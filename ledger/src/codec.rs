@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_digest_sink_hashes_the_same_bytes_a_buffer_holds() {
-        let write = |w: &mut Writer<_>| {
+        fn write<S: Sink>(w: &mut Writer<S>) {
             w.u8(1);
             w.u16(0x0203);
             w.u32(0x0405_0607);
@@ -265,7 +265,7 @@ mod tests {
             w.count(2);
             w.count64(3);
             w.bytes(b"xy");
-        };
+        }
         let mut buf = Writer::new(Vec::new());
         write(&mut buf);
         let bytes = buf.finish();
