@@ -20,7 +20,7 @@
 //! manifest lists the consortium and every node's key id) pins it with
 //! [`Client::with_scope`] and nothing is asked.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use reqwest::{Method, Url};
@@ -45,10 +45,7 @@ enum Answer {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    weinong_keys::clock::now_ms()
 }
 
 /// A client bound to one node and one key.

@@ -207,8 +207,8 @@ pub fn data(cmd: DataCmd) -> Result<Outcome> {
 fn schema() -> Result<Outcome> {
     use weinong_connectors::schema::{FieldKind, Imputation, MissingPolicy};
     for d in Department::ALL {
-        let spec = d.spec();
-        println!("## {d} (table `{}`)\n", spec.table);
+        let spec = TableSpec::of(d);
+        println!("## {} (table `{}`)\n", d.short_name(), spec.table);
         println!("| field | 中文 | data element | kind | when missing |");
         println!("|---|---|---|---|---|");
         for f in spec.fields {
@@ -449,7 +449,7 @@ fn report(a: ReportArgs) -> Result<Outcome> {
         Ok::<_, weinong_connectors::ConnectorError>((jobs, counts))
     })?;
     for (d, rows, subjects) in counts {
-        println!("{d}: {rows} rows, {subjects} subjects");
+        println!("{}: {rows} rows, {subjects} subjects", d.short_name());
     }
     for j in &jobs {
         println!(
@@ -484,7 +484,7 @@ fn export(a: ExportArgs) -> Result<Outcome> {
         store.close().await;
         rows
     })?;
-    let spec = department.spec();
+    let spec = TableSpec::of(department);
     let keep: Vec<usize> = std::iter::once(0)
         .chain(
             spec.fields
@@ -505,8 +505,9 @@ fn export(a: ExportArgs) -> Result<Outcome> {
     }
     w.flush()?;
     println!(
-        "wrote {} {department} rows keyed by pseudonym to {}",
+        "wrote {} {} rows keyed by pseudonym to {}",
         rows.len(),
+        department.short_name(),
         a.out.display()
     );
     Ok(Outcome::Ok)
@@ -544,7 +545,7 @@ async fn import_all(url: &str, dir: &Path, secrets: &Secrets) -> Result<Run> {
         let st = &r.stages;
         println!(
             "  {:<9} {:>9} rows in {:>7.2} s with its commit; ms: open {} read {} clean {} seal {} encode {} write {} (writer idle {}) index {} commit {}",
-            d.as_str(),
+            d.short_name(),
             r.rows_read,
             // The report's duration stops before the commit (the job record carries it).
             r.duration_ms.saturating_add(st.commit_ms) as f64 / 1000.0,

@@ -17,7 +17,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -175,12 +175,6 @@ pub fn devnet(args: DevnetArgs) -> Result<Outcome> {
     run_nodes(&args, &manifest)
 }
 
-fn now_ms() -> Result<u64> {
-    Ok(u64::try_from(
-        SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis(),
-    )?)
-}
-
 fn new_key(dir: &Path, name: &str, password: &str) -> Result<(KeyPair, String)> {
     let key = KeyPair::generate();
     let rel = format!("keys/{name}.keystore.json");
@@ -252,7 +246,7 @@ pub(crate) fn create(args: &DevnetArgs) -> Result<Manifest> {
         });
     }
     let genesis = Genesis {
-        time_ms: now_ms()?,
+        time_ms: weinong_keys::clock::now_ms(),
         threshold: 2,
         members,
         admins,
@@ -787,8 +781,8 @@ impl Admins {
             let body = TxBody {
                 kind: call.kind(),
                 signer: self.keys[0].key_id(),
-                nonce: crate::client::now_ms(),
-                time_ms: crate::client::now_ms(),
+                nonce: weinong_keys::clock::now_ms(),
+                time_ms: weinong_keys::clock::now_ms(),
                 payload: call.encode()?,
             };
             let tx = Transaction::sign(body, &self.keys[0])?;
@@ -834,7 +828,7 @@ async fn bind_care_homes(dir: &Path, m: &Manifest, admins: &Admins) -> Result<()
         let change = Change::BindRole {
             key: home.public_key().clone(),
             role: Role::Institution,
-            valid_from: crate::client::now_ms().saturating_sub(60_000),
+            valid_from: weinong_keys::clock::now_ms().saturating_sub(60_000),
             valid_until: None,
         };
         admins

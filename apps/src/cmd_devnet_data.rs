@@ -22,13 +22,6 @@ use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
 
 use crate::cmd_data::write_data_secrets;
 
-/// The department of node 0, 1 and 2 (member order), with its name in node configs.
-pub(crate) const DEPARTMENTS: [(Department, &str); 3] = [
-    (Department::Civil, "civil_affairs"),
-    (Department::Health, "health"),
-    (Department::Insurance, "medical_insurance"),
-];
-
 /// Probability of each injected problem in the devnet's synthetic files: low, so almost
 /// every person survives cleaning in every department, yet every cleaning rule still fires.
 pub(crate) const SYNTH_DIRT: f64 = 0.01;
@@ -87,15 +80,16 @@ pub(crate) fn create_data(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    for ((department, _), node) in DEPARTMENTS.iter().zip(node_dirs) {
+    // Node 0, 1 and 2 (member order) serve the departments in party order.
+    for (department, node) in Department::ALL.into_iter().zip(node_dirs) {
         let rows = summary
             .departments
-            .get(department.as_str())
+            .get(department.short_name())
             .map_or(0, |d| d.rows_dirty);
         let node_dir = dir.join(node);
         let secrets =
             crate::cmd_data::load_secrets(&node_dir.join(SECRETS_FILE), password.as_bytes())?;
-        runtime.block_on(import_one(&synth, &node_dir, *department, rows, &secrets))?;
+        runtime.block_on(import_one(&synth, &node_dir, department, rows, &secrets))?;
     }
     let example = example_subject(&synth, &pepper)?;
     println!(
@@ -125,7 +119,7 @@ async fn import_one(
     {
         bar.set_style(style.progress_chars("=> "));
     }
-    bar.set_message(department.as_str());
+    bar.set_message(department.short_name());
     let store = Store::open(&format!("sqlite://{}", database.display())).await?;
     let options = ImportOptions {
         progress: Some(bar.clone()),
@@ -142,7 +136,7 @@ async fn import_one(
     .await;
     store.close().await;
     bar.finish_and_clear();
-    let r = report.with_context(|| format!("importing {department} data"))?;
+    let r = report.with_context(|| format!("importing {} data", department.short_name()))?;
     // Health and insurance rows are sensitive personal information even under pseudonyms:
     // only the node's user reads the store.
     #[cfg(unix)]
@@ -153,7 +147,7 @@ async fn import_one(
     }
     println!(
         "  {:<10} {:>8} rows read, {:>8} stored, {:>6} rejected, {:>6} duplicates -> {}",
-        department.as_str(),
+        department.short_name(),
         r.rows_read,
         r.rows_stored,
         r.rows_rejected,
@@ -167,7 +161,7 @@ async fn import_one(
 fn truth_rows(synth: &Path, department: Department) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let path = synth
         .join("truth")
-        .join(format!("{}.csv", department.as_str()));
+        .join(format!("{}.csv", department.short_name()));
     let mut reader =
         csv::Reader::from_path(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let header = reader.headers()?.iter().map(String::from).collect();
@@ -184,9 +178,9 @@ fn truth_rows(synth: &Path, department: Department) -> Result<(Vec<String>, Vec<
 /// in file order, whose civil and health rows have no empty field (so every model input is
 /// present), else the first at all three.
 fn example_subject(synth: &Path, pepper: &Pepper) -> Result<ExampleSubject> {
-    let (civil_header, civil) = truth_rows(synth, Department::Civil)?;
+    let (civil_header, civil) = truth_rows(synth, Department::CivilAffairs)?;
     let (_, health) = truth_rows(synth, Department::Health)?;
-    let (_, insurance) = truth_rows(synth, Department::Insurance)?;
+    let (_, insurance) = truth_rows(synth, Department::MedicalInsurance)?;
     let id_col = civil_header
         .iter()
         .position(|h| h == "id_number")
@@ -229,7 +223,7 @@ fn example_subject(synth: &Path, pepper: &Pepper) -> Result<ExampleSubject> {
 /// The `[assessment]` section of department node `index`'s config (0 civil affairs, 1
 /// health, 2 medical insurance); `parties` are the three nodes' key ids in that order.
 pub(crate) fn assessment_section(index: usize, parties: &[String; 3]) -> Option<String> {
-    let (_, name) = DEPARTMENTS.get(index)?;
+    let name = Department::of_party(index)?.name();
     Some(format!(
         "\n[assessment]\ndepartment = {name:?}\ndatabase = \"sqlite://{DATABASE_FILE}\"\n\
          data_secrets = {SECRETS_FILE:?}\nsession_timeout_ms = 15000\n\n\

@@ -107,3 +107,9 @@ impl ConnectorError {
         move |source| ConnectorError::Db { step, source }
     }
 }
+
+impl From<weinong_keys::UnknownDepartment> for ConnectorError {
+    fn from(e: weinong_keys::UnknownDepartment) -> Self {
+        ConnectorError::UnknownDepartment(e.0)
+    }
+}

@@ -84,7 +84,7 @@ use crate::date::{Date, DateForm};
 use crate::error::ConnectorError;
 use crate::icd10::{self, Icd10};
 use crate::limits::{FEATURE_CHUNK_SUBJECTS, FEATURE_SUBJECTS_MAX};
-use crate::schema::{Department, FieldKind};
+use crate::schema::{Department, FieldKind, TableSpec};
 use crate::store::{Backend, Store};
 
 /// Named features of one department for many subjects, as of a date.
@@ -168,9 +168,9 @@ pub async fn load_features(
     }
     let unique = Unique::new(subjects);
     let natural = match department {
-        Department::Civil => civil::load(store, &unique, as_of).await?,
+        Department::CivilAffairs => civil::load(store, &unique, as_of).await?,
         Department::Health => health::load(store, &unique, as_of).await?,
-        Department::Insurance => insurance::load(store, &unique, as_of).await?,
+        Department::MedicalInsurance => insurance::load(store, &unique, as_of).await?,
     };
     let layout = layout(department);
     let rows = unique
@@ -209,9 +209,9 @@ fn layout(department: Department) -> &'static Layout {
         ]
     });
     match department {
-        Department::Civil => &all[0],
+        Department::CivilAffairs => &all[0],
         Department::Health => &all[1],
-        Department::Insurance => &all[2],
+        Department::MedicalInsurance => &all[2],
     }
 }
 
@@ -414,7 +414,7 @@ fn kinds_of(
     department: Department,
     columns: &[&'static str],
 ) -> Result<Vec<FieldKind>, ConnectorError> {
-    let spec = department.spec();
+    let spec = TableSpec::of(department);
     columns
         .iter()
         .map(|c| {
@@ -423,7 +423,8 @@ fn kinds_of(
                 .map(|f| f.kind)
                 .ok_or_else(|| {
                     ConnectorError::Invalid(format!(
-                        "feature column {c} is not in the {department} schema"
+                        "feature column {c} is not in the {} schema",
+                        department.short_name()
                     ))
                 })
         })
@@ -521,7 +522,7 @@ mod civil {
         as_of: Date,
     ) -> Result<Vec<Option<Vec<Option<i64>>>>, ConnectorError> {
         let columns = columns();
-        let kinds = kinds_of(Department::Civil, &columns)?;
+        let kinds = kinds_of(Department::CivilAffairs, &columns)?;
         let mut out = vec![None; unique.keys.len()];
         for_each_row(store, "civil_person", &columns, unique, |slot, row| {
             let cells = Cells {
@@ -1134,7 +1135,7 @@ mod insurance {
         unique: &Unique,
         as_of: Date,
     ) -> Result<Vec<Option<Vec<Option<i64>>>>, ConnectorError> {
-        let kinds = kinds_of(Department::Insurance, &COLUMNS)?;
+        let kinds = kinds_of(Department::MedicalInsurance, &COLUMNS)?;
         let as_of_day = as_of.to_days();
         let mut subjects = vec![Subject::default(); unique.keys.len()];
         for_each_row(store, "insurance_claim", &COLUMNS, unique, |slot, row| {
@@ -1200,18 +1201,18 @@ mod tests {
                 assert!(at < names.len(), "{d}: natural {i}");
             }
         }
-        assert_eq!(feature_names(Department::Civil).len(), 31);
+        assert_eq!(feature_names(Department::CivilAffairs).len(), 31);
         assert_eq!(feature_names(Department::Health).len(), 31);
-        assert_eq!(feature_names(Department::Insurance).len(), 20);
+        assert_eq!(feature_names(Department::MedicalInsurance).len(), 20);
     }
 
     #[test]
     fn every_read_column_is_in_the_schema() {
         for (d, cols) in [
-            (Department::Civil, civil::columns()),
+            (Department::CivilAffairs, civil::columns()),
             (Department::Health, health::columns()),
             (
-                Department::Insurance,
+                Department::MedicalInsurance,
                 vec!["setting", "admit_date", "diagnoses"],
             ),
         ] {

@@ -40,7 +40,7 @@ impl fmt::Debug for Identity {
 fn aad(department: Department, subject: &SubjectPseudonym) -> Vec<u8> {
     let mut a = Vec::with_capacity(48);
     a.extend_from_slice(b"weinong/identity/v1\0");
-    a.extend_from_slice(department.as_str().as_bytes());
+    a.extend_from_slice(department.short_name().as_bytes());
     a.push(0);
     a.extend_from_slice(subject.as_bytes());
     a
@@ -175,26 +175,26 @@ mod tests {
             phone: None,
             address: Some("浦东新区世纪大道100号".into()),
         };
-        let sealed = id.seal(&key, Department::Civil, &s).expect("seal");
+        let sealed = id.seal(&key, Department::CivilAffairs, &s).expect("seal");
         let mut sealer = key.sealer().expect("sealer");
         let again = id
-            .seal_with(&mut sealer, Department::Civil, &s)
+            .seal_with(&mut sealer, Department::CivilAffairs, &s)
             .expect("seal");
         assert_ne!(again, sealed, "fresh nonce");
         assert_eq!(
-            Identity::open(&key, Department::Civil, &s, &again).expect("open"),
+            Identity::open(&key, Department::CivilAffairs, &s, &again).expect("open"),
             id
         );
         assert!(!sealed.windows(6).any(|w| w == b"110105"));
         assert_eq!(
-            Identity::open(&key, Department::Civil, &s, &sealed).expect("open"),
+            Identity::open(&key, Department::CivilAffairs, &s, &sealed).expect("open"),
             id
         );
         assert!(Identity::open(&key, Department::Health, &s, &sealed).is_err());
         assert!(
             Identity::open(
                 &key,
-                Department::Civil,
+                Department::CivilAffairs,
                 &SubjectPseudonym::from_bytes([6; 32]),
                 &sealed
             )
@@ -203,7 +203,7 @@ mod tests {
         assert!(
             Identity::open(
                 &DataKey::from_bytes([4; 16]),
-                Department::Civil,
+                Department::CivilAffairs,
                 &s,
                 &sealed
             )

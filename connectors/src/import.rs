@@ -81,7 +81,7 @@ pub async fn import_file(
             .map_or(0, |d| d.as_millis()),
     )
     .unwrap_or(0);
-    let spec = department.spec();
+    let spec = TableSpec::of(department);
     let source = Source::open(path, spec, mapping)?;
     let open_ms = ms(started.elapsed());
     let info = source.info.clone();
@@ -147,8 +147,12 @@ pub async fn import_file(
     let duration_ms = ms(started.elapsed());
     let report = tally.into_report(spec, &info, duration_ms);
     let job = JobRecord {
-        id: format!("{}-{started_at_ms}-{}", department.as_str(), job_nonce()?),
-        department: department.as_str().to_string(),
+        id: format!(
+            "{}-{started_at_ms}-{}",
+            department.short_name(),
+            job_nonce()?
+        ),
+        department: department.short_name().to_string(),
         source: info.path.clone(),
         started_at_ms,
         rows_stored: i64::try_from(report.rows_stored).unwrap_or(i64::MAX),

@@ -1,7 +1,9 @@
 //! `weinong-connectors`: a department node's data — canonical schemas, importers (CSV, XLSX,
 //! JSON Lines with column mapping files), the cleaning pipeline, quality reports, storage
 //! through sqlx (SQLite embedded, PostgreSQL in production, one set of migrations), and the
-//! seeded generator of synthetic Shanghai data.
+//! seeded generator of synthetic Shanghai data. Departments are the workspace's one
+//! [`weinong_keys::Department`] (re-exported as [`Department`]); this crate owns their data
+//! schemas ([`TableSpec::of`]).
 //!
 //! Must not know: the ledger, MPC, networking or HTTP. Identifying fields (ID number, name,
 //! phone, address) exist in the clear only in memory while a row is cleaned; at rest they

@@ -259,7 +259,7 @@ impl Tally {
             .collect();
         QualityReport {
             version: 1,
-            department: spec.department.as_str().to_string(),
+            department: spec.department.short_name().to_string(),
             source: info.path.clone(),
             format: info.format.as_str().to_string(),
             encoding: info.encoding.to_string(),

@@ -6,60 +6,19 @@
 //! clear (see [`crate::identity`]). Field names are the canonical column names of the input
 //! files, of the database tables and of the truth files the generator writes.
 
-use std::fmt;
-use std::str::FromStr;
+/// A department that runs a node and loads its own data: the workspace's one department
+/// type (`weinong_keys::Department`). Data commands, file names and the store use its
+/// [`short_name`](Department::short_name) (`civil`, `health`, `insurance`); its schema is
+/// [`TableSpec::of`].
+pub use weinong_keys::Department;
 
-use crate::error::ConnectorError;
-
-/// A department that runs a node and loads its own data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Department {
-    /// Civil affairs (民政): person register, GB/T 42195 ability assessment, household.
-    Civil,
-    /// Health (卫健): check-ups, diagnoses, falls, screens (Morse, AD8, MMSE, Braden, MNA-SF).
-    Health,
-    /// Medical insurance (医保): claims with ICD-10 diagnoses, admissions, medications.
-    Insurance,
-}
-
-impl Department {
-    /// All departments, in a fixed order.
-    pub const ALL: [Department; 3] = [Department::Civil, Department::Health, Department::Insurance];
-
-    /// The lower-case name used on the command line, in file names and in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Department::Civil => "civil",
-            Department::Health => "health",
-            Department::Insurance => "insurance",
-        }
-    }
-
-    /// The canonical schema of this department.
-    pub fn spec(self) -> &'static TableSpec {
-        match self {
-            Department::Civil => &CIVIL,
+impl TableSpec {
+    /// The canonical schema of `department`.
+    pub fn of(department: Department) -> &'static TableSpec {
+        match department {
+            Department::CivilAffairs => &CIVIL,
             Department::Health => &HEALTH,
-            Department::Insurance => &INSURANCE,
-        }
-    }
-}
-
-impl fmt::Display for Department {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Department {
-    type Err = ConnectorError;
-
-    fn from_str(s: &str) -> Result<Self, ConnectorError> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "civil" | "civil-affairs" | "minzheng" => Ok(Department::Civil),
-            "health" | "weijian" => Ok(Department::Health),
-            "insurance" | "medical-insurance" | "yibao" => Ok(Department::Insurance),
-            other => Err(ConnectorError::UnknownDepartment(other.to_string())),
+            Department::MedicalInsurance => &INSURANCE,
         }
     }
 }
@@ -282,7 +241,7 @@ const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64])
 
 /// Civil affairs: one row per person (register + latest GB/T 42195 assessment).
 pub static CIVIL: TableSpec = TableSpec {
-    department: Department::Civil,
+    department: Department::CivilAffairs,
     table: "civil_person",
     subject_table: "subject_civil",
     dedup: DedupKey::PersonOrNameBirthDistrict,
@@ -496,7 +455,7 @@ pub static HEALTH: TableSpec = TableSpec {
 
 /// Medical insurance: one row per claim (outpatient visit or inpatient stay).
 pub static INSURANCE: TableSpec = TableSpec {
-    department: Department::Insurance,
+    department: Department::MedicalInsurance,
     table: "insurance_claim",
     subject_table: "subject_insurance",
     dedup: DedupKey::Field("claim_id"),
@@ -546,7 +505,7 @@ mod tests {
     #[test]
     fn specs_are_well_formed() {
         for d in Department::ALL {
-            let s = d.spec();
+            let s = TableSpec::of(d);
             assert_eq!(s.department, d);
             assert!(
                 s.index_of("id_number").is_some(),
@@ -564,7 +523,7 @@ mod tests {
                     }
                 }
             }
-            assert_eq!(d.as_str().parse::<Department>().expect("round trip"), d);
+            assert_eq!(d.short_name().parse::<Department>().expect("round trip"), d);
         }
         assert!("finance".parse::<Department>().is_err());
     }

@@ -96,8 +96,9 @@ impl Mapping {
                 .map_err(|e| ConnectorError::Mapping(format!("{e}")))?;
             if d != spec.department {
                 return Err(ConnectorError::Mapping(format!(
-                    "the mapping is for department {d}, but the import is for {}",
-                    spec.department
+                    "the mapping is for department {}, but the import is for {}",
+                    d.short_name(),
+                    spec.department.short_name()
                 )));
             }
         }

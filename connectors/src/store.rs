@@ -211,7 +211,7 @@ impl Store {
 
     /// Rows in a department's table.
     pub async fn count_rows(&self, department: Department) -> Result<i64, ConnectorError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", department.spec().table);
+        let sql = format!("SELECT COUNT(*) FROM {}", TableSpec::of(department).table);
         let row = sqlx::query(AssertSqlSafe(sql))
             .fetch_one(&self.pool)
             .await
@@ -222,7 +222,10 @@ impl Store {
 
     /// Subjects stored for a department.
     pub async fn count_subjects(&self, department: Department) -> Result<i64, ConnectorError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", department.spec().subject_table);
+        let sql = format!(
+            "SELECT COUNT(*) FROM {}",
+            TableSpec::of(department).subject_table
+        );
         let row = sqlx::query(AssertSqlSafe(sql))
             .fetch_one(&self.pool)
             .await
@@ -261,7 +264,7 @@ impl Store {
         department: Department,
         key: &DataKey,
     ) -> Result<Vec<Vec<String>>, ConnectorError> {
-        let spec = department.spec();
+        let spec = TableSpec::of(department);
         let cols: Vec<String> = spec
             .data_fields()
             .map(|(_, f)| format!("t.{}", f.name))
@@ -423,7 +426,7 @@ mod tests {
     #[test]
     fn migration_has_every_field_with_its_type() {
         for d in Department::ALL {
-            let spec = d.spec();
+            let spec = TableSpec::of(d);
             let start = MIGRATION_0001
                 .find(&format!("CREATE TABLE {} (", spec.table))
                 .expect("table in migration");

@@ -744,7 +744,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite:{}", dir.path().join("bulk.db").display());
         let store = crate::store::Store::open(&url).await.expect("open store");
-        let spec = crate::schema::Department::Insurance.spec();
+        let spec = TableSpec::of(crate::schema::Department::MedicalInsurance);
         let mut tx = store.begin().await.expect("begin");
         let bulk = BulkLoad::start(&mut tx, spec)
             .await
@@ -835,7 +835,7 @@ mod tests {
             "an index the bulk load would not know"
         );
         for d in crate::schema::Department::ALL {
-            let spec = d.spec();
+            let spec = TableSpec::of(d);
             for table in [spec.table, spec.subject_table] {
                 assert!(SQLITE_INDEXES.iter().any(|i| i.table == table), "{table}");
             }

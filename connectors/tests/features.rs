@@ -36,14 +36,6 @@ fn id_number(birth: &str, seq: &str) -> String {
     String::from_utf8(id.to_vec()).expect("ascii")
 }
 
-fn department_of(h: Holder) -> Department {
-    match h {
-        Holder::CivilAffairs => Department::Civil,
-        Holder::Health => Department::Health,
-        Holder::MedicalInsurance => Department::Insurance,
-    }
-}
-
 // --- hand-computed rows -----------------------------------------------------------------
 
 struct People {
@@ -144,9 +136,9 @@ async fn hand_computed(s: &TestStore) {
     write_hand_files(dir.path(), &p);
     let secrets = synthetic_secrets(SEED);
     for (d, file) in [
-        (Department::Civil, "civil.csv"),
+        (Department::CivilAffairs, "civil.csv"),
         (Department::Health, "health.csv"),
-        (Department::Insurance, "insurance.csv"),
+        (Department::MedicalInsurance, "insurance.csv"),
     ] {
         let report = import_file(
             &s.store,
@@ -173,11 +165,11 @@ async fn hand_computed(s: &TestStore) {
     let subjects = [a, b, c, d, a];
     let as_of = date(2026, 6, 30);
 
-    let civil = load_features(&s.store, Department::Civil, &subjects, as_of)
+    let civil = load_features(&s.store, Department::CivilAffairs, &subjects, as_of)
         .await
         .expect("civil features");
     assert_eq!(civil.len(), 5);
-    assert_eq!(civil.names(), feature_names(Department::Civil));
+    assert_eq!(civil.names(), feature_names(Department::CivilAffairs));
     let mut want_a: Vec<(&str, Option<i64>)> = vec![
         // Born 1950-07-01: 75 on 2026-06-30, the day before the birthday.
         ("age_years", Some(75)),
@@ -278,10 +270,13 @@ async fn hand_computed(s: &TestStore) {
     assert!(health.row(2).is_none());
     assert!(health.row(3).is_none());
 
-    let insurance = load_features(&s.store, Department::Insurance, &subjects, as_of)
+    let insurance = load_features(&s.store, Department::MedicalInsurance, &subjects, as_of)
         .await
         .expect("insurance features");
-    assert_eq!(insurance.names(), feature_names(Department::Insurance));
+    assert_eq!(
+        insurance.names(),
+        feature_names(Department::MedicalInsurance)
+    );
     let on = [
         "icd_dementia",
         "cci_dementia",
@@ -289,7 +284,7 @@ async fn hand_computed(s: &TestStore) {
         "cci_diabetes_complicated",
         "cci_pulmonary",
     ];
-    let want_a: Vec<(&str, Option<i64>)> = feature_names(Department::Insurance)
+    let want_a: Vec<(&str, Option<i64>)> = feature_names(Department::MedicalInsurance)
         .iter()
         .map(|n| match *n {
             // YB1 (302 days before) counts; YB2 (394 days) is outside the window; YB4 is later.
@@ -329,9 +324,14 @@ async fn hand_computed(s: &TestStore) {
             ("mmse_total", Some(10)),
         ],
     );
-    let later = load_features(&s.store, Department::Insurance, &[a], date(2026, 8, 1))
-        .await
-        .expect("later");
+    let later = load_features(
+        &s.store,
+        Department::MedicalInsurance,
+        &[a],
+        date(2026, 8, 1),
+    )
+    .await
+    .expect("later");
     check(
         &later,
         0,
@@ -341,7 +341,7 @@ async fn hand_computed(s: &TestStore) {
         ],
     );
 
-    let empty = load_features(&s.store, Department::Civil, &[], as_of)
+    let empty = load_features(&s.store, Department::CivilAffairs, &[], as_of)
         .await
         .expect("empty request");
     assert!(empty.is_empty());
@@ -369,7 +369,7 @@ fn feature_names_are_the_models_inputs_per_holder() {
         for input in m.inputs() {
             if matches!(input.source, InputSource::Column { .. }) {
                 from_models
-                    .entry(department_of(input.holder))
+                    .entry(input.holder)
                     .or_default()
                     .push(input.name.clone());
             }
@@ -409,7 +409,7 @@ fn model_columns(
 ) -> (Vec<Vec<i64>>, Vec<usize>) {
     let n = tables.values().next().map_or(0, FeatureTable::len);
     let value = |name: &str, holder: Holder, i: usize| -> Option<i64> {
-        let t = &tables[&department_of(holder)];
+        let t = &tables[&holder];
         let at = t.names().iter().position(|x| *x == name)?;
         t.row(i)?[at]
     };
@@ -419,7 +419,7 @@ fn model_columns(
                 InputSource::Column { optional: None, .. } => {
                     value(&input.name, input.holder, i).is_some()
                 }
-                _ => tables[&department_of(input.holder)].row(i).is_some(),
+                _ => tables[&input.holder].row(i).is_some(),
             })
         })
         .collect();
@@ -487,7 +487,7 @@ async fn generated_features_fit_the_models(s: &TestStore) {
             let InputSource::Column { .. } = input.source else {
                 continue;
             };
-            let column = tables[&department_of(input.holder)]
+            let column = tables[&input.holder]
                 .column(&input.name)
                 .expect("a feature per model input");
             for (i, v) in column.iter().enumerate() {
@@ -505,11 +505,11 @@ async fn generated_features_fit_the_models(s: &TestStore) {
     }
     assert!(checked > 50_000, "only {checked} values checked");
     // Everyone has a civil and a health row; most have claims.
-    for d in [Department::Civil, Department::Health] {
+    for d in [Department::CivilAffairs, Department::Health] {
         assert!((0..1_000).all(|i| tables[&d].row(i).is_some()), "{d}");
     }
     let with_claims = (0..1_000)
-        .filter(|&i| tables[&Department::Insurance].row(i).is_some())
+        .filter(|&i| tables[&Department::MedicalInsurance].row(i).is_some())
         .count();
     assert!(with_claims > 700, "{with_claims} people with claims");
     // Optional inputs are sometimes unknown and mostly known.
@@ -534,8 +534,8 @@ async fn generated_features_fit_the_models(s: &TestStore) {
             // diagnosis adjustment applies (civil affairs cannot see diagnoses).
             let total = m.output_index("ability_total").expect("output");
             let grade = m.output_index("ability_grade").expect("output");
-            let civil = &tables[&Department::Civil];
-            let insurance = &tables[&Department::Insurance];
+            let civil = &tables[&Department::CivilAffairs];
+            let insurance = &tables[&Department::MedicalInsurance];
             let last_total = civil.column("last_ability_total").expect("column");
             let last_grade = civil.column("last_ability_grade").expect("column");
             let dementia = insurance.column("icd_dementia").expect("column");
@@ -588,17 +588,17 @@ async fn corrupt_stored_values_are_typed_errors() {
             "health_checkup.weight_kg",
         ),
         (
-            Department::Insurance,
+            Department::MedicalInsurance,
             "UPDATE insurance_claim SET diagnoses = 'I10;XYZ'",
             "insurance_claim.diagnoses",
         ),
         (
-            Department::Civil,
+            Department::CivilAffairs,
             "UPDATE civil_person SET gb_eating = 9",
             "civil_person.gb_eating",
         ),
         (
-            Department::Civil,
+            Department::CivilAffairs,
             "UPDATE civil_person SET assessed_on = NULL",
             "civil_person.assessed_on",
         ),
@@ -633,7 +633,7 @@ async fn corrupt_stored_values_are_typed_errors() {
     raw.close().await;
 
     let too_many = vec![subjects[0]; weinong_connectors::limits::FEATURE_SUBJECTS_MAX + 1];
-    match load_features(&s.store, Department::Civil, &too_many, as_of).await {
+    match load_features(&s.store, Department::CivilAffairs, &too_many, as_of).await {
         Err(ConnectorError::Invalid(msg)) => assert!(msg.contains("split"), "{msg}"),
         other => panic!("not an Invalid error: {other:?}"),
     }

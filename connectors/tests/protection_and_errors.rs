@@ -86,10 +86,10 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     let data = tempfile::tempdir().expect("tempdir");
     common::synth(data.path(), 300, SEED, DIRT);
     // A first, good import so "as it was" is not just "empty".
-    let civil = common::mapping_for(data.path(), Department::Civil);
+    let civil = common::mapping_for(data.path(), Department::CivilAffairs);
     import(
         s,
-        Department::Civil,
+        Department::CivilAffairs,
         &data.path().join("civil.csv"),
         &civil,
         &ImportOptions::default(),
@@ -133,7 +133,7 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     std::fs::write(&broken, lines.join("\n")).expect("write");
     let err = import(
         s,
-        Department::Insurance,
+        Department::MedicalInsurance,
         &broken,
         &Mapping::default(),
         &options,
@@ -145,7 +145,7 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     // Importing the same people again violates the register's key: the import is undone.
     let err = import(
         s,
-        Department::Civil,
+        Department::CivilAffairs,
         &data.path().join("civil.csv"),
         &civil,
         &options,
@@ -306,15 +306,21 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     ws.write_string(1, 6, "i10;E119").expect("cell");
     ws.write_number(1, 7, 7.0).expect("cell");
     wb.save(&x).expect("save xlsx");
-    let r = import(s, Department::Insurance, &x, &Mapping::default(), &opts)
-        .await
-        .expect("xlsx import");
+    let r = import(
+        s,
+        Department::MedicalInsurance,
+        &x,
+        &Mapping::default(),
+        &opts,
+    )
+    .await
+    .expect("xlsx import");
     assert_eq!(r.rows_stored, 1);
     assert_eq!(r.count(weinong_connectors::Rule::Icd10Normalised), 2);
     assert_eq!(r.count(weinong_connectors::Rule::DateFormat), 1);
     let rows = s
         .store
-        .dump(Department::Insurance, &secrets.data_key)
+        .dump(Department::MedicalInsurance, &secrets.data_key)
         .await
         .expect("dump");
     let row = rows
@@ -328,9 +334,15 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let full = std::fs::read(&x).expect("read");
     let cut = dir.path().join("cut.xlsx");
     std::fs::write(&cut, &full[..full.len() / 2]).expect("write");
-    let err = import(s, Department::Insurance, &cut, &Mapping::default(), &opts)
-        .await
-        .expect_err("truncated");
+    let err = import(
+        s,
+        Department::MedicalInsurance,
+        &cut,
+        &Mapping::default(),
+        &opts,
+    )
+    .await
+    .expect_err("truncated");
     assert!(matches!(err, ConnectorError::Xlsx { .. }), "{err}");
     assert!(
         err.to_string().contains("cannot read XLSX workbook"),
@@ -340,7 +352,7 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     std::fs::write(&unknown, b"PAR1").expect("write");
     let err = import(
         s,
-        Department::Insurance,
+        Department::MedicalInsurance,
         &unknown,
         &Mapping::default(),
         &opts,

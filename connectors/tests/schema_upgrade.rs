@@ -43,10 +43,10 @@ async fn fill_version_1(url: &str) -> (SubjectPseudonym, Identity) {
         phone: None,
         address: Some("浦东新区世纪大道100号".into()),
     };
-    for d in [Department::Civil, Department::Health] {
+    for d in [Department::CivilAffairs, Department::Health] {
         let sealed = identity.seal(&secrets.data_key, d, &subject).expect("seal");
         sqlx::query("INSERT INTO subject (department, subject, identity) VALUES ($1, $2, $3)")
-            .bind(d.as_str())
+            .bind(d.short_name())
             .bind(subject.as_bytes().to_vec())
             .bind(sealed)
             .execute(&pool)
@@ -67,16 +67,22 @@ async fn upgrade(url: &str) {
     let store = Store::open(url).await.expect("open at version 2");
     let secrets = synthetic_secrets(SEED);
     assert_eq!(SCHEMA_VERSION, 2);
-    assert_eq!(store.count_rows(Department::Civil).await.expect("count"), 1);
+    assert_eq!(
+        store
+            .count_rows(Department::CivilAffairs)
+            .await
+            .expect("count"),
+        1
+    );
     for (d, n) in [
-        (Department::Civil, 1),
+        (Department::CivilAffairs, 1),
         (Department::Health, 1),
-        (Department::Insurance, 0),
+        (Department::MedicalInsurance, 0),
     ] {
         assert_eq!(store.count_subjects(d).await.expect("count"), n, "{d}");
     }
     let rows = store
-        .dump(Department::Civil, &secrets.data_key)
+        .dump(Department::CivilAffairs, &secrets.data_key)
         .await
         .expect("dump");
     assert_eq!(rows.len(), 1);
@@ -89,7 +95,7 @@ async fn upgrade(url: &str) {
     // The register's key survived the rebuild: a person is refused a second time.
     let data = tempfile::tempdir().expect("tempdir");
     common::synth(data.path(), 50, SEED, 0.0);
-    let d = Department::Civil;
+    let d = Department::CivilAffairs;
     let options = ImportOptions::default();
     common::import_synthetic(&store, data.path(), d, &secrets, &options)
         .await

@@ -27,7 +27,7 @@ async fn synthetic_round_trip(s: &TestStore) {
         let report = common::import_synthetic(&s.store, dir.path(), d, &secrets, &options)
             .await
             .expect("import");
-        let injected = &summary.departments[d.as_str()];
+        let injected = &summary.departments[d.short_name()];
         assert_eq!(
             report.counts(),
             injected.rules,
@@ -39,17 +39,17 @@ async fn synthetic_round_trip(s: &TestStore) {
         );
         assert_eq!(report.rows_read, injected.rows_dirty, "{d}: rows read");
         assert_eq!(report.rows_stored, injected.rows_truth, "{d}: rows stored");
-        if d == Department::Civil {
+        if d == Department::CivilAffairs {
             assert_eq!(report.encoding, "GB18030", "the civil export is GBK");
         }
         // The test must not pass vacuously: every injected kind of dirt occurred.
         for rule in Rule::ALL {
             let applicable = match rule {
                 Rule::NumberInvalid => false,
-                Rule::BirthDateMismatch => d == Department::Civil,
+                Rule::BirthDateMismatch => d == Department::CivilAffairs,
                 Rule::UnitConverted => d == Department::Health,
-                Rule::Icd10Normalised | Rule::Icd10Invalid => d != Department::Civil,
-                Rule::DateInvalid => d == Department::Insurance,
+                Rule::Icd10Normalised | Rule::Icd10Invalid => d != Department::CivilAffairs,
+                Rule::DateInvalid => d == Department::MedicalInsurance,
                 _ => true,
             };
             if applicable {
@@ -61,7 +61,11 @@ async fn synthetic_round_trip(s: &TestStore) {
             }
         }
         let mut stored = s.store.dump(d, &secrets.data_key).await.expect("dump");
-        let mut truth = read_csv(&dir.path().join("truth").join(format!("{}.csv", d.as_str())));
+        let mut truth = read_csv(
+            &dir.path()
+                .join("truth")
+                .join(format!("{}.csv", d.short_name())),
+        );
         stored.sort();
         truth.sort();
         assert_eq!(stored.len(), truth.len(), "{d}: row count");
@@ -69,7 +73,7 @@ async fn synthetic_round_trip(s: &TestStore) {
             assert_eq!(a, b, "{d}: stored row differs from the truth");
         }
         let jobs = s.store.jobs().await.expect("jobs");
-        assert!(jobs.iter().any(|j| j.department == d.as_str()));
+        assert!(jobs.iter().any(|j| j.department == d.short_name()));
     }
     let by_dept: BTreeMap<_, _> = summary
         .departments
@@ -78,7 +82,13 @@ async fn synthetic_round_trip(s: &TestStore) {
         .collect();
     assert_eq!(
         by_dept["civil"],
-        u64::try_from(s.store.count_rows(Department::Civil).await.expect("count")).expect("u64")
+        u64::try_from(
+            s.store
+                .count_rows(Department::CivilAffairs)
+                .await
+                .expect("count")
+        )
+        .expect("u64")
     );
 }
 

@@ -15,7 +15,7 @@ async fn import_error(path: &Path) -> String {
     let s = common::sqlite_store().await;
     let result = import_file(
         &s.store,
-        Department::Civil,
+        Department::CivilAffairs,
         path,
         &Mapping::default(),
         &synthetic_secrets(1),
@@ -152,7 +152,7 @@ async fn a_small_workbook_with_a_far_cell_still_reads() {
     let s = common::sqlite_store().await;
     let result = import_file(
         &s.store,
-        Department::Civil,
+        Department::CivilAffairs,
         &path,
         &Mapping::default(),
         &synthetic_secrets(1),

@@ -15,10 +15,10 @@
 //! computed when they are recorded, so a batch adds O(1) to every later block's digest.
 
 use weinong_keys::{KeyId, Sm3};
+use weinong_ledger::codec::Writer;
 use weinong_ledger::{Hash32, TxHash};
 
 use crate::apply::Outcome;
-use crate::codec::Writer;
 use crate::payload::{BatchAccess, BatchRequest};
 use crate::rejection::Rejection;
 use crate::requests::{

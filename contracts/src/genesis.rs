@@ -12,11 +12,11 @@
 //! ```
 
 use weinong_keys::{KeyId, PublicKey, sm3_digest};
+use weinong_ledger::codec::{Reader, Writer};
 use weinong_ledger::{DecodeError, Hash32, MemberSet, VerifyError};
 
-use crate::codec::{PAYLOAD_VERSION, Reader, Writer};
 use crate::limits::{GENESIS_KEYS_MAX, MEMBERS_MAX};
-use crate::payload::{EncodeError, public_key};
+use crate::payload::{EncodeError, PAYLOAD_VERSION, public_key};
 use crate::types::MemberId;
 
 const GENESIS_TAG: &[u8; 4] = b"WNGN";
@@ -85,7 +85,7 @@ impl Genesis {
 
     /// Decodes canonical genesis bytes (sorted lists, no repeats, no trailing bytes).
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::tagged("genesis", bytes, GENESIS_TAG)?;
+        let mut r = Reader::tagged("genesis", bytes, GENESIS_TAG, PAYLOAD_VERSION)?;
         let time_ms = r.u64()?;
         let threshold = r.u16()?;
         let count = r.count("member count", MEMBERS_MAX)?;

@@ -2,7 +2,7 @@
 //! machine: [`apply`]`(&mut State, &VerifiedTx, BlockTime) -> Result<Receipt, Rejection>`.
 //!
 //! Owns: the typed payloads of the ledger's transaction kinds ([`payload`]) and their
-//! canonical encoding; the [`Genesis`] document; membership and RBAC with k-of-n admin
+//! canonical encoding (written and read with the ledger's [`weinong_ledger::codec`]); the [`Genesis`] document; membership and RBAC with k-of-n admin
 //! governance, key rotation and revocation; consent grant and withdrawal; data access
 //! records; the assessment request lifecycle with time-outs; the model registry; the
 //! state digest; and the queries a node, an auditor or a subject asks.
@@ -32,7 +32,6 @@
 
 mod apply;
 mod batch;
-mod codec;
 mod consent;
 pub mod genesis;
 mod governance;
@@ -47,11 +46,10 @@ pub mod types;
 mod verify;
 
 pub use apply::{Outcome, Receipt, apply, expire_requests};
-pub use codec::PAYLOAD_VERSION;
 pub use genesis::Genesis;
 pub use payload::{
     AccessRecord, Approval, AssessmentRequest, BatchAccess, BatchRequest, Call, Change,
-    ConsentGrant, ConsentRevoke, FailRequest, Governance, ResultRecord, kinds,
+    ConsentGrant, ConsentRevoke, FailRequest, Governance, PAYLOAD_VERSION, ResultRecord, kinds,
 };
 pub use rejection::Rejection;
 pub use state::{

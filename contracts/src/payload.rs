@@ -15,7 +15,24 @@
 //! Models are registered and retired by governance ([`Change::RegisterModel`]), so the
 //! model-registry range `0x0400–0x04FF` has no kind of its own yet.
 //!
-//! # Payload encodings (format version 1; rules in `codec`)
+//! # Encoding rules
+//!
+//! The ledger's canonical encoding ([`weinong_ledger::codec`]), applied to payloads:
+//! - a payload starts with its format version byte ([`PAYLOAD_VERSION`]); the transaction
+//!   kind (signed, outside the payload) says which payload it is. Structures signed on
+//!   their own (governance changes, rotation statements) start with a 4-byte ASCII tag and
+//!   the version, so a signature over one can never be read as another;
+//! - integers are unsigned, fixed-width, big-endian; times are milliseconds of block time;
+//! - hashes, key ids, pseudonyms and ids are 32 raw bytes, signatures 64 bytes `r‖s`,
+//!   public keys 65-byte uncompressed SEC1;
+//! - an optional value is a byte `0` (absent) or `1` followed by the value;
+//! - enums are one byte (their documented code); sets of categories are a `u16` bit mask
+//!   with no unknown bit set;
+//! - variable-length bytes carry a `u32` length and lists a `u16` count, checked against a
+//!   named limit before allocation; lists that are sets are strictly ascending;
+//! - decoding consumes the whole input: trailing bytes are an error.
+//!
+//! # Payload encodings (format version 1)
 //!
 //! ```text
 //! governance     = 0x01 ‖ seq:u64 ‖ change ‖ count:u16 ‖ (admin:KeyId[32] ‖ sig[64])*
@@ -47,9 +64,9 @@
 //! the governance sequence number (so one approval authorises one change, once).
 
 use weinong_keys::{KeyId, PublicKey, Signature, SubjectPseudonym, sm3_digest};
+use weinong_ledger::codec::{Reader, Sink, Writer};
 use weinong_ledger::{DecodeError, Hash32, TxKind};
 
-use crate::codec::{PAYLOAD_VERSION, Reader, Sink, Writer};
 use crate::limits::{
     APPROVALS_MAX, BATCH_PART_SUBJECTS_MAX, BATCH_PARTS_MAX, MODEL_SPEC_BYTES_MAX,
 };
@@ -57,6 +74,9 @@ use crate::types::{
     CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId, Purpose,
     RequestId, ResultCommitment, Role,
 };
+
+/// The payload format version this build writes and reads.
+pub const PAYLOAD_VERSION: u8 = 1;
 
 /// The transaction kinds the contracts define.
 pub mod kinds {
@@ -619,7 +639,7 @@ impl Call {
     pub fn decode(kind: TxKind, payload: &[u8]) -> Result<Self, DecodeError> {
         let call = match kind {
             kinds::GOVERNANCE => {
-                let mut r = Reader::payload("governance payload", payload)?;
+                let mut r = Reader::payload("governance payload", payload, PAYLOAD_VERSION)?;
                 let seq = r.u64()?;
                 let change = Change::decode_from(&mut r)?;
                 let count = r.count("approval count", APPROVALS_MAX)?;
@@ -642,7 +662,7 @@ impl Call {
                 })
             }
             kinds::CONSENT_GRANT => {
-                let mut r = Reader::payload("consent grant payload", payload)?;
+                let mut r = Reader::payload("consent grant payload", payload, PAYLOAD_VERSION)?;
                 let c = ConsentGrant {
                     consent: ConsentId::from_bytes(r.array()?),
                     subject: SubjectPseudonym::from_bytes(r.array()?),
@@ -657,7 +677,7 @@ impl Call {
                 Call::ConsentGrant(c)
             }
             kinds::CONSENT_REVOKE => {
-                let mut r = Reader::payload("consent revoke payload", payload)?;
+                let mut r = Reader::payload("consent revoke payload", payload, PAYLOAD_VERSION)?;
                 let c = ConsentRevoke {
                     consent: ConsentId::from_bytes(r.array()?),
                     evidence: EvidenceHash::from_bytes(r.array()?),
@@ -666,7 +686,7 @@ impl Call {
                 Call::ConsentRevoke(c)
             }
             kinds::ACCESS_RECORD => {
-                let mut r = Reader::payload("access record payload", payload)?;
+                let mut r = Reader::payload("access record payload", payload, PAYLOAD_VERSION)?;
                 let a = AccessRecord {
                     request: RequestId::from_bytes(r.array()?),
                     node: MemberId(r.u16()?),
@@ -679,7 +699,8 @@ impl Call {
                 Call::AccessRecord(a)
             }
             kinds::ASSESSMENT_REQUEST => {
-                let mut r = Reader::payload("assessment request payload", payload)?;
+                let mut r =
+                    Reader::payload("assessment request payload", payload, PAYLOAD_VERSION)?;
                 let q = AssessmentRequest {
                     request: RequestId::from_bytes(r.array()?),
                     subject: SubjectPseudonym::from_bytes(r.array()?),
@@ -690,7 +711,7 @@ impl Call {
                 Call::AssessmentRequest(q)
             }
             kinds::RESULT_RECORD => {
-                let mut r = Reader::payload("result record payload", payload)?;
+                let mut r = Reader::payload("result record payload", payload, PAYLOAD_VERSION)?;
                 let q = ResultRecord {
                     request: RequestId::from_bytes(r.array()?),
                     model: ModelId::from_bytes(r.array()?),
@@ -700,7 +721,7 @@ impl Call {
                 Call::ResultRecord(q)
             }
             kinds::FAIL_REQUEST => {
-                let mut r = Reader::payload("fail request payload", payload)?;
+                let mut r = Reader::payload("fail request payload", payload, PAYLOAD_VERSION)?;
                 let request = RequestId::from_bytes(r.array()?);
                 let reason = FailureReason::decode(&mut r)?;
                 if reason == FailureReason::TimedOut {
@@ -712,7 +733,7 @@ impl Call {
                 Call::FailRequest(FailRequest { request, reason })
             }
             kinds::BATCH_REQUEST => {
-                let mut r = Reader::payload("batch request payload", payload)?;
+                let mut r = Reader::payload("batch request payload", payload, PAYLOAD_VERSION)?;
                 let request = RequestId::from_bytes(r.array()?);
                 let purpose = Purpose::decode(&mut r)?;
                 let model = ModelId::from_bytes(r.array()?);
@@ -748,7 +769,7 @@ impl Call {
                 })
             }
             kinds::BATCH_ACCESS => {
-                let mut r = Reader::payload("batch access payload", payload)?;
+                let mut r = Reader::payload("batch access payload", payload, PAYLOAD_VERSION)?;
                 let a = BatchAccess {
                     request: RequestId::from_bytes(r.array()?),
                     node: MemberId(r.u16()?),

@@ -7,7 +7,8 @@
 //! `digest = SM3("WNST" ‖ 0x01 ‖ consortium[32] ‖ last block height:u64 ‖ time:u64
 //! ‖ threshold:u16 ‖ governance seq:u64 ‖ members ‖ keys ‖ nonces ‖ models ‖ consents
 //! ‖ requests ‖ accesses)`, each map as `count:u64` then its entries in ascending key
-//! order, each entry's fields in declaration order with the payload rules of `codec`.
+//! order, each entry's fields in declaration order with the payload rules of
+//! [`crate::payload`].
 //! A consent ends with its grant's transaction hash (and its withdrawal, if any, with the
 //! withdrawal's); each request history entry is `block time ‖ tx: opt [32] ‖ event`.
 //! `requests` holds the single-subject requests only. When batch requests exist, the
@@ -27,9 +28,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use weinong_keys::{KeyId, PublicKey, Sm3, SubjectPseudonym};
+use weinong_ledger::codec::{Sink, Writer};
 use weinong_ledger::{Hash32, MemberSet, TxHash, VerifyError};
 
-use crate::codec::{PAYLOAD_VERSION, Sink, Writer};
+use crate::payload::PAYLOAD_VERSION;
 use crate::types::{
     BlockTime, CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId,
     Purpose, RequestId, ResultCommitment, Role,

@@ -4,7 +4,6 @@
 //! one-byte codes: a new one is a new payload format version, never a free-text field.
 
 use std::fmt;
-use std::str::FromStr;
 
 use weinong_ledger::DecodeError;
 
@@ -31,82 +30,55 @@ impl fmt::Display for BlockTime {
     }
 }
 
-macro_rules! id_newtype {
-    ($(#[$doc:meta])* $name:ident, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $name([u8; 32]);
-
-        impl $name {
-            /// Wrap raw bytes.
-            pub const fn from_bytes(bytes: [u8; 32]) -> Self {
-                Self(bytes)
-            }
-            /// The raw bytes.
-            pub const fn as_bytes(&self) -> &[u8; 32] {
-                &self.0
-            }
-            /// Lower-case hex.
-            pub fn to_hex(&self) -> String {
-                hex::encode(self.0)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.to_hex())
-            }
-        }
-
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($name), "({})"), self.to_hex())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = DecodeError;
-            fn from_str(s: &str) -> Result<Self, DecodeError> {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(s.trim(), &mut out)
-                    .map_err(|_| DecodeError::Invalid { what: $what, reason: "expected 64 hex characters" })?;
-                Ok(Self(out))
-            }
-        }
-    };
-}
-
-id_newtype!(
+weinong_keys::digest_id! {
     /// A consent's id, chosen by the registrar (e.g. SM3 of the consent form's evidence and
     /// a counter); unique on the ledger.
-    ConsentId,
-    "consent id"
-);
-id_newtype!(
+    pub struct ConsentId([u8; 32]);
+    parse_error(DecodeError, |_| DecodeError::Invalid {
+        what: "consent id",
+        reason: "expected 64 hex characters",
+    });
+}
+
+weinong_keys::digest_id! {
     /// An assessment request's id, chosen by the requesting institution; unique.
-    RequestId,
-    "request id"
-);
-id_newtype!(
-    /// A registered model: SM3 of its canonical spec bytes.
-    ModelId,
-    "model id"
-);
-id_newtype!(
+    pub struct RequestId([u8; 32]);
+    parse_error(DecodeError, |_| DecodeError::Invalid {
+        what: "request id",
+        reason: "expected 64 hex characters",
+    });
+}
+
+/// A registered model: SM3 of its canonical spec bytes (one type with the model
+/// compiler's, defined in `weinong-keys`).
+pub use weinong_keys::ModelId;
+
+weinong_keys::digest_id! {
     /// SM3 of evidence kept off the ledger (a signed consent form, a withdrawal request).
-    EvidenceHash,
-    "evidence hash"
-);
-id_newtype!(
+    pub struct EvidenceHash([u8; 32]);
+    parse_error(DecodeError, |_| DecodeError::Invalid {
+        what: "evidence hash",
+        reason: "expected 64 hex characters",
+    });
+}
+
+weinong_keys::digest_id! {
     /// SM3 of the list of fields a node read for one access (kept off the ledger).
-    FieldsHash,
-    "fields hash"
-);
-id_newtype!(
+    pub struct FieldsHash([u8; 32]);
+    parse_error(DecodeError, |_| DecodeError::Invalid {
+        what: "fields hash",
+        reason: "expected 64 hex characters",
+    });
+}
+
+weinong_keys::digest_id! {
     /// A commitment to an assessment result (the result itself goes only to the requester).
-    ResultCommitment,
-    "result commitment"
-);
+    pub struct ResultCommitment([u8; 32]);
+    parse_error(DecodeError, |_| DecodeError::Invalid {
+        what: "result commitment",
+        reason: "expected 64 hex characters",
+    });
+}
 
 /// Domain tag that opens the bytes a [`ResultCommitment`] hashes.
 pub const RESULT_COMMITMENT_TAG: &[u8] = b"weinong-result-v1";
@@ -198,7 +170,7 @@ macro_rules! closed_enum {
             }
 
             #[allow(dead_code, reason = "data categories decode as a set, never one by one")]
-            pub(crate) fn decode(r: &mut crate::codec::Reader<'_>) -> Result<Self, DecodeError> {
+            pub(crate) fn decode(r: &mut weinong_ledger::codec::Reader<'_>) -> Result<Self, DecodeError> {
                 let code = r.u8()?;
                 Self::from_code(code).ok_or_else(|| r.invalid(concat!("unknown ", $what, " code")))
             }
@@ -287,16 +259,9 @@ closed_enum!(
     }
 );
 
-/// The department that holds a data category.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Department {
-    /// 民政.
-    CivilAffairs,
-    /// 卫健.
-    Health,
-    /// 医保.
-    MedicalInsurance,
-}
+/// The department that holds a data category (the workspace's one department type, from
+/// `weinong-keys`).
+pub use weinong_keys::Department;
 
 impl DataCategory {
     /// Which department holds this category.
@@ -385,7 +350,9 @@ impl CategorySet {
         }
     }
 
-    pub(crate) fn decode_nonempty(r: &mut crate::codec::Reader<'_>) -> Result<Self, DecodeError> {
+    pub(crate) fn decode_nonempty(
+        r: &mut weinong_ledger::codec::Reader<'_>,
+    ) -> Result<Self, DecodeError> {
         let bits = r.u16()?;
         match Self::from_bits(bits) {
             None => Err(r.invalid("unknown data category bit set")),

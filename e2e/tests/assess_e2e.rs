@@ -29,7 +29,7 @@ use common::{run, weinong, weinong_node};
 use weinong_connectors::features::load_features;
 use weinong_connectors::{Department, Store};
 use weinong_keys::SubjectPseudonym;
-use weinong_mpc::model::{ADMISSION_V1, Holder, InputBatch, PERIODIC_V1, compile, evaluate_plain};
+use weinong_mpc::model::{ADMISSION_V1, InputBatch, PERIODIC_V1, compile, evaluate_plain};
 
 const BASE_PORT: u16 = 18_700;
 
@@ -332,14 +332,8 @@ fn plaintext_of(
         .build()
         .expect("runtime");
     let mut columns: Vec<Option<Vec<i64>>> = vec![None; model.inputs().len()];
-    for (i, (department, holder)) in [
-        (Department::Civil, Holder::CivilAffairs),
-        (Department::Health, Holder::Health),
-        (Department::Insurance, Holder::MedicalInsurance),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    // Node i serves the department that plays party i.
+    for (i, department) in Department::ALL.into_iter().enumerate() {
         let config: toml::Value =
             toml::from_str(&std::fs::read_to_string(net.node_config(i)).expect("config"))
                 .expect("config TOML");
@@ -362,7 +356,7 @@ fn plaintext_of(
                 .expect("features")
         });
         for (index, values) in
-            weinong_node::assess::inputs::department_columns(&model, holder, &table).ok()?
+            weinong_node::assess::inputs::department_columns(&model, department, &table).ok()?
         {
             columns[index] = Some(values);
         }

@@ -26,7 +26,6 @@ use subtle::ConstantTimeEq;
 use voprf::{BlindedElement, EvaluationElement, OprfClient, OprfServer};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::digest_id::digest_id;
 use crate::{KeyError, ResidentId};
 
 /// The RFC 9497 ciphersuite: ristretto255 with SHA-512 (identifier `ristretto255-SHA512`).
@@ -92,12 +91,15 @@ impl fmt::Debug for Pepper {
     }
 }
 
-digest_id!(
+crate::digest_id! {
     /// A subject's pseudonym: the first 32 bytes of the consortium's OPRF of the normalised
     /// ID (module doc), shown as hex.
-    SubjectPseudonym,
-    "subject pseudonym"
-);
+    pub struct SubjectPseudonym([u8; 32]);
+    parse_error(crate::KeyError, |e| crate::KeyError::Hex {
+        what: "subject pseudonym (64 hex characters)",
+        reason: e.to_string(),
+    });
+}
 
 /// The PRF input of `id`: the domain, then the normalised ID. Wiped when dropped.
 fn prf_input(id: &ResidentId) -> Zeroizing<Vec<u8>> {

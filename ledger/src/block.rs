@@ -117,7 +117,7 @@ impl MemberSet {
 
     /// The canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(MEMBERS_TAG, BLOCK_FORMAT_VERSION);
+        let mut w = Writer::tagged(MEMBERS_TAG, BLOCK_FORMAT_VERSION);
         w.u16(self.quorum);
         // `new` bounds the count by MEMBERS_MAX (u16).
         w.u16(u16::try_from(self.keys.len()).unwrap_or(u16::MAX));
@@ -130,7 +130,7 @@ impl MemberSet {
     /// Decodes a member set; keys must be sorted by key id without repeats.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         const WHAT: &str = "member set";
-        let mut r = Reader::open(WHAT, bytes, MEMBERS_TAG, BLOCK_FORMAT_VERSION)?;
+        let mut r = Reader::tagged(WHAT, bytes, MEMBERS_TAG, BLOCK_FORMAT_VERSION)?;
         let quorum = r.u16()?;
         let count = r.u16()?;
         if count > MEMBERS_MAX {
@@ -256,11 +256,11 @@ impl BlockHeader {
     /// The canonical bytes (format 1 for a format-1 header).
     pub fn encode(&self) -> Vec<u8> {
         if self.is_format_1() {
-            let mut w = Writer::new(HEADER_TAG, 1);
+            let mut w = Writer::tagged(HEADER_TAG, 1);
             self.encode_common(&mut w);
             return w.finish();
         }
-        let mut w = Writer::new(HEADER_TAG, HEADER_FORMAT_VERSION);
+        let mut w = Writer::tagged(HEADER_TAG, HEADER_FORMAT_VERSION);
         self.encode_common(&mut w);
         w.bytes(&self.members.0);
         w.bytes(&self.next_members.0);
@@ -282,7 +282,7 @@ impl BlockHeader {
         const WHAT: &str = "block header";
         let format_1 = bytes.get(4) == Some(&1);
         let version = if format_1 { 1 } else { HEADER_FORMAT_VERSION };
-        let mut r = Reader::open(WHAT, bytes, HEADER_TAG, version)?;
+        let mut r = Reader::tagged(WHAT, bytes, HEADER_TAG, version)?;
         let mut h = Self {
             height: r.u64()?,
             previous: BlockHash(r.array()?),
@@ -324,7 +324,7 @@ impl BlockHeader {
 
 /// What a member signs to commit a block: `"WNCV" ‖ 0x01 ‖ block_hash`.
 pub fn commit_vote_message(block: &BlockHash) -> Vec<u8> {
-    let mut w = Writer::new(VOTE_TAG, BLOCK_FORMAT_VERSION);
+    let mut w = Writer::tagged(VOTE_TAG, BLOCK_FORMAT_VERSION);
     w.bytes(&block.0);
     w.finish()
 }
@@ -351,7 +351,7 @@ impl CommitCertificate {
 
     /// The canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(CERT_TAG, BLOCK_FORMAT_VERSION);
+        let mut w = Writer::tagged(CERT_TAG, BLOCK_FORMAT_VERSION);
         w.bytes(&self.block.0);
         encode_signatures(&mut w, &self.signatures);
         w.finish()
@@ -359,7 +359,7 @@ impl CommitCertificate {
 
     /// Decodes canonical certificate bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::open("commit certificate", bytes, CERT_TAG, BLOCK_FORMAT_VERSION)?;
+        let mut r = Reader::tagged("commit certificate", bytes, CERT_TAG, BLOCK_FORMAT_VERSION)?;
         let block = BlockHash(r.array()?);
         let signatures = decode_signatures(&mut r)?;
         r.finish()?;
@@ -458,7 +458,7 @@ pub struct TreeHead {
 impl TreeHead {
     /// The canonical bytes (what co-signers sign).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(HEAD_TAG, BLOCK_FORMAT_VERSION);
+        let mut w = Writer::tagged(HEAD_TAG, BLOCK_FORMAT_VERSION);
         w.u64(self.size);
         w.bytes(&self.root.0);
         w.u64(self.time_ms);
@@ -467,7 +467,7 @@ impl TreeHead {
 
     /// Decodes canonical tree-head bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::open("tree head", bytes, HEAD_TAG, BLOCK_FORMAT_VERSION)?;
+        let mut r = Reader::tagged("tree head", bytes, HEAD_TAG, BLOCK_FORMAT_VERSION)?;
         let head = Self {
             size: r.u64()?,
             root: Hash32(r.array()?),
@@ -514,7 +514,7 @@ impl SignedTreeHead {
 
     /// The canonical bytes (how the store and proof bundles hold it).
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::new(SIGNED_HEAD_TAG, BLOCK_FORMAT_VERSION);
+        let mut w = Writer::tagged(SIGNED_HEAD_TAG, BLOCK_FORMAT_VERSION);
         w.u64(self.head.size);
         w.bytes(&self.head.root.0);
         w.u64(self.head.time_ms);
@@ -524,7 +524,7 @@ impl SignedTreeHead {
 
     /// Decodes canonical signed-tree-head bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::open(
+        let mut r = Reader::tagged(
             "signed tree head",
             bytes,
             SIGNED_HEAD_TAG,

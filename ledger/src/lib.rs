@@ -1,6 +1,7 @@
 //! `weinong-ledger`: what auditors trust.
 //!
-//! Owns: signed [`Transaction`]s and their canonical encoding; the append-only Merkle log
+//! Owns: the consortium's canonical encoding ([`codec`]: the one writer and reader, used by
+//! the contracts' payloads too); signed [`Transaction`]s; the append-only Merkle log
 //! hashed as RFC 9162 with SM3 ([`merkle`]); inclusion and consistency proofs; block
 //! headers, [`CommitCertificate`]s, [`SignedTreeHead`]s and [`Equivocation`] evidence; the
 //! RocksDB store (feature `store`, on by default); and the offline verifier with its JSON
@@ -23,7 +24,7 @@
 
 pub mod block;
 pub mod bundle;
-mod codec;
+pub mod codec;
 pub mod error;
 mod hash;
 pub mod limits;

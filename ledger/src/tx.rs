@@ -96,7 +96,7 @@ impl TxBody {
                 len: self.payload.len() as u64,
                 max: u64::from(TX_PAYLOAD_BYTES_MAX),
             })?;
-        let mut w = Writer::new(TAG, TX_FORMAT_VERSION);
+        let mut w = Writer::tagged(TAG, TX_FORMAT_VERSION);
         w.u16(self.kind.0);
         w.bytes(self.signer.as_bytes());
         w.u64(self.nonce);
@@ -134,7 +134,7 @@ impl Transaction {
                 max: u64::from(TX_BYTES_MAX),
             });
         }
-        let mut r = Reader::open(WHAT, bytes, TAG, TX_FORMAT_VERSION)?;
+        let mut r = Reader::tagged(WHAT, bytes, TAG, TX_FORMAT_VERSION)?;
         let kind = TxKind(r.u16()?);
         let signer = KeyId::from_bytes(r.array()?);
         let nonce = r.u64()?;

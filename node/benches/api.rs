@@ -5,7 +5,6 @@
 //! `cargo bench -p weinong-node --bench api`
 
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -13,19 +12,13 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 use weinong_contracts::{Genesis, MemberId, State};
+use weinong_keys::clock::now_ms;
 use weinong_keys::request_auth::verify_request;
 use weinong_keys::{KeyPair, RequestScope, sign_request};
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{BlockHash, BlockHeader, CommitCertificate, MemberSet};
 use weinong_node::api::{ApiConfig, router};
 use weinong_node::shared::{Metrics, Replica, Shared};
-
-fn now_ms() -> u64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970");
-    u64::try_from(d.as_millis()).expect("ms fit u64")
-}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()

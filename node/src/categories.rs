@@ -21,7 +21,7 @@
 //!
 //! Must not know: storage, HTTP or the network.
 
-use weinong_contracts::{Call, CategorySet, Change, DataCategory, Department};
+use weinong_contracts::{Call, CategorySet, Change, DataCategory};
 use weinong_mpc::model::{Category, Holder, Model, compile_canonical};
 
 /// The ledger's set of `categories`; `None` if one has no ledger code (the two lists
@@ -32,15 +32,6 @@ pub fn ledger_set(categories: &[Category]) -> Option<CategorySet> {
         .map(|c| DataCategory::from_code(c.code()))
         .collect::<Option<Vec<DataCategory>>>()?;
     Some(CategorySet::of(&list))
-}
-
-/// The ledger department of a model holder.
-pub fn department(holder: Holder) -> Department {
-    match holder {
-        Holder::CivilAffairs => Department::CivilAffairs,
-        Holder::Health => Department::Health,
-        Holder::MedicalInsurance => Department::MedicalInsurance,
-    }
 }
 
 /// The categories of the inputs `holder` contributes to `model` (empty if none): what its
@@ -117,7 +108,7 @@ mod tests {
                 l.label().replace('-', " "),
                 "{m}"
             );
-            assert_eq!(department(m.holder()), l.holder(), "{m}");
+            assert_eq!(m.holder(), l.holder(), "{m}");
         }
     }
 

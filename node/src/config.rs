@@ -79,17 +79,10 @@ pub struct AssessmentSection {
     pub session_timeout_ms: u64,
 }
 
-/// A department, as config files name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DepartmentName {
-    /// 民政, MPC party P0.
-    CivilAffairs,
-    /// 卫健, MPC party P1.
-    Health,
-    /// 医保, MPC party P2.
-    MedicalInsurance,
-}
+/// A department, as config files name it (`civil_affairs`, `health`,
+/// `medical_insurance`): the workspace's one department type, `weinong_keys::Department`,
+/// whose [`party`](weinong_keys::Department::party) is the MPC party this node plays.
+pub type DepartmentName = weinong_keys::Department;
 
 /// `[assessment.parties]`: each department's node key id (64 hex characters).
 #[derive(Clone, Debug, Deserialize)]

@@ -108,15 +108,15 @@ pub fn synthetic_secrets(seed: u64) -> Secrets {
 /// Input file name of a department in a synth directory.
 pub fn input_file(department: Department) -> &'static str {
     match department {
-        Department::Civil => "civil.csv",
+        Department::CivilAffairs => "civil.csv",
         Department::Health => "health.csv",
-        Department::Insurance => "insurance.jsonl",
+        Department::MedicalInsurance => "insurance.jsonl",
     }
 }
 
 /// Mapping file of a department in a synth directory, if it needs one.
 pub fn mapping_file(department: Department) -> Option<&'static str> {
-    (department == Department::Civil).then_some("civil.mapping.toml")
+    (department == Department::CivilAffairs).then_some("civil.mapping.toml")
 }
 
 /// Header names of the civil export that differ from the Chinese labels.
@@ -188,7 +188,7 @@ pub fn synthesize(cfg: &SynthConfig) -> Result<SynthSummary, ConnectorError> {
                 rules,
                 rejected_by_reason: t.rejected.clone(),
             };
-            (d.as_str().to_string(), dd)
+            (d.short_name().to_string(), dd)
         })
         .collect();
     let summary = SynthSummary {
@@ -218,10 +218,10 @@ fn open_writers(cfg: &SynthConfig) -> Result<Writers, ConnectorError> {
     let mut dirty = Vec::with_capacity(3);
     let mut truth = Vec::with_capacity(3);
     for d in Department::ALL {
-        let spec = d.spec();
+        let spec = TableSpec::of(d);
         let mut f = create(&cfg.out.join(input_file(d)))?;
         match d {
-            Department::Civil => {
+            Department::CivilAffairs => {
                 let header: Vec<&str> = spec
                     .fields
                     .iter()
@@ -250,10 +250,13 @@ fn open_writers(cfg: &SynthConfig) -> Result<Writers, ConnectorError> {
                 f.write_all(csv_line(&header).as_bytes())
                     .map_err(|e| ConnectorError::io(&cfg.out, e))?;
             }
-            Department::Insurance => {}
+            Department::MedicalInsurance => {}
         }
         dirty.push(f);
-        let tp = cfg.out.join("truth").join(format!("{}.csv", d.as_str()));
+        let tp = cfg
+            .out
+            .join("truth")
+            .join(format!("{}.csv", d.short_name()));
         let mut t = csv::WriterBuilder::new().from_writer(create(&tp)?);
         let header: Vec<&str> = std::iter::once("subject")
             .chain(spec.fields.iter().map(|f| f.name))

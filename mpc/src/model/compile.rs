@@ -476,7 +476,7 @@ where
     F: Fn(usize, &str, String) -> SpecError,
 {
     let field = format!("inputs.{}", name.get_ref());
-    let holder = Holder::parse(input.holder.get_ref()).ok_or_else(|| {
+    let holder = Holder::from_name(input.holder.get_ref()).ok_or_else(|| {
         invalid(
             input.holder.span().start,
             &format!("{field}.holder"),

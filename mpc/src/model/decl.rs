@@ -4,54 +4,13 @@ use std::fmt;
 
 use super::ir::{InputId, Ir, NodeId, ValueRange};
 
-/// The department that holds an input, and so contributes it to the joint computation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Holder {
-    /// 民政: ability assessments, risk events, education, last assessment.
-    CivilAffairs,
-    /// 卫健: health records, screens, falls, anthropometry.
-    Health,
-    /// 医保: claims, ICD-10 derived condition flags, hospital stays.
-    MedicalInsurance,
-}
-
-impl Holder {
-    /// All holders, in party order.
-    pub const ALL: [Holder; 3] = [
-        Holder::CivilAffairs,
-        Holder::Health,
-        Holder::MedicalInsurance,
-    ];
-
-    /// The name used in specs and file names (`civil_affairs`, `health`, `medical_insurance`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Holder::CivilAffairs => "civil_affairs",
-            Holder::Health => "health",
-            Holder::MedicalInsurance => "medical_insurance",
-        }
-    }
-
-    /// The holder named `s`, if any.
-    pub fn parse(s: &str) -> Option<Holder> {
-        Holder::ALL.into_iter().find(|h| h.as_str() == s)
-    }
-
-    /// The MPC party this department runs (0, 1 or 2).
-    pub fn party(self) -> usize {
-        match self {
-            Holder::CivilAffairs => 0,
-            Holder::Health => 1,
-            Holder::MedicalInsurance => 2,
-        }
-    }
-}
-
-impl fmt::Display for Holder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The department that holds an input, and so contributes it to the joint computation:
+/// the workspace's one department type (`weinong_keys::Department`). Every MPC party is a
+/// department ([`Department::party`](weinong_keys::Department::party) is its index); the
+/// requester, who is no party, is a [`Recipient`] only. Specs name holders by
+/// [`name`](weinong_keys::Department::name) (`civil_affairs`, `health`,
+/// `medical_insurance`).
+pub type Holder = weinong_keys::Department;
 
 /// The data category of an input: what a consent must cover before the holder may
 /// contribute it. The list, codes and holders are those of the ledger's data categories
@@ -164,7 +123,7 @@ impl Recipient {
         if s == "requester" {
             return Some(Recipient::Requester);
         }
-        Holder::parse(s).map(Recipient::Department)
+        Holder::from_name(s).map(Recipient::Department)
     }
 }
 
@@ -177,15 +136,9 @@ impl fmt::Display for Recipient {
     }
 }
 
-/// A model id: SM3 of the canonical spec (see [`super::canonical`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ModelId(pub [u8; 32]);
-
-impl fmt::Display for ModelId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
+/// A model id: SM3 of the canonical spec (computed in [`super::canonical`]). One type with
+/// the ledger's (`weinong_contracts::ModelId`), defined in `weinong-keys`.
+pub use weinong_keys::ModelId;
 
 /// Whether an input is an integer or a condition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

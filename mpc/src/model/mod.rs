@@ -5,7 +5,9 @@
 //! range tables, derived quantities and outputs with their recipients. [`compile`] checks it
 //! (errors name line and field) and lowers it to an [`Ir`]: a DAG of vector operations
 //! (add, sub, mul, constant mul, compare, select, sum, range lookup) in which every node
-//! knows its value range. The model id is SM3 of the canonical spec ([`canonical`]).
+//! knows its value range. The model id is SM3 of the canonical spec ([`canonical`]); its type,
+//! [`ModelId`], and the holders' type, [`Holder`] (= `weinong_keys::Department`), are the
+//! workspace's shared ones from `weinong-keys`, so the ledger names the same values.
 //!
 //! Backends run the IR a whole batch of subjects per node: [`Plaintext`] is the reference,
 //! [`Mpc`] runs it on the three-party engine of this crate. Every backend must equal the

@@ -13,7 +13,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -23,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use weinong_contracts::Role;
 use weinong_keys::KeyId;
+use weinong_keys::clock::now_ms;
 use weinong_keys::request_auth::{
     HEADER_CONSORTIUM, HEADER_KEY, HEADER_NODE, HEADER_SIGNATURE, HEADER_TIME, RequestAuthError,
     RequestSignature, check_scope, verify_request,
@@ -71,14 +71,6 @@ impl Caller {
             )
         })
     }
-}
-
-/// Milliseconds since the Unix epoch on this node's clock.
-pub(crate) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 /// Why a signature was not admitted by the replay cache.

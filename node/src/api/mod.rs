@@ -184,7 +184,7 @@ impl App {
                 consortium: *shared.consortium.as_bytes(),
                 node: shared.key_id,
             },
-            started_ms: auth::now_ms(),
+            started_ms: weinong_keys::clock::now_ms(),
             in_flight: Arc::new(Semaphore::new(cfg.requests_in_flight)),
             counters: HttpCounters::default(),
             pseudonyms: pseudonym_routes::PseudonymMeter::default(),

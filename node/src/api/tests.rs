@@ -24,9 +24,9 @@ use weinong_ledger::{
     merkle,
 };
 
-use super::auth::now_ms;
 use super::{ApiConfig, BODY_BYTES_MAX, router};
 use crate::shared::{Metrics, Replica, Shared, SubmitOutcome};
+use weinong_keys::clock::now_ms;
 
 mod hardening;
 

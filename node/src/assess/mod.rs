@@ -75,13 +75,13 @@ use anyhow::Context;
 use serde_bytes::ByteBuf;
 use tokio::sync::broadcast;
 use weinong_connectors::features::load_features;
-use weinong_connectors::schema::Department as DataDepartment;
 use weinong_connectors::store::Store;
 use weinong_contracts::state::KeyStatus;
 use weinong_contracts::{
     AccessRecord, BatchAccess, Call, CategorySet, ConsentId, Department, FailRequest,
     FailureReason, FieldsHash, RequestEvent, RequestId, RequestStatus, Role, State,
 };
+use weinong_keys::clock::now_ms;
 use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
 use weinong_mpc::model::{
@@ -90,7 +90,7 @@ use weinong_mpc::model::{
 };
 use weinong_mpc::{PartyId, SessionId};
 
-use crate::config::{AssessmentSection, DepartmentName};
+use crate::config::AssessmentSection;
 use crate::limits::{ASSESSMENTS_IN_FLIGHT, ASSESSMENTS_PER_REQUESTER_IN_FLIGHT, OWN_TX_ATTEMPTS};
 use crate::metrics::AssessmentEnd;
 use crate::mpc_session::{MpcSession, MpcStreams, SessionPlan};
@@ -120,8 +120,9 @@ pub struct Assessor {
     p2p: NodeP2p,
     streams: MpcStreams,
     me: PartyId,
+    /// This node's department: the holder of the inputs it contributes, and whose data
+    /// store it reads.
     holder: Holder,
-    data_department: DataDepartment,
     /// The departments' keys as configured; [`Assessor::parties`] follows the ledger's
     /// rotations from them.
     configured_parties: [KeyId; 3],
@@ -200,34 +201,6 @@ impl Failure {
     }
 }
 
-impl DepartmentName {
-    /// The MPC party this department plays.
-    pub fn party(self) -> PartyId {
-        let index = match self {
-            DepartmentName::CivilAffairs => 0,
-            DepartmentName::Health => 1,
-            DepartmentName::MedicalInsurance => 2,
-        };
-        PartyId::ALL[index]
-    }
-
-    fn holder(self) -> Holder {
-        match self {
-            DepartmentName::CivilAffairs => Holder::CivilAffairs,
-            DepartmentName::Health => Holder::Health,
-            DepartmentName::MedicalInsurance => Holder::MedicalInsurance,
-        }
-    }
-
-    fn data(self) -> DataDepartment {
-        match self {
-            DepartmentName::CivilAffairs => DataDepartment::Civil,
-            DepartmentName::Health => DataDepartment::Health,
-            DepartmentName::MedicalInsurance => DataDepartment::Insurance,
-        }
-    }
-}
-
 impl Assessor {
     /// Opens the department store and starts routing MPC streams; call [`Assessor::run`]
     /// next.
@@ -246,7 +219,7 @@ impl Assessor {
             parse("health", &section.parties.health)?,
             parse("medical_insurance", &section.parties.medical_insurance)?,
         ];
-        let me = section.department.party();
+        let me = PartyId::ALL[section.department.party()];
         let mine = match shared.ledger() {
             Ok(r) => current_key(&r.state, parties[me.index()]),
             Err(_) => parties[me.index()],
@@ -287,8 +260,7 @@ impl Assessor {
             p2p,
             streams,
             me,
-            holder: section.department.holder(),
-            data_department: section.department.data(),
+            holder: section.department,
             configured_parties: parties,
             store,
             models: Models::shipped().context("compiling the shipped models")?,
@@ -526,7 +498,7 @@ impl Assessor {
         // 3: this department's inputs.
         let table = load_features(
             &self.store,
-            self.data_department,
+            self.holder,
             &[subject],
             as_of_date(job.as_of_ms)?,
         )
@@ -608,7 +580,7 @@ impl Assessor {
         }
         let table = load_features(
             &self.store,
-            self.data_department,
+            self.holder,
             &subjects,
             as_of_date(job.as_of_ms)?,
         )
@@ -1006,7 +978,7 @@ pub fn check_peer_share(
         .member()
         .filter(|_| state.roles_at(from, now).contains(&Role::Department))
         .ok_or_else(|| format!("key {from} is not a department member's key"))?;
-    let department = party_department(party);
+    let department = Department::ALL[party.index()];
     for entry in &r.history {
         let (node, categories) = match &entry.event {
             RequestEvent::Accessed {
@@ -1051,15 +1023,6 @@ pub fn check_peer_share(
             share.party
         )
     })
-}
-
-/// The department that plays `party` (the order of [`DepartmentName::party`]).
-fn party_department(party: PartyId) -> Department {
-    match party.index() {
-        0 => Department::CivilAffairs,
-        1 => Department::Health,
-        _ => Department::MedicalInsurance,
-    }
 }
 
 /// What a request asks of this node, read off the replica once.
@@ -1172,13 +1135,6 @@ fn fields_hash(model: &Model, holder: Holder) -> FieldsHash {
 
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -74,13 +74,8 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// This node's clock, ms since the Unix epoch (0 if the clock is before 1970).
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(millis)
-        .unwrap_or(0)
-}
+/// This node's clock (the consortium's one clock helper, re-exported for the run loop).
+pub use weinong_keys::clock::now_ms;
 
 /// Checks that `from` may send a Raft RPC whose vote names `named` as leader or candidate.
 pub fn check_sender(
