@@ -5,7 +5,7 @@
 # target, and wasm-bindgen-cli of the wasm-bindgen version in Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weinong-target}"
+# The target directory: cargo's own choice, as in scripts/test.sh.
 target=wasm32-unknown-unknown
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 command -v node >/dev/null 2>&1 || { echo "wasm-test: node (v18 or later) is needed" >&2; exit 2; }

@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use weinong_connectors::store::{create_scratch_database, drop_scratch_database};
 use weinong_connectors::synth::{input_file, mapping_file};
 use weinong_connectors::{
-    Department, ImportOptions, Mapping, QualityReport, Secrets, Store, SynthConfig, to_html,
+    Department, ImportOptions, Mapping, QualityReport, Secrets, Store, SynthConfig, TableSpec,
+    to_html,
 };
 use weinong_keys::{DataSecrets, NamedSecrets, Pepper, Zeroizing};
 

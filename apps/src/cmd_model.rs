@@ -236,7 +236,7 @@ fn eval(a: EvalArgs) -> Result<Outcome> {
         let mut w = csv_writer(&path)?;
         writeln!(w, "subject,missing_at")?;
         for s in &joined.report.skipped {
-            let missing: Vec<&str> = s.missing_at.iter().map(|h| h.as_str()).collect();
+            let missing: Vec<&str> = s.missing_at.iter().map(|h| h.name()).collect();
             writeln!(w, "{},{}", s.subject, missing.join(";"))?;
         }
         w.flush()?;
