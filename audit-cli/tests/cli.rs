@@ -28,7 +28,6 @@ fn verify(bundle: &Path, extra: &[&Path]) -> Output {
 }
 
 #[test]
-#[ignore = "fixture pending: run write_the_wasm_fixture (apps/tests/audit_request.rs), then WEINONG_WRITE_REPORT=1"]
 fn a_real_bundle_prints_the_reports_lines() {
     let (bundle, genesis, receipt) = (
         fixture("bundle.json"),
@@ -54,7 +53,6 @@ fn a_real_bundle_prints_the_reports_lines() {
 }
 
 #[test]
-#[ignore = "fixture pending: run write_the_wasm_fixture (apps/tests/audit_request.rs), then WEINONG_WRITE_REPORT=1"]
 fn a_changed_transaction_fails_and_bad_input_is_an_input_error() {
     let tmp = tempfile::tempdir().unwrap();
     let changed = tmp.path().join("changed.json");

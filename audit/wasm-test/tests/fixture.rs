@@ -43,7 +43,6 @@ fn write_the_native_reports_when_asked() {
 }
 
 #[test]
-#[ignore = "fixture pending: run write_the_wasm_fixture (apps/tests/audit_request.rs), then WEINONG_WRITE_REPORT=1"]
 fn the_report_is_the_native_one() {
     let report = report_of(BUNDLE);
     let native: Report = serde_json::from_str(NATIVE_REPORT).unwrap();
@@ -72,7 +71,6 @@ fn the_report_is_the_native_one() {
 }
 
 #[test]
-#[ignore = "fixture pending: run write_the_wasm_fixture (apps/tests/audit_request.rs), then WEINONG_WRITE_REPORT=1"]
 fn a_changed_transaction_byte_fails_the_same_check() {
     let native: Vec<Check> = serde_json::from_str(NATIVE_TAMPERED).unwrap();
     let found = tampered_failures();
