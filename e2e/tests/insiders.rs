@@ -182,12 +182,13 @@ fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
         "\n[faults]\nproposal_time_offset_ms = {hour_ms}\n"
     ));
     std::fs::write(&config, text0).unwrap();
-    // Make node 0 the leader: it starts alone and campaigns (raising its term) before the
-    // others start, so they grant it their votes; retried if another node still wins.
+    // Make node 0 the leader: it starts alone and, once it stops waiting for peers
+    // (`PEERS_AT_START_WAIT`), campaigns (raising its term) before the others start, so they
+    // grant it their votes; retried if another node still wins.
     let start = Instant::now();
     loop {
         net.start(0);
-        std::thread::sleep(Duration::from_secs(5));
+        std::thread::sleep(weinong_node::limits::PEERS_AT_START_WAIT + Duration::from_secs(4));
         net.start(1);
         net.start(2);
         if net.leader_index(Duration::from_secs(60), None) == 0 {
