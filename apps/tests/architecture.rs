@@ -70,6 +70,10 @@ fn dependency_arrows_point_one_way() {
         ("weinong-audit-cli", &["weinong-audit", "weinong-ledger"]),
         ("weinong-audit-wasm-test", &["weinong-audit"]),
         ("weinong-connectors", &["weinong-keys"]),
+        (
+            "weinong-api",
+            &["weinong-keys", "weinong-ledger", "weinong-contracts"],
+        ),
     ];
     for (krate, may) in allowed {
         let Some(deps) = all.get(*krate) else {
@@ -132,6 +136,24 @@ fn the_verifier_and_the_contracts_stay_small() {
                 assert!(
                     optional,
                     "weinong-ledger must keep {heavy} behind a feature (the verifier builds without it)"
+                );
+            }
+        }
+    }
+    // The API's wire types build for WebAssembly: no server, store or p2p stack, and the
+    // client's HTTP and runtime stay behind its `client` feature.
+    if let Some(deps) = all.get("weinong-api") {
+        for heavy in ["rocksdb", "libp2p", "openraft", "axum", "weinong-node"] {
+            assert!(
+                !deps.iter().any(|(n, _)| n == heavy),
+                "weinong-api must not depend on {heavy}"
+            );
+        }
+        for client_only in ["reqwest", "tokio"] {
+            if let Some((_, optional)) = deps.iter().find(|(n, _)| n == client_only) {
+                assert!(
+                    optional,
+                    "weinong-api must keep {client_only} behind its `client` feature"
                 );
             }
         }

@@ -1,0 +1,634 @@
+//! The API's wire types (JSON, with OpenAPI schemas). Each is built by hand from a domain
+//! type, so changing a ledger or contract type never silently changes the wire; the
+//! conversions that need only ledger or contract types live here, those that need the
+//! node's own state stay in the node.
+//! Hashes, ids and canonical encodings are lower-case hex.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use weinong_contracts::{CategorySet, ConsentStatus, HistoryEntry, RequestEvent};
+use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, MemberChangeJson, ProofBundle};
+use weinong_ledger::{BlockHeader, CommitCertificate};
+
+/// `POST /v1/transactions` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// Canonical signed transactions (ledger `tx.rs` encoding), hex; 1 to 4096 of them.
+    pub transactions: Vec<String>,
+}
+
+/// What happened to one transaction.
+pub use crate::outcome::SubmitOutcome as OutcomeBody;
+
+/// `POST /v1/transactions` answer: one outcome per transaction, in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubmitResponse {
+    /// Outcomes, in the order submitted.
+    pub outcomes: Vec<OutcomeBody>,
+}
+
+/// A stored transaction.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TransactionBody {
+    /// SM3 of the canonical bytes.
+    pub hash: String,
+    /// Log index.
+    pub index: u64,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Transaction kind (see contracts::payload::kinds).
+    pub kind: u16,
+    /// Signer's key id.
+    pub signer: String,
+    /// Signer's nonce.
+    pub nonce: u64,
+    /// Signer's clock, ms (informative).
+    pub time_ms: u64,
+    /// Canonical bytes, hex.
+    pub transaction: String,
+}
+
+/// One member's signature in a commit certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MemberSignatureBody {
+    /// Member key id.
+    pub signer: String,
+    /// SM2 `r‖s`, hex.
+    pub signature: String,
+}
+
+/// A certified block header.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BlockBody {
+    /// Height.
+    pub height: u64,
+    /// SM3 of the canonical header.
+    pub hash: String,
+    /// Previous block's hash.
+    pub previous: String,
+    /// Log size after this block.
+    pub log_size: u64,
+    /// Log root after this block.
+    pub log_root: String,
+    /// Contract state digest after this block.
+    pub state_digest: String,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// Proposer's key id.
+    pub proposer: String,
+    /// Canonical header, hex.
+    pub header: String,
+    /// Canonical commit certificate, hex.
+    pub certificate: String,
+    /// The certificate's signatures.
+    pub signatures: Vec<MemberSignatureBody>,
+}
+
+impl BlockBody {
+    /// From a header and its certificate.
+    pub fn new(header: &BlockHeader, certificate: &CommitCertificate) -> Self {
+        Self {
+            height: header.height,
+            hash: header.hash().to_hex(),
+            previous: header.previous.to_hex(),
+            log_size: header.log_size,
+            log_root: header.log_root.to_hex(),
+            state_digest: header.state_digest.to_hex(),
+            time_ms: header.time_ms,
+            proposer: header.proposer.to_hex(),
+            header: hex::encode(header.encode()),
+            certificate: hex::encode(certificate.encode()),
+            signatures: certificate
+                .signatures
+                .iter()
+                .map(|s| MemberSignatureBody {
+                    signer: s.signer.to_hex(),
+                    signature: hex::encode(s.signature.to_bytes()),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A certified head (`weinong-head/1`), as `weinong audit consistency` reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertifiedHeadBody {
+    /// `weinong-head/1`.
+    pub format: String,
+    /// Canonical member set, hex.
+    pub members: String,
+    /// Canonical header, hex.
+    pub header: String,
+    /// Canonical commit certificate, hex.
+    pub certificate: String,
+    /// The member-set hand-overs from the genesis set to `members` (ledger `bundle.rs`,
+    /// "Member changes"); absent when the genesis set still signs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub member_changes: Vec<MemberChangeJson>,
+}
+
+impl From<CertifiedHead> for CertifiedHeadBody {
+    fn from(h: CertifiedHead) -> Self {
+        Self {
+            format: h.format,
+            members: h.members,
+            header: h.header,
+            certificate: h.certificate,
+            member_changes: h.member_changes,
+        }
+    }
+}
+
+/// An inclusion proof of one transaction in the log of `tree_size` leaves.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct InclusionBody {
+    /// Transaction hash.
+    pub tx: String,
+    /// Log index.
+    pub leaf_index: u64,
+    /// Log size the proof is against.
+    pub tree_size: u64,
+    /// Log root at that size.
+    pub root: String,
+    /// Audit path (RFC 9162 §2.1.3), hex nodes.
+    pub proof: Vec<String>,
+}
+
+/// `?size=` of `GET /v1/proofs/inclusion/{hash}`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct InclusionQuery {
+    /// Log size to prove against (default: the current log size); must exceed the leaf's
+    /// index.
+    pub size: Option<u64>,
+}
+
+/// `?from_height=&to_height=` of `GET /v1/proofs/consistency`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsistencyQuery {
+    /// The older block.
+    pub from_height: u64,
+    /// The newer block (default: the tip).
+    pub to_height: Option<u64>,
+}
+
+/// A consistency proof (`weinong-consistency-proof/1`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyBody {
+    /// `weinong-consistency-proof/1`.
+    pub format: String,
+    /// Older log size.
+    pub old_size: u64,
+    /// Newer log size.
+    pub new_size: u64,
+    /// Proof nodes (RFC 9162 §2.1.4), hex.
+    pub proof: Vec<String>,
+}
+
+impl From<CertifiedHeadBody> for CertifiedHead {
+    fn from(h: CertifiedHeadBody) -> Self {
+        Self {
+            format: h.format,
+            members: h.members,
+            header: h.header,
+            certificate: h.certificate,
+            member_changes: h.member_changes,
+        }
+    }
+}
+
+impl From<ConsistencyBody> for ConsistencyFile {
+    fn from(c: ConsistencyBody) -> Self {
+        Self {
+            format: c.format,
+            old_size: c.old_size,
+            new_size: c.new_size,
+            proof: c.proof,
+        }
+    }
+}
+
+impl From<ConsistencyFile> for ConsistencyBody {
+    fn from(c: ConsistencyFile) -> Self {
+        Self {
+            format: c.format,
+            old_size: c.old_size,
+            new_size: c.new_size,
+            proof: c.proof,
+        }
+    }
+}
+
+/// `?at_height=` of `GET /v1/bundles/{hash}`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BundleQuery {
+    /// Prove against this later block's head (default: the block holding the transaction).
+    pub at_height: Option<u64>,
+}
+
+/// A proof bundle (`weinong-proof-bundle/1`), as `weinong audit verify` reads it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProofBundleBody {
+    /// `weinong-proof-bundle/1`.
+    pub format: String,
+    /// Canonical member set, hex.
+    pub members: String,
+    /// Signer's SEC1 public key, hex.
+    pub signer_key: String,
+    /// Canonical transaction, hex.
+    pub transaction: String,
+    /// Log index.
+    pub leaf_index: u64,
+    /// Audit path, hex nodes.
+    pub inclusion_proof: Vec<String>,
+    /// Canonical header, hex.
+    pub header: String,
+    /// Version 2: canonical headers after `header`, up to the certified head, hex.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<String>,
+    /// Canonical commit certificate of the last header, hex.
+    pub certificate: String,
+    /// Version 2: canonical signed tree head of the certified head's log, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_head: Option<String>,
+    /// Version 2: the member-set hand-overs from the genesis set to `members`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub member_changes: Vec<MemberChangeJson>,
+}
+
+impl From<ProofBundle> for ProofBundleBody {
+    fn from(b: ProofBundle) -> Self {
+        Self {
+            format: b.format,
+            members: b.members,
+            signer_key: b.signer_key,
+            transaction: b.transaction,
+            leaf_index: b.leaf_index,
+            inclusion_proof: b.inclusion_proof,
+            header: b.header,
+            chain: b.chain,
+            certificate: b.certificate,
+            tree_head: b.tree_head,
+            member_changes: b.member_changes,
+        }
+    }
+}
+
+impl From<ProofBundleBody> for ProofBundle {
+    fn from(b: ProofBundleBody) -> Self {
+        Self {
+            format: b.format,
+            members: b.members,
+            signer_key: b.signer_key,
+            transaction: b.transaction,
+            leaf_index: b.leaf_index,
+            inclusion_proof: b.inclusion_proof,
+            header: b.header,
+            chain: b.chain,
+            certificate: b.certificate,
+            tree_head: b.tree_head,
+            member_changes: b.member_changes,
+        }
+    }
+}
+
+/// A consent's status at the tip's block time.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConsentBody {
+    /// Consent id.
+    pub consent: String,
+    /// `valid`, `not_yet_valid`, `expired` or `revoked`.
+    pub status: String,
+    /// The time the status holds at (the tip's block time), ms.
+    pub at_time_ms: u64,
+    /// Who may receive results (key id).
+    pub grantee: String,
+    /// Purpose label.
+    pub purpose: String,
+    /// Data category labels.
+    pub categories: Vec<String>,
+    /// Start of validity, ms.
+    pub valid_from: u64,
+    /// End of validity (exclusive), ms.
+    pub valid_until: u64,
+    /// Block that recorded it.
+    pub granted_at_height: u64,
+    /// Block that recorded its withdrawal, if withdrawn.
+    pub revoked_at_height: Option<u64>,
+}
+
+/// The wire name of a consent status.
+pub fn consent_status_name(s: ConsentStatus) -> &'static str {
+    match s {
+        ConsentStatus::NotYetValid => "not_yet_valid",
+        ConsentStatus::Valid => "valid",
+        ConsentStatus::Expired => "expired",
+        ConsentStatus::Revoked { .. } => "revoked",
+    }
+}
+
+/// Category labels.
+pub fn category_labels(c: CategorySet) -> Vec<String> {
+    c.iter().map(|c| c.label().to_owned()).collect()
+}
+
+/// One step of a request's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RequestEventBody {
+    /// Block height.
+    pub height: u64,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// The transaction that caused it, hex; absent only for the block's time-out sweep.
+    pub tx: Option<String>,
+    /// `requested`, `listed`, `accessed`, `batch accessed`, `authorised`, `computed` or
+    /// `failed`.
+    pub event: String,
+    /// Key that acted, if any.
+    pub by: Option<String>,
+    /// Member number of the node that accessed data.
+    pub node: Option<u16>,
+    /// Data categories accessed.
+    pub categories: Option<Vec<String>>,
+    /// Consent the access rested on.
+    pub consent: Option<String>,
+    /// Result commitment.
+    pub commitment: Option<String>,
+    /// Failure reason label.
+    pub reason: Option<String>,
+    /// Batch requests: the part of the subject list recorded (`listed`).
+    pub part: Option<u32>,
+    /// Batch requests: subjects in the part (`listed`), or subjects with a covering
+    /// consent (`batch accessed`).
+    pub subjects: Option<u32>,
+}
+
+impl RequestEventBody {
+    /// From a contract history entry.
+    pub fn new(h: &HistoryEntry) -> Self {
+        let mut out = Self {
+            height: h.at.height,
+            time_ms: h.at.time_ms,
+            tx: h.tx.map(|t| t.to_hex()),
+            event: String::new(),
+            by: None,
+            node: None,
+            categories: None,
+            consent: None,
+            commitment: None,
+            reason: None,
+            part: None,
+            subjects: None,
+        };
+        match &h.event {
+            RequestEvent::Requested { by } => {
+                out.event = "requested".into();
+                out.by = Some(by.to_hex());
+            }
+            RequestEvent::Accessed {
+                node,
+                categories,
+                consent,
+            } => {
+                out.event = "accessed".into();
+                out.node = Some(node.0);
+                out.categories = Some(category_labels(*categories));
+                out.consent = Some(consent.to_hex());
+            }
+            RequestEvent::Authorised => out.event = "authorised".into(),
+            RequestEvent::Computed { by, commitment } => {
+                out.event = "computed".into();
+                out.by = Some(by.to_hex());
+                out.commitment = Some(commitment.to_hex());
+            }
+            RequestEvent::Listed { part, count } => {
+                out.event = "listed".into();
+                out.part = Some(*part);
+                out.subjects = Some(*count);
+            }
+            RequestEvent::BatchAccessed {
+                node,
+                categories,
+                covered,
+            } => {
+                out.event = "batch accessed".into();
+                out.node = Some(node.0);
+                out.categories = Some(category_labels(*categories));
+                out.subjects = Some(*covered);
+            }
+            RequestEvent::Failed { by, reason } => {
+                out.event = "failed".into();
+                out.by = by.map(|k| k.to_hex());
+                out.reason = Some(reason.label().to_owned());
+            }
+        }
+        out
+    }
+}
+
+/// An assessment request's history.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HistoryBody {
+    /// Request id.
+    pub request: String,
+    /// Where it stands (`requested`, `authorised`, `computed`, `failed (…)`).
+    pub status: String,
+    /// Requesting institution's key id.
+    pub requester: String,
+    /// Model id.
+    pub model: String,
+    /// Purpose label.
+    pub purpose: String,
+    /// Deadline, block time ms.
+    pub deadline_ms: u64,
+    /// Batch requests: the subject list and who may be computed.
+    pub batch: Option<BatchBody>,
+    /// Every step, oldest first.
+    pub events: Vec<RequestEventBody>,
+}
+
+/// A batch request's list as the ledger holds it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BatchBody {
+    /// Parts announced.
+    pub parts: u32,
+    /// Whether every part is recorded.
+    pub complete: bool,
+    /// Subjects listed so far.
+    pub subjects: u64,
+    /// Subjects every department's access covered with a consent (computable).
+    pub computable: u64,
+    /// The hash chain over the parts, hex.
+    pub list_hash: String,
+}
+
+impl BatchBody {
+    /// From the contracts' batch.
+    pub fn new(b: &weinong_contracts::Batch) -> Self {
+        Self {
+            parts: b.parts(),
+            complete: b.is_complete(),
+            subjects: b.subjects().len() as u64,
+            computable: b.computable().len() as u64,
+            list_hash: b.list_hash().to_hex(),
+        }
+    }
+}
+
+/// An assessment request as its requester follows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AssessmentBody {
+    /// Request id.
+    pub request: String,
+    /// `requested`, `authorised`, `computed` or `failed`.
+    pub status: String,
+    /// Why it failed (a failure-reason label), when it did.
+    pub failure: Option<String>,
+    /// Model id.
+    pub model: String,
+    /// Requesting institution's key id.
+    pub requester: String,
+    /// Deadline, block time ms.
+    pub deadline_ms: u64,
+    /// The output shares this node holds, each sealed to the requester's SM2 key (empty
+    /// for any caller but the requester). All three are needed to open the result.
+    pub shares: Vec<SealedShareBody>,
+}
+
+/// One department's output share, sealed to the requester and signed by the department.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SealedShareBody {
+    /// MPC party: 0 civil affairs, 1 health, 2 medical insurance.
+    pub party: u8,
+    /// SM2 ciphertext (DER, C1C3C2), base64.
+    pub sealed: String,
+    /// Key id of the department key that signed it, hex (empty from a node of an older
+    /// build, which a client refuses by name).
+    #[serde(default)]
+    pub signer: String,
+    /// SM2 signature r‖s, hex (128 characters), over `"weinong-result-share-v1"` ‖
+    /// consortium id ‖ request id ‖ party ‖ model id ‖ SM3 of the ciphertext (empty from a
+    /// node of an older build).
+    #[serde(default)]
+    pub signature: String,
+}
+
+pub use crate::bundle::{REQUEST_BUNDLE_FORMAT, RequestBundleBody, ShareSignatureBody};
+
+/// One recorded access to a subject's data.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AccessBody {
+    /// Block height.
+    pub height: u64,
+    /// Block time, ms.
+    pub time_ms: u64,
+    /// The access record's transaction hash.
+    pub tx: String,
+    /// Member number of the node that read.
+    pub node: u16,
+    /// The node's key id.
+    pub signer: String,
+    /// The assessment request.
+    pub request: String,
+    /// Data category labels read.
+    pub categories: Vec<String>,
+    /// The consent it rested on.
+    pub consent: String,
+    /// SM3 of the fields read (kept off the ledger).
+    pub fields: String,
+}
+
+/// `GET /v1/subjects/{pseudonym}/accesses`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubjectAccessesBody {
+    /// The subject's pseudonym, hex.
+    pub subject: String,
+    /// The tip's block time the list holds at, ms.
+    pub at_time_ms: u64,
+    /// Every access, in ledger order (at most the route's limit; see `truncated`).
+    pub accesses: Vec<AccessBody>,
+    /// True when more accesses are recorded than one answer carries.
+    pub truncated: bool,
+}
+
+/// A key as the ledger state knows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct KeyBody {
+    /// Key id.
+    pub key_id: String,
+    /// The public key, uncompressed SEC1 (65 bytes), hex: its SM3 is the key id.
+    pub public_key: String,
+    /// Member number of the member the key belongs to, if any.
+    pub member: Option<u16>,
+    /// `active`, `rotated` or `revoked`.
+    pub status: String,
+    /// Block time (ms) of the rotation or revocation, when the key is not active.
+    pub status_since_ms: Option<u64>,
+    /// Role labels held at `at_time_ms`.
+    pub roles: Vec<String>,
+    /// The tip's block time, ms.
+    pub at_time_ms: u64,
+    /// Last nonce the key used, if it signed anything; the next transaction needs a
+    /// larger one.
+    pub last_nonce: Option<u64>,
+}
+
+/// What a governance proposal must bind.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GovernanceBody {
+    /// Consortium id (SM3 of the genesis bytes), hex.
+    pub consortium: String,
+    /// Sequence number the next governance change must carry.
+    pub seq: u64,
+    /// Admin approvals a change needs.
+    pub threshold: u16,
+    /// Tip height, if any block exists.
+    pub height: Option<u64>,
+}
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct HealthBody {
+    /// Always true when the node answers and its replica is readable.
+    pub ok: bool,
+    /// Node name.
+    pub name: String,
+    /// Tip height, if any block exists.
+    pub height: Option<u64>,
+}
+
+/// `GET /v1/node`: what a client signs its requests for (see `weinong_keys::request_auth`).
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct NodeBody {
+    /// Node name.
+    pub name: String,
+    /// This node's SM2 member key id, hex: the `node` of a request signed for it.
+    pub node_key: String,
+    /// The consortium id (SM3 of the genesis bytes), hex.
+    pub consortium: String,
+    /// The signed-request format version this node checks.
+    pub request_auth_version: u8,
+}
+
+/// `POST /v1/pseudonyms/evaluate` body.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PseudonymEvaluateRequest {
+    /// RFC 9497 blinded elements (ristretto255, 64 hex characters each); 1 to 1000.
+    pub blinded: Vec<String>,
+}
+
+/// `POST /v1/pseudonyms/evaluate` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PseudonymEvaluateResponse {
+    /// RFC 9497 evaluated elements, one per blinded element, in order (64 hex characters).
+    pub evaluated: Vec<String>,
+}
