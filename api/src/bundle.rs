@@ -1,8 +1,7 @@
-//! What an auditor checks offline: the request bundle (`weinong-request-bundle/1`, served
-//! by `GET /v1/requests/{id}/bundle`) and the requester's receipt
-//! (`weinong-assessment-receipt/1`, written by `weinong assess`). One definition each,
-//! shared by the node that writes a bundle, the CLI that writes a receipt, and every
-//! verifier that reads them.
+//! The request bundle (`weinong-request-bundle/1`, served by
+//! `GET /v1/requests/{id}/bundle`): one definition, shared by the node that writes it, the
+//! CLI that fetches it and every verifier that reads it (`weinong-audit` re-exports it).
+//! The requester's receipt is not a wire type: it lives in `weinong-audit`.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -10,9 +9,6 @@ use weinong_ledger::bundle::BundleSet;
 
 /// Format string of `GET /v1/requests/{id}/bundle`'s answer.
 pub const REQUEST_BUNDLE_FORMAT: &str = "weinong-request-bundle/1";
-
-/// Format string of a receipt file.
-pub const RECEIPT_FORMAT: &str = "weinong-assessment-receipt/1";
 
 /// A department's signature over the sealed share it gave the requester, as a request
 /// bundle carries it: enough for an auditor to check which ciphertext each department
@@ -77,34 +73,6 @@ impl RequestBundleBody {
     }
 }
 
-/// What a receipt file holds (`weinong assess` writes it for the requester, mode 0600: it
-/// is health data): enough to recompute the result commitment on the ledger, so the care
-/// home can later prove to an auditor what it was told
-/// (`weinong audit verify BUNDLE --receipt FILE`).
-///
-/// Read leniently (a verifier accepts a receipt without `format`, and ignores fields it
-/// does not know: only the values that open the commitment matter).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    /// [`RECEIPT_FORMAT`] (absent in hand-written receipts).
-    #[serde(default)]
-    pub format: String,
-    /// Request id, hex.
-    pub request: String,
-    /// Model id, hex.
-    pub model: String,
-    /// Subjects in the result.
-    pub len: u32,
-    /// The model's output names, in order.
-    pub output_names: Vec<String>,
-    /// One row of outputs per subject, each in the order of `output_names`.
-    pub outputs: Vec<Vec<i64>>,
-    /// The commitment nonce, hex (keep it secret: with it the result can be confirmed).
-    pub nonce: String,
-    /// The commitment recorded on the ledger, hex.
-    pub commitment: String,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,26 +87,5 @@ mod tests {
         ));
         assert!(!RequestBundleBody::is_one("not json"));
         assert!(!RequestBundleBody::is_one(r#"{"format":7}"#));
-    }
-
-    #[test]
-    fn a_receipt_round_trips_and_needs_its_values_only() {
-        let r = Receipt {
-            format: RECEIPT_FORMAT.to_owned(),
-            request: "ab".repeat(32),
-            model: "cd".repeat(32),
-            len: 1,
-            output_names: vec!["score".into()],
-            outputs: vec![vec![-3]],
-            nonce: "00".repeat(32),
-            commitment: "11".repeat(32),
-        };
-        let text = serde_json::to_string(&r).unwrap();
-        assert_eq!(serde_json::from_str::<Receipt>(&text).unwrap(), r);
-        let bare = text.replacen(&format!(r#""format":"{RECEIPT_FORMAT}","#), "", 1);
-        assert_ne!(bare, text);
-        assert_eq!(serde_json::from_str::<Receipt>(&bare).unwrap().format, "");
-        let no_nonce = text.replacen(r#""nonce":"#, r#""other":"#, 1);
-        assert!(serde_json::from_str::<Receipt>(&no_nonce).is_err());
     }
 }

@@ -29,7 +29,7 @@
 //! returns their fates, and [`Client::submit_until_fate`] keeps delivering one
 //! transaction while the consortium cannot order it.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, Url};
 use serde::Serialize;
@@ -162,13 +162,7 @@ enum Answer {
     RetryAfter(Duration, ClientError),
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+pub use weinong_keys::clock::now_ms;
 
 /// The exact request target (path and query) the server sees for `url`, as signed.
 pub fn request_target(url: &Url) -> String {

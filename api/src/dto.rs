@@ -597,12 +597,19 @@ pub struct GovernanceBody {
 /// `GET /healthz`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HealthBody {
-    /// Always true when the node answers and its replica is readable.
+    /// Always true when the node answers and its replica is readable (liveness).
     pub ok: bool,
     /// Node name.
     pub name: String,
     /// Tip height, if any block exists.
     pub height: Option<u64>,
+    /// Serving current state: a Raft leader is known and this node is caught up (what
+    /// `/readyz` answers 200 for).
+    #[serde(default)]
+    pub ready: bool,
+    /// Committed Raft entries (blocks) not yet applied here.
+    #[serde(default)]
+    pub lag: u64,
 }
 
 /// `GET /v1/node`: what a client signs its requests for (see `weinong_keys::request_auth`).

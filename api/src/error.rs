@@ -140,6 +140,8 @@ error_codes! {
     HandlerTimeout = 404, "handler_timeout";
     /// The node has its limit of connections open (503, `Retry-After`).
     TooManyConnections = 405, "too_many_connections";
+    /// Too many keys made signed requests within the clock window (503, `Retry-After`).
+    Busy = 406, "busy";
     // ---- 5xx: the node cannot answer now ----
     /// The ledger replica is unavailable (a writer failed).
     ReplicaUnavailable = 500, "replica_unavailable";
@@ -155,6 +157,8 @@ error_codes! {
     GenesisUnusable = 505, "genesis_unusable";
     /// The pseudonym evaluation failed.
     EvaluationFailed = 506, "evaluation_failed";
+    /// `/readyz`: no Raft leader is known or this node is behind the committed log.
+    NotReady = 507, "not_ready";
 }
 
 impl ErrorCode {

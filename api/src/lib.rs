@@ -6,7 +6,7 @@
 //! - [`dto`]: every JSON body a route takes or answers, with its OpenAPI schema (the node's
 //!   OpenAPI document is generated from these types), and the conversions from ledger and
 //!   contract types that need nothing else.
-//! - [`bundle`]: the request bundle and the requester's receipt, with their format strings
+//! - [`bundle`]: the request bundle, with its format string
 //!   (one definition, shared by the node, the CLI and every offline verifier).
 //! - [`error`]: the closed list of error codes ([`ErrorCode`], stable names and numbers)
 //!   and the error body; [`rejection`]: a contract refusal as code, fields and message;
@@ -22,6 +22,13 @@
 //! `weinong-contracts` only, so its wire types build for WebAssembly without the client
 //! (`--no-default-features`). Conversions that need the node's state stay in the node.
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
+)]
+
 pub mod bundle;
 #[cfg(feature = "client")]
 pub mod client;
@@ -30,7 +37,7 @@ pub mod error;
 pub mod outcome;
 pub mod rejection;
 
-pub use bundle::{RECEIPT_FORMAT, REQUEST_BUNDLE_FORMAT, Receipt, RequestBundleBody};
+pub use bundle::{REQUEST_BUNDLE_FORMAT, RequestBundleBody, ShareSignatureBody};
 pub use error::{ErrorBody, ErrorCode};
 pub use outcome::SubmitOutcome;
 pub use rejection::{RejectionBody, RejectionCode};

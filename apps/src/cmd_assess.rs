@@ -24,22 +24,27 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use weinong_api::dto::SealedShareBody;
+use weinong_api::{ErrorCode, SubmitOutcome};
 use weinong_audit::requester::{
     Refusal, RequestFacts, ServedShare, SignerFacts, check_shares, signer_ids,
 };
-use weinong_contracts::{AssessmentRequest, Call, ModelId, Purpose, RequestId, ResultRecord};
+use weinong_contracts::{
+    AssessmentRequest, Call, FailureReason, ModelId, Purpose, RequestId, ResultRecord,
+};
 use weinong_keys::{SubjectPseudonym, Zeroizing};
 use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
 use weinong_mpc::model::{OutputShare, ShareBinding, reconstruct, subjects_digest};
 
 use crate::Outcome;
 use crate::client::Client;
+use crate::client::sign_call;
 use crate::cmd_assess_batch::{BatchList, fetch_and_open_batch, report_batch, submit_batch};
 use crate::cmd_consent::SubjectArgs;
 use crate::cmd_data::read_pepper;
 use crate::cmd_keys::open_keystore_file;
-use crate::cmd_tx::{by_label, next_nonce, sign_call};
+use crate::cmd_tx::by_label;
+use crate::exit::{Refused, Unavailable};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -220,16 +225,18 @@ async fn run(args: AssessArgs) -> Result<Outcome> {
             let request: RequestId = request
                 .parse()
                 .map_err(|e| anyhow!("request id {request:?}: {e}"))?;
+            // From here: waiting, checking, opening and recording the result.
+            let started = Instant::now();
             if let Some(path) = batch {
                 let pepper = pepper_file.as_deref().map(read_pepper).transpose()?;
                 let list = BatchList::read(&path, pepper.as_ref(), Some(&client)).await?;
                 let opened = fetch_and_open_batch(&client, request, &model, &list, &fetch).await?;
-                return report_batch(opened, &model, &list, out.as_deref(), Instant::now());
+                return report_batch(opened, &model, &list, out.as_deref(), started);
             }
             report(
                 fetch_and_open(&client, request, &model, None, &fetch).await?,
                 &model,
-                Instant::now(),
+                started,
             )
         }
     }
@@ -259,12 +266,24 @@ pub(crate) fn report_refused(refusal: &Refusal) -> Outcome {
     Outcome::CheckFailed
 }
 
+/// Prints why the request failed: a refusal (exit 3) when a consent was missing or
+/// withdrawn, else a failed computation (exit 1).
+pub(crate) fn report_failed(reason: &str) -> Outcome {
+    println!("the request failed: {reason}");
+    let refused = Some(reason) == Some(FailureReason::ConsentMissing.label());
+    if refused {
+        println!(
+            "the subject's consent for this purpose and these data is missing or withdrawn; ask the registrar (weinong consent grant)"
+        );
+        Outcome::Refused
+    } else {
+        Outcome::CheckFailed
+    }
+}
+
 fn report(opened: Opened, model: &Model, started: Instant) -> Result<Outcome> {
     match opened {
-        Opened::Failed(reason) => {
-            println!("the request failed: {reason}");
-            Ok(Outcome::CheckFailed)
-        }
+        Opened::Failed(reason) => Ok(report_failed(&reason)),
         Opened::Refused(refusal) => Ok(report_refused(&refusal)),
         Opened::Result { receipt, path } => {
             print_result(model, &receipt);
@@ -334,7 +353,7 @@ pub async fn fetch_and_open(
 /// What the node holds for a request this client waits on.
 pub(crate) enum Sealed {
     /// The three sealed shares.
-    Shares(Vec<Value>),
+    Shares(Vec<SealedShareBody>),
     /// The request failed; the reason label.
     Failed(String),
 }
@@ -348,23 +367,21 @@ pub(crate) async fn wait_sealed(
 ) -> Result<Sealed> {
     let deadline = Instant::now() + Duration::from_secs(options.timeout_s);
     loop {
-        let answer: Value = client.get(&format!("/v1/assessments/{request}")).await?;
-        match answer["status"].as_str() {
-            Some("failed") => {
+        let answer = client.assessment(&request.to_hex()).await?;
+        match answer.status.as_str() {
+            "failed" => {
                 return Ok(Sealed::Failed(
-                    answer["failure"]
-                        .as_str()
-                        .unwrap_or("no reason given")
-                        .to_owned(),
+                    answer
+                        .failure
+                        .unwrap_or_else(|| "no reason given".to_owned()),
                 ));
             }
-            Some("computed") => bail!(
+            "computed" => bail!(
                 "request {request} already has a result commitment on the ledger; its receipt is with whoever recorded it"
             ),
-            Some(_) => {}
-            None => bail!("the node's answer has no status: {answer}"),
+            _ => {}
         }
-        let shares = answer["shares"].as_array().cloned().unwrap_or_default();
+        let shares = answer.shares;
         if shares.len() == 3 {
             return Ok(Sealed::Shares(shares));
         }
@@ -382,40 +399,36 @@ pub(crate) async fn wait_sealed(
 /// Checks the served shares against what the ledger says (the consortium id, the
 /// request's model and history, each signer's key record, all through the node's state
 /// API) and opens them with the institution's key: the decoded shares in party order, or
-/// why they are refused (`weinong_audit::requester`).
+/// why they are refused (`share_check`).
 pub(crate) async fn checked_shares<T>(
     client: &Client,
     request: RequestId,
-    sealed: &[Value],
+    sealed: &[SealedShareBody],
     subjects: Option<[u8; 32]>,
     decode: impl Fn(&[u8]) -> Result<T, String>,
     binding: impl Fn(&T) -> ShareBinding,
 ) -> Result<Result<Vec<T>, Refusal>> {
-    let served: Vec<ServedShare> = match sealed.iter().map(ServedShare::from_json).collect() {
+    let served: Vec<ServedShare> = match sealed.iter().map(ServedShare::from_body).collect() {
         Ok(served) => served,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let governance: Value = client.get("/v1/governance").await?;
-    let consortium = governance["consortium"]
-        .as_str()
-        .and_then(|h| crate::cmd_tx::hex32("consortium id", h).ok())
-        .ok_or_else(|| anyhow!("the node's governance answer has no consortium id"))?;
-    let history: Value = client
-        .get(&format!("/v1/requests/{request}/history"))
-        .await?;
+    let governance = client.governance().await?;
+    let consortium = crate::cmd_tx::hex32("consortium id", &governance.consortium)
+        .map_err(|_| anyhow!("the node's governance answer has no consortium id"))?;
+    let history = client.history(&request.to_hex()).await?;
     let facts = RequestFacts::from_history(consortium, *request.as_bytes(), &history)
         .map_err(|e| anyhow!("request {request}: {e}"))?;
     let mut signers = std::collections::BTreeMap::new();
     for signer in signer_ids(&served) {
-        match client.get::<Value>(&format!("/v1/keys/{signer}")).await {
+        match client.key_info(&signer).await {
             Ok(answer) => {
                 let facts =
-                    SignerFacts::from_json(&answer).map_err(|e| anyhow!("key {signer}: {e}"))?;
+                    SignerFacts::from_key(&answer).map_err(|e| anyhow!("key {signer}: {e}"))?;
                 signers.insert(signer, facts);
             }
-            // Not on the ledger: check_shares names it.
-            Err(e) if e.to_string().contains("no_such_key") => {}
-            Err(e) => return Err(e),
+            // Not on the ledger: check_shares names it (decided on the code, not the text).
+            Err(e) if e.code() == Some(ErrorCode::NoSuchKey) => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(check_shares(
@@ -484,31 +497,21 @@ fn print_result(model: &Model, receipt: &Receipt) {
 /// submitted again; before each retry, and after a refusal that may be a replay of an
 /// earlier attempt, the transaction is looked up, so one that did commit counts once.
 pub(crate) async fn submit_one(client: &Client, call: &Call, what: &str) -> Result<()> {
-    let nonce = next_nonce(client, None).await?;
+    let nonce = client.next_nonce(None).await?;
     let tx = sign_call(client.key(), call, nonce)?;
-    let body = json!({ "transactions": [hex::encode(tx.as_bytes())] });
-    let lookup = format!("/v1/transactions/{}", tx.hash());
-    let give_up = Instant::now() + SUBMIT_RETRY_FOR;
-    loop {
-        let answer: Value = client.post("/v1/transactions", &body).await?;
-        let outcome = &answer["outcomes"][0];
-        let reason = outcome["reason"].as_str().unwrap_or("no reason given");
-        match outcome["status"].as_str() {
-            Some("committed") => return Ok(()),
-            Some("unavailable") if Instant::now() < give_up => {
-                if client.get::<Value>(&lookup).await.is_ok() {
-                    return Ok(());
-                }
-                tokio::time::sleep(SUBMIT_RETRY_EVERY).await;
-            }
-            Some(status) => {
-                if client.get::<Value>(&lookup).await.is_ok() {
-                    return Ok(());
-                }
-                bail!("{what} was {status}: {reason}")
-            }
-            None => bail!("the node's answer has no outcome: {answer}"),
+    match client
+        .submit_until_fate(&tx, SUBMIT_RETRY_FOR, SUBMIT_RETRY_EVERY)
+        .await?
+    {
+        SubmitOutcome::Committed { .. } => Ok(()),
+        other @ SubmitOutcome::Rejected { .. } => {
+            Err(Refused(format!("{what} was rejected: {}", other.reason())).into())
         }
+        other @ SubmitOutcome::Unavailable { .. } => Err(Unavailable(format!(
+            "{what} could not be ordered now: {}; retry",
+            other.reason()
+        ))
+        .into()),
     }
 }
 

@@ -28,8 +28,8 @@ use weinong_mpc::model::{BatchShare, Model, reconstruct, subjects_digest};
 use crate::Outcome;
 use crate::client::Client;
 use crate::cmd_assess::{
-    FetchOptions, Opened, Sealed, checked_shares, commit_result, random32, report_refused,
-    submit_one, wait_sealed, write_private,
+    FetchOptions, Opened, Sealed, checked_shares, commit_result, random32, report_failed,
+    report_refused, submit_one, wait_sealed, write_private,
 };
 
 /// Header words the first line may hold instead of a subject.
@@ -277,10 +277,7 @@ pub fn report_batch(
     started: Instant,
 ) -> Result<Outcome> {
     let (receipt, path) = match result.opened {
-        Opened::Failed(reason) => {
-            println!("the batch request failed: {reason}");
-            return Ok(Outcome::CheckFailed);
-        }
+        Opened::Failed(reason) => return Ok(report_failed(&reason)),
         Opened::Refused(refusal) => return Ok(report_refused(&refusal)),
         Opened::Result { receipt, path } => (receipt, path),
     };

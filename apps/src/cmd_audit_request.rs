@@ -37,7 +37,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use serde_json::Value;
 use weinong_audit::{PinnedGenesis, Receipt, verify_request_bundle};
 use weinong_contracts::RequestId;
 
@@ -76,11 +75,8 @@ pub fn request(args: RequestArgs) -> Result<Outcome> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let bundle: Value =
-        runtime.block_on(client.get(&format!("/v1/requests/{}/bundle", id.to_hex())))?;
-    let count = bundle["transactions"]["entries"]
-        .as_array()
-        .map_or(0, Vec::len);
+    let bundle = runtime.block_on(client.request_bundle(&id.to_hex()))?;
+    let count = bundle.transactions.entries.len();
     let text = serde_json::to_string_pretty(&bundle)?;
     fs::write(&args.out, text.as_bytes())
         .with_context(|| format!("writing {}", args.out.display()))?;

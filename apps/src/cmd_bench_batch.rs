@@ -14,17 +14,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result, anyhow, bail};
-use serde_json::{Value, json};
 use weinong_contracts::Purpose;
 use weinong_keys::{PseudonymKey, ResidentId, SubjectPseudonym};
 
 use crate::Outcome;
+use crate::client::sign_call;
 use crate::client::{Client, now_ms};
 use crate::cmd_assess::{FetchOptions, Opened, load_model};
 use crate::cmd_assess_batch::{BatchList, fetch_and_open_batch, submit_batch};
 use crate::cmd_bench_e2e::day_consent;
 use crate::cmd_devnet_data::{SECRETS_FILE, SYNTH_DIR};
-use crate::cmd_tx::{next_nonce, sign_call};
+use weinong_api::SubmitOutcome;
 
 /// Transactions per bulk submission (well under the API's 1 MiB body limit).
 const BULK_TXS: usize = 500;
@@ -115,7 +115,7 @@ pub async fn run(
 /// Records one consent per subject (periodic assessment, every category, one day) for
 /// `home`, signed by `registrar`, in bulk submissions; all must commit.
 async fn grant_all(registrar: &Client, home: &Client, subjects: &[SubjectPseudonym]) -> Result<()> {
-    let first_nonce = next_nonce(registrar, None).await?;
+    let first_nonce = registrar.next_nonce(None).await?;
     let now = now_ms();
     let bar = indicatif::ProgressBar::new(subjects.len() as u64);
     bar.set_style(
@@ -131,19 +131,18 @@ async fn grant_all(registrar: &Client, home: &Client, subjects: &[SubjectPseudon
                 sign_call(registrar.key(), &call, nonce)?.as_bytes(),
             ));
         }
-        let answer: Value = registrar
-            .post("/v1/transactions", &json!({ "transactions": txs }))
-            .await?;
-        let outcomes = answer["outcomes"].as_array().cloned().unwrap_or_default();
-        if outcomes.len() != chunk.len() {
+        // One outcome per consent, or an error saying how many came back.
+        let outcomes = registrar.submit(txs).await?;
+        if let Some(bad) = outcomes
+            .iter()
+            .find(|o| !matches!(o, SubmitOutcome::Committed { .. }))
+        {
             bail!(
-                "the node answered {} outcomes for {} consents",
-                outcomes.len(),
-                chunk.len()
+                "a bench consent was not committed: {} {}: {}",
+                bad.status(),
+                bad.tx(),
+                bad.reason()
             );
-        }
-        if let Some(bad) = outcomes.iter().find(|o| o["status"] != "committed") {
-            bail!("a bench consent was not committed: {bad}");
         }
         bar.inc(chunk.len() as u64);
     }

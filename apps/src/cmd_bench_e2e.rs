@@ -110,7 +110,10 @@ async fn run(args: BenchE2eArgs) -> Result<Outcome> {
             .iter()
             .find(|a| a.name == name)
             .ok_or_else(|| anyhow!("no {name} in the devnet manifest"))?;
-        Client::new(&node.url, open_key(&args.dir, &actor.keystore, &password)?)
+        Ok(Client::new(
+            &node.url,
+            open_key(&args.dir, &actor.keystore, &password)?,
+        )?)
     };
     let registrar = open("registrar")?;
     let home = open("care-home-1")?;

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use serde_json::{Value, json};
+use weinong_api::SubmitOutcome;
+use weinong_api::dto::{SubmitRequest, SubmitResponse};
 use weinong_contracts::{
     Call, CategorySet, ConsentGrant, ConsentId, DataCategory, EvidenceHash, Purpose,
 };
@@ -424,38 +425,41 @@ async fn run_client(
             }
             let node = turn % urls.len();
             turn += 1;
-            let body = json!({ "transactions": pending.iter().map(|t| hex::encode(t.as_bytes())).collect::<Vec<_>>() });
-            let answer: Value = match submitters[node].post("/v1/transactions", &body).await {
-                Ok(v) => v,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
+            let body = SubmitRequest {
+                transactions: pending.iter().map(|t| hex::encode(t.as_bytes())).collect(),
             };
-            let outcomes = answer["outcomes"].as_array().cloned().unwrap_or_default();
+            let answer: SubmitResponse =
+                match submitters[node].post("/v1/transactions", &body).await {
+                    Ok(v) => v,
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
             let mut retry = Vec::new();
-            for (tx, o) in pending
-                .iter()
-                .zip(outcomes.iter().chain(std::iter::repeat(&Value::Null)))
-            {
+            // A transaction without an outcome is tried again.
+            for (tx, o) in pending.iter().zip(
+                answer
+                    .outcomes
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            ) {
                 let hash = tx.hash().to_hex();
-                match o["status"].as_str() {
-                    Some("committed") => {
+                match o {
+                    Some(SubmitOutcome::Committed { .. }) => {
                         report.latencies_ms.push(t0.elapsed().as_secs_f64() * 1e3);
                         report.acked.push(hash);
                     }
-                    Some("rejected") => {
+                    Some(rejected @ SubmitOutcome::Rejected { .. }) => {
                         // A retry of a transaction that did commit meets its own nonce.
-                        let found = readers[node]
-                            .get::<Value>(&format!("/v1/transactions/{hash}"))
-                            .await
-                            .is_ok();
+                        let found = readers[node].transaction(&hash).await.is_ok();
                         if found {
                             report.acked.push(hash);
                         } else {
                             report
                                 .rejected
-                                .push(format!("{hash}: {}", o["reason"].as_str().unwrap_or("?")));
+                                .push(format!("{hash}: {}", rejected.reason()));
                         }
                     }
                     _ => retry.push(*tx),
@@ -484,11 +488,7 @@ async fn check(urls: &[String], reader: &KeyPair, acked: &[String], sample: usiz
     let heights = loop {
         let mut heights = Vec::new();
         for c in &clients {
-            let h = c
-                .get::<Value>("/v1/blocks/latest")
-                .await
-                .ok()
-                .and_then(|v| v["height"].as_u64());
+            let h = c.latest_block().await.ok().map(|b| b.height);
             heights.push(h);
         }
         let first = heights[0];
@@ -506,8 +506,7 @@ async fn check(urls: &[String], reader: &KeyPair, acked: &[String], sample: usiz
     for h in 0..=top {
         let mut hashes = BTreeMap::new();
         for (i, c) in clients.iter().enumerate() {
-            let v: Value = c.get(&format!("/v1/blocks/{h}")).await?;
-            hashes.insert(i, v["hash"].as_str().unwrap_or_default().to_string());
+            hashes.insert(i, c.block(h).await?.hash);
         }
         let distinct: std::collections::BTreeSet<&String> = hashes.values().collect();
         if distinct.len() != 1 {
@@ -529,10 +528,7 @@ async fn check(urls: &[String], reader: &KeyPair, acked: &[String], sample: usiz
     let mut missing = 0usize;
     for hash in acked.iter().step_by(step).take(take) {
         for c in &clients {
-            if c.get::<Value>(&format!("/v1/transactions/{hash}"))
-                .await
-                .is_err()
-            {
+            if c.transaction(hash).await.is_err() {
                 missing += 1;
                 if missing <= 3 {
                     println!(

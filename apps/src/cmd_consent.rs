@@ -13,8 +13,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use serde_json::Value;
-use weinong_contracts::{Call, ConsentGrant, ConsentId, ConsentRevoke, EvidenceHash, Purpose};
+use weinong_contracts::{
+    Call, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash, Purpose,
+};
 use weinong_keys::{
     EvaluatedId, KeyId, Pepper, PseudonymBlinding, ResidentId, SubjectPseudonym, Zeroizing,
     sm3_digest,
@@ -22,7 +23,7 @@ use weinong_keys::{
 
 use crate::Outcome;
 use crate::client::now_ms;
-use crate::cmd_tx::{Ctx, Delivery, by_label, categories, deliver, hex32, read_file};
+use crate::cmd_tx::{Ctx, Delivery, as_typed, by_label, categories, deliver, hex32, read_file};
 
 /// Milliseconds in a day.
 const DAY_MS: u64 = 86_400_000;
@@ -149,7 +150,15 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
             println!("consent id: {consent}");
             println!("subject pseudonym: {subject}");
             let outcome = deliver(ctx, &call, delivery).await?;
-            println!("withdraw it with: weinong consent revoke --consent {consent}");
+            if outcome == Outcome::Ok {
+                println!(
+                    "withdraw it with: weinong consent revoke --node {} --key {} --consent {consent}",
+                    ctx.node.as_deref().unwrap_or("URL"),
+                    ctx.key
+                        .as_deref()
+                        .map_or_else(|| "KEYSTORE".to_owned(), |k| k.display().to_string()),
+                );
+            }
             Ok(outcome)
         }
         ConsentCmd::Revoke {
@@ -232,15 +241,11 @@ pub(crate) async fn pseudonyms_from_node(
             states.push(state);
             blinded.push(hex::encode(b.to_bytes()));
         }
-        let answer: serde_json::Value = client
-            .post(
-                "/v1/pseudonyms/evaluate",
-                &serde_json::json!({ "blinded": blinded }),
-            )
+        let answer = client
+            .evaluate_pseudonyms(blinded)
             .await
             .context("pseudonym request to the node")?;
-        let evaluated = answer["evaluated"]
-            .as_array()
+        let evaluated = Some(answer.evaluated)
             .filter(|a| a.len() == states.len())
             .ok_or_else(|| {
                 anyhow::anyhow!(
@@ -248,8 +253,7 @@ pub(crate) async fn pseudonyms_from_node(
                 )
             })?;
         for (state, e) in states.into_iter().zip(evaluated) {
-            let bytes = hex::decode(e.as_str().unwrap_or_default())
-                .context("the node's evaluated element is not hex")?;
+            let bytes = hex::decode(e).context("the node's evaluated element is not hex")?;
             out.push(state.finish(&EvaluatedId::from_bytes(&bytes)?)?);
         }
     }
@@ -266,48 +270,124 @@ fn evidence_hash(path: Option<&PathBuf>) -> Result<EvidenceHash> {
     }))
 }
 
-/// Prints every access to `subject` as a table.
+/// Prints every access to `subject` as a table: when (UTC), which department read (the
+/// holder of the categories it read, as the contracts require) through which member
+/// node, for which request under which consent.
 async fn history(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
-    let answer: Value = ctx
-        .client()?
-        .get(&format!("/v1/subjects/{subject}/accesses"))
-        .await?;
-    let accesses = answer["accesses"]
-        .as_array()
-        .ok_or_else(|| anyhow!("the node's answer has no accesses: {answer}"))?;
+    let answer = ctx.client()?.subject_accesses(&subject.to_hex()).await?;
+    let accesses = &answer.accesses;
     println!("subject {subject}: {} recorded accesses", accesses.len());
     if accesses.is_empty() {
         return Ok(Outcome::Ok);
     }
-    println!(
-        "{:>7}  {:>13}  {:>6}  {:<16}  {:<16}  {:<40}  TX",
-        "BLOCK", "TIME_MS", "NODE", "REQUEST", "CONSENT", "CATEGORIES"
-    );
-    for a in accesses {
-        let short = |field: &str| {
-            a[field]
-                .as_str()
-                .map(|s| s.chars().take(16).collect::<String>())
-                .unwrap_or_default()
-        };
-        let cats: Vec<&str> = a["categories"]
-            .as_array()
-            .map(|c| c.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let request = short("request");
-        println!(
-            "{:>7}  {:>13}  {:>6}  {:<16}  {:<16}  {:<40}  {}",
-            a["height"],
-            a["time_ms"],
-            a["node"],
-            request,
-            short("consent"),
-            cats.join(", "),
-            a["tx"].as_str().unwrap_or("")
-        );
+    let short = |s: &str| s.chars().take(16).collect::<String>();
+    let rows: Vec<[String; 7]> = accesses
+        .iter()
+        .map(|a| {
+            [
+                a.height.to_string(),
+                utc(a.time_ms),
+                reader(&a.categories, a.node),
+                short(&a.request),
+                short(&a.consent),
+                short(&a.tx),
+                a.categories
+                    .iter()
+                    .map(|c| as_typed(c))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ]
+        })
+        .collect();
+    let header = [
+        "BLOCK",
+        "TIME (UTC)",
+        "READ BY",
+        "REQUEST",
+        "CONSENT",
+        "TX",
+        "CATEGORIES",
+    ];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
     }
-    if answer["truncated"].as_bool() == Some(true) {
+    let line = |cells: [&str; 7]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            if i == 0 {
+                out.push_str(&format!("{cell:>w$}"));
+            } else if i == cells.len() - 1 {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}"));
+            }
+        }
+        out
+    };
+    println!("{}", line(header));
+    for row in &rows {
+        println!("{}", line(row.each_ref().map(String::as_str)));
+    }
+    if answer.truncated {
         println!("(more accesses are recorded than one answer lists)");
     }
     Ok(Outcome::Ok)
+}
+
+/// The department that read `categories` (each category has one holder, and only the
+/// holder's node may record reading it) and the member node number, e.g.
+/// `health (member 1)`.
+fn reader(categories: &[String], node: u16) -> String {
+    let holder = categories.iter().find_map(|label| {
+        DataCategory::ALL
+            .iter()
+            .find(|c| c.label() == label)
+            .map(|c| c.holder())
+    });
+    match holder {
+        Some(d) => format!("{} (member {node})", d.en()),
+        None => format!("member {node}"),
+    }
+}
+
+/// `ms` since the Unix epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub(crate) fn utc(ms: u64) -> String {
+    let secs = ms / 1000;
+    let day = i64::try_from(secs / 86_400).unwrap_or(i64::MAX);
+    let date = weinong_connectors::date::Date::from_days(day)
+        .map_or_else(|| format!("day {day}"), |d| d.to_string());
+    let rest = secs % 86_400;
+    format!(
+        "{date} {:02}:{:02}:{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_print_in_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00");
+        // 2026-12-07 03:45:17.999 UTC.
+        assert_eq!(utc(1_796_615_117_999), "2026-12-07 03:45:17");
+    }
+
+    #[test]
+    fn the_reader_is_the_holder_of_what_it_read() {
+        assert_eq!(
+            reader(&["vital signs".to_owned()], 1),
+            format!("{} (member 1)", DataCategory::VitalSigns.holder().en())
+        );
+        assert_eq!(reader(&[], 4), "member 4");
+    }
 }

@@ -747,19 +747,17 @@ impl Admins {
         &self,
         change: &weinong_contracts::Change,
         what: &str,
-        already: impl Fn(&str) -> bool,
+        already: impl Fn(&weinong_api::RejectionBody) -> bool,
     ) -> Result<Applied> {
         use weinong_contracts::{Approval, Call, Governance};
         use weinong_ledger::{Transaction, TxBody};
 
         let deadline = Instant::now() + GOVERNANCE_WAIT;
         loop {
-            let gov: serde_json::Value = self.client.get("/v1/governance").await?;
-            let seq = gov["seq"]
-                .as_u64()
-                .context("governance answer has no seq")?;
+            let gov = self.client.governance().await?;
+            let seq = gov.seq;
             let consortium = weinong_ledger::Hash32(
-                hex::decode(gov["consortium"].as_str().unwrap_or_default())?
+                hex::decode(&gov.consortium)?
                     .try_into()
                     .map_err(|_| anyhow::anyhow!("consortium id is not 32 bytes"))?,
             );
@@ -786,20 +784,23 @@ impl Admins {
                 payload: call.encode()?,
             };
             let tx = Transaction::sign(body, &self.keys[0])?;
-            let answer: serde_json::Value = self
+            let outcome = self
                 .client
-                .post(
-                    "/v1/transactions",
-                    &serde_json::json!({ "transactions": [hex::encode(tx.as_bytes())] }),
-                )
-                .await?;
-            let outcome = &answer["outcomes"][0];
-            match outcome["status"].as_str() {
-                Some("committed") => return Ok(Applied::Committed),
-                Some("rejected") if already(outcome["reason"].as_str().unwrap_or_default()) => {
+                .submit(vec![hex::encode(tx.as_bytes())])
+                .await?
+                .pop()
+                .context("the node's answer has no outcome")?;
+            match &outcome {
+                weinong_api::SubmitOutcome::Committed { .. } => return Ok(Applied::Committed),
+                weinong_api::SubmitOutcome::Rejected { rejection, .. } if already(rejection) => {
                     return Ok(Applied::Already);
                 }
-                _ if Instant::now() > deadline => bail!("{what}: {outcome}"),
+                _ if Instant::now() > deadline => bail!(
+                    "{what}: {} {}: {}",
+                    outcome.status(),
+                    outcome.tx(),
+                    outcome.reason()
+                ),
                 _ => tokio::time::sleep(Duration::from_millis(500)).await,
             }
         }
@@ -814,15 +815,8 @@ async fn bind_care_homes(dir: &Path, m: &Manifest, admins: &Admins) -> Result<()
     let password = read_password(dir)?;
     for name in ["care-home-1", "care-home-2"] {
         let home = open_actor(dir, m, name, &password)?;
-        let key: serde_json::Value = admins
-            .client
-            .get(&format!("/v1/keys/{}", home.key_id()))
-            .await
-            .unwrap_or_default();
-        if key["roles"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|x| x == "institution"))
-        {
+        let key = admins.client.key_info(&home.key_id()).await.ok();
+        if key.is_some_and(|k| k.roles.iter().any(|x| x == "institution")) {
             continue;
         }
         let change = Change::BindRole {
@@ -883,8 +877,8 @@ async fn register_models(admins: &Admins) -> Result<()> {
         let what = format!("registering model {}", model.name());
         let labels: Vec<&str> = categories.iter().map(|c| c.label()).collect();
         match admins
-            .apply(&change, &what, |reason| {
-                reason.contains("registered already")
+            .apply(&change, &what, |rejection| {
+                rejection.code == weinong_api::RejectionCode::ModelExists
             })
             .await?
         {

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use weinong_contracts::payload::{model_id, rotation_bytes};
 use weinong_contracts::{
     Approval, Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke, DataCategory,
@@ -27,11 +26,12 @@ use weinong_contracts::{
 };
 use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
 use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
-use weinong_ledger::{Hash32, Transaction, TxBody};
+use weinong_ledger::{Hash32, Transaction};
 
 use crate::Outcome;
-use crate::client::{Client, now_ms};
+use crate::client::{Client, now_ms, sign_call};
 use crate::cmd_keys::{open_keystore_file, read_public};
+use weinong_api::SubmitOutcome;
 
 /// Largest file `tx` reads (a transaction list, a proposal, a model spec).
 const FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
@@ -336,7 +336,7 @@ impl Ctx {
             .node
             .as_deref()
             .ok_or_else(|| anyhow!("--node URL (or WEINONG_NODE) is needed"))?;
-        Client::new(node, self.key()?)
+        Ok(Client::new(node, self.key()?)?)
     }
 }
 
@@ -357,19 +357,13 @@ async fn run(args: TxArgs) -> Result<Outcome> {
         TxCmd::Governance(cmd) => governance(&ctx, cmd).await,
         TxCmd::Get { hash } => {
             let hash = hex32("transaction hash", &hash)?;
-            let v: Value = ctx
-                .client()?
-                .get(&format!("/v1/transactions/{}", hex::encode(hash)))
-                .await?;
+            let v = ctx.client()?.transaction(&hex::encode(hash)).await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(Outcome::Ok)
         }
         TxCmd::History { id } => {
             let id = hex32("request id", &id)?;
-            let v: Value = ctx
-                .client()?
-                .get(&format!("/v1/requests/{}/history", hex::encode(id)))
-                .await?;
+            let v = ctx.client()?.history(&hex::encode(id)).await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(Outcome::Ok)
         }
@@ -378,11 +372,11 @@ async fn run(args: TxArgs) -> Result<Outcome> {
             to_height,
             out,
         } => {
-            let mut path = format!("/v1/proofs/consistency?from_height={from_height}");
-            if let Some(to) = to_height {
-                path.push_str(&format!("&to_height={to}"));
-            }
-            let proof: ConsistencyFile = ctx.client()?.get(&path).await?;
+            let proof: ConsistencyFile = ctx
+                .client()?
+                .consistency(from_height, to_height)
+                .await?
+                .into();
             write_new(&out, serde_json::to_string_pretty(&proof)?.as_bytes())?;
             println!(
                 "consistency proof from {} to {} leaves written to {} (check it with `weinong audit consistency OLD_HEAD NEW_HEAD {}`)",
@@ -394,7 +388,7 @@ async fn run(args: TxArgs) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         TxCmd::Head { out } => {
-            let head: CertifiedHead = ctx.client()?.get("/v1/tree-head").await?;
+            let head: CertifiedHead = ctx.client()?.tree_head().await?.into();
             let (header, members) = head
                 .verify(None)
                 .map_err(|e| anyhow!("the node's head does not verify: {e}"))?;
@@ -417,10 +411,7 @@ async fn run(args: TxArgs) -> Result<Outcome> {
         }
         TxCmd::Bundle { hash, out } => {
             let hash = hex32("transaction hash", &hash)?;
-            let bundle: ProofBundle = ctx
-                .client()?
-                .get(&format!("/v1/bundles/{}", hex::encode(hash)))
-                .await?;
+            let bundle: ProofBundle = ctx.client()?.proof_bundle(&hex::encode(hash)).await?.into();
             let report = bundle
                 .verify(None)
                 .map_err(|e| anyhow!("the node's bundle does not verify: {e}"))?;
@@ -513,7 +504,14 @@ fn normal(s: &str) -> String {
     s.trim().to_lowercase().replace(['-', '_'], " ")
 }
 
-/// A closed-enum value by its label ("admission assessment", "admission-assessment").
+/// A label as it is typed on the command line (`vital signs` -> `vital_signs`): what the
+/// CLI prints wherever a user may copy a label back into a command.
+pub(crate) fn as_typed(label: &str) -> String {
+    label.replace(' ', "_")
+}
+
+/// A closed-enum value by its label ("admission assessment", "admission_assessment",
+/// "admission-assessment").
 pub(crate) fn by_label<T: Copy>(
     what: &str,
     all: &[T],
@@ -524,7 +522,7 @@ pub(crate) fn by_label<T: Copy>(
         .copied()
         .find(|v| normal(label(*v)) == normal(s))
         .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|v| label(*v)).collect();
+            let names: Vec<String> = all.iter().map(|v| as_typed(label(*v))).collect();
             anyhow!("unknown {what} {s:?}; one of: {}", names.join(", "))
         })
 }
@@ -562,30 +560,6 @@ pub(crate) fn model_categories(model: &weinong_mpc::model::Model) -> Result<Cate
     Ok(CategorySet::of(&list))
 }
 
-/// The next nonce for `key`: now in ms, above its last nonce on the ledger.
-pub(crate) async fn next_nonce(client: &Client, chosen: Option<u64>) -> Result<u64> {
-    if let Some(n) = chosen {
-        return Ok(n);
-    }
-    let info: Value = client
-        .get(&format!("/v1/keys/{}", client.key().key_id()))
-        .await?;
-    let last = info["last_nonce"].as_u64();
-    Ok(last.map_or(now_ms(), |l| now_ms().max(l.saturating_add(1))))
-}
-
-pub(crate) fn sign_call(key: &KeyPair, call: &Call, nonce: u64) -> Result<Transaction> {
-    let payload = call.encode().map_err(|e| anyhow!("{e}"))?;
-    let body = TxBody {
-        kind: call.kind(),
-        signer: key.key_id(),
-        nonce,
-        time_ms: now_ms(),
-        payload,
-    };
-    Transaction::sign(body, key).map_err(|e| anyhow!("{e}"))
-}
-
 /// Signs `call` and submits it, or writes it to `--out`.
 pub(crate) async fn deliver(ctx: &Ctx, call: &Call, delivery: Delivery) -> Result<Outcome> {
     if let Some(out) = delivery.out {
@@ -600,49 +574,41 @@ pub(crate) async fn deliver(ctx: &Ctx, call: &Call, delivery: Delivery) -> Resul
         return Ok(Outcome::Ok);
     }
     let client = ctx.client()?;
-    let nonce = next_nonce(&client, delivery.nonce).await?;
+    let nonce = client.next_nonce(delivery.nonce).await?;
     let tx = sign_call(client.key(), call, nonce)?;
     submit(&client, &[hex::encode(tx.as_bytes())]).await
 }
 
-/// Submits hex transactions and prints each outcome; exit 1 unless all committed.
+/// Submits hex transactions and prints each outcome: exit 0 when all committed, 3 when
+/// any was rejected, else 4 (some could not be ordered now).
 async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
-    let answer: Value = client
-        .post("/v1/transactions", &json!({ "transactions": txs }))
-        .await?;
-    let outcomes = answer["outcomes"]
-        .as_array()
-        .ok_or_else(|| anyhow!("the node's answer has no outcomes: {answer}"))?;
-    let mut all_committed = true;
-    for o in outcomes {
-        let tx = o["tx"].as_str().unwrap_or("?");
-        match o["status"].as_str() {
-            Some("committed") => println!(
-                "committed {tx} in block {} at log index {}",
-                o["height"], o["index"]
-            ),
-            Some(status) => {
-                all_committed = false;
-                println!("{status} {tx}: {}", o["reason"].as_str().unwrap_or(""));
+    let outcomes = client.submit(txs.to_vec()).await?;
+    let mut outcome = Outcome::Ok;
+    for o in &outcomes {
+        match o {
+            SubmitOutcome::Committed { tx, height, index } => {
+                println!("committed {tx} in block {height} at log index {index}")
             }
-            None => bail!("the node's answer has an outcome without status: {o}"),
+            SubmitOutcome::Rejected { .. } => {
+                outcome = Outcome::Refused;
+                println!("{} {}: {}", o.status(), o.tx(), o.reason());
+            }
+            SubmitOutcome::Unavailable { .. } => {
+                if outcome == Outcome::Ok {
+                    outcome = Outcome::Unavailable;
+                }
+                println!("{} {}: {}", o.status(), o.tx(), o.reason());
+            }
         }
     }
-    Ok(if all_committed {
-        Outcome::Ok
-    } else {
-        Outcome::CheckFailed
-    })
+    Ok(outcome)
 }
 
 async fn consent(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
     match cmd {
         ConsentCmd::Status { consent } => {
             let id = hex32("consent id", &consent)?;
-            let v: Value = ctx
-                .client()?
-                .get(&format!("/v1/consents/{}", hex::encode(id)))
-                .await?;
+            let v = ctx.client()?.consent(&hex::encode(id)).await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(Outcome::Ok)
         }
@@ -859,14 +825,8 @@ async fn governance(ctx: &Ctx, cmd: GovernanceCmd) -> Result<Outcome> {
             let (consortium, seq) = match (consortium, seq) {
                 (Some(c), Some(s)) => (Hash32(hex32("--consortium", &c)?), s),
                 _ => {
-                    let g: Value = ctx.client()?.get("/v1/governance").await?;
-                    let c = g["consortium"]
-                        .as_str()
-                        .ok_or_else(|| anyhow!("the node's answer lacks the consortium: {g}"))?;
-                    let s = g["seq"]
-                        .as_u64()
-                        .ok_or_else(|| anyhow!("the node's answer lacks seq: {g}"))?;
-                    (Hash32(hex32("consortium", c)?), s)
+                    let g = ctx.client()?.governance().await?;
+                    (Hash32(hex32("consortium", &g.consortium)?), g.seq)
                 }
             };
             let proposal = Proposal::new(&consortium, seq, change(cmd, &consortium)?)?;

@@ -3,9 +3,10 @@
 //! A client only: it links `weinong-keys`, `weinong-ledger` (verifier), `weinong-contracts`,
 //! `weinong-mpc` and `weinong-connectors`, never node internals (`weinong tx` speaks HTTP).
 //! Each area lives in its own `cmd_*` module; this file only parses arguments and
-//! dispatches. Exit codes: 0 success, 1 a check failed
-//! (invalid signature, failed audit), 2 usage or input error, 141 its output's reader went
-//! away (see [`exit_quietly_when_stdout_closes`]).
+//! dispatches. Exit codes ([`exit`]): 0 success, 1 a check failed (invalid signature,
+//! failed audit), 2 usage or input error, 3 the consortium refused, 4 the consortium could
+//! not answer now, 141 its output's reader went away (see
+//! [`exit_quietly_when_stdout_closes`]).
 
 use std::process::ExitCode;
 
@@ -33,6 +34,7 @@ mod cmd_mpc;
 mod cmd_node;
 mod cmd_psi;
 mod cmd_tx;
+mod exit;
 
 #[derive(Parser)]
 #[command(name = "weinong", version, about = "Weinong consortium command line")]
@@ -91,11 +93,7 @@ enum Command {
     Assess(cmd_assess::AssessArgs),
 }
 
-/// The outcome of a command that ran to the end: success, or a check that failed.
-pub enum Outcome {
-    Ok,
-    CheckFailed,
-}
+pub use exit::Outcome;
 
 /// Exit status of a command whose reader closed its standard output (`weinong … | head`):
 /// 128 + SIGPIPE, what a shell reports for a process the signal ended, so a caller never
@@ -166,11 +164,10 @@ fn main() -> ExitCode {
         Command::Consent(args) => cmd_consent::consent(args),
     };
     match result {
-        Ok(Outcome::Ok) => ExitCode::SUCCESS,
-        Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(exit::code_of_error(&e))
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! `keys <- ledger <- contracts <- node <-(HTTP and the `weinong-node` binary)- apps`,
 //! `keys <- mpc <- node`, `keys <- connectors <- node`, `contracts <- mpc` (the
-//! share-binding wire format), `keys, ledger, contracts <- audit <- audit-cli, apps`; the
+//! share-binding wire format), `keys, ledger, contracts <- api (wire types) <- audit <- audit-cli, apps`; the
 //! ledger verifier builds without RocksDB; contracts never pull in a runtime, a database or
 //! a network stack; the `weinong-audit` verifier binary links no RocksDB, libp2p or openraft.
 
@@ -19,7 +19,10 @@ fn workspace_deps() -> BTreeMap<String, Vec<(String, bool)>> {
             "--no-deps",
             "--offline",
         ])
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(format!(
+            "{}/..",
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
+        ))
         .output()
         .expect("run cargo metadata");
     assert!(
@@ -65,7 +68,12 @@ fn dependency_arrows_point_one_way() {
         ("weinong-mpc", &["weinong-keys", "weinong-contracts"]),
         (
             "weinong-audit",
-            &["weinong-keys", "weinong-ledger", "weinong-contracts"],
+            &[
+                "weinong-keys",
+                "weinong-ledger",
+                "weinong-contracts",
+                "weinong-api",
+            ],
         ),
         ("weinong-audit-cli", &["weinong-audit", "weinong-ledger"]),
         ("weinong-audit-wasm-test", &["weinong-audit"]),
@@ -94,7 +102,10 @@ fn reachable_from(root: &str, edges: &str) -> BTreeSet<String> {
     let out = Command::new(env!("CARGO"))
         .args(["tree", "--offline", "--prefix", "none", "-e", edges, "-p"])
         .arg(root)
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .current_dir(format!(
+            "{}/..",
+            std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
+        ))
         .output()
         .expect("run cargo tree");
     assert!(

@@ -420,7 +420,9 @@ fn a_wrong_receipt_is_failed() {
 #[ignore = "writes the committed fixture of audit/wasm-test"]
 fn write_the_wasm_fixture() {
     let (_tmp, l, txs) = told(Twist::None);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../audit/wasm-test/tests/fixtures");
+    let dir =
+        Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+            .join("../audit/wasm-test/tests/fixtures");
     fs::create_dir_all(&dir).expect("fixture dir");
     let bundle = serde_json::to_string_pretty(&l.bundle(&txs, true)).expect("json") + "\n";
     fs::write(dir.join("bundle.json"), bundle).expect("write");

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use weinong_audit::{PinnedGenesis, Receipt, verify_request_bundle};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(&std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
         .join("../audit/wasm-test/tests/fixtures")
         .join(name)
 }

@@ -42,6 +42,13 @@
 //! message for this consortium, request and model. A bundle without the section (older
 //! nodes) says so and passes (the check is not applicable).
 
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
+)]
+
 pub mod bundle;
 mod error;
 pub mod proof;

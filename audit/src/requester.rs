@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use base64::Engine;
-use serde_json::Value;
+use weinong_api::dto::{HistoryBody, KeyBody, SealedShareBody};
 use weinong_contracts::DataCategory;
 use weinong_contracts::share::{ShareBinding, share_signature_message};
 use weinong_keys::{KeyId, KeyPair, PublicKey, Signature, sm3_digest};
@@ -49,28 +49,21 @@ pub struct ServedShare {
 
 impl ServedShare {
     /// Reads one entry of the answer's `shares`.
-    pub fn from_json(v: &Value) -> Result<ServedShare, Refusal> {
-        let party = v["party"]
-            .as_u64()
-            .and_then(|p| u8::try_from(p).ok())
-            .ok_or_else(|| Refusal::Malformed {
-                party: None,
-                what: "a share without a party number".into(),
-            })?;
+    pub fn from_body(v: &SealedShareBody) -> Result<ServedShare, Refusal> {
+        let party = v.party;
         let bad = |what: &str| Refusal::Malformed {
             party: Some(party),
             what: what.to_owned(),
         };
         let sealed = base64::engine::general_purpose::STANDARD
-            .decode(v["sealed"].as_str().unwrap_or_default())
+            .decode(&v.sealed)
             .map_err(|_| bad("its ciphertext is not base64"))?;
-        let signer = v["signer"]
-            .as_str()
-            .and_then(|s| s.parse::<KeyId>().ok())
-            .ok_or_else(|| bad("it names no signer key id (a node of an older build?)"))?;
-        let signature = v["signature"]
-            .as_str()
-            .and_then(|s| hex::decode(s).ok())
+        let signer = v
+            .signer
+            .parse::<KeyId>()
+            .map_err(|_| bad("it names no signer key id (a node of an older build?)"))?;
+        let signature = hex::decode(&v.signature)
+            .ok()
             .and_then(|b| <[u8; 64]>::try_from(b).ok())
             .ok_or_else(|| bad("it carries no 64-byte signature (a node of an older build?)"))?;
         Ok(ServedShare {
@@ -103,32 +96,25 @@ impl RequestFacts {
     pub fn from_history(
         consortium: [u8; 32],
         request: [u8; 32],
-        history: &Value,
+        history: &HistoryBody,
     ) -> Result<RequestFacts, String> {
-        let model = history["model"]
-            .as_str()
-            .and_then(hex32)
-            .ok_or("the request's history names no model")?;
-        let events = history["events"]
-            .as_array()
-            .ok_or("the request's history has no events")?;
+        let model = hex32(&history.model).ok_or("the request's history names no model")?;
+        let events = &history.events;
         let requested_at_ms = events
             .iter()
-            .find(|e| e["event"] == "requested" || e["event"] == "listed")
-            .and_then(|e| e["time_ms"].as_u64())
+            .find(|e| e.event == "requested" || e.event == "listed")
+            .map(|e| e.time_ms)
             .ok_or("the request's history does not say when it was made")?;
         let mut accessed_by = [None; 3];
         for e in events {
-            if e["event"] != "accessed" && e["event"] != "batch accessed" {
+            if e.event != "accessed" && e.event != "batch accessed" {
                 continue;
             }
-            let Some(node) = e["node"].as_u64().and_then(|n| u16::try_from(n).ok()) else {
+            let Some(node) = e.node else {
                 continue;
             };
-            for label in e["categories"].as_array().into_iter().flatten() {
-                let category = DataCategory::ALL
-                    .iter()
-                    .find(|c| Some(c.label()) == label.as_str());
+            for label in e.categories.iter().flatten() {
+                let category = DataCategory::ALL.iter().find(|c| c.label() == label);
                 if let Some(c) = category {
                     accessed_by[crate::verify::party_of(c.holder())] = Some(node);
                 }
@@ -176,26 +162,23 @@ pub struct SignerFacts {
 
 impl SignerFacts {
     /// From the node's key answer.
-    pub fn from_json(v: &Value) -> Result<SignerFacts, String> {
-        let public_key = v["public_key"]
-            .as_str()
-            .and_then(|h| hex::decode(h).ok())
+    pub fn from_key(v: &KeyBody) -> Result<SignerFacts, String> {
+        let public_key = hex::decode(&v.public_key)
+            .ok()
             .and_then(|b| PublicKey::from_sec1_bytes(&b).ok())
             .ok_or("the key answer carries no public key (a node of an older build?)")?;
-        let since = v["status_since_ms"].as_u64().unwrap_or(0);
-        let standing = match v["status"].as_str() {
-            Some("active") => KeyStanding::Active,
-            Some("rotated") => KeyStanding::Rotated { at_ms: since },
-            Some("revoked") => KeyStanding::Revoked { at_ms: since },
+        let since = v.status_since_ms.unwrap_or(0);
+        let standing = match v.status.as_str() {
+            "active" => KeyStanding::Active,
+            "rotated" => KeyStanding::Rotated { at_ms: since },
+            "revoked" => KeyStanding::Revoked { at_ms: since },
             other => return Err(format!("the key answer has status {other:?}")),
         };
         Ok(SignerFacts {
             public_key,
-            member: v["member"].as_u64().and_then(|m| u16::try_from(m).ok()),
+            member: v.member,
             standing,
-            department: v["roles"]
-                .as_array()
-                .is_some_and(|r| r.iter().any(|r| r == "department")),
+            department: v.roles.iter().any(|r| r == "department"),
         })
     }
 }
@@ -908,29 +891,39 @@ mod tests {
     fn served_json_is_read_or_refused_by_name() {
         let w = world();
         let s = &honest(&w)[0];
-        let v = serde_json::json!({
-            "party": 0,
-            "sealed": base64::engine::general_purpose::STANDARD.encode(&s.sealed),
-            "signer": s.signer.to_hex(),
-            "signature": hex::encode(s.signature),
-        });
-        let back = ServedShare::from_json(&v).unwrap();
+        let v = SealedShareBody {
+            party: 0,
+            sealed: base64::engine::general_purpose::STANDARD.encode(&s.sealed),
+            signer: s.signer.to_hex(),
+            signature: hex::encode(s.signature),
+        };
+        let back = ServedShare::from_body(&v).unwrap();
         assert_eq!(back.sealed, s.sealed);
-        let old = serde_json::json!({ "party": 0, "sealed": v["sealed"] });
-        let err = ServedShare::from_json(&old).unwrap_err();
+        // A node of an older build served no signer and no signature.
+        let old: SealedShareBody = serde_json::from_value(serde_json::json!({
+            "party": 0, "sealed": v.sealed,
+        }))
+        .unwrap();
+        let err = ServedShare::from_body(&old).unwrap_err();
         assert!(err.to_string().contains("signer"), "{err}");
     }
 
     #[test]
     fn facts_come_from_the_history() {
-        let history = serde_json::json!({
+        let history: HistoryBody = serde_json::from_value(serde_json::json!({
+            "request": hex::encode(REQUEST),
+            "status": "requested",
+            "requester": hex::encode([0x55; 32]),
             "model": hex::encode([0x44; 32]),
+            "purpose": "admission assessment",
+            "deadline_ms": 1000,
             "events": [
-                { "event": "requested", "time_ms": 77 },
-                { "event": "accessed", "node": 3, "categories": ["vital signs"] },
-                { "event": "accessed", "node": 1, "categories": ["insurance claims"] },
+                { "event": "requested", "height": 1, "time_ms": 77 },
+                { "event": "accessed", "height": 2, "time_ms": 78, "node": 3, "categories": ["vital signs"] },
+                { "event": "accessed", "height": 3, "time_ms": 79, "node": 1, "categories": ["insurance claims"] },
             ]
-        });
+        }))
+        .unwrap();
         let facts = RequestFacts::from_history(CONSORTIUM, REQUEST, &history).unwrap();
         assert_eq!(facts.requested_at_ms, 77);
         assert_eq!(facts.accessed_by, [None, Some(3), Some(1)]);

@@ -752,9 +752,13 @@ fn ending(r: &mut Report, txs: &[Proven], asked: Asked<'_>, receipt: Option<&Rec
     }
     let Some((result_tx, result)) = results.first() else {
         if let [failure] = failures.as_slice() {
+            let reason = match &failure.call {
+                Call::FailRequest(f) => f.reason.label(),
+                _ => "no reason",
+            };
             r.ok(
                 "ending",
-                "the request failed (a recorded failure)",
+                format!("the request failed: {reason} (a recorded failure)"),
                 failure.evidence(),
             );
         } else {

@@ -271,7 +271,9 @@ pub enum Rejection {
         consent: ConsentId,
     },
     /// The consent was withdrawn.
-    #[error("consent revoked at block {height} (consent {consent}); access refused")]
+    #[error(
+        "consent revoked at block {height} (consent {consent}): it can be neither used nor withdrawn again"
+    )]
     ConsentRevoked {
         /// The consent.
         consent: ConsentId,

@@ -24,10 +24,14 @@ const FORBIDDEN: &[&str] = &[
 
 fn cargo(args: &[&str]) -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
+    // Read at run time: a binary reused from another checkout must read this one.
+    let manifest = format!(
+        "{}/../Cargo.toml",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
+    );
     let out = Command::new(cargo)
         .args(args)
-        .args(["--offline", "--manifest-path", manifest])
+        .args(["--offline", "--manifest-path", &manifest])
         .output()
         .expect("run cargo");
     assert!(

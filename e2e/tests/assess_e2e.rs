@@ -200,8 +200,16 @@ impl Net {
             &self.url(0),
         ]);
         assert!(out.status.success(), "consent grant failed");
-        hex_after(&String::from_utf8_lossy(&out.stdout), "consent")
-            .expect("consent id in the output")
+        let printed = String::from_utf8_lossy(&out.stdout);
+        let consent = hex_after(&printed, "consent").expect("consent id in the output");
+        // The withdrawal hint is a command that runs as printed (node and key included).
+        let hint = format!(
+            "withdraw it with: weinong consent revoke --node {} --key {} --consent {consent}",
+            self.url(0),
+            registrar.display()
+        );
+        assert!(printed.contains(&hint), "{hint:?} not in:\n{printed}");
+        consent
     }
 
     fn request(&self, subject_id: &str, key: &str, node: usize, receipt: &Path) -> Output {
@@ -860,6 +868,21 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         3,
         "one access per department for the request:\n{listed}"
     );
+    // Each access names the department that read, and its time in UTC, not epoch ms.
+    for department in [
+        "civil affairs (member",
+        "health (member",
+        "medical insurance (member",
+    ] {
+        assert!(
+            listed.contains(department),
+            "{department:?} not in:\n{listed}"
+        );
+    }
+    assert!(
+        listed.contains("TIME (UTC)") && listed.contains(" 20"),
+        "{listed}"
+    );
 
     // Many residents under one request.
     batch_request(&net, base.path());
@@ -870,8 +893,8 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     let out = net.request(stranger, "care-home-1", 1, &r2);
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "a request without consent must fail"
+        Some(3),
+        "a request without consent must be refused"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("consent"));
     assert!(!r2.exists(), "no receipt without a result");
@@ -890,15 +913,17 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         "--receipt",
         &base.path().join("r-other.json").display().to_string(),
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3), "a refusal exits 3");
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
 
     // A key without the institution role: the registrar's request is refused by the
-    // contracts; the auditor (who may submit nothing) gets 403.
+    // contracts; the auditor (who may submit nothing) gets 403. Both are refusals: exit 3,
+    // whatever the layer that refused.
     let out = net.request(&subject_id, "registrar", 0, &base.path().join("r3.json"));
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(3), "{}", common::devnet::text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejected"));
     let out = net.request(&subject_id, "auditor", 0, &base.path().join("r4.json"));
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
 
     // Revoked: the next request is refused.
@@ -913,11 +938,28 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         &net.url(0),
     ]);
     assert!(out.status.success(), "consent revoke failed");
+    // A second withdrawal is refused by the contracts (exit 3), saying it was withdrawn.
+    let again = net.cli(&[
+        "consent",
+        "revoke",
+        "--consent",
+        &consent,
+        "--key",
+        &net.actor_key("registrar").display().to_string(),
+        "--node",
+        &net.url(0),
+    ]);
+    let printed = String::from_utf8_lossy(&again.stdout);
+    assert_eq!(again.status.code(), Some(3), "{printed}");
+    assert!(
+        printed.contains("rejected") && printed.contains("consent revoked at block"),
+        "{printed}"
+    );
     let out = net.request(&subject_id, "care-home-1", 2, &base.path().join("r5.json"));
     assert_eq!(
         out.status.code(),
-        Some(1),
-        "a request after revocation must fail"
+        Some(3),
+        "a request after revocation must be refused"
     );
 
     // A consent that omits one category the model reads (screens, held by health): the
@@ -931,7 +973,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     let out = net.request(&subject_id, "care-home-1", 1, &base.path().join("r5b.json"));
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(3),
         "a consent without screens must not give an assessment"
     );
     assert!(

@@ -2,6 +2,16 @@
 
 use weinong_keys::{KeyError, KeyId};
 
+/// A 4-byte type tag as people read it: `"WNGN"` when it is printable ASCII, else hex
+/// (a tag of random bytes is not pasted into a terminal raw).
+fn tag_text(tag: &[u8; 4]) -> String {
+    if tag.iter().all(|b| b.is_ascii_graphic()) {
+        format!("{:?}", String::from_utf8_lossy(tag))
+    } else {
+        format!("0x{}", hex::encode(tag))
+    }
+}
+
 /// Canonical bytes that could not be decoded. Each variant names the structure.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
@@ -12,7 +22,11 @@ pub enum DecodeError {
         what: &'static str,
     },
     /// The type tag is not the one this structure carries.
-    #[error("{what}: type tag {found:?} is not {expected:?}; is this the right kind of record?")]
+    #[error(
+        "{what}: type tag {} is not {}; is this the right kind of record?",
+        tag_text(found),
+        tag_text(expected)
+    )]
     WrongTag {
         /// The structure being decoded.
         what: &'static str,

@@ -11,7 +11,13 @@ use weinong_ledger::{
     BlockHash, BlockHeader, CommitCertificate, Hash32, MemberSet, Transaction, TxBody, TxKind,
 };
 
-const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/golden_v1.txt");
+/// Read at run time: a binary reused from another checkout must read this one.
+fn path() -> String {
+    format!(
+        "{}/tests/data/golden_v1.txt",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
+    )
+}
 
 fn key(i: u8) -> KeyPair {
     KeyPair::from_secret_bytes(&[i; 32]).expect("small fixed scalar")
@@ -56,7 +62,7 @@ fn write_golden() {
         hex::encode(h.encode()),
         hex::encode(cert.encode()),
     );
-    std::fs::write(PATH, text).expect("write golden file");
+    std::fs::write(path(), text).expect("write golden file");
 }
 
 fn field(text: &str, name: &str) -> Vec<u8> {
@@ -72,7 +78,7 @@ fn golden_v1_records_still_decode_and_verify() {
     if std::env::var_os("WEINONG_LEDGER_WRITE_GOLDEN").is_some() {
         write_golden();
     }
-    let text = std::fs::read_to_string(PATH).expect("golden file present");
+    let text = std::fs::read_to_string(path()).expect("golden file present");
 
     let members_bytes = field(&text, "members");
     let members = MemberSet::decode(&members_bytes).expect("member set decodes");

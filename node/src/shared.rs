@@ -21,35 +21,8 @@ pub struct Replica {
     pub state: State,
 }
 
-/// What happened to one submitted transaction.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum SubmitOutcome {
-    /// In a committed, certified block.
-    Committed {
-        /// Transaction hash, hex.
-        tx: String,
-        /// Block height.
-        height: u64,
-        /// Index in the log.
-        index: u64,
-    },
-    /// The contracts refused it; nothing was recorded.
-    Rejected {
-        /// Transaction hash, hex.
-        tx: String,
-        /// Why, naming what is wrong.
-        reason: String,
-    },
-    /// The consortium could not order it now (no leader, leader unreachable, timeout);
-    /// it may or may not commit later: resubmitting is safe (nonces refuse a replay).
-    Unavailable {
-        /// Transaction hash, hex.
-        tx: String,
-        /// Why.
-        reason: String,
-    },
-}
+/// What happened to one submitted transaction (the API's wire type).
+pub use weinong_api::SubmitOutcome;
 
 /// One submission: transactions and where to send their outcomes (same order).
 pub struct SubmitJob {

@@ -234,7 +234,7 @@ fn distribute(shared: &Shared, batch: Vec<Waiting>, block: Result<BlockResult, S
                 },
                 Some(TxFate::Rejected { reason }) => SubmitOutcome::Rejected {
                     tx: hex_of(tx),
-                    reason,
+                    rejection: reason,
                 },
                 None => SubmitOutcome::Unavailable {
                     tx: hex_of(tx),

@@ -35,7 +35,10 @@ fn write_the_native_reports_when_asked() {
     if std::env::var_os("WEINONG_WRITE_REPORT").is_none() {
         return;
     }
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+    let dir = format!(
+        "{}/tests/fixtures",
+        std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
+    );
     let report = serde_json::to_string_pretty(&report_of(BUNDLE)).unwrap() + "\n";
     std::fs::write(format!("{dir}/report.json"), report).unwrap();
     let failures = serde_json::to_string_pretty(&tampered_failures()).unwrap() + "\n";

@@ -4,6 +4,7 @@
 //! stored, and the requester's client checks the signatures.
 
 use std::sync::Arc;
+use weinong_api::ErrorCode;
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -60,7 +61,10 @@ pub(crate) async fn assessment(
     };
     if caller.key == requester {
         let shares = app.shared.assess.results.get(&id).map_err(|e| {
-            ApiError::unavailable("result_store", format!("sealed shares cannot be read: {e}"))
+            ApiError::unavailable(
+                ErrorCode::ResultStore,
+                format!("sealed shares cannot be read: {e}"),
+            )
         })?;
         body.shares = shares
             .into_iter()

@@ -6,6 +6,7 @@
 //! (`LedgerStore::export_bundle_set`); this module only chooses which transactions.
 
 use std::sync::Arc;
+use weinong_api::ErrorCode;
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -47,7 +48,7 @@ pub(crate) async fn request_bundle(
     let id = RequestId::from_bytes(hex32("request id", &id)?);
     let genesis = app.shared.genesis.encode().map_err(|e| {
         ApiError::unavailable(
-            "genesis_unusable",
+            ErrorCode::GenesisUnusable,
             format!("the genesis cannot be encoded: {e}"),
         )
     })?;
@@ -86,7 +87,10 @@ pub(crate) async fn request_bundle(
         .results
         .get(&id)
         .map_err(|e| {
-            ApiError::unavailable("result_store", format!("sealed shares cannot be read: {e}"))
+            ApiError::unavailable(
+                ErrorCode::ResultStore,
+                format!("sealed shares cannot be read: {e}"),
+            )
         })?
         .into_iter()
         .map(|s| ShareSignatureBody {
@@ -99,7 +103,7 @@ pub(crate) async fn request_bundle(
     Ok(Json(RequestBundleBody {
         format: REQUEST_BUNDLE_FORMAT.to_owned(),
         request: id.to_hex(),
-        genesis: hex::encode(genesis),
+        genesis: Some(hex::encode(genesis)),
         transactions,
         shares,
     }))

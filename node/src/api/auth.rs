@@ -13,6 +13,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use weinong_api::ErrorCode;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -57,7 +58,7 @@ impl Caller {
         let all = sees_all.iter().any(|r| self.roles.contains(r));
         if !all && request.is_none_or(|r| r.requester != self.key) {
             return Err(super::error::ApiError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 format!(
                     "an institution may {what} only of requests it made; key {} made no request {id}",
                     self.key
@@ -66,7 +67,7 @@ impl Caller {
         }
         request.ok_or_else(|| {
             super::error::ApiError::not_found(
-                "no_such_request",
+                ErrorCode::NoSuchRequest,
                 format!("request {id} is not recorded on this ledger"),
             )
         })
@@ -221,7 +222,7 @@ pub(crate) async fn authenticate(
 fn header_value<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, ApiError> {
     let value = headers.get(name).ok_or_else(|| {
         ApiError::unauthorized(
-            "missing_signature",
+            ErrorCode::MissingSignature,
             format!(
                 "header {name} is missing; sign every /v1 request with {HEADER_KEY}, {HEADER_TIME} and {HEADER_SIGNATURE} (see weinong_keys::request_auth)"
             ),
@@ -229,7 +230,7 @@ fn header_value<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a st
     })?;
     value.to_str().map_err(|_| {
         ApiError::unauthorized(
-            "malformed_signature",
+            ErrorCode::MalformedSignature,
             format!("header {name} is not visible ASCII"),
         )
     })
@@ -238,22 +239,24 @@ fn header_value<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a st
 fn auth_error(e: RequestAuthError) -> ApiError {
     match e {
         RequestAuthError::BadSignature | RequestAuthError::WrongKey { .. } => {
-            ApiError::unauthorized("bad_signature", e.to_string())
+            ApiError::unauthorized(ErrorCode::BadSignature, e.to_string())
         }
         RequestAuthError::MalformedHeader { .. } | RequestAuthError::TooLong(_) => {
-            ApiError::unauthorized("malformed_signature", e.to_string())
+            ApiError::unauthorized(ErrorCode::MalformedSignature, e.to_string())
         }
         RequestAuthError::WrongConsortium { .. } => {
-            ApiError::unauthorized("wrong_consortium", e.to_string())
+            ApiError::unauthorized(ErrorCode::WrongConsortium, e.to_string())
         }
-        RequestAuthError::WrongNode { .. } => ApiError::unauthorized("wrong_node", e.to_string()),
+        RequestAuthError::WrongNode { .. } => {
+            ApiError::unauthorized(ErrorCode::WrongNode, e.to_string())
+        }
     }
 }
 
 fn too_large() -> ApiError {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        ErrorCode::BodyTooLarge,
         format!("request body is over {BODY_BYTES_MAX} bytes; split the submission"),
     )
 }
@@ -268,7 +271,7 @@ async fn read_body(app: &App, headers: &HeaderMap, body: Body) -> Result<Bytes, 
             app.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             Err(ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
-                "body_timeout",
+                ErrorCode::BodyTimeout,
                 format!(
                     "the request body did not arrive within this node's limit of {} ms (HTTP_BODY_READ_TIMEOUT); send the body at once",
                     limit.as_millis()
@@ -290,7 +293,10 @@ async fn read_body_unbounded(headers: &HeaderMap, body: Body) -> Result<Bytes, A
     let mut out = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request("body_unreadable", format!("could not read the body: {e}"))
+            ApiError::bad_request(
+                ErrorCode::BodyUnreadable,
+                format!("could not read the body: {e}"),
+            )
         })?;
         if out.len().saturating_add(chunk.len()) > BODY_BYTES_MAX {
             return Err(too_large());
@@ -307,19 +313,19 @@ fn replay_error(e: ReplayError, key: &KeyId, cfg: &super::ApiConfig) -> ApiError
     };
     match e {
         ReplayError::Replayed => ApiError::unauthorized(
-            "replayed_request",
+            ErrorCode::ReplayedRequest,
             "this request signature was already used; sign each request afresh",
         ),
         ReplayError::KeyFull => retry(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_requests",
+            ErrorCode::TooManyRequests,
             format!(
                 "key {key} made {} signed requests within the {} ms clock window, its limit at this node (REPLAY_ENTRIES_PER_KEY); slow down and retry",
                 cfg.replay_per_key, cfg.max_skew_ms
             ),
         )),
         ReplayError::Full => retry(ApiError::unavailable(
-            "busy",
+            ErrorCode::Busy,
             format!(
                 "{} keys made signed requests within the clock window, this node's limit (REPLAY_KEYS_MAX); retry shortly",
                 cfg.replay_keys
@@ -344,7 +350,7 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
             || axum::body::HttpBody::size_hint(&body).lower() > 0
         {
             return Err(ApiError::bad_request(
-                "body_on_get",
+                ErrorCode::BodyOnGet,
                 format!(
                     "a {} request carries no body; send the request without one",
                     parts.method
@@ -365,7 +371,7 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
     let skew = now.abs_diff(signature.time_ms);
     if skew > app.config.max_skew_ms {
         return Err(ApiError::unauthorized(
-            "stale_request",
+            ErrorCode::StaleRequest,
             format!(
                 "request time {} ms is {skew} ms from this node's clock ({now} ms), over the {} ms window; check the client's clock and sign each request afresh",
                 signature.time_ms, app.config.max_skew_ms
@@ -376,7 +382,7 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
     // started could be one it saw, so none is accepted.
     if signature.time_ms < app.started_ms {
         return Err(ApiError::unauthorized(
-            "signed_before_start",
+            ErrorCode::SignedBeforeStart,
             format!(
                 "request time {} ms is before this node's API started ({} ms); sign the request afresh",
                 signature.time_ms, app.started_ms
@@ -387,7 +393,7 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
         let replica = app.shared.ledger()?;
         let record = replica.state.key(&signature.key).ok_or_else(|| {
             ApiError::unauthorized(
-                "unknown_key",
+                ErrorCode::UnknownKey,
                 format!(
                     "key {} is not registered on this ledger; an admin must bind it a role by governance",
                     signature.key
@@ -415,10 +421,9 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
     )
     .map_err(auth_error)?;
     {
-        let mut replay = app
-            .replay
-            .lock()
-            .map_err(|_| ApiError::unavailable("replay_cache_unavailable", "restart the node"))?;
+        let mut replay = app.replay.lock().map_err(|_| {
+            ApiError::unavailable(ErrorCode::ReplayCacheUnavailable, "restart the node")
+        })?;
         replay
             .admit(
                 &signature.key,
@@ -444,7 +449,7 @@ async fn check(app: &App, access: Access, request: Request) -> Result<Request, A
                 .join(", ")
         };
         return Err(ApiError::forbidden(
-            "forbidden",
+            ErrorCode::Forbidden,
             format!(
                 "key {} may not call this route: {} needs one of the roles {}; the key holds {held}",
                 signature.key,

@@ -1,7 +1,9 @@
-//! The API's one error shape: `{"code": "snake_case", "message": "..."}` with its status.
+//! The API's one error shape: `{"code": "snake_case", "number": n, "message": "..."}` with
+//! its status ([`weinong_api::ErrorBody`]).
 //!
-//! Codes are stable identifiers a client may match on; messages name what is wrong and
-//! what to do, in English, and never carry secrets or personal data.
+//! Codes are the closed list [`ErrorCode`] (stable names and numbers) a client decides on;
+//! messages name what is wrong and what to do, in English, and never carry secrets or
+//! personal data.
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -10,15 +12,15 @@ use weinong_ledger::store::StoreError;
 
 use crate::shared::SharedError;
 
-use super::dto::ErrorBody;
+use weinong_api::{ErrorBody, ErrorCode};
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable snake_case code.
-    pub code: &'static str,
+    /// Stable code.
+    pub code: ErrorCode,
     /// What is wrong and what to do.
     pub message: String,
     /// Seconds to send as `Retry-After`, for a refusal that a later retry may pass.
@@ -27,7 +29,7 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with this status, code and message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -37,37 +39,34 @@ impl ApiError {
     }
 
     /// 400.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 401.
-    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unauthorized(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, code, message)
     }
 
     /// 403.
-    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, code, message)
     }
 
     /// 404.
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
     /// 503.
-    pub fn unavailable(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn unavailable(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: self.code.to_owned(),
-            message: self.message,
-        };
+        let body = ErrorBody::new(self.code, self.message);
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(
@@ -82,8 +81,8 @@ impl IntoResponse for ApiError {
 impl From<SharedError> for ApiError {
     fn from(e: SharedError) -> Self {
         let code = match e {
-            SharedError::Poisoned => "replica_unavailable",
-            SharedError::Stopping => "node_stopping",
+            SharedError::Poisoned => ErrorCode::ReplicaUnavailable,
+            SharedError::Stopping => ErrorCode::NodeStopping,
         };
         Self::unavailable(code, e.to_string())
     }
@@ -92,10 +91,10 @@ impl From<SharedError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(_) => Self::not_found("not_found", e.to_string()),
+            StoreError::NotFound(_) => Self::not_found(ErrorCode::NotFound, e.to_string()),
             // Corruption and RocksDB failures: the node cannot answer now; another node can.
             other => Self::unavailable(
-                "ledger_unavailable",
+                ErrorCode::LedgerUnavailable,
                 format!("{other}; ask another node, and have this node's operator run fsck"),
             ),
         }

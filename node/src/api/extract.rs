@@ -4,6 +4,7 @@
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use weinong_api::ErrorCode;
 
 use super::error::ApiError;
 
@@ -17,7 +18,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(t)| ApiPath(t))
-            .map_err(|e| ApiError::bad_request("bad_path", e.body_text()))
+            .map_err(|e| ApiError::bad_request(ErrorCode::BadPath, e.body_text()))
     }
 }
 
@@ -31,7 +32,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(t)| ApiQuery(t))
-            .map_err(|e| ApiError::bad_request("bad_query", e.body_text()))
+            .map_err(|e| ApiError::bad_request(ErrorCode::BadQuery, e.body_text()))
     }
 }
 
@@ -39,7 +40,10 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuer
 pub(crate) fn hex32(what: &'static str, s: &str) -> Result<[u8; 32], ApiError> {
     let mut out = [0u8; 32];
     hex::decode_to_slice(s, &mut out).map_err(|e| {
-        ApiError::bad_request("bad_id", format!("{what} must be 64 hex characters: {e}"))
+        ApiError::bad_request(
+            ErrorCode::BadId,
+            format!("{what} must be 64 hex characters: {e}"),
+        )
     })?;
     Ok(out)
 }

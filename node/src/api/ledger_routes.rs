@@ -1,6 +1,7 @@
 //! Ledger reads: transactions, blocks, the certified head, proofs and bundles.
 
 use std::sync::Arc;
+use weinong_api::ErrorCode;
 
 use axum::Json;
 use axum::extract::State;
@@ -23,13 +24,13 @@ fn tip_height(store: &LedgerStore) -> Result<u64, ApiError> {
     store
         .tip()
         .map(|t| t.height)
-        .ok_or_else(|| ApiError::not_found("no_blocks", "the ledger holds no block yet"))
+        .ok_or_else(|| ApiError::not_found(ErrorCode::NoBlocks, "the ledger holds no block yet"))
 }
 
 fn height_param(s: &str) -> Result<u64, ApiError> {
     s.parse::<u64>().map_err(|_| {
         ApiError::bad_request(
-            "bad_height",
+            ErrorCode::BadHeight,
             format!("block height {s:?} is not a non-negative integer (or use /v1/blocks/latest)"),
         )
     })
@@ -40,7 +41,7 @@ fn existing_height(store: &LedgerStore, height: u64) -> Result<u64, ApiError> {
     let tip = tip_height(store)?;
     if height > tip {
         return Err(ApiError::not_found(
-            "no_such_block",
+            ErrorCode::NoSuchBlock,
             format!("block {height} does not exist; the tip is block {tip}"),
         ));
     }
@@ -56,7 +57,7 @@ fn block_at(store: &LedgerStore, height: u64) -> Result<BlockBody, ApiError> {
 
 fn tx_not_found(hash: &TxHash) -> ApiError {
     ApiError::not_found(
-        "no_such_transaction",
+        ErrorCode::NoSuchTransaction,
         format!(
             "transaction {hash} is not in this ledger (not submitted, refused, or not yet committed)"
         ),
@@ -171,7 +172,7 @@ pub(crate) async fn inclusion_proof(
     let size = query.size.unwrap_or_else(|| store.log_size());
     if size <= index || size > store.log_size() {
         return Err(ApiError::bad_request(
-            "bad_size",
+            ErrorCode::BadSize,
             format!(
                 "size {size} must be above the leaf index {index} and at most the log size {}",
                 store.log_size()
@@ -209,7 +210,7 @@ pub(crate) async fn consistency_proof(
     };
     if query.from_height > to {
         return Err(ApiError::bad_request(
-            "bad_range",
+            ErrorCode::BadRange,
             format!("from_height {} is above to_height {to}", query.from_height),
         ));
     }

@@ -49,7 +49,8 @@
 //! 408 `body_timeout`), the time a request may run ([`limits::HTTP_HANDLER_TIMEOUT`]; 503
 //! `handler_timeout`) and the requests in flight ([`limits::HTTP_REQUESTS_IN_FLIGHT`]; 503
 //! `overloaded` with `Retry-After`, never queued). `/metrics` counts each refusal. Errors
-//! are always JSON `{"code": "snake_case", "message": "..."}`.
+//! are always JSON `{"code": "snake_case", "number": n, "message": "..."}`
+//! ([`weinong_api::ErrorBody`]; codes are the closed list [`weinong_api::ErrorCode`]).
 
 pub mod access;
 mod assessment_routes;
@@ -71,6 +72,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use weinong_api::ErrorCode;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -200,7 +202,7 @@ async fn shed(State(app): State<Arc<App>>, request: Request, next: Next) -> Resp
     let Ok(_permit) = app.in_flight.clone().try_acquire_owned() else {
         app.counters.shed.fetch_add(1, Ordering::Relaxed);
         let mut refusal = ApiError::unavailable(
-            "overloaded",
+            ErrorCode::Overloaded,
             format!(
                 "this node is handling its limit of {} requests at once (HTTP_REQUESTS_IN_FLIGHT); retry after {RETRY_AFTER_S} s",
                 app.config.requests_in_flight
@@ -222,7 +224,7 @@ async fn deadline(State(app): State<Arc<App>>, request: Request, next: Next) -> 
         Err(_) => {
             app.counters.timeouts.fetch_add(1, Ordering::Relaxed);
             ApiError::unavailable(
-                "handler_timeout",
+                ErrorCode::HandlerTimeout,
                 format!(
                     "the request ran past this node's limit of {} ms (HTTP_HANDLER_TIMEOUT); retry, or ask another node",
                     limit.as_millis()
@@ -319,14 +321,14 @@ fn routes(app: Arc<App>) -> Router {
         .merge(open)
         .fallback(|| async {
             ApiError::not_found(
-                "no_such_route",
+                ErrorCode::NoSuchRoute,
                 "no such route; GET /openapi.json lists every route",
             )
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this route does not take that method; GET /openapi.json lists each route's method",
             )
         })
@@ -338,9 +340,11 @@ fn routes(app: Arc<App>) -> Router {
 /// The answer to a connection over [`ApiConfig::connections_max`], written without
 /// reading the request.
 fn connection_refused_response() -> Vec<u8> {
-    let body = format!(
-        "{{\"code\":\"too_many_connections\",\"message\":\"this node has its limit of connections open; retry after {RETRY_AFTER_S} s, and reuse one connection for many requests\"}}"
-    );
+    let body = serde_json::to_string(&weinong_api::ErrorBody::new(
+        ErrorCode::TooManyConnections,
+        format!("this node has its limit of connections open; retry after {RETRY_AFTER_S} s, and reuse one connection for many requests"),
+    ))
+    .unwrap_or_default();
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {RETRY_AFTER_S}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()

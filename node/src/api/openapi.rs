@@ -40,14 +40,15 @@ use super::{
         ops::node,
     ),
     components(schemas(
-        dto::ErrorBody, dto::SubmitRequest, dto::SubmitResponse, dto::OutcomeBody,
+        dto::ErrorBody, weinong_api::ErrorCode, weinong_api::RejectionBody,
+        weinong_api::RejectionCode, dto::SubmitRequest, dto::SubmitResponse, dto::OutcomeBody,
         dto::TransactionBody, dto::BlockBody, dto::MemberSignatureBody,
         dto::CertifiedHeadBody, dto::InclusionBody, dto::ConsistencyBody,
         dto::ProofBundleBody, dto::ConsentBody, dto::HistoryBody, dto::RequestEventBody, dto::BatchBody,
         dto::KeyBody, dto::GovernanceBody, dto::HealthBody, dto::AssessmentBody,
         dto::SealedShareBody,
         dto::ShareSignatureBody,
-                dto::RequestBundleBody,
+        dto::RequestBundleBody,
         dto::SubjectAccessesBody, dto::AccessBody, dto::NodeBody,
         dto::PseudonymEvaluateRequest, dto::PseudonymEvaluateResponse,
     )),
@@ -98,7 +99,7 @@ impl Modify for Signing {
         .collect::<Vec<_>>()
         .join("\n");
         doc.info.description = Some(format!(
-            "Every /v1 request but GET /v1/node is signed (security scheme `weinong_signature`) for this node and consortium; 401 for a missing, malformed, unknown-key, wrong, other-node, other-consortium, stale (over {MAX_CLOCK_SKEW_MS} ms from the node's clock, or before the node started) or replayed signature; 429 when a key has its share of the replay cache; 503 overloaded (with Retry-After) when the node handles its limit of requests at once; 403 when the key's roles at the tip's block time do not allow the route.\n\nRoles per route:\n{roles}\n\nRequest bodies are limited to {BODY_BYTES_MAX} bytes (413) and {SUBMIT_TXS_MAX} transactions per submission. Every error is JSON {{\"code\": \"snake_case\", \"message\": \"...\"}} (schema ErrorBody)."
+            "Every /v1 request but GET /v1/node is signed (security scheme `weinong_signature`) for this node and consortium; 401 for a missing, malformed, unknown-key, wrong, other-node, other-consortium, stale (over {MAX_CLOCK_SKEW_MS} ms from the node's clock, or before the node started) or replayed signature; 429 when a key has its share of the replay cache; 503 overloaded (with Retry-After) when the node handles its limit of requests at once; 403 when the key's roles at the tip's block time do not allow the route.\n\nRoles per route:\n{roles}\n\nRequest bodies are limited to {BODY_BYTES_MAX} bytes (413) and {SUBMIT_TXS_MAX} transactions per submission. Every error is JSON {{\"code\": \"snake_case\", \"number\": n, \"message\": \"...\"}} (schema ErrorBody): decide on the code (schema ErrorCode: stable names and numbers), never on the message; a contract's refusal of a submitted transaction is typed (schema RejectionBody: code, fields, message)."
         ));
     }
 }

@@ -44,7 +44,7 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> Result<Json<HealthBod
     if !readiness.ready {
         return Err(ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
+            weinong_api::ErrorCode::NotReady,
             format!(
                 "node {} is not ready: {}; retry later or use another node",
                 app.shared.name, readiness.reason

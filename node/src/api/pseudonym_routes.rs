@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use weinong_api::ErrorCode;
 
 use axum::Extension;
 use axum::Json;
@@ -105,10 +106,7 @@ fn too_many(message: String, retry_after_s: u64) -> Response {
     (
         StatusCode::TOO_MANY_REQUESTS,
         [(header::RETRY_AFTER, retry_after_s.to_string())],
-        Json(ErrorBody {
-            code: "rate_limited".to_owned(),
-            message,
-        }),
+        Json(ErrorBody::new(ErrorCode::RateLimited, message)),
     )
         .into_response()
 }
@@ -136,7 +134,7 @@ pub(crate) async fn evaluate(
         Ok(Ok(r)) => r,
         Ok(Err(e)) => e.into_response(),
         Err(_) => ApiError::unavailable(
-            "evaluation_failed",
+            ErrorCode::EvaluationFailed,
             "the pseudonym evaluation did not finish; retry the request",
         )
         .into_response(),
@@ -146,20 +144,20 @@ pub(crate) async fn evaluate(
 fn evaluate_inner(app: &App, caller: &Caller, body: &[u8]) -> Result<Response, ApiError> {
     let Some(key) = app.config.pseudonym_key.as_deref() else {
         return Err(ApiError::unavailable(
-            "no_pseudonym_key",
+            ErrorCode::NoPseudonymKey,
             "this node holds no pseudonym key (only department nodes with an [assessment] section and data secrets do); send the request to a department node",
         ));
     };
     let request: PseudonymEvaluateRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("body is not {{\"blinded\": [\"<64 hex>\", ...]}}: {e}"),
         )
     })?;
     let n = request.blinded.len();
     if n == 0 || n > PSEUDONYM_BATCH_MAX {
         return Err(ApiError::bad_request(
-            "bad_batch_size",
+            ErrorCode::BadBatchSize,
             format!(
                 "{n} blinded elements; send 1 to {PSEUDONYM_BATCH_MAX} per request and split larger batches"
             ),
@@ -173,12 +171,12 @@ fn evaluate_inner(app: &App, caller: &Caller, body: &[u8]) -> Result<Response, A
             let mut bytes = [0u8; 32];
             hex::decode_to_slice(text.trim(), &mut bytes).map_err(|e| {
                 ApiError::bad_request(
-                    "bad_blinded_element",
+                    ErrorCode::BadBlindedElement,
                     format!("blinded[{i}] must be 64 hex characters: {e}"),
                 )
             })?;
             BlindedId::from_bytes(&bytes).map_err(|e| {
-                ApiError::bad_request("bad_blinded_element", format!("blinded[{i}]: {e}"))
+                ApiError::bad_request(ErrorCode::BadBlindedElement, format!("blinded[{i}]: {e}"))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

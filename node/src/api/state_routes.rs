@@ -2,6 +2,7 @@
 //! sequence. Times are the tip's block time: the state reads no clock.
 
 use std::sync::Arc;
+use weinong_api::ErrorCode;
 
 use axum::extract::State;
 use axum::{Extension, Json};
@@ -37,7 +38,7 @@ pub(crate) async fn consent(
     let at = state.last_block().time_ms;
     let (Some(c), Some(status)) = (state.consent(&id), state.consent_status(&id, at)) else {
         return Err(ApiError::not_found(
-            "no_such_consent",
+            ErrorCode::NoSuchConsent,
             format!("consent {id} is not recorded on this ledger"),
         ));
     };
@@ -107,7 +108,7 @@ pub(crate) async fn key(
     let state = &replica.state;
     let record = state.key(&id).ok_or_else(|| {
         ApiError::not_found(
-            "no_such_key",
+            ErrorCode::NoSuchKey,
             format!("key {id} is not registered on this ledger"),
         )
     })?;

@@ -7,6 +7,7 @@
 //! Signatures and the contracts' rules are checked by the node that orders them.
 
 use std::sync::Arc;
+use weinong_api::ErrorCode;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -22,11 +23,14 @@ use super::{App, SUBMIT_TXS_MAX};
 /// Decodes one transaction of a submission, naming its index on failure.
 pub(crate) fn decode_one(i: usize, hex_tx: &str) -> Result<Transaction, ApiError> {
     let bytes = hex::decode(hex_tx.trim()).map_err(|e| {
-        ApiError::bad_request("bad_hex", format!("transactions[{i}] is not hex: {e}"))
+        ApiError::bad_request(
+            ErrorCode::BadHex,
+            format!("transactions[{i}] is not hex: {e}"),
+        )
     })?;
     let tx = Transaction::decode(&bytes).map_err(|e| {
         ApiError::bad_request(
-            "bad_transaction",
+            ErrorCode::BadTransaction,
             format!("transactions[{i}] is not a canonical signed transaction: {e}"),
         )
     })?;
@@ -37,14 +41,14 @@ pub(crate) fn decode_one(i: usize, hex_tx: &str) -> Result<Transaction, ApiError
             ..
         } => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "unknown_kind",
+            ErrorCode::UnknownKind,
             format!(
                 "transactions[{i}] has kind {:#06x}, which the contracts do not define (see contracts::payload::kinds)",
                 kind.0
             ),
         ),
         other => ApiError::bad_request(
-            "bad_payload",
+            ErrorCode::BadPayload,
             format!(
                 "transactions[{i}] (kind {:#06x}) has a payload that does not decode: {other}",
                 kind.0
@@ -72,19 +76,19 @@ pub(crate) async fn submit(
 ) -> Result<Json<SubmitResponse>, ApiError> {
     let request: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request(
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("body is not {{\"transactions\": [\"<hex>\", ...]}}: {e}"),
         )
     })?;
     if request.transactions.is_empty() {
         return Err(ApiError::bad_request(
-            "no_transactions",
+            ErrorCode::NoTransactions,
             "`transactions` is empty; send 1 to 4096 hex transactions",
         ));
     }
     if request.transactions.len() > SUBMIT_TXS_MAX {
         return Err(ApiError::bad_request(
-            "too_many_transactions",
+            ErrorCode::TooManyTransactions,
             format!(
                 "{} transactions, over the limit of {SUBMIT_TXS_MAX} per request; split the submission",
                 request.transactions.len()

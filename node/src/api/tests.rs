@@ -271,7 +271,10 @@ fn fixture_full(story: bool, cfg: ApiConfig) -> Fixture {
                 .iter()
                 .map(|t| SubmitOutcome::Rejected {
                     tx: t.hash().to_hex(),
-                    reason: "test double".into(),
+                    rejection: weinong_api::RejectionBody::node(
+                        weinong_api::RejectionCode::Undecodable,
+                        "test double",
+                    ),
                 })
                 .collect();
             let _ = job.reply.send(outcomes);
@@ -963,6 +966,48 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("get", "/v1/node"),
 ];
+
+/// Every schema the document refers to is in it: the wire types come from `weinong-api`,
+/// error codes and contract refusals included.
+#[test]
+fn openapi_refers_only_to_schemas_it_holds() {
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v.as_str()) {
+                        ("$ref", Some(r)) => out.push(r.to_owned()),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_str(&super::openapi::document_json()).unwrap();
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for name in [
+        "ErrorBody",
+        "ErrorCode",
+        "RejectionBody",
+        "RejectionCode",
+        "SubmitOutcome",
+    ] {
+        assert!(schemas.contains_key(name), "{name} missing");
+    }
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .unwrap();
+    assert_eq!(codes.len(), weinong_api::ErrorCode::ALL.len());
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for r in found {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(&r);
+        assert!(schemas.contains_key(name), "dangling reference {r}");
+    }
+}
 
 #[tokio::test]
 async fn openapi_lists_every_route_the_router_serves() {

@@ -641,9 +641,9 @@ impl Assessor {
         }
         match self.record(call).await {
             Ok(SubmitOutcome::Committed { .. }) => Ok(()),
-            Ok(SubmitOutcome::Rejected { reason, .. }) => Err(Failure::new(
+            Ok(SubmitOutcome::Rejected { rejection, .. }) => Err(Failure::new(
                 FailureReason::ConsentMissing,
-                format!("access record refused: {reason}"),
+                format!("access record refused: {rejection}"),
             )),
             Ok(SubmitOutcome::Unavailable { reason, .. }) => Err(Failure::new(
                 FailureReason::ComputationAborted,
@@ -831,7 +831,8 @@ impl Assessor {
                 .map_err(|e| e.to_string())?
                 .pop()
                 .ok_or("no outcome for the transaction")?;
-            let stale_nonce = matches!(&result, SubmitOutcome::Rejected { reason, .. } if reason.contains("nonce"));
+            // Decided on the refusal's code, never its wording.
+            let stale_nonce = result.is_stale_nonce();
             outcome = Some(result);
             if !stale_nonce {
                 break;

@@ -55,6 +55,7 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
+use weinong_api::{RejectionBody, RejectionCode};
 use weinong_contracts::{
     BlockTime, Outcome, PreparedKeys, RequestId, VerifiedTx, apply, expire_requests,
 };
@@ -434,7 +435,7 @@ impl StateMachine {
         // block's SM2 verifications. A key registered inside a block signs from the next
         // block on; every node applies this same rule, and keys are never removed from the
         // state, so replaying the stored block verifies each transaction alike.
-        let verified: Vec<Result<(Transaction, VerifiedTx), String>> = {
+        let verified: Vec<Result<(Transaction, VerifiedTx), RejectionBody>> = {
             let replica = self
                 .chain
                 .shared
@@ -444,9 +445,9 @@ impl StateMachine {
             decoded
                 .into_iter()
                 .map(|tx| {
-                    let tx = tx?;
+                    let tx = tx.map_err(|m| RejectionBody::node(RejectionCode::Undecodable, m))?;
                     let v = VerifiedTx::verify_prepared(&tx, &replica.state, &mut self.prepared)
-                        .map_err(|r| r.to_string())?;
+                        .map_err(|r| RejectionBody::from(&r))?;
                     Ok((tx, v))
                 })
                 .collect()
@@ -458,7 +459,15 @@ impl StateMachine {
         let verified = match &void {
             Some(reason) => {
                 tracing::warn!(height, %reason, "the block is void: no transaction enters it");
-                verified.into_iter().map(|_| Err(reason.clone())).collect()
+                verified
+                    .into_iter()
+                    .map(|_| {
+                        Err(RejectionBody::node(
+                            RejectionCode::VoidBlock,
+                            reason.clone(),
+                        ))
+                    })
+                    .collect()
             }
             None => verified,
         };
@@ -487,7 +496,9 @@ impl StateMachine {
             // (`crate::categories`); the contracts cannot compile a spec, so every node
             // checks it here, alike, before they apply.
             if let Err(reason) = crate::categories::check_registration(v.call()) {
-                fates.push(TxFate::Rejected { reason });
+                fates.push(TxFate::Rejected {
+                    reason: RejectionBody::node(RejectionCode::ModelCategories, reason),
+                });
                 continue;
             }
             match apply(&mut replica.state, &v, at) {
@@ -514,7 +525,7 @@ impl StateMachine {
                     accepted.push(tx);
                 }
                 Err(rejection) => fates.push(TxFate::Rejected {
-                    reason: rejection.to_string(),
+                    reason: RejectionBody::from(&rejection),
                 }),
             }
         }
@@ -566,7 +577,10 @@ impl StateMachine {
                 match found {
                     Some(index) => TxFate::Committed { index },
                     None => TxFate::Rejected {
-                        reason: "not in the block (refused when first applied)".into(),
+                        reason: RejectionBody::node(
+                            RejectionCode::NotInBlock,
+                            "not in the block (refused when first applied)",
+                        ),
                     },
                 }
             })

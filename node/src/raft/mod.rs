@@ -82,8 +82,8 @@ pub enum TxFate {
     },
     /// Refused by decoding, verification or the contracts; not recorded.
     Rejected {
-        /// Why.
-        reason: String,
+        /// Why, typed (the API's wire form of the refusal).
+        reason: weinong_api::RejectionBody,
     },
 }
 
