@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# WebAssembly: weinong-keys and weinong-audit build for wasm32-unknown-unknown, and
-# weinong-audit's report of a real request bundle under wasm (Node) equals the native one
-# (audit/wasm-test, run by wasm-bindgen-test-runner). Installs what it needs: the rustup
+# WebAssembly: weinong-keys, weinong-audit and weinong-mpc (the requester's share decoding
+# and reconstruction; without `fhe`) build for wasm32-unknown-unknown; weinong-audit's
+# report of a real request bundle under wasm (Node) equals the native one, and the
+# requester's reconstruction of real output shares equals the plaintext result with the
+# native commitment (audit/wasm-test, run by wasm-bindgen-test-runner). Installs what it needs: the rustup
 # target, and wasm-bindgen-cli of the wasm-bindgen version in Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +19,6 @@ if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q " $version\$"; the
   cargo install wasm-bindgen-cli --version "$version" --locked \
     || cargo install wasm-bindgen-cli --version "$version"
 fi
-cargo build --release --target "$target" -p weinong-keys -p weinong-audit
+cargo build --release --target "$target" -p weinong-keys -p weinong-audit -p weinong-mpc
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --release --target "$target" -p weinong-audit-wasm-test

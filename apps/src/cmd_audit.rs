@@ -1,13 +1,13 @@
 //! `weinong audit …`: check ledger proofs offline, with the ledger's verifier only (no store,
 //! no network). Exit 0 and print what was proven, or exit 1 naming the first failed check.
-//! A request bundle (`weinong audit request`) is checked by `cmd_audit_request`.
+//! `verify` is the stand-alone verifier's code path (`weinong_audit_cli`: request bundles
+//! and proof bundles); `request` fetches a request bundle (`cmd_audit_request`).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use weinong_ledger::MemberSet;
+use weinong_audit_cli::{Verdict, VerifyArgs};
 use weinong_ledger::bundle::{self, CertifiedHead, CheckFailed, ConsistencyFile};
 use weinong_ledger::limits::BUNDLE_BYTES_MAX;
 
@@ -27,27 +27,6 @@ pub enum AuditCmd {
     Consistency(ConsistencyArgs),
 }
 
-/// `weinong audit verify`.
-#[derive(Args)]
-pub struct VerifyArgs {
-    /// Proof bundle JSON (`weinong ledger export-bundle`, `weinong tx bundle`) or request
-    /// bundle JSON (`weinong audit request`).
-    bundle: PathBuf,
-    /// Request bundles: the consortium's genesis file (canonical bytes, as `weinong
-    /// devnet` writes genesis.bin) to pin the member set; needed when the bundle carries
-    /// none.
-    #[arg(long)]
-    genesis: Option<PathBuf>,
-    /// Request bundles: the requester's receipt JSON (`weinong assess request`); its result
-    /// and nonce must open the recorded result commitment.
-    #[arg(long)]
-    receipt: Option<PathBuf>,
-    /// Pin the consortium's member set (hex file, `weinong ledger head --members-out`);
-    /// without it the bundle's own set is used and printed for you to compare.
-    #[arg(long)]
-    members: Option<PathBuf>,
-}
-
 /// `weinong audit consistency`.
 #[derive(Args)]
 pub struct ConsistencyArgs {
@@ -65,69 +44,35 @@ pub struct ConsistencyArgs {
 /// Dispatches `weinong audit`.
 pub fn audit(cmd: AuditCmd) -> Result<Outcome> {
     match cmd {
-        AuditCmd::Verify(args) => verify(args),
+        AuditCmd::Verify(args) => verify(&args),
         AuditCmd::Request(args) => crate::cmd_audit_request::request(args),
         AuditCmd::Consistency(args) => consistency(args),
     }
 }
 
-fn read_text(path: &Path) -> Result<String> {
-    let len = fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
-    if len > BUNDLE_BYTES_MAX {
-        anyhow::bail!(
-            "{} is {len} bytes, over the {BUNDLE_BYTES_MAX}-byte limit",
-            path.display()
-        );
-    }
-    fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-}
-
-fn pinned(path: Option<&PathBuf>) -> Result<Option<MemberSet>> {
-    let Some(path) = path else { return Ok(None) };
-    let text = read_text(path)?;
-    let bytes = hex::decode(text.trim()).with_context(|| format!("{}: not hex", path.display()))?;
-    Ok(Some(MemberSet::decode(&bytes).with_context(|| {
-        format!("{}: not a member set", path.display())
-    })?))
+fn read_text(path: &Path, what: &str) -> Result<String> {
+    weinong_audit_cli::read_text(path, BUNDLE_BYTES_MAX, what)
 }
 
 fn failed(e: &CheckFailed) -> Outcome {
-    println!("{}", weinong_audit::proof::failed_line(e));
-    Outcome::CheckFailed
+    match weinong_audit_cli::print_failed(e) {
+        Verdict::Holds => Outcome::Ok,
+        Verdict::Failed => Outcome::CheckFailed,
+    }
 }
 
-fn verify(args: VerifyArgs) -> Result<Outcome> {
-    let text = read_text(&args.bundle)?;
-    if crate::cmd_audit_request::is_request_bundle(&text) {
-        return crate::cmd_audit_request::verify(
-            &text,
-            args.genesis.as_deref(),
-            args.receipt.as_deref(),
-        );
-    }
-    if args.genesis.is_some() || args.receipt.is_some() {
-        anyhow::bail!(
-            "--genesis and --receipt apply to request bundles (`weinong audit request`); {} is a single-transaction bundle (pin it with --members)",
-            args.bundle.display()
-        );
-    }
-    let pin = pinned(args.members.as_ref())?;
-    match weinong_audit::proof::verify_proof_bundle(&text, pin.as_ref()) {
-        Ok(lines) => {
-            for line in lines {
-                println!("{line}");
-            }
-            Ok(Outcome::Ok)
-        }
-        Err(e) => Ok(failed(&e)),
-    }
+/// The stand-alone verifier's code path (`weinong-audit verify`): the same lines, the
+/// same verdict.
+fn verify(args: &VerifyArgs) -> Result<Outcome> {
+    Ok(match weinong_audit_cli::verify(args)? {
+        Verdict::Holds => Outcome::Ok,
+        Verdict::Failed => Outcome::CheckFailed,
+    })
 }
 
 fn consistency(args: ConsistencyArgs) -> Result<Outcome> {
-    let pin = pinned(args.members.as_ref())?;
-    let old: CertifiedHead = match bundle::from_json(&read_text(&args.old_head)?) {
+    let pin = weinong_audit_cli::read_members(args.members.as_deref())?;
+    let old: CertifiedHead = match bundle::from_json(&read_text(&args.old_head, "head")?) {
         Ok(h) => h,
         Err(e) => {
             return Ok(failed(&CheckFailed {
@@ -136,7 +81,7 @@ fn consistency(args: ConsistencyArgs) -> Result<Outcome> {
             }));
         }
     };
-    let new: CertifiedHead = match bundle::from_json(&read_text(&args.new_head)?) {
+    let new: CertifiedHead = match bundle::from_json(&read_text(&args.new_head, "head")?) {
         Ok(h) => h,
         Err(e) => {
             return Ok(failed(&CheckFailed {
@@ -145,7 +90,7 @@ fn consistency(args: ConsistencyArgs) -> Result<Outcome> {
             }));
         }
     };
-    let proof: ConsistencyFile = match bundle::from_json(&read_text(&args.proof)?) {
+    let proof: ConsistencyFile = match bundle::from_json(&read_text(&args.proof, "proof")?) {
         Ok(p) => p,
         Err(e) => return Ok(failed(&e)),
     };

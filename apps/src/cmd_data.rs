@@ -720,24 +720,23 @@ fn run_pandas(a: &BenchDataArgs, dir: &Path) -> Result<Option<Run>> {
         .lines()
         .last()
         .ok_or_else(|| anyhow!("pandas script printed nothing"))?;
-    let v: serde_json::Value =
-        serde_json::from_str(line).context("pandas script output is not JSON")?;
-    let rows = v
-        .get("rows_read")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| anyhow!("pandas: no rows_read"))?;
-    let seconds = v
-        .get("seconds")
-        .and_then(serde_json::Value::as_f64)
-        .ok_or_else(|| anyhow!("pandas: no seconds"))?;
-    if let Some(m) = v
-        .get("matches_injected")
-        .and_then(serde_json::Value::as_bool)
-    {
+    /// The script's last line.
+    #[derive(serde::Deserialize)]
+    struct Pandas {
+        rows_read: u64,
+        seconds: f64,
+        matches_injected: Option<bool>,
+    }
+    let result: Pandas = serde_json::from_str(line)
+        .context("pandas script output is not JSON with rows_read and seconds")?;
+    if let Some(m) = result.matches_injected {
         println!(
             "pandas counts equal the injected dirt: {}",
             if m { "yes" } else { "NO" }
         );
     }
-    Ok(Some(Run { rows, seconds }))
+    Ok(Some(Run {
+        rows: result.rows_read,
+        seconds: result.seconds,
+    }))
 }

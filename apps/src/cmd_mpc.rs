@@ -627,15 +627,17 @@ fn run_peer(args: &BenchMpcArgs) -> Result<Option<Vec<(String, f64)>>> {
                 .unwrap_or("")
         );
     }
-    let mut times = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Ok(value) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if let (Some(w), Some(s)) = (value["workload"].as_str(), value["seconds"].as_f64()) {
-            times.push((w.to_string(), s));
-        }
+    /// One timing line of spu_bench.py (other lines are its log).
+    #[derive(serde::Deserialize)]
+    struct Timing {
+        workload: String,
+        seconds: f64,
     }
+    let times = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Timing>(line).ok())
+        .map(|t| (t.workload, t.seconds))
+        .collect();
     Ok(Some(times))
 }
 

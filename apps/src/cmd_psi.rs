@@ -540,17 +540,17 @@ fn run_peer(args: &BenchPsiArgs, a: &Path, b: &Path) -> Result<Option<(f64, u64)
         .rev()
         .find(|l| l.trim_start().starts_with('{'))
         .unwrap_or_default();
-    let json: serde_json::Value = serde_json::from_str(line).with_context(|| {
+    /// The driver's result line.
+    #[derive(serde::Deserialize)]
+    struct Driven {
+        seconds: f64,
+        intersection: u64,
+    }
+    let result: Driven = serde_json::from_str(line).with_context(|| {
         format!(
-            "the SecretFlow driver printed no result (exit {:?})",
+            "the SecretFlow driver printed no result with \"seconds\" and \"intersection\" (exit {:?})",
             output.status.code()
         )
     })?;
-    let seconds = json["seconds"]
-        .as_f64()
-        .context("no \"seconds\" in the SecretFlow result")?;
-    let intersection = json["intersection"]
-        .as_u64()
-        .context("no \"intersection\" in the SecretFlow result")?;
-    Ok(Some((seconds, intersection)))
+    Ok(Some((result.seconds, result.intersection)))
 }

@@ -76,7 +76,10 @@ fn dependency_arrows_point_one_way() {
             ],
         ),
         ("weinong-audit-cli", &["weinong-audit", "weinong-ledger"]),
-        ("weinong-audit-wasm-test", &["weinong-audit"]),
+        (
+            "weinong-audit-wasm-test",
+            &["weinong-audit", "weinong-mpc", "weinong-contracts"],
+        ),
         ("weinong-connectors", &["weinong-keys"]),
         (
             "weinong-api",

@@ -5,14 +5,16 @@
 //! another population size; with `WEINONG_BENCH_PG_URL` set, the same on a scratch
 //! PostgreSQL database). Setup (synthesis and import) is not measured.
 
+// The integration tests' helpers: synthesis, import and truth reading, done the same way.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use weinong_connectors::store::{create_scratch_database, drop_scratch_database};
-use weinong_connectors::synth::{AS_OF, input_file, mapping_file, synthetic_secrets};
-use weinong_connectors::{
-    Department, ImportOptions, Mapping, Store, SynthConfig, import_file, load_features, synthesize,
-};
+use weinong_connectors::synth::{AS_OF, synthetic_secrets};
+use weinong_connectors::{Department, Store, load_features};
 use weinong_keys::SubjectPseudonym;
 
 const SEED: u64 = 31;
@@ -25,40 +27,12 @@ fn people() -> u64 {
 }
 
 fn synth(data: &Path, people: u64) -> Vec<SubjectPseudonym> {
-    synthesize(&SynthConfig {
-        people,
-        seed: SEED,
-        dirt: 0.0,
-        out: data.to_path_buf(),
-    })
-    .expect("synthesize");
-    let mut r = csv::Reader::from_path(data.join("truth").join("civil.csv")).expect("truth");
-    r.records()
-        .map(|rec| {
-            rec.expect("record")[0]
-                .parse::<SubjectPseudonym>()
-                .expect("pseudonym")
-        })
-        .collect()
+    common::synth(data, people, SEED, 0.0);
+    common::truth_subjects(data)
 }
 
 async fn import(store: &Store, data: &Path) {
-    let secrets = synthetic_secrets(SEED);
-    for d in Department::ALL {
-        let mapping = mapping_file(d).map_or_else(Mapping::default, |m| {
-            Mapping::load(&data.join(m)).expect("mapping")
-        });
-        import_file(
-            store,
-            d,
-            &data.join(input_file(d)),
-            &mapping,
-            &secrets,
-            &ImportOptions::default(),
-        )
-        .await
-        .expect("import");
-    }
+    common::import_all(store, data, &synthetic_secrets(SEED)).await;
 }
 
 fn bench(c: &mut Criterion) {

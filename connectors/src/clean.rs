@@ -848,29 +848,23 @@ mod tests {
             .expect("bd");
         assert_eq!(c.values[bd_pos].render(), "1949-12-31");
 
-        let bad = raw(
-            &CIVIL,
-            &[
-                ("id_number", "110105194912310021"),
-                ("name", "张三"),
-                ("assessed_on", "2024-01-05"),
-            ],
-        );
-        assert_eq!(
-            clean_row(&CIVIL, &pepper, &bad).err().map(|r| r.rule),
-            Some(Rule::IdInvalid)
-        );
-        let no_name = raw(
-            &CIVIL,
-            &[
-                ("id_number", "11010519491231002X"),
-                ("assessed_on", "2024-01-05"),
-            ],
-        );
-        assert_eq!(
-            clean_row(&CIVIL, &pepper, &no_name).err().map(|r| r.rule),
-            Some(Rule::MissingRejected)
-        );
+        // Rows refused whole, with the rule that refused them.
+        let refused_by = |fields: &[(&str, &str)]| {
+            clean_row(&CIVIL, &pepper, &raw(&CIVIL, fields))
+                .err()
+                .map(|r| r.rule)
+        };
+        let bad_check_digit = [
+            ("id_number", "110105194912310021"),
+            ("name", "张三"),
+            ("assessed_on", "2024-01-05"),
+        ];
+        assert_eq!(refused_by(&bad_check_digit), Some(Rule::IdInvalid));
+        let no_name = [
+            ("id_number", "11010519491231002X"),
+            ("assessed_on", "2024-01-05"),
+        ];
+        assert_eq!(refused_by(&no_name), Some(Rule::MissingRejected));
 
         let h = raw(
             &HEALTH,

@@ -73,19 +73,11 @@ impl Date {
             && all_digits(&b[..4])
             && all_digits(&b[5..7])
         {
-            let d = Date::new(
-                num(&b[..4])? as u16,
-                num(&b[5..7])? as u8,
-                num(&b[8..10])? as u8,
-            )?;
+            let d = from_digits(&b[..4], &b[5..7], &b[8..10])?;
             return Some((d, DateForm::Canonical));
         }
         if b.len() == 8 && all_digits(b) {
-            let d = Date::new(
-                num(&b[..4])? as u16,
-                num(&b[4..6])? as u8,
-                num(&b[6..8])? as u8,
-            )?;
+            let d = from_digits(&b[..4], &b[4..6], &b[6..8])?;
             return Some((d, DateForm::Other));
         }
         let parts: Vec<&str> = t
@@ -102,10 +94,10 @@ impl Date {
         if parts[0].len() != 4 || parts[1].len() > 2 || parts[2].len() > 2 {
             return None;
         }
-        let d = Date::new(
-            num(parts[0].as_bytes())? as u16,
-            num(parts[1].as_bytes())? as u8,
-            num(parts[2].as_bytes())? as u8,
+        let d = from_digits(
+            parts[0].as_bytes(),
+            parts[1].as_bytes(),
+            parts[2].as_bytes(),
         )?;
         Some((d, DateForm::Other))
     }
@@ -156,8 +148,16 @@ fn all_digits(b: &[u8]) -> bool {
     !b.is_empty() && b.iter().all(u8::is_ascii_digit)
 }
 
-/// At most 4 ASCII digits: fits in u32, and the callers' narrowing is lossless for valid
-/// dates (checked again by `Date::new`).
+/// The date whose year, month and day are these runs of digits (none when a run does not
+/// fit its field; `Date::new` checks the calendar).
+fn from_digits(year: &[u8], month: &[u8], day: &[u8]) -> Option<Date> {
+    Date::new(
+        u16::try_from(num(year)?).ok()?,
+        u8::try_from(num(month)?).ok()?,
+        u8::try_from(num(day)?).ok()?,
+    )
+}
+
 fn num(b: &[u8]) -> Option<u32> {
     if b.len() > 4 || !all_digits(b) {
         return None;

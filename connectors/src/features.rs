@@ -366,6 +366,10 @@ impl Cells<'_> {
     }
 
     /// A DOUBLE PRECISION column stored from tenths (`store` writes `n / 10`), as tenths.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "range-checked in floating point before the cast"
+    )]
     fn tenths(&self, col: usize) -> Result<Option<i64>, ConnectorError> {
         let v: Option<f64> = self
             .row

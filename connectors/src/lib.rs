@@ -12,6 +12,10 @@
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)
+)]
 
 pub mod clean;
 pub mod date;

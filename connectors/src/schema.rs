@@ -235,6 +235,11 @@ const fn item_from(name: &'static str, label_zh: &'static str, min: i64, max: i6
     f(name, label_zh, None, FieldKind::Int { min, max }, NULL)
 }
 
+/// A count or flag (`0..=max`) where an empty cell means none happened.
+const fn count(name: &'static str, label_zh: &'static str, max: i64) -> FieldSpec {
+    f(name, label_zh, None, FieldKind::Int { min: 0, max }, ZERO)
+}
+
 const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64]) -> FieldSpec {
     f(name, label_zh, None, FieldKind::Choice(set), NULL)
 }
@@ -273,28 +278,10 @@ pub static CIVIL: TableSpec = TableSpec {
             NULL,
         ),
         // 0 illiterate, 1 primary school, 2 secondary school or above (MMSE cut-offs).
-        f(
-            "education",
-            "文化程度",
-            None,
-            FieldKind::Int { min: 0, max: 2 },
-            NULL,
-        ),
-        f(
-            "living_alone",
-            "独居",
-            None,
-            FieldKind::Int { min: 0, max: 1 },
-            NULL,
-        ),
+        item("education", "文化程度", 2),
+        item("living_alone", "独居", 1),
         // Shanghai unified care-needs grade 照护1-6, carried, never computed.
-        f(
-            "care_grade",
-            "照护等级",
-            None,
-            FieldKind::Int { min: 1, max: 6 },
-            NULL,
-        ),
+        item_from("care_grade", "照护等级", 1, 6),
         f("assessed_on", "评估日期", None, FieldKind::Date, REJECT),
         // GB/T 42195-2022: 自理能力
         item("gb_eating", "进食", 4),
@@ -327,34 +314,10 @@ pub static CIVIL: TableSpec = TableSpec {
         item("gb_transport", "使用交通工具外出", 3),
         item("gb_social", "社会交往能力", 4),
         // Care-risk events in the last 30 days (GB/T 42195 adjustment).
-        f(
-            "risk_fall_30d",
-            "近30天跌倒",
-            None,
-            FieldKind::Int { min: 0, max: 1 },
-            ZERO,
-        ),
-        f(
-            "risk_choking_30d",
-            "近30天噎食",
-            None,
-            FieldKind::Int { min: 0, max: 1 },
-            ZERO,
-        ),
-        f(
-            "risk_self_harm_30d",
-            "近30天自杀自伤",
-            None,
-            FieldKind::Int { min: 0, max: 1 },
-            ZERO,
-        ),
-        f(
-            "risk_wandering_30d",
-            "近30天走失",
-            None,
-            FieldKind::Int { min: 0, max: 1 },
-            ZERO,
-        ),
+        count("risk_fall_30d", "近30天跌倒", 1),
+        count("risk_choking_30d", "近30天噎食", 1),
+        count("risk_self_harm_30d", "近30天自杀自伤", 1),
+        count("risk_wandering_30d", "近30天走失", 1),
     ],
 };
 
@@ -412,13 +375,7 @@ pub static HEALTH: TableSpec = TableSpec {
             FieldKind::Icd10List,
             NULL,
         ),
-        f(
-            "falls_12m",
-            "近12个月跌倒次数",
-            None,
-            FieldKind::Int { min: 0, max: 20 },
-            ZERO,
-        ),
+        count("falls_12m", "近12个月跌倒次数", 20),
         // Morse Fall Scale, item points as the scale assigns them.
         choice("morse_history", "跌倒史", &[0, 25]),
         choice("morse_secondary_dx", "超过一个疾病诊断", &[0, 15]),
@@ -488,13 +445,7 @@ pub static INSURANCE: TableSpec = TableSpec {
             FieldKind::Int { min: 0, max: 60 },
             NULL,
         ),
-        f(
-            "ltc_insured",
-            "长护险参保",
-            None,
-            FieldKind::Int { min: 0, max: 1 },
-            ZERO,
-        ),
+        count("ltc_insured", "长护险参保", 1),
     ],
 };
 

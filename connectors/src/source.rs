@@ -1001,6 +1001,10 @@ fn column_name(index: u32) -> String {
     String::from_utf8(letters).unwrap_or_default()
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "whole floats below 10^15, and day numbers below 200000: exact"
+)]
 fn cell_text(c: &Data) -> String {
     match c {
         Data::Empty => String::new(),
@@ -1021,6 +1025,10 @@ fn cell_text(c: &Data) -> String {
 }
 
 /// An Excel serial date (days since 1899-12-30, the 1900 system) as `YYYY-MM-DD`.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "day numbers below 200000: exact"
+)]
 fn excel_date(serial: f64) -> String {
     let days = serial.floor();
     if !days.is_finite() || !(1.0..=200_000.0).contains(&days) {

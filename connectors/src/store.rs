@@ -211,27 +211,24 @@ impl Store {
 
     /// Rows in a department's table.
     pub async fn count_rows(&self, department: Department) -> Result<i64, ConnectorError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", TableSpec::of(department).table);
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .fetch_one(&self.pool)
+        self.count(TableSpec::of(department).table, "count rows")
             .await
-            .map_err(ConnectorError::db("count rows"))?;
-        row.try_get::<i64, _>(0)
-            .map_err(ConnectorError::db("count rows"))
     }
 
     /// Subjects stored for a department.
     pub async fn count_subjects(&self, department: Department) -> Result<i64, ConnectorError> {
-        let sql = format!(
-            "SELECT COUNT(*) FROM {}",
-            TableSpec::of(department).subject_table
-        );
+        self.count(TableSpec::of(department).subject_table, "count subjects")
+            .await
+    }
+
+    /// Rows in `table` (one of the schema's own names).
+    async fn count(&self, table: &str, what: &'static str) -> Result<i64, ConnectorError> {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
         let row = sqlx::query(AssertSqlSafe(sql))
             .fetch_one(&self.pool)
             .await
-            .map_err(ConnectorError::db("count subjects"))?;
-        row.try_get::<i64, _>(0)
-            .map_err(ConnectorError::db("count subjects"))
+            .map_err(ConnectorError::db(what))?;
+        row.try_get::<i64, _>(0).map_err(ConnectorError::db(what))
     }
 
     /// Import jobs, newest first.
@@ -385,6 +382,10 @@ fn render_stored(
     Ok(out)
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "tenths are below 10^12: exact after rounding"
+)]
 fn decode_value(r: &AnyRow, col: usize, kind: FieldKind) -> Result<Value, ConnectorError> {
     let db = ConnectorError::db("decode value");
     Ok(match kind {

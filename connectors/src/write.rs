@@ -252,6 +252,43 @@ fn take_statements<T>(pending: &mut Vec<T>, per: usize, last: bool) -> Vec<Vec<T
     out
 }
 
+/// Rows waiting to fill a SQLite statement of `per` rows.
+struct Batcher<T> {
+    per: usize,
+    pending: Vec<T>,
+}
+
+impl<T> Batcher<T> {
+    fn new(per: usize) -> Batcher<T> {
+        Batcher {
+            per,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Adds `rows` and splits off the whole statements (see [`take_statements`]).
+    fn take(&mut self, rows: Vec<T>, last: bool) -> Vec<Vec<T>> {
+        self.pending.extend(rows);
+        take_statements(&mut self.pending, self.per, last)
+    }
+}
+
+/// The binds of one multi-row SQLite statement and its row count: `add_row` adds each
+/// row's `binds_per_row` values.
+fn statement_args<T>(
+    group: Vec<T>,
+    binds_per_row: usize,
+    add_row: impl Fn(&mut SqliteArguments, T) -> Result<(), ConnectorError>,
+) -> Result<(usize, SqliteArguments), ConnectorError> {
+    let n = group.len();
+    let mut args = SqliteArguments::default();
+    args.reserve(n * binds_per_row, 0);
+    for row in group {
+        add_row(&mut args, row)?;
+    }
+    Ok((n, args))
+}
+
 /// Appends one value of a data field.
 fn add_value(args: &mut SqliteArguments, v: Value, kind: FieldKind) -> Result<(), ConnectorError> {
     match kind {
@@ -278,19 +315,17 @@ fn add_value(args: &mut SqliteArguments, v: Value, kind: FieldKind) -> Result<()
 pub(crate) struct RowEncoder {
     backend: Backend,
     kinds: Vec<FieldKind>,
-    rows_per_statement: usize,
-    pending: Vec<(SubjectPseudonym, Vec<Value>)>,
+    statements: Batcher<(SubjectPseudonym, Vec<Value>)>,
 }
 
 impl RowEncoder {
     pub(crate) fn new(spec: &TableSpec, backend: Backend) -> RowEncoder {
         let kinds: Vec<FieldKind> = spec.data_fields().map(|(_, f)| f.kind).collect();
-        let rows_per_statement = (SQL_BINDS_MAX / (kinds.len() + 1)).max(1);
+        let statements = Batcher::new((SQL_BINDS_MAX / (kinds.len() + 1)).max(1));
         RowEncoder {
             backend,
             kinds,
-            rows_per_statement,
-            pending: Vec::new(),
+            statements,
         }
     }
 
@@ -322,22 +357,18 @@ impl RowEncoder {
                 Ok(Encoded::Postgres(parts.concat()))
             }
             Backend::Sqlite => {
-                self.pending.extend(rows);
-                let groups = take_statements(&mut self.pending, self.rows_per_statement, last);
+                let groups = self.statements.take(rows, last);
                 let kinds = &self.kinds;
                 let statements = groups
                     .into_par_iter()
                     .map(|group| {
-                        let n = group.len();
-                        let mut args = SqliteArguments::default();
-                        args.reserve(n * (kinds.len() + 1), 0);
-                        for (subject, values) in group {
-                            add(&mut args, subject.as_bytes().to_vec())?;
+                        statement_args(group, kinds.len() + 1, |args, (subject, values)| {
+                            add(args, subject.as_bytes().to_vec())?;
                             for (v, kind) in values.into_iter().zip(kinds) {
-                                add_value(&mut args, v, *kind)?;
+                                add_value(args, v, *kind)?;
                             }
-                        }
-                        Ok((n, args))
+                            Ok(())
+                        })
                     })
                     .collect::<Result<Vec<_>, ConnectorError>>()?;
                 Ok(Encoded::Sqlite(statements))
@@ -399,16 +430,14 @@ impl RowWriter {
 /// Encodes sealed identities of new subjects.
 pub(crate) struct SubjectEncoder {
     backend: Backend,
-    rows_per_statement: usize,
-    pending: Vec<(SubjectPseudonym, Vec<u8>)>,
+    statements: Batcher<(SubjectPseudonym, Vec<u8>)>,
 }
 
 impl SubjectEncoder {
     pub(crate) fn new(backend: Backend) -> SubjectEncoder {
         SubjectEncoder {
             backend,
-            rows_per_statement: SQL_BINDS_MAX / 2,
-            pending: Vec::new(),
+            statements: Batcher::new(SQL_BINDS_MAX / 2),
         }
     }
 
@@ -430,19 +459,14 @@ impl SubjectEncoder {
                 Ok(Encoded::Postgres(data))
             }
             Backend::Sqlite => {
-                self.pending.extend(subjects);
-                let groups = take_statements(&mut self.pending, self.rows_per_statement, last);
+                let groups = self.statements.take(subjects, last);
                 let statements = groups
                     .into_iter()
                     .map(|group| {
-                        let n = group.len();
-                        let mut args = SqliteArguments::default();
-                        args.reserve(n * 2, 0);
-                        for (s, sealed) in group {
-                            add(&mut args, s.as_bytes().to_vec())?;
-                            add(&mut args, sealed)?;
-                        }
-                        Ok((n, args))
+                        statement_args(group, 2, |args, (s, sealed)| {
+                            add(args, s.as_bytes().to_vec())?;
+                            add(args, sealed)
+                        })
                     })
                     .collect::<Result<Vec<_>, ConnectorError>>()?;
                 Ok(Encoded::Sqlite(statements))

@@ -130,6 +130,13 @@ fn check(table: &FeatureTable, i: usize, want: &[(&str, Option<i64>)]) {
     }
 }
 
+/// Checks A's features: the request names A first and again last (rows 0 and 4), and
+/// both rows must hold them.
+fn check_a(table: &FeatureTable, want: &[(&str, Option<i64>)]) {
+    check(table, 0, want);
+    check(table, 4, want);
+}
+
 async fn hand_computed(s: &TestStore) {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = people();
@@ -182,8 +189,7 @@ async fn hand_computed(s: &TestStore) {
     for (name, v) in GB_HEADER.split(',').zip(A_ITEMS) {
         want_a.push((name, Some(v)));
     }
-    check(&civil, 0, &want_a);
-    check(&civil, 4, &want_a);
+    check_a(&civil, &want_a);
     check(
         &civil,
         1,
@@ -250,8 +256,7 @@ async fn hand_computed(s: &TestStore) {
         ("weight_6m_ago", Some(700)),
     ];
     assert_eq!(want_a.len(), feature_names(Department::Health).len());
-    check(&health, 0, &want_a);
-    check(&health, 4, &want_a);
+    check_a(&health, &want_a);
     check(
         &health,
         1,
@@ -293,8 +298,7 @@ async fn hand_computed(s: &TestStore) {
             n => (n, Some(0)),
         })
         .collect();
-    check(&insurance, 0, &want_a);
-    check(&insurance, 4, &want_a);
+    check_a(&insurance, &want_a);
     check(
         &insurance,
         1,
@@ -390,15 +394,7 @@ async fn import_synthetic(
 ) -> Vec<SubjectPseudonym> {
     common::synth(dir, people, SEED, 0.0);
     common::import_all(store, dir, &synthetic_secrets(SEED)).await;
-    // Every person is in the civil register.
-    let mut r = csv::Reader::from_path(dir.join("truth").join("civil.csv")).expect("truth");
-    r.records()
-        .map(|rec| {
-            rec.expect("record")[0]
-                .parse::<SubjectPseudonym>()
-                .expect("pseudonym")
-        })
-        .collect()
+    common::truth_subjects(dir)
 }
 
 /// Model input columns for the subjects known to every department with every required

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::{TestStore, read_csv};
 use weinong_connectors::synth::synthetic_secrets;
@@ -32,6 +32,27 @@ async fn import(
         options,
     )
     .await
+}
+
+/// As [`import`] for a file whose headers are the department's own (no mapping).
+async fn import_unmapped(
+    s: &TestStore,
+    d: Department,
+    path: &Path,
+    options: &ImportOptions,
+) -> Result<QualityReport, ConnectorError> {
+    import(s, d, path, &Mapping::default(), options).await
+}
+
+/// A copy of `data`'s file `name`, saved as `broken`, with line `index` (from 0) replaced;
+/// and the file's number of lines.
+fn break_line(data: &Path, name: &str, index: usize, line: &str, broken: &str) -> (PathBuf, usize) {
+    let text = std::fs::read_to_string(data.join(name)).expect("read");
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines[index] = line;
+    let path = data.join(broken);
+    std::fs::write(&path, lines.join("\n")).expect("write");
+    (path, lines.len())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,25 +120,21 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     let before = table_counts(s).await;
     assert!(before[0] > 0 && before[2] == 0 && before[4] == 0);
     // Health file broken far past the first chunks: a row with a missing column.
-    let text = std::fs::read_to_string(data.path().join("health.csv")).expect("read");
-    let mut lines: Vec<&str> = text.lines().collect();
-    assert!(lines.len() > 500);
-    lines[450] = "11010519491231002X,张三";
-    let broken = data.path().join("broken.csv");
-    std::fs::write(&broken, lines.join("\n")).expect("write");
+    let (broken, lines) = break_line(
+        data.path(),
+        "health.csv",
+        450,
+        "11010519491231002X,张三",
+        "broken.csv",
+    );
+    assert!(lines > 500);
     let options = ImportOptions {
         chunk_rows: 100,
         progress: None,
     };
-    let err = import(
-        s,
-        Department::Health,
-        &broken,
-        &Mapping::default(),
-        &options,
-    )
-    .await
-    .expect_err("a malformed row must fail the import");
+    let err = import_unmapped(s, Department::Health, &broken, &options)
+        .await
+        .expect_err("a malformed row must fail the import");
     assert!(matches!(err, ConnectorError::Csv { .. }), "{err}");
     assert!(err.to_string().contains("broken.csv"), "{err}");
     assert_eq!(
@@ -126,20 +143,16 @@ async fn failing_import_changes_nothing(s: &TestStore) {
         "the failed import changed the store"
     );
     // A broken JSON line halfway through the insurance file, likewise.
-    let text = std::fs::read_to_string(data.path().join("insurance.jsonl")).expect("read");
-    let mut lines: Vec<&str> = text.lines().collect();
-    lines[400] = "{\"claim_id\": \"YB1\", ";
-    let broken = data.path().join("broken.jsonl");
-    std::fs::write(&broken, lines.join("\n")).expect("write");
-    let err = import(
-        s,
-        Department::MedicalInsurance,
-        &broken,
-        &Mapping::default(),
-        &options,
-    )
-    .await
-    .expect_err("broken JSON must fail the import");
+    let (broken, _) = break_line(
+        data.path(),
+        "insurance.jsonl",
+        400,
+        "{\"claim_id\": \"YB1\", ",
+        "broken.jsonl",
+    );
+    let err = import_unmapped(s, Department::MedicalInsurance, &broken, &options)
+        .await
+        .expect_err("broken JSON must fail the import");
     assert!(err.to_string().contains("line 401"), "{err}");
     assert_eq!(table_counts(s).await, before);
     // Importing the same people again violates the register's key: the import is undone.
@@ -158,26 +171,14 @@ async fn failing_import_changes_nothing(s: &TestStore) {
     // bulk load drops until its end: the rollback put them back. A good import, then the
     // same file again, must conflict on the check-up key.
     let health = data.path().join("health.csv");
-    import(
-        s,
-        Department::Health,
-        &health,
-        &Mapping::default(),
-        &options,
-    )
-    .await
-    .expect("good health import");
+    import_unmapped(s, Department::Health, &health, &options)
+        .await
+        .expect("good health import");
     let after = table_counts(s).await;
     assert!(after[2] > 0 && after[3] > 0);
-    let err = import(
-        s,
-        Department::Health,
-        &health,
-        &Mapping::default(),
-        &options,
-    )
-    .await
-    .expect_err("re-importing stored check-ups must fail");
+    let err = import_unmapped(s, Department::Health, &health, &options)
+        .await
+        .expect_err("re-importing stored check-ups must fail");
     assert!(matches!(err, ConnectorError::Db { .. }), "{err}");
     assert_eq!(table_counts(s).await, after);
 }
@@ -197,7 +198,7 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let mut bytes = b"id_number,name,exam_date\n".to_vec();
     bytes.extend_from_slice(b"11010519491231002X,\xff\xfe\xff\xfe,2024-01-05\n");
     std::fs::write(&p, bytes).expect("write");
-    let err = import(s, Department::Health, &p, &Mapping::default(), &opts)
+    let err = import_unmapped(s, Department::Health, &p, &opts)
         .await
         .expect_err("encoding");
     assert!(
@@ -209,7 +210,7 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let p = dir.path().join("gbk.csv");
     let text = "身份证号,姓名,体检日期,收缩压\n11010519491231002X,张三,2024年1月5日,130\n";
     std::fs::write(&p, encoding_rs::GBK.encode(text).0).expect("write");
-    let r = import(s, Department::Health, &p, &Mapping::default(), &opts)
+    let r = import_unmapped(s, Department::Health, &p, &opts)
         .await
         .expect("GBK import");
     assert_eq!((r.encoding.as_str(), r.rows_stored), ("GB18030", 1));
@@ -306,15 +307,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     ws.write_string(1, 6, "i10;E119").expect("cell");
     ws.write_number(1, 7, 7.0).expect("cell");
     wb.save(&x).expect("save xlsx");
-    let r = import(
-        s,
-        Department::MedicalInsurance,
-        &x,
-        &Mapping::default(),
-        &opts,
-    )
-    .await
-    .expect("xlsx import");
+    let r = import_unmapped(s, Department::MedicalInsurance, &x, &opts)
+        .await
+        .expect("xlsx import");
     assert_eq!(r.rows_stored, 1);
     assert_eq!(r.count(weinong_connectors::Rule::Icd10Normalised), 2);
     assert_eq!(r.count(weinong_connectors::Rule::DateFormat), 1);
@@ -334,15 +329,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let full = std::fs::read(&x).expect("read");
     let cut = dir.path().join("cut.xlsx");
     std::fs::write(&cut, &full[..full.len() / 2]).expect("write");
-    let err = import(
-        s,
-        Department::MedicalInsurance,
-        &cut,
-        &Mapping::default(),
-        &opts,
-    )
-    .await
-    .expect_err("truncated");
+    let err = import_unmapped(s, Department::MedicalInsurance, &cut, &opts)
+        .await
+        .expect_err("truncated");
     assert!(matches!(err, ConnectorError::Xlsx { .. }), "{err}");
     assert!(
         err.to_string().contains("cannot read XLSX workbook"),
@@ -350,15 +339,9 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     );
     let unknown = dir.path().join("data.parquet");
     std::fs::write(&unknown, b"PAR1").expect("write");
-    let err = import(
-        s,
-        Department::MedicalInsurance,
-        &unknown,
-        &Mapping::default(),
-        &opts,
-    )
-    .await
-    .expect_err("format");
+    let err = import_unmapped(s, Department::MedicalInsurance, &unknown, &opts)
+        .await
+        .expect_err("format");
     assert!(
         matches!(err, ConnectorError::UnsupportedFormat { .. }),
         "{err}"

@@ -5,13 +5,13 @@ mod common;
 
 use common::{DAY, HOUR, T0, Who, World, sign_with_nonce};
 use weinong_contracts::{
-    AccessRecord, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant, ConsentId,
-    ConsentRevoke, ConsentStatus, DataCategory as C, EvidenceHash, FailRequest, FailureReason,
-    FieldsHash, HistoryEntry, MemberId, ModelId, Purpose, RequestEvent, RequestId,
+    AccessRecord, Approval, AssessmentRequest, BlockTime, Call, CategorySet, Change, ConsentGrant,
+    ConsentId, ConsentRevoke, ConsentStatus, DataCategory as C, EvidenceHash, FailRequest,
+    FailureReason, FieldsHash, HistoryEntry, MemberId, ModelId, Purpose, RequestEvent, RequestId,
     ResultCommitment, ResultRecord, Role,
     payload::{model_id, rotation_bytes},
 };
-use weinong_keys::{Pepper, ResidentId, SubjectPseudonym};
+use weinong_keys::{KeyPair, Pepper, ResidentId, SubjectPseudonym};
 use weinong_ledger::Transaction;
 
 /// What one step submits.
@@ -30,12 +30,8 @@ enum Step {
 
 /// Submits `step` at block `height`, `time_ms`, and checks the answer: `"accepted"`,
 /// `"accepted: <text in the receipt's outcome>"`, or `"refused: <text in the reason>"`.
-fn check(
-    w: &mut World,
-    (height, time_ms): (u64, u64),
-    step: Step,
-    expect: &str,
-) -> Option<Transaction> {
+/// Returns the transaction submitted.
+fn check(w: &mut World, (height, time_ms): (u64, u64), step: Step, expect: &str) -> Transaction {
     let tx = match step {
         Step::Call(who, call) => w.sign(who, &call),
         Step::Gov {
@@ -80,7 +76,57 @@ fn check(
         }
         _ => panic!("block {height}: expected {expect:?}, got {answer:?}"),
     }
-    Some(tx)
+    tx
+}
+
+/// A [`World`] telling its story block by block: `at` picks the block, and each step then
+/// goes through [`check`] at it, so a story reads one line a step.
+struct Story {
+    w: World,
+    block: (u64, u64),
+}
+
+impl Story {
+    fn new(n_admins: usize, k: u16) -> Story {
+        Story {
+            w: World::new(n_admins, k),
+            block: (0, T0),
+        }
+    }
+
+    /// The block at `height`, `time_ms`, for the next steps.
+    fn at(&mut self, height: u64, time_ms: u64) -> &mut Story {
+        self.block = (height, time_ms);
+        self
+    }
+
+    /// `who` signs `call` with its next nonce.
+    fn call(&mut self, who: Who, call: Call, expect: &str) -> Transaction {
+        check(&mut self.w, self.block, Step::Call(who, call), expect)
+    }
+
+    /// Admin `by` submits `change` with approvals by the admins listed.
+    fn gov(&mut self, by: usize, approvals: &[usize], change: Change, expect: &str) -> Transaction {
+        let approvals = approvals.to_vec();
+        let step = Step::Gov {
+            by,
+            approvals,
+            change,
+        };
+        check(&mut self.w, self.block, step, expect)
+    }
+
+    /// A transaction exactly as given (replays, tampering).
+    fn tx(&mut self, tx: Transaction, expect: &str) -> Transaction {
+        check(&mut self.w, self.block, Step::Tx(tx), expect)
+    }
+}
+
+impl std::ops::Deref for Story {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.w
+    }
 }
 
 fn subject(id: &str) -> SubjectPseudonym {
@@ -97,13 +143,15 @@ fn spec() -> Vec<u8> {
 fn model() -> ModelId {
     model_id(&spec())
 }
+/// Every category the admission model reads.
+const ADMISSION: [C; 4] = [
+    C::AbilityAssessment,
+    C::VitalSigns,
+    C::Diagnoses,
+    C::InsuranceClaims,
+];
 fn admission_categories() -> CategorySet {
-    CategorySet::of(&[
-        C::AbilityAssessment,
-        C::VitalSigns,
-        C::Diagnoses,
-        C::InsuranceClaims,
-    ])
+    CategorySet::of(&ADMISSION)
 }
 fn register_model() -> Change {
     Change::RegisterModel {
@@ -156,70 +204,50 @@ fn result(request: u8) -> Call {
     })
 }
 
+/// Approvals of `change` by `admins` at the state's next governance sequence number.
+fn approve(w: &World, change: &Change, admins: &[&KeyPair]) -> Vec<Approval> {
+    let seq = w.state.governance_seq();
+    common::approve(w.state.consortium(), seq, change, admins.iter().copied())
+}
+
+/// A governance call registering the model, carrying `approvals` exactly as given.
+fn register_with(w: &World, approvals: Vec<Approval>) -> Call {
+    Call::Governance(weinong_contracts::Governance {
+        seq: w.state.governance_seq(),
+        change: register_model(),
+        approvals,
+    })
+}
+
 const CIVIL: Who = Who::Node(0);
 const HEALTH: Who = Who::Node(1);
 const INSURANCE: Who = Who::Node(2);
 
 #[test]
 fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
-    let mut w = World::new(3, 2);
-    let all = [
-        C::AbilityAssessment,
-        C::VitalSigns,
-        C::Diagnoses,
-        C::InsuranceClaims,
-    ];
-    let g = grant(&w, 1, ZHANG, &all, T0, T0 + 365 * DAY);
-    let granted = check(
-        &mut w,
-        (2, T0 + HOUR),
-        Step::Call(Who::Registrar, g),
-        "accepted: ConsentGranted",
-    )
-    .expect("the grant tx");
-    check(
-        &mut w,
-        (3, T0 + 2 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: register_model(),
-        },
-        "accepted",
-    );
-    check(
-        &mut w,
-        (4, T0 + 3 * HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
-        "accepted: Requested",
-    );
+    let mut w = Story::new(3, 2);
+    let g = grant(&w, 1, ZHANG, &ADMISSION, T0, T0 + 365 * DAY);
+    let granted = w
+        .at(2, T0 + HOUR)
+        .call(Who::Registrar, g, "accepted: ConsentGranted");
+    w.at(3, T0 + 2 * HOUR)
+        .gov(0, &[0, 1], register_model(), "accepted");
+    w.at(4, T0 + 3 * HOUR)
+        .call(Who::Institution, request(1, ZHANG), "accepted: Requested");
     let health = access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1);
-    check(
-        &mut w,
-        (5, T0 + 4 * HOUR),
-        Step::Call(HEALTH, health),
-        "accepted: authorised: false",
-    );
+    w.at(5, T0 + 4 * HOUR)
+        .call(HEALTH, health, "accepted: authorised: false");
     // Mr Zhang withdraws his consent through the portal; the registrar records it.
-    let revoked = check(
-        &mut w,
-        (6, T0 + 5 * HOUR),
-        Step::Call(Who::Registrar, revoke(1)),
-        "accepted: ConsentRevoked",
-    )
-    .expect("the revoke tx");
+    let revoked =
+        w.at(6, T0 + 5 * HOUR)
+            .call(Who::Registrar, revoke(1), "accepted: ConsentRevoked");
     let insurance = access(1, 3, ZHANG, &[C::InsuranceClaims], 1);
-    check(
-        &mut w,
-        (7, T0 + 6 * HOUR),
-        Step::Call(INSURANCE, insurance),
-        "refused: consent revoked at block 6",
-    );
+    w.at(7, T0 + 6 * HOUR)
+        .call(INSURANCE, insurance, "refused: consent revoked at block 6");
     // Withdrawing twice is refused with the same reason.
-    check(
-        &mut w,
-        (8, T0 + 7 * HOUR),
-        Step::Call(Who::Registrar, revoke(1)),
+    w.at(8, T0 + 7 * HOUR).call(
+        Who::Registrar,
+        revoke(1),
         "refused: consent revoked at block 6",
     );
 
@@ -252,115 +280,63 @@ fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
 
 #[test]
 fn an_admission_request_goes_from_requested_to_computed() {
-    let mut w = World::new(3, 2);
-    let all = [
-        C::AbilityAssessment,
-        C::VitalSigns,
-        C::Diagnoses,
-        C::InsuranceClaims,
-    ];
-    let g = grant(&w, 1, ZHANG, &all, T0, T0 + 30 * DAY);
-    check(
-        &mut w,
-        (2, T0 + HOUR),
-        Step::Call(Who::Registrar, g),
-        "accepted",
-    );
+    let mut w = Story::new(3, 2);
+    let g = grant(&w, 1, ZHANG, &ADMISSION, T0, T0 + 30 * DAY);
+    w.at(2, T0 + HOUR).call(Who::Registrar, g, "accepted");
     // A request citing an unregistered model is refused; register it, then request.
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
+    w.at(3, T0 + HOUR).call(
+        Who::Institution,
+        request(1, ZHANG),
         "refused: is not registered",
     );
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Gov {
-            by: 1,
-            approvals: vec![1, 2],
-            change: register_model(),
-        },
-        "accepted",
-    );
-    let requested = check(
-        &mut w,
-        (4, T0 + 2 * HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
-        "accepted",
-    )
-    .expect("the request tx");
+    w.at(3, T0 + HOUR)
+        .gov(1, &[1, 2], register_model(), "accepted");
+    let requested = w
+        .at(4, T0 + 2 * HOUR)
+        .call(Who::Institution, request(1, ZHANG), "accepted");
     // Computing before every category is accessed is refused.
-    check(
-        &mut w,
-        (5, T0 + 2 * HOUR),
-        Step::Call(Who::Institution, result(1)),
+    w.at(5, T0 + 2 * HOUR).call(
+        Who::Institution,
+        result(1),
         "refused: is requested; this call needs it authorised",
     );
-    let civil = check(
-        &mut w,
-        (5, T0 + 2 * HOUR),
-        Step::Call(CIVIL, access(1, 1, ZHANG, &[C::AbilityAssessment], 1)),
+    let civil = w.at(5, T0 + 2 * HOUR).call(
+        CIVIL,
+        access(1, 1, ZHANG, &[C::AbilityAssessment], 1),
         "accepted: authorised: false",
-    )
-    .expect("the civil-affairs access tx");
+    );
     // A node reading data the model does not use is refused (minimum necessary).
-    check(
-        &mut w,
-        (6, T0 + 3 * HOUR),
-        Step::Call(HEALTH, access(1, 2, ZHANG, &[C::VitalSigns, C::Falls], 1)),
+    w.at(6, T0 + 3 * HOUR).call(
+        HEALTH,
+        access(1, 2, ZHANG, &[C::VitalSigns, C::Falls], 1),
         "refused: are not read by model",
     );
     // A node signing for another node is refused.
-    check(
-        &mut w,
-        (6, T0 + 3 * HOUR),
-        Step::Call(HEALTH, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)),
+    w.at(6, T0 + 3 * HOUR).call(
+        HEALTH,
+        access(1, 3, ZHANG, &[C::InsuranceClaims], 1),
         "refused: is not the key of member 3",
     );
-    let health = check(
-        &mut w,
-        (6, T0 + 3 * HOUR),
-        Step::Call(
-            HEALTH,
-            access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1),
-        ),
+    let health = w.at(6, T0 + 3 * HOUR).call(
+        HEALTH,
+        access(1, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1),
         "accepted: authorised: false",
-    )
-    .expect("the health access tx");
-    let insurance = check(
-        &mut w,
-        (7, T0 + 4 * HOUR),
-        Step::Call(INSURANCE, access(1, 3, ZHANG, &[C::InsuranceClaims], 1)),
+    );
+    let insurance = w.at(7, T0 + 4 * HOUR).call(
+        INSURANCE,
+        access(1, 3, ZHANG, &[C::InsuranceClaims], 1),
         "accepted: authorised: true",
-    )
-    .expect("the insurance access tx");
+    );
     // Only the requester records the result commitment; a department cannot.
-    check(
-        &mut w,
-        (8, T0 + 5 * HOUR),
-        Step::Call(CIVIL, result(1)),
-        "refused: is not the requester",
-    );
-    check(
-        &mut w,
-        (8, T0 + 5 * HOUR),
-        Step::Call(Who::Stranger, result(1)),
-        "refused: is not a registered key",
-    );
-    let computed = check(
-        &mut w,
-        (8, T0 + 5 * HOUR),
-        Step::Call(Who::Institution, result(1)),
-        "accepted: Computed",
-    )
-    .expect("the result tx");
-    check(
-        &mut w,
-        (9, T0 + 6 * HOUR),
-        Step::Call(Who::Institution, result(1)),
-        "refused: is computed",
-    );
+    w.at(8, T0 + 5 * HOUR)
+        .call(CIVIL, result(1), "refused: is not the requester");
+    w.at(8, T0 + 5 * HOUR)
+        .call(Who::Stranger, result(1), "refused: is not a registered key");
+    let computed = w
+        .at(8, T0 + 5 * HOUR)
+        .call(Who::Institution, result(1), "accepted: Computed");
+    w.at(9, T0 + 6 * HOUR)
+        .call(Who::Institution, result(1), "refused: is computed");
 
     let history: Vec<(u64, &'static str)> = w
         .state
@@ -409,17 +385,8 @@ fn an_admission_request_goes_from_requested_to_computed() {
 
 #[test]
 fn consent_must_cover_requester_purpose_categories_and_time() {
-    let mut w = World::new(3, 2);
-    check(
-        &mut w,
-        (2, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 2],
-            change: register_model(),
-        },
-        "accepted",
-    );
+    let mut w = Story::new(3, 2);
+    w.at(2, T0).gov(0, &[0, 2], register_model(), "accepted");
     // Consent 1 covers health data only, from tomorrow, for 10 days.
     let g = grant(
         &w,
@@ -429,264 +396,118 @@ fn consent_must_cover_requester_purpose_categories_and_time() {
         T0 + DAY,
         T0 + 11 * DAY,
     );
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Registrar, g),
-        "accepted",
-    );
+    w.at(3, T0 + HOUR).call(Who::Registrar, g, "accepted");
     // Consent 2 is Mr Li's.
     let g = grant(&w, 2, LI, &[C::InsuranceClaims], T0, T0 + 11 * DAY);
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Registrar, g),
-        "accepted",
-    );
+    w.at(3, T0 + HOUR).call(Who::Registrar, g, "accepted");
     // The same consent id again is refused; so is a window that ends before it starts.
     let g = grant(&w, 1, LI, &[C::Falls], T0, T0 + DAY);
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Registrar, g),
-        "refused: exists already",
-    );
+    w.at(3, T0 + HOUR)
+        .call(Who::Registrar, g, "refused: exists already");
     let g = grant(&w, 3, LI, &[C::Falls], T0 + DAY, T0 + DAY);
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Registrar, g),
-        "refused: is empty or longer",
-    );
+    w.at(3, T0 + HOUR)
+        .call(Who::Registrar, g, "refused: is empty or longer");
     // Only a registrar records consent.
     let g = grant(&w, 4, ZHANG, &[C::Falls], T0, T0 + DAY);
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(HEALTH, g),
-        "refused: holds no valid registrar role",
-    );
+    w.at(3, T0 + HOUR)
+        .call(HEALTH, g, "refused: holds no valid registrar role");
 
-    check(
-        &mut w,
-        (4, T0 + 2 * HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
-        "accepted",
-    );
+    w.at(4, T0 + 2 * HOUR)
+        .call(Who::Institution, request(1, ZHANG), "accepted");
     let a = access(1, 2, ZHANG, &[C::VitalSigns], 1);
-    check(
-        &mut w,
-        (5, T0 + 3 * HOUR),
-        Step::Call(HEALTH, a),
-        "refused: is valid only from",
-    );
+    w.at(5, T0 + 3 * HOUR)
+        .call(HEALTH, a, "refused: is valid only from");
     let a = access(1, 3, ZHANG, &[C::InsuranceClaims], 2);
-    check(
-        &mut w,
-        (5, T0 + 3 * HOUR),
-        Step::Call(INSURANCE, a),
-        "refused: is for subject",
-    );
-    check(
-        &mut w,
-        (6, T0 + DAY + HOUR),
-        Step::Call(Who::Institution, request(2, ZHANG)),
-        "accepted",
-    );
+    w.at(5, T0 + 3 * HOUR)
+        .call(INSURANCE, a, "refused: is for subject");
+    w.at(6, T0 + DAY + HOUR)
+        .call(Who::Institution, request(2, ZHANG), "accepted");
     let a = access(2, 3, ZHANG, &[C::InsuranceClaims], 1);
-    check(
-        &mut w,
-        (7, T0 + DAY + 2 * HOUR),
-        Step::Call(INSURANCE, a),
-        "refused: does not cover {insurance claims}",
-    );
+    w.at(7, T0 + DAY + 2 * HOUR)
+        .call(INSURANCE, a, "refused: does not cover {insurance claims}");
     let a = access(2, 2, ZHANG, &[C::VitalSigns, C::Diagnoses], 1);
-    check(
-        &mut w,
-        (7, T0 + DAY + 2 * HOUR),
-        Step::Call(HEALTH, a),
-        "accepted",
-    );
+    w.at(7, T0 + DAY + 2 * HOUR).call(HEALTH, a, "accepted");
     // After the window ends, the same access is refused: the request is fresh, the consent is not.
-    check(
-        &mut w,
-        (8, T0 + 11 * DAY),
-        Step::Call(Who::Institution, request(3, ZHANG)),
-        "accepted",
-    );
+    w.at(8, T0 + 11 * DAY)
+        .call(Who::Institution, request(3, ZHANG), "accepted");
     let a = access(3, 2, ZHANG, &[C::VitalSigns], 1);
-    check(
-        &mut w,
-        (9, T0 + 11 * DAY + HOUR),
-        Step::Call(HEALTH, a),
-        "refused: expired at",
-    );
+    w.at(9, T0 + 11 * DAY + HOUR)
+        .call(HEALTH, a, "refused: expired at");
 }
 
 #[test]
 fn governance_needs_k_distinct_admins_over_the_exact_change() {
-    let mut w = World::new(4, 3);
+    let mut w = Story::new(4, 3);
     // Two approvals when three are needed.
-    check(
-        &mut w,
-        (2, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: register_model(),
-        },
+    w.at(2, T0).gov(
+        0,
+        &[0, 1],
+        register_model(),
         "refused: 2 valid admin approvals; governance needs 3",
     );
     // One admin listed three times: the payload itself is refused.
-    let seq = w.state.governance_seq();
-    let mut approvals = common::approve(
-        w.state.consortium(),
-        seq,
-        &register_model(),
-        std::iter::once(&w.admins[0]),
-    );
+    let mut approvals = approve(&w, &register_model(), &[&w.admins[0]]);
     approvals.push(approvals[0].clone());
     approvals.push(approvals[0].clone());
-    let call = Call::Governance(weinong_contracts::Governance {
-        seq,
-        change: register_model(),
-        approvals,
-    });
-    check(
-        &mut w,
-        (2, T0),
-        Step::Call(Who::Admin(0), call),
-        "refused: approvals repeat an admin",
-    );
+    let call = register_with(&w, approvals);
+    w.at(2, T0)
+        .call(Who::Admin(0), call, "refused: approvals repeat an admin");
     // Three approvals, but one was given for a different change.
     let other = Change::SetThreshold { k: 2 };
-    let mut approvals = common::approve(
-        w.state.consortium(),
-        seq,
-        &register_model(),
-        [&w.admins[0], &w.admins[1]].into_iter(),
-    );
-    approvals.extend(common::approve(
-        w.state.consortium(),
-        seq,
-        &other,
-        std::iter::once(&w.admins[2]),
-    ));
+    let mut approvals = approve(&w, &register_model(), &[&w.admins[0], &w.admins[1]]);
+    approvals.extend(approve(&w, &other, &[&w.admins[2]]));
     approvals.sort_by_key(|a| a.admin);
-    let call = Call::Governance(weinong_contracts::Governance {
-        seq,
-        change: register_model(),
-        approvals,
-    });
-    check(
-        &mut w,
-        (2, T0),
-        Step::Call(Who::Admin(0), call),
+    let call = register_with(&w, approvals);
+    w.at(2, T0).call(
+        Who::Admin(0),
+        call,
         "refused: does not verify over this change",
     );
     // A non-admin's approval, or a non-admin submitter.
-    let approvals = common::approve(
-        w.state.consortium(),
-        seq,
-        &register_model(),
-        [&w.admins[0], &w.admins[1], &w.registrar].into_iter(),
-    );
-    let call = Call::Governance(weinong_contracts::Governance {
-        seq,
-        change: register_model(),
-        approvals,
-    });
-    check(
-        &mut w,
-        (2, T0),
-        Step::Call(Who::Admin(0), call),
-        "refused: approval by",
-    );
-    let approvals = common::approve(
-        w.state.consortium(),
-        seq,
-        &register_model(),
-        [&w.admins[0], &w.admins[1], &w.admins[2]].into_iter(),
-    );
-    let call = Call::Governance(weinong_contracts::Governance {
-        seq,
-        change: register_model(),
-        approvals,
-    });
-    check(
-        &mut w,
-        (2, T0),
-        Step::Call(Who::Registrar, call),
-        "refused: holds no valid admin role",
-    );
+    let by = [&w.admins[0], &w.admins[1], &w.registrar];
+    let call = register_with(&w, approve(&w, &register_model(), &by));
+    w.at(2, T0)
+        .call(Who::Admin(0), call, "refused: approval by");
+    let by = [&w.admins[0], &w.admins[1], &w.admins[2]];
+    let call = register_with(&w, approve(&w, &register_model(), &by));
+    w.at(2, T0)
+        .call(Who::Registrar, call, "refused: holds no valid admin role");
     // The same approvals submitted by an admin are accepted once, and not again.
-    check(
-        &mut w,
-        (3, T0),
-        Step::Gov {
-            by: 3,
-            approvals: vec![0, 1, 2],
-            change: register_model(),
-        },
-        "accepted: Governed",
-    );
-    check(
-        &mut w,
-        (4, T0),
-        Step::Gov {
-            by: 3,
-            approvals: vec![0, 1, 2],
-            change: register_model(),
-        },
+    w.at(3, T0)
+        .gov(3, &[0, 1, 2], register_model(), "accepted: Governed");
+    w.at(4, T0).gov(
+        3,
+        &[0, 1, 2],
+        register_model(),
         "refused: is registered already",
     );
     // Lowering k below… nothing: k must stay within 1..=admins, and cannot strand governance.
-    check(
-        &mut w,
-        (5, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1, 2],
-            change: Change::SetThreshold { k: 5 },
-        },
+    w.at(5, T0).gov(
+        0,
+        &[0, 1, 2],
+        Change::SetThreshold { k: 5 },
         "refused: threshold 5 is outside 1..=4",
     );
     let (admin2, admin3) = (w.admins[2].key_id(), w.admins[3].key_id());
-    check(
-        &mut w,
-        (5, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1, 2],
-            change: Change::RevokeKey { key: admin3 },
-        },
-        "accepted",
-    );
-    check(
-        &mut w,
-        (6, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1, 2],
-            change: Change::RevokeKey { key: admin2 },
-        },
+    w.at(5, T0)
+        .gov(0, &[0, 1, 2], Change::RevokeKey { key: admin3 }, "accepted");
+    w.at(6, T0).gov(
+        0,
+        &[0, 1, 2],
+        Change::RevokeKey { key: admin2 },
         "refused: would leave 2 active admins, below the threshold 3",
     );
-    check(
-        &mut w,
-        (6, T0),
-        Step::Gov {
-            by: 3,
-            approvals: vec![0, 1, 2],
-            change: Change::SetThreshold { k: 2 },
-        },
+    w.at(6, T0).gov(
+        3,
+        &[0, 1, 2],
+        Change::SetThreshold { k: 2 },
         "refused: was revoked at block 5",
     );
 }
 
 #[test]
 fn rotated_and_revoked_keys_sign_nothing_afterwards() {
-    let mut w = World::new(3, 2);
+    let mut w = Story::new(3, 2);
     // The health node rotates its key: the old key signs the rotation, two admins approve.
     let old = w.node(1).key_id();
     let new = w.spare[0].public_key().clone();
@@ -697,87 +518,37 @@ fn rotated_and_revoked_keys_sign_nothing_afterwards() {
         new: new.clone(),
         old_signature,
     };
-    check(
-        &mut w,
-        (2, T0 + HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: rotate,
-        },
-        "accepted: rotate key",
-    );
-    check(
-        &mut w,
-        (3, T0 + 2 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: register_model(),
-        },
-        "accepted",
-    );
+    w.at(2, T0 + HOUR)
+        .gov(0, &[0, 1], rotate, "accepted: rotate key");
+    w.at(3, T0 + 2 * HOUR)
+        .gov(0, &[0, 1], register_model(), "accepted");
     let g = grant(&w, 1, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    check(
-        &mut w,
-        (3, T0 + 2 * HOUR),
-        Step::Call(Who::Registrar, g),
-        "accepted",
-    );
-    check(
-        &mut w,
-        (3, T0 + 2 * HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
-        "accepted",
-    );
+    w.at(3, T0 + 2 * HOUR).call(Who::Registrar, g, "accepted");
+    w.at(3, T0 + 2 * HOUR)
+        .call(Who::Institution, request(1, ZHANG), "accepted");
     let a = access(1, 2, ZHANG, &[C::VitalSigns], 1);
-    check(
-        &mut w,
-        (4, T0 + 3 * HOUR),
-        Step::Call(HEALTH, a.clone()),
-        "refused: was replaced by",
-    );
-    check(
-        &mut w,
-        (4, T0 + 3 * HOUR),
-        Step::Call(Who::Spare(0), a),
-        "accepted",
-    );
+    w.at(4, T0 + 3 * HOUR)
+        .call(HEALTH, a.clone(), "refused: was replaced by");
+    w.at(4, T0 + 3 * HOUR).call(Who::Spare(0), a, "accepted");
     // A rotation the old key did not sign is refused.
     let forged = Change::RotateKey {
         old: w.node(2).key_id(),
         new: w.spare[1].public_key().clone(),
         old_signature: w.spare[1].sign(b"not the statement"),
     };
-    check(
-        &mut w,
-        (5, T0 + 4 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: forged,
-        },
+    w.at(5, T0 + 4 * HOUR).gov(
+        0,
+        &[0, 1],
+        forged,
         "refused: the old key's signature does not verify",
     );
     // The registrar's key is revoked: from that block on, nothing it signs is accepted.
     let registrar = w.registrar.key_id();
-    check(
-        &mut w,
-        (5, T0 + 4 * HOUR),
-        Step::Gov {
-            by: 1,
-            approvals: vec![1, 2],
-            change: Change::RevokeKey { key: registrar },
-        },
-        "accepted",
-    );
+    w.at(5, T0 + 4 * HOUR)
+        .gov(1, &[1, 2], Change::RevokeKey { key: registrar }, "accepted");
     let g = grant(&w, 2, LI, &[C::VitalSigns], T0, T0 + DAY);
-    check(
-        &mut w,
-        (5, T0 + 4 * HOUR),
-        Step::Call(Who::Registrar, g),
-        "refused: was revoked at block 5",
-    );
+    w.at(5, T0 + 4 * HOUR)
+        .call(Who::Registrar, g, "refused: was revoked at block 5");
     assert!(
         w.state
             .roles_at(&w.registrar.key_id(), T0 + 4 * HOUR)
@@ -802,7 +573,7 @@ fn rotated_and_revoked_keys_sign_nothing_afterwards() {
 
 #[test]
 fn roles_hold_inside_their_window_and_until_unbound() {
-    let mut w = World::new(3, 2);
+    let mut w = Story::new(3, 2);
     let steward = w.spare[2].public_key().clone();
     let bind = Change::BindRole {
         key: steward.clone(),
@@ -810,68 +581,29 @@ fn roles_hold_inside_their_window_and_until_unbound() {
         valid_from: T0 + DAY,
         valid_until: Some(T0 + 3 * DAY),
     };
-    check(
-        &mut w,
-        (2, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: bind.clone(),
-        },
-        "accepted",
-    );
-    check(
-        &mut w,
-        (3, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: bind,
-        },
-        "refused: already holds the steward role",
-    );
+    w.at(2, T0).gov(0, &[0, 1], bind.clone(), "accepted");
+    w.at(3, T0)
+        .gov(0, &[0, 1], bind, "refused: already holds the steward role");
     let id = steward.key_id();
     assert!(w.state.roles_at(&id, T0).is_empty());
     assert!(w.state.roles_at(&id, T0 + DAY).contains(&Role::Steward));
     assert!(w.state.roles_at(&id, T0 + 3 * DAY).is_empty());
-    check(
-        &mut w,
-        (4, T0 + 2 * DAY),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 2],
-            change: Change::UnbindRole {
-                key: id,
-                role: Role::Steward,
-            },
-        },
-        "accepted",
-    );
+    let unbind = Change::UnbindRole {
+        key: id,
+        role: Role::Steward,
+    };
+    w.at(4, T0 + 2 * DAY)
+        .gov(0, &[0, 2], unbind.clone(), "accepted");
     assert!(w.state.roles_at(&id, T0 + DAY).contains(&Role::Steward));
     assert!(w.state.roles_at(&id, T0 + 2 * DAY).is_empty());
-    check(
-        &mut w,
-        (5, T0 + 2 * DAY),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 2],
-            change: Change::UnbindRole {
-                key: id,
-                role: Role::Steward,
-            },
-        },
-        "refused: holds no current steward binding",
-    );
+    let again = "refused: holds no current steward binding";
+    w.at(5, T0 + 2 * DAY).gov(0, &[0, 2], unbind, again);
     // Removing the civil-affairs member takes its department role from that block.
-    check(
-        &mut w,
-        (6, T0 + 2 * DAY),
-        Step::Gov {
-            by: 1,
-            approvals: vec![1, 2],
-            change: Change::RemoveMember {
-                member: MemberId(1),
-            },
+    w.at(6, T0 + 2 * DAY).gov(
+        1,
+        &[1, 2],
+        Change::RemoveMember {
+            member: MemberId(1),
         },
         "accepted",
     );
@@ -886,29 +618,21 @@ fn roles_hold_inside_their_window_and_until_unbound() {
             .is_empty()
     );
     let spare = w.spare[3].public_key().clone();
-    check(
-        &mut w,
-        (7, T0 + 2 * DAY),
-        Step::Gov {
-            by: 1,
-            approvals: vec![1, 2],
-            change: Change::AddMember {
-                member: MemberId(1),
-                key: spare.clone(),
-            },
+    w.at(7, T0 + 2 * DAY).gov(
+        1,
+        &[1, 2],
+        Change::AddMember {
+            member: MemberId(1),
+            key: spare.clone(),
         },
         "refused: member 1 exists already",
     );
-    check(
-        &mut w,
-        (7, T0 + 2 * DAY),
-        Step::Gov {
-            by: 1,
-            approvals: vec![1, 2],
-            change: Change::AddMember {
-                member: MemberId(4),
-                key: spare,
-            },
+    w.at(7, T0 + 2 * DAY).gov(
+        1,
+        &[1, 2],
+        Change::AddMember {
+            member: MemberId(4),
+            key: spare,
         },
         "accepted",
     );
@@ -921,37 +645,22 @@ fn roles_hold_inside_their_window_and_until_unbound() {
 
 #[test]
 fn stale_requests_time_out_and_the_institution_may_cancel() {
-    let mut w = World::new(3, 2);
-    check(
-        &mut w,
-        (2, T0),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: register_model(),
-        },
-        "accepted",
-    );
+    let mut w = Story::new(3, 2);
+    w.at(2, T0).gov(0, &[0, 1], register_model(), "accepted");
     let g = grant(&w, 1, ZHANG, &[C::VitalSigns], T0, T0 + 30 * DAY);
-    check(&mut w, (2, T0), Step::Call(Who::Registrar, g), "accepted");
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
+    w.at(2, T0).call(Who::Registrar, g, "accepted");
+    w.at(3, T0 + HOUR).call(
+        Who::Institution,
+        request(1, ZHANG),
         "accepted: deadline_ms: 1767315600000",
     );
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Institution, request(1, ZHANG)),
+    w.at(3, T0 + HOUR).call(
+        Who::Institution,
+        request(1, ZHANG),
         "refused: exists already",
     );
-    check(
-        &mut w,
-        (3, T0 + HOUR),
-        Step::Call(Who::Institution, request(2, ZHANG)),
-        "accepted",
-    );
+    w.at(3, T0 + HOUR)
+        .call(Who::Institution, request(2, ZHANG), "accepted");
     // Request 2 is cancelled by its requester; an auditor may not fail requests.
     let fail = |reason| {
         Call::FailRequest(FailRequest {
@@ -959,26 +668,20 @@ fn stale_requests_time_out_and_the_institution_may_cancel() {
             reason,
         })
     };
-    check(
-        &mut w,
-        (4, T0 + 2 * HOUR),
-        Step::Call(Who::Auditor, fail(FailureReason::Cancelled)),
+    w.at(4, T0 + 2 * HOUR).call(
+        Who::Auditor,
+        fail(FailureReason::Cancelled),
         "refused: may not fail request",
     );
-    check(
-        &mut w,
-        (4, T0 + 2 * HOUR),
-        Step::Call(Who::Institution, fail(FailureReason::Cancelled)),
+    w.at(4, T0 + 2 * HOUR).call(
+        Who::Institution,
+        fail(FailureReason::Cancelled),
         "accepted: Cancelled",
     );
     // A day after request 1, the block's sweep fails it; late accesses are refused.
     let a = access(1, 2, ZHANG, &[C::VitalSigns], 1);
-    check(
-        &mut w,
-        (5, T0 + DAY + HOUR),
-        Step::Call(HEALTH, a),
-        "refused: is failed (timed out)",
-    );
+    w.at(5, T0 + DAY + HOUR)
+        .call(HEALTH, a, "refused: is failed (timed out)");
     let last = w
         .state
         .request_history(&RequestId::from_bytes([1; 32]))
@@ -998,61 +701,37 @@ fn stale_requests_time_out_and_the_institution_may_cancel() {
 
 #[test]
 fn replayed_nonces_and_unknown_signers_are_refused() {
-    let mut w = World::new(3, 2);
+    let mut w = Story::new(3, 2);
     let g = grant(&w, 1, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    let tx = check(&mut w, (2, T0), Step::Call(Who::Registrar, g), "accepted").expect("tx");
-    check(
-        &mut w,
-        (3, T0),
-        Step::Tx(tx),
-        "refused: is not above its last accepted nonce",
-    );
+    let tx = w.at(2, T0).call(Who::Registrar, g, "accepted");
+    w.at(3, T0)
+        .tx(tx, "refused: is not above its last accepted nonce");
     let stale = sign_with_nonce(
         &w.registrar,
         &grant(&w, 2, ZHANG, &[C::VitalSigns], T0, T0 + DAY),
         1,
     );
-    check(
-        &mut w,
-        (3, T0),
-        Step::Tx(stale),
-        "refused: nonce 1 of signer",
-    );
+    w.at(3, T0).tx(stale, "refused: nonce 1 of signer");
     let g = grant(&w, 3, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    check(
-        &mut w,
-        (3, T0),
-        Step::Call(Who::Stranger, g),
-        "refused: is not a registered key",
-    );
+    w.at(3, T0)
+        .call(Who::Stranger, g, "refused: is not a registered key");
     // A tampered payload no longer matches the registrar's signature.
-    let good = w.sign(
-        Who::Registrar,
-        &grant(&w, 4, ZHANG, &[C::VitalSigns], T0, T0 + DAY),
-    );
+    let g = grant(&w, 4, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
+    let good = w.w.sign(Who::Registrar, &g);
     let mut bytes = good.as_bytes().to_vec();
     let flip = bytes.len() - 64 - 40;
     bytes[flip] ^= 1;
     let bad = Transaction::decode(&bytes).expect("still well-formed");
-    check(
-        &mut w,
-        (3, T0),
-        Step::Tx(bad),
-        "refused: the SM2 signature of signer",
-    );
+    w.at(3, T0).tx(bad, "refused: the SM2 signature of signer");
     // Block time never goes back.
     let g = grant(&w, 5, ZHANG, &[C::VitalSigns], T0, T0 + DAY);
-    check(
-        &mut w,
-        (3, T0 - 1),
-        Step::Call(Who::Registrar, g),
-        "refused: block time went back",
-    );
+    w.at(3, T0 - 1)
+        .call(Who::Registrar, g, "refused: block time went back");
 }
 
 #[test]
 fn the_member_set_follows_governance_and_is_never_left_empty() {
-    let mut w = World::new(3, 2);
+    let mut w = Story::new(3, 2);
     assert_eq!(
         w.state.member_set().expect("genesis set"),
         w.genesis.member_set().expect("genesis set"),
@@ -1078,45 +757,24 @@ fn the_member_set_follows_governance_and_is_never_left_empty() {
         new: new.clone(),
         old_signature,
     };
-    check(
-        &mut w,
-        (2, T0 + HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: rotate,
-        },
-        "accepted",
-    );
+    w.at(2, T0 + HOUR).gov(0, &[0, 1], rotate, "accepted");
     let after_rotation = ids(&w);
     assert!(after_rotation.contains(&new.key_id()) && !after_rotation.contains(&old));
     assert_eq!(w.state.member_set().expect("a set").quorum(), 2);
     // Revoking a member's key takes it out: 2 left, both needed.
     let civil = w.node(0).key_id();
-    check(
-        &mut w,
-        (3, T0 + 2 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: Change::RevokeKey { key: civil },
-        },
-        "accepted",
-    );
+    w.at(3, T0 + 2 * HOUR)
+        .gov(0, &[0, 1], Change::RevokeKey { key: civil }, "accepted");
     let set = w.state.member_set().expect("a set");
     assert_eq!(set.keys().len(), 2);
     assert_eq!(set.quorum(), 2);
     assert!(!set.keys().contains_key(&civil));
     // Removing a member takes it out: one left.
-    check(
-        &mut w,
-        (4, T0 + 3 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: Change::RemoveMember {
-                member: MemberId(2),
-            },
+    w.at(4, T0 + 3 * HOUR).gov(
+        0,
+        &[0, 1],
+        Change::RemoveMember {
+            member: MemberId(2),
         },
         "accepted",
     );
@@ -1124,40 +782,28 @@ fn the_member_set_follows_governance_and_is_never_left_empty() {
     let last = new.key_id();
     assert_eq!(ids(&w), vec![last]);
     // The last member key can be neither revoked nor removed.
-    check(
-        &mut w,
-        (5, T0 + 4 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: Change::RevokeKey { key: last },
-        },
+    w.at(5, T0 + 4 * HOUR).gov(
+        0,
+        &[0, 1],
+        Change::RevokeKey { key: last },
         "refused: would leave no active member key",
     );
-    check(
-        &mut w,
-        (5, T0 + 4 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: Change::RemoveMember {
-                member: MemberId(3),
-            },
+    w.at(5, T0 + 4 * HOUR).gov(
+        0,
+        &[0, 1],
+        Change::RemoveMember {
+            member: MemberId(3),
         },
         "refused: would leave no active member key",
     );
     // Adding a member brings the set to two, both needed.
     let joining = w.spare[1].public_key().clone();
-    check(
-        &mut w,
-        (6, T0 + 5 * HOUR),
-        Step::Gov {
-            by: 0,
-            approvals: vec![0, 1],
-            change: Change::AddMember {
-                member: MemberId(4),
-                key: joining,
-            },
+    w.at(6, T0 + 5 * HOUR).gov(
+        0,
+        &[0, 1],
+        Change::AddMember {
+            member: MemberId(4),
+            key: joining,
         },
         "accepted",
     );

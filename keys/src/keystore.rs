@@ -20,8 +20,8 @@ use crate::{DataKey, KeyError, KeyPair, PublicKey};
 
 const FORMAT: &str = "weinong-keystore";
 const VERSION: u32 = 1;
-const KDF_NAME: &str = "pbkdf2-hmac-sm3";
-const CIPHER_NAME: &str = "sm4-gcm";
+pub(crate) const KDF_NAME: &str = "pbkdf2-hmac-sm3";
+pub(crate) const CIPHER_NAME: &str = "sm4-gcm";
 /// PBKDF2 iterations for new keystores.
 pub const KDF_ITERATIONS: u32 = 200_000;
 /// The fewest iterations a keystore may declare; fewer is refused as tampering.
@@ -42,19 +42,38 @@ struct File {
     cipher: Cipher,
 }
 
+/// The KDF header of a password-sealed file (keystores and sealed secrets share it).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Kdf {
-    name: String,
-    iterations: u32,
-    salt: String,
+pub(crate) struct Kdf {
+    pub(crate) name: String,
+    pub(crate) iterations: u32,
+    pub(crate) salt: String,
 }
 
+/// The cipher header of a password-sealed file; `sealed` is the encoding of the sealed bytes.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Cipher {
-    name: String,
-    sealed: String,
+pub(crate) struct Cipher {
+    pub(crate) name: String,
+    pub(crate) sealed: String,
+}
+
+/// A fresh random salt and the headers that record it, for a file about to be sealed.
+/// `Cipher::sealed` stays empty: it is filled in after sealing, since the header is the
+/// associated data.
+pub(crate) fn fresh_headers(iterations: u32) -> Result<([u8; 16], Kdf, Cipher), KeyError> {
+    let salt: [u8; 16] = crate::sm4_gcm::random_bytes()?;
+    let kdf = Kdf {
+        name: KDF_NAME.into(),
+        iterations,
+        salt: hex::encode(salt),
+    };
+    let cipher = Cipher {
+        name: CIPHER_NAME.into(),
+        sealed: String::new(),
+    };
+    Ok((salt, kdf, cipher))
 }
 
 fn header_aad(f: &File) -> Vec<u8> {
@@ -87,22 +106,14 @@ pub fn seal_keystore_with_iterations(
             "iterations must be between {KDF_ITERATIONS_MIN} and {KDF_ITERATIONS_MAX}"
         )));
     }
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| KeyError::Rng)?;
+    let (salt, kdf, cipher) = fresh_headers(iterations)?;
     let mut file = File {
         format: FORMAT.into(),
         version: VERSION,
         key_id: key.key_id().to_hex(),
         public_key: hex::encode(key.public_key().to_sec1_bytes()),
-        kdf: Kdf {
-            name: KDF_NAME.into(),
-            iterations,
-            salt: hex::encode(salt),
-        },
-        cipher: Cipher {
-            name: CIPHER_NAME.into(),
-            sealed: String::new(),
-        },
+        kdf,
+        cipher,
     };
     let kek = derive_key(password, &salt, iterations);
     let sealed = kek.seal(&header_aad(&file), &*key.secret_bytes())?;

@@ -48,9 +48,7 @@ pub struct Pepper([u8; 32]);
 impl Pepper {
     /// A fresh random pepper.
     pub fn generate() -> Result<Self, KeyError> {
-        let mut p = [0u8; 32];
-        getrandom::fill(&mut p).map_err(|_| KeyError::Rng)?;
-        Ok(Self(p))
+        crate::sm4_gcm::random_bytes().map(Self)
     }
 
     /// Wrap 32 bytes.

@@ -152,50 +152,27 @@ impl RequestSignature {
         consortium: &str,
         node: &str,
     ) -> Result<Self, RequestAuthError> {
-        let mut consortium_bytes = [0u8; 32];
-        hex::decode_to_slice(consortium.trim(), &mut consortium_bytes).map_err(|e| {
-            RequestAuthError::MalformedHeader {
-                header: HEADER_CONSORTIUM,
-                reason: format!("expected 64 hex characters (the consortium id): {e}"),
-            }
-        })?;
-        let node: KeyId =
-            node.parse()
-                .map_err(|e: KeyError| RequestAuthError::MalformedHeader {
-                    header: HEADER_NODE,
-                    reason: e.to_string(),
-                })?;
+        let consortium_bytes: [u8; 32] = hex_header(
+            HEADER_CONSORTIUM,
+            consortium,
+            "64 hex characters (the consortium id)",
+        )?;
+        let node: KeyId = node
+            .parse()
+            .map_err(|e: KeyError| malformed(HEADER_NODE, e))?;
         let key: KeyId = key
             .parse()
-            .map_err(|e: KeyError| RequestAuthError::MalformedHeader {
-                header: HEADER_KEY,
-                reason: e.to_string(),
-            })?;
+            .map_err(|e: KeyError| malformed(HEADER_KEY, e))?;
         let time = time.trim();
         if time.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(RequestAuthError::MalformedHeader {
-                header: HEADER_TIME,
-                reason: "expected milliseconds since the Unix epoch, decimal digits only".into(),
-            });
+            return Err(malformed(
+                HEADER_TIME,
+                "expected milliseconds since the Unix epoch, decimal digits only",
+            ));
         }
-        let time_ms = time
-            .parse::<u64>()
-            .map_err(|e| RequestAuthError::MalformedHeader {
-                header: HEADER_TIME,
-                reason: e.to_string(),
-            })?;
-        let mut raw = [0u8; 64];
-        hex::decode_to_slice(signature.trim(), &mut raw).map_err(|e| {
-            RequestAuthError::MalformedHeader {
-                header: HEADER_SIGNATURE,
-                reason: format!("expected 128 hex characters (r‖s): {e}"),
-            }
-        })?;
-        let signature =
-            Signature::from_bytes(&raw).map_err(|e| RequestAuthError::MalformedHeader {
-                header: HEADER_SIGNATURE,
-                reason: e.to_string(),
-            })?;
+        let time_ms = time.parse::<u64>().map_err(|e| malformed(HEADER_TIME, e))?;
+        let raw: [u8; 64] = hex_header(HEADER_SIGNATURE, signature, "128 hex characters (r‖s)")?;
+        let signature = Signature::from_bytes(&raw).map_err(|e| malformed(HEADER_SIGNATURE, e))?;
         Ok(Self {
             scope: RequestScope {
                 consortium: consortium_bytes,
@@ -205,6 +182,25 @@ impl RequestSignature {
             time_ms,
             signature,
         })
+    }
+}
+
+/// The bytes of a hex header value, or an error naming the header and the `expected` form.
+fn hex_header<const N: usize>(
+    header: &'static str,
+    value: &str,
+    expected: &str,
+) -> Result<[u8; N], RequestAuthError> {
+    let mut bytes = [0u8; N];
+    hex::decode_to_slice(value.trim(), &mut bytes)
+        .map_err(|e| malformed(header, format!("expected {expected}: {e}")))?;
+    Ok(bytes)
+}
+
+fn malformed(header: &'static str, reason: impl std::fmt::Display) -> RequestAuthError {
+    RequestAuthError::MalformedHeader {
+        header,
+        reason: reason.to_string(),
     }
 }
 

@@ -36,14 +36,12 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::keystore::derive_key;
+use crate::keystore::{CIPHER_NAME, Cipher, KDF_NAME, Kdf, derive_key, fresh_headers};
 use crate::{DataKey, KDF_ITERATIONS, KDF_ITERATIONS_MAX, KDF_ITERATIONS_MIN, KeyError, Pepper};
 
 const FORMAT: &str = "weinong-sealed-secrets";
 /// Version of the sealed-secrets container.
 pub const SEALED_SECRETS_VERSION: u32 = 1;
-const KDF_NAME: &str = "pbkdf2-hmac-sm3";
-const CIPHER_NAME: &str = "sm4-gcm";
 /// The largest sealed-secrets file read (an FHE client key is about 47 KiB).
 pub const SEALED_SECRETS_BYTES_MAX: usize = 1 << 20;
 /// The largest single secret value.
@@ -62,21 +60,6 @@ struct File {
     names: Vec<String>,
     kdf: Kdf,
     cipher: Cipher,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Kdf {
-    name: String,
-    iterations: u32,
-    salt: String,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Cipher {
-    name: String,
-    sealed: String,
 }
 
 fn header_aad(f: &File) -> Vec<u8> {
@@ -199,22 +182,14 @@ impl NamedSecrets {
         if password.is_empty() {
             return Err(err("an empty password seals nothing: give a password"));
         }
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|_| KeyError::Rng)?;
+        let (salt, kdf, cipher) = fresh_headers(iterations)?;
         let mut file = File {
             format: FORMAT.into(),
             version: SEALED_SECRETS_VERSION,
             kind: self.kind.clone(),
             names: self.values.keys().cloned().collect(),
-            kdf: Kdf {
-                name: KDF_NAME.into(),
-                iterations,
-                salt: hex::encode(salt),
-            },
-            cipher: Cipher {
-                name: CIPHER_NAME.into(),
-                sealed: String::new(),
-            },
+            kdf,
+            cipher,
         };
         let total: usize = self.values.values().map(|v| 4 + v.len()).sum();
         let mut plain = Zeroizing::new(Vec::with_capacity(total));

@@ -108,20 +108,24 @@ impl KeyPair {
 
     /// Read a PKCS#8 PEM secret key (`BEGIN PRIVATE KEY`) on the SM2 curve.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
-        let secret = sm2::SecretKey::from_pkcs8_pem(pem).map_err(|e| KeyError::Pem {
-            what: "SM2 private key PEM (PKCS#8)",
-            reason: explain_pkcs8(&e.to_string()),
-        })?;
+        let secret = sm2::SecretKey::from_pkcs8_pem(pem)
+            .map_err(|e| read_error("SM2 private key PEM (PKCS#8)", e))?;
         Ok(Self::from_secret(secret))
     }
 
     /// Read a PKCS#8 DER secret key on the SM2 curve.
     pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, KeyError> {
-        let secret = sm2::SecretKey::from_pkcs8_der(der).map_err(|e| KeyError::Pem {
-            what: "SM2 private key DER (PKCS#8)",
-            reason: explain_pkcs8(&e.to_string()),
-        })?;
+        let secret = sm2::SecretKey::from_pkcs8_der(der)
+            .map_err(|e| read_error("SM2 private key DER (PKCS#8)", e))?;
         Ok(Self::from_secret(secret))
+    }
+}
+
+/// A failed PEM or DER read of `what`, explained.
+fn read_error(what: &'static str, e: impl std::fmt::Display) -> KeyError {
+    KeyError::Pem {
+        what,
+        reason: explain_pkcs8(&e.to_string()),
     }
 }
 
@@ -216,19 +220,15 @@ impl PublicKey {
 
     /// Read a SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`) on the SM2 curve.
     pub fn from_spki_pem(pem: &str) -> Result<Self, KeyError> {
-        let key = sm2::PublicKey::from_public_key_pem(pem).map_err(|e| KeyError::Pem {
-            what: "SM2 public key PEM (SubjectPublicKeyInfo)",
-            reason: explain_pkcs8(&e.to_string()),
-        })?;
+        let key = sm2::PublicKey::from_public_key_pem(pem)
+            .map_err(|e| read_error("SM2 public key PEM (SubjectPublicKeyInfo)", e))?;
         Ok(Self::from_sm2(key))
     }
 
     /// Read a SubjectPublicKeyInfo DER on the SM2 curve.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = sm2::PublicKey::from_public_key_der(der).map_err(|e| KeyError::Pem {
-            what: "SM2 public key DER (SubjectPublicKeyInfo)",
-            reason: explain_pkcs8(&e.to_string()),
-        })?;
+        let key = sm2::PublicKey::from_public_key_der(der)
+            .map_err(|e| read_error("SM2 public key DER (SubjectPublicKeyInfo)", e))?;
         Ok(Self::from_sm2(key))
     }
 }

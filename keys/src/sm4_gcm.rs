@@ -30,6 +30,13 @@ const TAG_LEN: usize = 16;
 /// Bytes that sealing adds to a plaintext.
 pub const SEAL_OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 
+/// `N` bytes from the operating system's generator (keys, salts, nonces).
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], KeyError> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|_| KeyError::Rng)?;
+    Ok(bytes)
+}
+
 /// A 128-bit SM4 key for authenticated encryption; zeroized on drop, never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct DataKey([u8; 16]);
@@ -37,9 +44,7 @@ pub struct DataKey([u8; 16]);
 impl DataKey {
     /// A fresh random key.
     pub fn generate() -> Result<Self, KeyError> {
-        let mut k = [0u8; 16];
-        getrandom::fill(&mut k).map_err(|_| KeyError::Rng)?;
-        Ok(Self(k))
+        random_bytes().map(Self)
     }
 
     /// Wrap 16 key bytes.
@@ -69,9 +74,7 @@ impl DataKey {
 
     /// Encrypt and authenticate `plaintext`, binding `aad` (e.g. a table and column name).
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, KeyError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(|_| KeyError::Rng)?;
-        self.seal_with_nonce(aad, plaintext, nonce)
+        self.seal_with_nonce(aad, plaintext, random_bytes()?)
     }
 
     fn seal_with_nonce(

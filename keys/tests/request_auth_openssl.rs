@@ -16,6 +16,16 @@ fn openssl(args: &[&str]) -> Output {
         .expect("openssl 3 is installed (scripts/setup-system.sh)")
 }
 
+/// `openssl pkeyutl` over the raw message in file `msg`, hashed with SM3 under the default
+/// distinguishing ID; `args` give the operation, the key and the signature file.
+fn pkeyutl_sm3(msg: &str, args: &[&str]) -> Output {
+    let mut all = vec![
+        "pkeyutl", "-rawin", "-digest", "sm3", "-pkeyopt", DISTID, "-in", msg,
+    ];
+    all.extend_from_slice(args);
+    openssl(&all)
+}
+
 fn ok(out: &Output) {
     assert!(
         out.status.success(),
@@ -97,22 +107,17 @@ fn request_signatures_interoperate_with_openssl() {
     let sig = sign_request(&key, &scope, method, target, body, t).unwrap();
     std::fs::write(path("ours.sig"), sig.signature.to_der()).unwrap();
     let verify = |sig_file: &str| {
-        openssl(&[
-            "pkeyutl",
-            "-verify",
-            "-pubin",
-            "-inkey",
-            &path("pub.pem"),
-            "-rawin",
-            "-digest",
-            "sm3",
-            "-pkeyopt",
-            DISTID,
-            "-in",
+        pkeyutl_sm3(
             &path("msg"),
-            "-sigfile",
-            sig_file,
-        ])
+            &[
+                "-verify",
+                "-pubin",
+                "-inkey",
+                &path("pub.pem"),
+                "-sigfile",
+                sig_file,
+            ],
+        )
     };
     ok(&verify(&path("ours.sig")));
     // A signature over another body fails in OpenSSL too (the check can fail).
@@ -121,21 +126,16 @@ fn request_signatures_interoperate_with_openssl() {
     assert!(!verify(&path("other.sig")).status.success());
 
     // OpenSSL → ours.
-    ok(&openssl(&[
-        "pkeyutl",
-        "-sign",
-        "-inkey",
-        &path("key.pem"),
-        "-rawin",
-        "-digest",
-        "sm3",
-        "-pkeyopt",
-        DISTID,
-        "-in",
+    ok(&pkeyutl_sm3(
         &path("msg"),
-        "-out",
-        &path("theirs.sig"),
-    ]));
+        &[
+            "-sign",
+            "-inkey",
+            &path("key.pem"),
+            "-out",
+            &path("theirs.sig"),
+        ],
+    ));
     let der = std::fs::read(path("theirs.sig")).unwrap();
     let theirs = RequestSignature {
         scope,

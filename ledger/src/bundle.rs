@@ -158,6 +158,22 @@ fn fail(check: &'static str, reason: impl ToString) -> CheckFailed {
     }
 }
 
+/// Fails `check` when a bundle holds more `items` than its format allows.
+fn within_limit(
+    check: &'static str,
+    items: &str,
+    count: usize,
+    max: usize,
+) -> Result<(), CheckFailed> {
+    if count > max {
+        return Err(fail(
+            check,
+            format!("{count} {items}, over the limit {max}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A proof bundle as JSON (the wire form).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -294,15 +310,12 @@ fn parse_members(
 ) -> Result<(MemberSet, u64, Hash32), CheckFailed> {
     let members = MemberSet::decode(&unhex("members", hex_members, 8 * 1024)?)
         .map_err(|e| fail("members", e))?;
-    if changes.len() > MEMBER_CHANGES_MAX {
-        return Err(fail(
-            "members",
-            format!(
-                "{} member changes, over the limit {MEMBER_CHANGES_MAX}",
-                changes.len()
-            ),
-        ));
-    }
+    within_limit(
+        "members",
+        "member changes",
+        changes.len(),
+        MEMBER_CHANGES_MAX,
+    )?;
     let Some(pinned) = pinned else {
         let root = members.digest();
         return Ok((members, 0, root));
@@ -521,15 +534,7 @@ impl ProofBundle {
 /// Decodes `chain` and checks it links `first` to its last header (returned; `first` if
 /// the chain is empty): heights consecutive, hash links, log size and time never going back.
 fn check_chain(first: &BlockHeader, chain: &[String]) -> Result<BlockHeader, CheckFailed> {
-    if chain.len() > BUNDLE_HEADERS_MAX {
-        return Err(fail(
-            "chain",
-            format!(
-                "{} headers, over the limit {BUNDLE_HEADERS_MAX}",
-                chain.len()
-            ),
-        ));
-    }
+    within_limit("chain", "headers", chain.len(), BUNDLE_HEADERS_MAX)?;
     let mut prev = *first;
     for (i, text) in chain.iter().enumerate() {
         let at = |reason: &str| fail("chain", format!("header {i} of the chain: {reason}"));
@@ -624,15 +629,12 @@ impl BundleSet {
                 format!("format {:?} is not {BUNDLE_SET_FORMAT:?}", self.format),
             ));
         }
-        if self.entries.len() > BUNDLE_SET_ENTRIES_MAX {
-            return Err(fail(
-                "entries",
-                format!(
-                    "{} entries, over the limit {BUNDLE_SET_ENTRIES_MAX}",
-                    self.entries.len()
-                ),
-            ));
-        }
+        within_limit(
+            "entries",
+            "entries",
+            self.entries.len(),
+            BUNDLE_SET_ENTRIES_MAX,
+        )?;
         let mut reports: Vec<BundleReport> = Vec::with_capacity(self.entries.len());
         for (i, entry) in self.entries.iter().enumerate() {
             let report = entry.verify(pinned).map_err(|e| CheckFailed {

@@ -188,19 +188,7 @@ impl Transaction {
 
     /// Checks that `key` is the named signer and the signature verifies.
     pub fn verify(&self, key: &PublicKey) -> Result<(), VerifyError> {
-        const WHAT: &str = "transaction";
-        if key.key_id() != self.body.signer {
-            return Err(VerifyError::WrongKey {
-                what: WHAT,
-                expected: self.body.signer,
-                found: key.key_id(),
-            });
-        }
-        key.verify(self.signed_bytes(), &self.signature)
-            .map_err(|_| VerifyError::BadSignature {
-                what: WHAT,
-                signer: self.body.signer,
-            })
+        self.verify_with(key.key_id(), |msg, sig| key.verify(msg, sig).is_ok())
     }
 
     /// As [`Self::verify`], with a key prepared for repeated verification.
@@ -208,18 +196,31 @@ impl Transaction {
         &self,
         key: &weinong_keys::PreparedPublicKey,
     ) -> Result<(), VerifyError> {
+        self.verify_with(key.key_id(), |msg, sig| key.verify(msg, sig).is_ok())
+    }
+
+    /// The one signer check behind both key kinds: `key_id` must name the signer, and
+    /// `verifies` must accept the signature over the signed bytes.
+    fn verify_with(
+        &self,
+        key_id: KeyId,
+        verifies: impl FnOnce(&[u8], &Signature) -> bool,
+    ) -> Result<(), VerifyError> {
         const WHAT: &str = "transaction";
-        if key.key_id() != self.body.signer {
+        if key_id != self.body.signer {
             return Err(VerifyError::WrongKey {
                 what: WHAT,
                 expected: self.body.signer,
-                found: key.key_id(),
+                found: key_id,
             });
         }
-        key.verify(self.signed_bytes(), &self.signature)
-            .map_err(|_| VerifyError::BadSignature {
+        if verifies(self.signed_bytes(), &self.signature) {
+            Ok(())
+        } else {
+            Err(VerifyError::BadSignature {
                 what: WHAT,
                 signer: self.body.signer,
             })
+        }
     }
 }

@@ -9,18 +9,30 @@ use weinong_ledger::MemberSet;
 use weinong_ledger::bundle::{self, CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::store::LedgerStore;
 
-fn ledger() -> (
+type Ledger = (
     tempfile::TempDir,
     LedgerStore,
     Consortium,
     Vec<weinong_ledger::Transaction>,
-) {
+);
+
+/// A store of 4 blocks, no tree heads.
+fn ledger() -> Ledger {
+    ledger_of(&[5, 9, 2, 13], &[])
+}
+
+/// A store with one block of `counts[h]` transactions at each height `h`, and a co-signed
+/// tree head recorded at each height in `heads_at`.
+fn ledger_of(counts: &[usize], heads_at: &[usize]) -> Ledger {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut c = Consortium::new();
     let mut store = LedgerStore::create(dir.path(), &c.set).expect("create");
     let mut txs = Vec::new();
-    for n in [5, 9, 2, 13] {
+    for (height, &n) in counts.iter().enumerate() {
         txs.extend(c.append(&mut store, n));
+        if heads_at.contains(&height) {
+            c.record_tip_head(&mut store);
+        }
     }
     (dir, store, c, txs)
 }
@@ -29,6 +41,40 @@ fn flip_hex(hex_text: &str, bit: usize) -> String {
     let mut bytes = hex::decode(hex_text).expect("hex");
     bytes[bit / 8] ^= 1 << (bit % 8);
     hex::encode(bytes)
+}
+
+fn bits(hex_text: &str) -> usize {
+    hex::decode(hex_text).expect("hex").len() * 8
+}
+
+/// `b` fails verification against `pinned`, at one of the `allowed` checks.
+fn expect_fail(b: &ProofBundle, pinned: &MemberSet, allowed: &[&str], what: &str) {
+    let err = b.verify(Some(pinned)).expect_err(what);
+    assert!(
+        allowed.contains(&err.check),
+        "{what}: failed check `{}` not in {allowed:?}: {err}",
+        err.check
+    );
+}
+
+/// Flips every `step`-th bit of the hex field that `field` picks, one copy of `good` a bit,
+/// and requires each copy to fail at one of the `allowed` checks.
+fn each_flipped_bit_fails<F>(
+    good: &ProofBundle,
+    pinned: &MemberSet,
+    field: F,
+    step: usize,
+    allowed: &[&str],
+    what: &str,
+) where
+    F: Fn(&mut ProofBundle) -> &mut String,
+{
+    let original = field(&mut good.clone()).clone();
+    for bit in (0..bits(&original)).step_by(step) {
+        let mut b = good.clone();
+        *field(&mut b) = flip_hex(&original, bit);
+        expect_fail(&b, pinned, allowed, what);
+    }
 }
 
 #[test]
@@ -58,46 +104,34 @@ fn every_flipped_bit_fails_a_named_check() {
         .export_bundle(&txs[7].hash(), Some(3))
         .expect("export");
     good.verify(Some(&c.set)).expect("good bundle");
-    let bits = |s: &str| hex::decode(s).expect("hex").len() * 8;
-    let expect_fail = |b: &ProofBundle, allowed: &[&str], what: &str| {
-        let err = b.verify(Some(&c.set)).expect_err(what);
-        assert!(
-            allowed.contains(&err.check),
-            "{what}: failed check `{}` not in {allowed:?}: {err}",
-            err.check
-        );
+    let expect_fail =
+        |b: &ProofBundle, allowed: &[&str], what: &str| expect_fail(b, &c.set, allowed, what);
+    let every_bit = |field: fn(&mut ProofBundle) -> &mut String, allowed: &[&str], what: &str| {
+        each_flipped_bit_fails(&good, &c.set, field, 1, allowed, what)
     };
-    for bit in 0..bits(&good.transaction) {
-        let mut b = good.clone();
-        b.transaction = flip_hex(&good.transaction, bit);
-        expect_fail(
-            &b,
-            &["transaction", "signer_key", "signature"],
-            "transaction bit",
+    every_bit(
+        |b| &mut b.transaction,
+        &["transaction", "signer_key", "signature"],
+        "transaction bit",
+    );
+    every_bit(|b| &mut b.header, &["header", "quorum"], "header bit");
+    every_bit(
+        |b| &mut b.certificate,
+        &["certificate", "quorum"],
+        "certificate bit",
+    );
+    for (i, node) in good.inclusion_proof.iter().enumerate() {
+        assert_eq!(bits(node), 256, "a proof node is one SM3 digest");
+        each_flipped_bit_fails(
+            &good,
+            &c.set,
+            |b| &mut b.inclusion_proof[i],
+            1,
+            &["inclusion"],
+            "proof bit",
         );
     }
-    for bit in 0..bits(&good.header) {
-        let mut b = good.clone();
-        b.header = flip_hex(&good.header, bit);
-        expect_fail(&b, &["header", "quorum"], "header bit");
-    }
-    for bit in 0..bits(&good.certificate) {
-        let mut b = good.clone();
-        b.certificate = flip_hex(&good.certificate, bit);
-        expect_fail(&b, &["certificate", "quorum"], "certificate bit");
-    }
-    for (i, node) in good.inclusion_proof.iter().enumerate() {
-        for bit in 0..256 {
-            let mut b = good.clone();
-            b.inclusion_proof[i] = flip_hex(node, bit);
-            expect_fail(&b, &["inclusion"], "proof bit");
-        }
-    }
-    for bit in 0..bits(&good.signer_key) {
-        let mut b = good.clone();
-        b.signer_key = flip_hex(&good.signer_key, bit);
-        expect_fail(&b, &["signer_key"], "signer key bit");
-    }
+    every_bit(|b| &mut b.signer_key, &["signer_key"], "signer key bit");
     let mut b = good.clone();
     b.leaf_index += 1;
     expect_fail(&b, &["inclusion"], "leaf index");
@@ -172,23 +206,8 @@ fn consistency_between_certified_heads() {
 
 /// A store of 6 blocks (more than one holding transactions) with co-signed tree heads of
 /// blocks 2 and 5.
-fn ledger_with_heads() -> (
-    tempfile::TempDir,
-    LedgerStore,
-    Consortium,
-    Vec<weinong_ledger::Transaction>,
-) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut c = Consortium::new();
-    let mut store = LedgerStore::create(dir.path(), &c.set).expect("create");
-    let mut txs = Vec::new();
-    for (height, n) in [5, 9, 2, 0, 13, 3].into_iter().enumerate() {
-        txs.extend(c.append(&mut store, n));
-        if height == 2 || height == 5 {
-            c.record_tip_head(&mut store);
-        }
-    }
-    (dir, store, c, txs)
+fn ledger_with_heads() -> Ledger {
+    ledger_of(&[5, 9, 2, 0, 13, 3], &[2, 5])
 }
 
 #[test]
@@ -239,38 +258,42 @@ fn every_flipped_bit_of_a_linked_bundle_fails_a_named_check() {
     assert_eq!(good.chain.len(), 5);
     assert!(good.tree_head.is_some());
     good.verify(Some(&c.set)).expect("good");
-    let bits = |s: &str| hex::decode(s).expect("hex").len() * 8;
-    let expect_fail = |b: &ProofBundle, allowed: &[&str], what: &str| {
-        let err = b.verify(Some(&c.set)).expect_err(what);
-        assert!(
-            allowed.contains(&err.check),
-            "{what}: failed check `{}` not in {allowed:?}: {err}",
-            err.check
+    let expect_fail =
+        |b: &ProofBundle, allowed: &[&str], what: &str| expect_fail(b, &c.set, allowed, what);
+    each_flipped_bit_fails(
+        &good,
+        &c.set,
+        |b| &mut b.header,
+        1,
+        &["header", "chain"],
+        "header bit",
+    );
+    for i in 0..good.chain.len() {
+        each_flipped_bit_fails(
+            &good,
+            &c.set,
+            |b| &mut b.chain[i],
+            1,
+            &["chain", "quorum"],
+            "chain bit",
         );
-    };
-    for bit in 0..bits(&good.header) {
-        let mut b = good.clone();
-        b.header = flip_hex(&good.header, bit);
-        expect_fail(&b, &["header", "chain"], "header bit");
     }
-    for (i, h) in good.chain.iter().enumerate() {
-        for bit in 0..bits(h) {
-            let mut b = good.clone();
-            b.chain[i] = flip_hex(h, bit);
-            expect_fail(&b, &["chain", "quorum"], "chain bit");
-        }
-    }
-    let sth = good.tree_head.clone().expect("present");
-    for bit in 0..bits(&sth) {
-        let mut b = good.clone();
-        b.tree_head = Some(flip_hex(&sth, bit));
-        expect_fail(&b, &["tree_head"], "tree head bit");
-    }
-    for bit in (0..bits(&good.certificate)).step_by(7) {
-        let mut b = good.clone();
-        b.certificate = flip_hex(&good.certificate, bit);
-        expect_fail(&b, &["certificate", "quorum"], "certificate bit");
-    }
+    each_flipped_bit_fails(
+        &good,
+        &c.set,
+        |b| b.tree_head.as_mut().expect("present"),
+        1,
+        &["tree_head"],
+        "tree head bit",
+    );
+    each_flipped_bit_fails(
+        &good,
+        &c.set,
+        |b| &mut b.certificate,
+        7,
+        &["certificate", "quorum"],
+        "certificate bit",
+    );
     // Dropping, repeating or reordering links breaks the chain or the certificate.
     let mut b = good.clone();
     b.chain.remove(2);

@@ -93,15 +93,19 @@ fn transaction_decoding_refuses_malformed_input() {
 fn any_flipped_bit_of_a_transaction_is_refused() {
     let key = KeyPair::generate();
     let tx = Transaction::sign(body(b"access:record"), &key).expect("small payload");
-    let good = tx.as_bytes().to_vec();
+    each_flipped_bit_refused(tx.as_bytes(), "", |bad| match Transaction::decode(bad) {
+        Err(_) => true,
+        Ok(t) => t.verify(key.public_key()).is_err(),
+    });
+}
+
+/// Flips each bit of `good` in turn; `refused` must refuse every copy. `what` names the
+/// bytes in the failure message.
+fn each_flipped_bit_refused(good: &[u8], what: &str, refused: impl Fn(&[u8]) -> bool) {
     for bit in 0..good.len() * 8 {
-        let mut bad = good.clone();
+        let mut bad = good.to_vec();
         bad[bit / 8] ^= 1 << (bit % 8);
-        let refused = match Transaction::decode(&bad) {
-            Err(_) => true,
-            Ok(t) => t.verify(key.public_key()).is_err(),
-        };
-        assert!(refused, "bit {bit} flipped and still accepted");
+        assert!(refused(&bad), "{what}bit {bit} flipped and still accepted");
     }
 }
 
@@ -204,27 +208,21 @@ fn certificates_need_a_quorum_of_valid_member_signatures() {
     ));
 
     // Every single bit of the encoded certificate matters.
-    let good = cert.encode();
-    for bit in 0..good.len() * 8 {
-        let mut bad = good.clone();
-        bad[bit / 8] ^= 1 << (bit % 8);
-        let refused = match CommitCertificate::decode(&bad) {
+    each_flipped_bit_refused(
+        &cert.encode(),
+        "certificate ",
+        |bad| match CommitCertificate::decode(bad) {
             Err(_) => true,
             Ok(c2) => c2.verify(&h, &c.members).is_err(),
-        };
-        assert!(refused, "certificate bit {bit} flipped and still accepted");
-    }
+        },
+    );
     // And every bit of the header it commits.
-    let hb = h.encode();
-    for bit in 0..hb.len() * 8 {
-        let mut bad = hb.clone();
-        bad[bit / 8] ^= 1 << (bit % 8);
-        let refused = match BlockHeader::decode(&bad) {
+    each_flipped_bit_refused(&h.encode(), "header ", |bad| {
+        match BlockHeader::decode(bad) {
             Err(_) => true,
             Ok(h2) => cert.verify(&h2, &c.members).is_err(),
-        };
-        assert!(refused, "header bit {bit} flipped and still accepted");
-    }
+        }
+    });
 }
 
 #[test]
@@ -275,28 +273,20 @@ fn equivocation_is_provable_and_not_forgeable() {
     );
 
     // Not equivocation: same header, or different heights, or different signers.
-    let same = Equivocation {
-        first: a,
-        first_vote: a.vote(&c.keys[0]),
-        second: a,
-        second_vote: a.vote(&c.keys[0]),
+    // `votes(first, by, second, by)`: each header with its own signer's vote.
+    let votes = |first: BlockHeader, k1: usize, second: BlockHeader, k2: usize| Equivocation {
+        first,
+        first_vote: first.vote(&c.keys[k1]),
+        second,
+        second_vote: second.vote(&c.keys[k2]),
     };
+    let same = votes(a, 0, a, 0);
     assert!(same.verify(&c.members).is_err());
     let mut later = b;
     later.height = 6;
-    let heights = Equivocation {
-        first: a,
-        first_vote: a.vote(&c.keys[0]),
-        second: later,
-        second_vote: later.vote(&c.keys[0]),
-    };
+    let heights = votes(a, 0, later, 0);
     assert!(heights.verify(&c.members).is_err());
-    let two = Equivocation {
-        first: a,
-        first_vote: a.vote(&c.keys[0]),
-        second: b,
-        second_vote: b.vote(&c.keys[1]),
-    };
+    let two = votes(a, 0, b, 1);
     assert!(two.verify(&c.members).is_err());
     // A vote moved onto the other header does not verify.
     let moved = Equivocation {

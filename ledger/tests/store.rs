@@ -162,12 +162,17 @@ fn refused_appends_change_nothing() {
     store.fsck().expect("clean");
 }
 
-/// Writes `value` (or deletes, if `None`) under `key` in `cf` through RocksDB's own API.
-fn tamper(dir: &Path, cf: &str, key: &[u8], value: Option<Vec<u8>>) {
+/// The store's RocksDB opened directly, past every check of [`LedgerStore`].
+fn raw_db(dir: &Path) -> DB {
     let cfs = COLUMN_FAMILIES
         .iter()
         .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
-    let db = DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open");
+    DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open")
+}
+
+/// Writes `value` (or deletes, if `None`) under `key` in `cf` through RocksDB's own API.
+fn tamper(dir: &Path, cf: &str, key: &[u8], value: Option<Vec<u8>>) {
+    let db = raw_db(dir);
     let handle = db.cf_handle(cf).expect("column family");
     match value {
         Some(v) => db.put_cf(handle, key, v).expect("raw put"),
@@ -177,21 +182,28 @@ fn tamper(dir: &Path, cf: &str, key: &[u8], value: Option<Vec<u8>>) {
 }
 
 fn read_raw(dir: &Path, cf: &str, key: &[u8]) -> Vec<u8> {
-    let cfs = COLUMN_FAMILIES
-        .iter()
-        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
-    let db = DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open");
+    let db = raw_db(dir);
     db.get_cf(db.cf_handle(cf).expect("cf"), key)
         .expect("read")
         .expect("present")
 }
 
+/// Rewrites the value under `key` in `cf` with `edit`.
+fn edit_raw(dir: &Path, cf: &str, key: &[u8], edit: impl FnOnce(&mut Vec<u8>)) {
+    let mut value = read_raw(dir, cf, key);
+    edit(&mut value);
+    tamper(dir, cf, key, Some(value));
+}
+
+/// Stores the value at index `from` of `cf` again at index `to`.
+fn copy_raw(dir: &Path, cf: &str, from: u64, to: u64) {
+    let value = read_raw(dir, cf, &schema::index_key(from));
+    tamper(dir, cf, &schema::index_key(to), Some(value));
+}
+
 /// Where transaction `index` is stored: its chunk's store key and its bytes in the chunk.
 fn tx_place(dir: &Path, index: u64) -> ([u8; 8], Range<usize>) {
-    let cfs = COLUMN_FAMILIES
-        .iter()
-        .map(|n| ColumnFamilyDescriptor::new(*n, Options::default()));
-    let db = DB::open_cf_descriptors(&Options::default(), dir, cfs).expect("raw open");
+    let db = raw_db(dir);
     let mut it = db.raw_iterator_cf(db.cf_handle(schema::CF_TX_CHUNKS).expect("cf"));
     it.seek_for_prev(schema::index_key(index));
     let key: [u8; 8] = it.key().expect("a chunk").try_into().expect("8 bytes");
@@ -200,21 +212,27 @@ fn tx_place(dir: &Path, index: u64) -> ([u8; 8], Range<usize>) {
     (key, ranges[(index - start) as usize].clone())
 }
 
+/// Rewrites the chunk holding transaction `index`; `edit` gets the chunk and the
+/// transaction's bytes in it.
+fn edit_tx_chunk(dir: &Path, index: u64, edit: impl FnOnce(&mut Vec<u8>, Range<usize>)) {
+    let (key, range) = tx_place(dir, index);
+    edit_raw(dir, schema::CF_TX_CHUNKS, &key, |chunk| edit(chunk, range));
+}
+
 /// Changes one bit of transaction `index`'s stored bytes, at `offset` from their end.
 fn flip_tx_byte(dir: &Path, index: u64, offset_from_end: usize, bit: u8) {
-    let (key, range) = tx_place(dir, index);
-    let mut chunk = read_raw(dir, schema::CF_TX_CHUNKS, &key);
-    chunk[range.end - 1 - offset_from_end] ^= bit;
-    tamper(dir, schema::CF_TX_CHUNKS, &key, Some(chunk));
+    edit_tx_chunk(dir, index, |chunk, tx| {
+        chunk[tx.end - 1 - offset_from_end] ^= bit;
+    });
 }
 
 /// Changes the last bit of log node `(level, index)` in its tile.
 fn flip_node(dir: &Path, level: u8, index: u64) {
     let (tile_level, tile_index, position) = schema::node_place(level, index);
     let key = schema::tile_key(tile_level, tile_index);
-    let mut tile = read_raw(dir, schema::CF_LOG_TILES, &key);
-    tile[position * 32 + 31] ^= 0x01;
-    tamper(dir, schema::CF_LOG_TILES, &key, Some(tile));
+    edit_raw(dir, schema::CF_LOG_TILES, &key, |tile| {
+        tile[position * 32 + 31] ^= 0x01;
+    });
 }
 
 /// Builds a 24-block ledger (more than the open check window), applies `damage`, and
@@ -245,11 +263,20 @@ fn assert_refused(result: Result<LedgerStore, StoreError>, item: Item) {
     }
 }
 
+/// Open itself refuses the store, naming `item`: no fsck needed to find the damage.
+fn refused_on_open(result: Result<LedgerStore, StoreError>, item: Item) {
+    let err = result.expect_err("open must refuse");
+    assert!(
+        matches!(&err, StoreError::Corrupt { item: found, .. } if *found == item),
+        "{err}"
+    );
+}
+
 fn flip_last_byte(dir: &Path, cf: &str, key: &[u8]) {
-    let mut v = read_raw(dir, cf, key);
-    let last = v.len() - 1;
-    v[last] ^= 0x01;
-    tamper(dir, cf, key, Some(v));
+    edit_raw(dir, cf, key, |v| {
+        let last = v.len() - 1;
+        v[last] ^= 0x01;
+    });
 }
 
 #[test]
@@ -289,12 +316,7 @@ fn corrupt_transaction_is_named_and_not_served() {
 fn corrupt_payload_byte_of_an_old_transaction_is_named() {
     // Change a payload byte (not the signature): the tx still decodes but its hash, leaf
     // hash and signature no longer match.
-    let (result, _dir) = damaged(|d| {
-        let (key, range) = tx_place(d, 7);
-        let mut chunk = read_raw(d, schema::CF_TX_CHUNKS, &key);
-        chunk[range.start + 60] ^= 0x80;
-        tamper(d, schema::CF_TX_CHUNKS, &key, Some(chunk));
-    });
+    let (result, _dir) = damaged(|d| edit_tx_chunk(d, 7, |chunk, tx| chunk[tx.start + 60] ^= 0x80));
     assert_refused(result, Item::Transaction(7));
 }
 
@@ -307,24 +329,15 @@ fn missing_transaction_chunk_is_named() {
 
 #[test]
 fn transaction_missing_from_its_chunk_is_named() {
-    let (result, _dir) = damaged(|d| {
-        let (key, range) = tx_place(d, 17);
-        let mut chunk = read_raw(d, schema::CF_TX_CHUNKS, &key);
-        chunk.truncate(range.start - 4);
-        tamper(d, schema::CF_TX_CHUNKS, &key, Some(chunk));
-    });
+    let (result, _dir) =
+        damaged(|d| edit_tx_chunk(d, 17, |chunk, tx| chunk.truncate(tx.start - 4)));
     assert_refused(result, Item::Transaction(17));
 }
 
 #[test]
 fn ill_formed_chunk_is_named() {
-    let (result, _dir) = damaged(|d| {
-        let (key, range) = tx_place(d, 12);
-        let mut chunk = read_raw(d, schema::CF_TX_CHUNKS, &key);
-        // The first length now runs past the chunk.
-        chunk[range.start - 4] = 0xFF;
-        tamper(d, schema::CF_TX_CHUNKS, &key, Some(chunk));
-    });
+    // The first length now runs past the chunk.
+    let (result, _dir) = damaged(|d| edit_tx_chunk(d, 12, |chunk, tx| chunk[tx.start - 4] = 0xFF));
     assert_refused(result, Item::Transaction(12));
 }
 
@@ -339,50 +352,27 @@ fn corrupt_interior_log_node_is_named() {
 fn corrupt_frontier_node_is_refused_on_open() {
     // 144 leaves = 128 + 16: node (7, 0) is part of every recent root.
     let (result, _dir) = damaged(|d| flip_node(d, 7, 0));
-    assert!(result.is_err(), "open must refuse");
-    let err = result.expect_err("checked");
-    assert!(
-        matches!(
-            err,
-            StoreError::Corrupt {
-                item: Item::Block(23),
-                ..
-            }
-        ),
-        "{err}"
-    );
+    refused_on_open(result, Item::Block(23));
 }
 
 #[test]
 fn ill_formed_tile_is_refused_on_open() {
     // 144 leaves: tile (0, 0) is the right-edge tile, read on every open.
     let (result, _dir) = damaged(|d| {
-        let key = schema::tile_key(0, 0);
-        let mut tile = read_raw(d, schema::CF_LOG_TILES, &key);
-        tile.pop();
-        tamper(d, schema::CF_LOG_TILES, &key, Some(tile));
+        edit_raw(d, schema::CF_LOG_TILES, &schema::tile_key(0, 0), |tile| {
+            tile.pop();
+        });
     });
-    let err = result.expect_err("open must refuse");
-    assert!(
-        matches!(
-            err,
-            StoreError::Corrupt {
-                item: Item::Tile(0, 0),
-                ..
-            }
-        ),
-        "{err}"
-    );
+    refused_on_open(result, Item::Tile(0, 0));
 }
 
 #[test]
 fn short_right_edge_tile_is_refused_on_open() {
     // One node short: still a well-formed tile, but not the one 144 leaves make.
     let (result, _dir) = damaged(|d| {
-        let key = schema::tile_key(0, 0);
-        let mut tile = read_raw(d, schema::CF_LOG_TILES, &key);
-        tile.truncate(tile.len() - 32);
-        tamper(d, schema::CF_LOG_TILES, &key, Some(tile));
+        edit_raw(d, schema::CF_LOG_TILES, &schema::tile_key(0, 0), |tile| {
+            tile.truncate(tile.len() - 32);
+        });
     });
     assert!(result.is_err(), "open must refuse");
 }
@@ -402,10 +392,7 @@ fn tip_past_the_stored_blocks_is_refused() {
 
 #[test]
 fn block_stored_past_the_tip_is_named() {
-    let (result, _dir) = damaged(|d| {
-        let h = read_raw(d, schema::CF_HEADERS, &schema::index_key(23));
-        tamper(d, schema::CF_HEADERS, &schema::index_key(24), Some(h));
-    });
+    let (result, _dir) = damaged(|d| copy_raw(d, schema::CF_HEADERS, 23, 24));
     assert_refused(result, Item::Block(24));
 }
 
@@ -635,10 +622,7 @@ fn corrupt_tree_head_is_named_and_not_served() {
 
 #[test]
 fn tree_head_under_another_height_is_named() {
-    let (result, _dir) = damaged(|d| {
-        let sth = read_raw(d, schema::CF_TREE_HEADS, &schema::index_key(4));
-        tamper(d, schema::CF_TREE_HEADS, &schema::index_key(6), Some(sth));
-    });
+    let (result, _dir) = damaged(|d| copy_raw(d, schema::CF_TREE_HEADS, 4, 6));
     assert_refused(result, Item::TreeHead(6));
 }
 
@@ -652,11 +636,16 @@ fn latest_tree_head_damage_is_not_served() {
 
 #[test]
 fn tree_head_past_the_tip_is_named() {
-    let (result, _dir) = damaged(|d| {
-        let sth = read_raw(d, schema::CF_TREE_HEADS, &schema::index_key(23));
-        tamper(d, schema::CF_TREE_HEADS, &schema::index_key(30), Some(sth));
-    });
+    let (result, _dir) = damaged(|d| copy_raw(d, schema::CF_TREE_HEADS, 23, 30));
     assert_refused(result, Item::TreeHead(30));
+}
+
+/// `result` is the store's refusal, its reason mentioning `why`.
+fn rejected_for<T: std::fmt::Debug>(result: Result<T, StoreError>, why: &str) {
+    assert!(
+        matches!(&result, Err(StoreError::Rejected { reason, .. }) if reason.contains(why)),
+        "{result:?}"
+    );
 }
 
 /// The header of the next block over `txs`, naming `members` and handing over to `next`,
@@ -715,19 +704,10 @@ fn member_sets_hand_over_by_block_and_proofs_follow_them_from_genesis() {
 
     // Block 1 is signed by the genesis set and hands over.
     let txs1 = vec![c.tx(24)];
-    let (h1, cert1) = handover_block(
-        &store,
-        &txs1,
-        &genesis,
-        &rotated,
-        &[&c.members[0], &c.members[2]],
-    );
+    let old_quorum = [&c.members[0], &c.members[2]];
+    let (h1, cert1) = handover_block(&store, &txs1, &genesis, &rotated, &old_quorum);
     // Appending it as if the set were kept is refused: the header names another next set.
-    let refused = store.append_block(&h1, &cert1, &txs1, &[]);
-    assert!(
-        matches!(&refused, Err(StoreError::Rejected { reason, .. }) if reason.contains("hands over")),
-        "{refused:?}"
-    );
+    rejected_for(store.append_block(&h1, &cert1, &txs1, &[]), "hands over");
     let prepared = store.prepare(txs1.clone());
     store
         .append_with_members(&h1, &cert1, prepared, &[], &rotated)
@@ -737,34 +717,14 @@ fn member_sets_hand_over_by_block_and_proofs_follow_them_from_genesis() {
 
     // Block 2: the replaced key's signature no longer counts.
     let txs2 = vec![c.tx(24)];
-    let (h2, by_old) = handover_block(
-        &store,
-        &txs2,
-        &rotated,
-        &rotated,
-        &[&c.members[1], &c.members[2]],
-    );
-    let refused = store.append_block(&h2, &by_old, &txs2, &[]);
-    assert!(
-        matches!(&refused, Err(StoreError::Rejected { reason, .. }) if reason.contains("not a member")),
-        "{refused:?}"
-    );
+    let with_replaced = [&c.members[1], &c.members[2]];
+    let (h2, by_old) = handover_block(&store, &txs2, &rotated, &rotated, &with_replaced);
+    rejected_for(store.append_block(&h2, &by_old, &txs2, &[]), "not a member");
     // A header naming the old set is refused even with old signatures.
-    let (stale, stale_cert) = handover_block(
-        &store,
-        &txs2,
-        &genesis,
-        &genesis,
-        &[&c.members[1], &c.members[2]],
-    );
+    let (stale, stale_cert) = handover_block(&store, &txs2, &genesis, &genesis, &with_replaced);
     assert!(store.append_block(&stale, &stale_cert, &txs2, &[]).is_err());
-    let (h2, cert2) = handover_block(
-        &store,
-        &txs2,
-        &rotated,
-        &rotated,
-        &[&c.members[1], &newcomer],
-    );
+    let new_quorum = [&c.members[1], &newcomer];
+    let (h2, cert2) = handover_block(&store, &txs2, &rotated, &rotated, &new_quorum);
     store
         .append_block(&h2, &cert2, &txs2, &[])
         .expect("block 2");

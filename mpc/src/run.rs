@@ -79,28 +79,37 @@ where
                 .map(|t| Box::new(t) as Box<dyn Transport>)
         }
     };
+    let results = on_party_threads(transports, |party, transport| {
+        let mut party = Party::new(&session, &secrets[party.index()], transport);
+        // The party (and its transport) drops when `f` returns, error or not,
+        // so neighbours waiting on it see PeerClosed instead of a time-out.
+        f(&mut party)
+    });
+    results.try_into().map_err(|_| MpcError::Setup {
+        reason: "three results expected".into(),
+    })
+}
+
+/// Runs `f` for each party, with that party's input, on its own scoped thread, and returns
+/// the three results in party order; a thread that panicked is its party's
+/// [`MpcError::PartyPanicked`].
+pub(crate) fn on_party_threads<I, T, F>(inputs: [I; 3], f: F) -> Vec<Result<T, MpcError>>
+where
+    I: Send,
+    T: Send,
+    F: Fn(PartyId, I) -> Result<T, MpcError> + Sync,
+{
     let f = &f;
-    let results: Vec<Result<T, MpcError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = transports
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = PartyId::ALL
             .into_iter()
-            .zip(&secrets)
-            .map(|(transport, secrets)| {
-                let session = &session;
-                scope.spawn(move || {
-                    let mut party = Party::new(session, secrets, transport);
-                    // The party (and its transport) drops when `f` returns, error or not,
-                    // so neighbours waiting on it see PeerClosed instead of a time-out.
-                    f(&mut party)
-                })
-            })
+            .zip(inputs)
+            .map(|(party, input)| scope.spawn(move || f(party, input)))
             .collect();
         handles
             .into_iter()
             .zip(PartyId::ALL)
             .map(|(h, party)| h.join().unwrap_or(Err(MpcError::PartyPanicked { party })))
             .collect()
-    });
-    results.try_into().map_err(|_| MpcError::Setup {
-        reason: "three results expected".into(),
     })
 }

@@ -13,6 +13,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::{MpcError, PartyId};
 
+/// 32 bytes from the operating system's generator.
+fn random_32() -> Result<[u8; 32], MpcError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(MpcError::Random)?;
+    Ok(bytes)
+}
+
 /// The public identifier of one MPC session (32 random bytes, chosen by the requester).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId([u8; 32]);
@@ -25,9 +32,7 @@ impl SessionId {
 
     /// A fresh random session id.
     pub fn random() -> Result<SessionId, MpcError> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(MpcError::Random)?;
-        Ok(SessionId(bytes))
+        random_32().map(SessionId)
     }
 
     /// The bytes.
@@ -54,9 +59,7 @@ impl PairSecret {
 
     /// A fresh random pair secret (a dealer's choice, for tests and single-host runs).
     pub fn random() -> Result<PairSecret, MpcError> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(MpcError::Random)?;
-        Ok(PairSecret(bytes))
+        random_32().map(PairSecret)
     }
 
     /// Derives a labelled 32-byte key for this pair in `session`:

@@ -13,7 +13,10 @@ mod model_support;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use model_support::{admission_baseline, batch, model, set_ability_total};
+use model_support::{
+    AD8_ITEMS, BRADEN_ITEMS, CCI_CONDITIONS, MORSE_ITEMS, admission_baseline, batch, model,
+    set_ability_total, set_mna,
+};
 use weinong_mpc::fhe::{
     Device, EncryptedOutputs, EncryptionKey, EvaluationKey, FheError, FheSession, Kind, Plan,
     RequesterKeys, encrypt_inputs,
@@ -104,30 +107,10 @@ fn admission_boundary_rows(m: &Model) -> Vec<BTreeMap<String, i64>> {
         &["cci_malignancy"],
         &["cci_aids"],
         &["cci_hemiplegia", "cci_renal"],
-        &[
-            "cci_myocardial_infarction",
-            "cci_heart_failure",
-            "cci_peripheral_vascular",
-            "cci_cerebrovascular",
-            "cci_dementia",
-            "cci_pulmonary",
-            "cci_rheumatic",
-            "cci_peptic_ulcer",
-            "cci_liver_mild",
-            "cci_diabetes",
-        ],
+        // Every 1-point condition.
+        &CCI_CONDITIONS[..10],
         &["cci_liver_mild", "cci_diabetes", "cci_metastatic"],
         &["cci_myocardial_infarction"],
-    ];
-    let ad8_items = [
-        "ad8_judgment",
-        "ad8_interest",
-        "ad8_repeats",
-        "ad8_gadgets",
-        "ad8_month_year",
-        "ad8_finances",
-        "ad8_appointments",
-        "ad8_daily_memory",
     ];
     let ad8_count = [0, 1, 2, 3, 8, 1, 2, 0, 5, 7];
     // (education, MMSE total): at and one above each education's cut-off (17, 20, 24).
@@ -145,14 +128,6 @@ fn admission_boundary_rows(m: &Model) -> Vec<BTreeMap<String, i64>> {
     ];
     // Braden totals 6, 9, 10, 12, 13, 14, 15, 18, 19, 23 (bands ≤9, 10–12, 13–14, 15–18, ≥19).
     let braden_total = [6, 9, 10, 12, 13, 14, 15, 18, 19, 23];
-    let braden_items = [
-        ("braden_sensory", 4),
-        ("braden_moisture", 4),
-        ("braden_activity", 4),
-        ("braden_mobility", 4),
-        ("braden_nutrition", 4),
-        ("braden_friction", 3),
-    ];
     // MNA-SF: items (food, weight loss, mobility, acute stress, neuropsych), BMI, calf.
     let mna: [([i64; 5], Option<i64>, Option<i64>); 10] = [
         ([2, 3, 2, 0, 2], Some(235), Some(320)),
@@ -177,51 +152,27 @@ fn admission_boundary_rows(m: &Model) -> Vec<BTreeMap<String, i64>> {
         s.insert("icd_dementia".into(), dementia);
         s.insert("icd_mental_disorder".into(), mental);
         s.insert("risk_events_30d".into(), events);
-        for (name, value) in [
-            "morse_fall_history",
-            "morse_secondary_diagnosis",
-            "morse_ambulatory_aid",
-            "morse_iv_access",
-            "morse_gait",
-            "morse_mental_status",
-        ]
-        .iter()
-        .zip(morse[i])
-        {
+        for (name, value) in MORSE_ITEMS.iter().zip(morse[i]) {
             s.insert((*name).into(), value);
         }
         s.insert("age_years".into(), charlson_age[i]);
         for condition in charlson_conditions[i] {
             s.insert((*condition).into(), 1);
         }
-        for item in ad8_items.iter().take(ad8_count[i]) {
+        for item in AD8_ITEMS.iter().take(ad8_count[i]) {
             s.insert((*item).into(), 1);
         }
         s.insert("education".into(), mmse[i].0);
         s.insert("mmse_total".into(), mmse[i].1);
         let mut lower = 23 - braden_total[i];
-        for (name, max) in braden_items {
+        for name in BRADEN_ITEMS {
+            let max = if name == "braden_friction" { 3 } else { 4 };
             let drop = lower.min(max - 1);
             s.insert(name.into(), max - drop);
             lower -= drop;
         }
         let (items, bmi, calf) = mna[i];
-        for (name, value) in [
-            "mna_food_intake",
-            "mna_weight_loss",
-            "mna_mobility",
-            "mna_acute_stress",
-            "mna_neuropsych",
-        ]
-        .iter()
-        .zip(items)
-        {
-            s.insert((*name).into(), value);
-        }
-        s.insert("bmi".into(), bmi.unwrap_or(100));
-        s.insert("bmi_known".into(), i64::from(bmi.is_some()));
-        s.insert("calf_circumference".into(), calf.unwrap_or(100));
-        s.insert("calf_known".into(), i64::from(calf.is_some()));
+        set_mna(&mut s, items, bmi, calf);
         rows.push(s);
     }
     rows
@@ -388,54 +339,32 @@ fn malformed_or_misdirected_inputs_are_refused() {
     let (_, _, health) = one_admission_list(Holder::Health);
     let (_, _, insurance) = one_admission_list(Holder::MedicalInsurance);
     let evaluator = session().evaluator();
+    let refuse =
+        |lists: &[(Holder, &[u8])]| evaluator.evaluate(&m, &plan, lists).expect_err("refused");
     // Health's list presented as civil affairs': wrong element count for that department.
-    let err = evaluator
-        .evaluate(
-            &m,
-            &plan,
-            &[
-                (Holder::CivilAffairs, &health),
-                (Holder::Health, &health),
-                (Holder::MedicalInsurance, &insurance),
-            ],
-        )
-        .expect_err("refused");
+    let err = refuse(&[
+        (Holder::CivilAffairs, &health),
+        (Holder::Health, &health),
+        (Holder::MedicalInsurance, &insurance),
+    ]);
     assert!(matches!(err, FheError::NotConformant { .. }), "{err}");
     // A missing department.
-    let err = evaluator
-        .evaluate(
-            &m,
-            &plan,
-            &[(Holder::CivilAffairs, &civil), (Holder::Health, &health)],
-        )
-        .expect_err("refused");
+    let err = refuse(&[(Holder::CivilAffairs, &civil), (Holder::Health, &health)]);
     assert!(matches!(err, FheError::Shape { .. }), "{err}");
     // Truncated and bit-flipped headers.
-    let err = evaluator
-        .evaluate(
-            &m,
-            &plan,
-            &[
-                (Holder::CivilAffairs, &civil[..civil.len() - 100]),
-                (Holder::Health, &health),
-                (Holder::MedicalInsurance, &insurance),
-            ],
-        )
-        .expect_err("refused");
+    let err = refuse(&[
+        (Holder::CivilAffairs, &civil[..civil.len() - 100]),
+        (Holder::Health, &health),
+        (Holder::MedicalInsurance, &insurance),
+    ]);
     assert!(matches!(err, FheError::Malformed { .. }), "{err}");
     let mut flipped = civil.clone();
     flipped[3] ^= 0x55;
-    let err = evaluator
-        .evaluate(
-            &m,
-            &plan,
-            &[
-                (Holder::CivilAffairs, &flipped),
-                (Holder::Health, &health),
-                (Holder::MedicalInsurance, &insurance),
-            ],
-        )
-        .expect_err("refused");
+    let err = refuse(&[
+        (Holder::CivilAffairs, &flipped),
+        (Holder::Health, &health),
+        (Holder::MedicalInsurance, &insurance),
+    ]);
     assert!(matches!(err, FheError::Malformed { .. }), "{err}");
     // Out-of-range plaintext never gets encrypted.
     let mut values: Vec<i64> = Plan::holder_inputs(&m, Holder::CivilAffairs)

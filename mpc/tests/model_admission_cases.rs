@@ -5,7 +5,10 @@ mod model_support;
 
 use std::collections::BTreeMap;
 
-use model_support::{admission_baseline, eval_plain, model, set_ability_total, with_param};
+use model_support::{
+    BRADEN_ITEMS, CCI_CONDITIONS, admission_baseline, eval_plain, model, set_ability_total,
+    set_mna, with_param,
+};
 use weinong_mpc::model::{ADMISSION_V1, Model};
 
 fn run(model: &Model, subject: &BTreeMap<String, i64>) -> BTreeMap<String, i64> {
@@ -40,61 +43,57 @@ fn every_gbt_42195_grade_boundary() {
     }
 }
 
+/// The ability grade of a subject with ability total `total` and the inputs `extra`.
+fn grade_of(model: &Model, total: i64, extra: &[(&str, i64)]) -> i64 {
+    let mut s = subject_with_total(model, total);
+    for (name, value) in extra {
+        s.insert((*name).to_owned(), *value);
+    }
+    run(model, &s)["ability_grade"]
+}
+
 #[test]
 fn dementia_or_mental_disorder_worsens_one_grade() {
     let m = model(ADMISSION_V1);
-    let mut s = subject_with_total(&m, 90);
-    s.insert("icd_dementia".into(), 1);
-    assert_eq!(run(&m, &s)["ability_grade"], 1, "能力完好 → 轻度失能");
-    let mut s = subject_with_total(&m, 70);
-    s.insert("icd_mental_disorder".into(), 1);
-    assert_eq!(run(&m, &s)["ability_grade"], 2, "轻度 → 中度");
-    let mut s = subject_with_total(&m, 20);
-    s.insert("icd_dementia".into(), 1);
-    assert_eq!(run(&m, &s)["ability_grade"], 4, "完全失能 stays 完全失能");
-    let mut s = subject_with_total(&m, 70);
-    s.insert("icd_dementia".into(), 1);
-    s.insert("icd_mental_disorder".into(), 1);
-    assert_eq!(
-        run(&m, &s)["ability_grade"],
-        2,
-        "both diagnoses are one rule"
-    );
+    let dementia = ("icd_dementia", 1);
+    let mental = ("icd_mental_disorder", 1);
+    let check = |total, extra: &[(&str, i64)], grade, why: &str| {
+        assert_eq!(grade_of(&m, total, extra), grade, "{why}");
+    };
+    check(90, &[dementia], 1, "能力完好 → 轻度失能");
+    check(70, &[mental], 2, "轻度 → 中度");
+    check(20, &[dementia], 4, "完全失能 stays 完全失能");
+    check(70, &[dementia, mental], 2, "both diagnoses are one rule");
 }
 
 #[test]
 fn two_risk_events_in_30_days_worsen_one_grade_one_does_not() {
     let m = model(ADMISSION_V1);
-    let mut s = subject_with_total(&m, 50);
-    s.insert("risk_events_30d".into(), 1);
-    assert_eq!(run(&m, &s)["ability_grade"], 2);
-    s.insert("risk_events_30d".into(), 2);
-    assert_eq!(run(&m, &s)["ability_grade"], 3);
-    s.insert("risk_events_30d".into(), 9);
-    assert_eq!(run(&m, &s)["ability_grade"], 3);
+    for (events, grade) in [(1, 2), (2, 3), (9, 3)] {
+        assert_eq!(
+            grade_of(&m, 50, &[("risk_events_30d", events)]),
+            grade,
+            "{events} events"
+        );
+    }
 }
 
 #[test]
 fn both_adjustments_add_up_only_when_the_parameter_says_so() {
-    let mut s_model = model(ADMISSION_V1);
-    let mut s = subject_with_total(&s_model, 70);
-    s.insert("icd_dementia".into(), 1);
-    s.insert("risk_events_30d".into(), 3);
+    let both = [("icd_dementia", 1), ("risk_events_30d", 3)];
+    let m = model(ADMISSION_V1);
     assert_eq!(
-        run(&s_model, &s)["ability_grade"],
+        grade_of(&m, 70, &both),
         2,
         "default: one grade worse in all"
     );
-    s_model = model(&with_param(ADMISSION_V1, "adjustments_cumulative", 1));
+    let cumulative = model(&with_param(ADMISSION_V1, "adjustments_cumulative", 1));
     assert_eq!(
-        run(&s_model, &s)["ability_grade"],
+        grade_of(&cumulative, 70, &both),
         3,
         "cumulative: 轻度 → 重度"
     );
-    let mut s = subject_with_total(&s_model, 40);
-    s.insert("icd_dementia".into(), 1);
-    s.insert("risk_events_30d".into(), 3);
-    assert_eq!(run(&s_model, &s)["ability_grade"], 4, "capped at 完全失能");
+    assert_eq!(grade_of(&cumulative, 40, &both), 4, "capped at 完全失能");
 }
 
 #[test]
@@ -233,27 +232,8 @@ fn charlson_weights_and_hierarchy() {
         charlson(&m, 50, &["cci_hemiplegia", "cci_renal", "cci_aids"]),
         2 + 2 + 6
     );
-    let all = [
-        "cci_myocardial_infarction",
-        "cci_heart_failure",
-        "cci_peripheral_vascular",
-        "cci_cerebrovascular",
-        "cci_dementia",
-        "cci_pulmonary",
-        "cci_rheumatic",
-        "cci_peptic_ulcer",
-        "cci_liver_mild",
-        "cci_diabetes",
-        "cci_diabetes_complicated",
-        "cci_hemiplegia",
-        "cci_renal",
-        "cci_malignancy",
-        "cci_liver_severe",
-        "cci_metastatic",
-        "cci_aids",
-    ];
     // 8 × 1, liver 3, diabetes 2, hemiplegia 2, renal 2, cancer 6, AIDS 6.
-    assert_eq!(charlson(&m, 50, &all), 8 + 3 + 2 + 2 + 2 + 6 + 6);
+    assert_eq!(charlson(&m, 50, &CCI_CONDITIONS), 8 + 3 + 2 + 2 + 2 + 6 + 6);
 }
 
 #[test]
@@ -343,14 +323,6 @@ fn ad8_mmse_and_braden_edges() {
     }
 
     // ≤9 very high 4; 10–12 high 3; 13–14 moderate 2; 15–18 mild 1; ≥19 none 0.
-    let items = [
-        "braden_sensory",
-        "braden_moisture",
-        "braden_activity",
-        "braden_mobility",
-        "braden_nutrition",
-        "braden_friction",
-    ];
     for (total, risk) in [
         (6, 4),
         (9, 4),
@@ -365,7 +337,7 @@ fn ad8_mmse_and_braden_edges() {
     ] {
         let mut s = admission_baseline(&m);
         let mut left = total - 6; // every item at its minimum 1 gives 6
-        for item in items {
+        for item in BRADEN_ITEMS {
             let room = if item == "braden_friction" { 2 } else { 3 };
             let add = left.min(room);
             s.insert(item.into(), 1 + add);
@@ -378,20 +350,7 @@ fn ad8_mmse_and_braden_edges() {
 
 fn mna(m: &Model, items: [i64; 5], bmi: Option<i64>, calf: Option<i64>) -> i64 {
     let mut s = admission_baseline(m);
-    let names = [
-        "mna_food_intake",
-        "mna_weight_loss",
-        "mna_mobility",
-        "mna_acute_stress",
-        "mna_neuropsych",
-    ];
-    for (name, v) in names.iter().zip(items) {
-        s.insert((*name).to_owned(), v);
-    }
-    s.insert("bmi_known".into(), i64::from(bmi.is_some()));
-    s.insert("bmi".into(), bmi.unwrap_or(100));
-    s.insert("calf_known".into(), i64::from(calf.is_some()));
-    s.insert("calf_circumference".into(), calf.unwrap_or(100));
+    set_mna(&mut s, items, bmi, calf);
     run(m, &s)["mna_sf_status"]
 }
 

@@ -50,98 +50,118 @@ fn stable_resident_has_no_flags_and_priority_zero() {
     assert_eq!(out["ability_grade"], 1);
 }
 
+/// A change to the baseline: inputs set, the ability total if it changes, and the value
+/// one output must then have.
+type Case<'a> = (&'a [(&'a str, i64)], Option<i64>, i64);
+
+/// Checks `output` for every case (see [`run`]).
+fn check(m: &Model, output: &str, cases: &[Case<'_>]) {
+    for (changes, total, want) in cases {
+        assert_eq!(
+            run(m, changes, *total)[output],
+            *want,
+            "{output} with {changes:?}, total {total:?}"
+        );
+    }
+}
+
 #[test]
 fn grade_worsened_compares_the_adjusted_grade_with_the_last_one() {
     let m = model(PERIODIC_V1);
-    // 65 is 中度 (2) against 轻度 (1) last time; 66 is still 轻度.
-    assert_eq!(run(&m, &[], Some(65))["grade_worsened"], 1);
-    assert_eq!(run(&m, &[], Some(66))["grade_worsened"], 0);
-    // Better than last time is not a decline.
-    assert_eq!(
-        run(&m, &[("last_ability_grade", 3)], None)["grade_worsened"],
-        0
+    check(
+        &m,
+        "grade_worsened",
+        &[
+            // 65 is 中度 (2) against 轻度 (1) last time; 66 is still 轻度.
+            (&[], Some(65), 1),
+            (&[], Some(66), 0),
+            // Better than last time is not a decline.
+            (&[("last_ability_grade", 3)], None, 0),
+            // The dementia adjustment alone makes 80 (轻度) read 中度.
+            (&[("icd_dementia", 1)], None, 1),
+        ],
     );
-    // The dementia adjustment alone makes 80 (轻度) read 中度.
-    assert_eq!(run(&m, &[("icd_dementia", 1)], None)["grade_worsened"], 1);
 }
 
 #[test]
 fn ability_drop_at_the_parameter() {
     let m = model(PERIODIC_V1);
-    // Default 5: 80 → 75 drops 5 (flag), 80 → 76 drops 4 (no flag).
-    assert_eq!(run(&m, &[], Some(75))["ability_dropped"], 1);
-    assert_eq!(run(&m, &[], Some(76))["ability_dropped"], 0);
-    assert_eq!(
-        run(&m, &[], Some(90))["ability_dropped"],
-        0,
-        "a rise is no drop"
+    // Default 5: 80 → 75 drops 5 (flag), 80 → 76 drops 4 (no flag); a rise is no drop.
+    check(
+        &m,
+        "ability_dropped",
+        &[(&[], Some(75), 1), (&[], Some(76), 0), (&[], Some(90), 0)],
     );
     let m10 = model(&with_param(PERIODIC_V1, "ability_drop_min", 10));
-    assert_eq!(run(&m10, &[], Some(71))["ability_dropped"], 0);
-    assert_eq!(run(&m10, &[], Some(70))["ability_dropped"], 1);
+    check(
+        &m10,
+        "ability_dropped",
+        &[(&[], Some(71), 0), (&[], Some(70), 1)],
+    );
 }
 
 #[test]
 fn weight_loss_of_five_percent_in_six_months() {
     let m = model(PERIODIC_V1);
-    // 60.0 kg → 57.0 kg is exactly 5 %; 57.1 kg is 4.83 %.
-    assert_eq!(run(&m, &[("weight_now", 570)], None)["weight_lost"], 1);
-    assert_eq!(run(&m, &[("weight_now", 571)], None)["weight_lost"], 0);
-    // 80.3 kg → 76.2 kg: 4.1 / 80.3 = 5.1 %.
-    assert_eq!(
-        run(&m, &[("weight_6m_ago", 803), ("weight_now", 762)], None)["weight_lost"],
-        1
+    check(
+        &m,
+        "weight_lost",
+        &[
+            // 60.0 kg → 57.0 kg is exactly 5 %; 57.1 kg is 4.83 %.
+            (&[("weight_now", 570)], None, 1),
+            (&[("weight_now", 571)], None, 0),
+            // 80.3 kg → 76.2 kg: 4.1 / 80.3 = 5.1 %.
+            (&[("weight_6m_ago", 803), ("weight_now", 762)], None, 1),
+            // No earlier weight recorded: not flagged (the output's documented meaning).
+            (
+                &[
+                    ("weight_6m_known", 0),
+                    ("weight_6m_ago", 200),
+                    ("weight_now", 400),
+                ],
+                None,
+                0,
+            ),
+            // Weight gain is no loss.
+            (&[("weight_now", 700)], None, 0),
+        ],
     );
-    // No earlier weight recorded: not flagged (the output's documented meaning).
-    let unknown = [
-        ("weight_6m_known", 0),
-        ("weight_6m_ago", 200),
-        ("weight_now", 400),
-    ];
-    assert_eq!(run(&m, &unknown, None)["weight_lost"], 0);
-    // Weight gain is no loss.
-    assert_eq!(run(&m, &[("weight_now", 700)], None)["weight_lost"], 0);
 }
 
 #[test]
 fn falls_stays_and_priority() {
     let m = model(PERIODIC_V1);
-    assert_eq!(run(&m, &[("falls_since_last", 1)], None)["new_falls"], 1);
-    assert_eq!(
-        run(&m, &[("hospital_stays_since_last", 2)], None)["new_hospital_stays"],
-        1
+    check(&m, "new_falls", &[(&[("falls_since_last", 1)], None, 1)]);
+    check(
+        &m,
+        "new_hospital_stays",
+        &[(&[("hospital_stays_since_last", 2)], None, 1)],
     );
-    // One ordinary flag: priority 1; two: 2.
-    assert_eq!(
-        run(&m, &[("falls_since_last", 1)], None)["reassessment_priority"],
-        1
-    );
-    assert_eq!(
-        run(
-            &m,
-            &[("falls_since_last", 1), ("hospital_stays_since_last", 1)],
-            None
-        )["reassessment_priority"],
-        2
-    );
-    // A worse grade weighs 2; with one more flag the priority is 3 (the cap).
-    assert_eq!(
-        run(&m, &[], Some(65))["reassessment_priority"],
-        2 + 1,
-        "65: grade worse (2) and a drop of 15 (1)"
-    );
-    assert_eq!(
-        run(&m, &[("icd_dementia", 1)], None)["reassessment_priority"],
-        2
-    );
-    let everything = [
-        ("falls_since_last", 3),
-        ("hospital_stays_since_last", 1),
-        ("weight_now", 500),
-    ];
-    assert_eq!(
-        run(&m, &everything, Some(40))["reassessment_priority"],
-        3,
-        "capped at 3"
+    check(
+        &m,
+        "reassessment_priority",
+        &[
+            // One ordinary flag: priority 1; two: 2.
+            (&[("falls_since_last", 1)], None, 1),
+            (
+                &[("falls_since_last", 1), ("hospital_stays_since_last", 1)],
+                None,
+                2,
+            ),
+            // A worse grade weighs 2; with one more flag the priority is 3 (the cap).
+            // 65: grade worse (2) and a drop of 15 (1).
+            (&[], Some(65), 2 + 1),
+            (&[("icd_dementia", 1)], None, 2),
+            // Capped at 3.
+            (
+                &[
+                    ("falls_since_last", 3),
+                    ("hospital_stays_since_last", 1),
+                    ("weight_now", 500),
+                ],
+                Some(40),
+                3,
+            ),
+        ],
     );
 }

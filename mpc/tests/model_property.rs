@@ -167,20 +167,19 @@ fn bool_of(
     int: impl Strategy<Value = IntExpr> + Clone + 'static,
 ) -> impl Strategy<Value = BoolExpr> + Clone {
     let pair = (int.clone(), int);
+    // A comparison `op` of two generated operands.
+    let compare = |op: fn(Box<IntExpr>, Box<IntExpr>) -> BoolExpr| {
+        pair.clone()
+            .prop_map(move |(a, b)| op(Box::new(a), Box::new(b)))
+    };
     prop_oneof![
         Just(BoolExpr::B),
-        pair.clone()
-            .prop_map(|(a, b)| BoolExpr::Lt(Box::new(a), Box::new(b))),
-        pair.clone()
-            .prop_map(|(a, b)| BoolExpr::Le(Box::new(a), Box::new(b))),
-        pair.clone()
-            .prop_map(|(a, b)| BoolExpr::Gt(Box::new(a), Box::new(b))),
-        pair.clone()
-            .prop_map(|(a, b)| BoolExpr::Ge(Box::new(a), Box::new(b))),
-        pair.clone()
-            .prop_map(|(a, b)| BoolExpr::Eq(Box::new(a), Box::new(b))),
-        pair.clone()
-            .prop_map(|(a, b)| BoolExpr::Ne(Box::new(a), Box::new(b))),
+        compare(BoolExpr::Lt),
+        compare(BoolExpr::Le),
+        compare(BoolExpr::Gt),
+        compare(BoolExpr::Ge),
+        compare(BoolExpr::Eq),
+        compare(BoolExpr::Ne),
         (pair.clone(), pair.clone()).prop_map(|((a, b), (c, d))| BoolExpr::And(
             Box::new(BoolExpr::Lt(Box::new(a), Box::new(b))),
             Box::new(BoolExpr::Eq(Box::new(c), Box::new(d)))

@@ -233,10 +233,14 @@ fn corrupt_share_bytes_are_refused_by_name() {
         OutputShare::from_bytes(&flipped(&bytes, 5)).unwrap_err(),
         ShareDecodeError::BadParty { index: 2 ^ 0xff }
     );
+    // P2's share with byte `at` of its header flipped, against the others' good shares.
+    let refused = |at: usize| {
+        let share = OutputShare::from_bytes(&flipped(&bytes, at)).expect("header is well formed");
+        reconstruct(&m, &[s0.clone(), s1.clone(), share]).unwrap_err()
+    };
     // A changed model id decodes but does not reconstruct.
     for at in 6..38 {
-        let share = OutputShare::from_bytes(&flipped(&bytes, at)).expect("header is well formed");
-        let err = reconstruct(&m, &[s0.clone(), s1.clone(), share]).unwrap_err();
+        let err = refused(at);
         assert!(
             matches!(err, ReconstructError::ModelMismatch { .. }),
             "{err}"
@@ -244,8 +248,7 @@ fn corrupt_share_bytes_are_refused_by_name() {
     }
     // A changed request id or subject-list digest decodes but does not reconstruct.
     for at in 38..102 {
-        let share = OutputShare::from_bytes(&flipped(&bytes, at)).expect("header is well formed");
-        let err = reconstruct(&m, &[s0.clone(), s1.clone(), share]).unwrap_err();
+        let err = refused(at);
         assert!(
             matches!(err, ReconstructError::BindingMismatch { .. }),
             "byte {at}: {err}"

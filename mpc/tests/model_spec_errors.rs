@@ -50,71 +50,85 @@ fn the_small_spec_compiles() {
     assert_eq!(m.outputs()[0].range.max, 1);
 }
 
+/// `from` replaced by `to` in the small spec is refused with an error that starts with
+/// `starts` (a line, or line and column and field; "" checks no start) and contains each of
+/// `contains`.
+fn refused(from: &str, to: &str, starts: &str, contains: &[&str]) {
+    let e = error_of(&replaced(from, to));
+    assert!(e.starts_with(starts), "{e}");
+    for want in contains {
+        assert!(e.contains(want), "{want:?} in {e}");
+    }
+}
+
 #[test]
 fn unknown_field_names_its_line_and_field() {
-    let e = error_of(&replaced(
+    refused(
         "title = \"a tiny model\"",
         "title = \"a tiny model\"\ncolour = \"red\"",
-    ));
-    assert!(e.starts_with("line 7"), "{e}");
-    assert!(e.contains("colour"), "{e}");
-    let e = error_of(&replaced("doc = \"item a\"", "doc = \"item a\", scale = 2"));
-    assert!(e.starts_with("line 14"), "{e}");
-    assert!(e.contains("scale"), "{e}");
+        "line 7",
+        &["colour"],
+    );
+    refused(
+        "doc = \"item a\"",
+        "doc = \"item a\", scale = 2",
+        "line 14",
+        &["scale"],
+    );
 }
 
 #[test]
 fn parameter_outside_its_allowed_range() {
-    let e = error_of(&replaced("value = 3", "value = 9"));
-    assert!(
-        e.starts_with("line 9, column 9, field `params.cut.value`"),
-        "{e}"
+    refused(
+        "value = 3",
+        "value = 9",
+        "line 9, column 9, field `params.cut.value`",
+        &["outside the allowed range [1, 5]"],
     );
-    assert!(e.contains("outside the allowed range [1, 5]"), "{e}");
 }
 
 #[test]
 fn bad_holder_type_and_range() {
-    let e = error_of(&replaced("holder = \"health\"", "holder = \"police\""));
-    assert!(
-        e.contains("line 14, column 16") && e.contains("inputs.a.holder") && e.contains("police"),
-        "{e}"
+    refused(
+        "holder = \"health\"",
+        "holder = \"police\"",
+        "",
+        &["line 14, column 16", "inputs.a.holder", "police"],
     );
-    let e = error_of(&replaced("range = [0, 4]", "range = [4, 0]"));
-    assert!(e.contains("inputs.a.range"), "{e}");
-    let e = error_of(&replaced(
+    refused("range = [0, 4]", "range = [4, 0]", "", &["inputs.a.range"]);
+    refused(
         "type = \"bool\"",
         "type = \"bool\", range = [0, 1]",
-    ));
-    assert!(
-        e.contains("inputs.b.range") && e.contains("drop the range"),
-        "{e}"
+        "",
+        &["inputs.b.range", "drop the range"],
     );
 }
 
 #[test]
 fn every_input_declares_a_known_category_its_holder_holds() {
     // Missing: the parser names the input's line and the field to add.
-    let e = error_of(&replaced("category = \"screens\", ", ""));
-    assert!(e.starts_with("line 14"), "{e}");
-    assert!(e.contains("category"), "{e}");
+    refused("category = \"screens\", ", "", "line 14", &["category"]);
     // Unknown name: the error lists what the holder holds.
-    let e = error_of(&replaced("\"screens\"", "\"blood_type\""));
-    assert!(
-        e.contains("line 14, column 37") && e.contains("inputs.a.category"),
-        "{e}"
-    );
-    assert!(
-        e.contains("unknown data category `blood_type`")
-            && e.contains("vital_signs, diagnoses, falls, screens"),
-        "{e}"
+    refused(
+        "\"screens\"",
+        "\"blood_type\"",
+        "",
+        &[
+            "line 14, column 37",
+            "inputs.a.category",
+            "unknown data category `blood_type`",
+            "vital_signs, diagnoses, falls, screens",
+        ],
     );
     // A category of another department: refused, naming both departments.
-    let e = error_of(&replaced("\"screens\"", "\"insurance_claims\""));
-    assert!(e.contains("inputs.a.category"), "{e}");
-    assert!(
-        e.contains("held by medical_insurance, not by the input's holder health"),
-        "{e}"
+    refused(
+        "\"screens\"",
+        "\"insurance_claims\"",
+        "",
+        &[
+            "inputs.a.category",
+            "held by medical_insurance, not by the input's holder health",
+        ],
     );
     // The declared categories are part of the model and of its id.
     let m = compile(SMALL).expect("valid");
@@ -126,63 +140,66 @@ fn every_input_declares_a_known_category_its_holder_holds() {
 
 #[test]
 fn expression_errors_point_into_the_expression() {
-    let e = error_of(&replaced("\"a + 2 * b\"", "\"a + 2 * c\""));
-    assert!(
-        e.starts_with("line 22, column 18, field `derived.score`"),
-        "{e}"
+    let score = "\"a + 2 * b\"";
+    refused(
+        score,
+        "\"a + 2 * c\"",
+        "line 22, column 18, field `derived.score`",
+        &["unknown name `c`"],
     );
-    assert!(e.contains("unknown name `c`"), "{e}");
-    let e = error_of(&replaced("\"a + 2 * b\"", "\"a / 2\""));
-    assert!(
-        e.contains("line 22, column 12") && e.contains("no division"),
-        "{e}"
+    refused(
+        score,
+        "\"a / 2\"",
+        "",
+        &["line 22, column 12", "no division"],
     );
-    let e = error_of(&replaced("\"a + 2 * b\"", "\"a and b\""));
-    assert!(e.contains("needs a condition"), "{e}");
-    let e = error_of(&replaced("\"a + 2 * b\"", "\"a + score\""));
-    assert!(e.contains("depends on itself"), "{e}");
+    refused(score, "\"a and b\"", "", &["needs a condition"]);
+    refused(score, "\"a + score\"", "", &["depends on itself"]);
 }
 
 #[test]
 fn tables_must_cover_the_range_and_increase() {
-    let e = error_of(&replaced(
-        "[[0, 0], [\"cut\", 1]]",
+    let bands = "[[0, 0], [\"cut\", 1]]";
+    refused(
+        bands,
         "[[1, 0], [\"cut\", 1]]",
-    ));
-    assert!(
-        e.contains("outputs.level.value") && e.contains("starts at 1"),
-        "{e}"
+        "",
+        &["outputs.level.value", "starts at 1"],
     );
-    let e = error_of(&replaced(
-        "[[0, 0], [\"cut\", 1]]",
+    refused(
+        bands,
         "[[0, 0], [\"cut\", 1], [2, 2]]",
-    ));
-    assert!(
-        e.contains("line 18") && e.contains("tables.level.bands") && e.contains("must increase"),
-        "{e}"
+        "",
+        &["line 18", "tables.level.bands", "must increase"],
     );
-    let e = error_of(&replaced(
-        "[[0, 0], [\"cut\", 1]]",
+    refused(
+        bands,
         "[[0, 0], [\"kut\", 1]]",
-    ));
-    assert!(e.contains("`kut` is not a parameter"), "{e}");
+        "",
+        &["`kut` is not a parameter"],
+    );
 }
 
 #[test]
 fn unused_inputs_floats_recipients_and_versions_are_refused() {
-    let e = error_of(&replaced("score = \"a + 2 * b\"", "score = \"a\""));
-    assert!(
-        e.contains("line 15") && e.contains("inputs.b") && e.contains("no output depends on it"),
-        "{e}"
+    refused(
+        "score = \"a + 2 * b\"",
+        "score = \"a\"",
+        "",
+        &["line 15", "inputs.b", "no output depends on it"],
     );
-    let e = error_of(&replaced("range = [0, 4]", "range = [0, 4.5]"));
-    assert!(e.starts_with("line 14"), "{e}");
-    let e = error_of(&replaced("to = [\"requester\"]", "to = [\"press\"]"));
-    assert!(e.contains("outputs.level.to") && e.contains("press"), "{e}");
-    let e = error_of(&replaced("format_version = 1", "format_version = 2"));
-    assert!(
-        e.starts_with("line 1, column 18, field `format_version`"),
-        "{e}"
+    refused("range = [0, 4]", "range = [0, 4.5]", "line 14", &[]);
+    refused(
+        "to = [\"requester\"]",
+        "to = [\"press\"]",
+        "",
+        &["outputs.level.to", "press"],
+    );
+    refused(
+        "format_version = 1",
+        "format_version = 2",
+        "line 1, column 18, field `format_version`",
+        &[],
     );
 }
 

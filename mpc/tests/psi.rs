@@ -102,6 +102,57 @@ fn run_local(
     Ok((text.lines().map(str::to_owned).collect(), receiver, sender))
 }
 
+/// A receiver's input of the first `n` IDs of the series, and a loopback listener for its
+/// peer.
+fn receiver_setup(dir: &Path, n: u64) -> (PathBuf, TcpListener) {
+    let ids: Vec<String> = (0..n).map(resident_id).collect();
+    let a = write_csv(dir, "a.csv", "id", &ids);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    (a, listener)
+}
+
+/// Runs `party` on another thread as the peer that connects to `listener`, over the `id`
+/// column of `input`.
+fn spawn_peer<T: Send + 'static>(
+    listener: &TcpListener,
+    input: &Path,
+    party: impl FnOnce(TcpStream, IdentifierReader) -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let addr = listener.local_addr().expect("addr").to_string();
+    let input = input.to_path_buf();
+    std::thread::spawn(move || {
+        let reader = IdentifierReader::open(&input, "id").expect("open");
+        party(psi::connect(&addr).expect("connect"), reader)
+    })
+}
+
+/// Accepts one local peer on `listener` and runs the receiver side over the `id` column of
+/// `input`, in intersection mode: the half of a networked run the tests drive themselves.
+fn receive_from_peer(
+    listener: &TcpListener,
+    input: &Path,
+) -> Result<psi::ReceiverReport, PsiError> {
+    let stream = psi::accept_from(
+        listener,
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        Duration::from_secs(10),
+    )
+    .expect("accept");
+    let input = IdentifierReader::open(input, "id").expect("open");
+    receive(stream, input)
+}
+
+/// The receiver side over `stream`, in intersection mode, its output discarded.
+fn receive(stream: TcpStream, input: IdentifierReader) -> Result<psi::ReceiverReport, PsiError> {
+    psi::run_receiver(
+        stream,
+        input,
+        Mode::Intersection,
+        &mut Vec::new(),
+        &NoProgress,
+    )
+}
+
 #[test]
 fn equals_plain_intersection_at_0_1_50_100_percent_overlap() {
     let mut rng = ChaCha20Rng::seed_from_u64(0x5053_4920);
@@ -286,13 +337,7 @@ fn bad_inputs_are_named_errors() {
 #[test]
 fn peer_disconnect_mid_stream_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let a = write_csv(
-        dir.path(),
-        "a.csv",
-        "id",
-        &(0..50).map(resident_id).collect::<Vec<_>>(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (a, listener) = receiver_setup(dir.path(), 50);
     let addr = listener.local_addr().expect("addr");
     let fake_sender = std::thread::spawn(move || {
         let mut s = TcpStream::connect(addr).expect("connect");
@@ -308,21 +353,7 @@ fn peer_disconnect_mid_stream_is_a_clear_error() {
         s.write_all(&frames).expect("write");
         // Dropping the socket is the disconnect.
     });
-    let stream = psi::accept_from(
-        &listener,
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Duration::from_secs(10),
-    )
-    .expect("accept");
-    let input = IdentifierReader::open(&a, "id").expect("open");
-    let err = psi::run_receiver(
-        stream,
-        input,
-        Mode::Intersection,
-        &mut Vec::new(),
-        &NoProgress,
-    )
-    .expect_err("disconnect");
+    let err = receive_from_peer(&listener, &a).expect_err("disconnect");
     fake_sender.join().expect("fake sender");
     assert!(matches!(err, PsiError::PeerClosed { .. }), "{err}");
     assert!(err.to_string().contains("disconnected"), "{err}");
@@ -331,43 +362,10 @@ fn peer_disconnect_mid_stream_is_a_clear_error() {
 #[test]
 fn mismatched_peers_are_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let a = write_csv(
-        dir.path(),
-        "a.csv",
-        "id",
-        &(0..20).map(resident_id).collect::<Vec<_>>(),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
+    let (a, listener) = receiver_setup(dir.path(), 20);
     // Two receivers: each must say the other is not a sender.
-    let other = {
-        let a = a.clone();
-        std::thread::spawn(move || {
-            let input = IdentifierReader::open(&a, "id").expect("open");
-            psi::run_receiver(
-                psi::connect(&addr).expect("connect"),
-                input,
-                Mode::Intersection,
-                &mut Vec::new(),
-                &NoProgress,
-            )
-        })
-    };
-    let stream = psi::accept_from(
-        &listener,
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Duration::from_secs(10),
-    )
-    .expect("accept");
-    let input = IdentifierReader::open(&a, "id").expect("open");
-    let err = psi::run_receiver(
-        stream,
-        input,
-        Mode::Intersection,
-        &mut Vec::new(),
-        &NoProgress,
-    )
-    .expect_err("refused");
+    let other = spawn_peer(&listener, &a, receive);
+    let err = receive_from_peer(&listener, &a).expect_err("refused");
     let other_err = other.join().expect("thread").expect_err("refused too");
     for e in [&err, &other_err] {
         let text = e.to_string();
@@ -378,34 +376,10 @@ fn mismatched_peers_are_refused() {
     }
 
     // Modes must agree.
-    let addr = listener.local_addr().expect("addr").to_string();
-    let sender = {
-        let a = a.clone();
-        std::thread::spawn(move || {
-            let input = IdentifierReader::open(&a, "id").expect("open");
-            psi::run_sender(
-                psi::connect(&addr).expect("connect"),
-                input,
-                Mode::CardinalityOnly,
-                &NoProgress,
-            )
-        })
-    };
-    let stream = psi::accept_from(
-        &listener,
-        IpAddr::V4(Ipv4Addr::LOCALHOST),
-        Duration::from_secs(10),
-    )
-    .expect("accept");
-    let input = IdentifierReader::open(&a, "id").expect("open");
-    let err = psi::run_receiver(
-        stream,
-        input,
-        Mode::Intersection,
-        &mut Vec::new(),
-        &NoProgress,
-    )
-    .expect_err("refused");
+    let sender = spawn_peer(&listener, &a, |stream, input| {
+        psi::run_sender(stream, input, Mode::CardinalityOnly, &NoProgress)
+    });
+    let err = receive_from_peer(&listener, &a).expect_err("refused");
     assert!(sender.join().expect("thread").is_err());
     let text = err.to_string();
     assert!(

@@ -118,15 +118,15 @@ fn honest(party: Party, n: usize) -> Result<Vec<u64>, MpcError> {
     Ok(party.reveal(&y, RevealTo::All)?.unwrap_or_default())
 }
 
-/// P0 sends its neighbours frames a correct party never sends; P1 and P2 run honestly.
-fn local_fault(inject: impl FnOnce(&mut LocalTransport)) -> [Result<Vec<u64>, MpcError>; 2] {
+/// P0 sends P2 a frame a correct party never sends; P1 and P2 run honestly.
+fn local_fault(bad: LocalFrame) -> [Result<Vec<u64>, MpcError>; 2] {
     let session = SessionId::random().expect("random");
     let secrets = PartySecrets::deal().expect("random");
     let [mut t0, t1, t2] = LocalTransport::triple(Duration::from_secs(5));
     std::thread::scope(|s| {
         let h1 = s.spawn(|| honest(Party::new(&session, &secrets[1], Box::new(t1)), 8));
         let h2 = s.spawn(|| honest(Party::new(&session, &secrets[2], Box::new(t2)), 8));
-        inject(&mut t0);
+        t0.send_raw(Peer::Prev, bad).expect("queued");
         // P0 keeps its ends open until the others finish, so their errors come from the
         // bad frame and not from P0 going away.
         let out = [h1.join().expect("no panic"), h2.join().expect("no panic")];
@@ -138,15 +138,9 @@ fn local_fault(inject: impl FnOnce(&mut LocalTransport)) -> [Result<Vec<u64>, Mp
 #[test]
 fn malformed_local_frames_give_typed_errors() {
     // Too short: P2 expects 8 words from P0.
-    let r = local_fault(|t| {
-        t.send_raw(
-            Peer::Prev,
-            LocalFrame {
-                seq: 0,
-                words: vec![1; 7],
-            },
-        )
-        .expect("queued");
+    let r = local_fault(LocalFrame {
+        seq: 0,
+        words: vec![1; 7],
     });
     assert!(
         matches!(
@@ -162,15 +156,9 @@ fn malformed_local_frames_give_typed_errors() {
     );
     assert!(r[0].is_err());
     // A replayed or skipped sequence number.
-    let r = local_fault(|t| {
-        t.send_raw(
-            Peer::Prev,
-            LocalFrame {
-                seq: 5,
-                words: vec![1; 8],
-            },
-        )
-        .expect("queued");
+    let r = local_fault(LocalFrame {
+        seq: 5,
+        words: vec![1; 8],
     });
     assert!(
         matches!(
@@ -187,8 +175,8 @@ fn malformed_local_frames_give_typed_errors() {
     assert!(r[0].is_err());
 }
 
-/// The same over TCP, where P0 writes raw bytes onto its authenticated links.
-fn tcp_fault(inject: impl FnOnce(&mut TcpTransport)) -> [Result<Vec<u64>, MpcError>; 2] {
+/// The same over TCP, where P0 writes raw bytes onto its authenticated link to P2.
+fn tcp_fault(bad: Vec<u8>) -> [Result<Vec<u64>, MpcError>; 2] {
     let session = SessionId::random().expect("random");
     let secrets = PartySecrets::deal().expect("random");
     let [mut t0, t1, t2] =
@@ -197,7 +185,7 @@ fn tcp_fault(inject: impl FnOnce(&mut TcpTransport)) -> [Result<Vec<u64>, MpcErr
     std::thread::scope(|s| {
         let h1 = s.spawn(|| honest(Party::new(&session, &secrets[1], Box::new(t1)), 8));
         let h2 = s.spawn(|| honest(Party::new(&session, &secrets[2], Box::new(t2)), 8));
-        inject(&mut t0);
+        t0.send_raw_bytes(Peer::Prev, bad).expect("queued");
         drop(t0);
         [h1.join().expect("no panic"), h2.join().expect("no panic")]
     })
@@ -214,10 +202,7 @@ fn frame(seq: u64, words: u64, body: &[u8], tag: [u8; 32]) -> Vec<u8> {
 
 #[test]
 fn malformed_tcp_frames_give_typed_errors() {
-    let r = tcp_fault(|t| {
-        t.send_raw_bytes(Peer::Prev, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec())
-            .expect("queued");
-    });
+    let r = tcp_fault(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
     assert!(
         matches!(
             r[1],
@@ -231,10 +216,7 @@ fn malformed_tcp_frames_give_typed_errors() {
     );
     assert!(r[0].is_err());
     // Well-formed header, forged tag.
-    let r = tcp_fault(|t| {
-        t.send_raw_bytes(Peer::Prev, frame(0, 8, &[0u8; 64], [0u8; 32]))
-            .expect("queued");
-    });
+    let r = tcp_fault(frame(0, 8, &[0u8; 64], [0u8; 32]));
     assert!(
         matches!(r[1], Err(MpcError::BadTag { peer: PartyId::P0 })),
         "{:?}",
@@ -242,23 +224,14 @@ fn malformed_tcp_frames_give_typed_errors() {
     );
     assert!(r[0].is_err());
     // An absurd length is refused before any body is read.
-    let r = tcp_fault(|t| {
-        t.send_raw_bytes(Peer::Prev, frame(0, u64::MAX / 8, &[], [0u8; 32]))
-            .expect("queued");
-    });
+    let r = tcp_fault(frame(0, u64::MAX / 8, &[], [0u8; 32]));
     assert!(
         matches!(r[1], Err(MpcError::Malformed { .. })),
         "{:?}",
         r[1]
     );
     // Truncated mid-frame, then the connection closes.
-    let r = tcp_fault(|t| {
-        t.send_raw_bytes(
-            Peer::Prev,
-            frame(0, 8, &[0u8; 64], [0u8; 32])[..30].to_vec(),
-        )
-        .expect("queued");
-    });
+    let r = tcp_fault(frame(0, 8, &[0u8; 64], [0u8; 32])[..30].to_vec());
     assert!(
         matches!(r[1], Err(MpcError::PeerClosed { .. })),
         "{:?}",

@@ -42,19 +42,18 @@ fn pair_of(
     })
 }
 
-/// Inputs x from P0 and y from P1, runs `f`, reveals its output to all and returns P2's
-/// copy after checking that all three agree.
-fn check_arith(
+/// Inputs x from P0 and y from P1, runs `f`, which reveals its output to all, and returns
+/// P2's copy after checking that all three agree.
+fn run_revealed<T: Clone + PartialEq + std::fmt::Debug + Send>(
     x: &[u64],
     y: &[u64],
-    f: impl Fn(&mut Party, &ArithShares, &ArithShares) -> Result<ArithShares, MpcError> + Sync,
-) -> Vec<u64> {
+    f: impl Fn(&mut Party, &ArithShares, &ArithShares) -> Result<Option<T>, MpcError> + Sync,
+) -> T {
     let n = x.len();
     let out = run_three(|p| {
         let xs = p.input(PartyId::P0, (p.id() == PartyId::P0).then_some(x), n)?;
         let ys = p.input(PartyId::P1, (p.id() == PartyId::P1).then_some(y), n)?;
-        let z = f(p, &xs, &ys)?;
-        p.reveal(&z, RevealTo::All)
+        f(p, &xs, &ys)
     })
     .expect("honest run");
     assert_eq!(out[0], out[1]);
@@ -62,23 +61,29 @@ fn check_arith(
     out[2].clone().expect("revealed to all")
 }
 
+/// [`run_revealed`] of an arithmetic result.
+fn check_arith(
+    x: &[u64],
+    y: &[u64],
+    f: impl Fn(&mut Party, &ArithShares, &ArithShares) -> Result<ArithShares, MpcError> + Sync,
+) -> Vec<u64> {
+    run_revealed(x, y, |p, xs, ys| {
+        let z = f(p, xs, ys)?;
+        p.reveal(&z, RevealTo::All)
+    })
+}
+
+/// [`run_revealed`] of a bit result.
 fn check_bits(
     x: &[u64],
     y: &[u64],
     f: impl Fn(&mut Party, &ArithShares, &ArithShares) -> Result<weinong_mpc::BitShares, MpcError>
     + Sync,
 ) -> Vec<bool> {
-    let n = x.len();
-    let out = run_three(|p| {
-        let xs = p.input(PartyId::P0, (p.id() == PartyId::P0).then_some(x), n)?;
-        let ys = p.input(PartyId::P1, (p.id() == PartyId::P1).then_some(y), n)?;
-        let z = f(p, &xs, &ys)?;
+    run_revealed(x, y, |p, xs, ys| {
+        let z = f(p, xs, ys)?;
         p.reveal_bits(&z, RevealTo::All)
     })
-    .expect("honest run");
-    assert_eq!(out[0], out[1]);
-    assert_eq!(out[1], out[2]);
-    out[2].clone().expect("revealed to all")
 }
 
 fn signed(v: u64) -> i64 {

@@ -26,6 +26,7 @@
 //! quorum of members over the header it computed itself.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::panic, clippy::cast_possible_truncation)

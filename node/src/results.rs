@@ -210,44 +210,25 @@ mod tests {
             signature: [5; 64],
             blob: vec![1, 2, 3],
         };
+        // Another department's share: only `party` and `blob` vary below.
+        let other = |party, blob| SealedShare {
+            party,
+            signer: KeyId::from_bytes([1; 32]),
+            signature: [2; 64],
+            blob,
+        };
         store.put(&request, &share).unwrap();
-        store
-            .put(
-                &request,
-                &SealedShare {
-                    party: 0,
-                    signer: KeyId::from_bytes([1; 32]),
-                    signature: [2; 64],
-                    blob: vec![9],
-                },
-            )
-            .unwrap();
+        store.put(&request, &other(0, vec![9])).unwrap();
         let got = store.get(&request).unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].party, 0);
         assert_eq!(got[1], share);
         assert!(matches!(
-            store.put(
-                &request,
-                &SealedShare {
-                    party: 3,
-                    signer: KeyId::from_bytes([1; 32]),
-                    signature: [2; 64],
-                    blob: vec![1]
-                }
-            ),
+            store.put(&request, &other(3, vec![1])),
             Err(ResultStoreError::Party(3))
         ));
         assert!(matches!(
-            store.put(
-                &request,
-                &SealedShare {
-                    party: 1,
-                    signer: KeyId::from_bytes([1; 32]),
-                    signature: [2; 64],
-                    blob: vec![]
-                }
-            ),
+            store.put(&request, &other(1, vec![])),
             Err(ResultStoreError::Size { .. })
         ));
         // A damaged file is named, not served.

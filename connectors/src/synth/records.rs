@@ -45,6 +45,10 @@ fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
     x.max(lo).min(hi)
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "|x| < 10^6: exact after rounding"
+)]
 fn round_i(x: f64) -> i64 {
     // Values here are small (|x| < 10^6): the conversion is exact after rounding.
     x.round() as i64
@@ -209,55 +213,35 @@ pub fn civil(r: &mut R, p: &Profile) -> Vec<Value> {
 
 /// Canonical ICD-10 codes of the chronic conditions.
 pub fn chronic_codes(c: &Conditions) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    if c.hypertension {
-        v.push("I10");
-    }
-    if c.diabetes {
-        v.push(if c.diabetes_complicated {
+    // One entry per condition, in the order the codes are listed.
+    [
+        c.hypertension.then_some("I10"),
+        c.diabetes.then_some(if c.diabetes_complicated {
             "E11.2"
         } else {
             "E11.9"
-        });
-    }
-    if c.stroke {
-        v.push("I69.3");
-    }
-    if c.dementia {
-        v.push("F03");
-    }
-    if c.chd {
-        v.push("I25.1");
-    }
-    if c.old_mi {
-        v.push("I25.2");
-    }
-    if c.heart_failure {
-        v.push("I50.9");
-    }
-    if c.copd {
-        v.push("J44.9");
-    }
-    if c.ckd {
-        v.push("N18.3");
-    }
-    match c.cancer {
-        1 => v.push("C34.9"),
-        2 => v.push("C16.9"),
-        3 => v.push("C18.9"),
-        4 => v.push("C50.9"),
-        _ => {}
-    }
-    if c.parkinson {
-        v.push("G20");
-    }
-    if c.osteoporosis {
-        v.push("M81.9");
-    }
-    if c.cataract {
-        v.push("H25.9");
-    }
-    v
+        }),
+        c.stroke.then_some("I69.3"),
+        c.dementia.then_some("F03"),
+        c.chd.then_some("I25.1"),
+        c.old_mi.then_some("I25.2"),
+        c.heart_failure.then_some("I50.9"),
+        c.copd.then_some("J44.9"),
+        c.ckd.then_some("N18.3"),
+        match c.cancer {
+            1 => Some("C34.9"),
+            2 => Some("C16.9"),
+            3 => Some("C18.9"),
+            4 => Some("C50.9"),
+            _ => None,
+        },
+        c.parkinson.then_some("G20"),
+        c.osteoporosis.then_some("M81.9"),
+        c.cataract.then_some("H25.9"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn codes(v: &[&str]) -> Value {

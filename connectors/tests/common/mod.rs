@@ -11,6 +11,7 @@ use weinong_connectors::{
     ConnectorError, Department, ImportOptions, Mapping, QualityReport, Secrets, Store, SynthConfig,
     SynthSummary, import_file, synthesize,
 };
+use weinong_keys::SubjectPseudonym;
 
 /// A database for a test (a SQLite file in a temporary folder, or a PostgreSQL scratch
 /// database), not opened yet; dropping it does not clean up PostgreSQL (call `remove`).
@@ -161,6 +162,19 @@ pub async fn import_all(store: &Store, dir: &Path, secrets: &Secrets) {
             .await
             .expect("import");
     }
+}
+
+/// The pseudonyms of every synthetic person in `dir`, in the truth file's order (every
+/// person is in the civil register).
+pub fn truth_subjects(dir: &Path) -> Vec<SubjectPseudonym> {
+    let mut r = csv::Reader::from_path(dir.join("truth").join("civil.csv")).expect("truth");
+    r.records()
+        .map(|rec| {
+            rec.expect("record")[0]
+                .parse::<SubjectPseudonym>()
+                .expect("pseudonym")
+        })
+        .collect()
 }
 
 /// Rows of a CSV file without its header.

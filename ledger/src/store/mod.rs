@@ -796,6 +796,25 @@ impl LedgerStore {
         Ok(key)
     }
 
+    /// A transaction by hash: its log index, the transaction, and the block that holds it.
+    fn locate(&self, hash: &TxHash) -> Result<(u64, Transaction, u64), StoreError> {
+        let index = self.find_transaction(hash)?;
+        let tx = self.transaction(index)?;
+        let holder = self.block_of(index)?;
+        Ok((index, tx, holder))
+    }
+
+    /// Returns `bundle` only if it verifies, so a damaged store cannot serve a bad one.
+    fn checked_bundle(&self, bundle: ProofBundle, index: u64) -> Result<ProofBundle, StoreError> {
+        bundle.verify(Some(self.genesis_members())).map_err(|e| {
+            corrupt(
+                Item::Transaction(index),
+                format!("its proof bundle fails: {e}; run fsck"),
+            )
+        })?;
+        Ok(bundle)
+    }
+
     /// A proof bundle for one transaction, against the header of the block that holds it
     /// (or of `at_height`, if later). The bundle is verified before it is returned, so a
     /// damaged store cannot serve a bad one.
@@ -804,9 +823,7 @@ impl LedgerStore {
         hash: &TxHash,
         at_height: Option<u64>,
     ) -> Result<ProofBundle, StoreError> {
-        let index = self.find_transaction(hash)?;
-        let tx = self.transaction(index)?;
-        let holder = self.block_of(index)?;
+        let (index, tx, holder) = self.locate(hash)?;
         let height = at_height.unwrap_or(holder).max(holder);
         let header = self.header(height)?;
         let certificate = self.certificate(height)?;
@@ -822,13 +839,7 @@ impl LedgerStore {
             &certificate,
         )
         .with_member_changes(&self.member_changes_until(height)?);
-        bundle.verify(Some(self.genesis_members())).map_err(|e| {
-            corrupt(
-                Item::Transaction(index),
-                format!("its proof bundle fails: {e}; run fsck"),
-            )
-        })?;
-        Ok(bundle)
+        self.checked_bundle(bundle, index)
     }
 
     /// A proof bundle for one transaction against the block that holds it, linked by the
@@ -841,9 +852,7 @@ impl LedgerStore {
         hash: &TxHash,
         head_height: Option<u64>,
     ) -> Result<ProofBundle, StoreError> {
-        let index = self.find_transaction(hash)?;
-        let tx = self.transaction(index)?;
-        let holder = self.block_of(index)?;
+        let (index, tx, holder) = self.locate(hash)?;
         let head_height = match (head_height, self.tip) {
             (Some(h), _) => h,
             (None, Some(tip)) => tip.height,
@@ -884,13 +893,7 @@ impl LedgerStore {
             tree_head.as_ref(),
         )
         .with_member_changes(&self.member_changes_until(head_height)?);
-        bundle.verify(Some(self.genesis_members())).map_err(|e| {
-            corrupt(
-                Item::Transaction(index),
-                format!("its proof bundle fails: {e}; run fsck"),
-            )
-        })?;
-        Ok(bundle)
+        self.checked_bundle(bundle, index)
     }
 
     /// A bundle set (`weinong-bundle-set/1`) for these transactions, in log order: each

@@ -973,26 +973,18 @@ impl Builder<'_> {
             BinOp::Add => (self.push(Op::Add(a, b), site, pos)?, int),
             BinOp::Sub => (self.push(Op::Sub(a, b), site, pos)?, int),
             BinOp::Mul => (self.mul(a, b, site, pos)?, int),
-            BinOp::Lt => (
-                self.push(Op::Compare(CompareOp::Lt, a, b), site, pos)?,
-                boolean,
-            ),
-            BinOp::Le => (
-                self.push(Op::Compare(CompareOp::Le, a, b), site, pos)?,
-                boolean,
-            ),
-            BinOp::Gt => (
-                self.push(Op::Compare(CompareOp::Lt, b, a), site, pos)?,
-                boolean,
-            ),
-            BinOp::Ge => (
-                self.push(Op::Compare(CompareOp::Le, b, a), site, pos)?,
-                boolean,
-            ),
-            BinOp::Eq => (
-                self.push(Op::Compare(CompareOp::Eq, a, b), site, pos)?,
-                boolean,
-            ),
+            // `>` and `>=` are `<` and `<=` with the operands swapped.
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq => {
+                let (cmp, l, r) = match op {
+                    BinOp::Lt => (CompareOp::Lt, a, b),
+                    BinOp::Le => (CompareOp::Le, a, b),
+                    BinOp::Gt => (CompareOp::Lt, b, a),
+                    BinOp::Ge => (CompareOp::Le, b, a),
+                    // Eq: the arm admits no other operator.
+                    _ => (CompareOp::Eq, a, b),
+                };
+                (self.push(Op::Compare(cmp, l, r), site, pos)?, boolean)
+            }
             BinOp::Ne => {
                 let eq = self.push(Op::Compare(CompareOp::Eq, a, b), site, pos)?;
                 let one = self.constant(1, site)?;

@@ -58,6 +58,18 @@ pub(crate) enum Expr {
     },
 }
 
+impl Expr {
+    /// `lhs op rhs`, the operator at byte `pos`.
+    fn binary(op: BinOp, lhs: Expr, rhs: Expr, pos: usize) -> Expr {
+        Expr::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            pos,
+        }
+    }
+}
+
 /// A parse error at byte `pos` of the expression.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct ParseError {
@@ -214,12 +226,7 @@ impl Parser {
                 break;
             }
             let rhs = self.and()?;
-            lhs = Expr::Binary {
-                op: BinOp::Or,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                pos,
-            };
+            lhs = Expr::binary(BinOp::Or, lhs, rhs, pos);
         }
         self.depth -= 1;
         Ok(lhs)
@@ -233,12 +240,7 @@ impl Parser {
                 break;
             }
             let rhs = self.not()?;
-            lhs = Expr::Binary {
-                op: BinOp::And,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                pos,
-            };
+            lhs = Expr::binary(BinOp::And, lhs, rhs, pos);
         }
         Ok(lhs)
     }
@@ -273,12 +275,7 @@ impl Parser {
         ) {
             return Err(self.error("comparisons do not chain; join them with `and`".to_owned()));
         }
-        Ok(Expr::Binary {
-            op,
-            lhs: Box::new(lhs),
-            rhs: Box::new(rhs),
-            pos,
-        })
+        Ok(Expr::binary(op, lhs, rhs, pos))
     }
 
     fn sum(&mut self) -> Result<Expr, ParseError> {
@@ -293,12 +290,7 @@ impl Parser {
                 break;
             };
             let rhs = self.product()?;
-            lhs = Expr::Binary {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                pos,
-            };
+            lhs = Expr::binary(op, lhs, rhs, pos);
         }
         Ok(lhs)
     }
@@ -311,12 +303,7 @@ impl Parser {
                 break;
             }
             let rhs = self.unary()?;
-            lhs = Expr::Binary {
-                op: BinOp::Mul,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-                pos,
-            };
+            lhs = Expr::binary(BinOp::Mul, lhs, rhs, pos);
         }
         Ok(lhs)
     }

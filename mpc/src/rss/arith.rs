@@ -51,24 +51,15 @@ impl Party {
 
     /// Public values as (trivial) shares: component 0 holds the value.
     pub fn public(&self, values: &[u64]) -> ArithShares {
-        let zeros = vec![0u64; values.len()];
-        match self.id.index() {
-            0 => ArithShares::from_parts(values.to_vec(), zeros),
-            2 => ArithShares::from_parts(zeros, values.to_vec()),
-            _ => ArithShares::from_parts(zeros.clone(), zeros),
-        }
+        let (a, b) = self.component0_parts(values.to_vec());
+        ArithShares::from_parts(a, b)
     }
 
     /// Element-wise `x + public` (local: only the holders of component 0 change it).
     pub fn add_public(&self, x: &ArithShares, public: &[u64]) -> Result<ArithShares, MpcError> {
         same_len("add_public", x.len(), public.len())?;
         let mut out = x.clone();
-        let target = match self.id.index() {
-            0 => Some(&mut out.a),
-            2 => Some(&mut out.b),
-            _ => None,
-        };
-        if let Some(target) = target {
+        if let Some(target) = self.component0_mut(&mut out.a, &mut out.b) {
             for (s, c) in target.iter_mut().zip(public) {
                 *s = s.wrapping_add(*c);
             }
@@ -79,12 +70,7 @@ impl Party {
     /// `x + c` for every element (local).
     pub fn add_const(&self, x: &ArithShares, c: u64) -> ArithShares {
         let mut out = x.clone();
-        let target = match self.id.index() {
-            0 => Some(&mut out.a),
-            2 => Some(&mut out.b),
-            _ => None,
-        };
-        if let Some(target) = target {
+        if let Some(target) = self.component0_mut(&mut out.a, &mut out.b) {
             for s in target.iter_mut() {
                 *s = s.wrapping_add(c);
             }
@@ -143,33 +129,13 @@ impl Party {
     /// Element-wise product. One round, one ring element sent per element per party.
     pub fn mul(&mut self, x: &ArithShares, y: &ArithShares) -> Result<ArithShares, MpcError> {
         same_len("mul", x.len(), y.len())?;
-        // One pass: the local cross terms x_i·(y_i + y_{i+1}) + x_{i+1}·y_i plus the zero
-        // share, drawn in L1-sized chunks so nothing but z is allocated.
-        const CHUNK: usize = 512;
-        let mut z = Vec::with_capacity(x.len());
-        let mut next = [0u64; CHUNK];
-        let mut prev = [0u64; CHUNK];
-        let chunks =
-            x.a.chunks(CHUNK)
-                .zip(x.b.chunks(CHUNK))
-                .zip(y.a.chunks(CHUNK).zip(y.b.chunks(CHUNK)));
-        for ((xa, xb), (ya, yb)) in chunks {
-            let m = xa.len();
-            self.prg_next.fill(&mut next[..m]);
-            self.prg_prev.fill(&mut prev[..m]);
-            z.extend(
-                xa.iter()
-                    .zip(xb)
-                    .zip(ya.iter().zip(yb))
-                    .zip(next[..m].iter().zip(&prev[..m]))
-                    .map(|(((xa, xb), (ya, yb)), (r, s))| {
-                        xa.wrapping_mul(ya.wrapping_add(*yb))
-                            .wrapping_add(xb.wrapping_mul(*ya))
-                            .wrapping_add(r.wrapping_sub(*s))
-                    }),
-            );
-        }
-        let (a, b) = self.reshare(z)?;
+        // The local cross terms x_i·(y_i + y_{i+1}) + x_{i+1}·y_i plus the zero share.
+        let (a, b) =
+            self.multiply_reshare((&x.a, &x.b), (&y.a, &y.b), |xa, xb, ya, yb, r, s| {
+                xa.wrapping_mul(ya.wrapping_add(yb))
+                    .wrapping_add(xb.wrapping_mul(ya))
+                    .wrapping_add(r.wrapping_sub(s))
+            })?;
         Ok(ArithShares::from_parts(a, b))
     }
 
@@ -194,9 +160,7 @@ impl Party {
                     .wrapping_add(xb.wrapping_mul(ya));
             }
         }
-        self.add_zero_share(&mut z);
-        let (a, b) = self.reshare(z)?;
-        Ok(ArithShares::from_parts(a, b))
+        self.reshare_sum(z)
     }
 
     /// Row-wise weighted sum with secret weights: out[r] = Σ_j columns[j][r] · weights[j].
@@ -224,9 +188,7 @@ impl Party {
                     .wrapping_add(cb.wrapping_mul(wa));
             }
         }
-        self.add_zero_share(&mut z);
-        let (a, b) = self.reshare(z)?;
-        Ok(ArithShares::from_parts(a, b))
+        self.reshare_sum(z)
     }
 
     /// Row-wise weighted sum with public weights (local).

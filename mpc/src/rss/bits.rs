@@ -24,28 +24,9 @@ impl Party {
         yb: &[u64],
     ) -> Result<Words, MpcError> {
         debug_assert!(xa.len() == xb.len() && ya.len() == yb.len() && xa.len() == ya.len());
-        // One pass with the zero share drawn in L1-sized chunks (see `mul`).
-        const CHUNK: usize = 512;
-        let mut z = Vec::with_capacity(xa.len());
-        let mut next = [0u64; CHUNK];
-        let mut prev = [0u64; CHUNK];
-        let chunks = xa
-            .chunks(CHUNK)
-            .zip(xb.chunks(CHUNK))
-            .zip(ya.chunks(CHUNK).zip(yb.chunks(CHUNK)));
-        for ((xa, xb), (ya, yb)) in chunks {
-            let m = xa.len();
-            self.prg_next.fill(&mut next[..m]);
-            self.prg_prev.fill(&mut prev[..m]);
-            z.extend(
-                xa.iter()
-                    .zip(xb)
-                    .zip(ya.iter().zip(yb))
-                    .zip(next[..m].iter().zip(&prev[..m]))
-                    .map(|(((xa, xb), (ya, yb)), (r, s))| (xa & (ya ^ yb)) ^ (xb & ya) ^ r ^ s),
-            );
-        }
-        let (a, b) = self.reshare(z)?;
+        let (a, b) = self.multiply_reshare((xa, xb), (ya, yb), |xa, xb, ya, yb, r, s| {
+            (xa & (ya ^ yb)) ^ (xb & ya) ^ r ^ s
+        })?;
         Ok(Words { a, b })
     }
 
@@ -88,25 +69,13 @@ impl Party {
 
     /// Words known to the holders of component 0 (P0 and P2) as trivial boolean shares.
     pub(crate) fn component0_words(&self, words: Vec<u64>) -> Words {
-        let zeros = vec![0u64; words.len()];
-        match self.id.index() {
-            0 => Words { a: words, b: zeros },
-            2 => Words { a: zeros, b: words },
-            _ => Words {
-                a: zeros.clone(),
-                b: zeros,
-            },
-        }
+        let (a, b) = self.component0_parts(words);
+        Words { a, b }
     }
 
     /// Flips every bit of component 0 (a NOT of the shared value); local.
     pub(crate) fn not_words(&self, w: &mut Words) {
-        let target = match self.id.index() {
-            0 => Some(&mut w.a),
-            2 => Some(&mut w.b),
-            _ => None,
-        };
-        if let Some(target) = target {
+        if let Some(target) = self.component0_mut(&mut w.a, &mut w.b) {
             for x in target.iter_mut() {
                 *x = !*x;
             }

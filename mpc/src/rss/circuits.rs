@@ -177,12 +177,22 @@ impl Party {
     /// The most significant bit of every element (1 for negative signed values). 8 rounds
     /// per chunk (see [`Party::set_chunk_len`]).
     pub fn msb(&mut self, x: &ArithShares) -> Result<BitShares, MpcError> {
+        self.bits_by_chunk(x, Self::msb_chunk)
+    }
+
+    /// One bit per element of `x` from `circuit`, run on chunks of [`Party::set_chunk_len`]
+    /// elements (its packed bits appended in order).
+    fn bits_by_chunk(
+        &mut self,
+        x: &ArithShares,
+        circuit: impl Fn(&mut Self, &[u64], &[u64]) -> Result<Words, MpcError>,
+    ) -> Result<BitShares, MpcError> {
         check_batch(x.len())?;
         let mut a = Vec::with_capacity(x.len().div_ceil(64));
         let mut b = Vec::with_capacity(x.len().div_ceil(64));
         let chunk = self.chunk_len;
         for (ca, cb) in x.a.chunks(chunk).zip(x.b.chunks(chunk)) {
-            let bits = self.msb_chunk(ca, cb)?;
+            let bits = circuit(self, ca, cb)?;
             a.extend_from_slice(&bits.a);
             b.extend_from_slice(&bits.b);
         }
@@ -276,16 +286,7 @@ impl Party {
     /// Element-wise `x == y`. 7 rounds per chunk.
     pub fn eq(&mut self, x: &ArithShares, y: &ArithShares) -> Result<BitShares, MpcError> {
         let d = x.sub(y)?;
-        check_batch(d.len())?;
-        let mut a = Vec::with_capacity(d.len().div_ceil(64));
-        let mut b = Vec::with_capacity(d.len().div_ceil(64));
-        let chunk = self.chunk_len;
-        for (ca, cb) in d.a.chunks(chunk).zip(d.b.chunks(chunk)) {
-            let bits = self.is_zero_chunk(ca, cb)?;
-            a.extend_from_slice(&bits.a);
-            b.extend_from_slice(&bits.b);
-        }
-        Ok(BitShares::from_parts(d.len(), a, b))
+        self.bits_by_chunk(&d, Self::is_zero_chunk)
     }
 
     /// Element-wise `x == c` for public `c`. 7 rounds per chunk.

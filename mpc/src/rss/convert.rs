@@ -90,10 +90,7 @@ impl Party {
                     .collect()
             }
         };
-        let mut z = local;
-        self.add_zero_share(&mut z);
-        let (a, b) = self.reshare(z)?;
-        Ok(ArithShares::from_parts(a, b))
+        self.reshare_sum(local)
     }
 
     /// Element-wise `if cond { if_true } else { if_false }`. Three rounds.

@@ -167,6 +167,68 @@ impl Party {
         Ok((z, from_next))
     }
 
+    /// This party's pair of components for a sharing whose component 0 is `values` and
+    /// whose other components are zero: P0 holds it first, P2 second, P1 not at all.
+    fn component0_parts(&self, values: Vec<u64>) -> (Vec<u64>, Vec<u64>) {
+        let zeros = vec![0u64; values.len()];
+        match self.id.index() {
+            0 => (values, zeros),
+            2 => (zeros, values),
+            _ => (zeros.clone(), zeros),
+        }
+    }
+
+    /// Which of this party's components (`a`, `b`) is component 0 of the sharing, if it
+    /// holds it: a local operation on component 0 alone changes the shared value.
+    fn component0_mut<'s>(&self, a: &'s mut [u64], b: &'s mut [u64]) -> Option<&'s mut [u64]> {
+        match self.id.index() {
+            0 => Some(a),
+            2 => Some(b),
+            _ => None,
+        }
+    }
+
+    /// A replicated product (arithmetic or boolean, by `term`), then reshared. One round.
+    /// `term(x_i, x_{i+1}, y_i, y_{i+1}, r, s)` gives one element of the 3-out-of-3 sharing:
+    /// the local cross terms plus the zero share from `r` (next PRG) and `s` (previous PRG).
+    /// One pass with the PRG words drawn in L1-sized chunks, so nothing but z is allocated.
+    fn multiply_reshare(
+        &mut self,
+        (xa, xb): (&[u64], &[u64]),
+        (ya, yb): (&[u64], &[u64]),
+        term: impl Fn(u64, u64, u64, u64, u64, u64) -> u64,
+    ) -> Result<(Vec<u64>, Vec<u64>), MpcError> {
+        const CHUNK: usize = 512;
+        let mut z = Vec::with_capacity(xa.len());
+        let mut next = [0u64; CHUNK];
+        let mut prev = [0u64; CHUNK];
+        let chunks = xa
+            .chunks(CHUNK)
+            .zip(xb.chunks(CHUNK))
+            .zip(ya.chunks(CHUNK).zip(yb.chunks(CHUNK)));
+        for ((xa, xb), (ya, yb)) in chunks {
+            let m = xa.len();
+            self.prg_next.fill(&mut next[..m]);
+            self.prg_prev.fill(&mut prev[..m]);
+            z.extend(
+                xa.iter()
+                    .zip(xb)
+                    .zip(ya.iter().zip(yb))
+                    .zip(next[..m].iter().zip(&prev[..m]))
+                    .map(|(((xa, xb), (ya, yb)), (r, s))| term(*xa, *xb, *ya, *yb, *r, *s)),
+            );
+        }
+        self.reshare(z)
+    }
+
+    /// Re-randomises the 3-out-of-3 arithmetic sharing `z` with a zero share and reshares
+    /// it into replicated shares. One round.
+    fn reshare_sum(&mut self, mut z: Vec<u64>) -> Result<ArithShares, MpcError> {
+        self.add_zero_share(&mut z);
+        let (a, b) = self.reshare(z)?;
+        Ok(ArithShares::from_parts(a, b))
+    }
+
     /// Adds an arithmetic zero sharing to `z`: α_i = F(k_{i,i+1}) − F(k_{i−1,i}), so the
     /// three α sum to zero and each looks uniform to the other two parties.
     fn add_zero_share(&mut self, z: &mut [u64]) {

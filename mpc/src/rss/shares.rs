@@ -18,6 +18,29 @@ pub(crate) fn wipe(words: &mut [u64]) {
     std::hint::black_box(words);
 }
 
+/// Every share vector wipes both components on drop and prints only its length. A macro:
+/// the same two trait impls for three types.
+macro_rules! wiped_and_redacted {
+    ($name:ident) => {
+        impl Drop for $name {
+            fn drop(&mut self) {
+                wipe(&mut self.a);
+                wipe(&mut self.b);
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    concat!(stringify!($name), "(len {}, <redacted>)"),
+                    self.len()
+                )
+            }
+        }
+    };
+}
+
 fn same_len(op: &'static str, left: usize, right: usize) -> Result<(), MpcError> {
     if left == right {
         Ok(())
@@ -33,18 +56,7 @@ pub struct ArithShares {
     pub(crate) b: Vec<u64>,
 }
 
-impl Drop for ArithShares {
-    fn drop(&mut self) {
-        wipe(&mut self.a);
-        wipe(&mut self.b);
-    }
-}
-
-impl fmt::Debug for ArithShares {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ArithShares(len {}, <redacted>)", self.a.len())
-    }
-}
+wiped_and_redacted!(ArithShares);
 
 impl ArithShares {
     pub(crate) fn from_parts(a: Vec<u64>, b: Vec<u64>) -> ArithShares {
@@ -183,18 +195,7 @@ pub struct BitShares {
     pub(crate) b: Vec<u64>,
 }
 
-impl Drop for BitShares {
-    fn drop(&mut self) {
-        wipe(&mut self.a);
-        wipe(&mut self.b);
-    }
-}
-
-impl fmt::Debug for BitShares {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BitShares(len {}, <redacted>)", self.len)
-    }
-}
+wiped_and_redacted!(BitShares);
 
 impl BitShares {
     pub(crate) fn from_parts(len: usize, a: Vec<u64>, b: Vec<u64>) -> BitShares {
@@ -234,18 +235,7 @@ pub struct BoolShares {
     pub(crate) b: Vec<u64>,
 }
 
-impl Drop for BoolShares {
-    fn drop(&mut self) {
-        wipe(&mut self.a);
-        wipe(&mut self.b);
-    }
-}
-
-impl fmt::Debug for BoolShares {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BoolShares(len {}, <redacted>)", self.len)
-    }
-}
+wiped_and_redacted!(BoolShares);
 
 impl BoolShares {
     /// Number of 64-bit elements.

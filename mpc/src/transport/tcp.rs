@@ -26,6 +26,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::limits::{FRAME_WORDS_MAX, SEND_QUEUE_FRAMES};
+use crate::run::on_party_threads;
 use crate::secrets::{DerivedKey, PairSecret, PartySecrets, SessionId};
 use crate::transport::{Peer, Transport};
 use crate::{MpcError, PartyId};
@@ -125,20 +126,18 @@ impl TcpTransport {
             return Err(MpcError::BadTag { peer: prev_id });
         }
 
-        let next = Link::new(
-            next_id,
-            next_stream,
-            direction_key(&secrets.with_next, session, me, next_id),
-            direction_key(&secrets.with_next, session, next_id, me),
-            timeout,
-        )?;
-        let prev = Link::new(
-            prev_id,
-            prev_stream,
-            direction_key(&secrets.with_prev, session, me, prev_id),
-            direction_key(&secrets.with_prev, session, prev_id, me),
-            timeout,
-        )?;
+        // Each direction of a pair has its own key: ours to send, the peer's to receive.
+        let link = |peer: PartyId, stream: TcpStream, secret: &PairSecret| {
+            Link::new(
+                peer,
+                stream,
+                direction_key(secret, session, me, peer),
+                direction_key(secret, session, peer, me),
+                timeout,
+            )
+        };
+        let next = link(next_id, next_stream, &secrets.with_next)?;
+        let prev = link(prev_id, prev_stream, &secrets.with_prev)?;
         Ok(TcpTransport { me, next, prev })
     }
 
@@ -158,23 +157,17 @@ impl TcpTransport {
                     .map_err(|e| setup(format!("local address: {e}")))?,
             );
         }
-        let results: Vec<Result<TcpTransport, MpcError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = PartyId::ALL
-                .iter()
-                .map(|&p| {
-                    let listener = &listeners[p.index()];
-                    let next_addr = addrs[p.next().index()];
-                    let secrets = &secrets[p.index()];
-                    scope.spawn(move || {
-                        TcpTransport::establish(p, listener, next_addr, session, secrets, timeout)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .zip(PartyId::ALL)
-                .map(|(h, party)| h.join().unwrap_or(Err(MpcError::PartyPanicked { party })))
-                .collect()
+        let results = on_party_threads([(); 3], |p, ()| {
+            let listener = &listeners[p.index()];
+            let next_addr = addrs[p.next().index()];
+            TcpTransport::establish(
+                p,
+                listener,
+                next_addr,
+                session,
+                &secrets[p.index()],
+                timeout,
+            )
         });
         let mut out = Vec::with_capacity(3);
         for r in results {

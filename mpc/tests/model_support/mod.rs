@@ -52,6 +52,84 @@ pub fn admission_baseline(model: &Model) -> BTreeMap<String, i64> {
     subject
 }
 
+/// The Morse fall-scale items of admission-v1, in the instrument's order.
+pub const MORSE_ITEMS: [&str; 6] = [
+    "morse_fall_history",
+    "morse_secondary_diagnosis",
+    "morse_ambulatory_aid",
+    "morse_iv_access",
+    "morse_gait",
+    "morse_mental_status",
+];
+
+/// The Charlson conditions of admission-v1: first the ten worth 1 point, then the rest.
+pub const CCI_CONDITIONS: [&str; 17] = [
+    "cci_myocardial_infarction",
+    "cci_heart_failure",
+    "cci_peripheral_vascular",
+    "cci_cerebrovascular",
+    "cci_dementia",
+    "cci_pulmonary",
+    "cci_rheumatic",
+    "cci_peptic_ulcer",
+    "cci_liver_mild",
+    "cci_diabetes",
+    "cci_diabetes_complicated",
+    "cci_hemiplegia",
+    "cci_renal",
+    "cci_malignancy",
+    "cci_liver_severe",
+    "cci_metastatic",
+    "cci_aids",
+];
+
+/// The AD8 items of admission-v1, in the instrument's order.
+pub const AD8_ITEMS: [&str; 8] = [
+    "ad8_judgment",
+    "ad8_interest",
+    "ad8_repeats",
+    "ad8_gadgets",
+    "ad8_month_year",
+    "ad8_finances",
+    "ad8_appointments",
+    "ad8_daily_memory",
+];
+
+/// The Braden items of admission-v1; each scores from 1 to 4, friction from 1 to 3.
+pub const BRADEN_ITEMS: [&str; 6] = [
+    "braden_sensory",
+    "braden_moisture",
+    "braden_activity",
+    "braden_mobility",
+    "braden_nutrition",
+    "braden_friction",
+];
+
+/// Sets the MNA-SF inputs: the five items (food, weight loss, mobility, acute stress,
+/// neuropsych), then BMI and calf circumference, each with its known flag (an unknown one
+/// holds a placeholder in range).
+pub fn set_mna(
+    subject: &mut BTreeMap<String, i64>,
+    items: [i64; 5],
+    bmi: Option<i64>,
+    calf: Option<i64>,
+) {
+    let names = [
+        "mna_food_intake",
+        "mna_weight_loss",
+        "mna_mobility",
+        "mna_acute_stress",
+        "mna_neuropsych",
+    ];
+    for (name, value) in names.iter().zip(items) {
+        subject.insert((*name).to_owned(), value);
+    }
+    subject.insert("bmi".into(), bmi.unwrap_or(100));
+    subject.insert("bmi_known".into(), i64::from(bmi.is_some()));
+    subject.insert("calf_circumference".into(), calf.unwrap_or(100));
+    subject.insert("calf_known".into(), i64::from(calf.is_some()));
+}
+
 /// The GB/T 42195 items, in reduction order; 意识水平 comes last so that lowering the total
 /// reaches coma only when asked.
 pub const GBT_ITEMS: [&str; 26] = [

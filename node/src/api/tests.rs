@@ -317,23 +317,24 @@ impl Fixture {
         }
     }
 
-    fn signed_at(
-        &self,
-        key: &KeyPair,
-        method: Method,
-        target: &str,
-        body: Vec<u8>,
-        time_ms: u64,
-    ) -> Request<Body> {
-        signed_for(&self.scope(), key, method, target, body, time_ms)
-    }
-
     fn signed(&self, key: &KeyPair, method: Method, target: &str, body: Vec<u8>) -> Request<Body> {
-        self.signed_at(key, method, target, body, now_ms())
+        signed_for(&self.scope(), key, method, target, body, now_ms())
     }
 
     fn get(&self, key: &KeyPair, target: &str) -> Request<Body> {
         self.signed(key, Method::GET, target, Vec::new())
+    }
+
+    /// `key`'s GET of `target`, which must be answered 200.
+    async fn get_ok(&self, key: &KeyPair, target: &str) -> Value {
+        let (status, body) = send(&self.router, self.get(key, target)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Expects `key`'s GET of `target` to be refused as `expect` says (see [`refused`]).
+    async fn get_refused(&self, key: &KeyPair, target: &str, expect: &str) -> String {
+        refused(&self.router, self.get(key, target), expect).await
     }
 }
 
@@ -357,6 +358,21 @@ fn submit_body(txs: &[String]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "transactions": txs })).unwrap()
 }
 
+/// An unsigned GET, as the open routes take it.
+fn open(target: &str) -> Request<Body> {
+    Request::get(target).body(Body::empty()).unwrap()
+}
+
+/// The `/metrics` text (the one answer that is not JSON).
+async fn metrics(router: &Router) -> String {
+    let res = router.clone().oneshot(open("/metrics")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
 /// Sends `req`; every answer, success or error, must be JSON (metrics aside).
 async fn send(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
     let res = router.clone().oneshot(req).await.unwrap();
@@ -369,10 +385,18 @@ async fn send(router: &Router, req: Request<Body>) -> (StatusCode, Value) {
     (status, json)
 }
 
-/// Expects an error answer with this status and code.
-async fn refused(router: &Router, req: Request<Body>, status: StatusCode, code: &str) -> String {
+/// Expects an error answer `expect`, written `"<status> <code>"` (`"403 forbidden"`) so a
+/// test's refusals read as a list.
+async fn refused(router: &Router, req: Request<Body>, expect: &str) -> String {
+    let (status, code) = expect
+        .split_once(' ')
+        .expect("an expectation reads \"<status> <code>\"");
     let (got, body) = send(router, req).await;
-    assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+    assert_eq!(
+        (got.as_str(), body["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
     let message = body["message"].as_str().unwrap().to_owned();
     assert!(!message.is_empty());
     message
@@ -385,7 +409,7 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
     let unsigned = Request::get("/v1/blocks/latest")
         .body(Body::empty())
         .unwrap();
-    let m = refused(r, unsigned, StatusCode::UNAUTHORIZED, "missing_signature").await;
+    let m = refused(r, unsigned, "401 missing_signature").await;
     assert!(m.contains(HEADER_KEY), "{m}");
 
     // Signed by another key while naming the auditor's.
@@ -395,38 +419,34 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
             .insert(HEADER_KEY, f.auditor.key_id().to_hex().parse().unwrap());
         req
     };
-    refused(r, forged, StatusCode::UNAUTHORIZED, "bad_signature").await;
+    refused(r, forged, "401 bad_signature").await;
     // Signed for one path, sent to another.
     let moved = {
         let mut req = f.get(&f.auditor, "/v1/blocks/0");
         *req.uri_mut() = "/v1/blocks/latest".parse().unwrap();
         req
     };
-    refused(r, moved, StatusCode::UNAUTHORIZED, "bad_signature").await;
+    refused(r, moved, "401 bad_signature").await;
     // Body changed after signing.
     let body_swapped = {
         let req = f.signed(&f.admin, Method::POST, "/v1/transactions", submit_body(&[]));
         let (parts, _) = req.into_parts();
         Request::from_parts(parts, Body::from(submit_body(&["00".into()])))
     };
-    refused(r, body_swapped, StatusCode::UNAUTHORIZED, "bad_signature").await;
+    refused(r, body_swapped, "401 bad_signature").await;
 
-    let stale = f.signed_at(
-        &f.auditor,
-        Method::GET,
-        "/v1/blocks/latest",
-        vec![],
-        now_ms() - 60_000,
-    );
-    refused(r, stale, StatusCode::UNAUTHORIZED, "stale_request").await;
-    let future = f.signed_at(
-        &f.auditor,
-        Method::GET,
-        "/v1/blocks/latest",
-        vec![],
-        now_ms() + 60_000,
-    );
-    refused(r, future, StatusCode::UNAUTHORIZED, "stale_request").await;
+    // Signed a minute too early, then a minute too late.
+    for time_ms in [now_ms() - 60_000, now_ms() + 60_000] {
+        let at = signed_for(
+            &f.scope(),
+            &f.auditor,
+            Method::GET,
+            "/v1/blocks/latest",
+            vec![],
+            time_ms,
+        );
+        refused(r, at, "401 stale_request").await;
+    }
 
     let once = f.get(&f.auditor, "/v1/blocks/latest");
     let (parts, _) = once.into_parts();
@@ -435,26 +455,16 @@ async fn unsigned_wrong_stale_replayed_and_unknown_requests_get_401() {
         send(r, Request::from_parts(parts, Body::empty())).await.0,
         StatusCode::OK
     );
-    refused(r, again, StatusCode::UNAUTHORIZED, "replayed_request").await;
+    refused(r, again, "401 replayed_request").await;
 
-    refused(
-        r,
-        f.get(&KeyPair::generate(), "/v1/blocks/latest"),
-        StatusCode::UNAUTHORIZED,
-        "unknown_key",
-    )
-    .await;
+    f.get_refused(&KeyPair::generate(), "/v1/blocks/latest", "401 unknown_key")
+        .await;
 
-    let mut bad_time = f.get(&f.auditor, "/v1/blocks/latest");
-    bad_time
-        .headers_mut()
-        .insert(HEADER_TIME, "soon".parse().unwrap());
-    refused(r, bad_time, StatusCode::UNAUTHORIZED, "malformed_signature").await;
-    let mut bad_sig = f.get(&f.auditor, "/v1/blocks/latest");
-    bad_sig
-        .headers_mut()
-        .insert(HEADER_SIGNATURE, "abcd".parse().unwrap());
-    refused(r, bad_sig, StatusCode::UNAUTHORIZED, "malformed_signature").await;
+    for (header, value) in [(HEADER_TIME, "soon"), (HEADER_SIGNATURE, "abcd")] {
+        let mut bad = f.get(&f.auditor, "/v1/blocks/latest");
+        bad.headers_mut().insert(header, value.parse().unwrap());
+        refused(r, bad, "401 malformed_signature").await;
+    }
 }
 
 #[tokio::test]
@@ -463,8 +473,7 @@ async fn a_get_with_a_body_is_refused_before_it_is_read() {
     let m = refused(
         &f.router,
         f.signed(&f.auditor, Method::GET, "/v1/blocks/latest", b"{}".to_vec()),
-        StatusCode::BAD_REQUEST,
-        "body_on_get",
+        "400 body_on_get",
     )
     .await;
     assert!(m.contains("GET"), "{m}");
@@ -481,55 +490,30 @@ async fn keys_without_the_routes_role_get_403() {
     let m = refused(
         r,
         f.signed(&f.auditor, Method::POST, "/v1/transactions", body),
-        StatusCode::FORBIDDEN,
-        "forbidden",
+        "403 forbidden",
     )
     .await;
     assert!(
         m.contains("auditor") && m.contains("registrar"),
         "names held and needed roles: {m}"
     );
-    refused(
-        r,
-        f.get(&f.registrar, "/v1/blocks/0"),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
+    f.get_refused(&f.registrar, "/v1/blocks/0", "403 forbidden")
+        .await;
     let consent = format!("/v1/consents/{}", "11".repeat(32));
-    refused(
-        r,
-        f.get(&f.institution, &consent),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(
-            &f.admin,
-            &format!("/v1/requests/{}/history", "22".repeat(32)),
-        ),
-        StatusCode::FORBIDDEN,
-        "forbidden",
+    f.get_refused(&f.institution, &consent, "403 forbidden")
+        .await;
+    f.get_refused(
+        &f.admin,
+        &format!("/v1/requests/{}/history", "22".repeat(32)),
+        "403 forbidden",
     )
     .await;
     // An institution may not probe others' (or missing) requests; a department gets 404.
     let history = format!("/v1/requests/{}/history", "22".repeat(32));
-    refused(
-        r,
-        f.get(&f.institution, &history),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.members[0], &history),
-        StatusCode::NOT_FOUND,
-        "no_such_request",
-    )
-    .await;
+    f.get_refused(&f.institution, &history, "403 forbidden")
+        .await;
+    f.get_refused(&f.members[0], &history, "404 no_such_request")
+        .await;
     // The same keys pass where their role allows.
     assert_eq!(
         send(r, f.get(&f.registrar, &consent)).await.0,
@@ -549,41 +533,21 @@ async fn bad_submissions_get_400_413_and_422_naming_the_index() {
     refused(
         r,
         post(b"{\"transactions\": [".to_vec()),
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
+        "400 malformed_json",
     )
     .await;
-    refused(
-        r,
-        post(b"{\"txs\": []}".to_vec()),
-        StatusCode::BAD_REQUEST,
-        "malformed_json",
-    )
-    .await;
-    refused(
-        r,
-        post(submit_body(&[])),
-        StatusCode::BAD_REQUEST,
-        "no_transactions",
-    )
-    .await;
+    refused(r, post(b"{\"txs\": []}".to_vec()), "400 malformed_json").await;
+    refused(r, post(submit_body(&[])), "400 no_transactions").await;
     let good = hex::encode(f.tx.as_bytes());
     let m = refused(
         r,
         post(submit_body(&[good.clone(), "zz".into()])),
-        StatusCode::BAD_REQUEST,
-        "bad_hex",
+        "400 bad_hex",
     )
     .await;
     assert!(m.contains("transactions[1]"), "{m}");
     let trailing = format!("{good}00");
-    let m = refused(
-        r,
-        post(submit_body(&[trailing])),
-        StatusCode::BAD_REQUEST,
-        "bad_transaction",
-    )
-    .await;
+    let m = refused(r, post(submit_body(&[trailing])), "400 bad_transaction").await;
     assert!(
         m.contains("transactions[0]") && m.contains("trailing"),
         "{m}"
@@ -595,8 +559,7 @@ async fn bad_submissions_get_400_413_and_422_naming_the_index() {
             good.clone(),
             hex::encode(unknown.as_bytes()),
         ])),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "unknown_kind",
+        "422 unknown_kind",
     )
     .await;
     assert!(m.contains("transactions[1]") && m.contains("0x0500"), "{m}");
@@ -604,28 +567,15 @@ async fn bad_submissions_get_400_413_and_422_naming_the_index() {
     refused(
         r,
         post(submit_body(&[hex::encode(garbled.as_bytes())])),
-        StatusCode::BAD_REQUEST,
-        "bad_payload",
+        "400 bad_payload",
     )
     .await;
     let huge = vec![b' '; BODY_BYTES_MAX + 1];
-    refused(
-        r,
-        post(huge),
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
-    )
-    .await;
+    refused(r, post(huge), "413 body_too_large").await;
     // Exactly at the limit is read (and then refused as JSON, not as size).
     let mut at_limit = submit_body(&[]);
     at_limit.resize(BODY_BYTES_MAX, b' ');
-    refused(
-        r,
-        post(at_limit),
-        StatusCode::BAD_REQUEST,
-        "no_transactions",
-    )
-    .await;
+    refused(r, post(at_limit), "400 no_transactions").await;
 }
 
 #[tokio::test]
@@ -662,8 +612,7 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     let r = &f.router;
     let hash = f.tx.hash().to_hex();
 
-    let (status, block) = send(r, f.get(&f.auditor, "/v1/blocks/0")).await;
-    assert_eq!(status, StatusCode::OK, "{block}");
+    let block = f.get_ok(&f.auditor, "/v1/blocks/0").await;
     let header =
         BlockHeader::decode(&hex::decode(block["header"].as_str().unwrap()).unwrap()).unwrap();
     let cert =
@@ -676,23 +625,14 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     assert_eq!(block["signatures"].as_array().unwrap().len(), 2);
     let (_, latest) = send(r, f.get(&f.auditor, "/v1/blocks/latest")).await;
     assert_eq!(latest, block);
-    refused(
-        r,
-        f.get(&f.auditor, "/v1/blocks/1"),
-        StatusCode::NOT_FOUND,
-        "no_such_block",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.auditor, "/v1/blocks/-1"),
-        StatusCode::BAD_REQUEST,
-        "bad_height",
-    )
-    .await;
+    f.get_refused(&f.auditor, "/v1/blocks/1", "404 no_such_block")
+        .await;
+    f.get_refused(&f.auditor, "/v1/blocks/-1", "400 bad_height")
+        .await;
 
-    let (status, tx) = send(r, f.get(&f.auditor, &format!("/v1/transactions/{hash}"))).await;
-    assert_eq!(status, StatusCode::OK, "{tx}");
+    let tx = f
+        .get_ok(&f.auditor, &format!("/v1/transactions/{hash}"))
+        .await;
     assert_eq!(tx["transaction"], hex::encode(f.tx.as_bytes()));
     assert_eq!(
         (tx["index"].as_u64(), tx["height"].as_u64()),
@@ -700,31 +640,19 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
     );
     assert_eq!(tx["signer"], f.admin.key_id().to_hex());
     let missing = format!("/v1/transactions/{}", "ab".repeat(32));
-    refused(
-        r,
-        f.get(&f.auditor, &missing),
-        StatusCode::NOT_FOUND,
-        "no_such_transaction",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.auditor, "/v1/transactions/xyz"),
-        StatusCode::BAD_REQUEST,
-        "bad_id",
-    )
-    .await;
+    f.get_refused(&f.auditor, &missing, "404 no_such_transaction")
+        .await;
+    f.get_refused(&f.auditor, "/v1/transactions/xyz", "400 bad_id")
+        .await;
 
-    let (status, bundle) = send(r, f.get(&f.auditor, &format!("/v1/bundles/{hash}"))).await;
-    assert_eq!(status, StatusCode::OK, "{bundle}");
+    let bundle = f.get_ok(&f.auditor, &format!("/v1/bundles/{hash}")).await;
     let bundle: ProofBundle = serde_json::from_value(bundle).unwrap();
     let report = bundle.verify(Some(&f.set)).unwrap();
     assert_eq!(report.tx_hash, f.tx.hash());
-    refused(
-        r,
-        f.get(&f.auditor, &format!("/v1/bundles/{}", "ab".repeat(32))),
-        StatusCode::NOT_FOUND,
-        "no_such_transaction",
+    f.get_refused(
+        &f.auditor,
+        &format!("/v1/bundles/{}", "ab".repeat(32)),
+        "404 no_such_transaction",
     )
     .await;
 
@@ -750,47 +678,33 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
         .collect();
     merkle::verify_inclusion::<LogDigest>(f.tx.as_bytes(), 0, 1, &header.log_root.0, &nodes)
         .unwrap();
-    refused(
-        r,
-        f.get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=2")),
-        StatusCode::BAD_REQUEST,
-        "bad_size",
+    f.get_refused(
+        &f.auditor,
+        &format!("/v1/proofs/inclusion/{hash}?size=2"),
+        "400 bad_size",
     )
     .await;
-    refused(
-        r,
-        f.get(&f.auditor, &format!("/v1/proofs/inclusion/{hash}?size=x")),
-        StatusCode::BAD_REQUEST,
-        "bad_query",
+    f.get_refused(
+        &f.auditor,
+        &format!("/v1/proofs/inclusion/{hash}?size=x"),
+        "400 bad_query",
     )
     .await;
 
-    let (status, consistency) = send(
-        r,
-        f.get(
+    let consistency = f
+        .get_ok(
             &f.auditor,
             "/v1/proofs/consistency?from_height=0&to_height=0",
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{consistency}");
+        )
+        .await;
     let consistency: ConsistencyFile = serde_json::from_value(consistency).unwrap();
     assert_eq!((consistency.old_size, consistency.new_size), (1, 1));
-    refused(
-        r,
-        f.get(&f.auditor, "/v1/proofs/consistency"),
-        StatusCode::BAD_REQUEST,
-        "bad_query",
-    )
-    .await;
-    refused(
-        r,
-        f.get(
-            &f.auditor,
-            "/v1/proofs/consistency?from_height=0&to_height=3",
-        ),
-        StatusCode::NOT_FOUND,
-        "no_such_block",
+    f.get_refused(&f.auditor, "/v1/proofs/consistency", "400 bad_query")
+        .await;
+    f.get_refused(
+        &f.auditor,
+        "/v1/proofs/consistency?from_height=0&to_height=3",
+        "404 no_such_block",
     )
     .await;
 }
@@ -799,12 +713,9 @@ async fn ledger_reads_return_what_the_store_holds_and_proofs_verify() {
 async fn state_reads_answer_from_the_contract_state() {
     let f = fixture();
     let r = &f.router;
-    let (status, key) = send(
-        r,
-        f.get(&f.institution, &format!("/v1/keys/{}", f.admin.key_id())),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{key}");
+    let key = f
+        .get_ok(&f.institution, &format!("/v1/keys/{}", f.admin.key_id()))
+        .await;
     assert_eq!(key["roles"], serde_json::json!(["admin"]));
     assert_eq!(key["last_nonce"], 1);
     let (_, me) = send(
@@ -832,25 +743,13 @@ async fn state_reads_answer_from_the_contract_state() {
 async fn open_routes_health_metrics_and_json_errors_for_unknown_routes() {
     let f = fixture();
     let r = &f.router;
-    let (status, health) = send(r, Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    let (status, health) = send(r, open("/healthz")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (health["ok"].as_bool(), health["height"].as_u64()),
         (Some(true), Some(0))
     );
-    let res = r
-        .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let text = String::from_utf8(
-        axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = metrics(r).await;
     for line in [
         "weinong_height 0",
         "weinong_peers 0",
@@ -875,13 +774,7 @@ async fn open_routes_health_metrics_and_json_errors_for_unknown_routes() {
 
     // Alive but not ready: no Raft leader is known to this router's node.
     assert_eq!(health["ready"].as_bool(), Some(false));
-    let why = refused(
-        r,
-        Request::get("/readyz").body(Body::empty()).unwrap(),
-        StatusCode::SERVICE_UNAVAILABLE,
-        "not_ready",
-    )
-    .await;
+    let why = refused(r, open("/readyz"), "503 not_ready").await;
     assert!(why.contains("no Raft leader known"), "{why}");
     // A follower that heard of commits it has not applied yet says how far behind it is.
     let m = &f.shared.metrics;
@@ -892,54 +785,26 @@ async fn open_routes_health_metrics_and_json_errors_for_unknown_routes() {
     );
     m.note_leader_commit(Some(99));
     m.applied.store(10, std::sync::atomic::Ordering::Relaxed);
-    let why = refused(
-        r,
-        Request::get("/readyz").body(Body::empty()).unwrap(),
-        StatusCode::SERVICE_UNAVAILABLE,
-        "not_ready",
-    )
-    .await;
+    let why = refused(r, open("/readyz"), "503 not_ready").await;
     assert!(why.contains("90 committed Raft entries"), "{why}");
     m.applied.store(100, std::sync::atomic::Ordering::Relaxed);
-    let (status, ready) = send(r, Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    let (status, ready) = send(r, open("/readyz")).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(
         (ready["ready"].as_bool(), ready["lag"].as_u64()),
         (Some(true), Some(0))
     );
     // The leader is named by its key id in a label: a 64-bit node id is no float sample.
-    let res = r
-        .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let text = String::from_utf8(
-        axum::body::to_bytes(res.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = metrics(r).await;
     let info = format!("weinong_leader_info{{key=\"{leader}\"}} 1");
     assert!(
         text.lines().any(|l| l == info),
         "{info:?} missing in\n{text}"
     );
     assert!(text.lines().any(|l| l == "weinong_leader 1"), "{text}");
-    refused(
-        r,
-        Request::get("/v2/nothing").body(Body::empty()).unwrap(),
-        StatusCode::NOT_FOUND,
-        "no_such_route",
-    )
-    .await;
-    refused(
-        r,
-        Request::delete("/healthz").body(Body::empty()).unwrap(),
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-    )
-    .await;
+    refused(r, open("/v2/nothing"), "404 no_such_route").await;
+    let delete = Request::delete("/healthz").body(Body::empty()).unwrap();
+    refused(r, delete, "405 method_not_allowed").await;
 }
 
 /// Every route the router serves, by method and OpenAPI path.
@@ -1106,11 +971,9 @@ async fn serve_answers_on_a_socket_and_stops_on_shutdown() {
 #[tokio::test]
 async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
     let f = fixture_with(true);
-    let r = &f.router;
     let target = format!("/v1/requests/{}/bundle", hex::encode(REQUEST));
     for key in [&f.auditor, &f.admin, &f.institution] {
-        let (status, body) = send(r, f.get(key, &target)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let body = f.get_ok(key, &target).await;
         assert_eq!(body["format"], "weinong-request-bundle/1");
         assert_eq!(body["request"], hex::encode(REQUEST));
         let genesis = hex::decode(body["genesis"].as_str().unwrap()).unwrap();
@@ -1130,59 +993,24 @@ async fn a_request_bundle_holds_the_whole_story_and_verifies_offline() {
     }
     // Not the requester, not a role that reads bundles, unknown, malformed.
     let other = KeyPair::generate();
-    refused(
-        r,
-        f.get(&f.registrar, &target),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.members[1], &target),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&other, &target),
-        StatusCode::UNAUTHORIZED,
-        "unknown_key",
-    )
-    .await;
+    f.get_refused(&f.registrar, &target, "403 forbidden").await;
+    f.get_refused(&f.members[1], &target, "403 forbidden").await;
+    f.get_refused(&other, &target, "401 unknown_key").await;
     let unknown = format!("/v1/requests/{}/bundle", "33".repeat(32));
-    refused(
-        r,
-        f.get(&f.auditor, &unknown),
-        StatusCode::NOT_FOUND,
-        "no_such_request",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.institution, &unknown),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.auditor, "/v1/requests/xyz/bundle"),
-        StatusCode::BAD_REQUEST,
-        "bad_id",
-    )
-    .await;
+    f.get_refused(&f.auditor, &unknown, "404 no_such_request")
+        .await;
+    f.get_refused(&f.institution, &unknown, "403 forbidden")
+        .await;
+    f.get_refused(&f.auditor, "/v1/requests/xyz/bundle", "400 bad_id")
+        .await;
 }
 
 #[tokio::test]
 async fn a_subjects_accesses_are_listed_to_registrars_auditors_and_admins() {
     let f = fixture_with(true);
-    let r = &f.router;
     let target = format!("/v1/subjects/{}/accesses", hex::encode(SUBJECT));
     for key in [&f.registrar, &f.auditor, &f.admin] {
-        let (status, body) = send(r, f.get(key, &target)).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        let body = f.get_ok(key, &target).await;
         assert_eq!(body["subject"], hex::encode(SUBJECT));
         assert_eq!(body["truncated"], false);
         let accesses = body["accesses"].as_array().unwrap();
@@ -1196,37 +1024,17 @@ async fn a_subjects_accesses_are_listed_to_registrars_auditors_and_admins() {
         assert_eq!(a["signer"], f.members[0].key_id().to_hex());
         // The listed hash is the access record's transaction.
         let tx = format!("/v1/transactions/{}", a["tx"].as_str().unwrap());
-        let (status, found) = send(r, f.get(&f.auditor, &tx)).await;
-        assert_eq!(
-            (status, found["kind"].as_u64()),
-            (StatusCode::OK, Some(0x0200))
-        );
+        let found = f.get_ok(&f.auditor, &tx).await;
+        assert_eq!(found["kind"].as_u64(), Some(0x0200));
     }
     let nobody = format!("/v1/subjects/{}/accesses", "44".repeat(32));
-    let (status, body) = send(r, f.get(&f.auditor, &nobody)).await;
-    assert_eq!(status, StatusCode::OK);
+    let body = f.get_ok(&f.auditor, &nobody).await;
     assert_eq!(body["accesses"], serde_json::json!([]));
-    refused(
-        r,
-        f.get(&f.institution, &target),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.members[0], &target),
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    refused(
-        r,
-        f.get(&f.auditor, "/v1/subjects/0123/accesses"),
-        StatusCode::BAD_REQUEST,
-        "bad_id",
-    )
-    .await;
+    f.get_refused(&f.institution, &target, "403 forbidden")
+        .await;
+    f.get_refused(&f.members[0], &target, "403 forbidden").await;
+    f.get_refused(&f.auditor, "/v1/subjects/0123/accesses", "400 bad_id")
+        .await;
 }
 
 fn evaluate_body(blinded: &[String]) -> Vec<u8> {
@@ -1282,7 +1090,7 @@ async fn pseudonyms_are_evaluated_obliviously_for_institutions_and_registrars_on
         StatusCode::OK
     );
     for k in [&f.members[0], &f.auditor, &f.admin] {
-        refused(r, evaluate(&f, k, &one), StatusCode::FORBIDDEN, "forbidden").await;
+        refused(r, evaluate(&f, k, &one), "403 forbidden").await;
     }
 
     // A malformed element is named by its index; nothing is evaluated or charged.
@@ -1290,8 +1098,7 @@ async fn pseudonyms_are_evaluated_obliviously_for_institutions_and_registrars_on
     let m = refused(
         r,
         evaluate(&f, &f.registrar, &not_a_point),
-        StatusCode::BAD_REQUEST,
-        "bad_blinded_element",
+        "400 bad_blinded_element",
     )
     .await;
     assert!(
@@ -1301,18 +1108,11 @@ async fn pseudonyms_are_evaluated_obliviously_for_institutions_and_registrars_on
     let m = refused(
         r,
         evaluate(&f, &f.registrar, &["abc".into()]),
-        StatusCode::BAD_REQUEST,
-        "bad_blinded_element",
+        "400 bad_blinded_element",
     )
     .await;
     assert!(m.contains("blinded[0]"), "{m}");
-    refused(
-        r,
-        evaluate(&f, &f.registrar, &[]),
-        StatusCode::BAD_REQUEST,
-        "bad_batch_size",
-    )
-    .await;
+    refused(r, evaluate(&f, &f.registrar, &[]), "400 bad_batch_size").await;
 
     // The institution has 2 of its 3 tokens left: 2 more pass, the next is 429 with
     // Retry-After, and another key's bucket is its own.
@@ -1340,13 +1140,7 @@ async fn pseudonyms_are_evaluated_obliviously_for_institutions_and_registrars_on
     assert_eq!(body["code"], "rate_limited");
     // More than the whole bucket at once can never pass.
     let four = vec![one[0].clone(); 4];
-    refused(
-        r,
-        evaluate(&f, &f.registrar, &four),
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-    )
-    .await;
+    refused(r, evaluate(&f, &f.registrar, &four), "429 rate_limited").await;
 
     // /metrics counts the 4 evaluations and the 2 refusals.
     let res = r
@@ -1374,8 +1168,7 @@ async fn a_node_without_the_pseudonym_key_says_so() {
     let m = refused(
         &f.router,
         evaluate(&f, &f.institution, &["00".repeat(32)]),
-        StatusCode::SERVICE_UNAVAILABLE,
-        "no_pseudonym_key",
+        "503 no_pseudonym_key",
     )
     .await;
     assert!(m.contains("department node"), "{m}");

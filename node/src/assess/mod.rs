@@ -85,7 +85,7 @@ use weinong_keys::clock::now_ms;
 use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
 use weinong_ledger::{Transaction, TxBody};
 use weinong_mpc::model::{
-    BatchShare, Holder, Model, ModelId as MpcModelId, PartyInputs, ShareBinding,
+    BatchShare, Holder, Model, ModelId as MpcModelId, OutputShare, PartyInputs, ShareBinding,
     evaluate_party_for_requester, share_signature_message, subjects_digest,
 };
 use weinong_mpc::{PartyId, SessionId};
@@ -496,19 +496,7 @@ impl Assessor {
         }
 
         // 3: this department's inputs.
-        let table = load_features(
-            &self.store,
-            self.holder,
-            &[subject],
-            as_of_date(job.as_of_ms)?,
-        )
-        .await
-        .map_err(|e| {
-            Failure::new(
-                FailureReason::DataUnavailable,
-                format!("department store: {e}"),
-            )
-        })?;
+        let table = self.load_inputs(&[subject], job).await?;
         let columns = inputs::department_columns(&job.model, self.holder, &table)
             .map_err(|gap| Failure::new(FailureReason::DataUnavailable, gap.to_string()))?;
 
@@ -520,14 +508,7 @@ impl Assessor {
         let holder = self.holder;
         let model = job.model.clone();
         let mut share = session
-            .run(move |party| {
-                let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
-                    weinong_mpc::MpcError::Setup {
-                        reason: format!("inputs: {e}"),
-                    }
-                })?;
-                evaluate_party_for_requester(party, &model, 1, &own)
-            })
+            .run(move |party| evaluate_one(party, &model, holder, columns))
             .await
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
         share.bind(job.binding);
@@ -578,19 +559,7 @@ impl Assessor {
                 "no subject of the batch has a consent covering every department's access",
             ));
         }
-        let table = load_features(
-            &self.store,
-            self.holder,
-            &subjects,
-            as_of_date(job.as_of_ms)?,
-        )
-        .await
-        .map_err(|e| {
-            Failure::new(
-                FailureReason::DataUnavailable,
-                format!("department store: {e}"),
-            )
-        })?;
+        let table = self.load_inputs(&subjects, job).await?;
         let have = inputs::usable_rows(&job.model, self.holder, &table);
         tracing::info!(
             %request,
@@ -630,6 +599,27 @@ impl Assessor {
             .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))?;
         share.share.bind(job.binding);
         Ok(share.to_bytes())
+    }
+
+    /// This department's feature rows of `subjects` as of the job's date.
+    async fn load_inputs(
+        &self,
+        subjects: &[SubjectPseudonym],
+        job: &Job,
+    ) -> Result<weinong_connectors::features::FeatureTable, Failure> {
+        load_features(
+            &self.store,
+            self.holder,
+            subjects,
+            as_of_date(job.as_of_ms)?,
+        )
+        .await
+        .map_err(|e| {
+            Failure::new(
+                FailureReason::DataUnavailable,
+                format!("department store: {e}"),
+            )
+        })
     }
 
     /// Records this node's access and waits until it is committed: no input leaves the
@@ -1105,6 +1095,22 @@ fn committed_access(
 }
 
 /// The calendar date of block time `ms`.
+/// One subject's step 5 inside the session: `holder`'s own columns in, the requester's
+/// share out.
+fn evaluate_one(
+    party: &mut weinong_mpc::Party,
+    model: &Model,
+    holder: Holder,
+    columns: Vec<(usize, Vec<i64>)>,
+) -> Result<OutputShare, weinong_mpc::MpcError> {
+    let own = PartyInputs::from_columns(model, holder, 1, columns).map_err(|e| {
+        weinong_mpc::MpcError::Setup {
+            reason: format!("inputs: {e}"),
+        }
+    })?;
+    evaluate_party_for_requester(party, model, 1, &own)
+}
+
 fn as_of_date(ms: u64) -> Result<weinong_connectors::date::Date, Failure> {
     weinong_connectors::date::Date::from_days(i64::try_from(ms / 86_400_000).unwrap_or(i64::MAX))
         .ok_or_else(|| {

@@ -33,14 +33,7 @@ async fn party(
     let session = join_covered(&node.net, &node.streams, plan, timeout, &coverage).await?;
     let model = model.clone();
     session
-        .run(move |party| {
-            let own = PartyInputs::from_columns(&model, holder, 1, columns).map_err(|e| {
-                weinong_mpc::MpcError::Setup {
-                    reason: format!("inputs: {e}"),
-                }
-            })?;
-            evaluate_party_for_requester(party, &model, 1, &own)
-        })
+        .run(move |party| evaluate_one(party, &model, holder, columns))
         .await
         .map_err(|e| Failure::new(FailureReason::ComputationAborted, e.to_string()))
 }

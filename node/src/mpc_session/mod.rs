@@ -458,6 +458,17 @@ async fn link_once<Req: Message, Resp: Message>(
         key,
         reason: reason.to_string(),
     };
+    // The peer did not show up in time: final, not worth a retry.
+    let not_joined = || {
+        (
+            MpcSessionError::NotJoined {
+                party: peer,
+                key,
+                waited_ms: millis(timeout),
+            },
+            false,
+        )
+    };
     if me < peer {
         let connect = |source| MpcSessionError::Connect {
             party: peer,
@@ -484,16 +495,7 @@ async fn link_once<Req: Message, Resp: Message>(
             Ok::<_, std::io::Error>(ack)
         };
         let ack = match tokio::time::timeout(timeout, exchange).await {
-            Err(_) => {
-                return Err((
-                    MpcSessionError::NotJoined {
-                        party: peer,
-                        key,
-                        waited_ms: millis(timeout),
-                    },
-                    false,
-                ));
-            }
+            Err(_) => return Err(not_joined()),
             Ok(Err(e)) => return Err((handshake(&format!("hello exchange: {e}")), true)),
             Ok(Ok(ack)) => ack,
         };
@@ -513,14 +515,7 @@ async fn link_once<Req: Message, Resp: Message>(
             Ok(Err(_)) => return Err((MpcSessionError::RouterStopped, false)),
             Err(_) => {
                 streams.unregister(&plan.session, peer);
-                return Err((
-                    MpcSessionError::NotJoined {
-                        party: peer,
-                        key,
-                        waited_ms: millis(timeout),
-                    },
-                    false,
-                ));
+                return Err(not_joined());
             }
         };
         let mut stream = arrival.stream;

@@ -94,6 +94,13 @@ fn authority(members: &[&Member]) -> Arc<FixedAuthority> {
     ))
 }
 
+/// Members `a` and `b`, and an authority that knows both.
+fn two_members() -> (Member, Member, Arc<FixedAuthority>) {
+    let (a, b) = (Member::new("a"), Member::new("b"));
+    let auth = authority(&[&a, &b]);
+    (a, b, auth)
+}
+
 /// A running node and the log of what its handler received.
 struct Running {
     net: Net,
@@ -167,6 +174,11 @@ async fn serve(
         // The requester may have given up; the test checks its side.
         reply.send(answer).ok();
     }
+}
+
+/// `member`'s node on any port with the default hooks, dialing `dial`.
+async fn plain(member: &Member, dial: Vec<Multiaddr>, authority: Arc<FixedAuthority>) -> Running {
+    start(member, any_port(), dial, authority, Hooks::default()).await
 }
 
 async fn connected(a: &Running, b: &Member) {
@@ -253,17 +265,10 @@ async fn three_members_exchange_requests_both_ways_by_key_id() {
 async fn a_key_not_admitted_is_refused_and_reaches_no_one() {
     let (a, b, outsider) = (Member::new("a"), Member::new("b"), Member::new("outsider"));
     let members = authority(&[&a, &b]);
-    let mut na = start(&a, any_port(), vec![], members.clone(), Hooks::default()).await;
+    let mut na = plain(&a, vec![], members.clone()).await;
     // The outsider believes everyone is a member; the members do not list it.
-    let no = start(
-        &outsider,
-        any_port(),
-        vec![na.addr()],
-        authority(&[&a, &b, &outsider]),
-        Hooks::default(),
-    )
-    .await;
-    let nb = start(&b, any_port(), vec![na.addr()], members, Hooks::default()).await;
+    let no = plain(&outsider, vec![na.addr()], authority(&[&a, &b, &outsider])).await;
+    let nb = plain(&b, vec![na.addr()], members).await;
 
     let refusal = no.net.wait_connected(&a.id(), WAIT).await;
     assert!(
@@ -306,9 +311,8 @@ async fn a_key_not_admitted_is_refused_and_reaches_no_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_binding_copied_from_another_peer_id_is_refused() {
-    let (a, b) = (Member::new("a"), Member::new("b"));
-    let auth = authority(&[&a, &b]);
-    let mut na = start(&a, any_port(), vec![], auth.clone(), Hooks::default()).await;
+    let (a, b, auth) = two_members();
+    let mut na = plain(&a, vec![], auth.clone()).await;
     // An impostor with its own libp2p identity replays b's genuine binding (as seen on the
     // wire), which names b's peer id.
     let impostor = Member::new("impostor");
@@ -343,7 +347,7 @@ async fn a_binding_copied_from_another_peer_id_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_without_a_binding_is_refused() {
     let a = Member::new("a");
-    let mut na = start(&a, any_port(), vec![], authority(&[&a]), Hooks::default()).await;
+    let mut na = plain(&a, vec![], authority(&[&a])).await;
     let behaviour = request_response::Behaviour::with_codec(
         CborCodec::<Ask, WireResponse<Answer>>::new(64 * 1024),
         [(StreamProtocol::new(NODE_PROTOCOL), ProtocolSupport::Full)],
@@ -393,18 +397,10 @@ async fn a_request_without_a_binding_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_peer_is_redialed_and_reconnected() {
-    let (a, b) = (Member::new("a"), Member::new("b"));
-    let auth = authority(&[&a, &b]);
-    let nb = start(&b, any_port(), vec![], auth.clone(), Hooks::default()).await;
+    let (a, b, auth) = two_members();
+    let nb = plain(&b, vec![], auth.clone()).await;
     let b_addr = nb.addr();
-    let na = start(
-        &a,
-        any_port(),
-        vec![b_addr.clone()],
-        auth.clone(),
-        Hooks::default(),
-    )
-    .await;
+    let na = plain(&a, vec![b_addr.clone()], auth.clone()).await;
     connected(&na, &b).await;
     na.net
         .request(&b.id(), Ask::Echo("before".into()))
@@ -443,10 +439,9 @@ async fn a_restarted_peer_is_redialed_and_reconnected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversize_messages_and_missing_replies_fail_clearly() {
-    let (a, b) = (Member::new("a"), Member::new("b"));
-    let auth = authority(&[&a, &b]);
-    let mut nb = start(&b, any_port(), vec![], auth.clone(), Hooks::default()).await;
-    let na = start(&a, any_port(), vec![nb.addr()], auth, Hooks::default()).await;
+    let (a, b, auth) = two_members();
+    let mut nb = plain(&b, vec![], auth.clone()).await;
+    let na = plain(&a, vec![nb.addr()], auth).await;
     connected(&na, &b).await;
     let max = u64::try_from(MESSAGE_BYTES_MAX).expect("small");
 
@@ -492,8 +487,7 @@ async fn oversize_messages_and_missing_replies_fail_clearly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_inbound_queue_refuses_with_busy() {
-    let (a, b) = (Member::new("a"), Member::new("b"));
-    let auth = authority(&[&a, &b]);
+    let (a, b, auth) = two_members();
     // b's consumer is stalled: its queue holds one request.
     let (nb, mut inbound) = Net::start_with(
         b.config(any_port(), vec![]),
@@ -505,7 +499,7 @@ async fn a_full_inbound_queue_refuses_with_busy() {
     )
     .await
     .expect("b starts");
-    let na = start(&a, any_port(), nb.listen_addrs(), auth, Hooks::default()).await;
+    let na = plain(&a, nb.listen_addrs(), auth).await;
     connected(&na, &b).await;
 
     let first = tokio::spawn({
@@ -548,17 +542,9 @@ async fn a_full_inbound_queue_refuses_with_busy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_key_loses_access() {
-    let (a, b) = (Member::new("a"), Member::new("b"));
-    let a_view = authority(&[&a, &b]);
-    let mut na = start(&a, any_port(), vec![], a_view.clone(), Hooks::default()).await;
-    let nb = start(
-        &b,
-        any_port(),
-        vec![na.addr()],
-        authority(&[&a, &b]),
-        Hooks::default(),
-    )
-    .await;
+    let (a, b, a_view) = two_members();
+    let mut na = plain(&a, vec![], a_view.clone()).await;
+    let nb = plain(&b, vec![na.addr()], authority(&[&a, &b])).await;
     connected(&nb, &a).await;
     nb.net
         .request(&a.id(), Ask::Echo("while admitted".into()))
@@ -594,15 +580,14 @@ async fn a_revoked_key_loses_access() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mpc_stream_carries_bytes_both_ways() {
-    let (a, b) = (Member::new("a"), Member::new("b"));
-    let auth = authority(&[&a, &b]);
-    let nb = start(&b, any_port(), vec![], auth.clone(), Hooks::default()).await;
+    let (a, b, auth) = two_members();
+    let nb = plain(&b, vec![], auth.clone()).await;
     let mut incoming = nb.net.incoming_streams().expect("first consumer");
     assert!(matches!(
         nb.net.incoming_streams(),
         Err(P2pError::StreamsTaken)
     ));
-    let na = start(&a, any_port(), vec![nb.addr()], auth, Hooks::default()).await;
+    let na = plain(&a, vec![nb.addr()], auth).await;
     connected(&na, &b).await;
 
     let responder = tokio::spawn(async move {
@@ -643,7 +628,7 @@ async fn bad_configuration_is_refused() {
         .expect("tiny limit refused");
     assert!(error.to_string().contains("max_message_bytes"), "{error}");
 
-    let first = start(&a, any_port(), vec![], authority(&[&a]), Hooks::default()).await;
+    let first = plain(&a, vec![], authority(&[&a])).await;
     let taken = a.config(first.addr(), vec![]);
     let error = Net::start(taken, authority(&[&a]))
         .await

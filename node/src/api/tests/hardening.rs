@@ -86,6 +86,19 @@ struct Answer {
     body: Value,
 }
 
+impl Answer {
+    /// Expects an error answer with this status and code; returns its message.
+    fn refused(&self, status: u16, code: &str) -> &str {
+        assert_eq!(
+            (self.status, self.body["code"].as_str()),
+            (status, Some(code)),
+            "{}",
+            self.body
+        );
+        self.body["message"].as_str().unwrap()
+    }
+}
+
 fn parse_answer(raw: &[u8]) -> Answer {
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text
@@ -121,6 +134,19 @@ async fn call(addr: SocketAddr, req: Request<Body>) -> Answer {
         .expect("an answer")
         .unwrap();
     parse_answer(&raw)
+}
+
+/// Asks for the latest block until it is served (200), as a client after an attack
+/// would; `None` if it never is within about five seconds.
+async fn served_again(f: &Fixture, addr: SocketAddr) -> Option<Answer> {
+    for _ in 0..100 {
+        let answer = call(addr, f.get(&f.auditor, "/v1/blocks/latest")).await;
+        if answer.status == 200 {
+            return Some(answer);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
 }
 
 async fn unsigned(addr: SocketAddr, path: &str) -> Answer {
@@ -239,41 +265,25 @@ async fn a_trickled_body_gets_408_and_a_slow_request_503_naming_the_limit() {
             parse_answer(&reader.await.unwrap())
         }
     };
-    let server = Server::start(
-        &f,
-        ApiConfig {
-            body_read_timeout: Duration::from_millis(300),
-            ..ApiConfig::default()
-        },
-    )
-    .await;
+    let bound = Duration::from_millis(300);
+    let body_bound = ApiConfig {
+        body_read_timeout: bound,
+        ..ApiConfig::default()
+    };
+    let handler_bound = ApiConfig {
+        handler_timeout: bound,
+        ..ApiConfig::default()
+    };
+    let server = Server::start(&f, body_bound).await;
     let answer = trickled(server.addr).await;
-    assert_eq!(answer.status, 408, "{}", answer.body);
-    assert_eq!(answer.body["code"], "body_timeout");
-    assert!(
-        answer.body["message"].as_str().unwrap().contains("300 ms"),
-        "{}",
-        answer.body
-    );
+    let message = answer.refused(408, "body_timeout");
+    assert!(message.contains("300 ms"), "{}", answer.body);
     server.stop().await;
 
-    let server = Server::start(
-        &f,
-        ApiConfig {
-            handler_timeout: Duration::from_millis(300),
-            ..ApiConfig::default()
-        },
-    )
-    .await;
+    let server = Server::start(&f, handler_bound).await;
     let answer = trickled(server.addr).await;
-    assert_eq!(answer.status, 503, "{}", answer.body);
-    assert_eq!(answer.body["code"], "handler_timeout");
-    assert!(
-        answer.body["message"]
-            .as_str()
-            .unwrap()
-            .contains("HTTP_HANDLER_TIMEOUT")
-    );
+    let message = answer.refused(503, "handler_timeout");
+    assert!(message.contains("HTTP_HANDLER_TIMEOUT"), "{message}");
     assert!(metric(&metrics(server.addr).await, "weinong_http_timeouts_total") >= 1);
     server.stop().await;
 }
@@ -319,16 +329,10 @@ async fn a_request_flood_is_shed_with_503_and_the_node_serves_after_it() {
     let text = metrics(server.addr).await;
     // /metrics may itself have been shed; then ask again once the holders are gone.
     drop(holders);
-    let mut served = None;
-    for _ in 0..100 {
-        let answer = call(server.addr, f.get(&f.auditor, "/v1/blocks/latest")).await;
-        if answer.status == 200 {
-            served = Some(answer);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(served.is_some(), "the node serves again after the flood");
+    assert!(
+        served_again(&f, server.addr).await.is_some(),
+        "the node serves again after the flood"
+    );
     let text = if text.contains("weinong_http_shed_total") {
         text
     } else {
@@ -364,16 +368,7 @@ async fn connections_past_the_limit_get_503_and_idle_ones_are_dropped() {
     for sock in &mut idle {
         closed_by_server(sock).await;
     }
-    let mut served = false;
-    for _ in 0..100 {
-        let answer = call(server.addr, f.get(&f.auditor, "/v1/blocks/latest")).await;
-        if answer.status == 200 {
-            served = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(served);
+    assert!(served_again(&f, server.addr).await.is_some());
     let text = metrics(server.addr).await;
     assert!(
         metric(&text, "weinong_http_connections_refused_total") >= 1,
@@ -426,27 +421,24 @@ async fn a_request_for_another_node_or_consortium_is_refused_naming_the_field() 
     assert_eq!(node.body["consortium"], f.shared.consortium.to_hex());
     assert_eq!(node.body["request_auth_version"], 2);
 
+    // The auditor's read of the latest block, signed for `scope`.
+    let latest_for = |scope: &RequestScope| {
+        signed_for(
+            scope,
+            &f.auditor,
+            Method::GET,
+            "/v1/blocks/latest",
+            vec![],
+            now_ms(),
+        )
+    };
     // Signed for member 1's node, sent to this one (member 0's).
     let for_b = RequestScope {
         node: f.members[1].key_id(),
         ..f.scope()
     };
-    let req = signed_for(
-        &for_b,
-        &f.auditor,
-        Method::GET,
-        "/v1/blocks/latest",
-        vec![],
-        now_ms(),
-    );
-    let answer = call(server.addr, req).await;
-    assert_eq!(
-        (answer.status, answer.body["code"].as_str()),
-        (401, Some("wrong_node")),
-        "{}",
-        answer.body
-    );
-    let message = answer.body["message"].as_str().unwrap();
+    let answer = call(server.addr, latest_for(&for_b)).await;
+    let message = answer.refused(401, "wrong_node");
     assert!(
         message.contains(&f.members[1].key_id().to_hex())
             && message.contains(&f.shared.key_id.to_hex()),
@@ -454,14 +446,7 @@ async fn a_request_for_another_node_or_consortium_is_refused_naming_the_field() 
     );
     // The same request with its node header rewritten to this node: the signature (made
     // for the other node) does not verify here.
-    let mut relabelled = signed_for(
-        &for_b,
-        &f.auditor,
-        Method::GET,
-        "/v1/blocks/latest",
-        vec![],
-        now_ms(),
-    );
+    let mut relabelled = latest_for(&for_b);
     relabelled
         .headers_mut()
         .insert(HEADER_NODE, f.shared.key_id.to_hex().parse().unwrap());
@@ -472,27 +457,9 @@ async fn a_request_for_another_node_or_consortium_is_refused_naming_the_field() 
         consortium: [0xee; 32],
         ..f.scope()
     };
-    let req = signed_for(
-        &other_consortium,
-        &f.auditor,
-        Method::GET,
-        "/v1/blocks/latest",
-        vec![],
-        now_ms(),
-    );
-    let answer = call(server.addr, req).await;
-    assert_eq!(
-        (answer.status, answer.body["code"].as_str()),
-        (401, Some("wrong_consortium")),
-        "{}",
-        answer.body
-    );
-    assert!(
-        answer.body["message"]
-            .as_str()
-            .unwrap()
-            .contains(&"ee".repeat(32))
-    );
+    let answer = call(server.addr, latest_for(&other_consortium)).await;
+    let message = answer.refused(401, "wrong_consortium");
+    assert!(message.contains(&"ee".repeat(32)), "{message}");
     // Signed for this node: served.
     let answer = call(server.addr, f.get(&f.auditor, "/v1/blocks/latest")).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -517,13 +484,9 @@ async fn a_request_captured_before_a_restart_is_refused_after_it() {
     tokio::time::sleep(Duration::from_millis(5)).await;
     let server = Server::start(&f, ApiConfig::default()).await;
     for req in [replay, captured] {
-        let answer = call(server.addr, req).await;
-        assert_eq!(
-            (answer.status, answer.body["code"].as_str()),
-            (401, Some("signed_before_start")),
-            "{}",
-            answer.body
-        );
+        call(server.addr, req)
+            .await
+            .refused(401, "signed_before_start");
     }
     // A request signed afresh is served.
     let answer = call(server.addr, f.get(&f.admin, "/v1/governance")).await;
