@@ -136,11 +136,7 @@ pub struct FetchOptions {
 
 /// Dispatches `weinong assess`.
 pub fn assess(args: AssessArgs) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run(args))
+    crate::client::block_on(run(args))
 }
 
 async fn run(args: AssessArgs) -> Result<Outcome> {

@@ -72,23 +72,22 @@ fn verify(args: &VerifyArgs) -> Result<Outcome> {
 
 fn consistency(args: ConsistencyArgs) -> Result<Outcome> {
     let pin = weinong_audit_cli::read_members(args.members.as_deref())?;
-    let old: CertifiedHead = match bundle::from_json(&read_text(&args.old_head, "head")?) {
-        Ok(h) => h,
-        Err(e) => {
-            return Ok(failed(&CheckFailed {
-                check: "old_head",
+    // A head that does not parse fails the check named for its place.
+    let head = |path: &Path, check: &'static str| -> Result<Result<CertifiedHead, CheckFailed>> {
+        Ok(
+            bundle::from_json(&read_text(path, "head")?).map_err(|e| CheckFailed {
+                check,
                 reason: e.reason,
-            }));
-        }
+            }),
+        )
     };
-    let new: CertifiedHead = match bundle::from_json(&read_text(&args.new_head, "head")?) {
+    let old = match head(&args.old_head, "old_head")? {
         Ok(h) => h,
-        Err(e) => {
-            return Ok(failed(&CheckFailed {
-                check: "new_head",
-                reason: e.reason,
-            }));
-        }
+        Err(e) => return Ok(failed(&e)),
+    };
+    let new = match head(&args.new_head, "new_head")? {
+        Ok(h) => h,
+        Err(e) => return Ok(failed(&e)),
     };
     let proof: ConsistencyFile = match bundle::from_json(&read_text(&args.proof, "proof")?) {
         Ok(p) => p,

@@ -39,11 +39,7 @@ pub struct RequestArgs {
 pub fn request(args: RequestArgs) -> Result<Outcome> {
     let id = RequestId::from_bytes(hex32("request id", &args.request)?);
     let client = Client::new(&args.node, open_keystore_file(&args.key)?)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let bundle = runtime.block_on(client.request_bundle(&id.to_hex()))?;
+    let bundle = crate::client::block_on(async { Ok(client.request_bundle(&id.to_hex()).await?) })?;
     let count = bundle.transactions.entries.len();
     let text = serde_json::to_string_pretty(&bundle)?;
     fs::write(&args.out, text.as_bytes())

@@ -43,3 +43,18 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::E2e(args) => crate::cmd_bench_e2e::bench_e2e(args),
     }
 }
+
+/// A peer's benchmark script's standard output, or an error with the last line of its
+/// standard error (where a Python traceback names what went wrong).
+pub(crate) fn peer_stdout(out: &std::process::Output, script: &str) -> Result<String> {
+    if !out.status.success() {
+        anyhow::bail!(
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -51,11 +51,7 @@ pub struct BenchE2eArgs {
 
 /// Runs `weinong bench e2e`.
 pub fn bench_e2e(args: BenchE2eArgs) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run(args))
+    crate::client::block_on(run(args))
 }
 
 /// A consent for `home` to read every category of `subject`'s data for `purpose`, valid

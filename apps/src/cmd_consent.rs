@@ -109,11 +109,7 @@ pub fn consent(args: ConsentArgs) -> Result<Outcome> {
         node: args.node,
         key: args.key,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run(&ctx, args.cmd))
+    crate::client::block_on(run(&ctx, args.cmd))
 }
 
 async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {

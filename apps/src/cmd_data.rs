@@ -706,16 +706,7 @@ fn run_pandas(a: &BenchDataArgs, dir: &Path) -> Result<Option<Run>> {
         .arg(dir.join("pandas.db"))
         .output()
         .with_context(|| format!("run {}", a.pandas_python.display()))?;
-    if !out.status.success() {
-        bail!(
-            "pandas script failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = crate::cmd_bench::peer_stdout(&out, "pandas script")?;
     let line = stdout
         .lines()
         .last()

@@ -127,21 +127,22 @@ pub fn ledger(cmd: LedgerCmd) -> Result<Outcome> {
 }
 
 /// Opens a store; damage found on open is a failed check (exit 1), not a usage error.
-fn open(dir: &Path) -> Result<Result<LedgerStore, StoreError>> {
+/// The store in `dir`; `None` when it is corrupt, after printing the failed check (the
+/// command's outcome is then a failed check, not an input error).
+fn open(dir: &Path) -> Result<Option<LedgerStore>> {
     match LedgerStore::open(dir) {
-        Ok(s) => Ok(Ok(s)),
-        Err(e @ StoreError::Corrupt { .. }) => Ok(Err(e)),
+        Ok(s) => Ok(Some(s)),
+        Err(e @ StoreError::Corrupt { .. }) => {
+            println!("FAILED on open: {e}");
+            Ok(None)
+        }
         Err(e) => Err(e).with_context(|| format!("opening the ledger in {}", dir.display())),
     }
 }
 
 fn fsck(dir: &Path) -> Result<Outcome> {
-    let store = match open(dir)? {
-        Ok(s) => s,
-        Err(e) => {
-            println!("FAILED on open: {e}");
-            return Ok(Outcome::CheckFailed);
-        }
+    let Some(store) = open(dir)? else {
+        return Ok(Outcome::CheckFailed);
     };
     let started = std::time::Instant::now();
     match store.fsck() {
@@ -179,12 +180,8 @@ fn print_header(h: &BlockHeader) {
 }
 
 fn head(args: HeadArgs) -> Result<Outcome> {
-    let store = match open(&args.dir)? {
-        Ok(s) => s,
-        Err(e) => {
-            println!("FAILED on open: {e}");
-            return Ok(Outcome::CheckFailed);
-        }
+    let Some(store) = open(&args.dir)? else {
+        return Ok(Outcome::CheckFailed);
     };
     let Some(tip) = store.tip() else {
         bail!("the ledger in {} has no blocks yet", args.dir.display());
@@ -226,12 +223,8 @@ fn head(args: HeadArgs) -> Result<Outcome> {
 
 fn export_bundle(args: ExportArgs) -> Result<Outcome> {
     let hash: TxHash = args.tx.parse().context("--tx")?;
-    let store = match open(&args.dir)? {
-        Ok(s) => s,
-        Err(e) => {
-            println!("FAILED on open: {e}");
-            return Ok(Outcome::CheckFailed);
-        }
+    let Some(store) = open(&args.dir)? else {
+        return Ok(Outcome::CheckFailed);
     };
     let bundle = if args.chain {
         store.export_linked_bundle(&hash, args.height)?
@@ -255,12 +248,8 @@ fn export_bundle(args: ExportArgs) -> Result<Outcome> {
 }
 
 fn consistency(args: ConsistencyArgs) -> Result<Outcome> {
-    let store = match open(&args.dir)? {
-        Ok(s) => s,
-        Err(e) => {
-            println!("FAILED on open: {e}");
-            return Ok(Outcome::CheckFailed);
-        }
+    let Some(store) = open(&args.dir)? else {
+        return Ok(Outcome::CheckFailed);
     };
     if args.old > args.new {
         bail!("--old {} is after --new {}", args.old, args.new);

@@ -618,22 +618,14 @@ fn run_peer(args: &BenchMpcArgs) -> Result<Option<Vec<(String, f64)>>> {
         .args(["--repeat", &args.repeat.to_string()])
         .output()
         .context("running scripts/spu_bench.py")?;
-    if !out.status.success() {
-        bail!(
-            "spu_bench.py failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-    }
+    let stdout = crate::cmd_bench::peer_stdout(&out, "spu_bench.py")?;
     /// One timing line of spu_bench.py (other lines are its log).
     #[derive(serde::Deserialize)]
     struct Timing {
         workload: String,
         seconds: f64,
     }
-    let times = String::from_utf8_lossy(&out.stdout)
+    let times = stdout
         .lines()
         .filter_map(|line| serde_json::from_str::<Timing>(line).ok())
         .map(|t| (t.workload, t.seconds))

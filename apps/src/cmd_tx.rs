@@ -309,11 +309,7 @@ pub struct ApprovalEntry {
 
 /// Dispatches `weinong tx`.
 pub fn tx(args: TxArgs) -> Result<Outcome> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(run(args))
+    crate::client::block_on(run(args))
 }
 
 /// The node and the key a command talks with (shared with `weinong consent`).
@@ -356,16 +352,12 @@ async fn run(args: TxArgs) -> Result<Outcome> {
         TxCmd::Consent(cmd) => consent(&ctx, cmd).await,
         TxCmd::Governance(cmd) => governance(&ctx, cmd).await,
         TxCmd::Get { hash } => {
-            let hash = hex32("transaction hash", &hash)?;
-            let v = ctx.client()?.transaction(&hex::encode(hash)).await?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(Outcome::Ok)
+            let hash = hex::encode(hex32("transaction hash", &hash)?);
+            print_json(&ctx.client()?.transaction(&hash).await?)
         }
         TxCmd::History { id } => {
-            let id = hex32("request id", &id)?;
-            let v = ctx.client()?.history(&hex::encode(id)).await?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(Outcome::Ok)
+            let id = hex::encode(hex32("request id", &id)?);
+            print_json(&ctx.client()?.history(&id).await?)
         }
         TxCmd::Consistency {
             from_height,
@@ -430,17 +422,9 @@ async fn run(args: TxArgs) -> Result<Outcome> {
     }
 }
 
+/// The `what` file at `path`, at most `FILE_BYTES_MAX` bytes (the verifier's bounded read).
 pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let len = fs::metadata(path)
-        .with_context(|| format!("cannot read {what} {}", path.display()))?
-        .len();
-    if len > FILE_BYTES_MAX {
-        bail!(
-            "{what} {} is {len} bytes, over {FILE_BYTES_MAX}",
-            path.display()
-        );
-    }
-    fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
+    weinong_audit_cli::read_bounded(path, FILE_BYTES_MAX, what)
 }
 
 /// Hex transactions, one per non-empty line, each checked to decode.
@@ -604,13 +588,17 @@ async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// Prints a node's answer as pretty JSON.
+fn print_json(answer: &impl serde::Serialize) -> Result<Outcome> {
+    println!("{}", serde_json::to_string_pretty(answer)?);
+    Ok(Outcome::Ok)
+}
+
 async fn consent(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
     match cmd {
         ConsentCmd::Status { consent } => {
-            let id = hex32("consent id", &consent)?;
-            let v = ctx.client()?.consent(&hex::encode(id)).await?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            Ok(Outcome::Ok)
+            let id = hex::encode(hex32("consent id", &consent)?);
+            print_json(&ctx.client()?.consent(&id).await?)
         }
         ConsentCmd::Grant {
             consent,

@@ -132,17 +132,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     exit_quietly_when_stdout_closes();
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
+    // clap exits 2 on a usage error and 0 after --help or --version.
+    let cli = Cli::parse();
     let result = match cli.command {
         Command::Keys(cmd) => cmd_keys::keys(cmd),
         Command::Sign(args) => cmd_keys::sign(args),

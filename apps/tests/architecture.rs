@@ -9,28 +9,29 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 
-/// Workspace crate -> (normal dependency name, optional?) from `cargo metadata`.
-fn workspace_deps() -> BTreeMap<String, Vec<(String, bool)>> {
+/// `cargo <args>` (offline) at the workspace root, which must succeed; its stdout.
+fn cargo(args: &[&str]) -> Vec<u8> {
     let out = Command::new(env!("CARGO"))
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
+        .args(args)
+        .arg("--offline")
         .current_dir(format!(
             "{}/..",
             std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
         ))
         .output()
-        .expect("run cargo metadata");
+        .expect("run cargo");
     assert!(
         out.status.success(),
-        "{}",
+        "cargo {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata is JSON");
+    out.stdout
+}
+
+/// Workspace crate -> (normal dependency name, optional?) from `cargo metadata`.
+fn workspace_deps() -> BTreeMap<String, Vec<(String, bool)>> {
+    let out = cargo(&["metadata", "--format-version", "1", "--no-deps"]);
+    let meta: serde_json::Value = serde_json::from_slice(&out).expect("metadata is JSON");
     let mut map = BTreeMap::new();
     for pkg in meta["packages"].as_array().expect("packages") {
         let name = pkg["name"].as_str().expect("name").to_owned();
@@ -102,21 +103,8 @@ fn dependency_arrows_point_one_way() {
 /// Every package `root` reaches over the dependency kinds `edges` (`cargo tree -p root -e
 /// edges`, this platform), by name.
 fn reachable_from(root: &str, edges: &str) -> BTreeSet<String> {
-    let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "--prefix", "none", "-e", edges, "-p"])
-        .arg(root)
-        .current_dir(format!(
-            "{}/..",
-            std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")
-        ))
-        .output()
-        .expect("run cargo tree");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    let out = cargo(&["tree", "--prefix", "none", "-e", edges, "-p", root]);
+    String::from_utf8_lossy(&out)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_owned)

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::json;
 use weinong_contracts::payload::model_id;
@@ -22,6 +22,10 @@ use weinong_keys::{KeyId, KeyPair, SubjectPseudonym};
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{BlockHash, BlockHeader, CommitCertificate, Hash32, Transaction, TxBody};
 
+mod common;
+
+use common::{combined as text, exits, p, weinong_out as weinong};
+
 const T0: u64 = 1_767_225_600_000;
 const HOUR: u64 = 3_600_000;
 const MODEL_SPEC: &[u8] = b"audit test model";
@@ -29,25 +33,6 @@ const REQUEST: [u8; 32] = [0x22; 32];
 const SUBJECT: [u8; 32] = [7; 32];
 const NONCE: [u8; 32] = [9; 32];
 const OUTPUTS: [[i64; 2]; 1] = [[3, 1]];
-
-fn weinong(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weinong"))
-        .args(args)
-        .output()
-        .expect("run weinong")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 temp path")
-}
 
 /// The consortium's keys.
 struct Cast {
@@ -333,25 +318,23 @@ fn an_honest_story_verifies_with_its_receipt() {
     let bundle = l.bundle(&txs, true);
     let good = receipt(&OUTPUTS);
     let out = verify(tmp.path(), &bundle, Some(&good), None);
-    let t = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{t}");
+    let t = exits(
+        &out,
+        0,
+        &[
+            "ok      proofs: 6 transactions",
+            "ok      authorisation",
+            "ok      receipt",
+        ],
+    );
     assert!(!t.contains("FAILED"), "{t}");
-    for line in [
-        "ok      proofs: 6 transactions",
-        "ok      authorisation",
-        "ok      receipt",
-    ] {
-        assert!(t.contains(line), "{line:?} missing:\n{t}");
-    }
     assert_eq!(t.matches("ok      access ").count(), 2, "{t}");
     // Without the genesis in the bundle, --genesis pins it; without either, input error.
     let mut bare = l.bundle(&txs, false);
     let out = verify(tmp.path(), &bare, None, Some(&l.genesis));
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("pinned from"), "{}", text(&out));
+    exits(&out, 0, &["pinned from"]);
     let out = verify(tmp.path(), &bare, None, None);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).contains("--genesis"), "{}", text(&out));
+    exits(&out, 2, &["--genesis"]);
     // A genesis that is not the bundle's is refused; so are proofs it does not certify.
     let (_, other, _) = told(Twist::None);
     let out = verify(tmp.path(), &bundle, None, Some(&other.genesis));
@@ -374,27 +357,30 @@ fn a_dropped_access_is_found_by_the_models_categories() {
     failed_with(&out, "authorisation", "vital signs");
 }
 
+/// The story told with `twist`, verified without a receipt: FAILED at `check` for
+/// `reason`. Returns what the verifier printed.
+fn twisted_story_fails(twist: Twist, check: &str, reason: &str) -> String {
+    let (tmp, l, txs) = told(twist);
+    let out = verify(tmp.path(), &l.bundle(&txs, true), None, None);
+    failed_with(&out, check, reason);
+    text(&out)
+}
+
 #[test]
 fn a_consent_for_another_grantee_is_failed() {
-    let (tmp, l, txs) = told(Twist::OtherGrantee);
-    let out = verify(tmp.path(), &l.bundle(&txs, true), None, None);
-    failed_with(&out, "access", "not to the requester");
+    twisted_story_fails(Twist::OtherGrantee, "access", "not to the requester");
 }
 
 #[test]
 fn a_withdrawal_before_the_access_is_failed() {
-    let (tmp, l, txs) = told(Twist::RevokedBefore);
-    let out = verify(tmp.path(), &l.bundle(&txs, true), None, None);
-    failed_with(&out, "access", "withdrawn at block 4");
+    let t = twisted_story_fails(Twist::RevokedBefore, "access", "withdrawn at block 4");
     // The access before the withdrawal still holds.
-    assert!(text(&out).contains("ok      access"), "{}", text(&out));
+    assert!(t.contains("ok      access"), "{t}");
 }
 
 #[test]
 fn a_result_not_signed_by_the_requester_is_failed() {
-    let (tmp, l, txs) = told(Twist::DepartmentResult);
-    let out = verify(tmp.path(), &l.bundle(&txs, true), None, None);
-    failed_with(&out, "result", "not by the requester");
+    twisted_story_fails(Twist::DepartmentResult, "result", "not by the requester");
 }
 
 #[test]

@@ -6,8 +6,6 @@
 //! The tests run one at a time (a lock): each starts three or four nodes on a 2-core
 //! machine.
 
-use std::io::Read;
-use std::process::Stdio;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -15,8 +13,7 @@ use weinong_keys::KeyPair;
 
 mod common;
 
-use common::devnet::{Devnet, http, signed, text};
-use common::weinong;
+use common::devnet::{Devnet, finish_load, http, signed, signed_get, signed_post, text};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -78,61 +75,23 @@ fn three_nodes_agree_a_learner_catches_up_and_bad_requests_are_refused() {
     assert!(body.contains("wrong_node"), "{body}");
     let (status, body) = http(&net.addr(2), "GET", "/v1/blocks/latest", &for_node_2, b"").unwrap();
     assert_eq!(status, 200, "{body}");
-    let stranger = KeyPair::generate();
-    let (status, _) = http(
-        &addr,
-        "GET",
-        "/v1/blocks/latest",
-        &signed(&addr, &stranger, "GET", "/v1/blocks/latest", b""),
-        b"",
-    )
-    .unwrap();
+    let (status, _) = signed_get(&addr, &KeyPair::generate(), "/v1/blocks/latest");
     assert_eq!(status, 401, "an unknown key is refused");
     let registrar = net.key("registrar");
-    let (status, body) = http(
-        &addr,
-        "GET",
-        "/v1/blocks/latest",
-        &signed(&addr, &registrar, "GET", "/v1/blocks/latest", b""),
-        b"",
-    )
-    .unwrap();
+    let (status, body) = signed_get(&addr, &registrar, "/v1/blocks/latest");
     assert_eq!(status, 403, "a registrar may not read blocks: {body}");
 
     // Malformed and oversize bodies get JSON errors; the node keeps serving.
-    let bad = b"{\"transactions\": [";
-    let (status, body) = http(
-        &addr,
-        "POST",
-        "/v1/transactions",
-        &signed(&addr, &registrar, "POST", "/v1/transactions", bad),
-        bad,
-    )
-    .unwrap();
+    let post = |body: &[u8]| signed_post(&addr, &registrar, "/v1/transactions", body);
+    let (status, body) = post(b"{\"transactions\": [").unwrap();
     assert_eq!(status, 400, "{body}");
-    let junk = br#"{"transactions": ["00ff"]}"#;
-    let (status, body) = http(
-        &addr,
-        "POST",
-        "/v1/transactions",
-        &signed(&addr, &registrar, "POST", "/v1/transactions", junk),
-        junk,
-    )
-    .unwrap();
+    let (status, body) = post(br#"{"transactions": ["00ff"]}"#).unwrap();
     assert_eq!(status, 400, "{body}");
     assert!(
         body.contains("0"),
         "the error names the transaction: {body}"
     );
-    let big = vec![b' '; 2 * 1024 * 1024];
-    let (status, _) = http(
-        &addr,
-        "POST",
-        "/v1/transactions",
-        &signed(&addr, &registrar, "POST", "/v1/transactions", &big),
-        &big,
-    )
-    .unwrap_or((413, String::new()));
+    let (status, _) = post(&vec![b' '; 2 * 1024 * 1024]).unwrap_or((413, String::new()));
     assert_eq!(status, 413);
     let (status, body) = http(&addr, "GET", "/healthz", &[], b"").unwrap();
     assert_eq!(status, 200, "{body}");
@@ -146,26 +105,7 @@ fn killing_the_leader_under_load_loses_no_acknowledged_transaction() {
     let acks = tmp.path().join("acks.txt");
     let leader = net.leader_index(Duration::from_secs(60), None);
 
-    let mut load = weinong()
-        .args([
-            "bench",
-            "ledger",
-            "--running",
-            "--no-check",
-            "--clients",
-            "4",
-            "--txs",
-            "6000",
-            "--batch",
-            "50",
-            "--dir",
-        ])
-        .arg(&net.dir)
-        .arg("--acks")
-        .arg(&acks)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = net.spawn_load(4, 6000, 50, &acks);
     // Wait until the load is committing, then kill -9 the leader.
     let start = Instant::now();
     loop {
@@ -189,29 +129,12 @@ fn killing_the_leader_under_load_loses_no_acknowledged_transaction() {
         "a new leader is elected among the survivors"
     );
 
-    let status = load.wait().unwrap();
-    let mut report = String::new();
-    load.stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut report)
-        .unwrap();
-    eprintln!("{report}");
-    assert!(status.success(), "the load failed: {report}");
-    assert!(report.contains("committed       6000 of 6000"), "{report}");
+    finish_load(load, 6000);
 
     // The killed node restarts, catches up, and every acknowledged transaction is on every
     // node, under identical headers.
     net.start(leader);
-    let out = net.bench(&[
-        "--check-only",
-        "--acks",
-        acks.to_str().unwrap(),
-        "--check",
-        "0",
-    ]);
-    assert!(out.status.success(), "after the restart: {}", text(&out));
-    assert!(text(&out).contains("all present"), "{}", text(&out));
+    net.check_acks(&acks, "after the restart");
     // A request signed for a node and captured before it is killed and restarted: the
     // restarted node has an empty replay cache, yet refuses it (well inside the clock
     // window, so only the start-up rule can).

@@ -6,11 +6,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{mode, ok};
+
 fn weinong() -> Command {
-    let mut c = match std::env::var_os("WEINONG_TEST_BIN") {
-        Some(bin) => Command::new(bin),
-        None => Command::new(env!("CARGO_BIN_EXE_weinong")),
-    };
+    let mut c = common::weinong();
     // Only what each test passes: no password or secrets from the environment.
     for var in [
         "WEINONG_KEY_PASSWORD",
@@ -24,19 +25,7 @@ fn weinong() -> Command {
 }
 
 fn run(c: &mut Command) -> Output {
-    c.stdin(std::process::Stdio::null())
-        .output()
-        .expect("run weinong")
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::output(c.stdin(std::process::Stdio::null()))
 }
 
 fn fails(out: &Output) -> String {
@@ -66,6 +55,16 @@ fn export(db: &str, secrets: &Path, password: &Path, out: &Path) -> Output {
         .arg(out))
 }
 
+fn reseal(old: &Path, new: &Path, password: &Path) -> Output {
+    run(weinong()
+        .args(["data", "reseal", "--in"])
+        .arg(old)
+        .arg("--out")
+        .arg(new)
+        .arg("--password-file")
+        .arg(password))
+}
+
 #[test]
 fn sealed_data_secrets_through_import_export_and_reseal() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,11 +86,7 @@ fn sealed_data_secrets_through_import_export_and_reseal() {
     let text = std::fs::read_to_string(&secrets).unwrap();
     assert!(text.contains("\"weinong-sealed-secrets\""), "{text}");
     assert!(!text.contains(&pepper), "{text}");
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_eq!(mode(&secrets), 0o600);
     let opened = weinong_keys::DataSecrets::open(&text, b"node password").unwrap();
     assert_eq!(opened.pepper.to_hex().as_str(), pepper);
 
@@ -151,13 +146,7 @@ fn sealed_data_secrets_through_import_export_and_reseal() {
 
     // ... and `reseal` turns it into a sealed file that opens the same rows.
     let resealed = dir.join("resealed.json");
-    let said = ok(&run(weinong()
-        .args(["data", "reseal", "--in"])
-        .arg(&old)
-        .arg("--out")
-        .arg(&resealed)
-        .arg("--password-file")
-        .arg(&pw)));
+    let said = ok(&reseal(&old, &resealed, &pw));
     assert!(said.contains("delete the plaintext one"), "{said}");
     let text = std::fs::read_to_string(&resealed).unwrap();
     assert!(!text.contains(&pepper), "{text}");
@@ -165,12 +154,6 @@ fn sealed_data_secrets_through_import_export_and_reseal() {
     ok(&export(&db, &resealed, &pw, &again));
     assert_eq!(std::fs::read_to_string(&again).unwrap(), exported);
     // Resealing a sealed file, or over an existing file, is refused.
-    let e = fails(&run(weinong()
-        .args(["data", "reseal", "--in"])
-        .arg(&resealed)
-        .arg("--out")
-        .arg(dir.join("twice.json"))
-        .arg("--password-file")
-        .arg(&pw)));
+    let e = fails(&reseal(&resealed, &dir.join("twice.json"), &pw));
     assert!(e.contains("already sealed"), "{e}");
 }

@@ -8,47 +8,33 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn weinong() -> Command {
-    match std::env::var_os("WEINONG_TEST_BIN") {
-        Some(bin) => Command::new(bin),
-        None => Command::new(env!("CARGO_BIN_EXE_weinong")),
-    }
-}
+mod common;
+
+use common::{mode, ok, output, weinong};
 
 const PEOPLE: &str = "400";
 const BASE_PORT: &str = "17500";
 
 fn init(dir: &Path) -> serde_json::Value {
-    let out = weinong()
-        .args([
-            "devnet",
-            "--init-only",
-            "--people",
-            PEOPLE,
-            "--base-port",
-            BASE_PORT,
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .output()
-        .expect("run weinong devnet");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = ok(&output(
+        weinong()
+            .args([
+                "devnet",
+                "--init-only",
+                "--people",
+                PEOPLE,
+                "--base-port",
+                BASE_PORT,
+            ])
+            .arg("--dir")
+            .arg(dir),
+    ));
     assert!(
         stdout.contains("weinong consent grant --subject"),
         "{stdout}"
     );
     serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"))
         .expect("manifest JSON")
-}
-
-fn mode(path: &Path) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).expect("file").permissions().mode() & 0o777
 }
 
 #[test]
@@ -85,38 +71,26 @@ fn init_only_loads_each_department_and_names_a_subject_held_by_all_three() {
         {
             assert!(text.contains(&format!("{party} = \"{key}\"")), "{text}");
         }
-        let check = weinong()
-            .args(["node", "check", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
+        ok(&output(
+            weinong().args(["node", "check", "--config"]).arg(&config),
+        ));
         let secrets = node_dir.join("data-secrets.json");
         let db = node_dir.join("department.db");
         assert_eq!(mode(&secrets), 0o600);
         assert_eq!(mode(&db), 0o600);
         // The example person's rows are in this department's store, under the pepper.
         let export = tmp.path().join(format!("{short}.csv"));
-        let out = weinong()
-            .args(["data", "export", "--department", short, "--db"])
-            .arg(format!("sqlite://{}", db.display()))
-            .arg("--secrets")
-            .arg(&secrets)
-            .arg("--password-file")
-            .arg(dir.join("password"))
-            .arg("--out")
-            .arg(&export)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ok(&output(
+            weinong()
+                .args(["data", "export", "--department", short, "--db"])
+                .arg(format!("sqlite://{}", db.display()))
+                .arg("--secrets")
+                .arg(&secrets)
+                .arg("--password-file")
+                .arg(dir.join("password"))
+                .arg("--out")
+                .arg(&export),
+        ));
         let rows = std::fs::read_to_string(&export).unwrap();
         assert!(rows.lines().count() > 100, "{short}: {rows}");
         assert!(
@@ -222,19 +196,19 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::stop(&mut self.child, "-TERM", Duration::from_secs(30));
+    }
+}
+
+/// Each shipped model has a line of `lines` starting `model <name> (` that `says`
+/// accepts; else the failure says the model is `what`.
+fn every_model(lines: &[String], says: impl Fn(&str) -> bool, what: &str) {
+    for model in ["admission-v1", "periodic-v1"] {
+        let prefix = format!("model {model} (");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&prefix) && says(l)),
+            "{model} {what}: {lines:#?}"
+        );
     }
 }
 
@@ -258,14 +232,7 @@ fn a_run_registers_the_shipped_models_once_and_prints_the_example() {
         .to_string();
 
     let first = Running::start(&dir).until_running();
-    for model in ["admission-v1", "periodic-v1"] {
-        assert!(
-            first
-                .iter()
-                .any(|l| l.starts_with(&format!("model {model} (")) && l.contains(") registered")),
-            "{model} not registered: {first:#?}"
-        );
-    }
+    every_model(&first, |l| l.contains(") registered"), "not registered");
     let grant = first
         .iter()
         .find(|l| l.contains("weinong consent grant"))
@@ -308,14 +275,11 @@ fn a_run_registers_the_shipped_models_once_and_prints_the_example() {
     // Resumed: the ledger already holds both models, and nothing is registered twice.
     let devnet = Running::start(&dir);
     let second = devnet.until_running();
-    for model in ["admission-v1", "periodic-v1"] {
-        assert!(
-            second
-                .iter()
-                .any(|l| l.starts_with(&format!("model {model} (")) && l.ends_with("is registered")),
-            "{model}: {second:#?}"
-        );
-    }
+    every_model(
+        &second,
+        |l| l.ends_with("is registered"),
+        "not found already registered",
+    );
 
     // A node that dies is restarted by the devnet, so it stays the devnet's child...
     let config = dir.join("nodes/health/node.toml");

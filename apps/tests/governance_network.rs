@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::devnet::{Devnet, http, signed, text};
+use common::devnet::{Devnet, text};
 use common::{run, weinong};
 use weinong_keys::KeyPair;
 
@@ -22,6 +22,12 @@ const C: usize = 2;
 
 fn metric(net: &Devnet, i: usize, name: &str) -> Option<u64> {
     net.metric(i, name).and_then(|v| v.parse().ok())
+}
+
+/// Whether each node `i` of `want` reports `value` for metric `name`.
+fn all_report(net: &Devnet, name: &str, want: &[(usize, u64)]) -> bool {
+    want.iter()
+        .all(|&(i, value)| metric(net, i, name) == Some(value))
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -132,11 +138,7 @@ fn load(net: &Devnet, txs: u32) {
 
 /// The key ids that signed node `i`'s newest block.
 fn latest_signers(net: &Devnet, i: usize, auditor: &KeyPair) -> Vec<String> {
-    let headers = signed(&net.addr(i), auditor, "GET", "/v1/blocks/latest", b"");
-    let (status, body) = http(&net.addr(i), "GET", "/v1/blocks/latest", &headers, b"").unwrap();
-    assert_eq!(status, 200, "{body}");
-    let block: serde_json::Value = serde_json::from_str(&body).unwrap();
-    block["signatures"]
+    net.latest_block(i, auditor)["signatures"]
         .as_array()
         .unwrap()
         .iter()
@@ -179,10 +181,7 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
     wait_until(
         "A and B disconnect C's old key",
         Duration::from_secs(30),
-        || {
-            metric(&net, 0, "weinong_peers") == Some(1)
-                && metric(&net, 1, "weinong_peers") == Some(1)
-        },
+        || all_report(&net, "weinong_peers", &[(0, 1), (1, 1)]),
     );
     load(&net, 100);
     let signers = latest_signers(&net, 0, &auditor);
@@ -204,10 +203,7 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
     wait_until(
         "C connects to A and B with its new key",
         Duration::from_secs(60),
-        || {
-            metric(&net, 0, "weinong_peers") == Some(2)
-                && metric(&net, C, "weinong_peers") == Some(2)
-        },
+        || all_report(&net, "weinong_peers", &[(0, 2), (C, 2)]),
     );
     wait_until("C catches up", Duration::from_secs(60), || {
         metric(&net, C, "weinong_height") >= metric(&net, 0, "weinong_height")
@@ -245,19 +241,12 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
     wait_until(
         "the member set shrinks to A and B",
         Duration::from_secs(30),
-        || {
-            metric(&net, 0, "weinong_members") == Some(2)
-                && metric(&net, 1, "weinong_members") == Some(2)
-        },
+        || all_report(&net, "weinong_members", &[(0, 2), (1, 2)]),
     );
     wait_until(
         "C is disconnected everywhere",
         Duration::from_secs(90),
-        || {
-            metric(&net, 0, "weinong_peers") == Some(1)
-                && metric(&net, 1, "weinong_peers") == Some(1)
-                && metric(&net, C, "weinong_peers") == Some(0)
-        },
+        || all_report(&net, "weinong_peers", &[(0, 1), (1, 1), (C, 0)]),
     );
     let c_height = metric(&net, C, "weinong_height").unwrap();
     load(&net, 100);

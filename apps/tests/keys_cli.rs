@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{exit_2, ok};
+
 const DISTID: &str = "distid:1234567812345678";
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -13,11 +17,11 @@ fn weinong(args: &[&str]) -> Output {
 }
 
 fn weinong_with_password(args: &[&str], password: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weinong"))
-        .args(args)
-        .env("WEINONG_KEY_PASSWORD", password)
-        .output()
-        .expect("run weinong")
+    common::output(
+        common::weinong()
+            .args(args)
+            .env("WEINONG_KEY_PASSWORD", password),
+    )
 }
 
 fn openssl(args: &[&str]) -> Output {
@@ -27,20 +31,9 @@ fn openssl(args: &[&str]) -> Output {
         .expect("openssl 3 is installed (scripts/setup-system.sh)")
 }
 
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Exit code 2 and exactly one non-empty error line that contains `needle`.
 fn input_error(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    let err = exit_2(out);
     assert_eq!(err.trim().lines().count(), 1, "one line expected: {err}");
     assert!(
         err.to_lowercase().contains(&needle.to_lowercase()),
@@ -62,12 +55,22 @@ impl Dir {
     }
 }
 
+/// `weinong keys <command> <from> --out <to>`, which must succeed.
+fn keys(command: &str, from: &str, to: &str) {
+    ok(&weinong(&["keys", command, from, "--out", to]));
+}
+
+/// `weinong sign --key <key> --in <msg> --out <sig>`, which must succeed.
+fn sign(key: &str, msg: &str, sig: &str) {
+    ok(&weinong(&["sign", "--key", key, "--in", msg, "--out", sig]));
+}
+
 /// `weinong keys new` and `export-public`: (keystore path, public PEM path).
 fn new_keystore(d: &Dir) -> (String, String) {
     let ks = d.s("k.json");
     ok(&weinong(&["keys", "new", "--out", &ks]));
     let pem = d.s("k.pub.pem");
-    ok(&weinong(&["keys", "export-public", &ks, "--out", &pem]));
+    keys("export-public", &ks, &pem);
     (ks, pem)
 }
 
@@ -118,15 +121,7 @@ fn our_signature_verifies_in_openssl_and_back() {
     let d = Dir::new();
     let (ks, pem) = new_keystore(&d);
     std::fs::write(d.p("msg"), b"consent 42 granted").unwrap();
-    ok(&weinong(&[
-        "sign",
-        "--key",
-        &ks,
-        "--in",
-        &d.s("msg"),
-        "--out",
-        &d.s("sig"),
-    ]));
+    sign(&ks, &d.s("msg"), &d.s("sig"));
     ok(&openssl_sm2_verify(&pem, &d.s("msg"), &d.s("sig")));
     ok(&weinong_verify(&pem, &d.s("msg"), &d.s("sig")));
     // A different message: ours says invalid (exit 1), and OpenSSL agrees.
@@ -152,32 +147,14 @@ fn openssl_signature_and_keys_work_here() {
     ok(&openssl_sm2_sign(&key, &d.s("msg"), &d.s("sig")));
     ok(&weinong_verify(&public, &d.s("msg"), &d.s("sig")));
     // Import OpenSSL's private key; the keystore's public key equals OpenSSL's.
-    ok(&weinong(&[
-        "keys",
-        "import-private",
-        &key,
-        "--out",
-        &d.s("o.json"),
-    ]));
-    ok(&weinong(&[
-        "keys",
-        "export-public",
-        &d.s("o.json"),
-        "--out",
-        &d.s("o.pub2.pem"),
-    ]));
+    keys("import-private", &key, &d.s("o.json"));
+    keys("export-public", &d.s("o.json"), &d.s("o.pub2.pem"));
     let der = |p: &str| openssl(&["pkey", "-pubin", "-in", p, "-outform", "DER"]);
     let (a, b) = (der(&public), der(&d.s("o.pub2.pem")));
     ok(&a);
     assert_eq!(a.stdout, b.stdout);
     // Our PKCS#8 export reads in OpenSSL and signs there; we verify against the keystore.
-    ok(&weinong(&[
-        "keys",
-        "export-private",
-        &d.s("o.json"),
-        "--out",
-        &d.s("o.key2.pem"),
-    ]));
+    keys("export-private", &d.s("o.json"), &d.s("o.key2.pem"));
     ok(&openssl_sm2_sign(
         &d.s("o.key2.pem"),
         &d.s("msg"),
@@ -242,15 +219,7 @@ fn bad_input_gets_exit_2_and_one_line() {
     let (ks, pem) = new_keystore(&d);
     let msg = d.s("msg");
     std::fs::write(&msg, b"m").unwrap();
-    ok(&weinong(&[
-        "sign",
-        "--key",
-        &ks,
-        "--in",
-        &msg,
-        "--out",
-        &d.s("sig"),
-    ]));
+    sign(&ks, &msg, &d.s("sig"));
     let sig = std::fs::read(d.p("sig")).unwrap();
     std::fs::write(d.p("trunc"), &sig[..sig.len() - 5]).unwrap();
     input_error(&weinong_verify(&pem, &msg, &d.s("trunc")), "signature");
@@ -268,18 +237,18 @@ fn bad_input_gets_exit_2_and_one_line() {
         );
     }
     // A wrong password and a tampered keystore.
-    let sign = |key: &str, password: &str| {
+    let sign_with = |key: &str, password: &str| {
         weinong_with_password(
             &["sign", "--key", key, "--in", &msg, "--out", &d.s("sig3")],
             password,
         )
     };
-    input_error(&sign(&ks, "not it"), "wrong password");
+    input_error(&sign_with(&ks, "not it"), "wrong password");
     let text = std::fs::read_to_string(&ks).unwrap();
     let tampered = text.replacen("\"sealed\": \"01", "\"sealed\": \"02", 1);
     assert_ne!(tampered, text);
     std::fs::write(d.p("t.json"), tampered).unwrap();
-    input_error(&sign(&d.s("t.json"), PASSWORD), "keystore");
+    input_error(&sign_with(&d.s("t.json"), PASSWORD), "keystore");
     // Missing files, bad ID check digits, an empty pepper file.
     input_error(&weinong(&["sm3", &d.s("nope")]), "cannot open");
     std::fs::write(d.p("pepper"), "11".repeat(32)).unwrap();

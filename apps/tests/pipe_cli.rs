@@ -3,14 +3,11 @@
 //! stdout: Broken pipe").
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-fn weinong() -> Command {
-    match std::env::var_os("WEINONG_TEST_BIN") {
-        Some(bin) => Command::new(bin),
-        None => Command::new(env!("CARGO_BIN_EXE_weinong")),
-    }
-}
+mod common;
+
+use common::weinong;
 
 /// Lines `weinong sm3` prints: about 70 bytes each, so several times a pipe's buffer
 /// (64 KiB on Linux) and the command is still printing when the reader goes away.

@@ -15,149 +15,29 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
-
 use base64::Engine as _;
-use common::devnet::signed;
-use common::{run, weinong};
+use common::devnet::{DevnetProcess as Net, signed};
+use common::{contains, files_under};
 use weinong_keys::{
-    DataSecrets, EvaluatedId, KeyPair, OPRF_KEY_INFO, PseudonymBlinding, ResidentId,
-    SubjectPseudonym, open_keystore,
+    EvaluatedId, KeyPair, OPRF_KEY_INFO, PseudonymBlinding, ResidentId, SubjectPseudonym,
+    open_keystore,
 };
 
 const BASE_PORT: u16 = 19_100;
 
-/// A running `weinong devnet`; stopped with SIGINT (it stops its nodes), else SIGKILL.
-struct Net {
-    dir: PathBuf,
-    devnet: Child,
-    manifest: serde_json::Value,
-    password: String,
+/// Actor `name`'s key pair, opened with the devnet password.
+fn actor_key(net: &Net, name: &str) -> KeyPair {
+    let text = std::fs::read_to_string(net.actor_keystore(name)).expect("keystore");
+    open_keystore(&text, net.password.as_bytes()).expect("the devnet password opens it")
 }
 
-impl Drop for Net {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-INT", &self.devnet.id().to_string()])
-            .status();
-        let stop = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < stop {
-            if matches!(self.devnet.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.devnet.kill();
-        let _ = self.devnet.wait();
-    }
-}
-
-impl Net {
-    fn start(dir: &Path) -> Net {
-        let log_path = dir.with_extension("devnet.log");
-        let log = std::fs::File::create(&log_path).expect("log");
-        let devnet = weinong()
-            .args(["devnet", "--people", "300", "--base-port"])
-            .arg(BASE_PORT.to_string())
-            .arg("--dir")
-            .arg(dir)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start devnet");
-        let mut net = Net {
-            dir: dir.to_path_buf(),
-            devnet,
-            manifest: serde_json::Value::Null,
-            password: String::new(),
-        };
-        let ready = Instant::now() + Duration::from_secs(300);
-        loop {
-            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-            if text.contains("the devnet is running") {
-                break;
-            }
-            assert!(
-                Instant::now() < ready,
-                "the devnet did not come up in time:\n{text}"
-            );
-            assert!(
-                !matches!(net.devnet.try_wait(), Ok(Some(_))),
-                "the devnet exited:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        net.manifest = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"),
-        )
-        .expect("manifest JSON");
-        net.password = std::fs::read_to_string(dir.join("password"))
-            .expect("password")
-            .trim()
-            .to_owned();
-        net
-    }
-
-    fn url(&self, i: usize) -> String {
-        self.manifest["nodes"][i]["url"]
-            .as_str()
-            .expect("url")
-            .to_owned()
-    }
-
-    fn addr(&self, i: usize) -> String {
-        self.url(i).trim_start_matches("http://").to_owned()
-    }
-
-    fn actor(&self, name: &str) -> &serde_json::Value {
-        self.manifest["actors"]
-            .as_array()
-            .expect("actors")
-            .iter()
-            .find(|a| a["name"] == name)
-            .unwrap_or_else(|| panic!("no actor {name}"))
-    }
-
-    fn actor_keystore(&self, name: &str) -> String {
-        self.dir
-            .join(self.actor(name)["keystore"].as_str().expect("keystore"))
-            .display()
-            .to_string()
-    }
-
-    fn actor_key(&self, name: &str) -> KeyPair {
-        let text = std::fs::read_to_string(self.actor_keystore(name)).expect("keystore");
-        open_keystore(&text, self.password.as_bytes()).expect("the devnet password opens it")
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        run(weinong()
-            .args(args)
-            .env("WEINONG_KEY_PASSWORD", &self.password))
-    }
-
-    /// A department's data secrets (what only the department nodes hold, sealed).
-    fn department_secrets(&self, i: usize) -> DataSecrets {
-        let config = self.dir.join(
-            self.manifest["nodes"][i]["config"]
-                .as_str()
-                .expect("config"),
-        );
-        let text = std::fs::read_to_string(config.with_file_name("data-secrets.json"))
-            .expect("data secrets");
-        DataSecrets::open(&text, self.password.as_bytes()).expect("sealed under the password")
-    }
-
-    fn metric(&self, i: usize, name: &str) -> u64 {
-        let (status, _, body) = http(&self.addr(i), "GET", "/metrics", &[], b"");
-        assert_eq!(status, 200, "{body}");
-        body.lines()
-            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{body}"))
-    }
+/// A counter of node `i`'s `/metrics`, which must answer.
+fn metric(net: &Net, i: usize, name: &str) -> u64 {
+    let (status, _, body) = http(&net.addr(i), "GET", "/metrics", &[], b"");
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{body}"))
 }
 
 /// One HTTP/1.1 request over a fresh connection: (status, head, body).
@@ -184,28 +64,6 @@ fn evaluate(net: &Net, key: &KeyPair, blinded: &[String]) -> (u16, String, Strin
     )
 }
 
-/// Every file under `dir` with its bytes.
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                // A file a node removed between listing and reading is gone, not hiding.
-                out.push((path, bytes));
-            }
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 /// The ways a 32-byte secret could be written down: raw, hex in either case, base64.
 fn spellings(secret: &[u8]) -> Vec<Vec<u8>> {
     let hex = hex::encode(secret);
@@ -223,57 +81,49 @@ fn spellings(secret: &[u8]) -> Vec<Vec<u8>> {
 fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_key() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path().join("devnet");
-    let net = Net::start(&dir);
-    let id = net.manifest["example"]["id_number"]
-        .as_str()
-        .expect("example subject")
-        .to_owned();
-    let subject = net.manifest["example"]["subject"]
-        .as_str()
-        .expect("example pseudonym")
-        .to_owned();
-    let node = net.url(0);
+    let net = Net::start(&dir, BASE_PORT, &["--people", "300"]);
+    let (id, subject) = net.example();
     let receipt = tmp.path().join("receipt.json");
-    let before = net.metric(0, "weinong_pseudonym_evaluations_total");
+    let before = metric(&net, 0, "weinong_pseudonym_evaluations_total");
 
     // The registrar records the consent and the care home requests the assessment, each
     // naming the resident by ID number only (no --pepper-file: there is none to give).
-    let grant = net.cli(&[
-        "consent",
-        "grant",
-        "--subject",
-        &id,
-        "--grantee",
-        net.actor("care-home-1")["key_id"].as_str().expect("key id"),
-        "--purpose",
-        "admission_assessment",
-        "--categories",
-        "ability_assessment,vital_signs,falls,screens,insurance_claims",
-        "--days",
-        "30",
-        "--key",
-        &net.actor_keystore("registrar"),
-        "--node",
-        &node,
-    ]);
+    let grant = net.cli_as(
+        "registrar",
+        0,
+        &[
+            "consent",
+            "grant",
+            "--subject",
+            &id,
+            "--grantee",
+            net.actor("care-home-1")["key_id"].as_str().expect("key id"),
+            "--purpose",
+            "admission_assessment",
+            "--categories",
+            "ability_assessment,vital_signs,falls,screens,insurance_claims",
+            "--days",
+            "30",
+        ],
+    );
     assert!(grant.status.success(), "consent grant failed");
-    let request = net.cli(&[
-        "assess",
-        "request",
-        "--subject",
-        &id,
-        "--model",
-        "admission-v1",
-        "--key",
-        &net.actor_keystore("care-home-1"),
-        "--node",
-        &node,
-        "--wait",
-        "--timeout-s",
-        "120",
-        "--receipt",
-        &receipt.display().to_string(),
-    ]);
+    let request = net.cli_as(
+        "care-home-1",
+        0,
+        &[
+            "assess",
+            "request",
+            "--subject",
+            &id,
+            "--model",
+            "admission-v1",
+            "--wait",
+            "--timeout-s",
+            "120",
+            "--receipt",
+            &receipt.display().to_string(),
+        ],
+    );
     assert!(
         request.status.success(),
         "the care home's assessment request failed"
@@ -292,20 +142,15 @@ fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_ke
     );
     // Both CLIs asked the node: one evaluation each.
     assert_eq!(
-        net.metric(0, "weinong_pseudonym_evaluations_total"),
+        metric(&net, 0, "weinong_pseudonym_evaluations_total"),
         before + 2
     );
     // The consent the registrar recorded is under the manifest's pseudonym.
-    let history = net.cli(&[
-        "consent",
-        "history",
-        "--subject-pseudonym",
-        &subject,
-        "--key",
-        &net.actor_keystore("registrar"),
-        "--node",
-        &node,
-    ]);
+    let history = net.cli_as(
+        "registrar",
+        0,
+        &["consent", "history", "--subject-pseudonym", &subject],
+    );
     assert!(history.status.success(), "consent history failed");
     assert!(
         String::from_utf8_lossy(&history.stdout).contains("recorded accesses"),
@@ -313,7 +158,7 @@ fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_ke
     );
 
     // The exchange by hand, as the care home: blind, ask the node, unblind.
-    let home = net.actor_key("care-home-1");
+    let home = actor_key(&net, "care-home-1");
     let rid = ResidentId::parse(&id).expect("valid ID");
     let (state, blinded) = PseudonymBlinding::blind(&rid).expect("blind");
     let (status, _, body) = evaluate(&net, &home, &[hex::encode(blinded.to_bytes())]);
@@ -326,10 +171,10 @@ fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_ke
     assert_eq!(pseudonym.to_hex(), subject);
 
     // The pepper and the OPRF key are in no file of the devnet but sealed.
-    let secrets = net.department_secrets(0);
+    let secrets = net.data_secrets(0);
     for i in 1..3 {
         assert_eq!(
-            net.department_secrets(i).pepper.expose_bytes(),
+            net.data_secrets(i).pepper.expose_bytes(),
             secrets.pepper.expose_bytes(),
             "one consortium pepper"
         );
@@ -370,8 +215,8 @@ fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_ke
 
     // The care home's evaluation budget: full batches pass until the bucket is spent, then
     // 429 with Retry-After, and /metrics counts what was answered and the refusal.
-    let evaluations = net.metric(0, "weinong_pseudonym_evaluations_total");
-    let refused = net.metric(0, "weinong_pseudonym_rate_limited_total");
+    let evaluations = metric(&net, 0, "weinong_pseudonym_evaluations_total");
+    let refused = metric(&net, 0, "weinong_pseudonym_rate_limited_total");
     let batch = vec![hex::encode(blinded.to_bytes()); 1000];
     let mut answered = 0u64;
     let mut limited = None;
@@ -401,17 +246,17 @@ fn a_care_home_gets_pseudonyms_by_oprf_and_no_devnet_file_holds_the_pepper_or_ke
     let body: serde_json::Value = serde_json::from_str(&body).expect("JSON");
     assert_eq!(body["code"], "rate_limited", "{body}");
     assert_eq!(
-        net.metric(0, "weinong_pseudonym_evaluations_total"),
+        metric(&net, 0, "weinong_pseudonym_evaluations_total"),
         evaluations + answered
     );
     assert_eq!(
-        net.metric(0, "weinong_pseudonym_rate_limited_total"),
+        metric(&net, 0, "weinong_pseudonym_rate_limited_total"),
         refused + 1
     );
     // Another key's budget is its own: the registrar is still answered.
     let (status, _, body) = evaluate(
         &net,
-        &net.actor_key("registrar"),
+        &actor_key(&net, "registrar"),
         &[hex::encode(blinded.to_bytes())],
     );
     assert_eq!(status, 200, "{body}");

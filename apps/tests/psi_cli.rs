@@ -2,14 +2,11 @@
 //! department operator meets (missing column, a malformed row at the peer).
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
-fn weinong(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weinong"))
-        .args(args)
-        .output()
-        .expect("run weinong")
-}
+mod common;
+
+use common::{exit_2, ok, p, weinong, weinong_out};
 
 /// The `i`-th ID of a synthetic series (valid GB 11643 check character), as in the tests
 /// of `weinong-mpc`.
@@ -44,6 +41,13 @@ fn lines(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `weinong psi local --a a --b b --out out <extra>`.
+fn psi_local(a: &Path, b: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["psi", "local", "--a", p(a), "--b", p(b), "--out", p(out)];
+    args.extend_from_slice(extra);
+    weinong_out(&args)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -62,7 +66,7 @@ fn two_processes_over_loopback_find_the_intersection() {
     let summary = dir.path().join("sender.csv");
     let port = free_port().to_string();
     let listen = format!("127.0.0.1:{port}");
-    let receiver = Command::new(env!("CARGO_BIN_EXE_weinong"))
+    let receiver = weinong()
         .args([
             "psi",
             "run",
@@ -84,7 +88,7 @@ fn two_processes_over_loopback_find_the_intersection() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the receiver");
-    let sender = Command::new(env!("CARGO_BIN_EXE_weinong"))
+    let sender = weinong()
         .args([
             "psi", "run", "--role", "sender", "--column", "id", "--peer", &listen, "--quiet",
         ])
@@ -94,17 +98,8 @@ fn two_processes_over_loopback_find_the_intersection() {
         .arg(&summary)
         .output()
         .expect("run the sender");
-    let receiver = receiver.wait_with_output().expect("receiver");
-    assert!(
-        receiver.status.success(),
-        "{}",
-        String::from_utf8_lossy(&receiver.stderr)
-    );
-    assert!(
-        sender.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sender.stderr)
-    );
+    ok(&receiver.wait_with_output().expect("receiver"));
+    let sender_stdout = ok(&sender);
     let expected: Vec<String> = std::iter::once("id".to_owned())
         .chain((200..300).map(resident_id))
         .collect();
@@ -116,7 +111,6 @@ fn two_processes_over_loopback_find_the_intersection() {
             "300,300,0,300,300"
         ]
     );
-    let sender_stdout = String::from_utf8_lossy(&sender.stdout);
     assert!(
         (0..500)
             .map(resident_id)
@@ -142,50 +136,18 @@ fn local_runs_both_roles_and_cardinality_only_writes_the_size() {
             .chain(["11010519491231002x".to_owned()]),
     );
     let out = dir.path().join("out.csv");
-    let run = weinong(&[
-        "psi",
-        "local",
-        "--a",
-        a.to_str().expect("utf-8"),
-        "--b",
-        b.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let stdout = ok(&psi_local(&a, &b, &out, &["--quiet"]));
     assert_eq!(
         lines(&out).len(),
         1 + 50 + 1,
         "50 shared IDs and the lower-case-x one"
     );
-    let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.contains("1 invalid (skipped)") && stdout.contains("line 103"),
         "{stdout}"
     );
 
-    let run = weinong(&[
-        "psi",
-        "local",
-        "--cardinality-only",
-        "--a",
-        a.to_str().expect("utf-8"),
-        "--b",
-        b.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-        "--quiet",
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    ok(&psi_local(&a, &b, &out, &["--cardinality-only", "--quiet"]));
     assert_eq!(lines(&out), vec!["intersection_size", "51"]);
 }
 
@@ -195,20 +157,7 @@ fn bad_input_exits_2_with_one_clear_line_and_no_result_file() {
     let a = dir.path().join("a.csv");
     write_ids(&a, (0..10).map(resident_id));
     let out = dir.path().join("out.csv");
-    let run = weinong(&[
-        "psi",
-        "local",
-        "--a",
-        a.to_str().expect("utf-8"),
-        "--b",
-        a.to_str().expect("utf-8"),
-        "--column",
-        "sfzh",
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let stderr = exit_2(&psi_local(&a, &a, &out, &["--column", "sfzh"]));
     assert!(
         stderr.starts_with("error: ") && stderr.contains("no column \"sfzh\""),
         "{stderr}"
@@ -220,27 +169,9 @@ fn bad_input_exits_2_with_one_clear_line_and_no_result_file() {
 
     // A malformed row at the sender: the receiver's operator is told where.
     let bad = dir.path().join("bad.csv");
-    std::fs::write(
-        &bad,
-        format!(
-            "id,note\n{},x\n{},x,extra\n",
-            resident_id(1),
-            resident_id(2)
-        ),
-    )
-    .expect("write");
-    let run = weinong(&[
-        "psi",
-        "local",
-        "--a",
-        a.to_str().expect("utf-8"),
-        "--b",
-        bad.to_str().expect("utf-8"),
-        "--out",
-        out.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&run.stderr);
+    let rows = [resident_id(1) + ",x", resident_id(2) + ",x,extra"];
+    std::fs::write(&bad, format!("id,note\n{}\n", rows.join("\n"))).expect("write");
+    let stderr = exit_2(&psi_local(&a, &bad, &out, &[]));
     assert!(
         stderr.contains("the peer aborted") && stderr.contains("line 3"),
         "{stderr}"

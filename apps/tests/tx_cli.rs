@@ -2,40 +2,32 @@
 //! into a transaction file that `tx submit` would send, checked by decoding it as the
 //! contracts do; and usage errors that name what is missing.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use weinong_contracts::{Call, Change, Governance, kinds};
 use weinong_keys::{keystore_public_key, sm3_digest};
 use weinong_ledger::{Hash32, Transaction};
 
+mod common;
+
+use common::{input_error, ok};
+
 const PASSWORD: &str = "correct horse battery staple";
 
 fn weinong(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weinong"))
-        .args(args)
-        .env("WEINONG_KEY_PASSWORD", PASSWORD)
-        .env_remove("WEINONG_NODE")
-        .output()
-        .expect("run weinong")
+    common::output(
+        common::weinong()
+            .args(args)
+            .env("WEINONG_KEY_PASSWORD", PASSWORD)
+            .env_remove("WEINONG_NODE"),
+    )
 }
 
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "status {:?}\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Exit code 2 and an error line containing `needle`.
-fn input_error(out: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
-    assert!(err.contains(needle), "{needle:?} not in {err:?}");
+/// `weinong tx --node <node> --key <key> <args>`.
+fn tx(node: &str, key: &str, args: &[&str]) -> Output {
+    let mut all = vec!["tx", "--node", node, "--key", key];
+    all.extend_from_slice(args);
+    weinong(&all)
 }
 
 #[test]
@@ -65,26 +57,11 @@ fn governance_from_files_signs_a_transaction_with_every_approval() {
         "--valid-from",
         "1000",
     ]));
-    ok(&weinong(&[
-        "tx",
-        "--key",
-        &p("a1"),
-        "governance",
-        "approve",
-        &proposal,
-    ]));
-    input_error(
-        &weinong(&["tx", "--key", &p("a1"), "governance", "approve", &proposal]),
-        "already approved",
-    );
-    ok(&weinong(&[
-        "tx",
-        "--key",
-        &p("a2"),
-        "governance",
-        "approve",
-        &proposal,
-    ]));
+    let approve =
+        |admin: &str| weinong(&["tx", "--key", &p(admin), "governance", "approve", &proposal]);
+    ok(&approve("a1"));
+    input_error(&approve("a1"), "already approved");
+    ok(&approve("a2"));
     let tx_file = p("gov.tx");
     ok(&weinong(&[
         "tx",
@@ -146,79 +123,34 @@ fn governance_from_files_signs_a_transaction_with_every_approval() {
 
 #[test]
 fn missing_node_key_and_bad_input_are_named() {
+    let nowhere = "http://127.0.0.1:9";
     input_error(&weinong(&["tx", "head"]), "--node");
-    input_error(
-        &weinong(&["tx", "--node", "http://127.0.0.1:9", "head"]),
-        "--key",
-    );
+    input_error(&weinong(&["tx", "--node", nowhere, "head"]), "--key");
     let dir = tempfile::tempdir().expect("temp dir");
-    let ks: PathBuf = dir.path().join("k");
-    ok(&weinong(&[
-        "keys",
-        "new",
-        "--out",
-        ks.to_str().expect("utf-8"),
-    ]));
+    let ks_path = dir.path().join("k");
+    let ks = common::p(&ks_path);
+    ok(&weinong(&["keys", "new", "--out", ks]));
     input_error(
-        &weinong(&[
-            "tx",
-            "--node",
-            "https://example.invalid",
-            "--key",
-            ks.to_str().expect("utf-8"),
-            "head",
-        ]),
+        &tx("https://example.invalid", ks, &["head"]),
         "only http://",
     );
-    input_error(
-        &weinong(&[
-            "tx",
-            "--node",
-            "http://127.0.0.1:9",
-            "--key",
-            ks.to_str().expect("utf-8"),
-            "get",
-            "xyz",
-        ]),
-        "64 hex",
-    );
-    for args in [["consent", "status", "xyz"], ["history", "xyz", "--"]] {
-        let args: Vec<&str> = args.into_iter().filter(|a| *a != "--").collect();
-        let mut all = vec![
-            "tx",
-            "--node",
-            "http://127.0.0.1:9",
-            "--key",
-            ks.to_str().expect("utf-8"),
-        ];
-        all.extend(args);
-        input_error(&weinong(&all), "64 hex");
+    for args in [
+        &["get", "xyz"][..],
+        &["consent", "status", "xyz"],
+        &["history", "xyz"],
+    ] {
+        input_error(&tx(nowhere, ks, args), "64 hex");
     }
     // Nothing listens on port 9 (discard): the error says the node did not answer, and the
     // status is "could not answer now" (4), not an input error.
-    let unreachable = weinong(&[
-        "tx",
-        "--node",
-        "http://127.0.0.1:9",
-        "--key",
-        ks.to_str().expect("utf-8"),
-        "head",
-    ]);
+    let unreachable = tx(nowhere, ks, &["head"]);
     let err = String::from_utf8_lossy(&unreachable.stderr);
     assert_eq!(unreachable.status.code(), Some(4), "stderr: {err}");
     assert!(err.contains("no answer from the node"), "{err}");
     let junk = dir.path().join("junk.tx");
     std::fs::write(&junk, "00ff\n").expect("write");
     input_error(
-        &weinong(&[
-            "tx",
-            "--node",
-            "http://127.0.0.1:9",
-            "--key",
-            ks.to_str().expect("utf-8"),
-            "submit",
-            junk.to_str().expect("utf-8"),
-        ]),
+        &tx(nowhere, ks, &["submit", common::p(&junk)]),
         "not a signed transaction",
     );
 }

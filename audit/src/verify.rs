@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use weinong_contracts::payload::model_id;
 use weinong_contracts::share::share_signature_message;
 use weinong_contracts::{
-    AccessRecord, AssessmentRequest, BatchRequest, Call, CategorySet, Change, ConsentGrant,
-    ConsentId, Department, Genesis, ModelId, RequestId,
+    AccessRecord, AssessmentRequest, Call, CategorySet, Change, ConsentGrant, ConsentId,
+    Department, Genesis, ModelId, RequestId,
 };
 use weinong_keys::{KeyId, PublicKey, Signature, SubjectPseudonym};
 use weinong_ledger::bundle::BundleReport;
@@ -319,15 +319,23 @@ pub(crate) fn party_of(department: Department) -> usize {
     }
 }
 
+/// The proven transactions whose call `pick` selects, each with its typed call, in log
+/// order.
+fn calls<'a, T>(
+    txs: &'a [Proven],
+    pick: impl Fn(&'a Call) -> Option<&'a T>,
+) -> Vec<(&'a Proven, &'a T)> {
+    txs.iter()
+        .filter_map(|p| pick(&p.call).map(|c| (p, c)))
+        .collect()
+}
+
 /// The consent rules, replayed over the proven transactions in log order.
 fn story(r: &mut Report, id: RequestId, txs: &[Proven], receipt: Option<&Receipt>) {
-    let requests: Vec<(&Proven, &AssessmentRequest)> = txs
-        .iter()
-        .filter_map(|p| match &p.call {
-            Call::AssessmentRequest(q) if q.request == id => Some((p, q)),
-            _ => None,
-        })
-        .collect();
+    let requests = calls(txs, |c| match c {
+        Call::AssessmentRequest(q) if q.request == id => Some(q),
+        _ => None,
+    });
     if requests.is_empty()
         && txs
             .iter()
@@ -395,13 +403,10 @@ fn story(r: &mut Report, id: RequestId, txs: &[Proven], receipt: Option<&Receipt
 /// is applied; their grants are not in the bundle (a batch may list a million subjects),
 /// so this checks what the request and accesses say, not each subject's consent.
 fn batch_story(r: &mut Report, id: RequestId, txs: &[Proven], receipt: Option<&Receipt>) {
-    let parts: Vec<(&Proven, &BatchRequest)> = txs
-        .iter()
-        .filter_map(|p| match &p.call {
-            Call::BatchRequest(b) if b.request == id => Some((p, b)),
-            _ => None,
-        })
-        .collect();
+    let parts = calls(txs, |c| match c {
+        Call::BatchRequest(b) if b.request == id => Some(b),
+        _ => None,
+    });
     let Some(&(first_tx, first)) = parts.first() else {
         return;
     };
@@ -720,13 +725,10 @@ fn ending(r: &mut Report, txs: &[Proven], asked: Asked<'_>, receipt: Option<&Rec
         reads,
         accessed,
     } = asked;
-    let results: Vec<(&Proven, &weinong_contracts::ResultRecord)> = txs
-        .iter()
-        .filter_map(|p| match &p.call {
-            Call::ResultRecord(q) if q.request == id => Some((p, q)),
-            _ => None,
-        })
-        .collect();
+    let results = calls(txs, |c| match c {
+        Call::ResultRecord(q) if q.request == id => Some(q),
+        _ => None,
+    });
     let failures: Vec<&Proven> = txs
         .iter()
         .filter(|p| matches!(&p.call, Call::FailRequest(f) if f.request == id))

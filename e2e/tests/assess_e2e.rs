@@ -22,10 +22,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Output};
 use std::time::{Duration, Instant};
 
-use common::{run, weinong, weinong_node};
+use common::devnet::{DevnetProcess, node_run};
+use common::{contains, files_under};
 use weinong_connectors::features::load_features;
 use weinong_connectors::{Department, Store};
 use weinong_keys::SubjectPseudonym;
@@ -33,12 +34,10 @@ use weinong_mpc::model::{ADMISSION_V1, InputBatch, PERIODIC_V1, compile, evaluat
 
 const BASE_PORT: u16 = 18_700;
 
+/// The devnet, and the nodes this test restarted itself.
 struct Net {
-    dir: PathBuf,
-    devnet: Child,
+    devnet: DevnetProcess,
     restarted: Vec<Child>,
-    manifest: serde_json::Value,
-    password: String,
 }
 
 impl Drop for Net {
@@ -47,128 +46,32 @@ impl Drop for Net {
             let _ = child.kill();
             let _ = child.wait();
         }
-        // SIGINT lets devnet stop its nodes; SIGKILL if it does not.
-        let _ = std::process::Command::new("kill")
-            .args(["-INT", &self.devnet.id().to_string()])
-            .status();
-        let stop = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < stop {
-            if matches!(self.devnet.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.devnet.kill();
-        let _ = self.devnet.wait();
-        let _ = std::process::Command::new("pkill")
-            .args(["-9", "-f", &self.dir.display().to_string()])
-            .status();
+        // Then the devnet stops its own nodes.
+    }
+}
+
+impl std::ops::Deref for Net {
+    type Target = DevnetProcess;
+
+    fn deref(&self) -> &DevnetProcess {
+        &self.devnet
     }
 }
 
 impl Net {
     fn start(dir: &Path) -> Net {
-        let log = std::fs::File::create(dir.with_extension("devnet.log")).expect("log");
-        let devnet = weinong()
-            // The test kills and restarts nodes itself.
-            .args(["devnet", "--no-restart", "--people", "300", "--base-port"])
-            .arg(BASE_PORT.to_string())
-            .arg("--dir")
-            .arg(dir)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start devnet");
-        let ready = Instant::now() + Duration::from_secs(300);
-        loop {
-            let text =
-                std::fs::read_to_string(dir.with_extension("devnet.log")).unwrap_or_default();
-            if text.contains("the devnet is running") {
-                break;
-            }
-            assert!(
-                Instant::now() < ready,
-                "devnet did not print its example in time:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(250));
-        }
-        let manifest: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"),
-        )
-        .expect("manifest JSON");
-        let password = std::fs::read_to_string(dir.join("password"))
-            .expect("password")
-            .trim()
-            .to_owned();
         Net {
-            dir: dir.to_path_buf(),
-            devnet,
+            // The test kills and restarts nodes itself.
+            devnet: DevnetProcess::start(dir, BASE_PORT, &["--no-restart", "--people", "300"]),
             restarted: Vec::new(),
-            manifest,
-            password,
         }
-    }
-
-    fn url(&self, i: usize) -> String {
-        self.manifest["nodes"][i]["url"]
-            .as_str()
-            .expect("url")
-            .to_owned()
-    }
-
-    fn actor_key(&self, name: &str) -> PathBuf {
-        let actor = self.manifest["actors"]
-            .as_array()
-            .expect("actors")
-            .iter()
-            .chain(std::iter::once(&self.manifest["auditor"]))
-            .find(|a| a["name"] == name)
-            .unwrap_or_else(|| panic!("no actor {name}"));
-        self.dir.join(actor["keystore"].as_str().expect("keystore"))
-    }
-
-    fn actor_id(&self, name: &str) -> String {
-        self.manifest["actors"]
-            .as_array()
-            .expect("actors")
-            .iter()
-            .find(|a| a["name"] == name)
-            .and_then(|a| a["key_id"].as_str())
-            .expect("key id")
-            .to_owned()
-    }
-
-    fn node_config(&self, i: usize) -> PathBuf {
-        self.dir.join(
-            self.manifest["nodes"][i]["config"]
-                .as_str()
-                .expect("config"),
-        )
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        run(weinong()
-            .args(args)
-            .env("WEINONG_KEY_PASSWORD", &self.password))
     }
 
     /// The consortium's pseudonym key as the departments hold it: from the civil-affairs
     /// node's sealed data secrets (the clients under test get pseudonyms by OPRF; no file
     /// of theirs holds the pepper).
     fn pseudonym_key(&self) -> weinong_keys::PseudonymKey {
-        let text = std::fs::read_to_string(self.node_config(0).with_file_name("data-secrets.json"))
-            .expect("data secrets");
-        let secrets = weinong_keys::DataSecrets::open(&text, self.password.as_bytes())
-            .expect("the devnet password opens the data secrets");
-        weinong_keys::PseudonymKey::new(&secrets.pepper)
-    }
-
-    fn example_id(&self) -> String {
-        self.manifest["example"]["id_number"]
-            .as_str()
-            .expect("example subject")
-            .to_owned()
+        weinong_keys::PseudonymKey::new(&self.data_secrets(0).pepper)
     }
 
     fn grant(&self, subject_id: &str) -> String {
@@ -180,25 +83,26 @@ impl Net {
     }
 
     fn grant_with(&self, subject_id: &str, purpose: &str, categories: &str) -> String {
-        let registrar = self.actor_key("registrar");
-        let out = self.cli(&[
-            "consent",
-            "grant",
-            "--subject",
-            subject_id,
-            "--grantee",
-            &self.actor_id("care-home-1"),
-            "--purpose",
-            purpose,
-            "--categories",
-            categories,
-            "--days",
-            "30",
-            "--key",
-            &registrar.display().to_string(),
-            "--node",
-            &self.url(0),
-        ]);
+        let out = self.cli_as(
+            "registrar",
+            0,
+            &[
+                "consent",
+                "grant",
+                "--subject",
+                subject_id,
+                "--grantee",
+                self.actor("care-home-1")["key_id"]
+                    .as_str()
+                    .expect("key id"),
+                "--purpose",
+                purpose,
+                "--categories",
+                categories,
+                "--days",
+                "30",
+            ],
+        );
         assert!(out.status.success(), "consent grant failed");
         let printed = String::from_utf8_lossy(&out.stdout);
         let consent = hex_after(&printed, "consent").expect("consent id in the output");
@@ -206,30 +110,54 @@ impl Net {
         let hint = format!(
             "withdraw it with: weinong consent revoke --node {} --key {} --consent {consent}",
             self.url(0),
-            registrar.display()
+            self.actor_keystore("registrar")
         );
         assert!(printed.contains(&hint), "{hint:?} not in:\n{printed}");
         consent
     }
 
-    fn request(&self, subject_id: &str, key: &str, node: usize, receipt: &Path) -> Output {
-        self.cli(&[
+    /// An admission assessment of `subject_id` requested by `key` through `node`, with
+    /// `extra` arguments.
+    fn request_with(&self, subject_id: &str, key: &str, node: usize, extra: &[&str]) -> Output {
+        let mut args = vec![
             "assess",
             "request",
             "--subject",
             subject_id,
             "--model",
             "admission-v1",
-            "--key",
-            &self.actor_key(key).display().to_string(),
-            "--node",
-            &self.url(node),
-            "--wait",
-            "--timeout-s",
-            "90",
+        ];
+        args.extend_from_slice(extra);
+        self.cli_as(key, node, &args)
+    }
+
+    /// As [`Net::request_with`], waiting for the result, its receipt to `receipt`.
+    fn request(&self, subject_id: &str, key: &str, node: usize, receipt: &Path) -> Output {
+        let receipt = receipt.display().to_string();
+        let wait = ["--wait", "--timeout-s", "90", "--receipt", &receipt];
+        self.request_with(subject_id, key, node, &wait)
+    }
+
+    /// `consent revoke` of `consent` by the registrar.
+    fn revoke(&self, consent: &str) -> Output {
+        self.cli_as("registrar", 0, &["consent", "revoke", "--consent", consent])
+    }
+
+    /// `assess fetch` of `request` by `key` from node 0, the receipt to `receipt`, with
+    /// `extra` arguments.
+    fn fetch(&self, request: &str, key: &str, receipt: &Path, extra: &[&str]) -> Output {
+        let receipt = receipt.display().to_string();
+        let mut args = vec![
+            "assess",
+            "fetch",
+            request,
+            "--model",
+            "admission-v1",
             "--receipt",
-            &receipt.display().to_string(),
-        ])
+            &receipt,
+        ];
+        args.extend_from_slice(extra);
+        self.cli_as(key, 0, &args)
     }
 
     fn kill9(&self, i: usize) {
@@ -243,22 +171,10 @@ impl Net {
     }
 
     fn restart(&mut self, i: usize) {
-        let config = self.node_config(i);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(config.with_file_name("node.log"))
-            .expect("log");
-        self.restarted.push(
-            weinong_node()
-                .args(["run", "--config"])
-                .arg(&config)
-                .stdout(log.try_clone().expect("log"))
-                .stderr(log)
-                .stdin(Stdio::null())
-                .spawn()
-                .expect("restart node"),
-        );
+        let node = node_run(&self.node_config(i))
+            .spawn()
+            .expect("restart node");
+        self.restarted.push(node);
     }
 
     /// Waits until node `i` answers `/healthz` with the same height as another node.
@@ -418,25 +334,25 @@ fn batch_request(net: &Net, base: &Path) {
     std::fs::write(&list, text).expect("batch file");
     let out_csv = base.join("batch-out.csv");
     let receipt_path = base.join("batch-receipt.json");
-    let out = net.cli(&[
-        "assess",
-        "request",
-        "--batch",
-        &list.display().to_string(),
-        "--model",
-        "periodic-v1",
-        "--key",
-        &net.actor_key("care-home-1").display().to_string(),
-        "--node",
-        &net.url(1),
-        "--wait",
-        "--timeout-s",
-        "90",
-        "--receipt",
-        &receipt_path.display().to_string(),
-        "--out",
-        &out_csv.display().to_string(),
-    ]);
+    let out = net.cli_as(
+        "care-home-1",
+        1,
+        &[
+            "assess",
+            "request",
+            "--batch",
+            &list.display().to_string(),
+            "--model",
+            "periodic-v1",
+            "--wait",
+            "--timeout-s",
+            "90",
+            "--receipt",
+            &receipt_path.display().to_string(),
+            "--out",
+            &out_csv.display().to_string(),
+        ],
+    );
     assert!(
         out.status.success(),
         "the batch request failed: {}",
@@ -539,18 +455,7 @@ fn share_dir(net: &Net, i: usize, request: &str) -> PathBuf {
 
 /// Requests an admission assessment of `subject_id` without waiting; returns its id.
 fn request_only(net: &Net, subject_id: &str) -> String {
-    let out = net.cli(&[
-        "assess",
-        "request",
-        "--subject",
-        subject_id,
-        "--model",
-        "admission-v1",
-        "--key",
-        &net.actor_key("care-home-1").display().to_string(),
-        "--node",
-        &net.url(0),
-    ]);
+    let out = net.request_with(subject_id, "care-home-1", 0, &[]);
     assert!(out.status.success(), "the request was not committed");
     hex_after(&String::from_utf8_lossy(&out.stdout), "request").expect("request id")
 }
@@ -584,21 +489,7 @@ fn tampered_shares(net: &Net, base: &Path, subject_id: &str) {
     };
     let receipt = base.join("r-tampered.json");
     let fetch = || {
-        let out = net.cli(&[
-            "assess",
-            "fetch",
-            &b,
-            "--model",
-            "admission-v1",
-            "--key",
-            &net.actor_key("care-home-1").display().to_string(),
-            "--node",
-            &net.url(0),
-            "--receipt",
-            &receipt.display().to_string(),
-            "--timeout-s",
-            "30",
-        ]);
+        let out = net.fetch(&b, "care-home-1", &receipt, &["--timeout-s", "30"]);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -622,7 +513,7 @@ fn tampered_shares(net: &Net, base: &Path, subject_id: &str) {
 
     // Forged: a well-formed share for B, validly encrypted to the care home, claiming
     // health's key (party 1's signer) but signed by another key.
-    let keystore = std::fs::read_to_string(net.actor_key("care-home-1")).expect("keystore");
+    let keystore = std::fs::read_to_string(net.actor_keystore("care-home-1")).expect("keystore");
     let care_home = weinong_keys::keystore_public_key(&keystore).expect("public key");
     let model = compile(ADMISSION_V1).expect("model");
     let b_bytes: [u8; 32] = hex::decode(&b).expect("hex").try_into().expect("32 bytes");
@@ -686,17 +577,17 @@ fn tampered_shares(net: &Net, base: &Path, subject_id: &str) {
 /// `audit verify` checks it with the care home's `receipt`. Both must succeed; returns what
 /// the verification printed.
 fn audit(net: &Net, request: &str, node: usize, bundle: &Path, receipt: &Path) -> String {
-    let out = net.cli(&[
-        "audit",
-        "request",
-        request,
-        "--node",
-        &net.url(node),
-        "--key",
-        &net.actor_key("auditor").display().to_string(),
-        "--out",
-        &bundle.display().to_string(),
-    ]);
+    let out = net.cli_as(
+        "auditor",
+        node,
+        &[
+            "audit",
+            "request",
+            request,
+            "--out",
+            &bundle.display().to_string(),
+        ],
+    );
     assert!(out.status.success(), "audit request failed");
     let out = net.cli(&[
         "audit",
@@ -713,16 +604,11 @@ fn audit(net: &Net, request: &str, node: usize, bundle: &Path, receipt: &Path) -
 /// Every access to `subject_id`'s data, as the registrar lists it from node `node`
 /// (`consent history`, which must succeed).
 fn consent_history(net: &Net, subject_id: &str, node: usize) -> String {
-    let out = net.cli(&[
-        "consent",
-        "history",
-        "--subject",
-        subject_id,
-        "--key",
-        &net.actor_key("registrar").display().to_string(),
-        "--node",
-        &net.url(node),
-    ]);
+    let out = net.cli_as(
+        "registrar",
+        node,
+        &["consent", "history", "--subject", subject_id],
+    );
     assert!(out.status.success(), "consent history failed");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -731,39 +617,20 @@ fn receipt(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("receipt")).expect("receipt JSON")
 }
 
+/// The outputs of a receipt's first (single) subject.
+fn first_outputs(receipt: &serde_json::Value) -> Vec<i64> {
+    receipt["outputs"][0]
+        .as_array()
+        .expect("outputs")
+        .iter()
+        .map(|v| v.as_i64().expect("integer"))
+        .collect()
+}
+
 fn history(net: &Net, request: &str) -> serde_json::Value {
-    let out = net.cli(&[
-        "tx",
-        "history",
-        request,
-        "--key",
-        &net.actor_key("auditor").display().to_string(),
-        "--node",
-        &net.url(1),
-    ]);
+    let out = net.cli_as("auditor", 1, &["tx", "history", request]);
     assert!(out.status.success(), "tx history failed");
     serde_json::from_slice(&out.stdout).expect("history JSON")
-}
-
-/// Every file under `dir`, read whole.
-fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path) {
-                out.push((path, bytes));
-            }
-        }
-    }
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// ID numbers and names of the synthetic population (from the health export, which
@@ -795,6 +662,19 @@ fn population(dir: &Path) -> (BTreeSet<String>, BTreeSet<String>) {
     (ids, names)
 }
 
+/// No file under `dir` holds any of `needles` (which are `what`).
+fn holds_none(dir: &Path, needles: &BTreeSet<String>, what: &str) {
+    for (path, bytes) in files_under(dir) {
+        for needle in needles {
+            assert!(
+                !contains(&bytes, needle.as_bytes()),
+                "{} holds {what}",
+                path.display()
+            );
+        }
+    }
+}
+
 /// Every insurance claim number in the synthetic data.
 fn claim_ids(dir: &Path) -> BTreeSet<String> {
     std::fs::read_to_string(dir.join("synth").join("insurance.jsonl"))
@@ -811,12 +691,8 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     let base = tempfile::tempdir().expect("temp dir");
     let dir = base.path().join("devnet");
     let mut net = Net::start(&dir);
-    let subject_id = net.example_id();
-    let subject: SubjectPseudonym = net.manifest["example"]["subject"]
-        .as_str()
-        .expect("example pseudonym")
-        .parse()
-        .expect("pseudonym");
+    let (subject_id, subject) = net.example();
+    let subject: SubjectPseudonym = subject.parse().expect("pseudonym");
 
     // Grant → request → the result equals the plaintext backend's.
     let consent = net.grant(&subject_id);
@@ -834,12 +710,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
         .and_then(|e| e["time_ms"].as_u64())
         .expect("request time");
     let expected = plaintext_outputs(&net, subject, computed_at);
-    let outputs: Vec<i64> = got["outputs"][0]
-        .as_array()
-        .expect("outputs")
-        .iter()
-        .map(|v| v.as_i64().expect("integer"))
-        .collect();
+    let outputs = first_outputs(&got);
     assert_eq!(
         outputs, expected,
         "MPC result differs from the plaintext backend"
@@ -900,19 +771,12 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     assert!(!r2.exists(), "no receipt without a result");
 
     // Another care home may not read the first one's request.
-    let out = net.cli(&[
-        "assess",
-        "fetch",
+    let out = net.fetch(
         &request,
-        "--model",
-        "admission-v1",
-        "--key",
-        &net.actor_key("care-home-2").display().to_string(),
-        "--node",
-        &net.url(0),
-        "--receipt",
-        &base.path().join("r-other.json").display().to_string(),
-    ]);
+        "care-home-2",
+        &base.path().join("r-other.json"),
+        &[],
+    );
     assert_eq!(out.status.code(), Some(3), "a refusal exits 3");
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
 
@@ -927,28 +791,10 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("403"));
 
     // Revoked: the next request is refused.
-    let out = net.cli(&[
-        "consent",
-        "revoke",
-        "--consent",
-        &consent,
-        "--key",
-        &net.actor_key("registrar").display().to_string(),
-        "--node",
-        &net.url(0),
-    ]);
+    let out = net.revoke(&consent);
     assert!(out.status.success(), "consent revoke failed");
     // A second withdrawal is refused by the contracts (exit 3), saying it was withdrawn.
-    let again = net.cli(&[
-        "consent",
-        "revoke",
-        "--consent",
-        &consent,
-        "--key",
-        &net.actor_key("registrar").display().to_string(),
-        "--node",
-        &net.url(0),
-    ]);
+    let again = net.revoke(&consent);
     let printed = String::from_utf8_lossy(&again.stdout);
     assert_eq!(again.status.code(), Some(3), "{printed}");
     assert!(
@@ -1006,12 +852,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     let r7 = base.path().join("r7.json");
     let out = net.request(&subject_id, "care-home-1", client, &r7);
     assert!(out.status.success(), "the retry after restart failed");
-    let again: Vec<i64> = receipt(&r7)["outputs"][0]
-        .as_array()
-        .expect("outputs")
-        .iter()
-        .map(|v| v.as_i64().expect("integer"))
-        .collect();
+    let again = first_outputs(&receipt(&r7));
     assert_eq!(again, expected);
 
     // No department's raw records in another node's files: the insurance claim numbers of
@@ -1020,15 +861,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     assert!(claims.len() > 100, "claims read");
     for i in 0..2 {
         let node_dir = net.node_config(i).parent().expect("dir").to_path_buf();
-        for (path, bytes) in files_under(&node_dir) {
-            for claim in &claims {
-                assert!(
-                    !contains(&bytes, claim.as_bytes()),
-                    "{} holds an insurance claim number",
-                    path.display()
-                );
-            }
-        }
+        holds_none(&node_dir, &claims, "an insurance claim number");
     }
 
     // No ID number or name in any node's ledger store.
@@ -1036,21 +869,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     assert!(ids.len() > 100 && names.len() > 50, "population read");
     for i in 0..3 {
         let ledger = net.node_config(i).parent().expect("dir").join("data");
-        for (path, bytes) in files_under(&ledger) {
-            for id in &ids {
-                assert!(
-                    !contains(&bytes, id.as_bytes()),
-                    "{} holds an ID number",
-                    path.display()
-                );
-            }
-            for name in &names {
-                assert!(
-                    !contains(&bytes, name.as_bytes()),
-                    "{} holds a name",
-                    path.display()
-                );
-            }
-        }
+        holds_none(&ledger, &ids, "an ID number");
+        holds_none(&ledger, &names, "a name");
     }
 }

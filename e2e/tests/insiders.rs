@@ -10,8 +10,6 @@
 )]
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,8 +23,7 @@ use weinong_node::wire::{PeerRequest, PeerResponse};
 #[path = "../../apps/tests/common/mod.rs"]
 mod common;
 
-use common::devnet::{Devnet, text};
-use common::weinong;
+use common::devnet::{Devnet, finish_load, text};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -48,10 +45,11 @@ fn metric_u64(net: &Devnet, i: usize, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("node {i} reports no {name}"))
 }
 
-fn refusal(response: PeerResponse) -> String {
+/// Why the node refused `what`; a failure if it took it.
+fn refusal(what: &str, response: PeerResponse) -> String {
     match response {
         PeerResponse::Refused(why) => why,
-        other => panic!("the node took it: {other:?}"),
+        other => panic!("the node took {what}: {other:?}"),
     }
 }
 
@@ -114,49 +112,36 @@ async fn learner_tries_to_lead() {
     let me = node_id(&auditor.key_id());
     let higher = term + 100;
 
-    // AppendEntries as itself, with a higher term: before the fix openraft followed it.
-    let as_itself = AppendEntriesRequest {
-        vote: Vote::new_committed(higher, me),
-        prev_log_id: None,
-        entries: Vec::new(),
-        leader_commit: None,
+    let append_entries = |leader| {
+        PeerRequest::AppendEntries(AppendEntriesRequest {
+            vote: Vote::new_committed(higher, leader),
+            prev_log_id: None,
+            entries: Vec::new(),
+            leader_commit: None,
+        })
     };
-    let why = refusal(
-        p2p.request(&target_key, PeerRequest::AppendEntries(as_itself))
-            .await
-            .unwrap(),
-    );
-    assert!(why.contains("voters only"), "{why}");
-    // AppendEntries in the name of the real leader.
-    let spoofed = AppendEntriesRequest {
-        vote: Vote::new_committed(higher, leader_id),
-        prev_log_id: None,
-        entries: Vec::new(),
-        leader_commit: None,
-    };
-    let why = refusal(
-        p2p.request(&target_key, PeerRequest::AppendEntries(spoofed))
-            .await
-            .unwrap(),
-    );
-    assert!(why.contains("voters only"), "{why}");
-    // A vote request as a candidate with a higher term.
-    let why = refusal(
-        p2p.request(
-            &target_key,
+    for (what, request) in [
+        // Before the fix openraft followed it.
+        (
+            "AppendEntries as itself, with a higher term",
+            append_entries(me),
+        ),
+        (
+            "AppendEntries in the name of the real leader",
+            append_entries(leader_id),
+        ),
+        (
+            "a vote request as a candidate with a higher term",
             PeerRequest::Vote(VoteRequest::new(Vote::new(higher, me), None)),
-        )
-        .await
-        .unwrap(),
-    );
-    assert!(why.contains("voters only"), "{why}");
-    // Forwarding transactions as if it were a follower.
-    let why = refusal(
-        p2p.request(&target_key, PeerRequest::Forward(Vec::new()))
-            .await
-            .unwrap(),
-    );
-    assert!(why.contains("voters only"), "{why}");
+        ),
+        (
+            "transactions forwarded as if it were a follower",
+            PeerRequest::Forward(Vec::new()),
+        ),
+    ] {
+        let why = refusal(what, p2p.request(&target_key, request).await.unwrap());
+        assert!(why.contains("voters only"), "{what}: {why}");
+    }
     p2p.shutdown().await;
 
     // Nothing changed: same term, same leader, and the refusals were counted.
@@ -205,26 +190,7 @@ fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
 
     // Load while the liar leads: its proposals reach the followers, which refuse them.
     let acks = tmp.path().join("acks.txt");
-    let mut load = weinong()
-        .args([
-            "bench",
-            "ledger",
-            "--running",
-            "--no-check",
-            "--clients",
-            "2",
-            "--txs",
-            "300",
-            "--batch",
-            "10",
-            "--dir",
-        ])
-        .arg(&net.dir)
-        .arg("--acks")
-        .arg(&acks)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = net.spawn_load(2, 300, 10, &acks);
     let refused_at = Instant::now();
     loop {
         let refused: u64 = (1..3)
@@ -244,16 +210,7 @@ fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
     let next = net.leader_index(Duration::from_secs(60), Some(0));
     assert_ne!(next, 0);
 
-    let status = load.wait().unwrap();
-    let mut report = String::new();
-    load.stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut report)
-        .unwrap();
-    eprintln!("{report}");
-    assert!(status.success(), "the load failed: {report}");
-    assert!(report.contains("committed       300 of 300"), "{report}");
+    finish_load(load, 300);
 
     // No certified block carries the lie: the newest block's time (block time never goes
     // backwards) is within the bound of the wall clock, on every node.
@@ -265,26 +222,13 @@ fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
     )
     .unwrap();
     let bound_ms = u64::try_from(weinong_node::limits::BLOCK_TIME_AHEAD_MAX.as_millis()).unwrap();
-    let out = net.bench(&[
-        "--check-only",
-        "--acks",
-        acks.to_str().unwrap(),
-        "--check",
-        "0",
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("all present"), "{}", text(&out));
+    net.check_acks(&acks, "after the lying leader");
     let auditor = net.key("auditor");
     for i in 0..3 {
-        let headers =
-            common::devnet::signed(&net.addr(i), &auditor, "GET", "/v1/blocks/latest", b"");
-        let (status, body) =
-            common::devnet::http(&net.addr(i), "GET", "/v1/blocks/latest", &headers, b"").unwrap();
-        assert_eq!(status, 200, "{body}");
-        let block: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let block = net.latest_block(i, &auditor);
         let time_ms = block["time_ms"]
             .as_u64()
-            .unwrap_or_else(|| panic!("no time_ms in {body}"));
+            .unwrap_or_else(|| panic!("no time_ms in {block}"));
         assert!(
             time_ms <= now_ms + bound_ms,
             "node {i}'s newest block is {} ms ahead of the clock",
@@ -315,6 +259,15 @@ struct Flood {
     refused: usize,
     streams: usize,
     bytes_sent: u64,
+}
+
+impl std::ops::AddAssign for Flood {
+    fn add_assign(&mut self, one: Flood) {
+        self.connected += one.connected;
+        self.refused += one.refused;
+        self.streams += one.streams;
+        self.bytes_sent += one.bytes_sent;
+    }
 }
 
 /// One stranger (a fresh libp2p identity, never a member): connects to `addr`, opens a
@@ -389,26 +342,7 @@ fn a_flood_of_strangers_stays_within_memory_and_the_chain_commits() {
 
     // Honest load through the whole flood.
     let acks = tmp.path().join("acks.txt");
-    let mut load = weinong()
-        .args([
-            "bench",
-            "ledger",
-            "--running",
-            "--no-check",
-            "--clients",
-            "2",
-            "--txs",
-            "2000",
-            "--batch",
-            "20",
-            "--dir",
-        ])
-        .arg(&net.dir)
-        .arg("--acks")
-        .arg(&acks)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let load = net.spawn_load(2, 2000, 20, &acks);
 
     // 10,000 connections (WEINONG_FLOOD_CONNECTIONS to change), 64 at a time, each trying
     // to push a 64 MiB frame (the largest p2p message) at the node.
@@ -431,10 +365,7 @@ fn a_flood_of_strangers_stays_within_memory_and_the_chain_commits() {
             if waves.len() >= 64
                 && let Some(Ok(one)) = waves.join_next().await
             {
-                all.connected += one.connected;
-                all.refused += one.refused;
-                all.streams += one.streams;
-                all.bytes_sent += one.bytes_sent;
+                all += one;
             }
             waves.spawn(stranger(addr.clone(), frame.clone()));
             if n % 1000 == 999 {
@@ -442,10 +373,7 @@ fn a_flood_of_strangers_stays_within_memory_and_the_chain_commits() {
             }
         }
         while let Some(Ok(one)) = waves.join_next().await {
-            all.connected += one.connected;
-            all.refused += one.refused;
-            all.streams += one.streams;
-            all.bytes_sent += one.bytes_sent;
+            all += one;
         }
         all
     });
@@ -476,16 +404,7 @@ fn a_flood_of_strangers_stays_within_memory_and_the_chain_commits() {
         FLOOD_MEMORY_GROWTH_MAX >> 20
     );
 
-    let status = load.wait().unwrap();
-    let mut report = String::new();
-    load.stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut report)
-        .unwrap();
-    eprintln!("{report}");
-    assert!(status.success(), "the load failed: {report}");
-    assert!(report.contains("committed       2000 of 2000"), "{report}");
+    finish_load(load, 2000);
 }
 
 /// How much a flood of strangers may grow a node's resident memory: the 64 unauthenticated

@@ -40,17 +40,8 @@ struct ConfigArg {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
+    // clap exits 2 on a usage error and 0 after --help or --version.
+    let cli = Cli::parse();
     let (Command::Run(arg) | Command::Check(arg)) = &cli.command;
     let config = match weinong_node::config::NodeConfig::load(&arg.config) {
         Ok(config) => config,

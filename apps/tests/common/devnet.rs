@@ -1,16 +1,182 @@
 //! A devnet of real `weinong-node` processes on loopback, for the multi-process tests
 //! (`consortium.rs`, `insiders.rs`): create, start and kill nodes, read metrics, send signed
-//! HTTP requests.
+//! HTTP requests. Or a whole `weinong devnet` run as one process ([`DevnetProcess`], for
+//! `assess_e2e.rs` and `pseudonyms_e2e.rs`), with the actors' CLIs.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use weinong_keys::{KeyPair, RequestScope, open_keystore, sign_request};
+use weinong_keys::{DataSecrets, KeyPair, RequestScope, open_keystore, sign_request};
 
 use super::{run, weinong, weinong_node};
+
+/// `weinong-node run --config <config>`, its output appended to `node.log` beside the
+/// config; the caller spawns it.
+pub fn node_run(config: &Path) -> Command {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(config.with_file_name("node.log"))
+        .expect("log file");
+    let mut cmd = weinong_node();
+    cmd.args(["run", "--config"])
+        .arg(config)
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Field `field` (a string) of node `i` in a devnet manifest.
+fn node_str(manifest: &serde_json::Value, i: usize, field: &str) -> String {
+    manifest["nodes"][i][field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} of node {i} in the manifest"))
+        .to_owned()
+}
+
+/// The manifest (`devnet.json`) `weinong devnet` wrote in `dir`.
+fn read_manifest(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"))
+        .expect("manifest JSON")
+}
+
+/// A running `weinong devnet` (one process that starts the department nodes), its
+/// manifest and password; stopped with SIGINT (it stops its nodes), else SIGKILL and
+/// every process named after its directory.
+pub struct DevnetProcess {
+    pub dir: PathBuf,
+    pub devnet: Child,
+    pub manifest: serde_json::Value,
+    pub password: String,
+}
+
+impl Drop for DevnetProcess {
+    fn drop(&mut self) {
+        if !super::stop(&mut self.devnet, "-INT", Duration::from_secs(20)) {
+            let _ = Command::new("pkill")
+                .args(["-9", "-f", &self.dir.display().to_string()])
+                .status();
+        }
+    }
+}
+
+impl DevnetProcess {
+    /// Runs `weinong devnet <args> --base-port <base_port> --dir <dir>`, its log beside
+    /// `dir`, and waits (up to 5 minutes) until it says it is running.
+    pub fn start(dir: &Path, base_port: u16, args: &[&str]) -> DevnetProcess {
+        let log_path = dir.with_extension("devnet.log");
+        let log = std::fs::File::create(&log_path).expect("log");
+        let mut devnet = weinong()
+            .arg("devnet")
+            .args(args)
+            .arg("--base-port")
+            .arg(base_port.to_string())
+            .arg("--dir")
+            .arg(dir)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start devnet");
+        let ready = Instant::now() + Duration::from_secs(300);
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if text.contains("the devnet is running") {
+                break;
+            }
+            assert!(
+                Instant::now() < ready,
+                "the devnet did not come up in time:\n{text}"
+            );
+            assert!(
+                !matches!(devnet.try_wait(), Ok(Some(_))),
+                "the devnet exited:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let password = std::fs::read_to_string(dir.join("password"))
+            .expect("password")
+            .trim()
+            .to_owned();
+        DevnetProcess {
+            dir: dir.to_path_buf(),
+            devnet,
+            manifest: read_manifest(dir),
+            password,
+        }
+    }
+
+    pub fn url(&self, i: usize) -> String {
+        node_str(&self.manifest, i, "url")
+    }
+
+    pub fn addr(&self, i: usize) -> String {
+        self.url(i).trim_start_matches("http://").to_owned()
+    }
+
+    /// Node `i`'s config file.
+    pub fn node_config(&self, i: usize) -> PathBuf {
+        self.dir.join(node_str(&self.manifest, i, "config"))
+    }
+
+    /// The actor (or the auditor) called `name` in the manifest.
+    pub fn actor(&self, name: &str) -> &serde_json::Value {
+        self.manifest["actors"]
+            .as_array()
+            .expect("actors")
+            .iter()
+            .chain(std::iter::once(&self.manifest["auditor"]))
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("no actor {name}"))
+    }
+
+    /// The path of actor `name`'s keystore, as an argument.
+    pub fn actor_keystore(&self, name: &str) -> String {
+        self.dir
+            .join(self.actor(name)["keystore"].as_str().expect("keystore"))
+            .display()
+            .to_string()
+    }
+
+    /// The manifest's example resident: (ID number, subject pseudonym, hex).
+    pub fn example(&self) -> (String, String) {
+        let field = |name: &str| {
+            self.manifest["example"][name]
+                .as_str()
+                .unwrap_or_else(|| panic!("no example {name}"))
+                .to_owned()
+        };
+        (field("id_number"), field("subject"))
+    }
+
+    /// Runs the CLI under the devnet's password.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        run(weinong()
+            .args(args)
+            .env("WEINONG_KEY_PASSWORD", &self.password))
+    }
+
+    /// Runs the CLI as actor `actor` against node `node`: `args` then `--key <its
+    /// keystore> --node <node's URL>`.
+    pub fn cli_as(&self, actor: &str, node: usize, args: &[&str]) -> Output {
+        let (key, url) = (self.actor_keystore(actor), self.url(node));
+        let mut all = args.to_vec();
+        all.extend(["--key", &key, "--node", &url]);
+        self.cli(&all)
+    }
+
+    /// Department node `i`'s data secrets (only the department nodes hold them, sealed
+    /// under the devnet password).
+    pub fn data_secrets(&self, i: usize) -> DataSecrets {
+        let text = std::fs::read_to_string(self.node_config(i).with_file_name("data-secrets.json"))
+            .expect("data secrets");
+        DataSecrets::open(&text, self.password.as_bytes()).expect("sealed under the password")
+    }
+}
 
 pub struct Devnet {
     pub dir: PathBuf,
@@ -52,10 +218,7 @@ impl Devnet {
             .arg("--dir")
             .arg(dir));
         assert!(out.status.success(), "devnet --init-only failed");
-        let manifest: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join("devnet.json")).expect("manifest"),
-        )
-        .expect("manifest JSON");
+        let manifest = read_manifest(dir);
         let n = manifest["nodes"].as_array().expect("nodes").len();
         Devnet {
             dir: dir.to_path_buf(),
@@ -67,11 +230,7 @@ impl Devnet {
 
     /// Node `i`'s config file.
     pub fn config_path(&self, i: usize) -> PathBuf {
-        self.dir.join(
-            self.manifest["nodes"][i]["config"]
-                .as_str()
-                .expect("config"),
-        )
+        self.dir.join(node_str(&self.manifest, i, "config"))
     }
 
     /// Node `i`'s p2p listen address, from its config.
@@ -86,18 +245,12 @@ impl Devnet {
 
     /// Node `i`'s key id, hex.
     pub fn key_id(&self, i: usize) -> String {
-        self.manifest["nodes"][i]["key_id"]
-            .as_str()
-            .expect("key id")
-            .to_string()
+        node_str(&self.manifest, i, "key_id")
     }
 
     /// Node `i`'s key pair (its keystore under the devnet password).
     pub fn node_key(&self, i: usize) -> KeyPair {
-        let path = self.manifest["nodes"][i]["keystore"]
-            .as_str()
-            .expect("path");
-        self.open(path)
+        self.open(&node_str(&self.manifest, i, "keystore"))
     }
 
     fn open(&self, keystore: &str) -> KeyPair {
@@ -107,30 +260,15 @@ impl Devnet {
     }
 
     pub fn spawn(&self, config: &str) -> Child {
-        let config = self.dir.join(config);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(config.with_file_name("node.log"))
-            .expect("log file");
-        weinong_node()
+        node_run(&self.dir.join(config))
             // Only a config with a `[faults]` section (an adversarial test's) reads it.
             .env("WEINONG_ALLOW_FAULTS", "1")
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .stdin(Stdio::null())
             .spawn()
             .expect("start node")
     }
 
     pub fn start(&mut self, i: usize) {
-        let config = self.manifest["nodes"][i]["config"]
-            .as_str()
-            .expect("config")
-            .to_string();
-        self.children[i] = Some(self.spawn(&config));
+        self.children[i] = Some(self.spawn(&node_str(&self.manifest, i, "config")));
     }
 
     pub fn start_auditor(&mut self) {
@@ -148,10 +286,7 @@ impl Devnet {
     }
 
     pub fn url(&self, i: usize) -> String {
-        self.manifest["nodes"][i]["url"]
-            .as_str()
-            .expect("url")
-            .to_string()
+        node_str(&self.manifest, i, "url")
     }
 
     pub fn addr(&self, i: usize) -> String {
@@ -163,6 +298,42 @@ impl Devnet {
             .args(["bench", "ledger", "--running", "--clients", "4", "--dir"])
             .arg(&self.dir)
             .args(extra))
+    }
+
+    /// Starts `weinong bench ledger --running --no-check` in the background: `txs`
+    /// transactions in batches of `batch` from `clients` clients, each acknowledged one
+    /// written to `acks`. [`finish_load`] waits for it.
+    pub fn spawn_load(&self, clients: u32, txs: u32, batch: u32, acks: &Path) -> Child {
+        weinong()
+            .args(["bench", "ledger", "--running", "--no-check", "--clients"])
+            .arg(clients.to_string())
+            .arg("--txs")
+            .arg(txs.to_string())
+            .arg("--batch")
+            .arg(batch.to_string())
+            .arg("--dir")
+            .arg(&self.dir)
+            .arg("--acks")
+            .arg(acks)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the load")
+    }
+
+    /// Every transaction acknowledged in `acks` is on every node, under identical headers
+    /// (`bench ledger --check-only`); `when` names the moment in a failure.
+    pub fn check_acks(&self, acks: &Path, when: &str) {
+        let acks = acks.to_str().expect("utf-8 path");
+        let out = self.bench(&["--check-only", "--acks", acks, "--check", "0"]);
+        assert!(out.status.success(), "{when}: {}", text(&out));
+        assert!(text(&out).contains("all present"), "{}", text(&out));
+    }
+
+    /// Node `i`'s newest block, read with `key`'s signature.
+    pub fn latest_block(&self, i: usize, key: &KeyPair) -> serde_json::Value {
+        let (status, body) = signed_get(&self.addr(i), key, "/v1/blocks/latest");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("block JSON")
     }
 
     pub fn key(&self, name: &str) -> KeyPair {
@@ -216,6 +387,44 @@ impl Devnet {
         }
         panic!("no leader within {deadline:?}");
     }
+}
+
+/// Waits for a load from [`Devnet::spawn_load`] to end; it must have committed all `txs`
+/// transactions. Returns its report.
+pub fn finish_load(mut load: Child, txs: u32) -> String {
+    let status = load.wait().expect("wait for the load");
+    let mut report = String::new();
+    load.stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_string(&mut report)
+        .expect("the load's report");
+    eprintln!("{report}");
+    assert!(status.success(), "the load failed: {report}");
+    let committed = format!("committed       {txs} of {txs}");
+    assert!(report.contains(&committed), "{report}");
+    report
+}
+
+/// A GET of `path` from the node at `addr`, signed by `key`: (status, body).
+pub fn signed_get(addr: &str, key: &KeyPair, path: &str) -> (u16, String) {
+    http(addr, "GET", path, &signed(addr, key, "GET", path, b""), b"").expect("GET")
+}
+
+/// A POST of `body` to `path` at the node at `addr`, signed by `key`: (status, body).
+pub fn signed_post(
+    addr: &str,
+    key: &KeyPair,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
+    http(
+        addr,
+        "POST",
+        path,
+        &signed(addr, key, "POST", path, body),
+        body,
+    )
 }
 
 /// The leader's key id in a `/metrics` text, if one is known.
