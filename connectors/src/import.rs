@@ -25,7 +25,8 @@ use crate::source::Fields;
 use crate::source::{Mapping, RawChunk, RawRow, Source};
 use crate::store::{Backend, JobRecord, Store};
 use crate::write::{
-    BulkLoad, Encoded, RowEncoder, RowWriter, SubjectEncoder, SubjectWriter, insert_job,
+    BulkLoad, Encoded, RowEncoder, RowWriter, SealedSubject, SubjectEncoder, SubjectWriter,
+    insert_job,
 };
 
 /// Batches cleaned ahead of the database writer.
@@ -377,7 +378,7 @@ fn seal(
     spec: &'static TableSpec,
     secrets: &Secrets,
     fresh: &Fresh,
-) -> Result<Vec<(SubjectPseudonym, Vec<u8>)>, ConnectorError> {
+) -> Result<Vec<SealedSubject>, ConnectorError> {
     // One sealer per rayon task (cipher prepared once, nonces from a generator seeded once
     // per sealer), not per subject.
     fresh

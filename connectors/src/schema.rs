@@ -224,8 +224,21 @@ const fn f(
 const NULL: MissingPolicy = MissingPolicy::Null;
 const REJECT: MissingPolicy = MissingPolicy::Reject;
 const ZERO: MissingPolicy = MissingPolicy::Impute(Imputation::Zero);
-const ID: Option<&str> = Some("DE02.01.030.00");
-const NAME: Option<&str> = Some("DE02.01.039.00");
+/// The identifying fields every table carries (sealed, never stored as columns).
+const ID_NUMBER: FieldSpec = f(
+    "id_number",
+    "身份证号",
+    Some("DE02.01.030.00"),
+    FieldKind::IdNumber,
+    REJECT,
+);
+const PERSON_NAME: FieldSpec = f(
+    "name",
+    "姓名",
+    Some("DE02.01.039.00"),
+    FieldKind::Name,
+    REJECT,
+);
 
 const fn item(name: &'static str, label_zh: &'static str, max: i64) -> FieldSpec {
     f(name, label_zh, None, FieldKind::Int { min: 0, max }, NULL)
@@ -240,6 +253,32 @@ const fn count(name: &'static str, label_zh: &'static str, max: i64) -> FieldSpe
     f(name, label_zh, None, FieldKind::Int { min: 0, max }, ZERO)
 }
 
+/// A coded field with no data element; empty when missing.
+const fn code(
+    name: &'static str,
+    label_zh: &'static str,
+    codes: &'static [&'static str],
+) -> FieldSpec {
+    f(name, label_zh, None, FieldKind::Code(codes), NULL)
+}
+
+/// A field with data element `element` that, when empty, is read from the ID number.
+const fn from_id(
+    name: &'static str,
+    label_zh: &'static str,
+    element: &'static str,
+    kind: FieldKind,
+    imputation: Imputation,
+) -> FieldSpec {
+    f(
+        name,
+        label_zh,
+        Some(element),
+        kind,
+        MissingPolicy::Impute(imputation),
+    )
+}
+
 const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64]) -> FieldSpec {
     f(name, label_zh, None, FieldKind::Choice(set), NULL)
 }
@@ -248,35 +287,29 @@ const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64])
 pub static CIVIL: TableSpec = TableSpec {
     department: Department::CivilAffairs,
     table: "civil_person",
+    primary_key: &["subject"],
     subject_table: "subject_civil",
     dedup: DedupKey::PersonOrNameBirthDistrict,
-    primary_key: &["subject"],
     fields: &[
-        f("id_number", "身份证号", ID, FieldKind::IdNumber, REJECT),
-        f("name", "姓名", NAME, FieldKind::Name, REJECT),
+        ID_NUMBER,
+        PERSON_NAME,
         f("phone", "联系电话", None, FieldKind::Phone, NULL),
         f("address", "居住地址", None, FieldKind::Address, NULL),
-        f(
+        from_id(
             "sex",
             "性别",
-            Some("DE02.01.040.00"),
+            "DE02.01.040.00",
             FieldKind::Code(&["1", "2"]),
-            MissingPolicy::Impute(Imputation::SexFromId),
+            Imputation::SexFromId,
         ),
-        f(
+        from_id(
             "birth_date",
             "出生日期",
-            Some("DE02.01.005.01"),
+            "DE02.01.005.01",
             FieldKind::Date,
-            MissingPolicy::Impute(Imputation::BirthDateFromId),
+            Imputation::BirthDateFromId,
         ),
-        f(
-            "district",
-            "所在区",
-            None,
-            FieldKind::Code(&DISTRICT_CODES),
-            NULL,
-        ),
+        code("district", "所在区", &DISTRICT_CODES),
         // 0 illiterate, 1 primary school, 2 secondary school or above (MMSE cut-offs).
         item("education", "文化程度", 2),
         item("living_alone", "独居", 1),
@@ -325,12 +358,12 @@ pub static CIVIL: TableSpec = TableSpec {
 pub static HEALTH: TableSpec = TableSpec {
     department: Department::Health,
     table: "health_checkup",
+    primary_key: &["subject", "exam_date"],
     subject_table: "subject_health",
     dedup: DedupKey::SubjectAnd("exam_date"),
-    primary_key: &["subject", "exam_date"],
     fields: &[
-        f("id_number", "身份证号", ID, FieldKind::IdNumber, REJECT),
-        f("name", "姓名", NAME, FieldKind::Name, REJECT),
+        ID_NUMBER,
+        PERSON_NAME,
         f("exam_date", "体检日期", None, FieldKind::Date, REJECT),
         f(
             "height_cm",
@@ -414,21 +447,15 @@ pub static HEALTH: TableSpec = TableSpec {
 pub static INSURANCE: TableSpec = TableSpec {
     department: Department::MedicalInsurance,
     table: "insurance_claim",
+    primary_key: &["claim_id"],
     subject_table: "subject_insurance",
     dedup: DedupKey::Field("claim_id"),
-    primary_key: &["claim_id"],
     fields: &[
         f("claim_id", "结算单号", None, FieldKind::Text, REJECT),
-        f("id_number", "身份证号", ID, FieldKind::IdNumber, REJECT),
-        f("name", "姓名", NAME, FieldKind::Name, REJECT),
+        ID_NUMBER,
+        PERSON_NAME,
         // 1 outpatient (门诊), 2 inpatient (住院).
-        f(
-            "setting",
-            "就诊类型",
-            None,
-            FieldKind::Code(&["1", "2"]),
-            NULL,
-        ),
+        code("setting", "就诊类型", &["1", "2"]),
         f("admit_date", "就诊/入院日期", None, FieldKind::Date, REJECT),
         f("discharge_date", "出院日期", None, FieldKind::Date, NULL),
         f(

@@ -461,7 +461,7 @@ impl Source {
     ) -> Result<Source, ConnectorError> {
         let format = Format::of(path)?;
         let p = path.display().to_string();
-        match format {
+        let (columns, encoding, rows) = match format {
             Format::Csv => {
                 let (text, encoding) =
                     decode_text(path, read_limited(path, IMPORT_FILE_BYTES_MAX)?)?;
@@ -489,54 +489,42 @@ impl Source {
                     .map(str::to_string)
                     .collect();
                 let columns = resolve_header(spec, mapping, &header)?;
-                let info = SourceInfo {
-                    path: p,
-                    format,
-                    encoding,
-                };
-                Ok(Source {
-                    info,
+                (
                     columns,
-                    rows: Rows::Csv(reader, csv::StringRecord::new()),
-                })
+                    encoding,
+                    Rows::Csv(reader, csv::StringRecord::new()),
+                )
             }
             Format::Xlsx => {
                 let bytes = read_limited(path, IMPORT_FILE_BYTES_MAX)?;
                 let (header, rows) = read_xlsx(&p, bytes, mapping.sheet.as_deref())?;
                 let columns = resolve_header(spec, mapping, &header)?;
-                let info = SourceInfo {
-                    path: p,
-                    format,
-                    encoding: "binary",
-                };
-                Ok(Source {
-                    info,
-                    columns,
-                    rows: Rows::Table(rows.into_iter()),
-                })
+                (columns, "binary", Rows::Table(rows.into_iter()))
             }
             Format::JsonLines => {
                 let (text, encoding) =
                     decode_text(path, read_limited(path, IMPORT_FILE_BYTES_MAX)?)?;
                 let header = jsonl_keys(&p, &text)?;
                 let columns = resolve_header(spec, mapping, &header)?;
-                let info = SourceInfo {
-                    path: p,
-                    format,
-                    encoding,
+                let rows = Rows::Jsonl {
+                    text,
+                    pos: 0,
+                    line: 0,
+                    header,
                 };
-                Ok(Source {
-                    info,
-                    columns,
-                    rows: Rows::Jsonl {
-                        text,
-                        pos: 0,
-                        line: 0,
-                        header,
-                    },
-                })
+                (columns, encoding, rows)
             }
-        }
+        };
+        let info = SourceInfo {
+            path: p,
+            format,
+            encoding,
+        };
+        Ok(Source {
+            info,
+            columns,
+            rows,
+        })
     }
 
     /// Up to `n` further rows; an empty chunk at the end.
@@ -770,14 +758,6 @@ impl<'de> serde::Deserialize<'de> for JsonKey<'de> {
 /// Appends one JSON value's text (see [`json_text`]) to a buffer.
 struct JsonText<'a>(&'a mut String);
 
-impl<'de> serde::de::DeserializeSeed<'de> for JsonText<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
 impl<'de> serde::de::Visitor<'de> for JsonText<'_> {
     type Value = ();
 
@@ -833,6 +813,14 @@ impl<'de> serde::de::Visitor<'de> for JsonText<'_> {
         let v = serde_json::Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
         self.0.push_str(&json_text(v));
         Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonText<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
     }
 }
 

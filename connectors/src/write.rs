@@ -427,10 +427,13 @@ impl RowWriter {
     }
 }
 
+/// A new subject and its sealed identity.
+pub(crate) type SealedSubject = (SubjectPseudonym, Vec<u8>);
+
 /// Encodes sealed identities of new subjects.
 pub(crate) struct SubjectEncoder {
     backend: Backend,
-    statements: Batcher<(SubjectPseudonym, Vec<u8>)>,
+    statements: Batcher<SealedSubject>,
 }
 
 impl SubjectEncoder {
@@ -444,7 +447,7 @@ impl SubjectEncoder {
     /// As [`RowEncoder::encode`].
     pub(crate) fn encode(
         &mut self,
-        subjects: Vec<(SubjectPseudonym, Vec<u8>)>,
+        subjects: Vec<SealedSubject>,
         last: bool,
     ) -> Result<Encoded, ConnectorError> {
         match self.backend {
@@ -724,29 +727,25 @@ impl BulkLoad {
 pub(crate) async fn insert_job(tx: &mut ImportTx, job: &JobRecord) -> Result<(), ConnectorError> {
     const SQL: &str = "INSERT INTO import_job (id, department, source, started_at_ms, rows_stored, report_json) VALUES ($1, $2, $3, $4, $5, $6)";
     let e = ConnectorError::db("record import job");
+    // One statement for both engines; only sqlx's query type differs.
+    macro_rules! run {
+        ($db:ty, $tx:expr) => {
+            sqlx::query::<$db>(SQL)
+                .bind(job.id.clone())
+                .bind(job.department.clone())
+                .bind(job.source.clone())
+                .bind(job.started_at_ms)
+                .bind(job.rows_stored)
+                .bind(job.report_json.clone())
+                .execute(&mut **$tx)
+                .await
+                .map(|_| ())
+                .map_err(e)
+        };
+    }
     match tx {
-        ImportTx::Sqlite(tx) => sqlx::query::<Sqlite>(SQL)
-            .bind(job.id.clone())
-            .bind(job.department.clone())
-            .bind(job.source.clone())
-            .bind(job.started_at_ms)
-            .bind(job.rows_stored)
-            .bind(job.report_json.clone())
-            .execute(&mut **tx)
-            .await
-            .map(|_| ())
-            .map_err(e),
-        ImportTx::Postgres(tx) => sqlx::query::<Postgres>(SQL)
-            .bind(job.id.clone())
-            .bind(job.department.clone())
-            .bind(job.source.clone())
-            .bind(job.started_at_ms)
-            .bind(job.rows_stored)
-            .bind(job.report_json.clone())
-            .execute(&mut **tx)
-            .await
-            .map(|_| ())
-            .map_err(e),
+        ImportTx::Sqlite(tx) => run!(Sqlite, tx),
+        ImportTx::Postgres(tx) => run!(Postgres, tx),
     }
 }
 

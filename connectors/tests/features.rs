@@ -116,6 +116,9 @@ fn pseudonym(id: &str) -> SubjectPseudonym {
     SubjectPseudonym::derive(&secrets.pepper, &ResidentId::parse(id).expect("valid id"))
 }
 
+/// Expected features by name (`None`: the feature is missing).
+type Expected = [(&'static str, Option<i64>)];
+
 /// The row of subject `i` as a name → value map (only the named features are compared).
 fn check(table: &FeatureTable, i: usize, want: &[(&str, Option<i64>)]) {
     let row = table.row(i).expect("a row");
@@ -128,6 +131,14 @@ fn check(table: &FeatureTable, i: usize, want: &[(&str, Option<i64>)]) {
             .unwrap_or_else(|| panic!("no feature {name}"));
         assert_eq!(row[at], *value, "subject {i}, feature {name}");
     }
+}
+
+/// Checks B's features (row 1), and that C and D (rows 2 and 3) have none: in every
+/// department C's records are all after `as_of` or absent, and D has none.
+fn check_b(table: &FeatureTable, want: &[(&str, Option<i64>)]) {
+    check(table, 1, want);
+    assert!(table.row(2).is_none(), "C has no features");
+    assert!(table.row(3).is_none(), "D has no features");
 }
 
 /// Checks A's features: the request names A first and again last (rows 0 and 4), and
@@ -190,9 +201,9 @@ async fn hand_computed(s: &TestStore) {
         want_a.push((name, Some(v)));
     }
     check_a(&civil, &want_a);
-    check(
+    // C's only assessment is dated after as_of; D is unknown to civil affairs.
+    check_b(
         &civil,
-        1,
         &[
             // 29 February 1948: 78 by 30 June 2026.
             ("age_years", Some(78)),
@@ -204,9 +215,6 @@ async fn hand_computed(s: &TestStore) {
             ("gb_consciousness", Some(0)),
         ],
     );
-    // C's only assessment is dated after as_of; D is unknown to civil affairs.
-    assert!(civil.row(2).is_none());
-    assert!(civil.row(3).is_none());
     assert!(civil.row(5).is_none(), "out of range index");
     assert_eq!(
         civil.column("age_years"),
@@ -257,23 +265,20 @@ async fn hand_computed(s: &TestStore) {
     ];
     assert_eq!(want_a.len(), feature_names(Department::Health).len());
     check_a(&health, &want_a);
-    check(
+    check_b(
         &health,
-        1,
         &[
             ("bmi", None),
-            ("weight_now", Some(480)),
             ("weight_6m_ago", None),
+            ("mmse_total", None),
+            ("weight_now", Some(480)),
             ("morse_ambulatory_aid", Some(0)),
             ("ad8_judgment", Some(0)),
             ("ad8_daily_memory", Some(0)),
-            ("mmse_total", None),
             ("mna_acute_stress", Some(0)),
             ("falls_since_last", Some(0)),
         ],
     );
-    assert!(health.row(2).is_none());
-    assert!(health.row(3).is_none());
 
     let insurance = load_features(&s.store, Department::MedicalInsurance, &subjects, as_of)
         .await
@@ -298,10 +303,9 @@ async fn hand_computed(s: &TestStore) {
             n => (n, Some(0)),
         })
         .collect();
-    check_a(&insurance, &want_a);
-    check(
+    // C's only claim is after as_of.
+    check_b(
         &insurance,
-        1,
         &[
             ("icd_mental_disorder", Some(1)),
             ("icd_dementia", Some(0)),
@@ -309,41 +313,34 @@ async fn hand_computed(s: &TestStore) {
             ("hospital_stays_since_last", Some(1)),
         ],
     );
-    // C's only claim is after as_of.
-    assert!(insurance.row(2).is_none());
-    assert!(insurance.row(3).is_none());
+    check_a(&insurance, &want_a);
 
     // As of a later date, A's 2026-07-15 check-up and 2026-07-10 stay count.
-    let later = load_features(&s.store, Department::Health, &[a], date(2026, 8, 1))
-        .await
-        .expect("later");
-    check(
-        &later,
-        0,
-        &[
-            ("weight_now", Some(500)),
-            // From 2026-07-15: 2026-06-10 is 35 days before (too close), 2025-12-20 207
-            // days (inside 91–274), 2025-10-01 287 days (too far).
-            ("weight_6m_ago", Some(700)),
-            ("mmse_total", Some(10)),
-        ],
-    );
-    let later = load_features(
-        &s.store,
-        Department::MedicalInsurance,
-        &[a],
-        date(2026, 8, 1),
-    )
-    .await
-    .expect("later");
-    check(
-        &later,
-        0,
-        &[
-            ("hospital_stays_since_last", Some(2)),
-            ("cci_metastatic", Some(1)),
-        ],
-    );
+    let later_cases: [(Department, &Expected); 2] = [
+        (
+            Department::Health,
+            &[
+                ("weight_now", Some(500)),
+                // From 2026-07-15: 2026-06-10 is 35 days before (too close), 2025-12-20 207
+                // days (inside 91–274), 2025-10-01 287 days (too far).
+                ("weight_6m_ago", Some(700)),
+                ("mmse_total", Some(10)),
+            ],
+        ),
+        (
+            Department::MedicalInsurance,
+            &[
+                ("hospital_stays_since_last", Some(2)),
+                ("cci_metastatic", Some(1)),
+            ],
+        ),
+    ];
+    for (d, want) in later_cases {
+        let later = load_features(&s.store, d, &[a], date(2026, 8, 1))
+            .await
+            .expect("later");
+        check(&later, 0, want);
+    }
 
     let empty = load_features(&s.store, Department::CivilAffairs, &[], as_of)
         .await

@@ -201,11 +201,11 @@ async fn bad_inputs_are_refused(s: &TestStore) {
     let err = import_unmapped(s, Department::Health, &p, &opts)
         .await
         .expect_err("encoding");
+    assert!(err.to_string().contains("neither UTF-8 nor GBK"), "{err}");
     assert!(
         matches!(err, ConnectorError::UnknownEncoding { .. }),
         "{err}"
     );
-    assert!(err.to_string().contains("neither UTF-8 nor GBK"), "{err}");
     // GBK is detected and converted.
     let p = dir.path().join("gbk.csv");
     let text = "身份证号,姓名,体检日期,收缩压\n11010519491231002X,张三,2024年1月5日,130\n";

@@ -36,13 +36,13 @@ async fn fill_version_1(url: &str) -> (SubjectPseudonym, Identity) {
     let pool = AnyPool::connect(url).await.expect("connect");
     version_1().run(&pool).await.expect("migrate to version 1");
     let secrets = synthetic_secrets(SEED);
-    let subject = SubjectPseudonym::from_bytes([9; 32]);
     let identity = Identity {
         id_number: "11010519491231002X".into(),
         name: "张三".into(),
         phone: None,
         address: Some("浦东新区世纪大道100号".into()),
     };
+    let subject = SubjectPseudonym::from_bytes([9; 32]);
     for d in [Department::CivilAffairs, Department::Health] {
         let sealed = identity.seal(&secrets.data_key, d, &subject).expect("seal");
         sqlx::query("INSERT INTO subject (department, subject, identity) VALUES ($1, $2, $3)")

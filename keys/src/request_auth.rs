@@ -45,10 +45,10 @@
 
 use crate::{KeyError, KeyId, KeyPair, PublicKey, Signature, sm3_digest};
 
-/// The domain tag that opens every signed request message.
-pub const REQUEST_TAG: &[u8; 4] = b"WNRQ";
 /// The message format version this build writes and checks.
 pub const REQUEST_AUTH_VERSION: u8 = 2;
+/// The domain tag that opens every signed request message.
+pub const REQUEST_TAG: &[u8; 4] = b"WNRQ";
 /// Header carrying the caller's key id (hex).
 pub const HEADER_KEY: &str = "x-weinong-key";
 /// Header carrying the signing time, milliseconds since the Unix epoch (decimal).

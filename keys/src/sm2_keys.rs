@@ -220,16 +220,16 @@ impl PublicKey {
 
     /// Read a SubjectPublicKeyInfo PEM (`BEGIN PUBLIC KEY`) on the SM2 curve.
     pub fn from_spki_pem(pem: &str) -> Result<Self, KeyError> {
-        let key = sm2::PublicKey::from_public_key_pem(pem)
-            .map_err(|e| read_error("SM2 public key PEM (SubjectPublicKeyInfo)", e))?;
-        Ok(Self::from_sm2(key))
+        sm2::PublicKey::from_public_key_pem(pem)
+            .map(Self::from_sm2)
+            .map_err(|e| read_error("SM2 public key PEM (SubjectPublicKeyInfo)", e))
     }
 
     /// Read a SubjectPublicKeyInfo DER on the SM2 curve.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        let key = sm2::PublicKey::from_public_key_der(der)
-            .map_err(|e| read_error("SM2 public key DER (SubjectPublicKeyInfo)", e))?;
-        Ok(Self::from_sm2(key))
+        sm2::PublicKey::from_public_key_der(der)
+            .map(Self::from_sm2)
+            .map_err(|e| read_error("SM2 public key DER (SubjectPublicKeyInfo)", e))
     }
 }
 

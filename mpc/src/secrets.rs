@@ -30,14 +30,14 @@ impl SessionId {
         SessionId(bytes)
     }
 
-    /// A fresh random session id.
-    pub fn random() -> Result<SessionId, MpcError> {
-        random_32().map(SessionId)
-    }
-
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0
+    }
+
+    /// A fresh random session id.
+    pub fn random() -> Result<SessionId, MpcError> {
+        random_32().map(SessionId)
     }
 }
 

@@ -301,25 +301,19 @@ fn ad8_mmse_and_braden_edges() {
     s.insert("ad8_month_year".into(), 1);
     assert_eq!(run(&m, &s)["ad8_positive"], 1, "AD8 2");
 
-    // Illiterate ≤17, primary ≤20, secondary or above ≤24.
-    for (education, score, suspected) in [
-        (0, 17, 1),
-        (0, 18, 0),
-        (1, 20, 1),
-        (1, 21, 0),
-        (2, 24, 1),
-        (2, 25, 0),
-        (0, 0, 1),
-        (2, 30, 0),
-    ] {
-        let mut s = admission_baseline(&m);
-        s.insert("education".into(), education);
-        s.insert("mmse_total".into(), score);
-        assert_eq!(
-            run(&m, &s)["mmse_dementia_suspected"],
-            suspected,
-            "education {education}, MMSE {score}"
-        );
+    // Illiterate ≤17, primary ≤20, secondary or above ≤24: (education, cut-off); each
+    // level is checked at its cut-off, just above it, and at the scale's ends.
+    for (education, cutoff) in [(0, 17), (1, 20), (2, 24)] {
+        for (score, suspected) in [(cutoff, 1), (cutoff + 1, 0), (0, 1), (30, 0)] {
+            let mut s = admission_baseline(&m);
+            s.insert("education".into(), education);
+            s.insert("mmse_total".into(), score);
+            assert_eq!(
+                run(&m, &s)["mmse_dementia_suspected"],
+                suspected,
+                "education {education}, MMSE {score}"
+            );
+        }
     }
 
     // ≤9 very high 4; 10–12 high 3; 13–14 moderate 2; 15–18 mild 1; ≥19 none 0.

@@ -21,13 +21,13 @@ use model_support::model;
 
 /// The columns of `batch` that `holder` holds, as a node that has only those would pass them.
 fn own_columns(model: &Model, batch: &InputBatch, holder: Holder) -> Vec<(usize, Vec<i64>)> {
-    model
-        .inputs()
-        .iter()
-        .enumerate()
-        .filter(|(_, input)| input.holder == holder)
-        .map(|(index, _)| (index, batch.column(index).to_vec()))
-        .collect()
+    let mut columns = Vec::new();
+    for (index, input) in model.inputs().iter().enumerate() {
+        if input.holder == holder {
+            columns.push((index, batch.column(index).to_vec()));
+        }
+    }
+    columns
 }
 
 /// Runs the three parties, each on its own columns only, and returns their output shares.

@@ -244,24 +244,19 @@ fn oversized_and_non_toml_specs() {
 
 #[test]
 fn model_id_is_openssl_sm3_of_the_canonical_form() {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
+    let dir = tempfile::tempdir().expect("tempdir");
     for source in [ADMISSION_V1, weinong_mpc::model::PERIODIC_V1] {
         let canonical = weinong_mpc::model::canonical_form(source).expect("ships");
         assert!(canonical.starts_with(b"weinong-model-spec/1\n{"));
-        let mut child = Command::new("openssl")
+        // OpenSSL reads the canonical form from a file: `openssl dgst -sm3 -r FILE`.
+        let path = dir.path().join("canonical");
+        std::fs::write(&path, &canonical).expect("write the canonical form");
+        let out = Command::new("openssl")
             .args(["dgst", "-sm3", "-r"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
+            .arg(&path)
+            .output()
             .expect("OpenSSL 3 is part of the development environment (DESIGN.md)");
-        child
-            .stdin
-            .take()
-            .expect("piped")
-            .write_all(&canonical)
-            .expect("write to openssl");
-        let out = child.wait_with_output().expect("openssl runs");
         assert!(out.status.success());
         let hex = String::from_utf8(out.stdout).expect("ASCII");
         let id = compile(source).expect("ships").id().to_string();

@@ -12,14 +12,12 @@ use std::time::Duration;
 
 use weinong_mpc::psi::{self, IdentifierReader, Mode, NoProgress, hash_to_group};
 
+/// The `i`-th ID of the transcript series (valid GB 11643 check character); the PSI CLI
+/// tests of `weinong` use the same series.
 fn resident_id(i: u64) -> String {
-    let first17 = format!(
-        "310104{:04}{:02}{:02}{:03}",
-        1930 + i / 336 % 80,
-        i % 336 / 28 + 1,
-        i % 28 + 1,
-        i / 26_880 % 1000
-    );
+    let (year, month, day) = (1930 + i / 336 % 80, i % 336 / 28 + 1, i % 28 + 1);
+    let seq = i / 26_880 % 1000;
+    let first17 = format!("310104{year:04}{month:02}{day:02}{seq:03}");
     let mut id = [0u8; 18];
     id[..17].copy_from_slice(first17.as_bytes());
     id[17] = weinong_keys::check_char(&id);

@@ -135,44 +135,53 @@ fn local_fault(bad: LocalFrame) -> [Result<Vec<u64>, MpcError>; 2] {
     })
 }
 
+/// Whether an error is the one a fault case expects.
+type IsExpected = fn(&MpcError) -> bool;
+
 #[test]
 fn malformed_local_frames_give_typed_errors() {
-    // Too short: P2 expects 8 words from P0.
-    let r = local_fault(LocalFrame {
-        seq: 0,
-        words: vec![1; 7],
-    });
-    assert!(
-        matches!(
-            r[1],
-            Err(MpcError::FrameLength {
-                peer: PartyId::P0,
-                expected: 8,
-                found: 7
-            })
+    // (what is wrong, the frame P0 sends, the error P2 must report); P1 must fail too.
+    let cases: [(&str, LocalFrame, IsExpected); 2] = [
+        (
+            "too short: P2 expects 8 words from P0",
+            LocalFrame {
+                seq: 0,
+                words: vec![1; 7],
+            },
+            |e| {
+                matches!(
+                    e,
+                    MpcError::FrameLength {
+                        peer: PartyId::P0,
+                        expected: 8,
+                        found: 7
+                    }
+                )
+            },
         ),
-        "{:?}",
-        r[1]
-    );
-    assert!(r[0].is_err());
-    // A replayed or skipped sequence number.
-    let r = local_fault(LocalFrame {
-        seq: 5,
-        words: vec![1; 8],
-    });
-    assert!(
-        matches!(
-            r[1],
-            Err(MpcError::OutOfOrder {
-                expected: 0,
-                found: 5,
-                ..
-            })
+        (
+            "a replayed or skipped sequence number",
+            LocalFrame {
+                seq: 5,
+                words: vec![1; 8],
+            },
+            |e| {
+                matches!(
+                    e,
+                    MpcError::OutOfOrder {
+                        expected: 0,
+                        found: 5,
+                        ..
+                    }
+                )
+            },
         ),
-        "{:?}",
-        r[1]
-    );
-    assert!(r[0].is_err());
+    ];
+    for (what, frame, expected) in cases {
+        let r = local_fault(frame);
+        assert!(r[1].as_ref().is_err_and(expected), "{what}: {:?}", r[1]);
+        assert!(r[0].is_err(), "{what}: {:?}", r[0]);
+    }
 }
 
 /// The same over TCP, where P0 writes raw bytes onto its authenticated link to P2.

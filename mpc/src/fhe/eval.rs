@@ -459,6 +459,11 @@ fn width_of_cipher(c: &Cipher) -> u32 {
     }
 }
 
+/// A public result of checked arithmetic; `None` (overflow) is a compiler bug.
+fn public(checked: Option<i64>, what: &str) -> Result<Value, FheError> {
+    checked.map(Value::Public).ok_or_else(|| overflow(what))
+}
+
 fn overflow(what: &str) -> FheError {
     FheError::Internal(format!(
         "public {what} left the i64 range the compiler proved"
@@ -521,10 +526,7 @@ fn eval_node(
 
 fn sub(a: &Value, b: &Value, bits: u32) -> Result<Value, FheError> {
     match (a, b) {
-        (Value::Public(x), Value::Public(y)) => x
-            .checked_sub(*y)
-            .map(Value::Public)
-            .ok_or_else(|| overflow("difference")),
+        (Value::Public(x), Value::Public(y)) => public(x.checked_sub(*y), "difference"),
         (Value::Enc(x), Value::Public(c)) => {
             let x = x.to_int(bits)?;
             let minus_c = c.checked_neg().ok_or_else(|| overflow("negation"))?;
@@ -537,10 +539,7 @@ fn sub(a: &Value, b: &Value, bits: u32) -> Result<Value, FheError> {
 
 fn mul(a: &Value, b: &Value, bits: u32) -> Result<Value, FheError> {
     match (a, b) {
-        (Value::Public(x), Value::Public(y)) => x
-            .checked_mul(*y)
-            .map(Value::Public)
-            .ok_or_else(|| overflow("product")),
+        (Value::Public(x), Value::Public(y)) => public(x.checked_mul(*y), "product"),
         (Value::Enc(x), Value::Public(c)) | (Value::Public(c), Value::Enc(x)) => {
             const_mul(&Value::Enc(x.clone()), *c, bits)
         }
@@ -561,10 +560,7 @@ fn mul(a: &Value, b: &Value, bits: u32) -> Result<Value, FheError> {
 
 fn const_mul(a: &Value, c: i64, bits: u32) -> Result<Value, FheError> {
     match a {
-        Value::Public(x) => x
-            .checked_mul(c)
-            .map(Value::Public)
-            .ok_or_else(|| overflow("product")),
+        Value::Public(x) => public(x.checked_mul(c), "product"),
         Value::Enc(_) if c == 0 => Ok(Value::Public(0)),
         Value::Enc(Cipher::Bool(b)) if c != 1 => {
             // A condition times a constant is a select between two trivial ciphertexts:

@@ -102,28 +102,18 @@ pub struct EncryptionKey {
 impl EncryptionKey {
     /// The compressed key in tfhe's safe serialization.
     pub fn to_bytes(&self) -> Result<Vec<u8>, FheError> {
-        let mut out = Vec::new();
-        safe_serialize(&self.compressed, &mut out, COMPACT_PUBLIC_KEY_BYTES_MAX)
-            .map_err(|e| FheError::Tfhe(e.to_string()))?;
-        Ok(out)
+        key_to_bytes(&self.compressed, COMPACT_PUBLIC_KEY_BYTES_MAX)
     }
 
     /// Reads a compressed compact public key: size limit, header, then conformance with the
     /// pinned public-key parameters.
     pub fn from_bytes(bytes: &[u8]) -> Result<EncryptionKey, FheError> {
-        const WHAT: &str = "compact public key";
-        check_len(WHAT, bytes, COMPACT_PUBLIC_KEY_BYTES_MAX)?;
-        let compressed: CompressedCompactPublicKey =
-            DeserializationConfig::new(COMPACT_PUBLIC_KEY_BYTES_MAX)
-                .disable_conformance()
-                .deserialize_from(bytes)
-                .map_err(|reason| FheError::Malformed { what: WHAT, reason })?;
-        if !compressed.is_conformant(&pke_parameters()) {
-            return Err(FheError::NotConformant {
-                what: WHAT,
-                expected: PARAMETER_SET_NAME.to_owned(),
-            });
-        }
+        let compressed = key_from_bytes::<CompressedCompactPublicKey>(
+            "compact public key",
+            bytes,
+            COMPACT_PUBLIC_KEY_BYTES_MAX,
+            |k| k.is_conformant(&pke_parameters()),
+        )?;
         let key = compressed.decompress();
         Ok(EncryptionKey { compressed, key })
     }
@@ -140,35 +130,58 @@ pub struct EvaluationKey {
 }
 
 impl EvaluationKey {
-    /// The compressed key in tfhe's safe serialization.
-    pub fn to_bytes(&self) -> Result<Vec<u8>, FheError> {
-        let mut out = Vec::new();
-        safe_serialize(&self.compressed, &mut out, SERVER_KEY_BYTES_MAX)
-            .map_err(|e| FheError::Tfhe(e.to_string()))?;
-        Ok(out)
-    }
-
     /// Reads a compressed server key: size limit, header, then conformance with the whole
     /// pinned configuration (computation and public-key keyswitch parameters).
     pub fn from_bytes(bytes: &[u8]) -> Result<EvaluationKey, FheError> {
-        const WHAT: &str = "compressed server key";
-        check_len(WHAT, bytes, SERVER_KEY_BYTES_MAX)?;
-        let compressed: CompressedServerKey = DeserializationConfig::new(SERVER_KEY_BYTES_MAX)
-            .disable_conformance()
-            .deserialize_from(bytes)
-            .map_err(|reason| FheError::Malformed { what: WHAT, reason })?;
-        if !compressed.is_conformant(&config().into()) {
-            return Err(FheError::NotConformant {
-                what: WHAT,
-                expected: PARAMETER_SET_NAME.to_owned(),
-            });
-        }
+        let compressed = key_from_bytes::<CompressedServerKey>(
+            "compressed server key",
+            bytes,
+            SERVER_KEY_BYTES_MAX,
+            |k| k.is_conformant(&config().into()),
+        )?;
         Ok(EvaluationKey { compressed })
+    }
+
+    /// The compressed key in tfhe's safe serialization.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, FheError> {
+        key_to_bytes(&self.compressed, SERVER_KEY_BYTES_MAX)
     }
 
     pub(crate) fn compressed(&self) -> &CompressedServerKey {
         &self.compressed
     }
+}
+
+/// A public key in tfhe's safe serialization, refused past `max` bytes.
+fn key_to_bytes<K: serde::Serialize + tfhe::Versionize + tfhe::named::Named>(
+    key: &K,
+    max: u64,
+) -> Result<Vec<u8>, FheError> {
+    let mut out = Vec::new();
+    safe_serialize(key, &mut out, max).map_err(|e| FheError::Tfhe(e.to_string()))?;
+    Ok(out)
+}
+
+/// Reads a public key: size limit, header, then `conforms` (the pinned parameters); tfhe's
+/// own conformant read would not tell a malformed blob from a foreign parameter set.
+fn key_from_bytes<K: serde::de::DeserializeOwned + tfhe::Unversionize + tfhe::named::Named>(
+    what: &'static str,
+    bytes: &[u8],
+    max: u64,
+    conforms: impl FnOnce(&K) -> bool,
+) -> Result<K, FheError> {
+    check_len(what, bytes, max)?;
+    let key: K = DeserializationConfig::new(max)
+        .disable_conformance()
+        .deserialize_from(bytes)
+        .map_err(|reason| FheError::Malformed { what, reason })?;
+    if !conforms(&key) {
+        return Err(FheError::NotConformant {
+            what,
+            expected: PARAMETER_SET_NAME.to_owned(),
+        });
+    }
+    Ok(key)
 }
 
 /// Refuses a blob longer than `max` before any parsing.

@@ -31,6 +31,9 @@ use super::spec::{Bound, InputSpec, SpecFile};
 /// The one spec format version this compiler reads.
 pub const FORMAT_VERSION: i64 = 1;
 
+/// Makes the error for an invalid field: byte offset in the source, field path, reason.
+type Invalid<'a> = dyn Fn(usize, &str, String) -> SpecError + 'a;
+
 const RESERVED: [&str; 8] = ["and", "or", "not", "sum", "min", "max", "if", "band"];
 
 /// Compiles a spec; the error names the line, column and field of the first problem.
@@ -313,28 +316,22 @@ struct Names {
 }
 
 impl Names {
-    fn claim<F>(
+    fn claim(
         &mut self,
         name: &Spanned<String>,
         kind: &'static str,
-        invalid: &F,
-    ) -> Result<(), SpecError>
-    where
-        F: Fn(usize, &str, String) -> SpecError,
-    {
+        invalid: &Invalid<'_>,
+    ) -> Result<(), SpecError> {
         self.claim_str(name.get_ref(), name.span().start, kind, invalid)
     }
 
-    fn claim_str<F>(
+    fn claim_str(
         &mut self,
         name: &str,
         offset: usize,
         kind: &'static str,
-        invalid: &F,
-    ) -> Result<(), SpecError>
-    where
-        F: Fn(usize, &str, String) -> SpecError,
-    {
+        invalid: &Invalid<'_>,
+    ) -> Result<(), SpecError> {
         let field = format!("{kind}.{name}");
         check_name(name).map_err(|r| invalid(offset, &field, r))?;
         if let Some(other) = self.kinds.insert(name.to_owned(), kind) {
@@ -350,14 +347,11 @@ impl Names {
     }
 }
 
-fn compile_params<F>(
+fn compile_params(
     spec: &SpecFile,
     names: &mut Names,
-    invalid: &F,
-) -> Result<Vec<ParamDecl>, SpecError>
-where
-    F: Fn(usize, &str, String) -> SpecError,
-{
+    invalid: &Invalid<'_>,
+) -> Result<Vec<ParamDecl>, SpecError> {
     let mut params = Vec::new();
     for (name, param) in &spec.params {
         names.claim(name, "params", invalid)?;
@@ -397,16 +391,13 @@ where
     Ok(params)
 }
 
-fn compile_inputs<F>(
+fn compile_inputs(
     spec: &SpecFile,
     names: &mut Names,
-    invalid: &F,
-) -> Result<Vec<InputDecl>, SpecError>
-where
-    F: Fn(usize, &str, String) -> SpecError,
-{
-    let mut inputs = Vec::new();
+    invalid: &Invalid<'_>,
+) -> Result<Vec<InputDecl>, SpecError> {
     let mut columns: BTreeMap<(Holder, String), String> = BTreeMap::new();
+    let mut inputs = Vec::new();
     for (name, input) in &spec.inputs {
         names.claim(name, "inputs", invalid)?;
         let mut decl = compile_input(name, input, invalid)?;
@@ -467,14 +458,11 @@ where
     Ok(inputs)
 }
 
-fn compile_input<F>(
+fn compile_input(
     name: &Spanned<String>,
     input: &InputSpec,
-    invalid: &F,
-) -> Result<InputDecl, SpecError>
-where
-    F: Fn(usize, &str, String) -> SpecError,
-{
+    invalid: &Invalid<'_>,
+) -> Result<InputDecl, SpecError> {
     let field = format!("inputs.{}", name.get_ref());
     let holder = Holder::from_name(input.holder.get_ref()).ok_or_else(|| {
         invalid(
@@ -623,15 +611,12 @@ where
     })
 }
 
-fn compile_tables<F>(
+fn compile_tables(
     spec: &SpecFile,
     names: &mut Names,
     params: &BTreeMap<String, i64>,
-    invalid: &F,
-) -> Result<BTreeMap<String, Vec<Band>>, SpecError>
-where
-    F: Fn(usize, &str, String) -> SpecError,
-{
+    invalid: &Invalid<'_>,
+) -> Result<BTreeMap<String, Vec<Band>>, SpecError> {
     let mut tables = BTreeMap::new();
     for (name, table) in &spec.tables {
         names.claim(name, "tables", invalid)?;
@@ -697,16 +682,13 @@ where
     Ok(tables)
 }
 
-fn check_inputs_used<F>(
+fn check_inputs_used(
     spec: &SpecFile,
     inputs: &[InputDecl],
     builder: &Builder<'_>,
     remap: &[Option<NodeId>],
-    invalid: &F,
-) -> Result<(), SpecError>
-where
-    F: Fn(usize, &str, String) -> SpecError,
-{
+    invalid: &Invalid<'_>,
+) -> Result<(), SpecError> {
     for input in inputs {
         let node = builder.inputs.get(&input.name).map(|v| v.node);
         if node.and_then(|n| remap[n.index()]).is_some() {

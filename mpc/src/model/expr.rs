@@ -173,6 +173,9 @@ fn describe(token: &Token) -> String {
     }
 }
 
+/// One rule of the grammar below.
+type Parse = fn(&mut Parser) -> Result<Expr, ParseError>;
+
 impl Parser {
     fn peek(&self) -> &Token {
         self.tokens.get(self.next).map_or(&Token::End, |(t, _)| t)
@@ -217,42 +220,45 @@ impl Parser {
         Ok(())
     }
 
-    fn or(&mut self) -> Result<Expr, ParseError> {
+    /// Parses with `parse` one nesting level deeper, within [`EXPR_DEPTH_MAX`].
+    fn nested(&mut self, parse: Parse) -> Result<Expr, ParseError> {
         self.enter()?;
-        let mut lhs = self.and()?;
+        let inner = parse(self)?;
+        self.depth -= 1;
+        Ok(inner)
+    }
+
+    /// A left-associative chain `next (op next)*`; `op` eats an operator if one follows.
+    fn chain(
+        &mut self,
+        next: Parse,
+        op: fn(&mut Self) -> Option<BinOp>,
+    ) -> Result<Expr, ParseError> {
+        let mut lhs = next(self)?;
         loop {
             let pos = self.pos();
-            if !self.eat_word("or") {
+            let Some(op) = op(self) else {
                 break;
-            }
-            let rhs = self.and()?;
-            lhs = Expr::binary(BinOp::Or, lhs, rhs, pos);
+            };
+            let rhs = next(self)?;
+            lhs = Expr::binary(op, lhs, rhs, pos);
         }
-        self.depth -= 1;
         Ok(lhs)
+    }
+
+    fn or(&mut self) -> Result<Expr, ParseError> {
+        self.nested(|p| p.chain(Self::and, |p| p.eat_word("or").then_some(BinOp::Or)))
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.not()?;
-        loop {
-            let pos = self.pos();
-            if !self.eat_word("and") {
-                break;
-            }
-            let rhs = self.not()?;
-            lhs = Expr::binary(BinOp::And, lhs, rhs, pos);
-        }
-        Ok(lhs)
+        self.chain(Self::not, |p| p.eat_word("and").then_some(BinOp::And))
     }
 
     fn not(&mut self) -> Result<Expr, ParseError> {
-        if self.eat_word("not") {
-            self.enter()?;
-            let inner = self.not()?;
-            self.depth -= 1;
-            return Ok(Expr::Not(Box::new(inner)));
+        if !self.eat_word("not") {
+            return self.compare();
         }
-        self.compare()
+        Ok(Expr::Not(Box::new(self.nested(Self::not)?)))
     }
 
     fn compare(&mut self) -> Result<Expr, ParseError> {
@@ -279,41 +285,24 @@ impl Parser {
     }
 
     fn sum(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.product()?;
-        loop {
-            let pos = self.pos();
-            let op = if self.eat_sym("+") {
-                BinOp::Add
-            } else if self.eat_sym("-") {
-                BinOp::Sub
+        self.chain(Self::product, |p| {
+            if p.eat_sym("+") {
+                Some(BinOp::Add)
+            } else if p.eat_sym("-") {
+                Some(BinOp::Sub)
             } else {
-                break;
-            };
-            let rhs = self.product()?;
-            lhs = Expr::binary(op, lhs, rhs, pos);
-        }
-        Ok(lhs)
+                None
+            }
+        })
     }
 
     fn product(&mut self) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary()?;
-        loop {
-            let pos = self.pos();
-            if !self.eat_sym("*") {
-                break;
-            }
-            let rhs = self.unary()?;
-            lhs = Expr::binary(BinOp::Mul, lhs, rhs, pos);
-        }
-        Ok(lhs)
+        self.chain(Self::unary, |p| p.eat_sym("*").then_some(BinOp::Mul))
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
         if self.eat_sym("-") {
-            self.enter()?;
-            let inner = self.unary()?;
-            self.depth -= 1;
-            return Ok(Expr::Neg(Box::new(inner)));
+            return Ok(Expr::Neg(Box::new(self.nested(Self::unary)?)));
         }
         self.atom()
     }

@@ -32,15 +32,15 @@ impl NodeId {
 pub struct InputId(pub(crate) u32);
 
 impl InputId {
+    /// The input's position in [`super::Model::inputs`].
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
     /// The id of position `index`; a spec of at most `SPEC_BYTES_MAX` bytes declares far
     /// fewer than 2^32 inputs.
     pub(crate) fn from_index(index: usize) -> InputId {
         InputId(u32::try_from(index).expect("input counts are bounded by the spec size < 2^32"))
-    }
-
-    /// The input's position in [`super::Model::inputs`].
-    pub fn index(self) -> usize {
-        self.0 as usize
     }
 }
 

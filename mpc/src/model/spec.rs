@@ -56,6 +56,8 @@ pub(crate) struct InputSpec {
     pub category: Spanned<String>,
     #[serde(rename = "type")]
     pub value_type: Spanned<String>,
+    // Required fields first, in the order a missing one is reported.
+    pub doc: String,
     #[serde(default)]
     pub range: Option<Spanned<[i64; 2]>>,
     #[serde(default)]
@@ -66,7 +68,6 @@ pub(crate) struct InputSpec {
     pub column: Option<Spanned<String>>,
     #[serde(default)]
     pub optional: Option<Spanned<OptionalSpec>>,
-    pub doc: String,
 }
 
 /// `optional = { fill = N, flag = "NAME_known" }`

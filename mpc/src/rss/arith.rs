@@ -20,11 +20,7 @@ impl Party {
         check_batch(len)?;
         self.stats.rounds += 1;
         if self.id == owner {
-            let values = values.ok_or(MpcError::InputOwnership {
-                owner,
-                party: self.id,
-                problem: "owns the input but passed no values",
-            })?;
+            let values = self.owned_values(owner, values)?;
             same_len("input", values.len(), len)?;
             let r = self.prg_prev.vec(len);
             let masked: Vec<u64> = values
@@ -47,6 +43,15 @@ impl Party {
             let r = self.prg_next.vec(len);
             Ok(ArithShares::from_parts(vec![0; len], r))
         }
+    }
+
+    /// The values of an input this party owns; the owner must pass them.
+    pub(super) fn owned_values<T>(&self, owner: PartyId, values: Option<T>) -> Result<T, MpcError> {
+        values.ok_or(MpcError::InputOwnership {
+            owner,
+            party: self.id,
+            problem: "owns the input but passed no values",
+        })
     }
 
     /// Public values as (trivial) shares: component 0 holds the value.
@@ -170,12 +175,7 @@ impl Party {
         columns: &[&ArithShares],
         weights: &ArithShares,
     ) -> Result<ArithShares, MpcError> {
-        same_len(
-            "weighted_sum (columns vs weights)",
-            columns.len(),
-            weights.len(),
-        )?;
-        let rows = columns.first().map_or(0, |c| c.len());
+        let rows = weighted_rows("weighted_sum (columns vs weights)", columns, weights.len())?;
         let mut z = vec![0u64; rows];
         for (j, column) in columns.iter().enumerate() {
             same_len("weighted_sum", column.len(), rows)?;
@@ -197,12 +197,11 @@ impl Party {
         columns: &[&ArithShares],
         weights: &[u64],
     ) -> Result<ArithShares, MpcError> {
-        same_len(
+        let rows = weighted_rows(
             "weighted_sum_public (columns vs weights)",
-            columns.len(),
+            columns,
             weights.len(),
         )?;
-        let rows = columns.first().map_or(0, |c| c.len());
         let mut a = vec![0u64; rows];
         let mut b = vec![0u64; rows];
         for (column, &w) in columns.iter().zip(weights) {
@@ -305,6 +304,16 @@ impl Party {
         let sum = self.weighted_sum(columns, weights)?;
         self.trunc(&sum, frac_bits)
     }
+}
+
+/// The row count of a weighted sum's `columns`, after checking one weight per column.
+fn weighted_rows(
+    op: &'static str,
+    columns: &[&ArithShares],
+    weights: usize,
+) -> Result<usize, MpcError> {
+    same_len(op, columns.len(), weights)?;
+    Ok(columns.first().map_or(0, |c| c.len()))
 }
 
 #[cfg(test)]

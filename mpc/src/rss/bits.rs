@@ -40,11 +40,7 @@ impl Party {
     ) -> Result<Words, MpcError> {
         self.stats.rounds += 1;
         if self.id == owner {
-            let mut masked = values.ok_or(MpcError::InputOwnership {
-                owner,
-                party: self.id,
-                problem: "owns the input but passed no values",
-            })?;
+            let mut masked = self.owned_values(owner, values)?;
             same_len("input_words", masked.len(), len)?;
             let r = self.prg_prev.vec(len);
             for (m, r) in masked.iter_mut().zip(&r) {

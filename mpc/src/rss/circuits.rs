@@ -317,21 +317,16 @@ impl Party {
             let g_targets: Vec<usize> = (k..63).collect();
             let p_targets: Vec<usize> = (2 * k..63).collect();
             let mut batch = AndBatch::with_capacity((g_targets.len() + p_targets.len()) * w);
-            for &j in &g_targets {
-                batch.push(
-                    plane(&pp.a, j, w),
-                    plane(&pp.b, j, w),
-                    plane(&g.a, j - k, w),
-                    plane(&g.b, j - k, w),
-                );
-            }
-            for &j in &p_targets {
-                batch.push(
-                    plane(&pp.a, j, w),
-                    plane(&pp.b, j, w),
-                    plane(&pp.a, j - k, w),
-                    plane(&pp.b, j - k, w),
-                );
+            // P[j]·G[j−k] for the G targets, then P[j]·P[j−k] for the P targets.
+            for (targets, right) in [(&g_targets, &g), (&p_targets, &pp)] {
+                for &j in targets {
+                    batch.push(
+                        plane(&pp.a, j, w),
+                        plane(&pp.b, j, w),
+                        plane(&right.a, j - k, w),
+                        plane(&right.b, j - k, w),
+                    );
+                }
             }
             let out = self.and_words(&batch.xa, &batch.xb, &batch.ya, &batch.yb)?;
             for (i, &j) in g_targets.iter().enumerate() {

@@ -49,6 +49,11 @@ fn same_len(op: &'static str, left: usize, right: usize) -> Result<(), MpcError>
     }
 }
 
+/// Word-wise XOR of two share components: XOR of boolean shares is local.
+fn xor_words(x: &[u64], y: &[u64]) -> Vec<u64> {
+    x.iter().zip(y).map(|(x, y)| x ^ y).collect()
+}
+
 /// Replicated arithmetic shares of a vector over Z_2^64 (two's complement for signed values).
 #[derive(Clone)]
 pub struct ArithShares {
@@ -195,8 +200,6 @@ pub struct BitShares {
     pub(crate) b: Vec<u64>,
 }
 
-wiped_and_redacted!(BitShares);
-
 impl BitShares {
     pub(crate) fn from_parts(len: usize, a: Vec<u64>, b: Vec<u64>) -> BitShares {
         debug_assert_eq!(a.len(), len.div_ceil(64));
@@ -217,13 +220,15 @@ impl BitShares {
     /// Element-wise XOR (local).
     pub fn xor(&self, other: &BitShares) -> Result<BitShares, MpcError> {
         same_len("xor", self.len, other.len)?;
-        Ok(BitShares {
-            len: self.len,
-            a: self.a.iter().zip(&other.a).map(|(x, y)| x ^ y).collect(),
-            b: self.b.iter().zip(&other.b).map(|(x, y)| x ^ y).collect(),
-        })
+        Ok(BitShares::from_parts(
+            self.len,
+            xor_words(&self.a, &other.a),
+            xor_words(&self.b, &other.b),
+        ))
     }
 }
+
+wiped_and_redacted!(BitShares);
 
 /// Replicated boolean shares of a vector of 64-bit values, bit-sliced: plane j (bit j of
 /// every element) is a run of `len.div_ceil(64)` words, planes stored in order 0..64.
@@ -267,8 +272,8 @@ impl BoolShares {
         same_len("xor", self.len, other.len)?;
         Ok(BoolShares {
             len: self.len,
-            a: self.a.iter().zip(&other.a).map(|(x, y)| x ^ y).collect(),
-            b: self.b.iter().zip(&other.b).map(|(x, y)| x ^ y).collect(),
+            a: xor_words(&self.a, &other.a),
+            b: xor_words(&self.b, &other.b),
         })
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
-use crate::limits::{FRAME_WORDS_MAX, SEND_QUEUE_FRAMES};
-use crate::transport::{Peer, Transport};
+use crate::limits::SEND_QUEUE_FRAMES;
+use crate::transport::{Peer, Transport, check_frame_words};
 use crate::{MpcError, PartyId};
 
 /// One frame on an in-process channel.
@@ -140,19 +140,7 @@ impl Transport for LocalTransport {
             });
         }
         self.seq[slot] = expected_seq.wrapping_add(1);
-        if frame.words.len() > FRAME_WORDS_MAX {
-            return Err(MpcError::Malformed {
-                peer,
-                reason: "frame exceeds FRAME_WORDS_MAX",
-            });
-        }
-        if frame.words.len() != len {
-            return Err(MpcError::FrameLength {
-                peer,
-                expected: len as u64,
-                found: frame.words.len() as u64,
-            });
-        }
+        check_frame_words(peer, frame.words.len() as u64, len)?;
         Ok(frame.words)
     }
 }

@@ -9,6 +9,7 @@
 pub mod local;
 pub mod tcp;
 
+use crate::limits::FRAME_WORDS_MAX;
 use crate::{MpcError, PartyId};
 
 /// A neighbour in the ring, relative to the calling party.
@@ -27,6 +28,26 @@ impl Peer {
             Peer::Next => me.next(),
             Peer::Prev => me.prev(),
         }
+    }
+}
+
+/// Checks a received frame's word count before its body is used: past [`FRAME_WORDS_MAX`]
+/// the frame is malformed, otherwise it must be the `len` words the round expects.
+pub(crate) fn check_frame_words(peer: PartyId, found: u64, len: usize) -> Result<(), MpcError> {
+    let expected = len as u64;
+    if found > FRAME_WORDS_MAX as u64 {
+        Err(MpcError::Malformed {
+            peer,
+            reason: "frame exceeds FRAME_WORDS_MAX",
+        })
+    } else if found != expected {
+        Err(MpcError::FrameLength {
+            peer,
+            expected,
+            found,
+        })
+    } else {
+        Ok(())
     }
 }
 

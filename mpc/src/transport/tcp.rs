@@ -11,10 +11,11 @@
 //! direction's key, derived from the pair secret, the session id and (from, to). So a frame
 //! from another session, another direction, a replayed or a reordered frame is refused
 //! (`BadTag`, `OutOfOrder`). The length is checked against the expected one and against
-//! [`FRAME_WORDS_MAX`] before any body byte is read. Bodies are not encrypted: a session
-//! runs over a channel that is itself confidential (loopback, or the node's libp2p/Noise
-//! streams); shares reveal nothing to a passive observer who lacks a second share, but
-//! deployments must not run this transport over an open network.
+//! [`FRAME_WORDS_MAX`](crate::limits::FRAME_WORDS_MAX) before any body byte is read.
+//! Bodies are not encrypted: a session runs over a channel that is itself confidential
+//! (loopback, or the node's libp2p/Noise streams); shares reveal nothing to a passive
+//! observer who lacks a second share, but deployments must not run this transport over an
+//! open network.
 //!
 //! Each link has a writer thread fed through a bounded queue, so two parties sending large
 //! frames to each other at once cannot deadlock on full socket buffers.
@@ -25,10 +26,10 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::limits::{FRAME_WORDS_MAX, SEND_QUEUE_FRAMES};
+use crate::limits::SEND_QUEUE_FRAMES;
 use crate::run::on_party_threads;
 use crate::secrets::{DerivedKey, PairSecret, PartySecrets, SessionId};
-use crate::transport::{Peer, Transport};
+use crate::transport::{Peer, Transport, check_frame_words};
 use crate::{MpcError, PartyId};
 
 const MAGIC: [u8; 4] = *b"WNMP";
@@ -328,19 +329,7 @@ impl Link {
         let mut found = [0u8; 8];
         found.copy_from_slice(&header[16..24]);
         let found = u64::from_le_bytes(found);
-        if found > FRAME_WORDS_MAX as u64 {
-            return Err(MpcError::Malformed {
-                peer,
-                reason: "frame exceeds FRAME_WORDS_MAX",
-            });
-        }
-        if found != len as u64 {
-            return Err(MpcError::FrameLength {
-                peer,
-                expected: len as u64,
-                found,
-            });
-        }
+        check_frame_words(peer, found, len)?;
         if seq != self.recv_seq {
             return Err(MpcError::OutOfOrder {
                 peer,

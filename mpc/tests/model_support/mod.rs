@@ -53,13 +53,10 @@ pub fn admission_baseline(model: &Model) -> BTreeMap<String, i64> {
 }
 
 /// The Morse fall-scale items of admission-v1, in the instrument's order.
+#[rustfmt::skip]
 pub const MORSE_ITEMS: [&str; 6] = [
-    "morse_fall_history",
-    "morse_secondary_diagnosis",
-    "morse_ambulatory_aid",
-    "morse_iv_access",
-    "morse_gait",
-    "morse_mental_status",
+    "morse_fall_history", "morse_secondary_diagnosis", "morse_ambulatory_aid",
+    "morse_iv_access", "morse_gait", "morse_mental_status",
 ];
 
 /// The Charlson conditions of admission-v1: first the ten worth 1 point, then the rest.
@@ -84,25 +81,17 @@ pub const CCI_CONDITIONS: [&str; 17] = [
 ];
 
 /// The AD8 items of admission-v1, in the instrument's order.
+#[rustfmt::skip]
 pub const AD8_ITEMS: [&str; 8] = [
-    "ad8_judgment",
-    "ad8_interest",
-    "ad8_repeats",
-    "ad8_gadgets",
-    "ad8_month_year",
-    "ad8_finances",
-    "ad8_appointments",
-    "ad8_daily_memory",
+    "ad8_judgment", "ad8_interest", "ad8_repeats", "ad8_gadgets",
+    "ad8_month_year", "ad8_finances", "ad8_appointments", "ad8_daily_memory",
 ];
 
 /// The Braden items of admission-v1; each scores from 1 to 4, friction from 1 to 3.
+#[rustfmt::skip]
 pub const BRADEN_ITEMS: [&str; 6] = [
-    "braden_sensory",
-    "braden_moisture",
-    "braden_activity",
-    "braden_mobility",
-    "braden_nutrition",
-    "braden_friction",
+    "braden_sensory", "braden_moisture", "braden_activity",
+    "braden_mobility", "braden_nutrition", "braden_friction",
 ];
 
 /// Sets the MNA-SF inputs: the five items (food, weight loss, mobility, acute stress,
@@ -131,33 +120,20 @@ pub fn set_mna(
 }
 
 /// The GB/T 42195 items, in reduction order; 意识水平 comes last so that lowering the total
-/// reaches coma only when asked.
+/// reaches coma only when asked; grouped by part of the standard.
+#[rustfmt::skip]
 pub const GBT_ITEMS: [&str; 26] = [
-    "gb_eating",
-    "gb_grooming",
-    "gb_bathing",
-    "gb_dress_upper",
-    "gb_dress_lower",
-    "gb_urine",
-    "gb_bowel",
-    "gb_toilet",
-    "gb_bed_transfer",
-    "gb_chair_transfer",
-    "gb_walking",
-    "gb_stairs",
-    "gb_orient_time",
-    "gb_orient_place",
-    "gb_orient_person",
-    "gb_memory",
-    "gb_understanding",
-    "gb_expression",
-    "gb_aggression",
-    "gb_depression",
-    "gb_vision",
-    "gb_hearing",
-    "gb_daily_affairs",
-    "gb_transport",
-    "gb_social",
+    // 自理能力
+    "gb_eating", "gb_grooming", "gb_bathing", "gb_dress_upper", "gb_dress_lower",
+    "gb_urine", "gb_bowel", "gb_toilet",
+    // 基础运动能力
+    "gb_bed_transfer", "gb_chair_transfer", "gb_walking", "gb_stairs",
+    // 精神状态, but for 意识水平
+    "gb_orient_time", "gb_orient_place", "gb_orient_person", "gb_memory",
+    "gb_understanding", "gb_expression", "gb_aggression", "gb_depression",
+    // 感知觉与社会参与
+    "gb_vision", "gb_hearing", "gb_daily_affairs", "gb_transport", "gb_social",
+    // 意识水平
     "gb_consciousness",
 ];
 
