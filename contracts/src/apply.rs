@@ -33,6 +33,15 @@ pub struct Receipt {
     pub outcome: Outcome,
 }
 
+/// What a handler works on: the state, the transaction's signer, its hash and the block it
+/// is applied in (a tuple, so that each handler names the parts in one line).
+pub(crate) struct Context<'s>(
+    pub(crate) &'s mut State,
+    pub(crate) KeyId,
+    pub(crate) TxHash,
+    pub(crate) BlockTime,
+);
+
 /// What changed, by call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -105,16 +114,17 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
             last,
         });
     }
+    let cx = Context(state, signer, tx.hash(), at);
     let outcome = match tx.call() {
-        Call::Governance(g) => governance::apply(state, signer, g, at)?,
-        Call::ConsentGrant(c) => consent::grant(state, signer, c, tx.hash(), at)?,
-        Call::ConsentRevoke(c) => consent::revoke(state, signer, c, tx.hash(), at)?,
-        Call::AccessRecord(a) => consent::access(state, signer, a, tx.hash(), at)?,
-        Call::AssessmentRequest(q) => requests::open(state, signer, q, tx.hash(), at)?,
-        Call::ResultRecord(q) => requests::compute(state, signer, q, tx.hash(), at)?,
-        Call::FailRequest(f) => requests::fail(state, signer, f, tx.hash(), at)?,
-        Call::BatchRequest(b) => batch::part(state, signer, b, tx.hash(), at)?,
-        Call::BatchAccess(a) => batch::access(state, signer, a, tx.hash(), at)?,
+        Call::Governance(g) => governance::apply(cx.0, signer, g, at)?,
+        Call::ConsentGrant(c) => consent::grant(cx, c)?,
+        Call::ConsentRevoke(c) => consent::revoke(cx, c)?,
+        Call::AccessRecord(a) => consent::access(cx, a)?,
+        Call::AssessmentRequest(q) => requests::open(cx, q)?,
+        Call::ResultRecord(q) => requests::compute(cx, q)?,
+        Call::FailRequest(f) => requests::fail(cx, f)?,
+        Call::BatchRequest(b) => batch::part(cx, b)?,
+        Call::BatchAccess(a) => batch::access(cx, a)?,
     };
     // Nothing can fail past this point.
     state.nonces.insert(signer, tx.nonce());

@@ -14,35 +14,30 @@
 //! subject); the digest covers the list and the per-subject consents through hashes
 //! computed when they are recorded, so a batch adds O(1) to every later block's digest.
 
-use weinong_keys::{KeyId, Sm3};
+use weinong_keys::Sm3;
+use weinong_ledger::Hash32;
 use weinong_ledger::codec::Writer;
-use weinong_ledger::{Hash32, TxHash};
 
-use crate::apply::Outcome;
+use crate::apply::{Context, Outcome};
 use crate::payload::{BatchAccess, BatchRequest};
 use crate::rejection::Rejection;
 use crate::requests::{
     check_new, needed_categories, note_access, open_request, requesters_open_request,
 };
 use crate::state::{
-    Batch, BatchAccessEntry, HistoryEntry, Request, RequestEvent, RequestStatus, State, Target,
+    Batch, BatchAccessEntry, HistoryEntry, Request, RequestEvent, RequestStatus, Target,
 };
-use crate::types::{BlockTime, CategorySet, ConsentId};
+use crate::types::{CategorySet, ConsentId};
 use weinong_keys::Digest as _;
 
 const LIST_TAG: &[u8; 4] = b"WNBL";
 const CONSENTS_TAG: &[u8; 4] = b"WNBC";
 
-pub(crate) fn part(
-    state: &mut State,
-    signer: KeyId,
-    b: &BatchRequest,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn part(cx: Context<'_>, b: &BatchRequest) -> Result<Outcome, Rejection> {
     if b.part == 0 {
-        return open(state, signer, b, tx, at);
+        return open(cx, b);
     }
+    let Context(state, signer, tx, at) = cx;
     let request = requesters_open_request(state, signer, b.request, at)?;
     let batch = request.batch().ok_or(Rejection::WrongRequestKind {
         request: b.request,
@@ -102,13 +97,8 @@ pub(crate) fn part(
     })
 }
 
-fn open(
-    state: &mut State,
-    signer: KeyId,
-    b: &BatchRequest,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+fn open(cx: Context<'_>, b: &BatchRequest) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     let deadline_ms = check_new(state, signer, (b.request, b.purpose, b.model), at)?;
     let list_hash = chain(&Hash32([0; 32]), b);
     let count = u32::try_from(b.subjects.len()).unwrap_or(u32::MAX);
@@ -155,13 +145,8 @@ fn open(
     })
 }
 
-pub(crate) fn access(
-    state: &mut State,
-    signer: KeyId,
-    a: &BatchAccess,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn access(cx: Context<'_>, a: &BatchAccess) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     crate::requests::require_node(state, signer, a.node, at)?;
     let request = open_request(state, a.request, at)?;
     let batch = request.batch().ok_or(Rejection::WrongRequestKind {

@@ -8,22 +8,16 @@
 //! model reads (minimum necessary, Art. 6).
 
 use weinong_keys::{KeyId, SubjectPseudonym};
-use weinong_ledger::TxHash;
 
-use crate::apply::{Outcome, require_role};
+use crate::apply::{Context, Outcome, require_role};
 use crate::limits::{CONSENT_VALIDITY_MS_MAX, REQUEST_ACCESSES_MAX};
 use crate::payload::{AccessRecord, ConsentGrant, ConsentRevoke};
 use crate::rejection::Rejection;
 use crate::state::{AccessEntry, Consent, HistoryEntry, RequestEvent, Revocation, State};
-use crate::types::{BlockTime, CategorySet, ConsentId, Purpose, Role};
+use crate::types::{CategorySet, ConsentId, Purpose, Role};
 
-pub(crate) fn grant(
-    state: &mut State,
-    signer: KeyId,
-    c: &ConsentGrant,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn grant(cx: Context<'_>, c: &ConsentGrant) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     require_role(state, signer, Role::Registrar, at)?;
     if state.consents.contains_key(&c.consent) {
         return Err(Rejection::ConsentExists { consent: c.consent });
@@ -64,13 +58,8 @@ pub(crate) fn grant(
     Ok(Outcome::ConsentGranted { consent: c.consent })
 }
 
-pub(crate) fn revoke(
-    state: &mut State,
-    signer: KeyId,
-    c: &ConsentRevoke,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn revoke(cx: Context<'_>, c: &ConsentRevoke) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     require_role(state, signer, Role::Registrar, at)?;
     let consent = state
         .consents
@@ -91,13 +80,8 @@ pub(crate) fn revoke(
     Ok(Outcome::ConsentRevoked { consent: c.consent })
 }
 
-pub(crate) fn access(
-    state: &mut State,
-    signer: KeyId,
-    a: &AccessRecord,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn access(cx: Context<'_>, a: &AccessRecord) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     crate::requests::require_node(state, signer, a.node, at)?;
     let request = crate::requests::open_request(state, a.request, at)?;
     let subject = request.subject().ok_or(Rejection::WrongRequestKind {

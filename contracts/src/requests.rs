@@ -12,7 +12,7 @@
 use weinong_keys::KeyId;
 use weinong_ledger::TxHash;
 
-use crate::apply::{Outcome, live_model, require_role};
+use crate::apply::{Context, Outcome, live_model, require_role};
 use crate::limits::REQUEST_TIMEOUT_MS;
 use crate::payload::{AssessmentRequest, FailRequest, ResultRecord};
 use crate::rejection::Rejection;
@@ -99,13 +99,8 @@ pub(crate) fn note_access(
     authorised
 }
 
-pub(crate) fn open(
-    state: &mut State,
-    signer: KeyId,
-    q: &AssessmentRequest,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn open(cx: Context<'_>, q: &AssessmentRequest) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     let deadline_ms = check_new(state, signer, (q.request, q.purpose, q.model), at)?;
     state.requests.insert(
         q.request,
@@ -131,13 +126,8 @@ pub(crate) fn open(
     })
 }
 
-pub(crate) fn compute(
-    state: &mut State,
-    signer: KeyId,
-    q: &ResultRecord,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn compute(cx: Context<'_>, q: &ResultRecord) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     let request = requesters_open_request(state, signer, q.request, at)?;
     // The requester must still hold its institution role, as when it asked.
     require_role(state, signer, Role::Institution, at)?;
@@ -175,13 +165,8 @@ pub(crate) fn compute(
     Ok(Outcome::Computed { request: q.request })
 }
 
-pub(crate) fn fail(
-    state: &mut State,
-    signer: KeyId,
-    f: &FailRequest,
-    tx: TxHash,
-    at: BlockTime,
-) -> Result<Outcome, Rejection> {
+pub(crate) fn fail(cx: Context<'_>, f: &FailRequest) -> Result<Outcome, Rejection> {
+    let Context(state, signer, tx, at) = cx;
     let request = open_request(state, f.request, at)?;
     let allowed = request.requester == signer
         || require_role(state, signer, Role::Department, at).is_ok()

@@ -30,54 +30,40 @@ impl fmt::Display for BlockTime {
     }
 }
 
-weinong_keys::digest_id! {
-    /// A consent's id, chosen by the registrar (e.g. SM3 of the consent form's evidence and
-    /// a counter); unique on the ledger.
-    pub struct ConsentId([u8; 32]);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "consent id",
-        reason: "expected 64 hex characters",
-    });
+/// Contract ids: [`weinong_keys::digest_id!`] types whose parse error is
+/// `DecodeError::Invalid` naming the id, like every other field the contracts decode.
+macro_rules! contract_ids {
+    ($($(#[$meta:meta])* $name:ident, $what:literal;)+) => {$(
+        weinong_keys::digest_id! {
+            $(#[$meta])*
+            pub struct $name([u8; 32]);
+            parse_error(DecodeError, |_| DecodeError::Invalid {
+                what: $what,
+                reason: "expected 64 hex characters",
+            });
+        }
+    )+};
 }
 
-weinong_keys::digest_id! {
+contract_ids! {
+    /// A consent's id, chosen by the registrar (e.g. SM3 of the consent form's evidence and
+    /// a counter); unique on the ledger.
+    ConsentId, "consent id";
     /// An assessment request's id, chosen by the requesting institution; unique.
-    pub struct RequestId([u8; 32]);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "request id",
-        reason: "expected 64 hex characters",
-    });
+    RequestId, "request id";
 }
 
 /// A registered model: SM3 of its canonical spec bytes (one type with the model
 /// compiler's, defined in `weinong-keys`).
 pub use weinong_keys::ModelId;
 
-weinong_keys::digest_id! {
+contract_ids! {
     /// SM3 of evidence kept off the ledger (a signed consent form, a withdrawal request).
-    pub struct EvidenceHash([u8; 32]);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "evidence hash",
-        reason: "expected 64 hex characters",
-    });
-}
-
-weinong_keys::digest_id! {
+    EvidenceHash, "evidence hash";
     /// SM3 of the list of fields a node read for one access (kept off the ledger).
-    pub struct FieldsHash([u8; 32]);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "fields hash",
-        reason: "expected 64 hex characters",
-    });
-}
-
-weinong_keys::digest_id! {
+    FieldsHash, "fields hash";
     /// A commitment to an assessment result (the result itself goes only to the requester).
-    pub struct ResultCommitment([u8; 32]);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "result commitment",
-        reason: "expected 64 hex characters",
-    });
+    ResultCommitment, "result commitment";
 }
 
 /// Domain tag that opens the bytes a [`ResultCommitment`] hashes.

@@ -122,6 +122,13 @@ fn append(s: &Setup, store: &mut LedgerStore, txs: &[Transaction]) -> Duration {
     in_store
 }
 
+/// What `f` returns, and how long it took per each of `ops` operations (us).
+fn timed<T>(ops: u64, f: impl FnOnce() -> T) -> (T, f64) {
+    let started = Instant::now();
+    let out = f();
+    (out, per_op(started.elapsed(), ops))
+}
+
 fn per_op(total: Duration, ops: u64) -> f64 {
     total.as_secs_f64() * 1e6 / ops as f64
 }
@@ -240,12 +247,12 @@ fn bench_proofs(s: &Setup, leaves_max: u64) {
             rng_state
         };
         let indexes: Vec<u64> = (0..samples).map(|_| next() % n).collect();
-        let started_gen = Instant::now();
-        let proofs: Vec<_> = indexes
-            .iter()
-            .map(|&i| store.inclusion_proof(i, n).expect("proof"))
-            .collect();
-        let gen_us = per_op(started_gen.elapsed(), samples);
+        let (proofs, gen_us) = timed(samples, || {
+            indexes
+                .iter()
+                .map(|&i| store.inclusion_proof(i, n).expect("proof"))
+                .collect::<Vec<_>>()
+        });
         let data: Vec<Vec<u8>> = indexes
             .iter()
             .map(|&i| {
@@ -255,27 +262,26 @@ fn bench_proofs(s: &Setup, leaves_max: u64) {
                 tx.as_bytes().to_vec()
             })
             .collect();
-        let started_verify = Instant::now();
-        for ((i, proof), d) in indexes.iter().zip(&proofs).zip(&data) {
-            merkle::verify_inclusion::<Sm3>(d, *i, n, &root.0, proof).expect("verifies");
-        }
-        let verify_us = per_op(started_verify.elapsed(), samples);
+        let ((), verify_us) = timed(samples, || {
+            for ((i, proof), d) in indexes.iter().zip(&proofs).zip(&data) {
+                merkle::verify_inclusion::<Sm3>(d, *i, n, &root.0, proof).expect("verifies");
+            }
+        });
         let olds: Vec<u64> = (0..samples).map(|_| 1 + next() % n).collect();
-        let started_cgen = Instant::now();
-        let cproofs: Vec<_> = olds
-            .iter()
-            .map(|&o| store.consistency_proof(o, n).expect("proof"))
-            .collect();
-        let cgen_us = per_op(started_cgen.elapsed(), samples);
+        let (cproofs, cgen_us) = timed(samples, || {
+            olds.iter()
+                .map(|&o| store.consistency_proof(o, n).expect("proof"))
+                .collect::<Vec<_>>()
+        });
         let old_roots: Vec<Hash32> = olds
             .iter()
             .map(|&o| store.root_at(o).expect("root"))
             .collect();
-        let started_cver = Instant::now();
-        for ((o, p), r) in olds.iter().zip(&cproofs).zip(&old_roots) {
-            merkle::verify_consistency::<Sm3>(*o, &r.0, n, &root.0, p).expect("verifies");
-        }
-        let cver_us = per_op(started_cver.elapsed(), samples);
+        let ((), cver_us) = timed(samples, || {
+            for ((o, p), r) in olds.iter().zip(&cproofs).zip(&old_roots) {
+                merkle::verify_consistency::<Sm3>(*o, &r.0, n, &root.0, p).expect("verifies");
+            }
+        });
         println!(
             "proofs at {n} leaves (store built in {:.0} s, {:.0} s of it signing distinct transactions): inclusion gen {gen_us:.1} us, verify {verify_us:.1} us (aim < 100 us); \
              consistency gen {cgen_us:.1} us, verify {cver_us:.1} us",

@@ -380,31 +380,6 @@ pub fn from_json<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, CheckFai
 }
 
 impl ProofBundle {
-    /// Builds a version-1 bundle from its parts.
-    pub fn new(
-        members: &MemberSet,
-        signer_key: &PublicKey,
-        tx: &Transaction,
-        leaf_index: u64,
-        proof: &[NodeHash],
-        header: &BlockHeader,
-        certificate: &CommitCertificate,
-    ) -> Self {
-        Self {
-            format: BUNDLE_FORMAT.into(),
-            members: hex::encode(members.encode()),
-            signer_key: hex::encode(signer_key.to_sec1_bytes()),
-            transaction: hex::encode(tx.as_bytes()),
-            leaf_index,
-            inclusion_proof: proof.iter().map(hex::encode).collect(),
-            header: hex::encode(header.encode()),
-            chain: Vec::new(),
-            certificate: hex::encode(certificate.encode()),
-            tree_head: None,
-            member_changes: Vec::new(),
-        }
-    }
-
     /// This bundle carrying the hand-overs from the genesis set to its `members` (version
     /// 2 when there is any).
     pub fn with_member_changes(mut self, changes: &[MemberChange]) -> Self {
@@ -433,21 +408,25 @@ impl ProofBundle {
         certificate: &CommitCertificate,
         tree_head: Option<&SignedTreeHead>,
     ) -> Self {
-        let mut bundle = Self::new(
-            members,
-            signer_key,
-            tx,
+        let linked = !chain.is_empty() || tree_head.is_some();
+        Self {
+            format: if linked {
+                BUNDLE_FORMAT_V2
+            } else {
+                BUNDLE_FORMAT
+            }
+            .into(),
+            members: hex::encode(members.encode()),
+            signer_key: hex::encode(signer_key.to_sec1_bytes()),
+            transaction: hex::encode(tx.as_bytes()),
             leaf_index,
-            proof,
-            header,
-            certificate,
-        );
-        if !chain.is_empty() || tree_head.is_some() {
-            bundle.format = BUNDLE_FORMAT_V2.into();
-            bundle.chain = chain.iter().map(|h| hex::encode(h.encode())).collect();
-            bundle.tree_head = tree_head.map(|t| hex::encode(t.encode()));
+            inclusion_proof: proof.iter().map(hex::encode).collect(),
+            header: hex::encode(header.encode()),
+            chain: chain.iter().map(|h| hex::encode(h.encode())).collect(),
+            certificate: hex::encode(certificate.encode()),
+            tree_head: tree_head.map(|t| hex::encode(t.encode())),
+            member_changes: Vec::new(),
         }
-        bundle
     }
 
     /// Runs every check in order; the first failure is returned by name.

@@ -201,31 +201,29 @@ impl<'a> Reader<'a> {
             _ => Err(self.invalid("option flag is neither 0 nor 1")),
         }
     }
-    /// A `u16` list count of at most `max` (the list named `field`).
-    pub fn count(&mut self, field: &'static str, max: u16) -> Result<u16, DecodeError> {
-        let count = self.u16()?;
-        if count > max {
+    /// `TooLong` naming `field` when a length read off the wire is above `max`.
+    fn at_most(&self, field: &'static str, len: u64, max: u64) -> Result<(), DecodeError> {
+        if len > max {
             return Err(DecodeError::TooLong {
                 what: self.what,
                 field,
-                len: u64::from(count),
-                max: u64::from(max),
+                len,
+                max,
             });
         }
+        Ok(())
+    }
+    /// A `u16` list count of at most `max` (the list named `field`).
+    pub fn count(&mut self, field: &'static str, max: u16) -> Result<u16, DecodeError> {
+        let count = self.u16()?;
+        self.at_most(field, u64::from(count), u64::from(max))?;
         Ok(count)
     }
     /// A `u32`-length-prefixed byte string of at most `max` bytes (the field named
     /// `field`).
     pub fn var_bytes(&mut self, field: &'static str, max: u32) -> Result<&'a [u8], DecodeError> {
         let len = self.u32()?;
-        if len > max {
-            return Err(DecodeError::TooLong {
-                what: self.what,
-                field,
-                len: u64::from(len),
-                max: u64::from(max),
-            });
-        }
+        self.at_most(field, u64::from(len), u64::from(max))?;
         let len = usize::try_from(len).map_err(|_| DecodeError::Truncated { what: self.what })?;
         self.take(len)
     }

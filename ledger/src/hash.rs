@@ -5,32 +5,26 @@
 
 use crate::error::DecodeError;
 
-weinong_keys::digest_id! {
+/// Ledger hashes: public bytes, `Default` (all zero), and a parse error naming the type.
+macro_rules! ledger_hashes {
+    ($($(#[$meta:meta])* $name:ident;)+) => {$(
+        weinong_keys::digest_id! {
+            $(#[$meta])*
+            pub struct $name(pub [u8; 32]);
+            derive(Default);
+            parse_error(DecodeError, |_| DecodeError::Invalid {
+                what: stringify!($name),
+                reason: "expected 64 hex characters",
+            });
+        }
+    )+};
+}
+
+ledger_hashes! {
     /// A Merkle root or other SM3 digest (a state digest).
-    pub struct Hash32(pub [u8; 32]);
-    derive(Default);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "Hash32",
-        reason: "expected 64 hex characters",
-    });
-}
-
-weinong_keys::digest_id! {
+    Hash32;
     /// `SM3(encoded transaction)`: how a transaction is named.
-    pub struct TxHash(pub [u8; 32]);
-    derive(Default);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "TxHash",
-        reason: "expected 64 hex characters",
-    });
-}
-
-weinong_keys::digest_id! {
+    TxHash;
     /// `SM3(encoded block header)`: how a block is named, and what commit votes sign.
-    pub struct BlockHash(pub [u8; 32]);
-    derive(Default);
-    parse_error(DecodeError, |_| DecodeError::Invalid {
-        what: "BlockHash",
-        reason: "expected 64 hex characters",
-    });
+    BlockHash;
 }

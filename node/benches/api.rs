@@ -4,7 +4,7 @@
 //!
 //! `cargo bench -p weinong-node --bench api`
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -18,7 +18,7 @@ use weinong_keys::{KeyPair, RequestScope, sign_request};
 use weinong_ledger::store::LedgerStore;
 use weinong_ledger::{BlockHash, BlockHeader, CommitCertificate, MemberSet};
 use weinong_node::api::{ApiConfig, router};
-use weinong_node::shared::{Metrics, Replica, Shared};
+use weinong_node::shared::{Replica, Shared};
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -64,21 +64,12 @@ fn bench(c: &mut Criterion) {
         .append_block(&header, &cert, &[], &[])
         .expect("block 0");
     let (submit, _jobs) = mpsc::channel(1);
-    let voters = std::sync::RwLock::new(store.members().clone());
-    let shared = Arc::new(Shared {
-        voters,
-        name: "bench".into(),
-        key_id: members[0].key_id(),
-        consortium: *state.consortium(),
-        genesis,
-        replica: RwLock::new(Replica { store, state }),
-        submit,
-        metrics: Metrics::default(),
-        assess: weinong_node::shared::AssessHub::new(
-            weinong_node::results::ResultStore::open(&dir.path().join("results"))
-                .expect("result store"),
-        ),
-    });
+    let results = weinong_node::results::ResultStore::open(&dir.path().join("results"))
+        .expect("result store");
+    let replica = Replica { store, state };
+    let key_id = members[0].key_id();
+    let shared = Shared::new("bench".into(), key_id, genesis, replica, submit, results);
+    let shared = Arc::new(shared);
     let scope = RequestScope {
         consortium: *shared.consortium.as_bytes(),
         node: shared.key_id,

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -118,18 +119,24 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("p2p");
     group.measurement_time(Duration::from_secs(5));
 
+    // One request of `bytes` at a time, and the same bytes as a bare TCP frame (the floor).
+    let mut round_trips = |group: &mut BenchmarkGroup<'_, WallTime>, label: &str, bytes: usize| {
+        group.bench_function(format!("request_{label}"), |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(na.request(&to, Payload(vec![7; bytes])))
+                    .expect("echo")
+            })
+        });
+        let frame = vec![7; bytes];
+        group.bench_function(format!("peer_tcp_frame_{label}"), |b| {
+            let mut back = Vec::new();
+            b.iter(|| runtime.block_on(tcp_round_trip(&mut socket, &frame, &mut back)))
+        });
+    };
+
     group.throughput(Throughput::Elements(1));
-    group.bench_function("request_64B", |b| {
-        b.iter(|| {
-            runtime
-                .block_on(na.request(&to, Payload(vec![7; SMALL_BYTES])))
-                .expect("echo")
-        })
-    });
-    group.bench_function("peer_tcp_frame_64B", |b| {
-        let mut back = Vec::new();
-        b.iter(|| runtime.block_on(tcp_round_trip(&mut socket, &[7; SMALL_BYTES], &mut back)))
-    });
+    round_trips(&mut group, "64B", SMALL_BYTES);
 
     group.throughput(Throughput::Elements(
         u64::try_from(IN_FLIGHT).expect("fits"),
@@ -144,18 +151,7 @@ fn bench(c: &mut Criterion) {
 
     group.sample_size(20);
     group.throughput(Throughput::Bytes(u64::try_from(LARGE_BYTES).expect("fits")));
-    group.bench_function("request_1MiB", |b| {
-        b.iter(|| {
-            runtime
-                .block_on(na.request(&to, Payload(vec![7; LARGE_BYTES])))
-                .expect("echo")
-        })
-    });
-    group.bench_function("peer_tcp_frame_1MiB", |b| {
-        let frame = vec![7; LARGE_BYTES];
-        let mut back = Vec::new();
-        b.iter(|| runtime.block_on(tcp_round_trip(&mut socket, &frame, &mut back)))
-    });
+    round_trips(&mut group, "1MiB", LARGE_BYTES);
     group.finish();
     runtime.block_on(async {
         na.shutdown().await;

@@ -100,6 +100,30 @@ pub enum SharedError {
 }
 
 impl Shared {
+    /// A node's shared state over `replica` (built from `genesis`): the voters start as its
+    /// store's member set, the counters at zero, and sealed shares are kept in `results`.
+    pub fn new(
+        name: String,
+        key_id: KeyId,
+        genesis: Genesis,
+        replica: Replica,
+        submit: mpsc::Sender<SubmitJob>,
+        results: crate::results::ResultStore,
+    ) -> Shared {
+        Shared {
+            name,
+            voters: RwLock::new(replica.store.members().clone()),
+            key_id,
+            // The state is built from `genesis`, so this is its id.
+            consortium: *replica.state.consortium(),
+            genesis,
+            replica: RwLock::new(replica),
+            submit,
+            metrics: Metrics::default(),
+            assess: AssessHub::new(results),
+        }
+    }
+
     /// Runs `f` on the member set that signs the next block, without copying it. A
     /// poisoned lock still holds a whole set (a writer only swaps it), so it is read.
     pub fn with_voters<R>(&self, f: impl FnOnce(&weinong_ledger::MemberSet) -> R) -> R {

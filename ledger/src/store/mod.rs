@@ -826,20 +826,7 @@ impl LedgerStore {
         let (index, tx, holder) = self.locate(hash)?;
         let height = at_height.unwrap_or(holder).max(holder);
         let header = self.header(height)?;
-        let certificate = self.certificate(height)?;
-        let proof = self.inclusion_proof(index, header.log_size)?;
-        let key = self.key(&tx.body().signer)?;
-        let bundle = ProofBundle::new(
-            self.members_at(height),
-            &key,
-            &tx,
-            index,
-            &proof,
-            &header,
-            &certificate,
-        )
-        .with_member_changes(&self.member_changes_until(height)?);
-        self.checked_bundle(bundle, index)
+        self.proven_bundle(index, &tx, &header, &[], height, None)
     }
 
     /// A proof bundle for one transaction against the block that holds it, linked by the
@@ -873,24 +860,39 @@ impl LedgerStore {
         let chain: Vec<BlockHeader> = (holder + 1..=head_height)
             .map(|h| self.header(h))
             .collect::<Result<_, _>>()?;
-        let certificate = self.certificate(head_height)?;
         let tree_head = match self.tree_head(head_height) {
             Ok(sth) => Some(sth),
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e),
         };
+        self.proven_bundle(index, &tx, &header, &chain, head_height, tree_head.as_ref())
+    }
+
+    /// The checked bundle of transaction `index` proven in `header`, linked by `chain` to
+    /// the certificate of block `head_height` (no chain: `header` is that block's), with the
+    /// members and hand-overs as of that block.
+    fn proven_bundle(
+        &self,
+        index: u64,
+        tx: &Transaction,
+        header: &BlockHeader,
+        chain: &[BlockHeader],
+        head_height: u64,
+        tree_head: Option<&SignedTreeHead>,
+    ) -> Result<ProofBundle, StoreError> {
+        let certificate = self.certificate(head_height)?;
         let proof = self.inclusion_proof(index, header.log_size)?;
         let key = self.key(&tx.body().signer)?;
         let bundle = ProofBundle::linked(
             self.members_at(head_height),
             &key,
-            &tx,
+            tx,
             index,
             &proof,
-            &header,
-            &chain,
+            header,
+            chain,
             &certificate,
-            tree_head.as_ref(),
+            tree_head,
         )
         .with_member_changes(&self.member_changes_until(head_height)?);
         self.checked_bundle(bundle, index)

@@ -16,6 +16,7 @@ use super::auth::Caller;
 use super::dto::{AssessmentBody, ErrorBody, SealedShareBody};
 use super::error::ApiError;
 use super::extract::{ApiPath, hex32};
+use crate::results::SealedShare;
 
 /// An assessment request's status and, for its requester, the sealed output shares.
 #[utoipa::path(get, path = "/v1/assessments/{id}", tag = "assessments",
@@ -60,13 +61,7 @@ pub(crate) async fn assessment(
         )
     };
     if caller.key == requester {
-        let shares = app.shared.assess.results.get(&id).map_err(|e| {
-            ApiError::unavailable(
-                ErrorCode::ResultStore,
-                format!("sealed shares cannot be read: {e}"),
-            )
-        })?;
-        body.shares = shares
+        body.shares = sealed_shares(&app, &id)?
             .into_iter()
             .map(|s| SealedShareBody {
                 party: s.party,
@@ -77,4 +72,14 @@ pub(crate) async fn assessment(
             .collect();
     }
     Ok(Json(body))
+}
+
+/// The sealed output shares this node holds for `request`, or 503 `result_store`.
+pub(super) fn sealed_shares(app: &App, request: &RequestId) -> Result<Vec<SealedShare>, ApiError> {
+    app.shared.assess.results.get(request).map_err(|e| {
+        ApiError::unavailable(
+            ErrorCode::ResultStore,
+            format!("sealed shares cannot be read: {e}"),
+        )
+    })
 }

@@ -16,6 +16,7 @@ use weinong_keys::{SubjectPseudonym, sm3_digest};
 use weinong_ledger::TxHash;
 use weinong_ledger::store::LedgerStore;
 
+use super::assessment_routes::sealed_shares;
 use super::auth::Caller;
 use super::dto::{
     AccessBody, ErrorBody, REQUEST_BUNDLE_FORMAT, RequestBundleBody, ShareSignatureBody,
@@ -81,17 +82,7 @@ pub(crate) async fn request_bundle(
     hashes.dedup();
     let transactions = replica.store.export_bundle_set(&hashes)?;
     drop(replica);
-    let shares = app
-        .shared
-        .assess
-        .results
-        .get(&id)
-        .map_err(|e| {
-            ApiError::unavailable(
-                ErrorCode::ResultStore,
-                format!("sealed shares cannot be read: {e}"),
-            )
-        })?
+    let shares = sealed_shares(&app, &id)?
         .into_iter()
         .map(|s| ShareSignatureBody {
             party: s.party,

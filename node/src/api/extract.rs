@@ -8,33 +8,37 @@ use weinong_api::ErrorCode;
 
 use super::error::ApiError;
 
-/// `axum::extract::Path`, refusing with a JSON 400 `bad_path`.
-pub(crate) struct ApiPath<T>(pub T);
+/// Declares `$name`, the axum extractor `$inner` whose rejection is a JSON 400 `$code`
+/// (the message is axum's own text).
+macro_rules! json_rejecting {
+    ($(#[$doc:meta])* $name:ident($inner:ident), $code:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = ApiError;
+        impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for $name<T> {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(t)| ApiPath(t))
-            .map_err(|e| ApiError::bad_request(ErrorCode::BadPath, e.body_text()))
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                $inner::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|$inner(t)| $name(t))
+                    .map_err(|e| ApiError::bad_request($code, e.body_text()))
+            }
+        }
+    };
 }
 
-/// `axum::extract::Query`, refusing with a JSON 400 `bad_query`.
-pub(crate) struct ApiQuery<T>(pub T);
+json_rejecting!(
+    /// `axum::extract::Path`, refusing with a JSON 400 `bad_path`.
+    ApiPath(Path),
+    ErrorCode::BadPath
+);
 
-impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(t)| ApiQuery(t))
-            .map_err(|e| ApiError::bad_request(ErrorCode::BadQuery, e.body_text()))
-    }
-}
+json_rejecting!(
+    /// `axum::extract::Query`, refusing with a JSON 400 `bad_query`.
+    ApiQuery(Query),
+    ErrorCode::BadQuery
+);
 
 /// A 32-byte id from its 64 hex characters, or 400 naming `what`.
 pub(crate) fn hex32(what: &'static str, s: &str) -> Result<[u8; 32], ApiError> {

@@ -242,82 +242,79 @@ pub fn router(shared: Arc<Shared>, cfg: ApiConfig) -> Router {
 }
 
 fn routes(app: Arc<App>) -> Router {
-    let guarded = |access: Access, routes: Router<Arc<App>>| {
-        routes.route_layer(middleware::from_fn_with_state(
-            (app.clone(), access),
-            auth::authenticate,
-        ))
-    };
-    let submit = guarded(
-        Access::Submit,
-        Router::new().route("/v1/transactions", post(submit::submit)),
-    );
-    let ledger = guarded(
-        Access::Ledger,
-        Router::new()
-            .route("/v1/transactions/{hash}", get(ledger_routes::transaction))
-            .route("/v1/blocks/latest", get(ledger_routes::latest_block))
-            .route("/v1/blocks/{height}", get(ledger_routes::block))
-            .route("/v1/tree-head", get(ledger_routes::tree_head))
-            .route(
-                "/v1/proofs/inclusion/{hash}",
-                get(ledger_routes::inclusion_proof),
-            )
-            .route(
-                "/v1/proofs/consistency",
-                get(ledger_routes::consistency_proof),
-            )
-            .route("/v1/bundles/{hash}", get(ledger_routes::bundle)),
-    );
-    let consents = guarded(
-        Access::Consents,
-        Router::new().route("/v1/consents/{id}", get(state_routes::consent)),
-    );
-    let history = guarded(
-        Access::RequestHistory,
-        Router::new()
-            .route("/v1/requests/{id}/history", get(state_routes::history))
-            .route("/v1/assessments/{id}", get(assessment_routes::assessment)),
-    );
-    let request_bundle = guarded(
-        Access::RequestBundle,
-        Router::new().route(
-            "/v1/requests/{id}/bundle",
-            get(audit_routes::request_bundle),
+    // Each group of routes behind the access rule its callers must meet.
+    let groups = [
+        (
+            Access::Submit,
+            Router::new().route("/v1/transactions", post(submit::submit)),
         ),
-    );
-    let subject_accesses = guarded(
-        Access::SubjectAccesses,
-        Router::new().route(
-            "/v1/subjects/{pseudonym}/accesses",
-            get(audit_routes::subject_accesses),
+        (
+            Access::Ledger,
+            Router::new()
+                .route("/v1/transactions/{hash}", get(ledger_routes::transaction))
+                .route("/v1/blocks/latest", get(ledger_routes::latest_block))
+                .route("/v1/blocks/{height}", get(ledger_routes::block))
+                .route("/v1/tree-head", get(ledger_routes::tree_head))
+                .route(
+                    "/v1/proofs/inclusion/{hash}",
+                    get(ledger_routes::inclusion_proof),
+                )
+                .route(
+                    "/v1/proofs/consistency",
+                    get(ledger_routes::consistency_proof),
+                )
+                .route("/v1/bundles/{hash}", get(ledger_routes::bundle)),
         ),
-    );
-    let pseudonyms = guarded(
-        Access::Pseudonyms,
-        Router::new().route("/v1/pseudonyms/evaluate", post(pseudonym_routes::evaluate)),
-    );
-    let account = guarded(
-        Access::Account,
-        Router::new()
-            .route("/v1/keys/{id}", get(state_routes::key))
-            .route("/v1/governance", get(state_routes::governance)),
-    );
+        (
+            Access::Consents,
+            Router::new().route("/v1/consents/{id}", get(state_routes::consent)),
+        ),
+        (
+            Access::RequestHistory,
+            Router::new()
+                .route("/v1/requests/{id}/history", get(state_routes::history))
+                .route("/v1/assessments/{id}", get(assessment_routes::assessment)),
+        ),
+        (
+            Access::RequestBundle,
+            Router::new().route(
+                "/v1/requests/{id}/bundle",
+                get(audit_routes::request_bundle),
+            ),
+        ),
+        (
+            Access::SubjectAccesses,
+            Router::new().route(
+                "/v1/subjects/{pseudonym}/accesses",
+                get(audit_routes::subject_accesses),
+            ),
+        ),
+        (
+            Access::Account,
+            Router::new()
+                .route("/v1/keys/{id}", get(state_routes::key))
+                .route("/v1/governance", get(state_routes::governance)),
+        ),
+        (
+            Access::Pseudonyms,
+            Router::new().route("/v1/pseudonyms/evaluate", post(pseudonym_routes::evaluate)),
+        ),
+    ];
+    let guarded = groups
+        .into_iter()
+        .fold(Router::new(), |router, (access, routes)| {
+            router.merge(routes.route_layer(middleware::from_fn_with_state(
+                (app.clone(), access),
+                auth::authenticate,
+            )))
+        });
     let open = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi_json))
         .route("/v1/node", get(ops::node));
-    Router::new()
-        .merge(submit)
-        .merge(ledger)
-        .merge(consents)
-        .merge(history)
-        .merge(request_bundle)
-        .merge(subject_accesses)
-        .merge(account)
-        .merge(pseudonyms)
+    guarded
         .merge(open)
         .fallback(|| async {
             ApiError::not_found(

@@ -2,7 +2,7 @@
 //! genesis. The only test double is the task that drains the submission queue (it answers
 //! every transaction `rejected` with its hash, in order), standing in for Raft.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
@@ -25,7 +25,7 @@ use weinong_ledger::{
 };
 
 use super::{ApiConfig, BODY_BYTES_MAX, router};
-use crate::shared::{Metrics, Replica, Shared, SubmitOutcome};
+use crate::shared::{Replica, Shared, SubmitOutcome};
 use weinong_keys::clock::now_ms;
 
 mod hardening;
@@ -280,20 +280,18 @@ fn fixture_full(story: bool, cfg: ApiConfig) -> Fixture {
             let _ = job.reply.send(outcomes);
         }
     });
-    let voters = RwLock::new(store.members().clone());
-    let shared = Arc::new(Shared {
-        name: "test-node".into(),
-        voters,
-        key_id: members[0].key_id(),
-        consortium: *state.consortium(),
+    let results = crate::results::ResultStore::open(&dir.path().join("results")).unwrap();
+    let replica = Replica { store, state };
+    let key_id = members[0].key_id();
+    let shared = Shared::new(
+        "test-node".into(),
+        key_id,
         genesis,
-        replica: RwLock::new(Replica { store, state }),
+        replica,
         submit,
-        metrics: Metrics::default(),
-        assess: crate::shared::AssessHub::new(
-            crate::results::ResultStore::open(&dir.path().join("results")).unwrap(),
-        ),
-    });
+        results,
+    );
+    let shared = Arc::new(shared);
     Fixture {
         router: router(shared.clone(), cfg),
         shared,

@@ -116,6 +116,15 @@ async fn read_limited<T: AsyncRead + Unpin + Send>(
     Ok(bytes)
 }
 
+/// A request's bytes, refused (nothing sent) when over `max`.
+fn encode_request<Req: Serialize>(req: &Req, max: u64) -> io::Result<Vec<u8>> {
+    let bytes = encode(req)?;
+    if !within(&bytes, max) {
+        return Err(oversize("request", bytes.len(), max));
+    }
+    Ok(bytes)
+}
+
 fn within(bytes: &[u8], max: u64) -> bool {
     u64::try_from(bytes.len()).is_ok_and(|len| len <= max)
 }
@@ -148,10 +157,7 @@ where
     where
         T: AsyncWrite + Unpin + Send,
     {
-        let bytes = encode(&req)?;
-        if !within(&bytes, self.bytes_max) {
-            return Err(oversize("request", bytes.len(), self.bytes_max));
-        }
+        let bytes = encode_request(&req, self.bytes_max)?;
         io.write_all(&bytes).await
     }
 
@@ -261,10 +267,7 @@ where
         T: AsyncWrite + Unpin + Send,
     {
         // Encoded (and size-checked) before anything is sent.
-        let bytes = encode(&req.request)?;
-        if !within(&bytes, self.inner.bytes_max) {
-            return Err(oversize("request", bytes.len(), self.inner.bytes_max));
-        }
+        let bytes = encode_request(&req.request, self.inner.bytes_max)?;
         io.write_all(&req.ticket.0).await?;
         io.write_all(&bytes).await
     }

@@ -32,7 +32,7 @@ use crate::raft::log_store::LogStore;
 use crate::raft::{NodeId, PeerNode, Raft, node_id};
 use crate::raft_network::Network;
 use crate::results::ResultStore;
-use crate::shared::{AssessHub, Metrics, Replica, Shared};
+use crate::shared::{Replica, Shared};
 use crate::submit::{Batching, run_batcher};
 use crate::wire::{PeerRequest, PeerResponse};
 use inbound::{Inbound, LedgerAuthority};
@@ -125,20 +125,16 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     }
     let (submit_tx, submit_rx) = tokio::sync::mpsc::channel(SUBMIT_QUEUE);
     let height = store.tip().map(|t| t.height + 1).unwrap_or(0);
-    let shared = Arc::new(Shared {
-        name: config.name.clone(),
-        voters: std::sync::RwLock::new(store.members().clone()),
-        key_id: key.key_id(),
-        consortium,
-        genesis: genesis.clone(),
-        replica: std::sync::RwLock::new(Replica { store, state }),
-        submit: submit_tx,
-        metrics: Metrics::default(),
-        assess: AssessHub::new(
-            ResultStore::open(&config.data_dir.join("results"))
-                .context("opening the result store")?,
-        ),
-    });
+    let results =
+        ResultStore::open(&config.data_dir.join("results")).context("opening the result store")?;
+    let shared = Arc::new(Shared::new(
+        config.name.clone(),
+        key.key_id(),
+        genesis.clone(),
+        Replica { store, state },
+        submit_tx,
+        results,
+    ));
     shared
         .metrics
         .blocks
