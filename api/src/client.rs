@@ -146,6 +146,16 @@ impl ClientError {
         }
     }
 
+    /// The HTTP status of a refusal (readable or not).
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            ClientError::Refused { status, .. } | ClientError::RefusedUnreadable { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the node said that what was asked for does not exist (HTTP 404: no such
     /// key, transaction, block, consent or request).
     pub fn is_not_found(&self) -> bool {
@@ -257,10 +267,15 @@ impl Client {
         };
         let res = self.http.get(url.clone()).send().await.map_err(no_answer)?;
         let status = res.status();
-        if !status.is_success() {
+        if status == reqwest::StatusCode::NOT_FOUND {
             return Err(ClientError::Scope(format!(
                 "GET {url}: node answered {status}; a node older than request format {REQUEST_AUTH_VERSION} has no /v1/node: upgrade it"
             )));
+        }
+        if !status.is_success() {
+            // Overloaded, stopping, behind a proxy that failed: the node's refusal as is.
+            let bytes = res.bytes().await.map_err(no_answer)?;
+            return Err(refusal("GET", "/v1/node", status.as_u16(), &bytes));
         }
         let bytes = res.bytes().await.map_err(no_answer)?;
         parse("GET", "/v1/node", &bytes)
@@ -514,7 +529,7 @@ impl Client {
                 .ok_or(ClientError::OutcomeCount { sent: 1, got: 0 })?;
             match &outcome {
                 SubmitOutcome::Committed { .. } => return Ok(outcome),
-                SubmitOutcome::Unavailable { .. } if Instant::now() < give_up => {
+                _ if outcome.is_retryable() && Instant::now() < give_up => {
                     if let Some(done) = self.committed(&hash).await {
                         return Ok(done);
                     }

@@ -216,7 +216,8 @@ impl ToSchema for ErrorCode {}
 pub struct ErrorBody {
     /// snake_case code, e.g. `bad_signature`, `forbidden`, `body_too_large`.
     pub code: ErrorCode,
-    /// The code's stable number.
+    /// The code's stable number (absent from the bodies of older nodes).
+    #[serde(default)]
     pub number: u16,
     /// English explanation (may be reworded; decide on `code`).
     pub message: String,

@@ -72,6 +72,16 @@ impl SubmitOutcome {
         }
     }
 
+    /// Whether submitting the very same transaction again may commit it: the consortium
+    /// could not order it now, or its block was void (nothing entered it).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SubmitOutcome::Unavailable { .. } => true,
+            SubmitOutcome::Rejected { rejection, .. } => rejection.code == RejectionCode::VoidBlock,
+            SubmitOutcome::Committed { .. } => false,
+        }
+    }
+
     /// Whether it was refused for a stale or replayed nonce: signed again with a fresh
     /// nonce it may pass.
     pub fn is_stale_nonce(&self) -> bool {

@@ -734,4 +734,27 @@ mod tests {
         };
         assert!(!other.is_stale_nonce());
     }
+
+    #[test]
+    fn only_a_void_block_or_unavailability_is_worth_submitting_again() {
+        let rejected = |code| SubmitOutcome::Rejected {
+            tx: "ab".into(),
+            // The message says "submit again" for both: only the code decides.
+            rejection: RejectionBody::node(code, "submit again"),
+        };
+        assert!(rejected(RejectionCode::VoidBlock).is_retryable());
+        assert!(!rejected(RejectionCode::NotInBlock).is_retryable());
+        assert!(!rejected(RejectionCode::Undecodable).is_retryable());
+        let unavailable = SubmitOutcome::Unavailable {
+            tx: "ab".into(),
+            reason: "no leader".into(),
+        };
+        assert!(unavailable.is_retryable());
+        let committed = SubmitOutcome::Committed {
+            tx: "ab".into(),
+            height: 1,
+            index: 0,
+        };
+        assert!(!committed.is_retryable());
+    }
 }

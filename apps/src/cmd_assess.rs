@@ -44,7 +44,7 @@ use crate::cmd_consent::SubjectArgs;
 use crate::cmd_data::read_pepper;
 use crate::cmd_keys::open_keystore_file;
 use crate::cmd_tx::by_label;
-use crate::exit::{Refused, Unavailable};
+use crate::exit::{Failed, Refused, Unavailable};
 
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
@@ -264,8 +264,8 @@ pub(crate) fn report_refused(refusal: &Refusal) -> Outcome {
 
 /// Prints why the request failed: a refusal (exit 3) when a consent was missing or
 /// withdrawn, else a failed computation (exit 1).
-pub(crate) fn report_failed(reason: &str) -> Outcome {
-    println!("the request failed: {reason}");
+pub(crate) fn report_failed(what: &str, reason: &str) -> Outcome {
+    println!("the {what} failed: {reason}");
     let refused = Some(reason) == Some(FailureReason::ConsentMissing.label());
     if refused {
         println!(
@@ -279,7 +279,7 @@ pub(crate) fn report_failed(reason: &str) -> Outcome {
 
 fn report(opened: Opened, model: &Model, started: Instant) -> Result<Outcome> {
     match opened {
-        Opened::Failed(reason) => Ok(report_failed(&reason)),
+        Opened::Failed(reason) => Ok(report_failed("request", &reason)),
         Opened::Refused(refusal) => Ok(report_refused(&refusal)),
         Opened::Result { receipt, path } => {
             print_result(model, &receipt);
@@ -340,7 +340,7 @@ pub async fn fetch_and_open(
         Err(refusal) => return Ok(Opened::Refused(refusal)),
     };
     let outputs = reconstruct(model, &shares)
-        .map_err(|e| anyhow!("the output shares do not fit together: {e}"))?;
+        .map_err(|e| Failed(format!("the output shares do not fit together: {e}")))?;
     let rows: Vec<Vec<i64>> = (0..outputs_len(&outputs)).map(|i| outputs.row(i)).collect();
     let names = model.outputs().iter().map(|o| o.name.clone()).collect();
     commit_result(client, request, model, names, rows, options).await
@@ -382,11 +382,12 @@ pub(crate) async fn wait_sealed(
             return Ok(Sealed::Shares(shares));
         }
         if Instant::now() >= deadline {
-            bail!(
+            return Err(Unavailable(format!(
                 "no result for request {request} after {} s ({} of 3 output shares arrived); try `weinong assess fetch` later",
                 options.timeout_s,
                 shares.len()
-            );
+            ))
+            .into());
         }
         tokio::time::sleep(POLL_EVERY).await;
     }
@@ -500,14 +501,13 @@ pub(crate) async fn submit_one(client: &Client, call: &Call, what: &str) -> Resu
         .await?
     {
         SubmitOutcome::Committed { .. } => Ok(()),
-        other @ SubmitOutcome::Rejected { .. } => {
-            Err(Refused(format!("{what} was rejected: {}", other.reason())).into())
-        }
-        other @ SubmitOutcome::Unavailable { .. } => Err(Unavailable(format!(
+        // A void block refused nothing for good.
+        other if other.is_retryable() => Err(Unavailable(format!(
             "{what} could not be ordered now: {}; retry",
             other.reason()
         ))
         .into()),
+        other => Err(Refused(format!("{what} was rejected: {}", other.reason())).into()),
     }
 }
 

@@ -31,6 +31,7 @@ use crate::cmd_assess::{
     FetchOptions, Opened, Sealed, checked_shares, commit_result, random32, report_failed,
     report_refused, submit_one, wait_sealed, write_private,
 };
+use crate::exit::Failed;
 
 /// Header words the first line may hold instead of a subject.
 const HEADERS: [&str; 3] = ["id_number", "subject", "pseudonym"];
@@ -234,9 +235,11 @@ pub async fn fetch_and_open_batch(
         match &rows {
             None => rows = Some(batch.rows.clone()),
             Some(first) if *first != batch.rows => {
-                bail!(
+                return Err(Failed(
                     "the parties' shares cover different rows of the list: the result cannot be trusted"
+                        .to_owned(),
                 )
+                .into());
             }
             Some(_) => {}
         }
@@ -252,7 +255,7 @@ pub async fn fetch_and_open_batch(
         );
     }
     let outputs = reconstruct(model, &shares)
-        .map_err(|e| anyhow!("the output shares do not fit together: {e}"))?;
+        .map_err(|e| Failed(format!("the output shares do not fit together: {e}")))?;
     let table: Vec<Vec<i64>> = rows
         .iter()
         .enumerate()
@@ -277,7 +280,7 @@ pub fn report_batch(
     started: Instant,
 ) -> Result<Outcome> {
     let (receipt, path) = match result.opened {
-        Opened::Failed(reason) => return Ok(report_failed(&reason)),
+        Opened::Failed(reason) => return Ok(report_failed("batch request", &reason)),
         Opened::Refused(refusal) => return Ok(report_refused(&refusal)),
         Opened::Result { receipt, path } => (receipt, path),
     };

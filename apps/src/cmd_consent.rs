@@ -286,7 +286,7 @@ async fn history(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
                 reader(&a.categories, a.node),
                 short(&a.request),
                 short(&a.consent),
-                short(&a.tx),
+                a.tx.clone(),
                 a.categories
                     .iter()
                     .map(|c| as_typed(c))

@@ -573,14 +573,15 @@ async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
             SubmitOutcome::Committed { tx, height, index } => {
                 println!("committed {tx} in block {height} at log index {index}")
             }
-            SubmitOutcome::Rejected { .. } => {
-                outcome = Outcome::Refused;
-                println!("{} {}: {}", o.status(), o.tx(), o.reason());
-            }
-            SubmitOutcome::Unavailable { .. } => {
+            // A void block refused nothing for good: submitting again may commit it.
+            _ if o.is_retryable() => {
                 if outcome == Outcome::Ok {
                     outcome = Outcome::Unavailable;
                 }
+                println!("{} {}: {}", o.status(), o.tx(), o.reason());
+            }
+            _ => {
+                outcome = Outcome::Refused;
                 println!("{} {}: {}", o.status(), o.tx(), o.reason());
             }
         }

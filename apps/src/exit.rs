@@ -43,6 +43,18 @@ impl Outcome {
     }
 }
 
+/// An error that is a failed check (exit 1): what was served cannot be trusted.
+#[derive(Debug)]
+pub struct Failed(pub String);
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failed {}
+
 /// An error that is the consortium's refusal (exit 3); the text says what was refused.
 #[derive(Debug)]
 pub struct Refused(pub String);
@@ -66,10 +78,14 @@ impl fmt::Display for Unavailable {
 impl std::error::Error for Refused {}
 impl std::error::Error for Unavailable {}
 
-/// The exit status of a command that ended in `e`: 3 or 4 where its chain holds a refusal
-/// or an unavailability (ours, or the node's typed error code), else 2.
+/// The exit status of a command that ended in `e`: 1, 3 or 4 where its chain holds a failed
+/// check, a refusal or an unavailability (ours, or the node's typed error code or HTTP
+/// status), else 2.
 pub fn code_of_error(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
+        if cause.is::<Failed>() {
+            return 1;
+        }
         if cause.is::<Refused>() {
             return 3;
         }
@@ -80,9 +96,12 @@ pub fn code_of_error(e: &anyhow::Error) -> u8 {
             if matches!(c, ClientError::NoAnswer { .. }) {
                 return 4;
             }
-            match c.code() {
-                Some(ErrorCode::Forbidden) => return 3,
-                Some(code) if code.number() >= 400 => return 4,
+            // The node's code where its answer is readable; else the HTTP status (a proxy's
+            // 502 page, or a code this build does not know).
+            match (c.code(), c.http_status()) {
+                (Some(ErrorCode::Forbidden), _) | (None, Some(403)) => return 3,
+                (Some(code), _) if code.number() >= 400 => return 4,
+                (None, Some(status)) if status == 429 || status >= 500 => return 4,
                 _ => {}
             }
         }
@@ -108,6 +127,8 @@ mod tests {
             code_of_error(&anyhow::anyhow!("--days must be at least 1")),
             2
         );
+        let untrusted: anyhow::Result<()> = Err(Failed("shares disagree".into())).context("fetch");
+        assert_eq!(code_of_error(&untrusted.unwrap_err()), 1);
         assert_eq!(Outcome::Refused.code(), 3);
         assert_eq!(Outcome::CheckFailed.code(), 1);
     }

@@ -62,7 +62,7 @@ pub enum Verdict {
 /// Reads a file of at most `max` bytes (`what` names the limit in the error).
 pub fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
     let len = fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
+        .with_context(|| format!("cannot read {what} {}", path.display()))?
         .len();
     if len > max {
         bail!(
@@ -70,7 +70,7 @@ pub fn read_bounded(path: &Path, max: u64, what: &str) -> Result<Vec<u8>> {
             path.display()
         );
     }
-    fs::read(path).with_context(|| format!("reading {}", path.display()))
+    fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))
 }
 
 /// Reads a UTF-8 text file of at most `max` bytes.

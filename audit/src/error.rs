@@ -29,7 +29,7 @@ pub enum AuditError {
     #[error("the bundle carries no genesis: give the consortium's with --genesis FILE")]
     NoGenesis,
     /// The genesis bytes do not decode.
-    #[error("the genesis file is not a consortium genesis: {0}")]
+    #[error("the genesis is not a consortium genesis document: {0}")]
     GenesisDecode(String),
     /// The genesis does not encode again (its consortium id cannot be computed).
     #[error("the genesis does not encode: {0}")]

@@ -1094,7 +1094,6 @@ fn committed_access(
     }
 }
 
-/// The calendar date of block time `ms`.
 /// One subject's step 5 inside the session: `holder`'s own columns in, the requester's
 /// share out.
 fn evaluate_one(
@@ -1111,6 +1110,7 @@ fn evaluate_one(
     evaluate_party_for_requester(party, model, 1, &own)
 }
 
+/// The calendar date of block time `ms`.
 fn as_of_date(ms: u64) -> Result<weinong_connectors::date::Date, Failure> {
     weinong_connectors::date::Date::from_days(i64::try_from(ms / 86_400_000).unwrap_or(i64::MAX))
         .ok_or_else(|| {

@@ -2,7 +2,7 @@
 //!
 //! Owns: the libp2p swarm (TCP + Noise + Yamux), the binding of each peer's libp2p identity
 //! to its SM2 ledger key, typed request-response between members addressed by [`KeyId`]
-//! (protocol `/weinong/node/1`, CBOR), raw bidirectional streams for MPC sessions
+//! (protocol [`NODE_PROTOCOL`], CBOR), raw bidirectional streams for MPC sessions
 //! (`/weinong/mpc/1`), the dial loop, and the libp2p identity file.
 //!
 //! Must not know: what the messages mean (Raft RPCs, forwarded transactions and commit votes
@@ -88,8 +88,10 @@ use task::{Behaviour, Command, NetStatus, Task, TaskSettings};
 
 /// Protocol of the identity-binding exchange (2: the acceptance carries a ticket).
 pub const HELLO_PROTOCOL: &str = "/weinong/hello/2";
-/// Protocol of typed requests between nodes (2: each request starts with its ticket).
-pub const NODE_PROTOCOL: &str = "/weinong/node/2";
+/// Protocol of typed requests between nodes (2: each request starts with its ticket; 3: a
+/// forwarded batch's rejections are typed, `weinong_api::RejectionBody`, so a node of
+/// version 2 and one of 3 do not talk past each other during a rolling upgrade).
+pub const NODE_PROTOCOL: &str = "/weinong/node/3";
 /// Protocol of raw MPC streams.
 pub const MPC_PROTOCOL: &str = "/weinong/mpc/1";
 
