@@ -3,12 +3,14 @@
 #   libclang-dev  RocksDB's bindgen
 #   openssl       interoperability tests (SM2/SM3 against OpenSSL 3)
 #   postgresql    the PostgreSQL variants of the data tests
+#   systemd       systemd-analyze, which checks the shipped unit (apps/tests/deploy.rs)
 # Runs as root (CI, the dev machine) or through sudo.
 set -euo pipefail
 need=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v clang >/dev/null 2>&1 || dpkg -s libclang-dev >/dev/null 2>&1 || true
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
