@@ -602,24 +602,18 @@ mod tests {
 
     #[test]
     fn refusals_are_read_by_code() {
-        let body = ErrorBody::new(ErrorCode::NoSuchKey, "key 00 is not registered");
-        let e = refusal(
-            "GET",
-            "/v1/keys/00",
-            404,
-            &serde_json::to_vec(&body).unwrap(),
-        );
-        assert_eq!(e.code(), Some(ErrorCode::NoSuchKey));
-        assert!(e.is_not_found());
-        // Reworded: the same code, the same decision.
-        let body = ErrorBody::new(ErrorCode::NoSuchKey, "unheard of");
-        let e = refusal(
-            "GET",
-            "/v1/keys/00",
-            404,
-            &serde_json::to_vec(&body).unwrap(),
-        );
-        assert_eq!(e.code(), Some(ErrorCode::NoSuchKey));
+        // The original wording and a rewording: the same code, the same decision.
+        for message in ["key 00 is not registered", "unheard of"] {
+            let body = ErrorBody::new(ErrorCode::NoSuchKey, message);
+            let e = refusal(
+                "GET",
+                "/v1/keys/00",
+                404,
+                &serde_json::to_vec(&body).unwrap(),
+            );
+            assert_eq!(e.code(), Some(ErrorCode::NoSuchKey), "{message}");
+            assert!(e.is_not_found(), "{message}");
+        }
         let e = refusal("GET", "/x", 502, b"<html>bad gateway</html>");
         assert_eq!(e.code(), None);
         assert!(e.to_string().contains("bad gateway"), "{e}");
