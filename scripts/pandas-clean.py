@@ -58,7 +58,8 @@ CIVIL = [
           "gb_orient_time:0:4 gb_orient_place:0:4 gb_orient_person:0:4 gb_memory:0:4 gb_understanding:0:4 "
           "gb_expression:0:4 gb_aggression:0:1 gb_depression:0:1 gb_consciousness:0:2 gb_vision:0:2 "
           "gb_hearing:0:2 gb_daily_affairs:0:4 gb_transport:0:3 gb_social:0:4") + [
-    (n, LABELS[n], "int", (0, 1), "zero") for n in ["risk_fall_30d", "risk_choking_30d", "risk_self_harm_30d", "risk_wandering_30d"]
+    # Frequency codes since schema version 3: 0 none, 1 once, 2 twice, 3 three times or more.
+    (n, LABELS[n], "int", (0, 3), "zero") for n in ["risk_fall_30d", "risk_choking_30d", "risk_self_harm_30d", "risk_wandering_30d"]
 ]
 HEALTH = [
     ("id_number", "身份证号", "id", None, "reject"), ("name", "姓名", "name", None, "reject"),
@@ -82,7 +83,7 @@ INSURANCE = [
     ("diagnoses", "诊断编码", "icd", None, "null"), ("medication_count", "用药种数", "int", (0, 60), "null"),
     ("ltc_insured", "长护险参保", "int", (0, 1), "zero"),
 ]
-SPECS = {"civil": (CIVIL, "civil.csv", "civil_person"), "health": (HEALTH, "health.csv", "health_checkup"),
+SPECS = {"civil": (CIVIL, "civil.csv", "civil_assessment"), "health": (HEALTH, "health.csv", "health_checkup"),
          "insurance": (INSURANCE, "insurance.jsonl", "insurance_claim")}
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 CHECK = np.array(list("10X98765432"))
@@ -261,8 +262,9 @@ def clean(dept, df, pepper):
             out[name] = s
     # fuzzy duplicates over stored rows
     if dept == "civil":
-        d1 = df["id_number"].duplicated(keep="first")
-        key2 = pd.DataFrame({"n": df["name"], "b": out["birth_date"], "d": out["district"]})
+        # One row per assessment: duplicates share the assessment date.
+        d1 = pd.DataFrame({"i": df["id_number"], "a": out["assessed_on"]}).duplicated(keep="first")
+        key2 = pd.DataFrame({"n": df["name"], "b": out["birth_date"], "d": out["district"], "a": out["assessed_on"]})
         d2 = out["district"].notna() & key2.duplicated(keep="first")
         fuzzy = d1 | d2
     elif dept == "health":

@@ -33,7 +33,7 @@ use weinong_contracts::{
     AssessmentRequest, Call, FailureReason, ModelId, Purpose, RequestId, ResultRecord,
 };
 use weinong_keys::{SubjectPseudonym, Zeroizing};
-use weinong_mpc::model::{ADMISSION_V1, Model, OutputBatch, PERIODIC_V1, compile};
+use weinong_mpc::model::{Model, OutputBatch, SHIPPED, compile};
 use weinong_mpc::model::{OutputShare, ShareBinding, reconstruct, subjects_digest};
 
 use crate::Outcome;
@@ -87,7 +87,7 @@ pub enum AssessCmd {
         /// outputs) here (mode 0600).
         #[arg(long, requires = "batch")]
         out: Option<PathBuf>,
-        /// Model: `admission-v1`, `periodic-v1`, or a spec file.
+        /// Model: `admission-v1`, `periodic-v1`, `periodic-v2`, or a spec file.
         #[arg(long)]
         model: String,
         /// Purpose label (default: the model's: admission or periodic assessment).
@@ -103,7 +103,7 @@ pub enum AssessCmd {
     Fetch {
         /// The request id (64 hex characters).
         request: String,
-        /// Model: `admission-v1`, `periodic-v1`, or a spec file.
+        /// Model: `admission-v1`, `periodic-v1`, `periodic-v2`, or a spec file.
         #[arg(long)]
         model: String,
         /// For a batch request: the subject file it was made from (rows are matched to
@@ -486,6 +486,12 @@ fn print_result(model: &Model, receipt: &Receipt) {
             let meaning = output.doc.lines().next().unwrap_or("");
             println!("  {:width$}  {value:>5}  {meaning}", output.name);
         }
+        if model.name() == crate::trend_report::MODEL {
+            match crate::trend_report::lines(&receipt.output_names, row) {
+                Ok(lines) => lines.iter().for_each(|l| println!("  {l}")),
+                Err(e) => eprintln!("no trend report: {e}"),
+            }
+        }
     }
 }
 
@@ -511,16 +517,23 @@ pub(crate) async fn submit_one(client: &Client, call: &Call, what: &str) -> Resu
     }
 }
 
+/// A shipped model by its name (`admission-v1`, `periodic-v1`, `periodic-v2`), else the
+/// spec file at that path.
 pub fn load_model(name: &str) -> Result<Model> {
-    let source = match name {
-        "admission-v1" => ADMISSION_V1.to_owned(),
-        "periodic-v1" => PERIODIC_V1.to_owned(),
-        path => fs::read_to_string(path).with_context(|| {
-            format!(
-                "--model {path:?} is neither admission-v1, periodic-v1 nor a readable spec file"
-            )
-        })?,
-    };
+    let mut names = Vec::new();
+    for source in SHIPPED {
+        let model = compile(source).map_err(|e| anyhow!("shipped model: {e}"))?;
+        if model.name() == name {
+            return Ok(model);
+        }
+        names.push(model.name().to_owned());
+    }
+    let source = fs::read_to_string(name).with_context(|| {
+        format!(
+            "--model {name:?} is neither a shipped model ({}) nor a readable spec file",
+            names.join(", ")
+        )
+    })?;
     compile(&source).map_err(|e| anyhow!("--model {name}: {e}"))
 }
 

@@ -64,13 +64,19 @@ pub async fn run(
         .position(|h| h == "id_number")
         .context("the civil truth file has no id_number column")?;
     let mut subjects = Vec::with_capacity(n);
+    let mut last: Option<String> = None;
     for record in reader.records() {
         if subjects.len() == n {
             break;
         }
         let record = record.with_context(|| format!("{} is not CSV", register.display()))?;
-        let id = ResidentId::parse(record.get(id_col).unwrap_or(""))
-            .map_err(|e| anyhow!("{}: {e}", register.display()))?;
+        // One row per assessment: a person's rows are next to each other.
+        let text = record.get(id_col).unwrap_or("");
+        if last.as_deref() == Some(text) {
+            continue;
+        }
+        last = Some(text.to_owned());
+        let id = ResidentId::parse(text).map_err(|e| anyhow!("{}: {e}", register.display()))?;
         subjects.push(key.derive(&id));
     }
     if subjects.len() < n {

@@ -39,6 +39,17 @@ pub enum DataCmd {
     Export(ExportArgs),
     /// Print the canonical schemas (fields, labels, data-element codes, kinds, missing policy).
     Schema,
+    /// Open a store, migrating it to the current schema version, and print what the
+    /// upgrade changed in meaning (e.g. care-risk flags now read as "once").
+    Upgrade(UpgradeArgs),
+}
+
+/// `weinong data upgrade`.
+#[derive(Args)]
+pub struct UpgradeArgs {
+    /// Database URL: sqlite:PATH or postgres://…
+    #[arg(long = "store", alias = "db", env = "WEINONG_DATA_DB")]
+    store: String,
 }
 
 /// `weinong data synth`.
@@ -202,6 +213,33 @@ pub fn data(cmd: DataCmd) -> Result<Outcome> {
         DataCmd::Report(a) => report(a),
         DataCmd::Export(a) => export(a),
         DataCmd::Schema => schema(),
+        DataCmd::Upgrade(a) => upgrade(a),
+    }
+}
+
+fn upgrade(a: UpgradeArgs) -> Result<Outcome> {
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let store = Store::open(&a.store).await?;
+        let report = store.upgrade_report().cloned();
+        store.close().await;
+        Ok::<_, weinong_connectors::ConnectorError>(report)
+    })?;
+    match report {
+        Some(r) => println!("{r}"),
+        None => println!(
+            "already at schema version {} (or new): nothing to report",
+            weinong_connectors::store::SCHEMA_VERSION
+        ),
+    }
+    Ok(Outcome::Ok)
+}
+
+/// Warns on stderr when opening the store upgraded it in a way that changes what stored
+/// values mean (the other data commands upgrade as a side effect).
+fn warn_upgrade(store: &Store) {
+    if let Some(r) = store.upgrade_report() {
+        eprintln!("warning: {r}");
     }
 }
 
@@ -390,6 +428,7 @@ fn import(a: ImportArgs) -> Result<Outcome> {
     let bar = progress();
     let report = rt.block_on(async {
         let store = Store::open(&a.db).await?;
+        warn_upgrade(&store);
         let options = ImportOptions {
             progress: Some(bar.clone()),
             ..ImportOptions::default()
@@ -437,6 +476,7 @@ fn report(a: ReportArgs) -> Result<Outcome> {
     let rt = runtime()?;
     let (jobs, counts) = rt.block_on(async {
         let store = Store::open(&a.db).await?;
+        warn_upgrade(&store);
         let jobs = store.jobs().await?;
         let mut counts = Vec::new();
         for d in Department::ALL {
@@ -481,6 +521,7 @@ fn export(a: ExportArgs) -> Result<Outcome> {
     let rt = runtime()?;
     let rows = rt.block_on(async {
         let store = Store::open(&a.db).await?;
+        warn_upgrade(&store);
         let rows = store.dump(department, &secrets.data_key).await;
         store.close().await;
         rows

@@ -415,7 +415,10 @@ fn print_example(dir: &Path, m: &Manifest) {
     let Some(registrar) = m.actors.iter().find(|a| a.name == "registrar") else {
         return;
     };
-    let Ok([(_, admission), _]) = shipped_models() else {
+    let Ok(models) = shipped_models() else {
+        return;
+    };
+    let Some((_, admission)) = models.first() else {
         return;
     };
     let categories: Vec<String> = admission
@@ -839,7 +842,7 @@ async fn bind_care_homes(dir: &Path, m: &Manifest, admins: &Admins) -> Result<()
 /// The shipped assessment models and the data categories each reads (what a consent must
 /// cover for a request citing it): those its inputs declare in the spec, the only ones a
 /// registration may declare.
-fn shipped_models() -> Result<[(&'static str, Vec<weinong_contracts::DataCategory>); 2]> {
+fn shipped_models() -> Result<Vec<(&'static str, Vec<weinong_contracts::DataCategory>)>> {
     let with_categories = |source: &'static str| -> Result<_> {
         let model = weinong_mpc::model::compile(source)?;
         Ok((
@@ -847,10 +850,10 @@ fn shipped_models() -> Result<[(&'static str, Vec<weinong_contracts::DataCategor
             crate::cmd_tx::model_categories(&model)?.iter().collect(),
         ))
     };
-    Ok([
-        with_categories(weinong_mpc::model::ADMISSION_V1)?,
-        with_categories(weinong_mpc::model::PERIODIC_V1)?,
-    ])
+    weinong_mpc::model::SHIPPED
+        .into_iter()
+        .map(with_categories)
+        .collect()
 }
 
 /// Registers the shipped models (a 2-of-2 admin governance change each). Idempotent: the

@@ -15,8 +15,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use weinong_mpc::model::inputs::{DepartmentTable, JoinPolicy, join};
 use weinong_mpc::model::sample::random_batch;
 use weinong_mpc::model::{
-    ADMISSION_V1, Backend, Holder, InputSource, Model, Mpc, PERIODIC_V1, Plaintext, Recipient,
-    canonical_form, compile,
+    ADMISSION_V1, Backend, Holder, InputSource, Model, Mpc, PERIODIC_V1, PERIODIC_V2, Plaintext,
+    Recipient, canonical_form, compile,
 };
 use weinong_mpc::{RunOptions, TransportKind};
 
@@ -348,7 +348,8 @@ fn skipped_path(out: &Path) -> PathBuf {
 /// `weinong bench assess`.
 #[derive(Args)]
 pub struct BenchAssessArgs {
-    /// Subjects in the periodic-v1 throughput run (Shanghai's care-home residents).
+    /// Subjects in the periodic-v1 and periodic-v2 throughput runs (Shanghai's care-home
+    /// residents).
     #[arg(long, default_value_t = 360_000)]
     subjects: usize,
     /// Single-subject admission-v1 runs for the latency figures.
@@ -356,21 +357,25 @@ pub struct BenchAssessArgs {
     latency_runs: usize,
 }
 
-/// Prints admission-v1 latency for one subject and periodic-v1 throughput, MPC beside the
-/// plaintext reference.
+/// Prints admission-v1 latency for one subject and periodic-v1 and periodic-v2 throughput
+/// (periodic-v2 with K = 4 visits and check-ups), MPC beside the plaintext reference.
 pub fn bench_assess(a: BenchAssessArgs) -> Result<Outcome> {
     let admission = compile(ADMISSION_V1)?;
     let periodic = compile(PERIODIC_V1)?;
+    let periodic_v2 = compile(PERIODIC_V2)?;
     println!(
         "admission-v1 {}: {}",
         admission.id(),
         admission.ir().op_counts()
     );
-    println!(
-        "periodic-v1  {}: {}",
-        periodic.id(),
-        periodic.ir().op_counts()
-    );
+    for model in [&periodic, &periodic_v2] {
+        println!(
+            "{:12} {}: {}",
+            model.name(),
+            model.id(),
+            model.ir().op_counts()
+        );
+    }
 
     let one = random_batch(&admission, 1, 7)?;
     let expected = Plaintext.evaluate(&admission, &one)?;
@@ -421,28 +426,40 @@ pub fn bench_assess(a: BenchAssessArgs) -> Result<Outcome> {
         tcp_times.len()
     );
 
-    let batch = random_batch(&periodic, a.subjects, 11)?;
+    for (model, seed, aim) in [(&periodic, 11, 60), (&periodic_v2, 12, 120)] {
+        throughput(model, a.subjects, seed, aim)?;
+    }
+    Ok(Outcome::Ok)
+}
+
+/// One model over `subjects` random subjects: MPC in-process against the plaintext
+/// reference, with the rounds and the bytes each party sends per subject.
+fn throughput(model: &Model, subjects: usize, seed: u64, aim_s: u32) -> Result<()> {
+    let batch = random_batch(model, subjects, seed)?;
     let started = Instant::now();
-    let plain = Plaintext.evaluate(&periodic, &batch)?;
+    let plain = Plaintext.evaluate(model, &batch)?;
     let plain_time = started.elapsed();
     let started = Instant::now();
-    let (secure, stats) = Mpc::default().evaluate_with_stats(&periodic, &batch)?;
+    let (secure, stats) = Mpc::default().evaluate_with_stats(model, &batch)?;
     let mpc_time = started.elapsed();
     if plain != secure {
-        bail!("MPC result differs from the plaintext reference");
+        bail!(
+            "{}: MPC result differs from the plaintext reference",
+            model.name()
+        );
     }
-    let rate = |d: Duration| a.subjects as f64 / d.as_secs_f64().max(1e-9);
+    let rate = |d: Duration| subjects as f64 / d.as_secs_f64().max(1e-9);
     println!(
-        "periodic-v1, {} subjects: MPC in-process {:.2} s ({:.0} subjects/s, aim < 60 s); plaintext {:.3} s ({:.0} subjects/s); MPC/plaintext time ratio {:.0}x; results equal",
-        a.subjects,
+        "{}, {subjects} subjects: MPC in-process {:.2} s ({:.0} subjects/s, aim < {aim_s} s); plaintext {:.3} s ({:.0} subjects/s); MPC/plaintext time ratio {:.0}x; results equal",
+        model.name(),
         mpc_time.as_secs_f64(),
         rate(mpc_time),
         plain_time.as_secs_f64(),
         rate(plain_time),
         mpc_time.as_secs_f64() / plain_time.as_secs_f64().max(1e-9)
     );
-    println!("  {}", traffic(&stats, a.subjects));
-    Ok(Outcome::Ok)
+    println!("  {}", traffic(&stats, subjects));
+    Ok(())
 }
 
 fn traffic(stats: &[weinong_mpc::Stats; 3], subjects: usize) -> String {

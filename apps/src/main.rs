@@ -35,6 +35,7 @@ mod cmd_node;
 mod cmd_psi;
 mod cmd_tx;
 mod exit;
+mod trend_report;
 
 #[derive(Parser)]
 #[command(name = "weinong", version, about = "Weinong consortium command line")]

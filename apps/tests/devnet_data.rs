@@ -203,7 +203,7 @@ impl Drop for Running {
 /// Each shipped model has a line of `lines` starting `model <name> (` that `says`
 /// accepts; else the failure says the model is `what`.
 fn every_model(lines: &[String], says: impl Fn(&str) -> bool, what: &str) {
-    for model in ["admission-v1", "periodic-v1"] {
+    for model in ["admission-v1", "periodic-v1", "periodic-v2"] {
         let prefix = format!("model {model} (");
         assert!(
             lines.iter().any(|l| l.starts_with(&prefix) && says(l)),

@@ -723,17 +723,22 @@ fn dedup_keys(
         h
     };
     match spec.dedup {
-        DedupKey::PersonOrNameBirthDistrict => {
-            let mut first = hasher(b"person");
+        DedupKey::PersonOrNameBirthDistrictOn(on) => {
+            // One row per assessment: the same person twice on different days is history,
+            // not a duplicate, so both keys include the date.
+            let date = value_of(on);
+            let mut first = hasher(b"person-on");
             first.write(subject.as_bytes());
+            hash_value(&mut first, date);
             let district = value_of("district");
             // Without a district the name + birth date pair is too weak to merge people.
             let second = (!matches!(district, Value::Null)).then(|| {
-                let mut h = hasher(b"nbd");
+                let mut h = hasher(b"nbd-on");
                 h.write(identity.name.as_bytes());
                 h.write_u8(0x1f);
                 hash_value(&mut h, value_of("birth_date"));
                 hash_value(&mut h, district);
+                hash_value(&mut h, date);
                 h.finish128().as_u128()
             });
             [Some(first.finish128().as_u128()), second]
@@ -817,6 +822,40 @@ mod tests {
         assert_eq!(parse_measure("65.35", Unit::Kilogram), Some((654, false)));
         assert_eq!(parse_measure("abc", Unit::Kilogram), None);
         assert_eq!(parse_measure(".", Unit::Kilogram), None);
+    }
+
+    #[test]
+    fn civil_rows_are_duplicates_only_on_the_same_assessment_day() {
+        let pepper = Pepper::from_bytes([1; 32]);
+        let row = |id: &str, on: &str| {
+            clean_row(
+                &CIVIL,
+                &pepper,
+                &raw(
+                    &CIVIL,
+                    &[
+                        ("id_number", id),
+                        ("name", "张三"),
+                        ("district", "310101"),
+                        ("assessed_on", on),
+                    ],
+                ),
+            )
+            .expect("valid row")
+            .keys
+        };
+        let first = row("11010519491231002X", "2025-01-05");
+        // The same person re-assessed: a new row of the history.
+        let later = row("11010519491231002X", "2025-07-05");
+        assert!(first.iter().zip(&later).all(|(a, b)| a != b));
+        // The same day again: a duplicate by subject.
+        assert_eq!(row("11010519491231002X", "2025/1/5")[0], first[0]);
+        // Another ID number, same name, birth date, district and day: the second key.
+        let mut moved = *b"31019919491231002?";
+        moved[17] = weinong_keys::check_char(&moved);
+        let other = row(std::str::from_utf8(&moved).expect("ASCII"), "2025-01-05");
+        assert_ne!(other[0], first[0]);
+        assert!(other[1].is_some() && other[1] == first[1]);
     }
 
     #[test]

@@ -2,39 +2,59 @@
 //! integer model inputs it holds, for many subjects at once, as of a date.
 //!
 //! Owns: which features each department provides ([`feature_names`]), their units and
-//! codings, the windows ("latest check-up", "6 months before", "12 months") and the batched
-//! reads behind them ([`load_features`]). Must not know: the `mpc` crate, a model's IR,
-//! parameters or outputs, the ledger or networking. Feature names and codings equal the
-//! input declarations of the shipped models (`mpc/models/admission-v1.toml` and
-//! `periodic-v1.toml`, the union of both): a test compiles the models and checks names and
-//! ranges, so a model change that this module does not follow fails there.
+//! codings, the windows ("latest check-up", "6 months before", "12 months", the history of
+//! [`HISTORY_VISITS`] visits within [`HISTORY_MONTHS_MAX`] months) and the batched reads behind
+//! them ([`load_features`]). Must not know: the `mpc` crate, a model's IR, parameters or
+//! outputs, the ledger or networking. Feature names and codings equal the input
+//! declarations of the shipped models (`mpc/models/admission-v1.toml`, `periodic-v1.toml`
+//! and `periodic-v2.toml`): a test compiles the models and checks that every model input is
+//! a feature with values in its range, and that every feature but the history ones
+//! (`visit*`, `checkup*`, `*_first_months`, which a model may leave unread) is some model's
+//! input, so a model change that this module does not follow fails there.
 //!
 //! Every value is an integer in the model's unit (`bmi` in 0.1 kg/m², weights in 0.1 kg,
-//! conditions 0/1, Morse items as the model's codes 0/1/2, not the stored points). `None`
-//! inside a row means "unknown"; a whole row is `None` where the department held no row for
-//! the subject as of the date. Rows dated after `as_of` (an assessment, a check-up, a claim)
-//! did not exist on that date and are not read.
+//! conditions 0/1, Morse items as the model's codes 0/1/2, not the stored points, days as
+//! whole days). `None` inside a row means "unknown" (for a history feature also "no such
+//! visit": missing visits are normal and never read as 0; the models pair each with a known
+//! flag); a whole row is `None` where the department held no row for the subject as of the
+//! date. Rows dated after `as_of` (an assessment, a check-up, a claim) did not exist on
+//! that date and are not read.
 //!
 //! # Derivations
 //!
-//! **Civil affairs** (one stored row per person: register + latest GB/T 42195 assessment):
-//! - `gb_*`: the 26 stored items as they are.
-//! - `risk_events_30d`: the sum of the four 0/1 flags `risk_{fall,choking,self_harm,
-//!   wandering}_30d` as recorded at the assessment (the models' documented meaning). One
-//!   flag per kind, so the sum is a lower bound of the event count.
-//! - `age_years`: whole years from `birth_date` to `as_of` (a 29 February birthday comes on
-//!   1 March in common years); unknown if born after `as_of`.
-//! - `education`: stored code (0 illiterate, 1 primary, 2 secondary or above).
-//! - `last_ability_total`, `last_ability_grade`: civil affairs keeps one assessment per
-//!   person, so the stored assessment *is* the last assessment of a periodic re-assessment.
-//!   Total = sum of its 26 items (unknown if any item is). Grade = GB/T 42195-2022 band of the
-//!   total (90 → 0, 66–89 → 1, 46–65 → 2, 30–45 → 3, 0–29 → 4), then coma (意识水平 0) sets
-//!   4, otherwise two or more risk events make it one grade worse (capped at 4). The
-//!   dementia / mental-disorder adjustment needs ICD-10 codes that only medical insurance
-//!   holds, so it is **not** applied: the recorded grade would include it, the stored data
-//!   cannot. (With one stored assessment, periodic-v1's "now" and "last" items coincide:
-//!   `ability_dropped` is 0 and `grade_worsened` flags exactly that diagnosis adjustment
-//!   until civil affairs stores an assessment history.)
+//! **Civil affairs** (schema version 3: one stored row per GB/T 42195 assessment, the
+//! register fields repeated in each). The *latest* assessment is the latest on or before
+//! `as_of` (at any age); without one the subject has no row.
+//! - `gb_*`: the 26 stored items of the latest assessment as they are.
+//! - `risk_events_30d`: the sum of the latest assessment's four care-risk frequency codes
+//!   `risk_{fall,choking,self_harm,wandering}_30d` (the form's codes: 0 none, 1 once,
+//!   2 twice, 3 three times or more), i.e. the number of events in the 30 days before it —
+//!   exact up to two per kind; a 3 means "three or more", so the sum is a lower bound only
+//!   where a code is 3. Assessments stored before schema version 3 held 0/1 flags and read
+//!   as "once" (`store::UpgradeReport` counts them): a lower bound there too. Unknown if a
+//!   code is (imports fill an empty code with 0).
+//! - `age_years`: whole years from the latest assessment's `birth_date` to `as_of` (a
+//!   29 February birthday comes on 1 March in common years); unknown if born after `as_of`.
+//! - `education`: the latest assessment's stored code (0 illiterate, 1 primary,
+//!   2 secondary or above).
+//! - `last_ability_total`, `last_ability_grade`: periodic-v1's "last assessment" is the
+//!   assessment **before** the latest one (at any age: it is the previous assessment, not a
+//!   history visit). Where the latest is the only one, the latest itself stands in, so
+//!   periodic-v1's `ability_dropped` cannot be raised by it (no decline can be seen from one
+//!   assessment) and `grade_worsened` flags exactly the diagnosis adjustment below. Total =
+//!   sum of its 26 items (unknown if any item is). Grade = GB/T 42195-2022 band of the total
+//!   (90 → 0, 66–89 → 1, 46–65 → 2, 30–45 → 3, 0–29 → 4), then coma (意识水平 0) sets 4,
+//!   otherwise two or more risk events (the sum of *that* assessment's codes) make it one
+//!   grade worse (capped at 4). The dementia / mental-disorder adjustment needs ICD-10 codes
+//!   that only medical insurance holds, so it is **not** applied: the recorded grade would
+//!   include it, the stored data cannot.
+//! - History, for i in 1..=[`HISTORY_VISITS`]: the i-th latest assessment on or before
+//!   `as_of` among those at most [`HISTORY_MONTHS_MAX`] whole months before it (visit 1 is
+//!   the latest unless that is older than ten years). `visit{i}_months`: whole calendar
+//!   months from it to `as_of` (0..=120, counted like an age); `visit{i}_total`: its total 0..=90, unknown if any item is;
+//!   `visit{i}_falls`: its fall frequency code 0..=3; `visit{i}_risk_events`: the sum of its
+//!   four codes 0..=12 (each unknown if a code is not recorded; imports record an empty
+//!   code as 0). All four unknown where there is no i-th visit.
 //!
 //! **Health** (one stored row per check-up): screens come from the latest check-up on or
 //! before `as_of`.
@@ -58,6 +78,13 @@
 //!   earlier check-up nearest to 183 days before the latest one, among those 91–274 days
 //!   before it (the model compares the two as a 6-month change, so the interval is measured
 //!   between the two weighings, not from `as_of`); unknown if there is none.
+//! - History, for j in 1..=[`HISTORY_VISITS`]: the j-th latest check-up on or before `as_of`
+//!   among those at most [`HISTORY_MONTHS_MAX`] months before it. `checkup{j}_months`: whole
+//!   months to `as_of` (0..=120); `checkup{j}_weight`: its weight in 0.1 kg (250..=2000, the
+//!   stored range), unknown if not weighed; `checkup{j}_sbp` (60..=260) and
+//!   `checkup{j}_dbp` (30..=160): its blood pressure, each unknown if not measured. All
+//!   unknown where there is no j-th check-up; a check-up with nothing measured still counts
+//!   as a visit.
 //!
 //! **Medical insurance** (one stored row per claim): every claim admitted on or before
 //! `as_of`.
@@ -65,12 +92,21 @@
 //!   conditions (Quan 2005 lists of `assessment-instruments.md`) from the union of the
 //!   claims' diagnoses, by prefix on the normalised code: `I25.2` matches `I25.2` only, `I21`
 //!   matches `I21` and `I21.x`. The hierarchy rules are the model's, not applied here.
+//! - `cci_<c>_first_months` for each of the 17: whole months from the earliest admission
+//!   among the claims whose diagnoses match the condition to `as_of`, capped at 120 (ten
+//!   years or more: older than any history visit, so never "new"); unknown if no claim
+//!   matches. (A condition is "new" to a model when it
+//!   was first claimed after a visit; claims are the only dated diagnoses.)
 //! - `hospital_stays_since_last`: inpatient claims (setting 2) admitted in the 365 days up to
 //!   `as_of` (insurance does not know the civil assessment date; re-assessments are yearly).
 //!
 //! Model inputs not provided: none. The models' known-flags (`bmi_known`, `calf_known`,
-//! `weight_6m_known`) are not features: they are 1 exactly where the optional feature is
-//! known.
+//! `weight_6m_known`, and those of the history inputs) are not features: they are 1
+//! exactly where the optional feature is known.
+//!
+//! Memory: a read keeps, per subject, at most [`HISTORY_VISITS`] assessments and check-ups
+//! (plus the weighings for `weight_6m_ago`; for claims, a condition bit set, a stay count
+//! and 19 first-claim days), whatever the store holds.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -435,6 +471,45 @@ fn kinds_of(
         .collect()
 }
 
+/// History visits per person: the latest this many assessments (civil affairs) and
+/// check-ups (health) on or before `as_of`, within [`HISTORY_MONTHS_MAX`], are features
+/// `visit{i}_*` and `checkup{j}_*` (1 the latest). The models' history inputs are sized by
+/// it (`periodic-v2`'s K).
+pub const HISTORY_VISITS: usize = 4;
+
+/// A visit more than this many whole months before `as_of` is not history (ten years:
+/// older records say nothing about a trend, and the models' month inputs stop there).
+pub const HISTORY_MONTHS_MAX: i64 = 120;
+
+/// Whole calendar months from the day `from` to the day `to` (days as
+/// [`Date::to_days`]), counted like an age: a month is complete once its day of the month
+/// is reached (31 January to 28 February is 0). Months, not days: periodic-v2 multiplies
+/// them (least squares), and months keep those products small enough for FHE. `None` for
+/// a day outside the calendar's range; 0 if `to` is before `from`.
+fn whole_months(from: i64, to: i64) -> Option<i64> {
+    let (a, b) = (Date::from_days(from)?, Date::from_days(to)?);
+    let months = (i64::from(b.year) - i64::from(a.year)) * 12 + i64::from(b.month)
+        - i64::from(a.month)
+        - i64::from(b.day < a.day);
+    Some(months.max(0))
+}
+
+/// Whether a visit on `day` is history as of `as_of_day` (within [`HISTORY_MONTHS_MAX`]).
+fn is_history(day: i64, as_of_day: i64) -> bool {
+    whole_months(day, as_of_day).is_some_and(|m| m <= HISTORY_MONTHS_MAX)
+}
+
+/// Inserts `item` into `kept` (latest first by `day`) and keeps the latest `max`: the
+/// per-subject state of a history read stays bounded whatever the store holds.
+fn keep_latest<T>(kept: &mut Vec<T>, item: T, max: usize, day: impl Fn(&T) -> i64) {
+    let d = day(&item);
+    let at = kept.iter().position(|k| day(k) < d).unwrap_or(kept.len());
+    if at < max {
+        kept.insert(at, item);
+        kept.truncate(max);
+    }
+}
+
 mod civil {
     //! Civil affairs: GB/T 42195 items, risk events, age, education, the last assessment.
 
@@ -471,12 +546,10 @@ mod civil {
         "gb_social",
     ];
 
-    const RISK_FLAGS: [&str; 4] = [
-        "risk_fall_30d",
-        "risk_choking_30d",
-        "risk_self_harm_30d",
-        "risk_wandering_30d",
-    ];
+    /// The four care-risk frequency columns (0 none, 1 once, 2 twice, 3 three or more).
+    const RISKS: [&str; 4] = crate::schema::RISK_COLUMNS;
+    /// Index of the fall frequency in [`RISKS`].
+    const FALL: usize = 0;
 
     /// Index of 意识水平 in [`GB_ITEMS`].
     const CONSCIOUSNESS: usize = 20;
@@ -491,8 +564,39 @@ mod civil {
     /// GB/T 42195-2022 bands: (lowest total, grade), totals increasing.
     const GRADE_BANDS: [(i64, i64); 5] = [(0, 4), (30, 3), (46, 2), (66, 1), (90, 0)];
 
-    pub(super) const NATURAL: [&str; 31] = {
-        let mut n = [""; 31];
+    /// Per history visit: days before `as_of`, total, fall frequency, risk events.
+    const VISIT_NAMES: [[&str; 4]; HISTORY_VISITS] = [
+        [
+            "visit1_months",
+            "visit1_total",
+            "visit1_falls",
+            "visit1_risk_events",
+        ],
+        [
+            "visit2_months",
+            "visit2_total",
+            "visit2_falls",
+            "visit2_risk_events",
+        ],
+        [
+            "visit3_months",
+            "visit3_total",
+            "visit3_falls",
+            "visit3_risk_events",
+        ],
+        [
+            "visit4_months",
+            "visit4_total",
+            "visit4_falls",
+            "visit4_risk_events",
+        ],
+    ];
+
+    /// Features before the history visits.
+    const SNAPSHOT: usize = 31;
+
+    pub(super) const NATURAL: [&str; SNAPSHOT + 4 * HISTORY_VISITS] = {
+        let mut n = [""; SNAPSHOT + 4 * HISTORY_VISITS];
         let mut i = 0;
         while i < GB_ITEMS.len() {
             n[i] = GB_ITEMS[i];
@@ -503,20 +607,67 @@ mod civil {
         n[28] = "education";
         n[29] = "last_ability_total";
         n[30] = "last_ability_grade";
+        let mut v = 0;
+        while v < HISTORY_VISITS {
+            let mut k = 0;
+            while k < 4 {
+                n[SNAPSHOT + 4 * v + k] = VISIT_NAMES[v][k];
+                k += 1;
+            }
+            v += 1;
+        }
         n
     };
 
-    // Stored columns read: birth_date, education, assessed_on, the items, the flags.
+    // Stored columns read: birth_date, education, assessed_on, the items, the risks.
     const BIRTH: usize = 0;
     const EDUCATION: usize = 1;
     const ASSESSED: usize = 2;
     const ITEMS_FROM: usize = 3;
-    const FLAGS_FROM: usize = ITEMS_FROM + GB_ITEMS.len();
+    const RISKS_FROM: usize = ITEMS_FROM + GB_ITEMS.len();
+
+    /// Assessments kept per subject while reading: the latest [`HISTORY_VISITS`] on or
+    /// before `as_of` (which include the latest and the one before it, for
+    /// `last_ability_*`), so memory stays bounded however long a history is stored.
+    const KEPT: usize = if HISTORY_VISITS > 2 {
+        HISTORY_VISITS
+    } else {
+        2
+    };
+
+    /// One stored assessment, as read.
+    #[derive(Clone)]
+    struct Assessment {
+        day: i64,
+        birth: Option<Date>,
+        education: Option<i64>,
+        items: [Option<i64>; GB_ITEMS.len()],
+        risks: [Option<i64>; RISKS.len()],
+    }
+
+    impl Assessment {
+        /// Sum of the 26 items; unknown if any item is.
+        fn total(&self) -> Option<i64> {
+            self.items.iter().copied().sum()
+        }
+
+        /// Sum of the four frequency codes (events, "three or more" counted as 3);
+        /// unknown if any code is.
+        fn risk_events(&self) -> Option<i64> {
+            self.risks.iter().copied().sum()
+        }
+
+        /// The GB/T 42195-2022 grade, where every item and code is known.
+        fn grade(&self) -> Option<i64> {
+            let items: Option<Vec<i64>> = self.items.iter().copied().collect();
+            items.zip(self.risk_events()).map(|(i, r)| grade(&i, r))
+        }
+    }
 
     pub(super) fn columns() -> Vec<&'static str> {
         let mut c = vec!["birth_date", "education", "assessed_on"];
         c.extend(GB_ITEMS);
-        c.extend(RISK_FLAGS);
+        c.extend(RISKS);
         c
     }
 
@@ -527,49 +678,75 @@ mod civil {
     ) -> Result<Vec<Option<Vec<Option<i64>>>>, ConnectorError> {
         let columns = columns();
         let kinds = kinds_of(Department::CivilAffairs, &columns)?;
-        let mut out = vec![None; unique.keys.len()];
-        for_each_row(store, "civil_person", &columns, unique, |slot, row| {
+        let table = TableSpec::of(Department::CivilAffairs).table;
+        let as_of_day = as_of.to_days();
+        // Per subject, the latest assessments first.
+        let mut history: Vec<Vec<Assessment>> = vec![Vec::new(); unique.keys.len()];
+        for_each_row(store, table, &columns, unique, |slot, row| {
             let cells = Cells {
                 row,
-                table: "civil_person",
+                table,
                 columns: &columns,
                 kinds: &kinds,
             };
-            if let Some(features) = features(&cells, as_of)?
-                && let Some(o) = out.get_mut(slot)
-            {
-                *o = Some(features);
+            let day = cells.required_date(ASSESSED)?.to_days();
+            if day > as_of_day {
+                return Ok(());
+            }
+            let mut items = [None; GB_ITEMS.len()];
+            for (i, v) in items.iter_mut().enumerate() {
+                *v = cells.int(ITEMS_FROM + i)?;
+            }
+            let mut risks = [None; RISKS.len()];
+            for (i, v) in risks.iter_mut().enumerate() {
+                *v = cells.int(RISKS_FROM + i)?;
+            }
+            let assessment = Assessment {
+                day,
+                birth: cells.date(BIRTH)?,
+                education: cells.int(EDUCATION)?,
+                items,
+                risks,
+            };
+            if let Some(h) = history.get_mut(slot) {
+                keep_latest(h, assessment, KEPT, |a| a.day);
             }
             Ok(())
         })
         .await?;
-        Ok(out)
+        Ok(history
+            .iter()
+            .map(|h| features(h, as_of_day, as_of))
+            .collect())
     }
 
-    fn features(
-        cells: &Cells<'_>,
-        as_of: Date,
-    ) -> Result<Option<Vec<Option<i64>>>, ConnectorError> {
-        if cells.required_date(ASSESSED)? > as_of {
-            return Ok(None);
-        }
+    /// The features of one subject from its latest assessments (latest first); `None`
+    /// if there is none on or before `as_of`.
+    fn features(history: &[Assessment], as_of_day: i64, as_of: Date) -> Option<Vec<Option<i64>>> {
+        let latest = history.first()?;
+        // periodic-v1's "last assessment" is the one before the latest; with a single
+        // assessment the latest stands in, so no decline can be flagged from it.
+        let last = history.get(1).unwrap_or(latest);
         let mut v = Vec::with_capacity(NATURAL.len());
-        for i in 0..GB_ITEMS.len() {
-            v.push(cells.int(ITEMS_FROM + i)?);
+        v.extend(latest.items);
+        v.push(latest.risk_events());
+        v.push(latest.birth.and_then(|b| age_years(b, as_of)));
+        v.push(latest.education);
+        v.push(last.total());
+        v.push(last.grade());
+        let mut visits = history.iter().filter(|a| is_history(a.day, as_of_day));
+        for _ in 0..HISTORY_VISITS {
+            match visits.next() {
+                Some(a) => {
+                    v.push(whole_months(a.day, as_of_day));
+                    v.push(a.total());
+                    v.push(a.risks.get(FALL).copied().flatten());
+                    v.push(a.risk_events());
+                }
+                None => v.extend([None; 4]),
+            }
         }
-        let items: Option<Vec<i64>> = v.iter().copied().collect();
-        let mut flags = Some(0i64);
-        for i in 0..RISK_FLAGS.len() {
-            let f = cells.int(FLAGS_FROM + i)?;
-            flags = flags.zip(f).map(|(a, b)| a + b);
-        }
-        v.push(flags);
-        v.push(cells.date(BIRTH)?.and_then(|b| age_years(b, as_of)));
-        v.push(cells.int(EDUCATION)?);
-        let total = items.as_ref().map(|i| i.iter().sum::<i64>());
-        v.push(total);
-        v.push(items.zip(flags).map(|(items, flags)| grade(&items, flags)));
-        Ok(Some(v))
+        Some(v)
     }
 
     /// Whole years from `birth` to `on`; `None` if `on` is before `birth`.
@@ -601,7 +778,10 @@ mod health {
 
     use super::*;
 
-    pub(super) const NATURAL: [&str; 31] = [
+    /// Features before the history check-ups.
+    const SNAPSHOT: usize = 31;
+
+    pub(super) const NATURAL: [&str; SNAPSHOT + 4 * HISTORY_VISITS] = [
         "morse_fall_history",
         "morse_secondary_diagnosis",
         "morse_ambulatory_aid",
@@ -633,10 +813,26 @@ mod health {
         "falls_since_last",
         "weight_now",
         "weight_6m_ago",
+        "checkup1_months",
+        "checkup1_weight",
+        "checkup1_sbp",
+        "checkup1_dbp",
+        "checkup2_months",
+        "checkup2_weight",
+        "checkup2_sbp",
+        "checkup2_dbp",
+        "checkup3_months",
+        "checkup3_weight",
+        "checkup3_sbp",
+        "checkup3_dbp",
+        "checkup4_months",
+        "checkup4_weight",
+        "checkup4_sbp",
+        "checkup4_dbp",
     ];
 
     /// Integer columns read from each check-up, after exam_date, height_cm, weight_kg.
-    const INTS: [&str; 27] = [
+    const INTS: [&str; 29] = [
         "falls_12m",
         "morse_history",
         "morse_secondary_dx",
@@ -664,6 +860,8 @@ mod health {
         "mna_mobility",
         "mna_stress",
         "mna_neuro",
+        "sbp",
+        "dbp",
     ];
     const EXAM_DATE: usize = 0;
     const HEIGHT: usize = 1;
@@ -681,6 +879,8 @@ mod health {
     const MNA_MOBILITY: usize = 24;
     const MNA_STRESS: usize = 25;
     const MNA_NEURO: usize = 26;
+    const SBP: usize = 27;
+    const DBP: usize = 28;
 
     /// Morse items in INTS order: stored points, whose index is the model's code.
     const MORSE_POINTS: [&[i64]; 6] = [
@@ -712,11 +912,22 @@ mod health {
         ints: [Option<i64>; INTS.len()],
     }
 
+    /// What the history features read of a check-up.
+    #[derive(Clone, Copy)]
+    struct Visit {
+        day: i64,
+        weight_x10: Option<i64>,
+        sbp: Option<i64>,
+        dbp: Option<i64>,
+    }
+
     #[derive(Clone, Default)]
     struct Subject {
         latest: Option<Checkup>,
         /// (day, weight ×10) of every weighed check-up on or before `as_of`.
         weights: Vec<(i64, i64)>,
+        /// The latest [`HISTORY_VISITS`] check-ups on or before `as_of`, latest first.
+        visits: Vec<Visit>,
     }
 
     pub(super) fn columns() -> Vec<&'static str> {
@@ -761,6 +972,13 @@ mod health {
             if let Some(w) = checkup.weight_x10 {
                 s.weights.push((day, w));
             }
+            let visit = Visit {
+                day,
+                weight_x10: checkup.weight_x10,
+                sbp: checkup.ints.get(SBP).copied().flatten(),
+                dbp: checkup.ints.get(DBP).copied().flatten(),
+            };
+            keep_latest(&mut s.visits, visit, HISTORY_VISITS, |v| v.day);
             if s.latest.as_ref().is_none_or(|l| l.day < day) {
                 s.latest = Some(checkup);
             }
@@ -772,7 +990,7 @@ mod health {
             .map(|s| {
                 s.latest
                     .as_ref()
-                    .map(|l| features(l, &s.weights))
+                    .map(|l| features(l, &s.weights, &s.visits, as_of_day))
                     .transpose()
             })
             .collect()
@@ -781,6 +999,8 @@ mod health {
     fn features(
         latest: &Checkup,
         weights: &[(i64, i64)],
+        visits: &[Visit],
+        as_of_day: i64,
     ) -> Result<Vec<Option<i64>>, ConnectorError> {
         let item = |i: usize| latest.ints.get(i).copied().flatten();
         let mut v = Vec::with_capacity(NATURAL.len());
@@ -820,6 +1040,13 @@ mod health {
         v.push(item(FALLS));
         v.push(latest.weight_x10);
         v.push(weight_baseline(latest.day, weights));
+        let mut recent = visits.iter().filter(|c| is_history(c.day, as_of_day));
+        for _ in 0..HISTORY_VISITS {
+            match recent.next() {
+                Some(c) => v.extend([whole_months(c.day, as_of_day), c.weight_x10, c.sbp, c.dbp]),
+                None => v.extend([None; 4]),
+            }
+        }
         Ok(v)
     }
 
@@ -1066,14 +1293,48 @@ mod insurance {
         ("cci_aids", &[cats(b'B', 20, 22), cat(b'B', 24)]),
     ];
 
-    pub(super) const NATURAL: [&str; 20] = {
-        let mut n = [""; 20];
+    /// The Charlson conditions: `CONDITIONS[CCI_FROM..]`.
+    pub(super) const CCI_FROM: usize = 2;
+
+    /// `cci_<c>_first_months` per Charlson condition, in `CONDITIONS[CCI_FROM..]` order (a
+    /// test checks the names).
+    pub(super) const FIRST_MONTHS: [&str; 17] = [
+        "cci_myocardial_infarction_first_months",
+        "cci_heart_failure_first_months",
+        "cci_peripheral_vascular_first_months",
+        "cci_cerebrovascular_first_months",
+        "cci_dementia_first_months",
+        "cci_pulmonary_first_months",
+        "cci_rheumatic_first_months",
+        "cci_peptic_ulcer_first_months",
+        "cci_liver_mild_first_months",
+        "cci_diabetes_first_months",
+        "cci_diabetes_complicated_first_months",
+        "cci_hemiplegia_first_months",
+        "cci_renal_first_months",
+        "cci_malignancy_first_months",
+        "cci_liver_severe_first_months",
+        "cci_metastatic_first_months",
+        "cci_aids_first_months",
+    ];
+
+    /// Days since a condition's first claim are clamped to this (a hundred years: the
+    /// models' range; a claim cannot be older than the person).
+    const FIRST_MONTHS_MAX: i64 = HISTORY_MONTHS_MAX;
+
+    pub(super) const NATURAL: [&str; 20 + FIRST_MONTHS.len()] = {
+        let mut n = [""; 20 + FIRST_MONTHS.len()];
         let mut i = 0;
         while i < CONDITIONS.len() {
             n[i] = CONDITIONS[i].0;
             i += 1;
         }
         n[19] = "hospital_stays_since_last";
+        let mut k = 0;
+        while k < FIRST_MONTHS.len() {
+            n[20 + k] = FIRST_MONTHS[k];
+            k += 1;
+        }
         n
     };
 
@@ -1093,6 +1354,8 @@ mod insurance {
         claimed: bool,
         conditions: u32,
         stays: i64,
+        /// Per condition, the earliest admission day of a claim that matched it.
+        first_day: [Option<i64>; CONDITIONS.len()],
     }
 
     /// A canonical code split into letter, category (two digits) and fourth character.
@@ -1167,7 +1430,13 @@ mod insurance {
                     let code = parse(raw).ok_or_else(|| {
                         cells.corrupt(DIAGNOSES, format!("holds '{raw}', not an ICD-10 code"))
                     })?;
-                    s.conditions |= condition_bits(&code);
+                    let bits = condition_bits(&code);
+                    s.conditions |= bits;
+                    for (i, first) in s.first_day.iter_mut().enumerate() {
+                        if bits & (1 << i) != 0 && first.is_none_or(|f| day < f) {
+                            *first = Some(day);
+                        }
+                    }
                 }
             }
             Ok(())
@@ -1181,6 +1450,11 @@ mod insurance {
                         .map(|i| Some(i64::from((s.conditions >> i) & 1)))
                         .collect();
                     v.push(Some(s.stays));
+                    v.extend(s.first_day.iter().skip(CCI_FROM).map(|first| {
+                        first.and_then(|day| {
+                            whole_months(day, as_of_day).map(|m| m.min(FIRST_MONTHS_MAX))
+                        })
+                    }));
                     v
                 })
             })
@@ -1205,9 +1479,28 @@ mod tests {
                 assert!(at < names.len(), "{d}: natural {i}");
             }
         }
-        assert_eq!(feature_names(Department::CivilAffairs).len(), 31);
-        assert_eq!(feature_names(Department::Health).len(), 31);
-        assert_eq!(feature_names(Department::MedicalInsurance).len(), 20);
+        assert_eq!(feature_names(Department::CivilAffairs).len(), 31 + 16);
+        assert_eq!(feature_names(Department::Health).len(), 31 + 16);
+        assert_eq!(feature_names(Department::MedicalInsurance).len(), 20 + 17);
+    }
+
+    #[test]
+    fn first_months_names_follow_the_charlson_conditions() {
+        let cci = &insurance::CONDITIONS[insurance::CCI_FROM..];
+        assert_eq!(cci.len(), insurance::FIRST_MONTHS.len());
+        for ((condition, _), name) in cci.iter().zip(insurance::FIRST_MONTHS) {
+            assert!(condition.starts_with("cci_"), "{condition}");
+            assert_eq!(format!("{condition}_first_months"), name);
+        }
+    }
+
+    #[test]
+    fn keep_latest_keeps_the_latest_in_order() {
+        let mut kept = Vec::new();
+        for day in [5, 1, 9, 3, 7, 2] {
+            keep_latest(&mut kept, day, 3, |d| *d);
+        }
+        assert_eq!(kept, [9, 7, 5]);
     }
 
     #[test]

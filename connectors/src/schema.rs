@@ -132,8 +132,11 @@ pub struct FieldSpec {
 /// How duplicates are recognised after normalisation (the first occurrence is kept).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DedupKey {
-    /// Same subject (ID number), or same name + birth date + district.
-    PersonOrNameBirthDistrict,
+    /// Same subject (ID number) and the same value of the named date field, or same name +
+    /// birth date + district and that date (civil affairs: one row per assessment; a
+    /// re-registered ID number with the same person's name, birth date and district on the
+    /// same assessment day is the same assessment).
+    PersonOrNameBirthDistrictOn(&'static str),
     /// Same subject and the same value of the named date field.
     SubjectAnd(&'static str),
     /// The same value of the named identifier field.
@@ -279,17 +282,30 @@ const fn from_id(
     )
 }
 
+/// The highest care-risk frequency code: "three times or more" (GB/T 42195-2022 form).
+pub const RISK_FREQUENCY_MAX: i64 = 3;
+
+/// The four care-risk frequency columns of the civil table, in form order (fall, choking,
+/// self-harm, wandering).
+pub const RISK_COLUMNS: [&str; 4] = [
+    "risk_fall_30d",
+    "risk_choking_30d",
+    "risk_self_harm_30d",
+    "risk_wandering_30d",
+];
+
 const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64]) -> FieldSpec {
     f(name, label_zh, None, FieldKind::Choice(set), NULL)
 }
 
-/// Civil affairs: one row per person (register + latest GB/T 42195 assessment).
+/// Civil affairs: one row per GB/T 42195 assessment (schema version 3), the register fields
+/// repeated in each row as health repeats identities per check-up.
 pub static CIVIL: TableSpec = TableSpec {
     department: Department::CivilAffairs,
-    table: "civil_person",
-    primary_key: &["subject"],
+    table: "civil_assessment",
+    primary_key: &["subject", "assessed_on"],
     subject_table: "subject_civil",
-    dedup: DedupKey::PersonOrNameBirthDistrict,
+    dedup: DedupKey::PersonOrNameBirthDistrictOn("assessed_on"),
     fields: &[
         ID_NUMBER,
         PERSON_NAME,
@@ -346,11 +362,14 @@ pub static CIVIL: TableSpec = TableSpec {
         item("gb_daily_affairs", "执行日常事务", 4),
         item("gb_transport", "使用交通工具外出", 3),
         item("gb_social", "社会交往能力", 4),
-        // Care-risk events in the last 30 days (GB/T 42195 adjustment).
-        count("risk_fall_30d", "近30天跌倒", 1),
-        count("risk_choking_30d", "近30天噎食", 1),
-        count("risk_self_harm_30d", "近30天自杀自伤", 1),
-        count("risk_wandering_30d", "近30天走失", 1),
+        // Care-risk events in the last 30 days (GB/T 42195 basic-information form): the
+        // form's frequency code per kind, 0 none, 1 once, 2 twice, 3 three times or more.
+        // Until schema version 3 these were 0/1 flags under the same names and labels, so
+        // old exports still import: their 1 reads "once".
+        count("risk_fall_30d", "近30天跌倒", RISK_FREQUENCY_MAX),
+        count("risk_choking_30d", "近30天噎食", RISK_FREQUENCY_MAX),
+        count("risk_self_harm_30d", "近30天自杀自伤", RISK_FREQUENCY_MAX),
+        count("risk_wandering_30d", "近30天走失", RISK_FREQUENCY_MAX),
     ],
 };
 
@@ -495,8 +514,8 @@ mod tests {
             assert_eq!(names.len(), s.fields.len(), "{d}: duplicate field name");
             match s.dedup {
                 DedupKey::SubjectAnd(n) | DedupKey::Field(n) => assert!(s.index_of(n).is_some()),
-                DedupKey::PersonOrNameBirthDistrict => {
-                    for n in ["name", "birth_date", "district"] {
+                DedupKey::PersonOrNameBirthDistrictOn(on) => {
+                    for n in ["name", "birth_date", "district", on] {
                         assert!(s.index_of(n).is_some());
                     }
                 }

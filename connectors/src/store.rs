@@ -23,7 +23,7 @@ use crate::date::Date;
 use crate::error::ConnectorError;
 use crate::identity::Identity;
 use crate::limits::{PG_POOL_CONNECTIONS_MAX, SQLITE_CACHE_KIB, SQLITE_PAGE_BYTES};
-use crate::schema::{Department, FieldKind, TableSpec};
+use crate::schema::{Department, FieldKind, RISK_COLUMNS, TableSpec};
 use crate::write::{ImportTx, WritePool};
 
 const MIGRATION_0001: &str = include_str!("../migrations/0001_department_data.sql");
@@ -33,9 +33,75 @@ pub(crate) const MIGRATION_0002_SQLITE: &str =
     include_str!("../migrations/0002_department_data.sqlite.sql");
 const MIGRATION_0002_POSTGRES: &str =
     include_str!("../migrations/0002_department_data.postgres.sql");
+/// Version 3 (civil assessments as a history, risk events as frequency codes) differs per
+/// engine as version 2 does: SQLite keys by a named index, PostgreSQL by a primary key.
+pub(crate) const MIGRATION_0003_SQLITE: &str =
+    include_str!("../migrations/0003_civil_assessments.sqlite.sql");
+pub(crate) const MIGRATION_0003_POSTGRES: &str =
+    include_str!("../migrations/0003_civil_assessments.postgres.sql");
 
 /// The schema version [`Store::open`] migrates to.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// The first schema version whose civil risk columns hold frequency codes (0 none, 1 once,
+/// 2 twice, 3 three or more) rather than 0/1 flags.
+pub const RISK_FREQUENCY_VERSION: i64 = 3;
+
+/// What [`Store::open`] found when it upgraded a store from before
+/// [`RISK_FREQUENCY_VERSION`]: the civil assessments whose care-risk flag was set, per kind.
+///
+/// Why it exists: a version-2 flag said "at least one event of this kind in 30 days"; the
+/// upgrade keeps the value, so each such assessment now reads "once" — a lower bound of the
+/// true frequency (two falls were stored as one flag). Counts of events, and the
+/// GB/T 42195 "two or more events → one grade worse" rule, can therefore be too low for
+/// these assessments until they are re-imported from the department's form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpgradeReport {
+    /// The schema version the store was at before it was opened.
+    pub from_version: i64,
+    /// The schema version it is at now ([`SCHEMA_VERSION`]).
+    pub to_version: i64,
+    /// Civil assessments in the store.
+    pub assessments: i64,
+    /// Per risk column (`schema::RISK_COLUMNS` order: fall, choking, self-harm,
+    /// wandering): the column name and the number of assessments whose flag was set.
+    pub flagged: [(&'static str, i64); 4],
+}
+
+impl UpgradeReport {
+    /// Whether any assessment carried a flag (the report then has something to warn of).
+    pub fn has_flags(&self) -> bool {
+        self.flagged.iter().any(|(_, n)| *n > 0)
+    }
+}
+
+impl std::fmt::Display for UpgradeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "store upgraded from schema version {} to {}: {} civil assessment(s); ",
+            self.from_version, self.to_version, self.assessments
+        )?;
+        if !self.has_flags() {
+            return write!(
+                f,
+                "no care-risk flags were set, nothing is read differently"
+            );
+        }
+        let parts: Vec<String> = self
+            .flagged
+            .iter()
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+        write!(
+            f,
+            "care-risk flags set ({}): each is now read as frequency code 1 (\"once\"), \
+             a lower bound of the true frequency; event counts and the two-event grade \
+             adjustment may be too low for these assessments until they are re-imported",
+            parts.join(", ")
+        )
+    }
+}
 
 /// Which database engine a store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +118,7 @@ pub struct Store {
     pool: AnyPool,
     writer: WritePool,
     backend: Backend,
+    upgrade: Option<UpgradeReport>,
 }
 
 /// A stored import job and its quality report (JSON).
@@ -77,9 +144,9 @@ fn install_drivers() {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let v2 = match backend {
-        Backend::Sqlite => MIGRATION_0002_SQLITE,
-        Backend::Postgres => MIGRATION_0002_POSTGRES,
+    let (v2, v3) = match backend {
+        Backend::Sqlite => (MIGRATION_0002_SQLITE, MIGRATION_0003_SQLITE),
+        Backend::Postgres => (MIGRATION_0002_POSTGRES, MIGRATION_0003_POSTGRES),
     };
     let migration = |version, description, sql: &'static str| {
         Migration::new(
@@ -93,6 +160,7 @@ fn migrator(backend: Backend) -> Migrator {
     let mut m = Migrator::with_migrations(vec![
         migration(1, "department data", MIGRATION_0001),
         migration(2, "identities per department, droppable keys", v2),
+        migration(3, "civil assessment history, risk event frequencies", v3),
     ]);
     debug_assert_eq!(m.iter().last().map(|m| m.version), Some(SCHEMA_VERSION));
     // SQLite has no advisory locks; PostgreSQL's serialise concurrent migrators.
@@ -149,7 +217,15 @@ impl Store {
             .connect(&url)
             .await
             .map_err(ConnectorError::db("connect"))?;
+        let from_version = applied_version(&pool, backend).await?;
         migrator(backend).run(&pool).await?;
+        // Counted after the migration, from the moved rows (unchanged, so still 0/1), before
+        // this store writes anything.
+        let upgrade = if (1..RISK_FREQUENCY_VERSION).contains(&from_version) {
+            Some(upgrade_report(&pool, from_version).await?)
+        } else {
+            None
+        };
         let writer = match backend {
             Backend::Sqlite => {
                 // WAL + NORMAL: a committed import survives a process crash; a power cut may
@@ -185,7 +261,15 @@ impl Store {
             pool,
             writer,
             backend,
+            upgrade,
         })
+    }
+
+    /// What this open's upgrade changed in meaning, if it upgraded the store from before
+    /// [`RISK_FREQUENCY_VERSION`]; `None` for a new store or one already there. Callers
+    /// should show or log it (its `Display` is one English sentence).
+    pub fn upgrade_report(&self) -> Option<&UpgradeReport> {
+        self.upgrade.as_ref()
     }
 
     /// The engine.
@@ -278,6 +362,66 @@ impl Store {
             .map_err(ConnectorError::db("dump rows"))?;
         rows.iter().map(|r| render_stored(spec, key, r)).collect()
     }
+}
+
+/// The highest migration version recorded in the store; 0 for a new, empty database.
+async fn applied_version(pool: &AnyPool, backend: Backend) -> Result<i64, ConnectorError> {
+    let what = "read the schema version";
+    // sqlx's own bookkeeping table exists once the first migration ran.
+    let exists = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+        }
+    };
+    let n: i64 = sqlx::query(exists)
+        .fetch_one(pool)
+        .await
+        .map_err(ConnectorError::db(what))?
+        .try_get(0)
+        .map_err(ConnectorError::db(what))?;
+    if n == 0 {
+        return Ok(0);
+    }
+    let row = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await
+        .map_err(ConnectorError::db(what))?;
+    Ok(row
+        .try_get::<Option<i64>, _>(0)
+        .map_err(ConnectorError::db(what))?
+        .unwrap_or(0))
+}
+
+/// Counts the civil assessments and those with each risk flag set, after an upgrade.
+async fn upgrade_report(
+    pool: &AnyPool,
+    from_version: i64,
+) -> Result<UpgradeReport, ConnectorError> {
+    let what = "count flags for the upgrade report";
+    let count = |sql: String| async move {
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .map_err(ConnectorError::db(what))?;
+        row.try_get::<i64, _>(0).map_err(ConnectorError::db(what))
+    };
+    let table = crate::schema::CIVIL.table;
+    let assessments = count(format!("SELECT COUNT(*) FROM {table}")).await?;
+    let mut flagged = RISK_COLUMNS.map(|c| (c, 0));
+    for (column, n) in &mut flagged {
+        // Version-2 values are 0/1 (the import's range); any non-zero counts as set.
+        *n = count(format!("SELECT COUNT(*) FROM {table} WHERE {column} > 0")).await?;
+    }
+    Ok(UpgradeReport {
+        from_version,
+        to_version: SCHEMA_VERSION,
+        assessments,
+        flagged,
+    })
 }
 
 /// A fresh, empty PostgreSQL database next to the one `url` names (for tests and
@@ -427,28 +571,68 @@ mod tests {
     #[test]
     fn migration_has_every_field_with_its_type() {
         for spec in Department::ALL.map(TableSpec::of) {
-            let start = MIGRATION_0001
-                .find(&format!("CREATE TABLE {} (", spec.table))
-                .expect("table in migration");
-            let body = &MIGRATION_0001[start..];
-            let body = &body[..body.find(");").expect("end of table")];
-            let columns: Vec<&str> = body
-                .lines()
-                .skip(1)
-                .map(str::trim)
-                .filter(|l| !l.starts_with("PRIMARY"))
-                .collect();
-            let mut want = vec!["subject BYTEA NOT NULL,".to_string()];
-            for (_, f) in spec.data_fields() {
-                let not_null = if spec.primary_key.contains(&f.name) {
-                    " NOT NULL"
-                } else {
-                    ""
-                };
-                want.push(format!("{} {}{not_null},", f.name, f.kind.sql_type()));
+            // The migrations that create the table as the schema now has it: civil
+            // affairs' table is version 3's (one per engine), the others are version 1's.
+            let sources: &[&str] = if spec.department == Department::CivilAffairs {
+                &[MIGRATION_0003_SQLITE, MIGRATION_0003_POSTGRES]
+            } else {
+                &[MIGRATION_0001]
+            };
+            for source in sources {
+                let start = source
+                    .find(&format!("CREATE TABLE {} (", spec.table))
+                    .expect("table in migration");
+                let body = &source[start..];
+                let body = &body[..body.find(");").expect("end of table")];
+                let columns: Vec<&str> = body
+                    .lines()
+                    .skip(1)
+                    .map(str::trim)
+                    .filter(|l| !l.starts_with("PRIMARY"))
+                    .map(|l| l.trim_end_matches(','))
+                    .collect();
+                let mut want = vec!["subject BYTEA NOT NULL".to_string()];
+                for (_, f) in spec.data_fields() {
+                    let not_null = if spec.primary_key.contains(&f.name) {
+                        " NOT NULL"
+                    } else {
+                        ""
+                    };
+                    want.push(format!("{} {}{not_null}", f.name, f.kind.sql_type()));
+                }
+                let d = spec.department;
+                assert_eq!(columns, want, "{d}: migration and schema disagree");
             }
-            let d = spec.department;
-            assert_eq!(columns, want, "{d}: migration and schema disagree");
         }
+    }
+
+    #[test]
+    fn the_upgrade_report_says_flags_read_as_once() {
+        let report = UpgradeReport {
+            from_version: 2,
+            to_version: 3,
+            assessments: 10,
+            flagged: [
+                ("risk_fall_30d", 3),
+                ("risk_choking_30d", 0),
+                ("risk_self_harm_30d", 0),
+                ("risk_wandering_30d", 1),
+            ],
+        };
+        let text = report.to_string();
+        for part in [
+            "version 2 to 3",
+            "risk_fall_30d 3",
+            "\"once\"",
+            "lower bound",
+        ] {
+            assert!(text.contains(part), "{text}");
+        }
+        let none = UpgradeReport {
+            flagged: RISK_COLUMNS.map(|c| (c, 0)),
+            ..report
+        };
+        assert!(!none.has_flags());
+        assert!(none.to_string().contains("no care-risk flags"));
     }
 }

@@ -1,8 +1,9 @@
 //! Feature extraction against the shipped models and hand-computed rows: import files whose
-//! expected features are worked out here by hand, load them, compare (SQLite and
-//! PostgreSQL); generate 1,000 people and check that every feature has a model input of
-//! that name and holder, lies in its declared range, and that the plaintext model runs on
-//! them; corrupt stored values give typed errors.
+//! expected features are worked out here by hand (snapshots, and histories of assessments,
+//! check-ups and first claims), load them, compare (SQLite and PostgreSQL); generate 1,000
+//! people and check that every model input is a feature of its holder, lies in its
+//! declared range, and that each shipped model runs on them in plaintext; corrupt stored
+//! values give typed errors.
 
 mod common;
 
@@ -18,7 +19,7 @@ use weinong_connectors::{
 };
 use weinong_keys::{ResidentId, SubjectPseudonym, check_char};
 use weinong_mpc::model::{
-    ADMISSION_V1, Holder, InputBatch, InputSource, Model, PERIODIC_V1, compile, evaluate_plain,
+    Holder, InputBatch, InputSource, Model, SHIPPED, compile, evaluate_plain,
 };
 
 const SEED: u64 = 4_242;
@@ -148,10 +149,8 @@ fn check_a(table: &FeatureTable, want: &[(&str, Option<i64>)]) {
     check(table, 4, want);
 }
 
-async fn hand_computed(s: &TestStore) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let p = people();
-    write_hand_files(dir.path(), &p);
+/// Imports `civil.csv`, `health.csv` and `insurance.csv` from `dir`, every row stored.
+async fn import_hand_files(s: &TestStore, dir: &Path) {
     let secrets = synthetic_secrets(SEED);
     for (d, file) in [
         (Department::CivilAffairs, "civil.csv"),
@@ -161,7 +160,7 @@ async fn hand_computed(s: &TestStore) {
         let report = import_file(
             &s.store,
             d,
-            &dir.path().join(file),
+            &dir.join(file),
             &Mapping::default(),
             &secrets,
             &ImportOptions::default(),
@@ -173,6 +172,13 @@ async fn hand_computed(s: &TestStore) {
             "{d}: every row stored"
         );
     }
+}
+
+async fn hand_computed(s: &TestStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = people();
+    write_hand_files(dir.path(), &p);
+    import_hand_files(s, dir.path()).await;
     let (a, b, c, d) = (
         pseudonym(&p.a),
         pseudonym(&p.b),
@@ -193,9 +199,19 @@ async fn hand_computed(s: &TestStore) {
         ("age_years", Some(75)),
         ("education", Some(1)),
         ("risk_events_30d", Some(2)),
+        // A's only assessment stands in for the one before it.
         ("last_ability_total", Some(77)),
         // 77 → 轻度失能 (1); two risk events → one worse.
         ("last_ability_grade", Some(2)),
+        // 2026-03-15 is 3 whole months before 2026-06-30.
+        ("visit1_months", Some(3)),
+        ("visit1_total", Some(77)),
+        ("visit1_falls", Some(1)),
+        ("visit1_risk_events", Some(2)),
+        ("visit2_months", None),
+        ("visit2_total", None),
+        ("visit2_falls", None),
+        ("visit2_risk_events", None),
     ];
     for (name, v) in GB_HEADER.split(',').zip(A_ITEMS) {
         want_a.push((name, Some(v)));
@@ -262,6 +278,24 @@ async fn hand_computed(s: &TestStore) {
         ("weight_now", Some(655)),
         // 2025-12-20 is 172 days before 2026-06-10 (2025-10-01: 252 days, farther from 183).
         ("weight_6m_ago", Some(700)),
+        // History, latest first: 2026-06-10 (0 whole months), 2025-12-20 (6), 2025-10-01
+        // (8); 2026-07-15 is after as_of. The file has no blood-pressure columns.
+        ("checkup1_months", Some(0)),
+        ("checkup1_weight", Some(655)),
+        ("checkup1_sbp", None),
+        ("checkup1_dbp", None),
+        ("checkup2_months", Some(6)),
+        ("checkup2_weight", Some(700)),
+        ("checkup2_sbp", None),
+        ("checkup2_dbp", None),
+        ("checkup3_months", Some(8)),
+        ("checkup3_weight", Some(720)),
+        ("checkup3_sbp", None),
+        ("checkup3_dbp", None),
+        ("checkup4_months", None),
+        ("checkup4_weight", None),
+        ("checkup4_sbp", None),
+        ("checkup4_dbp", None),
     ];
     assert_eq!(want_a.len(), feature_names(Department::Health).len());
     check_a(&health, &want_a);
@@ -299,6 +333,14 @@ async fn hand_computed(s: &TestStore) {
         .map(|n| match *n {
             // YB1 (302 days before) counts; YB2 (394 days) is outside the window; YB4 is later.
             "hospital_stays_since_last" => (*n, Some(1)),
+            // First claims: YB1 (2025-09-01: 9 whole months), YB2 (2025-06-01: 12), YB3
+            // (2026-05-01: 1); YB4 (C78.0) is later.
+            "cci_myocardial_infarction_first_months" | "cci_diabetes_complicated_first_months" => {
+                (*n, Some(9))
+            }
+            "cci_dementia_first_months" => (*n, Some(12)),
+            "cci_pulmonary_first_months" => (*n, Some(1)),
+            n if n.ends_with("_first_months") => (n, None),
             n if on.contains(&n) => (n, Some(1)),
             n => (n, Some(0)),
         })
@@ -354,13 +396,240 @@ both_stores!(
     hand_computed
 );
 
+// --- histories: assessments, check-ups, first claims --------------------------------------
+
+/// Every GB/T 42195 item at its maximum: total 90.
+const MAX_ITEMS: [i64; 26] = [
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 4, 4, 4, 4, 4, 4, 1, 1, 2, 2, 2, 4, 3, 4,
+];
+
+/// The items at their maximum less `less` points, taken from the first items (进食, 修饰,
+/// 洗澡, …) down to 0 each: total 90 − less.
+fn items_less(less: i64) -> String {
+    let mut items = MAX_ITEMS;
+    let mut left = less;
+    for item in &mut items {
+        let take = left.min(*item);
+        *item -= take;
+        left -= take;
+    }
+    join(&items)
+}
+
+/// One civil row: items as CSV text (26 fields), then the four frequency codes.
+fn civil_row(id: &str, name: &str, on: &str, items: &str, risks: [i64; 4]) -> String {
+    format!(
+        "{id},{name},1,,310101,1,0,,{on},{items},{},{},{},{}\n",
+        risks[0], risks[1], risks[2], risks[3]
+    )
+}
+
+async fn histories(s: &TestStore) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // E: five assessments; F: one older than ten years and one with an item missing;
+    // G: only assessments after as_of.
+    let e = id_number("19400510", "051");
+    let f = id_number("19420202", "061");
+    let g = id_number("19430303", "071");
+    let mut civil = format!(
+        "id_number,name,sex,birth_date,district,education,living_alone,care_grade,assessed_on,{GB_HEADER},risk_fall_30d,risk_choking_30d,risk_self_harm_30d,risk_wandering_30d\n"
+    );
+    for (on, less, risks) in [
+        ("2021-06-01", 0, [0, 0, 0, 0]),
+        ("2022-06-01", 1, [0, 0, 0, 0]),
+        ("2023-06-01", 2, [1, 0, 0, 0]),
+        ("2025-06-30", 10, [0, 0, 0, 3]),
+        // Two falls and total 70: GB/T 42195 轻度失能 by total, one grade worse.
+        ("2026-06-30", 20, [2, 0, 0, 0]),
+    ] {
+        civil.push_str(&civil_row(&e, "周建国", on, &items_less(less), risks));
+    }
+    civil.push_str(&civil_row(
+        &f,
+        "吴秀英",
+        "2016-01-01",
+        &items_less(5),
+        [0; 4],
+    ));
+    // 社会交往能力 (the last item) not recorded.
+    let mut missing = items_less(0);
+    missing.truncate(missing.len() - 1);
+    civil.push_str(&civil_row(
+        &f,
+        "吴秀英",
+        "2026-01-01",
+        &missing,
+        [0, 1, 0, 0],
+    ));
+    for on in ["2026-07-01", "2026-08-01"] {
+        civil.push_str(&civil_row(&g, "孙志强", on, &items_less(0), [0; 4]));
+    }
+    std::fs::write(dir.path().join("civil.csv"), civil).expect("write civil");
+    let health = format!(
+        "id_number,name,exam_date,height_cm,weight_kg,sbp,dbp\n\
+         {e},周建国,2024-07-01,160.0,68.0,125,75\n\
+         {e},周建国,2025-01-01,160.0,66.0,128,78\n\
+         {e},周建国,2025-07-01,160.0,64.0,130,80\n\
+         {e},周建国,2026-01-01,160.0,,140,\n\
+         {e},周建国,2026-06-01,160.0,60.0,150,90\n"
+    );
+    std::fs::write(dir.path().join("health.csv"), health).expect("write health");
+    let insurance = format!(
+        "claim_id,id_number,name,setting,admit_date,discharge_date,diagnoses,medication_count,ltc_insured\n\
+         YB20,{e},周建国,1,2024-05-05,,I21.4;E11.9,2,0\n\
+         YB21,{e},周建国,2,2019-03-01,2019-03-09,I21.0,6,0\n\
+         YB22,{e},周建国,1,2026-06-30,,E11.2,2,0\n\
+         YB23,{e},周建国,1,2026-07-05,,N18.3,2,0\n\
+         YB24,{e},周建国,1,1920-01-01,,C78.0,1,0\n"
+    );
+    std::fs::write(dir.path().join("insurance.csv"), insurance).expect("write insurance");
+    import_hand_files(s, dir.path()).await;
+    let subjects = [pseudonym(&e), pseudonym(&f), pseudonym(&g)];
+    let as_of = date(2026, 6, 30);
+    let civil = load_features(&s.store, Department::CivilAffairs, &subjects, as_of)
+        .await
+        .expect("civil features");
+    check(
+        &civil,
+        0,
+        &[
+            ("gb_eating", Some(0)),
+            ("gb_grooming", Some(0)),
+            // 2 falls + 0 others: two events, one grade worse.
+            ("risk_events_30d", Some(2)),
+            ("age_years", Some(86)),
+            // The assessment before the latest: 2025-06-30, total 80, three wanderings.
+            ("last_ability_total", Some(80)),
+            ("last_ability_grade", Some(2)),
+            // The latest 4 of 5, latest first; 2021-06-01 is the fifth, not read.
+            ("visit1_months", Some(0)),
+            ("visit1_total", Some(70)),
+            ("visit1_falls", Some(2)),
+            ("visit1_risk_events", Some(2)),
+            ("visit2_months", Some(12)),
+            ("visit2_total", Some(80)),
+            ("visit2_falls", Some(0)),
+            ("visit2_risk_events", Some(3)),
+            // 2023-06-01 → 2026-06-30: 36 whole months; 2022-06-01: 48.
+            ("visit3_months", Some(36)),
+            ("visit3_total", Some(88)),
+            ("visit3_falls", Some(1)),
+            ("visit3_risk_events", Some(1)),
+            ("visit4_months", Some(48)),
+            ("visit4_total", Some(89)),
+            ("visit4_falls", Some(0)),
+            ("visit4_risk_events", Some(0)),
+        ],
+    );
+    check(
+        &civil,
+        1,
+        &[
+            // The latest has 社会交往能力 missing: its total is unknown, its day is not.
+            ("gb_social", None),
+            ("risk_events_30d", Some(1)),
+            ("visit1_months", Some(5)),
+            ("visit1_total", None),
+            ("visit1_falls", Some(0)),
+            ("visit1_risk_events", Some(1)),
+            // 2016-01-01 is 125 whole months before as_of: not a history visit …
+            ("visit2_months", None),
+            ("visit2_total", None),
+            ("visit2_falls", None),
+            ("visit2_risk_events", None),
+            // … but still the assessment before the latest.
+            ("last_ability_total", Some(85)),
+            ("last_ability_grade", Some(1)),
+        ],
+    );
+    assert!(civil.row(2).is_none(), "G: every assessment after as_of");
+    // As of the day before E's latest, the history shifts by one.
+    let earlier = load_features(
+        &s.store,
+        Department::CivilAffairs,
+        &subjects[..1],
+        date(2026, 6, 29),
+    )
+    .await
+    .expect("civil features");
+    check(
+        &earlier,
+        0,
+        &[
+            // 2025-06-30 → 2026-06-29: 11 whole months (the 12th completes a day later).
+            ("visit1_months", Some(11)),
+            ("visit1_total", Some(80)),
+            ("visit4_total", Some(90)),
+            ("risk_events_30d", Some(3)),
+            ("last_ability_total", Some(88)),
+        ],
+    );
+
+    let health = load_features(&s.store, Department::Health, &subjects, as_of)
+        .await
+        .expect("health features");
+    check(
+        &health,
+        0,
+        &[
+            ("weight_now", Some(600)),
+            ("checkup1_months", Some(0)),
+            ("checkup1_weight", Some(600)),
+            ("checkup1_sbp", Some(150)),
+            ("checkup1_dbp", Some(90)),
+            // Not weighed, diastolic not measured: unknown, the visit still counts.
+            ("checkup2_months", Some(5)),
+            ("checkup2_weight", None),
+            ("checkup2_sbp", Some(140)),
+            ("checkup2_dbp", None),
+            ("checkup3_months", Some(11)),
+            ("checkup3_weight", Some(640)),
+            ("checkup4_months", Some(17)),
+            ("checkup4_weight", Some(660)),
+            ("checkup4_sbp", Some(128)),
+            ("checkup4_dbp", Some(78)),
+        ],
+    );
+    assert!(health.row(1).is_none() && health.row(2).is_none());
+
+    let insurance = load_features(&s.store, Department::MedicalInsurance, &subjects, as_of)
+        .await
+        .expect("insurance features");
+    check(
+        &insurance,
+        0,
+        &[
+            // The earliest matching claim: YB21 (2019-03-01), not YB20.
+            ("cci_myocardial_infarction_first_months", Some(87)),
+            ("cci_diabetes_first_months", Some(25)),
+            // Admitted on as_of itself.
+            ("cci_diabetes_complicated_first_months", Some(0)),
+            // YB23 is after as_of.
+            ("cci_renal", Some(0)),
+            ("cci_renal_first_months", None),
+            // 1920: capped at ten years, older than any history visit.
+            ("cci_metastatic_first_months", Some(120)),
+            ("cci_aids_first_months", None),
+        ],
+    );
+}
+
+both_stores!(histories_sqlite, histories_postgres, histories);
+
 // --- generated population against the shipped models ------------------------------------
 
-fn models() -> [Model; 2] {
-    [
-        compile(ADMISSION_V1).expect("admission-v1 compiles"),
-        compile(PERIODIC_V1).expect("periodic-v1 compiles"),
-    ]
+/// Every shipped model (admission-v1, periodic-v1, periodic-v2, …).
+fn models() -> Vec<Model> {
+    SHIPPED
+        .iter()
+        .map(|spec| compile(spec).expect("a shipped model compiles"))
+        .collect()
+}
+
+/// Whether a feature is one of the history features (issue 28's contract), which a model
+/// may leave unread; every other feature is some shipped model's input.
+fn is_history(name: &str) -> bool {
+    name.starts_with("visit") || name.starts_with("checkup") || name.ends_with("_first_months")
 }
 
 #[test]
@@ -380,8 +649,44 @@ fn feature_names_are_the_models_inputs_per_holder() {
         let mut want = from_models.remove(&d).unwrap_or_default();
         want.sort();
         want.dedup();
-        assert_eq!(feature_names(d), want, "{d}");
+        let have = feature_names(d);
+        for name in &want {
+            assert!(have.contains(&name.as_str()), "{d}: no feature {name}");
+        }
+        for name in have {
+            assert!(
+                is_history(name) || want.iter().any(|w| w == name),
+                "{d}: feature {name} is no model's input"
+            );
+        }
     }
+    assert_eq!(weinong_connectors::features::HISTORY_VISITS, 4);
+    let civil = feature_names(Department::CivilAffairs);
+    let health = feature_names(Department::Health);
+    for i in 1..=4 {
+        for k in ["months", "total", "falls", "risk_events"] {
+            assert!(civil.contains(&format!("visit{i}_{k}").as_str()));
+        }
+        for k in ["months", "weight", "sbp", "dbp"] {
+            assert!(health.contains(&format!("checkup{i}_{k}").as_str()));
+        }
+    }
+}
+
+/// The contract's range of each history feature (issue 28).
+fn history_range(name: &str) -> Option<(i64, i64)> {
+    let kind = name.rsplit_once('_').map_or(name, |(_, k)| k);
+    Some(match kind {
+        _ if name.ends_with("_first_months") => (0, 120),
+        _ if name.ends_with("_risk_events") => (0, 12),
+        "months" => (0, 120),
+        "total" => (0, 90),
+        "falls" => (0, 3),
+        "weight" => (250, 2_000),
+        "sbp" => (60, 260),
+        "dbp" => (30, 160),
+        _ => return None,
+    })
 }
 
 async fn import_synthetic(
@@ -497,6 +802,58 @@ async fn generated_features_fit_the_models(s: &TestStore) {
         }
     }
     assert!(checked > 50_000, "only {checked} values checked");
+    // History features in the contract's ranges, whether or not a model reads them yet.
+    for d in Department::ALL {
+        for name in feature_names(d).iter().filter(|n| is_history(n)) {
+            let (lo, hi) = history_range(name).expect("a range");
+            for v in tables[&d]
+                .column(name)
+                .expect("column")
+                .into_iter()
+                .flatten()
+            {
+                assert!((lo..=hi).contains(&v), "{name}: {v} outside {lo}..={hi}");
+            }
+        }
+    }
+    // The generator makes histories: re-assessments, declines, repeated events, recent
+    // first claims (the test must not pass vacuously).
+    let civil = &tables[&Department::CivilAffairs];
+    let col = |t: &FeatureTable, n: &str| t.column(n).expect("column");
+    let visit4 = col(civil, "visit4_months").iter().flatten().count();
+    assert!((300..900).contains(&visit4), "{visit4} with 4 assessments");
+    let declined = col(civil, "visit1_total")
+        .iter()
+        .zip(col(civil, "visit2_total"))
+        .filter(|(a, b)| matches!((a, b), (Some(a), Some(b)) if *a + 5 <= *b))
+        .count();
+    assert!(declined > 30, "{declined} totals fell by 5 or more");
+    let repeated = col(civil, "risk_events_30d")
+        .iter()
+        .filter(|v| v.is_some_and(|v| v >= 2))
+        .count();
+    assert!(repeated > 5, "{repeated} with two or more events");
+    let falls: Vec<i64> = (1..=4)
+        .flat_map(|i| col(civil, &format!("visit{i}_falls")))
+        .flatten()
+        .collect();
+    assert!(falls.iter().any(|f| *f >= 2), "no repeated falls");
+    let health = &tables[&Department::Health];
+    assert!(col(health, "checkup4_months").iter().flatten().count() > 200);
+    let recent: usize = feature_names(Department::MedicalInsurance)
+        .iter()
+        .filter(|n| n.ends_with("_first_months"))
+        .map(|n| {
+            col(&tables[&Department::MedicalInsurance], n)
+                .iter()
+                .filter(|v| v.is_some_and(|v| v < 365))
+                .count()
+        })
+        .sum();
+    assert!(
+        recent > 50,
+        "{recent} conditions first claimed in the last year"
+    );
     // Everyone has a civil and a health row; most have claims.
     for d in [Department::CivilAffairs, Department::Health] {
         assert!((0..1_000).all(|i| tables[&d].row(i).is_some()), "{d}");
@@ -523,25 +880,33 @@ async fn generated_features_fit_the_models(s: &TestStore) {
         let batch = InputBatch::new(m, columns).expect("the model accepts the features");
         let out = evaluate_plain(m, &batch);
         if m.name() == "admission-v1" {
-            // Reference for last_ability_*: the model's own total and grade, where no
-            // diagnosis adjustment applies (civil affairs cannot see diagnoses).
+            // Reference for visit1_total and last_ability_*: the model's own total and
+            // grade of the latest assessment. last_ability_* is the assessment before it,
+            // so it equals the model's only where there is no earlier one; the grade only
+            // where no diagnosis adjustment applies (civil affairs cannot see diagnoses).
             let total = m.output_index("ability_total").expect("output");
             let grade = m.output_index("ability_grade").expect("output");
             let civil = &tables[&Department::CivilAffairs];
             let insurance = &tables[&Department::MedicalInsurance];
+            let visit1_total = civil.column("visit1_total").expect("column");
+            let visit2_months = civil.column("visit2_months").expect("column");
             let last_total = civil.column("last_ability_total").expect("column");
             let last_grade = civil.column("last_ability_grade").expect("column");
             let dementia = insurance.column("icd_dementia").expect("column");
             let mental = insurance.column("icd_mental_disorder").expect("column");
             let mut compared = 0;
             for (k, &i) in complete.iter().enumerate() {
+                assert_eq!(visit1_total[i], Some(out.column(total)[k]), "subject {i}");
+                if visit2_months[i].is_some() {
+                    continue;
+                }
                 assert_eq!(last_total[i], Some(out.column(total)[k]), "subject {i}");
                 if dementia[i] == Some(0) && mental[i] == Some(0) {
                     assert_eq!(last_grade[i], Some(out.column(grade)[k]), "subject {i}");
                     compared += 1;
                 }
             }
-            assert!(compared > 300, "{compared} grades compared");
+            assert!(compared > 30, "{compared} grades compared");
         }
     }
 }
@@ -551,6 +916,105 @@ both_stores!(
     generated_features_fit_the_models_postgres,
     generated_features_fit_the_models
 );
+
+/// Schema version 3 counts care-risk events (the form's frequencies) where version 2 summed
+/// one flag per kind. On a generated population, admission-v1 changes exactly for the
+/// people whose latest assessment has a kind recorded twice or more and whose flags alone
+/// stayed under the standard's two events: every output of everyone else is unchanged.
+/// The changed people are printed (`--nocapture`) for the record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_v1_changes_only_for_people_with_repeated_events() {
+    let s = common::sqlite_store().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let subjects = import_synthetic(&s.store, dir.path(), 2_000).await;
+    let mut tables = BTreeMap::new();
+    for d in Department::ALL {
+        let t = load_features(&s.store, d, &subjects, AS_OF)
+            .await
+            .expect("features");
+        tables.insert(d, t);
+    }
+    // The four frequency codes of each subject's latest assessment on or before AS_OF,
+    // from the generator's truth.
+    let truth = common::read_csv(&dir.path().join("truth").join("civil.csv"));
+    let header: Vec<String> = csv::Reader::from_path(dir.path().join("truth").join("civil.csv"))
+        .expect("truth")
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let at = |n: &str| header.iter().position(|h| h == n).expect("column");
+    let risk_columns = [
+        at("risk_fall_30d"),
+        at("risk_choking_30d"),
+        at("risk_self_harm_30d"),
+        at("risk_wandering_30d"),
+    ];
+    let as_of = AS_OF.to_string();
+    let mut latest: BTreeMap<String, (String, [i64; 4])> = BTreeMap::new();
+    for row in &truth {
+        let on = row[at("assessed_on")].clone();
+        if on > as_of {
+            continue;
+        }
+        let codes = risk_columns.map(|c| row[c].parse::<i64>().unwrap_or(0));
+        let entry = latest
+            .entry(row[0].clone())
+            .or_insert_with(|| (on.clone(), codes));
+        if on >= entry.0 {
+            *entry = (on, codes);
+        }
+    }
+
+    let m = compile(weinong_mpc::model::ADMISSION_V1).expect("admission-v1");
+    let (columns, complete) = model_columns(&m, &tables);
+    let events = m.input("risk_events_30d").expect("input").0.index();
+    let mut flags_only = columns.clone();
+    for (k, &i) in complete.iter().enumerate() {
+        let codes = latest[&subjects[i].to_hex()].1;
+        assert_eq!(
+            columns[events][k],
+            codes.iter().sum::<i64>(),
+            "events counted"
+        );
+        flags_only[events][k] = codes.iter().map(|c| (*c).min(1)).sum();
+    }
+    let now = evaluate_plain(&m, &InputBatch::new(&m, columns).expect("valid"));
+    let before = evaluate_plain(&m, &InputBatch::new(&m, flags_only).expect("valid"));
+    let grade = m.output_index("ability_grade").expect("output");
+    let mut changed = Vec::new();
+    for (k, &i) in complete.iter().enumerate() {
+        let codes = latest[&subjects[i].to_hex()].1;
+        let repeated = codes.iter().any(|c| *c >= 2);
+        let crosses =
+            codes.iter().map(|c| (*c).min(1)).sum::<i64>() < 2 && codes.iter().sum::<i64>() >= 2;
+        if now.row(k) != before.row(k) {
+            assert!(
+                repeated && crosses,
+                "subject {i} changed without repeated events"
+            );
+            changed.push((
+                subjects[i].to_hex()[..16].to_owned(),
+                codes,
+                before.column(grade)[k],
+                now.column(grade)[k],
+            ));
+        }
+    }
+    println!(
+        "admission-v1 on {} complete subjects (2,000 generated, seed {SEED}): {} changed",
+        complete.len(),
+        changed.len()
+    );
+    for (subject, codes, was, is) in &changed {
+        println!(
+            "  {subject}…  codes (fall, choking, self-harm, wandering) {codes:?}: grade {was} → {is}"
+        );
+    }
+    assert!(!changed.is_empty(), "the generator makes repeated events");
+    assert!(changed.iter().all(|(_, _, was, is)| is == &(was + 1)));
+}
 
 // --- bad input and corrupt data ----------------------------------------------------------
 
@@ -587,13 +1051,18 @@ async fn corrupt_stored_values_are_typed_errors() {
         ),
         (
             Department::CivilAffairs,
-            "UPDATE civil_person SET gb_eating = 9",
-            "civil_person.gb_eating",
+            "UPDATE civil_assessment SET gb_eating = 9",
+            "civil_assessment.gb_eating",
         ),
         (
             Department::CivilAffairs,
-            "UPDATE civil_person SET assessed_on = NULL",
-            "civil_person.assessed_on",
+            "UPDATE civil_assessment SET risk_fall_30d = 4",
+            "civil_assessment.risk_fall_30d",
+        ),
+        (
+            Department::CivilAffairs,
+            "UPDATE civil_assessment SET assessed_on = REPLACE(assessed_on, '-', '/')",
+            "civil_assessment.assessed_on",
         ),
     ] {
         sqlx::query(update)
@@ -615,8 +1084,9 @@ async fn corrupt_stored_values_are_typed_errors() {
             }
             "health_checkup.weight_kg" => "UPDATE health_checkup SET weight_kg = 60.0",
             "insurance_claim.diagnoses" => "UPDATE insurance_claim SET diagnoses = 'I10'",
-            "civil_person.gb_eating" => "UPDATE civil_person SET gb_eating = 4",
-            _ => "UPDATE civil_person SET assessed_on = '2026-01-05'",
+            "civil_assessment.gb_eating" => "UPDATE civil_assessment SET gb_eating = 4",
+            "civil_assessment.risk_fall_30d" => "UPDATE civil_assessment SET risk_fall_30d = 0",
+            _ => "UPDATE civil_assessment SET assessed_on = REPLACE(assessed_on, '/', '-')",
         };
         sqlx::query(restore).execute(&raw).await.expect("restore");
         load_features(&s.store, d, &subjects, as_of)

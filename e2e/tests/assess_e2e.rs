@@ -30,7 +30,9 @@ use common::{contains, files_under};
 use weinong_connectors::features::load_features;
 use weinong_connectors::{Department, Store};
 use weinong_keys::SubjectPseudonym;
-use weinong_mpc::model::{ADMISSION_V1, InputBatch, PERIODIC_V1, compile, evaluate_plain};
+use weinong_mpc::model::{
+    ADMISSION_V1, InputBatch, PERIODIC_V1, PERIODIC_V2, compile, evaluate_plain,
+};
 
 const BASE_PORT: u16 = 18_700;
 
@@ -258,21 +260,7 @@ fn plaintext_of(
     let mut columns: Vec<Option<Vec<i64>>> = vec![None; model.inputs().len()];
     // Node i serves the department that plays party i.
     for (i, department) in Department::ALL.into_iter().enumerate() {
-        let config: toml::Value =
-            toml::from_str(&std::fs::read_to_string(net.node_config(i)).expect("config"))
-                .expect("config TOML");
-        let database = config["assessment"]["database"].as_str().expect("database");
-        let database = match database.strip_prefix("sqlite://") {
-            Some(path) if Path::new(path).is_relative() => format!(
-                "sqlite://{}",
-                net.node_config(i)
-                    .parent()
-                    .expect("dir")
-                    .join(path)
-                    .display()
-            ),
-            _ => database.to_owned(),
-        };
+        let database = store_url(net, i);
         let table = runtime.block_on(async {
             let store = Store::open(&database).await.expect("store");
             load_features(&store, department, &[subject], as_of)
@@ -293,7 +281,232 @@ fn plaintext_of(
     Some(evaluate_plain(&model, &batch).row(0))
 }
 
-/// The first `n` ID numbers of the civil-affairs register (the generator's truth).
+/// The database URL of node `i`'s department store, from its config.
+fn store_url(net: &Net, i: usize) -> String {
+    let config: toml::Value =
+        toml::from_str(&std::fs::read_to_string(net.node_config(i)).expect("config"))
+            .expect("config TOML");
+    let database = config["assessment"]["database"].as_str().expect("database");
+    match database.strip_prefix("sqlite://") {
+        Some(path) if Path::new(path).is_relative() => format!(
+            "sqlite://{}",
+            net.node_config(i)
+                .parent()
+                .expect("dir")
+                .join(path)
+                .display()
+        ),
+        _ => database.to_owned(),
+    }
+}
+
+/// GB/T 42195-2022: two or more care-risk events in 30 days make the grade one worse. A
+/// resident reassessed today at total 70 (轻度失能 by the total) with two falls in the
+/// last 30 days (one kind of event, twice: the form's frequency 2) gets 中度失能 from the
+/// admission model, end to end: civil affairs imports the new assessment with
+/// `weinong data import` into its running node's store, and the node counts events, not
+/// kinds. Also periodic-v2 for the same resident: equal to the plaintext backend, its
+/// latest visit the one imported, the falls a reason.
+fn two_falls_make_the_grade_one_worse(net: &Net, base: &Path) {
+    let key = net.pseudonym_key();
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    let today_ms = u64::try_from(today).expect("ms");
+    // A resident held by all three departments with no dementia or mental-disorder
+    // diagnosis, whose own adjustment would hide the one under test.
+    let (id, subject) = residents(&net.dir, 60)
+        .into_iter()
+        .find_map(|id| {
+            let subject = key.derive(&weinong_keys::ResidentId::parse(&id).ok()?);
+            let insurance = features_of(net, 2, subject, today_ms)?;
+            let clear = ["icd_dementia", "icd_mental_disorder"]
+                .iter()
+                .all(|n| insurance.column(n).and_then(|c| c[0]) == Some(0));
+            let health = features_of(net, 1, subject, today_ms)?;
+            (clear && health.row(0).is_some()).then_some((id, subject))
+        })
+        .expect("a resident without a dementia diagnosis held by every department");
+    net.grant(&id);
+
+    // The resident's latest civil row, reassessed today: 70 points, two falls.
+    let truth = net.dir.join("synth").join("truth").join("civil.csv");
+    let mut reader = csv::Reader::from_path(&truth).expect("civil truth");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let mut row: Vec<String> = reader
+        .records()
+        .map(|r| r.expect("row"))
+        .filter(|r| r.get(col("id_number")) == Some(id.as_str()))
+        .last()
+        .expect("the resident's civil row")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let date = weinong_connectors::date::Date::from_days(
+        i64::try_from(today_ms / 86_400_000).expect("days"),
+    )
+    .expect("today");
+    row[col("assessed_on")] = date.to_string();
+    // Every item at its maximum (total 90), then 20 points off 进食…穿/脱裤子和鞋袜.
+    let maxima = [
+        ("gb_eating", 0),
+        ("gb_grooming", 0),
+        ("gb_bathing", 0),
+        ("gb_dress_upper", 0),
+        ("gb_dress_lower", 0),
+        ("gb_urine", 4),
+        ("gb_bowel", 4),
+        ("gb_toilet", 4),
+        ("gb_bed_transfer", 4),
+        ("gb_chair_transfer", 4),
+        ("gb_walking", 4),
+        ("gb_stairs", 3),
+        ("gb_orient_time", 4),
+        ("gb_orient_place", 4),
+        ("gb_orient_person", 4),
+        ("gb_memory", 4),
+        ("gb_understanding", 4),
+        ("gb_expression", 4),
+        ("gb_aggression", 1),
+        ("gb_depression", 1),
+        ("gb_consciousness", 2),
+        ("gb_vision", 2),
+        ("gb_hearing", 2),
+        ("gb_daily_affairs", 4),
+        ("gb_transport", 3),
+        ("gb_social", 4),
+        ("risk_fall_30d", 2),
+        ("risk_choking_30d", 0),
+        ("risk_self_harm_30d", 0),
+        ("risk_wandering_30d", 0),
+    ];
+    let total: i64 = maxima.iter().take(26).map(|(_, v)| v).sum();
+    assert_eq!(total, 70);
+    for (name, value) in maxima {
+        row[col(name)] = value.to_string();
+    }
+    let file = base.join("reassessment.csv");
+    let mut writer = csv::Writer::from_path(&file).expect("reassessment file");
+    writer.write_record(header.iter().skip(1)).expect("header");
+    writer.write_record(row.iter().skip(1)).expect("row");
+    writer.flush().expect("flush");
+    drop(writer);
+    let secrets = net.node_config(0).with_file_name("data-secrets.json");
+    let out = net.cli(&[
+        "data",
+        "import",
+        "--department",
+        "civil",
+        "--in",
+        &file.display().to_string(),
+        "--db",
+        &store_url(net, 0),
+        "--secrets",
+        &secrets.display().to_string(),
+    ]);
+    assert!(out.status.success(), "{}", common::devnet::text(&out));
+
+    let receipt_path = base.join("two-falls.json");
+    let out = net.request(&id, "care-home-1", 0, &receipt_path);
+    assert!(out.status.success(), "{}", common::devnet::text(&out));
+    let at = opened(net, &receipt_path, ADMISSION_V1, subject);
+    assert_eq!(at["ability_total"], 70);
+    assert_eq!(at["ability_grade"], 2, "70 points and two falls: 中度失能");
+
+    // periodic-v2 over the same resident: the report names the falls.
+    let v2 = base.join("two-falls-v2.json");
+    let receipt_arg = v2.display().to_string();
+    let out = net.cli_as(
+        "care-home-1",
+        1,
+        &[
+            "assess",
+            "request",
+            "--subject",
+            &id,
+            "--model",
+            "periodic-v2",
+            "--wait",
+            "--timeout-s",
+            "90",
+            "--receipt",
+            &receipt_arg,
+        ],
+    );
+    let printed = common::devnet::text(&out);
+    assert!(out.status.success(), "{printed}");
+    assert!(printed.contains("风险等级 risk tier"), "{printed}");
+    let at = opened(net, &v2, PERIODIC_V2, subject);
+    assert_eq!(
+        at["reason_risk_events"], 1,
+        "two events at the latest visit"
+    );
+    assert!(at["falls_visits"] >= 1);
+    assert!(at["ability_visits"] >= 1);
+}
+
+/// The first subject's outputs in the receipt at `path` by name, checked equal to the
+/// plaintext backend's for `model_source` as of the request's time.
+fn opened(
+    net: &Net,
+    path: &Path,
+    model_source: &str,
+    subject: SubjectPseudonym,
+) -> std::collections::BTreeMap<String, i64> {
+    let got = receipt(path);
+    let outputs = first_outputs(&got);
+    let request = got["request"].as_str().expect("request").to_owned();
+    let requested = history(net, &request)["events"][0]["time_ms"]
+        .as_u64()
+        .expect("request time");
+    assert_eq!(
+        Some(outputs.clone()),
+        plaintext_of(net, model_source, subject, requested),
+        "MPC result differs from the plaintext backend"
+    );
+    got["output_names"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .map(|n| n.as_str().expect("name").to_owned())
+        .zip(outputs)
+        .collect()
+}
+
+/// Node `i`'s features of one subject as of `as_ms` (`None`: not held there).
+fn features_of(
+    net: &Net,
+    i: usize,
+    subject: SubjectPseudonym,
+    as_ms: u64,
+) -> Option<weinong_connectors::features::FeatureTable> {
+    let as_of =
+        weinong_connectors::date::Date::from_days(i64::try_from(as_ms / 86_400_000).expect("days"))
+            .expect("date");
+    let database = store_url(net, i);
+    let department = Department::ALL[i];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let table = runtime.block_on(async {
+        let store = Store::open(&database).await.expect("store");
+        load_features(&store, department, &[subject], as_of)
+            .await
+            .expect("features")
+    });
+    table.row(0).is_some().then_some(table)
+}
+
+/// The first `n` distinct ID numbers of the civil-affairs register (the generator's truth:
+/// one row per assessment, a person's rows next to each other).
 fn residents(dir: &Path, n: usize) -> Vec<String> {
     let mut reader = csv::Reader::from_path(dir.join("synth").join("truth").join("civil.csv"))
         .expect("civil truth");
@@ -303,11 +516,18 @@ fn residents(dir: &Path, n: usize) -> Vec<String> {
         .iter()
         .position(|h| h == "id_number")
         .expect("id column");
-    reader
-        .records()
-        .take(n)
-        .map(|r| r.expect("row").get(id).expect("id").to_owned())
-        .collect()
+    let mut ids: Vec<String> = Vec::with_capacity(n);
+    for record in reader.records() {
+        let record = record.expect("row");
+        let next = record.get(id).expect("id");
+        if ids.last().map(String::as_str) != Some(next) {
+            ids.push(next.to_owned());
+        }
+        if ids.len() == n {
+            break;
+        }
+    }
+    ids
 }
 
 /// A batch periodic-v1 request over twelve residents, eleven with consent: each consenting
@@ -332,8 +552,48 @@ fn batch_request(net: &Net, base: &Path) {
     text.push_str(&people[0]);
     text.push('\n');
     std::fs::write(&list, text).expect("batch file");
-    let out_csv = base.join("batch-out.csv");
-    let receipt_path = base.join("batch-receipt.json");
+    // Both periodic models over the same residents; the first is audited as well.
+    let (request, receipt_path) = run_batch(net, base, &list, &people, PERIODIC_V1);
+    run_batch(net, base, &list, &people, PERIODIC_V2);
+
+    // The auditor proves the batch's list, accesses and the commitment the receipt opens.
+    let printed = audit(
+        net,
+        &request,
+        0,
+        &base.join("batch-bundle.json"),
+        &receipt_path,
+    );
+    assert!(
+        printed.contains("12 subjects listed in 1 parts"),
+        "{printed}"
+    );
+    assert_eq!(
+        printed.matches("that department's key").count(),
+        3,
+        "{printed}"
+    );
+    assert_eq!(printed.matches("batch access").count(), 3, "{printed}");
+
+    // The resident's history shows the three departments' batch accesses.
+    let listed = consent_history(net, &people[0], 2);
+    assert_eq!(listed.matches(&request[..16]).count(), 3, "{listed}");
+    assert!(!consent_history(net, &people[11], 2).contains(&request[..16]));
+}
+
+/// One batch request of `model_source` over the residents in `list` (`people`, then the
+/// first again): every consenting resident with records at all three departments computed,
+/// equal to the plaintext backend. Returns the request id and its receipt.
+fn run_batch(
+    net: &Net,
+    base: &Path,
+    list: &Path,
+    people: &[String],
+    model_source: &str,
+) -> (String, PathBuf) {
+    let model_name = compile(model_source).expect("shipped").name().to_owned();
+    let out_csv = base.join(format!("batch-out-{model_name}.csv"));
+    let receipt_path = base.join(format!("batch-receipt-{model_name}.json"));
     let out = net.cli_as(
         "care-home-1",
         1,
@@ -343,7 +603,7 @@ fn batch_request(net: &Net, base: &Path) {
             "--batch",
             &list.display().to_string(),
             "--model",
-            "periodic-v1",
+            &model_name,
             "--wait",
             "--timeout-s",
             "90",
@@ -390,7 +650,7 @@ fn batch_request(net: &Net, base: &Path) {
     for (row, id) in rows.iter().zip(people.iter().chain([&people[0]])) {
         let subject = key.derive(&weinong_keys::ResidentId::parse(id).expect("valid ID"));
         assert_eq!(row[1], subject.to_hex().as_str());
-        let expected = plaintext_of(net, PERIODIC_V1, subject, requested_at);
+        let expected = plaintext_of(net, model_source, subject, requested_at);
         if *id == people[11] {
             assert_eq!(row[2], "false", "no consent, not computed");
             continue;
@@ -404,7 +664,7 @@ fn batch_request(net: &Net, base: &Path) {
                     .collect();
                 assert_eq!(
                     got, expected,
-                    "batch MPC result differs from the plaintext backend"
+                    "{model_name}: batch MPC result differs from the plaintext backend"
                 );
                 computed += 1;
             }
@@ -413,29 +673,7 @@ fn batch_request(net: &Net, base: &Path) {
     }
     assert!(computed >= 2, "consenting residents computed:\n{csv}");
 
-    // The auditor proves the batch's list, accesses and the commitment the receipt opens.
-    let printed = audit(
-        net,
-        &request,
-        0,
-        &base.join("batch-bundle.json"),
-        &receipt_path,
-    );
-    assert!(
-        printed.contains("12 subjects listed in 1 parts"),
-        "{printed}"
-    );
-    assert_eq!(
-        printed.matches("that department's key").count(),
-        3,
-        "{printed}"
-    );
-    assert_eq!(printed.matches("batch access").count(), 3, "{printed}");
-
-    // The resident's history shows the three departments' batch accesses.
-    let listed = consent_history(net, &people[0], 2);
-    assert_eq!(listed.matches(&request[..16]).count(), 3, "{listed}");
-    assert!(!consent_history(net, &people[11], 2).contains(&request[..16]));
+    (request, receipt_path)
 }
 
 /// Where node `i` keeps the sealed shares of `request`.
@@ -757,6 +995,9 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
 
     // Many residents under one request.
     batch_request(&net, base.path());
+
+    // Care-risk events are counted, not kinds: two falls worsen the grade.
+    two_falls_make_the_grade_one_worse(&net, base.path());
 
     // Without consent: refused, nothing accessed, the refusal on the ledger.
     let stranger = "11010519491231002X";

@@ -23,7 +23,7 @@ use weinong_mpc::fhe::{
 };
 use weinong_mpc::model::sample::random_batch;
 use weinong_mpc::model::{
-    ADMISSION_V1, Backend, Holder, InputBatch, Model, PERIODIC_V1, Plaintext,
+    ADMISSION_V1, Backend, Holder, InputBatch, Model, PERIODIC_V1, PERIODIC_V2, Plaintext,
 };
 
 fn session() -> &'static FheSession {
@@ -64,6 +64,14 @@ fn admission_v1_random_subjects() {
 fn periodic_v1_random_subjects() {
     let m = model(PERIODIC_V1);
     assert_fhe_equals_plain(&m, &random_batch(&m, RANDOM_SUBJECTS, 102).expect("valid"));
+}
+
+/// Issue 28 asks for 10 random histories under FHE (its slope products are the widest
+/// integers of the shipped models).
+#[test]
+fn periodic_v2_random_subjects() {
+    let m = model(PERIODIC_V2);
+    assert_fhe_equals_plain(&m, &random_batch(&m, 10, 103).expect("valid"));
 }
 
 /// The admission worked cases (`model_admission_cases.rs`), merged: the instruments read

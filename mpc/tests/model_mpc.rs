@@ -4,7 +4,9 @@
 mod model_support;
 
 use weinong_mpc::model::sample::random_batch;
-use weinong_mpc::model::{ADMISSION_V1, Backend, InputBatch, Mpc, PERIODIC_V1, Plaintext};
+use weinong_mpc::model::{
+    ADMISSION_V1, Backend, InputBatch, Mpc, PERIODIC_V1, PERIODIC_V2, Plaintext,
+};
 
 use model_support::model;
 
@@ -51,11 +53,33 @@ fn periodic_v1_mpc_equals_plaintext_on_10000_random_subjects() {
     assert_backends_agree(PERIODIC_V1, 10_000, 2, true);
 }
 
+/// Random histories: every visit's and check-up's known flag, date, total, weight and
+/// pressure drawn independently, so gaps, single visits and equal dates all occur.
+#[test]
+fn periodic_v2_mpc_equals_plaintext_on_10000_random_subjects() {
+    assert_backends_agree(PERIODIC_V2, 10_000, 3, true);
+}
+
+/// Every shipped model can be evaluated for a requester: its outputs fit one output share.
+#[test]
+fn every_shipped_model_fits_an_output_share() {
+    for source in weinong_mpc::model::SHIPPED {
+        let m = model(source);
+        assert!(
+            m.outputs().len() <= weinong_mpc::model::limits::OUTPUT_COLUMNS_MAX,
+            "{}: {} outputs",
+            m.name(),
+            m.outputs().len()
+        );
+    }
+}
+
 #[test]
 fn small_batches_and_chunk_edges_agree() {
     for len in [1u64, 2, 63, 65] {
         assert_backends_agree(PERIODIC_V1, len as usize, 10 + len, false);
         assert_backends_agree(ADMISSION_V1, len as usize, 20 + len, false);
+        assert_backends_agree(PERIODIC_V2, len as usize, 30 + len, false);
     }
 }
 

@@ -93,7 +93,7 @@ pub fn check_registration(call: &Call) -> Result<(), String> {
 mod tests {
     use weinong_contracts::{Approval, Governance};
     use weinong_keys::KeyPair;
-    use weinong_mpc::model::{ADMISSION_V1, PERIODIC_V1, canonical_form, compile};
+    use weinong_mpc::model::{ADMISSION_V1, PERIODIC_V1, PERIODIC_V2, canonical_form, compile};
 
     use super::*;
 
@@ -154,6 +154,11 @@ mod tests {
         ]);
         assert_eq!(
             check_registration(&registration(PERIODIC_V1, periodic)),
+            Ok(())
+        );
+        let trends = set(&[C::AbilityAssessment, C::VitalSigns, C::InsuranceClaims]);
+        assert_eq!(
+            check_registration(&registration(PERIODIC_V2, trends)),
             Ok(())
         );
 

@@ -123,6 +123,31 @@ pub fn emit(spec: &TableSpec, rows: Vec<Vec<Value>>, r: &mut R, rate: f64, out: 
     }
 }
 
+/// Makes the truth show, in every row of the person, the identity the store seals: the
+/// import seals the identifying fields of a subject's first stored row once per subject
+/// (`import::clean_chunk`), and a dump joins that identity to each row. Dirt may have
+/// blanked a phone or an address in a later row (civil affairs repeats them per
+/// assessment); what is stored is still the first row's.
+pub fn identity_as_sealed(spec: &TableSpec, out: &mut Emitted) {
+    let fields: Vec<usize> = spec
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.kind.is_identifying() && f.kind != FieldKind::IdNumber)
+        .map(|(i, _)| i)
+        .collect();
+    let Some((first, rest)) = out.truth.split_first_mut() else {
+        return;
+    };
+    for row in rest {
+        for &i in &fields {
+            if let (Some(v), Some(sealed)) = (row.get_mut(i), first.get(i)) {
+                v.clone_from(sealed);
+            }
+        }
+    }
+}
+
 fn render(row: &[Value]) -> Vec<String> {
     row.iter().map(Value::render).collect()
 }
@@ -314,7 +339,7 @@ fn fuzzy_copy(spec: &TableSpec, truth: &[Value], r: &mut R) -> Vec<String> {
         }
     };
     match spec.dedup {
-        DedupKey::PersonOrNameBirthDistrict => {
+        DedupKey::PersonOrNameBirthDistrictOn(_) => {
             let district_known = spec
                 .index_of("district")
                 .is_some_and(|i| truth[i].is_present());

@@ -298,9 +298,12 @@ fn person(cfg: &SynthConfig, i: u64, d: &people::Draft, seq: u16) -> [dirt::Emit
     let mut dr = R::new(cfg.seed, 3, i);
     let mut out: [dirt::Emitted; 3] = Default::default();
     let specs = records::specs();
-    dirt::emit(specs[0], vec![civil], &mut dr, cfg.dirt, &mut out[0]);
+    dirt::emit(specs[0], civil, &mut dr, cfg.dirt, &mut out[0]);
     dirt::emit(specs[1], health, &mut dr, cfg.dirt, &mut out[1]);
     dirt::emit(specs[2], insurance, &mut dr, cfg.dirt, &mut out[2]);
+    for (spec, emitted) in specs.iter().zip(&mut out) {
+        dirt::identity_as_sealed(spec, emitted);
+    }
     out
 }
 

@@ -1,8 +1,13 @@
 //! The clean records of one synthetic person in each department: conditions by age and
 //! sex (hypertension, diabetes, stroke, dementia, heart disease, COPD, kidney disease,
-//! cancer, Parkinson's, osteoporosis, cataract), a latent frailty that drives the ability
-//! items, screens and events, two check-ups about six months apart for the weight history,
-//! and insurance claims (outpatient visits and inpatient stays).
+//! cancer, Parkinson's, osteoporosis, cataract), each with an onset (some recent), a latent
+//! frailty that drives the ability items, screens and events and that progresses over time
+//! (faster for some people, so their totals decline), a history of 1–4 civil-affairs
+//! assessments (the latest within the year before `AS_OF`, earlier ones 150–250 days apart)
+//! with care-risk events as the form's frequency codes (repeated events sometimes, more
+//! with frailty and dementia), 1–4 check-ups the same distance apart (weights that
+//! sometimes fall steadily, blood pressure), and insurance claims (outpatient visits and
+//! inpatient stays) over four years.
 //!
 //! Rows are `Vec<Value>` over all fields of the department's spec, identifying fields as
 //! text, exactly as the cleaner should produce them.
@@ -11,7 +16,7 @@ use super::people::{AS_OF, Identity};
 use super::rng::R;
 use crate::clean::Value;
 use crate::date::Date;
-use crate::schema::{CIVIL, HEALTH, INSURANCE, TableSpec};
+use crate::schema::{CIVIL, HEALTH, INSURANCE, RISK_FREQUENCY_MAX, TableSpec};
 
 /// Chronic conditions of a person.
 #[derive(Clone, Copy, Debug, Default)]
@@ -36,9 +41,59 @@ pub struct Conditions {
 pub struct Profile {
     pub who: Identity,
     pub c: Conditions,
+    /// Frailty at `AS_OF` (0 fit … 1 frail).
     pub frailty: f64,
+    /// Frailty gained per year: earlier records see `frailty - decline · years before`.
+    pub decline: f64,
+    /// Per chronic code (`chronic_codes` order), the first day it is diagnosed: records
+    /// dated before it do not carry it.
+    pub onsets: Vec<(&'static str, i64)>,
     pub education: i64,
     pub care_grade: Option<i64>,
+}
+
+impl Profile {
+    /// Frailty on `day` (before `AS_OF`), from the progression.
+    fn frailty_on(&self, day: i64) -> f64 {
+        let years = (AS_OF.to_days() - day).max(0) as f64 / 365.25;
+        clamp(self.frailty - self.decline * years, 0.0, 1.0)
+    }
+
+    /// The chronic codes diagnosed by `day`.
+    fn codes_on(&self, day: i64) -> Vec<&'static str> {
+        self.onsets
+            .iter()
+            .filter(|(_, onset)| *onset <= day)
+            .map(|(c, _)| *c)
+            .collect()
+    }
+}
+
+/// Days between a person's successive assessments or check-ups: 150 + `below(101)`.
+const INTERVAL_DAYS_MIN: i64 = 150;
+const INTERVAL_DAYS_SPREAD: u64 = 101;
+
+/// Days of `n` visits, oldest first: the latest `latest_within` days or less before
+/// `AS_OF`, the others 150–250 days apart.
+fn visit_days(r: &mut R, n: u64, latest_within: u64) -> Vec<i64> {
+    let mut day = AS_OF.to_days() - i64::try_from(r.below(latest_within)).unwrap_or(0);
+    let mut days = vec![day];
+    for _ in 1..n {
+        day -= INTERVAL_DAYS_MIN + i64::try_from(r.below(INTERVAL_DAYS_SPREAD)).unwrap_or(0);
+        days.push(day);
+    }
+    days.reverse();
+    days
+}
+
+/// 1–4 visits: one in six people has a single one.
+fn visit_count(r: &mut R) -> u64 {
+    match r.below(6) {
+        0 => 1,
+        1 => 2,
+        2 | 3 => 3,
+        _ => 4,
+    }
 }
 
 fn clamp(x: f64, lo: f64, hi: f64) -> f64 {
@@ -121,10 +176,33 @@ pub fn profile(r: &mut R, who: Identity) -> Profile {
     };
     let care_grade =
         (frailty > 0.3 && r.chance(0.6)).then(|| (1 + round_i(frailty * 5.0)).clamp(1, 6));
+    // Most people age slowly; some (more of the frail and of people with dementia) decline
+    // fast enough for their GB/T 42195 totals to fall across re-assessments.
+    let p_fast = 0.15 + 0.25 * frailty + if c.dementia { 0.2 } else { 0.0 };
+    let decline = if r.chance(p_fast) {
+        0.08 + 0.17 * r.unit()
+    } else {
+        0.01 * r.unit()
+    };
+    // One condition in five was diagnosed in the last 18 months; the others long before
+    // any record the generator writes.
+    let onsets = chronic_codes(&c)
+        .into_iter()
+        .map(|code| {
+            let onset = if r.chance(0.2) {
+                AS_OF.to_days() - i64::try_from(r.below(540)).unwrap_or(0)
+            } else {
+                AS_OF.to_days() - 3_650 - i64::try_from(r.below(3_650)).unwrap_or(0)
+            };
+            (code, onset)
+        })
+        .collect();
     Profile {
         who,
         c,
         frailty,
+        decline,
+        onsets,
         education,
         care_grade,
     }
@@ -144,31 +222,59 @@ fn ability(r: &mut R, max: i64, f: f64, w: f64) -> Value {
     Value::Int(round_i(x).clamp(0, max))
 }
 
-/// Civil affairs: one register row.
-pub fn civil(r: &mut R, p: &Profile) -> Vec<Value> {
-    let f = p.frailty;
+/// A care-risk frequency code of the assessment form: 0 none, 1 once, 2 twice, 3 three
+/// times or more. `p_any`: an event in the 30 days; `p_more`: each further one.
+fn frequency(r: &mut R, p_any: f64, p_more: f64) -> Value {
+    let mut code = 0;
+    if r.chance(p_any) {
+        code = 1;
+        while code < RISK_FREQUENCY_MAX && r.chance(p_more) {
+            code += 1;
+        }
+    }
+    Value::Int(code)
+}
+
+/// Civil affairs: 1–4 assessments (oldest first), the register fields repeated in each.
+pub fn civil(r: &mut R, p: &Profile) -> Vec<Vec<Value>> {
+    let n = visit_count(r);
+    let days = visit_days(r, n, 365);
+    // Register fields are the person's, not the visit's: drawn once.
+    let phone = if r.chance(0.1) {
+        Value::Null
+    } else {
+        text(&p.who.phone)
+    };
+    let address = if r.chance(0.03) {
+        Value::Null
+    } else {
+        text(&p.who.address)
+    };
+    let living_alone = Value::Int(i64::from(r.chance(0.18)));
+    days.into_iter()
+        .map(|day| {
+            let register = [phone.clone(), address.clone(), living_alone.clone()];
+            assessment(r, p, day, register)
+        })
+        .collect()
+}
+
+fn assessment(r: &mut R, p: &Profile, day: i64, register: [Value; 3]) -> Vec<Value> {
+    let f = p.frailty_on(day);
     let m = if p.c.dementia { 1.0 } else { 0.3 };
-    let assessed = Date::from_days(AS_OF.to_days() - i64::try_from(r.below(365)).unwrap_or(0))
-        .unwrap_or(AS_OF);
+    let assessed = Date::from_days(day).unwrap_or(AS_OF);
     let consciousness = if f > 0.97 && r.chance(0.3) { 1 } else { 2 };
+    let [phone, address, living_alone] = register;
     let mut row = vec![
         text(&p.who.id_number),
         text(&p.who.name),
-        if r.chance(0.1) {
-            Value::Null
-        } else {
-            text(&p.who.phone)
-        },
-        if r.chance(0.03) {
-            Value::Null
-        } else {
-            text(&p.who.address)
-        },
+        phone,
+        address,
         text(if p.who.male { "1" } else { "2" }),
         Value::Date(p.who.birth),
         text(crate::schema::DISTRICTS[usize::from(p.who.district)].0),
         Value::Int(p.education),
-        Value::Int(i64::from(r.chance(0.18))),
+        living_alone,
         opt_int(p.care_grade),
         Value::Date(assessed),
     ];
@@ -194,19 +300,21 @@ pub fn civil(r: &mut R, p: &Profile) -> Vec<Value> {
     row.push(ability(r, 4, f, 1.0));
     row.push(ability(r, 3, f, 1.1));
     row.push(ability(r, 4, f, 0.9));
-    // care-risk events in 30 days
-    row.push(Value::Int(i64::from(r.chance(0.03 + 0.1 * f))));
-    row.push(Value::Int(i64::from(r.chance(if p.c.dementia {
-        0.04
-    } else {
-        0.01
-    }))));
-    row.push(Value::Int(i64::from(r.chance(0.002))));
-    row.push(Value::Int(i64::from(r.chance(if p.c.dementia {
-        0.05
-    } else {
-        0.004
-    }))));
+    // Care-risk events in 30 days, as frequency codes: a further event of the same kind
+    // is likelier for the frail (falls) and for people with dementia (choking, wandering).
+    let d = p.c.dementia;
+    row.push(frequency(r, 0.03 + 0.1 * f, 0.1 + 0.25 * f));
+    row.push(frequency(
+        r,
+        if d { 0.04 } else { 0.01 },
+        if d { 0.25 } else { 0.1 },
+    ));
+    row.push(frequency(r, 0.002, 0.1));
+    row.push(frequency(
+        r,
+        if d { 0.05 } else { 0.004 },
+        if d { 0.3 } else { 0.1 },
+    ));
     debug_assert_eq!(row.len(), CIVIL.fields.len());
     row
 }
@@ -252,10 +360,12 @@ fn codes(v: &[&str]) -> Value {
     }
 }
 
-/// Health: one or two check-ups (baseline about six months before the current one).
+/// Health: 1–4 check-ups (oldest first) 150–250 days apart, the latest in the 120 days
+/// before `AS_OF`. Weight drifts a little between check-ups; for some people (more of the
+/// frail) it falls steadily, 2–5.5 % per check-up.
 pub fn health(r: &mut R, p: &Profile) -> Vec<Vec<Value>> {
-    let current = AS_OF.to_days() - i64::try_from(r.below(120)).unwrap_or(0);
-    let baseline = current - 170 - i64::try_from(r.below(30)).unwrap_or(0);
+    let n = visit_count(r);
+    let days = visit_days(r, n, 120);
     let height_cm = round_i(clamp(
         r.normal(if p.who.male { 168.0 } else { 156.0 }, 6.0),
         135.0,
@@ -263,35 +373,26 @@ pub fn health(r: &mut R, p: &Profile) -> Vec<Vec<Value>> {
     ));
     let bmi = clamp(r.normal(23.5, 3.2), 15.5, 38.0);
     let h_m = height_cm as f64 / 100.0;
-    let w0 = clamp(bmi * h_m * h_m, 32.0, 140.0);
-    let loss = if r.chance(0.08 + 0.1 * p.frailty) {
-        0.05 + 0.07 * r.unit()
-    } else {
-        r.normal(0.0, 0.015)
-    };
-    let w1 = clamp(w0 * (1.0 - loss), 30.0, 140.0);
-    let two = r.chance(0.85);
-    let mut rows = Vec::with_capacity(2);
-    if two {
-        rows.push(checkup(
-            r,
-            p,
-            baseline,
-            height_cm,
-            w0,
-            None,
-            (p.frailty - 0.03).max(0.0),
-        ));
+    let first = clamp(bmi * h_m * h_m, 32.0, 140.0);
+    let losing = r.chance(0.08 + 0.1 * p.frailty);
+    let loss_per_visit = 0.02 + 0.035 * r.unit();
+    // Blood pressure: the person's usual level, and each visit's reading around it.
+    let sbp_usual = r.normal(if p.c.hypertension { 146.0 } else { 124.0 }, 10.0);
+    let mut rows = Vec::with_capacity(days.len());
+    let mut weight = first;
+    let mut before: Option<f64> = None;
+    for day in days {
+        if before.is_some() {
+            let loss = if losing {
+                loss_per_visit
+            } else {
+                r.normal(0.0, 0.015)
+            };
+            weight = clamp(weight * (1.0 - loss), 30.0, 140.0);
+        }
+        rows.push(checkup(r, p, day, height_cm, weight, before, sbp_usual));
+        before = Some(weight);
     }
-    rows.push(checkup(
-        r,
-        p,
-        current,
-        height_cm,
-        w1,
-        two.then_some(w0),
-        p.frailty,
-    ));
     rows
 }
 
@@ -302,17 +403,14 @@ fn checkup(
     height_cm: i64,
     weight: f64,
     before: Option<f64>,
-    f: f64,
+    sbp_usual: f64,
 ) -> Vec<Value> {
     let c = &p.c;
+    let f = p.frailty_on(day);
     let date = Date::from_days(day).unwrap_or(AS_OF);
-    let sbp = round_i(clamp(
-        r.normal(if c.hypertension { 146.0 } else { 124.0 }, 13.0),
-        85.0,
-        220.0,
-    ));
+    let sbp = round_i(clamp(r.normal(sbp_usual, 8.0), 85.0, 220.0));
     let dbp = round_i(clamp(r.normal(80.0, 8.0), 45.0, 120.0)).min(sbp - 20);
-    let dx = chronic_codes(c);
+    let dx = p.codes_on(day);
     let falls = if r.chance(0.12 + 0.3 * f) {
         1 + i64::from(r.chance(0.3)) + i64::from(r.chance(0.1))
     } else {
@@ -422,14 +520,15 @@ fn checkup(
 
 const ACUTE: [&str; 6] = ["J06.9", "K29.7", "M54.5", "R51", "J20.9", "N39.0"];
 
-/// Medical insurance: outpatient visits and inpatient stays in the last year.
+/// Days before `AS_OF` that claims span: four years, so a condition's first claim can be
+/// recent or long past.
+const CLAIM_SPAN_DAYS: u64 = 1_460;
+
+/// Medical insurance: outpatient visits and inpatient stays over four years (half of them
+/// in the last year); a claim names only conditions diagnosed by its admission.
 pub fn insurance(r: &mut R, p: &Profile, index: u64) -> Vec<Vec<Value>> {
-    let dx = chronic_codes(&p.c);
-    let visits = if dx.is_empty() {
-        r.below(2)
-    } else {
-        1 + r.below(4)
-    };
+    let chronic = !p.onsets.is_empty();
+    let visits = if chronic { 1 + r.below(6) } else { r.below(2) };
     let heavy = p.c.heart_failure || p.c.stroke || p.c.cancer > 0;
     let stays = if r.chance(0.08 + 0.25 * p.frailty + if heavy { 0.1 } else { 0.0 }) {
         1 + r.below(2)
@@ -440,7 +539,13 @@ pub fn insurance(r: &mut R, p: &Profile, index: u64) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     for k in 0..(visits + stays).min(15) {
         let inpatient = k >= visits;
-        let admit = AS_OF.to_days() - 20 - i64::try_from(r.below(345)).unwrap_or(0);
+        let back = if r.chance(0.5) {
+            20 + r.below(345)
+        } else {
+            365 + r.below(CLAIM_SPAN_DAYS - 365)
+        };
+        let admit = AS_OF.to_days() - i64::try_from(back).unwrap_or(0);
+        let dx = p.codes_on(admit);
         let discharge = inpatient.then(|| admit + 3 + i64::try_from(r.below(18)).unwrap_or(0));
         let mut list: Vec<&str> = Vec::new();
         if (inpatient || (!dx.is_empty() && r.chance(0.7)))
@@ -448,7 +553,7 @@ pub fn insurance(r: &mut R, p: &Profile, index: u64) -> Vec<Vec<Value>> {
         {
             list.push(c);
         }
-        if !inpatient && (list.is_empty() || r.chance(0.3)) {
+        if list.is_empty() || (!inpatient && r.chance(0.3)) {
             list.push(*r.pick(&ACUTE));
         }
         if inpatient {

@@ -164,16 +164,18 @@ pub async fn import_all(store: &Store, dir: &Path, secrets: &Secrets) {
     }
 }
 
-/// The pseudonyms of every synthetic person in `dir`, in the truth file's order (every
-/// person is in the civil register).
+/// The pseudonyms of every synthetic person in `dir`, once each, in the truth file's order
+/// (every person is in the civil register, with one row per assessment).
 pub fn truth_subjects(dir: &Path) -> Vec<SubjectPseudonym> {
     let mut r = csv::Reader::from_path(dir.join("truth").join("civil.csv")).expect("truth");
+    let mut seen = std::collections::HashSet::new();
     r.records()
         .map(|rec| {
             rec.expect("record")[0]
                 .parse::<SubjectPseudonym>()
                 .expect("pseudonym")
         })
+        .filter(|s| seen.insert(*s))
         .collect()
 }
 

@@ -54,3 +54,9 @@ pub use secure::{Mpc, PartyInputs, evaluate_party, evaluate_party_for_requester}
 pub const ADMISSION_V1: &str = include_str!("../../models/admission-v1.toml");
 /// The shipped periodic model spec (`mpc/models/periodic-v1.toml`).
 pub const PERIODIC_V1: &str = include_str!("../../models/periodic-v1.toml");
+/// The shipped periodic model with trends over each resident's last four assessments and
+/// check-ups (`mpc/models/periodic-v2.toml`).
+pub const PERIODIC_V2: &str = include_str!("../../models/periodic-v2.toml");
+/// Every shipped model spec, in the order the CLI lists them. Nodes compute these, the
+/// devnet registers them, and `--model NAME` finds them by their `[model] name`.
+pub const SHIPPED: [&str; 3] = [ADMISSION_V1, PERIODIC_V1, PERIODIC_V2];

@@ -253,6 +253,9 @@ impl Assessor {
         let store = Store::open(&section.database)
             .await
             .with_context(|| format!("assessment.database: cannot open {}", section.database))?;
+        if let Some(report) = store.upgrade_report() {
+            tracing::warn!(%report, "assessment.database upgraded");
+        }
         let streams = MpcStreams::start(&p2p).context("starting the MPC stream router")?;
         Ok(Arc::new(Assessor {
             shared,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use weinong_mpc::model::{ADMISSION_V1, Model, PERIODIC_V1, SpecError, compile};
+use weinong_mpc::model::{Model, SHIPPED, SpecError, compile};
 
 /// Compiled models by id (SM3 of the canonical spec; the same id the ledger registers).
 #[derive(Clone)]
@@ -17,7 +17,7 @@ impl Models {
     /// The models shipped with this build.
     pub fn shipped() -> Result<Models, SpecError> {
         let mut by_id = BTreeMap::new();
-        for spec in [ADMISSION_V1, PERIODIC_V1] {
+        for spec in SHIPPED {
             let model = compile(spec)?;
             by_id.insert(model.id().0, Arc::new(model));
         }
@@ -37,11 +37,13 @@ mod tests {
     #[test]
     fn shipped_models_are_found_by_id() {
         let models = Models::shipped().unwrap();
-        let admission = compile(ADMISSION_V1).unwrap();
-        assert_eq!(
-            models.get(&admission.id().0).unwrap().name(),
-            "admission-v1"
-        );
+        for (spec, name) in SHIPPED
+            .into_iter()
+            .zip(["admission-v1", "periodic-v1", "periodic-v2"])
+        {
+            let model = compile(spec).unwrap();
+            assert_eq!(models.get(&model.id().0).unwrap().name(), name);
+        }
         assert!(models.get(&[0; 32]).is_none());
     }
 }
