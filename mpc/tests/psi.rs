@@ -418,3 +418,66 @@ fn crosses_input_chunks_and_frame_batches() {
     );
     assert_eq!(receiver.own.rows, rows_a);
 }
+
+/// In-memory lists (a node's predicate results: 32-byte pseudonyms) over the same protocol:
+/// the receiver's matched rows are exactly its items that the sender holds, including an
+/// empty side, and cardinality mode reveals no rows.
+#[test]
+fn identifier_lists_match_the_plain_intersection() {
+    let mut rng = ChaCha20Rng::seed_from_u64(22);
+    let universe: Vec<Vec<u8>> = (0..3000)
+        .map(|_| {
+            let mut p = vec![0u8; 32];
+            rng.fill_bytes(&mut p);
+            p
+        })
+        .collect();
+    let cases: [(usize, usize, usize); 4] =
+        [(0, 2000, 1000), (1000, 3000, 500), (0, 0, 0), (0, 800, 0)];
+    for (lo, hi, receiver_len) in cases {
+        let sender_items: Vec<Vec<u8>> = universe[lo..hi].to_vec();
+        let receiver_items: Vec<Vec<u8>> = universe
+            .iter()
+            .step_by(3)
+            .take(receiver_len)
+            .cloned()
+            .collect();
+        let held: HashSet<&Vec<u8>> = sender_items.iter().collect();
+        let expected: Vec<u32> = receiver_items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| held.contains(item))
+            .map(|(i, _)| u32::try_from(i).expect("small"))
+            .collect();
+        for mode in [Mode::Intersection, Mode::CardinalityOnly] {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+            let addr = listener.local_addr().expect("addr");
+            let sender_list = psi::IdentifierList::new(sender_items.clone()).expect("list");
+            let sender = std::thread::spawn(move || {
+                psi::run_sender(
+                    TcpStream::connect(addr).expect("connect"),
+                    sender_list,
+                    mode,
+                    &NoProgress,
+                )
+            });
+            let (stream, _) = listener.accept().expect("accept");
+            let mut receiver_list = psi::IdentifierList::new(receiver_items.clone()).expect("list");
+            let (report, rows) =
+                psi::run_receiver_rows(stream, &mut receiver_list, mode, &NoProgress)
+                    .expect("receiver");
+            sender.join().expect("sender thread").expect("sender");
+            assert_eq!(
+                report.intersection,
+                expected.len() as u64,
+                "{lo}..{hi} {mode:?}"
+            );
+            match mode {
+                Mode::Intersection => assert_eq!(rows, expected, "{lo}..{hi}"),
+                Mode::CardinalityOnly => assert!(rows.is_empty()),
+            }
+        }
+    }
+    assert!(psi::IdentifierList::new(vec![Vec::new()]).is_err());
+    assert!(psi::IdentifierList::new(vec![vec![0u8; 65]]).is_err());
+}

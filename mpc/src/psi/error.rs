@@ -64,6 +64,9 @@ pub enum PsiError {
         /// The limit.
         max: u64,
     },
+    /// An in-memory identifier list is unusable.
+    #[error("invalid identifier list: {0}")]
+    InvalidList(String),
     /// Writing the result failed.
     #[error("cannot write the PSI result: {0}")]
     OutputWrite(#[source] io::Error),

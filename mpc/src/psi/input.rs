@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use weinong_keys::{IdError, ResidentId};
 
 use super::error::PsiError;
-use super::limits::{IDENTIFIER_BYTES_MAX, INPUT_ROWS_MAX, INVALID_ROWS_REPORTED_MAX};
+use super::limits::{
+    IDENTIFIER_BYTES_MAX, INPUT_CHUNK_ROWS, INPUT_ROWS_MAX, INVALID_ROWS_REPORTED_MAX,
+};
 
 /// A rejected row: its line in the file and why. Never the cell's content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +47,30 @@ pub struct InputStats {
     pub invalid_rows: Vec<InvalidRow>,
     /// Distinct valid identifiers (set once the whole file is blinded).
     pub distinct: u64,
+}
+
+/// Where a party's identifiers come from: a CSV column ([`IdentifierReader`], `weinong psi`)
+/// or a list in memory ([`IdentifierList`], a node's policy predicate).
+pub trait IdentifierSource {
+    /// Appends the identifiers of up to `rows_max` further rows to `out`, each with its
+    /// 0-based row number (the receiver's matches are reported as rows). Returns `false`
+    /// once the source is exhausted.
+    fn next_rows(&mut self, out: &mut Vec<SourceRow>, rows_max: usize) -> Result<bool, PsiError>;
+
+    /// Progress as (done, total) in the source's own unit (bytes of a file, rows of a list).
+    fn position(&self) -> (u64, u64);
+
+    /// The counts once exhausted; an error if the source may not be used (a file with no
+    /// usable row).
+    fn finish(&self) -> Result<InputStats, PsiError>;
+}
+
+/// One identifier from an [`IdentifierSource`]: the bytes hashed to the group and its row.
+pub struct SourceRow {
+    /// The row (0 = the first).
+    pub row: u32,
+    /// The identifier's bytes as hashed.
+    pub bytes: Vec<u8>,
 }
 
 /// One valid identifier with its 0-based data-row number.
@@ -187,6 +213,97 @@ impl IdentifierReader {
             });
         }
         Ok(self.stats.clone())
+    }
+}
+
+impl IdentifierSource for IdentifierReader {
+    fn next_rows(&mut self, out: &mut Vec<SourceRow>, rows_max: usize) -> Result<bool, PsiError> {
+        let mut chunk = Vec::with_capacity(rows_max.min(INPUT_CHUNK_ROWS));
+        let more = self.next_chunk(&mut chunk, rows_max)?;
+        out.extend(chunk.into_iter().map(|i| SourceRow {
+            row: i.row,
+            bytes: i.id.as_str().as_bytes().to_vec(),
+        }));
+        Ok(more)
+    }
+
+    fn position(&self) -> (u64, u64) {
+        (self.bytes_read(), self.bytes_total)
+    }
+
+    fn finish(&self) -> Result<InputStats, PsiError> {
+        IdentifierReader::finish(self)
+    }
+}
+
+/// Identifiers held in memory, e.g. the subject pseudonyms a department's policy predicate
+/// selected. Row `i` is the `i`-th identifier. An empty list is a valid input (nobody
+/// matched the predicate): the run then finds an empty intersection.
+pub struct IdentifierList {
+    items: Vec<Vec<u8>>,
+    next: usize,
+}
+
+impl IdentifierList {
+    /// Wraps `items`. Errors if there are more than [`INPUT_ROWS_MAX`] or one is empty or
+    /// longer than [`IDENTIFIER_BYTES_MAX`] bytes.
+    pub fn new(items: Vec<Vec<u8>>) -> Result<Self, PsiError> {
+        if u64::try_from(items.len()).unwrap_or(u64::MAX) > INPUT_ROWS_MAX {
+            return Err(PsiError::InvalidList(format!(
+                "{} identifiers, at most {INPUT_ROWS_MAX}",
+                items.len()
+            )));
+        }
+        if let Some(at) = items
+            .iter()
+            .position(|i| i.is_empty() || i.len() > IDENTIFIER_BYTES_MAX)
+        {
+            return Err(PsiError::InvalidList(format!(
+                "identifier {at} has {} bytes; each must have 1 to {IDENTIFIER_BYTES_MAX}",
+                items[at].len()
+            )));
+        }
+        Ok(Self { items, next: 0 })
+    }
+
+    /// The identifiers, in row order.
+    pub fn items(&self) -> &[Vec<u8>] {
+        &self.items
+    }
+
+    /// Gives the identifiers back.
+    pub fn into_items(self) -> Vec<Vec<u8>> {
+        self.items
+    }
+}
+
+impl IdentifierSource for IdentifierList {
+    fn next_rows(&mut self, out: &mut Vec<SourceRow>, rows_max: usize) -> Result<bool, PsiError> {
+        let end = self.next.saturating_add(rows_max).min(self.items.len());
+        for (offset, bytes) in self.items[self.next..end].iter().enumerate() {
+            // `new` bounds the length by INPUT_ROWS_MAX, which fits in u32.
+            let row = u32::try_from(self.next + offset).unwrap_or(u32::MAX);
+            out.push(SourceRow {
+                row,
+                bytes: bytes.clone(),
+            });
+        }
+        self.next = end;
+        Ok(self.next < self.items.len())
+    }
+
+    fn position(&self) -> (u64, u64) {
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        (as_u64(self.next), as_u64(self.items.len()))
+    }
+
+    fn finish(&self) -> Result<InputStats, PsiError> {
+        let rows = u64::try_from(self.items.len()).unwrap_or(u64::MAX);
+        Ok(InputStats {
+            rows,
+            valid: rows,
+            ..InputStats::default()
+        })
     }
 }
 

@@ -11,8 +11,10 @@
 //!   fresh secret scalar, batched over all cores.
 //! - [`input`]: one CSV column streamed in chunks, normalised and validated as GB 11643
 //!   resident IDs; invalid rows are skipped, counted and reported by line.
-//! - [`wire`] / [`net`] / [`session`]: framed TCP with size limits, time-outs and
-//!   keep-alives; the sender and receiver roles; [`local`] runs both in one process.
+//! - [`wire`] / [`channel`] / [`net`] / [`session`]: frames with size limits, time-outs
+//!   and keep-alives over any [`Connection`] (TCP here; the node's authenticated libp2p
+//!   streams for policy runs); the sender and receiver roles; [`local`] runs both in one
+//!   process. Inputs are an [`IdentifierSource`]: a CSV column or a list in memory.
 //!
 //! It must not know about the ledger, the node, consent or who the departments are: a
 //! caller checks the consent and access records and hands over a file and a socket.
@@ -40,6 +42,7 @@
 //! # Ok::<(), weinong_mpc::psi::PsiError>(())
 //! ```
 
+pub mod channel;
 pub mod error;
 pub mod group;
 pub mod input;
@@ -50,11 +53,15 @@ pub mod progress;
 pub mod session;
 pub mod wire;
 
+pub use channel::{Connection, ConnectionControl};
 pub use error::PsiError;
 pub use group::{BlindingKey, HASH_TO_GROUP_DST, PointBytes, hash_to_group};
-pub use input::{IdentifierReader, InputStats, InvalidReason, InvalidRow};
+pub use input::{
+    IdentifierList, IdentifierReader, IdentifierSource, InputStats, InvalidReason, InvalidRow,
+    SourceRow,
+};
 pub use local::run_local;
 pub use net::{accept_from, connect, listen, peer_host};
 pub use progress::{NoProgress, Progress, Stage};
-pub use session::{ReceiverReport, SenderReport, run_receiver, run_sender};
+pub use session::{ReceiverReport, SenderReport, run_receiver, run_receiver_rows, run_sender};
 pub use wire::{Mode, Role};

@@ -18,8 +18,7 @@
 //! (which reblinds or matches the peer's stream while the main thread blinds the own
 //! input). The first failure stops the other threads; the peer is told why with `Abort`.
 
-use std::io::{BufReader, BufWriter, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{BufReader, BufWriter, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
@@ -28,12 +27,12 @@ use std::thread;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
+use super::channel::{Connection, ConnectionControl};
 use super::error::PsiError;
 use super::group::{BlindingKey, PointBytes};
-use super::input::{Identifier, IdentifierReader, InputStats};
+use super::input::{IdentifierReader, IdentifierSource, InputStats, SourceRow};
 use super::limits::{
-    BATCH_POINTS_MAX, INPUT_CHUNK_ROWS, IO_TIMEOUT, KEEPALIVE_INTERVAL, PEER_POINTS_MAX,
-    SEND_QUEUE_FRAMES,
+    BATCH_POINTS_MAX, INPUT_CHUNK_ROWS, KEEPALIVE_INTERVAL, PEER_POINTS_MAX, SEND_QUEUE_FRAMES,
 };
 use super::progress::{Progress, Stage};
 use super::wire::{Frame, Mode, PROTOCOL_VERSION, Role, io_error, read_frame, write_frame};
@@ -62,8 +61,8 @@ pub struct ReceiverReport {
 
 /// Run the sender over `stream`: blind `input`, reblind the receiver's points, return them.
 pub fn run_sender(
-    stream: TcpStream,
-    mut input: IdentifierReader,
+    stream: impl Connection,
+    mut input: impl IdentifierSource,
     mode: Mode,
     progress: &dyn Progress,
 ) -> Result<SenderReport, PsiError> {
@@ -92,12 +91,25 @@ pub fn run_sender(
 /// identifier per line, in input order); in cardinality-only mode `intersection_size`
 /// and the count.
 pub fn run_receiver(
-    stream: TcpStream,
+    stream: impl Connection,
     mut input: IdentifierReader,
     mode: Mode,
     out: &mut dyn Write,
     progress: &dyn Progress,
 ) -> Result<ReceiverReport, PsiError> {
+    let (report, matched_rows) = run_receiver_rows(stream, &mut input, mode, progress)?;
+    write_output(&input, mode, &report, matched_rows, out, progress)?;
+    Ok(report)
+}
+
+/// Run the receiver over `stream` and return, besides the report, the rows of `input`
+/// (ascending) whose identifiers the sender also holds; empty in cardinality-only mode.
+pub fn run_receiver_rows(
+    stream: impl Connection,
+    input: &mut dyn IdentifierSource,
+    mode: Mode,
+    progress: &dyn Progress,
+) -> Result<(ReceiverReport, Vec<u32>), PsiError> {
     let key = BlindingKey::generate()?;
     let (report, matched_rows) = run_party(
         stream,
@@ -111,7 +123,7 @@ pub fn run_receiver(
                     failure.watch(receiver_reader(inbox, key, mode, rows_rx, progress))
                 });
                 let result = (|| {
-                    let own = receiver_main(&outbox, &mut input, key, failure, progress, rows_tx)?;
+                    let own = receiver_main(&outbox, input, key, failure, progress, rows_tx)?;
                     let (matches, peer_distinct) =
                         reader.join().ok().flatten().ok_or(Halt::Stopped)?;
                     outbox.send(Frame::Done)?;
@@ -130,19 +142,9 @@ pub fn run_receiver(
             })
         },
     )?;
-    write_output(&input, mode, &report, matched_rows, out, progress)?;
-    Ok(report)
-}
-
-/// A handle on the socket to end reads when this party stops early, so a reader thread
-/// blocked on the peer returns at once instead of after the time-out.
-struct Control(TcpStream);
-
-impl Control {
-    fn stop_reading(&self) {
-        // Already closed is fine: the reader is unblocked either way.
-        let _ = self.0.shutdown(Shutdown::Read);
-    }
+    let mut matched_rows = matched_rows;
+    matched_rows.sort_unstable();
+    Ok((report, matched_rows))
 }
 
 /// Why a thread stopped: its own error, or another thread's (already recorded).
@@ -219,19 +221,15 @@ fn rank(e: &PsiError) -> u8 {
 }
 
 /// Set up the connection, run `body` with a writer thread beside it, and settle errors.
-fn run_party<T>(
-    stream: TcpStream,
+fn run_party<C: Connection, T>(
+    stream: C,
     role: Role,
     mode: Mode,
-    body: impl FnOnce(Outbox, Inbox, Control, &Failure) -> Result<T, Halt>,
+    body: impl FnOnce(Outbox, Inbox<C::Reader>, &dyn ConnectionControl, &Failure) -> Result<T, Halt>,
 ) -> Result<T, PsiError> {
-    let setup = |e| io_error(e, "setting up the connection");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
-    stream.set_write_timeout(Some(IO_TIMEOUT)).map_err(setup)?;
-    stream.set_nodelay(true).map_err(setup)?;
-    let writer_stream = stream.try_clone().map_err(setup)?;
-    let reader_stream = stream.try_clone().map_err(setup)?;
-    let control = stream.try_clone().map_err(setup)?;
+    let (reader_stream, writer_stream, control) = stream
+        .split()
+        .map_err(|e| io_error(e, "setting up the connection"))?;
     let failure = Failure {
         stopped: AtomicBool::new(false),
         error: Mutex::new(None),
@@ -248,12 +246,7 @@ fn run_party<T>(
             mode,
         });
         let result = match hello {
-            Ok(()) => body(
-                outbox.clone(),
-                Inbox::new(reader_stream),
-                Control(control),
-                failure,
-            ),
+            Ok(()) => body(outbox.clone(), Inbox::new(reader_stream), &control, failure),
             Err(e) => Err(e),
         };
         let value = failure.watch(result);
@@ -264,10 +257,10 @@ fn run_party<T>(
         drop(outbox);
         let _ = writer.join();
         if value.is_some() && !failure.is_stopped() {
-            close_gracefully(&stream);
+            control.close_gracefully();
         } else {
             // Unblock a reader still waiting on the peer; the party is done either way.
-            let _ = stream.shutdown(Shutdown::Both);
+            control.abort();
         }
         value
     });
@@ -275,23 +268,6 @@ fn run_party<T>(
         (_, Some(e)) => Err(e),
         (Some(v), None) => Ok(v),
         (None, None) => Err(PsiError::PeerClosed { phase: "the run" }),
-    }
-}
-
-/// Half-close, then wait (bounded by the read time-out and a byte budget) for the peer to
-/// close too. Closing a socket with unread bytes (a late keep-alive) makes the kernel send
-/// a reset, which can destroy frames the peer has not read yet, such as the last `Done`.
-fn close_gracefully(stream: &TcpStream) {
-    // Errors here mean the peer is already gone, which is what we are waiting for.
-    let _ = stream.shutdown(Shutdown::Write);
-    let mut sink = [0u8; 4096];
-    let mut budget: usize = 1 << 20;
-    let mut reader = stream;
-    while budget > 0 {
-        match reader.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => budget = budget.saturating_sub(n),
-        }
     }
 }
 
@@ -345,7 +321,7 @@ impl Outbox {
     }
 }
 
-fn writer_loop(stream: TcpStream, rx: Receiver<Frame>) -> Result<(), PsiError> {
+fn writer_loop(stream: impl Write, rx: Receiver<Frame>) -> Result<(), PsiError> {
     let mut w = BufWriter::with_capacity(1 << 18, stream);
     loop {
         let frame = match rx.recv_timeout(KEEPALIVE_INTERVAL) {
@@ -360,12 +336,12 @@ fn writer_loop(stream: TcpStream, rx: Receiver<Frame>) -> Result<(), PsiError> {
 }
 
 /// The receiving side of the connection.
-struct Inbox {
-    r: BufReader<TcpStream>,
+struct Inbox<R> {
+    r: BufReader<R>,
 }
 
-impl Inbox {
-    fn new(stream: TcpStream) -> Self {
+impl<R: std::io::Read> Inbox<R> {
+    fn new(stream: R) -> Self {
         Self {
             r: BufReader::with_capacity(1 << 18, stream),
         }
@@ -474,13 +450,13 @@ impl Inbox {
 /// Read, normalise, hash and blind the own input a chunk at a time; `sink` gets each
 /// chunk's points with the identifiers they came from.
 fn blind_input(
-    input: &mut IdentifierReader,
+    input: &mut dyn IdentifierSource,
     key: &BlindingKey,
     failure: &Failure,
     progress: &dyn Progress,
-    mut sink: impl FnMut(Vec<PointBytes>, &[Identifier]),
+    mut sink: impl FnMut(Vec<PointBytes>, &[SourceRow]),
 ) -> Result<InputStats, Halt> {
-    progress.begin(Stage::BlindOwn, input.bytes_total());
+    progress.begin(Stage::BlindOwn, input.position().1);
     let mut chunk = Vec::with_capacity(INPUT_CHUNK_ROWS);
     let mut bytes_reported = 0u64;
     loop {
@@ -488,11 +464,11 @@ fn blind_input(
             return Err(Halt::Stopped);
         }
         chunk.clear();
-        let more = input.next_chunk(&mut chunk, INPUT_CHUNK_ROWS)?;
-        let ids: Vec<&[u8]> = chunk.iter().map(|i| i.id.as_str().as_bytes()).collect();
+        let more = input.next_rows(&mut chunk, INPUT_CHUNK_ROWS)?;
+        let ids: Vec<&[u8]> = chunk.iter().map(|i| i.bytes.as_slice()).collect();
         let points = key.blind_identifiers(&ids);
         sink(points, &chunk);
-        let bytes_read = input.bytes_read();
+        let bytes_read = input.position().0;
         progress.advance(Stage::BlindOwn, bytes_read.saturating_sub(bytes_reported));
         bytes_reported = bytes_read;
         if !more {
@@ -503,14 +479,14 @@ fn blind_input(
     Ok(input.finish()?)
 }
 
-fn sender_main(
+fn sender_main<R: std::io::Read>(
     outbox: &Outbox,
-    input: &mut IdentifierReader,
+    input: &mut dyn IdentifierSource,
     key: &BlindingKey,
     mode: Mode,
     failure: &Failure,
     progress: &dyn Progress,
-    reader: thread::ScopedJoinHandle<'_, Option<(Inbox, Vec<PointBytes>)>>,
+    reader: thread::ScopedJoinHandle<'_, Option<(Inbox<R>, Vec<PointBytes>)>>,
 ) -> Result<SenderReport, Halt> {
     let mut own: Vec<PointBytes> = Vec::new();
     let mut stats = blind_input(input, key, failure, progress, |points, _| {
@@ -542,12 +518,12 @@ fn sender_main(
     }
 }
 
-fn sender_reader(
-    mut inbox: Inbox,
+fn sender_reader<R: std::io::Read>(
+    mut inbox: Inbox<R>,
     key: &BlindingKey,
     mode: Mode,
     progress: &dyn Progress,
-) -> Result<(Inbox, Vec<PointBytes>), Halt> {
+) -> Result<(Inbox<R>, Vec<PointBytes>), Halt> {
     inbox.expect_hello(Role::Receiver, mode)?;
     let mut reblinded = Vec::new();
     inbox.recv_points(
@@ -564,7 +540,7 @@ fn sender_reader(
 
 fn receiver_main(
     outbox: &Outbox,
-    input: &mut IdentifierReader,
+    input: &mut dyn IdentifierSource,
     key: &BlindingKey,
     failure: &Failure,
     progress: &dyn Progress,
@@ -591,8 +567,8 @@ struct Matches {
     rows: Vec<u32>,
 }
 
-fn receiver_reader(
-    mut inbox: Inbox,
+fn receiver_reader<R: std::io::Read>(
+    mut inbox: Inbox<R>,
     key: &BlindingKey,
     mode: Mode,
     rows_rx: Receiver<Vec<u32>>,
@@ -648,7 +624,7 @@ fn write_output(
     input: &IdentifierReader,
     mode: Mode,
     report: &ReceiverReport,
-    mut matched_rows: Vec<u32>,
+    matched_rows: Vec<u32>,
     out: &mut dyn Write,
     progress: &dyn Progress,
 ) -> Result<(), PsiError> {
@@ -663,7 +639,6 @@ fn write_output(
             .map_err(write_error)?;
         return csv_out.flush().map_err(PsiError::OutputWrite);
     }
-    matched_rows.sort_unstable();
     csv_out
         .write_record([input.column_name()])
         .map_err(write_error)?;

@@ -146,7 +146,9 @@ pub enum P2pError {
     #[error("cannot build the libp2p transport: {0}")]
     Transport(String),
     /// Incoming MPC streams were already taken by another consumer.
-    #[error("incoming MPC streams are already being consumed; call incoming_streams once")]
+    #[error(
+        "incoming streams of this protocol are already being consumed; accept each protocol once"
+    )]
     StreamsTaken,
     /// The p2p task has stopped.
     #[error("the p2p layer has stopped (the node is shutting down)")]

@@ -3,7 +3,7 @@
 //! Owns: the libp2p swarm (TCP + Noise + Yamux), the binding of each peer's libp2p identity
 //! to its SM2 ledger key, typed request-response between members addressed by [`KeyId`]
 //! (protocol [`NODE_PROTOCOL`], CBOR), raw bidirectional streams for MPC sessions
-//! (`/weinong/mpc/1`), the dial loop, and the libp2p identity file.
+//! (`/weinong/mpc/1`) and PSI steps (`/weinong/psi/1`), the dial loop, and the libp2p identity file.
 //!
 //! Must not know: what the messages mean (Raft RPCs, forwarded transactions and commit votes
 //! are the caller's `Req`/`Resp`), the ledger's state (membership arrives through the
@@ -94,6 +94,8 @@ pub const HELLO_PROTOCOL: &str = "/weinong/hello/2";
 pub const NODE_PROTOCOL: &str = "/weinong/node/3";
 /// Protocol of raw MPC streams.
 pub const MPC_PROTOCOL: &str = "/weinong/mpc/1";
+/// Protocol of raw PSI streams (one two-party step of a policy run).
+pub const PSI_PROTOCOL: &str = "/weinong/psi/1";
 
 /// How to run the p2p layer.
 pub struct P2pConfig {
@@ -357,11 +359,21 @@ impl<Req: Message, Resp: Message> P2p<Req, Resp> {
 
     /// Opens a raw bidirectional stream to `to` on [`MPC_PROTOCOL`].
     pub async fn open_stream(&self, to: &KeyId) -> Result<Stream, P2pError> {
+        self.open_stream_on(to, MPC_PROTOCOL).await
+    }
+
+    /// Opens a raw bidirectional stream to `to` on `protocol` ([`MPC_PROTOCOL`] or
+    /// [`PSI_PROTOCOL`]).
+    pub async fn open_stream_on(
+        &self,
+        to: &KeyId,
+        protocol: &'static str,
+    ) -> Result<Stream, P2pError> {
         let peer = self.ready_peer(to)?;
         let mut control = self.inner.control.clone();
         let opened = tokio::time::timeout(
             self.inner.request_timeout,
-            control.open_stream(peer, StreamProtocol::new(MPC_PROTOCOL)),
+            control.open_stream(peer, StreamProtocol::new(protocol)),
         )
         .await;
         match opened {
@@ -369,7 +381,7 @@ impl<Req: Message, Resp: Message> P2p<Req, Resp> {
             Ok(Err(libp2p_stream::OpenStreamError::UnsupportedProtocol(_))) => {
                 Err(P2pError::UnsupportedProtocol {
                     peer: *to,
-                    protocol: MPC_PROTOCOL,
+                    protocol,
                 })
             }
             Ok(Err(libp2p_stream::OpenStreamError::Io(source))) => {
@@ -391,9 +403,14 @@ impl<Req: Message, Resp: Message> P2p<Req, Resp> {
     /// once; must be called within a tokio runtime. Until it is called, a peer's stream
     /// fails at its first read or write (protocol negotiation is lazy).
     pub fn incoming_streams(&self) -> Result<IncomingStreams, P2pError> {
+        self.incoming_streams_on(MPC_PROTOCOL)
+    }
+
+    /// As [`Self::incoming_streams`], for `protocol`; may be called once per protocol.
+    pub fn incoming_streams_on(&self, protocol: &'static str) -> Result<IncomingStreams, P2pError> {
         let mut control = self.inner.control.clone();
         let raw = control
-            .accept(StreamProtocol::new(MPC_PROTOCOL))
+            .accept(StreamProtocol::new(protocol))
             .map_err(|_| P2pError::StreamsTaken)?;
         let (streams_tx, streams_rx) = mpsc::channel(limits::INCOMING_STREAMS_QUEUE_LEN);
         tokio::spawn(forward_streams(raw, self.inner.status.clone(), streams_tx));
