@@ -100,6 +100,22 @@ rejection_codes! {
     UnknownModel = "unknown_model";
     /// The model was retired.
     ModelRetired = "model_retired";
+    /// The policy is registered already.
+    PolicyExists = "policy_exists";
+    /// The policy is not registered.
+    UnknownPolicy = "unknown_policy";
+    /// The policy run id is taken.
+    RunExists = "run_exists";
+    /// No such policy run.
+    UnknownRun = "unknown_run";
+    /// The policy run has ended.
+    RunEnded = "run_ended";
+    /// Only the policy's receiver opens or completes its runs.
+    NotPolicyReceiver = "not_policy_receiver";
+    /// The department recorded its access for the run already.
+    RunAccessRepeated = "run_access_repeated";
+    /// Categories the policy did not register.
+    OutsidePolicyCategories = "outside_policy_categories";
     /// The consent id is taken.
     ConsentExists = "consent_exists";
     /// No such consent.
@@ -210,6 +226,7 @@ impl RejectionBody {
                 | RejectionCode::KeyAlreadyMember
                 | RejectionCode::MemberExists
                 | RejectionCode::ModelExists
+                | RejectionCode::PolicyExists
                 | RejectionCode::ConsentExists
                 | RejectionCode::RequestExists
                 | RejectionCode::RoleAlreadyBound
@@ -260,6 +277,8 @@ text_fields!(
     weinong_contracts::Role,
     weinong_contracts::MemberId,
     weinong_contracts::ModelId,
+    weinong_contracts::PolicyId,
+    weinong_contracts::RunId,
     weinong_contracts::ConsentId,
     weinong_contracts::RequestId,
     weinong_contracts::Purpose,
@@ -414,6 +433,51 @@ impl From<&Rejection> for RejectionBody {
             Rejection::UnknownModel { model } => (
                 RejectionCode::UnknownModel,
                 fields([("model", model.value())]),
+            ),
+            Rejection::PolicyExists { policy } => (
+                RejectionCode::PolicyExists,
+                fields([("policy", policy.value())]),
+            ),
+            Rejection::UnknownPolicy { policy } => (
+                RejectionCode::UnknownPolicy,
+                fields([("policy", policy.value())]),
+            ),
+            Rejection::RunExists { run } => {
+                (RejectionCode::RunExists, fields([("run", run.value())]))
+            }
+            Rejection::UnknownRun { run } => {
+                (RejectionCode::UnknownRun, fields([("run", run.value())]))
+            }
+            Rejection::RunEnded { run } => {
+                (RejectionCode::RunEnded, fields([("run", run.value())]))
+            }
+            Rejection::NotPolicyReceiver {
+                key,
+                receiver,
+                policy,
+            } => (
+                RejectionCode::NotPolicyReceiver,
+                fields([
+                    ("key", key.value()),
+                    ("receiver", receiver.value()),
+                    ("policy", policy.value()),
+                ]),
+            ),
+            Rejection::RunAccessRepeated { run, node } => (
+                RejectionCode::RunAccessRepeated,
+                fields([("run", run.value()), ("node", node.value())]),
+            ),
+            Rejection::OutsidePolicyCategories {
+                policy,
+                categories,
+                allowed,
+            } => (
+                RejectionCode::OutsidePolicyCategories,
+                fields([
+                    ("policy", policy.value()),
+                    ("categories", categories.value()),
+                    ("allowed", allowed.value()),
+                ]),
             ),
             Rejection::ModelRetired { model, height } => (
                 RejectionCode::ModelRetired,

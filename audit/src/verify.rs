@@ -687,6 +687,8 @@ fn unrelated(r: &mut Report, txs: &[Proven], id: RequestId, cited: &[ConsentId])
             Call::Governance(g) => !matches!(g.change, Change::RegisterModel { .. }),
             Call::BatchRequest(b) => b.request != id,
             Call::BatchAccess(a) => a.request != id,
+            // Policy runs are never part of an assessment request's story.
+            Call::PolicyRun(_) | Call::PolicyAccess(_) | Call::PolicyEnd(_) => true,
         })
         .map(|p| p.report.tx_hash.to_hex())
         .collect();

@@ -16,9 +16,11 @@ use crate::rejection::Rejection;
 use crate::state::{
     Binding, HistoryEntry, KeyRecord, KeyStatus, MemberRecord, RequestEvent, RequestStatus, State,
 };
-use crate::types::{BlockTime, ConsentId, FailureReason, MemberId, ModelId, RequestId, Role};
+use crate::types::{
+    BlockTime, ConsentId, FailureReason, MemberId, ModelId, RequestId, Role, RunId,
+};
 use crate::verify::VerifiedTx;
-use crate::{batch, consent, governance, requests};
+use crate::{batch, consent, governance, policy, requests};
 
 /// What an accepted transaction did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +99,25 @@ pub enum Outcome {
         /// Why.
         reason: FailureReason,
     },
+    /// A policy run was opened.
+    RunOpened {
+        /// The run.
+        run: RunId,
+    },
+    /// A department recorded its access for a policy run.
+    RunAccessed {
+        /// The run.
+        run: RunId,
+        /// The department.
+        node: MemberId,
+    },
+    /// A policy run ended.
+    RunEnded {
+        /// The run.
+        run: RunId,
+        /// Completed, or failed with the reason.
+        status: crate::state::RunStatus,
+    },
 }
 
 /// Applies `tx` at block time `at`: pure and deterministic (no clock but `at`, no
@@ -125,6 +146,9 @@ pub fn apply(state: &mut State, tx: &VerifiedTx, at: BlockTime) -> Result<Receip
         Call::FailRequest(f) => requests::fail(cx, f)?,
         Call::BatchRequest(b) => batch::part(cx, b)?,
         Call::BatchAccess(a) => batch::access(cx, a)?,
+        Call::PolicyRun(p) => policy::open(cx, p)?,
+        Call::PolicyAccess(a) => policy::access(cx, a)?,
+        Call::PolicyEnd(e) => policy::end(cx, e)?,
     };
     // Nothing can fail past this point.
     state.nonces.insert(signer, tx.nonce());
@@ -289,6 +313,8 @@ impl State {
             open_deadlines: BTreeSet::new(),
             accesses: BTreeMap::new(),
             batches_by_subject: BTreeSet::new(),
+            policies: BTreeMap::new(),
+            runs: BTreeMap::new(),
         };
         let admins = state.admin_count(genesis.time_ms);
         if genesis.threshold == 0 || u64::from(genesis.threshold) > admins {

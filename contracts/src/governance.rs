@@ -261,6 +261,33 @@ fn change(state: &mut State, change: &Change, at: BlockTime) -> Result<(), Rejec
                 },
             );
         }
+        Change::RegisterPolicy {
+            receiver,
+            legal_basis,
+            categories,
+            spec,
+        } => {
+            let policy = crate::payload::policy_id(spec);
+            if state.policies.contains_key(&policy) {
+                return Err(Rejection::PolicyExists { policy });
+            }
+            if state
+                .members
+                .get(receiver)
+                .is_none_or(|m| m.removed_at.is_some())
+            {
+                return Err(Rejection::UnknownMember { member: *receiver });
+            }
+            state.policies.insert(
+                policy,
+                crate::state::PolicyRecord {
+                    receiver: *receiver,
+                    legal_basis: *legal_basis,
+                    categories: *categories,
+                    registered_at: at,
+                },
+            );
+        }
         Change::RetireModel { model } => {
             crate::apply::live_model(state, *model)?;
             if let Some(record) = state.models.get_mut(model) {

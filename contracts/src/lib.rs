@@ -37,6 +37,7 @@ pub mod genesis;
 mod governance;
 pub mod limits;
 pub mod payload;
+pub(crate) mod policy;
 mod query;
 pub mod rejection;
 mod requests;
@@ -49,15 +50,17 @@ pub use apply::{Outcome, Receipt, apply, expire_requests};
 pub use genesis::Genesis;
 pub use payload::{
     AccessRecord, Approval, AssessmentRequest, BatchAccess, BatchRequest, Call, Change,
-    ConsentGrant, ConsentRevoke, FailRequest, Governance, PAYLOAD_VERSION, ResultRecord, kinds,
+    ConsentGrant, ConsentRevoke, FailRequest, Governance, PAYLOAD_VERSION, PolicyAccess, PolicyEnd,
+    PolicyRun, ResultRecord, RunOutcome, kinds, policy_id,
 };
 pub use rejection::Rejection;
 pub use state::{
-    Batch, BatchAccessEntry, ConsentStatus, HistoryEntry, RequestEvent, RequestStatus, State,
-    Target,
+    Batch, BatchAccessEntry, ConsentStatus, HistoryEntry, PolicyRecord, PolicyRunRecord,
+    RequestEvent, RequestStatus, RunAccess, RunStatus, State, Target,
 };
 pub use types::{
     BlockTime, CategorySet, ConsentId, DataCategory, Department, EvidenceHash, FailureReason,
-    FieldsHash, MemberId, ModelId, Purpose, RequestId, ResultCommitment, Role,
+    FieldsHash, LegalBasis, MemberId, ModelId, PolicyId, Purpose, RequestId, ResultCommitment,
+    Role, RunId,
 };
 pub use verify::{PreparedKeys, VerifiedTx};

@@ -14,6 +14,10 @@ pub const GENESIS_KEYS_MAX: u16 = 256;
 /// ledger's `TX_PAYLOAD_BYTES_MAX`).
 pub const MODEL_SPEC_BYTES_MAX: u32 = 48 * 1024;
 
+/// The longest canonical policy spec a registration may carry (the shipped ones are
+/// under 1 KiB: a few predicates over named features).
+pub const POLICY_SPEC_BYTES_MAX: u32 = 16 * 1024;
+
 /// Longest consent validity: five years of milliseconds. A consent must name its end
 /// (PIPL Art. 15: consent is for a stated scope, and withdrawal is always possible).
 pub const CONSENT_VALIDITY_MS_MAX: u64 = 5 * 366 * 24 * 3600 * 1000;

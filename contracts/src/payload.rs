@@ -11,6 +11,9 @@
 //! | `0x0300` | [`AssessmentRequest`] | institution |
 //! | `0x0301` | [`ResultRecord`] | the request's requester (an institution) |
 //! | `0x0302` | [`FailRequest`] | the requester, a department or a steward |
+//! | `0x0202` | [`PolicyAccess`] | department (the member node named) |
+//! | `0x0500` | [`PolicyRun`] | department (the policy's receiver) |
+//! | `0x0501` | [`PolicyEnd`] | the run's receiver (completed or failed), or another department (failed) |
 //!
 //! Models are registered and retired by governance ([`Change::RegisterModel`]), so the
 //! model-registry range `0x0400–0x04FF` has no kind of its own yet.
@@ -47,6 +50,8 @@
 //!   7 set threshold  k:u16
 //!   8 register model categories:u16 ‖ spec_len:u32 ‖ spec     (id = SM3(spec))
 //!   9 retire model   model:[32]
+//!  10 register policy receiver:u16 ‖ legal_basis:u8 ‖ categories:u16 ‖ spec_len:u32 ‖ spec
+//!                     (id = SM3(spec))
 //! approved bytes = "WNGV" ‖ 0x01 ‖ consortium[32] ‖ seq:u64 ‖ change
 //! rotation bytes = "WNRK" ‖ 0x01 ‖ consortium[32] ‖ old:KeyId[32] ‖ new:SEC1[65]
 //! consent grant  = 0x01 ‖ consent[32] ‖ subject[32] ‖ grantee:KeyId[32] ‖ purpose:u8
@@ -58,6 +63,10 @@
 //! result         = 0x01 ‖ request[32] ‖ model[32] ‖ commitment[32]
 //! fail           = 0x01 ‖ request[32] ‖ reason:u8          (never "timed out": only the
 //!                                                            time-out sweep writes that)
+//! policy run     = 0x01 ‖ run[32] ‖ policy[32]
+//! policy access  = 0x01 ‖ run[32] ‖ node:u16 ‖ categories:u16
+//! policy end     = 0x01 ‖ run[32] ‖ outcome:u8   (0 completed, else a failure reason code,
+//!                                                 never "timed out")
 //! ```
 //!
 //! The approved bytes bind the consortium (so approvals cannot move to another ledger) and
@@ -69,10 +78,11 @@ use weinong_ledger::{DecodeError, Hash32, TxKind};
 
 use crate::limits::{
     APPROVALS_MAX, BATCH_PART_SUBJECTS_MAX, BATCH_PARTS_MAX, MODEL_SPEC_BYTES_MAX,
+    POLICY_SPEC_BYTES_MAX,
 };
 use crate::types::{
-    CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId, Purpose,
-    RequestId, ResultCommitment, Role,
+    CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, LegalBasis, MemberId, ModelId,
+    PolicyId, Purpose, RequestId, ResultCommitment, Role, RunId,
 };
 
 /// The payload format version this build writes and reads.
@@ -100,6 +110,12 @@ pub mod kinds {
     pub const BATCH_REQUEST: TxKind = TxKind(0x0303);
     /// A department node's record that it read the data of a batch request's subjects.
     pub const BATCH_ACCESS: TxKind = TxKind(0x0201);
+    /// A department node's record that it evaluated its predicate of a policy run.
+    pub const POLICY_ACCESS: TxKind = TxKind(0x0202);
+    /// A policy run opened by the policy's receiving department.
+    pub const POLICY_RUN: TxKind = TxKind(0x0500);
+    /// A policy run's end: completed, or failed with the reason.
+    pub const POLICY_END: TxKind = TxKind(0x0501);
 }
 
 const CHANGE_TAG: &[u8; 4] = b"WNGV";
@@ -181,6 +197,18 @@ pub enum Change {
         /// The model.
         model: ModelId,
     },
+    /// Register a 免申即享 policy; its id is the SM3 of `spec`.
+    RegisterPolicy {
+        /// The member that runs the policy and alone learns its matches.
+        receiver: MemberId,
+        /// The legal basis every run relies on.
+        legal_basis: LegalBasis,
+        /// The data categories the departments' predicates read (each category's holder
+        /// is the department that reads it).
+        categories: CategorySet,
+        /// The canonical policy spec bytes (defined by `weinong-connectors`, opaque here).
+        spec: Vec<u8>,
+    },
 }
 
 impl Change {
@@ -196,6 +224,7 @@ impl Change {
             Change::SetThreshold { .. } => "set threshold",
             Change::RegisterModel { .. } => "register model",
             Change::RetireModel { .. } => "retire model",
+            Change::RegisterPolicy { .. } => "register policy",
         }
     }
 
@@ -256,6 +285,20 @@ impl Change {
                 w.u8(9);
                 w.bytes(model.as_bytes());
             }
+            Change::RegisterPolicy {
+                receiver,
+                legal_basis,
+                categories,
+                spec,
+            } => {
+                w.u8(10);
+                w.u16(receiver.0);
+                w.u8(legal_basis.code());
+                w.u16(categories.bits());
+                // The limit is checked when building the payload (`encode` refuses longer).
+                w.u32(u32::try_from(spec.len()).unwrap_or(u32::MAX));
+                w.bytes(spec);
+            }
         }
     }
 
@@ -308,6 +351,14 @@ impl Change {
             9 => Change::RetireModel {
                 model: ModelId::from_bytes(r.array()?),
             },
+            10 => Change::RegisterPolicy {
+                receiver: MemberId(r.u16()?),
+                legal_basis: LegalBasis::decode(r)?,
+                categories: CategorySet::decode_nonempty(r)?,
+                spec: r
+                    .var_bytes("policy spec length", POLICY_SPEC_BYTES_MAX)?
+                    .to_vec(),
+            },
             _ => return Err(r.invalid("unknown governance change code")),
         })
     }
@@ -323,6 +374,11 @@ impl Change {
 /// The id a model spec registers as: SM3 of the canonical spec bytes.
 pub fn model_id(spec: &[u8]) -> ModelId {
     ModelId::from_bytes(sm3_digest(spec))
+}
+
+/// The id of a policy registered with `spec`: SM3 of the spec bytes.
+pub fn policy_id(spec: &[u8]) -> PolicyId {
+    PolicyId::from_bytes(sm3_digest(spec))
 }
 
 /// The bytes an old key signs to agree to its rotation to `new`.
@@ -486,6 +542,46 @@ pub struct FailRequest {
     pub reason: FailureReason,
 }
 
+/// A policy run: the receiving department asks the departments a registered policy names
+/// to evaluate their predicates and run PSI with it. No list of people is on the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRun {
+    /// The run's id (unique).
+    pub run: RunId,
+    /// Which registered policy.
+    pub policy: PolicyId,
+}
+
+/// A department node's record that it read its data for a policy run (before it evaluates
+/// its predicate). The run's policy gives the legal basis.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyAccess {
+    /// The run served.
+    pub run: RunId,
+    /// The member node reading (its key signs).
+    pub node: MemberId,
+    /// Which data (within the policy's categories).
+    pub categories: CategorySet,
+}
+
+/// How a policy run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The receiver holds the result.
+    Completed,
+    /// The run failed (never [`FailureReason::TimedOut`]).
+    Failed(FailureReason),
+}
+
+/// A policy run's end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyEnd {
+    /// The run.
+    pub run: RunId,
+    /// Completed or failed.
+    pub outcome: RunOutcome,
+}
+
 /// A typed contract call: what a transaction's kind and payload mean.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
@@ -507,6 +603,12 @@ pub enum Call {
     BatchRequest(BatchRequest),
     /// Kind `0x0201`.
     BatchAccess(BatchAccess),
+    /// Kind `0x0500`.
+    PolicyRun(PolicyRun),
+    /// Kind `0x0202`.
+    PolicyAccess(PolicyAccess),
+    /// Kind `0x0501`.
+    PolicyEnd(PolicyEnd),
 }
 
 /// A call that cannot be encoded: a field is over its limit.
@@ -534,6 +636,9 @@ impl Call {
             Call::FailRequest(_) => kinds::FAIL_REQUEST,
             Call::BatchRequest(_) => kinds::BATCH_REQUEST,
             Call::BatchAccess(_) => kinds::BATCH_ACCESS,
+            Call::PolicyRun(_) => kinds::POLICY_RUN,
+            Call::PolicyAccess(_) => kinds::POLICY_ACCESS,
+            Call::PolicyEnd(_) => kinds::POLICY_END,
         }
     }
 
@@ -552,6 +657,15 @@ impl Call {
                         field: "model spec length",
                         len: spec.len() as u64,
                         max: u64::from(MODEL_SPEC_BYTES_MAX),
+                    });
+                }
+                if let Change::RegisterPolicy { spec, .. } = &g.change
+                    && spec.len() as u64 > u64::from(POLICY_SPEC_BYTES_MAX)
+                {
+                    return Err(EncodeError {
+                        field: "policy spec length",
+                        len: spec.len() as u64,
+                        max: u64::from(POLICY_SPEC_BYTES_MAX),
                     });
                 }
                 if g.approvals.len() > usize::from(APPROVALS_MAX) {
@@ -630,6 +744,22 @@ impl Call {
                 w.u16(a.categories.bits());
                 w.bytes(a.fields.as_bytes());
             }
+            Call::PolicyRun(p) => {
+                w.bytes(p.run.as_bytes());
+                w.bytes(p.policy.as_bytes());
+            }
+            Call::PolicyAccess(a) => {
+                w.bytes(a.run.as_bytes());
+                w.u16(a.node.0);
+                w.u16(a.categories.bits());
+            }
+            Call::PolicyEnd(e) => {
+                w.bytes(e.run.as_bytes());
+                w.u8(match e.outcome {
+                    RunOutcome::Completed => 0,
+                    RunOutcome::Failed(reason) => reason.code(),
+                });
+            }
         }
         Ok(w.finish())
     }
@@ -647,6 +777,9 @@ impl Call {
             kinds::FAIL_REQUEST => "fail request payload",
             kinds::BATCH_REQUEST => "batch request payload",
             kinds::BATCH_ACCESS => "batch access payload",
+            kinds::POLICY_RUN => "policy run payload",
+            kinds::POLICY_ACCESS => "policy access payload",
+            kinds::POLICY_END => "policy end payload",
             _ => return Err(unknown_kind()),
         };
         let mut r = Reader::payload(what, payload, PAYLOAD_VERSION)?;
@@ -755,6 +888,30 @@ impl Call {
                 categories: CategorySet::decode_nonempty(&mut r)?,
                 fields: FieldsHash::from_bytes(r.array()?),
             }),
+            kinds::POLICY_RUN => Call::PolicyRun(PolicyRun {
+                run: RunId::from_bytes(r.array()?),
+                policy: PolicyId::from_bytes(r.array()?),
+            }),
+            kinds::POLICY_ACCESS => Call::PolicyAccess(PolicyAccess {
+                run: RunId::from_bytes(r.array()?),
+                node: MemberId(r.u16()?),
+                categories: CategorySet::decode_nonempty(&mut r)?,
+            }),
+            kinds::POLICY_END => {
+                let run = RunId::from_bytes(r.array()?);
+                let outcome = match r.u8()? {
+                    0 => RunOutcome::Completed,
+                    code => match FailureReason::from_code(code) {
+                        Some(FailureReason::TimedOut) | None => {
+                            return Err(r.invalid(
+                                "unknown policy run outcome (0 completed, or a failure reason other than timed out)",
+                            ));
+                        }
+                        Some(reason) => RunOutcome::Failed(reason),
+                    },
+                };
+                Call::PolicyEnd(PolicyEnd { run, outcome })
+            }
             _ => return Err(unknown_kind()),
         };
         r.finish()?;

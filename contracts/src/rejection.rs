@@ -6,7 +6,7 @@ use weinong_ledger::{DecodeError, TxKind};
 
 use crate::state::RequestStatus;
 use crate::types::{
-    BlockTime, CategorySet, ConsentId, MemberId, ModelId, Purpose, RequestId, Role,
+    BlockTime, CategorySet, ConsentId, MemberId, ModelId, PolicyId, Purpose, RequestId, Role, RunId,
 };
 
 /// A refused transaction. A refusal leaves the state exactly as it was.
@@ -247,6 +247,66 @@ pub enum Rejection {
     UnknownModel {
         /// The model.
         model: ModelId,
+    },
+    /// The policy is registered already.
+    #[error("policy {policy} is registered already")]
+    PolicyExists {
+        /// The policy.
+        policy: PolicyId,
+    },
+    /// The policy is not registered.
+    #[error("policy {policy} is not registered; register it through governance first")]
+    UnknownPolicy {
+        /// The policy.
+        policy: PolicyId,
+    },
+    /// A run with this id exists already.
+    #[error("policy run {run} exists already; choose a fresh run id")]
+    RunExists {
+        /// The run.
+        run: RunId,
+    },
+    /// No run with this id.
+    #[error("policy run {run} does not exist")]
+    UnknownRun {
+        /// The run.
+        run: RunId,
+    },
+    /// The run has ended.
+    #[error("policy run {run} has ended; start a new run")]
+    RunEnded {
+        /// The run.
+        run: RunId,
+    },
+    /// The signer may not do this for the run: it is not the policy's receiver.
+    #[error(
+        "key {key} is not the current key of member {receiver}, the receiver of policy {policy}"
+    )]
+    NotPolicyReceiver {
+        /// The signer.
+        key: KeyId,
+        /// The policy's receiver.
+        receiver: MemberId,
+        /// The policy.
+        policy: PolicyId,
+    },
+    /// A department recorded its access for the run already.
+    #[error("{node} recorded its access for policy run {run} already")]
+    RunAccessRepeated {
+        /// The run.
+        run: RunId,
+        /// The department.
+        node: MemberId,
+    },
+    /// The categories are not all among the policy's.
+    #[error("categories {categories} are not all among policy {policy}'s {allowed}")]
+    OutsidePolicyCategories {
+        /// The policy.
+        policy: PolicyId,
+        /// What the access named.
+        categories: CategorySet,
+        /// What the policy allows.
+        allowed: CategorySet,
     },
     /// The model was retired.
     #[error("model {model} was retired at block {height}")]

@@ -19,7 +19,12 @@
 //! recorded, so a batch costs O(1) per later digest); states without batches keep the
 //! digests they had. Indexes derived from other maps (consents by subject, open deadlines,
 //! batches by subject) are not hashed:
-//! they are functions of what is. Computing it walks the whole state: 7–10 ms for
+//! they are functions of what is. When policies exist, the digest continues with
+//! `"WNPO" ‖ count:u64` and per policy (by id) `receiver:u16 ‖ legal basis:u8 ‖
+//! categories:u16 ‖ registered at`, then `count:u64` runs (by id) as `policy[32] ‖
+//! receiver:u16 ‖ opened at ‖ tx[32] ‖ status:u8 (0 open, 1 completed, 2 + reason code
+//! failed) ‖ ended: opt block time ‖ count:u16` accesses as `node:u16 ‖ signer[32] ‖
+//! categories:u16 ‖ block time ‖ tx[32]`. Computing it walks the whole state: 7–10 ms for
 //! 2,000 subjects' consents, requests and 6,000 accesses on the 2-core dev machine (bench
 //! `state_digest_2000_subjects`), so roughly 1 µs per record. At city scale (millions of
 //! consents) a per-block digest needs an incremental structure (a Merkle map updated per
@@ -33,12 +38,72 @@ use weinong_ledger::{Hash32, MemberSet, TxHash, VerifyError};
 
 use crate::payload::PAYLOAD_VERSION;
 use crate::types::{
-    BlockTime, CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, MemberId, ModelId,
-    Purpose, RequestId, ResultCommitment, Role,
+    BlockTime, CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, LegalBasis,
+    MemberId, ModelId, PolicyId, Purpose, RequestId, ResultCommitment, Role, RunId,
 };
 
 const STATE_TAG: &[u8; 4] = b"WNST";
 const BATCH_TAG: &[u8; 4] = b"WNBT";
+const POLICY_TAG: &[u8; 4] = b"WNPO";
+
+/// A registered policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRecord {
+    /// The member that runs it and alone learns its matches.
+    pub receiver: MemberId,
+    /// The legal basis of every run.
+    pub legal_basis: LegalBasis,
+    /// The data categories its predicates read.
+    pub categories: CategorySet,
+    /// When it was registered.
+    pub registered_at: BlockTime,
+}
+
+/// Where a policy run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Opened; departments record their accesses and run PSI with the receiver.
+    Open,
+    /// The receiver holds the result.
+    Completed,
+    /// Failed, with the reason.
+    Failed(FailureReason),
+}
+
+/// One department's access for a policy run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunAccess {
+    /// The member node.
+    pub node: MemberId,
+    /// Its key that signed.
+    pub signer: KeyId,
+    /// Which data.
+    pub categories: CategorySet,
+    /// When.
+    pub at: BlockTime,
+    /// The access transaction.
+    pub tx: TxHash,
+}
+
+/// A policy run: which policy, who opened it, who read what, how it ended. Holds no list
+/// of people: the matches stay with the receiver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRunRecord {
+    /// The policy.
+    pub policy: PolicyId,
+    /// The receiving member.
+    pub receiver: MemberId,
+    /// When it was opened.
+    pub opened_at: BlockTime,
+    /// The opening transaction.
+    pub tx: TxHash,
+    /// Its status.
+    pub status: RunStatus,
+    /// When it ended.
+    pub ended_at: Option<BlockTime>,
+    /// The departments' accesses, in block order.
+    pub accesses: Vec<RunAccess>,
+}
 
 /// Whether a key may still sign.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -480,6 +545,8 @@ pub struct State {
     pub(crate) accesses: BTreeMap<(SubjectPseudonym, u64), AccessEntry>,
     /// Which batch requests list a subject (an index of `requests`, not hashed).
     pub(crate) batches_by_subject: BTreeSet<(SubjectPseudonym, RequestId)>,
+    pub(crate) policies: BTreeMap<PolicyId, PolicyRecord>,
+    pub(crate) runs: BTreeMap<RunId, PolicyRunRecord>,
 }
 
 impl State {
@@ -510,6 +577,22 @@ impl State {
     /// The signer's last accepted nonce.
     pub fn last_nonce(&self, signer: &KeyId) -> Option<u64> {
         self.nonces.get(signer).copied()
+    }
+    /// A registered policy.
+    pub fn policy(&self, policy: &PolicyId) -> Option<&PolicyRecord> {
+        self.policies.get(policy)
+    }
+    /// Every registered policy, by id.
+    pub fn policies(&self) -> impl Iterator<Item = (&PolicyId, &PolicyRecord)> {
+        self.policies.iter()
+    }
+    /// A policy run.
+    pub fn run(&self, run: &RunId) -> Option<&PolicyRunRecord> {
+        self.runs.get(run)
+    }
+    /// Every policy run, by id.
+    pub fn runs(&self) -> impl Iterator<Item = (&RunId, &PolicyRunRecord)> {
+        self.runs.iter()
     }
     /// A model.
     pub fn model(&self, model: &ModelId) -> Option<&ModelRecord> {
@@ -666,6 +749,39 @@ impl State {
                     w.bytes(a.fields.as_bytes());
                     w.u32(a.covered);
                     w.bytes(a.consents_hash.as_bytes());
+                }
+            }
+        }
+        if !self.policies.is_empty() {
+            w.bytes(POLICY_TAG);
+            w.count64(self.policies.len());
+            for (id, p) in &self.policies {
+                w.bytes(id.as_bytes());
+                w.u16(p.receiver.0);
+                w.u8(p.legal_basis.code());
+                w.u16(p.categories.bits());
+                block_time(&mut w, p.registered_at);
+            }
+            w.count64(self.runs.len());
+            for (id, r) in &self.runs {
+                w.bytes(id.as_bytes());
+                w.bytes(r.policy.as_bytes());
+                w.u16(r.receiver.0);
+                block_time(&mut w, r.opened_at);
+                w.bytes(r.tx.as_bytes());
+                w.u8(match r.status {
+                    RunStatus::Open => 0,
+                    RunStatus::Completed => 1,
+                    RunStatus::Failed(reason) => 2 + reason.code(),
+                });
+                opt_block_time(&mut w, r.ended_at);
+                w.count(r.accesses.len());
+                for a in &r.accesses {
+                    w.u16(a.node.0);
+                    w.bytes(a.signer.as_bytes());
+                    w.u16(a.categories.bits());
+                    block_time(&mut w, a.at);
+                    w.bytes(a.tx.as_bytes());
                 }
             }
         }

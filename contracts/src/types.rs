@@ -66,6 +66,14 @@ contract_ids! {
     ResultCommitment, "result commitment";
 }
 
+contract_ids! {
+    /// A registered 免申即享 policy: SM3 of its canonical spec bytes (the spec is defined
+    /// by `weinong-connectors`' policy module and opaque here).
+    PolicyId, "policy id";
+    /// A policy run's id, chosen by the receiving department; unique on the ledger.
+    RunId, "policy run id";
+}
+
 /// Domain tag that opens the bytes a [`ResultCommitment`] hashes.
 pub const RESULT_COMMITMENT_TAG: &[u8] = b"weinong-result-v1";
 
@@ -360,6 +368,19 @@ impl fmt::Display for CategorySet {
         write!(f, "{{{}}}", labels.join(", "))
     }
 }
+
+closed_enum!(
+    /// The legal basis a policy relies on (PIPL Art. 13): a closed list, so every run on the
+    /// ledger names one an auditor can check.
+    LegalBasis, "legal basis" {
+        /// Needed to perform a statutory duty (e.g. stopping payments after a death).
+        StatutoryDuty = 1, "statutory duty";
+        /// Needed in the public interest (e.g. 免申即享 benefits, 百岁老人 care).
+        PublicInterest = 2, "public interest";
+        /// The people concerned consented.
+        Consent = 3, "consent";
+    }
+);
 
 closed_enum!(
     /// Why an assessment request failed.

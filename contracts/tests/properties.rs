@@ -477,7 +477,11 @@ fn role_needed(call: &Call) -> Option<Role> {
     match call {
         Call::Governance(_) => Some(Role::Admin),
         Call::ConsentGrant(_) | Call::ConsentRevoke(_) => Some(Role::Registrar),
-        Call::AccessRecord(_) | Call::BatchAccess(_) => Some(Role::Department),
+        Call::AccessRecord(_)
+        | Call::BatchAccess(_)
+        | Call::PolicyRun(_)
+        | Call::PolicyAccess(_)
+        | Call::PolicyEnd(_) => Some(Role::Department),
         Call::AssessmentRequest(_) | Call::ResultRecord(_) | Call::BatchRequest(_) => {
             Some(Role::Institution)
         }
@@ -623,8 +627,14 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
             }
             Call::FailRequest(_) => {}
             // Batch requests have their own tests (tests/batch.rs).
-            Call::BatchRequest(_) | Call::BatchAccess(_) => {
-                prop_assert!(false, "the generator makes no batch calls")
+            // Batch requests and policy runs have their own tests (tests/batch.rs,
+            // tests/policy_runs.rs).
+            Call::BatchRequest(_)
+            | Call::BatchAccess(_)
+            | Call::PolicyRun(_)
+            | Call::PolicyAccess(_)
+            | Call::PolicyEnd(_) => {
+                prop_assert!(false, "the generator makes no batch or policy calls")
             }
         }
     }

@@ -39,7 +39,8 @@ pub const TX_FORMAT_VERSION: u8 = 1;
 /// | `0x0200–0x02FF` | data access records |
 /// | `0x0300–0x03FF` | assessment requests |
 /// | `0x0400–0x04FF` | model registry |
-/// | `0x0500–0xEFFF` | unassigned |
+/// | `0x0500–0x05FF` | policy runs (免申即享 matching) |
+/// | `0x0600–0xEFFF` | unassigned |
 /// | `0xF000–0xFFFF` | tests and benchmarks only; a production node refuses them |
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TxKind(pub u16);
