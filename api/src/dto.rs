@@ -594,6 +594,70 @@ pub struct GovernanceBody {
     pub height: Option<u64>,
 }
 
+/// One department's access for a policy run.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RunAccessBody {
+    /// The member number.
+    pub node: u16,
+    /// The signing key, hex.
+    pub signer: String,
+    /// The data categories read (English labels).
+    pub categories: Vec<String>,
+    /// Block height of the access.
+    pub height: u64,
+    /// The access transaction, hex.
+    pub tx: String,
+}
+
+/// `GET /v1/policy-runs/{run}`: a policy run as the ledger records it, with this node's
+/// progress while it is in flight here. Never a list of people.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyRunBody {
+    /// The run id, hex.
+    pub run: String,
+    /// The policy id, hex.
+    pub policy: String,
+    /// The policy's name, if this node ships it.
+    pub policy_name: Option<String>,
+    /// The policy's title in Chinese, if this node ships it.
+    pub title_zh: Option<String>,
+    /// The legal basis (English label).
+    pub legal_basis: String,
+    /// The receiving member's number.
+    pub receiver: u16,
+    /// `open`, `completed` or `failed`.
+    pub status: String,
+    /// Why it failed (English label), when it did.
+    pub failure: Option<String>,
+    /// Height of the opening block.
+    pub opened_at_height: u64,
+    /// Height of the ending block, when it ended.
+    pub ended_at_height: Option<u64>,
+    /// The departments' accesses, in block order.
+    pub accesses: Vec<RunAccessBody>,
+    /// What this node is doing for the run now, if it is in flight here.
+    pub stage: Option<String>,
+    /// PSI steps done and in all, while in flight on the receiver.
+    pub steps_done: Option<u32>,
+    /// PSI steps in all.
+    pub steps: Option<u32>,
+    /// Matches, when this node is the receiver, holds the result and the caller may see it.
+    pub matched: Option<u64>,
+}
+
+/// `GET /v1/policy-runs/{run}/result`: the receiver's result.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyResultBody {
+    /// The run id, hex.
+    pub run: String,
+    /// How many subjects matched.
+    pub count: u64,
+    /// Whether only the count was computed (cardinality mode).
+    pub count_only: bool,
+    /// The matched subject pseudonyms, hex, ascending (empty in cardinality mode).
+    pub subjects: Vec<String>,
+}
+
 /// `GET /healthz`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct HealthBody {

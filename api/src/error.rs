@@ -127,6 +127,10 @@ error_codes! {
     NoSuchTransaction = 307, "no_such_transaction";
     /// The node holds no pseudonym key.
     NoPseudonymKey = 308, "no_pseudonym_key";
+    /// No such policy run.
+    NoSuchRun = 309, "no_such_run";
+    /// This node holds no result for the run (it is not the receiver, or the run is not done).
+    NoRunResult = 310, "no_run_result";
     // ---- 4xx: a limit was reached; retry later ----
     /// The key holds its share of the replay cache (429, `Retry-After`).
     TooManyRequests = 400, "too_many_requests";

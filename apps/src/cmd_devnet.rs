@@ -578,6 +578,9 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
         if let Err(e) = register_models(&admins).await {
             println!("could not register the shipped models yet: {e:#}");
         }
+        if let Err(e) = register_policies(&admins).await {
+            println!("could not register the shipped policies yet: {e:#}");
+        }
     });
     print_example(&args.dir, m);
     println!(
@@ -854,6 +857,55 @@ fn shipped_models() -> Result<Vec<(&'static str, Vec<weinong_contracts::DataCate
         .into_iter()
         .map(with_categories)
         .collect()
+}
+
+/// The ledger's legal basis for a policy spec's.
+pub(crate) fn ledger_legal_basis(
+    basis: weinong_connectors::policy::LegalBasis,
+) -> weinong_contracts::LegalBasis {
+    use weinong_connectors::policy::LegalBasis as Spec;
+    use weinong_contracts::LegalBasis as Ledger;
+    match basis {
+        Spec::StatutoryDuty => Ledger::StatutoryDuty,
+        Spec::PublicInterest => Ledger::PublicInterest,
+        Spec::Consent => Ledger::Consent,
+    }
+}
+
+/// Registers the shipped 免申即享 policies (a 2-of-2 admin governance change each), each
+/// received by its department's member (the devnet numbers members in department order),
+/// declaring the categories its terms read. Idempotent like [`register_models`].
+async fn register_policies(admins: &Admins) -> Result<()> {
+    use weinong_connectors::policy::{PolicySpec, SHIPPED};
+    use weinong_contracts::{Change, MemberId};
+
+    for source in SHIPPED {
+        let spec = PolicySpec::from_toml(source)?;
+        let bytes = spec.canonical_bytes();
+        let id = weinong_contracts::policy_id(&bytes);
+        let categories = weinong_node::categories::policy_categories(&spec);
+        let change = Change::RegisterPolicy {
+            receiver: MemberId(u16::try_from(spec.receiver().party() + 1)?),
+            legal_basis: ledger_legal_basis(spec.legal_basis()),
+            categories,
+            spec: bytes,
+        };
+        let what = format!("registering policy {}", spec.name());
+        let short = &id.to_hex()[..16];
+        match admins
+            .apply(&change, &what, |rejection| {
+                rejection.code == weinong_api::RejectionCode::PolicyExists
+            })
+            .await?
+        {
+            Applied::Committed => println!(
+                "policy {} ({short}) registered, reading {categories}",
+                spec.name()
+            ),
+            Applied::Already => println!("policy {} ({short}) is registered", spec.name()),
+        }
+    }
+    Ok(())
 }
 
 /// Registers the shipped models (a 2-of-2 admin governance change each). Idempotent: the

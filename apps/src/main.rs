@@ -32,6 +32,7 @@ mod cmd_ledger;
 mod cmd_model;
 mod cmd_mpc;
 mod cmd_node;
+mod cmd_policy;
 mod cmd_psi;
 mod cmd_tx;
 mod exit;
@@ -88,6 +89,9 @@ enum Command {
     Devnet(cmd_devnet::DevnetArgs),
     /// Registrar: grant and withdraw consents, list every access to a subject's data.
     Consent(cmd_consent::ConsentArgs),
+    /// 免申即享 policies: list them, run one as its receiving department, see a run, fetch
+    /// its matches.
+    Policy(cmd_policy::PolicyArgs),
     /// Talk to a node: submit transactions (consent, governance), fetch heads and bundles.
     Tx(cmd_tx::TxArgs),
     /// A care home's assessments: request one, fetch and open the result.
@@ -154,6 +158,7 @@ fn main() -> ExitCode {
         Command::Tx(args) => cmd_tx::tx(args),
         Command::Assess(args) => cmd_assess::assess(args),
         Command::Consent(args) => cmd_consent::consent(args),
+        Command::Policy(args) => cmd_policy::policy(args),
     };
     match result {
         Ok(outcome) => ExitCode::from(outcome.code()),

@@ -25,6 +25,7 @@ pub mod icd10;
 pub mod identity;
 pub mod import;
 pub mod limits;
+pub mod policy;
 pub mod report;
 pub mod schema;
 pub mod source;

@@ -280,7 +280,7 @@ pub enum Rejection {
     },
     /// The signer may not do this for the run: it is not the policy's receiver.
     #[error(
-        "key {key} is not the current key of member {receiver}, the receiver of policy {policy}"
+        "key {key} is not the current key of {receiver}, the receiver of policy {policy}; only the receiving department opens and completes its runs"
     )]
     NotPolicyReceiver {
         /// The signer.

@@ -62,6 +62,12 @@ pub fn check_registration(call: &Call) -> Result<(), String> {
     let Call::Governance(g) = call else {
         return Ok(());
     };
+    if let Change::RegisterPolicy {
+        categories, spec, ..
+    } = &g.change
+    {
+        return check_policy_registration(*categories, spec);
+    }
     let Change::RegisterModel { categories, spec } = &g.change else {
         return Ok(());
     };
@@ -87,6 +93,78 @@ pub fn check_registration(call: &Call) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// A `RegisterPolicy` is admitted only if its spec bytes are the canonical form of a policy
+/// the nodes ship (they run only those) and it declares exactly the categories its terms
+/// read ([`policy_categories`]).
+fn check_policy_registration(categories: CategorySet, spec: &[u8]) -> Result<(), String> {
+    use weinong_connectors::policy::{PolicySpec, SHIPPED};
+    let shipped = SHIPPED
+        .iter()
+        .filter_map(|t| PolicySpec::from_toml(t).ok())
+        .find(|p| p.canonical_bytes() == spec)
+        .ok_or_else(|| {
+            "policy registration refused: the spec is not the canonical form of a policy the nodes ship; list them with `weinong policy list`".to_owned()
+        })?;
+    let derived = policy_categories(&shipped);
+    if derived != categories {
+        return Err(format!(
+            "policy registration refused: policy {} declares {categories} but its terms read {derived}; declare exactly those",
+            shipped.name()
+        ));
+    }
+    Ok(())
+}
+
+/// The data categories a policy term reads: each feature a condition names takes the
+/// category of the shipped model inputs of that name (the same data, already classified);
+/// stored attributes and diagnosis lists are classified here. A term of `department` only
+/// ever reads categories that department holds.
+pub fn term_categories(term: &weinong_connectors::policy::Term) -> CategorySet {
+    use weinong_connectors::policy::Condition;
+    use weinong_keys::Department;
+    let department = term.department();
+    let mut set = CategorySet::EMPTY;
+    for condition in term.conditions() {
+        let category = match (condition, department) {
+            (Condition::Diagnosis { .. }, Department::Health) => DataCategory::Diagnoses,
+            (Condition::Diagnosis { .. }, _) => DataCategory::InsuranceClaims,
+            _ => match condition.feature() {
+                Some("ltc_insured") => DataCategory::LongTermCare,
+                Some(name) => model_input_category(name).unwrap_or(match department {
+                    Department::CivilAffairs => DataCategory::AbilityAssessment,
+                    Department::Health => DataCategory::VitalSigns,
+                    Department::MedicalInsurance => DataCategory::InsuranceClaims,
+                }),
+                None => continue,
+            },
+        };
+        set = set.union(CategorySet::of(&[category]));
+    }
+    set
+}
+
+/// The categories every term of `spec` reads: what its registration declares.
+pub fn policy_categories(spec: &weinong_connectors::policy::PolicySpec) -> CategorySet {
+    spec.terms()
+        .iter()
+        .fold(CategorySet::EMPTY, |set, t| set.union(term_categories(t)))
+}
+
+/// The category of the shipped models' input named `name` (or reading column `name`).
+fn model_input_category(name: &str) -> Option<DataCategory> {
+    weinong_mpc::model::SHIPPED.iter().find_map(|text| {
+        let model = weinong_mpc::model::compile(text).ok()?;
+        model
+            .inputs()
+            .iter()
+            .find(|i| {
+                i.name == name
+                    || matches!(&i.source, weinong_mpc::model::InputSource::Column { column, .. } if column == name)
+            })
+            .and_then(|i| DataCategory::from_code(i.category.code()))
+    })
 }
 
 #[cfg(test)]

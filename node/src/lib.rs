@@ -41,6 +41,7 @@ pub mod limits;
 pub mod metrics;
 pub mod mpc_session;
 pub mod p2p;
+pub mod policy_results;
 pub mod psi_session;
 pub mod raft;
 pub mod raft_network;

@@ -100,6 +100,11 @@ impl ResultStore {
         })
     }
 
+    /// The directory the shares live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     fn request_dir(&self, request: &RequestId) -> PathBuf {
         self.dir.join(request.to_hex())
     }

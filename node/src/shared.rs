@@ -78,13 +78,28 @@ pub struct AssessHub {
     pub blocks: broadcast::Sender<BlockNews>,
     /// Sealed output shares held by this node.
     pub results: crate::results::ResultStore,
+    /// Results of the policy runs this node received, and runs in flight.
+    pub policy_results: crate::policy_results::PolicyResults,
 }
 
 impl AssessHub {
-    /// A hub keeping sealed shares in `results`.
+    /// A hub keeping sealed shares in `results` and policy-run results beside them
+    /// (`<results>/policy-runs`).
     pub fn new(results: crate::results::ResultStore) -> AssessHub {
         let (blocks, _) = broadcast::channel(crate::limits::BLOCK_NEWS_BUFFER);
-        AssessHub { blocks, results }
+        let policy_dir = results.dir().join("policy-runs");
+        let policy_results = crate::policy_results::PolicyResults::open(&policy_dir)
+            .unwrap_or_else(|e| {
+                // The share store's own directory was just created, so this only fails if
+                // the disk does; runs then fail with the reason when they store a result.
+                tracing::error!(error = %e, "cannot create the policy result directory");
+                crate::policy_results::PolicyResults::unavailable(&policy_dir)
+            });
+        AssessHub {
+            blocks,
+            results,
+            policy_results,
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! | [`Access::RequestBundle`] | `GET /v1/requests/{id}/bundle` | auditor, admin; an institution only for requests it made |
 //! | [`Access::SubjectAccesses`] | `GET /v1/subjects/{pseudonym}/accesses` | registrar, auditor, admin |
 //! | [`Access::Pseudonyms`] | `POST /v1/pseudonyms/evaluate` | institution, registrar (rate-limited per key) |
+//! | [`Access::PolicyRuns`] | `GET /v1/policy-runs/{run}`, `GET /v1/policy-runs/{run}/result` | department, auditor, admin, steward; the result only to the node's own key |
 //! | [`Access::Account`] | `GET /v1/keys/{id}`, `GET /v1/governance` | any role |
 //!
 //! A key that holds none of a class's roles gets 403 naming the roles needed.
@@ -38,6 +39,8 @@ pub enum Access {
     /// Reading a key's roles and nonce, and the governance sequence (what a client needs
     /// to build its next transaction).
     Account,
+    /// Reading policy runs (and, on the receiver's node with its own key, their results).
+    PolicyRuns,
 }
 
 impl Access {
@@ -70,6 +73,8 @@ impl Access {
             Access::SubjectAccesses => &[Role::Registrar, Role::Auditor, Role::Admin],
             Access::Pseudonyms => &[Role::Institution, Role::Registrar],
             Access::Account => Role::ALL,
+            // The result is further limited to the node's own key by the handler.
+            Access::PolicyRuns => &[Role::Department, Role::Auditor, Role::Admin, Role::Steward],
         }
     }
 
@@ -84,6 +89,7 @@ impl Access {
             Access::SubjectAccesses => "listing the accesses to a subject's data",
             Access::Pseudonyms => "evaluating blinded subject IDs",
             Access::Account => "reading keys and governance",
+            Access::PolicyRuns => "reading policy runs",
         }
     }
 

@@ -62,6 +62,7 @@ mod extract;
 mod ledger_routes;
 pub mod openapi;
 mod ops;
+mod policy_routes;
 pub mod pseudonym_routes;
 mod state_routes;
 mod submit;
@@ -298,6 +299,12 @@ fn routes(app: Arc<App>) -> Router {
         (
             Access::Pseudonyms,
             Router::new().route("/v1/pseudonyms/evaluate", post(pseudonym_routes::evaluate)),
+        ),
+        (
+            Access::PolicyRuns,
+            Router::new()
+                .route("/v1/policy-runs/{run}", get(policy_routes::run))
+                .route("/v1/policy-runs/{run}/result", get(policy_routes::result)),
         ),
     ];
     let guarded = groups

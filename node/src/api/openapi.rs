@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use super::access::Access;
 use super::{
     BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, assessment_routes, audit_routes, dto,
-    ledger_routes, ops, pseudonym_routes, state_routes, submit,
+    ledger_routes, ops, policy_routes, pseudonym_routes, state_routes, submit,
 };
 
 /// The document's source.
@@ -33,6 +33,8 @@ use super::{
         state_routes::key,
         state_routes::governance,
         pseudonym_routes::evaluate,
+        policy_routes::run,
+        policy_routes::result,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -51,6 +53,7 @@ use super::{
         dto::RequestBundleBody,
         dto::SubjectAccessesBody, dto::AccessBody, dto::NodeBody,
         dto::PseudonymEvaluateRequest, dto::PseudonymEvaluateResponse,
+        dto::PolicyRunBody, dto::RunAccessBody, dto::PolicyResultBody,
     )),
     modifiers(&Signing),
 )]
@@ -93,6 +96,10 @@ impl Modify for Signing {
                 "POST /v1/pseudonyms/evaluate (rate-limited per key; 429 with Retry-After)",
             ),
             (Access::Account, "GET /v1/keys, /v1/governance"),
+            (
+                Access::PolicyRuns,
+                "GET /v1/policy-runs/{run} (and /result: the receiving node's own key only)",
+            ),
         ]
         .iter()
         .map(|(a, routes)| format!("- {routes}: {}", a.role_list()))

@@ -550,7 +550,7 @@ async fn bad_submissions_get_400_413_and_422_naming_the_index() {
         m.contains("transactions[0]") && m.contains("trailing"),
         "{m}"
     );
-    let unknown = signed_tx(&f.admin, TxKind(0x0500), 9, vec![1, 2, 3]);
+    let unknown = signed_tx(&f.admin, TxKind(0x0600), 9, vec![1, 2, 3]);
     let m = refused(
         r,
         post(submit_body(&[
@@ -560,7 +560,7 @@ async fn bad_submissions_get_400_413_and_422_naming_the_index() {
         "422 unknown_kind",
     )
     .await;
-    assert!(m.contains("transactions[1]") && m.contains("0x0500"), "{m}");
+    assert!(m.contains("transactions[1]") && m.contains("0x0600"), "{m}");
     let garbled = signed_tx(&f.admin, kinds::CONSENT_REVOKE, 9, vec![1, 2, 3]);
     refused(
         r,
@@ -823,6 +823,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/keys/{id}"),
     ("get", "/v1/governance"),
     ("post", "/v1/pseudonyms/evaluate"),
+    ("get", "/v1/policy-runs/{run}"),
+    ("get", "/v1/policy-runs/{run}/result"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),

@@ -64,6 +64,7 @@
 
 pub mod inputs;
 pub mod models;
+pub mod policy;
 #[cfg(test)]
 mod tests;
 
@@ -134,6 +135,12 @@ pub struct Assessor {
     work: std::sync::Mutex<WorkList>,
     /// Woken when a request finishes, so waiting ones start without the next block.
     finished: tokio::sync::Notify,
+    /// Routes incoming PSI streams to the policy-run steps this node sends in.
+    psi: crate::psi_session::PsiStreams,
+    /// The policies this node ships, by ledger id.
+    policies: policy::Policies,
+    /// The policy runs being served or finished (see [`policy`]).
+    runs: std::sync::Mutex<policy::RunBook>,
 }
 
 /// Which open requests this node is serving, and which it finished while they are still
@@ -257,6 +264,10 @@ impl Assessor {
             tracing::warn!(%report, "assessment.database upgraded");
         }
         let streams = MpcStreams::start(&p2p).context("starting the MPC stream router")?;
+        let psi = crate::psi_session::PsiStreams::start(&p2p)
+            .context("starting the PSI stream router")?;
+        let policies = policy::Policies::shipped()
+            .map_err(|e| anyhow::anyhow!("parsing the shipped policies: {e}"))?;
         Ok(Arc::new(Assessor {
             shared,
             key,
@@ -271,6 +282,9 @@ impl Assessor {
             last_nonce: AtomicU64::new(0),
             work: std::sync::Mutex::new(WorkList::default()),
             finished: tokio::sync::Notify::new(),
+            psi,
+            policies,
+            runs: std::sync::Mutex::new(policy::RunBook::default()),
         }))
     }
 
@@ -280,6 +294,7 @@ impl Assessor {
         let mut news = self.shared.assess.blocks.subscribe();
         loop {
             self.sweep();
+            self.sweep_policy_runs();
             tokio::select! {
                 notice = news.recv() => match notice {
                     // A lagged receiver missed notices, not requests: the sweep reads
@@ -651,6 +666,16 @@ impl Assessor {
         let request = match call {
             Call::AccessRecord(a) => a.request,
             Call::BatchAccess(b) => b.request,
+            Call::PolicyAccess(a) => {
+                let me = self.member()?;
+                let replica = self.shared.ledger().map_err(|e| {
+                    Failure::new(FailureReason::ComputationAborted, format!("replica: {e}"))
+                })?;
+                return Ok(replica
+                    .state
+                    .run(&a.run)
+                    .is_some_and(|r| r.accesses.iter().any(|x| x.node == me)));
+            }
             _ => return Ok(false),
         };
         let me = self.member()?;

@@ -1,0 +1,149 @@
+//! Policy runs (免申即享): a run's ledger record and this node's progress, and the
+//! receiver's result. A run is opened by a transaction the receiving department signs
+//! (`POST /v1/transactions`, `weinong policy run`); the nodes take it from the ledger.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::State;
+use axum::{Extension, Json};
+use weinong_api::ErrorCode;
+use weinong_contracts::{RunId, RunStatus};
+
+use super::App;
+use super::auth::Caller;
+use super::dto::{ErrorBody, PolicyResultBody, PolicyRunBody, RunAccessBody, category_labels};
+use super::error::ApiError;
+use super::extract::{ApiPath, hex32};
+use crate::assess::policy::Policies;
+
+fn shipped() -> Option<&'static Policies> {
+    static SHIPPED: OnceLock<Option<Policies>> = OnceLock::new();
+    SHIPPED.get_or_init(|| Policies::shipped().ok()).as_ref()
+}
+
+fn run_id(hex: &str) -> Result<RunId, ApiError> {
+    Ok(RunId::from_bytes(hex32("policy run id", hex)?))
+}
+
+/// Whether `caller` may see the receiver's result on this node: only the node's own key
+/// (the department's operator), since the list is that department's personal data.
+fn may_see_result(app: &App, caller: &Caller) -> bool {
+    caller.key == app.shared.key_id
+}
+
+/// A policy run: policy, legal basis, status, each department's access, and this node's
+/// progress while the run is in flight here. Holds no list of people.
+#[utoipa::path(get, path = "/v1/policy-runs/{run}", tag = "policy",
+    params(("run" = String, Path, description = "policy run id, 64 hex characters")),
+    responses(
+        (status = 200, body = PolicyRunBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn run(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(run): ApiPath<String>,
+) -> Result<Json<PolicyRunBody>, ApiError> {
+    let id = run_id(&run)?;
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let Some(record) = state.run(&id) else {
+        return Err(ApiError::not_found(
+            ErrorCode::NoSuchRun,
+            format!(
+                "policy run {id} is not recorded on this ledger (yet); check the id, or retry after the next block"
+            ),
+        ));
+    };
+    let policy = state.policy(&record.policy);
+    let spec = shipped().and_then(|p| p.get(&record.policy));
+    let (status, failure) = match record.status {
+        RunStatus::Open => ("open", None),
+        RunStatus::Completed => ("completed", None),
+        RunStatus::Failed(reason) => ("failed", Some(reason.label().to_owned())),
+    };
+    let progress = app.shared.assess.policy_results.progress(&id);
+    let matched = if may_see_result(&app, &caller) {
+        app.shared
+            .assess
+            .policy_results
+            .get(&id)
+            .ok()
+            .flatten()
+            .map(|r| r.count)
+    } else {
+        None
+    };
+    Ok(Json(PolicyRunBody {
+        run: id.to_hex(),
+        policy: record.policy.to_hex(),
+        policy_name: spec.map(|s| s.name().to_owned()),
+        title_zh: spec.map(|s| s.title_zh().to_owned()),
+        legal_basis: policy
+            .map(|p| p.legal_basis.label().to_owned())
+            .unwrap_or_default(),
+        receiver: record.receiver.0,
+        status: status.to_owned(),
+        failure,
+        opened_at_height: record.opened_at.height,
+        ended_at_height: record.ended_at.map(|t| t.height),
+        accesses: record
+            .accesses
+            .iter()
+            .map(|a| RunAccessBody {
+                node: a.node.0,
+                signer: a.signer.to_hex(),
+                categories: category_labels(a.categories),
+                height: a.at.height,
+                tx: a.tx.to_hex(),
+            })
+            .collect(),
+        stage: progress.as_ref().map(|p| p.stage.clone()),
+        steps_done: progress.as_ref().map(|p| p.steps_done),
+        steps: progress.as_ref().map(|p| p.steps),
+        matched,
+    }))
+}
+
+/// The receiver's result of a run: the matched subject pseudonyms (or only their count).
+/// Only on the receiving department's node, and only to its own key.
+#[utoipa::path(get, path = "/v1/policy-runs/{run}/result", tag = "policy",
+    params(("run" = String, Path, description = "policy run id, 64 hex characters")),
+    responses(
+        (status = 200, body = PolicyResultBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn result(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(run): ApiPath<String>,
+) -> Result<Json<PolicyResultBody>, ApiError> {
+    let id = run_id(&run)?;
+    if !may_see_result(&app, &caller) {
+        return Err(ApiError::forbidden(
+            ErrorCode::Forbidden,
+            "only this node's own key reads a policy result here; sign with the receiving department's node key",
+        ));
+    }
+    let stored = app.shared.assess.policy_results.get(&id).map_err(|e| {
+        ApiError::unavailable(ErrorCode::ResultStore, format!("policy result store: {e}"))
+    })?;
+    let Some(result) = stored else {
+        return Err(ApiError::not_found(
+            ErrorCode::NoRunResult,
+            format!(
+                "this node holds no result for policy run {id}: it is not the run's receiver, or the run has not completed (see GET /v1/policy-runs/{id})"
+            ),
+        ));
+    };
+    Ok(Json(PolicyResultBody {
+        run: id.to_hex(),
+        count: result.count,
+        count_only: result.count_only,
+        subjects: result.matches.iter().map(|p| p.to_hex()).collect(),
+    }))
+}
