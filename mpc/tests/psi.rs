@@ -481,3 +481,86 @@ fn identifier_lists_match_the_plain_intersection() {
     assert!(psi::IdentifierList::new(vec![Vec::new()]).is_err());
     assert!(psi::IdentifierList::new(vec![vec![0u8; 65]]).is_err());
 }
+
+/// The sender's whole view of a run: every byte the receiver sends, recorded by a relay
+/// between them. It must hold none of the receiver's identifiers, neither raw nor as its
+/// unblinded group point `H(x)` (which the sender could compute from a guess), so the
+/// sender learns nothing of the receiver's set but its size.
+#[test]
+fn the_sender_receives_no_identifier_of_the_receiver() {
+    use std::io::Read as _;
+    let mut rng = ChaCha20Rng::seed_from_u64(23);
+    let receiver_items: Vec<Vec<u8>> = (0..2000)
+        .map(|_| {
+            let mut p = vec![0u8; 32];
+            rng.fill_bytes(&mut p);
+            p
+        })
+        .collect();
+    // The sender holds half of them, so matches happen.
+    let sender_items: Vec<Vec<u8>> = receiver_items.iter().step_by(2).cloned().collect();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listen");
+    let relay_listener = TcpListener::bind("127.0.0.1:0").expect("relay");
+    let (sender_addr, relay_addr) = (
+        listener.local_addr().expect("addr"),
+        relay_listener.local_addr().expect("addr"),
+    );
+    let sender_list = psi::IdentifierList::new(sender_items).expect("list");
+    let sender = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().expect("accept");
+        psi::run_sender(stream, sender_list, Mode::Intersection, &NoProgress)
+    });
+    // The relay: receiver -> sender bytes are recorded; sender -> receiver passed on.
+    let relay = std::thread::spawn(move || {
+        let (from_receiver, _) = relay_listener.accept().expect("accept");
+        let to_sender = TcpStream::connect(sender_addr).expect("connect");
+        let (mut r1, mut w1) = (
+            from_receiver.try_clone().expect("clone"),
+            to_sender.try_clone().expect("clone"),
+        );
+        let back = std::thread::spawn(move || {
+            let (mut r2, mut w2) = (to_sender, from_receiver);
+            let _ = std::io::copy(&mut r2, &mut w2);
+            let _ = w2.shutdown(std::net::Shutdown::Write);
+        });
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            match r1.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    seen.extend_from_slice(&buf[..n]);
+                    if w1.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = w1.shutdown(std::net::Shutdown::Write);
+        let _ = back.join();
+        seen
+    });
+    let mut receiver_list = psi::IdentifierList::new(receiver_items.clone()).expect("list");
+    let (report, rows) = psi::run_receiver_rows(
+        TcpStream::connect(relay_addr).expect("connect"),
+        &mut receiver_list,
+        Mode::Intersection,
+        &NoProgress,
+    )
+    .expect("receiver");
+    sender.join().expect("thread").expect("sender");
+    let seen = relay.join().expect("relay");
+    assert_eq!(report.intersection, 1000);
+    assert_eq!(rows.len(), 1000);
+    // The receiver sent its 2,000 blinded points (64 KiB) and frames around them.
+    assert!(seen.len() > 2000 * 32, "{} bytes", seen.len());
+    for item in &receiver_items {
+        let unblinded = psi::hash_to_group(item).compress().to_bytes();
+        for needle in [item.as_slice(), unblinded.as_slice()] {
+            assert!(
+                !seen.windows(32).any(|w| w == needle),
+                "the sender's transcript holds a receiver identifier or its hash point"
+            );
+        }
+    }
+}
