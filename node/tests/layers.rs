@@ -10,10 +10,10 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["limits"],
     &["config", "categories", "metrics"],
-    &["results", "raft", "p2p"],
+    &["results", "policy_results", "raft", "p2p"],
     &["shared"],
     &["wire"],
-    &["raft_network", "mpc_session"],
+    &["raft_network", "mpc_session", "psi_session"],
     &["chain", "submit"],
     &["assess"],
     &["api"],
