@@ -883,7 +883,7 @@ async fn register_policies(admins: &Admins) -> Result<()> {
         let spec = PolicySpec::from_toml(source)?;
         let bytes = spec.canonical_bytes();
         let id = weinong_contracts::policy_id(&bytes);
-        let categories = weinong_node::categories::policy_categories(&spec);
+        let categories = crate::cmd_policy::policy_categories(&spec);
         let change = Change::RegisterPolicy {
             receiver: MemberId(u16::try_from(spec.receiver().party() + 1)?),
             legal_basis: ledger_legal_basis(spec.legal_basis()),

@@ -81,6 +81,18 @@ fn shipped() -> Result<Vec<PolicySpec>> {
         .collect()
 }
 
+/// The ledger categories `spec`'s terms read (the connectors classify each feature; the
+/// nodes admit a registration only with exactly these).
+pub(crate) fn policy_categories(spec: &PolicySpec) -> weinong_contracts::CategorySet {
+    let list: Vec<weinong_contracts::DataCategory> = spec
+        .terms()
+        .iter()
+        .flat_map(weinong_connectors::policy::term_category_codes)
+        .filter_map(weinong_contracts::DataCategory::from_code)
+        .collect();
+    weinong_contracts::CategorySet::of(&list)
+}
+
 /// The shipped policy named (or with id) `which`, and its ledger id.
 fn find(which: &str) -> Result<(PolicySpec, weinong_contracts::PolicyId)> {
     let all = shipped()?;
@@ -109,7 +121,7 @@ async fn run(ctx: &Ctx, cmd: PolicyCmd) -> Result<Outcome> {
                     spec.receiver(),
                     spec.legal_basis().as_str(),
                     spec.mode().as_str(),
-                    weinong_node::categories::policy_categories(&spec)
+                    policy_categories(&spec)
                 );
             }
             Ok(Outcome::Ok)

@@ -117,32 +117,15 @@ fn check_policy_registration(categories: CategorySet, spec: &[u8]) -> Result<(),
     Ok(())
 }
 
-/// The data categories a policy term reads: each feature a condition names takes the
-/// category of the shipped model inputs of that name (the same data, already classified);
-/// stored attributes and diagnosis lists are classified here. A term of `department` only
-/// ever reads categories that department holds.
+/// The data categories a policy term reads, as the ledger's set (the connectors classify
+/// each feature of their schemas; a test checks that they agree with the shipped models'
+/// inputs).
 pub fn term_categories(term: &weinong_connectors::policy::Term) -> CategorySet {
-    use weinong_connectors::policy::Condition;
-    use weinong_keys::Department;
-    let department = term.department();
-    let mut set = CategorySet::EMPTY;
-    for condition in term.conditions() {
-        let category = match (condition, department) {
-            (Condition::Diagnosis { .. }, Department::Health) => DataCategory::Diagnoses,
-            (Condition::Diagnosis { .. }, _) => DataCategory::InsuranceClaims,
-            _ => match condition.feature() {
-                Some("ltc_insured") => DataCategory::LongTermCare,
-                Some(name) => model_input_category(name).unwrap_or(match department {
-                    Department::CivilAffairs => DataCategory::AbilityAssessment,
-                    Department::Health => DataCategory::VitalSigns,
-                    Department::MedicalInsurance => DataCategory::InsuranceClaims,
-                }),
-                None => continue,
-            },
-        };
-        set = set.union(CategorySet::of(&[category]));
-    }
-    set
+    let list: Vec<DataCategory> = weinong_connectors::policy::term_category_codes(term)
+        .into_iter()
+        .filter_map(DataCategory::from_code)
+        .collect();
+    CategorySet::of(&list)
 }
 
 /// The categories every term of `spec` reads: what its registration declares.
@@ -150,21 +133,6 @@ pub fn policy_categories(spec: &weinong_connectors::policy::PolicySpec) -> Categ
     spec.terms()
         .iter()
         .fold(CategorySet::EMPTY, |set, t| set.union(term_categories(t)))
-}
-
-/// The category of the shipped models' input named `name` (or reading column `name`).
-fn model_input_category(name: &str) -> Option<DataCategory> {
-    weinong_mpc::model::SHIPPED.iter().find_map(|text| {
-        let model = weinong_mpc::model::compile(text).ok()?;
-        model
-            .inputs()
-            .iter()
-            .find(|i| {
-                i.name == name
-                    || matches!(&i.source, weinong_mpc::model::InputSource::Column { column, .. } if column == name)
-            })
-            .and_then(|i| DataCategory::from_code(i.category.code()))
-    })
 }
 
 #[cfg(test)]
@@ -283,5 +251,37 @@ mod tests {
                 .filter(|i| i.holder == Holder::Health)
                 .count()
         );
+    }
+
+    /// The connectors' classification of features agrees with the categories the shipped
+    /// models declare for the inputs that read those features.
+    #[test]
+    fn policy_feature_categories_agree_with_the_shipped_models() {
+        use weinong_connectors::policy::feature_category;
+        use weinong_mpc::model::InputSource;
+        let mut checked = 0;
+        for text in weinong_mpc::model::SHIPPED {
+            let model = compile(text).expect("shipped model");
+            for input in model.inputs() {
+                let feature = match &input.source {
+                    InputSource::Column { column, .. } => column.clone(),
+                    InputSource::KnownFlag(_) => continue,
+                };
+                let department = match input.holder {
+                    Holder::CivilAffairs => weinong_keys::Department::CivilAffairs,
+                    Holder::Health => weinong_keys::Department::Health,
+                    Holder::MedicalInsurance => weinong_keys::Department::MedicalInsurance,
+                };
+                assert_eq!(
+                    feature_category(department, &feature),
+                    input.category.code(),
+                    "{} reads {feature} as {}",
+                    model.name(),
+                    input.category
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 50, "only {checked} inputs checked");
     }
 }

@@ -68,10 +68,12 @@
 //! Must not know: the ledger, networking, the PSI protocol or any `mpc` type. Evaluation
 //! results are personal data (lists of pseudonyms); nothing here logs them.
 
+pub mod categories;
 pub mod plain;
 pub mod predicate;
 pub mod spec;
 
+pub use categories::{feature_category, term_category_codes};
 pub use plain::evaluate_plain;
 pub use predicate::{evaluate_term, evaluate_term_in_pages, subjects_page};
 pub use spec::{
