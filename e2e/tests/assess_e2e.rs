@@ -260,7 +260,7 @@ fn plaintext_of(
     let mut columns: Vec<Option<Vec<i64>>> = vec![None; model.inputs().len()];
     // Node i serves the department that plays party i.
     for (i, department) in Department::ALL.into_iter().enumerate() {
-        let database = store_url(net, i);
+        let database = net.store_url(i);
         let table = runtime.block_on(async {
             let store = Store::open(&database).await.expect("store");
             load_features(&store, department, &[subject], as_of)
@@ -279,25 +279,6 @@ fn plaintext_of(
         .collect();
     let batch = InputBatch::new(&model, columns).expect("inputs in range");
     Some(evaluate_plain(&model, &batch).row(0))
-}
-
-/// The database URL of node `i`'s department store, from its config.
-fn store_url(net: &Net, i: usize) -> String {
-    let config: toml::Value =
-        toml::from_str(&std::fs::read_to_string(net.node_config(i)).expect("config"))
-            .expect("config TOML");
-    let database = config["assessment"]["database"].as_str().expect("database");
-    match database.strip_prefix("sqlite://") {
-        Some(path) if Path::new(path).is_relative() => format!(
-            "sqlite://{}",
-            net.node_config(i)
-                .parent()
-                .expect("dir")
-                .join(path)
-                .display()
-        ),
-        _ => database.to_owned(),
-    }
 }
 
 /// GB/T 42195-2022: two or more care-risk events in 30 days make the grade one worse. A
@@ -407,7 +388,7 @@ fn two_falls_make_the_grade_one_worse(net: &Net, base: &Path) {
         "--in",
         &file.display().to_string(),
         "--db",
-        &store_url(net, 0),
+        &net.store_url(0),
         "--secrets",
         &secrets.display().to_string(),
     ]);
@@ -490,7 +471,7 @@ fn features_of(
     let as_of =
         weinong_connectors::date::Date::from_days(i64::try_from(as_ms / 86_400_000).expect("days"))
             .expect("date");
-    let database = store_url(net, i);
+    let database = net.store_url(i);
     let department = Department::ALL[i];
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -12,7 +12,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use common::devnet::DevnetProcess;
 use weinong_connectors::policy::{PolicySpec, SHIPPED, evaluate_plain};
@@ -20,30 +19,9 @@ use weinong_connectors::{Department, Store};
 
 const BASE_PORT: u16 = 18_900;
 
-/// The database URL of node `i`'s department store, from its config.
-fn store_url(net: &DevnetProcess, i: usize) -> String {
-    let config = node_config(net, i);
-    let database = config["assessment"]["database"].as_str().expect("database");
-    match database.strip_prefix("sqlite://") {
-        Some(path) if Path::new(path).is_relative() => format!(
-            "sqlite://{}",
-            net.node_config(i)
-                .parent()
-                .expect("dir")
-                .join(path)
-                .display()
-        ),
-        _ => database.to_owned(),
-    }
-}
-
-fn node_config(net: &DevnetProcess, i: usize) -> toml::Value {
-    toml::from_str(&std::fs::read_to_string(net.node_config(i)).expect("config")).expect("TOML")
-}
-
 /// Node `i`'s keystore path (the department's key).
 fn node_keystore(net: &DevnetProcess, i: usize) -> String {
-    let config = node_config(net, i);
+    let config = net.node_config_toml(i);
     let path = config["keystore"].as_str().expect("keystore");
     net.node_config(i)
         .parent()
@@ -82,7 +60,7 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         .into_iter()
         .enumerate()
         {
-            stores.push((d, Store::open(&store_url(&net, i)).await.expect("store")));
+            stores.push((d, Store::open(&net.store_url(i)).await.expect("store")));
         }
         stores
     });

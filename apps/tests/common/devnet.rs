@@ -123,6 +123,30 @@ impl DevnetProcess {
         self.dir.join(node_str(&self.manifest, i, "config"))
     }
 
+    /// Node `i`'s config, parsed.
+    pub fn node_config_toml(&self, i: usize) -> toml::Value {
+        toml::from_str(&std::fs::read_to_string(self.node_config(i)).expect("config"))
+            .expect("config TOML")
+    }
+
+    /// The database URL of node `i`'s department store, from its config (a relative SQLite
+    /// path is taken relative to the config file, as the node does).
+    pub fn store_url(&self, i: usize) -> String {
+        let config = self.node_config_toml(i);
+        let database = config["assessment"]["database"].as_str().expect("database");
+        match database.strip_prefix("sqlite://") {
+            Some(path) if Path::new(path).is_relative() => format!(
+                "sqlite://{}",
+                self.node_config(i)
+                    .parent()
+                    .expect("dir")
+                    .join(path)
+                    .display()
+            ),
+            _ => database.to_owned(),
+        }
+    }
+
     /// The actor (or the auditor) called `name` in the manifest.
     pub fn actor(&self, name: &str) -> &serde_json::Value {
         self.manifest["actors"]
