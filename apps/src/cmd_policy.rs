@@ -84,12 +84,11 @@ fn shipped() -> Result<Vec<PolicySpec>> {
 /// The ledger categories `spec`'s terms read (the connectors classify each feature; the
 /// nodes admit a registration only with exactly these).
 pub(crate) fn policy_categories(spec: &PolicySpec) -> weinong_contracts::CategorySet {
-    let list: Vec<weinong_contracts::DataCategory> = spec
-        .terms()
-        .iter()
-        .flat_map(weinong_connectors::policy::term_category_codes)
-        .filter_map(weinong_contracts::DataCategory::from_code)
-        .collect();
+    let list: Vec<weinong_contracts::DataCategory> =
+        weinong_connectors::policy::policy_category_codes(spec)
+            .into_iter()
+            .filter_map(weinong_contracts::DataCategory::from_code)
+            .collect();
     weinong_contracts::CategorySet::of(&list)
 }
 

@@ -121,18 +121,20 @@ fn check_policy_registration(categories: CategorySet, spec: &[u8]) -> Result<(),
 /// each feature of their schemas; a test checks that they agree with the shipped models'
 /// inputs).
 pub fn term_categories(term: &weinong_connectors::policy::Term) -> CategorySet {
-    let list: Vec<DataCategory> = weinong_connectors::policy::term_category_codes(term)
-        .into_iter()
-        .filter_map(DataCategory::from_code)
-        .collect();
-    CategorySet::of(&list)
+    ledger_categories(weinong_connectors::policy::term_category_codes(term))
 }
 
 /// The categories every term of `spec` reads: what its registration declares.
 pub fn policy_categories(spec: &weinong_connectors::policy::PolicySpec) -> CategorySet {
-    spec.terms()
-        .iter()
-        .fold(CategorySet::EMPTY, |set, t| set.union(term_categories(t)))
+    ledger_categories(weinong_connectors::policy::policy_category_codes(spec))
+}
+
+fn ledger_categories(codes: impl IntoIterator<Item = u8>) -> CategorySet {
+    let list: Vec<DataCategory> = codes
+        .into_iter()
+        .filter_map(DataCategory::from_code)
+        .collect();
+    CategorySet::of(&list)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use super::spec::{Condition, Term};
+use super::spec::{Condition, PolicySpec, Term};
 use crate::schema::Department;
 
 /// Ledger category codes (the contracts' `DataCategory`).
@@ -59,6 +59,12 @@ pub fn feature_category(department: Department, feature: &str) -> u8 {
             }
         }
     }
+}
+
+/// The category codes every term of `spec` reads (ascending): what its registration
+/// declares.
+pub fn policy_category_codes(spec: &PolicySpec) -> BTreeSet<u8> {
+    spec.terms().iter().flat_map(term_category_codes).collect()
 }
 
 /// The category codes `term` reads (ascending).

@@ -73,7 +73,7 @@ pub mod plain;
 pub mod predicate;
 pub mod spec;
 
-pub use categories::{feature_category, term_category_codes};
+pub use categories::{feature_category, policy_category_codes, term_category_codes};
 pub use plain::evaluate_plain;
 pub use predicate::{evaluate_term, evaluate_term_in_pages, subjects_page};
 pub use spec::{
