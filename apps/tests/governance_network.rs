@@ -38,6 +38,19 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
+/// [`wait_until`] that prints each node's peers, members and height and its log's tail
+/// when the wait fails.
+fn wait_on_net(net: &Devnet, what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() >= limit {
+            let state = net.diagnose(&["weinong_peers", "weinong_members", "weinong_height"]);
+            panic!("not within {limit:?}: {what}\n{state}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 fn path(net: &Devnet, rel: &str) -> PathBuf {
     net.dir.join(rel)
 }
@@ -178,7 +191,8 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
     );
     // The old key loses its seat at once: A and B drop its connection, and blocks commit
     // with their two signatures while C still runs the old key.
-    wait_until(
+    wait_on_net(
+        &net,
         "A and B disconnect C's old key",
         Duration::from_secs(30),
         || all_report(&net, "weinong_peers", &[(0, 1), (1, 1)]),
@@ -200,7 +214,8 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
     // The harness finds the leader by key id: C's is the new one now.
     net.manifest["nodes"][C]["key_id"] = serde_json::Value::String(new_c.clone());
     net.start(C);
-    wait_until(
+    wait_on_net(
+        &net,
         "C connects to A and B with its new key",
         Duration::from_secs(60),
         || all_report(&net, "weinong_peers", &[(0, 2), (C, 2)]),
@@ -243,7 +258,8 @@ fn rotating_hands_the_seat_to_the_new_key_and_revoking_takes_it_away() {
         Duration::from_secs(30),
         || all_report(&net, "weinong_members", &[(0, 2), (1, 2)]),
     );
-    wait_until(
+    wait_on_net(
+        &net,
         "C is disconnected everywhere",
         Duration::from_secs(90),
         || all_report(&net, "weinong_peers", &[(0, 1), (1, 1), (C, 0)]),

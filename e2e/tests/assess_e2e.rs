@@ -163,13 +163,7 @@ impl Net {
     }
 
     fn kill9(&self, i: usize) {
-        let config = self.node_config(i).display().to_string();
-        let status = std::process::Command::new("pkill")
-            .args(["-9", "-f", &format!("node run --config {config}")])
-            .status()
-            .expect("pkill");
-        assert!(status.success(), "no node process for {config}");
-        std::thread::sleep(Duration::from_millis(500));
+        self.devnet.kill9(i);
     }
 
     fn restart(&mut self, i: usize) {
@@ -181,17 +175,7 @@ impl Net {
 
     /// Waits until node `i` answers `/healthz` with the same height as another node.
     fn wait_caught_up(&self, i: usize) {
-        let until = Instant::now() + Duration::from_secs(60);
-        let other = if i == 0 { 1 } else { 0 };
-        loop {
-            let a = healthz_height(&self.url(other));
-            let b = healthz_height(&self.url(i));
-            if a.is_some() && a == b {
-                return;
-            }
-            assert!(Instant::now() < until, "node {i} did not catch up");
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        self.devnet.wait_caught_up(i);
     }
 }
 
@@ -206,11 +190,6 @@ fn open_get(url: &str, path: &str) -> Option<String> {
     let mut text = String::new();
     stream.read_to_string(&mut text).ok()?;
     text.split("\r\n\r\n").nth(1).map(str::to_owned)
-}
-
-fn healthz_height(url: &str) -> Option<u64> {
-    let v: serde_json::Value = serde_json::from_str(&open_get(url, "/healthz")?).ok()?;
-    v["height"].as_u64()
 }
 
 /// The index of the Raft leader among the department nodes (by its key id), as node 0

@@ -12,8 +12,10 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::process::Child;
+use std::time::{Duration, Instant};
 
-use common::devnet::DevnetProcess;
+use common::devnet::{DevnetProcess, node_run};
 use weinong_connectors::policy::{PolicySpec, SHIPPED, evaluate_plain};
 use weinong_connectors::{Department, Store};
 
@@ -39,18 +41,11 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
-/// The run id `weinong policy run` printed.
-fn run_id(out: &str) -> String {
-    let at = out.find("opening run ").expect("the run id is printed") + "opening run ".len();
-    out[at..at + 64].to_owned()
-}
-
-#[test]
-fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let net = DevnetProcess::start(&dir.path().join("net"), BASE_PORT, &["--people", "600"]);
+/// The matches of the plaintext evaluation of `spec` over the devnet's stores, as of today
+/// (the runs' block date), as hex pseudonyms.
+fn plaintext(net: &DevnetProcess, spec: &PolicySpec) -> BTreeSet<String> {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let stores: Vec<(Department, Store)> = runtime.block_on(async {
+    runtime.block_on(async {
         let mut stores = Vec::new();
         for (i, d) in [
             Department::CivilAffairs,
@@ -62,29 +57,64 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         {
             stores.push((d, Store::open(&net.store_url(i)).await.expect("store")));
         }
-        stores
-    });
-    // The runs' date is today's block date; the plaintext evaluation uses the same day.
-    let today = weinong_connectors::date::Date::from_days(
-        i64::try_from(weinong_keys::clock::now_ms() / 86_400_000).expect("days"),
-    )
-    .expect("date");
+        let refs: Vec<(Department, &Store)> = stores.iter().map(|(d, s)| (*d, s)).collect();
+        let today = weinong_connectors::date::Date::from_days(
+            i64::try_from(weinong_keys::clock::now_ms() / 86_400_000).expect("days"),
+        )
+        .expect("date");
+        evaluate_plain(spec, &refs, today)
+            .await
+            .expect("plaintext evaluation")
+            .iter()
+            .map(|p| p.to_hex())
+            .collect()
+    })
+}
+
+/// `weinong policy <args> --key <key> --node <url>`.
+fn policy_cli(net: &DevnetProcess, args: &[&str], key: &str, url: &str) -> std::process::Output {
+    let mut all = vec!["policy"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--key", key, "--node", url]);
+    net.cli(&all)
+}
+
+/// `weinong policy fetch` of `run` into `csv`: the matched pseudonyms it wrote.
+fn fetch_matches(
+    net: &DevnetProcess,
+    run: &str,
+    csv: &std::path::Path,
+    key: &str,
+    url: &str,
+) -> BTreeSet<String> {
+    let csv_arg = csv.display().to_string();
+    let fetched = policy_cli(net, &["fetch", "--run", run, "--out", &csv_arg], key, url);
+    assert!(fetched.status.success(), "{}", text(&fetched));
+    std::fs::read_to_string(csv)
+        .expect("csv")
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The run id `weinong policy run` printed.
+fn run_id(out: &str) -> String {
+    let at = out.find("opening run ").expect("the run id is printed") + "opening run ".len();
+    out[at..at + 64].to_owned()
+}
+
+#[test]
+fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = DevnetProcess::start(&dir.path().join("net"), BASE_PORT, &["--people", "600"]);
     let mut nonempty = 0;
     for source in SHIPPED {
         let spec = PolicySpec::from_toml(source).expect("shipped policy");
         let receiver = spec.receiver().party();
         let key = node_keystore(&net, receiver);
         let url = net.url(receiver);
-        let out = net.cli(&[
-            "policy",
-            "run",
-            "--policy",
-            spec.name(),
-            "--key",
-            &key,
-            "--node",
-            &url,
-        ]);
+        let out = policy_cli(&net, &["run", "--policy", spec.name()], &key, &url);
         let said = text(&out);
         assert!(
             out.status.success(),
@@ -94,10 +124,7 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         assert!(said.contains("completed"), "{said}");
         let run = run_id(&said);
         // The ledger: legal basis and each department's access (every term's department).
-        let status = net.cli(&[
-            "policy", "status", "--run", &run, "--key", &key, "--node", &url,
-        ]);
-        let status = text(&status);
+        let status = text(&policy_cli(&net, &["status", "--run", &run], &key, &url));
         assert!(
             status.contains(spec.legal_basis().as_str().replace('_', " ").as_str()),
             "{status}"
@@ -106,59 +133,21 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         assert_eq!(accesses, spec.terms().len(), "{status}");
         // The result, by the receiver's own key; compared with the plaintext.
         let csv = dir.path().join(format!("{}.csv", spec.name()));
-        let csv_arg = csv.display().to_string();
-        let fetched = net.cli(&[
-            "policy", "fetch", "--run", &run, "--out", &csv_arg, "--key", &key, "--node", &url,
-        ]);
-        assert!(fetched.status.success(), "{}", text(&fetched));
-        let got: BTreeSet<String> = std::fs::read_to_string(&csv)
-            .expect("csv")
-            .lines()
-            .skip(1)
-            .map(str::to_owned)
-            .collect();
-        let expected: BTreeSet<String> = runtime.block_on(async {
-            let refs: Vec<(Department, &Store)> = stores.iter().map(|(d, s)| (*d, s)).collect();
-            evaluate_plain(&spec, &refs, today)
-                .await
-                .expect("plaintext evaluation")
-                .iter()
-                .map(|p| p.to_hex())
-                .collect()
-        });
+        let got = fetch_matches(&net, &run, &csv, &key, &url);
+        let expected = plaintext(&net, &spec);
         assert_eq!(got, expected, "policy {}", spec.name());
         nonempty += usize::from(!expected.is_empty());
         // Another department's key reads no result on the receiver's node, and the
         // receiver's node holds the only copy: the other nodes answer "no result".
         let other = (receiver + 1) % 3;
-        let refused = net.cli(&[
-            "policy",
-            "fetch",
-            "--run",
-            &run,
-            "--out",
-            "/dev/null/x",
-            "--key",
-            &node_keystore(&net, other),
-            "--node",
-            &url,
-        ]);
+        let other_key = node_keystore(&net, other);
+        let fetch = ["fetch", "--run", &run, "--out", "/dev/null/x"];
+        let refused = policy_cli(&net, &fetch, &other_key, &url);
         assert!(
             !refused.status.success(),
             "another department read the result"
         );
-        let elsewhere = net.cli(&[
-            "policy",
-            "fetch",
-            "--run",
-            &run,
-            "--out",
-            "/dev/null/x",
-            "--key",
-            &node_keystore(&net, other),
-            "--node",
-            &net.url(other),
-        ]);
+        let elsewhere = policy_cli(&net, &fetch, &other_key, &net.url(other));
         assert!(
             text(&elsewhere).contains("no_run_result"),
             "{}",
@@ -172,22 +161,146 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
     // A department that is not the receiver cannot open a run.
     let spec = PolicySpec::from_toml(SHIPPED[0]).expect("policy");
     let not_receiver = (spec.receiver().party() + 1) % 3;
-    let out = net.cli(&[
-        "policy",
-        "run",
-        "--policy",
-        spec.name(),
-        "--wait-secs",
-        "0",
-        "--key",
+    let out = policy_cli(
+        &net,
+        &["run", "--policy", spec.name(), "--wait-secs", "0"],
         &node_keystore(&net, not_receiver),
-        "--node",
         &net.url(not_receiver),
-    ]);
+    );
     assert!(!out.status.success());
     assert!(
         text(&out).contains("is not the current key of member"),
         "{}",
         text(&out)
     );
+}
+
+/// Node processes the test restarted itself; killed when the test ends.
+struct Restarted(Vec<Child>);
+
+impl Drop for Restarted {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+const PAUSE_LINE: &str = "fault: pausing after the access";
+
+/// A node killed mid-run — a sender (medical insurance), then the receiver (civil
+/// affairs), each killed while it is inside the run (its access recorded, stalled there by
+/// a `[faults]` pause) — fails the run on the ledger with its reason, seconds later, not
+/// after the PSI join wait; once the node is back, a retry completes with the plaintext
+/// result.
+#[test]
+fn a_node_killed_mid_run_fails_the_run_and_a_retry_succeeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let net = DevnetProcess::start(
+        &dir.path().join("net"),
+        BASE_PORT + 50,
+        &["--no-restart", "--people", "300"],
+    );
+    let mut restarted = Restarted(Vec::new());
+    let spec = SHIPPED
+        .iter()
+        .map(|s| PolicySpec::from_toml(s).expect("shipped policy"))
+        .find(|s| s.name() == "aged-80-alone-dementia")
+        .expect("the dementia policy ships");
+    let receiver = spec.receiver().party();
+    let sender = spec
+        .terms()
+        .iter()
+        .map(|t| t.department().party())
+        .find(|&p| p != receiver)
+        .expect("a sender");
+    let key = node_keystore(&net, receiver);
+    let bystander = (0..3)
+        .find(|&i| i != receiver && i != sender)
+        .expect("a third node");
+    let status = |run: &str| {
+        text(&policy_cli(
+            &net,
+            &["status", "--run", run],
+            &key,
+            &net.url(bystander),
+        ))
+    };
+    for victim in [sender, receiver] {
+        // Restart the victim with a pause after its access.
+        let config = net.node_config(victim);
+        let original = std::fs::read_to_string(&config).expect("config");
+        net.kill9(victim);
+        std::fs::write(
+            &config,
+            format!("{original}\n[faults]\npolicy_pause_after_access_ms = 300000\n"),
+        )
+        .expect("config");
+        let log = config.with_file_name("node.log");
+        let pauses_before = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(PAUSE_LINE)
+            .count();
+        restarted.0.push(
+            node_run(&config)
+                .env("WEINONG_ALLOW_FAULTS", "1")
+                .spawn()
+                .expect("restart"),
+        );
+        net.wait_caught_up(victim);
+        let out = policy_cli(
+            &net,
+            &["run", "--policy", spec.name(), "--wait-secs", "0"],
+            &key,
+            &net.url(bystander),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let run = run_id(&text(&out));
+        // Inside the run: its access is on the ledger and it stalls before evaluating.
+        let until = Instant::now() + Duration::from_secs(60);
+        while std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(PAUSE_LINE)
+            .count()
+            == pauses_before
+        {
+            assert!(
+                Instant::now() < until,
+                "node {victim} never reached its pause"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        net.kill9(victim);
+        let killed = Instant::now();
+        let failed = loop {
+            let said = status(&run);
+            if said.contains(": failed") {
+                break said;
+            }
+            assert!(
+                killed.elapsed() < Duration::from_secs(90),
+                "the run did not fail after node {victim} was killed:\n{said}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        };
+        assert!(failed.contains("failed: computation aborted"), "{failed}");
+        // Every department that entered the run before the kill recorded its access.
+        assert!(failed.matches("access by member").count() >= 2, "{failed}");
+        // Back without the fault.
+        std::fs::write(&config, &original).expect("config");
+        restarted
+            .0
+            .push(node_run(&config).spawn().expect("restart"));
+        net.wait_caught_up(victim);
+    }
+    // The retry completes and equals the plaintext evaluation.
+    let url = net.url(receiver);
+    let out = policy_cli(&net, &["run", "--policy", spec.name()], &key, &url);
+    let said = text(&out);
+    assert!(out.status.success(), "the retry failed:\n{said}");
+    assert!(said.contains("completed"), "{said}");
+    let run = run_id(&said);
+    let got = fetch_matches(&net, &run, &dir.path().join("retry.csv"), &key, &url);
+    assert_eq!(got, plaintext(&net, &spec));
 }

@@ -57,6 +57,10 @@ pub struct FaultSection {
     /// (a leader lying about block time).
     #[serde(default)]
     pub proposal_time_offset_ms: i64,
+    /// Pause this long after recording a policy run's access, before evaluating the
+    /// predicate, in milliseconds (a node stalled mid-run, so a test can kill it there).
+    #[serde(default)]
+    pub policy_pause_after_access_ms: u64,
 }
 
 /// `[assessment]`.

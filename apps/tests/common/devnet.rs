@@ -123,6 +123,41 @@ impl DevnetProcess {
         self.dir.join(node_str(&self.manifest, i, "config"))
     }
 
+    /// Kills node `i` (a child of the devnet, started with `--no-restart`) with SIGKILL.
+    pub fn kill9(&self, i: usize) {
+        let config = self.node_config(i).display().to_string();
+        let status = Command::new("pkill")
+            .args(["-9", "-f", &format!("node run --config {config}")])
+            .status()
+            .expect("pkill");
+        assert!(status.success(), "no node process for {config}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    /// Node `i`'s certified height, from `/healthz`; `None` while it does not answer.
+    pub fn height(&self, i: usize) -> Option<u64> {
+        let (status, body) = http(&self.addr(i), "GET", "/healthz", &[], b"").ok()?;
+        if status != 200 {
+            return None;
+        }
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        v["height"].as_u64()
+    }
+
+    /// Waits (up to a minute) until node `i` answers with the same height as another node.
+    pub fn wait_caught_up(&self, i: usize) {
+        let until = Instant::now() + Duration::from_secs(60);
+        let other = if i == 0 { 1 } else { 0 };
+        loop {
+            let (a, b) = (self.height(other), self.height(i));
+            if a.is_some() && a == b {
+                return;
+            }
+            assert!(Instant::now() < until, "node {i} did not catch up");
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// Node `i`'s config, parsed.
     pub fn node_config_toml(&self, i: usize) -> toml::Value {
         toml::from_str(&std::fs::read_to_string(self.node_config(i)).expect("config"))
@@ -375,6 +410,27 @@ impl Devnet {
         body.lines()
             .find(|l| l.starts_with(&format!("{name} ")))
             .map(|l| l[name.len() + 1..].to_string())
+    }
+
+    /// What a failed wait should print: each node's `metrics` and the last lines of its
+    /// log, so a flaky failure in CI can be read without rerunning it.
+    pub fn diagnose(&self, metrics: &[&str]) -> String {
+        let mut out = String::new();
+        for i in 0..self.children.len() {
+            let values: Vec<String> = metrics
+                .iter()
+                .map(|m| format!("{m}={}", self.metric(i, m).unwrap_or_else(|| "?".into())))
+                .collect();
+            out.push_str(&format!("--- node {i}: {}\n", values.join(" ")));
+            let log = self.config_path(i).with_file_name("node.log");
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            for line in &lines[lines.len().saturating_sub(25)..] {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
     }
 
     /// The key id of the Raft leader node `i` follows (`weinong_leader_info{key="…"}`).

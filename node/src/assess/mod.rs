@@ -141,6 +141,8 @@ pub struct Assessor {
     policies: policy::Policies,
     /// The policy runs being served or finished (see [`policy`]).
     runs: std::sync::Mutex<policy::RunBook>,
+    /// Fault injection (`[faults] policy_pause_after_access_ms`): zero in production.
+    policy_pause: Duration,
 }
 
 /// Which open requests this node is serving, and which it finished while they are still
@@ -216,6 +218,7 @@ impl Assessor {
         key: Arc<KeyPair>,
         p2p: NodeP2p,
         section: &AssessmentSection,
+        policy_pause: Duration,
     ) -> anyhow::Result<Arc<Assessor>> {
         let parse = |field: &str, hex: &str| {
             hex.parse::<KeyId>()
@@ -285,6 +288,7 @@ impl Assessor {
             psi,
             policies,
             runs: std::sync::Mutex::new(policy::RunBook::default()),
+            policy_pause,
         }))
     }
 

@@ -32,7 +32,7 @@ use weinong_mpc::psi::{IdentifierList, Mode};
 
 use super::{Assessor, Failure, as_of_date};
 use crate::policy_results::{RunProgress, RunResult};
-use crate::psi_session::{self, StepPlan};
+use crate::psi_session::{self, StepPlan, StepWaits};
 
 /// How long a party of a PSI step waits for the other (which evaluates its own predicate
 /// over up to millions of people first).
@@ -203,6 +203,11 @@ impl Assessor {
         });
         self.progress(&run, "recording the access", 0, steps);
         self.commit_access(&call).await?;
+        if !self.policy_pause.is_zero() {
+            // An adversarial test's fault: a node stalled mid-run, to be killed there.
+            tracing::warn!(%run, pause_ms = ?self.policy_pause, "fault: pausing after the access");
+            tokio::time::sleep(self.policy_pause).await;
+        }
         self.progress(&run, "evaluating the predicate", 0, steps);
         let as_of = as_of_date(record.opened_at.time_ms)?;
         let own: Vec<SubjectPseudonym> = evaluate_term(&self.store, department, term, as_of)
@@ -223,13 +228,20 @@ impl Assessor {
             sender,
             mode,
         };
+        // A party still evaluating is waited for; one whose node is gone fails the run after
+        // the session time-out, as an MPC session would.
+        let waits = StepWaits {
+            join: PSI_STEP_WAIT,
+            absent: self.timeout,
+        };
         if index != 0 {
             self.progress(&run, "PSI with the receiver", 0, steps);
             psi_session::run_sender(
                 &self.psi,
+                &self.p2p,
                 plan(index, self.key.key_id()),
                 list()?,
-                PSI_STEP_WAIT,
+                waits,
             )
             .await
             .map_err(|e| aborted(e.to_string()))?;
@@ -248,7 +260,7 @@ impl Assessor {
             );
             let sender = parties[other.department().party()];
             let (report, rows) =
-                psi_session::run_receiver(&self.p2p, plan(step, sender), list()?, PSI_STEP_WAIT)
+                psi_session::run_receiver(&self.p2p, plan(step, sender), list()?, waits)
                     .await
                     .map_err(|e| aborted(e.to_string()))?;
             if mode == Mode::CardinalityOnly {

@@ -62,6 +62,8 @@ pub const EARLY_STREAM_TTL: Duration = Duration::from_secs(60);
 pub const EARLY_STREAMS_MAX: usize = 16;
 /// Pause between dial attempts while the sender has not registered the step yet.
 const DIAL_RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// How often a waiting sender looks whether the receiver is still connected.
+const PRESENCE_POLL: Duration = Duration::from_millis(500);
 
 /// One step of a policy run: who receives, who sends, over which run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -124,6 +126,21 @@ pub enum PsiSessionError {
         step: u8,
         /// How long this node waited.
         waited_ms: u64,
+    },
+    /// The other party's node has not been connected to this one for `absent_ms` (killed,
+    /// partitioned, restarting): the step is given up rather than waited out.
+    #[error(
+        "the {role} (key {key}) has not been connected for {absent_ms} ms; PSI step {step} given up"
+    )]
+    PeerAbsent {
+        /// "sender" or "receiver".
+        role: &'static str,
+        /// Its ledger key.
+        key: KeyId,
+        /// The step.
+        step: u8,
+        /// How long it has been away.
+        absent_ms: u64,
     },
     /// The handshake failed.
     #[error("PSI handshake with {key} failed: {reason}")]
@@ -325,32 +342,65 @@ async fn read_hello(mut stream: Stream) -> Result<([u8; HELLO_BYTES], Stream), &
     Ok((hello, stream))
 }
 
-/// Runs `plan` as its sender: waits (up to `timeout`) for the receiver's stream, then the
-/// engine's sender role over `items`. Learns only the size of the receiver's set.
-pub async fn run_sender(
+/// How long each party of a step waits for the other.
+#[derive(Clone, Copy, Debug)]
+pub struct StepWaits {
+    /// The longest wait for the other party to join while it is connected (it may still be
+    /// evaluating its predicate over millions of people).
+    pub join: Duration,
+    /// The longest the other party's node may be disconnected from this one before the
+    /// step is given up ([`PsiSessionError::PeerAbsent`]): a killed node fails the run in
+    /// seconds, not after `join`.
+    pub absent: Duration,
+}
+
+/// Runs `plan` as its sender: waits for the receiver's stream (see [`StepWaits`]), then
+/// the engine's sender role over `items`. Learns only the size of the receiver's set.
+pub async fn run_sender<Req: Message, Resp: Message>(
     streams: &PsiStreams,
+    p2p: &P2p<Req, Resp>,
     plan: StepPlan,
     items: IdentifierList,
-    timeout: Duration,
+    waits: StepWaits,
 ) -> Result<SenderReport, PsiSessionError> {
     if plan.receiver == plan.sender {
         return Err(PsiSessionError::Plan(
             "the receiver and the sender are the same key",
         ));
     }
-    let arrival = streams.register(plan)?;
-    let mut stream = match tokio::time::timeout(timeout, arrival).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(_)) => return Err(PsiSessionError::RouterStopped),
-        Err(_) => {
-            streams.unregister(&plan);
-            return Err(PsiSessionError::NotJoined {
+    let mut arrival = streams.register(plan)?;
+    let started = Instant::now();
+    let mut last_seen = started;
+    let mut stream = loop {
+        match tokio::time::timeout(PRESENCE_POLL, &mut arrival).await {
+            Ok(Ok(stream)) => break stream,
+            Ok(Err(_)) => return Err(PsiSessionError::RouterStopped),
+            Err(_) => {}
+        }
+        let now = Instant::now();
+        if p2p.peers().contains(&plan.receiver) {
+            last_seen = now;
+        }
+        let gone = now.duration_since(last_seen);
+        let failure = if gone >= waits.absent {
+            PsiSessionError::PeerAbsent {
                 role: "receiver",
                 key: plan.receiver,
                 step: plan.step,
-                waited_ms: millis(timeout),
-            });
-        }
+                absent_ms: millis(gone),
+            }
+        } else if now.duration_since(started) >= waits.join {
+            PsiSessionError::NotJoined {
+                role: "receiver",
+                key: plan.receiver,
+                step: plan.step,
+                waited_ms: millis(waits.join),
+            }
+        } else {
+            continue;
+        };
+        streams.unregister(&plan);
+        return Err(failure);
     };
     let ack = plan.header(ACK_MAGIC);
     let answered = async {
@@ -370,25 +420,27 @@ pub async fn run_sender(
     settle(joined, plan.receiver)
 }
 
-/// Runs `plan` as its receiver: dials the sender (retrying until `timeout` while the
-/// sender has not registered the step), then the engine's receiver role over `items`.
+/// Runs `plan` as its receiver: dials the sender (retrying while the sender has not
+/// registered the step, see [`StepWaits`]), then the engine's receiver role over `items`.
 /// Returns the report and the rows of `items` (ascending) the sender also holds.
 pub async fn run_receiver<Req: Message, Resp: Message>(
     p2p: &P2p<Req, Resp>,
     plan: StepPlan,
     mut items: IdentifierList,
-    timeout: Duration,
+    waits: StepWaits,
 ) -> Result<(ReceiverReport, Vec<u32>), PsiSessionError> {
     if plan.receiver == plan.sender {
         return Err(PsiSessionError::Plan(
             "the receiver and the sender are the same key",
         ));
     }
+    let timeout = waits.join;
     let deadline = Instant::now() + timeout;
     let stream = loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match dial_once(p2p, &plan, left).await {
+        match dial_once(p2p, &plan, left, waits.absent).await {
             Ok(stream) => break stream,
+            Err(e @ PsiSessionError::PeerAbsent { .. }) => return Err(e),
             Err(e) if deadline.saturating_duration_since(Instant::now()) > DIAL_RETRY_PAUSE => {
                 tracing::debug!(error = %e, "retrying a PSI dial");
                 tokio::time::sleep(DIAL_RETRY_PAUSE).await;
@@ -412,20 +464,32 @@ pub async fn run_receiver<Req: Message, Resp: Message>(
     settle(joined, plan.sender)
 }
 
-/// One dial: open the stream, send the hello, read the acknowledgement.
+/// One dial: open the stream, send the hello, read the acknowledgement. A sender not
+/// connected within `absent` is [`PsiSessionError::PeerAbsent`].
 async fn dial_once<Req: Message, Resp: Message>(
     p2p: &P2p<Req, Resp>,
     plan: &StepPlan,
     timeout: Duration,
+    absent: Duration,
 ) -> Result<Stream, PsiSessionError> {
     let connect = |source| PsiSessionError::Connect {
         role: "sender",
         key: plan.sender,
         source,
     };
-    p2p.wait_connected(&plan.sender, timeout)
-        .await
-        .map_err(connect)?;
+    let presence = timeout.min(absent);
+    match p2p.wait_connected(&plan.sender, presence).await {
+        Ok(()) => {}
+        Err(P2pError::NotConnected(_)) if presence == absent => {
+            return Err(PsiSessionError::PeerAbsent {
+                role: "sender",
+                key: plan.sender,
+                step: plan.step,
+                absent_ms: millis(absent),
+            });
+        }
+        Err(e) => return Err(connect(e)),
+    }
     let mut stream = p2p
         .open_stream_on(&plan.sender, PSI_PROTOCOL)
         .await

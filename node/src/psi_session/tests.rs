@@ -17,7 +17,14 @@ use super::*;
 use crate::p2p::tests_support::FixedAuthority;
 use crate::p2p::{Inbound, P2pConfig};
 
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: StepWaits = StepWaits {
+    join: Duration::from_secs(20),
+    absent: Duration::from_secs(20),
+};
+const SHORT: StepWaits = StepWaits {
+    join: Duration::from_secs(3),
+    absent: Duration::from_secs(3),
+};
 const CONSORTIUM: Hash32 = Hash32([9; 32]);
 
 type Net = P2p<(), ()>;
@@ -78,7 +85,7 @@ async fn three_members() -> [Node; 3] {
     for a in &nodes {
         for b in nodes.iter().filter(|b| b.id() != a.id()) {
             a.net
-                .wait_connected(&b.id(), WAIT)
+                .wait_connected(&b.id(), WAIT.join)
                 .await
                 .expect("connected");
         }
@@ -130,7 +137,7 @@ async fn a_step_over_p2p_equals_the_plain_intersection() {
             run_receiver(&a.net, p, list(&receiver_items), WAIT),
             async {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                run_sender(&b.streams, p, list(&sender_items), WAIT).await
+                run_sender(&b.streams, &b.net, p, list(&sender_items), WAIT).await
             }
         );
         let (report, rows) = received.expect("receiver");
@@ -153,9 +160,9 @@ async fn another_member_cannot_join_a_step() {
     let items = pseudonyms(200);
     let p = plan(&a, &b, 3, Mode::Intersection);
     let sender = {
-        let streams = b.streams.clone();
+        let (streams, net) = (b.streams.clone(), b.net.clone());
         let items = items.clone();
-        tokio::spawn(async move { run_sender(&streams, p, list(&items), WAIT).await })
+        tokio::spawn(async move { run_sender(&streams, &net, p, list(&items), WAIT).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     // c posing as the receiver (the hello names a; the stream is c's), and c naming itself.
@@ -180,7 +187,7 @@ async fn another_member_cannot_join_a_step() {
         );
     }
     // c as the receiver of the step through the API: the sender never answers it.
-    let refused = run_receiver(&c.net, impostor, list(&items), Duration::from_secs(3)).await;
+    let refused = run_receiver(&c.net, impostor, list(&items), SHORT).await;
     assert!(
         matches!(refused, Err(PsiSessionError::NotJoined { .. })),
         "{refused:?}"
@@ -208,8 +215,10 @@ async fn a_key_outside_the_consortium_cannot_open_a_psi_stream() {
     let outsider = start(outsider_key, vec![b.addr()], its_authority).await;
     let p = plan(&a, &b, 4, Mode::Intersection);
     let _waiting = {
-        let streams = b.streams.clone();
-        tokio::spawn(async move { run_sender(&streams, p, list(&[vec![1u8; 32]]), WAIT).await })
+        let (streams, net) = (b.streams.clone(), b.net.clone());
+        tokio::spawn(
+            async move { run_sender(&streams, &net, p, list(&[vec![1u8; 32]]), WAIT).await },
+        )
     };
     let opened = outsider.net.open_stream_on(&b.id(), PSI_PROTOCOL).await;
     assert!(opened.is_err(), "an outsider opened a PSI stream");
@@ -217,13 +226,7 @@ async fn a_key_outside_the_consortium_cannot_open_a_psi_stream() {
         receiver: outsider.id(),
         ..p
     };
-    let refused = run_receiver(
-        &outsider.net,
-        posing,
-        list(&[vec![1u8; 32]]),
-        Duration::from_secs(3),
-    )
-    .await;
+    let refused = run_receiver(&outsider.net, posing, list(&[vec![1u8; 32]]), SHORT).await;
     assert!(refused.is_err());
 }
 
@@ -235,9 +238,9 @@ async fn a_sender_that_stops_mid_run_fails_the_step_and_a_retry_succeeds() {
     let items = pseudonyms(300_000);
     let p = plan(&a, &b, 5, Mode::Intersection);
     let sender = {
-        let streams = b.streams.clone();
+        let (streams, net) = (b.streams.clone(), b.net.clone());
         let items = items.clone();
-        tokio::spawn(async move { run_sender(&streams, p, list(&items), WAIT).await })
+        tokio::spawn(async move { run_sender(&streams, &net, p, list(&items), WAIT).await })
     };
     let receiver = {
         let items = items.clone();
@@ -259,15 +262,64 @@ async fn a_sender_that_stops_mid_run_fails_the_step_and_a_retry_succeeds() {
     ]));
     let b2 = start(Arc::clone(&b.key), vec![a.addr()], authority).await;
     a.net
-        .wait_connected(&b2.id(), WAIT)
+        .wait_connected(&b2.id(), WAIT.join)
         .await
         .expect("reconnected");
     let retry = StepPlan { run: [6; 32], ..p };
     let small = &items[..1000];
     let (received, sent) = tokio::join!(
         run_receiver(&a.net, retry, list(small), WAIT),
-        run_sender(&b2.streams, retry, list(small), WAIT)
+        run_sender(&b2.streams, &b2.net, retry, list(small), WAIT)
     );
     assert_eq!(received.expect("retry receiver").0.intersection, 1000);
     sent.expect("retry sender");
+}
+
+/// A party whose node is gone before the step starts (killed, partitioned) fails the
+/// other's wait within `absent`, naming it, instead of after `join`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_party_that_is_gone_fails_the_step_within_the_absence_limit() {
+    let [a, b, c] = three_members().await;
+    let items = pseudonyms(10);
+    let waits = StepWaits {
+        join: Duration::from_secs(120),
+        absent: Duration::from_secs(2),
+    };
+    // The receiver a is gone: b, waiting as sender, gives up.
+    a.net.shutdown().await;
+    let started = std::time::Instant::now();
+    let sent = run_sender(
+        &b.streams,
+        &b.net,
+        plan(&a, &b, 7, Mode::Intersection),
+        list(&items),
+        waits,
+    )
+    .await;
+    assert_absent(&sent, "receiver", a.id());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "waited out the join limit"
+    );
+    // The sender b is gone: c, as receiver, gives up.
+    b.net.shutdown().await;
+    let received = run_receiver(
+        &c.net,
+        plan(&c, &b, 8, Mode::Intersection),
+        list(&items),
+        waits,
+    )
+    .await;
+    assert_absent(&received, "sender", b.id());
+}
+
+fn assert_absent<T: std::fmt::Debug>(outcome: &Result<T, PsiSessionError>, role: &str, key: KeyId) {
+    match outcome {
+        Err(PsiSessionError::PeerAbsent {
+            role: named,
+            key: whom,
+            ..
+        }) => assert_eq!((*named, *whom), (role, key)),
+        other => panic!("expected the {role} to be named absent, got {other:?}"),
+    }
 }

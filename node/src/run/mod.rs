@@ -205,8 +205,18 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
 
     let assessor = match &config.assessment {
         Some(section) => {
-            let assessor =
-                Assessor::open(shared.clone(), key.clone(), p2p.clone(), section).await?;
+            let pause = config
+                .faults
+                .as_ref()
+                .map_or(0, |f| f.policy_pause_after_access_ms);
+            let assessor = Assessor::open(
+                shared.clone(),
+                key.clone(),
+                p2p.clone(),
+                section,
+                Duration::from_millis(pause),
+            )
+            .await?;
             tokio::spawn(assessor.clone().run());
             tracing::info!(department = ?section.department, "computing assessments");
             Some(assessor)
