@@ -36,25 +36,49 @@ pub(super) async fn watch_raft(raft: Raft, shared: Arc<Shared>, p2p: NodeP2p, me
         if m.current_leader != Some(me) {
             continue;
         }
-        follow_member_set(&raft, &shared, &m).await;
-        for peer in peers {
-            let id = node_id(&peer);
-            let known = m.membership_config.nodes().any(|(n, _)| *n == id);
-            let is_member = shared.is_voter(&peer);
-            if known || is_member || added.contains(&id) {
-                continue;
+        // A membership change waits for a quorum: a leader cut off from it (say, one whose
+        // own key governance just revoked) would wait for ever, and with it this loop and
+        // the metrics above. The change is proposed again on a later tick.
+        let duties = leader_duties(&raft, &shared, &m, peers, &mut added);
+        if tokio::time::timeout(LEADER_DUTY_WAIT, duties)
+            .await
+            .is_err()
+        {
+            tracing::warn!("Raft membership change not committed in time (no quorum?); retrying");
+        }
+    }
+}
+
+/// The longest one tick waits for the leader's membership changes to commit.
+const LEADER_DUTY_WAIT: Duration = Duration::from_secs(5);
+
+/// On the leader: the Raft voters follow the ledger's member set; connected auditors join
+/// as learners (each once, `added`).
+async fn leader_duties(
+    raft: &Raft,
+    shared: &Shared,
+    m: &openraft::RaftMetrics<NodeId, PeerNode>,
+    peers: Vec<weinong_keys::KeyId>,
+    added: &mut BTreeSet<NodeId>,
+) {
+    follow_member_set(raft, shared, m).await;
+    for peer in peers {
+        let id = node_id(&peer);
+        let known = m.membership_config.nodes().any(|(n, _)| *n == id);
+        let is_member = shared.is_voter(&peer);
+        if known || is_member || added.contains(&id) {
+            continue;
+        }
+        match raft
+            .add_learner(id, PeerNode { key: peer.to_hex() }, false)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(%peer, "auditor added as a Raft learner");
+                added.insert(id);
             }
-            match raft
-                .add_learner(id, PeerNode { key: peer.to_hex() }, false)
-                .await
-            {
-                Ok(_) => {
-                    tracing::info!(%peer, "auditor added as a Raft learner");
-                    added.insert(id);
-                }
-                Err(e) => {
-                    tracing::warn!(%peer, error = %e, "adding the auditor as a learner failed")
-                }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "adding the auditor as a learner failed")
             }
         }
     }
