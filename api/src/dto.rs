@@ -643,6 +643,21 @@ pub struct PolicyRunBody {
     pub steps: Option<u32>,
     /// Matches, when this node is the receiver, holds the result and the caller may see it.
     pub matched: Option<u64>,
+    /// How long the receiver's phases took, when this node completed the run since it
+    /// started (an operator's figure, not a ledger record).
+    #[serde(default)]
+    pub timings: Option<RunTimingsBody>,
+}
+
+/// The receiver's phases of a completed policy run, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+pub struct RunTimingsBody {
+    /// Evaluating its own term.
+    pub evaluate_ms: u64,
+    /// All PSI steps over the nodes' p2p streams.
+    pub psi_ms: u64,
+    /// Storing the result and committing the run's end.
+    pub finish_ms: u64,
 }
 
 /// `GET /v1/policy-runs/{run}/result`: the receiver's result.

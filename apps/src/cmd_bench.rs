@@ -28,6 +28,9 @@ pub enum BenchCmd {
     /// End to end on a running devnet: p50/p99 latency of single-subject admission
     /// assessments (ledger commits, MPC, sealed shares, result commitment).
     E2e(crate::cmd_bench_e2e::BenchE2eArgs),
+    /// Policy matching on a running devnet: one 免申即享 run end to end (ledger, predicates,
+    /// PSI over libp2p, result stored), beside the same PSI over loopback TCP.
+    Policy(crate::cmd_bench_policy::BenchPolicyArgs),
 }
 
 /// Dispatches `weinong bench`.
@@ -41,6 +44,7 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::Psi(args) => crate::cmd_psi::bench_psi(args),
         BenchCmd::Ledger(args) => crate::cmd_bench_ledger::bench_ledger(args),
         BenchCmd::E2e(args) => crate::cmd_bench_e2e::bench_e2e(args),
+        BenchCmd::Policy(args) => crate::cmd_bench_policy::bench_policy(args),
     }
 }
 

@@ -22,6 +22,7 @@ mod cmd_bench_batch;
 mod cmd_bench_crypto;
 mod cmd_bench_e2e;
 mod cmd_bench_ledger;
+mod cmd_bench_policy;
 mod cmd_consent;
 mod cmd_data;
 mod cmd_devnet;

@@ -158,6 +158,20 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         nonempty >= 2,
         "the synthetic data should match most policies"
     );
+    // The bench's bounded run: the p2p run and the loopback PSI over the same lists agree
+    // (the bench fails if they do not) and both figures and their ratio are printed.
+    let dir_arg = net.dir.display().to_string();
+    let bench = net.cli(&["bench", "policy", "--dir", &dir_arg]);
+    let said = text(&bench);
+    assert!(bench.status.success(), "{said}");
+    for line in [
+        "p2p run",
+        "PSI over libp2p",
+        "loopback",
+        "/ PSI over loopback TCP",
+    ] {
+        assert!(said.contains(line), "no {line:?} in:\n{said}");
+    }
     // A department that is not the receiver cannot open a run.
     let spec = PolicySpec::from_toml(SHIPPED[0]).expect("policy");
     let not_receiver = (spec.receiver().party() + 1) % 3;

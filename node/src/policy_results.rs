@@ -21,6 +21,8 @@ use weinong_keys::SubjectPseudonym;
 const FILE_MAGIC: [u8; 4] = *b"WNPR";
 const FILE_VERSION: u8 = 1;
 const HEADER_BYTES: usize = 4 + 1 + 1 + 8;
+/// Runs whose timings are kept in memory.
+pub const TIMINGS_KEPT: usize = 1024;
 
 /// A run's result as stored by its receiver.
 #[derive(Clone, PartialEq, Eq)]
@@ -76,10 +78,23 @@ pub struct RunProgress {
     pub steps: u32,
 }
 
-/// The receiver's results on disk and the progress of runs in flight in memory.
+/// How long the receiver spent in each phase of a run it completed (kept in memory until
+/// the node restarts: an operator's and the bench's figure, not a record).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunTimings {
+    /// Evaluating its own term, in milliseconds.
+    pub evaluate_ms: u64,
+    /// All PSI steps, from the first dial to the last match, in milliseconds.
+    pub psi_ms: u64,
+    /// Storing the result and committing the run's end, in milliseconds.
+    pub finish_ms: u64,
+}
+
+/// The receiver's results on disk, and the progress and timings of runs in memory.
 pub struct PolicyResults {
     dir: PathBuf,
     progress: Mutex<BTreeMap<RunId, RunProgress>>,
+    timings: Mutex<BTreeMap<RunId, RunTimings>>,
 }
 
 impl PolicyResults {
@@ -92,6 +107,7 @@ impl PolicyResults {
         Ok(PolicyResults {
             dir: dir.to_path_buf(),
             progress: Mutex::new(BTreeMap::new()),
+            timings: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -100,6 +116,7 @@ impl PolicyResults {
         PolicyResults {
             dir: dir.to_path_buf(),
             progress: Mutex::new(BTreeMap::new()),
+            timings: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -188,6 +205,29 @@ impl PolicyResults {
                 map.remove(run);
             }
         }
+    }
+
+    /// Records how long the phases of `run` took (the most recent
+    /// [`TIMINGS_KEPT`] runs are kept).
+    pub fn set_timings(&self, run: &RunId, timings: RunTimings) {
+        let mut map = self
+            .timings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= TIMINGS_KEPT {
+            // Run ids are random: dropping the smallest drops an arbitrary old one.
+            map.pop_first();
+        }
+        map.insert(*run, timings);
+    }
+
+    /// How long the phases of `run` took, if this node completed it since it started.
+    pub fn timings(&self, run: &RunId) -> Option<RunTimings> {
+        self.timings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(run)
+            .copied()
     }
 
     /// The progress of `run`, while it is in flight on this node.

@@ -11,7 +11,9 @@ use weinong_contracts::{RunId, RunStatus};
 
 use super::App;
 use super::auth::Caller;
-use super::dto::{ErrorBody, PolicyResultBody, PolicyRunBody, RunAccessBody, category_labels};
+use super::dto::{
+    ErrorBody, PolicyResultBody, PolicyRunBody, RunAccessBody, RunTimingsBody, category_labels,
+};
 use super::error::ApiError;
 use super::extract::{ApiPath, hex32};
 use crate::assess::policy::Policies;
@@ -65,16 +67,16 @@ pub(crate) async fn run(
         RunStatus::Failed(reason) => ("failed", Some(reason.label().to_owned())),
     };
     let progress = app.shared.assess.policy_results.progress(&id);
-    let matched = if may_see_result(&app, &caller) {
-        app.shared
-            .assess
-            .policy_results
-            .get(&id)
-            .ok()
-            .flatten()
-            .map(|r| r.count)
+    let results = &app.shared.assess.policy_results;
+    let (matched, timings) = if may_see_result(&app, &caller) {
+        let timings = results.timings(&id).map(|t| RunTimingsBody {
+            evaluate_ms: t.evaluate_ms,
+            psi_ms: t.psi_ms,
+            finish_ms: t.finish_ms,
+        });
+        (results.get(&id).ok().flatten().map(|r| r.count), timings)
     } else {
-        None
+        (None, None)
     };
     Ok(Json(PolicyRunBody {
         run: id.to_hex(),
@@ -104,6 +106,7 @@ pub(crate) async fn run(
         steps_done: progress.as_ref().map(|p| p.steps_done),
         steps: progress.as_ref().map(|p| p.steps),
         matched,
+        timings,
     }))
 }
 

@@ -31,7 +31,7 @@ use weinong_keys::SubjectPseudonym;
 use weinong_mpc::psi::{IdentifierList, Mode};
 
 use super::{Assessor, Failure, as_of_date};
-use crate::policy_results::{RunProgress, RunResult};
+use crate::policy_results::{RunProgress, RunResult, RunTimings};
 use crate::psi_session::{self, StepPlan, StepWaits};
 
 /// How long a party of a PSI step waits for the other (which evaluates its own predicate
@@ -71,6 +71,10 @@ impl Policies {
 pub(super) struct RunBook {
     serving: BTreeSet<RunId>,
     done: BTreeSet<RunId>,
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn aborted(detail: impl Into<String>) -> Failure {
@@ -209,6 +213,7 @@ impl Assessor {
             tokio::time::sleep(self.policy_pause).await;
         }
         self.progress(&run, "evaluating the predicate", 0, steps);
+        let evaluating = std::time::Instant::now();
         let as_of = as_of_date(record.opened_at.time_ms)?;
         let own: Vec<SubjectPseudonym> = evaluate_term(&self.store, department, term, as_of)
             .await
@@ -248,6 +253,8 @@ impl Assessor {
             return Ok(None);
         }
         // The receiver: one step per other term, each over the whole own set.
+        let evaluate_ms = millis(evaluating.elapsed());
+        let psi_started = std::time::Instant::now();
         let mut keep = vec![true; own.len()];
         let mut count_only = None;
         for (i, (combine, other)) in spec.other_terms().enumerate() {
@@ -285,6 +292,8 @@ impl Assessor {
                 };
             }
         }
+        let psi_ms = millis(psi_started.elapsed());
+        let finishing = std::time::Instant::now();
         let result = match count_only {
             Some(count) => RunResult {
                 count,
@@ -315,7 +324,15 @@ impl Assessor {
             outcome: RunOutcome::Completed,
         });
         match self.record(&end).await {
-            Ok(crate::shared::SubmitOutcome::Committed { .. }) => Ok(Some(result.count)),
+            Ok(crate::shared::SubmitOutcome::Committed { .. }) => {
+                let timings = RunTimings {
+                    evaluate_ms,
+                    psi_ms,
+                    finish_ms: millis(finishing.elapsed()),
+                };
+                self.shared.assess.policy_results.set_timings(&run, timings);
+                Ok(Some(result.count))
+            }
             Ok(other) => Err(aborted(format!("run end not committed: {other:?}"))),
             Err(e) => Err(aborted(e)),
         }
