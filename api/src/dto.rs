@@ -557,6 +557,40 @@ pub struct SubjectAccessesBody {
     pub accesses: Vec<AccessBody>,
     /// True when more accesses are recorded than one answer carries.
     pub truncated: bool,
+    /// The completed policy runs whose matches include the subject, with proofs against
+    /// the commitments their ends recorded. Only the receiving department's node holds
+    /// the matches, so only it lists them; runs the subject did not match never appear.
+    #[serde(default)]
+    pub policy_runs: Vec<PolicyInclusionBody>,
+}
+
+/// One policy run that included a subject: "included in policy run X", with the proof.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyInclusionBody {
+    /// The run id, hex.
+    pub run: String,
+    /// The policy id, hex.
+    pub policy: String,
+    /// The policy's name, when this node ships it.
+    pub policy_name: Option<String>,
+    /// The policy's Chinese title, when this node ships it.
+    pub title_zh: Option<String>,
+    /// The legal basis the policy was registered with.
+    pub legal_basis: String,
+    /// The block that ended the run.
+    pub ended_at_height: u64,
+    /// That block's time, ms.
+    pub ended_at_ms: u64,
+    /// The commitment the run's end recorded on the ledger, hex.
+    pub matches_root: String,
+    /// The run's commitment salt, hex.
+    pub salt: String,
+    /// The subject's leaf in the commitment's tree.
+    pub index: u64,
+    /// Leaves in the tree.
+    pub size: u64,
+    /// The audit path, leaf to root, hex.
+    pub path: Vec<String>,
 }
 
 /// A key as the ledger state knows it.
@@ -643,6 +677,9 @@ pub struct PolicyRunBody {
     pub steps: Option<u32>,
     /// Matches, when this node is the receiver, holds the result and the caller may see it.
     pub matched: Option<u64>,
+    /// The receiver's commitment to the matches, once completed, hex.
+    #[serde(default)]
+    pub matches_root: Option<String>,
     /// How long the receiver's phases took, when this node completed the run since it
     /// started (an operator's figure, not a ledger record).
     #[serde(default)]

@@ -13,8 +13,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
+use weinong_contracts::policy_matches::{MatchProof, MatchesSalt};
 use weinong_contracts::{
-    Call, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash, Purpose,
+    Call, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash, MatchesRoot, Purpose,
+    RunId,
 };
 use weinong_keys::{
     EvaluatedId, KeyId, Pepper, PseudonymBlinding, ResidentId, SubjectPseudonym, Zeroizing,
@@ -273,8 +275,52 @@ async fn history(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
     let answer = ctx.client()?.subject_accesses(&subject.to_hex()).await?;
     let accesses = &answer.accesses;
     println!("subject {subject}: {} recorded accesses", accesses.len());
+    print_accesses(accesses, answer.truncated);
+    print_policy_runs(subject, &answer.policy_runs)
+}
+
+/// The policy runs that included the subject, each proof checked against the commitment
+/// the run's end recorded; a proof that does not check is an error.
+fn print_policy_runs(
+    subject: &SubjectPseudonym,
+    runs: &[weinong_api::dto::PolicyInclusionBody],
+) -> Result<Outcome> {
+    for r in runs {
+        let proof = MatchProof {
+            salt: MatchesSalt(hex32("salt", &r.salt)?),
+            index: r.index,
+            size: r.size,
+            path: r
+                .path
+                .iter()
+                .map(|h| hex32("audit path", h))
+                .collect::<Result<_>>()?,
+        };
+        let root = MatchesRoot::from_bytes(hex32("matches root", &r.matches_root)?);
+        let run = RunId::from_bytes(hex32("run", &r.run)?);
+        if !proof.verify(&root, &run, subject) {
+            bail!(
+                "the node lists policy run {} for this subject but its proof does not check against the run's recorded commitment; report this node to the auditors",
+                r.run
+            );
+        }
+        println!(
+            "included in policy run {} ({} {}), legal basis {}, ended at block {} ({}); proof checked against the run's ledger commitment",
+            r.run,
+            r.policy_name.as_deref().unwrap_or(&r.policy),
+            r.title_zh.as_deref().unwrap_or(""),
+            r.legal_basis,
+            r.ended_at_height,
+            utc(r.ended_at_ms)
+        );
+    }
+    Ok(Outcome::Ok)
+}
+
+/// The access table.
+fn print_accesses(accesses: &[weinong_api::dto::AccessBody], truncated: bool) {
     if accesses.is_empty() {
-        return Ok(Outcome::Ok);
+        return;
     }
     let short = |s: &str| s.chars().take(16).collect::<String>();
     let rows: Vec<[String; 7]> = accesses
@@ -330,10 +376,9 @@ async fn history(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
     for row in &rows {
         println!("{}", line(row.each_ref().map(String::as_str)));
     }
-    if answer.truncated {
+    if truncated {
         println!("(more accesses are recorded than one answer lists)");
     }
-    Ok(Outcome::Ok)
 }
 
 /// The department that read `categories` (each category has one holder, and only the

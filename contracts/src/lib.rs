@@ -38,6 +38,7 @@ mod governance;
 pub mod limits;
 pub mod payload;
 pub(crate) mod policy;
+pub mod policy_matches;
 mod query;
 pub mod rejection;
 mod requests;
@@ -60,7 +61,7 @@ pub use state::{
 };
 pub use types::{
     BlockTime, CategorySet, ConsentId, DataCategory, Department, EvidenceHash, FailureReason,
-    FieldsHash, LegalBasis, MemberId, ModelId, PolicyId, Purpose, RequestId, ResultCommitment,
-    Role, RunId,
+    FieldsHash, LegalBasis, MatchesRoot, MemberId, ModelId, PolicyId, Purpose, RequestId,
+    ResultCommitment, Role, RunId,
 };
 pub use verify::{PreparedKeys, VerifiedTx};

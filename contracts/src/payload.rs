@@ -81,8 +81,8 @@ use crate::limits::{
     POLICY_SPEC_BYTES_MAX,
 };
 use crate::types::{
-    CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, LegalBasis, MemberId, ModelId,
-    PolicyId, Purpose, RequestId, ResultCommitment, Role, RunId,
+    CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, LegalBasis, MatchesRoot,
+    MemberId, ModelId, PolicyId, Purpose, RequestId, ResultCommitment, Role, RunId,
 };
 
 /// The payload format version this build writes and reads.
@@ -567,8 +567,8 @@ pub struct PolicyAccess {
 /// How a policy run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunOutcome {
-    /// The receiver holds the result.
-    Completed,
+    /// The receiver holds the result and commits to its matches.
+    Completed(MatchesRoot),
     /// The run failed (never [`FailureReason::TimedOut`]).
     Failed(FailureReason),
 }
@@ -755,10 +755,13 @@ impl Call {
             }
             Call::PolicyEnd(e) => {
                 w.bytes(e.run.as_bytes());
-                w.u8(match e.outcome {
-                    RunOutcome::Completed => 0,
-                    RunOutcome::Failed(reason) => reason.code(),
-                });
+                match e.outcome {
+                    RunOutcome::Completed(matches) => {
+                        w.u8(0);
+                        w.bytes(matches.as_bytes());
+                    }
+                    RunOutcome::Failed(reason) => w.u8(reason.code()),
+                }
             }
         }
         Ok(w.finish())
@@ -900,7 +903,7 @@ impl Call {
             kinds::POLICY_END => {
                 let run = RunId::from_bytes(r.array()?);
                 let outcome = match r.u8()? {
-                    0 => RunOutcome::Completed,
+                    0 => RunOutcome::Completed(MatchesRoot::from_bytes(r.array()?)),
                     code => match FailureReason::from_code(code) {
                         Some(FailureReason::TimedOut) | None => {
                             return Err(r.invalid(

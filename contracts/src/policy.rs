@@ -9,7 +9,9 @@
 //! - the receiver ends a run (completed or failed); any other department may only fail it
 //!   (its node could not take part), so a run never stays open because a sender is down.
 //!
-//! The ledger never holds a list of people for a run: the matches stay with the receiver.
+//! The ledger never holds a list of people for a run: the matches stay with the receiver,
+//! whose completing end records only a salted commitment to them
+//! ([`crate::policy_matches`]), against which a matched person's history is proven.
 
 use crate::apply::{Context, Outcome, member_of, require_role};
 use crate::payload::{PolicyAccess, PolicyEnd, PolicyRun, RunOutcome};
@@ -52,6 +54,7 @@ pub(crate) fn open(cx: Context<'_>, p: &PolicyRun) -> Result<Outcome, Rejection>
             tx,
             status: RunStatus::Open,
             ended_at: None,
+            matches: None,
             accesses: Vec::new(),
         },
     );
@@ -100,20 +103,22 @@ pub(crate) fn end(cx: Context<'_>, e: &PolicyEnd) -> Result<Outcome, Rejection> 
     require_role(state, signer, Role::Department, at)?;
     let run = open_run(state, e.run)?;
     let is_receiver = member_of(state, signer) == Some(run.receiver);
-    if !is_receiver && (e.outcome == RunOutcome::Completed || member_of(state, signer).is_none()) {
+    let completed = matches!(e.outcome, RunOutcome::Completed(_));
+    if !is_receiver && (completed || member_of(state, signer).is_none()) {
         return Err(Rejection::NotPolicyReceiver {
             key: signer,
             receiver: run.receiver,
             policy: run.policy,
         });
     }
-    let status = match e.outcome {
-        RunOutcome::Completed => RunStatus::Completed,
-        RunOutcome::Failed(reason) => RunStatus::Failed(reason),
+    let (status, matches) = match e.outcome {
+        RunOutcome::Completed(root) => (RunStatus::Completed, Some(root)),
+        RunOutcome::Failed(reason) => (RunStatus::Failed(reason), None),
     };
     if let Some(run) = state.runs.get_mut(&e.run) {
         run.status = status;
         run.ended_at = Some(at);
+        run.matches = matches;
     }
     Ok(Outcome::RunEnded { run: e.run, status })
 }

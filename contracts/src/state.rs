@@ -23,7 +23,7 @@
 //! `"WNPO" ‖ count:u64` and per policy (by id) `receiver:u16 ‖ legal basis:u8 ‖
 //! categories:u16 ‖ registered at`, then `count:u64` runs (by id) as `policy[32] ‖
 //! receiver:u16 ‖ opened at ‖ tx[32] ‖ status:u8 (0 open, 1 completed, 2 + reason code
-//! failed) ‖ ended: opt block time ‖ count:u16` accesses as `node:u16 ‖ signer[32] ‖
+//! failed) ‖ ended: opt block time ‖ matches root: 0, or 1 ‖ root[32] ‖ count:u16` accesses as `node:u16 ‖ signer[32] ‖
 //! categories:u16 ‖ block time ‖ tx[32]`. Computing it walks the whole state: 7–10 ms for
 //! 2,000 subjects' consents, requests and 6,000 accesses on the 2-core dev machine (bench
 //! `state_digest_2000_subjects`), so roughly 1 µs per record. At city scale (millions of
@@ -39,7 +39,7 @@ use weinong_ledger::{Hash32, MemberSet, TxHash, VerifyError};
 use crate::payload::PAYLOAD_VERSION;
 use crate::types::{
     BlockTime, CategorySet, ConsentId, EvidenceHash, FailureReason, FieldsHash, LegalBasis,
-    MemberId, ModelId, PolicyId, Purpose, RequestId, ResultCommitment, Role, RunId,
+    MatchesRoot, MemberId, ModelId, PolicyId, Purpose, RequestId, ResultCommitment, Role, RunId,
 };
 
 const STATE_TAG: &[u8; 4] = b"WNST";
@@ -101,6 +101,8 @@ pub struct PolicyRunRecord {
     pub status: RunStatus,
     /// When it ended.
     pub ended_at: Option<BlockTime>,
+    /// The receiver's commitment to the matches, once completed.
+    pub matches: Option<MatchesRoot>,
     /// The departments' accesses, in block order.
     pub accesses: Vec<RunAccess>,
 }
@@ -775,6 +777,13 @@ impl State {
                     RunStatus::Failed(reason) => 2 + reason.code(),
                 });
                 opt_block_time(&mut w, r.ended_at);
+                match r.matches {
+                    Some(root) => {
+                        w.u8(1);
+                        w.bytes(root.as_bytes());
+                    }
+                    None => w.u8(0),
+                }
                 w.count(r.accesses.len());
                 for a in &r.accesses {
                     w.u16(a.node.0);

@@ -72,6 +72,9 @@ contract_ids! {
     PolicyId, "policy id";
     /// A policy run's id, chosen by the receiving department; unique on the ledger.
     RunId, "policy run id";
+    /// The receiver's commitment to a completed run's matches: the root of a salted SM3
+    /// Merkle tree ([`crate::policy_matches`]); shows nothing of who or how many matched.
+    MatchesRoot, "policy matches root";
 }
 
 /// Domain tag that opens the bytes a [`ResultCommitment`] hashes.

@@ -5,9 +5,9 @@ mod common;
 
 use common::{T0, Who, World};
 use weinong_contracts::{
-    BlockTime, Call, CategorySet, Change, DataCategory as C, FailureReason, LegalBasis, MemberId,
-    Outcome, PolicyAccess, PolicyEnd, PolicyRun, Rejection, RunId, RunOutcome, RunStatus,
-    expire_requests, policy_id,
+    BlockTime, Call, CategorySet, Change, DataCategory as C, FailureReason, LegalBasis,
+    MatchesRoot, MemberId, Outcome, PolicyAccess, PolicyEnd, PolicyRun, Rejection, RunId,
+    RunOutcome, RunStatus, expire_requests, policy_id,
 };
 
 const SPEC: &[u8] = b"canonical policy bytes (opaque to the contracts)";
@@ -76,6 +76,9 @@ fn try_call(w: &mut World, who: Who, call: &Call, h: u64) -> Result<Outcome, Rej
     result
 }
 
+/// A receiver's commitment to its matches (opaque to the contracts).
+const ROOT: MatchesRoot = MatchesRoot::from_bytes([0x5a; 32]);
+
 #[test]
 fn a_run_is_opened_accessed_and_completed_by_the_right_parties() {
     let mut w = world();
@@ -125,12 +128,28 @@ fn a_run_is_opened_accessed_and_completed_by_the_right_parties() {
     ));
     // Only the receiver completes.
     assert!(matches!(
-        try_call(&mut w, Who::Node(2), &end(1, RunOutcome::Completed), 8),
+        try_call(
+            &mut w,
+            Who::Node(2),
+            &end(1, RunOutcome::Completed(ROOT)),
+            8
+        ),
         Err(Rejection::NotPolicyReceiver { .. })
     ));
-    try_call(&mut w, Who::Node(0), &end(1, RunOutcome::Completed), 8).expect("completed");
+    try_call(
+        &mut w,
+        Who::Node(0),
+        &end(1, RunOutcome::Completed(ROOT)),
+        8,
+    )
+    .expect("completed");
     let run = w.state.run(&RunId::from_bytes([1; 32])).expect("run");
     assert_eq!(run.status, RunStatus::Completed);
+    assert_eq!(
+        run.matches,
+        Some(ROOT),
+        "the receiver's commitment is recorded"
+    );
     let nodes: Vec<MemberId> = run.accesses.iter().map(|a| a.node).collect();
     assert_eq!(nodes, [MemberId(1), MemberId(3)]);
     // An ended run takes no more accesses or ends.
@@ -201,15 +220,17 @@ fn policy_calls_round_trip_and_timed_out_is_not_an_outcome() {
     for call in [
         open(1),
         access(1, 2, categories()),
-        end(1, RunOutcome::Completed),
+        end(1, RunOutcome::Completed(ROOT)),
         end(1, RunOutcome::Failed(FailureReason::DataUnavailable)),
     ] {
         let bytes = call.encode().expect("encodes");
         assert_eq!(Call::decode(call.kind(), &bytes).expect("decodes"), call);
     }
-    let mut bytes = end(1, RunOutcome::Completed).encode().expect("encodes");
+    let mut bytes = end(1, RunOutcome::Failed(FailureReason::DataUnavailable))
+        .encode()
+        .expect("encodes");
     *bytes.last_mut().expect("outcome byte") = FailureReason::TimedOut.code();
-    let kind = end(1, RunOutcome::Completed).kind();
+    let kind = end(1, RunOutcome::Completed(ROOT)).kind();
     assert!(Call::decode(kind, &bytes).is_err());
     *bytes.last_mut().expect("outcome byte") = 0x7f;
     assert!(Call::decode(kind, &bytes).is_err());

@@ -109,6 +109,8 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
     let dir = tempfile::tempdir().expect("tempdir");
     let net = DevnetProcess::start(&dir.path().join("net"), BASE_PORT, &["--people", "600"]);
     let mut nonempty = 0;
+    // Each completed run and its matches, for the access-history check below.
+    let mut completed: Vec<(String, BTreeSet<String>)> = Vec::new();
     for source in SHIPPED {
         let spec = PolicySpec::from_toml(source).expect("shipped policy");
         let receiver = spec.receiver().party();
@@ -137,6 +139,7 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         let expected = plaintext(&net, &spec);
         assert_eq!(got, expected, "policy {}", spec.name());
         nonempty += usize::from(!expected.is_empty());
+        completed.push((run.clone(), expected.clone()));
         // Another department's key reads no result on the receiver's node, and the
         // receiver's node holds the only copy: the other nodes answer "no result".
         let other = (receiver + 1) % 3;
@@ -158,6 +161,45 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         nonempty >= 2,
         "the synthetic data should match most policies"
     );
+    // A subject's access history lists exactly the runs that matched them, each proven
+    // against the run's commitment on the ledger; only the receiver's node holds them.
+    let receiver_node = PolicySpec::from_toml(SHIPPED[0])
+        .expect("policy")
+        .receiver()
+        .party();
+    let mut subjects: BTreeSet<&String> = BTreeSet::new();
+    for (_, matched) in &completed {
+        subjects.extend(matched.iter().take(3));
+    }
+    assert!(!subjects.is_empty(), "no matched subject to look up");
+    for subject in subjects {
+        let out = net.cli_as(
+            "registrar",
+            receiver_node,
+            &["consent", "history", "--subject-pseudonym", subject],
+        );
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        for (run, matched) in &completed {
+            let line = format!("included in policy run {run}");
+            assert_eq!(
+                said.contains(&line),
+                matched.contains(subject),
+                "run {run} for subject {subject}:\n{said}"
+            );
+        }
+        assert!(said.contains("proof checked against the run's ledger commitment"));
+        let other = net.cli_as(
+            "registrar",
+            (receiver_node + 1) % 3,
+            &["consent", "history", "--subject-pseudonym", subject],
+        );
+        assert!(
+            !text(&other).contains("included in policy run"),
+            "{}",
+            text(&other)
+        );
+    }
     // The bench's bounded run: the p2p run and the loopback PSI over the same lists agree
     // (the bench fails if they do not) and both figures and their ratio are printed.
     let dir_arg = net.dir.display().to_string();

@@ -1,8 +1,9 @@
 //! Policy-run results of the runs this node received: the matched subject pseudonyms (or,
 //! in cardinality mode, only their count), and the progress of runs in flight.
 //!
-//! File format (`<run hex>.matches`, version 1): magic `WNPR`, version 1, mode (0 list,
-//! 1 count only), count `u64` big-endian, then `count` × 32-byte pseudonyms, ascending (none
+//! File format (`<run hex>.matches`, version 2): magic `WNPR`, version 2, mode (0 list,
+//! 1 count only), count `u64` big-endian, the run's commitment salt (32 bytes,
+//! `weinong_contracts::policy_matches`), then `count` × 32-byte pseudonyms, ascending (none
 //! in count-only mode). Files are written to a temporary name, synced and renamed, so a
 //! crash leaves either the whole result or none.
 //!
@@ -16,11 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use weinong_contracts::RunId;
+use weinong_contracts::policy_matches::MatchesSalt;
 use weinong_keys::SubjectPseudonym;
 
 const FILE_MAGIC: [u8; 4] = *b"WNPR";
-const FILE_VERSION: u8 = 1;
-const HEADER_BYTES: usize = 4 + 1 + 1 + 8;
+const FILE_VERSION: u8 = 2;
+const HEADER_BYTES: usize = 4 + 1 + 1 + 8 + 32;
 /// Runs whose timings are kept in memory.
 pub const TIMINGS_KEPT: usize = 1024;
 
@@ -33,6 +35,9 @@ pub struct RunResult {
     pub matches: Vec<SubjectPseudonym>,
     /// Whether only the count was computed.
     pub count_only: bool,
+    /// The salt of the commitment the run's end recorded (secret: it lets one test a
+    /// guessed subject against the commitment).
+    pub salt: MatchesSalt,
 }
 
 impl std::fmt::Debug for RunResult {
@@ -137,6 +142,7 @@ impl PolicyResults {
         bytes.push(FILE_VERSION);
         bytes.push(u8::from(result.count_only));
         bytes.extend_from_slice(&result.count.to_be_bytes());
+        bytes.extend_from_slice(&result.salt.0);
         for m in &result.matches {
             bytes.extend_from_slice(m.as_bytes());
         }
@@ -162,7 +168,9 @@ impl PolicyResults {
             reason,
         };
         if bytes.len() < HEADER_BYTES || bytes[..4] != FILE_MAGIC || bytes[4] != FILE_VERSION {
-            return Err(corrupt("not a version 1 policy result"));
+            return Err(corrupt(
+                "not a version 2 policy result (version 1 was written by an older build)",
+            ));
         }
         let count_only = match bytes[5] {
             0 => false,
@@ -170,8 +178,10 @@ impl PolicyResults {
             _ => return Err(corrupt("unknown mode byte")),
         };
         let mut count = [0u8; 8];
-        count.copy_from_slice(&bytes[6..HEADER_BYTES]);
+        count.copy_from_slice(&bytes[6..14]);
         let count = u64::from_be_bytes(count);
+        let mut salt = [0u8; 32];
+        salt.copy_from_slice(&bytes[14..HEADER_BYTES]);
         let body = &bytes[HEADER_BYTES..];
         if body.len() % 32 != 0 || (!count_only && body.len() as u64 != count * 32) {
             return Err(corrupt("the list's length does not match its count"));
@@ -188,6 +198,7 @@ impl PolicyResults {
             count,
             matches,
             count_only,
+            salt: MatchesSalt(salt),
         }))
     }
 
@@ -257,6 +268,7 @@ mod tests {
                 SubjectPseudonym::from_bytes([2; 32]),
             ],
             count_only: false,
+            salt: MatchesSalt([4; 32]),
         };
         store.put(&run, &result).expect("writes");
         assert_eq!(store.get(&run).expect("reads"), Some(result));

@@ -163,10 +163,14 @@ pub(crate) async fn subject_accesses(
             fields: a.fields.to_hex(),
         })
         .collect();
+    let at_time_ms = state.last_block().time_ms;
+    drop(replica);
+    let policy_runs = super::policy_routes::inclusions_of(&app, &subject)?;
     Ok(Json(SubjectAccessesBody {
         subject: subject.to_hex(),
-        at_time_ms: state.last_block().time_ms,
+        at_time_ms,
         truncated,
         accesses,
+        policy_runs,
     }))
 }

@@ -53,7 +53,7 @@ use super::{
         dto::RequestBundleBody,
         dto::SubjectAccessesBody, dto::AccessBody, dto::NodeBody,
         dto::PseudonymEvaluateRequest, dto::PseudonymEvaluateResponse,
-        dto::PolicyRunBody, dto::RunAccessBody, dto::RunTimingsBody, dto::PolicyResultBody,
+        dto::PolicyRunBody, dto::RunAccessBody, dto::RunTimingsBody, dto::PolicyInclusionBody, dto::PolicyResultBody,
     )),
     modifiers(&Signing),
 )]

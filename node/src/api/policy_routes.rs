@@ -7,12 +7,15 @@ use std::sync::{Arc, OnceLock};
 use axum::extract::State;
 use axum::{Extension, Json};
 use weinong_api::ErrorCode;
-use weinong_contracts::{RunId, RunStatus};
+use weinong_contracts::policy_matches::MatchesTree;
+use weinong_contracts::{LegalBasis, PolicyRunRecord, RunId, RunStatus};
+use weinong_keys::SubjectPseudonym;
 
 use super::App;
 use super::auth::Caller;
 use super::dto::{
-    ErrorBody, PolicyResultBody, PolicyRunBody, RunAccessBody, RunTimingsBody, category_labels,
+    ErrorBody, PolicyInclusionBody, PolicyResultBody, PolicyRunBody, RunAccessBody, RunTimingsBody,
+    category_labels,
 };
 use super::error::ApiError;
 use super::extract::{ApiPath, hex32};
@@ -21,6 +24,67 @@ use crate::assess::policy::Policies;
 fn shipped() -> Option<&'static Policies> {
     static SHIPPED: OnceLock<Option<Policies>> = OnceLock::new();
     SHIPPED.get_or_init(|| Policies::shipped().ok()).as_ref()
+}
+
+/// The completed runs whose matches this node holds and include `subject`, each with its
+/// inclusion proof against the commitment on the ledger. Builds each run's tree (one SM3
+/// per match): fine for the registrar's occasional question, not for bulk use.
+pub(super) fn inclusions_of(
+    app: &App,
+    subject: &SubjectPseudonym,
+) -> Result<Vec<PolicyInclusionBody>, ApiError> {
+    let completed: Vec<(RunId, PolicyRunRecord, Option<LegalBasis>)> = {
+        let replica = app.shared.ledger()?;
+        replica
+            .state
+            .runs()
+            .filter(|(_, r)| r.status == RunStatus::Completed && r.matches.is_some())
+            .map(|(id, r)| {
+                let basis = replica.state.policy(&r.policy).map(|p| p.legal_basis);
+                (*id, r.clone(), basis)
+            })
+            .collect()
+    };
+    let results = &app.shared.assess.policy_results;
+    let mut out = Vec::new();
+    for (run, record, basis) in completed {
+        let (Some(root), Some(ended)) = (record.matches, record.ended_at) else {
+            continue;
+        };
+        let Some(result) = results.get(&run).ok().flatten() else {
+            continue;
+        };
+        let Ok(position) = result.matches.binary_search(subject) else {
+            continue;
+        };
+        let Some(tree) = MatchesTree::new(run, result.salt, &result.matches) else {
+            continue;
+        };
+        // A stored result that does not give the recorded root is not shown as proven.
+        if tree.root() != root {
+            tracing::warn!(%run, "the stored matches do not give the run's recorded commitment");
+            continue;
+        }
+        let Some(proof) = tree.proof(position as u64) else {
+            continue;
+        };
+        let spec = shipped().and_then(|p| p.get(&record.policy));
+        out.push(PolicyInclusionBody {
+            run: run.to_hex(),
+            policy: record.policy.to_hex(),
+            policy_name: spec.map(|s| s.name().to_owned()),
+            title_zh: spec.map(|s| s.title_zh().to_owned()),
+            legal_basis: basis.map(|b| b.label().to_owned()).unwrap_or_default(),
+            ended_at_height: ended.height,
+            ended_at_ms: ended.time_ms,
+            matches_root: root.to_hex(),
+            salt: hex::encode(proof.salt.0),
+            index: proof.index,
+            size: proof.size,
+            path: proof.path.iter().map(hex::encode).collect(),
+        });
+    }
+    Ok(out)
 }
 
 fn run_id(hex: &str) -> Result<RunId, ApiError> {
@@ -106,6 +170,7 @@ pub(crate) async fn run(
         steps_done: progress.as_ref().map(|p| p.steps_done),
         steps: progress.as_ref().map(|p| p.steps),
         matched,
+        matches_root: record.matches.map(|m| m.to_hex()),
         timings,
     }))
 }

@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use weinong_connectors::policy::{Combine, Mode as PolicyMode, PolicySpec, evaluate_term};
+use weinong_contracts::policy_matches::{MatchesSalt, MatchesTree};
 use weinong_contracts::{
     Call, FailureReason, PolicyAccess, PolicyEnd, PolicyId, RunId, RunOutcome, RunStatus,
 };
@@ -294,11 +295,15 @@ impl Assessor {
         }
         let psi_ms = millis(psi_started.elapsed());
         let finishing = std::time::Instant::now();
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(|e| aborted(format!("no randomness: {e}")))?;
+        let salt = MatchesSalt(salt);
         let result = match count_only {
             Some(count) => RunResult {
                 count,
                 matches: Vec::new(),
                 count_only: true,
+                salt,
             },
             None => {
                 let matches: Vec<SubjectPseudonym> = own
@@ -311,6 +316,7 @@ impl Assessor {
                     count: u64::try_from(matches.len()).unwrap_or(u64::MAX),
                     matches,
                     count_only: false,
+                    salt,
                 }
             }
         };
@@ -319,9 +325,14 @@ impl Assessor {
             .policy_results
             .put(&run, &result)
             .map_err(|e| aborted(e.to_string()))?;
+        // The ledger gets a salted commitment to the matches (own set is ascending and
+        // distinct, and so are the kept ones), so a matched person's history can show the
+        // run with a proof, while the root says nothing of who or how many.
+        let tree = MatchesTree::new(run, salt, &result.matches)
+            .ok_or_else(|| aborted("the matches are not ascending and distinct"))?;
         let end = Call::PolicyEnd(PolicyEnd {
             run,
-            outcome: RunOutcome::Completed,
+            outcome: RunOutcome::Completed(tree.root()),
         });
         match self.record(&end).await {
             Ok(crate::shared::SubmitOutcome::Committed { .. }) => {
