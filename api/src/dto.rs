@@ -693,7 +693,7 @@ pub struct RunTimingsBody {
     pub evaluate_ms: u64,
     /// All PSI steps over the nodes' p2p streams.
     pub psi_ms: u64,
-    /// Storing the result and committing the run's end.
+    /// Storing the result and, once it committed, recording the run's end.
     pub finish_ms: u64,
 }
 

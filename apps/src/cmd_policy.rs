@@ -241,6 +241,9 @@ fn print_run(b: &PolicyRunBody) {
     if let Some(f) = &b.failure {
         println!("  failed: {f}");
     }
+    if let Some(root) = &b.matches_root {
+        println!("  matches commitment (salted; shows no one): {root}");
+    }
     for a in &b.accesses {
         println!(
             "  access by member {} at block {}: {}",

@@ -339,6 +339,7 @@ fn shipped_policies_parse() {
         names.into_iter().collect::<Vec<_>>(),
         [
             "aged-80-alone-dementia",
+            "aged-80-alone-fell-count",
             "care-grade-without-ltc",
             "centenarians"
         ]
@@ -441,6 +442,7 @@ struct Expected {
     insurance_dementia_24m: BTreeSet<SubjectPseudonym>,
     insurance_ltc: BTreeSet<SubjectPseudonym>,
     health_checkup_12m: BTreeSet<SubjectPseudonym>,
+    health_fell_12m: BTreeSet<SubjectPseudonym>,
 }
 
 fn expected(dir: &Path) -> Expected {
@@ -487,7 +489,14 @@ fn expected(dir: &Path) -> Expected {
         })
         .map(|(s, _)| s)
         .collect();
-    let health_checkup_12m = latest(&truth(dir, Department::Health), "exam_date")
+    let health = latest(&truth(dir, Department::Health), "exam_date");
+    // The latest check-up's falls in the 12 months before it.
+    let health_fell_12m = health
+        .iter()
+        .filter(|(_, r)| int(r, "falls_12m").is_some_and(|n| n >= 1))
+        .map(|(s, _)| *s)
+        .collect();
+    let health_checkup_12m = health
         .into_iter()
         .filter(|(_, r)| months(day(&r["exam_date"]), as_of()) <= 11)
         .map(|(s, _)| s)
@@ -499,6 +508,7 @@ fn expected(dir: &Path) -> Expected {
         insurance_dementia_24m,
         insurance_ltc,
         health_checkup_12m,
+        health_fell_12m,
     }
 }
 
@@ -603,6 +613,21 @@ async fn on_synthetic_data(s: &TestStore) {
     let by_hand: BTreeSet<_> = want
         .civil_grade_2
         .difference(&want.insurance_ltc)
+        .copied()
+        .collect();
+    assert_eq!(plain, by_hand);
+    counts.push((spec.name().to_string(), plain.len()));
+
+    // aged-80-alone-fell-count: cardinality mode (the receiver learns only this set's
+    // size); the health term reads the latest check-up's falls.
+    let spec = shipped("aged-80-alone-fell-count");
+    assert_eq!(spec.mode(), Mode::Cardinality);
+    assert_eq!(term_set(store, &spec, 0).await, want.civil_80_alone);
+    assert_eq!(term_set(store, &spec, 1).await, want.health_fell_12m);
+    let plain = evaluate_plain(&spec, &stores, AS_OF).await.expect("plain");
+    let by_hand: BTreeSet<_> = want
+        .civil_80_alone
+        .intersection(&want.health_fell_12m)
         .copied()
         .collect();
     assert_eq!(plain, by_hand);

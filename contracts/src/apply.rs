@@ -315,6 +315,7 @@ impl State {
             batches_by_subject: BTreeSet::new(),
             policies: BTreeMap::new(),
             runs: BTreeMap::new(),
+            open_runs: BTreeSet::new(),
         };
         let admins = state.admin_count(genesis.time_ms);
         if genesis.threshold == 0 || u64::from(genesis.threshold) > admins {

@@ -45,6 +45,7 @@ pub(crate) fn open(cx: Context<'_>, p: &PolicyRun) -> Result<Outcome, Rejection>
         return Err(Rejection::RunExists { run: p.run });
     }
     let receiver = policy.receiver;
+    state.open_runs.insert(p.run);
     state.runs.insert(
         p.run,
         PolicyRunRecord {
@@ -120,5 +121,6 @@ pub(crate) fn end(cx: Context<'_>, e: &PolicyEnd) -> Result<Outcome, Rejection> 
         run.ended_at = Some(at);
         run.matches = matches;
     }
+    state.open_runs.remove(&e.run);
     Ok(Outcome::RunEnded { run: e.run, status })
 }

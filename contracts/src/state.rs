@@ -549,6 +549,8 @@ pub struct State {
     pub(crate) batches_by_subject: BTreeSet<(SubjectPseudonym, RequestId)>,
     pub(crate) policies: BTreeMap<PolicyId, PolicyRecord>,
     pub(crate) runs: BTreeMap<RunId, PolicyRunRecord>,
+    /// The runs still open (an index of `runs`, not hashed): the nodes' work list.
+    pub(crate) open_runs: BTreeSet<RunId>,
 }
 
 impl State {
@@ -595,6 +597,10 @@ impl State {
     /// Every policy run, by id.
     pub fn runs(&self) -> impl Iterator<Item = (&RunId, &PolicyRunRecord)> {
         self.runs.iter()
+    }
+    /// The policy runs still open, by id: without walking the ended ones.
+    pub fn open_runs(&self) -> impl Iterator<Item = &RunId> {
+        self.open_runs.iter()
     }
     /// A model.
     pub fn model(&self, model: &ModelId) -> Option<&ModelRecord> {

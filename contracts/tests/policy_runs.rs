@@ -104,6 +104,12 @@ fn a_run_is_opened_accessed_and_completed_by_the_right_parties() {
         try_call(&mut w, Who::Node(0), &open(1), 4),
         Err(Rejection::RunExists { .. })
     ));
+    let open_ids: Vec<RunId> = w.state.open_runs().copied().collect();
+    assert_eq!(
+        open_ids,
+        [RunId::from_bytes([1; 32])],
+        "the open index lists the run"
+    );
     // Accesses: each department once, as itself, within the policy's categories.
     let civil = CategorySet::of(&[C::AbilityAssessment]);
     let insurance = CategorySet::of(&[C::InsuranceClaims]);

@@ -167,6 +167,14 @@ fn a_leader_lying_about_block_time_gets_no_certificate_and_the_chain_goes_on() {
         "\n[faults]\nproposal_time_offset_ms = {hour_ms}\n"
     ));
     std::fs::write(&config, text0).unwrap();
+    // The others campaign only after 8–16 s without a leader (node 0: 1.5–3 s), so node 0
+    // is elected first even on a loaded machine; they still take over once they refuse it.
+    for i in 1..3 {
+        let config = net.config_path(i);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("\n[faults]\nelection_timeout_min_ms = 8000\n");
+        std::fs::write(&config, text).unwrap();
+    }
     // Make node 0 the leader: it starts alone and, once it stops waiting for peers
     // (`PEERS_AT_START_WAIT`), campaigns (raising its term) before the others start, so they
     // grant it their votes; retried if another node still wins.

@@ -61,6 +61,10 @@ pub struct FaultSection {
     /// predicate, in milliseconds (a node stalled mid-run, so a test can kill it there).
     #[serde(default)]
     pub policy_pause_after_access_ms: u64,
+    /// This node's shortest Raft election time-out in milliseconds (the longest is twice
+    /// that; default 1,500): a test slows the others' campaigns so one node surely leads.
+    #[serde(default)]
+    pub election_timeout_min_ms: Option<u64>,
 }
 
 /// `[assessment]`.

@@ -91,7 +91,7 @@ pub struct RunTimings {
     pub evaluate_ms: u64,
     /// All PSI steps, from the first dial to the last match, in milliseconds.
     pub psi_ms: u64,
-    /// Storing the result and committing the run's end, in milliseconds.
+    /// Storing the result and, once it committed, recording the run's end, in milliseconds.
     pub finish_ms: u64,
 }
 
@@ -218,14 +218,14 @@ impl PolicyResults {
         }
     }
 
-    /// Records how long the phases of `run` took (the most recent
+    /// Records (or updates) how long the phases of `run` took (the most recent
     /// [`TIMINGS_KEPT`] runs are kept).
     pub fn set_timings(&self, run: &RunId, timings: RunTimings) {
         let mut map = self
             .timings
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= TIMINGS_KEPT {
+        if map.len() >= TIMINGS_KEPT && !map.contains_key(run) {
             // Run ids are random: dropping the smallest drops an arbitrary old one.
             map.pop_first();
         }

@@ -83,9 +83,11 @@ pub use spec::{
 
 /// The shipped policies' TOML texts (`connectors/policies/`): aged 80+ living alone with a
 /// recent dementia diagnosis; centenarians with a check-up in the last year; care grade 2+
-/// without long-term-care insurance.
-pub const SHIPPED: [&str; 3] = [
+/// without long-term-care insurance; and, in cardinality mode, how many residents aged 80+
+/// living alone fell in the 12 months before their latest check-up.
+pub const SHIPPED: [&str; 4] = [
     include_str!("../../policies/aged-80-alone-dementia.toml"),
     include_str!("../../policies/centenarians.toml"),
     include_str!("../../policies/care-grade-without-ltc.toml"),
+    include_str!("../../policies/aged-80-alone-fell-count.toml"),
 ];

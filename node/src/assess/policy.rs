@@ -26,7 +26,7 @@ use std::time::Duration;
 use weinong_connectors::policy::{Combine, Mode as PolicyMode, PolicySpec, evaluate_term};
 use weinong_contracts::policy_matches::{MatchesSalt, MatchesTree};
 use weinong_contracts::{
-    Call, FailureReason, PolicyAccess, PolicyEnd, PolicyId, RunId, RunOutcome, RunStatus,
+    Call, FailureReason, PolicyAccess, PolicyEnd, PolicyId, RunId, RunOutcome,
 };
 use weinong_keys::SubjectPseudonym;
 use weinong_mpc::psi::{IdentifierList, Mode};
@@ -86,12 +86,7 @@ impl Assessor {
     /// Starts every open policy run this node is not serving yet.
     pub(super) fn sweep_policy_runs(self: &Arc<Self>) {
         let open: Vec<RunId> = match self.shared.ledger() {
-            Ok(replica) => replica
-                .state
-                .runs()
-                .filter(|(_, r)| r.status == RunStatus::Open)
-                .map(|(id, _)| *id)
-                .collect(),
+            Ok(replica) => replica.state.open_runs().copied().collect(),
             Err(e) => {
                 tracing::error!(error = %e, "policy driver cannot read the replica");
                 return;
@@ -334,14 +329,19 @@ impl Assessor {
             run,
             outcome: RunOutcome::Completed(tree.root()),
         });
+        // Timings are in place before the end can be seen on the ledger (a caller that sees
+        // the run completed finds them), then updated with the commit's time.
+        let results = &self.shared.assess.policy_results;
+        let mut timings = RunTimings {
+            evaluate_ms,
+            psi_ms,
+            finish_ms: millis(finishing.elapsed()),
+        };
+        results.set_timings(&run, timings);
         match self.record(&end).await {
             Ok(crate::shared::SubmitOutcome::Committed { .. }) => {
-                let timings = RunTimings {
-                    evaluate_ms,
-                    psi_ms,
-                    finish_ms: millis(finishing.elapsed()),
-                };
-                self.shared.assess.policy_results.set_timings(&run, timings);
+                timings.finish_ms = millis(finishing.elapsed());
+                results.set_timings(&run, timings);
                 Ok(Some(result.count))
             }
             Ok(other) => Err(aborted(format!("run end not committed: {other:?}"))),

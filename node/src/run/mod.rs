@@ -49,14 +49,16 @@ pub fn member_set(genesis: &Genesis) -> anyhow::Result<MemberSet> {
         .context("the genesis member set is not usable")
 }
 
-fn raft_config(name: &str) -> anyhow::Result<Arc<Config>> {
+fn raft_config(name: &str, election_timeout_min_ms: Option<u64>) -> anyhow::Result<Arc<Config>> {
+    // Generous for a loaded 2-core machine running three nodes: a block of 1,000
+    // transactions is ~300 KiB to replicate and verify. A test may slow one node's
+    // campaigns (`[faults]`) so that another is sure to lead first.
+    let election_timeout_min = election_timeout_min_ms.unwrap_or(1_500);
     let config = Config {
         cluster_name: name.to_string(),
-        // Generous for a loaded 2-core machine running three nodes: a block of 1,000
-        // transactions is ~300 KiB to replicate and verify.
         heartbeat_interval: 250,
-        election_timeout_min: 1_500,
-        election_timeout_max: 3_000,
+        election_timeout_min,
+        election_timeout_max: election_timeout_min.saturating_mul(2),
         max_payload_entries: 16,
         snapshot_policy: openraft::SnapshotPolicy::Never,
         ..Default::default()
@@ -178,7 +180,13 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     }
     let raft = Raft::new(
         me,
-        raft_config(&config.name)?,
+        raft_config(
+            &config.name,
+            config
+                .faults
+                .as_ref()
+                .and_then(|f| f.election_timeout_min_ms),
+        )?,
         Network { p2p: p2p.clone() },
         log,
         sm,
