@@ -16,9 +16,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::Args;
-use weinong_api::dto::PolicyRunBody;
 use weinong_connectors::date::Date;
-use weinong_connectors::policy::{Combine, PolicySpec, SHIPPED, evaluate_term};
+use weinong_connectors::policy::{Combine, PolicySpec, evaluate_term};
 use weinong_connectors::{Department, Store};
 use weinong_contracts::{Call, PolicyRun, RunId};
 use weinong_mpc::psi::{self, IdentifierList, Mode, NoProgress};
@@ -29,6 +28,7 @@ use crate::cmd_assess::submit_one;
 use crate::cmd_bench_ledger::open_key;
 use crate::cmd_devnet::{Manifest, read_manifest, read_password};
 use crate::cmd_devnet_data::DATABASE_FILE;
+use crate::cmd_policy::poll_until_end;
 
 /// `weinong bench policy`.
 #[derive(Args)]
@@ -50,13 +50,7 @@ pub fn bench_policy(args: BenchPolicyArgs) -> Result<Outcome> {
 }
 
 async fn run(args: BenchPolicyArgs) -> Result<Outcome> {
-    let spec = SHIPPED
-        .iter()
-        .map(|t| PolicySpec::from_toml(t).map_err(|e| anyhow!("a shipped policy: {e}")))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .find(|s| s.name() == args.policy)
-        .ok_or_else(|| anyhow!("--policy {}: no shipped policy of that name", args.policy))?;
+    let (spec, policy) = crate::cmd_policy::find(&args.policy)?;
     let manifest = read_manifest(&args.dir)?;
     let password = read_password(&args.dir)?;
     let receiver = spec.receiver().party();
@@ -76,7 +70,6 @@ async fn run(args: BenchPolicyArgs) -> Result<Outcome> {
     let mut run = [0u8; 32];
     getrandom::fill(&mut run).map_err(|e| anyhow!("no randomness: {e}"))?;
     let run = RunId::from_bytes(run);
-    let policy = weinong_contracts::policy_id(&spec.canonical_bytes());
     let started = Instant::now();
     submit_one(
         &client,
@@ -85,7 +78,18 @@ async fn run(args: BenchPolicyArgs) -> Result<Outcome> {
     )
     .await?;
     let opened = started.elapsed();
-    let body = wait_for_end(&client, &run, started, Duration::from_secs(args.wait_secs)).await?;
+    let wait = Duration::from_secs(args.wait_secs);
+    let every = Duration::from_millis(100);
+    let body = poll_until_end(&client, &run, wait, every, |stage| {
+        println!("  {:>7.2} s      {stage}", started.elapsed().as_secs_f64());
+    })
+    .await
+    .ok_or_else(|| {
+        anyhow!(
+            "run {run} is still open after {} s; see `weinong policy status --run {run}`",
+            wait.as_secs()
+        )
+    })?;
     let total = started.elapsed();
     if body.status != "completed" {
         bail!(
@@ -210,41 +214,4 @@ fn loopback_psi(receiver: IdentifierList, sender: IdentifierList) -> Result<u64>
         .join()
         .map_err(|_| anyhow!("the loopback sender's thread panicked"))??;
     Ok(report.intersection)
-}
-
-/// Polls the run until it ends, printing each stage of the receiver's node with the time
-/// (since `started`) it was first seen.
-async fn wait_for_end(
-    client: &Client,
-    run: &RunId,
-    started: Instant,
-    wait: Duration,
-) -> Result<PolicyRunBody> {
-    let mut last_stage = None;
-    loop {
-        // Not on the node's replica yet (404), or a transient error: the next poll tries again.
-        if let Ok(body) = client
-            .get::<PolicyRunBody>(&format!("/v1/policy-runs/{run}"))
-            .await
-        {
-            if body.status != "open" {
-                return Ok(body);
-            }
-            if body.stage.is_some() && body.stage != last_stage {
-                println!(
-                    "  {:>7.2} s      {}",
-                    started.elapsed().as_secs_f64(),
-                    body.stage.as_deref().unwrap_or_default()
-                );
-                last_stage = body.stage;
-            }
-        }
-        if started.elapsed() > wait {
-            bail!(
-                "run {run} is still open after {} s; see `weinong policy status --run {run}`",
-                wait.as_secs()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }

@@ -93,7 +93,7 @@ pub(crate) fn policy_categories(spec: &PolicySpec) -> weinong_contracts::Categor
 }
 
 /// The shipped policy named (or with id) `which`, and its ledger id.
-fn find(which: &str) -> Result<(PolicySpec, weinong_contracts::PolicyId)> {
+pub(crate) fn find(which: &str) -> Result<(PolicySpec, weinong_contracts::PolicyId)> {
     let all = shipped()?;
     let names: Vec<String> = all.iter().map(|s| s.name().to_owned()).collect();
     for spec in all {
@@ -183,6 +183,34 @@ async fn run(ctx: &Ctx, cmd: PolicyCmd) -> Result<Outcome> {
 /// Polls the run until it ends, printing its stage as it changes.
 async fn wait_for_end(ctx: &Ctx, run: &RunId, wait: Duration) -> Result<Outcome> {
     let client = ctx.client()?;
+    let ended = poll_until_end(&client, run, wait, Duration::from_millis(300), |stage| {
+        println!("  {stage}");
+    })
+    .await;
+    let Some(body) = ended else {
+        println!(
+            "run {run} is still open after {} s; see `weinong policy status --run {run}`",
+            wait.as_secs()
+        );
+        return Ok(Outcome::Unavailable);
+    };
+    print_run(&body);
+    Ok(if body.status == "completed" {
+        Outcome::Ok
+    } else {
+        Outcome::Refused
+    })
+}
+
+/// Polls `run` every `every` until it is no longer open (its body), calling `on_stage` with
+/// the receiver node's stage each time it changes; `None` once `wait` has passed.
+pub(crate) async fn poll_until_end(
+    client: &crate::client::Client,
+    run: &RunId,
+    wait: Duration,
+    every: Duration,
+    mut on_stage: impl FnMut(&str),
+) -> Option<PolicyRunBody> {
     let started = Instant::now();
     let mut last_stage = None;
     loop {
@@ -190,18 +218,11 @@ async fn wait_for_end(ctx: &Ctx, run: &RunId, wait: Duration) -> Result<Outcome>
             .get::<PolicyRunBody>(&format!("/v1/policy-runs/{run}"))
             .await
         {
-            Ok(body) if body.status != "open" => {
-                print_run(&body);
-                return Ok(if body.status == "completed" {
-                    Outcome::Ok
-                } else {
-                    Outcome::Refused
-                });
-            }
+            Ok(body) if body.status != "open" => return Some(body),
             Ok(body) => {
                 if body.stage != last_stage {
                     if let Some(stage) = &body.stage {
-                        println!("  {stage}");
+                        on_stage(stage);
                     }
                     last_stage = body.stage;
                 }
@@ -211,13 +232,9 @@ async fn wait_for_end(ctx: &Ctx, run: &RunId, wait: Duration) -> Result<Outcome>
             Err(_) => {}
         }
         if started.elapsed() > wait {
-            println!(
-                "run {run} is still open after {} s; see `weinong policy status --run {run}`",
-                wait.as_secs()
-            );
-            return Ok(Outcome::Unavailable);
+            return None;
         }
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(every).await;
     }
 }
 
