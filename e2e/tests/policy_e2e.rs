@@ -79,6 +79,30 @@ fn policy_cli(net: &DevnetProcess, args: &[&str], key: &str, url: &str) -> std::
     net.cli(&all)
 }
 
+/// `weinong policy run` (with `extra` arguments) until the ledger takes it: right after a
+/// node restarts, the node asked may not be connected to the Raft leader yet and answers
+/// "unavailable" (nothing committed); that is retried for up to a minute.
+fn open_run_when_available(
+    net: &DevnetProcess,
+    spec: &PolicySpec,
+    extra: &[&str],
+    key: &str,
+    url: &str,
+) -> std::process::Output {
+    let until = Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut args = vec!["run", "--policy", spec.name()];
+        args.extend_from_slice(extra);
+        let out = policy_cli(net, &args, key, url);
+        let said = text(&out);
+        let unavailable = !out.status.success() && said.contains("unavailable ");
+        if !unavailable || Instant::now() > until {
+            return out;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// `weinong policy fetch` of `run` into `csv`: the matched pseudonyms it wrote.
 fn fetch_matches(
     net: &DevnetProcess,
@@ -316,9 +340,10 @@ fn a_node_killed_mid_run_fails_the_run_and_a_retry_succeeds() {
                 .expect("restart"),
         );
         net.wait_caught_up(victim);
-        let out = policy_cli(
+        let out = open_run_when_available(
             &net,
-            &["run", "--policy", spec.name(), "--wait-secs", "0"],
+            &spec,
+            &["--wait-secs", "0"],
             &key,
             &net.url(bystander),
         );
@@ -363,7 +388,7 @@ fn a_node_killed_mid_run_fails_the_run_and_a_retry_succeeds() {
     }
     // The retry completes and equals the plaintext evaluation.
     let url = net.url(receiver);
-    let out = policy_cli(&net, &["run", "--policy", spec.name()], &key, &url);
+    let out = open_run_when_available(&net, &spec, &[], &key, &url);
     let said = text(&out);
     assert!(out.status.success(), "the retry failed:\n{said}");
     assert!(said.contains("completed"), "{said}");
