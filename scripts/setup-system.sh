@@ -4,6 +4,9 @@
 #   openssl       interoperability tests (SM2/SM3 against OpenSSL 3)
 #   postgresql    the PostgreSQL variants of the data tests
 #   systemd       systemd-analyze, which checks the shipped unit (apps/tests/deploy.rs)
+#   nodejs, npm   the web console's build (scripts/console-build.sh)
+#   chromium, fonts-noto-cjk   the console's browser tests (Playwright drives Debian's
+#                 Chromium; the CJK fonts render its Chinese text)
 # Runs as root (CI, the dev machine) or through sudo.
 set -euo pipefail
 need=()
@@ -11,6 +14,10 @@ dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need+=(fonts-noto-cjk)
 command -v clang >/dev/null 2>&1 || dpkg -s libclang-dev >/dev/null 2>&1 || true
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command of the README: system packages, PostgreSQL, then every test of the
 # workspace in the one build profile (release, with overflow checks), then the WebAssembly
-# builds and test.
+# builds and test, then the web console's browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The target directory is cargo's own choice (`target/`, or CARGO_TARGET_DIR when set), the
@@ -14,3 +14,5 @@ fi
 cargo test --release --workspace "$@"
 # weinong-keys and weinong-audit under WebAssembly (Node).
 bash scripts/wasm-test.sh
+# The web console in Chromium against a devnet.
+bash scripts/console-test.sh

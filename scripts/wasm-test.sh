@@ -12,13 +12,7 @@ target=wasm32-unknown-unknown
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 command -v node >/dev/null 2>&1 || { echo "wasm-test: node (v18 or later) is needed" >&2; exit 2; }
 # The runner must be the exact wasm-bindgen version the test links.
-version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
-[ -n "$version" ] || { echo "wasm-test: no wasm-bindgen in Cargo.lock" >&2; exit 2; }
-if ! wasm-bindgen-test-runner --version 2>/dev/null | grep -q " $version\$"; then
-  echo "wasm-test: installing wasm-bindgen-cli $version" >&2
-  cargo install wasm-bindgen-cli --version "$version" --locked \
-    || cargo install wasm-bindgen-cli --version "$version"
-fi
+bash scripts/wasm-bindgen-cli.sh
 cargo build --release --target "$target" -p weinong-keys -p weinong-audit -p weinong-mpc
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --release --target "$target" -p weinong-audit-wasm-test

@@ -583,6 +583,7 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
         }
     });
     print_example(&args.dir, m);
+    runtime.block_on(start_console(&args.dir, m));
     println!(
         "the devnet is running; Ctrl-C stops it (logs: {}/nodes/*/node.log)",
         args.dir.display()
@@ -634,6 +635,68 @@ fn run_nodes(args: &DevnetArgs, m: &Manifest) -> Result<Outcome> {
             "every node exited; see the node.log files under {}",
             args.dir.join("nodes").display()
         )
+    }
+}
+
+/// The console's roles and the actors who log in with them, as printed.
+const CONSOLE_LOGINS: [(&str, &str); 4] = [
+    ("auditor", "审计员 auditor"),
+    ("admin-1", "管理员 admin"),
+    ("registrar", "登记员 registrar"),
+    ("care-home-1", "养老机构 care home"),
+];
+
+/// Serves the web console in front of node 0 on the port just below node 0's API (the
+/// devnet's runtime drives it until the devnet stops), and prints its URL and the keystore
+/// each role logs in with. Without a built console it says how to build one.
+async fn start_console(dir: &Path, m: &Manifest) {
+    let dist = Path::new(crate::cmd_console::DEFAULT_DIST);
+    let Some(node) = m.nodes.first() else {
+        return;
+    };
+    if !dist.join("index.html").is_file() {
+        println!(
+            "console: not built (`bash scripts/console-build.sh` builds it; then restart the devnet)"
+        );
+        return;
+    }
+    let port = node
+        .url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .and_then(|p| p.checked_sub(1));
+    let Some(port) = port else {
+        println!("console: node 0's URL {} names no port", node.url);
+        return;
+    };
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            println!("console: cannot listen on 127.0.0.1:{port}: {e}");
+            return;
+        }
+    };
+    let url = node.url.clone();
+    tokio::spawn(async move {
+        let served = crate::cmd_console::serve(
+            listener,
+            Path::new(crate::cmd_console::DEFAULT_DIST),
+            url,
+            std::future::pending(),
+        );
+        if let Err(e) = served.await {
+            println!("console: {e:#}");
+        }
+    });
+    println!(
+        "console (为侬控制台): http://127.0.0.1:{port} — log in with a keystore and the password in {}:",
+        dir.join("password").display()
+    );
+    for (name, role) in CONSOLE_LOGINS {
+        if let Some(actor) = m.actors.iter().find(|a| a.name == name) {
+            println!("  {role}: {}", dir.join(&actor.keystore).display());
+        }
     }
 }
 

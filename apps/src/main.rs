@@ -24,6 +24,7 @@ mod cmd_bench_e2e;
 mod cmd_bench_ledger;
 mod cmd_bench_policy;
 mod cmd_consent;
+mod cmd_console;
 mod cmd_data;
 mod cmd_devnet;
 mod cmd_devnet_data;
@@ -86,6 +87,8 @@ enum Command {
     /// Run a node: hands over to the `weinong-node` daemon beside this binary.
     #[command(subcommand)]
     Node(cmd_node::NodeCmd),
+    /// Serve the web console (为侬控制台) and pass its API calls through to a node.
+    Console(cmd_console::ConsoleArgs),
     /// Run a whole consortium locally: three department nodes on loopback.
     Devnet(cmd_devnet::DevnetArgs),
     /// Registrar: grant and withdraw consents, list every access to a subject's data.
@@ -155,6 +158,7 @@ fn main() -> ExitCode {
         Command::Ledger(cmd) => cmd_ledger::ledger(cmd),
         Command::Audit(cmd) => cmd_audit::audit(cmd),
         Command::Node(cmd) => cmd_node::node(cmd),
+        Command::Console(args) => cmd_console::console(args),
         Command::Devnet(args) => cmd_devnet::devnet(args),
         Command::Tx(args) => cmd_tx::tx(args),
         Command::Assess(args) => cmd_assess::assess(args),

@@ -81,6 +81,7 @@ fn dependency_arrows_point_one_way() {
             "weinong-audit-wasm-test",
             &["weinong-audit", "weinong-mpc", "weinong-contracts"],
         ),
+        ("weinong-console-wasm", &["weinong-keys", "weinong-audit"]),
         ("weinong-connectors", &["weinong-keys"]),
         (
             "weinong-api",
@@ -113,11 +114,13 @@ fn reachable_from(root: &str, edges: &str) -> BTreeSet<String> {
 
 /// The CLI is a client: it reaches a node over HTTP and starts the `weinong-node` binary,
 /// and links neither the node crate nor its consensus and network stacks, not even in its
-/// tests (those that need them live in `e2e/`).
+/// tests (those that need them live in `e2e/`). It may serve HTTP itself — `weinong
+/// console` serves the web console and passes its calls through, with axum — but holds no
+/// node state behind it.
 #[test]
 fn the_cli_links_no_node_consensus_or_network_stack() {
     let reached = reachable_from("weinong", "normal,build,dev");
-    for forbidden in ["weinong-node", "openraft", "libp2p", "libp2p-swarm", "axum"] {
+    for forbidden in ["weinong-node", "openraft", "libp2p", "libp2p-swarm"] {
         assert!(
             !reached.contains(forbidden),
             "`cargo tree -p weinong` reaches {forbidden}: the CLI must not link the node \
@@ -182,6 +185,30 @@ fn the_verifier_binary_links_no_rocksdb_libp2p_or_openraft() {
         assert!(
             found.is_empty(),
             "weinong-audit-cli must not depend on {heavy}: {found:?}"
+        );
+    }
+}
+
+/// What the console runs in the browser (`weinong-console-wasm`) reaches no database,
+/// network, runtime or consensus stack either: keys, the verifier build of the ledger and
+/// the audit checks only.
+#[test]
+fn the_console_wasm_links_no_server_stack() {
+    let tree = reachable_from("weinong-console-wasm", "normal");
+    assert!(tree.contains("weinong-audit"), "{tree:?}");
+    for heavy in [
+        "rocksdb",
+        "libp2p",
+        "openraft",
+        "tokio",
+        "sqlx",
+        "reqwest",
+        "weinong-node",
+    ] {
+        let found: Vec<&String> = tree.iter().filter(|n| n.contains(heavy)).collect();
+        assert!(
+            found.is_empty(),
+            "weinong-console-wasm must not depend on {heavy}: {found:?}"
         );
     }
 }

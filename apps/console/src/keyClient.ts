@@ -1,0 +1,52 @@
+// The page's side of the key worker: open, sign, close, one promise per message.
+import type { KeyAnswer, KeyRequest } from './keyWorker'
+import { fromWasm } from './errors'
+
+type Pending = { resolve: (a: KeyAnswer & { ok: true }) => void; reject: (e: Error) => void }
+type Op = KeyRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
+
+export class KeyClient {
+  private worker = new Worker(new URL('./keyWorker.ts', import.meta.url), { type: 'module' })
+  private next = 1
+  private pending = new Map<number, Pending>()
+
+  constructor() {
+    this.worker.onmessage = (event: MessageEvent<KeyAnswer>) => {
+      const answer = event.data
+      const waiting = this.pending.get(answer.id)
+      if (!waiting) return
+      this.pending.delete(answer.id)
+      if (answer.ok) waiting.resolve(answer)
+      else waiting.reject(fromWasm(new Error(answer.message)))
+    }
+  }
+
+  private ask(op: Op, transfer: Transferable[] = []): Promise<KeyAnswer & { ok: true }> {
+    const id = this.next++
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.worker.postMessage({ ...op, id }, transfer)
+    })
+  }
+
+  /// Opens the keystore; the password's bytes are moved to the worker (this side's buffer
+  /// is detached) and wiped there.
+  async open(keystore: string, password: string): Promise<string> {
+    const bytes = new TextEncoder().encode(password)
+    const answer = await this.ask({ op: 'open', keystore, password: bytes }, [bytes.buffer])
+    return answer.keyId ?? ''
+  }
+
+  async sign(consortium: string, node: string, method: string, target: string, body: Uint8Array): Promise<[string, string][]> {
+    const answer = await this.ask({ op: 'sign', consortium, node, method, target, body, timeMs: Date.now() })
+    return answer.headers ?? []
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.ask({ op: 'close' })
+    } finally {
+      this.worker.terminate()
+    }
+  }
+}

@@ -1,0 +1,54 @@
+// The Web Worker that holds the logged-in key. The keystore is opened here (PBKDF2 takes
+// seconds; the page stays responsive) and the secret never leaves this worker's
+// WebAssembly memory: the page asks for signatures, never for the key. Logging out
+// frees the key (wiped by its Drop) and ends the worker.
+import init, { ConsoleKey } from './wasm-pkg/weinong_console_wasm.js'
+
+export type KeyRequest =
+  | { id: number; op: 'open'; keystore: string; password: Uint8Array }
+  | { id: number; op: 'sign'; consortium: string; node: string; method: string; target: string; body: Uint8Array; timeMs: number }
+  | { id: number; op: 'close' }
+
+export type KeyAnswer =
+  | { id: number; ok: true; keyId?: string; headers?: [string, string][] }
+  | { id: number; ok: false; message: string }
+
+const ready = init()
+let key: ConsoleKey | null = null
+
+self.onmessage = async (event: MessageEvent<KeyRequest>) => {
+  const request = event.data
+  const answer = (a: KeyAnswer) => (self as unknown as Worker).postMessage(a)
+  try {
+    await ready
+    switch (request.op) {
+      case 'open': {
+        key?.free()
+        key = null
+        try {
+          key = ConsoleKey.open(request.keystore, request.password)
+        } finally {
+          request.password.fill(0)
+        }
+        answer({ id: request.id, ok: true, keyId: key.keyId() })
+        break
+      }
+      case 'sign': {
+        if (!key) throw new Error('internal: no key is open')
+        const headers = JSON.parse(
+          key.sign(request.consortium, request.node, request.method, request.target, request.body, request.timeMs),
+        ) as [string, string][]
+        answer({ id: request.id, ok: true, headers })
+        break
+      }
+      case 'close': {
+        key?.free()
+        key = null
+        answer({ id: request.id, ok: true })
+        break
+      }
+    }
+  } catch (e) {
+    answer({ id: request.id, ok: false, message: e instanceof Error ? e.message : String(e) })
+  }
+}

@@ -1,0 +1,46 @@
+// Bundle verification on the page's thread: the same `weinong-audit` code as the CLI,
+// compiled to WebAssembly.
+import init, { verifyBundle } from './wasm-pkg/weinong_console_wasm.js'
+import { fromWasm } from './errors'
+
+export type CheckOutcome =
+  | { status: 'ok'; detail: string }
+  | { status: 'failed'; reason: string }
+  | { status: 'not_applicable'; detail: string }
+
+export interface Evidence {
+  transactions?: string[]
+  heights?: number[]
+  keys?: string[]
+  hashes?: string[]
+}
+
+export interface Check {
+  name: string
+  outcome: CheckOutcome
+  evidence: Evidence
+}
+
+export interface BundleReport {
+  report: { request: string; checks: Check[] }
+  lines: string[]
+  holds: boolean
+}
+
+let ready: Promise<unknown> | null = null
+
+export async function verify(
+  bundle: string,
+  genesis?: { bytes: Uint8Array; name: string },
+  receipt?: string,
+): Promise<BundleReport> {
+  ready ??= init()
+  await ready
+  try {
+    return JSON.parse(
+      verifyBundle(bundle, genesis?.bytes ?? new Uint8Array(), genesis?.name ?? '', receipt ?? ''),
+    ) as BundleReport
+  } catch (e) {
+    throw fromWasm(e)
+  }
+}

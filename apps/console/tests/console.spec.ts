@@ -1,0 +1,152 @@
+// The console against a real devnet: logging in with a keystore (the key stays in the
+// page), the auditor's in-browser verification of a real bundle equal to `weinong audit
+// verify`, a bundle with one byte changed failing the same named check, the ledger and
+// node pages; every page screenshotted at 1366×768, scanned by axe-core, with no console
+// errors; and no request carrying the password, the keystore's secret or an ID number.
+import { test, expect, type Page, type Request } from '@playwright/test'
+import AxeBuilder from '@axe-core/playwright'
+import { spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { cliVerify, keystore, state } from './devnet'
+
+const s = state()
+const traffic: { url: string; headers: Record<string, string>; body: string }[] = []
+const consoleErrors: string[] = []
+
+function watch(page: Page) {
+  page.on('request', (r: Request) => {
+    traffic.push({ url: r.url(), headers: r.headers(), body: r.postData() ?? '' })
+  })
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text())
+  })
+  page.on('pageerror', (e) => consoleErrors.push(String(e)))
+}
+
+async function login(page: Page, actor: string, password = s.password) {
+  await page.goto(s.consoleUrl)
+  await page.getByTestId('keystore').setInputFiles(keystore(s, actor))
+  await page.getByTestId('password').fill(password)
+  await page.getByTestId('login').click()
+}
+
+async function snapshot(page: Page, name: string) {
+  await page.screenshot({ path: join('test-results', 'screens', `${name}.png`), fullPage: true })
+  const axe = await new AxeBuilder({ page }).analyze()
+  const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+  expect(serious.map((v) => `${v.id}: ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`), `axe on ${name}`).toEqual([])
+}
+
+test.describe.configure({ mode: 'serial' })
+
+test('a wrong password is refused in Chinese and sends nothing of the key', async ({ page }) => {
+  watch(page)
+  await login(page, 'auditor', `${s.password}x`)
+  await expect(page.getByTestId('error')).toContainText('密码错误')
+  await snapshot(page, 'login-refused')
+})
+
+test('the auditor verifies a real bundle in the browser exactly as the CLI does', async ({ page }) => {
+  watch(page)
+  await login(page, 'auditor')
+  await expect(page.getByTestId('roles')).toContainText('审计员')
+  await snapshot(page, 'home')
+
+  await page.getByTestId('nav-audit').click()
+  await page.getByTestId('request-id').fill(s.requestId)
+  await page.getByTestId('fetch').click()
+  await expect(page.getByTestId('verdict')).toContainText('全部检查通过')
+  const lines = (await page.getByTestId('cli-lines').textContent())?.trim().split('\n')
+  expect(lines).toEqual(s.cliLines)
+  expect(lines?.slice(1, -1).every((l) => l.startsWith('ok'))).toBe(true)
+  await snapshot(page, 'audit-fetched')
+})
+
+test('a bundle with one byte changed fails the check the CLI names', async ({ page }) => {
+  watch(page)
+  await login(page, 'auditor')
+  await page.getByTestId('nav-audit').click()
+  await page.getByRole('tab', { name: '核验本地文件' }).click()
+
+  // One byte in the middle of each of the first transactions' canonical bytes.
+  const bundle = JSON.parse(readFileSync(s.bundle, 'utf8'))
+  const entries = bundle.transactions.entries as { bundle: { transaction: string } }[]
+  for (const index of [0, entries.length - 1]) {
+    const copy = structuredClone(bundle)
+    const tx = copy.transactions.entries[index].bundle
+    const bytes = Buffer.from(tx.transaction, 'hex')
+    bytes[bytes.length >> 1] ^= 1
+    tx.transaction = bytes.toString('hex')
+    const file = join('test-results', `tampered-${index}.json`)
+    writeFileSync(file, JSON.stringify(copy, null, 2))
+    const cli = cliVerify(s, [file, '--receipt', s.receipt])
+    const failed = cli.find((l) => l.startsWith('FAILED'))
+    expect(failed, `the CLI fails transaction ${index}`).toBeTruthy()
+    const name = /^FAILED\s+([^:]+):/.exec(failed!)![1]
+
+    await page.getByTestId('bundle-file').setInputFiles(file)
+    await page.getByTestId('receipt-file').setInputFiles(s.receipt)
+    await page.getByTestId('verify').click()
+    await expect(page.getByTestId('verdict')).toContainText(`核验未通过：${name}`)
+    expect((await page.getByTestId('cli-lines').textContent())?.trim().split('\n')).toEqual(cli)
+  }
+  await snapshot(page, 'audit-tampered')
+
+  // Not a bundle at all: said so in Chinese.
+  await page.getByTestId('bundle-file').setInputFiles(keystore(s, 'auditor'))
+  await page.getByTestId('verify').click()
+  await expect(page.getByTestId('error')).toContainText('不是请求证据包')
+})
+
+test('the ledger and node pages show the chain the node serves', async ({ page }) => {
+  watch(page)
+  await login(page, 'auditor')
+  await page.getByTestId('nav-ledger').click()
+  const height = Number(await page.getByTestId('latest-block').getByTestId('height').textContent())
+  expect(height).toBeGreaterThan(0)
+  await page.getByTestId('height-input').locator('input').fill('1')
+  await page.getByTestId('show-block').click()
+  await expect(page.getByTestId('shown-block').getByTestId('height')).toHaveText('1')
+  await snapshot(page, 'ledger')
+
+  await page.getByTestId('nav-node').click()
+  await expect(page.getByTestId('node-height')).toHaveText(/^\d+$/)
+  expect(Number(await page.getByTestId('node-height').textContent())).toBeGreaterThanOrEqual(height)
+  await snapshot(page, 'node')
+})
+
+test.afterAll(() => {
+  // Secrets that must never travel: the password, the keystores' sealed secrets and the
+  // example person's ID number.
+  const sealed = s.actors.map((a) => JSON.parse(readFileSync(join(s.dir, a.keystore), 'utf8')).cipher.sealed as string)
+  const secrets = [s.password, s.example, ...sealed]
+  expect(traffic.length).toBeGreaterThan(10)
+  for (const r of traffic) {
+    const text = `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`
+    for (const secret of secrets) expect(text.includes(secret), `a request to ${r.url} carries a secret`).toBe(false)
+  }
+  expect(consoleErrors).toEqual([])
+})
+
+test('a console whose node is down says so in Chinese', async ({ page }) => {
+  watch(page)
+  // `weinong console` on its own, in front of a port nobody listens on.
+  const server = spawn(s.weinong, ['console', '--node', 'http://127.0.0.1:9', '--listen', '127.0.0.1:27390'], { stdio: 'ignore' })
+  try {
+    await expect.poll(async () => (await fetch('http://127.0.0.1:27390/').catch(() => null))?.status ?? 0).toBe(200)
+    const page404 = await fetch('http://127.0.0.1:27390/v1/node')
+    expect(page404.status).toBe(502)
+    expect((await page404.json()).code).toBe('node_unreachable')
+    const index = await fetch('http://127.0.0.1:27390/')
+    expect(index.headers.get('content-security-policy')).toContain("script-src 'self' 'wasm-unsafe-eval'")
+    consoleErrors.length = 0
+    await page.goto('http://127.0.0.1:27390/')
+    await expect(page.getByTestId('error')).toContainText('无法连接节点')
+    // The browser logs the failed /v1/node load itself; that one is expected here.
+    consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((e) => !e.includes('502')))
+    await snapshot(page, 'login-node-down')
+  } finally {
+    server.kill('SIGTERM')
+  }
+})

@@ -1,0 +1,30 @@
+//! `weinong-console-wasm`: what the web console (`apps/console`) runs inside the browser,
+//! compiled to WebAssembly with `wasm-bindgen --target web`.
+//!
+//! Owns three things, each a thin composition of crates the CLI uses too, so the page and
+//! the CLI cannot disagree:
+//! - [`ConsoleKey`]: a keystore opened with its password (`weinong-keys`' PBKDF2-HMAC-SM3
+//!   and AES-GCM), held in the page's WebAssembly memory only, wiped when dropped; it signs
+//!   `/v1` requests exactly as `weinong-api`'s client does ([`weinong_keys::request_auth`]).
+//! - [`verify_bundle`]: a request bundle's verification by `weinong-audit`, the report the
+//!   CLI's `weinong audit verify` prints, line for line ([`BundleReport::lines`]).
+//! - [`ConsoleError`]: every refusal with a closed [`ConsoleError::code`], which the page
+//!   turns into Chinese text that says what to do.
+//!
+//! Must not know: the network, the DOM, storage or the clock (the page passes the time in);
+//! the page owns fetching and showing. The `#[wasm_bindgen]` surface is `bindings` (wasm32
+//! only); everything else is plain Rust, tested natively (`tests/`).
+
+#![deny(missing_docs)]
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+mod error;
+mod key;
+mod verify;
+
+pub use error::ConsoleError;
+pub use key::{ConsoleKey, SignedHeaders};
+pub use verify::{BundleReport, verify_bundle};

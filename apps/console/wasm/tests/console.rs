@@ -1,0 +1,165 @@
+//! The console's WebAssembly half, natively: a keystore opens only with its password and
+//! wipes the password; signatures verify under the node's rule (and fail for anything
+//! else); a real bundle's report equals the native audit's, and a changed byte fails the
+//! same named check.
+
+#![allow(clippy::unwrap_used, reason = "a test")]
+
+use weinong_audit::{Check, Report};
+use weinong_audit_wasm_test::{
+    BUNDLE, GENESIS, NATIVE_REPORT, NATIVE_TAMPERED, RECEIPT, TAMPERED, tampered,
+};
+use weinong_console_wasm::{ConsoleError, ConsoleKey, verify_bundle};
+use weinong_keys::{
+    KDF_ITERATIONS_MIN, KeyId, KeyPair, RequestScope, RequestSignature,
+    seal_keystore_with_iterations, verify_request,
+};
+
+fn keystore(password: &str) -> (KeyPair, String) {
+    let key = KeyPair::generate();
+    let text =
+        seal_keystore_with_iterations(&key, password.as_bytes(), KDF_ITERATIONS_MIN).unwrap();
+    (key, text)
+}
+
+#[test]
+fn a_keystore_opens_with_its_password_only_and_the_password_is_wiped() {
+    let (key, text) = keystore("correct horse");
+    let mut password = b"correct horse".to_vec();
+    let opened = ConsoleKey::open(&text, &mut password).unwrap();
+    assert_eq!(opened.key_id(), key.key_id());
+    assert!(
+        password.iter().all(|&b| b == 0),
+        "the password bytes are wiped"
+    );
+
+    let mut wrong = b"correct horsf".to_vec();
+    let e = ConsoleKey::open(&text, &mut wrong).err().unwrap();
+    assert!(matches!(e, ConsoleError::WrongPassword), "{e}");
+    assert_eq!(e.code(), "wrong_password");
+    assert!(wrong.iter().all(|&b| b == 0));
+
+    for junk in ["", "{}", "not json", &text[..text.len() / 2]] {
+        let e = ConsoleKey::open(junk, &mut b"x".to_vec()).err().unwrap();
+        assert_eq!(e.code(), "not_a_keystore", "{junk:?}: {e}");
+    }
+}
+
+#[test]
+fn signatures_verify_under_the_nodes_rule_and_only_for_what_was_signed() {
+    let (key, text) = keystore("pw");
+    let opened = ConsoleKey::open(&text, &mut b"pw".to_vec()).unwrap();
+    let scope = RequestScope {
+        consortium: [7; 32],
+        node: KeyId::from_bytes([9; 32]),
+    };
+    let headers = opened
+        .sign(
+            &hex::encode(scope.consortium),
+            &scope.node.to_hex(),
+            "POST",
+            "/v1/transactions",
+            b"{\"a\":1}",
+            1_765_000_000_000,
+        )
+        .unwrap()
+        .0;
+    let value = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap()
+    };
+    let signature = RequestSignature::from_headers(
+        value("x-weinong-key"),
+        value("x-weinong-time"),
+        value("x-weinong-signature"),
+        value("x-weinong-consortium"),
+        value("x-weinong-node"),
+    )
+    .unwrap();
+    let public = key.public_key();
+    verify_request(
+        public,
+        &scope,
+        "POST",
+        "/v1/transactions",
+        b"{\"a\":1}",
+        &signature,
+    )
+    .unwrap();
+    // Another body, path or node: refused.
+    assert!(
+        verify_request(
+            public,
+            &scope,
+            "POST",
+            "/v1/transactions",
+            b"{\"a\":2}",
+            &signature
+        )
+        .is_err()
+    );
+    assert!(
+        verify_request(
+            public,
+            &scope,
+            "POST",
+            "/v1/transaction",
+            b"{\"a\":1}",
+            &signature
+        )
+        .is_err()
+    );
+    let other = RequestScope {
+        node: KeyId::from_bytes([8; 32]),
+        ..scope
+    };
+    assert!(
+        verify_request(
+            public,
+            &other,
+            "POST",
+            "/v1/transactions",
+            b"{\"a\":1}",
+            &signature
+        )
+        .is_err()
+    );
+
+    let e = opened
+        .sign("zz", &scope.node.to_hex(), "GET", "/", b"", 1)
+        .err()
+        .unwrap();
+    assert_eq!(e.code(), "bad_scope");
+    assert!(e.to_string().contains("consortium"), "{e}");
+}
+
+#[test]
+fn a_real_bundle_reports_as_natively_and_a_changed_byte_fails_the_named_check() {
+    let native: Report = serde_json::from_str(NATIVE_REPORT).unwrap();
+    let ours = verify_bundle(BUNDLE, Some((GENESIS, "genesis.bin")), Some(RECEIPT)).unwrap();
+    assert_eq!(ours.report, native);
+    assert!(ours.holds);
+    assert_eq!(ours.lines, native.lines());
+
+    let failures: Vec<Check> = serde_json::from_str(NATIVE_TAMPERED).unwrap();
+    for (&index, expected) in TAMPERED.iter().zip(&failures) {
+        let report = verify_bundle(
+            &tampered(index),
+            Some((GENESIS, "genesis.bin")),
+            Some(RECEIPT),
+        )
+        .unwrap();
+        assert!(!report.holds, "transaction {index} changed");
+        assert_eq!(report.report.first_failed(), Some(expected));
+    }
+
+    for junk in ["", "{}", "[1,2]"] {
+        let e = verify_bundle(junk, None, None).err().unwrap();
+        assert_eq!(e.code(), "not_a_bundle", "{junk:?}: {e}");
+    }
+    let e = verify_bundle(BUNDLE, None, Some("{")).err().unwrap();
+    assert!(e.to_string().starts_with("receipt"), "{e}");
+}
