@@ -81,7 +81,15 @@ fn dependency_arrows_point_one_way() {
             "weinong-audit-wasm-test",
             &["weinong-audit", "weinong-mpc", "weinong-contracts"],
         ),
-        ("weinong-console-wasm", &["weinong-keys", "weinong-audit"]),
+        (
+            "weinong-console-wasm",
+            &[
+                "weinong-keys",
+                "weinong-ledger",
+                "weinong-contracts",
+                "weinong-audit",
+            ],
+        ),
         ("weinong-connectors", &["weinong-keys"]),
         (
             "weinong-api",

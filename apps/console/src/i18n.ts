@@ -4,7 +4,7 @@ import { createI18n } from 'vue-i18n'
 
 const zh = {
   app: { title: '为侬控制台', subtitle: '养老服务可信数据层', logout: '退出登录', language: 'English' },
-  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维' },
+  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录' },
   role: {
     admin: '管理员', auditor: '审计员', department: '部门节点', institution: '养老机构',
     registrar: '登记员', steward: '数据管理员', none: '无角色',
@@ -40,6 +40,28 @@ const zh = {
     committed: '已提交交易', latency: '提交延迟（平均）', assessments: '已完成评估', lag: '落后条目',
     yes: '是', no: '否', unknown: '未知', refreshed: '每5秒刷新；上次刷新 {time}', history: '高度变化（最近 {n} 次采样）',
   },
+  consent: {
+    title: '同意登记', grant: '登记同意', withdraw: '撤回同意', idNumber: '身份证号（仅在本机处理，不发送明文）',
+    grantee: '被授权机构密钥标识（64位十六进制）', purpose: '使用目的', categories: '数据类别', days: '有效天数',
+    submit: '登记同意', withdrawSubmit: '撤回', consentId: '同意编号（64位十六进制）',
+    granted: '已记录同意 {consent}（区块 {height}）', withdrawn: '已撤回同意 {consent}（区块 {height}）',
+    rejected: '账本拒绝了该交易：{reason}', pending: '正在提交到联盟账本…', badDays: '有效天数应为1至3650天。',
+  },
+  access: {
+    title: '个人数据访问记录', lookup: '查询', idNumber: '身份证号（仅在本机处理，不发送明文）', none: '账本上没有此人的数据访问记录。',
+    time: '时间', height: '区块', department: '访问部门', categories: '数据类别', request: '评估请求', consent: '依据的同意',
+    print: '打印给本人', count: '共 {n} 条访问记录（截至账本时间 {time}）', truncated: '记录过多，仅显示前 {n} 条。',
+    policy: '免申即享政策匹配：{name}（法律依据：{basis}，区块 {height}）', node: '成员节点 {n}',
+    holder: { civil: '民政', health: '卫健', insurance: '医保' },
+  },
+  purpose: {
+    admission_assessment: '入住评估', periodic_assessment: '定期评估', subsidy_income_check: '补贴收入核对',
+    eligibility_push: '免申即享', supervision: '服务监管',
+  },
+  category: {
+    ability_assessment: '能力评估', household_income: '家庭收入', subsidies: '补贴', vital_signs: '体征',
+    diagnoses: '诊断', falls: '跌倒', screens: '筛查', insurance_claims: '医保结算', hospital_stays: '住院', medications: '用药',
+  },
   errors: {
     wrong_password: '密码错误，或密钥库文件被改动。请核对密码后重试。',
     not_a_keystore: '所选文件不是为侬密钥库。请选择 weinong keys new 生成的 JSON 文件。',
@@ -56,6 +78,9 @@ const zh = {
     no_such_block: '账本上还没有这个高度的区块。',
     stale_request: '本机时间与节点时钟相差过大。请校准本机时间后重试。',
     overloaded: '节点繁忙，请稍后重试。',
+    bad_id: '身份证号无效：请核对18位号码与校验位。',
+    bad_form: '表单有误：{message}',
+    oprf: '节点返回的假名结果无法使用，请联系节点运维：{message}',
     bad_scope: '节点返回的联盟或节点标识格式有误，请联系节点运维。',
     sign: '无法对请求签名：{message}',
     internal: '控制台内部错误：{message}',
@@ -67,7 +92,7 @@ type Messages = typeof zh
 
 const en: Messages = {
   app: { title: 'Weinong console', subtitle: 'Trusted data layer of elderly care', logout: 'Log out', language: '中文' },
-  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations' },
+  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history' },
   role: {
     admin: 'Admin', auditor: 'Auditor', department: 'Department node', institution: 'Care home',
     registrar: 'Registrar', steward: 'Data steward', none: 'No role',
@@ -103,6 +128,28 @@ const en: Messages = {
     committed: 'Committed transactions', latency: 'Commit latency (mean)', assessments: 'Assessments computed', lag: 'Lag (entries)',
     yes: 'yes', no: 'no', unknown: 'unknown', refreshed: 'Refreshed every 5 s; last at {time}', history: 'Height (last {n} samples)',
   },
+  consent: {
+    title: 'Consents', grant: 'Grant a consent', withdraw: 'Withdraw a consent', idNumber: 'ID number (handled in this browser only)',
+    grantee: 'Grantee key id (64 hex)', purpose: 'Purpose', categories: 'Data categories', days: 'Valid for (days)',
+    submit: 'Grant', withdrawSubmit: 'Withdraw', consentId: 'Consent id (64 hex)',
+    granted: 'Consent {consent} recorded (block {height})', withdrawn: 'Consent {consent} withdrawn (block {height})',
+    rejected: 'The ledger refused the transaction: {reason}', pending: 'Submitting to the consortium ledger…', badDays: 'Days must be 1 to 3650.',
+  },
+  access: {
+    title: 'Access history', lookup: 'Look up', idNumber: 'ID number (handled in this browser only)', none: 'The ledger records no access to this person\u2019s data.',
+    time: 'Time', height: 'Block', department: 'Department', categories: 'Categories', request: 'Request', consent: 'Consent',
+    print: 'Print for the person', count: '{n} accesses (ledger time {time})', truncated: 'More accesses exist; the first {n} are shown.',
+    policy: 'Policy match: {name} (legal basis: {basis}, block {height})', node: 'member node {n}',
+    holder: { civil: 'Civil affairs', health: 'Health', insurance: 'Medical insurance' },
+  },
+  purpose: {
+    admission_assessment: 'admission assessment', periodic_assessment: 'periodic assessment', subsidy_income_check: 'subsidy income check',
+    eligibility_push: 'eligibility push', supervision: 'supervision',
+  },
+  category: {
+    ability_assessment: 'ability assessment', household_income: 'household income', subsidies: 'subsidies', vital_signs: 'vital signs',
+    diagnoses: 'diagnoses', falls: 'falls', screens: 'screens', insurance_claims: 'insurance claims', hospital_stays: 'hospital stays', medications: 'medications',
+  },
   errors: {
     wrong_password: 'Wrong password, or the keystore was altered. Check the password and try again.',
     not_a_keystore: 'This file is not a Weinong keystore. Choose the JSON file weinong keys new wrote.',
@@ -119,6 +166,9 @@ const en: Messages = {
     no_such_block: 'The ledger has no block at this height yet.',
     stale_request: 'This computer\u2019s clock is too far from the node\u2019s. Set the time and retry.',
     overloaded: 'The node is busy; retry shortly.',
+    bad_id: 'Not a valid ID number: check the 18 characters and the check digit.',
+    bad_form: 'The form is wrong: {message}',
+    oprf: 'The node\u2019s pseudonym answer is unusable; tell its operator: {message}',
     bad_scope: 'The node named its consortium or key badly; tell its operator.',
     sign: 'Cannot sign the request: {message}',
     internal: 'Console error: {message}',

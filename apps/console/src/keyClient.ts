@@ -1,5 +1,5 @@
 // The page's side of the key worker: open, sign, close, one promise per message.
-import type { KeyAnswer, KeyRequest } from './keyWorker'
+import type { KeyAnswer, KeyRequest, SignedTx } from './keyWorker'
 import { fromWasm } from './errors'
 
 type Pending = { resolve: (a: KeyAnswer & { ok: true }) => void; reject: (e: Error) => void }
@@ -40,6 +40,17 @@ export class KeyClient {
   async sign(consortium: string, node: string, method: string, target: string, body: Uint8Array): Promise<[string, string][]> {
     const answer = await this.ask({ op: 'sign', consortium, node, method, target, body, timeMs: Date.now() })
     return answer.headers ?? []
+  }
+
+  /// A consent grant (the form as JSON) signed with `nonce`.
+  async grant(form: object, nonce: number): Promise<SignedTx> {
+    const answer = await this.ask({ op: 'grant', form: JSON.stringify(form), nonce, timeMs: Date.now() })
+    return answer.tx!
+  }
+
+  async withdraw(consent: string, nonce: number): Promise<SignedTx> {
+    const answer = await this.ask({ op: 'withdraw', consent, nonce, timeMs: Date.now() })
+    return answer.tx!
   }
 
   async close(): Promise<void> {

@@ -4,13 +4,18 @@
 // frees the key (wiped by its Drop) and ends the worker.
 import init, { ConsoleKey } from './wasm-pkg/weinong_console_wasm.js'
 
+/// A signed transaction for `POST /v1/transactions`.
+export interface SignedTx { hex: string; hash: string; consent: string }
+
 export type KeyRequest =
   | { id: number; op: 'open'; keystore: string; password: Uint8Array }
   | { id: number; op: 'sign'; consortium: string; node: string; method: string; target: string; body: Uint8Array; timeMs: number }
+  | { id: number; op: 'grant'; form: string; nonce: number; timeMs: number }
+  | { id: number; op: 'withdraw'; consent: string; nonce: number; timeMs: number }
   | { id: number; op: 'close' }
 
 export type KeyAnswer =
-  | { id: number; ok: true; keyId?: string; headers?: [string, string][] }
+  | { id: number; ok: true; keyId?: string; headers?: [string, string][]; tx?: SignedTx }
   | { id: number; ok: false; message: string }
 
 const ready = init()
@@ -39,6 +44,16 @@ self.onmessage = async (event: MessageEvent<KeyRequest>) => {
           key.sign(request.consortium, request.node, request.method, request.target, request.body, request.timeMs),
         ) as [string, string][]
         answer({ id: request.id, ok: true, headers })
+        break
+      }
+      case 'grant': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, tx: JSON.parse(key.consentGrant(request.form, request.nonce, request.timeMs)) as SignedTx })
+        break
+      }
+      case 'withdraw': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, tx: JSON.parse(key.consentWithdraw(request.consent, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'close': {

@@ -1,6 +1,6 @@
 // Bundle verification on the page's thread: the same `weinong-audit` code as the CLI,
 // compiled to WebAssembly.
-import init, { verifyBundle } from './wasm-pkg/weinong_console_wasm.js'
+import init, { Blinding, verifyBundle } from './wasm-pkg/weinong_console_wasm.js'
 import { fromWasm } from './errors'
 
 export type CheckOutcome =
@@ -42,5 +42,27 @@ export async function verify(
     ) as BundleReport
   } catch (e) {
     throw fromWasm(e)
+  }
+}
+
+/// A subject's pseudonym by the consortium's OPRF: `evaluate` sends the blinded element
+/// (hex) to a department node and returns its evaluated element (hex). The ID number
+/// never leaves this page.
+export async function pseudonymOf(id: string, evaluate: (blinded: string) => Promise<string>): Promise<string> {
+  ready ??= init()
+  await ready
+  let blinding: Blinding
+  try {
+    blinding = Blinding.blind(id)
+  } catch (e) {
+    throw fromWasm(e)
+  }
+  try {
+    const evaluated = await evaluate(blinding.blinded())
+    return blinding.finish(evaluated)
+  } catch (e) {
+    throw e instanceof Error && /^[a-z_]+: /.test(e.message) ? fromWasm(e) : e
+  } finally {
+    blinding.free()
   }
 }

@@ -8,7 +8,7 @@ import AxeBuilder from '@axe-core/playwright'
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { cliVerify, keystore, state } from './devnet'
+import { cliStatus, cliVerify, keystore, state } from './devnet'
 
 const s = state()
 const traffic: { url: string; headers: Record<string, string>; body: string }[] = []
@@ -118,15 +118,68 @@ test('the ledger and node pages show the chain the node serves', async ({ page }
 
 test.afterAll(() => {
   // Secrets that must never travel: the password, the keystores' sealed secrets and the
-  // example person's ID number.
+  // ID numbers of the people the tests handled.
   const sealed = s.actors.map((a) => JSON.parse(readFileSync(join(s.dir, a.keystore), 'utf8')).cipher.sealed as string)
-  const secrets = [s.password, s.example, ...sealed]
+  const secrets = [s.password, s.example, ...s.others, ...sealed]
   expect(traffic.length).toBeGreaterThan(10)
   for (const r of traffic) {
     const text = `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`
     for (const secret of secrets) expect(text.includes(secret), `a request to ${r.url} carries a secret`).toBe(false)
   }
   expect(consoleErrors).toEqual([])
+})
+
+test('the registrar grants in the browser, the request succeeds, withdraws, the next is refused; the timeline is the ledger\'s', async ({ page }) => {
+  watch(page)
+  const person = s.others[0]
+  const home = s.actors.find((a) => a.name === 'care-home-1')!
+  const request = () =>
+    cliStatus(s, ['assess', 'request', '--subject', person, '--model', 'admission-v1', '--key', keystore(s, 'care-home-1'), '--node', s.nodeUrl, '--wait'])
+
+  // No consent yet: refused (exit 3).
+  expect(request().code).toBe(3)
+
+  await login(page, 'registrar')
+  await expect(page.getByTestId('roles')).toContainText('登记员')
+  await page.getByTestId('nav-consents').click()
+  await page.getByTestId('id-number').fill(person)
+  await page.getByTestId('grantee').fill(home.key_id)
+  for (const c of ['ability_assessment', 'vital_signs', 'falls', 'screens', 'insurance_claims']) {
+    await page.getByTestId(`category-${c}`).click()
+  }
+  await page.getByTestId('grant').click()
+  await expect(page.getByTestId('message')).toContainText('已记录同意')
+  const consent = await page.getByTestId('consent-id').inputValue()
+  expect(consent).toMatch(/^[0-9a-f]{64}$/)
+  await snapshot(page, 'consents')
+
+  const granted = request()
+  expect(granted.code, granted.out).toBe(0)
+  const requestId = /request ([0-9a-f]{64})/.exec(granted.out)![1]
+
+  await page.getByTestId('withdraw').click()
+  await expect(page.getByTestId('message')).toContainText('已撤回同意')
+  const refused = request()
+  expect(refused.code, refused.out).toBe(3)
+
+  // The timeline equals the ledger's list (as `weinong consent history` prints it).
+  const history = cliStatus(s, ['consent', 'history', '--subject', person, '--key', keystore(s, 'registrar'), '--node', s.nodeUrl])
+  expect(history.code, history.out).toBe(0)
+  const count = Number(/: (\d+) recorded accesses/.exec(history.out)![1])
+  expect(count).toBeGreaterThan(0)
+  await page.getByTestId('nav-accesses').click()
+  await page.getByTestId('subject').fill(person)
+  await page.getByTestId('lookup').click()
+  await expect(page.getByTestId('access-count')).toContainText(`共 ${count} 条访问记录`)
+  const rows = page.getByTestId('accesses').locator('tbody tr')
+  await expect(rows).toHaveCount(count)
+  for (const text of await rows.allTextContents()) expect(text).toContain(requestId.slice(0, 16))
+  await snapshot(page, 'accesses')
+
+  // A malformed ID is refused in the page, before anything is sent.
+  await page.getByTestId('subject').fill('31010419370515001X')
+  await page.getByTestId('lookup').click()
+  await expect(page.getByTestId('error')).toContainText('身份证号无效')
 })
 
 test('a console whose node is down says so in Chinese', async ({ page }) => {

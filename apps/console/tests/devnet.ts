@@ -15,6 +15,9 @@ export interface State {
   pids: number[]
   actors: Actor[]
   example: string
+  /// People every department holds, other than the example (for consent stories).
+  others: string[]
+  root: string
   requestId: string
   bundle: string
   receipt: string
@@ -49,4 +52,14 @@ export function cliVerify(s: State, args: string[]): string[] {
     out = String((e as { stdout?: string }).stdout ?? '')
   }
   return out.trim().split('\n')
+}
+
+/// `weinong …` with its exit status and both outputs (for commands expected to refuse).
+export function cliStatus(s: Pick<State, 'weinong' | 'password'>, args: string[]): { code: number; out: string } {
+  try {
+    return { code: 0, out: cli(s, args) }
+  } catch (e) {
+    const x = e as { status?: number; stdout?: string; stderr?: string }
+    return { code: x.status ?? -1, out: `${x.stdout ?? ''}${x.stderr ?? ''}` }
+  }
 }

@@ -34,6 +34,18 @@ function start(bin: string, args: string[], log: string): number {
   return child.pid
 }
 
+/// ID numbers in all three departments' synthetic truth files (the id_number column).
+function heldByAll(dir: string): string[] {
+  const ids = (file: string) => {
+    const lines = readFileSync(join(dir, 'synth', 'truth', file), 'utf8').trim().split('\n')
+    // The columns before id_number (a hex subject, a claim id) hold no commas.
+    const at = lines[0].split(',').indexOf('id_number')
+    return new Set(lines.slice(1).map((l) => l.split(',')[at]))
+  }
+  const [civil, health, insurance] = ['civil.csv', 'health.csv', 'insurance.csv'].map(ids)
+  return [...civil].filter((id) => health.has(id) && insurance.has(id)).sort()
+}
+
 export default async function globalSetup() {
   const pids: number[] = []
   rmSync(STATE_FILE, { force: true })
@@ -71,7 +83,10 @@ async function setUp(pids: number[]) {
   }
   const password = readFileSync(join(dir, 'password'), 'utf8').trim()
   const nodeUrl = manifest.nodes[0].url
-  const base = { dir, weinong, password, nodeUrl, actors: manifest.actors, example: manifest.example.id_number }
+  const base = {
+    dir, weinong, password, nodeUrl, actors: manifest.actors, example: manifest.example.id_number,
+    others: heldByAll(dir).filter((id) => id !== manifest.example.id_number).slice(0, 4), root,
+  }
   const key = (name: string) => keystore({ ...base } as State, name)
   const homeKey = manifest.actors.find((a) => a.name === 'care-home-1')!.key_id
 

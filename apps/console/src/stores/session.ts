@@ -4,6 +4,8 @@ import { defineStore } from 'pinia'
 import { markRaw } from 'vue'
 import { KeyClient } from '../keyClient'
 import { ConsoleFailure } from '../errors'
+import type { SignedTx } from '../keyWorker'
+import { pseudonymOf } from '../verifier'
 
 export interface NodeInfo {
   name: string
@@ -33,6 +35,12 @@ async function answer<T>(response: Response, what: string): Promise<T> {
   }
   return body as T
 }
+
+/// What happened to a submitted transaction (`POST /v1/transactions`).
+export type SubmitOutcome =
+  | { status: 'committed'; tx: string; height: number; index: number }
+  | { status: 'rejected'; tx: string; rejection: { code: string; message: string } }
+  | { status: 'unavailable'; tx: string; reason: string }
 
 export const useSession = defineStore('session', {
   state: () => ({
@@ -83,6 +91,34 @@ export const useSession = defineStore('session', {
       this.keyId = ''
       this.roles = []
       if (key) await key.close().catch(() => undefined)
+    },
+
+    /// The next nonce: now in ms, above the key's last on the ledger.
+    async nextNonce(): Promise<number> {
+      const info = await this.call<KeyInfo & { last_nonce: number | null }>('GET', `/v1/keys/${this.keyId}`)
+      return Math.max(Date.now(), (info.last_nonce ?? 0) + 1)
+    },
+
+    /// Signs a transaction with a fresh nonce and submits it until it has a fate (a node
+    /// without a leader for a moment answers `unavailable`: retried for up to a minute).
+    async submit(sign: (nonce: number) => Promise<SignedTx>): Promise<{ tx: SignedTx; outcome: SubmitOutcome }> {
+      const end = Date.now() + 60_000
+      for (;;) {
+        const tx = await sign(await this.nextNonce())
+        const answer = await this.call<{ outcomes: SubmitOutcome[] }>('POST', '/v1/transactions', { transactions: [tx.hex] })
+        const outcome = answer.outcomes[0]
+        if (outcome.status !== 'unavailable' || Date.now() > end) return { tx, outcome }
+        await new Promise((r) => setTimeout(r, 1000))
+      }
+    },
+
+    /// A subject's pseudonym through this node's OPRF (the ID stays in the page).
+    async pseudonym(id: string): Promise<string> {
+      return pseudonymOf(id, async (blinded) => {
+        const answer = await this.call<{ evaluated: string[] }>('POST', '/v1/pseudonyms/evaluate', { blinded: [blinded] })
+        if (answer.evaluated.length !== 1) throw new ConsoleFailure('oprf', 'the node answered no evaluated element')
+        return answer.evaluated[0]
+      })
     },
 
     /// One signed call to the node (through the console server, same origin).

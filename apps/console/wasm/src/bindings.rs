@@ -4,7 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::{ConsoleError, ConsoleKey};
+use crate::{Blinding, ConsoleError, ConsoleKey, GrantForm};
 
 fn js_error(e: ConsoleError) -> JsError {
     JsError::new(&format!("{}: {e}", e.code()))
@@ -43,15 +43,81 @@ impl JsConsoleKey {
         body: &[u8],
         time_ms: f64,
     ) -> Result<String, JsError> {
-        // A JS number of milliseconds since 1970 is an exact integer far below 2^53.
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let time_ms = time_ms.max(0.0) as u64;
         json(
             &self
                 .0
-                .sign(consortium, node, method, target, body, time_ms)
+                .sign(consortium, node, method, target, body, whole(time_ms))
                 .map_err(js_error)?,
         )
+    }
+}
+
+/// A JS number of milliseconds or a nonce: an exact integer far below 2^53.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn whole(n: f64) -> u64 {
+    n.max(0.0) as u64
+}
+
+#[wasm_bindgen(js_class = ConsoleKey)]
+impl JsConsoleKey {
+    /// A consent grant (`form`: JSON of [`GrantForm`]) as a signed transaction, JSON
+    /// `{hex, hash, consent}`.
+    #[wasm_bindgen(js_name = consentGrant)]
+    pub fn consent_grant(&self, form: &str, nonce: f64, time_ms: f64) -> Result<String, JsError> {
+        let form: GrantForm = serde_json::from_str(form)
+            .map_err(|e| js_error(ConsoleError::Form(format!("the grant form: {e}"))))?;
+        json(
+            &self
+                .0
+                .consent_grant(&form, whole(nonce), whole(time_ms))
+                .map_err(js_error)?,
+        )
+    }
+
+    /// The withdrawal of a consent (hex id) as a signed transaction, JSON `{hex, hash, consent}`.
+    #[wasm_bindgen(js_name = consentWithdraw)]
+    pub fn consent_withdraw(
+        &self,
+        consent: &str,
+        nonce: f64,
+        time_ms: f64,
+    ) -> Result<String, JsError> {
+        json(
+            &self
+                .0
+                .consent_withdraw(consent, whole(nonce), whole(time_ms))
+                .map_err(js_error)?,
+        )
+    }
+}
+
+/// One ID number blinded for the pseudonym OPRF (see [`Blinding`]).
+#[wasm_bindgen(js_name = Blinding)]
+pub struct JsBlinding(Option<Blinding>);
+
+#[wasm_bindgen(js_class = Blinding)]
+impl JsBlinding {
+    /// Checks and blinds `id`.
+    pub fn blind(id: &str) -> Result<JsBlinding, JsError> {
+        Blinding::blind(id)
+            .map(|b| JsBlinding(Some(b)))
+            .map_err(js_error)
+    }
+
+    /// The blinded element, hex.
+    pub fn blinded(&self) -> String {
+        self.0
+            .as_ref()
+            .map_or_else(String::new, |b| b.blinded().to_owned())
+    }
+
+    /// The pseudonym (hex) from the node's evaluated element; once.
+    pub fn finish(&mut self, evaluated: &str) -> Result<String, JsError> {
+        let blinding = self
+            .0
+            .take()
+            .ok_or_else(|| js_error(ConsoleError::Oprf("this blinding was used already".into())))?;
+        blinding.finish(evaluated).map_err(js_error)
     }
 }
 

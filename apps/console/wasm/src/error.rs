@@ -20,6 +20,15 @@ pub enum ConsoleError {
     /// The request could not be signed (e.g. a method or path too long to encode).
     #[error("cannot sign the request: {0}")]
     Sign(String),
+    /// A form field is wrong (a label, a period).
+    #[error("{0}")]
+    Form(String),
+    /// The ID number is not a valid resident ID (GB 11643).
+    #[error("not a valid resident ID number: {0}")]
+    BadId(String),
+    /// The node's pseudonym answer does not unblind.
+    #[error("the node's pseudonym answer is unusable: {0}")]
+    Oprf(String),
     /// The text is not a request bundle, or a genesis or receipt given with it is unreadable.
     #[error("{0}")]
     Bundle(String),
@@ -27,13 +36,16 @@ pub enum ConsoleError {
 
 impl ConsoleError {
     /// A closed code for the page: `not_a_keystore`, `wrong_password`, `bad_scope`,
-    /// `sign`, `not_a_bundle`.
+    /// `sign`, `bad_form`, `bad_id`, `oprf`, `not_a_bundle`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::NotAKeystore(_) => "not_a_keystore",
             ConsoleError::WrongPassword => "wrong_password",
             ConsoleError::Scope { .. } => "bad_scope",
             ConsoleError::Sign(_) => "sign",
+            ConsoleError::Form(_) => "bad_form",
+            ConsoleError::BadId(_) => "bad_id",
+            ConsoleError::Oprf(_) => "oprf",
             ConsoleError::Bundle(_) => "not_a_bundle",
         }
     }

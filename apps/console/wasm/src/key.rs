@@ -39,6 +39,10 @@ impl ConsoleKey {
         self.key.key_id()
     }
 
+    pub(crate) fn key_pair(&self) -> &KeyPair {
+        &self.key
+    }
+
     /// Signs one request for the node `node` (its key id, hex) of the consortium
     /// `consortium` (hex), exactly as `weinong-api`'s client does: `method`, the path and
     /// query as sent, the body bytes and the time in milliseconds since the Unix epoch.
@@ -67,7 +71,7 @@ impl ConsoleKey {
     }
 }
 
-fn hex32(what: &'static str, text: &str) -> Result<[u8; 32], ConsoleError> {
+pub(crate) fn hex32(what: &'static str, text: &str) -> Result<[u8; 32], ConsoleError> {
     let bytes = hex::decode(text.trim()).map_err(|e| ConsoleError::Scope {
         what,
         reason: e.to_string(),

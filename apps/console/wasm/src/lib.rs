@@ -6,6 +6,9 @@
 //! - [`ConsoleKey`]: a keystore opened with its password (`weinong-keys`' PBKDF2-HMAC-SM3
 //!   and AES-GCM), held in the page's WebAssembly memory only, wiped when dropped; it signs
 //!   `/v1` requests exactly as `weinong-api`'s client does ([`weinong_keys::request_auth`]).
+//! - [`ConsoleKey::consent_grant`] and [`ConsoleKey::consent_withdraw`]: the registrar's
+//!   transactions, built with the contracts' codec and signed as `weinong-api` signs;
+//!   [`Blinding`]: a subject's pseudonym by the consortium's OPRF, the ID blinded here.
 //! - [`verify_bundle`]: a request bundle's verification by `weinong-audit`, the report the
 //!   CLI's `weinong audit verify` prints, line for line ([`BundleReport::lines`]).
 //! - [`ConsoleError`]: every refusal with a closed [`ConsoleError::code`], which the page
@@ -23,8 +26,12 @@
 mod bindings;
 mod error;
 mod key;
+mod pseudonym;
+mod tx;
 mod verify;
 
 pub use error::ConsoleError;
 pub use key::{ConsoleKey, SignedHeaders};
+pub use pseudonym::Blinding;
+pub use tx::{GrantForm, SignedTx};
 pub use verify::{BundleReport, verify_bundle};

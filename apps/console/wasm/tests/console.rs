@@ -163,3 +163,125 @@ fn a_real_bundle_reports_as_natively_and_a_changed_byte_fails_the_named_check() 
     let e = verify_bundle(BUNDLE, None, Some("{")).err().unwrap();
     assert!(e.to_string().starts_with("receipt"), "{e}");
 }
+
+#[test]
+fn consent_transactions_decode_to_what_the_form_said() {
+    use weinong_contracts::{Call, DataCategory, Purpose};
+    use weinong_ledger::Transaction;
+    let (key, text) = keystore("pw");
+    let opened = ConsoleKey::open(&text, &mut b"pw".to_vec()).unwrap();
+    let form = weinong_console_wasm::GrantForm {
+        subject: hex::encode([3; 32]),
+        grantee: hex::encode([4; 32]),
+        purpose: "admission_assessment".into(),
+        categories: vec!["ability assessment".into(), "Falls".into()],
+        valid_from: 1_000,
+        valid_until: 2_000,
+    };
+    let signed = opened.consent_grant(&form, 77, 1_500).unwrap();
+    let tx = Transaction::decode(&hex::decode(&signed.hex).unwrap()).unwrap();
+    assert_eq!(tx.hash().to_string(), signed.hash);
+    assert_eq!(tx.body().signer, key.key_id());
+    assert_eq!((tx.body().nonce, tx.body().time_ms), (77, 1_500));
+    let Call::ConsentGrant(grant) = Call::decode(tx.body().kind, &tx.body().payload).unwrap()
+    else {
+        panic!("not a grant");
+    };
+    assert_eq!(grant.consent.to_hex(), signed.consent);
+    assert_eq!(grant.subject.to_hex(), form.subject);
+    assert_eq!(grant.grantee.to_hex(), form.grantee);
+    assert_eq!(grant.purpose, Purpose::AdmissionAssessment);
+    assert!(grant.categories.contains(DataCategory::AbilityAssessment));
+    assert!(grant.categories.contains(DataCategory::Falls));
+    assert!(!grant.categories.contains(DataCategory::VitalSigns));
+    assert_eq!((grant.valid_from, grant.valid_until), (1_000, 2_000));
+    // A second grant gets another consent id.
+    assert_ne!(
+        opened.consent_grant(&form, 78, 1_500).unwrap().consent,
+        signed.consent
+    );
+
+    let withdrawn = opened.consent_withdraw(&signed.consent, 79, 1_600).unwrap();
+    let tx = Transaction::decode(&hex::decode(&withdrawn.hex).unwrap()).unwrap();
+    let Call::ConsentRevoke(revoke) = Call::decode(tx.body().kind, &tx.body().payload).unwrap()
+    else {
+        panic!("not a withdrawal");
+    };
+    assert_eq!(revoke.consent.to_hex(), signed.consent);
+
+    // Bad forms are refused by name.
+    for (bad, what) in [
+        (
+            weinong_console_wasm::GrantForm {
+                purpose: "lunch".into(),
+                ..clone(&form)
+            },
+            "purpose",
+        ),
+        (
+            weinong_console_wasm::GrantForm {
+                categories: vec!["diet".into()],
+                ..clone(&form)
+            },
+            "data category",
+        ),
+        (
+            weinong_console_wasm::GrantForm {
+                categories: vec![],
+                ..clone(&form)
+            },
+            "at least one",
+        ),
+        (
+            weinong_console_wasm::GrantForm {
+                valid_until: 1_000,
+                ..clone(&form)
+            },
+            "end after",
+        ),
+        (
+            weinong_console_wasm::GrantForm {
+                grantee: "ab".into(),
+                ..clone(&form)
+            },
+            "grantee",
+        ),
+    ] {
+        let e = opened.consent_grant(&bad, 1, 1).err().unwrap();
+        assert!(e.to_string().contains(what), "{e}");
+    }
+}
+
+fn clone(f: &weinong_console_wasm::GrantForm) -> weinong_console_wasm::GrantForm {
+    weinong_console_wasm::GrantForm {
+        subject: f.subject.clone(),
+        grantee: f.grantee.clone(),
+        purpose: f.purpose.clone(),
+        categories: f.categories.clone(),
+        valid_from: f.valid_from,
+        valid_until: f.valid_until,
+    }
+}
+
+#[test]
+fn the_oprf_pseudonym_equals_the_peppered_one() {
+    use weinong_console_wasm::Blinding;
+    use weinong_keys::{BlindedId, Pepper, PseudonymKey, ResidentId, SubjectPseudonym};
+    let pepper = Pepper::from_hex(&"5a".repeat(32)).unwrap();
+    let id = "11010519491231002X";
+    let blinding = Blinding::blind(id).unwrap();
+    // The department node's side: evaluate under the key derived from the pepper.
+    let key = PseudonymKey::new(&pepper);
+    let blinded = BlindedId::from_bytes(&hex::decode(blinding.blinded()).unwrap()).unwrap();
+    let evaluated = hex::encode(key.evaluate_blinded(&blinded).to_bytes());
+    let pseudonym = blinding.finish(&evaluated).unwrap();
+    assert_eq!(
+        pseudonym,
+        SubjectPseudonym::derive(&pepper, &ResidentId::parse(id).unwrap()).to_hex()
+    );
+
+    let e = Blinding::blind("11010519491231002Y").err().unwrap();
+    assert_eq!(e.code(), "bad_id");
+    let e = Blinding::blind(id).unwrap().finish("zz").err().unwrap();
+    assert_eq!(e.code(), "oprf");
+}

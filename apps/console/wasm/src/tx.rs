@@ -1,0 +1,133 @@
+//! Transactions the console signs: consent grants and withdrawals (the registrar's), built
+//! with the contracts' codec and signed as `weinong-api`'s `sign_call` signs them. The page
+//! passes the nonce (above the key's last, from `GET /v1/keys/{id}`) and the time.
+
+use weinong_contracts::{
+    Call, CategorySet, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash, Purpose,
+};
+use weinong_keys::{KeyId, SubjectPseudonym};
+use weinong_ledger::{Transaction, TxBody};
+
+use crate::ConsoleError;
+use crate::key::{ConsoleKey, hex32};
+
+/// A consent grant as the registrar's form gives it.
+#[derive(Debug, serde::Deserialize)]
+pub struct GrantForm {
+    /// The subject's pseudonym, hex (from the node by OPRF, see [`crate::Blinding`]).
+    pub subject: String,
+    /// The grantee's key id, hex (a care home).
+    pub grantee: String,
+    /// The purpose's label (`admission assessment` or `admission_assessment`).
+    pub purpose: String,
+    /// Data category labels.
+    pub categories: Vec<String>,
+    /// Valid from, ms since the Unix epoch.
+    pub valid_from: u64,
+    /// Valid until, ms since the Unix epoch (after `valid_from`).
+    pub valid_until: u64,
+}
+
+/// A signed transaction for `POST /v1/transactions`.
+#[derive(Debug, serde::Serialize)]
+pub struct SignedTx {
+    /// The canonical signed transaction, hex.
+    pub hex: String,
+    /// Its hash, hex.
+    pub hash: String,
+    /// The consent it grants or withdraws, hex.
+    pub consent: String,
+}
+
+impl ConsoleKey {
+    /// A consent grant with a fresh random consent id.
+    pub fn consent_grant(
+        &self,
+        form: &GrantForm,
+        nonce: u64,
+        time_ms: u64,
+    ) -> Result<SignedTx, ConsoleError> {
+        if form.valid_until <= form.valid_from {
+            return Err(ConsoleError::Form(
+                "the consent must end after it starts".into(),
+            ));
+        }
+        let categories = form
+            .categories
+            .iter()
+            .map(|c| by_label("data category", DataCategory::ALL, DataCategory::label, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        if categories.is_empty() {
+            return Err(ConsoleError::Form("name at least one data category".into()));
+        }
+        let mut id = [0u8; 32];
+        getrandom::fill(&mut id).map_err(|e| ConsoleError::Form(format!("no randomness: {e}")))?;
+        let consent = ConsentId::from_bytes(id);
+        let call = Call::ConsentGrant(ConsentGrant {
+            consent,
+            subject: SubjectPseudonym::from_bytes(hex32("subject pseudonym", &form.subject)?),
+            grantee: KeyId::from_bytes(hex32("grantee key id", &form.grantee)?),
+            purpose: by_label("purpose", Purpose::ALL, Purpose::label, &form.purpose)?,
+            categories: CategorySet::of(&categories),
+            valid_from: form.valid_from,
+            valid_until: form.valid_until,
+            evidence: EvidenceHash::from_bytes([0; 32]),
+        });
+        self.sign_call(&call, consent, nonce, time_ms)
+    }
+
+    /// The withdrawal of consent `consent` (hex).
+    pub fn consent_withdraw(
+        &self,
+        consent: &str,
+        nonce: u64,
+        time_ms: u64,
+    ) -> Result<SignedTx, ConsoleError> {
+        let consent = ConsentId::from_bytes(hex32("consent id", consent)?);
+        let call = Call::ConsentRevoke(ConsentRevoke {
+            consent,
+            evidence: EvidenceHash::from_bytes([0; 32]),
+        });
+        self.sign_call(&call, consent, nonce, time_ms)
+    }
+
+    fn sign_call(
+        &self,
+        call: &Call,
+        consent: ConsentId,
+        nonce: u64,
+        time_ms: u64,
+    ) -> Result<SignedTx, ConsoleError> {
+        let payload = call
+            .encode()
+            .map_err(|e| ConsoleError::Sign(e.to_string()))?;
+        let body = TxBody {
+            kind: call.kind(),
+            signer: self.key_id(),
+            nonce,
+            time_ms,
+            payload,
+        };
+        let tx = Transaction::sign(body, self.key_pair())
+            .map_err(|e| ConsoleError::Sign(e.to_string()))?;
+        Ok(SignedTx {
+            hex: hex::encode(tx.as_bytes()),
+            hash: tx.hash().to_string(),
+            consent: consent.to_hex(),
+        })
+    }
+}
+
+/// The value whose label is `text`, ignoring case and reading `_` as a space.
+fn by_label<T: Copy>(
+    what: &'static str,
+    all: &[T],
+    label: fn(T) -> &'static str,
+    text: &str,
+) -> Result<T, ConsoleError> {
+    let wanted = text.trim().to_lowercase().replace('_', " ");
+    all.iter()
+        .copied()
+        .find(|v| label(*v) == wanted)
+        .ok_or_else(|| ConsoleError::Form(format!("unknown {what} {text:?}")))
+}
