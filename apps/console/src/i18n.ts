@@ -4,7 +4,7 @@ import { createI18n } from 'vue-i18n'
 
 const zh = {
   app: { title: '为侬控制台', subtitle: '养老服务可信数据层', logout: '退出登录', language: 'English' },
-  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录' },
+  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录', assess: '入住评估' },
   role: {
     admin: '管理员', auditor: '审计员', department: '部门节点', institution: '养老机构',
     registrar: '登记员', steward: '数据管理员', none: '无角色',
@@ -62,6 +62,33 @@ const zh = {
     ability_assessment: '能力评估', household_income: '家庭收入', subsidies: '补贴', vital_signs: '体征',
     diagnoses: '诊断', falls: '跌倒', screens: '筛查', insurance_claims: '医保结算', hospital_stays: '住院', medications: '用药',
   },
+  assess: {
+    title: '入住评估申请', idNumber: '老人身份证号（仅在本机处理，不发送明文）', model: '评估模型', submit: '申请评估',
+    steps: { pseudonym: '计算假名', request: '提交申请', compute: '各部门联合计算', open: '核验并打开结果', record: '记录结果承诺' },
+    refusedConsent: '没有有效的同意：该老人尚未登记同意，或同意已过期、已撤回。请联系街镇登记员办理同意登记后再申请。',
+    failed: '评估未完成：{reason}', refusedShares: '各部门返回的结果未通过核验，未打开也未记录：{reason}。请联系联盟运维。',
+    dataUnavailable: '有部门节点没有此老人评估所需的数据，无法完成评估。请核对身份证号，或联系相关部门补录数据。',
+    rejected: '账本拒绝了申请：{reason}', timeout: '等待结果超时，请稍后在本页重试。',
+    report: '评估报告', request: '请求编号', commitment: '结果承诺（已记录在账本）', item: '项目', value: '结果', meaning: '含义',
+    receipt: '下载回执', print: '打印（A4）', printedAt: '打印时间', outputsNote: '结果仅在本浏览器内解密；节点与服务器均看不到。',
+  },
+  outputs: {
+    ability_total: '能力总分（0–90，越高越好）', ability_grade: '能力等级', fall_risk: '跌倒风险（Morse）',
+    charlson_index: 'Charlson 合并症指数', ad8_positive: 'AD8 认知筛查', mmse_dementia_suspected: 'MMSE 痴呆筛查',
+    braden_risk: '压力性损伤风险（Braden）', mna_sf_status: '营养状况（MNA-SF）',
+  },
+  notes: {
+    ability_total: 'GB/T 42195-2022 能力总分，越高自理能力越好',
+    charlson_index: '合并症越多、越重，指数越高',
+  },
+  codes: {
+    ability_grade: ['能力完好', '轻度失能', '中度失能', '重度失能', '完全失能'],
+    fall_risk: ['低风险', '中风险', '高风险'],
+    ad8_positive: ['未提示认知障碍', '提示认知障碍'],
+    mmse_dementia_suspected: ['未提示痴呆', '疑似痴呆'],
+    braden_risk: ['无风险', '轻度风险', '中度风险', '高度风险', '极高风险'],
+    mna_sf_status: ['营养正常', '有营养不良风险', '营养不良', '未评分（无BMI与小腿围）'],
+  },
   errors: {
     wrong_password: '密码错误，或密钥库文件被改动。请核对密码后重试。',
     not_a_keystore: '所选文件不是为侬密钥库。请选择 weinong keys new 生成的 JSON 文件。',
@@ -92,7 +119,7 @@ type Messages = typeof zh
 
 const en: Messages = {
   app: { title: 'Weinong console', subtitle: 'Trusted data layer of elderly care', logout: 'Log out', language: '中文' },
-  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history' },
+  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history', assess: 'Admission assessment' },
   role: {
     admin: 'Admin', auditor: 'Auditor', department: 'Department node', institution: 'Care home',
     registrar: 'Registrar', steward: 'Data steward', none: 'No role',
@@ -149,6 +176,33 @@ const en: Messages = {
   category: {
     ability_assessment: 'ability assessment', household_income: 'household income', subsidies: 'subsidies', vital_signs: 'vital signs',
     diagnoses: 'diagnoses', falls: 'falls', screens: 'screens', insurance_claims: 'insurance claims', hospital_stays: 'hospital stays', medications: 'medications',
+  },
+  assess: {
+    title: 'Admission assessment', idNumber: 'ID number (handled in this browser only)', model: 'Model', submit: 'Request',
+    steps: { pseudonym: 'Pseudonym', request: 'Request', compute: 'Joint computation', open: 'Check and open', record: 'Record commitment' },
+    refusedConsent: 'No valid consent: the person has not consented, or the consent expired or was withdrawn. Ask the registrar to record a consent, then request again.',
+    failed: 'The assessment did not complete: {reason}', refusedShares: 'The departments\u2019 result did not pass the checks; nothing was opened or recorded: {reason}. Tell the consortium\u2019s operators.',
+    dataUnavailable: 'A department node holds none of the data this assessment needs for the person. Check the ID number, or ask the department to record the data.',
+    rejected: 'The ledger refused the request: {reason}', timeout: 'No result in time; retry later from this page.',
+    report: 'Assessment report', request: 'Request id', commitment: 'Result commitment (on the ledger)', item: 'Item', value: 'Value', meaning: 'Meaning',
+    receipt: 'Download the receipt', print: 'Print (A4)', printedAt: 'Printed at', outputsNote: 'The result is decrypted in this browser only; no node or server sees it.',
+  },
+  outputs: {
+    ability_total: 'Ability total (0–90, higher is better)', ability_grade: 'Ability grade', fall_risk: 'Fall risk (Morse)',
+    charlson_index: 'Charlson comorbidity index', ad8_positive: 'AD8 cognitive screen', mmse_dementia_suspected: 'MMSE dementia screen',
+    braden_risk: 'Pressure-injury risk (Braden)', mna_sf_status: 'Nutrition (MNA-SF)',
+  },
+  notes: {
+    ability_total: 'GB/T 42195-2022 total; higher is more able',
+    charlson_index: 'higher means more and graver comorbidities',
+  },
+  codes: {
+    ability_grade: ['able', 'mildly disabled', 'moderately disabled', 'severely disabled', 'completely disabled'],
+    fall_risk: ['low', 'moderate', 'high'],
+    ad8_positive: ['no impairment suggested', 'impairment suggested'],
+    mmse_dementia_suspected: ['not suspected', 'dementia suspected'],
+    braden_risk: ['none', 'mild', 'moderate', 'high', 'very high'],
+    mna_sf_status: ['normal', 'at risk', 'malnourished', 'not scored'],
   },
   errors: {
     wrong_password: 'Wrong password, or the keystore was altered. Check the password and try again.',

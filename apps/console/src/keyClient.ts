@@ -2,6 +2,11 @@
 import type { KeyAnswer, KeyRequest, SignedTx } from './keyWorker'
 import { fromWasm } from './errors'
 
+export interface OutputValue { name: string; value: number; doc: string }
+export type Opened =
+  | { status: 'result'; outputs: OutputValue[]; receipt: object; commitment: string }
+  | { status: 'refused'; reason: string }
+
 type Pending = { resolve: (a: KeyAnswer & { ok: true }) => void; reject: (e: Error) => void }
 type Op = KeyRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never
 
@@ -31,9 +36,9 @@ export class KeyClient {
 
   /// Opens the keystore; the password's bytes are moved to the worker (this side's buffer
   /// is detached) and wiped there.
-  async open(keystore: string, password: string): Promise<string> {
+  async unlock(keystore: string, password: string): Promise<string> {
     const bytes = new TextEncoder().encode(password)
-    const answer = await this.ask({ op: 'open', keystore, password: bytes }, [bytes.buffer])
+    const answer = await this.ask({ op: 'unlock', keystore, password: bytes }, [bytes.buffer])
     return answer.keyId ?? ''
   }
 
@@ -51,6 +56,21 @@ export class KeyClient {
   async withdraw(consent: string, nonce: number): Promise<SignedTx> {
     const answer = await this.ask({ op: 'withdraw', consent, nonce, timeMs: Date.now() })
     return answer.tx!
+  }
+
+  /// An assessment request for `subject` (hex pseudonym) under `model`; `tx.id` is the
+  /// new request id.
+  async request(model: string, subject: string, nonce: number): Promise<SignedTx> {
+    return (await this.ask({ op: 'request', model, subject, nonce, timeMs: Date.now() })).tx!
+  }
+
+  /// Checks, opens and commits to a served result (see weinong-console-wasm's OpenInput).
+  async open(input: object): Promise<Opened> {
+    return JSON.parse((await this.ask({ op: 'open', input: JSON.stringify(input) })).opened!) as Opened
+  }
+
+  async record(request: string, model: string, commitment: string, nonce: number): Promise<SignedTx> {
+    return (await this.ask({ op: 'record', request, model, commitment, nonce, timeMs: Date.now() })).tx!
   }
 
   async close(): Promise<void> {

@@ -5,17 +5,20 @@
 import init, { ConsoleKey } from './wasm-pkg/weinong_console_wasm.js'
 
 /// A signed transaction for `POST /v1/transactions`.
-export interface SignedTx { hex: string; hash: string; consent: string }
+export interface SignedTx { hex: string; hash: string; id: string }
 
 export type KeyRequest =
-  | { id: number; op: 'open'; keystore: string; password: Uint8Array }
+  | { id: number; op: 'unlock'; keystore: string; password: Uint8Array }
   | { id: number; op: 'sign'; consortium: string; node: string; method: string; target: string; body: Uint8Array; timeMs: number }
   | { id: number; op: 'grant'; form: string; nonce: number; timeMs: number }
   | { id: number; op: 'withdraw'; consent: string; nonce: number; timeMs: number }
+  | { id: number; op: 'request'; model: string; subject: string; nonce: number; timeMs: number }
+  | { id: number; op: 'open'; input: string }
+  | { id: number; op: 'record'; request: string; model: string; commitment: string; nonce: number; timeMs: number }
   | { id: number; op: 'close' }
 
 export type KeyAnswer =
-  | { id: number; ok: true; keyId?: string; headers?: [string, string][]; tx?: SignedTx }
+  | { id: number; ok: true; keyId?: string; headers?: [string, string][]; tx?: SignedTx; opened?: string }
   | { id: number; ok: false; message: string }
 
 const ready = init()
@@ -27,7 +30,7 @@ self.onmessage = async (event: MessageEvent<KeyRequest>) => {
   try {
     await ready
     switch (request.op) {
-      case 'open': {
+      case 'unlock': {
         key?.free()
         key = null
         try {
@@ -54,6 +57,21 @@ self.onmessage = async (event: MessageEvent<KeyRequest>) => {
       case 'withdraw': {
         if (!key) throw new Error('internal: no key is open')
         answer({ id: request.id, ok: true, tx: JSON.parse(key.consentWithdraw(request.consent, request.nonce, request.timeMs)) as SignedTx })
+        break
+      }
+      case 'request': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, tx: JSON.parse(key.assessmentRequest(request.model, request.subject, request.nonce, request.timeMs)) as SignedTx })
+        break
+      }
+      case 'open': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, opened: key.openResult(request.input) })
+        break
+      }
+      case 'record': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, tx: JSON.parse(key.resultRecord(request.request, request.model, request.commitment, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'close': {

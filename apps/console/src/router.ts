@@ -4,6 +4,7 @@ import { useSession } from './stores/session'
 // Which roles see which page (the node enforces the same with its access table).
 export const pages = [
   { path: '/audit', name: 'audit', roles: ['auditor', 'admin'], component: () => import('./views/AuditView.vue') },
+  { path: '/assess', name: 'assess', roles: ['institution'], component: () => import('./views/AssessView.vue') },
   { path: '/consents', name: 'consents', roles: ['registrar'], component: () => import('./views/ConsentView.vue') },
   { path: '/accesses', name: 'accesses', roles: ['registrar', 'auditor', 'admin'], component: () => import('./views/AccessView.vue') },
   { path: '/ledger', name: 'ledger', roles: ['department', 'auditor', 'admin', 'institution'], component: () => import('./views/LedgerView.vue') },

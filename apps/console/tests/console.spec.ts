@@ -13,6 +13,9 @@ import { cliStatus, cliVerify, keystore, state } from './devnet'
 const s = state()
 const traffic: { url: string; headers: Record<string, string>; body: string }[] = []
 const consoleErrors: string[] = []
+/// Secrets the page learned during the tests (the receipt's nonce: with the result it
+/// opens the commitment), scanned for in the traffic at the end.
+const learned: string[] = []
 
 function watch(page: Page) {
   page.on('request', (r: Request) => {
@@ -120,7 +123,7 @@ test.afterAll(() => {
   // Secrets that must never travel: the password, the keystores' sealed secrets and the
   // ID numbers of the people the tests handled.
   const sealed = s.actors.map((a) => JSON.parse(readFileSync(join(s.dir, a.keystore), 'utf8')).cipher.sealed as string)
-  const secrets = [s.password, s.example, ...s.others, ...sealed]
+  const secrets = [s.password, s.example, ...s.others, ...sealed, ...learned]
   expect(traffic.length).toBeGreaterThan(10)
   for (const r of traffic) {
     const text = `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`
@@ -180,6 +183,74 @@ test('the registrar grants in the browser, the request succeeds, withdraws, the 
   await page.getByTestId('subject').fill('31010419370515001X')
   await page.getByTestId('lookup').click()
   await expect(page.getByTestId('error')).toContainText('身份证号无效')
+})
+
+test('the care home requests an assessment in the browser: the report equals the CLI\'s, the receipt audits; no consent is refused in Chinese', async ({ page }) => {
+  test.setTimeout(240_000)
+  watch(page)
+  const home = s.actors.find((a) => a.name === 'care-home-1')!
+  const cliRequest = (person: string) =>
+    cliStatus(s, ['assess', 'request', '--subject', person, '--model', 'admission-v1', '--key', keystore(s, 'care-home-1'), '--node', s.nodeUrl, '--wait',
+      '--receipt', join('test-results', 'cli-receipt.json')])
+  // The CLI's result first, for the first person (of those the truth files list in all
+  // three departments) whose data every department node imported.
+  let person = ''
+  let cli = { code: -1, out: '' }
+  for (const candidate of s.others.slice(1)) {
+    const granted = cliStatus(s, ['consent', 'grant', '--subject', candidate, '--grantee', home.key_id, '--purpose', 'admission_assessment',
+      '--categories', 'ability_assessment,vital_signs,falls,screens,insurance_claims', '--days', '30', '--key', keystore(s, 'registrar'), '--node', s.nodeUrl])
+    expect(granted.code, granted.out).toBe(0)
+    cli = cliRequest(candidate)
+    if (cli.code === 0) {
+      person = candidate
+      break
+    }
+  }
+  expect(person, cli.out).not.toBe('')
+  // Someone the loop above did not reach: nobody recorded a consent for them.
+  const unconsented = s.others[s.others.indexOf(person) + 1]
+  expect(unconsented).toBeTruthy()
+
+  await login(page, 'care-home-1')
+  await expect(page.getByTestId('roles')).toContainText('养老机构')
+  await page.getByTestId('nav-assess').click()
+  await page.getByTestId('id-number').fill(person)
+  await page.getByTestId('request').click()
+  await expect(page.getByTestId('report')).toBeVisible({ timeout: 60_000 })
+  const requestId = (await page.getByTestId('request-id').textContent())!.trim()
+  const ours = new Map<string, number>()
+  for (const row of await page.getByTestId('outputs').locator('tbody tr').all()) {
+    ours.set((await row.getAttribute('data-output'))!, Number(await row.getByTestId('value').textContent()))
+  }
+  expect(ours.size).toBe(8)
+  await snapshot(page, 'assess-report')
+
+  // The receipt the page gives opens the commitment the ledger holds (as the auditor checks it).
+  const download = page.waitForEvent('download')
+  await page.getByTestId('receipt').click()
+  const receipt = join('test-results', 'console-receipt.json')
+  await (await download).saveAs(receipt)
+  learned.push(JSON.parse(readFileSync(receipt, 'utf8')).nonce as string)
+  const bundle = join('test-results', 'console-bundle.json')
+  const fetched = cliStatus(s, ['audit', 'request', requestId, '--key', keystore(s, 'auditor'), '--node', s.nodeUrl, '--out', bundle])
+  expect(fetched.code, fetched.out).toBe(0)
+  const audited = cliVerify(s, [bundle, '--receipt', receipt])
+  expect(audited.find((l) => l.startsWith('FAILED')), audited.join('\n')).toBeUndefined()
+  expect(audited.some((l) => /^ok\s+receipt:/.test(l)), audited.join('\n')).toBe(true)
+
+  // The CLI's values for the same person, from the same data.
+  const theirs = new Map<string, number>()
+  for (const line of cli.out.split('\n')) {
+    const m = /^\s+([a-z0-9_]+)\s+(-?\d+)\s/.exec(line)
+    if (m && ours.has(m[1])) theirs.set(m[1], Number(m[2]))
+  }
+  expect(theirs).toEqual(ours)
+
+  // Nobody consented for this one: the refusal says what to do, in Chinese.
+  await page.getByTestId('id-number').fill(unconsented)
+  await page.getByTestId('request').click()
+  await expect(page.getByTestId('error')).toContainText('没有有效的同意', { timeout: 60_000 })
+  await snapshot(page, 'assess-refused')
 })
 
 test('a console whose node is down says so in Chinese', async ({ page }) => {

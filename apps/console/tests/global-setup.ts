@@ -85,7 +85,7 @@ async function setUp(pids: number[]) {
   const nodeUrl = manifest.nodes[0].url
   const base = {
     dir, weinong, password, nodeUrl, actors: manifest.actors, example: manifest.example.id_number,
-    others: heldByAll(dir).filter((id) => id !== manifest.example.id_number).slice(0, 4), root,
+    others: heldByAll(dir).filter((id) => id !== manifest.example.id_number).slice(0, 8), root,
   }
   const key = (name: string) => keystore({ ...base } as State, name)
   const homeKey = manifest.actors.find((a) => a.name === 'care-home-1')!.key_id

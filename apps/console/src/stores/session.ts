@@ -72,7 +72,7 @@ export const useSession = defineStore('session', {
       await this.discover()
       const key = markRaw(new KeyClient())
       try {
-        const keyId = await key.open(keystore, password)
+        const keyId = await key.unlock(keystore, password)
         this.key = key
         this.keyId = keyId
         const info = await this.call<KeyInfo>('GET', `/v1/keys/${keyId}`)

@@ -4,7 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::{Blinding, ConsoleError, ConsoleKey, GrantForm};
+use crate::{Blinding, ConsoleError, ConsoleKey, GrantForm, OpenInput};
 
 fn js_error(e: ConsoleError) -> JsError {
     JsError::new(&format!("{}: {e}", e.code()))
@@ -86,6 +86,54 @@ impl JsConsoleKey {
             &self
                 .0
                 .consent_withdraw(consent, whole(nonce), whole(time_ms))
+                .map_err(js_error)?,
+        )
+    }
+}
+
+#[wasm_bindgen(js_class = ConsoleKey)]
+impl JsConsoleKey {
+    /// An assessment request for a subject (hex pseudonym) as a signed transaction, JSON
+    /// `{hex, hash, id}` (`id`: the new request id).
+    #[wasm_bindgen(js_name = assessmentRequest)]
+    pub fn assessment_request(
+        &self,
+        model: &str,
+        subject: &str,
+        nonce: f64,
+        time_ms: f64,
+    ) -> Result<String, JsError> {
+        json(
+            &self
+                .0
+                .assessment_request(model, subject, whole(nonce), whole(time_ms))
+                .map_err(js_error)?,
+        )
+    }
+
+    /// Checks, opens and commits to a served result (`input`: JSON of [`OpenInput`]);
+    /// JSON of [`crate::Opened`].
+    #[wasm_bindgen(js_name = openResult)]
+    pub fn open_result(&self, input: &str) -> Result<String, JsError> {
+        let input: OpenInput = serde_json::from_str(input)
+            .map_err(|e| js_error(ConsoleError::Form(format!("the served result: {e}"))))?;
+        json(&self.0.open_result(&input).map_err(js_error)?)
+    }
+
+    /// The result commitment's record as a signed transaction, JSON `{hex, hash, id}`.
+    #[wasm_bindgen(js_name = resultRecord)]
+    pub fn result_record(
+        &self,
+        request: &str,
+        model: &str,
+        commitment: &str,
+        nonce: f64,
+        time_ms: f64,
+    ) -> Result<String, JsError> {
+        json(
+            &self
+                .0
+                .result_record(request, model, commitment, whole(nonce), whole(time_ms))
                 .map_err(js_error)?,
         )
     }

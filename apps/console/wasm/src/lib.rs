@@ -9,6 +9,9 @@
 //! - [`ConsoleKey::consent_grant`] and [`ConsoleKey::consent_withdraw`]: the registrar's
 //!   transactions, built with the contracts' codec and signed as `weinong-api` signs;
 //!   [`Blinding`]: a subject's pseudonym by the consortium's OPRF, the ID blinded here.
+//! - [`ConsoleKey::assessment_request`], [`ConsoleKey::open_result`] and
+//!   [`ConsoleKey::result_record`]: the care home's assessment, as `weinong assess request
+//!   --wait` makes it (checks of the served shares, opening, reconstruction, commitment).
 //! - [`verify_bundle`]: a request bundle's verification by `weinong-audit`, the report the
 //!   CLI's `weinong audit verify` prints, line for line ([`BundleReport::lines`]).
 //! - [`ConsoleError`]: every refusal with a closed [`ConsoleError::code`], which the page
@@ -22,6 +25,7 @@
 #![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
 
+mod assess;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 mod error;
@@ -30,6 +34,7 @@ mod pseudonym;
 mod tx;
 mod verify;
 
+pub use assess::{OpenInput, Opened, OutputValue, shipped_model};
 pub use error::ConsoleError;
 pub use key::{ConsoleKey, SignedHeaders};
 pub use pseudonym::Blinding;

@@ -35,8 +35,9 @@ pub struct SignedTx {
     pub hex: String,
     /// Its hash, hex.
     pub hash: String,
-    /// The consent it grants or withdraws, hex.
-    pub consent: String,
+    /// The id it is about (the consent granted or withdrawn, the request made or
+    /// answered), hex.
+    pub id: String,
 }
 
 impl ConsoleKey {
@@ -60,9 +61,7 @@ impl ConsoleKey {
         if categories.is_empty() {
             return Err(ConsoleError::Form("name at least one data category".into()));
         }
-        let mut id = [0u8; 32];
-        getrandom::fill(&mut id).map_err(|e| ConsoleError::Form(format!("no randomness: {e}")))?;
-        let consent = ConsentId::from_bytes(id);
+        let consent = ConsentId::from_bytes(random32()?);
         let call = Call::ConsentGrant(ConsentGrant {
             consent,
             subject: SubjectPseudonym::from_bytes(hex32("subject pseudonym", &form.subject)?),
@@ -73,7 +72,7 @@ impl ConsoleKey {
             valid_until: form.valid_until,
             evidence: EvidenceHash::from_bytes([0; 32]),
         });
-        self.sign_call(&call, consent, nonce, time_ms)
+        self.sign_call(&call, consent.to_hex(), nonce, time_ms)
     }
 
     /// The withdrawal of consent `consent` (hex).
@@ -88,13 +87,13 @@ impl ConsoleKey {
             consent,
             evidence: EvidenceHash::from_bytes([0; 32]),
         });
-        self.sign_call(&call, consent, nonce, time_ms)
+        self.sign_call(&call, consent.to_hex(), nonce, time_ms)
     }
 
-    fn sign_call(
+    pub(crate) fn sign_call(
         &self,
         call: &Call,
-        consent: ConsentId,
+        id: String,
         nonce: u64,
         time_ms: u64,
     ) -> Result<SignedTx, ConsoleError> {
@@ -113,7 +112,7 @@ impl ConsoleKey {
         Ok(SignedTx {
             hex: hex::encode(tx.as_bytes()),
             hash: tx.hash().to_string(),
-            consent: consent.to_hex(),
+            id,
         })
     }
 }
@@ -130,4 +129,11 @@ fn by_label<T: Copy>(
         .copied()
         .find(|v| label(*v) == wanted)
         .ok_or_else(|| ConsoleError::Form(format!("unknown {what} {text:?}")))
+}
+
+/// 32 fresh random bytes (ids, nonces): the JS host's `crypto.getRandomValues` in a page.
+pub(crate) fn random32() -> Result<[u8; 32], ConsoleError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| ConsoleError::Form(format!("no randomness: {e}")))?;
+    Ok(bytes)
 }

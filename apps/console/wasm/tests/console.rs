@@ -187,7 +187,7 @@ fn consent_transactions_decode_to_what_the_form_said() {
     else {
         panic!("not a grant");
     };
-    assert_eq!(grant.consent.to_hex(), signed.consent);
+    assert_eq!(grant.consent.to_hex(), signed.id);
     assert_eq!(grant.subject.to_hex(), form.subject);
     assert_eq!(grant.grantee.to_hex(), form.grantee);
     assert_eq!(grant.purpose, Purpose::AdmissionAssessment);
@@ -197,17 +197,17 @@ fn consent_transactions_decode_to_what_the_form_said() {
     assert_eq!((grant.valid_from, grant.valid_until), (1_000, 2_000));
     // A second grant gets another consent id.
     assert_ne!(
-        opened.consent_grant(&form, 78, 1_500).unwrap().consent,
-        signed.consent
+        opened.consent_grant(&form, 78, 1_500).unwrap().id,
+        signed.id
     );
 
-    let withdrawn = opened.consent_withdraw(&signed.consent, 79, 1_600).unwrap();
+    let withdrawn = opened.consent_withdraw(&signed.id, 79, 1_600).unwrap();
     let tx = Transaction::decode(&hex::decode(&withdrawn.hex).unwrap()).unwrap();
     let Call::ConsentRevoke(revoke) = Call::decode(tx.body().kind, &tx.body().payload).unwrap()
     else {
         panic!("not a withdrawal");
     };
-    assert_eq!(revoke.consent.to_hex(), signed.consent);
+    assert_eq!(revoke.consent.to_hex(), signed.id);
 
     // Bad forms are refused by name.
     for (bad, what) in [
@@ -284,4 +284,49 @@ fn the_oprf_pseudonym_equals_the_peppered_one() {
     assert_eq!(e.code(), "bad_id");
     let e = Blinding::blind(id).unwrap().finish("zz").err().unwrap();
     assert_eq!(e.code(), "oprf");
+}
+
+#[test]
+fn an_assessment_request_names_the_model_and_subject_and_bad_shares_are_refused() {
+    use weinong_console_wasm::{OpenInput, Opened, shipped_model};
+    use weinong_contracts::{Call, Purpose};
+    use weinong_ledger::Transaction;
+    let (_, text) = keystore("pw");
+    let opened = ConsoleKey::open(&text, &mut b"pw".to_vec()).unwrap();
+    let subject = hex::encode([5; 32]);
+    for (name, purpose) in [
+        ("admission-v1", Purpose::AdmissionAssessment),
+        ("periodic-v2", Purpose::PeriodicAssessment),
+    ] {
+        let signed = opened.assessment_request(name, &subject, 5, 6).unwrap();
+        let tx = Transaction::decode(&hex::decode(&signed.hex).unwrap()).unwrap();
+        let Call::AssessmentRequest(r) = Call::decode(tx.body().kind, &tx.body().payload).unwrap()
+        else {
+            panic!("not a request");
+        };
+        assert_eq!(r.request.to_hex(), signed.id);
+        assert_eq!(r.subject.to_hex(), subject);
+        assert_eq!(r.purpose, purpose);
+        assert_eq!(r.model.as_bytes(), &shipped_model(name).unwrap().id().0);
+    }
+    let e = opened
+        .assessment_request("lunch-v1", &subject, 5, 6)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("admission-v1"), "{e}");
+
+    // A served share that is not even base64 is refused by name; nothing is opened.
+    let input: OpenInput = serde_json::from_value(serde_json::json!({
+        "request": hex::encode([1; 32]), "model": "admission-v1", "subject": subject,
+        "consortium": hex::encode([2; 32]),
+        "history": { "request": hex::encode([1; 32]), "status": "authorised", "requester": "",
+            "model": "", "purpose": "admission assessment", "deadline_ms": 0, "batch": null, "events": [] },
+        "shares": [{ "party": 0, "sealed": "***", "signer": "", "signature": "" }],
+        "signers": [],
+    }))
+    .unwrap();
+    match opened.open_result(&input) {
+        Ok(Opened::Refused { reason }) => assert!(reason.contains("base64"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
 }
