@@ -35,6 +35,7 @@ pub mod client;
 pub mod dto;
 pub mod error;
 pub mod outcome;
+pub mod proposal;
 pub mod rejection;
 
 pub use bundle::{REQUEST_BUNDLE_FORMAT, RequestBundleBody, ShareSignatureBody};

@@ -18,13 +18,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use serde::{Deserialize, Serialize};
 use weinong_contracts::payload::{model_id, rotation_bytes};
 use weinong_contracts::{
-    Approval, Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke, DataCategory,
-    EvidenceHash, Governance, MemberId, ModelId, Purpose, Role, kinds,
+    Call, CategorySet, Change, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash,
+    MemberId, ModelId, Purpose, Role,
 };
-use weinong_keys::{KeyId, KeyPair, Signature, SubjectPseudonym, sm3_digest};
+use weinong_keys::{KeyId, KeyPair, SubjectPseudonym, sm3_digest};
 use weinong_ledger::bundle::{CertifiedHead, ConsistencyFile, ProofBundle};
 use weinong_ledger::{Hash32, Transaction};
 
@@ -32,11 +31,11 @@ use crate::Outcome;
 use crate::client::{Client, now_ms, sign_call};
 use crate::cmd_keys::{open_keystore_file, read_public};
 use weinong_api::SubmitOutcome;
+use weinong_api::proposal::Proposal;
 
 /// Largest file `tx` reads (a transaction list, a proposal, a model spec).
 const FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Format tag of a governance proposal file.
-pub const PROPOSAL_FORMAT: &str = "weinong-governance-proposal/1";
 
 /// `weinong tx`: the node and the key, then what to do.
 #[derive(Args)]
@@ -277,34 +276,6 @@ pub enum ChangeCmd {
         #[arg(long)]
         model: String,
     },
-}
-
-/// A proposal file: a change bound to a consortium and sequence number, and approvals.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Proposal {
-    /// [`PROPOSAL_FORMAT`].
-    pub format: String,
-    /// Consortium id, hex.
-    pub consortium: String,
-    /// Governance sequence number.
-    pub seq: u64,
-    /// What the change does, for the approvers to read.
-    pub summary: String,
-    /// Canonical governance payload without approvals, hex (carries the change).
-    pub payload: String,
-    /// Approvals so far.
-    pub approvals: Vec<ApprovalEntry>,
-}
-
-/// One admin's approval in a proposal file.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalEntry {
-    /// Admin key id, hex.
-    pub admin: String,
-    /// SM2 signature `r‖s` over the approved bytes, hex.
-    pub signature: String,
 }
 
 /// Dispatches `weinong tx`.
@@ -712,95 +683,12 @@ fn change(cmd: ChangeCmd, consortium: &Hash32) -> Result<Change> {
     })
 }
 
-impl Proposal {
-    /// A proposal with no approvals yet.
-    pub fn new(consortium: &Hash32, seq: u64, change: Change) -> Result<Self> {
-        let summary = format!("{}: {change:?}", change.name());
-        let payload = Call::Governance(Governance {
-            seq,
-            change,
-            approvals: Vec::new(),
-        })
-        .encode()
-        .map_err(|e| anyhow!("{e}"))?;
-        Ok(Self {
-            format: PROPOSAL_FORMAT.into(),
-            consortium: consortium.to_hex(),
-            seq,
-            summary,
-            payload: hex::encode(payload),
-            approvals: Vec::new(),
-        })
-    }
-
-    /// Reads and checks a proposal file.
-    pub fn read(path: &Path) -> Result<Self> {
-        let p: Proposal = serde_json::from_slice(&read_file(path, "proposal")?)
-            .with_context(|| format!("{} is not a governance proposal file", path.display()))?;
-        if p.format != PROPOSAL_FORMAT {
-            bail!(
-                "{}: format {:?} is not {PROPOSAL_FORMAT:?}",
-                path.display(),
-                p.format
-            );
-        }
-        p.governance()
-            .with_context(|| format!("{}: payload", path.display()))?;
-        Ok(p)
-    }
-
-    fn consortium(&self) -> Result<Hash32> {
-        Ok(Hash32(hex32("consortium", &self.consortium)?))
-    }
-
-    /// The governance call with the approvals collected, sorted by admin key id.
-    pub fn governance(&self) -> Result<Governance> {
-        let bytes = hex::decode(&self.payload).context("payload is not hex")?;
-        let Call::Governance(mut g) = Call::decode(kinds::GOVERNANCE, &bytes)? else {
-            bail!("payload is not a governance call");
-        };
-        if g.seq != self.seq || !g.approvals.is_empty() {
-            bail!("payload does not match the file's seq, or already carries approvals");
-        }
-        for a in &self.approvals {
-            g.approvals.push(Approval {
-                admin: KeyId::from_bytes(hex32("approval admin", &a.admin)?),
-                signature: Signature::from_bytes(
-                    &hex::decode(&a.signature).context("approval signature is not hex")?,
-                )?,
-            });
-        }
-        g.approvals.sort_by_key(|a| a.admin);
-        Ok(g)
-    }
-
-    /// The bytes each admin signs.
-    pub fn approved_bytes(&self) -> Result<Vec<u8>> {
-        let g = self.governance()?;
-        Ok(Governance::approved_bytes(
-            &self.consortium()?,
-            g.seq,
-            &g.change,
-        ))
-    }
-
-    /// Adds `key`'s approval; refuses a second one from the same admin.
-    pub fn approve(&mut self, key: &KeyPair) -> Result<()> {
-        let id = key.key_id().to_hex();
-        if self
-            .approvals
-            .iter()
-            .any(|a| a.admin.eq_ignore_ascii_case(&id))
-        {
-            bail!("key {id} already approved this change");
-        }
-        let signature = key.sign(&self.approved_bytes()?);
-        self.approvals.push(ApprovalEntry {
-            admin: id,
-            signature: hex::encode(signature.to_bytes()),
-        });
-        Ok(())
-    }
+/// Reads and checks a proposal file.
+fn read_proposal(path: &Path) -> Result<Proposal> {
+    let bytes = read_file(path, "proposal")?;
+    let text =
+        std::str::from_utf8(&bytes).with_context(|| format!("{} is not text", path.display()))?;
+    Proposal::from_json(text).with_context(|| format!("{}", path.display()))
 }
 
 async fn governance(ctx: &Ctx, cmd: GovernanceCmd) -> Result<Outcome> {
@@ -829,7 +717,7 @@ async fn governance(ctx: &Ctx, cmd: GovernanceCmd) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         GovernanceCmd::Approve { file } => {
-            let mut proposal = Proposal::read(&file)?;
+            let mut proposal = read_proposal(&file)?;
             let key = ctx.key()?;
             println!(
                 "approving #{} of consortium {}: {}",
@@ -845,7 +733,7 @@ async fn governance(ctx: &Ctx, cmd: GovernanceCmd) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         GovernanceCmd::Submit { file, delivery } => {
-            let proposal = Proposal::read(&file)?;
+            let proposal = read_proposal(&file)?;
             if proposal.approvals.is_empty() {
                 bail!(
                     "{} has no approval yet; run `weinong tx governance approve`",
@@ -861,43 +749,6 @@ async fn governance(ctx: &Ctx, cmd: GovernanceCmd) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn proposals_collect_sorted_approvals_that_verify() {
-        let consortium = Hash32([9; 32]);
-        let target = KeyPair::generate();
-        let change = Change::BindRole {
-            key: target.public_key().clone(),
-            role: Role::Institution,
-            valid_from: 5,
-            valid_until: None,
-        };
-        let mut p = Proposal::new(&consortium, 3, change.clone()).unwrap();
-        let admins: Vec<KeyPair> = (0..3).map(|_| KeyPair::generate()).collect();
-        for a in &admins {
-            p.approve(a).unwrap();
-        }
-        assert!(p.approve(&admins[1]).is_err(), "one approval per admin");
-        // Through the file format and back.
-        let p: Proposal = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
-        let g = p.governance().unwrap();
-        assert_eq!((g.seq, &g.change), (3, &change));
-        let ids: Vec<KeyId> = g.approvals.iter().map(|a| a.admin).collect();
-        let mut sorted = ids.clone();
-        sorted.sort();
-        assert_eq!(ids, sorted);
-        let approved = Governance::approved_bytes(&consortium, 3, &change);
-        for a in &g.approvals {
-            let key = admins.iter().find(|k| k.key_id() == a.admin).unwrap();
-            key.public_key().verify(&approved, &a.signature).unwrap();
-        }
-        // The submitted payload decodes as the contracts read it.
-        let bytes = Call::Governance(g.clone()).encode().unwrap();
-        assert_eq!(
-            Call::decode(kinds::GOVERNANCE, &bytes).unwrap(),
-            Call::Governance(g)
-        );
-    }
 
     #[test]
     fn labels_parse_loosely_and_unknown_ones_list_the_choices() {

@@ -4,7 +4,7 @@ import { createI18n } from 'vue-i18n'
 
 const zh = {
   app: { title: '为侬控制台', subtitle: '养老服务可信数据层', logout: '退出登录', language: 'English' },
-  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录', assess: '入住评估' },
+  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录', assess: '入住评估', governance: '治理提案' },
   role: {
     admin: '管理员', auditor: '审计员', department: '部门节点', institution: '养老机构',
     registrar: '登记员', steward: '数据管理员', none: '无角色',
@@ -89,6 +89,13 @@ const zh = {
     braden_risk: ['无风险', '轻度风险', '中度风险', '高度风险', '极高风险'],
     mna_sf_status: ['营养正常', '有营养不良风险', '营养不良', '未评分（无BMI与小腿围）'],
   },
+  governance: {
+    title: '治理提案', propose: '发起角色绑定', keyFile: '被绑定密钥（密钥库文件或公钥 PEM）', role: '角色', days: '有效天数（0 为长期）',
+    proposeSubmit: '发起并批准', review: '审批提案', proposalFile: '提案文件', approve: '批准', submit: '提交到账本', download: '下载提案文件',
+    seq: '治理序号', change: '变更', key: '密钥标识', approvals: '已批准 {n} / 需 {k}', approvers: '批准人',
+    committed: '治理变更已生效（区块 {height}）', rejected: '账本拒绝了该变更：{reason}', mine: '（本人）',
+    share: '请将提案文件交给其他管理员，在其浏览器中审批；批准数达到门限后任一管理员即可提交。',
+  },
   errors: {
     wrong_password: '密码错误，或密钥库文件被改动。请核对密码后重试。',
     not_a_keystore: '所选文件不是为侬密钥库。请选择 weinong keys new 生成的 JSON 文件。',
@@ -108,6 +115,7 @@ const zh = {
     bad_id: '身份证号无效：请核对18位号码与校验位。',
     bad_form: '表单有误：{message}',
     oprf: '节点返回的假名结果无法使用，请联系节点运维：{message}',
+    proposal: '提案文件有误或无法批准：{message}',
     bad_scope: '节点返回的联盟或节点标识格式有误，请联系节点运维。',
     sign: '无法对请求签名：{message}',
     internal: '控制台内部错误：{message}',
@@ -119,7 +127,7 @@ type Messages = typeof zh
 
 const en: Messages = {
   app: { title: 'Weinong console', subtitle: 'Trusted data layer of elderly care', logout: 'Log out', language: '中文' },
-  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history', assess: 'Admission assessment' },
+  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history', assess: 'Admission assessment', governance: 'Governance' },
   role: {
     admin: 'Admin', auditor: 'Auditor', department: 'Department node', institution: 'Care home',
     registrar: 'Registrar', steward: 'Data steward', none: 'No role',
@@ -204,6 +212,13 @@ const en: Messages = {
     braden_risk: ['none', 'mild', 'moderate', 'high', 'very high'],
     mna_sf_status: ['normal', 'at risk', 'malnourished', 'not scored'],
   },
+  governance: {
+    title: 'Governance', propose: 'Propose a role binding', keyFile: 'Key to bind (keystore file or public PEM)', role: 'Role', days: 'Valid for (days; 0: no end)',
+    proposeSubmit: 'Propose and approve', review: 'Review a proposal', proposalFile: 'Proposal file', approve: 'Approve', submit: 'Submit to the ledger', download: 'Download the proposal',
+    seq: 'Governance seq', change: 'Change', key: 'Key id', approvals: '{n} approved / {k} needed', approvers: 'Approved by',
+    committed: 'The change took effect (block {height})', rejected: 'The ledger refused the change: {reason}', mine: ' (you)',
+    share: 'Give the proposal file to the other admins to approve in their browsers; once it holds enough approvals any admin submits it.',
+  },
   errors: {
     wrong_password: 'Wrong password, or the keystore was altered. Check the password and try again.',
     not_a_keystore: 'This file is not a Weinong keystore. Choose the JSON file weinong keys new wrote.',
@@ -223,6 +238,7 @@ const en: Messages = {
     bad_id: 'Not a valid ID number: check the 18 characters and the check digit.',
     bad_form: 'The form is wrong: {message}',
     oprf: 'The node\u2019s pseudonym answer is unusable; tell its operator: {message}',
+    proposal: 'The proposal file is unusable or cannot be approved: {message}',
     bad_scope: 'The node named its consortium or key badly; tell its operator.',
     sign: 'Cannot sign the request: {message}',
     internal: 'Console error: {message}',

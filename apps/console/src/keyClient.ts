@@ -73,6 +73,16 @@ export class KeyClient {
     return (await this.ask({ op: 'record', request, model, commitment, nonce, timeMs: Date.now() })).tx!
   }
 
+  /// The proposal file with this admin's approval added.
+  async approve(proposal: string): Promise<string> {
+    return (await this.ask({ op: 'approve', proposal })).proposal!
+  }
+
+  /// The governance transaction of a proposal file with its approvals.
+  async governance(proposal: string, nonce: number): Promise<SignedTx> {
+    return (await this.ask({ op: 'governance', proposal, nonce, timeMs: Date.now() })).tx!
+  }
+
   async close(): Promise<void> {
     try {
       await this.ask({ op: 'close' })

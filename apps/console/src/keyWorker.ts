@@ -15,10 +15,12 @@ export type KeyRequest =
   | { id: number; op: 'request'; model: string; subject: string; nonce: number; timeMs: number }
   | { id: number; op: 'open'; input: string }
   | { id: number; op: 'record'; request: string; model: string; commitment: string; nonce: number; timeMs: number }
+  | { id: number; op: 'approve'; proposal: string }
+  | { id: number; op: 'governance'; proposal: string; nonce: number; timeMs: number }
   | { id: number; op: 'close' }
 
 export type KeyAnswer =
-  | { id: number; ok: true; keyId?: string; headers?: [string, string][]; tx?: SignedTx; opened?: string }
+  | { id: number; ok: true; keyId?: string; headers?: [string, string][]; tx?: SignedTx; opened?: string; proposal?: string }
   | { id: number; ok: false; message: string }
 
 const ready = init()
@@ -72,6 +74,16 @@ self.onmessage = async (event: MessageEvent<KeyRequest>) => {
       case 'record': {
         if (!key) throw new Error('internal: no key is open')
         answer({ id: request.id, ok: true, tx: JSON.parse(key.resultRecord(request.request, request.model, request.commitment, request.nonce, request.timeMs)) as SignedTx })
+        break
+      }
+      case 'approve': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, proposal: key.approveProposal(request.proposal) })
+        break
+      }
+      case 'governance': {
+        if (!key) throw new Error('internal: no key is open')
+        answer({ id: request.id, ok: true, tx: JSON.parse(key.governanceTx(request.proposal, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'close': {

@@ -3,6 +3,7 @@ import { useSession } from './stores/session'
 
 // Which roles see which page (the node enforces the same with its access table).
 export const pages = [
+  { path: '/governance', name: 'governance', roles: ['admin'], component: () => import('./views/GovernanceView.vue') },
   { path: '/audit', name: 'audit', roles: ['auditor', 'admin'], component: () => import('./views/AuditView.vue') },
   { path: '/assess', name: 'assess', roles: ['institution'], component: () => import('./views/AssessView.vue') },
   { path: '/consents', name: 'consents', roles: ['registrar'], component: () => import('./views/ConsentView.vue') },

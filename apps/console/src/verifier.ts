@@ -1,6 +1,6 @@
 // Bundle verification on the page's thread: the same `weinong-audit` code as the CLI,
 // compiled to WebAssembly.
-import init, { Blinding, verifyBundle } from './wasm-pkg/weinong_console_wasm.js'
+import init, { Blinding, bindRoleProposal, verifyBundle, viewProposal } from './wasm-pkg/weinong_console_wasm.js'
 import { fromWasm } from './errors'
 
 export type CheckOutcome =
@@ -64,5 +64,32 @@ export async function pseudonymOf(id: string, evaluate: (blinded: string) => Pro
     throw e instanceof Error && /^[a-z_]+: /.test(e.message) ? fromWasm(e) : e
   } finally {
     blinding.free()
+  }
+}
+
+export interface ProposalView {
+  seq: number; consortium: string; change: string; key: string | null; role: string | null
+  valid_from: number | null; valid_until: number | null; summary: string; approvals: string[]
+}
+
+/// A role-binding proposal file (JSON, no approvals yet) for change `seq` of `consortium`.
+export async function proposeBinding(consortium: string, seq: number, publicKey: string, role: string, from: number, until?: number): Promise<string> {
+  ready ??= init()
+  await ready
+  try {
+    return bindRoleProposal(consortium, seq, publicKey, role, from, until ?? 0)
+  } catch (e) {
+    throw fromWasm(e)
+  }
+}
+
+/// What a proposal file proposes and who approved it.
+export async function readProposal(text: string): Promise<ProposalView> {
+  ready ??= init()
+  await ready
+  try {
+    return JSON.parse(viewProposal(text)) as ProposalView
+  } catch (e) {
+    throw fromWasm(e)
   }
 }

@@ -29,7 +29,7 @@ function watch(page: Page) {
 
 async function login(page: Page, actor: string, password = s.password) {
   await page.goto(s.consoleUrl)
-  await page.getByTestId('keystore').setInputFiles(keystore(s, actor))
+  await page.getByTestId('keystore').setInputFiles(actor.includes('/') ? actor : keystore(s, actor))
   await page.getByTestId('password').fill(password)
   await page.getByTestId('login').click()
 }
@@ -251,6 +251,56 @@ test('the care home requests an assessment in the browser: the report equals the
   await page.getByTestId('request').click()
   await expect(page.getByTestId('error')).toContainText('没有有效的同意', { timeout: 60_000 })
   await snapshot(page, 'assess-refused')
+})
+
+test('admins bind a role 2-of-2 from two browsers: one approval alone does not commit, two do', async ({ browser }) => {
+  // A new care home's key, made with the CLI; its keystore carries the public key.
+  const newKey = join(s.root, 'new-care-home.json')
+  const made = cliStatus(s, ['keys', 'new', '--out', newKey])
+  expect(made.code, made.out).toBe(0)
+
+  const first = await browser.newContext()
+  const second = await browser.newContext()
+  try {
+    const a = await first.newPage()
+    watch(a)
+    await login(a, 'admin-1')
+    await expect(a.getByTestId('roles')).toContainText('管理员')
+    await a.getByTestId('nav-governance').click()
+    await a.getByTestId('key-file').setInputFiles(newKey)
+    await a.getByTestId('role-institution').click()
+    await a.getByTestId('propose').click()
+    await expect(a.getByTestId('approvals')).toContainText('已批准 1 / 需 2')
+    // One approval is not enough: the contracts refuse it.
+    await a.getByTestId('submit').click()
+    await expect(a.getByTestId('error')).toContainText('账本拒绝了该变更')
+    await snapshot(a, 'governance-one-approval')
+    const download = a.waitForEvent('download')
+    await a.getByTestId('download').click()
+    const file = join('test-results', 'proposal.json')
+    await (await download).saveAs(file)
+
+    const b = await second.newPage()
+    watch(b)
+    await login(b, 'admin-2')
+    await b.getByTestId('nav-governance').click()
+    await b.getByTestId('proposal-file').setInputFiles(file)
+    await expect(b.getByTestId('approvals')).toContainText('已批准 1 / 需 2')
+    await b.getByTestId('approve').click()
+    await expect(b.getByTestId('approvals')).toContainText('已批准 2 / 需 2')
+    await b.getByTestId('submit').click()
+    await expect(b.getByTestId('message')).toContainText('治理变更已生效')
+    await snapshot(b, 'governance-committed')
+
+    // The new key now logs in as a care home.
+    const c = await (await browser.newContext()).newPage()
+    watch(c)
+    await login(c, newKey)
+    await expect(c.getByTestId('roles')).toContainText('养老机构')
+  } finally {
+    await first.close()
+    await second.close()
+  }
 })
 
 test('a console whose node is down says so in Chinese', async ({ page }) => {

@@ -139,6 +139,62 @@ impl JsConsoleKey {
     }
 }
 
+#[wasm_bindgen(js_class = ConsoleKey)]
+impl JsConsoleKey {
+    /// The proposal file with this admin's approval added, JSON.
+    #[wasm_bindgen(js_name = approveProposal)]
+    pub fn approve_proposal(&self, proposal: &str) -> Result<String, JsError> {
+        self.0.approve_proposal(proposal).map_err(js_error)
+    }
+
+    /// The governance transaction of a proposal file, JSON `{hex, hash, id}` (`id`: its
+    /// sequence number).
+    #[wasm_bindgen(js_name = governanceTx)]
+    pub fn governance_tx(
+        &self,
+        proposal: &str,
+        nonce: f64,
+        time_ms: f64,
+    ) -> Result<String, JsError> {
+        json(
+            &self
+                .0
+                .governance_tx(proposal, whole(nonce), whole(time_ms))
+                .map_err(js_error)?,
+        )
+    }
+}
+
+/// A role-binding proposal file without approvals, JSON (see [`crate::bind_role_proposal`]);
+/// `valid_until` 0 for none.
+#[wasm_bindgen(js_name = bindRoleProposal)]
+pub fn bind_role_proposal(
+    consortium: &str,
+    seq: f64,
+    public: &str,
+    role: &str,
+    valid_from: f64,
+    valid_until: f64,
+) -> Result<String, JsError> {
+    let until = (valid_until > 0.0).then(|| whole(valid_until));
+    let p = crate::bind_role_proposal(
+        consortium,
+        whole(seq),
+        public,
+        role,
+        whole(valid_from),
+        until,
+    )
+    .map_err(js_error)?;
+    json(&p)
+}
+
+/// What a proposal file proposes, JSON of [`crate::ProposalView`].
+#[wasm_bindgen(js_name = viewProposal)]
+pub fn view_proposal(proposal: &str) -> Result<String, JsError> {
+    json(&crate::view_proposal(proposal).map_err(js_error)?)
+}
+
 /// One ID number blinded for the pseudonym OPRF (see [`Blinding`]).
 #[wasm_bindgen(js_name = Blinding)]
 pub struct JsBlinding(Option<Blinding>);

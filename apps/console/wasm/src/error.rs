@@ -29,6 +29,9 @@ pub enum ConsoleError {
     /// The node's pseudonym answer does not unblind.
     #[error("the node's pseudonym answer is unusable: {0}")]
     Oprf(String),
+    /// A governance proposal file is unusable, or this admin approved it already.
+    #[error("{0}")]
+    Proposal(String),
     /// The text is not a request bundle, or a genesis or receipt given with it is unreadable.
     #[error("{0}")]
     Bundle(String),
@@ -36,7 +39,7 @@ pub enum ConsoleError {
 
 impl ConsoleError {
     /// A closed code for the page: `not_a_keystore`, `wrong_password`, `bad_scope`,
-    /// `sign`, `bad_form`, `bad_id`, `oprf`, `not_a_bundle`.
+    /// `sign`, `bad_form`, `bad_id`, `oprf`, `proposal`, `not_a_bundle`.
     pub fn code(&self) -> &'static str {
         match self {
             ConsoleError::NotAKeystore(_) => "not_a_keystore",
@@ -46,6 +49,7 @@ impl ConsoleError {
             ConsoleError::Form(_) => "bad_form",
             ConsoleError::BadId(_) => "bad_id",
             ConsoleError::Oprf(_) => "oprf",
+            ConsoleError::Proposal(_) => "proposal",
             ConsoleError::Bundle(_) => "not_a_bundle",
         }
     }

@@ -12,6 +12,9 @@
 //! - [`ConsoleKey::assessment_request`], [`ConsoleKey::open_result`] and
 //!   [`ConsoleKey::result_record`]: the care home's assessment, as `weinong assess request
 //!   --wait` makes it (checks of the served shares, opening, reconstruction, commitment).
+//! - [`bind_role_proposal`], [`ConsoleKey::approve_proposal`] and
+//!   [`ConsoleKey::governance_tx`]: k-of-n governance from several browsers, through the
+//!   same proposal file as `weinong tx governance`.
 //! - [`verify_bundle`]: a request bundle's verification by `weinong-audit`, the report the
 //!   CLI's `weinong audit verify` prints, line for line ([`BundleReport::lines`]).
 //! - [`ConsoleError`]: every refusal with a closed [`ConsoleError::code`], which the page
@@ -29,6 +32,7 @@ mod assess;
 #[cfg(target_arch = "wasm32")]
 mod bindings;
 mod error;
+mod governance;
 mod key;
 mod pseudonym;
 mod tx;
@@ -36,6 +40,7 @@ mod verify;
 
 pub use assess::{OpenInput, Opened, OutputValue, shipped_model};
 pub use error::ConsoleError;
+pub use governance::{ProposalView, bind_role_proposal, public_key_of, view_proposal};
 pub use key::{ConsoleKey, SignedHeaders};
 pub use pseudonym::Blinding;
 pub use tx::{GrantForm, SignedTx};

@@ -330,3 +330,62 @@ fn an_assessment_request_names_the_model_and_subject_and_bad_shares_are_refused(
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_role_binding_collects_one_approval_per_admin_and_submits_them_all() {
+    use weinong_console_wasm::{bind_role_proposal, view_proposal};
+    use weinong_contracts::{Call, Change, Governance, Role};
+    use weinong_ledger::{Hash32, Transaction};
+    let admins: Vec<(KeyPair, ConsoleKey)> = (0..2)
+        .map(|_| {
+            let (key, text) = keystore("pw");
+            let opened = ConsoleKey::open(&text, &mut b"pw".to_vec()).unwrap();
+            (key, opened)
+        })
+        .collect();
+    let (target, target_store) = keystore("other");
+    let consortium = hex::encode([6; 32]);
+    let p = bind_role_proposal(&consortium, 4, &target_store, "institution", 10, None).unwrap();
+    let mut text = serde_json::to_string(&p).unwrap();
+    for (_, admin) in &admins {
+        text = admin.approve_proposal(&text).unwrap();
+    }
+    let e = admins[0].1.approve_proposal(&text).err().unwrap();
+    assert!(e.to_string().contains("already approved"), "{e}");
+
+    let view = view_proposal(&text).unwrap();
+    assert_eq!(view.seq, 4);
+    assert_eq!(view.key.as_deref(), Some(target.key_id().to_hex().as_str()));
+    assert_eq!(view.role.as_deref(), Some("institution"));
+    assert_eq!(view.approvals.len(), 2);
+
+    let signed = admins[1].1.governance_tx(&text, 9, 9).unwrap();
+    let tx = Transaction::decode(&hex::decode(&signed.hex).unwrap()).unwrap();
+    let Call::Governance(g) = Call::decode(tx.body().kind, &tx.body().payload).unwrap() else {
+        panic!("not governance");
+    };
+    let change = Change::BindRole {
+        key: target.public_key().clone(),
+        role: Role::Institution,
+        valid_from: 10,
+        valid_until: None,
+    };
+    assert_eq!((g.seq, &g.change), (4, &change));
+    let approved = Governance::approved_bytes(&Hash32([6; 32]), 4, &change);
+    assert_eq!(g.approvals.len(), 2);
+    for a in &g.approvals {
+        let (key, _) = admins.iter().find(|(k, _)| k.key_id() == a.admin).unwrap();
+        key.public_key().verify(&approved, &a.signature).unwrap();
+    }
+
+    for (public, role, what) in [
+        ("nonsense", "institution", "not a public key"),
+        (target_store.as_str(), "emperor", "unknown role"),
+    ] {
+        let e = bind_role_proposal(&consortium, 4, public, role, 10, None)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    assert_eq!(view_proposal("{}").err().unwrap().code(), "proposal");
+}
