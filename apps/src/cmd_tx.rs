@@ -35,7 +35,6 @@ use weinong_api::proposal::Proposal;
 
 /// Largest file `tx` reads (a transaction list, a proposal, a model spec).
 const FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
-/// Format tag of a governance proposal file.
 
 /// `weinong tx`: the node and the key, then what to do.
 #[derive(Args)]
