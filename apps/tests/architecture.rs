@@ -87,6 +87,8 @@ fn dependency_arrows_point_one_way() {
                 "weinong-keys",
                 "weinong-ledger",
                 "weinong-contracts",
+                "weinong-api",
+                "weinong-mpc",
                 "weinong-audit",
             ],
         ),
