@@ -31,6 +31,8 @@ pub enum BenchCmd {
     /// Policy matching on a running devnet: one 免申即享 run end to end (ledger, predicates,
     /// PSI over libp2p, result stored), beside the same PSI over loopback TCP.
     Policy(crate::cmd_bench_policy::BenchPolicyArgs),
+    /// A request bundle's verification, natively (the console's in-browser figure's peer).
+    Audit(crate::cmd_bench_audit::BenchAuditArgs),
 }
 
 /// Dispatches `weinong bench`.
@@ -45,6 +47,7 @@ pub fn bench(cmd: BenchCmd) -> Result<Outcome> {
         BenchCmd::Ledger(args) => crate::cmd_bench_ledger::bench_ledger(args),
         BenchCmd::E2e(args) => crate::cmd_bench_e2e::bench_e2e(args),
         BenchCmd::Policy(args) => crate::cmd_bench_policy::bench_policy(args),
+        BenchCmd::Audit(args) => crate::cmd_bench_audit::bench_audit(args),
     }
 }
 

@@ -23,6 +23,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use clap::Args;
+use tower_http::compression::Compression;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -138,7 +139,9 @@ fn router(dist: &std::path::Path, node: String) -> Result<Router> {
         .route("/metrics", axum::routing::get(pass))
         .route("/openapi.json", axum::routing::get(pass))
         .with_state(upstream)
-        .fallback_service(files)
+        // The bundle (JS, WebAssembly, CSS) compresses to about a third. API answers are
+        // passed as they are: compressing secrets beside reflected input invites BREACH.
+        .fallback_service(Compression::new(files))
         .layer(header("content-security-policy", CSP))
         .layer(header("x-content-type-options", "nosniff"))
         .layer(header("referrer-policy", "no-referrer"))

@@ -18,6 +18,7 @@ mod cmd_assess_batch;
 mod cmd_audit;
 mod cmd_audit_request;
 mod cmd_bench;
+mod cmd_bench_audit;
 mod cmd_bench_batch;
 mod cmd_bench_crypto;
 mod cmd_bench_e2e;

@@ -14,6 +14,7 @@ const zh = {
     password: '密码', submit: '登录', opening: '正在本机解密密钥库（约需数秒）…',
     privacy: '密钥库在本浏览器内解密，私钥与密码不会发送给任何服务器。',
     node: '所连节点', consortium: '联盟标识', noFile: '请先选择密钥库文件。', noPassword: '请输入密码。',
+    saved: '本浏览器记住的密钥库', forget: '忘记', remember: '在本浏览器记住此密钥库（仍需密码；密码不保存）',
   },
   home: {
     welcome: '欢迎', key: '密钥标识', roles: '角色', nodeName: '节点名称',
@@ -137,6 +138,7 @@ const en: Messages = {
     password: 'Password', submit: 'Log in', opening: 'Opening the keystore in this browser (a few seconds)…',
     privacy: 'The keystore is opened in this browser; the private key and the password are sent to no server.',
     node: 'Node', consortium: 'Consortium', noFile: 'Choose a keystore file first.', noPassword: 'Type the password.',
+    saved: 'Keystores remembered in this browser', forget: 'Forget', remember: 'Remember this keystore in this browser (the password is still asked and never stored)',
   },
   home: {
     welcome: 'Welcome', key: 'Key id', roles: 'Roles', nodeName: 'Node',

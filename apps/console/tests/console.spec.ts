@@ -303,6 +303,37 @@ test('admins bind a role 2-of-2 from two browsers: one approval alone does not c
   }
 })
 
+test('a remembered keystore logs in again with its password; the browser stores no password', async ({ page }) => {
+  watch(page)
+  await page.goto(s.consoleUrl)
+  await page.getByTestId('keystore').setInputFiles(keystore(s, 'registrar'))
+  await page.getByTestId('password').fill(s.password)
+  await page.getByTestId('remember').click()
+  await page.getByTestId('login').click()
+  await expect(page.getByTestId('roles')).toContainText('登记员')
+  await page.getByTestId('logout').click()
+
+  const name = keystore(s, 'registrar').split('/').pop()!
+  await page.getByTestId(`saved-${name}`).click()
+  await page.getByTestId('password').fill(s.password)
+  await page.getByTestId('login').click()
+  await expect(page.getByTestId('roles')).toContainText('登记员')
+  const stored = await page.evaluate(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const open = indexedDB.open('weinong-console', 1)
+        open.onerror = () => reject(open.error)
+        open.onsuccess = () => {
+          const all = open.result.transaction('keystores').objectStore('keystores').getAll()
+          all.onsuccess = () => resolve(JSON.stringify(all.result))
+        }
+      }),
+  )
+  expect(stored).toContain(name)
+  expect(stored.includes(s.password)).toBe(false)
+  await snapshot(page, 'login-remembered')
+})
+
 test('a console whose node is down says so in Chinese', async ({ page }) => {
   watch(page)
   // `weinong console` on its own, in front of a port nobody listens on.
