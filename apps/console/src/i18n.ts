@@ -34,6 +34,9 @@ const zh = {
     title: '账本浏览', latest: '最新区块', height: '高度', hash: '区块哈希', previous: '上一区块',
     time: '出块时间', proposer: '提议者', logSize: '日志条目数', logRoot: '日志根', state: '状态摘要',
     signatures: '联签数', go: '查看', treeHead: '联签树头', refresh: '刷新', byHeight: '按高度查看区块',
+    fetchHead: '获取并核验最新树头', headHolds: '证书有效：区块 {height}，日志 {size} 条，由法定人数的成员联签', saveHead: '保存树头（供日后核对）',
+    checkSaved: '与保存的树头核对一致性（选择保存的树头文件）', consistent: '一致：区块 {old} 的日志是区块 {new} 日志的前缀，账本未被改写',
+    inconsistent: '不一致（{check}）：{reason}',
   },
   node: {
     title: '节点运维', name: '节点', key: '节点密钥', healthy: '运行状态', ready: '就绪状态', height: '账本高度',
@@ -158,6 +161,9 @@ const en: Messages = {
     title: 'Ledger', latest: 'Latest block', height: 'Height', hash: 'Block hash', previous: 'Previous',
     time: 'Time', proposer: 'Proposer', logSize: 'Log entries', logRoot: 'Log root', state: 'State digest',
     signatures: 'Signatures', go: 'Show', treeHead: 'Co-signed tree head', refresh: 'Refresh', byHeight: 'Block by height',
+    fetchHead: 'Fetch and verify the latest head', headHolds: 'Certificate holds: block {height}, {size} log entries, co-signed by a quorum of members', saveHead: 'Save the head (to check later)',
+    checkSaved: 'Check a saved head against today\u2019s (choose the saved file)', consistent: 'Consistent: the log of block {old} is a prefix of the log of block {new}; nothing was rewritten',
+    inconsistent: 'Inconsistent ({check}): {reason}',
   },
   node: {
     title: 'Node operations', name: 'Node', key: 'Node key', healthy: 'Healthy', ready: 'Ready', height: 'Height',

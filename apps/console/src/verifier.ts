@@ -1,6 +1,6 @@
 // Bundle verification on the page's thread: the same `weinong-audit` code as the CLI,
 // compiled to WebAssembly.
-import init, { Blinding, bindRoleProposal, verifyBundle, viewProposal } from './wasm-pkg/weinong_console_wasm.js'
+import init, { Blinding, bindRoleProposal, checkConsistency, verifyBundle, verifyHead, viewProposal } from './wasm-pkg/weinong_console_wasm.js'
 import { fromWasm } from './errors'
 
 export type CheckOutcome =
@@ -89,6 +89,33 @@ export async function readProposal(text: string): Promise<ProposalView> {
   await ready
   try {
     return JSON.parse(viewProposal(text)) as ProposalView
+  } catch (e) {
+    throw fromWasm(e)
+  }
+}
+
+export interface HeadView { height: number; log_size: number; log_root: string; time_ms: number }
+export type Consistency =
+  | { status: 'holds'; old: HeadView; new: HeadView }
+  | { status: 'failed'; check: string; reason: string }
+
+/// A certified head's summary if its commit certificate holds.
+export async function headOf(text: string): Promise<HeadView> {
+  ready ??= init()
+  await ready
+  try {
+    return JSON.parse(verifyHead(text)) as HeadView
+  } catch (e) {
+    throw fromWasm(e)
+  }
+}
+
+/// Whether the saved head's log is a prefix of today's.
+export async function consistency(old: string, now: string, proof: string): Promise<Consistency> {
+  ready ??= init()
+  await ready
+  try {
+    return JSON.parse(checkConsistency(old, now, proof)) as Consistency
   } catch (e) {
     throw fromWasm(e)
   }

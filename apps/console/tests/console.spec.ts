@@ -102,7 +102,7 @@ test('a bundle with one byte changed fails the check the CLI names', async ({ pa
   await expect(page.getByTestId('error')).toContainText('不是请求证据包')
 })
 
-test('the ledger and node pages show the chain the node serves', async ({ page }) => {
+test('the ledger and node pages show the chain the node serves; a saved co-signed head is consistent with today\'s, a changed one is refused', async ({ page }) => {
   watch(page)
   await login(page, 'auditor')
   await page.getByTestId('nav-ledger').click()
@@ -112,6 +112,29 @@ test('the ledger and node pages show the chain the node serves', async ({ page }
   await page.getByTestId('show-block').click()
   await expect(page.getByTestId('shown-block').getByTestId('height')).toHaveText('1')
   await snapshot(page, 'ledger')
+
+  // Save today's co-signed head; after more blocks, the saved one is a prefix of the new.
+  await page.getByTestId('fetch-head').click()
+  await expect(page.getByTestId('head-verdict')).toContainText('证书有效')
+  const download = page.waitForEvent('download')
+  await page.getByTestId('save-head').click()
+  const saved = join('test-results', 'saved-head.json')
+  await (await download).saveAs(saved)
+  const granted = cliStatus(s, ['consent', 'grant', '--subject', s.others.at(-1)!, '--grantee', s.actors[0].key_id, '--purpose', 'supervision',
+    '--categories', 'subsidies', '--days', '1', '--key', keystore(s, 'registrar'), '--node', s.nodeUrl])
+  expect(granted.code, granted.out).toBe(0)
+  await page.getByTestId('saved-head').setInputFiles(saved)
+  await expect(page.getByTestId('consistency')).toContainText('一致：区块')
+  // A saved head with one byte of its header changed is refused, by name.
+  const head = JSON.parse(readFileSync(saved, 'utf8'))
+  const bytes = Buffer.from(head.header, 'hex')
+  bytes[bytes.length >> 1] ^= 1
+  head.header = bytes.toString('hex')
+  const bad = join('test-results', 'saved-head-changed.json')
+  writeFileSync(bad, JSON.stringify(head))
+  await page.getByTestId('saved-head').setInputFiles(bad)
+  await expect(page.getByTestId('consistency')).toContainText('不一致（old_head）')
+  await snapshot(page, 'ledger-heads')
 
   await page.getByTestId('nav-node').click()
   await expect(page.getByTestId('node-height')).toHaveText(/^\d+$/)

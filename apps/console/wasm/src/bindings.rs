@@ -238,3 +238,15 @@ pub fn verify_bundle(
     let receipt = (!receipt.is_empty()).then_some(receipt);
     json(&crate::verify_bundle(text, genesis, receipt).map_err(js_error)?)
 }
+
+/// A certified head's summary as JSON, if its certificate holds (see [`crate::verify_head`]).
+#[wasm_bindgen(js_name = verifyHead)]
+pub fn verify_head(head: &str) -> Result<String, JsError> {
+    json(&crate::verify_head(head).map_err(js_error)?)
+}
+
+/// Whether the saved head `old`'s log is a prefix of `new`'s, JSON of [`crate::Consistency`].
+#[wasm_bindgen(js_name = checkConsistency)]
+pub fn check_consistency(old: &str, new: &str, proof: &str) -> Result<String, JsError> {
+    json(&crate::check_consistency(old, new, proof).map_err(js_error)?)
+}

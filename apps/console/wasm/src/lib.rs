@@ -15,6 +15,8 @@
 //! - [`bind_role_proposal`], [`ConsoleKey::approve_proposal`] and
 //!   [`ConsoleKey::governance_tx`]: k-of-n governance from several browsers, through the
 //!   same proposal file as `weinong tx governance`.
+//! - [`verify_head`] and [`check_consistency`]: a co-signed tree head, and a saved head's
+//!   log being a prefix of today's.
 //! - [`verify_bundle`]: a request bundle's verification by `weinong-audit`, the report the
 //!   CLI's `weinong audit verify` prints, line for line ([`BundleReport::lines`]).
 //! - [`ConsoleError`]: every refusal with a closed [`ConsoleError::code`], which the page
@@ -33,6 +35,7 @@ mod assess;
 mod bindings;
 mod error;
 mod governance;
+mod heads;
 mod key;
 mod pseudonym;
 mod tx;
@@ -41,6 +44,7 @@ mod verify;
 pub use assess::{OpenInput, Opened, OutputValue, shipped_model};
 pub use error::ConsoleError;
 pub use governance::{ProposalView, bind_role_proposal, public_key_of, view_proposal};
+pub use heads::{Consistency, HeadView, check_consistency, verify_head};
 pub use key::{ConsoleKey, SignedHeaders};
 pub use pseudonym::Blinding;
 pub use tx::{GrantForm, SignedTx};

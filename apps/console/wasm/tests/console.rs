@@ -389,3 +389,16 @@ fn a_role_binding_collects_one_approval_per_admin_and_submits_them_all() {
     }
     assert_eq!(view_proposal("{}").err().unwrap().code(), "proposal");
 }
+
+#[test]
+fn heads_that_do_not_parse_or_verify_are_refused_by_name() {
+    use weinong_console_wasm::{Consistency, check_consistency, verify_head};
+    assert_eq!(verify_head("{}").err().unwrap().code(), "not_a_bundle");
+    let head = r#"{"format":"weinong-head/1","members":"00","header":"00","certificate":"00"}"#;
+    let e = verify_head(head).err().unwrap();
+    assert_eq!(e.code(), "not_a_bundle");
+    match check_consistency("[]", head, "{}").unwrap() {
+        Consistency::Failed { check, .. } => assert_eq!(check, "old_head"),
+        other => panic!("{other:?}"),
+    }
+}
