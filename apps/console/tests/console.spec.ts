@@ -32,6 +32,8 @@ async function login(page: Page, actor: string, password = s.password) {
   await page.getByTestId('keystore').setInputFiles(actor.includes('/') ? actor : keystore(s, actor))
   await page.getByTestId('password').fill(password)
   await page.getByTestId('login').click()
+  // The home page (not only the header's roles): the log-in has finished navigating.
+  if (password === s.password) await expect(page.getByTestId('key-id')).toBeVisible()
 }
 
 async function snapshot(page: Page, name: string) {
@@ -334,6 +336,8 @@ test('a remembered keystore logs in again with its password; the browser stores 
   await page.getByTestId('remember').click()
   await page.getByTestId('login').click()
   await expect(page.getByTestId('roles')).toContainText('登记员')
+  // The keystore is stored before the page moves on to the home page.
+  await expect(page.getByTestId('key-id')).toBeVisible()
   await page.getByTestId('logout').click()
 
   const name = keystore(s, 'registrar').split('/').pop()!
