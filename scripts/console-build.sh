@@ -14,6 +14,10 @@ command -v node >/dev/null 2>&1 || { echo "console-build: node (v20 or later) an
 target=wasm32-unknown-unknown
 rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 bash scripts/wasm-bindgen-cli.sh
+# .cargo/config.toml asks curve25519-dalek for its AVX-512 backend, which WebAssembly
+# cannot have (its build script refuses): the portable serial backend here. An
+# environment variable wins over the config file's [env].
+export CARGO_CFG_CURVE25519_DALEK_BACKEND=serial
 cargo build --release --target "$target" -p weinong-console-wasm
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 wasm-bindgen --target web --out-dir apps/console/src/wasm-pkg \

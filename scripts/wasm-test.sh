@@ -13,6 +13,10 @@ rustup target list --installed | grep -qx "$target" || rustup target add "$targe
 command -v node >/dev/null 2>&1 || { echo "wasm-test: node (v18 or later) is needed" >&2; exit 2; }
 # The runner must be the exact wasm-bindgen version the test links.
 bash scripts/wasm-bindgen-cli.sh
+# .cargo/config.toml asks curve25519-dalek for its AVX-512 backend, which WebAssembly
+# cannot have (its build script refuses): the portable serial backend here. An
+# environment variable wins over the config file's [env].
+export CARGO_CFG_CURVE25519_DALEK_BACKEND=serial
 cargo build --release --target "$target" -p weinong-keys -p weinong-audit -p weinong-mpc
 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test --release --target "$target" -p weinong-audit-wasm-test

@@ -325,6 +325,18 @@ pub struct ConsentBody {
     pub revoked_at_height: Option<u64>,
 }
 
+/// `GET /v1/subjects/{pseudonym}/consents`: the consents recorded for one subject, each
+/// with its status at the tip's block time (for an institution, only those granted to it).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SubjectConsentsBody {
+    /// The subject's pseudonym, hex.
+    pub subject: String,
+    /// The time the statuses hold at (the tip's block time), ms.
+    pub at_time_ms: u64,
+    /// The consents, oldest grant first.
+    pub consents: Vec<ConsentBody>,
+}
+
 /// The wire name of a consent status.
 pub fn consent_status_name(s: ConsentStatus) -> &'static str {
     match s {
@@ -615,6 +627,41 @@ pub struct KeyBody {
     pub last_nonce: Option<u64>,
 }
 
+/// `POST /v1/proposals` body: a `weinong-governance-proposal/1` file, as text.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalPostRequest {
+    /// The proposal file's JSON text (what `weinong tx governance propose|approve` writes).
+    pub proposal: String,
+}
+
+/// A governance proposal pending on the node.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PendingProposalBody {
+    /// SM3 of the bytes its admins sign (consortium, sequence number, change), hex.
+    pub id: String,
+    /// The governance sequence number it is bound to.
+    pub seq: u64,
+    /// What the change does.
+    pub summary: String,
+    /// Admin key ids whose approvals it carries (each checked), hex, ascending.
+    pub approvals: Vec<String>,
+    /// The proposal file with those approvals, as text: approve it and post it back, or
+    /// submit its governance transaction once it holds enough.
+    pub proposal: String,
+}
+
+/// `GET /v1/proposals`: the governance proposals pending on this node.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProposalsBody {
+    /// The sequence number the ledger expects next (older proposals are dropped).
+    pub seq: u64,
+    /// Admin approvals a change needs.
+    pub threshold: u16,
+    /// The pending proposals.
+    pub proposals: Vec<PendingProposalBody>,
+}
+
 /// What a governance proposal must bind.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct GovernanceBody {
@@ -684,6 +731,81 @@ pub struct PolicyRunBody {
     /// started (an operator's figure, not a ledger record).
     #[serde(default)]
     pub timings: Option<RunTimingsBody>,
+}
+
+/// One registered 免申即享 policy (`GET /v1/policies`): what it reads and who receives it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyBody {
+    /// The policy id (SM3 of its canonical form), hex.
+    pub policy: String,
+    /// The policy's name, if this node ships it.
+    pub name: Option<String>,
+    /// The title in Chinese, if this node ships it.
+    pub title_zh: Option<String>,
+    /// The title in English, if this node ships it.
+    pub title_en: Option<String>,
+    /// The receiving member's number.
+    pub receiver: u16,
+    /// The receiving department (`civil`, `health`, `insurance`), if this node ships it.
+    pub receiver_department: Option<String>,
+    /// The legal basis of every run (English label).
+    pub legal_basis: String,
+    /// `intersection` or `cardinality` (count only), if this node ships it.
+    pub mode: Option<String>,
+    /// The data categories its predicates read (English labels).
+    pub categories: Vec<String>,
+    /// Height of the block that registered it.
+    pub registered_at_height: u64,
+    /// Runs recorded on the ledger, open and ended.
+    pub runs: u64,
+}
+
+/// `GET /v1/policies`: every policy registered on the ledger, by id.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PoliciesBody {
+    /// The policies.
+    pub policies: Vec<PolicyBody>,
+}
+
+/// One policy run in a list (`GET /v1/policy-runs`): its ledger record without the
+/// accesses' details. Never a list of people.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyRunSummaryBody {
+    /// The run id, hex.
+    pub run: String,
+    /// The policy id, hex.
+    pub policy: String,
+    /// The policy's name, if this node ships it.
+    pub policy_name: Option<String>,
+    /// The receiving member's number.
+    pub receiver: u16,
+    /// `open`, `completed` or `failed`.
+    pub status: String,
+    /// Why it failed (English label), when it did.
+    pub failure: Option<String>,
+    /// Height of the opening block.
+    pub opened_at_height: u64,
+    /// Height of the ending block, when it ended.
+    pub ended_at_height: Option<u64>,
+    /// Departments' accesses recorded for it.
+    pub accesses: u32,
+}
+
+/// `?limit=` of `GET /v1/policy-runs`.
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PolicyRunsQuery {
+    /// How many of the newest runs to list: 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/policy-runs`: the newest runs first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PolicyRunsBody {
+    /// Runs recorded on the ledger in all.
+    pub total: u64,
+    /// The newest ones (by opening block), at most the query's `limit`.
+    pub runs: Vec<PolicyRunSummaryBody>,
 }
 
 /// The receiver's phases of a completed policy run, in milliseconds.

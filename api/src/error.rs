@@ -87,6 +87,10 @@ error_codes! {
     BodyTooLarge = 117, "body_too_large";
     /// The route does not take this method.
     MethodNotAllowed = 118, "method_not_allowed";
+    /// A governance proposal file is unusable or carries an approval that does not count.
+    BadProposal = 119, "bad_proposal";
+    /// A governance proposal is for a sequence number the ledger does not expect next.
+    StaleProposal = 120, "stale_proposal";
     // ---- 2xx: not authenticated or not allowed ----
     /// The request carries no signature.
     MissingSignature = 200, "missing_signature";
@@ -146,6 +150,8 @@ error_codes! {
     TooManyConnections = 405, "too_many_connections";
     /// Too many keys made signed requests within the clock window (503, `Retry-After`).
     Busy = 406, "busy";
+    /// The node holds its limit of pending governance proposals (429).
+    ProposalBoardFull = 407, "proposal_board_full";
     // ---- 5xx: the node cannot answer now ----
     /// The ledger replica is unavailable (a writer failed).
     ReplicaUnavailable = 500, "replica_unavailable";
@@ -163,6 +169,8 @@ error_codes! {
     EvaluationFailed = 506, "evaluation_failed";
     /// `/readyz`: no Raft leader is known or this node is behind the committed log.
     NotReady = 507, "not_ready";
+    /// The pending-proposal store failed.
+    ProposalStore = 508, "proposal_store";
 }
 
 impl ErrorCode {

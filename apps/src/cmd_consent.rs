@@ -1,5 +1,6 @@
 //! `weinong consent …`: the registrar's commands. Grant a consent for a resident, withdraw
-//! it, and list every access to the resident's data, against a node's API.
+//! it, list the resident's consents (also a care home's: only those granted to it) and
+//! every access to the resident's data, against a node's API.
 //!
 //! `--subject ID` takes the 18-character GB 11643 resident ID number, checks its check
 //! digit, and turns it into the subject pseudonym: by default from the node by oblivious
@@ -103,6 +104,12 @@ pub enum ConsentCmd {
         #[command(flatten)]
         subject: SubjectArgs,
     },
+    /// List the subject's consents with their status now (a care home's key: only those
+    /// granted to it, to check before requesting).
+    List {
+        #[command(flatten)]
+        subject: SubjectArgs,
+    },
 }
 
 /// Dispatches `weinong consent`.
@@ -171,6 +178,7 @@ async fn run(ctx: &Ctx, cmd: ConsentCmd) -> Result<Outcome> {
             deliver(ctx, &call, delivery).await
         }
         ConsentCmd::History { subject } => history(ctx, &subject.pseudonym_via(ctx).await?).await,
+        ConsentCmd::List { subject } => list(ctx, &subject.pseudonym_via(ctx).await?).await,
     }
 }
 
@@ -277,6 +285,35 @@ async fn history(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
     println!("subject {subject}: {} recorded accesses", accesses.len());
     print_accesses(accesses, answer.truncated);
     print_policy_runs(subject, &answer.policy_runs)
+}
+
+/// Prints the subject's consents the caller may see, one line each.
+async fn list(ctx: &Ctx, subject: &SubjectPseudonym) -> Result<Outcome> {
+    let answer: weinong_api::dto::SubjectConsentsBody = ctx
+        .client()?
+        .get(&format!("/v1/subjects/{subject}/consents"))
+        .await?;
+    let valid = answer
+        .consents
+        .iter()
+        .filter(|c| c.status == "valid")
+        .count();
+    println!(
+        "subject {subject}: {} consent(s), {valid} valid now",
+        answer.consents.len()
+    );
+    for c in &answer.consents {
+        println!(
+            "  {}  {:<13}  {}  for {}  [{}]  until {}",
+            c.consent,
+            c.status,
+            c.grantee,
+            c.purpose,
+            c.categories.join(", "),
+            utc(c.valid_until)
+        );
+    }
+    Ok(Outcome::Ok)
 }
 
 /// The policy runs that included the subject, each proof checked against the commitment

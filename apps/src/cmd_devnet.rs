@@ -698,6 +698,12 @@ async fn start_console(dir: &Path, m: &Manifest) {
             println!("  {role}: {}", dir.join(&actor.keystore).display());
         }
     }
+    // The console fronts node 0 (civil affairs), whose own key opens its policy runs and
+    // reads their results (免申即享), as `weinong policy run --key` does.
+    println!(
+        "  民政部门节点运维 civil affairs node operator: {}",
+        dir.join(&node.keystore).display()
+    );
 }
 
 /// How often the devnet restarts a node that exited: at most [`Restarts::MAX`] times in

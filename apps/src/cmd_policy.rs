@@ -1,6 +1,7 @@
 //! `weinong policy`: 免申即享 policy matching between department nodes.
 //!
-//! `list` shows the shipped policies (id, receiver, legal basis, terms); `run` opens a run
+//! `list` shows the shipped policies (id, receiver, legal basis, terms); `registered` the
+//! ones the ledger holds, with their run counts; `runs` the newest runs; `run` opens a run
 //! as the receiving department (a `PolicyRun` transaction signed with its node key), waits
 //! for it to end and prints the count; `status` shows a run as the ledger records it and
 //! where the node is; `fetch` writes the receiver's matched pseudonyms to a CSV for the
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use clap::{Args, Subcommand};
-use weinong_api::dto::{PolicyResultBody, PolicyRunBody};
+use weinong_api::dto::{PoliciesBody, PolicyResultBody, PolicyRunBody, PolicyRunsBody};
 use weinong_connectors::policy::{PolicySpec, SHIPPED};
 use weinong_contracts::{Call, PolicyRun, RunId};
 
@@ -37,6 +38,14 @@ pub struct PolicyArgs {
 pub enum PolicyCmd {
     /// List the shipped policies with their ids.
     List,
+    /// List the policies registered on the ledger (the node's view), with their run counts.
+    Registered,
+    /// List the newest runs on the ledger (status, heights; no people).
+    Runs {
+        /// How many of the newest runs (1 to 200).
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
     /// Open a run of a policy as its receiving department and wait for its end.
     Run {
         /// The policy's name (see `weinong policy list`) or id (64 hex characters).
@@ -121,6 +130,57 @@ async fn run(ctx: &Ctx, cmd: PolicyCmd) -> Result<Outcome> {
                     spec.legal_basis().as_str(),
                     spec.mode().as_str(),
                     policy_categories(&spec)
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        PolicyCmd::Registered => {
+            let body: PoliciesBody = ctx.client()?.get("/v1/policies").await?;
+            if body.policies.is_empty() {
+                println!("no policy is registered on this ledger");
+            }
+            for p in &body.policies {
+                println!(
+                    "{}  {}",
+                    p.name.as_deref().unwrap_or("(not shipped by this node)"),
+                    p.policy
+                );
+                println!(
+                    "  receiver member {}{}, legal basis {}, reads {}, registered at block {}, {} run(s)",
+                    p.receiver,
+                    p.receiver_department
+                        .as_deref()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default(),
+                    p.legal_basis,
+                    p.categories.join(", "),
+                    p.registered_at_height,
+                    p.runs
+                );
+            }
+            Ok(Outcome::Ok)
+        }
+        PolicyCmd::Runs { limit } => {
+            let body: PolicyRunsBody = ctx
+                .client()?
+                .get(&format!("/v1/policy-runs?limit={limit}"))
+                .await?;
+            println!("{} run(s) on the ledger; newest first:", body.total);
+            for r in &body.runs {
+                println!(
+                    "  {}  {}  {}{}  opened at block {}{}, {} access(es)",
+                    r.run,
+                    r.policy_name.as_deref().unwrap_or(&r.policy),
+                    r.status,
+                    r.failure
+                        .as_deref()
+                        .map(|f| format!(" ({f})"))
+                        .unwrap_or_default(),
+                    r.opened_at_height,
+                    r.ended_at_height
+                        .map(|h| format!(", ended at block {h}"))
+                        .unwrap_or_default(),
+                    r.accesses
                 );
             }
             Ok(Outcome::Ok)

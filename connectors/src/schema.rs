@@ -299,7 +299,8 @@ const fn choice(name: &'static str, label_zh: &'static str, set: &'static [i64])
 }
 
 /// Civil affairs: one row per GB/T 42195 assessment (schema version 3), the register fields
-/// repeated in each row as health repeats identities per check-up.
+/// repeated in each row as health repeats identities per check-up; the death register's date
+/// since version 4.
 pub static CIVIL: TableSpec = TableSpec {
     department: Department::CivilAffairs,
     table: "civil_assessment",
@@ -370,6 +371,10 @@ pub static CIVIL: TableSpec = TableSpec {
         count("risk_choking_30d", "近30天噎食", RISK_FREQUENCY_MAX),
         count("risk_self_harm_30d", "近30天自杀自伤", RISK_FREQUENCY_MAX),
         count("risk_wandering_30d", "近30天走失", RISK_FREQUENCY_MAX),
+        // 死亡登记: a register field like the others, repeated in each of the person's
+        // rows once recorded; empty for the living. Last, because schema version 4 adds
+        // it to version 3's table (exports without the column still import).
+        f("death_date", "死亡日期", None, FieldKind::Date, NULL),
     ],
 };
 

@@ -39,9 +39,12 @@ pub(crate) const MIGRATION_0003_SQLITE: &str =
     include_str!("../migrations/0003_civil_assessments.sqlite.sql");
 pub(crate) const MIGRATION_0003_POSTGRES: &str =
     include_str!("../migrations/0003_civil_assessments.postgres.sql");
+/// Version 4 (the death register's date on civil assessments): one statement both engines
+/// read alike.
+pub(crate) const MIGRATION_0004: &str = include_str!("../migrations/0004_death_register.sql");
 
 /// The schema version [`Store::open`] migrates to.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The first schema version whose civil risk columns hold frequency codes (0 none, 1 once,
 /// 2 twice, 3 three or more) rather than 0/1 flags.
@@ -161,6 +164,7 @@ fn migrator(backend: Backend) -> Migrator {
         migration(1, "department data", MIGRATION_0001),
         migration(2, "identities per department, droppable keys", v2),
         migration(3, "civil assessment history, risk event frequencies", v3),
+        migration(4, "death register date", MIGRATION_0004),
     ]);
     debug_assert_eq!(m.iter().last().map(|m| m.version), Some(SCHEMA_VERSION));
     // SQLite has no advisory locks; PostgreSQL's serialise concurrent migrators.
@@ -573,23 +577,34 @@ mod tests {
         for spec in Department::ALL.map(TableSpec::of) {
             // The migrations that create the table as the schema now has it: civil
             // affairs' table is version 3's (one per engine), the others are version 1's.
-            let sources: &[&str] = if spec.department == Department::CivilAffairs {
-                &[MIGRATION_0003_SQLITE, MIGRATION_0003_POSTGRES]
-            } else {
-                &[MIGRATION_0001]
-            };
+            // Version 4 appends the civil table's last column(s) with ALTER TABLE.
+            let (sources, added): (&[&str], Vec<String>) =
+                if spec.department == Department::CivilAffairs {
+                    let added = MIGRATION_0004
+                        .lines()
+                        .filter_map(|l| {
+                            l.trim()
+                                .strip_prefix("ALTER TABLE civil_assessment ADD COLUMN ")
+                        })
+                        .map(|c| c.trim_end_matches(';').to_string())
+                        .collect();
+                    (&[MIGRATION_0003_SQLITE, MIGRATION_0003_POSTGRES], added)
+                } else {
+                    (&[MIGRATION_0001], Vec::new())
+                };
             for source in sources {
                 let start = source
                     .find(&format!("CREATE TABLE {} (", spec.table))
                     .expect("table in migration");
                 let body = &source[start..];
                 let body = &body[..body.find(");").expect("end of table")];
-                let columns: Vec<&str> = body
+                let columns: Vec<String> = body
                     .lines()
                     .skip(1)
                     .map(str::trim)
                     .filter(|l| !l.starts_with("PRIMARY"))
-                    .map(|l| l.trim_end_matches(','))
+                    .map(|l| l.trim_end_matches(',').to_string())
+                    .chain(added.iter().cloned())
                     .collect();
                 let mut want = vec!["subject BYTEA NOT NULL".to_string()];
                 for (_, f) in spec.data_fields() {

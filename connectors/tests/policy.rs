@@ -341,7 +341,8 @@ fn shipped_policies_parse() {
             "aged-80-alone-dementia",
             "aged-80-alone-fell-count",
             "care-grade-without-ltc",
-            "centenarians"
+            "centenarians",
+            "deceased-ltc-insured"
         ]
     );
     let file = std::fs::read_to_string(
@@ -443,6 +444,7 @@ struct Expected {
     insurance_ltc: BTreeSet<SubjectPseudonym>,
     health_checkup_12m: BTreeSet<SubjectPseudonym>,
     health_fell_12m: BTreeSet<SubjectPseudonym>,
+    civil_deceased: BTreeSet<SubjectPseudonym>,
 }
 
 fn expected(dir: &Path) -> Expected {
@@ -460,6 +462,9 @@ fn expected(dir: &Path) -> Expected {
     });
     let civil_100 = civil_where(&|r| age(day(&r["birth_date"]), as_of()) >= 100);
     let civil_grade_2 = civil_where(&|r| int(r, "care_grade").is_some_and(|g| g >= 2));
+    // The death register: a date of death on or before AS_OF on the latest assessment.
+    let civil_deceased =
+        civil_where(&|r| !r["death_date"].is_empty() && day(&r["death_date"]) <= as_of());
 
     let claims = truth(dir, Department::MedicalInsurance);
     let dementia = ["F00", "F01", "F02", "F03", "G30"];
@@ -509,6 +514,7 @@ fn expected(dir: &Path) -> Expected {
         insurance_ltc,
         health_checkup_12m,
         health_fell_12m,
+        civil_deceased,
     }
 }
 
@@ -632,6 +638,35 @@ async fn on_synthetic_data(s: &TestStore) {
         .collect();
     assert_eq!(plain, by_hand);
     counts.push((spec.name().to_string(), plain.len()));
+
+    // deceased-ltc-insured: received by medical insurance; civil affairs' term reads a
+    // date (the death register) as months since it, selected by `known = true`.
+    let spec = shipped("deceased-ltc-insured");
+    assert_eq!(spec.receiver(), Department::MedicalInsurance);
+    assert_eq!(term_set(store, &spec, 0).await, want.insurance_ltc);
+    assert_eq!(term_set(store, &spec, 1).await, want.civil_deceased);
+    let share = want.civil_deceased.len() as f64 / PEOPLE as f64;
+    assert!(
+        (0.005..0.03).contains(&share),
+        "{share}: about 1.5 % of the generated people are recorded as deceased"
+    );
+    let plain = evaluate_plain(&spec, &stores, AS_OF).await.expect("plain");
+    let by_hand: BTreeSet<_> = want
+        .insurance_ltc
+        .intersection(&want.civil_deceased)
+        .copied()
+        .collect();
+    assert_eq!(plain, by_hand);
+    counts.push((spec.name().to_string(), plain.len()));
+    // Before every death in the data, the register holds no one.
+    let term = &spec.terms()[1];
+    let before = Date::new(2025, 6, 1).expect("date");
+    assert!(
+        evaluate_term(store, Department::CivilAffairs, term, before)
+            .await
+            .expect("before the deaths")
+            .is_empty()
+    );
 
     eprintln!(
         "shipped policies on {PEOPLE} synthetic people (seed {SEED}): {counts:?}; \

@@ -4,7 +4,8 @@
 //!   and identities intact, keys still enforced;
 //! - version 2 (one row per civil person, 0/1 care-risk flags): every row moves unchanged
 //!   into version 3's assessment table, a flag reads as frequency code 1 ("once"), and the
-//!   upgrade report counts the flagged assessments per kind.
+//!   upgrade report counts the flagged assessments per kind; version 4's death-register
+//!   date is empty on every moved row.
 //!
 //! A new SQLite store has the configured page size.
 
@@ -106,7 +107,7 @@ async fn upgrade_from_1(url: &str, postgres: bool) {
     let (subject, identity) = fill_version_1(url, postgres).await;
     let store = Store::open(url).await.expect("open at the current version");
     let secrets = synthetic_secrets(SEED);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let report = store.upgrade_report().expect("an upgrade from version 1");
     assert_eq!(report.from_version, 1);
     assert_eq!(report.assessments, 1);
@@ -257,6 +258,7 @@ async fn upgrade_from_2(url: &str, postgres: bool) {
             ("risk_choking_30d", choking.to_string()),
             ("risk_self_harm_30d", harm.to_string()),
             ("risk_wandering_30d", wandering.to_string()),
+            ("death_date", String::new()),
         ] {
             assert_eq!(row[col(name)], want, "{on}: {name}");
         }

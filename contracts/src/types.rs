@@ -253,6 +253,8 @@ closed_enum!(
         Medications = 9, "medications";
         /// Medical insurance: long-term-care insurance.
         LongTermCare = 10, "long-term care insurance";
+        /// Civil affairs: the death register (死亡登记), read to stop payments after a death.
+        DeathRegister = 11, "death register";
     }
 );
 
@@ -264,9 +266,10 @@ impl DataCategory {
     /// Which department holds this category.
     pub const fn holder(self) -> Department {
         match self {
-            Self::AbilityAssessment | Self::HouseholdIncome | Self::Subsidies => {
-                Department::CivilAffairs
-            }
+            Self::AbilityAssessment
+            | Self::HouseholdIncome
+            | Self::Subsidies
+            | Self::DeathRegister => Department::CivilAffairs,
             Self::VitalSigns | Self::Diagnoses | Self::Falls | Self::Screens => Department::Health,
             Self::InsuranceClaims
             | Self::HospitalStays

@@ -276,6 +276,14 @@ fn a_withdrawn_consent_refuses_later_access_but_not_earlier_access() {
         .collect();
     assert_eq!(seen, vec![(5, MemberId(2))]);
     assert_eq!(w.state.accesses_to(&subject(LI)).count(), 0);
+    // The subject's consents, withdrawn ones included; none for another person.
+    let of_zhang: Vec<ConsentId> = w
+        .state
+        .consents_of(&subject(ZHANG))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(of_zhang, vec![c]);
+    assert_eq!(w.state.consents_of(&subject(LI)).count(), 0);
 }
 
 #[test]

@@ -539,6 +539,37 @@ fn batch_request(net: &Net, base: &Path) {
     let listed = consent_history(net, &people[0], 2);
     assert_eq!(listed.matches(&request[..16]).count(), 3, "{listed}");
     assert!(!consent_history(net, &people[11], 2).contains(&request[..16]));
+
+    // Before requesting, a care home sees the consents granted to it, and only those; the
+    // registrar sees every consent of the person.
+    let list = |actor: &str, id: &str| {
+        let out = net.cli_as(actor, 2, &["consent", "list", "--subject", id]);
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "consent list as {actor}: {said}");
+        said
+    };
+    let count = |said: &str| -> usize {
+        said.split(": ")
+            .nth(1)
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {said}"))
+    };
+    let home = net.actor("care-home-1")["key_id"]
+        .as_str()
+        .expect("key id")
+        .to_owned();
+    let own = list("care-home-1", &people[0]);
+    assert!(own.contains("periodic assessment"), "{own}");
+    let lines: Vec<&str> = own.lines().skip(1).collect();
+    assert_eq!(lines.len(), count(&own), "{own}");
+    assert!(
+        lines.iter().all(|l| l.contains(&home)),
+        "only its own:\n{own}"
+    );
+    let everyone = list("registrar", &people[0]);
+    assert!(count(&everyone) >= count(&own), "{everyone}");
+    assert_eq!(count(&list("care-home-1", &people[11])), 0);
 }
 
 /// One batch request of `model_source` over the residents in `list` (`people`, then the

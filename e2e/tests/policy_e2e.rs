@@ -134,7 +134,7 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
     let net = DevnetProcess::start(&dir.path().join("net"), BASE_PORT, &["--people", "600"]);
     let mut nonempty = 0;
     // Each completed run and its matches, for the access-history check below.
-    let mut completed: Vec<(String, BTreeSet<String>)> = Vec::new();
+    let mut completed: Vec<(String, BTreeSet<String>, usize)> = Vec::new();
     for source in SHIPPED {
         let spec = PolicySpec::from_toml(source).expect("shipped policy");
         let receiver = spec.receiver().party();
@@ -170,10 +170,10 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
                 "count {} expected:\n{said}",
                 expected.len()
             );
-            completed.push((run.clone(), BTreeSet::new()));
+            completed.push((run.clone(), BTreeSet::new(), receiver));
         } else {
             assert_eq!(got, expected, "policy {}", spec.name());
-            completed.push((run.clone(), expected.clone()));
+            completed.push((run.clone(), expected.clone(), receiver));
         }
         // Another department's key reads no result on the receiver's node, and the
         // receiver's node holds the only copy: the other nodes answer "no result".
@@ -196,44 +196,78 @@ fn shipped_policies_on_a_devnet_equal_the_plaintext_evaluation() {
         nonempty >= 2,
         "the synthetic data should match most policies"
     );
+    // The node lists every registered policy with its run, and every run newest first.
+    let key = node_keystore(&net, 0);
+    let url = net.url(0);
+    let registered = text(&policy_cli(&net, &["registered"], &key, &url));
+    for source in SHIPPED {
+        let spec = PolicySpec::from_toml(source).expect("shipped policy");
+        let line = registered
+            .lines()
+            .position(|l| l.starts_with(spec.name()))
+            .unwrap_or_else(|| panic!("{} not listed:\n{registered}", spec.name()));
+        let detail = registered.lines().nth(line + 1).unwrap_or_default();
+        assert!(detail.contains("1 run(s)"), "{detail}");
+        assert!(
+            detail.contains(&format!("({})", spec.receiver().short_name())),
+            "{detail}"
+        );
+    }
+    let runs = text(&policy_cli(&net, &["runs", "--limit", "200"], &key, &url));
+    assert!(
+        runs.starts_with(&format!("{} run(s)", SHIPPED.len())),
+        "{runs}"
+    );
+    let listed: Vec<usize> = completed
+        .iter()
+        .map(|(run, _, _)| runs.find(run.as_str()).expect("run listed"))
+        .collect();
+    assert!(
+        listed.windows(2).all(|w| w[0] > w[1]),
+        "newest first:\n{runs}"
+    );
+    let refused = policy_cli(&net, &["runs", "--limit", "0"], &key, &url);
+    assert!(
+        !refused.status.success() && text(&refused).contains("out of range"),
+        "{}",
+        text(&refused)
+    );
     // A subject's access history lists exactly the runs that matched them, each proven
-    // against the run's commitment on the ledger; only the receiver's node holds them.
-    let receiver_node = PolicySpec::from_toml(SHIPPED[0])
-        .expect("policy")
-        .receiver()
-        .party();
+    // against the run's commitment on the ledger; only the receiver's node holds them
+    // (civil affairs' for most shipped policies, medical insurance's for the death register).
     let mut subjects: BTreeSet<&String> = BTreeSet::new();
-    for (_, matched) in &completed {
+    for (_, matched, _) in &completed {
         subjects.extend(matched.iter().take(3));
     }
     assert!(!subjects.is_empty(), "no matched subject to look up");
+    let receivers: BTreeSet<usize> = completed.iter().map(|(_, _, r)| *r).collect();
     for subject in subjects {
-        let out = net.cli_as(
-            "registrar",
-            receiver_node,
-            &["consent", "history", "--subject-pseudonym", subject],
-        );
-        let said = text(&out);
-        assert!(out.status.success(), "{said}");
-        for (run, matched) in &completed {
-            let line = format!("included in policy run {run}");
-            assert_eq!(
-                said.contains(&line),
-                matched.contains(subject),
-                "run {run} for subject {subject}:\n{said}"
+        for node in 0..3 {
+            let out = net.cli_as(
+                "registrar",
+                node,
+                &["consent", "history", "--subject-pseudonym", subject],
             );
+            let said = text(&out);
+            assert!(out.status.success(), "{said}");
+            let mut shown = false;
+            for (run, matched, receiver) in &completed {
+                let line = format!("included in policy run {run}");
+                let expect = *receiver == node && matched.contains(subject);
+                shown |= expect;
+                assert_eq!(
+                    said.contains(&line),
+                    expect,
+                    "run {run} for subject {subject} on node {node}:\n{said}"
+                );
+            }
+            if shown {
+                assert!(said.contains("proof checked against the run's ledger commitment"));
+            }
+            if !receivers.contains(&node) {
+                assert!(!said.contains("included in policy run"), "{said}");
+            }
         }
-        assert!(said.contains("proof checked against the run's ledger commitment"));
-        let other = net.cli_as(
-            "registrar",
-            (receiver_node + 1) % 3,
-            &["consent", "history", "--subject-pseudonym", subject],
-        );
-        assert!(
-            !text(&other).contains("included in policy run"),
-            "{}",
-            text(&other)
-        );
     }
     // The bench's bounded run: the p2p run and the loopback PSI over the same lists agree
     // (the bench fails if they do not) and both figures and their ratio are printed.

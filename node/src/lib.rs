@@ -11,7 +11,8 @@
 //! the p2p layer's streams, running `weinong-mpc`'s engine on a blocking thread
 //! ([`mpc_session`]); the assessment driver that takes each committed request through
 //! consent, access record, inputs, MPC and sealed output shares ([`assess`]), kept on disk
-//! until fetched ([`results`]); counters, latency histograms and readiness ([`metrics`]);
+//! until fetched ([`results`]); the admins' pending governance proposals, off the ledger
+//! ([`proposals`]); counters, latency histograms and readiness ([`metrics`]);
 //! and [`run`], which wires them. Modules import only from lower layers
 //! (`tests/layers.rs`).
 //!
@@ -42,6 +43,7 @@ pub mod metrics;
 pub mod mpc_session;
 pub mod p2p;
 pub mod policy_results;
+pub mod proposals;
 pub mod psi_session;
 pub mod raft;
 pub mod raft_network;

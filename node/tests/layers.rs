@@ -10,7 +10,7 @@ use std::path::Path;
 const LAYERS: &[&[&str]] = &[
     &["limits"],
     &["config", "categories", "metrics"],
-    &["results", "policy_results", "raft", "p2p"],
+    &["results", "policy_results", "proposals", "raft", "p2p"],
     &["shared"],
     &["wire"],
     &["raft_network", "mpc_session", "psi_session"],

@@ -4,7 +4,7 @@ import { createI18n } from 'vue-i18n'
 
 const zh = {
   app: { title: '为侬控制台', subtitle: '养老服务可信数据层', logout: '退出登录', language: 'English' },
-  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录', assess: '入住评估', governance: '治理提案' },
+  nav: { home: '首页', audit: '审计核验', ledger: '账本浏览', node: '节点运维', consents: '同意登记', accesses: '访问记录', assess: '入住评估', governance: '治理提案', policies: '免申即享' },
   role: {
     admin: '管理员', auditor: '审计员', department: '部门节点', institution: '养老机构',
     registrar: '登记员', steward: '数据管理员', none: '无角色',
@@ -42,7 +42,7 @@ const zh = {
     title: '节点运维', name: '节点', key: '节点密钥', healthy: '运行状态', ready: '就绪状态', height: '账本高度',
     peers: '对等节点', leader: '共识领导者', term: 'Raft 任期', members: '成员数', voters: '投票节点',
     committed: '已提交交易', latency: '提交延迟（平均）', assessments: '已完成评估', lag: '落后条目',
-    yes: '是', no: '否', unknown: '未知', refreshed: '每5秒刷新；上次刷新 {time}', history: '高度变化（最近 {n} 次采样）',
+    yes: '是', no: '否', unknown: '未知', refreshed: '每5秒刷新；上次刷新 {time}', history: '高度变化（最近 {n} 次采样）', latencyHistory: '每次采样间提交交易的平均延迟（最近 {n} 次；最高 {max}）',
   },
   consent: {
     title: '同意登记', grant: '登记同意', withdraw: '撤回同意', idNumber: '身份证号（仅在本机处理，不发送明文）',
@@ -65,6 +65,7 @@ const zh = {
   category: {
     ability_assessment: '能力评估', household_income: '家庭收入', subsidies: '补贴', vital_signs: '体征',
     diagnoses: '诊断', falls: '跌倒', screens: '筛查', insurance_claims: '医保结算', hospital_stays: '住院', medications: '用药',
+    long_term_care_insurance: '长护险', death_register: '死亡登记',
   },
   assess: {
     title: '入住评估申请', idNumber: '老人身份证号（仅在本机处理，不发送明文）', model: '评估模型', submit: '申请评估',
@@ -75,6 +76,10 @@ const zh = {
     rejected: '账本拒绝了申请：{reason}', timeout: '等待结果超时，请稍后在本页重试。',
     report: '评估报告', request: '请求编号', commitment: '结果承诺（已记录在账本）', item: '项目', value: '结果', meaning: '含义',
     receipt: '下载回执', print: '打印（A4）', printedAt: '打印时间', outputsNote: '结果仅在本浏览器内解密；节点与服务器均看不到。',
+    checkConsent: '查询同意状态', consentUsable: '本机构有 {n} 份有效的入住评估同意，可以申请。',
+    consentNone: '本机构没有该老人有效的入住评估同意：现在申请会被拒绝。请先请街镇登记员办理同意登记。',
+    consentId: '同意编号', consentPurpose: '用途', consentUntil: '有效期至', consentStatus: '状态',
+    consentStatuses: { valid: '有效', not_yet_valid: '未生效', expired: '已过期', revoked: '已撤回' },
   },
   outputs: {
     ability_total: '能力总分（0–90，越高越好）', ability_grade: '能力等级', fall_risk: '跌倒风险（Morse）',
@@ -98,7 +103,21 @@ const zh = {
     proposeSubmit: '发起并批准', review: '审批提案', proposalFile: '提案文件', approve: '批准', submit: '提交到账本', download: '下载提案文件',
     seq: '治理序号', change: '变更', key: '密钥标识', approvals: '已批准 {n} / 需 {k}', approvers: '批准人',
     committed: '治理变更已生效（区块 {height}）', rejected: '账本拒绝了该变更：{reason}', mine: '（本人）',
-    share: '请将提案文件交给其他管理员，在其浏览器中审批；批准数达到门限后任一管理员即可提交。',
+    share: '提案已保存在本节点：其他管理员登录后即可在“待审批提案”中看到并批准；也可下载提案文件转交。批准数达到门限后任一管理员即可提交。',
+    pending: '待审批提案（所有管理员可见）', nonePending: '暂无待审批提案', open: '查看',
+  },
+  policy: {
+    title: '免申即享政策匹配', intro: '各部门只用本部门数据计算条件，经节点间认证通道做隐私求交；只有接收部门得到名单（仅计数政策只得到人数）。每次运行及各部门的访问都记入账本。',
+    registered: '已登记政策', name: '政策', receiver: '接收部门', basis: '法律依据', mode: '方式', reads: '读取数据类别',
+    runsCount: '运行次数', registeredAt: '登记区块', run: '开始匹配', running: '正在匹配…', onlyReceiver: '仅接收部门的节点运维密钥可在其节点上发起',
+    intersection: '名单', cardinality: '仅计数', runs: '最近运行', runId: '运行编号', status: '状态', opened: '发起区块', ended: '结束区块',
+    accesses: '部门访问', detail: '详情', stage: '当前阶段', steps: '求交步骤 {done} / {all}', matched: '匹配人数：{n}',
+    timings: '耗时：本部门条件 {e} 毫秒，节点间求交 {p} 毫秒，保存与上链 {f} 毫秒', export: '导出名单（CSV，供街镇核对）',
+    exported: '名单含 {n} 个主体假名；本部门在本地映射到具体人员。', preview: '前 {n} 个主体假名', countOnly: '仅计数政策：不产生名单。',
+    commitment: '匹配结果承诺（加盐，不泄露任何人）', failure: '失败原因', refresh: '刷新', none: '暂无运行记录',
+    opening: '已提交运行 {run}，等待各节点…', total: '账本上共 {n} 次运行',
+    statuses: { open: '进行中', completed: '已完成', failed: '失败' },
+    bases: { statutory_duty: '履行法定职责', public_interest: '公共利益', consent: '本人同意' },
   },
   errors: {
     wrong_password: '密码错误，或密钥库文件被改动。请核对密码后重试。',
@@ -131,7 +150,7 @@ type Messages = typeof zh
 
 const en: Messages = {
   app: { title: 'Weinong console', subtitle: 'Trusted data layer of elderly care', logout: 'Log out', language: '中文' },
-  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history', assess: 'Admission assessment', governance: 'Governance' },
+  nav: { home: 'Home', audit: 'Audit', ledger: 'Ledger', node: 'Node operations', consents: 'Consents', accesses: 'Access history', assess: 'Admission assessment', governance: 'Governance', policies: 'Benefits without applying' },
   role: {
     admin: 'Admin', auditor: 'Auditor', department: 'Department node', institution: 'Care home',
     registrar: 'Registrar', steward: 'Data steward', none: 'No role',
@@ -169,7 +188,7 @@ const en: Messages = {
     title: 'Node operations', name: 'Node', key: 'Node key', healthy: 'Healthy', ready: 'Ready', height: 'Height',
     peers: 'Peers', leader: 'Raft leader', term: 'Raft term', members: 'Members', voters: 'Voters',
     committed: 'Committed transactions', latency: 'Commit latency (mean)', assessments: 'Assessments computed', lag: 'Lag (entries)',
-    yes: 'yes', no: 'no', unknown: 'unknown', refreshed: 'Refreshed every 5 s; last at {time}', history: 'Height (last {n} samples)',
+    yes: 'yes', no: 'no', unknown: 'unknown', refreshed: 'Refreshed every 5 s; last at {time}', history: 'Height (last {n} samples)', latencyHistory: 'Mean commit latency between samples (last {n}; highest {max})',
   },
   consent: {
     title: 'Consents', grant: 'Grant a consent', withdraw: 'Withdraw a consent', idNumber: 'ID number (handled in this browser only)',
@@ -192,6 +211,7 @@ const en: Messages = {
   category: {
     ability_assessment: 'ability assessment', household_income: 'household income', subsidies: 'subsidies', vital_signs: 'vital signs',
     diagnoses: 'diagnoses', falls: 'falls', screens: 'screens', insurance_claims: 'insurance claims', hospital_stays: 'hospital stays', medications: 'medications',
+    long_term_care_insurance: 'long-term care insurance', death_register: 'death register',
   },
   assess: {
     title: 'Admission assessment', idNumber: 'ID number (handled in this browser only)', model: 'Model', submit: 'Request',
@@ -202,6 +222,10 @@ const en: Messages = {
     rejected: 'The ledger refused the request: {reason}', timeout: 'No result in time; retry later from this page.',
     report: 'Assessment report', request: 'Request id', commitment: 'Result commitment (on the ledger)', item: 'Item', value: 'Value', meaning: 'Meaning',
     receipt: 'Download the receipt', print: 'Print (A4)', printedAt: 'Printed at', outputsNote: 'The result is decrypted in this browser only; no node or server sees it.',
+    checkConsent: 'Check consent', consentUsable: 'This care home holds {n} valid admission-assessment consent(s): you may request.',
+    consentNone: 'This care home holds no valid admission-assessment consent for this person: a request now would be refused. Ask the street office\'s registrar to record consent first.',
+    consentId: 'Consent', consentPurpose: 'Purpose', consentUntil: 'Valid until', consentStatus: 'Status',
+    consentStatuses: { valid: 'valid', not_yet_valid: 'not yet valid', expired: 'expired', revoked: 'withdrawn' },
   },
   outputs: {
     ability_total: 'Ability total (0–90, higher is better)', ability_grade: 'Ability grade', fall_risk: 'Fall risk (Morse)',
@@ -225,7 +249,21 @@ const en: Messages = {
     proposeSubmit: 'Propose and approve', review: 'Review a proposal', proposalFile: 'Proposal file', approve: 'Approve', submit: 'Submit to the ledger', download: 'Download the proposal',
     seq: 'Governance seq', change: 'Change', key: 'Key id', approvals: '{n} approved / {k} needed', approvers: 'Approved by',
     committed: 'The change took effect (block {height})', rejected: 'The ledger refused the change: {reason}', mine: ' (you)',
-    share: 'Give the proposal file to the other admins to approve in their browsers; once it holds enough approvals any admin submits it.',
+    share: 'The proposal is kept on this node: the other admins see it under pending proposals when they log in, and approve it there (or pass the file on). Once it holds enough approvals any admin submits it.',
+    pending: 'Pending proposals (every admin sees them)', nonePending: 'No pending proposals', open: 'Open',
+  },
+  policy: {
+    title: 'Benefits without applying (policy matching)', intro: 'Each department evaluates its condition over its own data; the nodes intersect over their authenticated channels; only the receiving department learns the list (or only the count). Every run and each department\'s access is on the ledger.',
+    registered: 'Registered policies', name: 'Policy', receiver: 'Receiver', basis: 'Legal basis', mode: 'Mode', reads: 'Reads',
+    runsCount: 'Runs', registeredAt: 'Registered at block', run: 'Run', running: 'Running…', onlyReceiver: 'Only the receiving department\'s node key starts a run on its node',
+    intersection: 'list', cardinality: 'count only', runs: 'Recent runs', runId: 'Run', status: 'Status', opened: 'Opened at block', ended: 'Ended at block',
+    accesses: 'Accesses', detail: 'Detail', stage: 'Stage', steps: 'PSI steps {done} / {all}', matched: 'Matched: {n}',
+    timings: 'Took: own condition {e} ms, PSI between nodes {p} ms, store and record {f} ms', export: 'Export the list (CSV, for the street offices)',
+    exported: 'The list holds {n} subject pseudonyms; the department maps them to its people locally.', preview: 'First {n} subject pseudonyms', countOnly: 'A count-only policy: no list.',
+    commitment: 'Commitment to the matches (salted; shows no one)', failure: 'Failure', refresh: 'Refresh', none: 'No runs yet',
+    opening: 'Run {run} submitted; waiting for the nodes…', total: '{n} runs on the ledger',
+    statuses: { open: 'open', completed: 'completed', failed: 'failed' },
+    bases: { statutory_duty: 'statutory duty', public_interest: 'public interest', consent: 'consent' },
   },
   errors: {
     wrong_password: 'Wrong password, or the keystore was altered. Check the password and try again.',

@@ -58,6 +58,11 @@ export class KeyClient {
     return answer.tx!
   }
 
+  /// The opening of a run of `policy` (hex id); `tx.id` is the new run id.
+  async policyRun(policy: string, nonce: number): Promise<SignedTx> {
+    return (await this.ask({ op: 'policyRun', policy, nonce, timeMs: Date.now() })).tx!
+  }
+
   /// An assessment request for `subject` (hex pseudonym) under `model`; `tx.id` is the
   /// new request id.
   async request(model: string, subject: string, nonce: number): Promise<SignedTx> {

@@ -12,6 +12,7 @@ export type KeyRequest =
   | { id: number; op: 'sign'; consortium: string; node: string; method: string; target: string; body: Uint8Array; timeMs: number }
   | { id: number; op: 'grant'; form: string; nonce: number; timeMs: number }
   | { id: number; op: 'withdraw'; consent: string; nonce: number; timeMs: number }
+  | { id: number; op: 'policyRun'; policy: string; nonce: number; timeMs: number }
   | { id: number; op: 'request'; model: string; subject: string; nonce: number; timeMs: number }
   | { id: number; op: 'open'; input: string }
   | { id: number; op: 'record'; request: string; model: string; commitment: string; nonce: number; timeMs: number }
@@ -25,6 +26,12 @@ export type KeyAnswer =
 
 const ready = init()
 let key: ConsoleKey | null = null
+
+/// The open key, for every operation but unlocking.
+function need(): ConsoleKey {
+  if (!key) throw new Error('internal: no key is open')
+  return key
+}
 
 self.onmessage = async (event: MessageEvent<KeyRequest>) => {
   const request = event.data
@@ -44,46 +51,42 @@ self.onmessage = async (event: MessageEvent<KeyRequest>) => {
         break
       }
       case 'sign': {
-        if (!key) throw new Error('internal: no key is open')
         const headers = JSON.parse(
-          key.sign(request.consortium, request.node, request.method, request.target, request.body, request.timeMs),
+          need().sign(request.consortium, request.node, request.method, request.target, request.body, request.timeMs),
         ) as [string, string][]
         answer({ id: request.id, ok: true, headers })
         break
       }
       case 'grant': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, tx: JSON.parse(key.consentGrant(request.form, request.nonce, request.timeMs)) as SignedTx })
+        answer({ id: request.id, ok: true, tx: JSON.parse(need().consentGrant(request.form, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'withdraw': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, tx: JSON.parse(key.consentWithdraw(request.consent, request.nonce, request.timeMs)) as SignedTx })
+        answer({ id: request.id, ok: true, tx: JSON.parse(need().consentWithdraw(request.consent, request.nonce, request.timeMs)) as SignedTx })
+        break
+      }
+      case 'policyRun': {
+        answer({ id: request.id, ok: true, tx: JSON.parse(need().policyRun(request.policy, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'request': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, tx: JSON.parse(key.assessmentRequest(request.model, request.subject, request.nonce, request.timeMs)) as SignedTx })
+        answer({ id: request.id, ok: true, tx: JSON.parse(need().assessmentRequest(request.model, request.subject, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'open': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, opened: key.openResult(request.input) })
+        answer({ id: request.id, ok: true, opened: need().openResult(request.input) })
         break
       }
       case 'record': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, tx: JSON.parse(key.resultRecord(request.request, request.model, request.commitment, request.nonce, request.timeMs)) as SignedTx })
+        answer({ id: request.id, ok: true, tx: JSON.parse(need().resultRecord(request.request, request.model, request.commitment, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'approve': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, proposal: key.approveProposal(request.proposal) })
+        answer({ id: request.id, ok: true, proposal: need().approveProposal(request.proposal) })
         break
       }
       case 'governance': {
-        if (!key) throw new Error('internal: no key is open')
-        answer({ id: request.id, ok: true, tx: JSON.parse(key.governanceTx(request.proposal, request.nonce, request.timeMs)) as SignedTx })
+        answer({ id: request.id, ok: true, tx: JSON.parse(need().governanceTx(request.proposal, request.nonce, request.timeMs)) as SignedTx })
         break
       }
       case 'close': {

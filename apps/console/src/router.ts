@@ -8,6 +8,7 @@ export const pages = [
   { path: '/assess', name: 'assess', roles: ['institution'], component: () => import('./views/AssessView.vue') },
   { path: '/consents', name: 'consents', roles: ['registrar'], component: () => import('./views/ConsentView.vue') },
   { path: '/accesses', name: 'accesses', roles: ['registrar', 'auditor', 'admin'], component: () => import('./views/AccessView.vue') },
+  { path: '/policies', name: 'policies', roles: ['department', 'auditor', 'admin'], component: () => import('./views/PolicyView.vue') },
   { path: '/ledger', name: 'ledger', roles: ['department', 'auditor', 'admin', 'institution'], component: () => import('./views/LedgerView.vue') },
   { path: '/node', name: 'node', roles: [] as string[], component: () => import('./views/NodeView.vue') },
 ]

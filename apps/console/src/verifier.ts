@@ -29,20 +29,26 @@ export interface BundleReport {
 
 let ready: Promise<unknown> | null = null
 
+/// Runs `call` once the WebAssembly is loaded; its thrown `code: text` becomes a
+/// ConsoleFailure.
+async function withWasm<T>(call: () => T): Promise<T> {
+  ready ??= init()
+  await ready
+  try {
+    return call()
+  } catch (e) {
+    throw fromWasm(e)
+  }
+}
+
 export async function verify(
   bundle: string,
   genesis?: { bytes: Uint8Array; name: string },
   receipt?: string,
 ): Promise<BundleReport> {
-  ready ??= init()
-  await ready
-  try {
-    return JSON.parse(
-      verifyBundle(bundle, genesis?.bytes ?? new Uint8Array(), genesis?.name ?? '', receipt ?? ''),
-    ) as BundleReport
-  } catch (e) {
-    throw fromWasm(e)
-  }
+  return withWasm(
+    () => JSON.parse(verifyBundle(bundle, genesis?.bytes ?? new Uint8Array(), genesis?.name ?? '', receipt ?? '')) as BundleReport,
+  )
 }
 
 /// A subject's pseudonym by the consortium's OPRF: `evaluate` sends the blinded element
@@ -74,24 +80,12 @@ export interface ProposalView {
 
 /// A role-binding proposal file (JSON, no approvals yet) for change `seq` of `consortium`.
 export async function proposeBinding(consortium: string, seq: number, publicKey: string, role: string, from: number, until?: number): Promise<string> {
-  ready ??= init()
-  await ready
-  try {
-    return bindRoleProposal(consortium, seq, publicKey, role, from, until ?? 0)
-  } catch (e) {
-    throw fromWasm(e)
-  }
+  return withWasm(() => bindRoleProposal(consortium, seq, publicKey, role, from, until ?? 0))
 }
 
 /// What a proposal file proposes and who approved it.
 export async function readProposal(text: string): Promise<ProposalView> {
-  ready ??= init()
-  await ready
-  try {
-    return JSON.parse(viewProposal(text)) as ProposalView
-  } catch (e) {
-    throw fromWasm(e)
-  }
+  return withWasm(() => JSON.parse(viewProposal(text)) as ProposalView)
 }
 
 export interface HeadView { height: number; log_size: number; log_root: string; time_ms: number }
@@ -101,22 +95,10 @@ export type Consistency =
 
 /// A certified head's summary if its commit certificate holds.
 export async function headOf(text: string): Promise<HeadView> {
-  ready ??= init()
-  await ready
-  try {
-    return JSON.parse(verifyHead(text)) as HeadView
-  } catch (e) {
-    throw fromWasm(e)
-  }
+  return withWasm(() => JSON.parse(verifyHead(text)) as HeadView)
 }
 
 /// Whether the saved head's log is a prefix of today's.
 export async function consistency(old: string, now: string, proof: string): Promise<Consistency> {
-  ready ??= init()
-  await ready
-  try {
-    return JSON.parse(checkConsistency(old, now, proof)) as Consistency
-  } catch (e) {
-    throw fromWasm(e)
-  }
+  return withWasm(() => JSON.parse(checkConsistency(old, now, proof)) as Consistency)
 }

@@ -8,7 +8,7 @@ import AxeBuilder from '@axe-core/playwright'
 import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { cliStatus, cliVerify, keystore, state } from './devnet'
+import { cli, cliStatus, cliVerify, keystore, state } from './devnet'
 
 const s = state()
 const traffic: { url: string; headers: Record<string, string>; body: string }[] = []
@@ -68,32 +68,59 @@ test('the auditor verifies a real bundle in the browser exactly as the CLI does'
   await snapshot(page, 'audit-fetched')
 })
 
-test('a bundle with one byte changed fails the check the CLI names', async ({ page }) => {
+test('named tamperings (a proof hash, a header, the consent, the commitment in the bundle and in the receipt) each fail the check the CLI names', async ({ page }) => {
   watch(page)
   await login(page, 'auditor')
   await page.getByTestId('nav-audit').click()
   await page.getByRole('tab', { name: '核验本地文件' }).click()
 
-  // One byte in the middle of each of the first transactions' canonical bytes.
-  const bundle = JSON.parse(readFileSync(s.bundle, 'utf8'))
-  const entries = bundle.transactions.entries as { bundle: { transaction: string } }[]
-  for (const index of [0, entries.length - 1]) {
-    const copy = structuredClone(bundle)
-    const tx = copy.transactions.entries[index].bundle
-    const bytes = Buffer.from(tx.transaction, 'hex')
+  // One byte changed in the middle of a hex field.
+  const flip = (hex: string) => {
+    const bytes = Buffer.from(hex, 'hex')
     bytes[bytes.length >> 1] ^= 1
-    tx.transaction = bytes.toString('hex')
-    const file = join('test-results', `tampered-${index}.json`)
-    writeFileSync(file, JSON.stringify(copy, null, 2))
-    const cli = cliVerify(s, [file, '--receipt', s.receipt])
+    return bytes.toString('hex')
+  }
+  type Entry = { bundle: { transaction: string; header: string; inclusion_proof: string[] } }
+  type Bundle = { transactions: { entries: Entry[] } }
+  const cases: { name: string; check: string; tamper: (b: Bundle, r: { commitment: string }) => void }[] = [
+    {
+      name: 'proof-hash', check: 'proofs', tamper: (b) => {
+        const e = b.transactions.entries.find((x) => x.bundle.inclusion_proof.length > 0)!
+        e.bundle.inclusion_proof[0] = flip(e.bundle.inclusion_proof[0])
+      },
+    },
+    { name: 'header', check: 'proofs', tamper: (b) => { b.transactions.entries[1].bundle.header = flip(b.transactions.entries[1].bundle.header) } },
+    // The first transaction of a request's story is the consent it rests on.
+    { name: 'consent', check: 'proofs', tamper: (b) => { b.transactions.entries[0].bundle.transaction = flip(b.transactions.entries[0].bundle.transaction) } },
+    // The result commitment inside the result record's signed bytes, and the care home's
+    // copy of it in the receipt.
+    {
+      name: 'commitment', check: 'proofs', tamper: (b, r) => {
+        const e = b.transactions.entries.find((x) => x.bundle.transaction.includes(r.commitment))!
+        const at = e.bundle.transaction.indexOf(r.commitment)
+        e.bundle.transaction = e.bundle.transaction.slice(0, at) + flip(r.commitment) + e.bundle.transaction.slice(at + r.commitment.length)
+      },
+    },
+    { name: 'receipt-commitment', check: 'receipt', tamper: (_b, r) => { r.commitment = flip(r.commitment) } },
+  ]
+  for (const { name: label, check, tamper } of cases) {
+    const bundle = JSON.parse(readFileSync(s.bundle, 'utf8')) as Bundle
+    const receipt = JSON.parse(readFileSync(s.receipt, 'utf8')) as { commitment: string }
+    tamper(bundle, receipt)
+    const file = join('test-results', `tampered-${label}.json`)
+    const receiptFile = join('test-results', `tampered-${label}-receipt.json`)
+    writeFileSync(file, JSON.stringify(bundle, null, 2))
+    writeFileSync(receiptFile, JSON.stringify(receipt, null, 2))
+    const cli = cliVerify(s, [file, '--receipt', receiptFile])
     const failed = cli.find((l) => l.startsWith('FAILED'))
-    expect(failed, `the CLI fails transaction ${index}`).toBeTruthy()
-    const name = /^FAILED\s+([^:]+):/.exec(failed!)![1]
+    expect(failed, `the CLI fails the ${label} tampering`).toBeTruthy()
+    const named = /^FAILED\s+([^:]+):/.exec(failed!)![1]
+    expect(named, `${label}: ${cli.join('\n')}`).toBe(check)
 
     await page.getByTestId('bundle-file').setInputFiles(file)
-    await page.getByTestId('receipt-file').setInputFiles(s.receipt)
+    await page.getByTestId('receipt-file').setInputFiles(receiptFile)
     await page.getByTestId('verify').click()
-    await expect(page.getByTestId('verdict')).toContainText(`核验未通过：${name}`)
+    await expect(page.getByTestId('verdict')).toContainText(`核验未通过：${check}`)
     expect((await page.getByTestId('cli-lines').textContent())?.trim().split('\n')).toEqual(cli)
   }
   await snapshot(page, 'audit-tampered')
@@ -161,8 +188,11 @@ test('the registrar grants in the browser, the request succeeds, withdraws, the 
   watch(page)
   const person = s.others[0]
   const home = s.actors.find((a) => a.name === 'care-home-1')!
+  // Each request's receipt goes to the test's artefacts, not the working directory.
+  let requests = 0
   const request = () =>
-    cliStatus(s, ['assess', 'request', '--subject', person, '--model', 'admission-v1', '--key', keystore(s, 'care-home-1'), '--node', s.nodeUrl, '--wait'])
+    cliStatus(s, ['assess', 'request', '--subject', person, '--model', 'admission-v1', '--key', keystore(s, 'care-home-1'), '--node', s.nodeUrl, '--wait',
+      '--receipt', join('test-results', `registrar-receipt-${++requests}.json`)])
 
   // No consent yet: refused (exit 3).
   expect(request().code).toBe(3)
@@ -240,6 +270,10 @@ test('the care home requests an assessment in the browser: the report equals the
   await expect(page.getByTestId('roles')).toContainText('养老机构')
   await page.getByTestId('nav-assess').click()
   await page.getByTestId('id-number').fill(person)
+  // Before requesting: the consent the registrar recorded, shown as valid.
+  await page.getByTestId('check-consent').click()
+  await expect(page.getByTestId('consent-status')).toHaveAttribute('data-usable', '1')
+  await expect(page.getByTestId('consent-status')).toContainText('有效')
   await page.getByTestId('request').click()
   await expect(page.getByTestId('report')).toBeVisible({ timeout: 60_000 })
   const requestId = (await page.getByTestId('request-id').textContent())!.trim()
@@ -271,8 +305,12 @@ test('the care home requests an assessment in the browser: the report equals the
   }
   expect(theirs).toEqual(ours)
 
-  // Nobody consented for this one: the refusal says what to do, in Chinese.
+  // Nobody consented for this one: the page says so before the request, and the refusal
+  // says what to do, in Chinese.
   await page.getByTestId('id-number').fill(unconsented)
+  await page.getByTestId('check-consent').click()
+  await expect(page.getByTestId('consent-status')).toHaveAttribute('data-usable', '0')
+  await expect(page.getByTestId('consent-status')).toContainText('没有该老人有效的入住评估同意')
   await page.getByTestId('request').click()
   await expect(page.getByTestId('error')).toContainText('没有有效的同意', { timeout: 60_000 })
   await snapshot(page, 'assess-refused')
@@ -300,21 +338,22 @@ test('admins bind a role 2-of-2 from two browsers: one approval alone does not c
     await a.getByTestId('submit').click()
     await expect(a.getByTestId('error')).toContainText('账本拒绝了该变更')
     await snapshot(a, 'governance-one-approval')
-    const download = a.waitForEvent('download')
-    await a.getByTestId('download').click()
-    const file = join('test-results', 'proposal.json')
-    await (await download).saveAs(file)
 
+    // The second admin finds it pending on the node: no file passes between them.
     const b = await second.newPage()
     watch(b)
     await login(b, 'admin-2')
     await b.getByTestId('nav-governance').click()
-    await b.getByTestId('proposal-file').setInputFiles(file)
+    await expect(b.getByTestId('pending').locator('tbody tr')).toHaveCount(1)
+    await expect(b.getByTestId('pending')).toContainText('已批准 1 / 需 2')
+    await b.getByTestId('open-pending').click()
     await expect(b.getByTestId('approvals')).toContainText('已批准 1 / 需 2')
     await b.getByTestId('approve').click()
     await expect(b.getByTestId('approvals')).toContainText('已批准 2 / 需 2')
     await b.getByTestId('submit').click()
     await expect(b.getByTestId('message')).toContainText('治理变更已生效')
+    // Submitted: the ledger has passed its sequence number, so nothing is pending.
+    await expect(b.getByTestId('pending').locator('tbody tr')).toHaveCount(0)
     await snapshot(b, 'governance-committed')
 
     // The new key now logs in as a care home.
@@ -326,6 +365,66 @@ test('admins bind a role 2-of-2 from two browsers: one approval alone does not c
     await first.close()
     await second.close()
   }
+})
+
+test('civil affairs\' operator runs a policy in the browser: the same list as the CLI\'s run, exported; an auditor sees the run, not the list', async ({ page }) => {
+  test.setTimeout(240_000)
+  watch(page)
+  // The same policy through the CLI first: its count and list are the reference. The first
+  // of civil affairs' list policies that matches someone in the devnet's data.
+  let policy = ''
+  let cliList = ''
+  let cliCount = 0
+  let cliRuns = 0
+  for (const candidate of ['care-grade-without-ltc', 'aged-80-alone-dementia', 'centenarians']) {
+    const cliRun = cli(s, ['policy', 'run', '--policy', candidate, '--key', s.nodeKeystore, '--node', s.nodeUrl])
+    cliRuns += 1
+    const cliRunId = /opening run ([0-9a-f]{64})/.exec(cliRun)![1]
+    const cliCsv = join(s.root, `policy-cli-${candidate}.csv`)
+    cli(s, ['policy', 'fetch', '--run', cliRunId, '--out', cliCsv, '--key', s.nodeKeystore, '--node', s.nodeUrl])
+    policy = candidate
+    cliList = readFileSync(cliCsv, 'utf8')
+    cliCount = cliList.trim().split('\n').length - 1
+    if (cliCount > 0) break
+  }
+  expect(cliCount, 'a civil affairs policy matches someone in the devnet').toBeGreaterThan(0)
+
+  await login(page, s.nodeKeystore)
+  await expect(page.getByTestId('roles')).toContainText('部门节点')
+  await page.getByTestId('nav-policies').click()
+  const table = page.getByTestId('policies')
+  await expect(table.locator('[data-policy]')).toHaveCount(5)
+  await expect(table).toContainText('长护险参保人员身故核对')
+  await expect(table).toContainText('履行法定职责')
+  // Civil affairs receives four policies; the death-register one is medical insurance's.
+  await expect(page.locator('[data-testid^="run-"]').filter({ hasText: '开始匹配' })).toHaveCount(4)
+  await expect(page.getByTestId('run-deceased-ltc-insured')).toHaveCount(0)
+
+  await page.getByTestId(`run-${policy}`).click()
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'completed', { timeout: 120_000 })
+  await expect(page.getByTestId('matched')).toHaveAttribute('data-count', String(cliCount))
+  // Each department's access is on the ledger: civil affairs' and medical insurance's.
+  await expect(page.getByTestId('run-accesses').locator('tbody tr')).toHaveCount(2)
+  const read: Record<string, string> = { 'care-grade-without-ltc': '长护险', 'aged-80-alone-dementia': '医保结算', centenarians: '体征' }
+  await expect(page.getByTestId('run-accesses')).toContainText(read[policy])
+  await snapshot(page, 'policies')
+  const download = page.waitForEvent('download')
+  await page.getByTestId('export').click()
+  const saved = join(s.root, 'policy-console.csv')
+  await (await download).saveAs(saved)
+  expect(readFileSync(saved, 'utf8')).toBe(cliList)
+  await expect(page.getByTestId('runs').locator('tbody tr')).toHaveCount(cliRuns + 1)
+
+  // The auditor: the runs and each department's access, no run button, no list.
+  await page.getByTestId('logout').click()
+  await login(page, 'auditor')
+  await page.getByTestId('nav-policies').click()
+  await expect(page.getByTestId('policies').locator('[data-policy]')).toHaveCount(5)
+  await expect(page.locator('[data-testid^="run-"]').filter({ hasText: '开始匹配' })).toHaveCount(0)
+  await page.getByTestId('runs').getByRole('button', { name: '详情' }).first().click()
+  await expect(page.getByTestId('run-status')).toHaveAttribute('data-status', 'completed')
+  await expect(page.getByTestId('matched')).toHaveCount(0)
+  await expect(page.getByTestId('export')).toHaveCount(0)
 })
 
 test('a remembered keystore logs in again with its password; the browser stores no password', async ({ page }) => {

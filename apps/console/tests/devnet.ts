@@ -14,6 +14,8 @@ export interface State {
   nodeUrl: string
   pids: number[]
   actors: Actor[]
+  /// Node 0's own keystore (civil affairs): its operator opens policy runs.
+  nodeKeystore: string
   example: string
   /// People every department holds, other than the example (for consent stories).
   others: string[]

@@ -75,16 +75,17 @@ async function setUp(pids: number[]) {
   const root = mkdtempSync(join(tmpdir(), 'weinong-console-'))
   const dir = join(root, 'devnet')
   const devnetLog = join(root, 'devnet.log')
-  pids.push(start(weinong, ['devnet', '--people', '40', '--base-port', String(BASE_PORT), '--dir', dir], devnetLog))
+  pids.push(start(weinong, ['devnet', '--people', '600', '--base-port', String(BASE_PORT), '--dir', dir], devnetLog))
   await waitFor('the devnet start', () => readFileSync(devnetLog, 'utf8').includes('the devnet is running'), 300)
 
   const manifest = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')) as {
-    nodes: { url: string }[]; actors: Actor[]; example: { id_number: string }
+    nodes: { url: string; keystore: string }[]; actors: Actor[]; example: { id_number: string }
   }
   const password = readFileSync(join(dir, 'password'), 'utf8').trim()
   const nodeUrl = manifest.nodes[0].url
   const base = {
     dir, weinong, password, nodeUrl, actors: manifest.actors, example: manifest.example.id_number,
+    nodeKeystore: join(dir, manifest.nodes[0].keystore),
     others: heldByAll(dir).filter((id) => id !== manifest.example.id_number).slice(0, 8), root,
   }
   const key = (name: string) => keystore({ ...base } as State, name)

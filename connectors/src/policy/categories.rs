@@ -29,13 +29,21 @@ pub mod code {
     pub const MEDICATIONS: u8 = 9;
     /// Long-term-care insurance (medical insurance).
     pub const LONG_TERM_CARE: u8 = 10;
+    /// The death register (civil affairs).
+    pub const DEATH_REGISTER: u8 = 11;
 }
 
 /// The category of one feature or attribute of `department`.
 pub fn feature_category(department: Department, feature: &str) -> u8 {
     let has = |parts: &[&str]| parts.iter().any(|p| feature.contains(p));
     match department {
-        Department::CivilAffairs => code::ABILITY_ASSESSMENT,
+        Department::CivilAffairs => {
+            if has(&["death"]) {
+                code::DEATH_REGISTER
+            } else {
+                code::ABILITY_ASSESSMENT
+            }
+        }
         Department::Health => {
             if has(&["fall"]) {
                 code::FALLS

@@ -41,8 +41,9 @@
 //!   Features are those [`crate::features::load_features`] computes for the department as of
 //!   the evaluation date ([`crate::features::feature_names`]), plus a few register fields that
 //!   no model reads ([`spec::attribute_names`]: civil affairs' `living_alone` and
-//!   `care_grade` from the latest assessment on or before the date, medical insurance's
-//!   `ltc_insured` from the latest claim). **An unknown value never satisfies a comparison or
+//!   `care_grade` from the latest assessment on or before the date and `months_since_death`
+//!   from its death-register date, medical insurance's `ltc_insured` from the latest
+//!   claim). **An unknown value never satisfies a comparison or
 //!   an `in`** (not even `!=`); only `known = false` selects it. A subject the department
 //!   lists but holds no row for as of the date has every value unknown.
 //! - `{ diagnosis = ["F00", "G30", ...], within_months = N }`: some record of the department
@@ -84,10 +85,13 @@ pub use spec::{
 /// The shipped policies' TOML texts (`connectors/policies/`): aged 80+ living alone with a
 /// recent dementia diagnosis; centenarians with a check-up in the last year; care grade 2+
 /// without long-term-care insurance; and, in cardinality mode, how many residents aged 80+
-/// living alone fell in the 12 months before their latest check-up.
-pub const SHIPPED: [&str; 4] = [
+/// living alone fell in the 12 months before their latest check-up; and, received by
+/// medical insurance, which of its long-term-care insured civil affairs' death register
+/// records as deceased (payments to stop).
+pub const SHIPPED: [&str; 5] = [
     include_str!("../../policies/aged-80-alone-dementia.toml"),
     include_str!("../../policies/centenarians.toml"),
     include_str!("../../policies/care-grade-without-ltc.toml"),
     include_str!("../../policies/aged-80-alone-fell-count.toml"),
+    include_str!("../../policies/deceased-ltc-insured.toml"),
 ];

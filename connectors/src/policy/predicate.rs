@@ -10,7 +10,10 @@
 use sqlx::{AssertSqlSafe, Row};
 use weinong_keys::SubjectPseudonym;
 
-use super::spec::{Condition, PolicyError, Term, attribute_names, diagnosis_source};
+use super::spec::{
+    AttributeSource, Condition, PolicyError, Term, attribute_names, attribute_source,
+    diagnosis_source,
+};
 use crate::date::Date;
 use crate::error::ConnectorError;
 use crate::features::{feature_names, load_features};
@@ -216,7 +219,21 @@ async fn read_records(
         _ => diagnosis_source(department).unwrap_or((spec.table, "admit_date")),
     };
     let mut columns = vec![date_column];
-    columns.extend(plan.attributes.iter().filter_map(|c| c.feature()));
+    let sources: Vec<AttributeSource> = plan
+        .attributes
+        .iter()
+        .map(|c| {
+            c.feature().and_then(attribute_source).ok_or_else(|| {
+                PolicyError::Evaluation(format!(
+                    "{department}: attribute '{}' has no stored source",
+                    c.feature().unwrap_or_default()
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    columns.extend(sources.iter().map(|s| match s {
+        AttributeSource::Int(c) | AttributeSource::MonthsSince(c) => *c,
+    }));
     let diagnoses_at = columns.len() + 1;
     if !plan.diagnoses.is_empty() {
         columns.push("diagnoses");
@@ -265,9 +282,16 @@ async fn read_records(
             continue;
         }
         if !plan.attributes.is_empty() {
-            let mut values = Vec::with_capacity(plan.attributes.len());
-            for a in 0..plan.attributes.len() {
-                values.push(row.try_get::<Option<i64>, _>(a + 2).map_err(db())?);
+            let mut values = Vec::with_capacity(sources.len());
+            for (a, source) in sources.iter().enumerate() {
+                let value = match source {
+                    AttributeSource::Int(_) => row.try_get::<Option<i64>, _>(a + 2).map_err(db())?,
+                    AttributeSource::MonthsSince(column) => {
+                        let text: Option<String> = row.try_get(a + 2).map_err(db())?;
+                        months_since(table, column, text.as_deref(), as_of)?
+                    }
+                };
+                values.push(value);
             }
             let entry = &mut records.latest[slot];
             match entry {
@@ -306,6 +330,21 @@ async fn read_records(
         }
     }
     Ok(records)
+}
+
+/// Whole months from the stored date `text` (of `table.column`) to `as_of`; unknown when
+/// there is none or it is after `as_of`.
+fn months_since(
+    table: &str,
+    column: &str,
+    text: Option<&str>,
+    as_of: Date,
+) -> Result<Option<i64>, ConnectorError> {
+    let Some(text) = text else { return Ok(None) };
+    let (date, _) = Date::parse(text).ok_or_else(|| {
+        ConnectorError::Corrupt(format!("{table}.{column} holds '{text}', not a date"))
+    })?;
+    Ok((date.to_days() <= as_of.to_days()).then(|| whole_months(date, as_of)))
 }
 
 /// Whether canonical code `code` falls under canonical prefix `prefix`: `F03` covers `F03`

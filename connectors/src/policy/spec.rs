@@ -391,14 +391,36 @@ const CONDITION_FORMS: &str = "a condition is one of { feature = \"x\", op = \">
 
 /// Register fields a policy may read besides the features, per department: civil affairs'
 /// `care_grade` (Shanghai unified care-needs grade 1–6) and `living_alone` (0/1) of the
-/// latest assessment on or before the date; medical insurance's `ltc_insured` (0/1) of the
-/// latest claim admitted on or before it (several claims that day: the largest value).
+/// latest assessment on or before the date, and `months_since_death` (whole months from the
+/// death register's date to the evaluation date; unknown for the living and for a death
+/// dated after it); medical insurance's `ltc_insured` (0/1) of the latest claim admitted on
+/// or before it (several claims that day: the largest value).
 /// Sorted; disjoint from the department's [`feature_names`] (a test checks it).
 pub fn attribute_names(department: Department) -> &'static [&'static str] {
     match department {
-        Department::CivilAffairs => &["care_grade", "living_alone"],
+        Department::CivilAffairs => &["care_grade", "living_alone", "months_since_death"],
         Department::Health => &[],
         Department::MedicalInsurance => &["ltc_insured"],
+    }
+}
+
+/// How an attribute's value is read from its stored column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AttributeSource {
+    /// An integer column of the same name.
+    Int(&'static str),
+    /// A date column: whole months from it to the evaluation date (unknown after it).
+    MonthsSince(&'static str),
+}
+
+/// Where attribute `name` (one of [`attribute_names`]) comes from.
+pub(crate) fn attribute_source(name: &str) -> Option<AttributeSource> {
+    match name {
+        "months_since_death" => Some(AttributeSource::MonthsSince("death_date")),
+        "care_grade" => Some(AttributeSource::Int("care_grade")),
+        "living_alone" => Some(AttributeSource::Int("living_alone")),
+        "ltc_insured" => Some(AttributeSource::Int("ltc_insured")),
+        _ => None,
     }
 }
 
@@ -877,6 +899,7 @@ mod tests {
             assert!(a.windows(2).all(|w| w[0] < w[1]), "{d}: sorted");
             for n in a {
                 assert!(!feature_names(d).contains(n), "{d}: {n} is a feature");
+                assert!(attribute_source(n).is_some(), "{d}: {n} has no source");
             }
         }
     }

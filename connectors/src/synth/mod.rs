@@ -292,7 +292,8 @@ fn person(cfg: &SynthConfig, i: u64, d: &people::Draft, seq: u16) -> [dirt::Emit
         % 576;
     let who = people::identity(&mut r, d, seq, group_offset);
     let p = records::profile(&mut r, who);
-    let civil = records::civil(&mut r, &p);
+    let mut civil = records::civil(&mut r, &p);
+    records::record_death(&mut R::new(cfg.seed, 4, i), &p, &mut civil);
     let health = records::health(&mut r, &p);
     let insurance = records::insurance(&mut r, &p, i);
     let mut dr = R::new(cfg.seed, 3, i);

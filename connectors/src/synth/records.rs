@@ -7,7 +7,8 @@
 //! with care-risk events as the form's frequency codes (repeated events sometimes, more
 //! with frailty and dementia), 1–4 check-ups the same distance apart (weights that
 //! sometimes fall steadily, blood pressure), and insurance claims (outpatient visits and
-//! inpatient stays) over four years.
+//! inpatient stays) over four years. About 1.5 % die between their latest assessment and
+//! `AS_OF` (the death register's date on their civil rows; [`record_death`]).
 //!
 //! Rows are `Vec<Value>` over all fields of the department's spec, identifying fields as
 //! text, exactly as the cleaner should produce them.
@@ -315,8 +316,57 @@ fn assessment(r: &mut R, p: &Profile, day: i64, register: [Value; 3]) -> Vec<Val
         if d { 0.05 } else { 0.004 },
         if d { 0.3 } else { 0.1 },
     ));
+    // 死亡日期: empty until [`record_death`] fills it.
+    row.push(Value::Null);
     debug_assert_eq!(row.len(), CIVIL.fields.len());
     row
+}
+
+/// Yearly probability of death by age (roughly Shanghai's life table for the old), before
+/// the frailty factor.
+fn yearly_mortality(age: u16) -> f64 {
+    match age {
+        ..70 => 0.008,
+        70..80 => 0.022,
+        80..90 => 0.065,
+        90..100 => 0.17,
+        _ => 0.33,
+    }
+}
+
+/// The death register (死亡登记): whether the person died between their latest civil
+/// assessment and `AS_OF`, by age and frailty (about 1.5 % of the generated people), and if
+/// so on which day, written into every civil row (a register field). `r` is a stream of its
+/// own, so the living's records do not change with it. Their health and insurance records
+/// are left as drawn: a claim dated after the death is what a reconciliation catches.
+pub fn record_death(r: &mut R, p: &Profile, civil: &mut [Vec<Value>]) {
+    let (Some(at), Some(death_at)) = (CIVIL.index_of("assessed_on"), CIVIL.index_of("death_date"))
+    else {
+        return;
+    };
+    let Some(Value::Date(latest)) = civil.last().and_then(|row| row.get(at)) else {
+        return;
+    };
+    let window = AS_OF.to_days() - latest.to_days();
+    if window < 1 {
+        return;
+    }
+    let years = window as f64 / 365.25;
+    let chance = yearly_mortality(age_of(p.who.birth)) * (0.5 + p.frailty) * years;
+    if !r.chance(chance.min(1.0)) {
+        return;
+    }
+    let day = latest.to_days()
+        + 1
+        + i64::try_from(r.below(u64::try_from(window).unwrap_or(1))).unwrap_or(0);
+    let Some(died) = Date::from_days(day) else {
+        return;
+    };
+    for row in civil {
+        if let Some(cell) = row.get_mut(death_at) {
+            *cell = Value::Date(died);
+        }
+    }
 }
 
 /// Canonical ICD-10 codes of the chronic conditions.

@@ -40,11 +40,13 @@ pub enum Category {
     Medications,
     /// Medical insurance: long-term-care insurance.
     LongTermCare,
+    /// Civil affairs: the death register (死亡登记).
+    DeathRegister,
 }
 
 impl Category {
     /// Every category, in code order.
-    pub const ALL: [Category; 11] = [
+    pub const ALL: [Category; 12] = [
         Category::AbilityAssessment,
         Category::HouseholdIncome,
         Category::Subsidies,
@@ -56,6 +58,7 @@ impl Category {
         Category::HospitalStays,
         Category::Medications,
         Category::LongTermCare,
+        Category::DeathRegister,
     ];
 
     /// The ledger's one-byte code of this category.
@@ -77,6 +80,7 @@ impl Category {
             Category::HospitalStays => "hospital_stays",
             Category::Medications => "medications",
             Category::LongTermCare => "long_term_care_insurance",
+            Category::DeathRegister => "death_register",
         }
     }
 
@@ -88,9 +92,10 @@ impl Category {
     /// The department that holds data of this category.
     pub const fn holder(self) -> Holder {
         match self {
-            Category::AbilityAssessment | Category::HouseholdIncome | Category::Subsidies => {
-                Holder::CivilAffairs
-            }
+            Category::AbilityAssessment
+            | Category::HouseholdIncome
+            | Category::Subsidies
+            | Category::DeathRegister => Holder::CivilAffairs,
             Category::VitalSigns | Category::Diagnoses | Category::Falls | Category::Screens => {
                 Holder::Health
             }

@@ -9,8 +9,10 @@
 //! | [`Access::RequestHistory`] | `GET /v1/requests/{id}/history`, `GET /v1/assessments/{id}` | department, auditor; an institution only for requests it made (and only it gets the sealed shares) |
 //! | [`Access::RequestBundle`] | `GET /v1/requests/{id}/bundle` | auditor, admin; an institution only for requests it made |
 //! | [`Access::SubjectAccesses`] | `GET /v1/subjects/{pseudonym}/accesses` | registrar, auditor, admin |
+//! | [`Access::SubjectConsents`] | `GET /v1/subjects/{pseudonym}/consents` | institution (its own consents only), registrar, auditor, admin |
 //! | [`Access::Pseudonyms`] | `POST /v1/pseudonyms/evaluate` | institution, registrar (rate-limited per key) |
-//! | [`Access::PolicyRuns`] | `GET /v1/policy-runs/{run}`, `GET /v1/policy-runs/{run}/result` | department, auditor, admin, steward; the result only to the node's own key |
+//! | [`Access::PolicyRuns`] | `GET /v1/policies`, `GET /v1/policy-runs`, `GET /v1/policy-runs/{run}`, `GET /v1/policy-runs/{run}/result` | department, auditor, admin, steward; the result only to the node's own key |
+//! | [`Access::Proposals`] | `GET /v1/proposals`, `POST /v1/proposals` | admin |
 //! | [`Access::Account`] | `GET /v1/keys/{id}`, `GET /v1/governance` | any role |
 //!
 //! A key that holds none of a class's roles gets 403 naming the roles needed.
@@ -34,6 +36,9 @@ pub enum Access {
     RequestBundle,
     /// Listing every access to one subject's data.
     SubjectAccesses,
+    /// Listing the consents recorded for one subject (an institution: only those granted
+    /// to it, to see before it requests).
+    SubjectConsents,
     /// Evaluating blinded subject IDs (the pseudonym OPRF).
     Pseudonyms,
     /// Reading a key's roles and nonce, and the governance sequence (what a client needs
@@ -41,6 +46,8 @@ pub enum Access {
     Account,
     /// Reading policy runs (and, on the receiver's node with its own key, their results).
     PolicyRuns,
+    /// Listing and posting pending governance proposals.
+    Proposals,
 }
 
 impl Access {
@@ -71,10 +78,18 @@ impl Access {
             // Institutions are further limited to their own requests by the handler.
             Access::RequestBundle => &[Role::Auditor, Role::Admin, Role::Institution],
             Access::SubjectAccesses => &[Role::Registrar, Role::Auditor, Role::Admin],
+            // Institutions are further limited to consents granted to them by the handler.
+            Access::SubjectConsents => &[
+                Role::Institution,
+                Role::Registrar,
+                Role::Auditor,
+                Role::Admin,
+            ],
             Access::Pseudonyms => &[Role::Institution, Role::Registrar],
             Access::Account => Role::ALL,
             // The result is further limited to the node's own key by the handler.
             Access::PolicyRuns => &[Role::Department, Role::Auditor, Role::Admin, Role::Steward],
+            Access::Proposals => &[Role::Admin],
         }
     }
 
@@ -87,9 +102,11 @@ impl Access {
             Access::RequestHistory => "reading request histories",
             Access::RequestBundle => "fetching request proof bundles",
             Access::SubjectAccesses => "listing the accesses to a subject's data",
+            Access::SubjectConsents => "listing a subject's consents",
             Access::Pseudonyms => "evaluating blinded subject IDs",
             Access::Account => "reading keys and governance",
             Access::PolicyRuns => "reading policy runs",
+            Access::Proposals => "reading and posting governance proposals",
         }
     }
 

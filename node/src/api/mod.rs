@@ -63,6 +63,7 @@ mod ledger_routes;
 pub mod openapi;
 mod ops;
 mod policy_routes;
+mod proposal_routes;
 pub mod pseudonym_routes;
 mod state_routes;
 mod submit;
@@ -128,6 +129,9 @@ pub struct ApiConfig {
     pub pseudonym_key: Option<Arc<weinong_keys::PseudonymKey>>,
     /// Each key's budget of pseudonym evaluations.
     pub pseudonym_rate: pseudonym_routes::PseudonymRate,
+    /// Pending governance proposals (`DATA_DIR/proposals` on a node; in memory by
+    /// default).
+    pub proposals: Arc<crate::proposals::ProposalBoard>,
 }
 
 impl Default for ApiConfig {
@@ -143,6 +147,7 @@ impl Default for ApiConfig {
             connections_max: limits::HTTP_CONNECTIONS_MAX,
             pseudonym_key: None,
             pseudonym_rate: pseudonym_routes::PseudonymRate::default(),
+            proposals: Arc::new(crate::proposals::ProposalBoard::in_memory()),
         }
     }
 }
@@ -173,6 +178,8 @@ pub(crate) struct App {
     in_flight: Arc<Semaphore>,
     pub(crate) counters: HttpCounters,
     pub(crate) pseudonyms: pseudonym_routes::PseudonymMeter,
+    /// Pending governance proposals.
+    pub(crate) proposals: Arc<crate::proposals::ProposalBoard>,
 }
 
 impl App {
@@ -191,6 +198,7 @@ impl App {
             in_flight: Arc::new(Semaphore::new(cfg.requests_in_flight)),
             counters: HttpCounters::default(),
             pseudonyms: pseudonym_routes::PseudonymMeter::default(),
+            proposals: cfg.proposals.clone(),
             shared,
             config: cfg,
         })
@@ -297,14 +305,30 @@ fn routes(app: Arc<App>) -> Router {
                 .route("/v1/governance", get(state_routes::governance)),
         ),
         (
+            Access::SubjectConsents,
+            Router::new().route(
+                "/v1/subjects/{pseudonym}/consents",
+                get(state_routes::subject_consents),
+            ),
+        ),
+        (
             Access::Pseudonyms,
             Router::new().route("/v1/pseudonyms/evaluate", post(pseudonym_routes::evaluate)),
         ),
         (
             Access::PolicyRuns,
             Router::new()
+                .route("/v1/policies", get(policy_routes::policies))
+                .route("/v1/policy-runs", get(policy_routes::runs))
                 .route("/v1/policy-runs/{run}", get(policy_routes::run))
                 .route("/v1/policy-runs/{run}/result", get(policy_routes::result)),
+        ),
+        (
+            Access::Proposals,
+            Router::new().route(
+                "/v1/proposals",
+                get(proposal_routes::list).post(proposal_routes::post),
+            ),
         ),
     ];
     let guarded = groups

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use super::access::Access;
 use super::{
     BODY_BYTES_MAX, MAX_CLOCK_SKEW_MS, SUBMIT_TXS_MAX, assessment_routes, audit_routes, dto,
-    ledger_routes, ops, policy_routes, pseudonym_routes, state_routes, submit,
+    ledger_routes, ops, policy_routes, proposal_routes, pseudonym_routes, state_routes, submit,
 };
 
 /// The document's source.
@@ -30,11 +30,16 @@ use super::{
         assessment_routes::assessment,
         audit_routes::request_bundle,
         audit_routes::subject_accesses,
+        state_routes::subject_consents,
         state_routes::key,
         state_routes::governance,
         pseudonym_routes::evaluate,
+        policy_routes::policies,
+        policy_routes::runs,
         policy_routes::run,
         policy_routes::result,
+        proposal_routes::list,
+        proposal_routes::post,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -51,8 +56,10 @@ use super::{
         dto::SealedShareBody,
         dto::ShareSignatureBody,
         dto::RequestBundleBody,
-        dto::SubjectAccessesBody, dto::AccessBody, dto::NodeBody,
+        dto::SubjectAccessesBody, dto::SubjectConsentsBody, dto::AccessBody, dto::NodeBody,
         dto::PseudonymEvaluateRequest, dto::PseudonymEvaluateResponse,
+        dto::ProposalPostRequest, dto::PendingProposalBody, dto::ProposalsBody,
+        dto::PoliciesBody, dto::PolicyBody, dto::PolicyRunsBody, dto::PolicyRunSummaryBody,
         dto::PolicyRunBody, dto::RunAccessBody, dto::RunTimingsBody, dto::PolicyInclusionBody, dto::PolicyResultBody,
     )),
     modifiers(&Signing),
@@ -92,13 +99,18 @@ impl Modify for Signing {
                 "GET /v1/subjects/{pseudonym}/accesses",
             ),
             (
+                Access::SubjectConsents,
+                "GET /v1/subjects/{pseudonym}/consents (an institution: its own consents only)",
+            ),
+            (
                 Access::Pseudonyms,
                 "POST /v1/pseudonyms/evaluate (rate-limited per key; 429 with Retry-After)",
             ),
             (Access::Account, "GET /v1/keys, /v1/governance"),
+            (Access::Proposals, "GET /v1/proposals, POST /v1/proposals"),
             (
                 Access::PolicyRuns,
-                "GET /v1/policy-runs/{run} (and /result: the receiving node's own key only)",
+                "GET /v1/policies, /v1/policy-runs, /v1/policy-runs/{run} (and /result: the receiving node's own key only)",
             ),
         ]
         .iter()

@@ -14,11 +14,12 @@ use weinong_keys::SubjectPseudonym;
 use super::App;
 use super::auth::Caller;
 use super::dto::{
-    ErrorBody, PolicyInclusionBody, PolicyResultBody, PolicyRunBody, RunAccessBody, RunTimingsBody,
+    ErrorBody, PoliciesBody, PolicyBody, PolicyInclusionBody, PolicyResultBody, PolicyRunBody,
+    PolicyRunSummaryBody, PolicyRunsBody, PolicyRunsQuery, RunAccessBody, RunTimingsBody,
     category_labels,
 };
 use super::error::ApiError;
-use super::extract::{ApiPath, hex32};
+use super::extract::{ApiPath, ApiQuery, hex32};
 use crate::assess::policy::Policies;
 
 fn shipped() -> Option<&'static Policies> {
@@ -87,6 +88,107 @@ pub(super) fn inclusions_of(
     Ok(out)
 }
 
+/// The most runs one `GET /v1/policy-runs` lists.
+const RUNS_LIST_MAX: u32 = 200;
+
+/// `status` and `failure` of a run, as the API words them.
+fn status_words(status: RunStatus) -> (&'static str, Option<String>) {
+    match status {
+        RunStatus::Open => ("open", None),
+        RunStatus::Completed => ("completed", None),
+        RunStatus::Failed(reason) => ("failed", Some(reason.label().to_owned())),
+    }
+}
+
+/// Every policy registered on the ledger: receiver, legal basis, the categories its
+/// predicates read and how many runs it has had; name, titles and mode where this node
+/// ships the policy's text.
+#[utoipa::path(get, path = "/v1/policies", tag = "policy",
+    responses(
+        (status = 200, body = PoliciesBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn policies(State(app): State<Arc<App>>) -> Result<Json<PoliciesBody>, ApiError> {
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let mut runs = std::collections::BTreeMap::<_, u64>::new();
+    for (_, r) in state.runs() {
+        *runs.entry(r.policy).or_default() += 1;
+    }
+    let policies = state
+        .policies()
+        .map(|(id, p)| {
+            let spec = shipped().and_then(|s| s.get(id));
+            PolicyBody {
+                policy: id.to_hex(),
+                name: spec.map(|s| s.name().to_owned()),
+                title_zh: spec.map(|s| s.title_zh().to_owned()),
+                title_en: spec.map(|s| s.title_en().to_owned()),
+                receiver: p.receiver.0,
+                receiver_department: spec.map(|s| s.receiver().short_name().to_owned()),
+                legal_basis: p.legal_basis.label().to_owned(),
+                mode: spec.map(|s| s.mode().as_str().to_owned()),
+                categories: category_labels(p.categories),
+                registered_at_height: p.registered_at.height,
+                runs: runs.get(id).copied().unwrap_or(0),
+            }
+        })
+        .collect();
+    Ok(Json(PoliciesBody { policies }))
+}
+
+/// The newest policy runs (by opening block), without the accesses' details: for a
+/// console's list. Holds no list of people.
+#[utoipa::path(get, path = "/v1/policy-runs", tag = "policy",
+    params(PolicyRunsQuery),
+    responses(
+        (status = 200, body = PolicyRunsBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn runs(
+    State(app): State<Arc<App>>,
+    ApiQuery(query): ApiQuery<PolicyRunsQuery>,
+) -> Result<Json<PolicyRunsBody>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=RUNS_LIST_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            ErrorCode::BadQuery,
+            format!("limit {limit} is out of range: give 1 to {RUNS_LIST_MAX}"),
+        ));
+    }
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let mut all: Vec<(&RunId, &PolicyRunRecord)> = state.runs().collect();
+    // Newest first; the id breaks ties within a block so the order is stable.
+    all.sort_by(|a, b| {
+        (b.1.opened_at.height, b.0.as_bytes()).cmp(&(a.1.opened_at.height, a.0.as_bytes()))
+    });
+    let total = all.len() as u64;
+    let runs = all
+        .into_iter()
+        .take(limit as usize)
+        .map(|(id, r)| {
+            let (status, failure) = status_words(r.status);
+            PolicyRunSummaryBody {
+                run: id.to_hex(),
+                policy: r.policy.to_hex(),
+                policy_name: shipped()
+                    .and_then(|s| s.get(&r.policy))
+                    .map(|s| s.name().to_owned()),
+                receiver: r.receiver.0,
+                status: status.to_owned(),
+                failure,
+                opened_at_height: r.opened_at.height,
+                ended_at_height: r.ended_at.map(|t| t.height),
+                accesses: u32::try_from(r.accesses.len()).unwrap_or(u32::MAX),
+            }
+        })
+        .collect();
+    Ok(Json(PolicyRunsBody { total, runs }))
+}
+
 fn run_id(hex: &str) -> Result<RunId, ApiError> {
     Ok(RunId::from_bytes(hex32("policy run id", hex)?))
 }
@@ -125,11 +227,7 @@ pub(crate) async fn run(
     };
     let policy = state.policy(&record.policy);
     let spec = shipped().and_then(|p| p.get(&record.policy));
-    let (status, failure) = match record.status {
-        RunStatus::Open => ("open", None),
-        RunStatus::Completed => ("completed", None),
-        RunStatus::Failed(reason) => ("failed", Some(reason.label().to_owned())),
-    };
+    let (status, failure) = status_words(record.status);
     let progress = app.shared.assess.policy_results.progress(&id);
     let results = &app.shared.assess.policy_results;
     let (matched, timings) = if may_see_result(&app, &caller) {

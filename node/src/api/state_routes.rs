@@ -1,5 +1,6 @@
-//! Contract-state reads: consent status, request histories, keys and the governance
-//! sequence. Times are the tip's block time: the state reads no clock.
+//! Contract-state reads: consent status (one consent, or a subject's), request histories,
+//! keys and the governance sequence. Times are the tip's block time: the state reads no
+//! clock.
 
 use std::sync::Arc;
 use weinong_api::ErrorCode;
@@ -8,13 +9,13 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use weinong_contracts::state::KeyStatus;
 use weinong_contracts::{ConsentId, RequestId, Role};
-use weinong_keys::KeyId;
+use weinong_keys::{KeyId, SubjectPseudonym};
 
 use super::App;
 use super::auth::Caller;
 use super::dto::{
     BatchBody, ConsentBody, ErrorBody, GovernanceBody, HistoryBody, KeyBody, RequestEventBody,
-    category_labels, consent_status_name,
+    SubjectConsentsBody, category_labels, consent_status_name,
 };
 use super::error::ApiError;
 use super::extract::{ApiPath, hex32};
@@ -42,7 +43,17 @@ pub(crate) async fn consent(
             format!("consent {id} is not recorded on this ledger"),
         ));
     };
-    Ok(Json(ConsentBody {
+    Ok(Json(consent_body(&id, c, status, at)))
+}
+
+/// A consent as the API shows it, with its status at `at` (ms).
+fn consent_body(
+    id: &ConsentId,
+    c: &weinong_contracts::state::Consent,
+    status: weinong_contracts::ConsentStatus,
+    at: u64,
+) -> ConsentBody {
+    ConsentBody {
         consent: id.to_hex(),
         status: consent_status_name(status).to_owned(),
         at_time_ms: at,
@@ -53,6 +64,42 @@ pub(crate) async fn consent(
         valid_until: c.valid_until,
         granted_at_height: c.granted_at.height,
         revoked_at_height: c.revoked.map(|r| r.at.height),
+    }
+}
+
+/// The consents recorded for one subject, each with its status at the tip's block time.
+/// An institution sees only consents granted to it (what it may rely on when it requests);
+/// registrars, auditors and admins see all. No consent is not an error: the list is empty.
+#[utoipa::path(get, path = "/v1/subjects/{pseudonym}/consents", tag = "state",
+    params(("pseudonym" = String, Path, description = "subject pseudonym, 64 hex characters")),
+    responses(
+        (status = 200, body = SubjectConsentsBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("weinong_signature" = [])))]
+pub(crate) async fn subject_consents(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    ApiPath(pseudonym): ApiPath<String>,
+) -> Result<Json<SubjectConsentsBody>, ApiError> {
+    let subject = SubjectPseudonym::from_bytes(hex32("subject pseudonym", &pseudonym)?);
+    let sees_all = [Role::Registrar, Role::Auditor, Role::Admin]
+        .iter()
+        .any(|r| caller.roles.contains(r));
+    let replica = app.shared.ledger()?;
+    let state = &replica.state;
+    let at = state.last_block().time_ms;
+    let mut consents: Vec<ConsentBody> = state
+        .consents_of(&subject)
+        .filter(|(_, c)| sees_all || c.grantee == caller.key)
+        .filter_map(|(id, c)| Some(consent_body(id, c, state.consent_status(id, at)?, at)))
+        .collect();
+    consents
+        .sort_by(|a, b| (a.granted_at_height, &a.consent).cmp(&(b.granted_at_height, &b.consent)));
+    Ok(Json(SubjectConsentsBody {
+        subject: subject.to_hex(),
+        at_time_ms: at,
+        consents,
     }))
 }
 

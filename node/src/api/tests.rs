@@ -820,11 +820,16 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/requests/{id}/bundle"),
     ("get", "/v1/assessments/{id}"),
     ("get", "/v1/subjects/{pseudonym}/accesses"),
+    ("get", "/v1/subjects/{pseudonym}/consents"),
     ("get", "/v1/keys/{id}"),
     ("get", "/v1/governance"),
     ("post", "/v1/pseudonyms/evaluate"),
+    ("get", "/v1/policies"),
+    ("get", "/v1/policy-runs"),
     ("get", "/v1/policy-runs/{run}"),
     ("get", "/v1/policy-runs/{run}/result"),
+    ("get", "/v1/proposals"),
+    ("post", "/v1/proposals"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -1265,4 +1270,93 @@ async fn a_peers_sealed_share_is_refused_unless_it_is_that_departments_for_a_kno
     let stored = store.get(&request).unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!((stored[0].party, stored[0].signer), (1, m[0].key_id()));
+}
+
+/// `POST /v1/proposals` with `proposal`'s file text, signed by `key`.
+fn post_proposal(
+    f: &Fixture,
+    key: &KeyPair,
+    proposal: &weinong_api::proposal::Proposal,
+) -> Request<Body> {
+    let text = serde_json::to_string(proposal).unwrap();
+    let body = serde_json::to_vec(&serde_json::json!({ "proposal": text })).unwrap();
+    f.signed(key, Method::POST, "/v1/proposals", body)
+}
+
+#[tokio::test]
+async fn pending_proposals_hold_only_approvals_that_count_and_only_admins_see_them() {
+    use weinong_api::proposal::Proposal;
+    let f = fixture();
+    let r = &f.router;
+    let consortium = f.shared.consortium;
+    let change = || Change::BindRole {
+        key: KeyPair::generate().public_key().clone(),
+        role: Role::Auditor,
+        valid_from: 1,
+        valid_until: None,
+    };
+    // The ledger expects governance change 1 next (block 0 used 0).
+    let mut good = Proposal::new(&consortium, 1, change()).unwrap();
+    good.approve(&f.admin).unwrap();
+    let (status, stored) = send(r, post_proposal(&f, &f.admin, &good)).await;
+    assert_eq!(status, StatusCode::OK, "{stored}");
+    assert_eq!(
+        stored["approvals"],
+        serde_json::json!([f.admin.key_id().to_hex()])
+    );
+    let listed = f.get_ok(&f.admin, "/v1/proposals").await;
+    assert_eq!(
+        (listed["seq"].as_u64(), listed["threshold"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(listed["proposals"][0]["id"], stored["id"]);
+    // Posting it again adds nothing.
+    let (_, again) = send(r, post_proposal(&f, &f.admin, &good)).await;
+    assert_eq!(again["approvals"].as_array().unwrap().len(), 1);
+
+    // What the board refuses, by name: no approval, a non-admin's approval, a forged one,
+    // another consortium, a stale or future sequence number.
+    let empty = Proposal::new(&consortium, 1, change()).unwrap();
+    refused(r, post_proposal(&f, &f.admin, &empty), "400 bad_proposal").await;
+    let mut by_auditor = Proposal::new(&consortium, 1, change()).unwrap();
+    by_auditor.approve(&f.auditor).unwrap();
+    let said = refused(
+        r,
+        post_proposal(&f, &f.admin, &by_auditor),
+        "400 bad_proposal",
+    )
+    .await;
+    assert!(said.contains("no admin role"), "{said}");
+    let mut forged = Proposal::new(&consortium, 1, change()).unwrap();
+    forged.approve(&f.admin).unwrap();
+    forged.approvals[0].signature = good.approvals[0].signature.clone();
+    let said = refused(r, post_proposal(&f, &f.admin, &forged), "400 bad_proposal").await;
+    assert!(said.contains("does not verify"), "{said}");
+    let mut elsewhere = Proposal::new(&weinong_ledger::Hash32([1; 32]), 1, change()).unwrap();
+    elsewhere.approve(&f.admin).unwrap();
+    refused(
+        r,
+        post_proposal(&f, &f.admin, &elsewhere),
+        "400 bad_proposal",
+    )
+    .await;
+    for seq in [0, 2] {
+        let mut p = Proposal::new(&consortium, seq, change()).unwrap();
+        p.approve(&f.admin).unwrap();
+        refused(r, post_proposal(&f, &f.admin, &p), "409 stale_proposal").await;
+    }
+    let junk = f.signed(
+        &f.admin,
+        Method::POST,
+        "/v1/proposals",
+        b"{\"proposal\": \"{}\"}".to_vec(),
+    );
+    refused(r, junk, "400 bad_proposal").await;
+    // Only admins read or post them.
+    for key in [&f.auditor, &f.registrar, &f.institution, &f.members[0]] {
+        f.get_refused(key, "/v1/proposals", "403 forbidden").await;
+        refused(r, post_proposal(&f, key, &good), "403 forbidden").await;
+    }
+    let listed = f.get_ok(&f.admin, "/v1/proposals").await;
+    assert_eq!(listed["proposals"].as_array().unwrap().len(), 1, "{listed}");
 }

@@ -276,8 +276,11 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
             )
         })?;
     tracing::info!(http = %config.http.listen, "HTTP API listening");
+    let proposals = crate::proposals::ProposalBoard::open(&config.data_dir.join("proposals"))
+        .context("opening the pending-proposal store")?;
     let api = crate::api::ApiConfig {
         pseudonym_key,
+        proposals: std::sync::Arc::new(proposals),
         ..crate::api::ApiConfig::default()
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -74,6 +74,18 @@ impl JsConsoleKey {
         )
     }
 
+    /// The opening of a run of a policy (hex id) as a signed transaction, JSON
+    /// `{hex, hash, id}` (`id`: the new run's id).
+    #[wasm_bindgen(js_name = policyRun)]
+    pub fn policy_run(&self, policy: &str, nonce: f64, time_ms: f64) -> Result<String, JsError> {
+        json(
+            &self
+                .0
+                .policy_run(policy, whole(nonce), whole(time_ms))
+                .map_err(js_error)?,
+        )
+    }
+
     /// The withdrawal of a consent (hex id) as a signed transaction, JSON `{hex, hash, consent}`.
     #[wasm_bindgen(js_name = consentWithdraw)]
     pub fn consent_withdraw(

@@ -1,9 +1,11 @@
-//! Transactions the console signs: consent grants and withdrawals (the registrar's), built
+//! Transactions the console signs: consent grants and withdrawals (the registrar's), the
+//! opening of a 免申即享 policy run (the receiving department's operator's), built
 //! with the contracts' codec and signed as `weinong-api`'s `sign_call` signs them. The page
 //! passes the nonce (above the key's last, from `GET /v1/keys/{id}`) and the time.
 
 use weinong_contracts::{
-    Call, CategorySet, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash, Purpose,
+    Call, CategorySet, ConsentGrant, ConsentId, ConsentRevoke, DataCategory, EvidenceHash,
+    PolicyId, PolicyRun, Purpose, RunId,
 };
 use weinong_keys::{KeyId, SubjectPseudonym};
 use weinong_ledger::{Transaction, TxBody};
@@ -88,6 +90,20 @@ impl ConsoleKey {
             evidence: EvidenceHash::from_bytes([0; 32]),
         });
         self.sign_call(&call, consent.to_hex(), nonce, time_ms)
+    }
+
+    /// The opening of a run of policy `policy` (hex id) with a fresh random run id: signed
+    /// with the receiving department's node key, as `weinong policy run` signs it.
+    pub fn policy_run(
+        &self,
+        policy: &str,
+        nonce: u64,
+        time_ms: u64,
+    ) -> Result<SignedTx, ConsoleError> {
+        let policy = PolicyId::from_bytes(hex32("policy id", policy)?);
+        let run = RunId::from_bytes(random32()?);
+        let call = Call::PolicyRun(PolicyRun { run, policy });
+        self.sign_call(&call, run.to_hex(), nonce, time_ms)
     }
 
     pub(crate) fn sign_call(

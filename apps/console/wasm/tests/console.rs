@@ -209,6 +209,19 @@ fn consent_transactions_decode_to_what_the_form_said() {
     };
     assert_eq!(revoke.consent.to_hex(), signed.id);
 
+    // A policy run's opening names the policy and a fresh run id; a bad id is refused.
+    let policy = hex::encode([5; 32]);
+    let run = opened.policy_run(&policy, 80, 1_700).unwrap();
+    let tx = Transaction::decode(&hex::decode(&run.hex).unwrap()).unwrap();
+    let Call::PolicyRun(opening) = Call::decode(tx.body().kind, &tx.body().payload).unwrap() else {
+        panic!("not a policy run");
+    };
+    assert_eq!(opening.policy.to_hex(), policy);
+    assert_eq!(opening.run.to_hex(), run.id);
+    assert_ne!(opened.policy_run(&policy, 81, 1_700).unwrap().id, run.id);
+    let e = opened.policy_run("zz", 82, 1_700).unwrap_err();
+    assert!(e.to_string().contains("policy id"), "{e}");
+
     // Bad forms are refused by name.
     for (bad, what) in [
         (
