@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""SecretFlow's ECDH-PSI (spu 0.9.5, libpsi) on two CSV files: the peer that
-`weinong bench psi` compares itself with.
+"""SecretFlow's PSI (spu 0.9.5, libpsi) on two CSV files: the peer that `weinong bench psi`
+compares itself with, as ECDH-PSI (curve 25519) or RR22 (--protocol RR22, SecretFlow's
+fastest) or KKRT (--protocol KKRT).
 
 Runs the two parties as two processes over brpc on loopback, receiver = party 0 (the
-first file), curve 25519, and prints one JSON line:
+first file), and prints one JSON line:
 
     {"peer": "secretflow-spu", "version": "0.9.5", "protocol": "ECDH", "curve": "CURVE_25519",
      "seconds": 33.9, "intersection": 524288, "rows_a": 1048576, "rows_b": 1048576}
@@ -29,7 +30,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def party(rank: int, ports, path: str, column: str, out_dir: str, curve: str, result_queue) -> None:
+def party(rank: int, ports, path: str, column: str, out_dir: str, curve: str, protocol: str, result_queue) -> None:
     from spu import libspu, psi
 
     desc = libspu.link.Desc()
@@ -42,13 +43,16 @@ def party(rank: int, ports, path: str, column: str, out_dir: str, curve: str, re
         desc.add_party(f"party{i}", f"127.0.0.1:{port}")
     link = libspu.link.create_brpc(desc, rank)
 
+    conf = dict(
+        protocol=getattr(psi.PsiProtocol, f"PROTOCOL_{protocol}"),
+        receiver_rank=0,
+        broadcast_result=False,
+    )
+    if protocol == "ECDH":
+        conf["ecdh_params"] = psi.EcdhParams(curve=getattr(psi.EllipticCurveType, curve))
+    protocol_conf = psi.PsiProtocolConfig(**conf)
     config = psi.PsiExecuteConfig(
-        protocol_conf=psi.PsiProtocolConfig(
-            protocol=psi.PsiProtocol.PROTOCOL_ECDH,
-            receiver_rank=0,
-            broadcast_result=False,
-            ecdh_params=psi.EcdhParams(curve=getattr(psi.EllipticCurveType, curve)),
-        ),
+        protocol_conf=protocol_conf,
         input_params=psi.InputParams(path=path, selected_keys=[column], keys_unique=True),
         output_params=psi.OutputParams(path=os.path.join(out_dir, f"out{rank}.csv"), disable_alignment=True),
     )
@@ -65,6 +69,7 @@ def main() -> int:
     parser.add_argument("--b", required=True, help="sender's CSV (party 1)")
     parser.add_argument("--column", default="id")
     parser.add_argument("--curve", default="CURVE_25519")
+    parser.add_argument("--protocol", default="ECDH", choices=["ECDH", "RR22", "KKRT"])
     args = parser.parse_args()
 
     import spu
@@ -74,7 +79,7 @@ def main() -> int:
     queue = ctx.Queue()
     with tempfile.TemporaryDirectory(prefix="weinong-spu-psi-") as out_dir:
         procs = [
-            ctx.Process(target=party, args=(rank, ports, path, args.column, out_dir, args.curve, queue))
+            ctx.Process(target=party, args=(rank, ports, path, args.column, out_dir, args.curve, args.protocol, queue))
             for rank, path in enumerate([args.a, args.b])
         ]
         started = time.perf_counter()
@@ -93,8 +98,8 @@ def main() -> int:
     print(json.dumps({
         "peer": "secretflow-spu",
         "version": spu.__version__,
-        "protocol": "ECDH",
-        "curve": args.curve,
+        "protocol": args.protocol,
+        "curve": args.curve if args.protocol == "ECDH" else None,
         "seconds": round(max(r[0] for r in results.values()), 3),
         "wall_seconds_with_startup": round(wall, 3),
         "intersection": results[0][2],

@@ -20,7 +20,7 @@ use weinong_connectors::date::Date;
 use weinong_connectors::policy::{Combine, PolicySpec, evaluate_term};
 use weinong_connectors::{Department, Store};
 use weinong_contracts::{Call, PolicyRun, RunId};
-use weinong_mpc::psi::{self, IdentifierList, Mode, NoProgress};
+use weinong_mpc::psi::{self, IdentifierList, Mode, NoProgress, Protocol};
 
 use crate::Outcome;
 use crate::client::{Client, now_ms};
@@ -195,7 +195,8 @@ fn store_url(config: &Path) -> String {
     format!("sqlite://{}", dir.join(DATABASE_FILE).display())
 }
 
-/// ECDH-PSI between two threads of this process over loopback TCP; the intersection size.
+/// The PSI a policy step runs (KKRT for intersections), between two threads of this process
+/// over loopback TCP; the intersection size.
 fn loopback_psi(receiver: IdentifierList, sender: IdentifierList) -> Result<u64> {
     let listener = psi::listen("127.0.0.1:0")?;
     let addr = listener
@@ -203,13 +204,20 @@ fn loopback_psi(receiver: IdentifierList, sender: IdentifierList) -> Result<u64>
         .context("the loopback listener's address")?;
     let sending = std::thread::spawn(move || -> Result<()> {
         let stream = psi::connect(&addr.to_string())?;
-        psi::run_sender(stream, sender, Mode::Intersection, &NoProgress)?;
+        let protocol = Protocol::default_for(Mode::Intersection);
+        psi::run_sender_with(stream, sender, protocol, Mode::Intersection, &NoProgress)?;
         Ok(())
     });
     let (stream, _) = listener.accept().context("accepting the loopback sender")?;
     let mut receiver = receiver;
-    let (report, _rows) =
-        psi::run_receiver_rows(stream, &mut receiver, Mode::Intersection, &NoProgress)?;
+    let protocol = Protocol::default_for(Mode::Intersection);
+    let (report, _rows) = psi::run_receiver_rows_with(
+        stream,
+        &mut receiver,
+        protocol,
+        Mode::Intersection,
+        &NoProgress,
+    )?;
     sending
         .join()
         .map_err(|_| anyhow!("the loopback sender's thread panicked"))??;

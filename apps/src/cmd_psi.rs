@@ -1,5 +1,6 @@
 //! `weinong psi …` and `weinong bench psi`: private set intersection of resident-ID lists
-//! between two departments (ECDH-PSI on ristretto255, `weinong_mpc::psi`).
+//! between two departments (`weinong_mpc::psi`: KKRT16 OPRF-PSI by default, ECDH-PSI on
+//! ristretto255 for cardinality-only runs or on request).
 //!
 //! This module only parses arguments, opens files and sockets, draws progress bars and
 //! prints summaries; the protocol lives in `weinong-mpc`.
@@ -16,7 +17,8 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use weinong_mpc::psi::{
-    self, IdentifierReader, InputStats, Mode, Progress, ReceiverReport, SenderReport, Stage, limits,
+    self, IdentifierReader, InputStats, Mode, Progress, Protocol, ReceiverReport, SenderReport,
+    Shaped, Stage, Traffic, limits,
 };
 
 use crate::Outcome;
@@ -29,6 +31,32 @@ pub enum PsiCmd {
     Run(RunArgs),
     /// Both parties in one process over loopback: A is the receiver, B the sender.
     Local(LocalArgs),
+}
+
+/// Which PSI protocol to run.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ProtocolArg {
+    /// ECDH-PSI on ristretto255: the simplest; the only one with --cardinality-only.
+    Ecdh,
+    /// KKRT16 OPRF-based PSI (base OT, OT extension, AES): several times faster.
+    Kkrt,
+}
+
+/// The protocol a run uses: the one asked for, or KKRT for intersections and ECDH for
+/// cardinality-only runs. KKRT with --cardinality-only is refused before any network.
+fn protocol_of(arg: Option<ProtocolArg>, mode: Mode) -> Result<Protocol> {
+    let protocol = match arg {
+        None => Protocol::default_for(mode),
+        Some(ProtocolArg::Ecdh) => Protocol::Ecdh,
+        Some(ProtocolArg::Kkrt) => Protocol::Kkrt,
+    };
+    if protocol == Protocol::Kkrt && mode == Mode::CardinalityOnly {
+        bail!(
+            "--protocol kkrt cannot run with --cardinality-only: the KKRT receiver learns which \
+             of its rows match; use --protocol ecdh (the default for --cardinality-only)"
+        );
+    }
+    Ok(protocol)
 }
 
 /// Which side this party plays.
@@ -61,12 +89,20 @@ pub struct RunArgs {
     /// The receiver learns only the intersection's size.
     #[arg(long)]
     cardinality_only: bool,
+    /// The protocol (both parties must agree): kkrt for intersections, ecdh for
+    /// --cardinality-only, when not given.
+    #[arg(long, value_enum)]
+    protocol: Option<ProtocolArg>,
     /// Receiver: the intersection CSV (or its size); sender: a summary of counts.
     #[arg(long)]
     out: PathBuf,
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    /// Shape this party's sending to this many Mbit/s (a token bucket): a simulated
+    /// wide-area link, for `weinong bench psi`.
+    #[arg(long, hide = true)]
+    link_mbit: Option<f64>,
 }
 
 /// `weinong psi local`.
@@ -84,6 +120,9 @@ pub struct LocalArgs {
     /// Output only the intersection's size.
     #[arg(long)]
     cardinality_only: bool,
+    /// The protocol: kkrt for intersections, ecdh for --cardinality-only, when not given.
+    #[arg(long, value_enum)]
+    protocol: Option<ProtocolArg>,
     /// Where the receiver's result goes.
     #[arg(long)]
     out: PathBuf,
@@ -110,6 +149,12 @@ fn mode_of(cardinality_only: bool) -> Mode {
 
 fn run(args: RunArgs) -> Result<Outcome> {
     let mode = mode_of(args.cardinality_only);
+    let protocol = protocol_of(args.protocol, mode)?;
+    if let Some(mbit) = args.link_mbit
+        && !(mbit.is_finite() && mbit > 0.0)
+    {
+        bail!("--link-mbit must be a positive number of Mbit/s, got {mbit}");
+    }
     // Input problems (missing file, column, empty file) are reported before any network.
     let input = IdentifierReader::open(&args.input, &args.column)?;
     let stream = match &args.listen {
@@ -122,38 +167,69 @@ fn run(args: RunArgs) -> Result<Outcome> {
         None => psi::connect(&args.peer)?,
     };
     let bars = Bars::new(args.quiet);
+    match args.link_mbit {
+        Some(mbit) => run_role(
+            &args,
+            Shaped::new(stream, mbit),
+            input,
+            protocol,
+            mode,
+            &bars,
+        ),
+        None => run_role(&args, stream, input, protocol, mode, &bars),
+    }
+}
+
+fn run_role(
+    args: &RunArgs,
+    stream: impl psi::Connection,
+    input: IdentifierReader,
+    protocol: Protocol,
+    mode: Mode,
+    bars: &Bars,
+) -> Result<Outcome> {
     match args.role {
         RoleArg::Receiver => {
             let report = with_output_file(&args.out, |out| {
-                Ok(psi::run_receiver(stream, input, mode, out, &bars)?)
+                Ok(psi::run_receiver_with(
+                    stream, input, protocol, mode, out, bars,
+                )?)
             })?;
             bars.clear();
             print_input("receiver", &args.input, &report.own);
             print_receiver(&report, &args.out);
+            print_traffic(protocol, report.traffic);
         }
         RoleArg::Sender => {
-            let report = psi::run_sender(stream, input, mode, &bars)?;
+            let report = psi::run_sender_with(stream, input, protocol, mode, bars)?;
             bars.clear();
             with_output_file(&args.out, |out| write_sender_summary(out, &report))?;
             print_input("sender", &args.input, &report.own);
             println!("receiver's distinct identifiers: {}", report.peer_distinct);
+            print_traffic(protocol, report.traffic);
         }
     }
     Ok(Outcome::Ok)
 }
 
+/// The line `weinong bench psi` reads back: protocol and bytes each way.
+fn print_traffic(protocol: Protocol, traffic: Traffic) {
+    println!(
+        "traffic: protocol={} sent={} received={}",
+        protocol.name(),
+        traffic.sent,
+        traffic.received
+    );
+}
+
 fn local(args: LocalArgs) -> Result<Outcome> {
     let a = IdentifierReader::open(&args.a, &args.column)?;
     let b = IdentifierReader::open(&args.b, &args.column)?;
+    let mode = mode_of(args.cardinality_only);
+    let protocol = protocol_of(args.protocol, mode)?;
     let bars = Bars::new(args.quiet);
     let (receiver, sender) = with_output_file(&args.out, |out| {
-        Ok(psi::run_local(
-            a,
-            b,
-            mode_of(args.cardinality_only),
-            out,
-            &bars,
-        )?)
+        Ok(psi::run_local_with(a, b, protocol, mode, out, &bars)?)
     })?;
     bars.clear();
     print_input("A (receiver)", &args.a, &receiver.own);
@@ -278,7 +354,8 @@ impl Progress for Bars {
                 "{binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
             ),
             Stage::ReblindPeer => ("reblind peer points", "{human_pos}/{human_len} points"),
-            Stage::Match => ("match returned points", "{human_pos}/{human_len} points"),
+            Stage::Encode => ("OT extension", "{human_pos}/{human_len} chunks"),
+            Stage::Match => ("match peer's stream", "{human_pos}/{human_len}"),
             Stage::WriteOutput => ("write intersection", "{human_pos}/{human_len} rows"),
         };
         let template = format!("{label:>22} [{{bar:30}}] {counts} eta {{eta}}");
@@ -309,10 +386,16 @@ pub struct BenchPsiArgs {
     /// Percentage of each set that is in the other.
     #[arg(long, default_value_t = 50)]
     overlap_percent: u64,
+    /// Weinong's protocol to measure.
+    #[arg(long, value_enum, default_value = "kkrt")]
+    protocol: ProtocolArg,
+    /// Also run over a simulated link of this many Mbit/s each way (0: skip).
+    #[arg(long, default_value_t = 100.0)]
+    link_mbit: f64,
     /// Python of the SecretFlow virtual environment (scripts/spu-venv.sh creates it).
     #[arg(long, default_value = ".venv-spu/bin/python")]
     peer_python: PathBuf,
-    /// The SecretFlow ECDH-PSI driver.
+    /// The SecretFlow PSI driver.
     #[arg(long, default_value = "scripts/psi_secretflow_bench.py")]
     peer_script: PathBuf,
     /// Do not run the SecretFlow peer.
@@ -323,7 +406,17 @@ pub struct BenchPsiArgs {
 /// Linux's user-space clock tick (`getconf CLK_TCK`), the unit of /proc CPU times.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 
-/// Runs `weinong bench psi`: two `weinong psi run` processes over loopback, then the peer.
+/// One measured run of two `weinong psi run` processes.
+struct Measured {
+    wall: f64,
+    cpu: f64,
+    found: u64,
+    receiver: Traffic,
+    sender: Traffic,
+}
+
+/// Runs `weinong bench psi`: two `weinong psi run` processes over loopback (and over a
+/// shaped link), then SecretFlow's ECDH-PSI and RR22 on the same files.
 pub fn bench_psi(args: BenchPsiArgs) -> Result<Outcome> {
     if args.n == 0 || args.n > limits::INPUT_ROWS_MAX / 2 || args.overlap_percent > 100 {
         bail!(
@@ -331,6 +424,10 @@ pub fn bench_psi(args: BenchPsiArgs) -> Result<Outcome> {
             limits::INPUT_ROWS_MAX / 2
         );
     }
+    if !(args.link_mbit.is_finite() && args.link_mbit >= 0.0) {
+        bail!("--link-mbit must be 0 (skip) or a positive number of Mbit/s");
+    }
+    let protocol = protocol_of(Some(args.protocol), Mode::Intersection)?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let (a, b) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
     let overlap = args.n * args.overlap_percent / 100;
@@ -343,94 +440,163 @@ pub fn bench_psi(args: BenchPsiArgs) -> Result<Outcome> {
     write_ids(&b, args.n - overlap, 2 * args.n - overlap)?;
 
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let cpu_before = children_cpu_seconds()?;
-    let started = Instant::now();
-    let out = dir.path().join("intersection.csv");
-    let port = free_port()?;
-    let exe = std::env::current_exe().context("cannot find the weinong executable")?;
-    let mut receiver = spawn_party(
-        &exe,
-        "receiver",
-        &a,
-        &out,
-        &[
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--peer",
-            "127.0.0.1",
-        ],
-        false,
-    )?;
-    let mut sender = spawn_party(
-        &exe,
-        "sender",
-        &b,
-        &dir.path().join("sender.csv"),
-        &["--peer", &format!("127.0.0.1:{port}")],
-        true,
-    )?;
-    let receiver_ok = wait_party(&mut receiver, "receiver")?;
-    let sender_ok = wait_party(&mut sender, "sender")?;
-    let wall = started.elapsed().as_secs_f64();
-    let cpu = children_cpu_seconds()? - cpu_before;
-    if !(receiver_ok && sender_ok) {
-        bail!("a PSI party failed (its error is above)");
-    }
-    let found = count_data_rows(&out)?;
-    let n = args.n as f64;
-    // Per party: one hash-to-group and scalar multiplication per own row, one
-    // decompression and scalar multiplication per peer row; both parties together do 4n.
-    let scalar_mults = 4.0 * n;
+    let loopback = measure(dir.path(), &a, &b, protocol, None)?;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     println!(
-        "Weinong ECDH-PSI (ristretto255), {} × {} rows, two processes over loopback:",
-        args.n, args.n
-    );
-    println!("  wall time           {wall:.2} s  (intersection {found}, expected {overlap})");
-    println!("  CPU time (both)     {cpu:.2} s on {cores} cores");
-    println!(
-        "  scalar mults        {:.0} (+ {:.0} hash-to-group)",
-        scalar_mults,
-        2.0 * n
-    );
-    println!(
-        "  per core            {:.0} scalar mults/s (wall × cores)",
-        scalar_mults / (wall * cores as f64)
-    );
-    println!(
-        "  per CPU-second      {:.0} scalar mults/s",
-        scalar_mults / cpu.max(f64::EPSILON)
-    );
-    let peer = run_peer(&args, &a, &b)?;
-    match &peer {
-        Some((seconds, intersection)) => {
-            println!(
-                "SecretFlow ECDH-PSI (spu, CURVE_25519) on the same files: {seconds:.2} s (intersection {intersection})"
-            );
-            println!(
-                "  ratio SecretFlow / Weinong = {:.2} ({} is faster)",
-                seconds / wall,
-                if wall <= *seconds {
-                    "Weinong"
-                } else {
-                    "SecretFlow"
-                }
-            );
-        }
-        None if args.no_peer => {}
-        None => println!(
-            "peer not installed: run scripts/spu-venv.sh (creates .venv-spu with spu 0.9.5), then rerun"
-        ),
-    }
-    println!(
-        "{{\"bench\":\"psi\",\"n\":{},\"seconds\":{wall:.3},\"cpu_seconds\":{cpu:.3},\"intersection\":{found},\"peer_seconds\":{}}}",
+        "Weinong {}-PSI, {} × {} rows, two processes over loopback:",
+        protocol.name().to_uppercase(),
         args.n,
-        peer.map_or("null".to_owned(), |(s, _)| format!("{s:.3}"))
+        args.n
     );
-    if found != overlap || peer.is_some_and(|(_, i)| i != overlap) {
+    println!(
+        "  wall time           {:.2} s  (intersection {}, expected {overlap})",
+        loopback.wall, loopback.found
+    );
+    println!(
+        "  CPU time (both)     {:.2} s on {cores} cores",
+        loopback.cpu
+    );
+    println!(
+        "  receiver sent       {:.1} MiB, received {:.1} MiB",
+        mib(loopback.receiver.sent),
+        mib(loopback.receiver.received)
+    );
+    println!(
+        "  sender sent         {:.1} MiB, received {:.1} MiB",
+        mib(loopback.sender.sent),
+        mib(loopback.sender.received)
+    );
+    let shaped = if args.link_mbit > 0.0 {
+        let m = measure(dir.path(), &a, &b, protocol, Some(args.link_mbit))?;
+        println!(
+            "  over {} Mbit/s each way (token bucket): {:.2} s wall (intersection {})",
+            args.link_mbit, m.wall, m.found
+        );
+        Some(m)
+    } else {
+        None
+    };
+    let mut peers = Vec::new();
+    for peer_protocol in ["ECDH", "RR22"] {
+        let Some((seconds, intersection)) = run_peer(&args, &a, &b, peer_protocol)? else {
+            continue;
+        };
+        println!(
+            "SecretFlow {peer_protocol}-PSI (spu) on the same files: {seconds:.2} s (intersection {intersection})"
+        );
+        println!(
+            "  ratio SecretFlow {peer_protocol} / Weinong {} = {:.2} ({} is faster)",
+            protocol.name(),
+            seconds / loopback.wall,
+            if loopback.wall <= seconds {
+                "Weinong"
+            } else {
+                "SecretFlow"
+            }
+        );
+        peers.push((peer_protocol, seconds, intersection));
+    }
+    if peers.is_empty() && !args.no_peer {
+        println!(
+            "peer not installed: run scripts/spu-venv.sh (creates .venv-spu with spu 0.9.5), then rerun"
+        );
+    }
+    let peer_json = |name: &str| {
+        peers
+            .iter()
+            .find(|(p, _, _)| *p == name)
+            .map_or("null".to_owned(), |(_, s, _)| format!("{s:.3}"))
+    };
+    println!(
+        "{{\"bench\":\"psi\",\"protocol\":\"{}\",\"n\":{},\"seconds\":{:.3},\"cpu_seconds\":{:.3},\"intersection\":{},\"receiver_sent\":{},\"sender_sent\":{},\"link_mbit\":{},\"link_seconds\":{},\"secretflow_ecdh_seconds\":{},\"secretflow_rr22_seconds\":{}}}",
+        protocol.name(),
+        args.n,
+        loopback.wall,
+        loopback.cpu,
+        loopback.found,
+        loopback.receiver.sent,
+        loopback.sender.sent,
+        args.link_mbit,
+        shaped
+            .as_ref()
+            .map_or("null".to_owned(), |m| format!("{:.3}", m.wall)),
+        peer_json("ECDH"),
+        peer_json("RR22"),
+    );
+    let wrong = loopback.found != overlap
+        || shaped.is_some_and(|m| m.found != overlap)
+        || peers.iter().any(|(_, _, i)| *i != overlap);
+    if wrong {
         println!("CHECK FAILED: intersection sizes disagree with the generated overlap");
         return Ok(Outcome::CheckFailed);
     }
     Ok(Outcome::Ok)
+}
+
+/// Runs both parties of `protocol` as processes over loopback (optionally shaped) and
+/// measures them.
+fn measure(
+    dir: &Path,
+    a: &Path,
+    b: &Path,
+    protocol: Protocol,
+    link_mbit: Option<f64>,
+) -> Result<Measured> {
+    let cpu_before = children_cpu_seconds()?;
+    let started = Instant::now();
+    let out = dir.join("intersection.csv");
+    let port = free_port()?;
+    let exe = std::env::current_exe().context("cannot find the weinong executable")?;
+    let mut common = vec!["--protocol".to_owned(), protocol.name().to_owned()];
+    if let Some(mbit) = link_mbit {
+        common.extend(["--link-mbit".to_owned(), mbit.to_string()]);
+    }
+    let listen = format!("127.0.0.1:{port}");
+    let mut receiver_args = vec!["--listen", &listen, "--peer", "127.0.0.1"];
+    receiver_args.extend(common.iter().map(String::as_str));
+    let mut receiver = spawn_party(&exe, "receiver", a, &out, &receiver_args, false)?;
+    let mut sender_args = vec!["--peer", &listen];
+    sender_args.extend(common.iter().map(String::as_str));
+    let mut sender = spawn_party(
+        &exe,
+        "sender",
+        b,
+        &dir.join("sender.csv"),
+        &sender_args,
+        true,
+    )?;
+    let receiver_out = wait_party(&mut receiver, "receiver")?;
+    let sender_out = wait_party(&mut sender, "sender")?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = children_cpu_seconds()? - cpu_before;
+    let (Some(receiver_out), Some(sender_out)) = (receiver_out, sender_out) else {
+        bail!("a PSI party failed (its error is above)");
+    };
+    Ok(Measured {
+        wall,
+        cpu,
+        found: count_data_rows(&out)?,
+        receiver: parse_traffic(&receiver_out)?,
+        sender: parse_traffic(&sender_out)?,
+    })
+}
+
+/// The `traffic:` line a party prints.
+fn parse_traffic(stdout: &str) -> Result<Traffic> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("traffic:"))
+        .context("a PSI party printed no traffic line")?;
+    let field = |name: &str| -> Result<u64> {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("the traffic line has no {name}: {line}"))
+    };
+    Ok(Traffic {
+        sent: field("sent=")?,
+        received: field("received=")?,
+    })
 }
 
 /// Resident IDs `start..end` of a deterministic synthetic series: Shanghai area code,
@@ -482,19 +648,28 @@ fn spawn_party(
         .with_context(|| format!("cannot start the {role}"))
 }
 
-fn wait_party(child: &mut Child, role: &str) -> Result<bool> {
+/// Waits for a party; its standard output if it succeeded, `None` (its error printed) if
+/// not.
+fn wait_party(child: &mut Child, role: &str) -> Result<Option<String>> {
+    // Read stdout before waiting, so a chatty child cannot block on a full pipe.
+    let mut stdout = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut stdout)
+            .with_context(|| format!("reading the {role}'s output"))?;
+    }
     let status = child
         .wait()
         .with_context(|| format!("waiting for the {role}"))?;
-    if !status.success()
-        && let Some(mut err) = child.stderr.take()
-    {
-        let mut text = String::new();
-        // Best effort: the exit status is the failure; the text only explains it.
-        let _ = std::io::Read::read_to_string(&mut err, &mut text);
-        eprintln!("{role}: {}", text.trim());
+    if !status.success() {
+        if let Some(mut err) = child.stderr.take() {
+            let mut text = String::new();
+            // Best effort: the exit status is the failure; the text only explains it.
+            let _ = std::io::Read::read_to_string(&mut err, &mut text);
+            eprintln!("{role}: {}", text.trim());
+        }
+        return Ok(None);
     }
-    Ok(status.success())
+    Ok(Some(stdout))
 }
 
 /// CPU seconds (user + system) of this process's waited-for children, from /proc.
@@ -518,19 +693,20 @@ fn count_data_rows(path: &Path) -> Result<u64> {
     Ok(u64::try_from(text.lines().count().saturating_sub(1)).unwrap_or(0))
 }
 
-/// Runs SecretFlow's ECDH-PSI on the same files; `None` if it is not installed.
-fn run_peer(args: &BenchPsiArgs, a: &Path, b: &Path) -> Result<Option<(f64, u64)>> {
+/// Runs SecretFlow's PSI (`ECDH` or `RR22`) on the same files; `None` if it is not
+/// installed.
+fn run_peer(args: &BenchPsiArgs, a: &Path, b: &Path, protocol: &str) -> Result<Option<(f64, u64)>> {
     if args.no_peer || !args.peer_python.exists() || !args.peer_script.exists() {
         return Ok(None);
     }
-    eprintln!("running SecretFlow ECDH-PSI on the same files …");
+    eprintln!("running SecretFlow {protocol}-PSI on the same files …");
     let output = Command::new(&args.peer_python)
         .arg(&args.peer_script)
         .arg("--a")
         .arg(a)
         .arg("--b")
         .arg(b)
-        .args(["--column", "id"])
+        .args(["--column", "id", "--protocol", protocol])
         .stderr(Stdio::null())
         .output()
         .context("cannot start the SecretFlow driver")?;

@@ -266,8 +266,9 @@ fn plaintext_of(
 /// admission model, end to end: civil affairs imports the new assessment with
 /// `weinong data import` into its running node's store, and the node counts events, not
 /// kinds. Also periodic-v2 for the same resident: equal to the plaintext backend, its
-/// latest visit the one imported, the falls a reason.
-fn two_falls_make_the_grade_one_worse(net: &Net, base: &Path) {
+/// latest visit the one imported, the falls a reason. `exclude` is the resident whose
+/// consent the caller revokes later: a second consent granted here would outlive it.
+fn two_falls_make_the_grade_one_worse(net: &Net, base: &Path, exclude: &str) {
     let key = net.pseudonym_key();
     let today = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -278,6 +279,7 @@ fn two_falls_make_the_grade_one_worse(net: &Net, base: &Path) {
     // diagnosis, whose own adjustment would hide the one under test.
     let (id, subject) = residents(&net.dir, 60)
         .into_iter()
+        .filter(|id| id != exclude)
         .find_map(|id| {
             let subject = key.derive(&weinong_keys::ResidentId::parse(&id).ok()?);
             let insurance = features_of(net, 2, subject, today_ms)?;
@@ -988,7 +990,7 @@ fn a_care_home_gets_an_assessment_only_with_consent() {
     batch_request(&net, base.path());
 
     // Care-risk events are counted, not kinds: two falls worsen the grade.
-    two_falls_make_the_grade_one_worse(&net, base.path());
+    two_falls_make_the_grade_one_worse(&net, base.path(), &subject_id);
 
     // Without consent: refused, nothing accessed, the refusal on the ledger.
     let stranger = "11010519491231002X";

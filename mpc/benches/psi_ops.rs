@@ -1,7 +1,9 @@
 //! Per-operation costs of ECDH-PSI on this machine: hash to ristretto255, blinding a batch
 //! of identifiers (hash + scalar multiplication + batched encode) and reblinding a batch
 //! of peer points (decode + scalar multiplication + batched encode), per point, on one
-//! core and on all cores. `weinong bench psi` measures the whole protocol.
+//! core and on all cores; and the pieces of KKRT16 PSI: the bit-matrix transpose of one
+//! column chunk, one OT-extension chunk on each side, 512 base OTs, the pseudorandom code and
+//! the output hash. `weinong bench psi` measures the whole protocols.
 //!
 //!     cargo bench -p weinong-mpc --bench psi_ops
 
@@ -9,6 +11,13 @@ use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use curve25519_dalek::scalar::Scalar;
+use weinong_mpc::psi::kkrt::base_ot::{OtSender, receive};
+use weinong_mpc::psi::kkrt::code::{Code, hash_item, value};
+use weinong_mpc::psi::kkrt::ot_ext::{ExtReceiver, ExtSender};
+use weinong_mpc::psi::kkrt::params::{
+    CHUNK_BINS, CODE_BITS, CODE_BYTES, CODE_WORDS, COLUMNS_FRAME_BYTES,
+};
+use weinong_mpc::psi::kkrt::transpose::transpose;
 use weinong_mpc::psi::{BlindingKey, hash_to_group};
 
 fn ids(n: u64) -> Vec<Vec<u8>> {
@@ -57,5 +66,52 @@ fn per_op(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_op);
+fn kkrt(c: &mut Criterion) {
+    let mut group = c.benchmark_group("kkrt");
+    group.sample_size(10);
+    let matrix = vec![0x5Au8; CHUNK_BINS * CODE_BYTES];
+    let mut out = vec![0u8; CHUNK_BINS * CODE_BYTES];
+    group.throughput(Throughput::Elements(CHUNK_BINS as u64));
+    group.bench_function("transpose_2048x512", |b| {
+        b.iter(|| transpose(black_box(&matrix), CHUNK_BINS, CODE_BITS, &mut out))
+    });
+    let ot = OtSender::new().expect("randomness");
+    let choices: Vec<bool> = (0..CODE_BITS).map(|i| i % 2 == 0).collect();
+    let (points, chosen) = receive(&ot.message(), &choices).expect("receive");
+    let keys = ot.keys(&points).expect("keys");
+    let mut receiver = ExtReceiver::new(&keys);
+    let mut sender = ExtSender::new(&chosen, &choices);
+    let codewords = vec![[7u64; CODE_WORDS]; CHUNK_BINS];
+    let mut u = vec![0u8; COLUMNS_FRAME_BYTES];
+    let mut rows = vec![[0u64; CODE_WORDS]; CHUNK_BINS];
+    group.bench_function("ot_ext_chunk_receiver", |b| {
+        b.iter(|| receiver.chunk(black_box(&codewords), &mut u, &mut rows))
+    });
+    group.bench_function("ot_ext_chunk_sender", |b| {
+        b.iter(|| sender.chunk(black_box(&u), &mut rows))
+    });
+    group.throughput(Throughput::Elements(CODE_BITS as u64));
+    group.bench_function("base_ots_512", |b| {
+        b.iter(|| {
+            let ot = OtSender::new().expect("randomness");
+            let (points, _) = receive(&ot.message(), &choices).expect("receive");
+            ot.keys(&points).expect("keys")
+        })
+    });
+    group.throughput(Throughput::Elements(1));
+    let code = Code::new([3; 16]);
+    let item = hash_item(&[1; 32], b"310104193001010012");
+    group.bench_function("hash_item", |b| {
+        b.iter(|| hash_item(black_box(&[1; 32]), black_box(b"310104193001010012")))
+    });
+    group.bench_function("encode", |b| {
+        b.iter(|| code.encode(black_box(&item.key), 1))
+    });
+    group.bench_function("value", |b| {
+        b.iter(|| value(black_box(9), black_box(&rows[0])))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, per_op, kkrt);
 criterion_main!(benches);

@@ -1,4 +1,5 @@
-//! ECDH-PSI against a plain set intersection, and its handling of bad input and peers.
+//! ECDH-PSI and KKRT-PSI against a plain set intersection, and their handling of bad input
+//! and peers (KKRT's own wire faults and transcript: `weinong_mpc::psi::kkrt`'s tests).
 //!
 //! Every expected result is computed here from how the inputs were built (which cells are
 //! valid, which are duplicates), never from the code under test.
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha20Rng;
-use weinong_mpc::psi::{self, IdentifierReader, Mode, NoProgress, PsiError};
+use weinong_mpc::psi::{self, IdentifierReader, Mode, NoProgress, Protocol, PsiError};
 
 /// The `i`-th resident ID of a synthetic series: distinct for distinct `i`, always valid.
 fn resident_id(i: u64) -> String {
@@ -94,10 +95,19 @@ fn run_local(
     b: &Path,
     mode: Mode,
 ) -> Result<(Vec<String>, psi::ReceiverReport, psi::SenderReport), PsiError> {
+    run_local_with(a, b, Protocol::default_for(mode), mode)
+}
+
+fn run_local_with(
+    a: &Path,
+    b: &Path,
+    protocol: Protocol,
+    mode: Mode,
+) -> Result<(Vec<String>, psi::ReceiverReport, psi::SenderReport), PsiError> {
     let ra = IdentifierReader::open(a, "id")?;
     let rb = IdentifierReader::open(b, "id")?;
     let mut out = Vec::new();
-    let (receiver, sender) = psi::run_local(ra, rb, mode, &mut out, &NoProgress)?;
+    let (receiver, sender) = psi::run_local_with(ra, rb, protocol, mode, &mut out, &NoProgress)?;
     let text = String::from_utf8(out).expect("UTF-8 output");
     Ok((text.lines().map(str::to_owned).collect(), receiver, sender))
 }
@@ -177,43 +187,51 @@ fn equals_plain_intersection_at_0_1_50_100_percent_overlap() {
         let path_a = write_csv(dir.path(), "a.csv", "id", &a.cells);
         let path_b = write_csv(dir.path(), "b.csv", "id", &b.cells);
 
-        let (lines, receiver, sender) =
-            run_local(&path_a, &path_b, Mode::Intersection).expect("PSI runs");
+        for protocol in [Protocol::Ecdh, Protocol::Kkrt] {
+            let (lines, receiver, sender) =
+                run_local_with(&path_a, &path_b, protocol, Mode::Intersection).expect("PSI runs");
+            let set_a: HashSet<&String> = a.valid.iter().collect();
+            let expected: BTreeSet<&String> =
+                b.valid.iter().filter(|id| set_a.contains(id)).collect();
+            assert_eq!(lines[0], "id", "header names the column");
+            let got: BTreeSet<&String> = lines[1..].iter().collect();
+            assert_eq!(
+                got.len(),
+                lines.len() - 1,
+                "each identifier once, at {percent} %"
+            );
+            assert_eq!(
+                got, expected,
+                "{protocol:?} intersection at {percent} % overlap"
+            );
+            assert_eq!(
+                receiver.intersection,
+                u64::try_from(expected.len()).expect("fits")
+            );
+            // Distinct sets were exchanged, invalid rows counted and skipped.
+            let rows_a = u64::try_from(a.cells.len()).expect("fits");
+            assert_eq!(
+                (receiver.own.rows, receiver.own.invalid),
+                (rows_a, a.invalid)
+            );
+            assert_eq!(receiver.own.valid, rows_a - a.invalid);
+            assert_eq!(receiver.own.distinct, n);
+            assert_eq!(
+                (
+                    sender.own.distinct,
+                    receiver.peer_distinct,
+                    sender.peer_distinct
+                ),
+                (n, n, n)
+            );
+            assert_eq!(sender.own.invalid, b.invalid);
+            assert_eq!(
+                receiver.own.invalid_rows.len(),
+                usize::try_from(a.invalid.min(20)).expect("fits")
+            );
+        }
         let set_a: HashSet<&String> = a.valid.iter().collect();
         let expected: BTreeSet<&String> = b.valid.iter().filter(|id| set_a.contains(id)).collect();
-        assert_eq!(lines[0], "id", "header names the column");
-        let got: BTreeSet<&String> = lines[1..].iter().collect();
-        assert_eq!(
-            got.len(),
-            lines.len() - 1,
-            "each identifier once, at {percent} %"
-        );
-        assert_eq!(got, expected, "intersection at {percent} % overlap");
-        assert_eq!(
-            receiver.intersection,
-            u64::try_from(expected.len()).expect("fits")
-        );
-        // Distinct sets were exchanged, invalid rows counted and skipped.
-        let rows_a = u64::try_from(a.cells.len()).expect("fits");
-        assert_eq!(
-            (receiver.own.rows, receiver.own.invalid),
-            (rows_a, a.invalid)
-        );
-        assert_eq!(receiver.own.valid, rows_a - a.invalid);
-        assert_eq!(receiver.own.distinct, n);
-        assert_eq!(
-            (
-                sender.own.distinct,
-                receiver.peer_distinct,
-                sender.peer_distinct
-            ),
-            (n, n, n)
-        );
-        assert_eq!(sender.own.invalid, b.invalid);
-        assert_eq!(
-            receiver.own.invalid_rows.len(),
-            usize::try_from(a.invalid.min(20)).expect("fits")
-        );
 
         let (lines, receiver, _) =
             run_local(&path_a, &path_b, Mode::CardinalityOnly).expect("PSI-CA runs");
@@ -241,14 +259,16 @@ fn intersection_follows_receiver_input_order_and_normalises() {
     let cells_b: Vec<String> = ids.iter().step_by(2).cloned().collect();
     let a = write_csv(dir.path(), "a.csv", "id", &cells_a);
     let b = write_csv(dir.path(), "b.csv", "id", &cells_b);
-    let (lines, _, _) = run_local(&a, &b, Mode::Intersection).expect("PSI runs");
     let expected: Vec<String> = ids
         .iter()
         .rev()
         .filter(|id| cells_b.contains(id))
         .cloned()
         .collect();
-    assert_eq!(lines[1..], expected[..]);
+    for protocol in [Protocol::Ecdh, Protocol::Kkrt] {
+        let (lines, _, _) = run_local_with(&a, &b, protocol, Mode::Intersection).expect("PSI runs");
+        assert_eq!(lines[1..], expected[..], "{protocol:?}");
+    }
 }
 
 #[test]
@@ -407,16 +427,19 @@ fn crosses_input_chunks_and_frame_batches() {
         .collect();
     let a = write_csv(dir.path(), "a.csv", "id", &ids_a);
     let b = write_csv(dir.path(), "b.csv", "id", &ids_b);
-    let (lines, receiver, _) = run_local(&a, &b, Mode::Intersection).expect("PSI runs");
     let in_b: HashSet<&String> = ids_b.iter().collect();
     let expected: Vec<&String> = ids_a.iter().filter(|id| in_b.contains(id)).collect();
     assert_eq!(expected.len(), 2_000);
-    assert_eq!(
-        lines[1..].iter().collect::<Vec<_>>(),
-        expected,
-        "all matches, in receiver order"
-    );
-    assert_eq!(receiver.own.rows, rows_a);
+    for protocol in [Protocol::Ecdh, Protocol::Kkrt] {
+        let (lines, receiver, _) =
+            run_local_with(&a, &b, protocol, Mode::Intersection).expect("PSI runs");
+        assert_eq!(
+            lines[1..].iter().collect::<Vec<_>>(),
+            expected,
+            "{protocol:?}: all matches, in receiver order"
+        );
+        assert_eq!(receiver.own.rows, rows_a);
+    }
 }
 
 /// In-memory lists (a node's predicate results: 32-byte pseudonyms) over the same protocol:

@@ -8,6 +8,10 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::limits::IO_TIMEOUT;
 
@@ -81,5 +85,124 @@ pub fn drain(reader: &mut impl Read) {
             Ok(0) | Err(_) => break,
             Ok(n) => budget = budget.saturating_sub(n),
         }
+    }
+}
+
+/// Bytes one party sent and received on its connection, framing included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Bytes written to the peer.
+    pub sent: u64,
+    /// Bytes read from the peer.
+    pub received: u64,
+}
+
+/// A reader or writer that counts the bytes passing through it.
+pub(crate) struct Counted<T> {
+    inner: T,
+    count: Arc<AtomicU64>,
+}
+
+impl<T> Counted<T> {
+    pub(crate) fn new(inner: T, count: Arc<AtomicU64>) -> Self {
+        Self { inner, count }
+    }
+}
+
+fn add(count: &AtomicU64, n: usize) {
+    count.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        add(&self.count, n);
+        Ok(n)
+    }
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        add(&self.count, n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A connection whose sending direction is shaped to a fixed rate by a token bucket: a
+/// simulated wide-area link (`weinong bench psi` reports the time on 100 Mbit/s), where
+/// bytes on the wire, not computation, set the pace.
+pub struct Shaped<C> {
+    inner: C,
+    bytes_per_second: f64,
+}
+
+impl<C: Connection> Shaped<C> {
+    /// `inner`, sending at most `megabits_per_second` (10^6 bit/s).
+    pub fn new(inner: C, megabits_per_second: f64) -> Self {
+        Self {
+            inner,
+            bytes_per_second: megabits_per_second * 1e6 / 8.0,
+        }
+    }
+}
+
+/// The burst a shaped writer may send at once: one socket buffer's worth.
+const SHAPED_BURST_BYTES: f64 = 64.0 * 1024.0;
+
+/// The sending half of a [`Shaped`] connection.
+pub struct ShapedWriter<W> {
+    inner: W,
+    bytes_per_second: f64,
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl<W: Write> Write for ShapedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            let now = Instant::now();
+            let earned = now.duration_since(self.refilled).as_secs_f64() * self.bytes_per_second;
+            self.tokens = (self.tokens + earned).min(SHAPED_BURST_BYTES);
+            self.refilled = now;
+            if self.tokens >= 1.0 {
+                break;
+            }
+            let wait = (1.0 - self.tokens).max(1024.0) / self.bytes_per_second;
+            thread::sleep(Duration::from_secs_f64(wait));
+        }
+        // Whole tokens only: `tokens` lies in [1, SHAPED_BURST_BYTES] here, so the cast is
+        // exact after `floor`.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let whole = self.tokens.floor() as usize;
+        let allowed = buf.len().min(whole);
+        let n = self.inner.write(&buf[..allowed])?;
+        self.tokens -= n as f64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<C: Connection> Connection for Shaped<C> {
+    type Reader = C::Reader;
+    type Writer = ShapedWriter<C::Writer>;
+    type Control = C::Control;
+
+    fn split(self) -> io::Result<(Self::Reader, Self::Writer, Self::Control)> {
+        let (reader, writer, control) = self.inner.split()?;
+        let writer = ShapedWriter {
+            inner: writer,
+            bytes_per_second: self.bytes_per_second,
+            tokens: 0.0,
+            refilled: Instant::now(),
+        };
+        Ok((reader, writer, control))
     }
 }

@@ -136,6 +136,24 @@ pub enum PsiError {
         /// What was wrong.
         reason: String,
     },
+    /// The protocol cannot run in the requested mode.
+    #[error("{protocol} PSI cannot run in this mode: {reason}")]
+    ModeNotSupported {
+        /// The protocol's name.
+        protocol: &'static str,
+        /// Why, and what to use instead.
+        reason: &'static str,
+    },
+    /// The receiver's cuckoo table could not be built (probability below 2^-40 a run).
+    #[error(
+        "could not place {elements} identifiers in a cuckoo table after {attempts} attempts; run again"
+    )]
+    CuckooFailed {
+        /// Distinct identifiers to place.
+        elements: u64,
+        /// Tables tried.
+        attempts: u8,
+    },
     /// The peer sent 32 bytes that are not a canonical ristretto255 encoding.
     #[error("the peer's point number {index} is not a valid ristretto255 encoding")]
     InvalidPoint {

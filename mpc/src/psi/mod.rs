@@ -1,5 +1,6 @@
 //! Private set intersection (PSI) for policy matching (免申即享, centenarian lists, death
-//! register reconciliation): ECDH-PSI on ristretto255.
+//! register reconciliation): two protocols over the same sessions, ECDH-PSI on
+//! ristretto255 and KKRT16 OPRF-based PSI ([`kkrt`], the faster default for intersections).
 //!
 //! # What this module owns
 //!
@@ -11,6 +12,8 @@
 //!   fresh secret scalar, batched over all cores.
 //! - [`input`]: one CSV column streamed in chunks, normalised and validated as GB 11643
 //!   resident IDs; invalid rows are skipped, counted and reported by line.
+//! - [`kkrt`]: KKRT16 batched-OPRF PSI from base OT, OT extension, AES and cuckoo hashing,
+//!   each piece in its own module.
 //! - [`wire`] / [`channel`] / [`net`] / [`session`]: frames with size limits, time-outs
 //!   and keep-alives over any [`Connection`] (TCP here; the node's authenticated libp2p
 //!   streams for policy runs); the sender and receiver roles; [`local`] runs both in one
@@ -21,8 +24,9 @@
 //!
 //! # Security
 //!
-//! Semi-honest security under DDH in ristretto255 with the hash as a random oracle
-//! (Huberman–Franklin–Hogg / Meadows DH-PSI). Each party sorts its own blinded points, so
+//! Both protocols are semi-honest. ECDH: security under DDH in ristretto255 with the
+//! hash as a random oracle (Huberman–Franklin–Hogg / Meadows DH-PSI). KKRT: see [`kkrt`]
+//! (CDH for the base OTs, AES as a PRF, SHA-256 as a random oracle). Each party sorts its own blinded points, so
 //! row order and duplicate counts stay private; the sender shuffles the doubly-blinded
 //! points it returns in cardinality-only mode. Both learn the other's distinct set size.
 //! Secret scalars are fresh per run, zeroized on drop and never printed. A malicious
@@ -46,6 +50,7 @@ pub mod channel;
 pub mod error;
 pub mod group;
 pub mod input;
+pub mod kkrt;
 pub mod limits;
 pub mod local;
 pub mod net;
@@ -53,15 +58,18 @@ pub mod progress;
 pub mod session;
 pub mod wire;
 
-pub use channel::{Connection, ConnectionControl};
+pub use channel::{Connection, ConnectionControl, Shaped, Traffic};
 pub use error::PsiError;
 pub use group::{BlindingKey, HASH_TO_GROUP_DST, PointBytes, hash_to_group};
 pub use input::{
     IdentifierList, IdentifierReader, IdentifierSource, InputStats, InvalidReason, InvalidRow,
     SourceRow,
 };
-pub use local::run_local;
+pub use local::{run_local, run_local_with};
 pub use net::{accept_from, connect, listen, peer_host};
 pub use progress::{NoProgress, Progress, Stage};
-pub use session::{ReceiverReport, SenderReport, run_receiver, run_receiver_rows, run_sender};
-pub use wire::{Mode, Role};
+pub use session::{
+    ReceiverReport, SenderReport, run_receiver, run_receiver_rows, run_receiver_rows_with,
+    run_receiver_with, run_sender, run_sender_with,
+};
+pub use wire::{Mode, Protocol, Role};

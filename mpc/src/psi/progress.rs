@@ -6,10 +6,12 @@
 pub enum Stage {
     /// Reading, hashing and blinding this party's own input (unit: input bytes).
     BlindOwn,
-    /// Receiving and reblinding the peer's points (unit: points).
+    /// Receiving and reblinding the peer's points (unit: points; ECDH).
     ReblindPeer,
-    /// Receiving the receiver's own points back, doubly blinded, and matching them (unit:
-    /// points; receiver only).
+    /// Running the OT extension over the cuckoo bins (unit: chunks of 2048 bins; KKRT).
+    Encode,
+    /// Matching the peer's stream against the own (unit: the ECDH receiver's own points
+    /// returned doubly blinded, or the KKRT sender's OPRF values; receiver only).
     Match,
     /// Writing the intersection (unit: input rows re-read; receiver only).
     WriteOutput,

@@ -19,23 +19,26 @@
 //! input). The first failure stops the other threads; the peer is told why with `Abort`.
 
 use std::io::{BufReader, BufWriter, Write};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread;
 
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
-use super::channel::{Connection, ConnectionControl};
+use super::channel::{Connection, ConnectionControl, Counted, Traffic};
 use super::error::PsiError;
 use super::group::{BlindingKey, PointBytes};
 use super::input::{IdentifierReader, IdentifierSource, InputStats, SourceRow};
+use super::kkrt;
 use super::limits::{
     BATCH_POINTS_MAX, INPUT_CHUNK_ROWS, KEEPALIVE_INTERVAL, PEER_POINTS_MAX, SEND_QUEUE_FRAMES,
 };
 use super::progress::{Progress, Stage};
-use super::wire::{Frame, Mode, PROTOCOL_VERSION, Role, io_error, read_frame, write_frame};
+use super::wire::{
+    Frame, Mode, PROTOCOL_VERSION, Protocol, Role, io_error, read_frame, write_frame,
+};
 
 /// What the sender learns: its own counts and the size of the receiver's distinct set.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,8 @@ pub struct SenderReport {
     pub own: InputStats,
     /// Distinct identifiers the receiver sent.
     pub peer_distinct: u64,
+    /// Bytes on the wire.
+    pub traffic: Traffic,
 }
 
 /// What the receiver learns besides the intersection written to its output.
@@ -57,9 +62,57 @@ pub struct ReceiverReport {
     pub intersection: u64,
     /// The mode the run used.
     pub mode: Mode,
+    /// Bytes on the wire.
+    pub traffic: Traffic,
 }
 
-/// Run the sender over `stream`: blind `input`, reblind the receiver's points, return them.
+/// Run the sender of `protocol` over `stream`.
+pub fn run_sender_with(
+    stream: impl Connection,
+    input: impl IdentifierSource,
+    protocol: Protocol,
+    mode: Mode,
+    progress: &dyn Progress,
+) -> Result<SenderReport, PsiError> {
+    match protocol {
+        Protocol::Ecdh => run_sender(stream, input, mode, progress),
+        Protocol::Kkrt => kkrt::session::run_sender(stream, input, mode, progress),
+    }
+}
+
+/// Run the receiver of `protocol` over `stream`, writing the result as [`run_receiver`]
+/// does.
+pub fn run_receiver_with(
+    stream: impl Connection,
+    mut input: IdentifierReader,
+    protocol: Protocol,
+    mode: Mode,
+    out: &mut dyn Write,
+    progress: &dyn Progress,
+) -> Result<ReceiverReport, PsiError> {
+    let (report, matched_rows) =
+        run_receiver_rows_with(stream, &mut input, protocol, mode, progress)?;
+    write_output(&input, mode, &report, matched_rows, out, progress)?;
+    Ok(report)
+}
+
+/// Run the receiver of `protocol` over `stream` and return the matched rows, as
+/// [`run_receiver_rows`] does.
+pub fn run_receiver_rows_with(
+    stream: impl Connection,
+    input: &mut dyn IdentifierSource,
+    protocol: Protocol,
+    mode: Mode,
+    progress: &dyn Progress,
+) -> Result<(ReceiverReport, Vec<u32>), PsiError> {
+    match protocol {
+        Protocol::Ecdh => run_receiver_rows(stream, input, mode, progress),
+        Protocol::Kkrt => kkrt::session::run_receiver_rows(stream, input, mode, progress),
+    }
+}
+
+/// Run the ECDH sender over `stream`: blind `input`, reblind the receiver's points, return
+/// them.
 pub fn run_sender(
     stream: impl Connection,
     mut input: impl IdentifierSource,
@@ -67,10 +120,11 @@ pub fn run_sender(
     progress: &dyn Progress,
 ) -> Result<SenderReport, PsiError> {
     let key = BlindingKey::generate()?;
-    run_party(
+    let (mut report, traffic) = run_party(
         stream,
         Role::Sender,
         mode,
+        Protocol::Ecdh,
         |outbox, inbox, control, failure| {
             let key = &key;
             thread::scope(|s| {
@@ -83,26 +137,26 @@ pub fn run_sender(
                 result
             })
         },
-    )
+    )?;
+    report.traffic = traffic;
+    Ok(report)
 }
 
-/// Run the receiver over `stream`. In intersection mode the matching identifiers are
+/// Run the ECDH receiver over `stream`. In intersection mode the matching identifiers are
 /// written to `out` as CSV (a header naming the input column, then one normalised
 /// identifier per line, in input order); in cardinality-only mode `intersection_size`
 /// and the count.
 pub fn run_receiver(
     stream: impl Connection,
-    mut input: IdentifierReader,
+    input: IdentifierReader,
     mode: Mode,
     out: &mut dyn Write,
     progress: &dyn Progress,
 ) -> Result<ReceiverReport, PsiError> {
-    let (report, matched_rows) = run_receiver_rows(stream, &mut input, mode, progress)?;
-    write_output(&input, mode, &report, matched_rows, out, progress)?;
-    Ok(report)
+    run_receiver_with(stream, input, Protocol::Ecdh, mode, out, progress)
 }
 
-/// Run the receiver over `stream` and return, besides the report, the rows of `input`
+/// Run the ECDH receiver over `stream` and return, besides the report, the rows of `input`
 /// (ascending) whose identifiers the sender also holds; empty in cardinality-only mode.
 pub fn run_receiver_rows(
     stream: impl Connection,
@@ -111,10 +165,11 @@ pub fn run_receiver_rows(
     progress: &dyn Progress,
 ) -> Result<(ReceiverReport, Vec<u32>), PsiError> {
     let key = BlindingKey::generate()?;
-    let (report, matched_rows) = run_party(
+    let ((mut report, matched_rows), traffic) = run_party(
         stream,
         Role::Receiver,
         mode,
+        Protocol::Ecdh,
         |outbox, inbox, control, failure| {
             let key = &key;
             let (rows_tx, rows_rx) = sync_channel::<Vec<u32>>(1);
@@ -132,6 +187,7 @@ pub fn run_receiver_rows(
                         peer_distinct,
                         intersection: matches.count,
                         mode,
+                        traffic: Traffic::default(),
                     };
                     Ok((report, matches.rows))
                 })();
@@ -142,13 +198,14 @@ pub fn run_receiver_rows(
             })
         },
     )?;
+    report.traffic = traffic;
     let mut matched_rows = matched_rows;
     matched_rows.sort_unstable();
     Ok((report, matched_rows))
 }
 
 /// Why a thread stopped: its own error, or another thread's (already recorded).
-enum Halt {
+pub(super) enum Halt {
     Error(PsiError),
     Stopped,
 }
@@ -160,7 +217,7 @@ impl From<PsiError> for Halt {
 }
 
 /// The first meaningful failure among a party's threads, and a flag the others poll.
-struct Failure {
+pub(super) struct Failure {
     stopped: AtomicBool,
     error: Mutex<Option<PsiError>>,
 }
@@ -179,12 +236,12 @@ impl Failure {
         self.stopped.store(true, Ordering::SeqCst);
     }
 
-    fn is_stopped(&self) -> bool {
+    pub(super) fn is_stopped(&self) -> bool {
         self.stopped.load(Ordering::SeqCst)
     }
 
     /// Run a thread's body, recording its error.
-    fn watch<T>(&self, result: Result<T, Halt>) -> Option<T> {
+    pub(super) fn watch<T>(&self, result: Result<T, Halt>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(Halt::Error(e)) => {
@@ -220,16 +277,29 @@ fn rank(e: &PsiError) -> u8 {
     }
 }
 
+/// The reading half of a party's connection, counted.
+pub(super) type PartyReader<C> = Counted<<C as Connection>::Reader>;
+
 /// Set up the connection, run `body` with a writer thread beside it, and settle errors.
-fn run_party<C: Connection, T>(
+/// Returns the body's value and the bytes sent and received.
+pub(super) fn run_party<C: Connection, T>(
     stream: C,
     role: Role,
     mode: Mode,
-    body: impl FnOnce(Outbox, Inbox<C::Reader>, &dyn ConnectionControl, &Failure) -> Result<T, Halt>,
-) -> Result<T, PsiError> {
+    protocol: Protocol,
+    body: impl FnOnce(
+        Outbox,
+        Inbox<PartyReader<C>>,
+        &dyn ConnectionControl,
+        &Failure,
+    ) -> Result<T, Halt>,
+) -> Result<(T, Traffic), PsiError> {
     let (reader_stream, writer_stream, control) = stream
         .split()
         .map_err(|e| io_error(e, "setting up the connection"))?;
+    let (sent, received) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let reader_stream = Counted::new(reader_stream, Arc::clone(&received));
+    let writer_stream = Counted::new(writer_stream, Arc::clone(&sent));
     let failure = Failure {
         stopped: AtomicBool::new(false),
         error: Mutex::new(None),
@@ -244,6 +314,7 @@ fn run_party<C: Connection, T>(
             version: PROTOCOL_VERSION,
             role,
             mode,
+            protocol,
         });
         let result = match hello {
             Ok(()) => body(outbox.clone(), Inbox::new(reader_stream), &control, failure),
@@ -264,9 +335,13 @@ fn run_party<C: Connection, T>(
         }
         value
     });
+    let traffic = Traffic {
+        sent: sent.load(Ordering::Relaxed),
+        received: received.load(Ordering::Relaxed),
+    };
     match (outcome, failure.take()) {
         (_, Some(e)) => Err(e),
-        (Some(v), None) => Ok(v),
+        (Some(v), None) => Ok((v, traffic)),
         (None, None) => Err(PsiError::PeerClosed { phase: "the run" }),
     }
 }
@@ -297,12 +372,12 @@ fn peer_message(e: &PsiError) -> Option<String> {
 
 /// The sending side of the connection, shared by the threads that produce frames.
 #[derive(Clone)]
-struct Outbox {
+pub(super) struct Outbox {
     tx: SyncSender<Frame>,
 }
 
 impl Outbox {
-    fn send(&self, frame: Frame) -> Result<(), Halt> {
+    pub(super) fn send(&self, frame: Frame) -> Result<(), Halt> {
         // The writer only drops its end after recording an error.
         self.tx.send(frame).map_err(|_| Halt::Stopped)
     }
@@ -336,7 +411,7 @@ fn writer_loop(stream: impl Write, rx: Receiver<Frame>) -> Result<(), PsiError> 
 }
 
 /// The receiving side of the connection.
-struct Inbox<R> {
+pub(super) struct Inbox<R> {
     r: BufReader<R>,
 }
 
@@ -348,7 +423,7 @@ impl<R: std::io::Read> Inbox<R> {
     }
 
     /// The next frame other than a keep-alive; an `Abort` becomes the peer's error.
-    fn next(&mut self, phase: &'static str) -> Result<Frame, PsiError> {
+    pub(super) fn next(&mut self, phase: &'static str) -> Result<Frame, PsiError> {
         loop {
             match read_frame(&mut self.r, phase)? {
                 Frame::KeepAlive => continue,
@@ -358,13 +433,19 @@ impl<R: std::io::Read> Inbox<R> {
         }
     }
 
-    fn expect_hello(&mut self, peer_role: Role, mode: Mode) -> Result<(), PsiError> {
+    pub(super) fn expect_hello(
+        &mut self,
+        peer_role: Role,
+        mode: Mode,
+        protocol: Protocol,
+    ) -> Result<(), PsiError> {
         let phase = "the greeting";
         match self.next(phase)? {
             Frame::Hello {
                 version,
                 role,
                 mode: peer_mode,
+                protocol: peer_protocol,
             } => {
                 let reason = if version != PROTOCOL_VERSION {
                     format!("protocol version {version}, this party speaks {PROTOCOL_VERSION}")
@@ -374,6 +455,12 @@ impl<R: std::io::Read> Inbox<R> {
                     )
                 } else if peer_mode != mode {
                     format!("the peer runs in {peer_mode:?} mode, this party in {mode:?} mode")
+                } else if peer_protocol != protocol {
+                    format!(
+                        "the peer runs protocol {}, this party {}; both must use the same --protocol",
+                        peer_protocol.name(),
+                        protocol.name()
+                    )
                 } else {
                     return Ok(());
                 };
@@ -510,6 +597,7 @@ fn sender_main<R: std::io::Read>(
         Frame::Done => Ok(SenderReport {
             own: stats,
             peer_distinct,
+            traffic: Traffic::default(),
         }),
         other => Err(Halt::Error(PsiError::Protocol {
             phase: "waiting for the receiver's confirmation",
@@ -524,7 +612,7 @@ fn sender_reader<R: std::io::Read>(
     mode: Mode,
     progress: &dyn Progress,
 ) -> Result<(Inbox<R>, Vec<PointBytes>), Halt> {
-    inbox.expect_hello(Role::Receiver, mode)?;
+    inbox.expect_hello(Role::Receiver, mode, Protocol::Ecdh)?;
     let mut reblinded = Vec::new();
     inbox.recv_points(
         "reblinding the receiver's points",
@@ -574,7 +662,7 @@ fn receiver_reader<R: std::io::Read>(
     rows_rx: Receiver<Vec<u32>>,
     progress: &dyn Progress,
 ) -> Result<(Matches, u64), Halt> {
-    inbox.expect_hello(Role::Sender, mode)?;
+    inbox.expect_hello(Role::Sender, mode, Protocol::Ecdh)?;
     let mut peer: Vec<PointBytes> = Vec::new();
     let peer_distinct = inbox.recv_points(
         "reblinding the sender's points",
@@ -620,7 +708,7 @@ fn receiver_reader<R: std::io::Read>(
 }
 
 /// Write the receiver's result: re-read the input and emit the matched rows' identifiers.
-fn write_output(
+pub(super) fn write_output(
     input: &IdentifierReader,
     mode: Mode,
     report: &ReceiverReport,

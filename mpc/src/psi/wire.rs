@@ -4,18 +4,25 @@
 //!
 //! | kind | frame | body |
 //! |---|---|---|
-//! | 1 | `Hello` | `"WNPSI"` ‖ version `u8` ‖ role `u8` ‖ mode `u8` |
-//! | 2 | `Begin` | point count of the stream that follows, `u64` |
+//! | 1 | `Hello` | `"WNPSI"` ‖ version `u8` ‖ role `u8` ‖ mode `u8` ‖ protocol `u8` (absent: ECDH) |
+//! | 2 | `Begin` | item count of the stream that follows, `u64` |
 //! | 3 | `Points` | count `u32` ‖ count × 32-byte compressed ristretto255 points |
-//! | 4 | `End` | point count of the stream just sent, `u64` |
+//! | 4 | `End` | item count of the stream just sent, `u64` |
 //! | 5 | `KeepAlive` | empty: the peer is computing |
 //! | 6 | `Abort` | UTF-8 reason, at most [`ABORT_REASON_BYTES_MAX`] bytes |
 //! | 7 | `Done` | empty: the receiver has everything |
+//! | 8 | `Seed` | 32 random bytes, this party's share of the run's public randomness (KKRT) |
+//! | 9 | `BaseOtSender` | the base-OT sender's point `A`, 32 bytes (KKRT) |
+//! | 10 | `BaseOtReceiver` | [`CODE_BITS`] points `B_j`, 32 bytes each (KKRT) |
+//! | 11 | `Table` | cuckoo bins `u64` ‖ the receiver's distinct identifiers `u64` (KKRT) |
+//! | 12 | `Columns` | chunk index `u32` ‖ [`CODE_BITS`] × [`CHUNK_COLUMN_BYTES`](super::kkrt::params::CHUNK_COLUMN_BYTES) bytes (KKRT) |
+//! | 13 | `Values` | count `u32` ‖ count × [`VALUE_BYTES`]-byte OPRF values (KKRT) |
 
 use std::io::{self, Read, Write};
 
 use super::error::PsiError;
 use super::group::PointBytes;
+use super::kkrt::params::{CODE_BITS, COLUMNS_FRAME_BYTES, VALUE_BYTES, VALUES_BATCH_MAX, Value};
 use super::limits::{BATCH_POINTS_MAX, FRAME_BYTES_MAX, IO_TIMEOUT};
 
 /// The protocol version in `Hello`; a peer with another version is refused.
@@ -43,16 +50,81 @@ pub enum Mode {
     CardinalityOnly,
 }
 
+/// Which PSI protocol a run speaks; both parties must name the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// ECDH-PSI on ristretto255 ([`super::session`]): the simplest, and the only one with a
+    /// cardinality-only mode.
+    Ecdh,
+    /// KKRT16 OPRF-based PSI on base OT and AES ([`super::kkrt`]): several times faster;
+    /// intersection mode only.
+    Kkrt,
+}
+
+impl Protocol {
+    /// The protocol to use for `mode` when the caller does not choose: KKRT where it
+    /// applies, ECDH for cardinality-only runs (KKRT's receiver would learn which rows match).
+    pub fn default_for(mode: Mode) -> Protocol {
+        match mode {
+            Mode::Intersection => Protocol::Kkrt,
+            Mode::CardinalityOnly => Protocol::Ecdh,
+        }
+    }
+
+    /// The protocol's name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Ecdh => "ecdh",
+            Protocol::Kkrt => "kkrt",
+        }
+    }
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ecdh" => Ok(Protocol::Ecdh),
+            "kkrt" => Ok(Protocol::Kkrt),
+            other => Err(format!(
+                "unknown PSI protocol {other:?}; use \"ecdh\" or \"kkrt\""
+            )),
+        }
+    }
+}
+
 /// One frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Frame {
-    Hello { version: u8, role: Role, mode: Mode },
-    Begin { count: u64 },
+    Hello {
+        version: u8,
+        role: Role,
+        mode: Mode,
+        protocol: Protocol,
+    },
+    Begin {
+        count: u64,
+    },
     Points(Vec<PointBytes>),
-    End { count: u64 },
+    End {
+        count: u64,
+    },
     KeepAlive,
     Abort(String),
     Done,
+    Seed([u8; 32]),
+    BaseOtSender(PointBytes),
+    BaseOtReceiver(Vec<PointBytes>),
+    Table {
+        bins: u64,
+        distinct: u64,
+    },
+    Columns {
+        chunk: u32,
+        bytes: Vec<u8>,
+    },
+    Values(Vec<Value>),
 }
 
 impl Frame {
@@ -65,6 +137,12 @@ impl Frame {
             Frame::KeepAlive => "KeepAlive",
             Frame::Abort(_) => "Abort",
             Frame::Done => "Done",
+            Frame::Seed(_) => "Seed",
+            Frame::BaseOtSender(_) => "BaseOtSender",
+            Frame::BaseOtReceiver(_) => "BaseOtReceiver",
+            Frame::Table { .. } => "Table",
+            Frame::Columns { .. } => "Columns",
+            Frame::Values(_) => "Values",
         }
     }
 }
@@ -76,9 +154,14 @@ pub(crate) fn write_frame(w: &mut impl Write, frame: &Frame) -> io::Result<()> {
             version,
             role,
             mode,
+            protocol,
         } => {
             let mut body = MAGIC.to_vec();
             body.extend([*version, role_byte(*role), mode_byte(*mode)]);
+            // ECDH keeps the original 8-byte greeting, so older peers still understand it.
+            if *protocol == Protocol::Kkrt {
+                body.push(1);
+            }
             (1, body)
         }
         Frame::Begin { count } => (2, count.to_be_bytes().to_vec()),
@@ -107,6 +190,39 @@ pub(crate) fn write_frame(w: &mut impl Write, frame: &Frame) -> io::Result<()> {
             (6, reason.as_bytes()[..end].to_vec())
         }
         Frame::Done => (7, Vec::new()),
+        Frame::Seed(seed) => (8, seed.to_vec()),
+        Frame::BaseOtSender(point) => (9, point.to_vec()),
+        Frame::BaseOtReceiver(points) => {
+            // Always exactly CODE_BITS points; anything else is our bug.
+            assert_eq!(points.len(), CODE_BITS, "base-OT points");
+            (10, points.concat())
+        }
+        Frame::Table { bins, distinct } => {
+            let mut body = bins.to_be_bytes().to_vec();
+            body.extend(distinct.to_be_bytes());
+            (11, body)
+        }
+        Frame::Columns { chunk, bytes } => {
+            assert_eq!(bytes.len(), COLUMNS_FRAME_BYTES, "column chunk");
+            let mut body = Vec::with_capacity(4 + bytes.len());
+            body.extend(chunk.to_be_bytes());
+            body.extend_from_slice(bytes);
+            (12, body)
+        }
+        Frame::Values(values) => {
+            assert!(
+                values.len() <= VALUES_BATCH_MAX,
+                "batch of {} values",
+                values.len()
+            );
+            let count = u32::try_from(values.len()).map_err(io::Error::other)?;
+            let mut body = Vec::with_capacity(4 + VALUE_BYTES * values.len());
+            body.extend(count.to_be_bytes());
+            for v in values {
+                body.extend_from_slice(v);
+            }
+            (13, body)
+        }
     };
     let len = u32::try_from(body.len()).map_err(io::Error::other)?;
     w.write_all(&[kind])?;
@@ -151,7 +267,12 @@ fn decode(kind: u8, body: Vec<u8>, phase: &'static str) -> Result<Frame, PsiErro
     };
     match kind {
         1 => {
-            exact(8, "Hello")?;
+            if body.len() != 8 && body.len() != 9 {
+                return Err(bad(format!(
+                    "Hello frame of {} bytes, expected 8 or 9",
+                    body.len()
+                )));
+            }
             if &body[..5] != MAGIC {
                 return Err(bad(
                     "the peer does not speak Weinong PSI (bad greeting)".to_owned()
@@ -167,10 +288,16 @@ fn decode(kind: u8, body: Vec<u8>, phase: &'static str) -> Result<Frame, PsiErro
                 1 => Mode::CardinalityOnly,
                 other => return Err(bad(format!("unknown mode {other}"))),
             };
+            let protocol = match body.get(8) {
+                None => Protocol::Ecdh,
+                Some(1) => Protocol::Kkrt,
+                Some(other) => return Err(bad(format!("unknown PSI protocol {other}"))),
+            };
             Ok(Frame::Hello {
                 version: body[5],
                 role,
                 mode,
+                protocol,
             })
         }
         2 => exact(8, "Begin").map(|()| Frame::Begin {
@@ -209,8 +336,51 @@ fn decode(kind: u8, body: Vec<u8>, phase: &'static str) -> Result<Frame, PsiErro
             Ok(Frame::Abort(String::from_utf8_lossy(&body).into_owned()))
         }
         7 => exact(0, "Done").map(|()| Frame::Done),
+        8 => exact(32, "Seed").map(|()| Frame::Seed(array32(&body))),
+        9 => exact(32, "BaseOtSender").map(|()| Frame::BaseOtSender(array32(&body))),
+        10 => exact(32 * CODE_BITS, "BaseOtReceiver")
+            .map(|()| Frame::BaseOtReceiver(body.chunks_exact(32).map(array32).collect())),
+        11 => exact(16, "Table").map(|()| Frame::Table {
+            bins: u64_body(&body[..8]),
+            distinct: u64_body(&body[8..]),
+        }),
+        12 => {
+            exact(4 + COLUMNS_FRAME_BYTES, "Columns")?;
+            Ok(Frame::Columns {
+                chunk: u32::from_be_bytes([body[0], body[1], body[2], body[3]]),
+                bytes: body[4..].to_vec(),
+            })
+        }
+        13 => {
+            if body.len() < 4 {
+                return Err(bad("Values frame without a count".to_owned()));
+            }
+            let count = usize::try_from(u32::from_be_bytes([body[0], body[1], body[2], body[3]]))
+                .unwrap_or(usize::MAX);
+            if count > VALUES_BATCH_MAX {
+                return Err(bad(format!(
+                    "Values frame of {count} values, at most {VALUES_BATCH_MAX} allowed"
+                )));
+            }
+            exact(4 + VALUE_BYTES * count, "Values")?;
+            let values = body[4..]
+                .chunks_exact(VALUE_BYTES)
+                .map(|c| {
+                    let mut v = [0u8; VALUE_BYTES];
+                    v.copy_from_slice(c);
+                    v
+                })
+                .collect();
+            Ok(Frame::Values(values))
+        }
         other => Err(bad(format!("unknown frame kind {other}"))),
     }
+}
+
+fn array32(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(bytes);
+    out
 }
 
 fn role_byte(role: Role) -> u8 {
@@ -254,6 +424,13 @@ mod tests {
                 version: PROTOCOL_VERSION,
                 role: Role::Receiver,
                 mode: Mode::CardinalityOnly,
+                protocol: Protocol::Ecdh,
+            },
+            Frame::Hello {
+                version: PROTOCOL_VERSION,
+                role: Role::Sender,
+                mode: Mode::Intersection,
+                protocol: Protocol::Kkrt,
             },
             Frame::Begin { count: 7 },
             Frame::Points(vec![[1u8; 32], [2u8; 32]]),
@@ -261,6 +438,18 @@ mod tests {
             Frame::KeepAlive,
             Frame::Abort("input has no column \"id\"".to_owned()),
             Frame::Done,
+            Frame::Seed([9u8; 32]),
+            Frame::BaseOtSender([3u8; 32]),
+            Frame::BaseOtReceiver(vec![[4u8; 32]; CODE_BITS]),
+            Frame::Table {
+                bins: 2048,
+                distinct: 1000,
+            },
+            Frame::Columns {
+                chunk: 3,
+                bytes: vec![0xA5; COLUMNS_FRAME_BYTES],
+            },
+            Frame::Values(vec![[7u8; VALUE_BYTES]; 3]),
         ];
         let mut buf = Vec::new();
         for f in &frames {

@@ -2,8 +2,10 @@
 //!
 //! Owns: routing incoming `/weinong/psi/1` streams to the step waiting for them
 //! ([`PsiStreams`]), the step handshake (the receiver dials; the hello names the run, the
-//! step and both parties' ledger keys), and running the ECDH-PSI engine
-//! (`weinong_mpc::psi`) on blocking threads over the stream ([`connection`]).
+//! step and both parties' ledger keys), and running the PSI engine (`weinong_mpc::psi`:
+//! KKRT16 for intersections, ECDH for cardinality-only steps, both sides choosing by the
+//! registered mode and checking each other's choice in the engine's greeting) on blocking
+//! threads over the stream ([`connection`]).
 //!
 //! Must not know: what the identifiers are or where they come from (policy predicates,
 //! the caller's), why the step runs (the ledger's policy run), or how peers are
@@ -41,7 +43,7 @@ use libp2p::Stream;
 use tokio::sync::oneshot;
 use weinong_keys::KeyId;
 use weinong_mpc::psi::{
-    self, IdentifierList, Mode, NoProgress, PsiError, ReceiverReport, SenderReport,
+    self, IdentifierList, Mode, NoProgress, Protocol, PsiError, ReceiverReport, SenderReport,
 };
 
 use crate::p2p::{IncomingStreams, Message, P2p, P2pError, PSI_PROTOCOL};
@@ -414,7 +416,8 @@ pub async fn run_sender<Req: Message, Resp: Message>(
     }
     let connection = P2pConnection::new(stream, tokio::runtime::Handle::current());
     let joined = tokio::task::spawn_blocking(move || {
-        psi::run_sender(connection, items, plan.mode, &NoProgress)
+        let protocol = Protocol::default_for(plan.mode);
+        psi::run_sender_with(connection, items, protocol, plan.mode, &NoProgress)
     })
     .await;
     settle(joined, plan.receiver)
@@ -458,7 +461,8 @@ pub async fn run_receiver<Req: Message, Resp: Message>(
     };
     let connection = P2pConnection::new(stream, tokio::runtime::Handle::current());
     let joined = tokio::task::spawn_blocking(move || {
-        psi::run_receiver_rows(connection, &mut items, plan.mode, &NoProgress)
+        let protocol = Protocol::default_for(plan.mode);
+        psi::run_receiver_rows_with(connection, &mut items, protocol, plan.mode, &NoProgress)
     })
     .await;
     settle(joined, plan.sender)
