@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages the build and the tests need, if missing.
 #   libclang-dev  RocksDB's bindgen
-#   openssl       interoperability tests (SM2/SM3 against OpenSSL 3)
+#   openssl       interoperability tests (SM2/SM3 against OpenSSL 3); TLS certificates
+#                 (scripts/tls-certs.sh)
+#   curl          the TLS test checks the documented `curl --cacert` call
 #   postgresql    the PostgreSQL variants of the data tests
 #   systemd       systemd-analyze, which checks the shipped unit (apps/tests/deploy.rs)
 #   nodejs, npm   the web console's build (scripts/console-build.sh)
@@ -12,6 +14,7 @@ set -euo pipefail
 need=()
 dpkg -s libclang-dev >/dev/null 2>&1 || need+=(libclang-dev)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v node >/dev/null 2>&1 || need+=(nodejs)

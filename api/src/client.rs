@@ -3,8 +3,11 @@
 //! checks; this crate links no node code), and every answer is parsed into this crate's
 //! wire types.
 //!
-//! Plain `http://` only: a node's API is meant to sit behind the department's TLS
-//! terminator or on a private network; the signature authenticates the caller either way.
+//! `http://` (loopback, or behind the department's TLS terminator) or `https://` to a node
+//! serving TLS itself: the node's certificate must chain to the consortium CA the caller
+//! names ([`NodeTrust`]; the CLI reads it from `WEINONG_CA_CERT`); the system's root store
+//! is never consulted, so a certificate from any public CA is refused. The signature
+//! authenticates the caller either way.
 //! A refusal from the node is [`ClientError::Refused`] with the node's [`ErrorBody`]:
 //! callers decide on its [`ErrorCode`], never on the message.
 //!
@@ -127,6 +130,14 @@ pub enum ClientError {
     /// A request could not be signed or encoded.
     #[error("cannot sign or encode the request: {0}")]
     Sign(String),
+    /// The CA certificate file for https:// nodes is unusable.
+    #[error("CA certificate {path}: {why}")]
+    BadCa {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
     /// A submission's answer does not hold one outcome per transaction.
     #[error("the node answered {got} outcomes for {sent} transactions")]
     OutcomeCount {
@@ -203,6 +214,109 @@ pub fn nonce_after(last: Option<u64>) -> u64 {
     last.map_or(now_ms(), |l| now_ms().max(l.saturating_add(1)))
 }
 
+/// Environment variable naming the consortium CA certificate (PEM) that https:// nodes'
+/// certificates must chain to.
+pub const CA_CERT_ENV: &str = "WEINONG_CA_CERT";
+
+/// The certificates a client trusts for `https://` nodes: the consortium CA only.
+#[derive(Clone, Default)]
+pub struct NodeTrust {
+    roots: Vec<reqwest::Certificate>,
+    /// Where the roots came from, for errors.
+    source: Option<String>,
+}
+
+impl NodeTrust {
+    /// Trusts no certificate: `https://` nodes are refused before any connection.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The CA certificates (PEM, one or more) in `path`.
+    pub fn from_pem_file(path: &std::path::Path) -> Result<Self> {
+        let shown = path.display().to_string();
+        let bad = |why: String| ClientError::BadCa {
+            path: shown.clone(),
+            why,
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let roots = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| bad(format!("not PEM certificates: {e}")))?;
+        if roots.is_empty() {
+            return Err(bad("holds no -----BEGIN CERTIFICATE----- block".to_owned()));
+        }
+        Ok(Self {
+            roots,
+            source: Some(shown),
+        })
+    }
+
+    /// The file named by [`CA_CERT_ENV`], or [`NodeTrust::none`] when it is unset.
+    pub fn from_env() -> Result<Self> {
+        match std::env::var_os(CA_CERT_ENV) {
+            Some(path) if !path.is_empty() => Self::from_pem_file(std::path::Path::new(&path)),
+            _ => Ok(Self::none()),
+        }
+    }
+
+    /// A reqwest client builder that trusts these roots and nothing else.
+    pub fn builder(&self) -> reqwest::ClientBuilder {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .https_only(false);
+        for root in &self.roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        builder
+    }
+
+    fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+}
+
+impl std::fmt::Debug for NodeTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeTrust")
+            .field("roots", &self.roots.len())
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Checks a node URL for [`Client`]: `http://` or `https://` (the latter only with a CA to
+/// check the node against), with a trailing `/` on its path.
+pub fn node_url(node: &str, trust: &NodeTrust) -> Result<Url> {
+    let mut base = Url::parse(node).map_err(|e| ClientError::BadNode {
+        node: node.to_owned(),
+        why: format!("not a URL like http://127.0.0.1:8080 or https://node.example:8101 ({e})"),
+    })?;
+    match base.scheme() {
+        "http" => {}
+        "https" if trust.is_empty() => {
+            return Err(ClientError::BadNode {
+                node: node.to_owned(),
+                why: format!(
+                    "https:// needs the consortium's CA certificate to check the node against: set {CA_CERT_ENV}=PATH (PEM)"
+                ),
+            });
+        }
+        "https" => {}
+        other => {
+            return Err(ClientError::BadNode {
+                node: node.to_owned(),
+                why: format!("scheme {other}:// is neither http:// nor https://"),
+            });
+        }
+    }
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    Ok(base)
+}
+
 /// A client bound to one node and one key.
 pub struct Client {
     base: Url,
@@ -213,23 +327,17 @@ pub struct Client {
 }
 
 impl Client {
-    /// A client for the node at `node` (e.g. `http://127.0.0.1:8080`), signing with `key`.
+    /// A client for the node at `node` (e.g. `http://127.0.0.1:8080`), signing with `key`;
+    /// `https://` nodes are checked against the CA named by [`CA_CERT_ENV`].
     pub fn new(node: &str, key: KeyPair) -> Result<Self> {
-        let mut base = Url::parse(node).map_err(|e| ClientError::BadNode {
-            node: node.to_owned(),
-            why: format!("not a URL like http://127.0.0.1:8080 ({e})"),
-        })?;
-        if base.scheme() != "http" {
-            return Err(ClientError::BadNode {
-                node: node.to_owned(),
-                why: "only http:// is supported (put the node behind a TLS terminator and point at its plain address)".to_owned(),
-            });
-        }
-        if !base.path().ends_with('/') {
-            let path = format!("{}/", base.path());
-            base.set_path(&path);
-        }
-        let http = reqwest::Client::builder()
+        Self::with_trust(node, key, &NodeTrust::from_env()?)
+    }
+
+    /// A client for the node at `node`, signing with `key`, trusting `trust` for https://.
+    pub fn with_trust(node: &str, key: KeyPair, trust: &NodeTrust) -> Result<Self> {
+        let base = node_url(node, trust)?;
+        let http = trust
+            .builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(ClientError::Http)?;

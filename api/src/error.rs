@@ -91,6 +91,8 @@ error_codes! {
     BadProposal = 119, "bad_proposal";
     /// A governance proposal is for a sequence number the ledger does not expect next.
     StaleProposal = 120, "stale_proposal";
+    /// Plain HTTP reached a node that serves HTTPS only.
+    HttpsRequired = 121, "https_required";
     // ---- 2xx: not authenticated or not allowed ----
     /// The request carries no signature.
     MissingSignature = 200, "missing_signature";

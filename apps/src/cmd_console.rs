@@ -32,7 +32,8 @@ use crate::Outcome;
 /// `weinong console`.
 #[derive(Args)]
 pub struct ConsoleArgs {
-    /// The node whose API the console talks to, e.g. http://127.0.0.1:8101.
+    /// The node whose API the console talks to, e.g. http://127.0.0.1:8101, or
+    /// https://node:8101 with the consortium CA in WEINONG_CA_CERT.
     #[arg(long, env = "WEINONG_NODE")]
     pub node: String,
     /// Address to serve on (loopback by default; put TLS in front for anything else).
@@ -82,9 +83,9 @@ pub fn console(args: ConsoleArgs) -> Result<Outcome> {
         );
     }
     let node = args.node.trim_end_matches('/').to_owned();
-    if !(node.starts_with("http://") || node.starts_with("https://")) {
-        bail!("--node {node:?} must be an http:// or https:// URL");
-    }
+    // Checks the scheme, and that an https:// node comes with a CA to check it against.
+    weinong_api::client::node_url(&node, &weinong_api::client::NodeTrust::from_env()?)
+        .map_err(|e| anyhow::anyhow!("--node: {e}"))?;
     crate::client::block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -120,7 +121,8 @@ pub async fn serve(
 /// The static files (any unknown path answers `index.html`, the page routes itself)
 /// and the pass-through of the node's routes.
 fn router(dist: &std::path::Path, node: String) -> Result<Router> {
-    let http = reqwest::Client::builder()
+    let http = weinong_api::client::NodeTrust::from_env()?
+        .builder()
         .timeout(NODE_TIMEOUT)
         .build()
         .context("cannot build the HTTP client")?;

@@ -1,4 +1,5 @@
-//! `weinong node run|check --config FILE`: hands over to the `weinong-node` daemon.
+//! `weinong node run|check|backup|restore --config FILE`: hands over to the `weinong-node`
+//! daemon.
 //!
 //! The CLI links nothing of the node: the daemon is its own binary, built beside this one
 //! (`cargo build --release` builds both). These commands replace this process with it
@@ -24,6 +25,35 @@ pub enum NodeCmd {
     Run(RunArgs),
     /// Check a node config and print what it would run, without starting anything.
     Check(RunArgs),
+    /// Ask the running node for an online backup (ledger and Raft checkpoints, result and
+    /// proposal stores, p2p identity, sealed secrets, SQLite department store) into a new
+    /// directory, listed with SM3 digests in a manifest the node signs.
+    Backup(BackupArgs),
+    /// Verify a backup (every file's digest, the manifest signature, ledger fsck and replay
+    /// against the genesis) and only then restore it into the stopped node's empty data_dir.
+    Restore(RestoreArgs),
+}
+
+/// `node backup`.
+#[derive(Args)]
+pub struct BackupArgs {
+    /// The node's TOML config file.
+    #[arg(long)]
+    config: PathBuf,
+    /// The backup directory to create (must not exist).
+    #[arg(long)]
+    to: PathBuf,
+}
+
+/// `node restore`.
+#[derive(Args)]
+pub struct RestoreArgs {
+    /// The node's TOML config file.
+    #[arg(long)]
+    config: PathBuf,
+    /// The backup directory.
+    #[arg(long)]
+    from: PathBuf,
 }
 
 /// `node run` / `node check`.
@@ -35,15 +65,26 @@ pub struct RunArgs {
 }
 
 pub fn node(cmd: NodeCmd) -> Result<Outcome> {
-    let (verb, args) = match cmd {
-        NodeCmd::Run(args) => ("run", args),
-        NodeCmd::Check(args) => ("check", args),
+    let args: Vec<OsString> = match cmd {
+        NodeCmd::Run(a) => vec!["run".into(), "--config".into(), a.config.into()],
+        NodeCmd::Check(a) => vec!["check".into(), "--config".into(), a.config.into()],
+        NodeCmd::Backup(a) => vec![
+            "backup".into(),
+            "--config".into(),
+            a.config.into(),
+            "--to".into(),
+            a.to.into(),
+        ],
+        NodeCmd::Restore(a) => vec![
+            "restore".into(),
+            "--config".into(),
+            a.config.into(),
+            "--from".into(),
+            a.from.into(),
+        ],
     };
     let binary = node_binary()?;
-    let err = Command::new(&binary)
-        .args([OsString::from(verb), OsString::from("--config")])
-        .arg(&args.config)
-        .exec();
+    let err = Command::new(&binary).args(args).exec();
     bail!("cannot start {}: {err}", binary.display())
 }
 

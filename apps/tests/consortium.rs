@@ -166,3 +166,149 @@ fn killing_the_leader_under_load_loses_no_acknowledged_transaction() {
     assert_eq!(status, 401, "{body}");
     assert!(body.contains("signed_before_start"), "{body}");
 }
+
+/// Deploy/README's restore runbook on real processes: an online backup of a department node
+/// taken while clients submit; the node is destroyed (killed, its data_dir and department
+/// store deleted); a copy of the backup with one flipped byte is refused before anything is
+/// written; the backup itself verifies, restores, and the node catches up and serves every
+/// acknowledged transaction under the same headers as the others.
+#[test]
+fn a_backup_taken_under_load_restores_after_the_node_is_destroyed() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = Devnet::create(&tmp.path().join("devnet"), 18100);
+    let acks = tmp.path().join("acks.txt");
+    let leader = net.leader_index(Duration::from_secs(60), None);
+    let node = (leader + 1) % 3;
+    let config = net.config_path(node);
+    let toml: toml::Value = toml::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let base = config.parent().unwrap();
+    let data_dir = base.join(toml["data_dir"].as_str().unwrap());
+    let database = toml
+        .get("assessment")
+        .and_then(|a| a["database"].as_str())
+        .and_then(|d| d.strip_prefix("sqlite://"))
+        .map(|p| base.join(p));
+
+    let load = net.spawn_load(2, 3000, 50, &acks);
+    let start = Instant::now();
+    while net
+        .metric(node, "weinong_committed_txs_total")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        < 500
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the load never started committing"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The backup, under load, through the CLI (which hands over to weinong-node).
+    let backup = tmp.path().join("backup");
+    let out = common::output(
+        common::weinong()
+            .args(["node", "backup", "--config"])
+            .arg(&config)
+            .arg("--to")
+            .arg(&backup),
+    );
+    assert!(out.status.success(), "backup: {}", common::combined(&out));
+    assert!(text(&out).contains("certified blocks"), "{}", text(&out));
+    finish_load(load, 3000);
+
+    // A copy with one byte flipped in its largest file.
+    let flipped = tmp.path().join("flipped");
+    copy_dir(&backup, &flipped);
+    let largest = largest_file(&flipped);
+    let mut bytes = std::fs::read(&largest).unwrap();
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x80;
+    std::fs::write(&largest, bytes).unwrap();
+
+    // The node is destroyed.
+    net.kill9(node);
+    std::fs::remove_dir_all(&data_dir).unwrap();
+    if let Some(db) = &database {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+    }
+
+    let restore = |from: &std::path::Path| {
+        common::output(
+            common::weinong()
+                .args(["node", "restore", "--config"])
+                .arg(&config)
+                .arg("--from")
+                .arg(from),
+        )
+    };
+    let out = restore(&flipped);
+    assert!(!out.status.success(), "a damaged backup was restored");
+    let relative = largest.strip_prefix(&flipped).unwrap().to_str().unwrap();
+    let said = common::combined(&out);
+    assert!(
+        said.contains(relative) && said.contains("SM3"),
+        "the refusal names the damaged file: {said}"
+    );
+    assert!(
+        !data_dir.exists(),
+        "nothing is restored from a damaged backup"
+    );
+
+    let out = restore(&backup);
+    assert!(out.status.success(), "restore: {}", common::combined(&out));
+    let said = text(&out);
+    assert!(said.contains("verified: ledger fsck and replay"), "{said}");
+    if let Some(db) = &database {
+        assert!(db.exists(), "the department store is restored: {said}");
+    }
+
+    // It starts, catches up and serves: every acknowledged transaction on every node.
+    net.start(node);
+    let up = Instant::now();
+    while http(&net.addr(node), "GET", "/readyz", &[], b"").map_or(true, |(s, _)| s != 200) {
+        if up.elapsed() > Duration::from_secs(120) {
+            let log =
+                std::fs::read_to_string(config.with_file_name("node.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "the restored node did not become ready; its log ends:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    net.check_acks(&acks, "after the restore");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("backup copy");
+    for entry in std::fs::read_dir(from).expect("backup copy") {
+        let entry = entry.expect("backup copy");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("backup copy").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("backup copy");
+        }
+    }
+}
+
+fn largest_file(dir: &std::path::Path) -> std::path::PathBuf {
+    let mut best: Option<(u64, std::path::PathBuf)> = None;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).expect("backup copy") {
+            let entry = entry.expect("backup copy");
+            let meta = entry.metadata().expect("backup copy");
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if best.as_ref().is_none_or(|(n, _)| meta.len() > *n) {
+                best = Some((meta.len(), entry.path()));
+            }
+        }
+    }
+    best.expect("backup copy").1
+}

@@ -291,6 +291,36 @@ impl Store {
         self.writer.begin().await
     }
 
+    /// Writes a consistent copy of an SQLite store, as of now, to `path` (which must not
+    /// exist) with `VACUUM INTO`, while the store stays open for readers and writers. A
+    /// PostgreSQL store is refused: back it up with the server's own tools (`pg_dump`,
+    /// continuous archiving).
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<(), ConnectorError> {
+        if self.backend != Backend::Sqlite {
+            return Err(ConnectorError::Invalid(
+                "a PostgreSQL store is backed up by the database server (pg_dump or continuous archiving), not by weinong".into(),
+            ));
+        }
+        let target = path.to_str().ok_or_else(|| {
+            ConnectorError::Invalid(format!("backup path {} is not UTF-8", path.display()))
+        })?;
+        if path.exists() {
+            return Err(ConnectorError::Invalid(format!(
+                "backup path {target} exists"
+            )));
+        }
+        // A string literal, quotes doubled: VACUUM INTO takes no bound parameter on older
+        // SQLite builds.
+        let sql = format!("VACUUM INTO '{}'", target.replace('\'', "''"));
+        let WritePool::Sqlite(pool) = &self.writer else {
+            unreachable!("the backend is SQLite")
+        };
+        pool.execute(AssertSqlSafe(sql))
+            .await
+            .map_err(ConnectorError::db("VACUUM INTO"))?;
+        Ok(())
+    }
+
     /// Closes the pools.
     pub async fn close(self) {
         self.writer.close().await;

@@ -135,6 +135,24 @@ pub struct P2pSection {
 pub struct HttpSection {
     /// Listen address of the HTTP API, e.g. `127.0.0.1:8101`.
     pub listen: SocketAddr,
+    /// The node's TLS certificate chain (PEM, leaf first). With `tls_key`, the API serves
+    /// HTTPS only; SIGHUP reloads both files.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM: PKCS#8, SEC1 or PKCS#1; mode 0600).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback (default false: such a config is
+    /// refused). Only behind a TLS-terminating proxy on the same host or network segment.
+    #[serde(default)]
+    pub allow_plain_http: bool,
+}
+
+impl HttpSection {
+    /// The certificate and key files when the API serves HTTPS.
+    pub fn tls_files(&self) -> Option<(&Path, &Path)> {
+        Some((self.tls_cert.as_deref()?, self.tls_key.as_deref()?))
+    }
 }
 
 /// `[batch]`.
@@ -216,10 +234,17 @@ impl NodeConfig {
                 *p = base.join(&*p);
             }
         }
-        if let Some(p) = config.password_file.as_mut()
-            && p.is_relative()
+        for p in [
+            config.password_file.as_mut(),
+            config.http.tls_cert.as_mut(),
+            config.http.tls_key.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
         {
-            *p = base.join(&*p);
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
         }
         if let Some(a) = config.assessment.as_mut() {
             if a.data_secrets.is_relative() {
@@ -271,6 +296,32 @@ impl NodeConfig {
                 "batch.interval_ms",
                 format!("{} is outside 1..=10000", config.batch.interval_ms),
             ));
+        }
+        match (&config.http.tls_cert, &config.http.tls_key) {
+            (Some(_), None) => {
+                return Err(field(
+                    "http.tls_key",
+                    "tls_cert is set, so the certificate's private key (PEM) is needed too".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(field(
+                    "http.tls_cert",
+                    "tls_key is set, so its certificate chain (PEM) is needed too".into(),
+                ));
+            }
+            (None, None)
+                if !config.http.listen.ip().is_loopback() && !config.http.allow_plain_http =>
+            {
+                return Err(field(
+                    "http.listen",
+                    format!(
+                        "{} is not a loopback address and the API has no TLS: set tls_cert and tls_key, or allow_plain_http = true behind a TLS-terminating proxy",
+                        config.http.listen
+                    ),
+                ));
+            }
+            _ => {}
         }
         config
             .p2p
@@ -375,6 +426,33 @@ listen = "127.0.0.1:8102"
         let text = GOOD.replace("role = \"voter\"", "role = \"king\"");
         let e = NodeConfig::parse(&text, "t.toml").unwrap_err().to_string();
         assert!(e.contains("role") || e.contains("king"), "{e}");
+    }
+
+    #[test]
+    fn the_api_serves_plain_http_only_on_loopback_or_when_told() {
+        let http = |section: &str| GOOD.replace("listen = \"127.0.0.1:8102\"", section);
+        let public = http("listen = \"10.20.0.2:8101\"");
+        let e = NodeConfig::parse(&public, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("http.listen") && e.contains("tls_cert"),
+            "plain HTTP on a public address is refused, naming the fix: {e}"
+        );
+        let allowed = http("listen = \"10.20.0.2:8101\"\nallow_plain_http = true");
+        assert!(NodeConfig::parse(&allowed, "t.toml").is_ok());
+        let tls = http("listen = \"10.20.0.2:8101\"\ntls_cert = \"n.crt\"\ntls_key = \"n.key\"");
+        let c = NodeConfig::parse(&tls, "t.toml").unwrap();
+        assert_eq!(
+            c.http.tls_files(),
+            Some((Path::new("n.crt"), Path::new("n.key")))
+        );
+        let half = http("listen = \"10.20.0.2:8101\"\ntls_cert = \"n.crt\"");
+        let e = NodeConfig::parse(&half, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("http.tls_key"), "{e}");
+        let half = http("listen = \"127.0.0.1:8101\"\ntls_key = \"n.key\"");
+        let e = NodeConfig::parse(&half, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("http.tls_cert"), "{e}");
     }
 
     const PARTIES: &str = r#"

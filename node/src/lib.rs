@@ -35,6 +35,7 @@
 
 pub mod api;
 pub mod assess;
+pub mod backup;
 pub mod categories;
 pub mod chain;
 pub mod config;

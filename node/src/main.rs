@@ -1,7 +1,10 @@
 //! `weinong-node`: the department (or auditor) node daemon.
 //!
 //! `weinong-node run --config FILE` runs one node in the foreground until Ctrl-C or
-//! SIGTERM; `weinong-node check --config FILE` reads a config and says what it would run.
+//! SIGTERM; `weinong-node check --config FILE` reads a config and says what it would run;
+//! `weinong-node backup --config FILE --to DIR` asks the running node for an online backup;
+//! `weinong-node restore --config FILE --from DIR` verifies a backup and restores it into
+//! the (stopped) node's empty data_dir.
 //! `weinong devnet` spawns this binary once per node. The CLI (`weinong`) links nothing of
 //! this crate: clients reach a node only over HTTP.
 //!
@@ -30,6 +33,31 @@ enum Command {
     Run(ConfigArg),
     /// Check a node config and print what it would run, without starting anything.
     Check(ConfigArg),
+    /// Ask the running node for an online, signed backup into a new directory.
+    Backup(BackupArg),
+    /// Verify a backup and restore it into the stopped node's empty data_dir.
+    Restore(RestoreArg),
+}
+
+#[derive(clap::Args)]
+struct BackupArg {
+    /// The node's TOML config file.
+    #[arg(long)]
+    config: PathBuf,
+    /// The backup directory to create (must not exist; the node's user must be able to
+    /// write its parent).
+    #[arg(long)]
+    to: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct RestoreArg {
+    /// The node's TOML config file.
+    #[arg(long)]
+    config: PathBuf,
+    /// The backup directory (`weinong-node backup --to`).
+    #[arg(long)]
+    from: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -42,8 +70,12 @@ struct ConfigArg {
 fn main() -> ExitCode {
     // clap exits 2 on a usage error and 0 after --help or --version.
     let cli = Cli::parse();
-    let (Command::Run(arg) | Command::Check(arg)) = &cli.command;
-    let config = match weinong_node::config::NodeConfig::load(&arg.config) {
+    let path = match &cli.command {
+        Command::Run(arg) | Command::Check(arg) => &arg.config,
+        Command::Backup(arg) => &arg.config,
+        Command::Restore(arg) => &arg.config,
+    };
+    let config = match weinong_node::config::NodeConfig::load(path) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -63,6 +95,8 @@ fn main() -> ExitCode {
             );
             ExitCode::SUCCESS
         }
+        Command::Backup(arg) => backup(&config, &arg.to),
+        Command::Restore(arg) => restore(&config, &arg.from),
         Command::Run(_) => {
             init_logging();
             let runtime = match tokio::runtime::Runtime::new() {
@@ -79,6 +113,69 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+fn backup(config: &weinong_node::config::NodeConfig, to: &std::path::Path) -> ExitCode {
+    use weinong_node::run::control::{ControlRequest, ControlResponse, ask};
+    let to = match std::path::absolute(to) {
+        Ok(to) => to,
+        Err(e) => {
+            eprintln!("error: --to {}: {e}", to.display());
+            return ExitCode::from(2);
+        }
+    };
+    match ask(&config.data_dir, &ControlRequest::Backup { to }) {
+        Ok(ControlResponse::BackedUp {
+            dir,
+            blocks,
+            files,
+            bytes,
+        }) => {
+            println!(
+                "backup of {}: {} ({blocks} certified blocks, {files} files, {bytes} bytes, manifest signed by the node key)",
+                config.name,
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(ControlResponse::Failed { message }) => {
+            eprintln!("error: the node did not back up: {message}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn restore(config: &weinong_node::config::NodeConfig, from: &std::path::Path) -> ExitCode {
+    match weinong_node::backup::restore(config, from) {
+        Ok(report) => {
+            println!(
+                "verified: {} files match the manifest signed by {} (key {})",
+                report.manifest.files.len(),
+                report.manifest.node,
+                report.manifest.key_id
+            );
+            println!(
+                "verified: ledger fsck and replay of {} blocks, {} transactions against the genesis",
+                report.blocks, report.transactions
+            );
+            for note in &report.notes {
+                println!("{note}");
+            }
+            println!(
+                "restored into {}: start the node; it catches up from its peers before /readyz answers 200",
+                config.data_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["wire"],
     &["raft_network", "mpc_session", "psi_session"],
     &["chain", "submit"],
-    &["assess"],
+    &["assess", "backup"],
     &["api"],
     &["run"],
 ];

@@ -384,8 +384,12 @@ impl Devnet {
     pub fn check_acks(&self, acks: &Path, when: &str) {
         let acks = acks.to_str().expect("utf-8 path");
         let out = self.bench(&["--check-only", "--acks", acks, "--check", "0"]);
-        assert!(out.status.success(), "{when}: {}", text(&out));
-        assert!(text(&out).contains("all present"), "{}", text(&out));
+        assert!(out.status.success(), "{when}: {}", super::combined(&out));
+        assert!(
+            text(&out).contains("all present"),
+            "{}",
+            super::combined(&out)
+        );
     }
 
     /// Node `i`'s newest block, read with `key`'s signature.

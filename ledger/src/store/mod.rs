@@ -1151,6 +1151,24 @@ impl LedgerStore {
         StoreNodes { db: &self.db }
     }
 
+    /// Writes a consistent copy of the store, as of now, into `dir`, which must not exist
+    /// (a RocksDB checkpoint: table files are hard-linked where `dir` is on the same file
+    /// system, copied otherwise). The store stays open and writable meanwhile; the copy
+    /// opens with [`LedgerStore::open`].
+    pub fn checkpoint(&self, dir: &Path) -> Result<(), StoreError> {
+        let checkpoint =
+            rocksdb::checkpoint::Checkpoint::new(&self.db).map_err(|source| StoreError::Db {
+                op: "checkpoint",
+                source,
+            })?;
+        checkpoint
+            .create_checkpoint(dir)
+            .map_err(|source| StoreError::Db {
+                op: "checkpoint",
+                source,
+            })
+    }
+
     /// Checks every block, certificate, transaction (signature included) and log node, and
     /// that nothing is stored past the tip. Names the first bad record.
     pub fn fsck(&self) -> Result<FsckReport, StoreError> {

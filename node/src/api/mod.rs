@@ -69,6 +69,7 @@ mod state_routes;
 mod submit;
 #[cfg(test)]
 mod tests;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -132,6 +133,9 @@ pub struct ApiConfig {
     /// Pending governance proposals (`DATA_DIR/proposals` on a node; in memory by
     /// default).
     pub proposals: Arc<crate::proposals::ProposalBoard>,
+    /// The certificate and key when the API serves HTTPS (plain HTTP is then refused with
+    /// a 400 naming https); `None` serves plain HTTP.
+    pub tls: Option<Arc<tls::TlsFiles>>,
 }
 
 impl Default for ApiConfig {
@@ -148,6 +152,7 @@ impl Default for ApiConfig {
             pseudonym_key: None,
             pseudonym_rate: pseudonym_routes::PseudonymRate::default(),
             proposals: Arc::new(crate::proposals::ProposalBoard::in_memory()),
+            tls: None,
         }
     }
 }
@@ -436,9 +441,30 @@ async fn serve_app(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = app.config.tls.as_ref().map(|t| t.acceptor());
+        let handshake_timeout = app.config.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            let ended = match tls {
+                None => {
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => {
+                    // The handshake is bounded like the headers it stands before, and runs
+                    // here, not in the accept loop, so a slow client holds only its permit.
+                    let Some(stream) = accept_tls(stream, acceptor, handshake_timeout).await else {
+                        drop(permit);
+                        return;
+                    };
+                    watcher
+                        .watch(builder.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "HTTP connection ended");
             }
             drop(permit);
@@ -447,4 +473,38 @@ async fn serve_app(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Shakes hands with a client on the TLS port. A client that speaks plain HTTP is told to
+/// use https (a 400 `https_required`) and disconnected; one that fails or stalls the
+/// handshake is disconnected. `None` when the connection is over.
+async fn accept_tls(
+    stream: tokio::net::TcpStream,
+    acceptor: tokio_rustls::TlsAcceptor,
+    timeout: Duration,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    use tokio::io::AsyncWriteExt;
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(timeout, stream.peek(&mut first)).await;
+    match peeked {
+        Ok(Ok(1)) if tls::looks_like_tls(first[0]) => {}
+        Ok(Ok(1)) => {
+            let mut stream = stream;
+            let _ = tokio::time::timeout(timeout, async {
+                let _ = stream.write_all(&tls::plain_http_refusal()).await;
+                let _ = stream.shutdown().await;
+            })
+            .await;
+            return None;
+        }
+        _ => return None,
+    }
+    match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(e)) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => None,
+    }
 }

@@ -29,6 +29,7 @@ use crate::shared::{Replica, Shared, SubmitOutcome};
 use weinong_keys::clock::now_ms;
 
 mod hardening;
+mod tls;
 
 struct Fixture {
     router: Router,

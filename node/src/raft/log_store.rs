@@ -73,6 +73,11 @@ impl LogStore {
         Ok(Self { db: Arc::new(db) })
     }
 
+    /// Writes a consistent copy of the log, as of now, into `dir` (which must not exist).
+    pub fn checkpoint(&self, dir: &Path) -> Result<(), rocksdb::Error> {
+        rocksdb::checkpoint::Checkpoint::new(&self.db)?.create_checkpoint(dir)
+    }
+
     fn cf(&self, name: &str) -> StoreResult<&rocksdb::ColumnFamily> {
         self.db.cf_handle(name).ok_or_else(|| {
             StorageIOError::read(anyerror(format!("column family {name} missing"))).into()

@@ -6,6 +6,7 @@
 //! ([`inbound`]), the batcher (`crate::submit`), the Raft watch ([`watch`]) and the HTTP
 //! API (`crate::api`).
 
+pub mod control;
 mod inbound;
 mod startup;
 mod watch;
@@ -173,6 +174,13 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         p2p: p2p.clone(),
     });
     let log = LogStore::open(&config.data_dir.join("raft"))?;
+    let control = Arc::new(control::Control {
+        config: config.clone(),
+        shared: shared.clone(),
+        log: log.clone(),
+        key: key.clone(),
+        busy: tokio::sync::Mutex::new(()),
+    });
     let sm = StateMachine::open(chain.clone(), log.clone()).map_err(anyhow::Error::msg)?;
     let me = node_id(&key.key_id());
     if voter {
@@ -275,14 +283,31 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
                 config.http.listen
             )
         })?;
-    tracing::info!(http = %config.http.listen, "HTTP API listening");
+    let tls = match config.http.tls_files() {
+        Some((cert, key)) => {
+            let files = std::sync::Arc::new(crate::api::tls::TlsFiles::load(cert, key).context(
+                "loading the HTTP API's certificate (fields `http.tls_cert`, `http.tls_key`)",
+            )?);
+            tokio::spawn(reload_tls_on_sighup(files.clone()));
+            Some(files)
+        }
+        None => None,
+    };
+    tracing::info!(
+        http = %config.http.listen,
+        tls = tls.is_some(),
+        "HTTP API listening"
+    );
     let proposals = crate::proposals::ProposalBoard::open(&config.data_dir.join("proposals"))
         .context("opening the pending-proposal store")?;
     let api = crate::api::ApiConfig {
         pseudonym_key,
         proposals: std::sync::Arc::new(proposals),
+        tls,
         ..crate::api::ApiConfig::default()
     };
+    let control_socket = control::bind(&config.data_dir)?;
+    let control_task = tokio::spawn(control::serve(control_socket, control));
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let http = tokio::spawn(crate::api::serve(
         listener,
@@ -296,6 +321,8 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     tracing::info!("stopping");
     let _ = stop_tx.send(());
     let _ = http.await;
+    control_task.abort();
+    let _ = std::fs::remove_file(config.data_dir.join(control::SOCKET));
     let _ = raft.shutdown().await;
     p2p.shutdown().await;
     Ok(())
@@ -328,6 +355,29 @@ async fn wait_for_quorum_peers(p2p: &P2p<PeerRequest, PeerResponse>, shared: &Sh
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Reads the certificate files again on each SIGHUP; a renewal that does not load leaves
+/// the old certificate in force and says why.
+async fn reload_tls_on_sighup(files: std::sync::Arc<crate::api::tls::TlsFiles>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot watch SIGHUP: the TLS certificate reloads only on restart");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match files.reload() {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS certificate not reloaded; the old one stays in force")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(files);
 }
 
 async fn shutdown_signal() {

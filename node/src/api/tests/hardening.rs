@@ -21,14 +21,14 @@ use super::*;
 const PATIENCE: Duration = Duration::from_secs(20);
 
 /// A server over the fixture's ledger with `cfg`; dropping the handle's sender stops it.
-struct Server {
-    addr: SocketAddr,
+pub(super) struct Server {
+    pub(super) addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
-    async fn start(f: &Fixture, cfg: ApiConfig) -> Server {
+    pub(super) async fn start(f: &Fixture, cfg: ApiConfig) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -47,7 +47,7 @@ impl Server {
         }
     }
 
-    async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
