@@ -49,9 +49,9 @@ use crate::exit::{Failed, Refused, Unavailable};
 /// How often a waiting client asks the node how its request stands.
 const POLL_EVERY: Duration = Duration::from_millis(25);
 /// How long a transaction the consortium cannot order yet is submitted again.
-const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(20);
+pub(crate) const SUBMIT_RETRY_FOR: Duration = Duration::from_secs(20);
 /// Pause between those submissions.
-const SUBMIT_RETRY_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const SUBMIT_RETRY_EVERY: Duration = Duration::from_millis(500);
 /// The receipt file: its format tag and its type live in `weinong-audit` (the auditor
 /// reads what this writes).
 pub use weinong_audit::Receipt;

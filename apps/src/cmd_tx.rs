@@ -530,15 +530,30 @@ pub(crate) async fn deliver(ctx: &Ctx, call: &Call, delivery: Delivery) -> Resul
     let client = ctx.client()?;
     let nonce = client.next_nonce(delivery.nonce).await?;
     let tx = sign_call(client.key(), call, nonce)?;
-    submit(&client, &[hex::encode(tx.as_bytes())]).await
+    // One transaction of our own: a leader change (or a leader cut off by the very
+    // governance change it just committed) is waited out, and a transaction that did
+    // commit is found by its hash rather than reported as unavailable.
+    let outcome = client
+        .submit_until_fate(
+            &tx,
+            crate::cmd_assess::SUBMIT_RETRY_FOR,
+            crate::cmd_assess::SUBMIT_RETRY_EVERY,
+        )
+        .await?;
+    Ok(report(&[outcome]))
 }
 
 /// Submits hex transactions and prints each outcome: exit 0 when all committed, 3 when
 /// any was rejected, else 4 (some could not be ordered now).
 async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
     let outcomes = client.submit(txs.to_vec()).await?;
+    Ok(report(&outcomes))
+}
+
+/// Prints each outcome; the command's outcome (see [`submit`]).
+fn report(outcomes: &[SubmitOutcome]) -> Outcome {
     let mut outcome = Outcome::Ok;
-    for o in &outcomes {
+    for o in outcomes {
         match o {
             SubmitOutcome::Committed { tx, height, index } => {
                 println!("committed {tx} in block {height} at log index {index}")
@@ -556,7 +571,7 @@ async fn submit(client: &Client, txs: &[String]) -> Result<Outcome> {
             }
         }
     }
-    Ok(outcome)
+    outcome
 }
 
 /// Prints a node's answer as pretty JSON.
